@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# Shared helpers for the iact driver scripts. Sourced, never executed.
+# Conventions: stdout carries only the JSON result; every message goes to stderr.
+# Exit codes: 0 ok, 1 failure, 2 usage error (bad name, port, service, verb).
+
+[[ -n "${IACT_COMMON_SH:-}" ]] && return 0
+IACT_COMMON_SH=1
+
+readonly IACT_NAME_RE='^[a-z][a-z0-9-]{0,62}$'
+readonly IACT_ENV_RE='^[a-z][a-z0-9_-]{0,62}$'
+readonly IACT_SERVICES='postgres mysql redis none'
+
+iact::log() {
+  local level="$1"
+  shift
+  printf '%s: %s\n' "${level}" "$*" >&2
+}
+
+iact::info() { iact::log info "$@"; }
+iact::warn() { iact::log warning "$@"; }
+
+# iact::die CODE MESSAGE [FIX]
+iact::die() {
+  local code="$1" message="$2" fix="${3:-}"
+  printf 'error: %s\n' "${message}" >&2
+  [[ -n "${fix}" ]] && printf '  fix: %s\n' "${fix}" >&2
+  exit "${code}"
+}
+
+iact::usage_error() {
+  iact::die 2 "$1" "${2:-run with --help for usage}"
+}
+
+# JSON string literal for an arbitrary value (no subprocess: used in loops over many sandboxes).
+iact::json_str() {
+  local s="$1"
+  s="${s//\\/\\\\}"
+  s="${s//\"/\\\"}"
+  s="${s//$'\n'/\\n}"
+  s="${s//$'\r'/\\r}"
+  s="${s//$'\t'/\\t}"
+  printf '"%s"' "${s}"
+}
+
+iact::validate_name() {
+  local name="$1"
+  [[ "${name}" =~ ${IACT_NAME_RE} ]] ||
+    iact::usage_error "invalid sandbox name '${name}'" "use lowercase letters, digits and '-', starting with a letter (at most 63 characters)"
+}
+
+iact::validate_environment() {
+  local env_name="$1"
+  [[ "${env_name}" =~ ${IACT_ENV_RE} ]] ||
+    iact::usage_error "invalid environment name '${env_name}'" "use lowercase letters, digits, '-' and '_', starting with a letter"
+}
+
+iact::validate_port() {
+  local port="$1"
+  if [[ "${port}" =~ ^[0-9]{1,5}$ ]] && ((10#${port} >= 1024 && 10#${port} <= 65535)); then
+    return 0
+  fi
+  iact::usage_error "invalid port '${port}'" "use a port between 1024 and 65535"
+}
+
+iact::validate_service() {
+  local service="$1" known
+  for known in ${IACT_SERVICES}; do
+    [[ "${service}" == "${known}" ]] && return 0
+  done
+  iact::usage_error "unknown service '${service}'" "use one of: ${IACT_SERVICES}"
+}
+
+# Value of KEY in a dotenv file, parsed line by line; the file is never sourced.
+iact::dotenv_get() {
+  local file="$1" key="$2" line k v
+  [[ -f "${file}" ]] || return 1
+  while IFS= read -r line || [[ -n "${line}" ]]; do
+    line="${line#"${line%%[![:space:]]*}"}"
+    [[ -z "${line}" || "${line}" == \#* ]] && continue
+    line="${line#export }"
+    [[ "${line}" == *=* ]] || continue
+    k="${line%%=*}"
+    k="${k%"${k##*[![:space:]]}"}"
+    [[ "${k}" == "${key}" ]] || continue
+    v="${line#*=}"
+    v="${v#"${v%%[![:space:]]*}"}"
+    if [[ "${v}" == \"*\" && ${#v} -ge 2 ]]; then
+      v="${v:1:${#v}-2}"
+    elif [[ "${v}" == \'*\' && ${#v} -ge 2 ]]; then
+      v="${v:1:${#v}-2}"
+    else
+      v="${v%%[[:space:]]#*}"
+      v="${v%"${v##*[![:space:]]}"}"
+    fi
+    printf '%s' "${v}"
+    return 0
+  done <"${file}"
+  return 1
+}
+
+# Process environment wins, then .env.<environment>, then .env (SPEC "Environment detection").
+iact::setting() {
+  local key="$1" env_name="${2:-}" value
+  if [[ -n "${!key:-}" ]]; then
+    printf '%s' "${!key}"
+    return 0
+  fi
+  if [[ -n "${env_name}" ]] && value="$(iact::dotenv_get ".env.${env_name}" "${key}")"; then
+    printf '%s' "${value}"
+    return 0
+  fi
+  if value="$(iact::dotenv_get .env "${key}")"; then
+    printf '%s' "${value}"
+    return 0
+  fi
+  return 1
+}
+
+# --env NAME > IACT_ENV > ENVIRONMENT > APP_ENV > DJANGO_ENV > development.
+iact::detect_environment() {
+  local flag="${1:-}" key value
+  if [[ -n "${flag}" ]]; then
+    value="${flag}"
+  else
+    value=development
+    for key in IACT_ENV ENVIRONMENT APP_ENV DJANGO_ENV; do
+      if value="$(iact::setting "${key}")" && [[ -n "${value}" ]]; then
+        break
+      fi
+      value=development
+    done
+  fi
+  iact::validate_environment "${value}"
+  printf '%s' "${value}"
+}
+
+# Sandbox root: IACT_SANDBOX_ROOT > WASI_SANDBOX_DIR (seed) > .iact/sandboxes.
+iact::sandbox_root() {
+  local root
+  root="$(iact::setting IACT_SANDBOX_ROOT)" || root="$(iact::setting WASI_SANDBOX_DIR)" || root=".iact/sandboxes"
+  [[ "${root}" == /* ]] || root="${PWD}/${root}"
+  printf '%s' "${root}"
+}
+
+# True when something accepts TCP connections on 127.0.0.1:PORT (bash's /dev/tcp: no fork).
+iact::port_open() {
+  local port="$1" fd
+  if { exec {fd}<>"/dev/tcp/127.0.0.1/${port}"; } 2>/dev/null; then
+    exec {fd}>&-
+    return 0
+  fi
+  return 1
+}
+
+# Wait until CMD... succeeds, polling every 20 ms, at most TIMEOUT seconds.
+iact::wait_for() {
+  local timeout="$1"
+  shift
+  local deadline=$((SECONDS + timeout))
+  until "$@"; do
+    ((SECONDS < deadline)) || return 1
+    sleep 0.02
+  done
+}
+
+# Write a file atomically with mode 0600 (temp file in the same directory, then rename).
+iact::write_secret_file() {
+  local dest="$1" content="$2" tmp
+  tmp="$(mktemp "${dest}.XXXXXX")"
+  chmod 0600 "${tmp}"
+  printf '%s' "${content}" >"${tmp}"
+  mv -f "${tmp}" "${dest}"
+}

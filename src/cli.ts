@@ -1,0 +1,215 @@
+#!/usr/bin/env node
+// Thin entry: parse options, lazy-import the command, map errors to exit codes.
+import { Command, CommanderError, Option } from 'commander';
+import type { CommandIO } from './commands/io.js';
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+function makeIO(): CommandIO {
+  const isTTY = Boolean(process.stdout.isTTY);
+  const env = process.env;
+  const color = env.FORCE_COLOR ? env.FORCE_COLOR !== '0' : isTTY && !('NO_COLOR' in env) && env.TERM !== 'dumb';
+  return {
+    cwd: process.cwd(),
+    env,
+    stdout: (t) => void process.stdout.write(t),
+    stderr: (t) => void process.stderr.write(t),
+    isTTY,
+    color,
+    prompt: process.stdin.isTTY
+      ? async (question) => {
+          const { createInterface } = await import('node:readline/promises');
+          const rl = createInterface({ input: process.stdin, output: process.stderr });
+          try {
+            return await rl.question(question);
+          } finally {
+            rl.close();
+          }
+        }
+      : undefined,
+  };
+}
+
+type Runner = (opts: Record<string, unknown>, io: CommandIO, args: string[]) => Promise<number>;
+
+/** Each command lives in its own module, loaded only when that command runs (cold start). */
+function lazy(name: string) {
+  return async (...received: unknown[]) => {
+    const cmd = received[received.length - 1] as Command;
+    const opts = { ...cmd.optsWithGlobals() } as Record<string, unknown>;
+    const mod = (await import(`./commands/${name}.js`)) as { default: Runner };
+    process.exitCode = await mod.default(opts, makeIO(), cmd.args);
+  };
+}
+
+function example(text: string): string {
+  return `\nExamples:\n${text
+    .trim()
+    .split('\n')
+    .map((l) => `  ${l.trim()}`)
+    .join('\n')}\n`;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('iact')
+    .description('Declarative reconciler for local service sandboxes and per-environment connection settings.')
+    .version(process.env.npm_package_version ?? '0.1.0', '-V, --version')
+    .option('-d, --dir <path>', 'project root (default: nearest folder with environments/)')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureHelp({ sortSubcommands: false })
+    .exitOverride();
+
+  const formatOpt = (choices: string[], def = 'text') =>
+    new Option('-f, --format <format>', 'output format').choices(choices).default(def);
+
+  program
+    .command('validate')
+    .description('check manifests and report every problem at once (file:line:col, with the fix)')
+    .option('-e, --env <name>', 'environment to validate (default: detected)')
+    .option('-a, --all', 'validate every manifest in environments/')
+    .addHelpText('after', example('iact validate --all\niact validate --env staging'))
+    .action(lazy('validate'));
+
+  program
+    .command('config')
+    .description('print the resolved connection settings of an environment (secrets masked)')
+    .argument('[key]', 'one setting, e.g. database.host or DB_HOST')
+    .option('-e, --env <name>', 'environment (default: detected)')
+    .addOption(formatOpt(['text', 'json', 'env', 'shell']))
+    .option('--show-sensitive', 'print passwords, tokens and keys in clear')
+    .addHelpText('after', example('iact config --env production --format json\neval "$(iact config --format shell)"\niact config database.port'))
+    .action(lazy('config'));
+
+  program
+    .command('init')
+    .description('scaffold environments/, .env.example and .gitignore lines (never overwrites)')
+    .addHelpText('after', example('mkdir myapp && cd myapp && iact init'))
+    .action(lazy('init'));
+
+  program
+    .command('plan')
+    .description('compare the manifest with the machine and show what apply would do')
+    .option('-e, --env <name>', 'environment (default: detected)')
+    .option('-a, --all', 'plan every environment')
+    .option('-o, --out <file>', 'save the plan for `iact apply FILE`')
+    .addOption(formatOpt(['text', 'json', 'markdown']))
+    .option('--detailed-exitcode', 'exit 0 when no changes, 2 when changes, 1 on error')
+    .option('-t, --target <name>', 'limit to this sandbox (repeatable)', collect)
+    .option('--refresh-only', 'report drift only: what changed on the machine behind iact\'s back')
+    .addHelpText('after', example('iact plan\niact plan --env staging --format markdown > plan.md\niact plan --out dev.plan && iact apply dev.plan'))
+    .action(lazy('plan'));
+
+  program
+    .command('show')
+    .description('render a saved plan file')
+    .argument('<planfile>', 'a file written by `iact plan --out`')
+    .addOption(formatOpt(['text', 'json', 'markdown']))
+    .addHelpText('after', example('iact show dev.plan --format markdown'))
+    .action(lazy('show'));
+
+  program
+    .command('apply')
+    .description('make the machine match the manifest (asks for `yes` unless --auto-approve)')
+    .argument('[planfile]', 'apply exactly this saved plan (refused if stale)')
+    .option('-e, --env <name>', 'environment (default: detected)')
+    .option('-y, --auto-approve', 'do not ask for confirmation')
+    .option('-p, --parallelism <n>', 'sandboxes changed at once (default: cores, at most 8)', (v) => Number.parseInt(v, 10))
+    .option('-t, --target <name>', 'limit to this sandbox (repeatable)', collect)
+    .option('--allow-destroy', 'allow deleting or replacing protected and production sandboxes')
+    .option('--no-backup', 'skip the backup before data-loss actions')
+    .option('--lock-timeout <duration>', 'wait this long for another apply to finish (e.g. 30s)', '0s')
+    .option('--json', 'one JSON event per line instead of progress')
+    .addHelpText('after', example('iact apply\niact apply --env staging --auto-approve\niact apply dev.plan'))
+    .action(lazy('apply'));
+
+  program
+    .command('destroy')
+    .description('delete every sandbox of an environment')
+    .option('-e, --env <name>', 'environment (default: detected)')
+    .option('-y, --auto-approve', 'do not ask for confirmation')
+    .option('-t, --target <name>', 'limit to this sandbox (repeatable)', collect)
+    .option('--allow-destroy', 'allow deleting protected and production sandboxes')
+    .option('--no-backup', 'skip the backup of data before deleting')
+    .option('--lock-timeout <duration>', 'wait this long for another apply to finish (e.g. 30s)', '0s')
+    .option('--json', 'one JSON event per line instead of progress')
+    .addHelpText('after', example('iact destroy --auto-approve'))
+    .action(lazy('destroy'));
+
+  program
+    .command('status')
+    .description('live sandboxes: driver, service, port, running, healthy, drift, data size')
+    .option('-e, --env <name>', 'environment (default: detected)')
+    .option('--json', 'machine-readable output')
+    .addHelpText('after', example('iact status\niact status --env staging --json'))
+    .action(lazy('status'));
+
+  program
+    .command('diff')
+    .description('desired-state diff between git revisions or between environments (touches nothing)')
+    .option('--from <gitref>', 'base revision')
+    .option('--to <gitref>', 'head revision (default: the working tree)')
+    .option('-e, --env <name>', 'environment (repeatable; two or more compare environments side by side)', collect)
+    .addOption(formatOpt(['text', 'json', 'markdown']))
+    .option('--summary', 'append the markdown to $GITHUB_STEP_SUMMARY')
+    .option('--detailed-exitcode', 'exit 0 when no differences, 2 when differences, 1 on error')
+    .addHelpText('after', example('iact diff --from origin/main\niact diff --env staging --env production'))
+    .action(lazy('diff'));
+
+  program
+    .command('reconcile')
+    .description('GitOps loop: observe, plan, apply when needed; one JSON log line per pass')
+    .option('-e, --env <name>', 'environment (default: detected)')
+    .option('-i, --interval <duration>', 'time between passes', '30s')
+    .option('--once', 'run one pass and exit')
+    .addHelpText('after', example('iact reconcile --env staging --interval 30s\niact reconcile --once'))
+    .action(lazy('reconcile'));
+
+  program
+    .command('run')
+    .description('run a command against an ephemeral sandbox on a free port, destroyed afterwards')
+    .requiredOption('-s, --service <service>', 'postgres | mysql | redis')
+    .option('--driver <driver>', 'lightweight | namespace | docker', 'lightweight')
+    .argument('<command...>', 'the command to run, after --')
+    .addHelpText('after', example('iact run --service postgres -- npm test\niact run --service redis -- pytest -x'))
+    .action(lazy('run'));
+
+  program
+    .command('doctor')
+    .description('what each driver needs and whether this machine has it, with the fix')
+    .option('--json', 'machine-readable output')
+    .addHelpText('after', example('iact doctor'))
+    .action(lazy('doctor'));
+
+  return program;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    process.exitCode = await handleError(error);
+  }
+}
+
+async function handleError(error: unknown): Promise<number> {
+  if (error instanceof CommanderError) {
+    // --help and --version are "errors" to commander; usage errors already printed their message.
+    return error.exitCode === 0 ? 0 : 1;
+  }
+  const { DiagnosticError, formatDiagnostics } = await import('./diagnostics.js');
+  if (error instanceof DiagnosticError) {
+    process.stderr.write(`${formatDiagnostics(error.diagnostics)}\n`);
+    return 1;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`error: ${message}\n`);
+  if (process.env.IACT_DEBUG === '1' && error instanceof Error && error.stack) {
+    process.stderr.write(`${error.stack}\n`);
+  } else {
+    process.stderr.write('  (set IACT_DEBUG=1 for a stack trace)\n');
+  }
+  return 1;
+}
+
+void main(process.argv);

@@ -1,0 +1,76 @@
+// The driver contract (SPEC "Drivers"): readers observe, writers change the machine.
+// The planner only ever sees a DriverReader; only apply holds a DriverWriter.
+
+import type { DriverName, ServiceKind, SettingValue } from '../model/types.js';
+
+/** What the TypeScript side hands a driver script through `--spec FILE` (JSON, mode 0600). */
+export interface DriverSpec {
+  name: string;
+  environment: string;
+  driver: DriverName;
+  service: ServiceKind;
+  port: number;
+  version?: string;
+  database?: string;
+  user?: string;
+  password?: string; // the only plaintext secret; the script stores it apart from sandbox.json
+  password_hash?: string; // salted hash, stored in sandbox.json so plans can see a password change
+  memory?: string;
+  image?: string;
+  settings: Record<string, SettingValue>;
+  spec_hash: string; // hash of the machine-relevant fields, stamped by the writer at apply time
+}
+
+/** sandbox.json as a driver reports it: the DriverSpec without the password. */
+export type ObservedSpec = Omit<DriverSpec, 'password'>;
+
+/** One element of `<script> status --json` (schemas/driver-status.schema.json). */
+export interface SandboxStatus {
+  name: string;
+  environment: string;
+  driver: DriverName;
+  service: ServiceKind;
+  port: number;
+  running: boolean;
+  healthy: boolean;
+  pid: number | null;
+  spec_hash: string;
+  spec: ObservedSpec | null; // null when sandbox.json is missing or unreadable (drift)
+  data_bytes: number;
+}
+
+export interface DriverAvailability {
+  available: boolean;
+  reason?: string; // why not, in one line
+  fix?: string; // what to do about it
+}
+
+export interface DriverContext {
+  root: string; // absolute project root (scripts run with it as cwd, so they read its .env)
+  sandboxRoot: string; // absolute $IACT_SANDBOX_ROOT
+  environment: string;
+  signal?: AbortSignal;
+}
+
+export interface DriverReader {
+  readonly name: DriverName;
+  available(ctx: DriverContext): Promise<DriverAvailability>;
+  /** Every sandbox of this driver in ctx.environment, in one script call. */
+  status(ctx: DriverContext): Promise<SandboxStatus[]>;
+}
+
+export interface UpdateOptions {
+  restart: boolean; // impact table said restart; otherwise reload in place
+}
+
+export interface DriverWriter extends DriverReader {
+  /** Idempotent; returns once the service accepts logins. */
+  create(ctx: DriverContext, spec: DriverSpec): Promise<void>;
+  update(ctx: DriverContext, spec: DriverSpec, opts: UpdateOptions): Promise<void>;
+  start(ctx: DriverContext, name: string): Promise<void>;
+  stop(ctx: DriverContext, name: string): Promise<void>;
+  /** Succeeds when the sandbox is already gone. */
+  destroy(ctx: DriverContext, name: string): Promise<void>;
+  /** Dump the sandbox's data to `outFile` (pg_dump, mariadb-dump, RDB copy); no-op file for `none`. */
+  backup(ctx: DriverContext, name: string, outFile: string): Promise<void>;
+}

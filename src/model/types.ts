@@ -1,0 +1,113 @@
+// The resolved model: a manifest after parsing, interpolation, coercion and validation.
+// Plain data only; every module downstream (planner, renderers, drivers) reads these types.
+
+import type { SourceLocation } from '../diagnostics.js';
+
+export const SERVICES = ['postgres', 'mysql', 'redis', 'none'] as const;
+export type ServiceKind = (typeof SERVICES)[number];
+
+export const DRIVERS = ['lightweight', 'namespace', 'docker'] as const;
+export type DriverName = (typeof DRIVERS)[number];
+
+export type SettingValue = string | number | boolean;
+
+/** One sandbox as the manifest wants it (defaults applied). */
+export interface SandboxSpec {
+  name: string; // ^[a-z][a-z0-9-]{0,62}$
+  service: ServiceKind;
+  driver: DriverName;
+  port: number; // 1024..65535
+  version?: string;
+  database?: string;
+  user?: string;
+  password?: string; // sensitive; never rendered
+  memory?: string; // e.g. 512M
+  image?: string; // docker driver only
+  settings: Record<string, SettingValue>;
+  depends_on: string[];
+  protect: boolean;
+}
+
+export interface SshTunnel {
+  enabled: boolean;
+  host?: string;
+  port?: number;
+  user?: string;
+}
+
+/** The seed's database settings (field names as the seed's EnvironmentConfig). */
+export interface DatabaseSettings {
+  sandbox?: string;
+  host: string;
+  port: number;
+  database: string;
+  user: string;
+  password?: string;
+  ssl_mode?: string;
+  ssl_ca?: string;
+  use_vm: boolean; // true when bound to a sandbox
+  ssh_tunnel: SshTunnel;
+}
+
+export interface CacheSettings {
+  backend: 'memory' | 'redis';
+  sandbox?: string;
+  host?: string;
+  port?: number;
+  password?: string;
+  ttl: number;
+}
+
+export interface LlmSettings {
+  provider: string;
+  model: string;
+  api_key?: string;
+  base_url?: string;
+  max_tokens: number;
+  monthly_budget: number;
+  prefer_local: boolean;
+  fallback_to_heuristics: boolean;
+}
+
+export interface ApiSettings {
+  base_url: string;
+  timeout: number;
+  verify_ssl: boolean;
+  use_mock: boolean;
+  api_key?: string;
+}
+
+export interface LoggingSettings {
+  level: string;
+  console: boolean;
+  file: boolean;
+  file_path?: string;
+}
+
+export interface Connections {
+  database?: DatabaseSettings;
+  cache?: CacheSettings;
+  llm?: LlmSettings;
+  api?: ApiSettings;
+  logging?: LoggingSettings;
+}
+
+/**
+ * A fully resolved environment. `sensitivePaths` lists dotted paths (e.g.
+ * "sandboxes.dev-postgres.password", "connections.database.password") whose values are
+ * secrets; `secretValues` holds those values so any output can be scrubbed as a last line
+ * of defence. `locations` maps dotted paths to where the value was written.
+ */
+export interface ResolvedEnvironment {
+  environment: string;
+  file: string; // manifest path relative to the project root
+  root: string; // absolute project root
+  sandboxes: Record<string, SandboxSpec>;
+  connections: Connections;
+  features: Record<string, boolean>;
+  sensitivePaths: string[];
+  secretValues: string[];
+  locations: Record<string, SourceLocation>;
+  /** Names of the variables the manifest used, and a salted hash of each value (for fingerprints). */
+  variables: Record<string, string>;
+}
