@@ -1,0 +1,53 @@
+// Pure: the DriverSpec a sandbox is applied with, and the hashes plans compare.
+import { createHash } from 'node:crypto';
+import type { SandboxSpec } from '../model/types.js';
+import type { DriverSpec, ObservedSpec } from './types.js';
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** Stable JSON: keys sorted at every level, undefined dropped. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+}
+
+/** Salted, truncated: enough to see that a password changed, useless for guessing it. */
+export function passwordHash(environment: string, name: string, password: string): string {
+  return `sha256:${sha256(`iact-password\0${environment}\0${name}\0${password}`).slice(0, 16)}`;
+}
+
+/** Hash of the machine-relevant fields of a spec (never the plaintext password). */
+export function specHash(spec: Omit<ObservedSpec, 'spec_hash'> | ObservedSpec): string {
+  const { spec_hash: _ignored, ...rest } = spec as ObservedSpec;
+  return `sha256:${sha256(canonicalJson(rest)).slice(0, 32)}`;
+}
+
+export function toDriverSpec(environment: string, sandbox: SandboxSpec): DriverSpec {
+  const observable: Omit<ObservedSpec, 'spec_hash'> = {
+    name: sandbox.name,
+    environment,
+    driver: sandbox.driver,
+    service: sandbox.service,
+    port: sandbox.port,
+    version: sandbox.version,
+    database: sandbox.database,
+    user: sandbox.user,
+    password_hash: sandbox.password === undefined ? undefined : passwordHash(environment, sandbox.name, sandbox.password),
+    memory: sandbox.memory,
+    image: sandbox.image,
+    settings: sandbox.settings,
+  };
+  return { ...observable, password: sandbox.password, spec_hash: specHash(observable) };
+}
+
+/** What a driver should report for a sandbox applied with `spec` (no plaintext password). */
+export function observedFromDriverSpec(spec: DriverSpec): ObservedSpec {
+  const { password: _secret, ...observed } = spec;
+  return observed;
+}

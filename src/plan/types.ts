@@ -1,0 +1,106 @@
+// The plan: plain, versioned data. The planner produces it, renderers and apply read it.
+// Nothing here is a secret: sensitive values appear only as MASKED or a salted hash.
+
+export const PLAN_FORMAT_VERSION = 1;
+
+/** Closed set (SPEC "Plan"). */
+export const ACTIONS = ['create', 'update', 'replace', 'start', 'delete', 'no-op'] as const;
+export type Action = (typeof ACTIONS)[number];
+
+/** Ordered from harmless to destructive; a change's impact is the worst of its fields. */
+export const IMPACTS = ['none', 'reload', 'restart', 'data-loss'] as const;
+export type Impact = (typeof IMPACTS)[number];
+
+/** Display value of a field: plain JSON, secrets already replaced by the masks below. */
+export type DisplayValue = string | number | boolean | null | DisplayValue[] | { [key: string]: DisplayValue };
+
+export const MASKED = '(sensitive)';
+export const MASKED_CHANGED = '(sensitive, changed)';
+
+export interface FieldChange {
+  /** Dotted field path, e.g. "port" or "settings.max_connections". */
+  field: string;
+  before: DisplayValue | undefined;
+  after: DisplayValue | undefined;
+  sensitive: boolean;
+  impact: Impact;
+  /** No machine change (depends_on, protect): shown, never acted on. */
+  metadataOnly: boolean;
+}
+
+export interface ResourceChange {
+  /** "sandbox.<name>" */
+  address: string;
+  name: string;
+  driver: string;
+  service: string;
+  action: Action;
+  impact: Impact;
+  /** Why, in sentences a reviewer reads ("port changed", "process not running (drift)"). Renderers only. */
+  reasons: string[];
+  /** Observed state (sandbox.json as the driver reports it), masked; null when it does not exist. */
+  before: Record<string, DisplayValue> | null;
+  /** Desired state from the manifest, masked; null for delete. */
+  after: Record<string, DisplayValue> | null;
+  fields: FieldChange[];
+  /** Differences the machine shows that neither the last applied spec nor the manifest explain. */
+  drift: string[];
+  /** Apply will take a backup first (data-loss without --no-backup). */
+  backup: boolean;
+  /** Set when the change deletes or replaces a protected (or production) sandbox. */
+  requiresAllowDestroy: boolean;
+  depends_on: string[];
+}
+
+export interface ConfigChange {
+  /** Path relative to the project root, e.g. ".iact/env/development.env". */
+  path: string;
+  action: 'create' | 'update' | 'delete' | 'no-op';
+  /** Unified diff, sensitive values masked; empty for no-op. */
+  diff: string;
+}
+
+export interface PlanNotice {
+  severity: 'error' | 'warning';
+  summary: string;
+  detail?: string;
+  fix?: string;
+}
+
+export interface PlanSummary {
+  create: number;
+  update: number;
+  replace: number;
+  delete: number;
+  start: number;
+  no_op: number;
+  config: number; // connection-settings files that change
+}
+
+/** The parts a fingerprint covers, each hashed, so a stale plan can say what changed. */
+export interface PlanInputs {
+  manifest: string;
+  variables: Record<string, string>; // variable name -> salted hash of its value
+  observed: Record<string, string>; // sandbox name -> hash of what the driver reported
+  env_file: string; // hash of the rendered connection-settings file on disk ("" when absent)
+}
+
+export interface Plan {
+  format_version: typeof PLAN_FORMAT_VERSION;
+  environment: string;
+  fingerprint: string;
+  inputs: PlanInputs;
+  refresh_only: boolean;
+  targets: string[];
+  changes: ResourceChange[];
+  config_changes: ConfigChange[];
+  /** Drivers that could not be observed, and similar: the plan still covers everything else. */
+  notices: PlanNotice[];
+  summary: PlanSummary;
+  /** Set only in saved plan files. */
+  created_at?: string;
+}
+
+export function hasChanges(plan: Plan): boolean {
+  return plan.changes.some((c) => c.action !== 'no-op') || plan.config_changes.some((c) => c.action !== 'no-op');
+}
