@@ -42,6 +42,8 @@ export function toDriverSpec(environment: string, sandbox: SandboxSpec): DriverS
     memory: sandbox.memory,
     image: sandbox.image,
     settings: sandbox.settings,
+    depends_on: sandbox.depends_on,
+    protect: sandbox.protect,
   };
   return { ...observable, password: sandbox.password, spec_hash: specHash(observable) };
 }

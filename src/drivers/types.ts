@@ -18,7 +18,9 @@ export interface DriverSpec {
   memory?: string;
   image?: string;
   settings: Record<string, SettingValue>;
-  spec_hash: string; // hash of the machine-relevant fields, stamped by the writer at apply time
+  depends_on?: string[]; // metadata: kept so a later plan knows the delete order
+  protect?: boolean; // metadata: kept so a sandbox removed from the manifest stays protected
+  spec_hash: string; // hash of every field above but password, stamped by the writer at apply time
 }
 
 /** sandbox.json as a driver reports it: the DriverSpec without the password. */
