@@ -1,0 +1,225 @@
+// Turns a plan into driver calls: dependency order, bounded parallelism, one failure never
+// stops unrelated sandboxes, dependents of a failure are skipped.
+import path from 'node:path';
+import pLimit from 'p-limit';
+import type { DriverContext, DriverSpec, DriverWriter } from '../drivers/types.js';
+import type { DriverName } from '../model/types.js';
+import type { Action, Plan, ResourceChange } from '../plan/types.js';
+
+export type Outcome = 'created' | 'updated' | 'replaced' | 'deleted' | 'started' | 'failed' | 'skipped';
+
+export interface ApplyEvent {
+  type: 'begin' | 'end' | 'note';
+  address: string;
+  name: string;
+  action: Action;
+  outcome?: Outcome;
+  elapsedMs?: number;
+  /** Failure message or skip reason; never holds a secret (drivers scrub, and so does the CLI). */
+  message?: string;
+}
+
+export interface ActionResult {
+  address: string;
+  name: string;
+  action: Action;
+  outcome: Outcome;
+  elapsedMs: number;
+  message?: string;
+}
+
+export interface ExecuteOptions {
+  ctx: DriverContext;
+  parallelism: number;
+  lookup: (name: DriverName) => Promise<DriverWriter>;
+  /** Desired specs (with passwords) for every sandbox the manifest has, by name. */
+  specs: Record<string, DriverSpec>;
+  /** Where backups go (.iact/backups/<env>); null with --no-backup. */
+  backupDir: string | null;
+  onEvent: (event: ApplyEvent) => void;
+  /** Once aborted, actions not yet begun are skipped; running ones finish. */
+  signal?: AbortSignal;
+  now?: () => Date;
+}
+
+const DONE: Record<Action, Outcome> = {
+  create: 'created',
+  update: 'updated',
+  replace: 'replaced',
+  delete: 'deleted',
+  start: 'started',
+  'no-op': 'started',
+};
+
+function stamp(date: Date): string {
+  return date.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+}
+
+const BACKUP_EXT: Record<string, string> = { postgres: 'sql', mysql: 'sql', redis: 'rdb', none: 'tar' };
+
+/** Edges: who must finish before whom. Creates follow depends_on; deletes go in reverse. */
+export function dependencyEdges(changes: ResourceChange[]): Map<string, string[]> {
+  const active = new Map(changes.filter((c) => c.action !== 'no-op').map((c) => [c.name, c]));
+  const waitsFor = new Map<string, string[]>();
+  for (const change of active.values()) waitsFor.set(change.name, []);
+  for (const change of active.values()) {
+    if (change.action === 'delete') {
+      // A sandbox is deleted only after the sandboxes that depend on it are gone.
+      for (const other of active.values()) {
+        if (other.action === 'delete' && other.depends_on.includes(change.name)) waitsFor.get(change.name)!.push(other.name);
+      }
+    } else {
+      for (const dep of change.depends_on) {
+        const depChange = active.get(dep);
+        if (depChange && depChange.action !== 'delete') waitsFor.get(change.name)!.push(dep);
+      }
+    }
+  }
+  return breakCycles(waitsFor);
+}
+
+/** Hand-edited sandbox.json files can describe a cycle; drop the edges that close one. */
+function breakCycles(waitsFor: Map<string, string[]>): Map<string, string[]> {
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (name: string) => {
+    state.set(name, 'visiting');
+    const deps = waitsFor.get(name) ?? [];
+    waitsFor.set(
+      name,
+      deps.filter((dep) => {
+        if (state.get(dep) === 'visiting') return false;
+        if (!state.has(dep)) visit(dep);
+        return true;
+      }),
+    );
+    state.set(name, 'done');
+  };
+  for (const name of [...waitsFor.keys()].sort()) if (!state.has(name)) visit(name);
+  return waitsFor;
+}
+
+export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<ActionResult[]> {
+  const now = options.now ?? (() => new Date());
+  const changes = plan.changes.filter((c) => c.action !== 'no-op');
+  const byName = new Map(changes.map((c) => [c.name, c]));
+  const waitsFor = dependencyEdges(changes);
+  const limit = pLimit(Math.max(1, options.parallelism));
+  const results = new Map<string, Promise<ActionResult>>();
+
+  const perform = async (change: ResourceChange): Promise<string | undefined> => {
+    const { ctx } = options;
+    const desired = options.specs[change.name];
+    const observedDriver = (change.before?.driver ?? change.driver) as DriverName;
+    const backup = async (): Promise<string | undefined> => {
+      if (!change.backup || !options.backupDir) return undefined;
+      const writer = await options.lookup(observedDriver);
+      const file = path.join(options.backupDir, `${change.name}-${stamp(now())}.${BACKUP_EXT[change.service] ?? 'bak'}`);
+      await writer.backup(ctx, change.name, file);
+      return file;
+    };
+    const need = (): DriverSpec => {
+      if (!desired) throw new Error(`no desired spec for ${change.address}`);
+      return desired;
+    };
+    switch (change.action) {
+      case 'create': {
+        const writer = await options.lookup(need().driver);
+        await writer.create(ctx, need());
+        return undefined;
+      }
+      case 'update': {
+        const writer = await options.lookup(need().driver);
+        await writer.update(ctx, need(), { restart: change.impact === 'restart' });
+        await writer.start(ctx, change.name);
+        return undefined;
+      }
+      case 'start': {
+        const writer = await options.lookup(observedDriver);
+        if (change.impact === 'restart') await writer.stop(ctx, change.name);
+        await writer.start(ctx, change.name);
+        return undefined;
+      }
+      case 'replace': {
+        const file = await backup();
+        await (await options.lookup(observedDriver)).destroy(ctx, change.name);
+        await (await options.lookup(need().driver)).create(ctx, need());
+        return file ? `backup: ${file}` : undefined;
+      }
+      case 'delete': {
+        const file = await backup();
+        await (await options.lookup(observedDriver)).destroy(ctx, change.name);
+        return file ? `backup: ${file}` : undefined;
+      }
+      case 'no-op':
+        return undefined;
+    }
+  };
+
+  const run = (change: ResourceChange): Promise<ActionResult> => {
+    const existing = results.get(change.name);
+    if (existing) return existing;
+    const promise = (async (): Promise<ActionResult> => {
+      const deps = await Promise.all((waitsFor.get(change.name) ?? []).map((dep) => run(byName.get(dep)!)));
+      const base = { address: change.address, name: change.name, action: change.action };
+      const blocked = deps.find((d) => d.outcome === 'failed' || d.outcome === 'skipped');
+      if (blocked) {
+        const result: ActionResult = { ...base, outcome: 'skipped', elapsedMs: 0, message: `${blocked.address} ${blocked.outcome === 'failed' ? 'failed' : 'was skipped'}` };
+        options.onEvent({ type: 'end', ...result });
+        return result;
+      }
+      return limit(async () => {
+        if (options.signal?.aborted) {
+          const result: ActionResult = { ...base, outcome: 'skipped', elapsedMs: 0, message: 'interrupted before it began' };
+          options.onEvent({ type: 'end', ...result });
+          return result;
+        }
+        const started = Date.now();
+        options.onEvent({ type: 'begin', ...base });
+        try {
+          const note = await perform(change);
+          const result: ActionResult = { ...base, outcome: DONE[change.action], elapsedMs: Date.now() - started, message: note };
+          options.onEvent({ type: 'end', ...result });
+          return result;
+        } catch (error) {
+          const message = error instanceof Error ? error.message : String(error);
+          const result: ActionResult = { ...base, outcome: 'failed', elapsedMs: Date.now() - started, message };
+          options.onEvent({ type: 'end', ...result });
+          return result;
+        }
+      });
+    })();
+    results.set(change.name, promise);
+    return promise;
+  };
+
+  return Promise.all(changes.map(run));
+}
+
+export interface ApplyCounts {
+  created: number;
+  updated: number;
+  replaced: number;
+  deleted: number;
+  started: number;
+  failed: number;
+  skipped: number;
+}
+
+export function countOutcomes(results: ActionResult[]): ApplyCounts {
+  const counts: ApplyCounts = { created: 0, updated: 0, replaced: 0, deleted: 0, started: 0, failed: 0, skipped: 0 };
+  for (const r of results) counts[r.outcome] += 1;
+  return counts;
+}
+
+/** SPEC's closing line, naming each failure and skip. */
+export function summaryLine(results: ActionResult[], verb: 'Apply' | 'Destroy' = 'Apply'): string {
+  const c = countOutcomes(results);
+  const base = `${c.created} created, ${c.updated} updated, ${c.replaced} replaced, ${c.deleted} deleted, ${c.started} started.`;
+  if (c.failed === 0 && c.skipped === 0) return `${verb} complete: ${base}`;
+  const failed = results.filter((r) => r.outcome === 'failed').map((r) => r.address);
+  const skipped = results.filter((r) => r.outcome === 'skipped').map((r) => r.address);
+  const parts = [`${verb} failed: ${base}`];
+  if (failed.length > 0) parts.push(`Failed: ${failed.join(', ')}.`);
+  if (skipped.length > 0) parts.push(`Skipped: ${skipped.join(', ')}.`);
+  return parts.join(' ');
+}

@@ -1,0 +1,361 @@
+// The planner: a pure function of (desired, observed) -> plan. No fs, no processes.
+import { createPatch } from 'diff';
+import { connectionVariables, renderEnvFile } from '../config/render.js';
+import { canonicalJson, specHash, toDriverSpec } from '../drivers/spec.js';
+import type { ObservedSpec, SandboxStatus } from '../drivers/types.js';
+import type { ResolvedEnvironment, SandboxSpec } from '../model/types.js';
+import { sha256 } from './hash.js';
+import { effectOf, impactOf, worstImpact } from './impact.js';
+import {
+  MASKED,
+  MASKED_CHANGED,
+  PLAN_FORMAT_VERSION,
+  type Action,
+  type ConfigChange,
+  type DisplayValue,
+  type FieldChange,
+  type Impact,
+  type Plan,
+  type PlanInputs,
+  type PlanNotice,
+  type PlanSummary,
+  type ResourceChange,
+} from './types.js';
+
+export interface PlanOptions {
+  targets: string[];
+  refreshOnly: boolean;
+  /** Take a backup before data-loss actions (apply's --no-backup turns it off). */
+  backup: boolean;
+}
+
+export interface PlanInput {
+  desired: ResolvedEnvironment;
+  /** What the drivers reported for this environment, all drivers together. */
+  observed: SandboxStatus[];
+  /** Problems met while observing (an unavailable driver); carried into the plan. */
+  notices: PlanNotice[];
+  /** The rendered connection-settings file: its path relative to the root and what is on disk now. */
+  envFile: { path: string; current: string | null };
+  options: PlanOptions;
+  /** Drivers that could not be observed: their sandboxes are left out of the plan, not created. */
+  unobservedDrivers?: string[];
+}
+
+/** Fields compared between the manifest and sandbox.json, in display order. */
+const COMPARED_FIELDS = ['service', 'driver', 'version', 'image', 'port', 'database', 'user', 'password', 'memory', 'depends_on', 'protect'] as const;
+
+type Comparable = Record<string, DisplayValue | undefined>;
+
+/** The display form of a spec: what a reviewer may see (password as its salted hash, masked later). */
+function comparable(spec: Omit<ObservedSpec, 'spec_hash'> | ObservedSpec): Comparable {
+  const out: Comparable = {
+    service: spec.service,
+    driver: spec.driver,
+    version: spec.version,
+    image: spec.image,
+    port: spec.port,
+    database: spec.database,
+    user: spec.user,
+    password: spec.password_hash,
+    memory: spec.memory,
+    depends_on: spec.depends_on && spec.depends_on.length > 0 ? [...spec.depends_on] : undefined,
+    protect: spec.protect ? true : undefined,
+  };
+  for (const [key, value] of Object.entries(spec.settings ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
+    out[`settings.${key}`] = value;
+  }
+  return out;
+}
+
+/** Masked display object for before/after (password never shown, not even hashed). */
+function display(values: Comparable): Record<string, DisplayValue> {
+  const out: Record<string, DisplayValue> = {};
+  const settings: Record<string, DisplayValue> = {};
+  for (const [key, value] of Object.entries(values)) {
+    if (value === undefined) continue;
+    if (key.startsWith('settings.')) settings[key.slice('settings.'.length)] = value;
+    else out[key] = key === 'password' ? MASKED : value;
+  }
+  if (Object.keys(settings).length > 0) out.settings = settings;
+  return out;
+}
+
+function fieldChanges(before: Comparable, after: Comparable, service: string): FieldChange[] {
+  const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])];
+  const order = (k: string) => {
+    const i = (COMPARED_FIELDS as readonly string[]).indexOf(k);
+    return i === -1 ? COMPARED_FIELDS.length : i;
+  };
+  keys.sort((a, b) => order(a) - order(b) || a.localeCompare(b));
+  const changes: FieldChange[] = [];
+  for (const field of keys) {
+    const b = before[field];
+    const a = after[field];
+    if (canonicalJson(b ?? null) === canonicalJson(a ?? null)) continue;
+    const effect = effectOf(field, service);
+    const sensitive = field === 'password';
+    changes.push({
+      field,
+      before: sensitive ? (b === undefined ? undefined : MASKED) : b,
+      after: sensitive ? (a === undefined ? undefined : b === undefined ? MASKED : MASKED_CHANGED) : a,
+      sensitive,
+      impact: impactOf(effect),
+      metadataOnly: effect.kind === 'metadata',
+    });
+  }
+  return changes;
+}
+
+function describeField(change: FieldChange): string {
+  if (change.metadataOnly) return `${change.field} changed (metadata only, no service change)`;
+  if (change.sensitive) return `${change.field} changed (sensitive)`;
+  return `${change.field} changed`;
+}
+
+/** Targets plus everything they depend on, transitively (as Terraform's -target). */
+function expandTargets(targets: string[], sandboxes: Record<string, SandboxSpec>): Set<string> | null {
+  if (targets.length === 0) return null;
+  const selected = new Set<string>();
+  const visit = (name: string) => {
+    if (selected.has(name)) return;
+    selected.add(name);
+    for (const dep of sandboxes[name]?.depends_on ?? []) visit(dep);
+  };
+  targets.forEach(visit);
+  return selected;
+}
+
+function planSandbox(environment: string, spec: SandboxSpec, status: SandboxStatus | undefined, options: PlanOptions, isProduction: boolean): ResourceChange {
+  const desired = toDriverSpec(environment, spec);
+  const after = comparable(desired);
+  const base = {
+    address: `sandbox.${spec.name}`,
+    name: spec.name,
+    driver: spec.driver,
+    service: spec.service,
+    after: display(after),
+    depends_on: [...spec.depends_on],
+    requiresAllowDestroy: false,
+    backup: false,
+  };
+
+  if (!status) {
+    return { ...base, action: 'create', impact: 'none', reasons: ['not on the machine'], before: null, fields: [], drift: [] };
+  }
+  if (!status.spec) {
+    return {
+      ...base,
+      action: 'create',
+      impact: 'restart',
+      reasons: ['sandbox.json is missing or unreadable: create repairs the half-made sandbox'],
+      before: null,
+      fields: [],
+      drift: ['sandbox.json is missing or unreadable'],
+    };
+  }
+
+  const before = comparable(status.spec);
+  const fields = fieldChanges(before, after, spec.service);
+  const drift: string[] = [];
+  if (specHash(status.spec) !== status.spec_hash) drift.push('sandbox.json differs from the spec it was last applied with (edited by hand)');
+  const hasProcess = spec.service !== 'none';
+  const stopped = hasProcess && !status.running;
+  const unhealthy = hasProcess && status.running && !status.healthy;
+  if (stopped) drift.push('service is not running');
+  if (unhealthy) drift.push(`port ${status.port} is not accepting connections`);
+
+  const reasons = fields.map(describeField);
+  let action: Action;
+  let impact: Impact = worstImpact(fields.map((f) => f.impact));
+  if (fields.some((f) => f.impact === 'data-loss')) {
+    action = 'replace';
+  } else if (fields.length > 0) {
+    action = 'update';
+  } else if (drift.some((d) => d.startsWith('sandbox.json'))) {
+    // The machine may run with settings nobody recorded: re-apply the manifest's.
+    action = 'update';
+    impact = hasProcess ? 'restart' : 'none';
+  } else if (stopped) {
+    action = 'start';
+  } else if (unhealthy) {
+    action = 'start';
+    impact = 'restart';
+  } else {
+    action = 'no-op';
+  }
+  if ((stopped || unhealthy) && action === 'update') impact = worstImpact([impact, 'restart']);
+  reasons.push(...drift.map((d) => `${d} (drift)`));
+
+  const destructive = action === 'replace';
+  return {
+    ...base,
+    action,
+    impact,
+    reasons,
+    before: display(before),
+    fields,
+    drift,
+    backup: destructive && options.backup && spec.service !== 'none',
+    requiresAllowDestroy: destructive && (spec.protect || Boolean(status.spec.protect) || isProduction),
+  };
+}
+
+function planDelete(status: SandboxStatus, options: PlanOptions, isProduction: boolean): ResourceChange {
+  const before = status.spec ? comparable(status.spec) : null;
+  const protect = Boolean(status.spec?.protect);
+  return {
+    address: `sandbox.${status.name}`,
+    name: status.name,
+    driver: status.driver,
+    service: status.service,
+    action: 'delete',
+    impact: 'data-loss',
+    reasons: ['not in the manifest any more'],
+    before: before ? display(before) : null,
+    after: null,
+    fields: [],
+    drift: [],
+    backup: options.backup && status.service !== 'none',
+    requiresAllowDestroy: protect || isProduction,
+    depends_on: status.spec?.depends_on ?? [],
+  };
+}
+
+/** Mask the values of sensitive keys in a dotenv text; a changed secret says so. */
+function maskEnvText(text: string, sensitiveKeys: Set<string>, changedKeys: Set<string>): string {
+  return text
+    .split('\n')
+    .map((line) => {
+      const m = /^(export\s+)?([A-Za-z_][A-Za-z0-9_]*)=/.exec(line);
+      if (!m || !m[2] || !isSensitiveKey(m[2], sensitiveKeys)) return line;
+      return `${m[0]}${changedKeys.has(m[2]) ? MASKED_CHANGED : MASKED}`;
+    })
+    .join('\n');
+}
+
+function isSensitiveKey(key: string, sensitiveKeys: Set<string>): boolean {
+  return sensitiveKeys.has(key) || /PASSWORD|SECRET|TOKEN|KEY/.test(key);
+}
+
+function envValues(text: string): Map<string, string> {
+  const values = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
+    if (m?.[1] !== undefined) values.set(m[1], m[2] ?? '');
+  }
+  return values;
+}
+
+export function planEnvFile(desired: ResolvedEnvironment, envFile: PlanInput['envFile']): ConfigChange {
+  const wanted = renderEnvFile(desired, { mask: false });
+  const current = envFile.current;
+  if (current === wanted) return { path: envFile.path, action: 'no-op', diff: '' };
+  const sensitiveKeys = new Set(connectionVariables(desired).filter((v) => v.sensitive).map((v) => v.key));
+  const before = current === null ? new Map<string, string>() : envValues(current);
+  const after = envValues(wanted);
+  const changed = new Set([...after.keys()].filter((k) => before.has(k) && before.get(k) !== after.get(k)));
+  const maskedBefore = current === null ? '' : maskEnvText(current, sensitiveKeys, new Set());
+  const maskedAfter = maskEnvText(wanted, sensitiveKeys, changed);
+  const patch = createPatch(envFile.path, maskedBefore, maskedAfter, current === null ? '(absent)' : 'on disk', 'manifest', { context: 2 });
+  // createPatch's first line is an "Index:" header meant for svn; reviewers know the ---/+++ form.
+  const diff = patch.split('\n').filter((l, i) => !(i < 2 && (l.startsWith('Index:') || /^=+$/.test(l)))).join('\n');
+  return { path: envFile.path, action: current === null ? 'create' : 'update', diff };
+}
+
+function summarize(changes: ResourceChange[], configChanges: ConfigChange[]): PlanSummary {
+  const summary: PlanSummary = { create: 0, update: 0, replace: 0, delete: 0, start: 0, no_op: 0, config: 0 };
+  for (const change of changes) {
+    if (change.action === 'no-op') summary.no_op += 1;
+    else summary[change.action] += 1;
+  }
+  summary.config = configChanges.filter((c) => c.action !== 'no-op').length;
+  return summary;
+}
+
+/** Hash of what a status reports that matters to a plan (pid and data size move on their own). */
+function observedHash(status: SandboxStatus): string {
+  const { pid: _pid, data_bytes: _bytes, ...stable } = status;
+  return sha256(canonicalJson(stable));
+}
+
+export function planInputs(input: PlanInput): PlanInputs {
+  const { desired } = input;
+  const secrets = new Set(desired.secretValues);
+  // Secrets enter the manifest hash only as their salted hashes.
+  const scrub = (value: unknown): unknown => {
+    if (typeof value === 'string') return secrets.has(value) ? `secret:${sha256(`iact-fp\0${value}`).slice(0, 16)}` : value;
+    if (Array.isArray(value)) return value.map(scrub);
+    if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrub(v)]));
+    return value;
+  };
+  const manifest = scrub({ environment: desired.environment, sandboxes: desired.sandboxes, connections: desired.connections, features: desired.features });
+  const observed: Record<string, string> = {};
+  for (const status of [...input.observed].sort((a, b) => a.name.localeCompare(b.name))) observed[status.name] = observedHash(status);
+  return {
+    manifest: sha256(canonicalJson(manifest)),
+    variables: { ...desired.variables },
+    observed,
+    env_file: input.envFile.current === null ? '' : sha256(input.envFile.current),
+  };
+}
+
+export function fingerprintOf(inputs: PlanInputs, targets: string[], refreshOnly: boolean): string {
+  return `sha256:${sha256(canonicalJson({ inputs, targets: [...targets].sort(), refreshOnly }))}`;
+}
+
+export function buildPlan(input: PlanInput): Plan {
+  const { desired, options } = input;
+  const environment = desired.environment;
+  const isProduction = environment === 'production';
+  const unobserved = new Set(input.unobservedDrivers ?? []);
+  const observedByName = new Map(input.observed.filter((s) => s.environment === environment).map((s) => [s.name, s]));
+  const selected = expandTargets(options.targets, desired.sandboxes);
+  const notices = [...input.notices];
+
+  const changes: ResourceChange[] = [];
+  const skipped: string[] = [];
+  for (const name of Object.keys(desired.sandboxes).sort()) {
+    const spec = desired.sandboxes[name]!;
+    if (selected && !selected.has(name)) continue;
+    const status = observedByName.get(name);
+    if (!status && unobserved.has(spec.driver)) {
+      skipped.push(name);
+      continue;
+    }
+    changes.push(planSandbox(environment, spec, status, options, isProduction));
+  }
+  for (const status of [...observedByName.values()].sort((a, b) => a.name.localeCompare(b.name))) {
+    if (desired.sandboxes[status.name]) continue;
+    if (selected && !options.targets.includes(status.name)) continue;
+    changes.push(planDelete(status, options, isProduction));
+  }
+  if (skipped.length > 0) {
+    notices.push({
+      severity: 'error',
+      summary: `not planned: ${skipped.join(', ')} (their driver could not be observed)`,
+      fix: 'fix the driver problem above, or run `iact doctor`',
+    });
+  }
+
+  let finalChanges = changes;
+  let configChanges = selected ? [] : [planEnvFile(desired, input.envFile)];
+  if (options.refreshOnly) {
+    finalChanges = changes.filter((c) => c.drift.length > 0);
+    configChanges = [];
+  }
+
+  const inputs = planInputs(input);
+  return {
+    format_version: PLAN_FORMAT_VERSION,
+    environment,
+    fingerprint: fingerprintOf(inputs, options.targets, options.refreshOnly),
+    inputs,
+    refresh_only: options.refreshOnly,
+    targets: [...options.targets].sort(),
+    changes: finalChanges,
+    config_changes: configChanges,
+    notices,
+    summary: summarize(finalChanges, configChanges),
+  };
+}
