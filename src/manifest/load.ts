@@ -1,0 +1,119 @@
+// I/O edge of manifest loading: find the file, read it and the .env files, hand both to the pure resolver.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { parse } from 'dotenv';
+import { diag, type Diagnostic } from '../diagnostics.js';
+import type { ResolvedEnvironment } from '../model/types.js';
+import { resolveManifest } from './resolve.js';
+import { MAX_MANIFEST_BYTES, tooLargeDiagnostic } from './yaml.js';
+
+export const ENVIRONMENT_NAME = /^[a-z][a-z0-9_-]{0,62}$/;
+
+export interface LoadOptions {
+  root: string;
+  environment: string;
+  env?: NodeJS.ProcessEnv;
+  allowMissingVariables?: boolean;
+  /** Values used only for variables that are set nowhere else (validate uses .env.example). */
+  placeholders?: Record<string, string>;
+}
+
+export interface LoadResult {
+  resolved?: ResolvedEnvironment;
+  diagnostics: Diagnostic[];
+  /** Manifest path relative to the root, when found. */
+  file?: string;
+  /** Variables that took their value from `placeholders`. */
+  placeholdersUsed?: string[];
+}
+
+/** Names of the manifests in environments/ (.yaml or .yml), sorted. */
+export function listEnvironments(root: string): string[] {
+  let entries: string[];
+  try {
+    entries = readdirSync(path.join(root, 'environments'));
+  } catch {
+    return [];
+  }
+  const names = entries.filter((f) => /\.ya?ml$/.test(f)).map((f) => f.replace(/\.ya?ml$/, ''));
+  return [...new Set(names)].sort();
+}
+
+/** environments/<name>.yaml, else .yml; relative to the root. */
+export function manifestFile(root: string, environment: string): string | undefined {
+  for (const ext of ['yaml', 'yml']) {
+    const rel = `environments/${environment}.${ext}`;
+    try {
+      if (statSync(path.join(root, rel)).isFile()) return rel;
+    } catch {
+      // not this extension
+    }
+  }
+  return undefined;
+}
+
+function readDotenvFile(file: string): Record<string, string> {
+  try {
+    return parse(readFileSync(file));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw error;
+  }
+}
+
+/** `.env` then `.env.<environment>`; the process environment wins over both. */
+export function readVariables(root: string, environment: string, env: NodeJS.ProcessEnv): Record<string, string | undefined> {
+  const fromFiles = { ...readDotenvFile(path.join(root, '.env')), ...readDotenvFile(path.join(root, `.env.${environment}`)) };
+  const out: Record<string, string | undefined> = { ...fromFiles };
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v;
+  return out;
+}
+
+export function unknownEnvironment(root: string, environment: string, source?: string): Diagnostic {
+  const existing = listEnvironments(root);
+  return diag(`no manifest for environment "${environment}"${source ? ` (from ${source})` : ''}`, {
+    code: 'env.unknown',
+    detail: existing.length > 0 ? `manifests in environments/: ${existing.join(', ')}` : 'environments/ has no manifests',
+    fix: existing.length > 0 ? `use --env ${existing.join(' | ')}, or create environments/${environment}.yaml` : 'run `iact init` to scaffold development, staging and production',
+  });
+}
+
+export async function loadEnvironment(opts: LoadOptions): Promise<LoadResult> {
+  const { root, environment } = opts;
+  if (!ENVIRONMENT_NAME.test(environment)) {
+    return {
+      diagnostics: [
+        diag(`invalid environment name ${JSON.stringify(environment)}`, {
+          code: 'env.name',
+          fix: "use lowercase letters, digits, '-' and '_', starting with a letter (the manifest is environments/<name>.yaml)",
+        }),
+      ],
+    };
+  }
+  const file = manifestFile(root, environment);
+  if (!file) return { diagnostics: [unknownEnvironment(root, environment)] };
+  const absolute = path.join(root, file);
+  const size = statSync(absolute).size;
+  if (size > MAX_MANIFEST_BYTES) return { file, diagnostics: [tooLargeDiagnostic(file, size)] };
+  const text = readFileSync(absolute, 'utf8');
+
+  const variables = readVariables(root, environment, opts.env ?? process.env);
+  const placeholdersUsed: string[] = [];
+  const withPlaceholders = new Proxy(variables, {
+    get(target, name: string) {
+      const value = target[name];
+      if (value === undefined && opts.placeholders && name in opts.placeholders) {
+        if (!placeholdersUsed.includes(name)) placeholdersUsed.push(name);
+        return opts.placeholders[name];
+      }
+      return value;
+    },
+  });
+  const result = resolveManifest({ text, file, environment, root, variables: withPlaceholders, allowMissingVariables: opts.allowMissingVariables });
+  return { ...result, file, placeholdersUsed: placeholdersUsed.sort() };
+}
+
+/** .env.example of the project root, parsed ({} when absent). */
+export function readEnvExample(root: string): Record<string, string> {
+  return readDotenvFile(path.join(root, '.env.example'));
+}

@@ -1,0 +1,325 @@
+// Pure: manifest text + variables -> ResolvedEnvironment, or every problem as a positioned diagnostic.
+import { createHash } from 'node:crypto';
+import { diag, hasErrors, type Diagnostic, type SourceLocation } from '../diagnostics.js';
+import type {
+  ApiSettings,
+  CacheSettings,
+  Connections,
+  DatabaseSettings,
+  DriverName,
+  LlmSettings,
+  LoggingSettings,
+  ResolvedEnvironment,
+  SandboxSpec,
+  ServiceKind,
+  SettingValue,
+} from '../model/types.js';
+import { interpolate, isSensitiveVariable, SENSITIVE_FIELDS } from './interpolate.js';
+import { applyDefaults, coerce, validateAgainstSchema } from './schema.js';
+import { checkSemantics, mergedSandboxes } from './semantic.js';
+import { joinPath, parseYaml, type ValueOrigin } from './yaml.js';
+
+export interface ResolveInput {
+  text: string;
+  /** Manifest path relative to the project root, as diagnostics show it. */
+  file: string;
+  /** The environment the file is for (its base name). */
+  environment: string;
+  root: string;
+  variables: Record<string, string | undefined>;
+  /** Unset variables become the literal `${NAME}` instead of an error (diffs between revisions without secrets). */
+  allowMissingVariables?: boolean;
+}
+
+export interface ResolveResult {
+  resolved?: ResolvedEnvironment;
+  diagnostics: Diagnostic[];
+}
+
+type Segments = (string | number)[];
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** Salted and short: shows that a value changed without revealing it. */
+export function variableHash(name: string, value: string | undefined): string {
+  if (value === undefined) return 'unset';
+  return `sha256:${createHash('sha256').update(`iact-variable\0${name}\0${value}`).digest('hex').slice(0, 16)}`;
+}
+
+export function resolveManifest(input: ResolveInput): ResolveResult {
+  const { file } = input;
+  const parsed = parseYaml(input.text, file);
+  if (hasErrors(parsed.diagnostics)) return { diagnostics: parsed.diagnostics };
+  const top = { file, line: 1, col: 1 };
+  if (!isObj(parsed.data)) {
+    return {
+      diagnostics: [
+        diag(parsed.data == null ? 'manifest is empty' : 'manifest must be a mapping of apiVersion, environment, sandboxes, ...', {
+          location: top,
+          code: 'schema.type',
+          fix: 'start from `iact init` or the example in docs/configuration.md',
+        }),
+      ],
+    };
+  }
+  const origins = parsed.origins;
+  const diagnostics: Diagnostic[] = [];
+
+  const locate = (segments: readonly (string | number)[], key = false): SourceLocation => {
+    for (let n = segments.length; n > 0; n--) {
+      const o: ValueOrigin | undefined = origins.get(joinPath(segments.slice(0, n)));
+      if (o) return (key && n === segments.length ? o.key : undefined) ?? o.value;
+    }
+    return top;
+  };
+
+  const listed = Array.isArray(parsed.data.sensitive) ? parsed.data.sensitive.filter((s): s is string => typeof s === 'string') : [];
+  const usedBy = new Map<string, string[]>(); // dotted path -> variables in its value
+  const usedVariables = new Map<string, string | undefined>();
+
+  // Interpolate string values only, then coerce to the schema's type.
+  const lookup = (name: string) => input.variables[name];
+  const transform = (value: unknown, segments: Segments): unknown => {
+    if (Array.isArray(value)) return value.map((v, i) => transform(v, [...segments, i]));
+    if (isObj(value)) {
+      const out: Obj = {};
+      for (const [k, v] of Object.entries(value)) out[k] = transform(v, [...segments, k]);
+      return out;
+    }
+    if (typeof value !== 'string' || segments[0] === 'sensitive') return coerce(segments, value, false);
+    const result = interpolate(value, lookup, { allowMissing: input.allowMissingVariables });
+    if (result.variables.length > 0) usedBy.set(joinPath(segments), result.variables);
+    for (const name of result.variables) usedVariables.set(name, input.variables[name]);
+    for (const problem of result.problems) {
+      const at = columnOf(locate(segments), origins.get(joinPath(segments)), problem.index);
+      if (problem.kind === 'missing') {
+        const name = problem.variable!;
+        diagnostics.push(
+          diag(`${problem.message} (used by ${joinPath(segments)})`, {
+            location: at,
+            code: 'interp.missing',
+            fix: `set ${name} in .env or .env.${input.environment} (see .env.example), or export it`,
+          }),
+        );
+      } else {
+        diagnostics.push(diag(problem.message, { location: at, code: 'interp.syntax', fix: 'write $$ for a literal $' }));
+      }
+    }
+    return coerce(segments, result.value, result.substituted);
+  };
+  const data = transform(parsed.data, []) as Obj;
+
+  const sensitiveVar = (name: string) => isSensitiveVariable(name, listed);
+  const isSensitivePath = (segments: readonly (string | number)[]): boolean => {
+    const last = segments[segments.length - 1];
+    if (typeof last === 'string' && SENSITIVE_FIELDS.has(last)) return true;
+    return (usedBy.get(joinPath(segments)) ?? []).some(sensitiveVar);
+  };
+
+  diagnostics.push(...validateAgainstSchema(data, { file, locate, isSensitive: isSensitivePath }));
+  diagnostics.push(...checkSemantics(data, { environment: input.environment, fileEnvironment: input.environment, file, locate }));
+  if (hasErrors(diagnostics)) return { diagnostics };
+
+  const withDefaults = applyDefaults(data) as Obj;
+  const sandboxes: Record<string, SandboxSpec> = {};
+  for (const [name, raw] of Object.entries(mergedSandboxes(withDefaults))) sandboxes[name] = toSandbox(name, raw);
+
+  // Paths in the resolved model (snake_case, name -> database) and where each came from.
+  const sensitivePaths = new Set<string>();
+  const locations: Record<string, SourceLocation> = {};
+  for (const [path, origin] of origins) {
+    locations[path] = origin.value;
+    const model = modelPath(path);
+    if (model !== path) locations[model] = origin.value;
+    if (isSensitivePath(path.split('.'))) sensitivePaths.add(model);
+  }
+  for (const [path] of usedBy) if (isSensitivePath(path.split('.'))) sensitivePaths.add(modelPath(path));
+  // Sandbox fields inherited from `defaults:` carry the defaults' sensitivity and location.
+  for (const [name, sb] of Object.entries(sandboxes)) {
+    for (const field of Object.keys(sb)) {
+      const own = `sandboxes.${name}.${field}`;
+      const inherited = `defaults.${field}`;
+      if (!origins.has(own) && origins.has(inherited)) {
+        locations[own] = origins.get(inherited)!.value;
+        if (sensitivePaths.has(inherited)) sensitivePaths.add(own);
+      }
+      if (SENSITIVE_FIELDS.has(field) && sb[field as keyof SandboxSpec] !== undefined) sensitivePaths.add(own);
+    }
+  }
+
+  const connections = toConnections(isObj(withDefaults.connections) ? withDefaults.connections : {}, sandboxes, (from, to) => {
+    if (sensitivePaths.has(from)) sensitivePaths.add(to);
+    const loc = locations[from];
+    if (loc && !locations[to]) locations[to] = loc;
+  });
+  for (const section of ['database', 'cache', 'llm', 'api'] as const) {
+    const settings = connections[section] as unknown as Obj | undefined;
+    for (const field of ['password', 'api_key']) {
+      if (settings?.[field] !== undefined) sensitivePaths.add(`connections.${section}.${field}`);
+    }
+  }
+  const features: Record<string, boolean> = {};
+  if (isObj(withDefaults.features)) for (const [k, v] of Object.entries(withDefaults.features)) features[k] = v === true;
+
+  const secretValues = new Set<string>();
+  const resolvedTree = { sandboxes, connections };
+  for (const path of sensitivePaths) {
+    const value = path.split('.').reduce<unknown>((acc, key) => (isObj(acc) ? acc[key] : undefined), resolvedTree);
+    if (typeof value === 'string' && value !== '') secretValues.add(value);
+  }
+  const variables: Record<string, string> = {};
+  for (const [name, value] of [...usedVariables].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    variables[name] = variableHash(name, value);
+    if (sensitiveVar(name) && value) secretValues.add(value);
+  }
+
+  return {
+    diagnostics,
+    resolved: {
+      environment: input.environment,
+      file,
+      root: input.root,
+      sandboxes,
+      connections,
+      features,
+      sensitivePaths: [...sensitivePaths].sort(),
+      secretValues: [...secretValues],
+      locations,
+      variables,
+    },
+  };
+}
+
+/** Point at the `${` inside a one-line scalar; other scalars point at their start. */
+function columnOf(loc: SourceLocation, origin: ValueOrigin | undefined, index: number): SourceLocation {
+  const type = origin?.scalarType;
+  if (type === 'PLAIN') return { ...loc, col: loc.col + index };
+  if (type === 'QUOTE_DOUBLE' || type === 'QUOTE_SINGLE') return { ...loc, col: loc.col + 1 + index };
+  return loc;
+}
+
+const snake = (s: string) => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+/** Manifest path -> resolved model path: connections.database.sslMode -> connections.database.ssl_mode. */
+export function modelPath(path: string): string {
+  if (!path.startsWith('connections.')) return path;
+  const parts = path.split('.').map(snake);
+  if (parts[1] === 'database' && parts[2] === 'name') parts[2] = 'database';
+  return parts.join('.');
+}
+
+function toSandbox(name: string, raw: Obj): SandboxSpec {
+  const settings: Record<string, SettingValue> = {};
+  if (isObj(raw.settings)) for (const [k, v] of Object.entries(raw.settings)) settings[k] = v as SettingValue;
+  const spec: SandboxSpec = {
+    name,
+    service: raw.service as ServiceKind,
+    driver: (raw.driver as DriverName | undefined) ?? 'lightweight',
+    port: raw.port as number,
+    settings,
+    depends_on: Array.isArray(raw.depends_on) ? (raw.depends_on as string[]) : [],
+    protect: raw.protect === true,
+  };
+  for (const field of ['version', 'database', 'user', 'password', 'memory', 'image'] as const) {
+    if (typeof raw[field] === 'string') spec[field] = raw[field];
+  }
+  return spec;
+}
+
+type Derive = (from: string, to: string) => void;
+
+function toConnections(raw: Obj, sandboxes: Record<string, SandboxSpec>, derive: Derive): Connections {
+  const out: Connections = {};
+  const db = isObj(raw.database) ? raw.database : undefined;
+  if (db) {
+    const tunnel = isObj(db.sshTunnel) ? db.sshTunnel : {};
+    const ssh_tunnel = {
+      enabled: tunnel.enabled === true,
+      ...(typeof tunnel.host === 'string' ? { host: tunnel.host } : {}),
+      ...(typeof tunnel.port === 'number' ? { port: tunnel.port } : {}),
+      ...(typeof tunnel.user === 'string' ? { user: tunnel.user } : {}),
+    };
+    const bound = typeof db.sandbox === 'string' ? sandboxes[db.sandbox] : undefined;
+    let settings: DatabaseSettings;
+    if (bound) {
+      // Sandboxes listen on 127.0.0.1 without TLS.
+      settings = {
+        sandbox: bound.name,
+        host: '127.0.0.1',
+        port: bound.port,
+        database: bound.database ?? '',
+        user: bound.user ?? '',
+        password: bound.password,
+        ssl_mode: (db.sslMode as string | undefined) ?? 'disable',
+        use_vm: true,
+        ssh_tunnel,
+      };
+      derive(`sandboxes.${bound.name}.database`, 'connections.database.database');
+      for (const f of ['port', 'user', 'password']) derive(`sandboxes.${bound.name}.${f}`, `connections.database.${f}`);
+      derive('connections.database.sandbox', 'connections.database.host');
+    } else {
+      settings = {
+        host: db.host as string,
+        port: (db.port as number | undefined) ?? 5432,
+        database: db.name as string,
+        user: db.user as string,
+        password: db.password as string | undefined,
+        ssl_mode: db.sslMode as string | undefined,
+        use_vm: false,
+        ssh_tunnel,
+      };
+    }
+    if (typeof db.sslCa === 'string') settings.ssl_ca = db.sslCa;
+    out.database = dropUndefined(settings);
+  }
+  const cache = isObj(raw.cache) ? raw.cache : undefined;
+  if (cache) {
+    const bound = cache.backend === 'redis' && typeof cache.sandbox === 'string' ? sandboxes[cache.sandbox] : undefined;
+    const settings: CacheSettings = { backend: cache.backend as CacheSettings['backend'], ttl: cache.ttl as number };
+    if (bound) {
+      Object.assign(settings, { sandbox: bound.name, host: '127.0.0.1', port: bound.port, password: bound.password });
+      for (const f of ['port', 'password']) derive(`sandboxes.${bound.name}.${f}`, `connections.cache.${f}`);
+      derive('connections.cache.sandbox', 'connections.cache.host');
+    } else if (cache.backend === 'redis') {
+      Object.assign(settings, { host: cache.host, port: (cache.port as number | undefined) ?? 6379, password: cache.password });
+    }
+    out.cache = dropUndefined(settings);
+  }
+  const llm = isObj(raw.llm) ? raw.llm : undefined;
+  if (llm) {
+    out.llm = dropUndefined<LlmSettings>({
+      provider: llm.provider as string,
+      model: llm.model as string,
+      api_key: llm.apiKey as string | undefined,
+      base_url: llm.baseUrl as string | undefined,
+      max_tokens: llm.maxTokens as number,
+      monthly_budget: llm.monthlyBudget as number,
+      prefer_local: llm.preferLocal as boolean,
+      fallback_to_heuristics: llm.fallbackToHeuristics as boolean,
+    });
+  }
+  const api = isObj(raw.api) ? raw.api : undefined;
+  if (api) {
+    out.api = dropUndefined<ApiSettings>({
+      base_url: api.baseUrl as string,
+      timeout: api.timeout as number,
+      verify_ssl: api.verifySsl as boolean,
+      use_mock: api.useMock as boolean,
+      api_key: api.apiKey as string | undefined,
+    });
+  }
+  const logging = isObj(raw.logging) ? raw.logging : undefined;
+  if (logging) {
+    out.logging = dropUndefined<LoggingSettings>({
+      level: logging.level as string,
+      console: logging.console as boolean,
+      file: logging.file as boolean,
+      file_path: logging.filePath as string | undefined,
+    });
+  }
+  return out;
+}
+
+function dropUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}

@@ -1,0 +1,261 @@
+// Pure: the manifest schema as data (navigation, defaults, coercion, "did you mean") and its
+// precompiled ajv validator, with errors mapped back to YAML positions.
+import { diag, type Diagnostic, type SourceLocation } from '../diagnostics.js';
+import { manifestSchema, validate as compiledValidate } from './schema.generated.js';
+
+export type JsonSchema = Record<string, unknown>;
+
+interface AjvError {
+  instancePath: string;
+  schemaPath: string;
+  keyword: string;
+  params: Record<string, unknown>;
+  message?: string;
+  propertyName?: string;
+}
+
+export const schema = manifestSchema as JsonSchema;
+
+function deref(node: JsonSchema | undefined): JsonSchema | undefined {
+  if (!node) return undefined;
+  const ref = node.$ref;
+  if (typeof ref !== 'string') return node;
+  const target = ref
+    .replace(/^#\//, '')
+    .split('/')
+    .reduce<unknown>((acc, key) => (acc as Record<string, unknown> | undefined)?.[key], schema) as JsonSchema | undefined;
+  const { $ref: _ref, ...siblings } = node;
+  return { ...deref(target), ...siblings };
+}
+
+/** The subschema describing the value at `segments` (undefined when the schema does not allow it). */
+export function schemaAt(segments: readonly (string | number)[]): JsonSchema | undefined {
+  let node = deref(schema);
+  for (const segment of segments) {
+    if (!node) return undefined;
+    if (typeof segment === 'number') {
+      node = deref(node.items as JsonSchema | undefined);
+      continue;
+    }
+    const properties = node.properties as Record<string, JsonSchema> | undefined;
+    const additional = node.additionalProperties;
+    if (properties && segment in properties) node = deref(properties[segment]);
+    else if (additional && typeof additional === 'object') node = deref(additional as JsonSchema);
+    else return undefined;
+  }
+  return node;
+}
+
+export function knownKeys(segments: readonly (string | number)[]): string[] {
+  const node = schemaAt(segments);
+  return Object.keys((node?.properties as Record<string, unknown> | undefined) ?? {});
+}
+
+function typesOf(node: JsonSchema | undefined): string[] {
+  const t = node?.type;
+  if (typeof t === 'string') return [t];
+  if (Array.isArray(t)) return t as string[];
+  if (Array.isArray(node?.enum)) return [...new Set((node.enum as unknown[]).map((v) => typeof v))];
+  return [];
+}
+
+/**
+ * After interpolation values take the schema's type: "5433" -> 5433, "true" -> true.
+ * Literal YAML numbers where a string is expected (version: 15) become strings.
+ */
+export function coerce(segments: readonly (string | number)[], value: unknown, interpolated: boolean): unknown {
+  const types = typesOf(schemaAt(segments));
+  if (types.length === 0) return value;
+  const numeric = types.includes('number') || types.includes('integer');
+  if (typeof value === 'number' && types.includes('string') && !numeric) return String(value);
+  if (!interpolated || typeof value !== 'string' || types.includes('string')) return value;
+  const text = value.trim();
+  if ((types.includes('integer') && /^[+-]?\d+$/.test(text)) || (types.includes('number') && /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text))) {
+    return Number(text);
+  }
+  if (types.includes('boolean') && /^(true|false)$/i.test(text)) return text.toLowerCase() === 'true';
+  return value;
+}
+
+/** Fill `default`s from the schema into objects that are present (seed defaults live in manifests; these are the last resort). */
+export function applyDefaults(value: unknown, segments: (string | number)[] = []): unknown {
+  if (Array.isArray(value)) return value.map((item, i) => applyDefaults(item, [...segments, i]));
+  if (value === null || typeof value !== 'object') return value;
+  const node = schemaAt(segments);
+  const out: Record<string, unknown> = {};
+  for (const [key, child] of Object.entries(value)) out[key] = applyDefaults(child, [...segments, key]);
+  const properties = (node?.properties as Record<string, JsonSchema> | undefined) ?? {};
+  for (const [key, sub] of Object.entries(properties)) {
+    const def = deref(sub)?.default;
+    if (out[key] === undefined && def !== undefined) out[key] = def;
+  }
+  return out;
+}
+
+/** Closest candidate by edit distance, or by the same letters in another case style (ssl_mode -> sslMode). */
+export function didYouMean(input: string, candidates: readonly string[]): string | undefined {
+  const squash = (s: string) => s.toLowerCase().replace(/[-_]/g, '');
+  const same = candidates.find((c) => squash(c) === squash(input));
+  if (same) return same;
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of candidates) {
+    const d = levenshtein(input.toLowerCase(), candidate.toLowerCase());
+    if (d < bestDistance) {
+      bestDistance = d;
+      best = candidate;
+    }
+  }
+  return best !== undefined && bestDistance <= Math.max(1, Math.floor(Math.max(input.length, best.length) / 3)) ? best : undefined;
+}
+
+function levenshtein(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+export interface SchemaContext {
+  file: string;
+  /** Location of the value (or, with key=true, of the key) at a dotted path; falls back to the nearest parent. */
+  locate: (segments: readonly (string | number)[], key?: boolean) => SourceLocation;
+  /** Whether the value at a path is a secret (its value must not be printed). */
+  isSensitive: (segments: readonly (string | number)[]) => boolean;
+}
+
+export function pointerToSegments(pointer: string): (string | number)[] {
+  if (pointer === '') return [];
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+}
+
+function dotted(segments: readonly (string | number)[]): string {
+  return segments.length === 0 ? '(top level)' : segments.join('.');
+}
+
+function show(value: unknown): string {
+  const text = typeof value === 'string' ? JSON.stringify(value) : JSON.stringify(value) ?? String(value);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+function kindOf(value: unknown): string {
+  if (value === null) return 'empty (null)';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  if (typeof value === 'number') return Number.isInteger(value) ? 'an integer' : 'a number';
+  return `a ${typeof value}`;
+}
+
+function valueAt(data: unknown, segments: readonly (string | number)[]): unknown {
+  return segments.reduce<unknown>((acc, key) => (acc as Record<string | number, unknown> | undefined)?.[key], data);
+}
+
+/** Validate with the precompiled schema; every error becomes a positioned diagnostic. */
+export function validateAgainstSchema(data: unknown, ctx: SchemaContext): Diagnostic[] {
+  if (compiledValidate(data)) return [];
+  const errors = ((compiledValidate as unknown as { errors?: AjvError[] }).errors ?? []).slice();
+  const out: Diagnostic[] = [];
+  const seen = new Set<string>();
+  for (const error of errors) {
+    const d = describe(error, data, ctx);
+    if (!d) continue;
+    const id = `${d.location?.line}:${d.location?.col}:${d.summary}`;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    out.push(d);
+  }
+  return out;
+}
+
+function describe(error: AjvError, data: unknown, ctx: SchemaContext): Diagnostic | undefined {
+  const segments = pointerToSegments(error.instancePath);
+  const value = valueAt(data, segments);
+  const node = schemaAt(segments);
+  const description = typeof node?.description === 'string' ? node.description : undefined;
+  const shown = ctx.isSensitive(segments) ? '(sensitive value)' : show(value);
+  const here = dotted(segments);
+  const p = error.params;
+
+  if (error.propertyName !== undefined) {
+    // propertyNames failures: the key itself is invalid (e.g. a sandbox named "a;rm -rf /").
+    const keyPath = [...segments, error.propertyName];
+    const propertyNames = schemaAt(segments)?.propertyNames as JsonSchema | undefined;
+    return diag(`invalid name ${show(error.propertyName)} in ${here}`, {
+      location: ctx.locate(keyPath, true),
+      code: 'schema.name',
+      fix: typeof propertyNames?.description === 'string' ? propertyNames.description : `names must match ${String(propertyNames?.pattern)}`,
+    });
+  }
+  switch (error.keyword) {
+    case 'additionalProperties': {
+      const key = String(p.additionalProperty);
+      const known = knownKeys(segments);
+      const suggestion = didYouMean(key, known);
+      return diag(`unknown field "${key}" in ${here}`, {
+        location: ctx.locate([...segments, key], true),
+        code: 'schema.unknown-key',
+        fix: suggestion ? `did you mean "${suggestion}"?` : `remove it; known fields: ${known.join(', ')}`,
+      });
+    }
+    case 'required': {
+      const missing = String(p.missingProperty);
+      const sub = schemaAt([...segments, missing]);
+      return diag(`${here} is missing the required field "${missing}"`, {
+        location: ctx.locate(segments, segments.length > 0),
+        code: 'schema.required',
+        fix: `add ${missing}:${typeof sub?.description === 'string' ? ` (${sub.description})` : ''}`,
+      });
+    }
+    case 'type':
+      return diag(`${here} must be ${String(p.type).replace(/,/g, ' or ')}, got ${kindOf(value)}${typeof value === 'string' || typeof value === 'number' ? ` ${shown}` : ''}`, {
+        location: ctx.locate(segments),
+        code: 'schema.type',
+        fix: description ?? `use a ${String(p.type)}`,
+      });
+    case 'enum': {
+      const allowed = (node?.enum as unknown[] | undefined) ?? (p.allowedValues as unknown[]) ?? [];
+      const suggestion = typeof value === 'string' ? didYouMean(value, allowed.map(String)) : undefined;
+      return diag(`${here} must be one of ${allowed.map(String).join(', ')}; got ${shown}`, {
+        location: ctx.locate(segments),
+        code: 'schema.enum',
+        fix: suggestion ? `did you mean "${suggestion}"?` : (description ?? `use one of ${allowed.join(', ')}`),
+      });
+    }
+    case 'const':
+      return diag(`${here} must be ${show(p.allowedValue)}; got ${shown}`, {
+        location: ctx.locate(segments),
+        code: 'schema.const',
+        fix: `write ${segments.join('.')}: ${String(p.allowedValue)}`,
+      });
+    case 'minimum':
+    case 'maximum':
+    case 'exclusiveMinimum':
+    case 'exclusiveMaximum': {
+      const min = node?.minimum ?? node?.exclusiveMinimum;
+      const max = node?.maximum;
+      const range = min !== undefined && max !== undefined ? `${String(min)}..${String(max)}` : `${String(p.comparison)} ${String(p.limit)}`;
+      return diag(`${here} is ${shown}, out of range (${range})`, {
+        location: ctx.locate(segments),
+        code: 'schema.range',
+        fix: description ?? `use a value ${range}`,
+      });
+    }
+    case 'pattern':
+      return diag(`${here} has an invalid value ${shown}`, {
+        location: ctx.locate(segments),
+        code: 'schema.pattern',
+        fix: description ? `${description} (must match ${String(p.pattern)})` : `must match ${String(p.pattern)}`,
+      });
+    default:
+      return diag(`${here} ${error.message ?? 'is invalid'}`, { location: ctx.locate(segments), code: `schema.${error.keyword}`, fix: description });
+  }
+}

@@ -1,0 +1,146 @@
+// Pure: YAML text -> plain data plus the source position of every key and value.
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, Scalar, type Document, type Node } from 'yaml';
+import { diag, type Diagnostic, type SourceLocation } from '../diagnostics.js';
+
+/** Manifests are small; anything bigger is a mistake or an attack, refused before parsing. */
+export const MAX_MANIFEST_BYTES = 1024 * 1024;
+/** Upper bound on nodes visited while expanding aliases (a "billion laughs" document stops here). */
+const MAX_EXPANDED_NODES = 100_000;
+const MAX_ALIASES = 100;
+const MAX_DEPTH = 64;
+
+export interface ValueOrigin {
+  value: SourceLocation;
+  key?: SourceLocation;
+  /** How the scalar was written (PLAIN, QUOTE_SINGLE, ...) and its raw source, for column-precise messages. */
+  scalarType?: string;
+}
+
+export interface ParsedYaml {
+  data: unknown;
+  /** Dotted path ("sandboxes.dev-postgres.port") -> where its value (and key) were written. */
+  origins: Map<string, ValueOrigin>;
+  diagnostics: Diagnostic[];
+}
+
+export function joinPath(segments: readonly (string | number)[]): string {
+  return segments.join('.');
+}
+
+export function tooLargeDiagnostic(file: string, bytes: number): Diagnostic {
+  return diag(`manifest is ${(bytes / 1024 / 1024).toFixed(1)} MB; the limit is ${MAX_MANIFEST_BYTES / 1024 / 1024} MB`, {
+    location: { file, line: 1, col: 1 },
+    code: 'yaml.too-large',
+    fix: 'a manifest describes a few sandboxes and settings; check that this is the right file',
+  });
+}
+
+export function parseYaml(text: string, file: string): ParsedYaml {
+  const origins = new Map<string, ValueOrigin>();
+  const byteLength = Buffer.byteLength(text, 'utf8');
+  if (byteLength > MAX_MANIFEST_BYTES) return { data: undefined, origins, diagnostics: [tooLargeDiagnostic(file, byteLength)] };
+
+  const lineCounter = new LineCounter();
+  const at = (offset: number): SourceLocation => {
+    const { line, col } = lineCounter.linePos(offset);
+    return { file, line, col };
+  };
+  let doc: Document.Parsed;
+  try {
+    doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, merge: false, strict: true });
+  } catch (error) {
+    return { data: undefined, origins, diagnostics: [diag(`cannot parse YAML: ${(error as Error).message}`, { location: { file, line: 1, col: 1 }, code: 'yaml.syntax' })] };
+  }
+
+  const diagnostics: Diagnostic[] = [];
+  for (const error of doc.errors) {
+    const duplicate = error.code === 'DUPLICATE_KEY';
+    diagnostics.push(
+      diag(duplicate ? `duplicate key: ${keyTextAt(text, error.pos[0])}` : `invalid YAML: ${firstLine(error.message)}`, {
+        location: at(error.pos[0]),
+        code: duplicate ? 'yaml.duplicate-key' : 'yaml.syntax',
+        fix: duplicate ? 'remove one of the two entries; YAML keeps only one of them' : 'check indentation, quotes and brackets around this position',
+      }),
+    );
+  }
+  if (diagnostics.length > 0) return { data: undefined, origins, diagnostics };
+
+  let expanded = 0;
+  let aliases = 0;
+  let aborted = false;
+  const walk = (node: Node | null | undefined, path: (string | number)[], depth: number): unknown => {
+    if (aborted || node == null) return null;
+    if (++expanded > MAX_EXPANDED_NODES || depth > MAX_DEPTH) {
+      abort(node, 'the document expands to too many nodes (alias bomb?)');
+      return null;
+    }
+    if (isAlias(node)) {
+      if (++aliases > MAX_ALIASES) {
+        abort(node, `more than ${MAX_ALIASES} aliases`);
+        return null;
+      }
+      const target = node.resolve(doc);
+      if (!target) {
+        abort(node, `unknown alias *${node.source}`);
+        return null;
+      }
+      return walk(target as Node, path, depth + 1);
+    }
+    if (isScalar(node)) return node.value;
+    if (isSeq(node)) {
+      return node.items.map((item, index) => {
+        const childPath = [...path, index];
+        if (item && (item as Node).range) origins.set(joinPath(childPath), origin(item as Node));
+        return walk(item as Node, childPath, depth + 1);
+      });
+    }
+    if (isMap(node)) {
+      const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+      for (const pair of node.items) {
+        const keyNode = pair.key as Node | null;
+        if (!isScalar(keyNode) || typeof keyNode.value === 'object') {
+          abort(keyNode ?? node, 'keys must be plain strings');
+          return null;
+        }
+        const key = String(keyNode.value);
+        const childPath = [...path, key];
+        const valueNode = pair.value as Node | null;
+        const keyLoc = keyNode.range ? at(keyNode.range[0]) : undefined;
+        const valueOrigin: ValueOrigin = valueNode?.range ? origin(valueNode) : { value: keyLoc ?? { file, line: 1, col: 1 } };
+        origins.set(joinPath(childPath), { ...valueOrigin, key: keyLoc });
+        // Object.create(null) + defineProperty: a "__proto__" key is data, not a prototype change.
+        Object.defineProperty(out, key, { value: walk(valueNode, childPath, depth + 1), enumerable: true, writable: true, configurable: true });
+      }
+      return { ...out };
+    }
+    return null;
+  };
+  const origin = (node: Node): ValueOrigin => ({
+    value: at(node.range?.[0] ?? 0),
+    scalarType: isScalar(node) ? String((node as Scalar).type ?? '') : undefined,
+  });
+  const abort = (node: Node, why: string): void => {
+    if (aborted) return;
+    aborted = true;
+    diagnostics.push(
+      diag(`YAML refused: ${why}`, {
+        location: at(node.range?.[0] ?? 0),
+        code: 'yaml.alias',
+        fix: 'write the values out instead of nesting aliases; manifests do not need anchors for more than a few shared blocks',
+      }),
+    );
+  };
+
+  const data = walk(doc.contents as Node | null, [], 0);
+  if (aborted) return { data: undefined, origins, diagnostics };
+  return { data, origins, diagnostics };
+}
+
+function firstLine(message: string): string {
+  return message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+}
+
+function keyTextAt(text: string, offset: number): string {
+  const rest = text.slice(offset, offset + 80).split(/[:\n]/)[0]!.trim();
+  return rest.length > 0 ? rest : '(empty)';
+}
