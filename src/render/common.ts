@@ -1,0 +1,130 @@
+// Shared by the renderers: words, symbols, value formatting and masking. Pure.
+import { MASKED, MASKED_CHANGED } from '../plan/types.js';
+import type { Action, ConfigChange, DisplayValue, Impact, Plan, ResourceChange } from '../plan/types.js';
+
+export const SYMBOLS: Record<Action, string> = {
+  create: '+',
+  update: '~',
+  replace: '-/+',
+  delete: '-',
+  start: '>',
+  'no-op': ' ',
+};
+
+export const LEGEND: Record<Exclude<Action, 'no-op'>, string> = {
+  create: 'create',
+  update: 'update in place',
+  replace: 'replace (delete, then create)',
+  delete: 'delete',
+  start: 'start (exists but stopped)',
+};
+
+const VERBS: Record<Action, string> = {
+  create: 'will be created',
+  update: 'will be updated in place',
+  replace: 'must be replaced',
+  delete: 'will be deleted',
+  start: 'will be started',
+  'no-op': 'is unchanged',
+};
+
+const CONFIG_VERBS: Record<ConfigChange['action'], string> = {
+  create: 'will be created',
+  update: 'will be updated',
+  delete: 'will be deleted',
+  'no-op': 'is unchanged',
+};
+
+/** Field names whose values are secrets whatever the planner put there (defence in depth). */
+const SENSITIVE_KEY = /password|secret|token|api_?key|credential/i;
+
+export function isSensitiveKey(key: string): boolean {
+  return SENSITIVE_KEY.test(key);
+}
+
+export function verbOf(change: ResourceChange): string {
+  return VERBS[change.action];
+}
+
+export function configVerbOf(change: ConfigChange): string {
+  return CONFIG_VERBS[change.action];
+}
+
+/** "(restart)", "(data-loss: backup to .iact/backups/dev/ first)"; empty when there is nothing to say. */
+export function impactNote(change: ResourceChange, environment: string): string {
+  const impact: Impact = change.impact;
+  switch (impact) {
+    case 'none':
+      return change.action === 'update' ? 'no restart' : '';
+    case 'reload':
+      return 'reload';
+    case 'restart':
+      return 'restart';
+    case 'data-loss':
+      return change.backup ? `data-loss: backup to .iact/backups/${environment}/ first` : 'data-loss, no backup';
+  }
+}
+
+export function isChange(change: ResourceChange): boolean {
+  return change.action !== 'no-op';
+}
+
+/** A change worth showing: it acts, or (refresh-only) the machine drifted. */
+export function isShown(change: ResourceChange): boolean {
+  return change.action !== 'no-op' || change.drift.length > 0;
+}
+
+export function driftCount(plan: Plan): number {
+  return plan.changes.filter(isShown).length;
+}
+
+export function configChanges(plan: Plan): ConfigChange[] {
+  return plan.config_changes.filter((c) => c.action !== 'no-op');
+}
+
+function plural(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** The last line of a text plan (SPEC "Plan"). */
+export function summaryLine(plan: Plan): string {
+  if (plan.refresh_only) {
+    const n = driftCount(plan);
+    return n === 0
+      ? `No drift. ${plan.environment} matches its last applied spec.`
+      : `Drift: ${plural(n, 'sandbox differs', 'sandboxes differ')} from their last applied spec.`;
+  }
+  const s = plan.summary;
+  const acting = s.create + s.update + s.replace + s.delete + s.start + configChanges(plan).length;
+  if (acting === 0) return `No changes. ${plan.environment} matches its manifest.`;
+  return `Plan: ${s.create} to create, ${s.update} to update, ${s.replace} to replace, ${s.delete} to delete, ${s.start} to start.`;
+}
+
+/** Sentence for settings files, or "" when none change. */
+export function configSummary(plan: Plan): string {
+  const changed = configChanges(plan);
+  if (changed.length === 0) return '';
+  const parts = changed.map((c) => `${c.path} ${configVerbOf(c)}`);
+  return `Connection settings: ${parts.join('; ')}.`;
+}
+
+export function sortedKeys(record: Record<string, unknown>): string[] {
+  return Object.keys(record).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** One value on one line, HCL-like: strings quoted, masks bare, lists inline. */
+export function formatValue(value: DisplayValue | undefined, key = ''): string {
+  if (value === undefined) return 'null';
+  if (value === MASKED || value === MASKED_CHANGED) return value;
+  if (key !== '' && isSensitiveKey(key)) return MASKED;
+  if (value === null) return 'null';
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (Array.isArray(value)) return `[${value.map((v) => formatValue(v)).join(', ')}]`;
+  const keys = sortedKeys(value);
+  return `{ ${keys.map((k) => `${k} = ${formatValue(value[k], k)}`).join(', ')} }`;
+}
+
+export function isObject(value: DisplayValue | undefined): value is { [key: string]: DisplayValue } {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

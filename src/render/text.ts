@@ -1,0 +1,267 @@
+// Text plan in Terraform's idiom. Pure: the plan in, a string out; colour only when asked.
+import { formatDiagnostic } from '../diagnostics.js';
+import type { Action, ConfigChange, DisplayValue, FieldChange, Plan, ResourceChange } from '../plan/types.js';
+import { MASKED, MASKED_CHANGED } from '../plan/types.js';
+import {
+  LEGEND,
+  SYMBOLS,
+  configChanges,
+  configSummary,
+  configVerbOf,
+  formatValue,
+  impactNote,
+  isObject,
+  isSensitiveKey,
+  isShown,
+  sortedKeys,
+  summaryLine,
+  verbOf,
+} from './common.js';
+
+export interface TextOptions {
+  color: boolean;
+}
+
+type Paint = (text: string) => string;
+
+interface Palette {
+  green: Paint;
+  yellow: Paint;
+  red: Paint;
+  cyan: Paint;
+  bold: Paint;
+  dim: Paint;
+}
+
+const sgr = (open: number, close: number): Paint => (t) => (t === '' ? t : `\u001b[${open}m${t}\u001b[${close}m`);
+const plain: Paint = (t) => t;
+
+function palette(color: boolean): Palette {
+  if (!color) return { green: plain, yellow: plain, red: plain, cyan: plain, bold: plain, dim: plain };
+  return { green: sgr(32, 39), yellow: sgr(33, 39), red: sgr(31, 39), cyan: sgr(36, 39), bold: sgr(1, 22), dim: sgr(2, 22) };
+}
+
+/** Symbol for a field or attribute line: + added, - removed, ~ changed. */
+type Mark = '+' | '-' | '~' | ' ';
+
+function paintMark(mark: Mark | '-/+' | '>', p: Palette): string {
+  switch (mark) {
+    case '+':
+      return p.green(mark);
+    case '-':
+      return p.red(mark);
+    case '~':
+      return p.yellow(mark);
+    case '-/+':
+      return `${p.red('-')}/${p.green('+')}`;
+    case '>':
+      return p.cyan(mark);
+    default:
+      return mark;
+  }
+}
+
+function actionMark(action: Action): Mark | '-/+' | '>' {
+  return SYMBOLS[action] as Mark | '-/+' | '>';
+}
+
+const indentOf = (depth: number): string => ' '.repeat(6 + 4 * depth);
+const closeIndentOf = (depth: number): string => ' '.repeat(4 + 4 * depth);
+
+/** `      + name = value`, names padded so the `=` line up within one block. */
+function attrLine(depth: number, mark: Mark, name: string, width: number, value: string, p: Palette, note = ''): string {
+  const comment = note ? ` ${p.dim(`# ${note}`)}` : '';
+  return `${indentOf(depth)}${paintMark(mark, p)} ${name.padEnd(width)} = ${value}${comment}`;
+}
+
+/** Every attribute of a record with one mark (create: all +, delete: all -), nested objects as blocks. */
+function recordLines(record: Record<string, DisplayValue>, mark: Mark, depth: number, p: Palette): string[] {
+  const keys = sortedKeys(record);
+  const flat = keys.filter((k) => !(isObject(record[k]) && Object.keys(record[k] as object).length > 0));
+  const width = Math.max(0, ...flat.map((k) => k.length));
+  const lines: string[] = [];
+  for (const key of keys) {
+    const value = record[key];
+    if (isObject(value) && Object.keys(value).length > 0 && !isSensitiveKey(key)) {
+      lines.push(`${indentOf(depth)}${paintMark(mark, p)} ${key} {`);
+      lines.push(...recordLines(value, mark, depth + 1, p));
+      lines.push(`${closeIndentOf(depth + 1)}}`);
+    } else {
+      lines.push(attrLine(depth, mark, key, width, formatValue(value, key), p));
+    }
+  }
+  return lines;
+}
+
+function fieldMark(f: FieldChange): Mark {
+  if (f.before === undefined && f.after !== undefined) return '+';
+  if (f.after === undefined && f.before !== undefined) return '-';
+  return '~';
+}
+
+function fieldValue(f: FieldChange, name: string): string {
+  const mark = fieldMark(f);
+  if (f.sensitive || isSensitiveKey(name) || isSensitiveKey(f.field)) {
+    return mark === '~' ? MASKED_CHANGED : MASKED;
+  }
+  if (mark === '+') return formatValue(f.after, name);
+  if (mark === '-') return formatValue(f.before, name);
+  return `${formatValue(f.before, name)} -> ${formatValue(f.after, name)}`;
+}
+
+function fieldNote(f: FieldChange, action: Action): string {
+  if (f.metadataOnly) return 'no machine change';
+  if (f.impact === 'data-loss') return action === 'replace' ? 'forces replacement' : 'data-loss';
+  if (f.impact === 'restart') return 'restart';
+  if (f.impact === 'reload') return 'reload';
+  return '';
+}
+
+/** Field changes of an update or replace: top-level first, dotted fields grouped in nested blocks. */
+function fieldLines(fields: FieldChange[], action: Action, p: Palette): string[] {
+  const top = fields.filter((f) => !f.field.includes('.'));
+  const groups = new Map<string, FieldChange[]>();
+  for (const f of fields) {
+    const dot = f.field.indexOf('.');
+    if (dot < 0) continue;
+    const group = f.field.slice(0, dot);
+    groups.set(group, [...(groups.get(group) ?? []), f]);
+  }
+  const names = [...top.map((f) => f.field)].sort();
+  const width = Math.max(0, ...names.map((n) => n.length));
+  const entries: Array<{ key: string; lines: string[] }> = [];
+  for (const f of top) {
+    entries.push({ key: f.field, lines: [attrLine(0, fieldMark(f), f.field, width, fieldValue(f, f.field), p, fieldNote(f, action))] });
+  }
+  for (const [group, members] of groups) {
+    const marks = new Set(members.map(fieldMark));
+    const groupMark: Mark = marks.size === 1 ? [...marks][0]! : '~';
+    const inner = members.map((f) => ({ f, name: f.field.slice(group.length + 1) }));
+    inner.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const innerWidth = Math.max(0, ...inner.map((i) => i.name.length));
+    entries.push({
+      key: group,
+      lines: [
+        `${indentOf(0)}${paintMark(groupMark, p)} ${group} {`,
+        ...inner.map(({ f, name }) => attrLine(1, fieldMark(f), name, innerWidth, fieldValue(f, name), p, fieldNote(f, action))),
+        `${closeIndentOf(1)}}`,
+      ],
+    });
+  }
+  entries.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return entries.flatMap((e) => e.lines);
+}
+
+function hiddenCount(change: ResourceChange): number {
+  if (!change.after) return 0;
+  const touched = new Set(change.fields.map((f) => f.field.split('.')[0]));
+  return Object.keys(change.after).filter((k) => !touched.has(k)).length;
+}
+
+function resourceLines(change: ResourceChange, environment: string, p: Palette): string[] {
+  const impact = impactNote(change, environment);
+  const head = `  # ${change.address} (${change.service}, ${change.driver}) ${verbOf(change)}${impact ? ` (${impact})` : ''}`;
+  const lines = [p.bold(head)];
+  const driftSet = new Set(change.drift);
+  for (const reason of change.reasons) if (!driftSet.has(reason)) lines.push(`  #   ${reason}`);
+  for (const drift of change.drift) lines.push(/drift/i.test(drift) ? `  #   ${drift}` : `  #   drift: ${drift}`);
+  if (change.requiresAllowDestroy) lines.push(p.bold(`  #   protected: apply refuses this without --allow-destroy`));
+
+  const mark = actionMark(change.action);
+  const prefix = `${' '.repeat(Math.max(0, 3 - SYMBOLS[change.action].length))}${paintMark(mark, p)} ${change.address}`;
+  let body: string[] = [];
+  switch (change.action) {
+    case 'create':
+      body = change.after ? recordLines(change.after, '+', 0, p) : [];
+      break;
+    case 'delete':
+      body = change.before ? recordLines(change.before, '-', 0, p) : [];
+      break;
+    case 'update':
+    case 'replace': {
+      if (change.fields.length > 0) {
+        body = fieldLines(change.fields, change.action, p);
+        const hidden = hiddenCount(change);
+        if (hidden > 0) body.push(p.dim(`${' '.repeat(8)}# (${hidden} unchanged ${hidden === 1 ? 'field' : 'fields'} hidden)`));
+      } else if (change.after) {
+        body = recordLines(change.after, '+', 0, p);
+      }
+      break;
+    }
+    case 'start':
+    case 'no-op':
+      body = [];
+      break;
+  }
+  if (body.length === 0) lines.push(prefix);
+  else lines.push(`${prefix} {`, ...body, '    }');
+  return lines;
+}
+
+/** Diff lines of the settings file, one marker column like the attributes, file headers dropped. */
+function configLines(change: ConfigChange, p: Palette): string[] {
+  const mark: Mark = change.action === 'create' ? '+' : change.action === 'delete' ? '-' : '~';
+  const lines = [p.bold(`  # ${change.path} ${configVerbOf(change)}`), `  ${paintMark(mark, p)} ${change.path}`];
+  let inHunks = false;
+  for (const raw of change.diff.split('\n')) {
+    if (!inHunks) {
+      if (!raw.startsWith('@@')) continue; // Index:, ===, ---, +++ headers
+      inHunks = true;
+    }
+    if (raw === '') continue;
+    const first = raw[0];
+    const rest = raw.slice(1);
+    if (raw.startsWith('@@')) lines.push(`${indentOf(0)}${p.cyan(raw)}`);
+    else if (first === '+') lines.push(`${indentOf(0)}${p.green(`+ ${rest}`)}`);
+    else if (first === '-') lines.push(`${indentOf(0)}${p.red(`- ${rest}`)}`);
+    else if (first === '\\') lines.push(`${indentOf(0)}${p.dim(`  ${raw}`)}`);
+    else lines.push(`${indentOf(0)}  ${rest}`);
+  }
+  return lines;
+}
+
+function noticeLines(plan: Plan, p: Palette): string[] {
+  return plan.notices.map((n) => {
+    const [head, ...rest] = formatDiagnostic({ severity: n.severity, summary: n.summary, detail: n.detail, fix: n.fix }).split('\n');
+    const paint = n.severity === 'error' ? p.red : p.yellow;
+    const label = n.severity === 'error' ? 'Error:' : 'Warning:';
+    return [`${p.bold(paint(label))}${head!.slice(head!.indexOf(':') + 1)}`, ...rest].join('\n');
+  });
+}
+
+export function renderPlanText(plan: Plan, opts: TextOptions): string {
+  const p = palette(opts.color);
+  const out: string[] = [];
+  const mode = plan.refresh_only ? ' (refresh-only: drift is reported, nothing is changed)' : '';
+  out.push(p.bold(`Environment: ${plan.environment}${mode}`));
+  if (plan.targets.length > 0) {
+    out.push(`Targets: ${plan.targets.join(', ')} (other sandboxes are neither shown nor changed)`);
+  }
+  out.push('');
+
+  const shown = plan.changes.filter(isShown);
+  const settings = configChanges(plan);
+  if (shown.length > 0 || settings.length > 0) {
+    const used = new Set(shown.map((c) => c.action));
+    const legend = (['create', 'update', 'replace', 'delete', 'start'] as const).filter((a) => used.has(a));
+    if (legend.length > 0) {
+      out.push('Actions are shown with these symbols:');
+      for (const a of legend) out.push(`${' '.repeat(3 - SYMBOLS[a].length)}${paintMark(actionMark(a), p)} ${LEGEND[a]}`);
+      out.push('');
+    }
+    out.push(plan.refresh_only ? 'iact found these differences made outside of iact:' : 'iact will perform the following actions:');
+    out.push('');
+    for (const change of shown) out.push(...resourceLines(change, plan.environment, p), '');
+    for (const change of settings) out.push(...configLines(change, p), '');
+  }
+
+  const notices = noticeLines(plan, p);
+  if (notices.length > 0) out.push(...notices.flatMap((n) => [n, '']));
+
+  const config = configSummary(plan);
+  if (config && !plan.refresh_only) out.push(config);
+  const last = summaryLine(plan);
+  out.push(p.bold(last));
+  return `${out.join('\n')}\n`;
+}
+
