@@ -1,0 +1,51 @@
+// iact apply [PLANFILE]: converge the machine to the manifest, safely and visibly.
+import { availableParallelism } from 'node:os';
+import { DiagnosticError, diag } from '../diagnostics.js';
+import type { Plan } from '../plan/types.js';
+import type { CommandIO } from './io.js';
+import { converge, type ConvergeOptions } from './converge.js';
+import { selectEnvironments, targetsOf, withInterrupts } from './shared.js';
+
+export function defaultParallelism(): number {
+  return Math.min(8, Math.max(2, availableParallelism()));
+}
+
+export function parseParallelism(value: unknown): number {
+  if (value === undefined) return defaultParallelism();
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new DiagnosticError(diag(`--parallelism ${String(value)} is not a positive whole number`, { fix: 'pass e.g. --parallelism 4' }));
+  }
+  return n;
+}
+
+export default async function apply(opts: Record<string, unknown>, io: CommandIO, args: string[]): Promise<number> {
+  const planFile = args[0];
+  let saved: Plan | undefined;
+  if (planFile) {
+    const { readPlanFile } = await import('../plan/planfile-io.js');
+    saved = await readPlanFile(planFile);
+    if (typeof opts.env === 'string' && opts.env !== saved.environment) {
+      throw new DiagnosticError(
+        diag(`${planFile} is a plan for ${saved.environment}, not ${opts.env}`, { fix: `drop --env, or make a plan for ${opts.env} with iact plan --env ${opts.env} --out FILE` }),
+      );
+    }
+  }
+  const selected = selectEnvironments({ dir: opts.dir, env: saved?.environment ?? opts.env }, io);
+  const environment = selected.environments[0]!;
+  const options: ConvergeOptions = {
+    command: planFile ? `iact apply ${planFile}` : 'iact apply',
+    verb: 'Apply',
+    targets: saved ? saved.targets : targetsOf(opts),
+    autoApprove: Boolean(opts.autoApprove) || saved !== undefined,
+    allowDestroy: Boolean(opts.allowDestroy),
+    backup: opts.backup !== false,
+    parallelism: parseParallelism(opts.parallelism),
+    lockTimeout: typeof opts.lockTimeout === 'string' ? opts.lockTimeout : '0s',
+    json: Boolean(opts.json),
+    saved,
+    destroy: false,
+  };
+  const result = await withInterrupts(io, (signal) => converge(selected, environment, io, { ...options, signal }));
+  return result.exitCode;
+}

@@ -1,0 +1,218 @@
+// The apply/destroy flow shared by `iact apply`, `iact destroy` and `iact reconcile`:
+// lock -> fresh plan -> stale check -> safety checks -> confirm -> execute -> env file -> history.
+import { mkdir, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import { DiagnosticError, diag, type Diagnostic } from '../diagnostics.js';
+import { toDriverSpec } from '../drivers/spec.js';
+import type { DriverSpec } from '../drivers/types.js';
+import { appendHistory, type HistoryEvent } from '../apply/history.js';
+import { acquireLock, parseDuration } from '../apply/lock.js';
+import { countOutcomes, executePlan, summaryLine, type ActionResult, type ApplyEvent } from '../apply/executor.js';
+import { jsonReporter, liveReporter, plainReporter, type ProgressReporter } from '../apply/progress.js';
+import { renderEnvFile } from '../config/render.js';
+import { buildPlan } from '../plan/planner.js';
+import { hasChanges, type Plan, type PlanInputs } from '../plan/types.js';
+import { redact } from '../util/redact.js';
+import type { CommandIO } from './io.js';
+import { driverContext, envFilePath, lookupDriver, preparePlan, type Selected } from './shared.js';
+
+export interface ConvergeOptions {
+  command: string;
+  verb: 'Apply' | 'Destroy';
+  targets: string[];
+  autoApprove: boolean;
+  allowDestroy: boolean;
+  backup: boolean;
+  parallelism: number;
+  lockTimeout: string;
+  json: boolean;
+  saved?: Plan;
+  destroy: boolean;
+  /** reconcile: no plan text, no prompt, a quiet reporter. */
+  quiet?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface ConvergeResult {
+  exitCode: number;
+  plan?: Plan;
+  results: ActionResult[];
+  changed: boolean;
+}
+
+/** Why a saved plan no longer matches, in words a person can act on. */
+export function explainStale(saved: PlanInputs, fresh: PlanInputs, manifestFile: string): string[] {
+  const reasons: string[] = [];
+  if (saved.manifest !== fresh.manifest) reasons.push(`${manifestFile} changed`);
+  const names = new Set([...Object.keys(saved.variables), ...Object.keys(fresh.variables)]);
+  for (const name of [...names].sort()) {
+    if (!(name in fresh.variables)) reasons.push(`variable ${name} is no longer used`);
+    else if (!(name in saved.variables)) reasons.push(`variable ${name} is newly used`);
+    else if (saved.variables[name] !== fresh.variables[name]) reasons.push(`variable ${name} changed`);
+  }
+  const sandboxes = new Set([...Object.keys(saved.observed), ...Object.keys(fresh.observed)]);
+  for (const name of [...sandboxes].sort()) {
+    if (!(name in fresh.observed)) reasons.push(`sandbox ${name} disappeared from the machine`);
+    else if (!(name in saved.observed)) reasons.push(`sandbox ${name} appeared on the machine`);
+    else if (saved.observed[name] !== fresh.observed[name]) reasons.push(`sandbox ${name} changed on the machine`);
+  }
+  if (saved.env_file !== fresh.env_file) reasons.push('the connection-settings file on disk changed');
+  return reasons.length > 0 ? reasons : ['the plan options (targets) differ'];
+}
+
+function reporterFor(io: CommandIO, options: ConvergeOptions): ProgressReporter {
+  if (options.json) return jsonReporter(io.stdout);
+  if (io.isTTY && !options.quiet) return liveReporter(io.stdout, io.color);
+  return plainReporter(io.stdout);
+}
+
+async function confirm(io: CommandIO, plan: Plan, options: ConvergeOptions): Promise<void> {
+  if (options.autoApprove) return;
+  if (!io.prompt) {
+    throw new DiagnosticError(
+      diag(`${options.verb.toLowerCase()} needs confirmation, and there is no terminal to ask on`, {
+        fix:
+          options.verb === 'Apply'
+            ? 'pass --auto-approve, or save a reviewed plan with `iact plan --out FILE` and run `iact apply FILE`'
+            : 'pass --auto-approve',
+      }),
+    );
+  }
+  const question =
+    options.verb === 'Destroy'
+      ? `\nDo you really want to destroy these sandboxes of ${plan.environment}? Only 'yes' will be accepted: `
+      : `\nDo you want to perform these actions in ${plan.environment}? Only 'yes' will be accepted: `;
+  const answer = (await io.prompt(question)).trim();
+  if (answer !== 'yes') {
+    throw new DiagnosticError(diag(`${options.verb} cancelled: the answer was not "yes"`, { fix: 'nothing was changed; run it again and type yes to proceed' }));
+  }
+}
+
+function protectedDiagnostics(plan: Plan, options: ConvergeOptions): Diagnostic[] {
+  if (options.allowDestroy) return [];
+  return plan.changes
+    .filter((c) => c.requiresAllowDestroy && (c.action === 'delete' || c.action === 'replace'))
+    .map((c) =>
+      diag(`${c.address} would be ${c.action === 'delete' ? 'deleted' : 'replaced'}, but it is protected${plan.environment === 'production' ? ' (every production sandbox is)' : ''}`, {
+        detail: c.reasons.join('; '),
+        fix: `review the plan, then rerun with --allow-destroy to let iact ${c.action} it`,
+      }),
+    );
+}
+
+export async function converge(selected: Selected, environment: string, io: CommandIO, options: ConvergeOptions): Promise<ConvergeResult> {
+  const paths = selected.paths;
+  const reporterOut = options.json ? io.stderr : io.stdout;
+  const lock = await acquireLock(paths.locks, environment, {
+    command: options.command,
+    timeoutMs: parseDuration(options.lockTimeout, '--lock-timeout'),
+    onWarning: (m) => io.stderr(`warning: ${m}\n`),
+    aborted: () => options.signal?.aborted ?? false,
+  });
+  const history: Promise<void>[] = [];
+  const record = (events: Omit<HistoryEvent, 'time' | 'environment' | 'command' | 'pid'>[]) =>
+    history.push(
+      appendHistory(
+        paths.history,
+        environment,
+        events.map((e) => ({ time: new Date().toISOString(), environment, command: options.command, pid: process.pid, ...e })),
+      ).catch((error: unknown) => io.stderr(`warning: could not write history: ${(error as Error).message}\n`)),
+    );
+  try {
+    const prepared = await preparePlan(selected, environment, io, { targets: options.targets, refreshOnly: false, backup: options.backup }, options.signal);
+    const { resolved } = prepared;
+    let plan = prepared.plan;
+    const secrets = resolved.secretValues;
+    const say = (text: string) => reporterOut(redact(text, secrets));
+
+    if (options.destroy) {
+      const envFile = envFilePath(paths, environment);
+      plan = buildPlan({
+        desired: { ...resolved, sandboxes: {} },
+        observed: prepared.observation.observed,
+        notices: prepared.observation.notices,
+        unobservedDrivers: prepared.observation.unobservedDrivers,
+        envFile: { path: envFile.relative, current: null },
+        options: { targets: options.targets, refreshOnly: false, backup: options.backup },
+      });
+      const hadEnvFile = prepared.plan.inputs.env_file !== '';
+      plan = { ...plan, config_changes: options.targets.length === 0 && hadEnvFile ? [{ path: envFile.relative, action: 'delete', diff: '' }] : [] };
+      plan.summary.config = plan.config_changes.length;
+    }
+
+    if (options.saved && options.saved.fingerprint !== plan.fingerprint) {
+      throw new DiagnosticError(
+        diag('Saved plan is stale', {
+          detail: explainStale(options.saved.inputs, plan.inputs, resolved.file)
+            .map((r) => `- ${r}`)
+            .join('\n'),
+          fix: 'make a new plan with `iact plan --out FILE`, review it, and apply that',
+        }),
+      );
+    }
+
+    const errors = plan.notices.filter((n) => n.severity === 'error');
+    if (!options.quiet && !options.json) {
+      const { renderPlanText } = await import('../render/text.js');
+      say(renderPlanText(plan, { color: io.color }).replace(/\n?$/, '\n'));
+    }
+    if (errors.length > 0) {
+      throw new DiagnosticError(errors.map((n) => diag(n.summary, { detail: n.detail, fix: n.fix })));
+    }
+    if (!hasChanges(plan)) {
+      return { exitCode: 0, plan, results: [], changed: false };
+    }
+    const blocked = protectedDiagnostics(plan, options);
+    if (blocked.length > 0) throw new DiagnosticError(blocked);
+    if (!options.quiet) await confirm(io, plan, options);
+
+    const specs: Record<string, DriverSpec> = {};
+    for (const [name, sandbox] of Object.entries(resolved.sandboxes)) specs[name] = toDriverSpec(environment, sandbox);
+    const backupDir = options.backup ? path.join(paths.backups, environment) : null;
+    if (backupDir && plan.changes.some((c) => c.backup)) await mkdir(backupDir, { recursive: true, mode: 0o700 });
+    if (!options.quiet && !options.json) say('\n');
+
+    const reporter = reporterFor({ ...io, stdout: say }, options);
+    const onEvent = (event: ApplyEvent) => {
+      const safe = event.message ? { ...event, message: redact(event.message, secrets) } : event;
+      reporter.event(safe);
+      if (safe.type === 'end') {
+        record([{ address: safe.address, action: safe.action, outcome: safe.outcome ?? 'unknown', duration_ms: safe.elapsedMs, error: safe.outcome === 'failed' ? safe.message : undefined }]);
+      }
+    };
+    const results = await executePlan(plan, {
+      ctx: driverContext(selected, environment, undefined),
+      parallelism: options.parallelism,
+      lookup: lookupDriver,
+      specs,
+      backupDir,
+      onEvent,
+      signal: options.signal,
+    });
+
+    const envFile = envFilePath(paths, environment);
+    const config = plan.config_changes[0];
+    if (config && config.action !== 'no-op') {
+      if (config.action === 'delete') {
+        await unlink(envFile.absolute).catch(() => undefined);
+      } else {
+        const { default: writeFileAtomic } = await import('write-file-atomic');
+        await mkdir(paths.envFiles, { recursive: true, mode: 0o700 });
+        await writeFileAtomic(envFile.absolute, renderEnvFile(resolved, { mask: false }), { mode: 0o600 });
+      }
+      reporter.line(`${envFile.relative}: ${config.action === 'create' ? 'written' : config.action === 'delete' ? 'removed' : 'updated'}`);
+      record([{ address: envFile.relative, action: config.action, outcome: config.action === 'delete' ? 'deleted' : 'written' }]);
+    }
+    reporter.close();
+
+    const counts = countOutcomes(results);
+    const line = summaryLine(results, options.verb);
+    if (options.json) io.stdout(`${JSON.stringify({ time: new Date().toISOString(), type: 'summary', message: line, ...counts })}\n`);
+    else say(`\n${line}\n`);
+    record([{ outcome: counts.failed > 0 ? 'failed' : 'completed', error: counts.failed > 0 ? line : undefined }]);
+    return { exitCode: counts.failed > 0 || counts.skipped > 0 ? 1 : 0, plan, results, changed: true };
+  } finally {
+    await Promise.all(history);
+    await lock.release();
+  }
+}

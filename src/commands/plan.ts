@@ -1,0 +1,41 @@
+// iact plan: compare the manifest with the machine and show what apply would do.
+import { DiagnosticError, diag } from '../diagnostics.js';
+import { hasChanges, type Plan } from '../plan/types.js';
+import { redact } from '../util/redact.js';
+import type { CommandIO } from './io.js';
+import { preparePlan, selectEnvironments, targetsOf } from './shared.js';
+
+type Format = 'text' | 'json' | 'markdown';
+
+export default async function plan(opts: Record<string, unknown>, io: CommandIO): Promise<number> {
+  const selected = selectEnvironments(opts, io);
+  const format = (opts.format as Format | undefined) ?? 'text';
+  const out = typeof opts.out === 'string' ? opts.out : undefined;
+  if (out && selected.environments.length > 1) {
+    throw new DiagnosticError(diag('--out saves the plan of one environment', { fix: 'drop --all and pass --env NAME' }));
+  }
+  const options = { targets: targetsOf(opts), refreshOnly: Boolean(opts.refreshOnly), backup: true };
+
+  const plans: Plan[] = [];
+  const secrets: string[] = [];
+  for (const environment of selected.environments) {
+    const prepared = await preparePlan(selected, environment, io, options);
+    plans.push(prepared.plan);
+    secrets.push(...prepared.resolved.secretValues);
+  }
+
+  const { renderPlans } = await import('../render/index.js');
+  const rendered = renderPlans(plans, format, { color: io.color && format === 'text' });
+  io.stdout(redact(rendered.endsWith('\n') ? rendered : `${rendered}\n`, secrets));
+
+  if (out) {
+    const { writePlanFile } = await import('../plan/planfile-io.js');
+    await writePlanFile(out, plans[0]!);
+    if (format === 'text') io.stderr(`Saved the plan to ${out}. To perform exactly these actions, run: iact apply ${out}\n`);
+  }
+
+  const failed = plans.some((p) => p.notices.some((n) => n.severity === 'error'));
+  if (failed) return 1;
+  if (opts.detailedExitcode && plans.some(hasChanges)) return 2;
+  return 0;
+}

@@ -1,0 +1,129 @@
+// What plan, apply, destroy, status and reconcile share: which environments, their resolved
+// manifests, and a fresh plan against the machine.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { DiagnosticError, diag, hasErrors } from '../diagnostics.js';
+import type { DriverContext, DriverWriter } from '../drivers/types.js';
+import { detectEnvironmentIn, describeDetected } from '../manifest/detect.js';
+import { listEnvironments, loadEnvironment, manifestFile, unknownEnvironment } from '../manifest/load.js';
+import type { DriverName, ResolvedEnvironment } from '../model/types.js';
+import { observe, type Observation } from '../plan/observe.js';
+import { buildPlan, type PlanOptions } from '../plan/planner.js';
+import type { Plan } from '../plan/types.js';
+import { findProjectRoot, projectPaths, type ProjectPaths } from '../project.js';
+import type { CommandIO } from './io.js';
+
+export interface Selected {
+  root: string;
+  paths: ProjectPaths;
+  environments: string[];
+  /** "staging, from ENVIRONMENT in .env" when the environment was detected, for messages. */
+  detectedFrom?: string;
+}
+
+/** --env / --all / detection, with the unknown-name error that lists the manifests. */
+export function selectEnvironments(opts: { dir?: unknown; env?: unknown; all?: unknown }, io: CommandIO): Selected {
+  const root = findProjectRoot(io.cwd, typeof opts.dir === 'string' ? opts.dir : undefined);
+  const paths = projectPaths(root, io.env);
+  if (opts.all) {
+    const environments = listEnvironments(root);
+    if (environments.length === 0) throw new DiagnosticError(unknownEnvironment(root, 'development'));
+    return { root, paths, environments };
+  }
+  const flag = typeof opts.env === 'string' ? opts.env : Array.isArray(opts.env) ? (opts.env[0] as string | undefined) : undefined;
+  const detected = detectEnvironmentIn(root, { flag, env: io.env });
+  if (!manifestFile(root, detected.name)) throw new DiagnosticError(unknownEnvironment(root, detected.name, detected.source));
+  return { root, paths, environments: [detected.name], detectedFrom: describeDetected(detected) };
+}
+
+export async function loadResolved(root: string, environment: string, env: NodeJS.ProcessEnv): Promise<ResolvedEnvironment> {
+  const result = await loadEnvironment({ root, environment, env });
+  const warnings = result.diagnostics.filter((d) => d.severity === 'warning');
+  if (hasErrors(result.diagnostics) || !result.resolved) {
+    throw new DiagnosticError(result.diagnostics.length > 0 ? result.diagnostics : [diag(`could not load environment ${environment}`)]);
+  }
+  void warnings;
+  return result.resolved;
+}
+
+export function driverContext(selected: Selected, environment: string, signal?: AbortSignal): DriverContext {
+  return { root: selected.root, sandboxRoot: selected.paths.sandboxes, environment, signal };
+}
+
+export async function lookupDriver(name: DriverName): Promise<DriverWriter> {
+  const { getDriver } = await import('../drivers/index.js');
+  return getDriver(name);
+}
+
+export function envFilePath(paths: ProjectPaths, environment: string): { absolute: string; relative: string } {
+  const absolute = path.join(paths.envFiles, `${environment}.env`);
+  return { absolute, relative: path.relative(paths.root, absolute) || absolute };
+}
+
+async function readIfExists(file: string): Promise<string | null> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+}
+
+export interface PreparedPlan {
+  resolved: ResolvedEnvironment;
+  plan: Plan;
+  observation: Observation;
+}
+
+/** Load, observe (one status call per driver), plan. */
+export async function preparePlan(selected: Selected, environment: string, io: CommandIO, options: PlanOptions, signal?: AbortSignal): Promise<PreparedPlan> {
+  const resolved = await loadResolved(selected.root, environment, io.env);
+  const ctx = driverContext(selected, environment, signal);
+  const unknownTargets = options.targets.filter((t) => !resolved.sandboxes[t]);
+  const [observation, current] = await Promise.all([observe(resolved, ctx, lookupDriver), readIfExists(envFilePath(selected.paths, environment).absolute)]);
+  const known = new Set([...Object.keys(resolved.sandboxes), ...observation.observed.map((s) => s.name)]);
+  const missing = unknownTargets.filter((t) => !known.has(t));
+  if (missing.length > 0) {
+    throw new DiagnosticError(
+      missing.map((t) =>
+        diag(`--target ${t}: no sandbox of that name in ${environment}`, {
+          fix: `use one of: ${[...known].sort().join(', ') || '(none)'}`,
+        }),
+      ),
+    );
+  }
+  const plan = buildPlan({
+    desired: resolved,
+    observed: observation.observed,
+    notices: observation.notices,
+    unobservedDrivers: observation.unobservedDrivers,
+    envFile: { path: envFilePath(selected.paths, environment).relative, current },
+    options,
+  });
+  return { resolved, plan, observation };
+}
+
+export function targetsOf(opts: { target?: unknown }): string[] {
+  return Array.isArray(opts.target) ? (opts.target as string[]) : [];
+}
+
+/**
+ * Run with SIGINT/SIGTERM turned into an abort: running actions finish, nothing new begins,
+ * the lock is released. A second signal exits at once.
+ */
+export async function withInterrupts<T>(io: CommandIO, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (controller.signal.aborted) process.exit(130);
+    io.stderr(`\n${signal} received: finishing the actions already running, starting no new ones (send it again to stop at once)\n`);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    return await fn(controller.signal);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
