@@ -21,7 +21,7 @@ export function detectEnvironment(input: { flag?: string; env: NodeJS.ProcessEnv
     const fromFile = input.dotenv[key];
     if (fromFile) return { name: fromFile, source: `${key} in .env` };
   }
-  return { name: DEFAULT_ENVIRONMENT, source: `the default (none of --env, ${DETECTION_VARIABLES.join(', ')} is set)` };
+  return { name: DEFAULT_ENVIRONMENT, source: `the default (no --env, ${DETECTION_VARIABLES.join(', ')} set)` };
 }
 
 /** "staging, from ENVIRONMENT in .env" */

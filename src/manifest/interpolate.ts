@@ -9,6 +9,8 @@ export interface InterpolationProblem {
   /** Offset of the `${` in the input string. */
   index: number;
   message: string;
+  /** The manifest's own `${VAR:?message}` text. */
+  hint?: string;
 }
 
 export interface Interpolated {
@@ -22,7 +24,14 @@ export interface Interpolated {
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*/;
 
-export function interpolate(input: string, lookup: Lookup, opts: { allowMissing?: boolean } = {}): Interpolated {
+export interface InterpolateOptions {
+  allowMissing?: boolean;
+  /** Consulted only where an unset variable would be an error (validate's .env.example values). */
+  fallback?: Lookup;
+  onFallback?: (name: string) => void;
+}
+
+export function interpolate(input: string, lookup: Lookup, opts: InterpolateOptions = {}): Interpolated {
   const variables: string[] = [];
   const problems: InterpolationProblem[] = [];
   let substituted = false;
@@ -85,13 +94,19 @@ export function interpolate(input: string, lookup: Lookup, opts: { allowMissing?
     const missing = value === undefined || (emptyCounts && value === '');
     if (!missing) return value;
     if (operator === ':-' || operator === '-') return expand(argument, index + 2 + name.length + operator.length);
+    const placeholder = opts.fallback?.(name);
+    if (placeholder !== undefined) {
+      opts.onFallback?.(name);
+      return placeholder;
+    }
     if (opts.allowMissing) return `\${${name}}`;
     const custom = operator ? expand(argument, index) : '';
     problems.push({
       kind: 'missing',
       variable: name,
       index,
-      message: custom || (value === '' ? `variable ${name} is empty` : `variable ${name} is not set`),
+      message: `variable ${name} is ${value === '' ? 'empty' : 'not set'}`,
+      ...(custom ? { hint: custom } : {}),
     });
     return '';
   };

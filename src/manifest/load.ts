@@ -98,19 +98,16 @@ export async function loadEnvironment(opts: LoadOptions): Promise<LoadResult> {
   const text = readFileSync(absolute, 'utf8');
 
   const variables = readVariables(root, environment, opts.env ?? process.env);
-  const placeholdersUsed: string[] = [];
-  const withPlaceholders = new Proxy(variables, {
-    get(target, name: string) {
-      const value = target[name];
-      if (value === undefined && opts.placeholders && name in opts.placeholders) {
-        if (!placeholdersUsed.includes(name)) placeholdersUsed.push(name);
-        return opts.placeholders[name];
-      }
-      return value;
-    },
+  const result = resolveManifest({
+    text,
+    file,
+    environment,
+    root,
+    variables,
+    allowMissingVariables: opts.allowMissingVariables,
+    placeholders: opts.placeholders,
   });
-  const result = resolveManifest({ text, file, environment, root, variables: withPlaceholders, allowMissingVariables: opts.allowMissingVariables });
-  return { ...result, file, placeholdersUsed: placeholdersUsed.sort() };
+  return { ...result, file };
 }
 
 /** .env.example of the project root, parsed ({} when absent). */

@@ -29,11 +29,15 @@ export interface ResolveInput {
   variables: Record<string, string | undefined>;
   /** Unset variables become the literal `${NAME}` instead of an error (diffs between revisions without secrets). */
   allowMissingVariables?: boolean;
+  /** Values for variables that are unset where that would be an error (validate uses .env.example). */
+  placeholders?: Record<string, string>;
 }
 
 export interface ResolveResult {
   resolved?: ResolvedEnvironment;
   diagnostics: Diagnostic[];
+  /** Variables that took their value from `placeholders`. */
+  placeholdersUsed?: string[];
 }
 
 type Segments = (string | number)[];
@@ -76,6 +80,8 @@ export function resolveManifest(input: ResolveInput): ResolveResult {
   const listed = Array.isArray(parsed.data.sensitive) ? parsed.data.sensitive.filter((s): s is string => typeof s === 'string') : [];
   const usedBy = new Map<string, string[]>(); // dotted path -> variables in its value
   const usedVariables = new Map<string, string | undefined>();
+  const placeholdersUsed = new Set<string>();
+  const missingAt = new Set<string>(); // paths whose value could not be interpolated: no follow-on errors there
 
   // Interpolate string values only, then coerce to the schema's type.
   const lookup = (name: string) => input.variables[name];
@@ -87,18 +93,23 @@ export function resolveManifest(input: ResolveInput): ResolveResult {
       return out;
     }
     if (typeof value !== 'string' || segments[0] === 'sensitive') return coerce(segments, value, false);
-    const result = interpolate(value, lookup, { allowMissing: input.allowMissingVariables });
+    const result = interpolate(value, lookup, {
+      allowMissing: input.allowMissingVariables,
+      fallback: (name) => input.placeholders?.[name],
+      onFallback: (name) => placeholdersUsed.add(name),
+    });
     if (result.variables.length > 0) usedBy.set(joinPath(segments), result.variables);
     for (const name of result.variables) usedVariables.set(name, input.variables[name]);
     for (const problem of result.problems) {
       const at = columnOf(locate(segments), origins.get(joinPath(segments)), problem.index);
+      missingAt.add(joinPath(segments));
       if (problem.kind === 'missing') {
         const name = problem.variable!;
         diagnostics.push(
-          diag(`${problem.message} (used by ${joinPath(segments)})`, {
+          diag(`${problem.message}, used by ${joinPath(segments)}`, {
             location: at,
             code: 'interp.missing',
-            fix: `set ${name} in .env or .env.${input.environment} (see .env.example), or export it`,
+            fix: problem.hint ?? `set ${name} in .env or .env.${input.environment} (see .env.example), or export it`,
           }),
         );
       } else {
@@ -116,9 +127,11 @@ export function resolveManifest(input: ResolveInput): ResolveResult {
     return (usedBy.get(joinPath(segments)) ?? []).some(sensitiveVar);
   };
 
-  diagnostics.push(...validateAgainstSchema(data, { file, locate, isSensitive: isSensitivePath }));
+  diagnostics.push(
+    ...validateAgainstSchema(data, { file, locate, isSensitive: isSensitivePath, skip: (segments) => missingAt.has(joinPath(segments)) }),
+  );
   diagnostics.push(...checkSemantics(data, { environment: input.environment, fileEnvironment: input.environment, file, locate }));
-  if (hasErrors(diagnostics)) return { diagnostics };
+  if (hasErrors(diagnostics)) return { diagnostics, placeholdersUsed: [...placeholdersUsed].sort() };
 
   const withDefaults = applyDefaults(data) as Obj;
   const sandboxes: Record<string, SandboxSpec> = {};
@@ -175,6 +188,7 @@ export function resolveManifest(input: ResolveInput): ResolveResult {
 
   return {
     diagnostics,
+    placeholdersUsed: [...placeholdersUsed].sort(),
     resolved: {
       environment: input.environment,
       file,

@@ -127,6 +127,8 @@ export interface SchemaContext {
   locate: (segments: readonly (string | number)[], key?: boolean) => SourceLocation;
   /** Whether the value at a path is a secret (its value must not be printed). */
   isSensitive: (segments: readonly (string | number)[]) => boolean;
+  /** Paths already reported (e.g. an unset variable): no second error for the same value. */
+  skip?: (segments: readonly (string | number)[]) => boolean;
 }
 
 export function pointerToSegments(pointer: string): (string | number)[] {
@@ -166,6 +168,7 @@ export function validateAgainstSchema(data: unknown, ctx: SchemaContext): Diagno
   const out: Diagnostic[] = [];
   const seen = new Set<string>();
   for (const error of errors) {
+    if (ctx.skip?.(pointerToSegments(error.instancePath))) continue;
     const d = describe(error, data, ctx);
     if (!d) continue;
     const id = `${d.location?.line}:${d.location?.col}:${d.summary}`;

@@ -1,0 +1,88 @@
+// Pure: `iact config` output in text, json, env and shell formats, masked unless asked otherwise.
+import type { ResolvedEnvironment } from '../model/types.js';
+import { MASK, redact } from '../util/redact.js';
+import { envFileQuote } from './quote.js';
+import { connectionVariables } from './render.js';
+
+export type ConfigFormat = 'text' | 'json' | 'env' | 'shell';
+
+export interface ConfigView {
+  environment: string;
+  source: string;
+  file: string;
+  database?: unknown;
+  cache?: unknown;
+  llm?: unknown;
+  api?: unknown;
+  logging?: unknown;
+  features: Record<string, boolean>;
+}
+
+/** The settings as one tree (seed field names), sensitive leaves replaced by "(sensitive)" when masked. */
+export function configView(resolved: ResolvedEnvironment, source: string, mask: boolean): ConfigView {
+  const sensitive = new Set(resolved.sensitivePaths);
+  const scrub = (value: unknown, path: string): unknown => {
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrub(v, `${path}.${k}`)]));
+    }
+    return mask && sensitive.has(path) ? MASK : value;
+  };
+  const c = resolved.connections;
+  const view = { environment: resolved.environment, source, file: resolved.file } as ConfigView;
+  for (const section of ['database', 'cache', 'llm', 'api', 'logging'] as const) {
+    if (c[section]) view[section] = scrub(c[section], `connections.${section}`);
+  }
+  view.features = { ...resolved.features };
+  return view;
+}
+
+function textTree(value: unknown, indent: string): string[] {
+  const lines: string[] = [];
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+    if (v !== null && typeof v === 'object') lines.push(`${indent}${k}:`, ...textTree(v, `${indent}  `));
+    else lines.push(`${indent}${k}: ${String(v)}`);
+  }
+  return lines;
+}
+
+export function renderConfig(resolved: ResolvedEnvironment, opts: { format: ConfigFormat; mask: boolean; source: string }): string {
+  const { format, mask, source } = opts;
+  let out: string;
+  if (format === 'json') {
+    out = `${JSON.stringify(configView(resolved, source, mask), null, 2)}\n`;
+  } else if (format === 'text') {
+    const { environment, source: _s, file, ...rest } = configView(resolved, source, mask);
+    out = `${[`environment: ${environment} (from ${source}; ${file})`, ...textTree(rest, '')].join('\n')}\n`;
+  } else {
+    const prefix = format === 'shell' ? 'export ' : '';
+    const lines = [`# iact config: ${resolved.environment}, from ${source}`];
+    for (const v of connectionVariables(resolved)) {
+      if (mask && v.sensitive) {
+        lines.push(`# ${v.key} is sensitive: add --show-sensitive to include it`);
+        continue;
+      }
+      lines.push(`${prefix}${v.key}=${envFileQuote(v.value) ?? "''"}`);
+    }
+    out = `${lines.join('\n')}\n`;
+  }
+  // Last line of defence: a secret that slipped into a non-sensitive field is still scrubbed.
+  return mask ? redact(out, resolved.secretValues) : out;
+}
+
+/** One setting by variable name (DB_HOST) or dotted path (database.host, features.debug_mode). */
+export function lookupSetting(resolved: ResolvedEnvironment, key: string, mask: boolean): { found: true; value: string } | { found: false; candidates: string[] } {
+  const vars = connectionVariables(resolved);
+  const byName = vars.find((v) => v.key === key);
+  if (byName) return { found: true, value: mask && byName.sensitive ? MASK : byName.value };
+  const view = configView(resolved, '', mask) as unknown as Record<string, unknown>;
+  const value = key.split('.').reduce<unknown>((acc, k) => (acc !== null && typeof acc === 'object' ? (acc as Record<string, unknown>)[k] : undefined), view);
+  if (value !== undefined && (value === null || typeof value !== 'object')) return { found: true, value: String(value) };
+  if (value !== undefined) return { found: true, value: JSON.stringify(value) };
+  const paths: string[] = [];
+  const walk = (node: unknown, prefix: string) => {
+    if (node !== null && typeof node === 'object') for (const [k, v] of Object.entries(node)) walk(v, prefix ? `${prefix}.${k}` : k);
+    else paths.push(prefix);
+  };
+  walk(view, '');
+  return { found: false, candidates: [...vars.map((v) => v.key), ...paths.filter((p) => p !== 'source')] };
+}
