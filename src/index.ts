@@ -1,0 +1,8 @@
+// Library entry: `import { loadEnvironmentConfig } from 'iact'`. Each area appends its own exports.
+export type * from './model/types.js';
+export { DiagnosticError, formatDiagnostic, formatDiagnostics, type Diagnostic, type SourceLocation } from './diagnostics.js';
+export { loadEnvironmentConfig, makeConfig, type EnvironmentConfig, type LoadConfigOptions } from './config/index.js';
+export { connectionVariables, renderEnvFile, type ConnectionVariable } from './config/render.js';
+export { loadEnvironment, listEnvironments } from './manifest/load.js';
+export { resolveManifest } from './manifest/resolve.js';
+export { detectEnvironment, detectEnvironmentIn, describeDetected } from './manifest/detect.js';
