@@ -16,7 +16,7 @@ export const LEGEND: Record<Exclude<Action, 'no-op'>, string> = {
   update: 'update in place',
   replace: 'replace (delete, then create)',
   delete: 'delete',
-  start: 'start (exists but stopped)',
+  start: 'start (exists but not running or not answering)',
 };
 
 const VERBS: Record<Action, string> = {
@@ -42,7 +42,8 @@ export function isSensitiveKey(key: string): boolean {
   return SENSITIVE_KEY.test(key);
 }
 
-export function verbOf(change: ResourceChange): string {
+export function verbOf(change: ResourceChange, refreshOnly = false): string {
+  if (refreshOnly) return change.action === 'no-op' ? 'has drifted' : `has drifted (a plan without --refresh-only would ${change.action === 'replace' ? 'replace' : change.action === 'delete' ? 'delete' : change.action} it)`;
   return VERBS[change.action];
 }
 
@@ -55,7 +56,8 @@ export function impactNote(change: ResourceChange, environment: string): string 
   const impact: Impact = change.impact;
   switch (impact) {
     case 'none':
-      return change.action === 'update' ? 'no restart' : '';
+      if (change.action !== 'update') return '';
+      return change.fields.length > 0 && change.fields.every((f) => f.metadataOnly) ? 'no machine change' : 'no restart';
     case 'reload':
       return 'reload';
     case 'restart':
@@ -63,6 +65,13 @@ export function impactNote(change: ResourceChange, environment: string): string 
     case 'data-loss':
       return change.backup ? `data-loss: backup to .iact/backups/${environment}/ first` : 'data-loss, no backup';
   }
+}
+
+/** Reasons, then any drift the reasons do not already state (the planner may list drift in both). */
+export function reasonsOf(change: ResourceChange): string[] {
+  const covered = (d: string) => change.reasons.some((r) => r.startsWith(d));
+  const drift = change.drift.filter((d) => !covered(d)).map((d) => (/drift/i.test(d) ? d : `${d} (drift)`));
+  return [...change.reasons, ...drift];
 }
 
 export function isChange(change: ResourceChange): boolean {
@@ -82,21 +91,22 @@ export function configChanges(plan: Plan): ConfigChange[] {
   return plan.config_changes.filter((c) => c.action !== 'no-op');
 }
 
-function plural(n: number, one: string, many: string): string {
-  return `${n} ${n === 1 ? one : many}`;
-}
-
 /** The last line of a text plan (SPEC "Plan"). */
 export function summaryLine(plan: Plan): string {
   if (plan.refresh_only) {
     const n = driftCount(plan);
     return n === 0
       ? `No drift. ${plan.environment} matches its last applied spec.`
-      : `Drift: ${plural(n, 'sandbox differs', 'sandboxes differ')} from their last applied spec.`;
+      : `Drift: ${n === 1 ? '1 sandbox differs from its' : `${n} sandboxes differ from their`} last applied spec.`;
   }
   const s = plan.summary;
   const acting = s.create + s.update + s.replace + s.delete + s.start + configChanges(plan).length;
-  if (acting === 0) return `No changes. ${plan.environment} matches its manifest.`;
+  if (acting === 0) {
+    // Claiming a match would be false when part of the machine could not be seen.
+    return plan.notices.some((n) => n.severity === 'error')
+      ? `No changes in what iact could observe; see the errors above.`
+      : `No changes. ${plan.environment} matches its manifest.`;
+  }
   return `Plan: ${s.create} to create, ${s.update} to update, ${s.replace} to replace, ${s.delete} to delete, ${s.start} to start.`;
 }
 

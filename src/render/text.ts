@@ -13,6 +13,7 @@ import {
   isObject,
   isSensitiveKey,
   isShown,
+  reasonsOf,
   sortedKeys,
   summaryLine,
   verbOf,
@@ -118,7 +119,8 @@ function fieldNote(f: FieldChange, action: Action): string {
 }
 
 /** Field changes of an update or replace: top-level first, dotted fields grouped in nested blocks. */
-function fieldLines(fields: FieldChange[], action: Action, p: Palette): string[] {
+function fieldLines(change: ResourceChange, p: Palette): string[] {
+  const { fields, action } = change;
   const top = fields.filter((f) => !f.field.includes('.'));
   const groups = new Map<string, FieldChange[]>();
   for (const f of fields) {
@@ -134,8 +136,8 @@ function fieldLines(fields: FieldChange[], action: Action, p: Palette): string[]
     entries.push({ key: f.field, lines: [attrLine(0, fieldMark(f), f.field, width, fieldValue(f, f.field), p, fieldNote(f, action))] });
   }
   for (const [group, members] of groups) {
-    const marks = new Set(members.map(fieldMark));
-    const groupMark: Mark = marks.size === 1 ? [...marks][0]! : '~';
+    // A block is added or removed only when the whole object is new or gone, not just some keys.
+    const groupMark: Mark = change.before?.[group] === undefined ? '+' : change.after?.[group] === undefined ? '-' : '~';
     const inner = members.map((f) => ({ f, name: f.field.slice(group.length + 1) }));
     inner.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const innerWidth = Math.max(0, ...inner.map((i) => i.name.length));
@@ -158,13 +160,11 @@ function hiddenCount(change: ResourceChange): number {
   return Object.keys(change.after).filter((k) => !touched.has(k)).length;
 }
 
-function resourceLines(change: ResourceChange, environment: string, p: Palette): string[] {
+function resourceLines(change: ResourceChange, environment: string, refreshOnly: boolean, p: Palette): string[] {
   const impact = impactNote(change, environment);
-  const head = `  # ${change.address} (${change.service}, ${change.driver}) ${verbOf(change)}${impact ? ` (${impact})` : ''}`;
+  const head = `  # ${change.address} (${change.service}, ${change.driver}) ${verbOf(change, refreshOnly)}${impact ? ` (${impact})` : ''}`;
   const lines = [p.bold(head)];
-  const driftSet = new Set(change.drift);
-  for (const reason of change.reasons) if (!driftSet.has(reason)) lines.push(`  #   ${reason}`);
-  for (const drift of change.drift) lines.push(/drift/i.test(drift) ? `  #   ${drift}` : `  #   drift: ${drift}`);
+  for (const reason of reasonsOf(change)) lines.push(`  #   ${reason}`);
   if (change.requiresAllowDestroy) lines.push(p.bold(`  #   protected: apply refuses this without --allow-destroy`));
 
   const mark = actionMark(change.action);
@@ -180,7 +180,7 @@ function resourceLines(change: ResourceChange, environment: string, p: Palette):
     case 'update':
     case 'replace': {
       if (change.fields.length > 0) {
-        body = fieldLines(change.fields, change.action, p);
+        body = fieldLines(change, p);
         const hidden = hiddenCount(change);
         if (hidden > 0) body.push(p.dim(`${' '.repeat(8)}# (${hidden} unchanged ${hidden === 1 ? 'field' : 'fields'} hidden)`));
       } else if (change.after) {
@@ -235,7 +235,7 @@ export function renderPlanText(plan: Plan, opts: TextOptions): string {
   const mode = plan.refresh_only ? ' (refresh-only: drift is reported, nothing is changed)' : '';
   out.push(p.bold(`Environment: ${plan.environment}${mode}`));
   if (plan.targets.length > 0) {
-    out.push(`Targets: ${plan.targets.join(', ')} (other sandboxes are neither shown nor changed)`);
+    out.push(`Targets: ${plan.targets.join(', ')} and what they depend on; other sandboxes are neither shown nor changed.`);
   }
   out.push('');
 
@@ -251,7 +251,7 @@ export function renderPlanText(plan: Plan, opts: TextOptions): string {
     }
     out.push(plan.refresh_only ? 'iact found these differences made outside of iact:' : 'iact will perform the following actions:');
     out.push('');
-    for (const change of shown) out.push(...resourceLines(change, plan.environment, p), '');
+    for (const change of shown) out.push(...resourceLines(change, plan.environment, plan.refresh_only, p), '');
     for (const change of settings) out.push(...configLines(change, p), '');
   }
 
