@@ -14,7 +14,7 @@ export interface Observation {
 
 export type DriverLookup = (name: DriverName) => Promise<DriverReader>;
 
-/** Drivers that recorded a sandbox of this environment on disk (so deletes are seen too). */
+/** Drivers that recorded a sandbox of this environment on disk (deletes and driver changes are seen too). */
 async function driversOnDisk(sandboxRoot: string, environment: string): Promise<Set<DriverName>> {
   const found = new Set<DriverName>();
   const dir = path.join(sandboxRoot, environment);
@@ -25,7 +25,7 @@ async function driversOnDisk(sandboxRoot: string, environment: string): Promise<
     return found;
   }
   await Promise.all(
-    names.map(async (name) => {
+    names.filter((name) => !name.startsWith('.')).map(async (name) => {
       try {
         const raw = JSON.parse(await readFile(path.join(dir, name, 'sandbox.json'), 'utf8')) as { driver?: string };
         if ((DRIVERS as readonly string[]).includes(raw.driver ?? '')) found.add(raw.driver as DriverName);
