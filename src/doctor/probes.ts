@@ -1,0 +1,351 @@
+// The I/O half of `iact doctor`: look at this machine (PATH, versions, kernel features, docker)
+// and turn what is found into CheckResults. Every probe runs in parallel and has a short timeout.
+import { execFile } from 'node:child_process';
+import { constants, existsSync } from 'node:fs';
+import { access, readdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { DriverName } from '../model/types.js';
+import type { CheckResult } from './types.js';
+
+interface Captured {
+  ok: boolean;
+  stdout: string;
+  stderr: string;
+}
+
+export interface ProbeEnv {
+  env: NodeJS.ProcessEnv;
+  /** Effective uid (0 = root); injectable for tests of the renderer logic. */
+  uid: number;
+}
+
+function capture(file: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 3000): Promise<Captured> {
+  return new Promise((resolve) => {
+    execFile(file, args, { env, timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 1 << 20 }, (error, stdout, stderr) => {
+      resolve({ ok: !error, stdout: String(stdout), stderr: String(stderr) });
+    });
+  });
+}
+
+async function executable(file: string): Promise<boolean> {
+  try {
+    await access(file, constants.X_OK);
+    return (await stat(file)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** `command -v NAME` against the given PATH. */
+export async function which(name: string, env: NodeJS.ProcessEnv, extraDirs: string[] = []): Promise<string | null> {
+  const dirs = [...(env.PATH ?? '').split(':').filter(Boolean), ...extraDirs];
+  for (const dir of dirs) {
+    const candidate = path.join(dir, name);
+    if (await executable(candidate)) return candidate;
+  }
+  return null;
+}
+
+/** Debian keeps the PostgreSQL server binaries off PATH, in /usr/lib/postgresql/<version>/bin (newest first). */
+async function postgresDirs(): Promise<string[]> {
+  try {
+    const versions = (await readdir('/usr/lib/postgresql')).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a));
+    return versions.map((v) => `/usr/lib/postgresql/${v}/bin`);
+  } catch {
+    return [];
+  }
+}
+
+/** The first of several alternative names found (mariadbd or mysqld). */
+async function whichAny(names: string[], env: NodeJS.ProcessEnv, extraDirs: string[] = []): Promise<string | null> {
+  for (const name of names) {
+    const found = await which(name, env, extraDirs);
+    if (found) return found;
+  }
+  return null;
+}
+
+export function versionAtLeast(found: string, wanted: [number, number]): boolean {
+  const m = /(\d+)\.(\d+)/.exec(found);
+  if (!m) return false;
+  const major = Number(m[1]);
+  const minor = Number(m[2]);
+  return major > wanted[0] || (major === wanted[0] && minor >= wanted[1]);
+}
+
+function firstVersion(text: string): string | null {
+  return /(\d+\.\d+(?:\.\d+)?)/.exec(text)?.[1] ?? null;
+}
+
+const memo = <T>(fn: () => Promise<T>): (() => Promise<T>) => {
+  let cached: Promise<T> | undefined;
+  return () => (cached ??= fn());
+};
+
+interface ServiceBinaries {
+  service: 'postgres' | 'mysql' | 'redis';
+  label: string;
+  /** Each entry lists alternative names; all entries are needed. */
+  binaries: string[][];
+  versionArgs: string[];
+  fix: string;
+  /** System user the server must run as when iact runs as root. */
+  user?: string;
+}
+
+const SERVICES: ServiceBinaries[] = [
+  {
+    service: 'postgres',
+    label: 'PostgreSQL (postgres, initdb, pg_ctl, pg_dump)',
+    binaries: [['postgres'], ['initdb'], ['pg_ctl'], ['pg_dump']],
+    versionArgs: ['--version'],
+    fix: 'apt-get install postgresql (or set PATH to include its bin directory)',
+    user: 'postgres',
+  },
+  {
+    service: 'mysql',
+    label: 'MariaDB (mariadbd, mariadb-install-db, mariadb, mariadb-dump)',
+    binaries: [
+      ['mariadbd', 'mysqld'],
+      ['mariadb-install-db', 'mysql_install_db'],
+      ['mariadb', 'mysql'],
+      ['mariadb-dump', 'mysqldump'],
+    ],
+    versionArgs: ['--version'],
+    fix: 'apt-get install mariadb-server mariadb-client',
+    user: 'mysql',
+  },
+  {
+    service: 'redis',
+    label: 'Redis (redis-server, redis-cli)',
+    binaries: [['redis-server'], ['redis-cli']],
+    versionArgs: ['--version'],
+    fix: 'apt-get install redis-server redis-tools',
+  },
+];
+
+const DOCKER_IMAGES: Record<'postgres' | 'mysql' | 'redis', string> = {
+  postgres: 'iact/postgres:15',
+  mysql: 'iact/mariadb:10.11',
+  redis: 'iact/redis:7',
+};
+
+/** scripts/ of this iact checkout when it is there (dist/doctor -> ../../scripts), else the repo-relative name. */
+function scriptPath(name: string): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const candidate = path.resolve(here, '..', '..', 'scripts', name);
+  return existsSync(candidate) ? candidate : `scripts/${name}`;
+}
+
+export async function probeMachine(probe: ProbeEnv): Promise<CheckResult[]> {
+  const { env } = probe;
+  const root = probe.uid === 0;
+
+  const bash = memo(async (): Promise<Omit<CheckResult, 'driver'>> => {
+    const need = 'bash >= 4.4';
+    const fix = 'apt-get install bash (macOS: brew install bash, then put it first on PATH)';
+    const file = await which('bash', env);
+    if (!file) return { id: 'bash', need, state: 'missing', found: 'bash not found on PATH', fix, required: true };
+    const out = await capture(file, ['-c', 'printf "%s" "$BASH_VERSION"'], env);
+    const version = out.stdout.trim();
+    if (!out.ok || !versionAtLeast(version, [4, 4])) {
+      return { id: 'bash', need, state: 'missing', found: `${file} is version ${version || 'unknown'}`, fix, required: true };
+    }
+    return { id: 'bash', need, state: 'ok', found: `${version} (${file})`, required: true };
+  });
+
+  const jq = memo(async (): Promise<Omit<CheckResult, 'driver'>> => {
+    const need = 'jq';
+    const file = await which('jq', env);
+    if (!file) return { id: 'jq', need, state: 'missing', found: 'jq not found on PATH', fix: 'apt-get install jq', required: true };
+    const out = await capture(file, ['--version'], env);
+    return { id: 'jq', need, state: 'ok', found: `${out.stdout.trim() || 'jq'} (${file})`, required: true };
+  });
+
+  const serviceChecks = new Map<string, () => Promise<Omit<CheckResult, 'driver'>[]>>();
+  for (const svc of SERVICES) {
+    serviceChecks.set(
+      svc.service,
+      memo(async () => {
+        const extra = svc.service === 'postgres' ? await postgresDirs() : [];
+        const found = await Promise.all(svc.binaries.map((alternatives) => whichAny(alternatives, env, extra)));
+        const missing = svc.binaries.filter((_, i) => !found[i]).map((alts) => alts.join(' or '));
+        const results: Omit<CheckResult, 'driver'>[] = [];
+        const user = svc.user ? serviceUser(svc.service, svc.user) : undefined;
+        if (missing.length > 0) {
+          results.push({ id: svc.service, need: svc.label, state: 'missing', found: `not found: ${missing.join(', ')}`, fix: svc.fix, required: false });
+        } else {
+          const server = found[0]!;
+          const out = await capture(server, svc.versionArgs, env);
+          const version = firstVersion(out.stdout) ?? 'unknown version';
+          results.push({ id: svc.service, need: svc.label, state: 'ok', found: `${version} (${path.dirname(server)})`, required: false });
+        }
+        if (user) results.push(await user);
+        return results;
+      }),
+    );
+  }
+
+  /** postgres and mariadbd refuse to run as root: as root iact drops to their system user. */
+  const serviceUser = async (service: string, user: string): Promise<Omit<CheckResult, 'driver'>> => {
+    const need = `run ${service} as user ${user}`;
+    if (!root) return { id: `${service}-user`, need, state: 'ok', found: `not root: runs as uid ${probe.uid}`, required: false };
+    const [runuser, setpriv, uid] = await Promise.all([which('runuser', env), which('setpriv', env), userId(user)]);
+    const problems: string[] = [];
+    if (!runuser && !setpriv) problems.push('neither runuser nor setpriv is on PATH');
+    if (uid === null) problems.push(`no system user ${user}`);
+    if (problems.length > 0) {
+      const fix = uid === null ? `useradd --system --no-create-home --shell /usr/sbin/nologin ${user} (installing the server package creates it)` : 'apt-get install util-linux';
+      return { id: `${service}-user`, need, state: 'missing', found: problems.join('; '), fix, required: false };
+    }
+    return { id: `${service}-user`, need, state: 'ok', found: `user ${user} (uid ${uid}) via ${runuser ? 'runuser' : 'setpriv'}`, required: false };
+  };
+
+  const lightweight = async (): Promise<CheckResult[]> => {
+    const [b, j, ...services] = await Promise.all([bash(), jq(), ...['postgres', 'mysql', 'redis'].map((s) => serviceChecks.get(s)!())]);
+    const own = [b!, j!, ...(services as Omit<CheckResult, 'driver'>[][]).flat()];
+    return own.map((r) => ({ ...r, driver: 'lightweight' as DriverName }));
+  };
+
+  const namespace = async (): Promise<CheckResult[]> => {
+    const [rootCheck, unshare, forwarder, cgroup, shared] = await Promise.all([
+      Promise.resolve<Omit<CheckResult, 'driver'>>(
+        root
+          ? { id: 'root', need: 'root (to create namespaces)', state: 'ok', found: 'running as root', required: true }
+          : { id: 'root', need: 'root (to create namespaces)', state: 'missing', found: `running as uid ${probe.uid}`, fix: 'run iact as root (sudo) to use the namespace driver, or use the lightweight driver', required: true },
+      ),
+      probeUnshare(env, root),
+      probeForwarder(env),
+      probeCgroupMemory(),
+      lightweight(),
+    ]);
+    // The same binaries run inside the namespaces, so lightweight's checks count here too.
+    const reused = shared.map((r) => ({ ...r, driver: 'namespace' as DriverName }));
+    return [rootCheck, unshare, forwarder, cgroup].map((r) => ({ ...r, driver: 'namespace' as DriverName })).concat(reused);
+  };
+
+  const docker = async (): Promise<CheckResult[]> => {
+    const checks = await probeDocker(env);
+    return checks.map((r) => ({ ...r, driver: 'docker' as DriverName }));
+  };
+
+  const all = await Promise.all([lightweight(), namespace(), docker()]);
+  return all.flat();
+}
+
+async function userId(user: string): Promise<number | null> {
+  try {
+    const passwd = await readFile('/etc/passwd', 'utf8');
+    const line = passwd.split('\n').find((l) => l.startsWith(`${user}:`));
+    const uid = line?.split(':')[2];
+    return uid === undefined ? null : Number(uid);
+  } catch {
+    return null;
+  }
+}
+
+async function probeUnshare(env: NodeJS.ProcessEnv, root: boolean): Promise<Omit<CheckResult, 'driver'>> {
+  const need = 'unshare (pid/mount/ipc/uts/net namespaces)';
+  const file = await which('unshare', env);
+  if (!file) return { id: 'unshare', need, state: 'missing', found: 'unshare not found on PATH', fix: 'apt-get install util-linux', required: true };
+  if (!root) return { id: 'unshare', need, state: 'ok', found: `${file} (not tried: needs root)`, required: true };
+  const out = await capture(file, ['--pid', '--fork', '--mount-proc', '--ipc', '--uts', '--net', 'true'], env);
+  if (!out.ok) {
+    return {
+      id: 'unshare',
+      need,
+      state: 'missing',
+      found: `${file} cannot create namespaces here: ${out.stderr.trim().split('\n')[0] ?? 'failed'}`,
+      fix: 'run on a host (or a privileged container) that allows unshare(2) for root',
+      required: true,
+    };
+  }
+  return { id: 'unshare', need, state: 'ok', found: `${file} (namespaces created and torn down)`, required: true };
+}
+
+async function probeForwarder(env: NodeJS.ProcessEnv): Promise<Omit<CheckResult, 'driver'>> {
+  const need = 'socat or pasta (expose the port on 127.0.0.1)';
+  const [socat, pasta] = await Promise.all([which('socat', env), which('pasta', env)]);
+  if (socat) return { id: 'forwarder', need, state: 'ok', found: `socat (${socat})`, required: true };
+  if (pasta) return { id: 'forwarder', need, state: 'ok', found: `pasta (${pasta})`, required: true };
+  return { id: 'forwarder', need, state: 'missing', found: 'neither socat nor pasta is on PATH', fix: 'apt-get install socat (or: apt-get install passt, for pasta)', required: true };
+}
+
+async function probeCgroupMemory(): Promise<Omit<CheckResult, 'driver'>> {
+  const need = 'cgroup memory controller (memory: limits)';
+  const v1 = '/sys/fs/cgroup/memory';
+  if (existsSync(path.join(v1, 'memory.limit_in_bytes'))) return { id: 'cgroup-memory', need, state: 'ok', found: `cgroup v1 (${v1})`, required: false };
+  for (const file of ['/sys/fs/cgroup/cgroup.controllers', '/sys/fs/cgroup/unified/cgroup.controllers']) {
+    try {
+      const controllers = (await readFile(file, 'utf8')).split(/\s+/);
+      if (controllers.includes('memory')) return { id: 'cgroup-memory', need, state: 'ok', found: `cgroup v2 (${path.dirname(file)})`, required: false };
+    } catch {
+      // not mounted here
+    }
+  }
+  return {
+    id: 'cgroup-memory',
+    need,
+    state: 'warning',
+    found: 'no memory controller is mounted: memory: limits cannot be enforced',
+    fix: 'mount the cgroup v1 memory controller (mount -t cgroup -o memory cgroup /sys/fs/cgroup/memory) or enable it in cgroup v2 (+memory in cgroup.subtree_control)',
+    required: false,
+  };
+}
+
+/** Where an engine may listen: $DOCKER_HOST, the system socket, the private engine of scripts/docker-engine.sh. */
+function engineCandidates(env: NodeJS.ProcessEnv): string[] {
+  const run = env.IACT_DOCKER_RUN ?? '/run/iact-docker';
+  return [...new Set([env.DOCKER_HOST, 'unix:///var/run/docker.sock', `unix://${run}/docker.sock`].filter((h): h is string => Boolean(h)))];
+}
+
+async function probeDocker(env: NodeJS.ProcessEnv): Promise<Omit<CheckResult, 'driver'>[]> {
+  const cliNeed = 'docker CLI';
+  const engineNeed = 'a reachable Docker engine';
+  const cli = await which('docker', env);
+  if (!cli) {
+    return [
+      { id: 'docker-cli', need: cliNeed, state: 'missing', found: 'docker not found on PATH', fix: 'apt-get install docker.io', required: true },
+      { id: 'docker-engine', need: engineNeed, state: 'missing', found: 'not checked: no docker CLI', fix: `apt-get install docker.io, then ${scriptPath('docker-engine.sh')} start`, required: true },
+    ];
+  }
+  const candidates = engineCandidates(env);
+  const [cliVersion, ...answers] = await Promise.all([
+    capture(cli, ['--version'], env),
+    ...candidates.map((host) => capture(cli, ['info', '--format', '{{.ServerVersion}}'], { ...env, DOCKER_HOST: host }, 4000)),
+  ]);
+  const version = firstVersion(cliVersion!.stdout) ?? 'unknown version';
+  const results: Omit<CheckResult, 'driver'>[] = [{ id: 'docker-cli', need: cliNeed, state: 'ok', found: `${version} (${cli})`, required: true }];
+  const index = answers.findIndex((a) => a.ok && a.stdout.trim() !== '');
+  if (index === -1) {
+    results.push({
+      id: 'docker-engine',
+      need: engineNeed,
+      state: 'missing',
+      found: `no engine answered at ${candidates.join(', ')}`,
+      fix: `${scriptPath('docker-engine.sh')} start (starts a private dockerd; needs dockerd: apt-get install docker.io)`,
+      required: true,
+    });
+    for (const [service, image] of Object.entries(DOCKER_IMAGES)) {
+      results.push({ id: `${service}-image`, need: `image ${image}`, state: 'warning', found: 'not checked: no engine', fix: `start the engine, then ${scriptPath('docker-images.sh')} ${service}`, required: false });
+    }
+    return results;
+  }
+  const host = candidates[index]!;
+  results.push({ id: 'docker-engine', need: engineNeed, state: 'ok', found: `engine ${answers[index]!.stdout.trim()} at ${host}`, required: true });
+  const images = await Promise.all(
+    Object.entries(DOCKER_IMAGES).map(async ([service, image]) => {
+      const out = await capture(cli, ['image', 'inspect', '--format', '{{.Id}}', image], { ...env, DOCKER_HOST: host }, 4000);
+      return { service, image, present: out.ok };
+    }),
+  );
+  for (const { service, image, present } of images) {
+    results.push(
+      present
+        ? { id: `${service}-image`, need: `image ${image}`, state: 'ok', found: 'present', required: false }
+        : { id: `${service}-image`, need: `image ${image}`, state: 'missing', found: 'not built', fix: `${scriptPath('docker-images.sh')} ${service} (or set image: in the manifest)`, required: false },
+    );
+  }
+  return results;
+}
