@@ -1,0 +1,134 @@
+// Ordering, parallelism and failure isolation of the executor. The writer here records calls:
+// the real drivers are exercised end to end in test/commands/apply.test.ts.
+import { describe, expect, it } from 'vitest';
+import { dependencyEdges, executePlan, summaryLine, type ApplyEvent } from '../../src/apply/executor.js';
+import type { DriverSpec, DriverWriter } from '../../src/drivers/types.js';
+import type { Action, Plan, ResourceChange } from '../../src/plan/types.js';
+
+function change(name: string, action: Action, depends_on: string[] = []): ResourceChange {
+  return {
+    address: `sandbox.${name}`,
+    name,
+    driver: 'lightweight',
+    service: 'none',
+    action,
+    impact: action === 'delete' || action === 'replace' ? 'data-loss' : 'none',
+    reasons: [],
+    before: action === 'create' ? null : { driver: 'lightweight' },
+    after: action === 'delete' ? null : { driver: 'lightweight' },
+    fields: [],
+    drift: [],
+    backup: false,
+    requiresAllowDestroy: false,
+    depends_on,
+  };
+}
+
+function plan(changes: ResourceChange[]): Plan {
+  return {
+    format_version: 1,
+    environment: 'development',
+    fingerprint: 'x',
+    inputs: { manifest: '', variables: {}, observed: {}, env_file: '' },
+    refresh_only: false,
+    targets: [],
+    changes,
+    config_changes: [],
+    notices: [],
+    summary: { create: 0, update: 0, replace: 0, delete: 0, start: 0, no_op: 0, config: 0 },
+  };
+}
+
+function recorder(failing: Set<string> = new Set(), delayMs = 20) {
+  const log: string[] = [];
+  let running = 0;
+  let maxRunning = 0;
+  const act = (verb: string) => async (_ctx: unknown, specOrName: DriverSpec | string) => {
+    const name = typeof specOrName === 'string' ? specOrName : specOrName.name;
+    running += 1;
+    maxRunning = Math.max(maxRunning, running);
+    log.push(`${verb}:${name}:begin`);
+    await new Promise((r) => setTimeout(r, delayMs));
+    running -= 1;
+    log.push(`${verb}:${name}:end`);
+    if (failing.has(name)) throw new Error(`${verb} ${name} failed: port 1234 is already in use`);
+  };
+  const writer = {
+    name: 'lightweight',
+    available: async () => ({ available: true }),
+    status: async () => [],
+    create: act('create'),
+    update: act('update'),
+    start: act('start'),
+    stop: act('stop'),
+    destroy: act('destroy'),
+    backup: act('backup'),
+  } as unknown as DriverWriter;
+  return { writer, log, maxRunning: () => maxRunning };
+}
+
+const specs = (names: string[]): Record<string, DriverSpec> =>
+  Object.fromEntries(names.map((n) => [n, { name: n, environment: 'development', driver: 'lightweight', service: 'none', port: 2000, settings: {}, spec_hash: '' }]));
+
+const ctx = { root: '/tmp', sandboxRoot: '/tmp/sb', environment: 'development' };
+
+describe('executePlan', () => {
+  it('creates dependencies first and deletes dependents first', async () => {
+    const r = recorder();
+    const p = plan([change('app', 'create', ['db']), change('db', 'create'), change('old-app', 'delete', ['old-db']), change('old-db', 'delete')]);
+    await executePlan(p, { ctx, parallelism: 4, lookup: async () => r.writer, specs: specs(['app', 'db']), backupDir: null, onEvent: () => undefined });
+    expect(r.log.indexOf('create:db:end')).toBeLessThan(r.log.indexOf('create:app:begin'));
+    expect(r.log.indexOf('destroy:old-app:end')).toBeLessThan(r.log.indexOf('destroy:old-db:begin'));
+  });
+
+  it('runs independent sandboxes in parallel, bounded by --parallelism', async () => {
+    const r = recorder(new Set(), 40);
+    const names = ['a', 'b', 'c', 'd', 'e', 'f'];
+    await executePlan(plan(names.map((n) => change(n, 'create'))), { ctx, parallelism: 3, lookup: async () => r.writer, specs: specs(names), backupDir: null, onEvent: () => undefined });
+    expect(r.maxRunning()).toBe(3);
+  });
+
+  it('keeps going after a failure, skips only the dependents, and names each outcome', async () => {
+    const r = recorder(new Set(['db']));
+    const events: ApplyEvent[] = [];
+    const p = plan([change('db', 'create'), change('app', 'create', ['db']), change('cache', 'create')]);
+    const results = await executePlan(p, { ctx, parallelism: 2, lookup: async () => r.writer, specs: specs(['db', 'app', 'cache']), backupDir: null, onEvent: (e) => events.push(e) });
+    const byName = Object.fromEntries(results.map((x) => [x.name, x]));
+    expect(byName.db!.outcome).toBe('failed');
+    expect(byName.db!.message).toContain('already in use');
+    expect(byName.app!.outcome).toBe('skipped');
+    expect(byName.app!.message).toBe('sandbox.db failed');
+    expect(byName.cache!.outcome).toBe('created');
+    expect(r.log).not.toContain('create:app:begin');
+    expect(summaryLine(results)).toBe('Apply failed: 1 created, 0 updated, 0 replaced, 0 deleted, 0 started. Failed: sandbox.db. Skipped: sandbox.app.');
+    expect(events.filter((e) => e.type === 'end')).toHaveLength(3);
+  });
+
+  it('starts nothing new once aborted', async () => {
+    const r = recorder();
+    const controller = new AbortController();
+    controller.abort();
+    const results = await executePlan(plan([change('a', 'create')]), { ctx, parallelism: 1, lookup: async () => r.writer, specs: specs(['a']), backupDir: null, onEvent: () => undefined, signal: controller.signal });
+    expect(results[0]!.outcome).toBe('skipped');
+    expect(r.log).toEqual([]);
+  });
+
+  it('restarts a sandbox whose port stopped answering, and only starts a stopped one', async () => {
+    const r = recorder();
+    const unhealthy = { ...change('a', 'start'), impact: 'restart' as const };
+    await executePlan(plan([unhealthy, change('b', 'start')]), { ctx, parallelism: 1, lookup: async () => r.writer, specs: specs([]), backupDir: null, onEvent: () => undefined });
+    expect(r.log.filter((l) => l.endsWith(':begin'))).toEqual(['stop:a:begin', 'start:a:begin', 'start:b:begin']);
+  });
+
+  it('ignores edges that close a cycle in hand-edited specs', () => {
+    const edges = dependencyEdges([change('a', 'create', ['b']), change('b', 'create', ['a'])]);
+    const total = [...edges.values()].reduce((n, deps) => n + deps.length, 0);
+    expect(total).toBe(1);
+  });
+
+  it('summarises a clean run with SPEC\'s line', () => {
+    expect(summaryLine([{ address: 'sandbox.a', name: 'a', action: 'create', outcome: 'created', elapsedMs: 1 }])).toBe(
+      'Apply complete: 1 created, 0 updated, 0 replaced, 0 deleted, 0 started.',
+    );
+  });
+});
