@@ -192,7 +192,7 @@ function pack(segments: Segment[], budget: number): string[] {
           const blank = body.lastIndexOf('');
           if (blank > 0 && body.length - blank <= BLANK_LOOKBACK) {
             carry = body.slice(blank + 1);
-            body = body.slice(0, blank);
+            body = body.slice(0, blank + 1);
           }
           current = joined(wrap(open, body));
           flush();
