@@ -141,8 +141,11 @@ export function pointerToSegments(pointer: string): (string | number)[] {
 }
 
 function dotted(segments: readonly (string | number)[]): string {
-  return segments.length === 0 ? '(top level)' : segments.join('.');
+  return segments.length === 0 ? 'the top level' : segments.join('.');
 }
+
+const TYPE_WORDS: Record<string, string> = { integer: 'an integer', number: 'a number', string: 'a string', boolean: 'true or false', array: 'a list', object: 'a mapping' };
+const typeWords = (types: string) => types.split(',').map((t) => TYPE_WORDS[t] ?? t).join(' or ');
 
 function show(value: unknown): string {
   const text = typeof value === 'string' ? JSON.stringify(value) : JSON.stringify(value) ?? String(value);
@@ -168,7 +171,8 @@ export function validateAgainstSchema(data: unknown, ctx: SchemaContext): Diagno
   const out: Diagnostic[] = [];
   const seen = new Set<string>();
   for (const error of errors) {
-    if (ctx.skip?.(pointerToSegments(error.instancePath))) continue;
+    // propertyNames reports each bad key, then once more for the whole object: keep the first.
+    if (error.keyword === 'propertyNames' || ctx.skip?.(pointerToSegments(error.instancePath))) continue;
     const d = describe(error, data, ctx);
     if (!d) continue;
     const id = `${d.location?.line}:${d.location?.col}:${d.summary}`;
@@ -219,10 +223,10 @@ function describe(error: AjvError, data: unknown, ctx: SchemaContext): Diagnosti
       });
     }
     case 'type':
-      return diag(`${here} must be ${String(p.type).replace(/,/g, ' or ')}, got ${kindOf(value)}${typeof value === 'string' || typeof value === 'number' ? ` ${shown}` : ''}`, {
+      return diag(`${here} must be ${typeWords(String(p.type))}, got ${kindOf(value)}${typeof value === 'string' || typeof value === 'number' ? ` ${shown}` : ''}`, {
         location: ctx.locate(segments),
         code: 'schema.type',
-        fix: description ?? `use a ${String(p.type)}`,
+        fix: description ?? `use ${typeWords(String(p.type))}`,
       });
     case 'enum': {
       const allowed = (node?.enum as unknown[] | undefined) ?? (p.allowedValues as unknown[]) ?? [];

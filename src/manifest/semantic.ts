@@ -8,6 +8,7 @@ type Segments = readonly (string | number)[];
 export type Locate = (segments: Segments, key?: boolean) => SourceLocation;
 
 type Obj = Record<string, unknown>;
+const SANDBOX_NAME = /^[a-z][a-z0-9-]{0,62}$/;
 const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
@@ -17,7 +18,8 @@ export function mergedSandboxes(data: Obj): Record<string, Obj> {
   const out: Record<string, Obj> = {};
   if (!isObj(data.sandboxes)) return out;
   for (const [name, raw] of Object.entries(data.sandboxes)) {
-    if (isObj(raw)) out[name] = { ...defaults, ...raw };
+    // Invalid names are the schema's error; checking them further only repeats it.
+    if (isObj(raw) && SANDBOX_NAME.test(name)) out[name] = { ...defaults, ...raw };
   }
   return out;
 }
@@ -98,7 +100,7 @@ export function checkSemantics(data: Obj, ctx: { environment: string; fileEnviro
           diag(`sandbox ${name} depends on ${dep}, which is not a sandbox of this environment`, {
             location: locate(['sandboxes', name, 'depends_on', index]),
             code: 'semantic.depends-missing',
-            fix: names.length > 0 ? `use one of: ${names.join(', ')}` : 'remove depends_on',
+            fix: names.length > 1 ? `use one of: ${names.filter((n) => n !== name).join(', ')}` : 'remove depends_on',
           }),
         );
       }
