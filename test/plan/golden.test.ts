@@ -55,6 +55,8 @@ describe('golden plans', () => {
     for (const body of renderPlanMarkdown([plan])) expect(body.length).toBeLessThan(GITHUB_LIMIT);
 
     // No secret anywhere: renderings, colour rendering and the saved plan file.
+    const variables = existsSync(path.join(dir, 'variables.env')) ? readFileSync(path.join(dir, 'variables.env'), 'utf8') : '';
+    if (/PASSWORD|SECRET|TOKEN|KEY/.test(variables)) expect(secrets.length, `${name}: the secrets of variables.env are checked`).toBeGreaterThan(0);
     const file = path.join(scratch, `${name}.plan`);
     await writePlanFile(file, plan);
     const saved = readFileSync(file, 'utf8');
