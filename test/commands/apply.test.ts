@@ -1,0 +1,242 @@
+// Issue 5 end to end, with the real lightweight driver and real clients.
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, copyFileSync, rmSync, statSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt, freePorts, makeProject, portOpen, processesUnder, servicesAvailable, type Project } from '../helpers/iact-project.js';
+
+const PG_PASSWORD = 'pg-Secret-4711';
+const MY_PASSWORD = 'my-Secret-4712';
+const REDIS_PASSWORD = 'redis-Secret-4713';
+const ENV_TEXT = `DB_VM_PASSWORD=${PG_PASSWORD}\nMYSQL_VM_PASSWORD=${MY_PASSWORD}\nREDIS_VM_PASSWORD=${REDIS_PASSWORD}\n`;
+const SECRETS = [PG_PASSWORD, MY_PASSWORD, REDIS_PASSWORD];
+
+const haveServices = servicesAvailable(['postgres', 'mysql', 'redis']);
+
+function manifest(ports: { pg: number; my: number; redis: number }, opts: { withRedis?: boolean } = {}): string {
+  const redis = opts.withRedis === false
+    ? ''
+    : `  dev-redis:
+    service: redis
+    port: ${ports.redis}
+    password: \${REDIS_VM_PASSWORD}
+`;
+  return `apiVersion: iact/v1
+environment: development
+defaults: { driver: lightweight }
+sandboxes:
+  dev-postgres:
+    service: postgres
+    port: ${ports.pg}
+    database: app
+    user: app
+    password: \${DB_VM_PASSWORD}
+  dev-mysql:
+    service: mysql
+    port: ${ports.my}
+    database: app
+    user: app
+    password: \${MYSQL_VM_PASSWORD}
+${redis}connections:
+  database: { sandbox: dev-postgres }
+  cache: { backend: ${opts.withRedis === false ? 'memory' : 'redis, sandbox: dev-redis'} }
+`;
+}
+
+function psql(port: number, sql: string, password = PG_PASSWORD): string {
+  return execFileSync('psql', ['-h', '127.0.0.1', '-p', String(port), '-U', 'app', '-d', 'app', '-Atc', sql], {
+    env: { ...process.env, PGPASSWORD: password, PGCONNECT_TIMEOUT: '5' },
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  }).trim();
+}
+
+function mariadb(port: number, sql: string, password = MY_PASSWORD): string {
+  return execFileSync('mariadb', ['-h', '127.0.0.1', '-P', String(port), '-u', 'app', `-p${password}`, 'app', '-N', '-B', '-e', sql], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  }).trim();
+}
+
+function redis(port: number, ...args: string[]): string {
+  return execFileSync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), '--no-auth-warning', '-a', REDIS_PASSWORD, ...args], { encoding: 'utf8' }).trim();
+}
+
+function expectNoSecrets(...texts: string[]): void {
+  for (const text of texts) for (const secret of SECRETS) expect(text).not.toContain(secret);
+}
+
+describe.skipIf(!haveServices)('apply end to end (lightweight driver)', () => {
+  let project: Project;
+  beforeAll(() => ensureBuilt());
+  afterEach(async () => project?.cleanup());
+
+  it('converges, keeps data across a restart, backs up before a delete, and destroys everything', async () => {
+    project = makeProject();
+    const [pg, my, rd, pg2] = await freePorts(4);
+    const ports = { pg: pg!, my: my!, redis: rd! };
+    project.writeEnv(ENV_TEXT);
+    project.writeManifest('development', manifest(ports));
+
+    const first = await project.iact(['apply', '--auto-approve']);
+    expect(first.stderr).toBe('');
+    expect(first.exitCode).toBe(0);
+    expect(first.stdout).toContain('Apply complete: 3 created, 0 updated, 0 replaced, 0 deleted, 0 started.');
+    expectNoSecrets(first.stdout, first.stderr);
+
+    // Real logins with the manifest's passwords; a wrong one is refused.
+    expect(psql(ports.pg, 'select 1')).toBe('1');
+    expect(() => psql(ports.pg, 'select 1', 'wrong-password')).toThrow();
+    psql(ports.pg, "create table notes(body text); insert into notes values ('kept')");
+    mariadb(ports.my, "create table notes(body text); insert into notes values ('kept')");
+    expect(redis(ports.redis, 'SET', 'greeting', 'kept')).toBe('OK');
+
+    const envFile = project.file('.iact/env/development.env');
+    expect(statSync(envFile).mode & 0o777).toBe(0o600);
+    expect(readFileSync(envFile, 'utf8')).toContain(`DB_PORT='${ports.pg}'`);
+
+    const clean = await project.iact(['plan', '--detailed-exitcode']);
+    expect(clean.stdout).toContain('No changes. development matches its manifest.');
+    expect(clean.exitCode).toBe(0);
+
+    // A port change is a restart, and the data survives it.
+    project.writeManifest('development', manifest({ ...ports, pg: pg2! }));
+    const portPlan = await project.iact(['plan', '--detailed-exitcode']);
+    expect(portPlan.exitCode).toBe(2);
+    expect(portPlan.stdout).toMatch(/sandbox\.dev-postgres .*updated in place \(restart\)/);
+    expect(portPlan.stdout).toContain('Plan: 0 to create, 1 to update, 0 to replace, 0 to delete, 0 to start.');
+    const portApply = await project.iact(['apply', '--auto-approve']);
+    expect(portApply.exitCode).toBe(0);
+    expect(psql(pg2!, 'select body from notes')).toBe('kept');
+    expect(await portOpen(ports.pg)).toBe(false);
+
+    // Removing a sandbox from the manifest is a delete with data-loss, backed up first.
+    project.writeManifest('development', manifest({ ...ports, pg: pg2! }, { withRedis: false }));
+    const deletePlan = await project.iact(['plan']);
+    expect(deletePlan.stdout).toMatch(/sandbox\.dev-redis .*will be deleted \(data-loss: backup/);
+    const deleteApply = await project.iact(['apply', '--auto-approve']);
+    expect(deleteApply.exitCode).toBe(0);
+    expect(deleteApply.stdout).toContain('1 deleted');
+    const backups = readdirSync(project.file('.iact/backups/development'));
+    const rdb = backups.find((f) => f.startsWith('dev-redis-'));
+    expect(rdb).toBeDefined();
+    expect(statSync(project.file(`.iact/backups/development/${rdb}`)).mode & 0o077).toBe(0);
+
+    // The backup restores: a fresh redis-server loads it and has the key.
+    const restoreDir = mkdtempSync(path.join(tmpdir(), 'iact-restore-'));
+    const [restorePort] = await freePorts(1);
+    copyFileSync(project.file(`.iact/backups/development/${rdb}`), path.join(restoreDir, 'dump.rdb'));
+    const server = spawn('redis-server', ['--port', String(restorePort), '--bind', '127.0.0.1', '--dir', restoreDir, '--dbfilename', 'dump.rdb', '--save', ''], { stdio: 'ignore' });
+    try {
+      await waitFor(() => portOpen(restorePort!));
+      expect(execFileSync('redis-cli', ['-p', String(restorePort), 'GET', 'greeting'], { encoding: 'utf8' }).trim()).toBe('kept');
+    } finally {
+      server.kill('SIGKILL');
+      rmSync(restoreDir, { recursive: true, force: true });
+    }
+
+    const history = readFileSync(project.file('.iact/history/development.jsonl'), 'utf8').trim().split('\n');
+    for (const line of history) expect(() => JSON.parse(line)).not.toThrow();
+    expectNoSecrets(history.join('\n'), deletePlan.stdout, portPlan.stdout);
+
+    const destroyed = await project.iact(['destroy', '--auto-approve']);
+    expect(destroyed.exitCode).toBe(0);
+    expect(destroyed.stdout).toContain('2 deleted');
+    expect(await portOpen(pg2!)).toBe(false);
+    expect(await portOpen(ports.my)).toBe(false);
+    expect(processesUnder(project.dir)).toEqual([]);
+    const left = existsSync(project.file('.iact/sandboxes/development')) ? readdirSync(project.file('.iact/sandboxes/development')) : [];
+    expect(left.filter((n) => !n.startsWith('.'))).toEqual([]);
+    expect(existsSync(envFile)).toBe(false);
+  });
+
+  it('refuses without a terminal and without --auto-approve, and says how to proceed', async () => {
+    project = makeProject();
+    const [pg, my, rd] = await freePorts(3);
+    project.writeEnv(ENV_TEXT);
+    project.writeManifest('development', manifest({ pg: pg!, my: my!, redis: rd! }));
+    const refused = await project.iact(['apply']);
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stderr).toContain('needs confirmation');
+    expect(refused.stderr).toContain('--auto-approve');
+    expect(refused.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('keeps two applies apart: one runs, the other names the lock holder and exits 1', async () => {
+    project = makeProject();
+    const [pg, my, rd] = await freePorts(3);
+    project.writeEnv(ENV_TEXT);
+    project.writeManifest('development', manifest({ pg: pg!, my: my!, redis: rd! }));
+    const [a, b] = await Promise.all([project.iact(['apply', '--auto-approve']), project.iact(['apply', '--auto-approve'])]);
+    const codes = [a.exitCode, b.exitCode].sort();
+    expect(codes).toEqual([0, 1]);
+    const loser = a.exitCode === 1 ? a : b;
+    expect(loser.stderr).toMatch(/environment development is locked by pid \d+ on .* \(iact apply, started /);
+
+    // With --lock-timeout the second waits and then finds nothing to do.
+    project.writeManifest('development', manifest({ pg: pg!, my: my!, redis: rd! }, { withRedis: false }));
+    const [c, d] = await Promise.all([
+      project.iact(['apply', '--auto-approve', '--lock-timeout', '60s']),
+      project.iact(['apply', '--auto-approve', '--lock-timeout', '60s']),
+    ]);
+    expect([c.exitCode, d.exitCode]).toEqual([0, 0]);
+    expect(existsSync(project.file('.iact/locks/development.lock'))).toBe(false);
+  });
+
+  it('lets unrelated sandboxes converge when one fails, and names it', async () => {
+    project = makeProject();
+    const [pg, my, rd] = await freePorts(3);
+    project.writeEnv(ENV_TEXT);
+    project.writeManifest('development', manifest({ pg: pg!, my: my!, redis: rd! }));
+    // Something else already listens on the redis port: the driver must refuse that sandbox.
+    const squatter: Server = createServer(() => undefined);
+    await new Promise<void>((resolve) => squatter.listen(rd, '127.0.0.1', resolve));
+    try {
+      const result = await project.iact(['apply', '--auto-approve']);
+      expect(result.exitCode).toBe(1);
+      expect(result.stdout).toContain('Apply failed: 2 created, 0 updated, 0 replaced, 0 deleted, 0 started. Failed: sandbox.dev-redis.');
+      expect(psql(pg!, 'select 1')).toBe('1');
+      expect(mariadb(my!, 'select 1')).toBe('1');
+      expectNoSecrets(result.stdout, result.stderr);
+    } finally {
+      await new Promise((resolve) => squatter.close(resolve));
+    }
+    const retry = await project.iact(['apply', '--auto-approve']);
+    expect(retry.exitCode).toBe(0);
+    expect(retry.stdout).toContain('1 created');
+  });
+
+  it('refuses a stale saved plan and says what changed', async () => {
+    project = makeProject();
+    const [pg, my, rd] = await freePorts(3);
+    project.writeEnv(ENV_TEXT);
+    project.writeManifest('development', manifest({ pg: pg!, my: my!, redis: rd! }, { withRedis: false }));
+    const saved = await project.iact(['plan', '--out', 'dev.plan']);
+    expect(saved.exitCode).toBe(0);
+    const planText = project.read('dev.plan');
+    expectNoSecrets(planText);
+    project.writeEnv(ENV_TEXT.replace(PG_PASSWORD, 'another-Secret-9'));
+    const stale = await project.iact(['apply', 'dev.plan']);
+    expect(stale.exitCode).toBe(1);
+    expect(stale.stderr).toContain('Saved plan is stale');
+    expect(stale.stderr).toContain('variable DB_VM_PASSWORD changed');
+    expect(stale.stderr).not.toContain('another-Secret-9');
+
+    project.writeEnv(ENV_TEXT);
+    const applied = await project.iact(['apply', 'dev.plan']);
+    expect(applied.exitCode).toBe(0);
+    expect(applied.stdout).toContain('Apply complete: 2 created');
+  });
+});
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('timed out');
+}
+

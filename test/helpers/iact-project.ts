@@ -1,0 +1,124 @@
+// A throw-away iact project in a temp dir, driven through the built CLI as a user would.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa, type ResultPromise } from 'execa';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const cliPath = path.join(repoRoot, 'dist', 'cli.js');
+
+/** Build once per test file when dist/ is missing or older than src/ (CI builds first anyway). */
+export function ensureBuilt(): void {
+  if (!existsSync(cliPath)) execFileSync('npm', ['run', 'build'], { cwd: repoRoot, stdio: 'inherit' });
+}
+
+const BINARIES: Record<string, { bin: string[]; hint: string }> = {
+  postgres: { bin: ['postgres', 'initdb', 'pg_ctl', 'psql', 'pg_dump'], hint: 'apt-get install -y postgresql' },
+  mysql: { bin: ['mariadbd', 'mariadb-install-db', 'mariadb', 'mariadb-dump'], hint: 'apt-get install -y mariadb-server mariadb-client' },
+  redis: { bin: ['redis-server', 'redis-cli'], hint: 'apt-get install -y redis-server' },
+};
+
+function onPath(bin: string): boolean {
+  const dirs = [...(process.env.PATH ?? '').split(':'), '/usr/lib/postgresql/15/bin', '/usr/sbin'];
+  return dirs.some((d) => d && existsSync(path.join(d, bin)));
+}
+
+/** Fails the test with an install hint, unless IACT_ALLOW_MISSING_SERVICES=1 (then: false = skip). */
+export function servicesAvailable(services: string[]): boolean {
+  const missing = services.flatMap((s) => (BINARIES[s]?.bin ?? []).filter((b) => !onPath(b)).map((b) => ({ b, hint: BINARIES[s]!.hint })));
+  if (missing.length === 0) return true;
+  if (process.env.IACT_ALLOW_MISSING_SERVICES === '1') return false;
+  throw new Error(`missing service binaries: ${missing.map((m) => m.b).join(', ')}\n  fix: ${[...new Set(missing.map((m) => m.hint))].join(' && ')}`);
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export async function freePorts(n: number): Promise<number[]> {
+  const ports = new Set<number>();
+  while (ports.size < n) ports.add(await freePort());
+  return [...ports];
+}
+
+export interface Project {
+  dir: string;
+  writeManifest(environment: string, yaml: string): void;
+  writeEnv(text: string): void;
+  iact(args: string[], opts?: { env?: Record<string, string>; reject?: boolean }): Promise<{ exitCode: number; stdout: string; stderr: string }>;
+  spawnIact(args: string[], opts?: { env?: Record<string, string> }): ResultPromise;
+  file(rel: string): string;
+  read(rel: string): string;
+  cleanup(): Promise<void>;
+}
+
+export function makeProject(prefix = 'iact-e2e-'): Project {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  mkdirSync(path.join(dir, 'environments'));
+  const baseEnv = { NO_COLOR: '1', IACT_ENV: '', ENVIRONMENT: '', APP_ENV: '', DJANGO_ENV: '' };
+  const project: Project = {
+    dir,
+    writeManifest: (environment, yaml) => writeFileSync(path.join(dir, 'environments', `${environment}.yaml`), yaml),
+    writeEnv: (text) => writeFileSync(path.join(dir, '.env'), text, { mode: 0o600 }),
+    async iact(args, opts = {}) {
+      const result = await execa(process.execPath, [cliPath, ...args], { cwd: dir, env: { ...baseEnv, ...opts.env }, reject: false, stdin: 'ignore' });
+      return { exitCode: result.exitCode ?? 1, stdout: String(result.stdout), stderr: String(result.stderr) };
+    },
+    spawnIact: (args, opts = {}) => execa(process.execPath, [cliPath, ...args], { cwd: dir, env: { ...baseEnv, ...opts.env }, reject: false, stdin: 'ignore' }),
+    file: (rel) => path.join(dir, rel),
+    read: (rel) => readFileSync(path.join(dir, rel), 'utf8'),
+    async cleanup() {
+      for (const env of ['development', 'staging', 'production', 'e2e']) {
+        if (existsSync(path.join(dir, '.iact', 'sandboxes', env))) {
+          await project.iact(['destroy', '--env', env, '--auto-approve', '--allow-destroy', '--no-backup']).catch(() => undefined);
+        }
+      }
+      killProcessesUnder(dir);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return project;
+}
+
+/** Pids of processes whose command line mentions `dir` (services started from a sandbox). */
+export function processesUnder(dir: string): number[] {
+  const out = spawnSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' }).stdout;
+  return out
+    .split('\n')
+    .filter((line) => line.includes(dir) && !line.includes('vitest'))
+    .map((line) => Number.parseInt(line.trim(), 10))
+    .filter((pid) => Number.isInteger(pid) && pid !== process.pid);
+}
+
+export function killProcessesUnder(dir: string): void {
+  for (const pid of processesUnder(dir)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+export async function portOpen(port: number): Promise<boolean> {
+  const { connect } = await import('node:net');
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
