@@ -1,0 +1,196 @@
+// A DriverWriter that runs one bash driver script (SPEC "Drivers") with execa.
+// Effects live here: temp spec files, child processes, schema validation of the status JSON.
+import { access, constants, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ValidateFunction } from 'ajv';
+import type { DriverName } from '../model/types.js';
+import { redact } from '../util/redact.js';
+import type { DriverAvailability, DriverContext, DriverSpec, DriverWriter, SandboxStatus, UpdateOptions } from './types.js';
+
+/** bash/ next to src/ and dist/ alike (src/drivers/ and dist/drivers/ are both two levels down). */
+export const BASH_DIR = fileURLToPath(new URL('../../bash/', import.meta.url));
+const STATUS_SCHEMA = new URL('../../schemas/driver-status.schema.json', import.meta.url);
+
+const NAME_RE = /^[a-z][a-z0-9-]{0,62}$/;
+const ENV_RE = /^[a-z][a-z0-9_-]{0,62}$/;
+const STDERR_TAIL_LINES = 20;
+const DEFAULT_TIMEOUT_MS = 300_000;
+
+/** A driver script failed; the message reads like execa's (command, exit code, stderr tail) and never holds a secret. */
+export class DriverError extends Error {
+  readonly command: string;
+  readonly exitCode: number | undefined;
+  readonly stderrTail: string;
+  constructor(message: string, command: string, exitCode: number | undefined, stderrTail: string) {
+    super(message);
+    this.name = 'DriverError';
+    this.command = command;
+    this.exitCode = exitCode;
+    this.stderrTail = stderrTail;
+  }
+}
+
+let statusValidator: Promise<ValidateFunction> | undefined;
+
+/** Compiled once, on the first status call: ajv stays out of the CLI's cold start. */
+function loadStatusValidator(): Promise<ValidateFunction> {
+  statusValidator ??= (async () => {
+    const [{ Ajv2020 }, schema] = await Promise.all([import('ajv/dist/2020.js'), readFile(STATUS_SCHEMA, 'utf8')]);
+    const ajv = new Ajv2020({ allErrors: true, strict: false });
+    return ajv.compile(JSON.parse(schema) as object);
+  })();
+  return statusValidator;
+}
+
+/** Parse and validate `<script> status --json` output; throws a readable Error on anything else. */
+export async function parseStatus(stdout: string): Promise<SandboxStatus[]> {
+  let data: unknown;
+  try {
+    data = JSON.parse(stdout);
+  } catch (error) {
+    throw new Error(`status output is not JSON: ${(error as Error).message}`);
+  }
+  const validate = await loadStatusValidator();
+  if (!validate(data)) {
+    const problems = (validate.errors ?? []).slice(0, 5).map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`);
+    throw new Error(`status output does not match schemas/driver-status.schema.json: ${problems.join('; ')}`);
+  }
+  return data as SandboxStatus[];
+}
+
+function tail(text: string, lines: number): string {
+  return text.split('\n').filter((l) => l.trim() !== '').slice(-lines).join('\n');
+}
+
+function checkName(name: string): void {
+  if (!NAME_RE.test(name)) throw new DriverError(`invalid sandbox name '${name}'`, '', 2, '');
+}
+
+function checkContext(ctx: DriverContext): void {
+  if (!ENV_RE.test(ctx.environment)) throw new DriverError(`invalid environment name '${ctx.environment}'`, '', 2, '');
+  if (!path.isAbsolute(ctx.sandboxRoot)) throw new DriverError(`sandbox root must be absolute: ${ctx.sandboxRoot}`, '', 2, '');
+}
+
+function checkSpec(spec: DriverSpec): void {
+  checkName(spec.name);
+  if (!Number.isInteger(spec.port) || spec.port < 1024 || spec.port > 65535) throw new DriverError(`invalid port ${spec.port} for ${spec.name}`, '', 2, '');
+}
+
+export type AvailabilityCheck = (ctx: DriverContext, driver: BashDriver) => Promise<DriverAvailability>;
+
+export class BashDriver implements DriverWriter {
+  readonly name: DriverName;
+  readonly script: string; // file name inside bash/
+  private readonly check: AvailabilityCheck;
+
+  constructor(name: DriverName, script: string, check: AvailabilityCheck) {
+    this.name = name;
+    this.script = script;
+    this.check = check;
+  }
+
+  get scriptPath(): string {
+    return path.join(BASH_DIR, this.script);
+  }
+
+  available(ctx: DriverContext): Promise<DriverAvailability> {
+    return this.check(ctx, this);
+  }
+
+  async status(ctx: DriverContext): Promise<SandboxStatus[]> {
+    checkContext(ctx);
+    const { stdout, command } = await this.run(ctx, ['status', '--json']);
+    try {
+      return await parseStatus(stdout);
+    } catch (error) {
+      throw new DriverError(`${(error as Error).message}\n  command: ${command}`, command, 0, '');
+    }
+  }
+
+  async create(ctx: DriverContext, spec: DriverSpec): Promise<void> {
+    checkSpec(spec);
+    await this.withSpecFile(spec, (file) => this.run(ctx, ['create', spec.name, spec.service, String(spec.port), '--spec', file], spec.password));
+  }
+
+  async update(ctx: DriverContext, spec: DriverSpec, opts: UpdateOptions): Promise<void> {
+    checkSpec(spec);
+    await this.withSpecFile(spec, (file) => this.run(ctx, ['update', spec.name, '--spec', file, ...(opts.restart ? ['--restart'] : [])], spec.password));
+  }
+
+  async start(ctx: DriverContext, name: string): Promise<void> {
+    checkName(name);
+    await this.run(ctx, ['start', name]);
+  }
+
+  async stop(ctx: DriverContext, name: string): Promise<void> {
+    checkName(name);
+    await this.run(ctx, ['stop', name]);
+  }
+
+  async destroy(ctx: DriverContext, name: string): Promise<void> {
+    checkName(name);
+    await this.run(ctx, ['destroy', name, '--yes']);
+  }
+
+  async backup(ctx: DriverContext, name: string, outFile: string): Promise<void> {
+    checkName(name);
+    await this.run(ctx, ['backup', name, '--out', path.resolve(ctx.root, outFile)]);
+  }
+
+  /** Run `bash/<script> ARGS --env ENV` in the project root; throws DriverError on failure. */
+  async run(ctx: DriverContext, args: string[], secret?: string): Promise<{ stdout: string; command: string }> {
+    checkContext(ctx);
+    const fullArgs = [...args, '--env', ctx.environment];
+    const secrets = secret ? [secret] : [];
+    const command = redact(['bash/' + this.script, ...fullArgs].join(' '), secrets);
+    const { execa } = await import('execa');
+    const result = await execa('bash', [this.scriptPath, ...fullArgs], {
+      cwd: ctx.root,
+      env: { IACT_SANDBOX_ROOT: ctx.sandboxRoot },
+      stdin: 'ignore',
+      reject: false,
+      timeout: Number(process.env.IACT_DRIVER_TIMEOUT_MS) || DEFAULT_TIMEOUT_MS,
+      ...(ctx.signal ? { cancelSignal: ctx.signal } : {}),
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    if (result.exitCode === 0 && !result.failed) return { stdout: result.stdout, command };
+    const stderrTail = redact(tail(String(result.stderr ?? ''), STDERR_TAIL_LINES), secrets);
+    let head: string;
+    if (result.timedOut) head = `Command timed out: ${command}`;
+    else if (result.isCanceled) head = `Command was canceled: ${command}`;
+    else if (result.signal) head = `Command was killed with ${result.signal}: ${command}`;
+    else if (result.exitCode === undefined) head = `Command failed: ${command}\n${redact(result.message ?? '', secrets)}`;
+    else head = `Command failed with exit code ${result.exitCode}: ${command}`;
+    throw new DriverError(stderrTail ? `${head}\n${stderrTail}` : head, command, result.exitCode, stderrTail);
+  }
+
+  /** The spec (with its password) exists on disk only in a 0700 temp dir, only while the script runs. */
+  private async withSpecFile<T>(spec: DriverSpec, fn: (file: string) => Promise<T>): Promise<T> {
+    const dir = await mkdtemp(path.join(tmpdir(), 'iact-spec-'));
+    try {
+      const file = path.join(dir, 'spec.json');
+      await writeFile(file, JSON.stringify(spec), { mode: 0o600 });
+      return await fn(file);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+}
+
+/** First match of BIN on PATH (plus the sbin dirs root's tools live in), or undefined. */
+export async function findBinary(bin: string, env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
+  const dirs = [...(env.PATH ?? '').split(path.delimiter), '/usr/sbin', '/sbin', '/usr/bin'];
+  for (const dir of dirs) {
+    if (!dir) continue;
+    const candidate = path.join(dir, bin);
+    try {
+      await access(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // next directory
+    }
+  }
+  return undefined;
+}
