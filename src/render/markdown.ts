@@ -182,7 +182,8 @@ function pack(segments: Segment[], budget: number): string[] {
     let open = seg.open;
     let body: string[] = [];
     let bodyLength = 0;
-    const fits = (line: string) => joined(open).length + bodyLength + 1 + line.length + (seg.close ? seg.close.length + 1 : 0) <= budget;
+    const fits = (line: string) =>
+      (current === '' ? 0 : current.length + 2) + open.length + bodyLength + 1 + line.length + (seg.close ? seg.close.length + 1 : 0) <= budget;
     for (const raw of seg.lines) {
       let line = raw;
       if (!fits(line)) {
