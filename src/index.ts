@@ -6,3 +6,6 @@ export { connectionVariables, renderEnvFile, type ConnectionVariable } from './c
 export { loadEnvironment, listEnvironments } from './manifest/load.js';
 export { resolveManifest } from './manifest/resolve.js';
 export { detectEnvironment, detectEnvironmentIn, describeDetected } from './manifest/detect.js';
+export { withSandbox, createEphemeral, type EphemeralSpec, type EphemeralOptions, type EphemeralSandbox } from './sandbox/ephemeral.js';
+export { connectionFor, type SandboxConnection, type EphemeralService } from './sandbox/connection.js';
+export { freePort, portTaken } from './sandbox/free-port.js';

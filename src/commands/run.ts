@@ -1,0 +1,82 @@
+// iact run --service S [--driver D] -- COMMAND...: a throwaway sandbox for one command.
+// The sandbox is destroyed whatever happens: the command fails, is interrupted, or iact errs.
+import { spawn } from 'node:child_process';
+import { constants } from 'node:os';
+import { DiagnosticError, diag } from '../diagnostics.js';
+import type { DriverName } from '../model/types.js';
+import type { EphemeralService } from '../sandbox/connection.js';
+import { createEphemeral, type EphemeralSandbox } from '../sandbox/ephemeral.js';
+import type { CommandIO } from './io.js';
+
+const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
+
+function exitCodeOfSignal(signal: NodeJS.Signals): number {
+  return 128 + (constants.signals[signal] ?? 1);
+}
+
+export default async function run(opts: Record<string, unknown>, io: CommandIO, args: string[]): Promise<number> {
+  const command = args;
+  if (command.length === 0 || !command[0]) {
+    throw new DiagnosticError(diag('iact run needs a command to run', { fix: 'put it after --, e.g. iact run --service postgres -- npm test' }));
+  }
+  const service = String(opts.service) as EphemeralService;
+  const driver = (typeof opts.driver === 'string' ? opts.driver : 'lightweight') as DriverName;
+
+  let interrupted: NodeJS.Signals | undefined;
+  let signals = 0;
+  let child: ReturnType<typeof spawn> | undefined;
+  let sandbox: EphemeralSandbox | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    interrupted ??= signal;
+    signals += 1;
+    if (child && child.exitCode === null && child.signalCode === null) {
+      child.kill(signal);
+      return;
+    }
+    if (signals >= 3) {
+      io.stderr(`iact run: stopping at once; ${sandbox ? `${sandbox.connection.name} is left behind and` : 'anything left behind'} will be removed by the next iact run\n`);
+      process.exit(SIGNAL_EXIT[signal] ?? 1);
+    }
+    io.stderr(`iact run: ${signal} received: removing the sandbox first (send it twice more to stop at once)\n`);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
+  try {
+    const started = Date.now();
+    try {
+      sandbox = await createEphemeral({ service, driver }, { env: io.env, log: (m) => io.stderr(`iact run: ${m}\n`) });
+    } catch (error) {
+      // A terminal's Ctrl-C reaches the driver script too; the failed create already cleaned up.
+      if (interrupted) return SIGNAL_EXIT[interrupted] ?? 1;
+      throw error;
+    }
+    const conn = sandbox.connection;
+    io.stderr(`iact run: ${service} sandbox ${conn.name} ready on ${conn.host}:${conn.port} after ${((Date.now() - started) / 1000).toFixed(1)}s\n`);
+    if (interrupted) return SIGNAL_EXIT[interrupted] ?? 1;
+
+    const code = await new Promise<number>((resolve) => {
+      const [file, ...rest] = command as [string, ...string[]];
+      child = spawn(file, rest, { stdio: 'inherit', env: { ...io.env, ...conn.env }, cwd: io.cwd });
+      child.once('error', (error: NodeJS.ErrnoException) => {
+        io.stderr(`error: cannot run ${file}: ${error.code === 'ENOENT' ? 'command not found' : error.message}\n`);
+        resolve(error.code === 'ENOENT' ? 127 : 126);
+      });
+      child.once('exit', (exitCode, signal) => resolve(exitCode ?? (signal ? exitCodeOfSignal(signal) : 1)));
+    });
+    return interrupted ? (SIGNAL_EXIT[interrupted] ?? code) : code;
+  } finally {
+    if (sandbox) {
+      const name = sandbox.connection.name;
+      try {
+        await sandbox.destroy();
+        io.stderr(`iact run: ${name} destroyed\n`);
+      } catch (error) {
+        io.stderr(`warning: could not destroy ${name}: ${error instanceof Error ? error.message : String(error)}; the next iact run removes it\n`);
+      }
+    }
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onSignal);
+  }
+}

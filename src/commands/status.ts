@@ -1,0 +1,17 @@
+// iact status [--env E] [--json]: live sandboxes, health, ports, data size, drift against the manifest.
+import path from 'node:path';
+import { redact } from '../util/redact.js';
+import { renderStatusText, statusReport } from '../sandbox/status-view.js';
+import type { CommandIO } from './io.js';
+import { preparePlan, selectEnvironments } from './shared.js';
+
+export default async function status(opts: Record<string, unknown>, io: CommandIO): Promise<number> {
+  const selected = selectEnvironments({ dir: opts.dir, env: opts.env }, io);
+  const environment = selected.environments[0]!;
+  const { plan, observation, resolved } = await preparePlan(selected, environment, io, { targets: [], refreshOnly: false, backup: false });
+  const report = statusReport(plan, observation.observed);
+  const location = path.relative(selected.root, path.join(selected.paths.sandboxes, environment)) || '.';
+  const text = opts.json ? `${JSON.stringify(report, null, 2)}\n` : renderStatusText(report, { color: io.color, location });
+  io.stdout(redact(text, resolved.secretValues));
+  return report.notices.some((n) => n.severity === 'error') ? 1 : 0;
+}

@@ -1,0 +1,234 @@
+// Ephemeral sandboxes (`iact run`, `withSandbox`): a unique name, a free port, a random password,
+// in a private sandbox root; destroyed afterwards whatever happens. A run killed outright leaves an
+// owner record whose pid is dead; the next run reaps it.
+import { randomBytes } from 'node:crypto';
+import { hostname, tmpdir } from 'node:os';
+import { mkdir, readdir, readFile, rename, rm, unlink, writeFile, chmod } from 'node:fs/promises';
+import path from 'node:path';
+import { DiagnosticError, diag } from '../diagnostics.js';
+import { toDriverSpec } from '../drivers/spec.js';
+import type { DriverContext, DriverWriter } from '../drivers/types.js';
+import { DRIVERS, type DriverName, type SettingValue } from '../model/types.js';
+import { redact } from '../util/redact.js';
+import { connectionFor, EPHEMERAL_SERVICES, type EphemeralService, type SandboxConnection } from './connection.js';
+import { freePort, portTaken } from './free-port.js';
+
+export interface EphemeralSpec {
+  service: EphemeralService;
+  driver?: DriverName;
+  version?: string;
+  settings?: Record<string, SettingValue>;
+  memory?: string;
+  image?: string;
+}
+
+export interface EphemeralOptions {
+  /** Where run sandboxes live; default $IACT_RUN_ROOT, else <tmpdir>/iact-run-<uid>. */
+  root?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Progress messages (never secrets). */
+  log?: (message: string) => void;
+  /** How many free ports to try when another process takes the chosen one first. */
+  attempts?: number;
+  /** For tests and custom drivers. */
+  lookup?: (name: DriverName) => Promise<DriverWriter>;
+}
+
+export interface EphemeralSandbox {
+  connection: SandboxConnection;
+  /** Destroy the sandbox and forget it; safe to call twice. */
+  destroy(): Promise<void>;
+}
+
+/** Sandboxes of `iact run` live in their own environment, apart from any project's. */
+export const RUN_ENVIRONMENT = 'run';
+const DATABASE = 'iact_run';
+const USER = 'iact_run';
+
+export function defaultRunRoot(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.IACT_RUN_ROOT) return path.resolve(env.IACT_RUN_ROOT);
+  return path.join(tmpdir(), `iact-run-${process.getuid?.() ?? 'user'}`);
+}
+
+function validate(spec: EphemeralSpec): void {
+  if (!(EPHEMERAL_SERVICES as readonly string[]).includes(spec.service)) {
+    throw new DiagnosticError(diag(`--service ${String(spec.service)} is not a service iact can run`, { fix: `use one of: ${EPHEMERAL_SERVICES.join(', ')}` }));
+  }
+  if (spec.driver !== undefined && !(DRIVERS as readonly string[]).includes(spec.driver)) {
+    throw new DiagnosticError(diag(`--driver ${String(spec.driver)} is not a driver`, { fix: `use one of: ${DRIVERS.join(', ')}` }));
+  }
+}
+
+async function defaultLookup(name: DriverName): Promise<DriverWriter> {
+  const { getDriver } = await import('../drivers/index.js');
+  return getDriver(name);
+}
+
+interface OwnerRecord {
+  pid: number;
+  host: string;
+  driver: DriverName;
+  started: string;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Destroy run sandboxes whose owning process died without cleaning up (SIGKILL, power loss). */
+async function reapOrphans(root: string, ownersDir: string, lookup: (name: DriverName) => Promise<DriverWriter>, log: (m: string) => void): Promise<void> {
+  let files: string[];
+  try {
+    files = (await readdir(ownersDir)).filter((f) => f.endsWith('.json'));
+  } catch {
+    return;
+  }
+  await Promise.all(
+    files.map(async (file) => {
+      const full = path.join(ownersDir, file);
+      let owner: OwnerRecord;
+      try {
+        owner = JSON.parse(await readFile(full, 'utf8')) as OwnerRecord;
+      } catch {
+        return;
+      }
+      if (owner.host !== hostname() || alive(owner.pid)) return;
+      // Claim it by rename so two runs never reap the same sandbox at once.
+      const claimed = `${full}.reaping-${process.pid}`;
+      try {
+        await rename(full, claimed);
+      } catch {
+        return;
+      }
+      const name = file.slice(0, -'.json'.length);
+      try {
+        const driver = await lookup(owner.driver);
+        await driver.destroy(contextFor(root), name);
+        await rm(path.join(root, RUN_ENVIRONMENT, name), { recursive: true, force: true });
+        await unlink(claimed);
+        log(`removed ${name}, left behind by run ${owner.pid} that no longer exists`);
+      } catch {
+        await rename(claimed, full).catch(() => undefined);
+      }
+    }),
+  );
+}
+
+function contextFor(root: string): DriverContext {
+  return { root, sandboxRoot: root, environment: RUN_ENVIRONMENT };
+}
+
+/** Create a sandbox on a free port; retry with another port when one is taken under our feet. */
+export async function createEphemeral(spec: EphemeralSpec, options: EphemeralOptions = {}): Promise<EphemeralSandbox> {
+  validate(spec);
+  const env = options.env ?? process.env;
+  const root = options.root ? path.resolve(options.root) : defaultRunRoot(env);
+  const log = options.log ?? (() => undefined);
+  const lookup = options.lookup ?? defaultLookup;
+  const driverName: DriverName = spec.driver ?? 'lightweight';
+  const ownersDir = path.join(root, 'owners');
+  // Services that drop root (postgres, mariadbd) must be able to walk into the root.
+  await mkdir(ownersDir, { recursive: true, mode: 0o755 });
+  await chmod(root, 0o755).catch(() => undefined);
+  await mkdir(path.join(root, RUN_ENVIRONMENT), { recursive: true, mode: 0o755 });
+  await reapOrphans(root, ownersDir, lookup, log);
+
+  const driver = await lookup(driverName);
+  const ctx = contextFor(root);
+  const availability = await driver.available(ctx);
+  if (!availability.available) {
+    throw new DiagnosticError(diag(`driver ${driverName} cannot run here: ${availability.reason ?? 'unavailable'}`, { fix: availability.fix ?? 'run `iact doctor` to see what it needs' }));
+  }
+
+  const name = `run-${randomBytes(5).toString('hex')}`;
+  const password = randomBytes(16).toString('hex');
+  const ownerFile = path.join(ownersDir, `${name}.json`);
+  const owner: OwnerRecord = { pid: process.pid, host: hostname(), driver: driverName, started: new Date().toISOString() };
+  await writeFile(ownerFile, `${JSON.stringify(owner)}\n`, { mode: 0o600 });
+
+  // One destruction however many callers (a signal handler and a finally block) ask for it.
+  let destroying: Promise<void> | undefined;
+  const destroy = (): Promise<void> =>
+    (destroying ??= (async () => {
+      try {
+        await driver.destroy(ctx, name);
+      } finally {
+        await rm(path.join(root, RUN_ENVIRONMENT, name), { recursive: true, force: true }).catch(() => undefined);
+        await unlink(ownerFile).catch(() => undefined);
+      }
+    })());
+
+  const attempts = Math.max(1, options.attempts ?? 5);
+  let lastError: unknown;
+  for (let attempt = 1; attempt <= attempts; attempt += 1) {
+    const port = await freePort();
+    const desired = toDriverSpec(RUN_ENVIRONMENT, {
+      name,
+      service: spec.service,
+      driver: driverName,
+      port,
+      version: spec.version,
+      database: spec.service === 'redis' ? undefined : DATABASE,
+      user: spec.service === 'redis' ? undefined : USER,
+      password,
+      memory: spec.memory,
+      image: spec.image,
+      settings: spec.settings ?? {},
+      depends_on: [],
+      protect: false,
+    });
+    try {
+      await driver.create(ctx, desired);
+      return {
+        connection: connectionFor({ name, service: spec.service, host: '127.0.0.1', port, database: DATABASE, user: USER, password }),
+        destroy,
+      };
+    } catch (error) {
+      lastError = error;
+      // Half-made: remove it before trying again (or giving up).
+      await driver.destroy(ctx, name).catch(() => undefined);
+      const message = error instanceof Error ? error.message : String(error);
+      const raced = (await portTaken(port)) || /port\b.*\b(in use|taken|busy|already)/i.test(message);
+      if (!raced || attempt === attempts) break;
+      log(`port ${port} was taken by another process before ${name} could use it; trying another`);
+    }
+  }
+  await destroy().catch(() => undefined);
+  const message = lastError instanceof Error ? lastError.message : String(lastError);
+  throw new DiagnosticError(
+    diag(`could not create an ephemeral ${spec.service} sandbox (${driverName} driver)`, {
+      detail: redact(message, [password]),
+      fix: 'run `iact doctor` to check what the driver needs',
+    }),
+  );
+}
+
+/**
+ * The library form of `iact run`: a fresh sandbox for `fn`, destroyed when `fn` settles
+ * (returns, throws, or the process is asked to stop while it runs).
+ */
+export async function withSandbox<T>(spec: EphemeralSpec, fn: (conn: SandboxConnection) => Promise<T>, options: EphemeralOptions = {}): Promise<T> {
+  const sandbox = await createEphemeral(spec, options);
+  // Node's default for SIGINT/SIGTERM exits without running `finally`: clean up, then let the signal act.
+  const onSignal = (signal: NodeJS.Signals) => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    void sandbox.destroy().finally(() => {
+      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+    });
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    return await fn(sandbox.connection);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await sandbox.destroy();
+  }
+}
