@@ -74,6 +74,11 @@ export function reasonsOf(change: ResourceChange): string[] {
   return [...change.reasons, ...drift];
 }
 
+/** Why apply will refuse without --allow-destroy: protect: true, or any sandbox of production. */
+export function guardNote(environment: string): string {
+  return environment === 'production' ? 'production' : 'protected';
+}
+
 export function isChange(change: ResourceChange): boolean {
   return change.action !== 'no-op';
 }

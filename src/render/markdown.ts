@@ -1,7 +1,7 @@
 // Markdown plan for pull-request comments: summary first, a loud warning when data goes, a table,
 // the full text plan in <details>; split into several comments under GitHub's size limit. Pure.
 import type { Plan, ResourceChange } from '../plan/types.js';
-import { configChanges, impactNote, isShown, reasonsOf, summaryLine } from './common.js';
+import { configChanges, guardNote, impactNote, isShown, reasonsOf, summaryLine } from './common.js';
 import { renderPlanText } from './text.js';
 
 /** GitHub refuses comments over 65,536 characters; stay clear of it. */
@@ -99,7 +99,7 @@ function tableRows(plan: Plan): string[] {
     const note = impactNote(c, plan.environment);
     const impact = c.impact === 'data-loss' ? `**${escapeCell(note)}**` : escapeCell(note || c.impact);
     const reasons = reasonsOf(c);
-    if (c.requiresAllowDestroy) reasons.push('protected: needs --allow-destroy');
+    if (c.requiresAllowDestroy) reasons.push(`${guardNote(plan.environment)}: needs --allow-destroy`);
     return `| ${code(c.address)} | ${c.action} | ${impact} | ${escapeCell(reasons.join('\n'))} |`;
   });
   for (const c of configChanges(plan)) {

@@ -9,6 +9,7 @@ import {
   configSummary,
   configVerbOf,
   formatValue,
+  guardNote,
   impactNote,
   isObject,
   isSensitiveKey,
@@ -165,7 +166,7 @@ function resourceLines(change: ResourceChange, environment: string, refreshOnly:
   const head = `  # ${change.address} (${change.service}, ${change.driver}) ${verbOf(change, refreshOnly)}${impact ? ` (${impact})` : ''}`;
   const lines = [p.bold(head)];
   for (const reason of reasonsOf(change)) lines.push(`  #   ${reason}`);
-  if (change.requiresAllowDestroy) lines.push(p.bold(`  #   protected: apply refuses this without --allow-destroy`));
+  if (change.requiresAllowDestroy) lines.push(p.bold(`  #   ${guardNote(environment)}: apply refuses this without --allow-destroy`));
 
   const mark = actionMark(change.action);
   const prefix = `${' '.repeat(Math.max(0, 3 - SYMBOLS[change.action].length))}${paintMark(mark, p)} ${change.address}`;
