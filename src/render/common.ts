@@ -108,9 +108,8 @@ export function summaryLine(plan: Plan): string {
   const acting = s.create + s.update + s.replace + s.delete + s.start + configChanges(plan).length;
   if (acting === 0) {
     // Claiming a match would be false when part of the machine could not be seen.
-    return plan.notices.some((n) => n.severity === 'error')
-      ? `No changes in what iact could observe; see the errors above.`
-      : `No changes. ${plan.environment} matches its manifest.`;
+    if (plan.notices.length === 0) return `No changes. ${plan.environment} matches its manifest.`;
+    return `No changes in what iact could observe; see the ${plan.notices.some((n) => n.severity === 'error') ? 'errors' : 'warnings'} above.`;
   }
   return `Plan: ${s.create} to create, ${s.update} to update, ${s.replace} to replace, ${s.delete} to delete, ${s.start} to start.`;
 }

@@ -184,7 +184,7 @@ function resourceLines(change: ResourceChange, environment: string, refreshOnly:
         body = fieldLines(change, p);
         const hidden = hiddenCount(change);
         if (hidden > 0) body.push(p.dim(`${' '.repeat(8)}# (${hidden} unchanged ${hidden === 1 ? 'field' : 'fields'} hidden)`));
-      } else if (change.after) {
+      } else if (change.action === 'replace' && change.after) {
         body = recordLines(change.after, '+', 0, p);
       }
       break;

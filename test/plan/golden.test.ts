@@ -49,7 +49,7 @@ describe('golden plans', () => {
 
     // The last line is the summary, in one of its three forms.
     const last = text.trimEnd().split('\n').pop()!;
-    expect(last).toMatch(/^(Plan: \d+ to create, \d+ to update, \d+ to replace, \d+ to delete, \d+ to start\.|No changes\. \S+ matches its manifest\.|No changes in what iact could observe; see the errors above\.|No drift\. .+|Drift: .+)$/);
+    expect(last).toMatch(/^(Plan: \d+ to create, \d+ to update, \d+ to replace, \d+ to delete, \d+ to start\.|No changes\. \S+ matches its manifest\.|No changes in what iact could observe; see the (errors|warnings) above\.|No drift\. .+|Drift: .+)$/);
 
     // Every comment body fits GitHub.
     for (const body of renderPlanMarkdown([plan])) expect(body.length).toBeLessThan(GITHUB_LIMIT);
