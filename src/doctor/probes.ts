@@ -250,7 +250,9 @@ async function probeUnshare(env: NodeJS.ProcessEnv, root: boolean): Promise<Omit
   const file = await which('unshare', env);
   if (!file) return { id: 'unshare', need, state: 'missing', found: 'unshare not found on PATH', fix: 'apt-get install util-linux', required: true };
   if (!root) return { id: 'unshare', need, state: 'ok', found: `${file} (not tried: needs root)`, required: true };
-  const out = await capture(file, ['--pid', '--fork', '--mount-proc', '--ipc', '--uts', '--net', 'true'], env);
+  // An absolute program inside, so a PATH without `true` does not fail the probe.
+  const inner = (await which('bash', env)) ?? '/bin/sh';
+  const out = await capture(file, ['--pid', '--fork', '--mount-proc', '--ipc', '--uts', '--net', inner, '-c', ':'], env);
   if (!out.ok) {
     return {
       id: 'unshare',
