@@ -34,7 +34,8 @@ export function resolveSet(set: ManifestSet, root: string, variablesFor: (enviro
 export function secretsOf(sides: Iterable<{ side: ResolvedSide; variables: Variables }>): string[] {
   const out = new Set<string>();
   for (const { side, variables } of sides) {
-    for (const s of side.resolved?.secretValues ?? []) out.add(s);
+    // `${NAME}` of an unset variable is a name, not a secret, and the diff shows it.
+    for (const s of side.resolved?.secretValues ?? []) if (!unsetReference(side.resolved!, s)) out.add(s);
     // A manifest that did not resolve may still have echoed a variable into a message.
     const names = side.resolved ? Object.keys(side.resolved.variables) : Object.keys(variables);
     for (const name of names) {
