@@ -1,7 +1,7 @@
 // Markdown plan for pull-request comments: summary first, a loud warning when data goes, a table,
 // the full text plan in <details>; split into several comments under GitHub's size limit. Pure.
 import type { Plan, ResourceChange } from '../plan/types.js';
-import { configChanges, guardNote, impactNote, isShown, reasonsOf, summaryLine } from './common.js';
+import { configChanges, configSummary, guardNote, impactNote, isShown, reasonsOf, summaryLine } from './common.js';
 import { renderPlanText } from './text.js';
 
 /** GitHub refuses comments over 65,536 characters; stay clear of it. */
@@ -53,7 +53,10 @@ function destructive(plan: Plan): { deleted: ResourceChange[]; lossy: ResourceCh
 }
 
 function summarySegment(plans: Plan[]): Segment {
-  const line = (plan: Plan) => `**iact plan · ${plan.environment}${plan.refresh_only ? ' (refresh-only)' : ''}:** ${summaryLine(plan)}`;
+  const line = (plan: Plan) => {
+    const config = plan.refresh_only ? '' : configSummary(plan);
+    return `**iact plan · ${plan.environment}${plan.refresh_only ? ' (refresh-only)' : ''}:** ${summaryLine(plan)}${config ? ` ${config}` : ''}`;
+  };
   if (plans.length === 1) return { kind: 'text', text: line(plans[0]!) };
   return { kind: 'text', text: plans.map((p) => `- ${line(p)}`).join('\n') };
 }

@@ -51,7 +51,7 @@ describe('renderPlanMarkdown', () => {
 
   it('starts with the summary line and warns loudly about deletes and data loss', () => {
     const lines = body!.split('\n');
-    expect(lines[0]).toBe('**iact plan · development:** Plan: 1 to create, 3 to update, 1 to replace, 1 to delete, 1 to start.');
+    expect(lines[0]).toBe('**iact plan · development:** Plan: 1 to create, 3 to update, 1 to replace, 1 to delete, 1 to start. Connection settings: .iact/env/development.env will be updated.');
     expect(body).toContain('> [!CAUTION]\n> :warning: **This plan deletes 1 sandbox and loses data in 2 sandboxes.**');
     expect(body).toContain('> - `development`: deletes `sandbox.old-cache`; loses data in `sandbox.legacy-db`, `sandbox.old-cache`; needs `--allow-destroy` for `sandbox.legacy-db`');
     expect(body).toContain('> [!WARNING]');
@@ -125,7 +125,7 @@ describe('renderPlanMarkdown', () => {
   it('summarises every environment first with --all', () => {
     const out = renderPlans([everyActionPlan(), emptyPlan('staging')], 'markdown', { color: true });
     const lines = out.split('\n');
-    expect(lines[0]).toBe('- **iact plan · development:** Plan: 1 to create, 3 to update, 1 to replace, 1 to delete, 1 to start.');
+    expect(lines[0]).toBe('- **iact plan · development:** Plan: 1 to create, 3 to update, 1 to replace, 1 to delete, 1 to start. Connection settings: .iact/env/development.env will be updated.');
     expect(lines[1]).toBe('- **iact plan · staging:** No changes. staging matches its manifest.');
     expect(out).toContain('### development');
     expect(out).not.toMatch(/\u001b\[/);
