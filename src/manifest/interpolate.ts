@@ -20,6 +20,8 @@ export interface Interpolated {
   problems: InterpolationProblem[];
   /** True when the string contained at least one `${...}` (so its type may be coerced). */
   substituted: boolean;
+  /** Unset variables left as `${NAME}` (allowMissing). */
+  kept: string[];
 }
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*/;
@@ -34,6 +36,7 @@ export interface InterpolateOptions {
 export function interpolate(input: string, lookup: Lookup, opts: InterpolateOptions = {}): Interpolated {
   const variables: string[] = [];
   const problems: InterpolationProblem[] = [];
+  const kept: string[] = [];
   let substituted = false;
   const use = (name: string) => {
     if (!variables.includes(name)) variables.push(name);
@@ -99,7 +102,10 @@ export function interpolate(input: string, lookup: Lookup, opts: InterpolateOpti
       opts.onFallback?.(name);
       return placeholder;
     }
-    if (opts.allowMissing) return `\${${name}}`;
+    if (opts.allowMissing) {
+      kept.push(name);
+      return `\${${name}}`;
+    }
     const custom = operator ? expand(argument, index) : '';
     problems.push({
       kind: 'missing',
@@ -112,7 +118,7 @@ export function interpolate(input: string, lookup: Lookup, opts: InterpolateOpti
   };
 
   const value = expand(input, 0);
-  return { value, variables, problems, substituted };
+  return { value, variables, problems, substituted, kept };
 }
 
 /** Index of the `}` closing a `${` whose body starts at `start`; nested `${...}` allowed in defaults. */

@@ -99,8 +99,6 @@ export function resolveManifest(input: ResolveInput): ResolveResult {
       onFallback: (name) => placeholdersUsed.add(name),
     });
     if (result.variables.length > 0) usedBy.set(joinPath(segments), result.variables);
-    // allowMissingVariables: a value still holding `${NAME}` is shown by name, not checked against the schema.
-    if (input.allowMissingVariables && result.variables.some((n) => lookup(n) === undefined && result.value.includes(`\${${n}}`))) missingAt.add(joinPath(segments));
     for (const name of result.variables) usedVariables.set(name, input.variables[name]);
     // A kept `${NAME}` is not a valid host or port; the schema must not complain about it.
     if (result.kept.length > 0) missingAt.add(joinPath(segments));

@@ -106,7 +106,7 @@ export function didYouMean(input: string, candidates: readonly string[]): string
       best = candidate;
     }
   }
-  return best !== undefined && bestDistance <= Math.max(1, Math.floor(Math.max(input.length, best.length) / 3)) ? best : undefined;
+  return best !== undefined && bestDistance <= Math.max(2, Math.floor(Math.max(input.length, best.length) / 3)) ? best : undefined;
 }
 
 function levenshtein(a: string, b: string): number {

@@ -1,0 +1,42 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { MANIFEST_TEMPLATES, ENV_EXAMPLE_TEMPLATE } from '../../src/manifest/templates.js';
+import { cleanupTemp, REPO, runCli, runCommand, tempProject } from '../manifest/helpers.js';
+
+afterAll(cleanupTemp);
+
+describe('iact init', () => {
+  it('scaffolds a project that validates, and appends .gitignore lines', async () => {
+    const dir = tempProject();
+    writeFileSync(path.join(dir, '.gitignore'), 'node_modules/\n.env\n');
+    const run = await runCommand('init', {}, dir);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('created environments/development.yaml');
+    expect(run.stdout).toContain('updated .gitignore (.env.* !.env.example .iact/)');
+    expect(readFileSync(path.join(dir, '.gitignore'), 'utf8')).toBe('node_modules/\n.env\n# iact: secrets and working area\n.env.*\n!.env.example\n.iact/\n');
+    expect(readFileSync(path.join(dir, 'environments/staging.yaml'), 'utf8')).toContain('$schema=../node_modules/iact/schemas/manifest.schema.json');
+    const validate = await runCli(['validate', '--all'], dir);
+    expect(validate.stderr).toBe('');
+    expect(validate.code).toBe(0);
+  });
+
+  it('refuses to overwrite and writes nothing', async () => {
+    const dir = tempProject();
+    await runCommand('init', {}, dir);
+    writeFileSync(path.join(dir, 'environments/staging.yaml'), 'mine\n');
+    const again = await runCommand('init', {}, dir);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('error: refusing to overwrite environments/development.yaml, environments/staging.yaml, environments/production.yaml, .env.example');
+    expect(readFileSync(path.join(dir, 'environments/staging.yaml'), 'utf8')).toBe('mine\n');
+    expect(existsSync(path.join(dir, '.env'))).toBe(false);
+  });
+
+  it('embeds exactly the bundled manifests and .env.example (regenerate with scripts/gen-init-templates.mjs)', () => {
+    for (const name of ['development', 'staging', 'production'] as const) {
+      const bundled = readFileSync(path.join(REPO, `environments/${name}.yaml`), 'utf8');
+      expect(MANIFEST_TEMPLATES[name].replace('$schema=__SCHEMA__', '$schema=../schemas/manifest.schema.json')).toBe(bundled);
+    }
+    expect(ENV_EXAMPLE_TEMPLATE).toBe(readFileSync(path.join(REPO, '.env.example'), 'utf8'));
+  });
+});

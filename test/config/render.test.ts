@@ -1,0 +1,79 @@
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse } from 'dotenv';
+import { afterAll, describe, expect, it } from 'vitest';
+import { connectionVariables, renderEnvFile } from '../../src/config/render.js';
+import { envFileQuote } from '../../src/config/quote.js';
+import { resolveManifest } from '../../src/manifest/resolve.js';
+import { cleanupTemp, tempProject } from '../manifest/helpers.js';
+
+const manifest = `apiVersion: iact/v1
+environment: development
+sandboxes:
+  dev-postgres:
+    service: postgres
+    port: 55432
+    database: app
+    user: app
+    password: \${DB_VM_PASSWORD}
+connections:
+  database:
+    sandbox: dev-postgres
+  api:
+    baseUrl: http://localhost:8000/a b
+features:
+  new_ui: true
+`;
+
+function resolve(password: string) {
+  const r = resolveManifest({ text: manifest.replace('/a b', '/x'), file: 'environments/development.yaml', environment: 'development', root: '/p', variables: { DB_VM_PASSWORD: password } });
+  if (!r.resolved) throw new Error(JSON.stringify(r.diagnostics));
+  return r.resolved;
+}
+
+afterAll(cleanupTemp);
+
+describe('renderEnvFile', () => {
+  const tricky = ["it's a \"pass\" word & more", 'plain-pw', "with 'single' quotes only", 'dollar $HOME `id` \\n'];
+
+  for (const password of tricky) {
+    it(`bash source and node dotenv read back ${JSON.stringify(password)} exactly`, () => {
+      const quoted = envFileQuote(password);
+      if (quoted === undefined) {
+        expect(password.includes("'") && /[$`\\"]/.test(password)).toBe(true);
+        return;
+      }
+      const resolved = resolve(password);
+      const text = renderEnvFile(resolved, { mask: false });
+      const dir = tempProject();
+      const file = path.join(dir, 'development.env');
+      writeFileSync(file, text);
+      const fromBash = execFileSync('bash', ['-c', 'set -euo pipefail; source "$1"; printf "%s" "$DB_PASSWORD"', 'bash', file], { encoding: 'utf8' });
+      expect(fromBash).toBe(password);
+      expect(parse(text).DB_PASSWORD).toBe(password);
+    });
+  }
+
+  it('is deterministic, has a header without timestamps, and masks with a salted hash', () => {
+    const a = renderEnvFile(resolve('secret-one'), { mask: false });
+    expect(renderEnvFile(resolve('secret-one'), { mask: false })).toBe(a);
+    expect(a.split('\n')[0]).toBe('# iact connection settings for development, rendered from environments/development.yaml. Do not edit: `iact apply` rewrites this file.');
+    expect(a).toContain("DB_PASSWORD='secret-one'\n");
+    expect(a).toContain("FEATURE_NEW_UI='true'\n");
+    const masked1 = renderEnvFile(resolve('secret-one'), { mask: true });
+    const masked2 = renderEnvFile(resolve('secret-two'), { mask: true });
+    expect(masked1).not.toContain('secret-one');
+    expect(masked1).toMatch(/^DB_PASSWORD='\(sensitive sha256:[0-9a-f]{12}\)'$/m);
+    expect(masked1).not.toBe(masked2);
+  });
+
+  it('uses the seed variable names and flags sensitive ones', () => {
+    const vars = connectionVariables(resolve('pw-1234'));
+    expect(vars.map((v) => v.key)).toEqual([
+      'ENVIRONMENT', 'DB_HOST', 'DB_PORT', 'DB_NAME', 'DB_USER', 'DB_PASSWORD', 'DB_SSL_MODE', 'DB_USE_VM', 'DB_SANDBOX',
+      'SSH_TUNNEL_ENABLED', 'API_BASE_URL', 'API_TIMEOUT', 'API_VERIFY_SSL', 'API_USE_MOCK', 'FEATURE_NEW_UI',
+    ]);
+    expect(vars.filter((v) => v.sensitive).map((v) => v.key)).toEqual(['DB_PASSWORD']);
+  });
+});
