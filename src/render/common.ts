@@ -43,7 +43,7 @@ export function isSensitiveKey(key: string): boolean {
 }
 
 export function verbOf(change: ResourceChange, refreshOnly = false): string {
-  if (refreshOnly) return change.action === 'no-op' ? 'has drifted' : `has drifted (a plan without --refresh-only would ${change.action === 'replace' ? 'replace' : change.action === 'delete' ? 'delete' : change.action} it)`;
+  if (refreshOnly) return change.action === 'no-op' ? 'has drifted' : `has drifted (a plan without --refresh-only would ${change.action} it)`;
   return VERBS[change.action];
 }
 

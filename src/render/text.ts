@@ -1,5 +1,4 @@
 // Text plan in Terraform's idiom. Pure: the plan in, a string out; colour only when asked.
-import { formatDiagnostic } from '../diagnostics.js';
 import type { Action, ConfigChange, DisplayValue, FieldChange, Plan, ResourceChange } from '../plan/types.js';
 import { MASKED, MASKED_CHANGED } from '../plan/types.js';
 import {
@@ -221,12 +220,14 @@ function configLines(change: ConfigChange, p: Palette): string[] {
   return lines;
 }
 
+/** Like the CLI's diagnostics (summary, indented detail, `fix:`), labelled as Terraform labels them. */
 function noticeLines(plan: Plan, p: Palette): string[] {
   return plan.notices.map((n) => {
-    const [head, ...rest] = formatDiagnostic({ severity: n.severity, summary: n.summary, detail: n.detail, fix: n.fix }).split('\n');
-    const paint = n.severity === 'error' ? p.red : p.yellow;
-    const label = n.severity === 'error' ? 'Error:' : 'Warning:';
-    return [`${p.bold(paint(label))}${head!.slice(head!.indexOf(':') + 1)}`, ...rest].join('\n');
+    const label = n.severity === 'error' ? p.bold(p.red('Error:')) : p.bold(p.yellow('Warning:'));
+    const lines = [`${label} ${n.summary}`];
+    if (n.detail) lines.push(...n.detail.split('\n').map((l) => `  ${l}`));
+    if (n.fix) lines.push(`  fix: ${n.fix}`);
+    return lines.join('\n');
   });
 }
 
