@@ -118,7 +118,7 @@ function fieldNote(f: FieldChange, action: Action): string {
   return '';
 }
 
-/** Field changes of an update or replace: top-level first, dotted fields grouped in nested blocks. */
+/** Field changes of an update or replace, by name; dotted fields (settings.x) grouped in nested blocks. */
 function fieldLines(change: ResourceChange, p: Palette): string[] {
   const { fields, action } = change;
   const top = fields.filter((f) => !f.field.includes('.'));
@@ -129,8 +129,7 @@ function fieldLines(change: ResourceChange, p: Palette): string[] {
     const group = f.field.slice(0, dot);
     groups.set(group, [...(groups.get(group) ?? []), f]);
   }
-  const names = [...top.map((f) => f.field)].sort();
-  const width = Math.max(0, ...names.map((n) => n.length));
+  const width = Math.max(0, ...top.map((f) => f.field.length));
   const entries: Array<{ key: string; lines: string[] }> = [];
   for (const f of top) {
     entries.push({ key: f.field, lines: [attrLine(0, fieldMark(f), f.field, width, fieldValue(f, f.field), p, fieldNote(f, action))] });
