@@ -1,0 +1,96 @@
+#!/bin/bash
+# Entrypoint of iact/mariadb (scripts/docker-images.sh). Same environment as the official image:
+# MARIADB_USER, MARIADB_DATABASE, MARIADB_PASSWORD_FILE (or MARIADB_PASSWORD); root logs in by unix socket only.
+#   iact-service run [mariadbd args]   initialise the data dir on first start, converge user and password, run mariadbd
+#   iact-service password              set the password from the secret file on the running server
+#   iact-service ready                 exit 0 once the server accepts queries
+set -euo pipefail
+
+readonly DATADIR=/var/lib/mysql
+readonly RUNDIR=/run/mysqld
+readonly SOCKET=/run/mysqld/mysqld.sock
+readonly SHARE=/usr/share/mysql
+readonly SVC_UID=999
+DB_USER="${MARIADB_USER:-${MYSQL_USER:-}}"
+DB_NAME="${MARIADB_DATABASE:-${MYSQL_DATABASE:-}}"
+PW_FILE="${MARIADB_PASSWORD_FILE:-${MYSQL_PASSWORD_FILE:-}}"
+
+svc::die() {
+  printf 'iact-service: error: %s\n' "$1" >&2
+  exit 1
+}
+
+svc::password() {
+  local pw
+  if [[ -n "${PW_FILE}" ]]; then
+    [[ -r "${PW_FILE}" ]] || svc::die "password file ${PW_FILE} is not readable"
+    pw="$(<"${PW_FILE}")"
+  else
+    pw="${MARIADB_PASSWORD:-${MYSQL_PASSWORD:-}}"
+  fi
+  [[ -n "${pw}" ]] || svc::die "no password: set MARIADB_PASSWORD_FILE"
+  printf '%s' "${pw}"
+}
+
+svc::sql_string() {
+  local s="$1"
+  s="${s//\\/\\\\}"
+  s="${s//\'/\\\'}"
+  printf "'%s'" "${s}"
+}
+
+# Idempotent: creates what is missing and sets the current password.
+svc::user_sql() {
+  local pw account db
+  pw="$(svc::sql_string "$1")"
+  account="$(svc::sql_string "${DB_USER}")@'%'"
+  db="${DB_NAME//\`/\`\`}"
+  # shellcheck disable=SC2016 # backticks quote SQL identifiers
+  printf 'CREATE DATABASE IF NOT EXISTS `%s`;\n' "${db}"
+  printf 'CREATE USER IF NOT EXISTS %s IDENTIFIED BY %s;\n' "${account}" "${pw}"
+  printf 'ALTER USER %s IDENTIFIED BY %s;\n' "${account}" "${pw}"
+  # shellcheck disable=SC2016
+  printf 'GRANT ALL PRIVILEGES ON `%s`.* TO %s;\n' "${db}" "${account}"
+}
+
+svc::run() {
+  local pw initfile
+  [[ -n "${DB_USER}" && -n "${DB_NAME}" ]] || svc::die "set MARIADB_USER and MARIADB_DATABASE"
+  pw="$(svc::password)"
+  mkdir -p "${DATADIR}" "${RUNDIR}"
+  chown "${SVC_UID}:${SVC_UID}" "${DATADIR}" "${RUNDIR}"
+  if [[ ! -f "${DATADIR}/mysql_upgrade_info" ]]; then
+    # A half-finished bootstrap leaves tables that a second bootstrap trips over.
+    find "${DATADIR}" -mindepth 1 -delete
+    # What mariadb-install-db does, without help tables and sys schema (they double the time).
+    {
+      printf 'create database if not exists mysql;\nuse mysql;\n'
+      printf "SET @auth_root_socket='root';\n"
+      cat "${SHARE}/mysql_system_tables.sql" "${SHARE}/mysql_performance_tables.sql" "${SHARE}/mysql_system_tables_data.sql"
+    } | mariadbd --no-defaults --user=mysql --datadir="${DATADIR}" --bootstrap --log-warnings=0 \
+      --enforce-storage-engine="" --max_allowed_packet=8M --net_buffer_length=16K --skip-name-resolve \
+      --innodb-log-file-size=16M >/dev/null 2>&1 || svc::die "bootstrap of the system tables failed"
+    printf '10.11' >"${DATADIR}/mysql_upgrade_info"
+    chown "${SVC_UID}:${SVC_UID}" "${DATADIR}/mysql_upgrade_info"
+  fi
+  # tmpfs: the init file holding the password never reaches the disk.
+  initfile=/dev/shm/iact-init.sql
+  (umask 077 && svc::user_sql "${pw}" >"${initfile}")
+  chown "${SVC_UID}" "${initfile}"
+  exec mariadbd --no-defaults --user=mysql --datadir="${DATADIR}" --socket="${SOCKET}" \
+    --pid-file="${RUNDIR}/mysqld.pid" --bind-address=0.0.0.0 --port=3306 --skip-name-resolve \
+    --innodb-log-file-size=16M --init-file="${initfile}" "$@"
+}
+
+main() {
+  local verb="${1:-run}"
+  shift || true
+  case "${verb}" in
+    run) svc::run "$@" ;;
+    password) svc::user_sql "$(svc::password)" | mariadb --no-defaults -uroot -S "${SOCKET}" ;;
+    ready) mariadb --no-defaults -uroot -S "${SOCKET}" -e 'SELECT 1' >/dev/null 2>&1 ;;
+    *) svc::die "unknown verb ${verb}" ;;
+  esac
+}
+
+main "$@"

@@ -1,0 +1,84 @@
+#!/bin/bash
+# Entrypoint of iact/redis (scripts/docker-images.sh). REDIS_PASSWORD_FILE (or REDIS_PASSWORD) sets requirepass.
+#   iact-service run [redis-server args]   write the config (password included) to tmpfs, run redis-server
+#   iact-service password                  CONFIG SET requirepass from the secret file on the running server
+#   iact-service ready                     exit 0 once the server answers PING
+#   iact-service save                      SAVE: dump.rdb in /data is current
+set -euo pipefail
+
+readonly DATADIR=/data
+readonly CONF=/dev/shm/redis.conf
+readonly CURRENT=/dev/shm/iact-current-password
+readonly SOCKET=/dev/shm/redis.sock
+readonly SVC_UID=999
+
+svc::die() {
+  printf 'iact-service: error: %s\n' "$1" >&2
+  exit 1
+}
+
+svc::password() {
+  local pw
+  if [[ -n "${REDIS_PASSWORD_FILE:-}" ]]; then
+    [[ -r "${REDIS_PASSWORD_FILE}" ]] || svc::die "password file ${REDIS_PASSWORD_FILE} is not readable"
+    pw="$(<"${REDIS_PASSWORD_FILE}")"
+  else
+    pw="${REDIS_PASSWORD:-}"
+  fi
+  [[ -n "${pw}" ]] || svc::die "no password: set REDIS_PASSWORD_FILE"
+  printf '%s' "${pw}"
+}
+
+# A double-quoted string as redis.conf and redis-cli parse it.
+svc::quoted() {
+  local s="$1"
+  s="${s//\\/\\\\}"
+  s="${s//\"/\\\"}"
+  printf '"%s"' "${s}"
+}
+
+svc::run() {
+  local pw
+  pw="$(svc::password)"
+  mkdir -p "${DATADIR}"
+  chown "${SVC_UID}:${SVC_UID}" "${DATADIR}"
+  (
+    umask 077
+    printf '%s' "${pw}" >"${CURRENT}"
+    {
+      printf 'bind 0.0.0.0\nport 6379\nprotected-mode no\ndir %s\ndbfilename dump.rdb\n' "${DATADIR}"
+      printf 'unixsocket %s\nunixsocketperm 700\nsave 60 1\nappendonly no\n' "${SOCKET}"
+      printf 'requirepass %s\n' "$(svc::quoted "${pw}")"
+    } >"${CONF}"
+  )
+  chown "${SVC_UID}" "${CONF}"
+  exec setpriv --reuid="${SVC_UID}" --regid="${SVC_UID}" --clear-groups -- redis-server "${CONF}" "$@"
+}
+
+svc::cli() {
+  local pw
+  pw="$(<"${CURRENT}")"
+  REDISCLI_AUTH="${pw}" redis-cli --no-auth-warning -s "${SOCKET}" "$@"
+}
+
+svc::set_password() {
+  local pw reply
+  pw="$(svc::password)"
+  reply="$(printf 'CONFIG SET requirepass %s\n' "$(svc::quoted "${pw}")" | svc::cli)"
+  [[ "${reply}" == OK ]] || svc::die "CONFIG SET requirepass failed"
+  (umask 077 && printf '%s' "${pw}" >"${CURRENT}")
+}
+
+main() {
+  local verb="${1:-run}"
+  shift || true
+  case "${verb}" in
+    run) svc::run "$@" ;;
+    password) svc::set_password ;;
+    ready) [[ "$(svc::cli PING 2>/dev/null)" == PONG ]] ;;
+    save) [[ "$(svc::cli SAVE)" == OK ]] ;;
+    *) svc::die "unknown verb ${verb}" ;;
+  esac
+}
+
+main "$@"
