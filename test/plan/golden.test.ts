@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parsePlanFile } from '../../src/plan/planfile.js';
 import { writePlanFile } from '../../src/plan/planfile-io.js';
 import { renderPlanJson, renderPlanMarkdown, renderPlanText, renderPlans } from '../../src/render/index.js';
 import { buildCase, caseNames } from '../fixtures/plans/harness.js';
@@ -61,6 +62,10 @@ describe('golden plans', () => {
     await writePlanFile(file, plan);
     const saved = readFileSync(file, 'utf8');
     const coloured = renderPlanText(plan, { color: true });
+    // `iact show FILE` says exactly what `iact plan` said.
+    const reread = parsePlanFile(saved, `${name}.plan`);
+    expect(renderPlanText(reread, { color: false })).toBe(text);
+    expect(renderPlans([reread], 'markdown', { color: false })).toBe(markdown);
     for (const secret of secrets) {
       for (const [what, output] of [['text', text], ['colour text', coloured], ['json', json], ['markdown', markdown], ['plan file', saved]] as const) {
         expect(output.includes(secret), `${name}: a secret appears in the ${what} output`).toBe(false);
