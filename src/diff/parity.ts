@@ -82,10 +82,11 @@ export function buildParity(input: ParityInput): ParityReport {
   const envs = input.environments;
   const names = envs.map((e) => e.environment);
   const rows: ParityRow[] = [];
-  const add = (key: string, section: ParityRow['section'], pick: (e: ResolvedEnvironment) => DiffValue | null) => {
+  /** `among`: the environments a row compares (a sandbox's fields only where that sandbox exists). */
+  const add = (key: string, section: ParityRow['section'], pick: (e: ResolvedEnvironment) => DiffValue | null, among: (e: ResolvedEnvironment) => boolean = () => true) => {
     const values: Record<string, DiffValue | null> = {};
     for (const e of envs) values[e.environment] = pick(e);
-    const list = names.map((n) => values[n] ?? null);
+    const list = envs.filter(among).map((e) => values[e.environment] ?? null);
     const differs = list.some((v) => !sameValue(v ?? undefined, list[0] ?? undefined));
     rows.push({ key, section, values, differs, risky: false });
   };
@@ -107,7 +108,7 @@ export function buildParity(input: ParityInput): ParityReport {
         if (!spec) return null;
         const sensitive = field === 'password' || e.sensitivePaths.includes(`sandboxes.${spec.name}.${field}`) || isSensitiveKey(field.replace(/^settings\./, ''));
         return display(e, flattenSandbox(spec)[field], sensitive);
-      });
+      }, (e) => roles[envs.indexOf(e)]!.has(role));
     }
   }
 

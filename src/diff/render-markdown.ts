@@ -124,6 +124,8 @@ export function renderRevisionMarkdown(d: RevisionDiff, opts: DiffMarkdownOption
   return splitComment(blocks, { maxChars: opts.maxChars, title, marker: 'iact-diff' });
 }
 
+const LEGEND = "≠ differs, :warning: risky, — not set there; a sandbox's fields are compared only where it exists.";
+
 function parityCells(r: ParityReport, row: ParityRow): string {
   const mark = row.risky ? ':warning:' : row.differs ? '≠' : '';
   return `| ${mark} | ${code(row.key)} | ${r.environments.map((e) => mdValue(row.values[e])).join(' | ')} |`;
@@ -164,7 +166,7 @@ export function renderParityMarkdown(r: ParityReport, opts: DiffMarkdownOptions 
   const unset = Object.entries(r.unset_variables)
     .filter(([, names]) => names.length > 0)
     .map(([env, names]) => `${env}: ${names.join(', ')}`);
-  if (unset.length > 0) blocks.push({ kind: 'text', text: `<sub>Variables not set here, shown as \${NAME}: ${escapeCell(unset.join('; '))}. ≠ differs, :warning: risky.</sub>` });
-  else blocks.push({ kind: 'text', text: '<sub>≠ differs, :warning: risky.</sub>' });
+  if (unset.length > 0) blocks.push({ kind: 'text', text: `<sub>Variables not set here, shown as \${NAME}: ${escapeCell(unset.join('; '))}. ${LEGEND}</sub>` });
+  else blocks.push({ kind: 'text', text: `<sub>${LEGEND}</sub>` });
   return splitComment(blocks, { maxChars: opts.maxChars, title, marker: 'iact-diff' });
 }

@@ -177,7 +177,7 @@ export function renderParityText(r: ParityReport, opts: { color: boolean }): str
     const text = line(paintMark(rowMark(row), p), body[i]!);
     out.push(row.risky ? text : row.differs ? text : p.dim(text));
   });
-  out.push('', p.dim('~ differs between environments   ! risky divergence (why below)'));
+  out.push('', p.dim("~ differs   ! risky divergence (why below)   — not set there; a sandbox's fields are compared only where it exists"));
   const risky = r.rows.filter((row) => row.risky);
   if (risky.length > 0) {
     out.push('', p.bold('Risky divergence:'));
