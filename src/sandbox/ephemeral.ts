@@ -32,6 +32,8 @@ export interface EphemeralOptions {
   attempts?: number;
   /** For tests and custom drivers. */
   lookup?: (name: DriverName) => Promise<DriverWriter>;
+  /** Where candidate ports come from (default: the kernel, via bind to port 0); a seam for race tests. */
+  pickPort?: () => Promise<number>;
 }
 
 export interface EphemeralSandbox {
@@ -166,7 +168,7 @@ export async function createEphemeral(spec: EphemeralSpec, options: EphemeralOpt
   const attempts = Math.max(1, options.attempts ?? 5);
   let lastError: unknown;
   for (let attempt = 1; attempt <= attempts; attempt += 1) {
-    const port = await freePort();
+    const port = await (options.pickPort ?? freePort)();
     const desired = toDriverSpec(RUN_ENVIRONMENT, {
       name,
       service: spec.service,

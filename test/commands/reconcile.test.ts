@@ -1,0 +1,210 @@
+// iact reconcile against real lightweight sandboxes: self-healing, lock contention, protected
+// sandboxes, backoff, clean stop on SIGTERM.
+import { execFileSync } from 'node:child_process';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import path from 'node:path';
+import type { ResultPromise } from 'execa';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot, ensureBuilt, freePorts, makeProject, portOpen, servicesAvailable, type Project } from '../helpers/iact-project.js';
+
+const PG_PASSWORD = 'reconcile-Pg-Secret-91';
+const REDIS_PASSWORD = 'reconcile-Redis-Secret-92';
+
+const haveServices = servicesAvailable(['postgres', 'redis']);
+
+function manifest(ports: { pg: number; redis: number }, opts: { withRedis?: boolean; protectRedis?: boolean } = {}): string {
+  const redis =
+    opts.withRedis === false
+      ? ''
+      : `  dev-redis:
+    service: redis
+    port: ${ports.redis}
+    password: \${REDIS_VM_PASSWORD}
+${opts.protectRedis ? '    protect: true\n' : ''}`;
+  return `apiVersion: iact/v1
+environment: development
+defaults: { driver: lightweight }
+sandboxes:
+  dev-postgres:
+    service: postgres
+    port: ${ports.pg}
+    database: app
+    user: app
+    password: \${DB_VM_PASSWORD}
+${redis}connections:
+  database: { sandbox: dev-postgres }
+`;
+}
+
+interface PassLine {
+  time: string;
+  environment: string;
+  pass: number;
+  changes_found: number;
+  applied: number;
+  failed: number;
+  duration_ms: number;
+  skipped?: string;
+  error?: string;
+  next_pass_in_ms?: number;
+  actions?: { address: string; action: string; outcome: string }[];
+}
+
+/** Collects the loop's stdout as parsed pass lines; every stdout line must be JSON. */
+class Loop {
+  readonly lines: PassLine[] = [];
+  readonly raw: string[] = [];
+  stderr = '';
+  private buffer = '';
+  private waiters: (() => void)[] = [];
+  constructor(readonly child: ResultPromise) {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      this.buffer += chunk.toString();
+      let i: number;
+      while ((i = this.buffer.indexOf('\n')) >= 0) {
+        const line = this.buffer.slice(0, i);
+        this.buffer = this.buffer.slice(i + 1);
+        this.raw.push(line);
+        this.lines.push(JSON.parse(line) as PassLine);
+        this.waiters.splice(0).forEach((w) => w());
+      }
+    });
+    child.stderr!.on('data', (chunk: Buffer) => {
+      this.stderr += chunk.toString();
+    });
+  }
+
+  /** The first pass line after `from` (an index into lines) that matches. */
+  async waitFor(predicate: (line: PassLine) => boolean, from: number, timeoutMs = 60_000): Promise<PassLine> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.lines.slice(from).find(predicate);
+      if (found) return found;
+      if (Date.now() > deadline) throw new Error(`no matching pass line within ${timeoutMs} ms; got:\n${this.raw.join('\n')}\nstderr:\n${this.stderr}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 250);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+}
+
+function psql(port: number, sql: string): string {
+  return execFileSync('psql', ['-h', '127.0.0.1', '-p', String(port), '-U', 'app', '-d', 'app', '-Atc', sql], {
+    env: { ...process.env, PGPASSWORD: PG_PASSWORD, PGCONNECT_TIMEOUT: '5' },
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  }).trim();
+}
+
+interface StatusJson {
+  sandboxes: { name: string; pid: number | null; running: boolean | null; healthy: boolean | null; state: string }[];
+}
+
+describe.skipIf(!haveServices)('iact reconcile (lightweight driver)', () => {
+  let project: Project;
+  let loop: Loop | undefined;
+  beforeAll(() => ensureBuilt());
+  afterEach(async () => {
+    if (loop && loop.child.exitCode === null) loop.child.kill('SIGKILL');
+    await loop?.child;
+    loop = undefined;
+    await project?.cleanup();
+  });
+
+  it('heals a killed and a vanished sandbox within one interval, skips a locked pass, stops on SIGTERM with the lock released', async () => {
+    project = makeProject('iact-reconcile-');
+    const [pg, rd] = await freePorts(2);
+    const ports = { pg: pg!, redis: rd! };
+    project.writeEnv(`DB_VM_PASSWORD=${PG_PASSWORD}\nREDIS_VM_PASSWORD=${REDIS_PASSWORD}\n`);
+    project.writeManifest('development', manifest(ports));
+
+    loop = new Loop(project.spawnIact(['reconcile', '--interval', '2s']));
+    const first = await loop.waitFor((l) => l.pass === 1, 0);
+    expect(first).toMatchObject({ environment: 'development', changes_found: 3, applied: 2, failed: 0, next_pass_in_ms: 2000 });
+    expect(psql(ports.pg, 'select 1')).toBe('1');
+    psql(ports.pg, "create table notes(body text); insert into notes values ('survives')");
+    const quiet = await loop.waitFor((l) => l.pass === 2, 0);
+    expect(quiet).toMatchObject({ changes_found: 0, applied: 0, failed: 0 });
+
+    // Kill postgres by hand (its pid from iact status): the next pass starts it again.
+    const status = JSON.parse((await project.iact(['status', '--json'])).stdout) as StatusJson;
+    const pgRow = status.sandboxes.find((s) => s.name === 'dev-postgres')!;
+    expect(pgRow).toMatchObject({ running: true, healthy: true, state: 'in sync' });
+    const killedAt = Date.now();
+    const killedIndex = loop.lines.length;
+    process.kill(pgRow.pid!, 'SIGKILL');
+    const healed = await loop.waitFor((l) => (l.actions ?? []).some((a) => a.address === 'sandbox.dev-postgres' && a.action === 'start'), killedIndex, 30_000);
+    expect(healed).toMatchObject({ changes_found: 1, applied: 1, failed: 0 });
+    expect(healed.actions).toEqual([{ address: 'sandbox.dev-postgres', action: 'start', outcome: 'started' }]);
+    const healedAfter = Date.now() - killedAt;
+    expect(psql(ports.pg, 'select body from notes')).toBe('survives');
+    // One interval of waiting plus the pass itself.
+    expect(healedAfter).toBeLessThan(2000 + healed.duration_ms + 3000);
+    console.log(`reconcile: postgres killed -> running again and accepting logins after ${healedAfter} ms (pass took ${healed.duration_ms} ms)`);
+
+    // A sandbox that vanished (destroyed behind iact's back) is created again.
+    const vanishedIndex = loop.lines.length;
+    execFileSync('bash', [path.join(repoRoot, 'bash', 'lightweight_venv.sh'), 'destroy', 'dev-redis', '--yes', '--env', 'development'], { cwd: project.dir, stdio: 'ignore' });
+    expect(await portOpen(ports.redis)).toBe(false);
+    const recreated = await loop.waitFor((l) => (l.actions ?? []).some((a) => a.address === 'sandbox.dev-redis' && a.action === 'create'), vanishedIndex, 30_000);
+    expect(recreated.failed).toBe(0);
+    expect(await portOpen(ports.redis)).toBe(true);
+
+    // A lock held by another live apply (this test process stands in for it): the pass is skipped and logged.
+    const lockFile = project.file('.iact/locks/development.lock');
+    const lockedIndex = loop.lines.length;
+    writeFileSync(lockFile, `${JSON.stringify({ pid: process.pid, host: hostname(), command: 'iact apply', started: new Date().toISOString() })}\n`);
+    const locked = await loop.waitFor((l) => l.skipped === 'locked', lockedIndex, 30_000);
+    expect(locked.error).toMatch(/environment development is locked by pid \d+ on .* \(iact apply, started /);
+    expect(locked.next_pass_in_ms).toBe(2000); // a lock is not a failure: no backoff
+    rmSync(lockFile);
+    await loop.waitFor((l) => l.skipped === undefined && l.failed === 0, loop.lines.indexOf(locked) + 1, 30_000);
+
+    // SIGTERM: the loop stops, exit 0, lock released, every stdout line was one JSON object.
+    loop.child.kill('SIGTERM');
+    const result = await loop.child;
+    expect(result.exitCode).toBe(0);
+    expect(existsSync(lockFile)).toBe(false);
+    for (const line of loop.raw) expect(Object.keys(JSON.parse(line) as object)).toEqual(expect.arrayContaining(['time', 'environment', 'pass', 'changes_found', 'applied', 'failed', 'duration_ms']));
+    const everything = loop.raw.join('\n') + loop.stderr;
+    expect(everything).not.toContain(PG_PASSWORD);
+    expect(everything).not.toContain(REDIS_PASSWORD);
+  });
+
+  it('never deletes a protected sandbox: the pass fails, is logged, and the loop backs off', async () => {
+    project = makeProject('iact-reconcile-');
+    const [pg, rd] = await freePorts(2);
+    const ports = { pg: pg!, redis: rd! };
+    project.writeEnv(`DB_VM_PASSWORD=${PG_PASSWORD}\nREDIS_VM_PASSWORD=${REDIS_PASSWORD}\n`);
+    project.writeManifest('development', manifest(ports, { protectRedis: true }));
+    const once = await project.iact(['reconcile', '--once']);
+    expect(once.exitCode, once.stderr).toBe(0);
+    const onceLine = JSON.parse(once.stdout.trim()) as PassLine;
+    expect(onceLine).toMatchObject({ pass: 1, applied: 2, failed: 0 });
+    expect(onceLine.next_pass_in_ms).toBeUndefined();
+
+    // The protected redis leaves the manifest: reconcile refuses to delete it, pass after pass.
+    project.writeManifest('development', manifest(ports, { withRedis: false }));
+    loop = new Loop(project.spawnIact(['reconcile', '--interval', '1s']));
+    const a = await loop.waitFor((l) => l.pass === 1, 0);
+    const b = await loop.waitFor((l) => l.pass === 2, 0);
+    for (const line of [a, b]) {
+      expect(line.failed).toBe(1);
+      expect(line.applied).toBe(0);
+      expect(line.error).toMatch(/sandbox\.dev-redis would be deleted, but it is protected/);
+    }
+    expect([a.next_pass_in_ms, b.next_pass_in_ms]).toEqual([2000, 4000]);
+    expect(await portOpen(ports.redis)).toBe(true);
+    loop.child.kill('SIGINT');
+    expect((await loop.child).exitCode).toBe(0);
+    expect(existsSync(project.file('.iact/locks/development.lock'))).toBe(false);
+
+    const refused = await project.iact(['reconcile', '--once']);
+    expect(refused.exitCode).toBe(1);
+  });
+});

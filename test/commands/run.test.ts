@@ -1,0 +1,219 @@
+// iact run and withSandbox with the real lightweight driver: real services, real clients,
+// nothing left behind (sandbox directory, process, port), also after failures and signals.
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { withSandbox, createEphemeral } from '../../src/sandbox/ephemeral.js';
+import { cliPath, ensureBuilt, freePort, killProcessesUnder, portOpen, processesUnder, servicesAvailable } from '../helpers/iact-project.js';
+
+const haveServices = servicesAvailable(['postgres', 'mysql', 'redis']);
+
+interface Run {
+  root: string;
+  cwd: string;
+}
+
+let runs: Run[] = [];
+
+/** A private run root and a working directory with no environments/ (iact run works outside a project). */
+function newRun(): Run {
+  const root = mkdtempSync(path.join(tmpdir(), 'iact-run-root-'));
+  const cwd = mkdtempSync(path.join(tmpdir(), 'iact-run-cwd-'));
+  const run = { root, cwd };
+  runs.push(run);
+  return run;
+}
+
+function iactRun(run: Run, args: string[]): ResultPromise {
+  return execa(process.execPath, [cliPath, 'run', ...args], {
+    cwd: run.cwd,
+    env: { NO_COLOR: '1', IACT_RUN_ROOT: run.root },
+    reject: false,
+    stdin: 'ignore',
+  });
+}
+
+/** Sandbox directories still present under the run root. */
+function sandboxesIn(root: string): string[] {
+  const dir = path.join(root, 'run');
+  return existsSync(dir) ? readdirSync(dir).filter((n) => n.startsWith('run-')) : [];
+}
+
+function portsFrom(stderr: string): number[] {
+  return [...stderr.matchAll(/ready on 127\.0\.0\.1:(\d+)/g)].map((m) => Number(m[1]));
+}
+
+async function expectNothingLeft(run: Run, ports: number[]): Promise<void> {
+  expect(sandboxesIn(run.root)).toEqual([]);
+  expect(processesUnder(run.root)).toEqual([]);
+  for (const port of ports) expect(await portOpen(port), `port ${port} closed`).toBe(false);
+  const owners = path.join(run.root, 'owners');
+  expect(existsSync(owners) ? readdirSync(owners) : []).toEqual([]);
+}
+
+const WRITE_READ_PG = `psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -Atc "create table t(x int); insert into t values (1); select x from t" && test "$DB_HOST" = 127.0.0.1 && test -n "$DB_PASSWORD"`;
+
+describe.skipIf(!haveServices)('iact run (lightweight driver)', () => {
+  beforeAll(() => ensureBuilt());
+  afterEach(() => {
+    for (const run of runs) {
+      killProcessesUnder(run.root);
+      rmSync(run.root, { recursive: true, force: true });
+      rmSync(run.cwd, { recursive: true, force: true });
+    }
+    runs = [];
+  });
+
+  it('ten runs at once all pass, one interrupted with SIGINT exits 130, and nothing is left', async () => {
+    const run = newRun();
+    const started = Date.now();
+    const writers = Array.from({ length: 9 }, () => iactRun(run, ['--service', 'postgres', '--', 'sh', '-c', WRITE_READ_PG]));
+    const sleeper = iactRun(run, ['--service', 'postgres', '--', 'sh', '-c', 'echo started; exec sleep 60']);
+    // Interrupt the sleeper once its command runs (its sandbox exists then).
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('the interrupted run never started its command')), 60_000);
+      sleeper.stdout!.on('data', (chunk: Buffer) => {
+        if (chunk.toString().includes('started')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    sleeper.kill('SIGINT');
+    const results = await Promise.all(writers);
+    const interrupted = await sleeper;
+    const elapsed = Date.now() - started;
+    const ports: number[] = [];
+    for (const r of results) {
+      expect(r.exitCode, String(r.stderr)).toBe(0);
+      expect(String(r.stdout).trim().split('\n')).toEqual(['CREATE TABLE', 'INSERT 0 1', '1']);
+      ports.push(...portsFrom(String(r.stderr)));
+    }
+    expect(interrupted.exitCode).toBe(130);
+    expect(String(interrupted.stderr)).toMatch(/run-[0-9a-f]{10} destroyed/);
+    ports.push(...portsFrom(String(interrupted.stderr)));
+    expect(new Set(ports).size).toBe(10); // never the same port twice
+    await expectNothingLeft(run, ports);
+    console.log(`10 parallel iact run (postgres) on 2 cores: ${elapsed} ms`);
+  });
+
+  it("propagates the command's exit code and still destroys the sandbox", async () => {
+    const run = newRun();
+    const r = await iactRun(run, ['--service', 'postgres', '--', 'sh', '-c', `${WRITE_READ_PG} >/dev/null && exit 7`]);
+    expect(r.exitCode).toBe(7);
+    await expectNothingLeft(run, portsFrom(String(r.stderr)));
+  });
+
+  it('SIGTERM: forwarded to the command, sandbox destroyed, exit 143', async () => {
+    const run = newRun();
+    const child = iactRun(run, ['--service', 'redis', '--', 'sh', '-c', 'echo started; exec sleep 60']);
+    await new Promise<void>((resolve) => child.stdout!.on('data', (c: Buffer) => c.toString().includes('started') && resolve()));
+    child.kill('SIGTERM');
+    const r = await child;
+    expect(r.exitCode).toBe(143);
+    await expectNothingLeft(run, portsFrom(String(r.stderr)));
+  });
+
+  it('redis and mysql: REDIS_* / DB_* exported, real clients write and read', async () => {
+    const run = newRun();
+    const [redis, mysql] = await Promise.all([
+      iactRun(run, ['--service', 'redis', '--', 'sh', '-c', 'redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" -a "$REDIS_PASSWORD" --no-auth-warning set k v >/dev/null && redis-cli -u "$REDIS_URL" --no-auth-warning get k']),
+      iactRun(run, ['--service', 'mysql', '--', 'sh', '-c', 'mariadb -h "$DB_HOST" -P "$DB_PORT" -u "$DB_USER" -p"$DB_PASSWORD" "$DB_NAME" -N -B -e "create table t(x int); insert into t values (42); select x from t"']),
+    ]);
+    expect(redis.exitCode, String(redis.stderr)).toBe(0);
+    expect(String(redis.stdout).trim()).toBe('v');
+    expect(mysql.exitCode, String(mysql.stderr)).toBe(0);
+    expect(String(mysql.stdout).trim()).toBe('42');
+    await expectNothingLeft(run, [...portsFrom(String(redis.stderr)), ...portsFrom(String(mysql.stderr))]);
+  });
+
+  it('a command that does not exist: exit 127, nothing left; a bad service: a diagnostic, exit 1', async () => {
+    const run = newRun();
+    const r = await iactRun(run, ['--service', 'redis', '--', 'no-such-command-iact']);
+    expect(r.exitCode).toBe(127);
+    expect(String(r.stderr)).toContain('cannot run no-such-command-iact: command not found');
+    await expectNothingLeft(run, portsFrom(String(r.stderr)));
+    const bad = await iactRun(run, ['--service', 'oracle', '--', 'true']);
+    expect(bad.exitCode).toBe(1);
+    expect(String(bad.stderr)).toMatch(/^error: --service oracle is not a service iact can run\n {2}fix: use one of: postgres, mysql, redis/m);
+    expect(String(bad.stderr)).not.toMatch(/\n\s+at /);
+  });
+
+  it('a run killed with SIGKILL leaves a sandbox that the next run removes', async () => {
+    const run = newRun();
+    const victim = iactRun(run, ['--service', 'redis', '--', 'sh', '-c', 'echo "started $$"; exec sleep 60']);
+    const commandPid = await new Promise<number>((resolve) =>
+      victim.stdout!.on('data', (c: Buffer) => {
+        const m = /started (\d+)/.exec(c.toString());
+        if (m) resolve(Number(m[1]));
+      }),
+    );
+    victim.kill('SIGKILL');
+    process.kill(commandPid, 'SIGKILL'); // the command outlives a SIGKILLed iact, as any orphan would
+    await victim;
+    expect(sandboxesIn(run.root)).toHaveLength(1);
+    const next = await iactRun(run, ['--service', 'redis', '--', 'true']);
+    expect(next.exitCode, String(next.stderr)).toBe(0);
+    expect(String(next.stderr)).toMatch(/removed run-[0-9a-f]{10}, left behind by run \d+ that no longer exists/);
+    await expectNothingLeft(run, []);
+  });
+});
+
+describe.skipIf(!haveServices)('withSandbox (library)', () => {
+  afterEach(() => {
+    for (const run of runs) {
+      killProcessesUnder(run.root);
+      rmSync(run.root, { recursive: true, force: true });
+      rmSync(run.cwd, { recursive: true, force: true });
+    }
+    runs = [];
+  });
+
+  it('gives a live connection and destroys the sandbox after, also when the callback throws', async () => {
+    const run = newRun();
+    let seen = 0;
+    const value = await withSandbox({ service: 'postgres' }, async (conn) => {
+      seen = conn.port;
+      expect(conn.url).toBe(`postgresql://${conn.user}:${conn.password}@127.0.0.1:${conn.port}/${conn.database}`);
+      const r = await execa('psql', [conn.url, '-Atc', 'select 40 + 2'], { reject: false });
+      return String(r.stdout).trim();
+    }, { root: run.root });
+    expect(value).toBe('42');
+    await expectNothingLeft(run, [seen]);
+
+    let port = 0;
+    await expect(
+      withSandbox({ service: 'redis' }, async (conn) => {
+        port = conn.port;
+        expect(await portOpen(conn.port)).toBe(true);
+        throw new Error('test failed inside');
+      }, { root: run.root }),
+    ).rejects.toThrow('test failed inside');
+    await expectNothingLeft(run, [port]);
+  });
+
+  it('retries on another port when the chosen one is taken before the driver binds it', async () => {
+    const run = newRun();
+    const busyPort = await freePort();
+    const holder: Server = createServer();
+    await new Promise<void>((resolve) => holder.listen(busyPort, '127.0.0.1', resolve));
+    const candidates = [busyPort];
+    const logs: string[] = [];
+    try {
+      const sandbox = await createEphemeral({ service: 'redis' }, { root: run.root, log: (m) => logs.push(m), pickPort: async () => candidates.shift() ?? freePort() });
+      try {
+        expect(sandbox.connection.port).not.toBe(busyPort);
+        expect(await portOpen(sandbox.connection.port)).toBe(true);
+        expect(logs.join('\n')).toContain(`port ${busyPort} was taken by another process`);
+      } finally {
+        await sandbox.destroy();
+      }
+      await expectNothingLeft(run, []);
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+    }
+  });
+});
