@@ -25,7 +25,7 @@ export default async function plan(opts: Record<string, unknown>, io: CommandIO)
   }
 
   const { renderPlans } = await import('../render/index.js');
-  const rendered = renderPlans(plans, format, { color: io.color && format === 'text' });
+  const rendered = renderPlans(plans, format, { color: io.color && format === 'text', array: Boolean(opts.all) });
   io.stdout(redact(rendered.endsWith('\n') ? rendered : `${rendered}\n`, secrets));
 
   if (out) {

@@ -48,10 +48,11 @@ export async function observe(desired: ResolvedEnvironment, ctx: DriverContext, 
       const driver = await lookup(name);
       const availability = await driver.available(ctx);
       if (!availability.available) {
-        const severity = wanted.has(name) ? 'error' : 'warning';
+        // Error either way: a sandbox it holds on disk may be due for deletion, unseen.
         const notice: PlanNotice = {
-          severity,
+          severity: 'error',
           summary: `driver ${name} cannot run here: ${availability.reason ?? 'unavailable'}`,
+          detail: wanted.has(name) ? undefined : `${ctx.environment} has sandboxes of driver ${name} on disk that may be due for deletion`,
           fix: availability.fix,
         };
         return { name, statuses: [] as SandboxStatus[], notice };

@@ -234,8 +234,9 @@ function maskEnvText(text: string, sensitiveKeys: Set<string>, changedKeys: Set<
     .join('\n');
 }
 
+/** Whole words only: LLM_MAX_TOKENS is not a token, API_KEY is. */
 function isSensitiveKey(key: string, sensitiveKeys: Set<string>): boolean {
-  return sensitiveKeys.has(key) || /PASSWORD|SECRET|TOKEN|KEY/.test(key);
+  return sensitiveKeys.has(key) || /(^|_)(PASSWORD|SECRET|TOKEN|KEY)(_|$)/.test(key);
 }
 
 function envValues(text: string): Map<string, string> {
