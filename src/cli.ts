@@ -37,7 +37,7 @@ function lazy(name: string) {
   return async (...received: unknown[]) => {
     const cmd = received[received.length - 1] as Command;
     const opts = { ...cmd.optsWithGlobals() } as Record<string, unknown>;
-    const mod = (await import(`./commands/${name}.js`)) as { default: Runner };
+    const mod = (await import(/* @vite-ignore */ `./commands/${name}.js`)) as { default: Runner };
     process.exitCode = await mod.default(opts, makeIO(), cmd.args);
   };
 }
