@@ -5,6 +5,7 @@ import path from 'node:path';
 import { DiagnosticError, diag, type Diagnostic } from '../diagnostics.js';
 import { toDriverSpec } from '../drivers/spec.js';
 import type { DriverSpec } from '../drivers/types.js';
+import { nextApplied, writeApplied } from '../apply/applied.js';
 import { appendHistory, type HistoryEvent } from '../apply/history.js';
 import { acquireLock, parseDuration } from '../apply/lock.js';
 import { countOutcomes, executePlan, summaryLine, type ActionResult, type ApplyEvent } from '../apply/executor.js';
@@ -190,6 +191,7 @@ export async function converge(selected: Selected, environment: string, io: Comm
       signal: options.signal,
     });
 
+    await writeApplied(paths.iact, environment, nextApplied(prepared.lastApplied, results));
     const envFile = envFilePath(paths, environment);
     const config = plan.config_changes[0];
     if (config && config.action !== 'no-op') {

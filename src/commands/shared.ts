@@ -7,6 +7,7 @@ import type { DriverContext, DriverWriter } from '../drivers/types.js';
 import { detectEnvironmentIn, describeDetected } from '../manifest/detect.js';
 import { listEnvironments, loadEnvironment, manifestFile, unknownEnvironment } from '../manifest/load.js';
 import type { DriverName, ResolvedEnvironment } from '../model/types.js';
+import { readApplied } from '../apply/applied.js';
 import { observe, type Observation } from '../plan/observe.js';
 import { buildPlan, type PlanOptions } from '../plan/planner.js';
 import type { Plan } from '../plan/types.js';
@@ -73,6 +74,7 @@ export interface PreparedPlan {
   resolved: ResolvedEnvironment;
   plan: Plan;
   observation: Observation;
+  lastApplied: string[];
 }
 
 /** Load, observe (one status call per driver), plan. */
@@ -80,7 +82,11 @@ export async function preparePlan(selected: Selected, environment: string, io: C
   const resolved = await loadResolved(selected.root, environment, io.env);
   const ctx = driverContext(selected, environment, signal);
   const unknownTargets = options.targets.filter((t) => !resolved.sandboxes[t]);
-  const [observation, current] = await Promise.all([observe(resolved, ctx, lookupDriver), readIfExists(envFilePath(selected.paths, environment).absolute)]);
+  const [observation, current, lastApplied] = await Promise.all([
+    observe(resolved, ctx, lookupDriver),
+    readIfExists(envFilePath(selected.paths, environment).absolute),
+    readApplied(selected.paths.iact, environment),
+  ]);
   const known = new Set([...Object.keys(resolved.sandboxes), ...observation.observed.map((s) => s.name)]);
   const missing = unknownTargets.filter((t) => !known.has(t));
   if (missing.length > 0) {
@@ -99,8 +105,9 @@ export async function preparePlan(selected: Selected, environment: string, io: C
     unobservedDrivers: observation.unobservedDrivers,
     envFile: { path: envFilePath(selected.paths, environment).relative, current },
     options,
+    lastApplied,
   });
-  return { resolved, plan, observation };
+  return { resolved, plan, observation, lastApplied };
 }
 
 export function targetsOf(opts: { target?: unknown }): string[] {

@@ -40,6 +40,8 @@ export interface PlanInput {
   options: PlanOptions;
   /** Drivers that could not be observed: their sandboxes are left out of the plan, not created. */
   unobservedDrivers?: string[];
+  /** Sandboxes a previous apply left in place: one missing now was deleted behind iact's back. */
+  lastApplied?: string[];
 }
 
 /** Fields compared between the manifest and sandbox.json, in display order. */
@@ -126,7 +128,14 @@ function expandTargets(targets: string[], sandboxes: Record<string, SandboxSpec>
   return selected;
 }
 
-function planSandbox(environment: string, spec: SandboxSpec, status: SandboxStatus | undefined, options: PlanOptions, isProduction: boolean): ResourceChange {
+function planSandbox(
+  environment: string,
+  spec: SandboxSpec,
+  status: SandboxStatus | undefined,
+  options: PlanOptions,
+  isProduction: boolean,
+  appliedBefore: boolean,
+): ResourceChange {
   const desired = toDriverSpec(environment, spec);
   const after = comparable(desired);
   const base = {
@@ -141,6 +150,10 @@ function planSandbox(environment: string, spec: SandboxSpec, status: SandboxStat
   };
 
   if (!status) {
+    if (appliedBefore) {
+      const gone = 'the sandbox directory is gone although an earlier apply created it';
+      return { ...base, action: 'create', impact: 'none', reasons: [`${gone} (drift)`], before: null, fields: [], drift: [gone] };
+    }
     return { ...base, action: 'create', impact: 'none', reasons: ['not on the machine'], before: null, fields: [], drift: [] };
   }
   if (!status.spec) {
@@ -310,6 +323,7 @@ export function buildPlan(input: PlanInput): Plan {
   const environment = desired.environment;
   const isProduction = environment === 'production';
   const unobserved = new Set(input.unobservedDrivers ?? []);
+  const applied = new Set(input.lastApplied ?? []);
   const observedByName = new Map(input.observed.filter((s) => s.environment === environment).map((s) => [s.name, s]));
   const selected = expandTargets(options.targets, desired.sandboxes);
   const notices = [...input.notices];
@@ -324,7 +338,7 @@ export function buildPlan(input: PlanInput): Plan {
       skipped.push(name);
       continue;
     }
-    changes.push(planSandbox(environment, spec, status, options, isProduction));
+    changes.push(planSandbox(environment, spec, status, options, isProduction, applied.has(name)));
   }
   for (const status of [...observedByName.values()].sort((a, b) => a.name.localeCompare(b.name))) {
     if (desired.sandboxes[status.name]) continue;
