@@ -24,7 +24,8 @@ export function connectionFor(input: { name: string; service: EphemeralService; 
   const { name, service, host, port, password } = input;
   const secret = encodeURIComponent(password);
   if (service === 'redis') {
-    const url = `redis://:${secret}@${host}:${port}/0`;
+    // Redis 6+ ACL form: redis-cli sends AUTH with an empty user for `redis://:pass@`, which fails.
+    const url = `redis://default:${secret}@${host}:${port}/0`;
     return {
       name,
       service,

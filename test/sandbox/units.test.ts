@@ -19,7 +19,7 @@ describe('connectionFor', () => {
   });
   it('redis: REDIS_* only', () => {
     const c = connectionFor({ name: 'run-ab', service: 'redis', host: '127.0.0.1', port: 41002, database: 'ignored', user: 'ignored', password: 'x' });
-    expect(c.env).toEqual({ REDIS_HOST: '127.0.0.1', REDIS_PORT: '41002', REDIS_PASSWORD: 'x', REDIS_URL: 'redis://:x@127.0.0.1:41002/0', IACT_SANDBOX: 'run-ab' });
+    expect(c.env).toEqual({ REDIS_HOST: '127.0.0.1', REDIS_PORT: '41002', REDIS_PASSWORD: 'x', REDIS_URL: 'redis://default:x@127.0.0.1:41002/0', IACT_SANDBOX: 'run-ab' });
   });
 });
 
