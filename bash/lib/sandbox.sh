@@ -1,0 +1,752 @@
+#!/usr/bin/env bash
+# The verbs every process-based driver shares (SPEC "Drivers"): argument parsing, spec files,
+# sandbox directories, status JSON, activate scripts. A driver script sets SB_DRIVER and SB_TCP,
+# defines drv::* (launch, stop, pid, healthy, prepare, cleanup) and calls sb::main.
+# Globals SB_* describe the sandbox being worked on; they are set once per invocation.
+
+[[ -n "${IACT_SANDBOX_SH:-}" ]] && return 0
+IACT_SANDBOX_SH=1
+
+readonly SB_IDENT_RE='^[A-Za-z_][A-Za-z0-9_]{0,62}$'
+readonly SB_SETTING_KEY_RE='^[a-z_][a-z0-9_.-]{0,99}$'
+readonly SB_VERSION_RE='^[0-9]+(\.[0-9]+){0,2}$'
+readonly SB_MEMORY_RE='^[0-9]+([KkMmGgTt]i?[Bb]?)?$'
+
+SB_SETTING_KEYS=()
+SB_SETTING_VALUES=()
+
+# --- arguments -----------------------------------------------------------------------------
+
+# Splits "$@" into ARG_POS and the flags every verb accepts.
+sb::parse_args() {
+  ARG_POS=()
+  ARG_ENV=''
+  ARG_SPEC=''
+  ARG_OUT=''
+  ARG_RESTART=0
+  ARG_YES=0
+  ARG_JSON=0
+  while (($# > 0)); do
+    case "$1" in
+      --env)
+        (($# >= 2)) || iact::usage_error "--env needs a value"
+        ARG_ENV="$2"
+        shift 2
+        ;;
+      --env=*) ARG_ENV="${1#--env=}" && shift ;;
+      --spec)
+        (($# >= 2)) || iact::usage_error "--spec needs a file"
+        ARG_SPEC="$2"
+        shift 2
+        ;;
+      --spec=*) ARG_SPEC="${1#--spec=}" && shift ;;
+      --out)
+        (($# >= 2)) || iact::usage_error "--out needs a file"
+        ARG_OUT="$2"
+        shift 2
+        ;;
+      --out=*) ARG_OUT="${1#--out=}" && shift ;;
+      --restart) ARG_RESTART=1 && shift ;;
+      --yes | -y) ARG_YES=1 && shift ;;
+      --json) ARG_JSON=1 && shift ;;
+      --) shift && ARG_POS+=("$@") && break ;;
+      -*) iact::usage_error "unknown option '$1'" ;;
+      *) ARG_POS+=("$1") && shift ;;
+    esac
+  done
+}
+
+sb::need_args() {
+  local verb="$1" min="$2" max="$3" usage="$4"
+  if ((${#ARG_POS[@]} < min || ${#ARG_POS[@]} > max)); then
+    iact::usage_error "${verb}: expected ${usage}" "usage: ${SB_SCRIPT} ${verb} ${usage}"
+  fi
+}
+
+# Environment, sandbox root and (when NAME is given) the sandbox directory.
+sb::locate() {
+  local name="${1:-}"
+  SB_ENV="$(iact::detect_environment "${ARG_ENV}")"
+  SB_ROOT="$(iact::sandbox_root)"
+  SB_ENV_DIR="${SB_ROOT}/${SB_ENV}"
+  if [[ -n "${name}" ]]; then
+    iact::validate_name "${name}"
+    SB_NAME="${name}"
+    SB_DIR="${SB_ENV_DIR}/${name}"
+  fi
+}
+
+# --- spec ------------------------------------------------------------------------------------
+
+sb::default_ident() {
+  printf '%s' "${1//-/_}"
+}
+
+sb::random_password() {
+  local pw
+  pw="$(head -c 48 /dev/urandom | base64 -w0 | tr -dc 'A-Za-z0-9')"
+  printf '%s' "${pw:0:24}"
+}
+
+# Validates a spec's fields (also used for specs read back from sandbox.json); exit 2 on bad input.
+sb::validate_fields() {
+  local i key value
+  iact::validate_name "${SB_NAME}"
+  iact::validate_service "${SB_SERVICE}"
+  iact::validate_port "${SB_PORT}"
+  iact::validate_environment "${SB_ENV}"
+  if [[ "${SB_SERVICE}" == postgres || "${SB_SERVICE}" == mysql ]]; then
+    [[ "${SB_DB}" =~ ${SB_IDENT_RE} ]] || iact::usage_error "invalid database name '${SB_DB}'" "use letters, digits and '_' (at most 63), starting with a letter or '_'"
+    [[ "${SB_USER}" =~ ${SB_IDENT_RE} ]] || iact::usage_error "invalid user name '${SB_USER}'" "use letters, digits and '_' (at most 63), starting with a letter or '_'"
+    case "${SB_SERVICE}:${SB_USER}" in
+      postgres:postgres | mysql:root | mysql:mysql | mysql:mariadb.sys)
+        iact::usage_error "user '${SB_USER}' is the server's administrator" "choose another user name"
+        ;;
+    esac
+  fi
+  [[ -z "${SB_VERSION}" || "${SB_VERSION}" =~ ${SB_VERSION_RE} ]] || iact::usage_error "invalid version '${SB_VERSION}'" "use digits and dots, e.g. \"15\""
+  [[ -z "${SB_MEMORY}" || "${SB_MEMORY}" =~ ${SB_MEMORY_RE} ]] || iact::usage_error "invalid memory '${SB_MEMORY}'" "use a size like 512M or 1G"
+  [[ "${SB_PASSWORD}" != *$'\n'* && "${SB_PASSWORD}" != *$'\r'* ]] || iact::usage_error "the password contains a line break" "use a password without line breaks"
+  for i in "${!SB_SETTING_KEYS[@]}"; do
+    key="${SB_SETTING_KEYS[i]}"
+    value="${SB_SETTING_VALUES[i]}"
+    [[ "${key}" =~ ${SB_SETTING_KEY_RE} ]] || iact::usage_error "invalid setting name '${key}'" "use lowercase letters, digits, '_', '.' and '-'"
+    if [[ "${value}" == *[$'\n\r\t'\'\"\\\`\;\#]* ]]; then
+      iact::usage_error "setting '${key}' has a value with quotes, backslashes, ';', '#' or line breaks" "use a plain value"
+    fi
+    if svc::reserved_setting "${SB_SERVICE}" "${key}"; then
+      iact::usage_error "setting '${key}' is managed by iact" "remove it; use the sandbox's port/password fields instead"
+    fi
+  done
+  return 0
+}
+
+# One jq call turns a spec (file, or the JSON built for the seed's convention) into: the fields,
+# the password, the settings (one per line), and the observed spec for sandbox.json, whose
+# identity fields come first and settings last (status reads them with bash regexes).
+readonly SB_SPEC_JQ='
+  def ident: tostring | gsub("-"; "_");
+  if type != "object" then error("not an object") else . end
+  | (.settings // {}) as $s
+  | if ($s | type) != "object" then error("settings") else . end
+  | (.service == "postgres" or .service == "mysql") as $sql
+  | ((if $sql then {database: (.database // (.name | ident)), user: (.user // (.name | ident))} else {} end)) as $db
+  | ((if $driver == "namespace" and (.memory // "") == "" and $wmem != "" then {memory: $wmem} else {} end)) as $mem
+  | ({name, environment: $env, driver: $driver, service, port, spec_hash: (.spec_hash // "")}
+      + (del(.password, .settings, .database, .user, .name, .environment, .driver, .service, .port, .spec_hash)
+         | with_entries(select(.value != null)))
+      + $db + $mem + {settings: $s}) as $obs
+  | ([.name, (.environment // ""), (.driver // ""), .service, .port, ($obs.version // ""), ($obs.database // ""),
+      ($obs.user // ""), ($obs.memory // ""), ($obs.image // ""), $obs.spec_hash, ($obs.password_hash // "")]
+     | map(tostring | gsub("[\u0000-\u001f]"; " ")) | join("\u001f")) + "\u0000"
+    + ((.password // "") | tostring) + "\u0000"
+    + ($s | to_entries | map((.key | gsub("[\u0000-\u001f]"; " ")) + "\u001f"
+        + (.value | if type == "object" or type == "array" then tojson else tostring end | gsub("\n"; "\\n")))
+        | join("\n")) + "\u0000"
+    + ($obs | tojson) + "\u0000"'
+
+# Reads spec JSON (a file, or - for stdin) into SB_* and SB_OBSERVED_JSON; exit 2 when it is not a spec.
+sb::ingest_spec() {
+  local file="$1" fields='' settings='' line wmem='' spec_env spec_driver
+  [[ "${file}" == - || (-f "${file}" && -r "${file}") ]] || iact::usage_error "spec file '${file}' is not readable"
+  [[ "${SB_DRIVER}" == namespace ]] && wmem="$(iact::setting WASI_MEMORY_LIMIT "${SB_ENV}" || true)"
+  SB_PASSWORD='' SB_OBSERVED_JSON=''
+  {
+    IFS= read -r -d '' fields || true
+    IFS= read -r -d '' SB_PASSWORD || true
+    IFS= read -r -d '' settings || true
+    IFS= read -r -d '' SB_OBSERVED_JSON || true
+  } < <(jq -j --arg env "${SB_ENV}" --arg driver "${SB_DRIVER}" --arg wmem "${wmem}" "${SB_SPEC_JQ}" "${file}" 2>/dev/null)
+  [[ -n "${SB_OBSERVED_JSON}" ]] || iact::usage_error "spec '${file}' is not a JSON object with name, service, port and settings" "pass the JSON of a DriverSpec"
+  IFS=$'\x1f' read -r SPEC_NAME spec_env spec_driver SPEC_SERVICE SPEC_PORT SB_VERSION SB_DB SB_USER SB_MEMORY SB_IMAGE SB_SPEC_HASH SB_PASSWORD_HASH <<<"${fields}"
+  [[ -z "${spec_env}" || "${spec_env}" == "${SB_ENV}" ]] || iact::usage_error "spec is for environment '${spec_env}', not '${SB_ENV}'" "pass --env ${spec_env}"
+  [[ -z "${spec_driver}" || "${spec_driver}" == "${SB_DRIVER}" ]] || iact::usage_error "spec is for driver '${spec_driver}', not '${SB_DRIVER}'" "run the ${spec_driver} driver's script"
+  SB_SETTING_KEYS=()
+  SB_SETTING_VALUES=()
+  while IFS= read -r line; do
+    [[ -z "${line}" ]] && continue
+    SB_SETTING_KEYS+=("${line%%$'\x1f'*}")
+    SB_SETTING_VALUES+=("${line#*$'\x1f'}")
+  done <<<"${settings}"
+}
+
+# Fills SB_* for `create NAME SERVICE PORT [--spec FILE]`; without --spec, the seed's convention.
+sb::load_create_spec() {
+  local name="$1" service="$2" port="$3"
+  iact::validate_name "${name}"
+  iact::validate_service "${service}"
+  iact::validate_port "${port}"
+  if [[ -n "${ARG_SPEC}" ]]; then
+    sb::ingest_spec "${ARG_SPEC}"
+  else
+    sb::ingest_spec - <<<"{\"name\":\"${name}\",\"service\":\"${service}\",\"port\":$((10#${port})),\"settings\":{}}"
+  fi
+  [[ "${SPEC_NAME}" == "${name}" ]] || iact::usage_error "spec name '${SPEC_NAME}' does not match '${name}'"
+  [[ "${SPEC_SERVICE}" == "${service}" ]] || iact::usage_error "spec service '${SPEC_SERVICE}' does not match '${service}'"
+  [[ "${SPEC_PORT}" == "$((10#${port}))" ]] || iact::usage_error "spec port '${SPEC_PORT}' does not match '${port}'"
+  SB_SERVICE="${service}"
+  SB_PORT="$((10#${port}))"
+  sb::validate_fields
+}
+
+# The observed spec for sandbox.json: SB_OBSERVED_JSON, stamped with a hash and password hash
+# when the spec came without them (the seed's convention; src/drivers/spec.ts does the same).
+sb::observed_json() {
+  local json="${SB_OBSERVED_JSON}" hash
+  if [[ -z "${SB_PASSWORD_HASH}" && "${SB_SERVICE}" != none ]]; then
+    SB_PASSWORD_HASH="$(sb::password_hash)"
+    json="${json%\}}"
+    json="${json%,\"settings\":*}"
+    json+=",\"password_hash\":\"${SB_PASSWORD_HASH}\",\"settings\":${SB_OBSERVED_JSON#*,\"settings\":}"
+  fi
+  if [[ -z "${SB_SPEC_HASH}" ]]; then
+    hash="$(jq -S -c 'del(.spec_hash)' <<<"${json}" | tr -d '\n' | sha256sum)"
+    SB_SPEC_HASH="sha256:${hash:0:32}"
+    json="${json/\"spec_hash\":\"\"/\"spec_hash\":\"${SB_SPEC_HASH}\"}"
+  fi
+  printf '%s' "${json}"
+}
+
+# --- sandbox files -----------------------------------------------------------------------------
+
+sb::exists() {
+  [[ -d "${SB_DIR}" && -f "${SB_DIR}/.meta" ]]
+}
+
+# Reads .meta (driver service port version): the cheap identity record written with sandbox.json.
+sb::read_meta() {
+  local dir="$1" line=''
+  META_DRIVER='' META_SERVICE='' META_PORT='' META_VERSION=''
+  [[ -r "${dir}/.meta" ]] || return 1
+  IFS= read -r line <"${dir}/.meta" || [[ -n "${line}" ]] || return 1
+  read -r META_DRIVER META_SERVICE META_PORT META_VERSION <<<"${line}"
+  [[ "${META_VERSION}" == - ]] && META_VERSION=''
+  [[ -n "${META_PORT}" ]]
+}
+
+# Loads an existing sandbox's spec (sandbox.json + secrets/password) into SB_*.
+sb::load_existing() {
+  local json=''
+  sb::exists || iact::die 1 "no sandbox '${SB_NAME}' in environment '${SB_ENV}'" "create it: ${SB_SCRIPT} create ${SB_NAME} SERVICE PORT --env ${SB_ENV}"
+  sb::read_meta "${SB_DIR}" || iact::die 1 "sandbox '${SB_NAME}' has no readable .meta" "recreate it with create"
+  if [[ "${META_DRIVER}" != "${SB_DRIVER}" ]]; then
+    iact::die 1 "sandbox '${SB_NAME}' belongs to the ${META_DRIVER} driver" "use that driver's script"
+  fi
+  SB_SERVICE="${META_SERVICE}"
+  SB_PORT="${META_PORT}"
+  SB_VERSION="${META_VERSION}"
+  SB_DB='' SB_USER=''
+  { IFS= read -r -d '' json <"${SB_DIR}/sandbox.json"; } 2>/dev/null || true
+  # Identity fields precede settings in sandbox.json, so the first match is the top-level one.
+  [[ "${json}" =~ \"database\":\"([A-Za-z0-9_]+)\" ]] && SB_DB="${BASH_REMATCH[1]}"
+  [[ "${json}" =~ \"user\":\"([A-Za-z0-9_]+)\" ]] && SB_USER="${BASH_REMATCH[1]}"
+  [[ -n "${SB_DB:-}" ]] || SB_DB="$(sb::default_ident "${SB_NAME}")"
+  [[ -n "${SB_USER:-}" ]] || SB_USER="$(sb::default_ident "${SB_NAME}")"
+  SB_PASSWORD=''
+  if [[ -r "${SB_DIR}/secrets/password" ]]; then IFS= read -r -d '' SB_PASSWORD <"${SB_DIR}/secrets/password" || true; fi
+  SB_OS_USER="$(svc::os_user "${SB_SERVICE}")"
+  svc::check_binaries "${SB_SERVICE}" "${SB_VERSION}"
+  [[ "${SB_SERVICE}" == none ]] || svc::decide_reach
+}
+
+sb::password_hash() {
+  local sum
+  sum="$(printf 'iact-password\0%s\0%s\0%s' "${SB_ENV}" "${SB_NAME}" "${SB_PASSWORD}" | sha256sum)"
+  printf 'sha256:%s' "${sum:0:16}"
+}
+
+# sandbox.json (no password, 0600), secrets/password (0600), .meta, bin/activate.
+sb::write_files() {
+  local json
+  if [[ "${SB_SERVICE}" != none ]]; then
+    sb::write_file "${SB_DIR}/secrets/password" "${SB_PASSWORD}"
+  fi
+  json="$(sb::observed_json)"
+  sb::write_file "${SB_DIR}/sandbox.json" "${json}"$'\n'
+  # .meta and sandbox.json are replaced by rename: a concurrent status never reads half a file.
+  sb::write_file "${SB_DIR}/.meta.new" "${SB_DRIVER} ${SB_SERVICE} ${SB_PORT} ${SB_VERSION:--}"$'\n'
+  sb::write_activate
+  mv -f "${SB_DIR}/.meta.new" "${SB_DIR}/.meta"
+}
+
+sb::make_dirs() {
+  local d missing=()
+  for d in "" /bin /logs /data /run /conf /secrets; do
+    [[ -d "${SB_DIR}${d}" ]] || missing+=("${SB_DIR}${d}")
+  done
+  # umask 077: every directory made here is 0700.
+  ((${#missing[@]} == 0)) || mkdir -p -- "${missing[@]}"
+  if [[ "${SB_ROOT_FRESH:-0}" == 1 ]]; then
+    # Service users must traverse the root and environment dirs (o+x only, not o+r).
+    chmod 0711 "${SB_ROOT}" "${SB_ENV_DIR}"
+  fi
+  if ((EUID == 0)) && [[ "${SB_OS_USER}" != root ]]; then
+    chown "${SB_OS_USER}:" "${SB_DIR}" "${SB_DIR}/logs" "${SB_DIR}/run" "${SB_DIR}/conf" "${SB_DIR}/data"
+  fi
+}
+
+# Writes a file with mode 0600 (the scripts run under umask 077) without a subprocess.
+sb::write_file() {
+  local dest="$1" content="$2"
+  printf '%s' "${content}" >"${dest}"
+}
+
+sb::write_activate() {
+  local vars=() v text q_dir
+  case "${SB_SERVICE}" in
+    postgres | mysql) vars=(DB_HOST DB_PORT DB_NAME DB_USER DB_PASSWORD IACT_SANDBOX IACT_SANDBOX_DIR) ;;
+    redis) vars=(REDIS_HOST REDIS_PORT REDIS_PASSWORD IACT_SANDBOX IACT_SANDBOX_DIR) ;;
+    none) vars=(IACT_SANDBOX IACT_SANDBOX_DIR) ;;
+  esac
+  printf -v q_dir '%q' "${SB_DIR}"
+  text="# iact sandbox ${SB_NAME} (${SB_ENV}, ${SB_SERVICE}): source this file; run 'deactivate' to undo.
+# The password is read from secrets/password when sourced; it is not stored here.
+if command -v deactivate >/dev/null 2>&1 && [ -n \"\${IACT_SANDBOX:-}\" ]; then deactivate; fi
+_IACT_OLD_PS1=\"\${PS1-}\"
+"
+  for v in "${vars[@]}"; do
+    text+="_IACT_HAD_${v}=\"\${${v}+x}\"; _IACT_OLD_${v}=\"\${${v}-}\""$'\n'
+  done
+  text+="deactivate() {"$'\n'
+  for v in "${vars[@]}"; do
+    text+="  if [ -n \"\${_IACT_HAD_${v}}\" ]; then ${v}=\"\${_IACT_OLD_${v}}\"; export ${v}; else unset ${v}; fi; unset _IACT_HAD_${v} _IACT_OLD_${v}"$'\n'
+  done
+  text+="  PS1=\"\${_IACT_OLD_PS1}\"; unset _IACT_OLD_PS1
+  unset -f deactivate
+}
+export IACT_SANDBOX=${SB_NAME}
+export IACT_SANDBOX_DIR=${q_dir}
+"
+  case "${SB_SERVICE}" in
+    postgres | mysql)
+      text+="export DB_HOST=127.0.0.1 DB_PORT=${SB_PORT} DB_NAME=${SB_DB} DB_USER=${SB_USER}
+DB_PASSWORD=\"\$(cat \"\${IACT_SANDBOX_DIR}/secrets/password\" 2>/dev/null)\"; export DB_PASSWORD
+"
+      ;;
+    redis)
+      text+="export REDIS_HOST=127.0.0.1 REDIS_PORT=${SB_PORT}
+REDIS_PASSWORD=\"\$(cat \"\${IACT_SANDBOX_DIR}/secrets/password\" 2>/dev/null)\"; export REDIS_PASSWORD
+"
+      ;;
+  esac
+  text+="PS1=\"(iact:${SB_NAME}) \${PS1-}\""$'\n'
+  sb::write_file "${SB_DIR}/bin/activate" "${text}"
+}
+
+# --- process state -------------------------------------------------------------------------
+
+# Alive and not a zombie (a reparented daemon may wait a while to be reaped; SPEC "Docker").
+iact::pid_alive() {
+  local pid="$1" stat='' state
+  [[ "${pid}" =~ ^[0-9]+$ ]] || return 1
+  { IFS= read -r stat <"/proc/${pid}/stat"; } 2>/dev/null || return 1
+  state="${stat##*) }"
+  state="${state:0:1}"
+  [[ "${state}" != Z && "${state}" != X ]]
+}
+
+# Running pid of the sandbox in SB_DIR (prints it), or false.
+sb::running_pid() {
+  local pidfile pid=''
+  pidfile="$(drv::pidfile "${SB_SERVICE}")"
+  [[ -n "${pidfile}" && -r "${pidfile}" ]] || return 1
+  { IFS= read -r pid <"${pidfile}"; } 2>/dev/null || [[ -n "${pid}" ]] || return 1
+  pid="${pid//[[:space:]]/}"
+  iact::pid_alive "${pid}" || return 1
+  printf '%s' "${pid}"
+}
+
+sb::is_running() {
+  if [[ "${SB_SERVICE}" == none ]]; then
+    [[ ! -e "${SB_DIR}/.stopped" ]]
+    return
+  fi
+  sb::running_pid >/dev/null
+}
+
+# Starts the service and waits until it is ready and a password login works.
+sb::start_service() {
+  local deadline
+  if [[ "${SB_SERVICE}" == none ]]; then
+    rm -f "${SB_DIR}/.stopped"
+    return 0
+  fi
+  if ! sb::is_running; then
+    if iact::port_open "${SB_PORT}"; then
+      iact::die 1 "port ${SB_PORT} is already in use" "choose another port, or stop what listens on 127.0.0.1:${SB_PORT}"
+    fi
+    svc::server_argv
+    drv::launch
+    deadline=$((SECONDS + ${IACT_START_TIMEOUT:-60}))
+    until svc::ready; do
+      if ! iact::pid_alive "${SB_LAUNCH_PID}" || ((SECONDS >= deadline)); then
+        sb::log_tail
+        drv::stop_processes
+        iact::die 1 "${SB_SERVICE} in sandbox '${SB_NAME}' did not start" "see ${SB_DIR}/logs/"
+      fi
+      sleep 0.02
+    done
+    drv::after_ready
+  fi
+}
+
+sb::log_tail() {
+  local f
+  for f in "${SB_DIR}"/logs/*.log; do
+    [[ -s "${f}" ]] || continue
+    iact::warn "last lines of ${f}:"
+    tail -n 15 "${f}" >&2
+  done
+}
+
+# Waits until a real login works (the service may still be finishing its startup).
+sb::wait_login() {
+  iact::wait_for 30 svc::login_works || iact::die 1 "a password login to ${SB_SERVICE} on 127.0.0.1:${SB_PORT} does not work" "see ${SB_DIR}/logs/"
+}
+
+# --- verbs ---------------------------------------------------------------------------------
+
+sb::cmd_create() {
+  local lockfd old_port='' running=0 fresh=0
+  sb::need_args create 3 3 'NAME SERVICE PORT [--spec FILE]'
+  sb::locate "${ARG_POS[0]}"
+  sb::load_create_spec "${ARG_POS[0]}" "${ARG_POS[1]}" "${ARG_POS[2]}"
+  drv::prerequisites
+  SB_OS_USER="$(svc::os_user "${SB_SERVICE}")"
+  svc::check_binaries "${SB_SERVICE}" "${SB_VERSION}"
+  SB_ROOT_FRESH=0
+  if [[ ! -d "${SB_ENV_DIR}" ]]; then
+    mkdir -p "${SB_ENV_DIR}"
+    SB_ROOT_FRESH=1
+  fi
+  exec {lockfd}>"${SB_ENV_DIR}/.${SB_NAME}.lock"
+  flock -w 300 "${lockfd}" || iact::die 1 "another iact is working on sandbox '${SB_NAME}'" "wait for it to finish"
+
+  if sb::read_meta "${SB_DIR}"; then
+    [[ "${META_DRIVER}" == "${SB_DRIVER}" ]] || iact::die 1 "sandbox '${SB_NAME}' already exists with the ${META_DRIVER} driver" "destroy it first (${META_DRIVER}'s script destroy ${SB_NAME} --yes)"
+    [[ "${META_SERVICE}" == "${SB_SERVICE}" ]] || iact::die 1 "sandbox '${SB_NAME}' already exists with service ${META_SERVICE}" "destroy it first: ${SB_SCRIPT} destroy ${SB_NAME} --yes --env ${SB_ENV}"
+    old_port="${META_PORT}"
+  fi
+  if [[ -n "${old_port}" ]]; then
+    SB_PORT_SAVED="${SB_PORT}"
+    SB_PORT="${old_port}"
+    sb::is_running && running=1
+    SB_PORT="${SB_PORT_SAVED}"
+  fi
+  # A port taken by anything but this very sandbox is an error before anything is created.
+  if ! ((running)) || [[ "${old_port}" != "${SB_PORT}" ]]; then
+    if [[ "${SB_SERVICE}" != none ]] && iact::port_open "${SB_PORT}"; then
+      iact::die 1 "port ${SB_PORT} is already in use" "choose another port, or stop what listens on 127.0.0.1:${SB_PORT}"
+    fi
+  fi
+  # Keep the stored password when the spec has none (create is an ensure).
+  if [[ -z "${SB_PASSWORD}" && "${SB_SERVICE}" != none ]]; then
+    if [[ -r "${SB_DIR}/secrets/password" ]]; then
+      IFS= read -r -d '' SB_PASSWORD <"${SB_DIR}/secrets/password" || true
+    fi
+    [[ -n "${SB_PASSWORD}" ]] || SB_PASSWORD="$(sb::random_password)"
+  fi
+  SVC_OLD_PASSWORD=''
+  [[ -r "${SB_DIR}/secrets/password" ]] && { IFS= read -r -d '' SVC_OLD_PASSWORD <"${SB_DIR}/secrets/password" || true; }
+
+  sb::make_dirs
+  if [[ ! -f "${SB_DIR}/.initialized" ]]; then
+    # Half-made (killed) or new: whatever is there is not trusted; start from the template again.
+    fresh=1
+    if ((running)); then
+      SB_PORT_SAVED="${SB_PORT}"
+      SB_PORT="${old_port}"
+      drv::stop_processes
+      SB_PORT="${SB_PORT_SAVED}"
+      running=0
+    fi
+    if [[ "${SB_SERVICE}" == postgres || "${SB_SERVICE}" == mysql ]]; then
+      svc::ensure_template "${SB_SERVICE}" "${SB_OS_USER}"
+      rm -rf "${SB_DIR}/data"
+      cp -a "${SVC_TEMPLATE}/data" "${SB_DIR}/data"
+      chmod 0700 "${SB_DIR}/data"
+    fi
+    rm -f "${SB_DIR}"/run/*.pid "${SB_DIR}/.stopped"
+  elif ((running)) && [[ "${old_port}" != "${SB_PORT}" ]]; then
+    SB_PORT_SAVED="${SB_PORT}"
+    SB_PORT="${old_port}"
+    drv::stop_processes
+    SB_PORT="${SB_PORT_SAVED}"
+    running=0
+  fi
+  sb::write_files
+  svc::write_config
+  svc::decide_reach
+  drv::prepare
+  sb::start_service
+  if [[ "${SB_SERVICE}" != none ]]; then
+    ((fresh)) || ! ((running)) || svc::reload "$(drv::service_pid)"
+    svc::ensure_credentials || iact::die 1 "could not set the credentials of sandbox '${SB_NAME}'" "see ${SB_DIR}/logs/"
+    sb::wait_login
+  fi
+  : >"${SB_DIR}/.initialized"
+  iact::info "sandbox ${SB_NAME} (${SB_SERVICE}, ${SB_DRIVER}) ready on 127.0.0.1:${SB_PORT} in ${SB_ENV}"
+}
+
+sb::cmd_update() {
+  local lockfd old_port running=0 new_port
+  sb::need_args update 1 1 'NAME --spec FILE [--restart]'
+  [[ -n "${ARG_SPEC}" ]] || iact::usage_error "update needs --spec FILE"
+  sb::locate "${ARG_POS[0]}"
+  sb::ingest_spec "${ARG_SPEC}"
+  [[ "${SPEC_NAME}" == "${SB_NAME}" ]] || iact::usage_error "spec name '${SPEC_NAME}' does not match '${SB_NAME}'"
+  iact::validate_service "${SPEC_SERVICE}"
+  iact::validate_port "${SPEC_PORT}"
+  SB_SERVICE="${SPEC_SERVICE}"
+  SB_PORT="$((10#${SPEC_PORT}))"
+  new_port="${SB_PORT}"
+  sb::validate_fields
+  drv::prerequisites
+  { sb::read_meta "${SB_DIR}" && [[ -f "${SB_DIR}/.initialized" ]]; } || iact::die 1 "no sandbox '${SB_NAME}' in environment '${SB_ENV}'" "create it first"
+  [[ "${META_DRIVER}" == "${SB_DRIVER}" ]] || iact::die 1 "sandbox '${SB_NAME}' belongs to the ${META_DRIVER} driver" "use that driver's script"
+  [[ "${META_SERVICE}" == "${SB_SERVICE}" ]] || iact::die 1 "sandbox '${SB_NAME}' runs ${META_SERVICE}; a service change is a replace" "destroy and create it"
+  SB_OS_USER="$(svc::os_user "${SB_SERVICE}")"
+  svc::check_binaries "${SB_SERVICE}" "${SB_VERSION}"
+  exec {lockfd}>"${SB_ENV_DIR}/.${SB_NAME}.lock"
+  flock -w 300 "${lockfd}" || iact::die 1 "another iact is working on sandbox '${SB_NAME}'" "wait for it to finish"
+  old_port="${META_PORT}"
+  SB_PORT="${old_port}"
+  sb::is_running && running=1
+  SB_PORT="${new_port}"
+  if [[ "${old_port}" != "${new_port}" ]]; then
+    iact::port_open "${new_port}" && iact::die 1 "port ${new_port} is already in use" "choose another port"
+    ((ARG_RESTART)) || iact::warn "the port changed: restarting ${SB_NAME}"
+    ARG_RESTART=1
+  fi
+  SVC_OLD_PASSWORD=''
+  [[ -r "${SB_DIR}/secrets/password" ]] && { IFS= read -r -d '' SVC_OLD_PASSWORD <"${SB_DIR}/secrets/password" || true; }
+  [[ -n "${SB_PASSWORD}" || "${SB_SERVICE}" == none ]] || SB_PASSWORD="${SVC_OLD_PASSWORD}"
+  if ((running)) && ((ARG_RESTART)); then
+    SB_PORT="${old_port}"
+    drv::stop_processes
+    SB_PORT="${new_port}"
+  fi
+  sb::write_files
+  svc::write_config
+  [[ "${SB_SERVICE}" == none ]] || svc::decide_reach
+  drv::prepare
+  if [[ "${SB_SERVICE}" == none ]]; then
+    iact::info "sandbox ${SB_NAME} updated"
+    return 0
+  fi
+  if ((running)) && ! ((ARG_RESTART)); then
+    svc::reload "$(drv::service_pid)"
+  else
+    sb::start_service
+  fi
+  svc::ensure_credentials || iact::die 1 "could not set the credentials of sandbox '${SB_NAME}'" "see ${SB_DIR}/logs/"
+  sb::wait_login
+  # An update leaves a stopped sandbox stopped.
+  ((running)) || drv::stop_processes
+  iact::info "sandbox ${SB_NAME} updated$( ((ARG_RESTART)) && printf ' (restarted)')"
+}
+
+sb::cmd_start() {
+  sb::need_args start 1 1 NAME
+  sb::locate "${ARG_POS[0]}"
+  drv::prerequisites
+  sb::load_existing
+  if sb::is_running; then
+    iact::info "sandbox ${SB_NAME} is already running"
+    return 0
+  fi
+  drv::prepare
+  sb::start_service
+  [[ "${SB_SERVICE}" == none ]] || sb::wait_login
+  iact::info "sandbox ${SB_NAME} started on 127.0.0.1:${SB_PORT}"
+}
+
+sb::cmd_stop() {
+  sb::need_args stop 1 1 NAME
+  sb::locate "${ARG_POS[0]}"
+  sb::load_existing
+  if [[ "${SB_SERVICE}" == none ]]; then
+    : >"${SB_DIR}/.stopped"
+  else
+    drv::stop_processes
+  fi
+  iact::info "sandbox ${SB_NAME} stopped"
+}
+
+sb::cmd_destroy() {
+  local answer=''
+  sb::need_args destroy 1 1 'NAME [--yes]'
+  sb::locate "${ARG_POS[0]}"
+  if [[ ! -e "${SB_DIR}" ]]; then
+    iact::info "no sandbox '${SB_NAME}' in environment '${SB_ENV}'; nothing to destroy"
+    return 0
+  fi
+  if sb::read_meta "${SB_DIR}" && [[ "${META_DRIVER}" != "${SB_DRIVER}" ]]; then
+    iact::die 1 "sandbox '${SB_NAME}' belongs to the ${META_DRIVER} driver" "use that driver's script"
+  fi
+  if ! ((ARG_YES)) && [[ -t 0 ]]; then
+    printf "Destroy sandbox '%s' in %s and all its data? Type 'yes': " "${SB_NAME}" "${SB_ENV}" >&2
+    IFS= read -r answer || true
+    [[ "${answer}" == yes ]] || iact::die 1 "destroy cancelled"
+  fi
+  SB_SERVICE="${META_SERVICE:-none}"
+  SB_PORT="${META_PORT:-0}"
+  [[ "${SB_SERVICE}" == none ]] || drv::stop_processes
+  drv::cleanup
+  # SB_DIR is ROOT/ENV/NAME with NAME validated: never anything above the sandbox.
+  rm -rf -- "${SB_DIR}"
+  rm -f -- "${SB_ENV_DIR}/.${SB_NAME}.lock"
+  iact::info "sandbox ${SB_NAME} destroyed"
+}
+
+# One JSON array for every sandbox of this driver in the environment; no subprocess per sandbox.
+sb::cmd_status() {
+  local d name json spec hash pid running healthy out='' sep='' want=() n
+  local -A bytes=()
+  local dirs=() du_out line
+  sb::locate
+  for n in "${ARG_POS[@]}"; do
+    iact::validate_name "${n}"
+    want+=("${n}")
+  done
+  shopt -s nullglob
+  if ((${#want[@]} > 0)); then
+    for n in "${want[@]}"; do [[ -d "${SB_ENV_DIR}/${n}" ]] && dirs+=("${SB_ENV_DIR}/${n}"); done
+  else
+    dirs=("${SB_ENV_DIR}"/*/)
+    dirs=("${dirs[@]%/}")
+  fi
+  if ((${#dirs[@]} > 0)); then
+    du_out="$(du -sb -- "${dirs[@]}" 2>/dev/null || true)"
+    while IFS=$'\t' read -r n line; do
+      [[ -n "${line}" ]] && bytes["${line}"]="${n}"
+    done <<<"${du_out}"
+  fi
+  for d in "${dirs[@]}"; do
+    name="${d##*/}"
+    [[ "${name}" =~ ${IACT_NAME_RE} ]] || continue
+    sb::read_meta "${d}" || continue
+    [[ "${META_DRIVER}" == "${SB_DRIVER}" ]] || continue
+    json=''
+    { IFS= read -r -d '' json <"${d}/sandbox.json"; } 2>/dev/null || true
+    json="${json%$'\n'}"
+    spec=null
+    hash=''
+    if [[ "${json}" == '{"name":"'"${name}"'",'*'}}' && "${json}" =~ \"spec_hash\":\"([^\"]*)\" ]]; then
+      spec="${json}"
+      hash="${BASH_REMATCH[1]}"
+    fi
+    SB_DIR="${d}"
+    SB_NAME="${name}"
+    SB_SERVICE="${META_SERVICE}"
+    SB_PORT="${META_PORT}"
+    running=false
+    healthy=false
+    pid=null
+    if [[ "${SB_SERVICE}" == none ]]; then
+      if [[ ! -e "${d}/.stopped" && -f "${d}/.initialized" ]]; then
+        running=true
+        healthy=true
+      fi
+    elif pid="$(sb::running_pid)"; then
+      running=true
+      drv::healthy && healthy=true
+    else
+      pid=null
+    fi
+    printf -v out '%s%s{"name":"%s","environment":"%s","driver":"%s","service":"%s","port":%d,"running":%s,"healthy":%s,"pid":%s,"spec_hash":%s,"spec":%s,"data_bytes":%d}' \
+      "${out}" "${sep}" "${name}" "${SB_ENV}" "${SB_DRIVER}" "${SB_SERVICE}" "${SB_PORT}" "${running}" "${healthy}" "${pid}" \
+      "\"${hash}\"" "${spec}" "${bytes[${d}]:-0}"
+    sep=','
+  done
+  if ((ARG_JSON)); then
+    printf '[%s]\n' "${out}"
+  else
+    printf '[%s]\n' "${out}" | jq -r '.[] | "\(.name)\t\(.service)\t127.0.0.1:\(.port)\t\(if .running then (if .healthy then "running" else "unhealthy" end) else "stopped" end)"'
+  fi
+}
+
+sb::cmd_list() {
+  ARG_JSON=0
+  sb::cmd_status
+}
+
+sb::cmd_info() {
+  sb::need_args info 1 1 NAME
+  sb::locate "${ARG_POS[0]}"
+  sb::exists || iact::die 1 "no sandbox '${SB_NAME}' in environment '${SB_ENV}'"
+  ARG_JSON=1
+  sb::cmd_status | jq --arg dir "${SB_DIR}" '.[0] // error("not a sandbox of this driver") | . + {directory: $dir, activate: ($dir + "/bin/activate")}' ||
+    iact::die 1 "sandbox '${SB_NAME}' is not a ${SB_DRIVER} sandbox"
+}
+
+sb::cmd_activate() {
+  sb::need_args activate 1 1 NAME
+  sb::locate "${ARG_POS[0]}"
+  sb::exists || iact::die 1 "no sandbox '${SB_NAME}' in environment '${SB_ENV}'"
+  printf '%s\n' "${SB_DIR}/bin/activate"
+  [[ -t 1 ]] && iact::info "run: source ${SB_DIR}/bin/activate"
+  return 0
+}
+
+sb::cmd_backup() {
+  local tmp out
+  sb::need_args backup 1 1 'NAME --out FILE'
+  [[ -n "${ARG_OUT}" ]] || iact::usage_error "backup needs --out FILE"
+  sb::locate "${ARG_POS[0]}"
+  sb::load_existing
+  out="${ARG_OUT}"
+  [[ "${out}" == /* ]] || out="${PWD}/${out}"
+  [[ -d "${out%/*}" ]] || iact::die 1 "directory ${out%/*} does not exist"
+  if [[ "${SB_SERVICE}" != none ]] && ! sb::is_running; then
+    iact::die 1 "sandbox '${SB_NAME}' is stopped" "start it first: ${SB_SCRIPT} start ${SB_NAME} --env ${SB_ENV}"
+  fi
+  tmp="$(mktemp "${out}.XXXXXX")"
+  chmod 0600 "${tmp}"
+  if ! svc::backup "${tmp}"; then
+    rm -f "${tmp}"
+    iact::die 1 "backup of '${SB_NAME}' failed"
+  fi
+  mv -f "${tmp}" "${out}"
+  iact::info "backup of ${SB_NAME} written to ${out}"
+}
+
+sb::usage() {
+  cat <<EOF
+usage: ${SB_SCRIPT} VERB [ARGS] [--env ENVIRONMENT]
+
+${SB_DESCRIPTION}
+
+verbs:
+  create NAME SERVICE PORT [--spec FILE]   create or repair; returns once a password login works
+  update NAME --spec FILE [--restart]      apply a changed spec (password, settings, port)
+  start NAME | stop NAME
+  destroy NAME [--yes]                     asks on a terminal without --yes
+  status [NAME...] [--json]                every sandbox of this driver, one JSON array
+  list | info NAME | activate NAME         activate prints the path of bin/activate
+  backup NAME --out FILE                   pg_dump / mariadb-dump / RDB copy / tar (mode 0600)
+
+SERVICE: ${IACT_SERVICES}; PORT: 1024..65535; NAME: ^[a-z][a-z0-9-]{0,62}\$
+Sandboxes live in \$IACT_SANDBOX_ROOT/<environment>/<name>/ (default .iact/sandboxes; WASI_SANDBOX_DIR honoured).
+Environment: --env > IACT_ENV > ENVIRONMENT > APP_ENV > DJANGO_ENV > development (.env is parsed, never sourced).
+Exit codes: 0 ok, 1 failure, 2 usage error.
+EOF
+}
+
+sb::main() {
+  local verb="${1:-}"
+  umask 077
+  [[ $# -gt 0 ]] && shift
+  case "${verb}" in
+    -h | --help | help)
+      sb::usage
+      return 0
+      ;;
+    '') iact::usage_error "no verb given" "${SB_SCRIPT} --help" ;;
+  esac
+  sb::parse_args "$@"
+  case "${verb}" in
+    create | update | start | stop | destroy | status | list | info | activate | backup) "sb::cmd_${verb}" ;;
+    *) iact::usage_error "unknown verb '${verb}'" "${SB_SCRIPT} --help" ;;
+  esac
+}

@@ -1,0 +1,533 @@
+#!/usr/bin/env bash
+# Service recipes shared by the lightweight and namespace drivers: templates, config files,
+# the server's argv, readiness, admin SQL through the sandbox's unix socket, login checks.
+# Sourced after common.sh and sandbox.sh; reads the SB_* globals that sandbox.sh sets.
+
+[[ -n "${IACT_SERVICES_SH:-}" ]] && return 0
+IACT_SERVICES_SH=1
+
+# Bump when the template layout changes, so old cached templates are not reused.
+readonly IACT_TEMPLATE_FORMAT=v1
+# Role and database every PostgreSQL template holds; a new sandbox renames them (instant).
+readonly SVC_PG_TEMPLATE_ROLE=iact_template_user
+readonly SVC_PG_TEMPLATE_DB=iact_template_db
+
+# OS user a service runs as: its system user when we are root (postgres/mariadbd refuse root).
+svc::os_user() {
+  local service="$1" user
+  if ((EUID != 0)); then
+    id -un
+    return 0
+  fi
+  case "${service}" in
+    postgres) user=postgres ;;
+    mysql) user=mysql ;;
+    redis) user=redis ;;
+    *) user=root ;;
+  esac
+  if [[ "${user}" != root ]] && ! svc::user_exists "${user}"; then
+    iact::die 1 "system user '${user}' for ${service} does not exist" "install the ${service} server package (it creates the user), or: useradd --system ${user}"
+  fi
+  printf '%s' "${user}"
+}
+
+svc::user_exists() {
+  local want="$1" u _
+  while IFS=: read -r u _; do
+    [[ "${u}" == "${want}" ]] && return 0
+  done </etc/passwd
+  return 1
+}
+
+SVC_PRIV=()
+
+# When a parent of the sandbox is not traversable by the service user (a 0700 home or temp dir),
+# the service gets CAP_DAC_READ_SEARCH to reach its own directory instead of failing.
+svc::decide_reach() {
+  SVC_PRIV=()
+  ((EUID == 0)) && [[ "${SB_OS_USER}" != root ]] || return 0
+  if ! setpriv --reuid="${SB_OS_USER}" --regid="${SB_OS_USER}" --clear-groups -- test -x "${SB_DIR}/data"; then
+    SVC_PRIV=(--inh-caps=+dac_read_search --ambient-caps=+dac_read_search)
+  fi
+}
+
+# Run a command as USER (no-op when that is us). setpriv execs, so $! is the service's pid.
+svc::as_user() {
+  local user="$1"
+  shift
+  if ((EUID == 0)) && [[ "${user}" != root ]]; then
+    setpriv --reuid="${user}" --regid="${user}" --init-groups "${SVC_PRIV[@]}" -- "$@"
+  else
+    "$@"
+  fi
+}
+
+svc::pg_bindir() {
+  local version="${1:-}" dir best=''
+  if [[ -n "${version}" ]]; then
+    dir="/usr/lib/postgresql/${version%%.*}/bin"
+    [[ -x "${dir}/postgres" ]] || iact::die 1 "PostgreSQL ${version} is not installed (no ${dir}/postgres)" "apt-get install -y postgresql-${version%%.*}, or drop 'version' from the sandbox"
+    printf '%s' "${dir}"
+    return 0
+  fi
+  for dir in /usr/lib/postgresql/*/bin; do
+    [[ -x "${dir}/postgres" ]] || continue
+    if [[ -z "${best}" ]] || (($(svc::_major "${dir}") > $(svc::_major "${best}"))); then best="${dir}"; fi
+  done
+  if [[ -z "${best}" ]]; then
+    best="$(command -v postgres 2>/dev/null || true)"
+    best="${best%/*}"
+  fi
+  [[ -n "${best}" ]] || iact::die 1 "PostgreSQL is not installed" "apt-get install -y postgresql"
+  printf '%s' "${best}"
+}
+
+svc::_major() {
+  local dir="$1" v
+  v="${dir#/usr/lib/postgresql/}"
+  v="${v%%/*}"
+  [[ "${v}" =~ ^[0-9]+$ ]] || v=0
+  printf '%s' "${v}"
+}
+
+svc::need_binary() {
+  local bin="$1" hint="$2"
+  command -v "${bin}" >/dev/null 2>&1 || iact::die 1 "${bin} is not installed" "${hint}"
+}
+
+# Checks the binaries of SERVICE exist; sets SVC_BIN (postgres bin dir) and SVC_VERSION_KEY.
+svc::check_binaries() {
+  local service="$1" version="${2:-}" installed
+  case "${service}" in
+    postgres)
+      SVC_BIN="$(svc::pg_bindir "${version}")"
+      SVC_VERSION_KEY="$(svc::_major "${SVC_BIN}")"
+      ;;
+    mysql)
+      svc::need_binary mariadbd "apt-get install -y mariadb-server"
+      svc::need_binary mariadb-install-db "apt-get install -y mariadb-server"
+      svc::need_binary mariadb "apt-get install -y mariadb-client"
+      installed="$(mariadbd --version 2>/dev/null)"
+      [[ "${installed}" =~ Ver\ ([0-9]+\.[0-9]+) ]] && installed="${BASH_REMATCH[1]}" || installed=unknown
+      if [[ -n "${version}" && "${installed}" != "${version}" && "${installed}" != "${version}".* ]]; then
+        iact::die 1 "MariaDB ${version} requested, ${installed} is installed" "install MariaDB ${version}, or set version: \"${installed}\""
+      fi
+      SVC_VERSION_KEY="${installed}"
+      ;;
+    redis)
+      svc::need_binary redis-server "apt-get install -y redis-server"
+      svc::need_binary redis-cli "apt-get install -y redis-tools"
+      if [[ -n "${version}" ]]; then
+        installed="$(redis-server --version 2>/dev/null)"
+        [[ "${installed}" =~ v=([0-9]+\.[0-9]+) ]] && installed="${BASH_REMATCH[1]}" || installed=unknown
+        if [[ "${installed}" != "${version}" && "${installed}" != "${version}".* && "${installed%%.*}" != "${version}" ]]; then
+          iact::die 1 "Redis ${version} requested, ${installed} is installed" "install Redis ${version}, or set version: \"${installed}\""
+        fi
+      fi
+      SVC_VERSION_KEY=any
+      ;;
+    none) SVC_VERSION_KEY=any ;;
+  esac
+}
+
+svc::template_root() {
+  local dir
+  if dir="$(iact::setting IACT_TEMPLATE_DIR)" && [[ -n "${dir}" ]]; then
+    :
+  elif [[ -n "${HOME:-}" ]]; then
+    dir="${XDG_CACHE_HOME:-${HOME}/.cache}/iact/templates"
+  else
+    dir="${SB_ROOT}/.templates"
+  fi
+  [[ "${dir}" == /* ]] || dir="${PWD}/${dir}"
+  printf '%s' "${dir}"
+}
+
+# Sets SVC_TEMPLATE: the template cluster for SERVICE, made once per version under a lock.
+# shellcheck disable=SC2034 # SVC_TEMPLATE is read by sandbox.sh
+svc::ensure_template() {
+  local service="$1" user="$2" troot tdir lockfd build
+  troot="$(svc::template_root)"
+  tdir="${troot}/${service}-${SVC_VERSION_KEY}-${IACT_TEMPLATE_FORMAT}-${user}"
+  if [[ -f "${tdir}/.complete" ]]; then
+    SVC_TEMPLATE="${tdir}"
+    return 0
+  fi
+  mkdir -p "${troot}"
+  exec {lockfd}>"${troot}/.${service}.lock"
+  flock -w 300 "${lockfd}" || iact::die 1 "timed out waiting for the ${service} template lock" "remove ${troot}/.${service}.lock if no other iact runs"
+  if [[ ! -f "${tdir}/.complete" ]]; then
+    iact::info "making the ${service} ${SVC_VERSION_KEY} template cluster once (later sandboxes copy it)"
+    # Built in a world-traversable temp dir: the service user may not reach the cache dir.
+    build="$(mktemp -d "${TMPDIR:-/tmp}/iact-template.XXXXXX")"
+    chmod 0711 "${build}"
+    mkdir -m 0700 "${build}/data" "${build}/run"
+    ((EUID == 0)) && chown "${user}:" "${build}/data" "${build}/run"
+    if ! "svc::${service}_make_template" "${build}" "${user}" >"${build}.log" 2>&1; then
+      iact::warn "template build failed; last lines of its log:"
+      tail -n 20 "${build}.log" >&2
+      rm -rf "${build}" "${build}.log"
+      iact::die 1 "could not make the ${service} template"
+    fi
+    rm -rf "${tdir}"
+    mkdir -p "${tdir}"
+    chmod 0700 "${tdir}"
+    cp -a "${build}/data" "${tdir}/data"
+    rm -rf "${build}" "${build}.log"
+    : >"${tdir}/.complete"
+  fi
+  exec {lockfd}>&-
+  SVC_TEMPLATE="${tdir}"
+}
+
+svc::postgres_make_template() {
+  local build="$1" user="$2"
+  svc::as_user "${user}" "${SVC_BIN}/initdb" -D "${build}/data" -U postgres -E UTF8 --locale=C.UTF-8 \
+    --auth-local=peer --auth-host=scram-sha-256 --no-sync
+  svc::as_user "${user}" "${SVC_BIN}/postgres" --single -D "${build}/data" -c fsync=off postgres <<SQL
+CREATE ROLE ${SVC_PG_TEMPLATE_ROLE} LOGIN;
+CREATE DATABASE ${SVC_PG_TEMPLATE_DB} OWNER ${SVC_PG_TEMPLATE_ROLE};
+SQL
+  printf "\ninclude_if_exists = 'iact.conf'\n" >>"${build}/data/postgresql.conf"
+  sync
+}
+
+svc::mysql_make_template() {
+  local build="$1" user="$2"
+  mariadb-install-db --no-defaults --datadir="${build}/data" --user="${user}" \
+    --auth-root-authentication-method=socket --skip-test-db --innodb-log-file-size=8M
+  # Admin is the service's OS user through the socket (unix_socket auth); no root, no anonymous users.
+  mariadbd --no-defaults --bootstrap --datadir="${build}/data" --user="${user}" --innodb-log-file-size=8M --log-warnings=0 <<SQL
+DELETE FROM mysql.global_priv WHERE User IN ('', 'root');
+DELETE FROM mysql.proxies_priv WHERE User IN ('', 'root');
+SQL
+  sync
+}
+
+# --- configuration -------------------------------------------------------------------------
+
+# Settings the driver itself owns; a manifest may not override them.
+svc::reserved_setting() {
+  local service="$1" key="$2"
+  case "${service}:${key//-/_}" in
+    postgres:port | postgres:listen_addresses | postgres:unix_socket_directories | postgres:data_directory | \
+      postgres:hba_file | postgres:ident_file | postgres:config_file | postgres:external_pid_file | \
+      mysql:port | mysql:bind_address | mysql:socket | mysql:datadir | mysql:pid_file | mysql:skip_networking | \
+      mysql:user | mysql:log_error | \
+      redis:port | redis:bind | redis:unixsocket | redis:unixsocketperm | redis:dir | redis:requirepass | \
+      redis:protected_mode | redis:pidfile | redis:logfile | redis:daemonize | redis:include)
+      return 0
+      ;;
+  esac
+  return 1
+}
+
+svc::redis_quote() {
+  local s="$1"
+  s="${s//\\/\\\\}"
+  s="${s//\"/\\\"}"
+  s="${s//$'\n'/\\n}"
+  s="${s//$'\r'/\\r}"
+  printf '"%s"' "${s}"
+}
+
+# Writes the service's config files for the sandbox (listen mode SB_TCP: 1 = 127.0.0.1:PORT, 0 = socket only).
+svc::write_config() {
+  local i key value text
+  case "${SB_SERVICE}" in
+    postgres)
+      text="# Written by iact for sandbox ${SB_NAME}; changes are overwritten on the next apply.
+listen_addresses = '$( ((SB_TCP)) && printf 127.0.0.1)'
+port = ${SB_PORT}
+unix_socket_directories = '${SB_DIR}/run'
+unix_socket_permissions = 0700
+"
+      for i in "${!SB_SETTING_KEYS[@]}"; do
+        text+="${SB_SETTING_KEYS[i]} = '${SB_SETTING_VALUES[i]}'"$'\n'
+      done
+      svc::_write_owned "${SB_DIR}/data/iact.conf" "${text}"
+      svc::_write_owned "${SB_DIR}/data/pg_hba.conf" "# iact: the superuser only by peer (its OS user), everyone else by password.
+local all postgres peer map=iact
+local all all scram-sha-256
+host all all 127.0.0.1/32 scram-sha-256
+"
+      svc::_write_owned "${SB_DIR}/data/pg_ident.conf" "iact ${SB_OS_USER} postgres
+"
+      ;;
+    mysql)
+      text="# Written by iact for sandbox ${SB_NAME}; changes are overwritten on the next apply.
+[mariadbd]
+datadir=${SB_DIR}/data
+socket=${SB_DIR}/run/mysqld.sock
+pid-file=${SB_DIR}/run/mariadbd.pid
+log-error=${SB_DIR}/logs/mariadbd.log
+port=${SB_PORT}
+"
+      if ((SB_TCP)); then text+="bind-address=127.0.0.1"$'\n'; else text+="skip-networking"$'\n'; fi
+      text+="skip-name-resolve
+skip-log-bin
+performance_schema=OFF
+innodb_log_file_size=8M
+innodb_buffer_pool_size=32M
+innodb_temp_data_file_path=ibtmp1:1M:autoextend
+innodb_buffer_pool_load_at_startup=OFF
+innodb_buffer_pool_dump_at_shutdown=OFF
+"
+      for i in "${!SB_SETTING_KEYS[@]}"; do
+        text+="${SB_SETTING_KEYS[i]}=${SB_SETTING_VALUES[i]}"$'\n'
+      done
+      svc::_write_owned "${SB_DIR}/conf/my.cnf" "${text}"
+      ;;
+    redis)
+      text="# Written by iact for sandbox ${SB_NAME}; holds the password (mode 0600).
+bind 127.0.0.1
+port $( ((SB_TCP)) && printf '%s' "${SB_PORT}" || printf 0)
+protected-mode yes
+unixsocket ${SB_DIR}/run/redis.sock
+unixsocketperm 700
+dir ${SB_DIR}/data
+dbfilename dump.rdb
+pidfile ${SB_DIR}/run/redis.pid
+logfile ${SB_DIR}/logs/redis.log
+daemonize no
+save 3600 1 300 100 60 10000
+appendonly no
+requirepass $(svc::redis_quote "${SB_PASSWORD}")
+"
+      for i in "${!SB_SETTING_KEYS[@]}"; do
+        key="${SB_SETTING_KEYS[i]}"
+        value="${SB_SETTING_VALUES[i]}"
+        [[ "${value}" == true ]] && value=yes
+        [[ "${value}" == false ]] && value=no
+        text+="${key} ${value}"$'\n'
+      done
+      svc::_write_owned "${SB_DIR}/conf/redis.conf" "${text}"
+      ;;
+  esac
+}
+
+# Atomic 0600 write, owned by the service user (it must read its own config).
+svc::_write_owned() {
+  local dest="$1" content="$2"
+  sb::write_file "${dest}" "${content}"
+  ((EUID == 0)) && chown "${SB_OS_USER}:" "${dest}"
+  return 0
+}
+
+# --- processes -----------------------------------------------------------------------------
+
+# Fills SVC_ARGV with the server's foreground command line (already wrapped to run as its user).
+svc::server_argv() {
+  case "${SB_SERVICE}" in
+    postgres) SVC_ARGV=("${SVC_BIN}/postgres" -D "${SB_DIR}/data") ;;
+    mysql) SVC_ARGV=(mariadbd "--defaults-file=${SB_DIR}/conf/my.cnf") ;;
+    redis) SVC_ARGV=(redis-server "${SB_DIR}/conf/redis.conf") ;;
+  esac
+  if ((EUID == 0)) && [[ "${SB_OS_USER}" != root ]]; then
+    SVC_ARGV=(setpriv --reuid="${SB_OS_USER}" --regid="${SB_OS_USER}" --init-groups "${SVC_PRIV[@]}" -- "${SVC_ARGV[@]}")
+  fi
+  return 0
+}
+
+# The file holding the service's own pid (written by the service, removed on clean exit).
+svc::pidfile() {
+  case "$1" in
+    postgres) printf '%s' "${SB_DIR}/data/postmaster.pid" ;;
+    mysql) printf '%s' "${SB_DIR}/run/mariadbd.pid" ;;
+    redis) printf '%s' "${SB_DIR}/run/redis.pid" ;;
+  esac
+}
+
+svc::socket() {
+  case "$1" in
+    postgres) printf '%s' "${SB_DIR}/run/.s.PGSQL.${SB_PORT}" ;;
+    mysql) printf '%s' "${SB_DIR}/run/mysqld.sock" ;;
+    redis) printf '%s' "${SB_DIR}/run/redis.sock" ;;
+  esac
+}
+
+svc::stop_signal() {
+  case "$1" in
+    postgres) printf INT ;; # fast shutdown: do not wait for clients to leave
+    *) printf TERM ;;
+  esac
+}
+
+# True once the service accepts connections on its socket (no subprocess for postgres/redis).
+svc::ready() {
+  local lines=()
+  case "${SB_SERVICE}" in
+    postgres)
+      [[ -r "${SB_DIR}/data/postmaster.pid" ]] || return 1
+      mapfile -t lines <"${SB_DIR}/data/postmaster.pid" 2>/dev/null || return 1
+      [[ "${lines[7]:-}" == ready* ]]
+      ;;
+    mysql)
+      [[ -S "${SB_DIR}/run/mysqld.sock" ]] || return 1
+      svc::mysql_admin_query 'SELECT 1' >/dev/null 2>&1
+      ;;
+    redis)
+      [[ -S "${SB_DIR}/run/redis.sock" && -f "${SB_DIR}/run/redis.pid" ]]
+      ;;
+  esac
+}
+
+# --- administration through the socket -----------------------------------------------------
+
+svc::psql_admin() {
+  IACT_PW="${SB_PASSWORD}" IACT_DB="${SB_DB}" IACT_USER="${SB_USER}" \
+    svc::as_user "${SB_OS_USER}" "${SVC_BIN}/psql" -X -q -v ON_ERROR_STOP=1 \
+    -h "${SB_DIR}/run" -p "${SB_PORT}" -U postgres -d postgres
+}
+
+svc::mysql_admin() {
+  svc::as_user "${SB_OS_USER}" mariadb --no-defaults --socket="${SB_DIR}/run/mysqld.sock" -u "${SB_OS_USER}" --connect-timeout=5 "$@"
+}
+
+svc::mysql_admin_query() {
+  svc::mysql_admin -N -B -e "$1"
+}
+
+svc::mysql_quote() {
+  local s="$1"
+  s="${s//\\/\\\\}"
+  s="${s//\'/\\\'}"
+  s="${s//$'\n'/\\n}"
+  s="${s//$'\r'/\\r}"
+  printf "'%s'" "${s}"
+}
+
+svc::redis_admin() {
+  REDISCLI_AUTH="${SB_PASSWORD}" redis-cli --no-auth-warning -s "${SB_DIR}/run/redis.sock" "$@"
+}
+
+# Idempotent: the database, the user and its password exist as the spec says.
+svc::ensure_credentials() {
+  local pw reply
+  case "${SB_SERVICE}" in
+    postgres)
+      # Values travel in the environment (\getenv), never on a command line.
+      svc::psql_admin <<SQL
+\getenv pw IACT_PW
+\getenv db IACT_DB
+\getenv usr IACT_USER
+SELECT format('ALTER ROLE ${SVC_PG_TEMPLATE_ROLE} RENAME TO %I', :'usr')
+ WHERE EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${SVC_PG_TEMPLATE_ROLE}')
+   AND NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'usr') \gexec
+SELECT format('CREATE ROLE %I LOGIN', :'usr') WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'usr') \gexec
+SELECT format('ALTER ROLE %I WITH LOGIN PASSWORD %L', :'usr', :'pw') \gexec
+SELECT format('ALTER DATABASE ${SVC_PG_TEMPLATE_DB} RENAME TO %I', :'db')
+ WHERE EXISTS (SELECT 1 FROM pg_database WHERE datname = '${SVC_PG_TEMPLATE_DB}')
+   AND NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = :'db') \gexec
+SELECT format('CREATE DATABASE %I OWNER %I', :'db', :'usr') WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = :'db') \gexec
+SELECT format('ALTER DATABASE %I OWNER TO %I', :'db', :'usr') \gexec
+SQL
+      ;;
+    mysql)
+      pw="$(svc::mysql_quote "${SB_PASSWORD}")"
+      svc::mysql_admin <<SQL
+CREATE DATABASE IF NOT EXISTS \`${SB_DB}\`;
+CREATE USER IF NOT EXISTS '${SB_USER}'@'localhost' IDENTIFIED BY ${pw};
+CREATE USER IF NOT EXISTS '${SB_USER}'@'127.0.0.1' IDENTIFIED BY ${pw};
+ALTER USER '${SB_USER}'@'localhost' IDENTIFIED BY ${pw};
+ALTER USER '${SB_USER}'@'127.0.0.1' IDENTIFIED BY ${pw};
+GRANT ALL PRIVILEGES ON \`${SB_DB}\`.* TO '${SB_USER}'@'localhost', '${SB_USER}'@'127.0.0.1';
+SQL
+      ;;
+    redis)
+      # The running server may still have the previous password; the socket is private to root and redis.
+      reply="$(printf '%s' "${SB_PASSWORD}" | REDISCLI_AUTH="${SVC_OLD_PASSWORD:-${SB_PASSWORD}}" redis-cli --no-auth-warning -s "${SB_DIR}/run/redis.sock" -x CONFIG SET requirepass 2>&1)" || true
+      if [[ "${reply}" != OK ]]; then
+        reply="$(printf '%s' "${SB_PASSWORD}" | REDISCLI_AUTH="${SB_PASSWORD}" redis-cli --no-auth-warning -s "${SB_DIR}/run/redis.sock" -x CONFIG SET requirepass 2>&1)" || true
+      fi
+      [[ "${reply}" == OK ]] || {
+        iact::warn "redis refused CONFIG SET requirepass"
+        return 1
+      }
+      ;;
+  esac
+}
+
+# Apply reloadable settings to a running server without a restart.
+svc::reload() {
+  local i sql='' value out
+  case "${SB_SERVICE}" in
+    postgres)
+      kill -HUP "$1"
+      ;;
+    mysql)
+      for i in "${!SB_SETTING_KEYS[@]}"; do
+        value="${SB_SETTING_VALUES[i]}"
+        [[ "${value}" =~ ^-?[0-9]+$ || "${value}" =~ ^(ON|OFF|on|off|true|false)$ ]] || value="'${value}'"
+        sql+="SET GLOBAL ${SB_SETTING_KEYS[i]//-/_} = ${value};"
+      done
+      [[ -z "${sql}" ]] && return 0
+      if ! out="$(svc::mysql_admin -e "${sql}" 2>&1)"; then
+        iact::die 1 "MariaDB could not change a setting at runtime: ${out}" "apply with a restart (the plan's impact 'restart')"
+      fi
+      ;;
+    redis)
+      for i in "${!SB_SETTING_KEYS[@]}"; do
+        value="${SB_SETTING_VALUES[i]}"
+        [[ "${value}" == true ]] && value=yes
+        [[ "${value}" == false ]] && value=no
+        out="$(svc::redis_admin CONFIG SET "${SB_SETTING_KEYS[i]}" "${value}" 2>&1)" || true
+        [[ "${out}" == OK ]] || iact::die 1 "Redis could not change ${SB_SETTING_KEYS[i]} at runtime: ${out}" "apply with a restart"
+      done
+      ;;
+  esac
+}
+
+# A real login over 127.0.0.1:PORT with the sandbox's password.
+svc::login_works() {
+  local out
+  case "${SB_SERVICE}" in
+    postgres)
+      out="$(PGPASSWORD="${SB_PASSWORD}" PGCONNECT_TIMEOUT=5 "${SVC_BIN}/psql" -X -w -tA -h 127.0.0.1 -p "${SB_PORT}" -U "${SB_USER}" -d "${SB_DB}" -c 'SELECT 1' 2>/dev/null)" || return 1
+      [[ "${out}" == 1 ]]
+      ;;
+    mysql)
+      out="$(MYSQL_PWD="${SB_PASSWORD}" mariadb --no-defaults --protocol=TCP -h 127.0.0.1 -P "${SB_PORT}" -u "${SB_USER}" -D "${SB_DB}" --connect-timeout=5 -N -B -e 'SELECT 1' 2>/dev/null)" || return 1
+      [[ "${out}" == 1 ]]
+      ;;
+    redis) svc::redis_tcp_auth "${SB_PORT}" "${SB_PASSWORD}" ;;
+    none) return 0 ;;
+  esac
+}
+
+# AUTH then PING over bash's /dev/tcp: no client process, the password never in argv.
+svc::redis_tcp_auth() {
+  local port="$1" pw="$2" fd line1='' line2='' LC_ALL=C
+  { exec {fd}<>"/dev/tcp/127.0.0.1/${port}"; } 2>/dev/null || return 1
+  # shellcheck disable=SC2016 # RESP: '$' is literal
+  printf '*2\r\n$4\r\nAUTH\r\n$%d\r\n%s\r\n*1\r\n$4\r\nPING\r\n' "${#pw}" "${pw}" >&"${fd}" || {
+    exec {fd}>&-
+    return 1
+  }
+  read -r -t 5 line1 <&"${fd}" || true
+  read -r -t 5 line2 <&"${fd}" || true
+  exec {fd}>&-
+  [[ "${line1}" == +OK* && "${line2}" == +PONG* ]]
+}
+
+# --- backups ---------------------------------------------------------------------------------
+
+svc::backup() {
+  local out="$1"
+  case "${SB_SERVICE}" in
+    postgres)
+      svc::as_user "${SB_OS_USER}" "${SVC_BIN}/pg_dump" -h "${SB_DIR}/run" -p "${SB_PORT}" -U postgres -d "${SB_DB}" --no-owner >"${out}"
+      ;;
+    mysql)
+      svc::as_user "${SB_OS_USER}" mariadb-dump --no-defaults --socket="${SB_DIR}/run/mysqld.sock" -u "${SB_OS_USER}" \
+        --single-transaction --routines --databases "${SB_DB}" >"${out}"
+      ;;
+    redis)
+      [[ "$(svc::redis_admin SAVE)" == OK ]] || iact::die 1 "redis SAVE failed" "see ${SB_DIR}/logs/redis.log"
+      cat "${SB_DIR}/data/dump.rdb" >"${out}"
+      ;;
+    none)
+      tar -C "${SB_DIR}" --exclude=./secrets -cf "${out}" .
+      ;;
+  esac
+}

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# lightweight driver: each sandbox is a directory with its own port, data and credentials, and
+# the real postgres / mariadbd / redis-server run from it (as their system user when we are root).
+set -euo pipefail
+
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=lib/common.sh
+source "${SCRIPT_DIR}/lib/common.sh"
+# shellcheck source=lib/sandbox.sh
+source "${SCRIPT_DIR}/lib/sandbox.sh"
+# shellcheck source=lib/services.sh
+source "${SCRIPT_DIR}/lib/services.sh"
+# shellcheck source=lib/process.sh
+source "${SCRIPT_DIR}/lib/process.sh"
+
+SB_SCRIPT="${0##*/}"
+SB_DRIVER=lightweight
+SB_TCP=1
+SB_DESCRIPTION="Lightweight sandboxes: a directory per sandbox (data/, logs/, bin/activate, sandbox.json),
+the real service binary listening on 127.0.0.1:PORT with a password."
+
+drv::prerequisites() { command -v jq >/dev/null 2>&1 || iact::die 1 "jq is not installed" "apt-get install -y jq"; }
+drv::pidfile() { svc::pidfile "$1"; }
+drv::service_pid() { sb::running_pid; }
+drv::prepare() { :; }
+drv::cleanup() { :; }
+drv::after_ready() { :; }
+drv::healthy() { iact::port_open "${SB_PORT}"; }
+
+# setsid: the server survives this script and is out of its caller's process group.
+drv::launch() {
+  setsid "${SVC_ARGV[@]}" </dev/null >>"${SB_DIR}/logs/server.log" 2>&1 &
+  SB_LAUNCH_PID=$!
+}
+
+drv::stop_processes() {
+  local pid
+  pid="$(sb::running_pid)" || return 0
+  proc::stop_pid "${pid}" "$(svc::stop_signal "${SB_SERVICE}")"
+  iact::wait_for 10 proc::port_closed "${SB_PORT}" || iact::warn "port ${SB_PORT} is still open after stopping ${SB_NAME}"
+}
+
+main() {
+  sb::main "$@"
+}
+
+main "$@"
