@@ -1,0 +1,276 @@
+// The docker driver (bash/virtualize.sh) against a real engine and the images scripts/docker-images.sh
+// builds from this machine's postgres, mariadbd and redis-server: real containers, real logins.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getDriver } from '../../src/drivers/index.js';
+import { parseStatus } from '../../src/drivers/bash-driver.js';
+import { toDriverSpec } from '../../src/drivers/spec.js';
+import type { SandboxStatus } from '../../src/drivers/types.js';
+import { docker, dockerAvailable, driverRunner, ensureEngine, ensureImages, query, stopEngine, virtualizeSh, type DriverRunner, type Engine } from '../helpers/docker.js';
+import { freePorts, portOpen } from '../helpers/iact-project.js';
+
+const available = dockerAvailable();
+const ENV = `dkt${process.pid}`;
+
+type Service = 'postgres' | 'mysql' | 'redis';
+const CASES: Array<{ service: Service; write: string[]; read: string[]; expected: string }> = [
+  { service: 'postgres', write: ['CREATE TABLE t (v text); INSERT INTO t VALUES (\'kept\')'], read: ['SELECT v FROM t'], expected: 'kept' },
+  { service: 'mysql', write: ['CREATE TABLE t (v varchar(10)); INSERT INTO t VALUES (\'kept\')'], read: ['SELECT v FROM t'], expected: 'kept' },
+  { service: 'redis', write: ['SET', 'k', 'kept'], read: ['GET', 'k'], expected: 'kept' },
+];
+
+describe.runIf(available)('docker driver (bash/virtualize.sh)', () => {
+  let engine: Engine;
+  let work: string;
+  let root: string;
+  let run: DriverRunner;
+
+  beforeAll(async () => {
+    engine = await ensureEngine();
+    const timings = await ensureImages(engine.dockerHost);
+    if (/built /.test(timings)) console.info(timings.trim());
+    work = mkdtempSync(path.join(tmpdir(), 'iact-docker-'));
+    root = path.join(work, 'sandboxes');
+    run = driverRunner(work, root, ENV, engine.dockerHost);
+  }, 900_000);
+
+  afterAll(async () => {
+    if (!engine) return;
+    // Whatever a failed test left: every container and volume of this test's environment.
+    const left = await docker(engine.dockerHost, ['ps', '-aq', '--filter', `label=iact.environment=${ENV}`]);
+    if (left.stdout.trim()) await docker(engine.dockerHost, ['rm', '-f', '-v', ...left.stdout.trim().split('\n')]);
+    const volumes = await docker(engine.dockerHost, ['volume', 'ls', '-q', '--filter', `label=iact.environment=${ENV}`]);
+    if (volumes.stdout.trim()) await docker(engine.dockerHost, ['volume', 'rm', '-f', ...volumes.stdout.trim().split('\n')]);
+    if (work) rmSync(work, { recursive: true, force: true });
+    if (engine.startedByUs) await stopEngine();
+  }, 180_000);
+
+  async function status(names: string[] = []): Promise<SandboxStatus[]> {
+    const r = await run(['status', ...names, '--json']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    return parseStatus(r.stdout); // also checks schemas/driver-status.schema.json
+  }
+
+  function writeSpec(name: string, spec: Record<string, unknown>): string {
+    const file = path.join(work, `${name}-${Date.now()}.json`);
+    writeFileSync(file, JSON.stringify({ name, environment: ENV, driver: 'docker', settings: {}, spec_hash: `sha256:${name}`, ...spec }), { mode: 0o600 });
+    return file;
+  }
+
+  async function containersOf(name: string): Promise<string[]> {
+    const r = await docker(engine.dockerHost, ['ps', '-aq', '--filter', `label=iact.environment=${ENV}`, '--filter', `label=iact.name=${name}`]);
+    return r.stdout.split('\n').filter(Boolean);
+  }
+
+  describe.concurrent('every service: create, login, write, stop, start, data kept, destroy', () => {
+    for (const c of CASES) {
+      it(c.service, async () => {
+        const name = `life-${c.service}`;
+        const [port] = await freePorts(1);
+        const password = `pw'"$\\ ${c.service}!`;
+        const spec = writeSpec(name, { service: c.service, port, database: 'appdb', user: 'app', password, memory: '256M' });
+        const login = { port: port!, user: 'app', database: 'appdb', password };
+
+        const created = await run(['create', name, c.service, String(port), '--spec', spec]);
+        expect(created.exitCode, created.stderr).toBe(0);
+        expect(created.stdout).toBe('');
+        expect(created.stderr).not.toContain(password);
+
+        const ok = await query(c.service, login, c.service === 'redis' ? ['PING'] : ['SELECT 1']);
+        expect(ok.stdout, ok.stderr).toBe(c.service === 'redis' ? 'PONG' : '1');
+        const wrong = await query(c.service, { ...login, password: 'not-the-password' }, c.service === 'redis' ? ['PING'] : ['SELECT 1']);
+        expect(`${wrong.stdout}\n${wrong.stderr}`).toMatch(/password authentication failed|Access denied|WRONGPASS|NOAUTH/);
+        expect(wrong.stdout).not.toMatch(/^(1|PONG)$/);
+
+        const written = await query(c.service, login, c.write);
+        expect(written.exitCode, written.stderr).toBe(0);
+
+        // Labels, volume, memory limit, 127.0.0.1-only publishing; the password is in no container config.
+        const [id] = await containersOf(name);
+        expect(id).toBeTruthy();
+        const inspect = await docker(engine.dockerHost, ['inspect', id!]);
+        const info = JSON.parse(inspect.stdout)[0];
+        expect(info.Config.Labels).toMatchObject({ 'iact.environment': ENV, 'iact.name': name, 'iact.spec_hash': `sha256:${name}`, 'iact.service': c.service, 'iact.port': String(port) });
+        expect(info.HostConfig.Memory).toBe(256 * 1024 * 1024);
+        const bindings = Object.values(info.HostConfig.PortBindings as Record<string, Array<{ HostIp: string; HostPort: string }>>).flat();
+        expect(bindings).toEqual([{ HostIp: '127.0.0.1', HostPort: String(port) }]);
+        expect(info.Mounts.some((m: { Type: string; Name?: string }) => m.Type === 'volume' && m.Name === `iact-${ENV}-${name}-data`)).toBe(true);
+        expect(inspect.stdout).not.toContain(password);
+
+        // Sandbox directory: 0700, sandbox.json without the password (0600), the password apart (0600).
+        const dir = path.join(root, ENV, name);
+        expect(statSync(dir).mode & 0o777).toBe(0o700);
+        expect(statSync(path.join(dir, 'sandbox.json')).mode & 0o777).toBe(0o600);
+        expect(readFileSync(path.join(dir, 'sandbox.json'), 'utf8')).not.toContain(password);
+        expect(statSync(path.join(dir, 'secrets', 'password')).mode & 0o777).toBe(0o600);
+
+        let [st] = await status([name]);
+        expect(st).toMatchObject({ name, environment: ENV, driver: 'docker', service: c.service, port, running: true, healthy: true, spec_hash: `sha256:${name}` });
+        expect(st!.pid).toBeGreaterThan(1);
+        expect(st!.data_bytes).toBeGreaterThan(0);
+        expect(st!.spec).not.toHaveProperty('password');
+
+        const stopped = await run(['stop', name]);
+        expect(stopped.exitCode, stopped.stderr).toBe(0);
+        [st] = await status([name]);
+        expect(st).toMatchObject({ running: false, healthy: false, pid: null });
+        expect(await portOpen(port!)).toBe(false);
+
+        const started = await run(['start', name]);
+        expect(started.exitCode, started.stderr).toBe(0);
+        const kept = await query(c.service, login, c.read);
+        expect(kept.stdout, kept.stderr).toBe(c.expected);
+
+        const backup = path.join(work, `${name}.backup`);
+        const backed = await run(['backup', name, '--out', backup]);
+        expect(backed.exitCode, backed.stderr).toBe(0);
+        expect(statSync(backup).mode & 0o777).toBe(0o600);
+        const dump = readFileSync(backup);
+        if (c.service === 'redis') expect(dump.subarray(0, 5).toString()).toBe('REDIS');
+        else expect(dump.toString()).toContain('kept');
+
+        const destroyed = await run(['destroy', name, '--yes']);
+        expect(destroyed.exitCode, destroyed.stderr).toBe(0);
+        expect(await containersOf(name)).toEqual([]);
+        expect((await docker(engine.dockerHost, ['volume', 'inspect', `iact-${ENV}-${name}-data`])).exitCode).not.toBe(0);
+        expect(await portOpen(port!)).toBe(false);
+        expect(existsSync(dir)).toBe(false);
+        expect(await status([name])).toEqual([]);
+      }, 300_000);
+    }
+  });
+
+  it('create twice is one container; a killed create is repaired by the next; destroy of a missing sandbox succeeds', async () => {
+    const [port] = await freePorts(1);
+    const name = 'idem-pg';
+    const spec = writeSpec(name, { service: 'postgres', port, password: 'first-pw' });
+    const child = execa('bash', [virtualizeSh, 'create', name, 'postgres', String(port), '--spec', spec, '--env', ENV], {
+      cwd: work,
+      env: { IACT_SANDBOX_ROOT: root, DOCKER_HOST: engine.dockerHost },
+      reject: false,
+      stdin: 'ignore',
+    });
+    // Kill the script once its container exists, before the service is ready.
+    const deadline = Date.now() + 120_000;
+    while ((await containersOf(name)).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    child.kill('SIGKILL');
+    await child;
+
+    const again = await run(['create', name, 'postgres', String(port), '--spec', spec]);
+    expect(again.exitCode, again.stderr).toBe(0);
+    const twice = await run(['create', name, 'postgres', String(port), '--spec', spec]);
+    expect(twice.exitCode, twice.stderr).toBe(0);
+    expect(await containersOf(name)).toHaveLength(1);
+    const login = { port: port!, user: 'idem_pg', database: 'idem_pg', password: 'first-pw' };
+    expect((await query('postgres', login, ['SELECT 1'])).stdout).toBe('1');
+
+    // Password change in place: same container, old password refused, new one works.
+    const [before] = await containersOf(name);
+    const changed = await run(['update', name, '--spec', writeSpec(name, { service: 'postgres', port, password: 'second-pw' })]);
+    expect(changed.exitCode, changed.stderr).toBe(0);
+    expect(await containersOf(name)).toEqual([before]);
+    expect((await query('postgres', login, ['SELECT 1'])).exitCode).not.toBe(0);
+    expect((await query('postgres', { ...login, password: 'second-pw' }, ['SELECT 1'])).stdout).toBe('1');
+
+    // A port change recreates the container and keeps the volume (and the data in it).
+    expect((await query('postgres', { ...login, password: 'second-pw' }, ['CREATE TABLE kept (v int); INSERT INTO kept VALUES (7)'])).exitCode).toBe(0);
+    const [newPort] = await freePorts(1);
+    const moved = await run(['update', name, '--spec', writeSpec(name, { service: 'postgres', port: newPort, password: 'second-pw' })]);
+    expect(moved.exitCode, moved.stderr).toBe(0);
+    expect(await containersOf(name)).not.toEqual([before]);
+    expect((await query('postgres', { ...login, port: newPort!, password: 'second-pw' }, ['SELECT v FROM kept'])).stdout).toBe('7');
+    expect(await portOpen(port!)).toBe(false);
+
+    expect((await run(['destroy', name, '--yes'])).exitCode).toBe(0);
+    const missing = await run(['destroy', name, '--yes']);
+    expect(missing.exitCode).toBe(0);
+    expect(missing.stderr).toMatch(/does not exist/);
+  }, 300_000);
+
+  it('bad input exits 2 with a message and changes nothing', async () => {
+    const mine = [`label=iact.environment=${ENV}`];
+    const before = await docker(engine.dockerHost, ['ps', '-aq', '--filter', mine[0]!]);
+    const volumesBefore = await docker(engine.dockerHost, ['volume', 'ls', '-q', '--filter', mine[0]!]);
+    const cases = [
+      ['create', 'a;id', 'postgres', '25999'],
+      ['create', '../x', 'postgres', '25999'],
+      ['create', '$(id)', 'postgres', '25999'],
+      ['create', 'okname', 'postgres', '80'],
+      ['create', 'okname', 'postgres', '70000'],
+      ['create', 'okname', 'mongodb', '25999'],
+      ['create', 'okname', 'postgres', '25999', '--spec', writeSpec('other', { service: 'postgres', port: 25999 })],
+      ['create', 'okname', 'postgres', '25999', '--spec', writeSpec('okname', { service: 'postgres', port: 25999, user: 'x; DROP' })],
+      ['create', 'okname', 'postgres', '25999', '--spec', writeSpec('okname', { service: 'postgres', port: 25999, memory: '1G; id' })],
+      ['destroy', '$(id)', '--yes'],
+      ['start', '../x'],
+      ['frobnicate'],
+    ];
+    for (const args of cases) {
+      const r = await run(args);
+      expect(r.exitCode, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(/^error: /m);
+      expect(r.stdout).toBe('');
+    }
+    const badEnv = await execa('bash', [virtualizeSh, 'status', '--json', '--env', 'Bad;Env'], { cwd: work, env: { IACT_SANDBOX_ROOT: root, DOCKER_HOST: engine.dockerHost }, reject: false, stdin: 'ignore' });
+    expect(badEnv.exitCode).toBe(2);
+    expect(existsSync(path.join(root, ENV, 'okname'))).toBe(false);
+    expect((await docker(engine.dockerHost, ['ps', '-aq', '--filter', mine[0]!])).stdout).toBe(before.stdout);
+    expect((await docker(engine.dockerHost, ['volume', 'ls', '-q', '--filter', mine[0]!])).stdout).toBe(volumesBefore.stdout);
+  }, 120_000);
+
+  it('none: a directory and an activate script, no container; activate exports and deactivate restores', async () => {
+    const [port] = await freePorts(1);
+    const r = await run(['create', 'plain', 'none', String(port)]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(await containersOf('plain')).toEqual([]);
+    const [st] = await status(['plain']);
+    expect(st).toMatchObject({ name: 'plain', service: 'none', running: true, healthy: true, pid: null });
+    const activate = (await run(['activate', 'plain'])).stdout.trim();
+    expect(activate).toBe(path.join(root, ENV, 'plain', 'bin', 'activate'));
+    expect((await run(['destroy', 'plain', '--yes'])).exitCode).toBe(0);
+    expect(existsSync(path.join(root, ENV, 'plain'))).toBe(false);
+  });
+
+  it('through the TypeScript driver layer: create, status, bin/activate, destroy (redis)', async () => {
+    const [port] = await freePorts(1);
+    const driver = getDriver('docker');
+    const ctx = { root: work, sandboxRoot: root, environment: ENV };
+    const prevHost = process.env.DOCKER_HOST;
+    process.env.DOCKER_HOST = engine.dockerHost; // BashDriver passes the process environment on
+    try {
+      expect(await driver.available(ctx)).toEqual({ available: true });
+      const spec = toDriverSpec(ENV, { name: 'ts-redis', service: 'redis', driver: 'docker', port: port!, password: 'ts-secret', settings: {}, depends_on: [], protect: false });
+      await driver.create(ctx, spec);
+      const all = await driver.status(ctx);
+      const mine = all.find((s) => s.name === 'ts-redis');
+      expect(mine).toMatchObject({ running: true, healthy: true, spec_hash: spec.spec_hash });
+      expect(mine!.spec).toMatchObject({ password_hash: spec.password_hash });
+
+      const dir = path.join(root, ENV, 'ts-redis');
+      const shell = `source ${JSON.stringify(path.join(dir, 'bin', 'activate'))}; printf '%s %s %s|' "$REDIS_PORT" "$REDIS_PASSWORD" "$IACT_SANDBOX"; deactivate; printf '%s' "\${REDIS_PORT:-unset}"`;
+      const out = execFileSync('bash', ['-c', shell], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+      expect(out).toBe(`${port} ts-secret ts-redis|unset`);
+      await driver.destroy(ctx, 'ts-redis');
+      expect(await containersOf('ts-redis')).toEqual([]);
+    } finally {
+      if (prevHost === undefined) delete process.env.DOCKER_HOST;
+      else process.env.DOCKER_HOST = prevHost;
+    }
+  }, 180_000);
+
+  it('without a reachable engine: check and status exit 1 with the fix', async () => {
+    const env = { DOCKER_HOST: 'unix:///nonexistent/docker.sock' };
+    for (const args of [['check'], ['status', '--json'], ['create', 'noengine', 'redis', '25998']]) {
+      const r = await run(args, { env });
+      expect(r.exitCode, args.join(' ')).toBe(1);
+      expect(r.stderr).toContain('no docker engine is reachable');
+      expect(r.stderr).toContain('scripts/docker-engine.sh start');
+      expect(r.stdout).toBe('');
+    }
+    expect(existsSync(path.join(root, ENV, 'noengine'))).toBe(false);
+  });
+});

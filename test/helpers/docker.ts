@@ -1,0 +1,132 @@
+// Docker driver test support: a reachable engine (scripts/docker-engine.sh), the locally built images
+// (scripts/docker-images.sh), the driver script, and real host clients that read passwords from env.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { execa } from 'execa';
+import { repoRoot } from './iact-project.js';
+
+export const virtualizeSh = path.join(repoRoot, 'bash', 'virtualize.sh');
+const engineSh = path.join(repoRoot, 'scripts', 'docker-engine.sh');
+const imagesSh = path.join(repoRoot, 'scripts', 'docker-images.sh');
+
+const PSQL = ['/usr/lib/postgresql/15/bin/psql', '/usr/bin/psql'].find((p) => existsSync(p)) ?? 'psql';
+
+function onPath(bin: string): boolean {
+  const dirs = [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/usr/bin'];
+  return dirs.some((d) => d && existsSync(path.join(d, bin)));
+}
+
+/**
+ * True when docker, dockerd and the host clients exist. Missing: the test fails with an install hint,
+ * unless IACT_ALLOW_MISSING_SERVICES=1 (then false: the suite is skipped).
+ */
+export function dockerAvailable(): boolean {
+  const need: Array<[string, string]> = [
+    ['docker', 'apt-get install -y docker.io'],
+    ['dockerd', 'apt-get install -y docker.io'],
+    ['jq', 'apt-get install -y jq'],
+    ['mariadb', 'apt-get install -y mariadb-client'],
+    ['redis-cli', 'apt-get install -y redis-tools'],
+  ];
+  const missing = need.filter(([bin]) => !onPath(bin));
+  if (!existsSync(PSQL) && !onPath('psql')) missing.push(['psql', 'apt-get install -y postgresql-client']);
+  // The images are made of this machine's service binaries.
+  for (const [bin, hint] of [
+    ['/usr/lib/postgresql/15/bin/postgres', 'apt-get install -y postgresql-15'],
+    ['/usr/sbin/mariadbd', 'apt-get install -y mariadb-server'],
+    ['/usr/bin/redis-server', 'apt-get install -y redis-server'],
+  ] as const) {
+    if (!existsSync(bin)) missing.push([bin, hint]);
+  }
+  if (missing.length === 0) return true;
+  if (process.env.IACT_ALLOW_MISSING_SERVICES === '1') return false;
+  throw new Error(`docker driver tests need: ${missing.map(([b]) => b).join(', ')}\n  fix: ${[...new Set(missing.map(([, h]) => h))].join(' && ')}`);
+}
+
+export interface Engine {
+  dockerHost: string;
+  startedByUs: boolean;
+}
+
+/** Reuse a reachable engine or start the private one; the caller stops it if startedByUs. */
+export async function ensureEngine(): Promise<Engine> {
+  const before = await execa('bash', [engineSh, 'status'], { reject: false, stdin: 'ignore' });
+  const started = await execa('bash', [engineSh, 'start'], { reject: false, stdin: 'ignore', timeout: 120_000 });
+  if (started.exitCode !== 0) throw new Error(`scripts/docker-engine.sh start failed (exit ${started.exitCode}):\n${started.stderr}`);
+  const match = /^export DOCKER_HOST=(\S+)$/m.exec(started.stdout);
+  if (!match?.[1]) throw new Error(`scripts/docker-engine.sh start printed no DOCKER_HOST:\n${started.stdout}`);
+  return { dockerHost: match[1], startedByUs: before.exitCode !== 0 };
+}
+
+export async function stopEngine(): Promise<void> {
+  await execa('bash', [engineSh, 'stop'], { reject: false, stdin: 'ignore', timeout: 120_000 });
+}
+
+/** Builds the images that are missing or stale; returns the script's stderr (timings). */
+export async function ensureImages(dockerHost: string): Promise<string> {
+  const r = await execa('bash', [imagesSh], { env: { DOCKER_HOST: dockerHost }, reject: false, stdin: 'ignore', timeout: 900_000 });
+  if (r.exitCode !== 0) throw new Error(`scripts/docker-images.sh failed (exit ${r.exitCode}):\n${r.stderr}`);
+  return String(r.stderr);
+}
+
+export interface RunResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface DriverRunner {
+  (args: string[], opts?: { env?: Record<string, string>; timeout?: number }): Promise<RunResult>;
+}
+
+/** Runs bash/virtualize.sh ARGS --env ENV in `cwd` with its own sandbox root. */
+export function driverRunner(cwd: string, sandboxRoot: string, environment: string, dockerHost: string): DriverRunner {
+  return async (args, opts = {}) => {
+    const r = await execa('bash', [virtualizeSh, ...args, '--env', environment], {
+      cwd,
+      env: { IACT_SANDBOX_ROOT: sandboxRoot, DOCKER_HOST: dockerHost, IACT_ENV: '', ENVIRONMENT: '', ...opts.env },
+      reject: false,
+      stdin: 'ignore',
+      timeout: opts.timeout ?? 240_000,
+    });
+    return { exitCode: r.exitCode ?? 1, stdout: String(r.stdout), stderr: String(r.stderr) };
+  };
+}
+
+export async function docker(dockerHost: string, args: string[]): Promise<RunResult> {
+  const r = await execa('docker', args, { env: { DOCKER_HOST: dockerHost }, reject: false, stdin: 'ignore', timeout: 120_000 });
+  return { exitCode: r.exitCode ?? 1, stdout: String(r.stdout), stderr: String(r.stderr) };
+}
+
+export interface Login {
+  port: number;
+  user: string;
+  database: string;
+  password: string;
+}
+
+/** One statement through the real client of the service; passwords travel in the environment. */
+export async function query(service: 'postgres' | 'mysql' | 'redis', login: Login, statement: string[]): Promise<RunResult> {
+  let r;
+  if (service === 'postgres') {
+    r = await execa(PSQL, ['-X', '-w', '-h', '127.0.0.1', '-p', String(login.port), '-U', login.user, '-d', login.database, '-tA', '-v', 'ON_ERROR_STOP=1', '-c', statement.join(' ')], {
+      env: { PGPASSWORD: login.password, PGCONNECT_TIMEOUT: '5' },
+      reject: false,
+      stdin: 'ignore',
+    });
+  } else if (service === 'mysql') {
+    r = await execa('mariadb', ['--no-defaults', '--connect-timeout=5', '-h', '127.0.0.1', '-P', String(login.port), '-u', login.user, '-N', '-B', '-e', statement.join(' '), login.database], {
+      env: { MYSQL_PWD: login.password },
+      reject: false,
+      stdin: 'ignore',
+    });
+  } else {
+    r = await execa('redis-cli', ['--no-auth-warning', '-h', '127.0.0.1', '-p', String(login.port), ...statement], {
+      env: { REDISCLI_AUTH: login.password },
+      reject: false,
+      stdin: 'ignore',
+      timeout: 10_000,
+    });
+  }
+  return { exitCode: r.exitCode ?? 1, stdout: String(r.stdout).trim(), stderr: String(r.stderr) };
+}
