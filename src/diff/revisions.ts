@@ -50,7 +50,7 @@ function compareEnvironment(environment: string, before: ResolvedSide | undefine
     sandboxes: [],
     connections: [],
     features: [],
-    problems: [...(before?.problems ?? []).map((p) => `${p} (old side)`), ...(after?.problems ?? [])],
+    problems: [...(before?.problems ?? []), ...(after?.problems ?? [])],
     unset_variables: [...new Set([...unsetVariables(before?.resolved), ...unsetVariables(after?.resolved)])].sort(byName),
   };
   if (diff.problems.length > 0) return { ...diff, status: 'error' };
@@ -222,10 +222,12 @@ function summarize(environments: EnvironmentDiff[], input: RevisionInput): DiffS
     delete: count('delete'),
     connections: environments.reduce((n, e) => n + e.connections.length, 0),
     features: environments.reduce((n, e) => n + e.features.length, 0),
-    errors: environments.filter((e) => e.status === 'error').length,
+    // A base revision that did not resolve (a pull request that fixes it) is a difference, not a failure.
+    errors: environments.filter((e) => e.status === 'error' && (input.after.get(e.environment)?.problems.length ?? 0) > 0).length,
     has_differences: false,
   };
   const example = compareEnvExample(input.from.envExample, input.to.envExample);
-  summary.has_differences = summary.environments_changed > 0 || example.added.length + example.removed.length > 0;
+  const fixed = environments.some((e) => e.status === 'error' && (input.after.get(e.environment)?.problems.length ?? 0) === 0);
+  summary.has_differences = summary.environments_changed > 0 || fixed || example.added.length + example.removed.length > 0;
   return summary;
 }

@@ -22,7 +22,8 @@ export function resolveSet(set: ManifestSet, root: string, variablesFor: (enviro
     const result = resolveManifest({ text, file, environment, root, variables: variablesFor(environment), allowMissingVariables: true });
     const errors = result.diagnostics.filter((d) => d.severity === 'error');
     if (!result.resolved || hasErrors(result.diagnostics)) {
-      out.set(environment, { file: set.commit ? `${file} (at ${set.label})` : file, problems: errors.map(formatDiagnostic) });
+      const at = set.commit ? `at ${set.label}: ` : '';
+      out.set(environment, { file, problems: errors.map((d) => `${at}${formatDiagnostic(d)}`) });
     } else {
       out.set(environment, { file, resolved: result.resolved, problems: [] });
     }

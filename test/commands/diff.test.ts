@@ -280,6 +280,27 @@ describe('iact diff errors are diagnostics', () => {
   });
 });
 
+describe('a base revision whose manifest does not resolve', () => {
+  it('is reported with its revision, and a pull request that fixes it does not fail', async () => {
+    const fixing = tempRepo();
+    try {
+      commitTree(fixing, path.join(FIXTURES, 'revisions/base'), 'base');
+      writeFileSync(path.join(fixing, 'environments/staging.yaml'), 'apiVersion: iact/v1\nenvironment: staging\nsandboxes:\n  Bad_Name: { service: postgres, port: 80 }\n');
+      git(fixing, 'commit', '-q', '-am', 'break staging');
+      commitTree(fixing, path.join(FIXTURES, 'revisions/base'), 'fix staging');
+      const r = await run({ from: 'HEAD~1', detailedExitcode: true }, {}, fixing);
+      expect(r.err).toBe('');
+      expect(r.code).toBe(2);
+      expect(r.out).toContain('! environment staging could not be compared (environments/staging.yaml):');
+      expect(r.out).toMatch(/ {4}at HEAD~1: environments\/staging\.yaml:4:\d+ {2}error: /);
+      const json = JSON.parse((await run({ from: 'HEAD~1', format: 'json' }, {}, fixing)).out) as RevisionDiff;
+      expect(json.summary).toMatchObject({ errors: 0, has_differences: true });
+    } finally {
+      rmSync(fixing, { recursive: true, force: true });
+    }
+  });
+});
+
 /** A project folder (environments/ with a manifest) that is not a git repository. */
 function commitFreeCopy(dir: string): void {
   mkdirSync(path.join(dir, 'environments'));
