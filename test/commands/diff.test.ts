@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import diff from '../../src/commands/diff.js';
 import { DiagnosticError, formatDiagnostics } from '../../src/diagnostics.js';
-import type { RevisionDiff } from '../../src/diff/types.js';
+import type { ParityReport, RevisionDiff } from '../../src/diff/types.js';
 import { commitTree, FIXTURES, git, golden, recordingIO, tempRepo } from '../diff/helpers.js';
 
 /** Secrets the manifests read or write literally: none may appear in any output. */
@@ -176,6 +176,17 @@ describe('iact diff --from HEAD~1', () => {
       ['dev-queue', 'delete'],
       ['dev-redis', 'update'],
     ]);
+  });
+
+  it('--env A --env B --to REF: parity of the environments as they were at that revision', async () => {
+    const { code, out } = await run({ env: ['development', 'staging'], to: 'HEAD~1', format: 'json' });
+    expect(code).toBe(0);
+    const r = JSON.parse(out) as ParityReport;
+    expect(r.source).toBe('manifests at HEAD~1');
+    expect(r.rows.find((x) => x.key === 'sandbox[database].version')).toMatchObject({ values: { development: '15', staging: '15' }, differs: false });
+    const now = JSON.parse((await run({ env: ['development', 'staging'], format: 'json' })).out) as ParityReport;
+    expect(now.rows.find((x) => x.key === 'sandbox[database].version')).toMatchObject({ values: { development: '16', staging: '15' }, risky: true });
+    expectNoSecret(out);
   });
 
   it('--env limits the diff to one environment', async () => {
