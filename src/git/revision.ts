@@ -69,7 +69,8 @@ export async function resolveRef(root: string, ref: string, flag: string): Promi
 /** Manifests and .env.example as they are in `commit`. */
 export async function readRevision(root: string, ref: string, commit: string): Promise<Snapshot> {
   const { prefix } = await gitLocation(root);
-  const listing = await git(root, ['ls-tree', '-z', '--full-name', '--name-only', commit, '--', `${prefix}environments/`]);
+  // ls-tree takes paths relative to the working directory (the project root) and, with --full-name, prints them from the top.
+  const listing = await git(root, ['ls-tree', '-z', '--full-name', '--name-only', commit, '--', 'environments/']);
   if (listing.exitCode !== 0) {
     throw new DiagnosticError(diag(`git ls-tree failed for ${ref}`, { code: 'git.failed', detail: listing.stderr.trim(), fix: 'run `git ls-tree HEAD environments/` to see what git says' }));
   }

@@ -1,7 +1,7 @@
 // `iact diff --from` in a real temporary git repository with two commits that change manifests:
 // exactly the changes listed, secrets masked in every format, exit 2 under --detailed-exitcode,
 // the markdown as a GitHub comment (golden), errors as diagnostics.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -287,6 +287,28 @@ describe('iact diff errors are diagnostics', () => {
       expect(r.out.trimEnd().split('\n').pop()).toMatch(/^1 environment could not be compared\./);
     } finally {
       rmSync(broken, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a project in a subfolder of its repository (monorepo)', () => {
+  it('reads REV:app/environments/... and lists the same changes', async () => {
+    const mono = tempRepo();
+    try {
+      const app = path.join(mono, 'app');
+      cpSync(path.join(FIXTURES, 'revisions/base'), app, { recursive: true });
+      git(mono, 'add', '-A');
+      git(mono, 'commit', '-q', '-m', 'base');
+      rmSync(path.join(app, 'environments'), { recursive: true });
+      cpSync(path.join(FIXTURES, 'revisions/head'), app, { recursive: true });
+      git(mono, 'add', '-A');
+      git(mono, 'commit', '-q', '-m', 'head');
+      const here = JSON.parse((await run({ from: 'HEAD~1', to: 'HEAD', format: 'json' }, SECRETS, app)).out) as RevisionDiff;
+      const flat = JSON.parse((await run({ from: 'HEAD~1', to: 'HEAD', format: 'json' })).out) as RevisionDiff;
+      expect(here.environments).toEqual(flat.environments);
+      expect(here.env_example).toEqual(flat.env_example);
+    } finally {
+      rmSync(mono, { recursive: true, force: true });
     }
   });
 });
