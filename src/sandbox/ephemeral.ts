@@ -3,7 +3,7 @@
 // owner record whose pid is dead; the next run reaps it.
 import { randomBytes } from 'node:crypto';
 import { hostname, tmpdir } from 'node:os';
-import { mkdir, readdir, readFile, rename, rm, unlink, writeFile, chmod } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DiagnosticError, diag } from '../diagnostics.js';
 import { toDriverSpec } from '../drivers/spec.js';
@@ -121,6 +121,18 @@ async function reapOrphans(root: string, ownersDir: string, lookup: (name: Drive
   );
 }
 
+/** A shared temp dir: a run root someone else made could be theirs to read or replace. */
+async function refuseForeignRoot(root: string): Promise<void> {
+  const uid = process.getuid?.();
+  if (uid === undefined) return;
+  const owner = (await stat(root)).uid;
+  if (owner !== uid) {
+    throw new DiagnosticError(
+      diag(`${root} belongs to uid ${owner}, not to this user (uid ${uid})`, { fix: 'remove it, or set IACT_RUN_ROOT to a directory of your own' }),
+    );
+  }
+}
+
 function contextFor(root: string): DriverContext {
   return { root, sandboxRoot: root, environment: RUN_ENVIRONMENT };
 }
@@ -136,6 +148,7 @@ export async function createEphemeral(spec: EphemeralSpec, options: EphemeralOpt
   const ownersDir = path.join(root, 'owners');
   // Services that drop root (postgres, mariadbd) must be able to walk into the root.
   await mkdir(ownersDir, { recursive: true, mode: 0o755 });
+  await refuseForeignRoot(root);
   await chmod(root, 0o755).catch(() => undefined);
   await mkdir(path.join(root, RUN_ENVIRONMENT), { recursive: true, mode: 0o755 });
   await reapOrphans(root, ownersDir, lookup, log);
