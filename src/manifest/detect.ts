@@ -2,7 +2,7 @@
 // For each variable the process environment wins over .env, as in bash/lib/common.sh.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parse } from 'dotenv';
+import { parseDotenv } from './dotenv.js';
 
 export const DETECTION_VARIABLES = ['IACT_ENV', 'ENVIRONMENT', 'APP_ENV', 'DJANGO_ENV'] as const;
 export const DEFAULT_ENVIRONMENT = 'development';
@@ -32,7 +32,7 @@ export function describeDetected(d: Detected): string {
 /** Parsed .env of the project root ({} when absent); .env.<environment> cannot name the environment. */
 export function readRootDotenv(root: string): Record<string, string> {
   try {
-    return parse(readFileSync(path.join(root, '.env')));
+    return parseDotenv(readFileSync(path.join(root, '.env'), 'utf8'));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
     throw error;

@@ -1,7 +1,7 @@
 // I/O edge of manifest loading: find the file, read it and the .env files, hand both to the pure resolver.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { parse } from 'dotenv';
+import { parseDotenv } from './dotenv.js';
 import { diag, type Diagnostic } from '../diagnostics.js';
 import type { ResolvedEnvironment } from '../model/types.js';
 import { resolveManifest } from './resolve.js';
@@ -54,7 +54,7 @@ export function manifestFile(root: string, environment: string): string | undefi
 
 function readDotenvFile(file: string): Record<string, string> {
   try {
-    return parse(readFileSync(file));
+    return parseDotenv(readFileSync(file, 'utf8'));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
     throw error;
