@@ -1,14 +1,15 @@
 // `iact diff --from` in a real temporary git repository with two commits that change manifests:
 // exactly the changes listed, secrets masked in every format, exit 2 under --detailed-exitcode,
 // the markdown as a GitHub comment (golden), errors as diagnostics.
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import diff from '../../src/commands/diff.js';
 import { DiagnosticError, formatDiagnostics } from '../../src/diagnostics.js';
 import type { ParityReport, RevisionDiff } from '../../src/diff/types.js';
-import { commitTree, FIXTURES, git, golden, recordingIO, tempRepo } from '../diff/helpers.js';
+import { commitTree, FIXTURES, git, golden, recordingIO, REPO_ROOT, tempRepo } from '../diff/helpers.js';
 
 /** Secrets the manifests read or write literally: none may appear in any output. */
 const SECRETS = {
@@ -288,6 +289,34 @@ describe('iact diff errors are diagnostics', () => {
     } finally {
       rmSync(broken, { recursive: true, force: true });
     }
+  });
+});
+
+describe('the built CLI, as a user runs it (node dist/cli.js, cwd in the temp repository)', () => {
+  const cli = path.join(REPO_ROOT, 'dist/cli.js');
+  const node = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+    spawnSync(process.execPath, [cli, ...args], { cwd: repo, encoding: 'utf8', env: { PATH: process.env.PATH, NO_COLOR: '1', ...env } });
+
+  beforeAll(() => {
+    if (!existsSync(cli)) execFileSync('npm', ['run', 'build'], { cwd: REPO_ROOT, stdio: 'inherit' });
+  });
+
+  it('prints the golden text and markdown, exits 2 under --detailed-exitcode, leaks nothing', () => {
+    const text = node(['diff', '--from', 'HEAD~1', '--detailed-exitcode'], SECRETS);
+    expect([text.status, text.stderr]).toEqual([2, '']);
+    expect(text.stdout).toBe(readFileSync(path.join(FIXTURES, 'revisions/diff.txt'), 'utf8'));
+    const md = node(['diff', '--from', 'HEAD~1', '--format', 'markdown'], SECRETS);
+    expect(md.status).toBe(0);
+    expect(md.stdout).toBe(readFileSync(path.join(FIXTURES, 'revisions/diff.md'), 'utf8'));
+    expectNoSecret(text.stdout + text.stderr + md.stdout + md.stderr);
+  });
+
+  it('an unknown ref is a diagnostic on stderr with exit 1 and no stack trace', () => {
+    const r = node(['diff', '--from', 'nope']);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.split('\n')[0]).toBe('error: unknown git revision "nope" (--from)');
+    expect(r.stderr).not.toMatch(/\bat .*\.js:\d+/);
   });
 });
 
