@@ -66,7 +66,7 @@ export function unsetVariables(resolved: ResolvedEnvironment | undefined): strin
 }
 
 // Whole words, so LLM_MAX_TOKENS is not a secret but API_KEY and GITHUB_TOKEN are.
-const SENSITIVE_KEY = /PASSWORD|SECRET|CREDENTIAL|(^|[_.-])(TOKEN|API_?KEY|KEY)($|[_.-])/i;
+const SENSITIVE_KEY = /PASSWORD|SECRET|CREDENTIAL|REQUIREPASS|MASTERAUTH|(^|[_.-])(TOKEN|API_?KEY|KEY)($|[_.-])/i;
 
 /** Connection-variable names that are secrets whatever the resolver said (defence in depth). */
 export function isSensitiveKey(key: string): boolean {
