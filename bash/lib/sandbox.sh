@@ -364,6 +364,25 @@ sb::is_running() {
   sb::running_pid >/dev/null
 }
 
+# A killed server stays a zombie until pid 1 reaps it (~1.5 s here); postgres refuses to start
+# while the pid in its postmaster.pid exists, so wait for the reaping first.
+sb::wait_reaped() {
+  local pidfile pid=''
+  pidfile="$(drv::pidfile "${SB_SERVICE}")"
+  [[ -n "${pidfile}" && -r "${pidfile}" ]] || return 0
+  { IFS= read -r pid <"${pidfile}"; } 2>/dev/null || true
+  pid="${pid//[[:space:]]/}"
+  [[ "${pid}" =~ ^[0-9]+$ ]] || return 0
+  iact::wait_for 10 sb::not_zombie "${pid}" || iact::warn "process ${pid} of ${SB_NAME} is still a zombie; starting anyway"
+}
+
+sb::not_zombie() {
+  local pid="$1" stat=''
+  { IFS= read -r stat <"/proc/${pid}/stat"; } 2>/dev/null || return 0
+  stat="${stat##*) }"
+  [[ "${stat:0:1}" != Z ]]
+}
+
 # Starts the service and waits until it is ready and a password login works.
 sb::start_service() {
   local deadline
@@ -372,6 +391,7 @@ sb::start_service() {
     return 0
   fi
   if ! sb::is_running; then
+    sb::wait_reaped
     if iact::port_open "${SB_PORT}"; then
       iact::die 1 "port ${SB_PORT} is already in use" "choose another port, or stop what listens on 127.0.0.1:${SB_PORT}"
     fi
