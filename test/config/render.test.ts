@@ -34,6 +34,16 @@ function resolve(password: string) {
 
 afterAll(cleanupTemp);
 
+/** python-dotenv's reading of KEY, or undefined when python3 or python-dotenv is not installed. */
+function pythonDotenv(file: string, key: string): string | undefined {
+  try {
+    execFileSync('python3', ['-c', 'import dotenv'], { stdio: 'ignore' });
+  } catch {
+    return undefined;
+  }
+  return execFileSync('python3', ['-c', 'import sys, dotenv; sys.stdout.write(dotenv.dotenv_values(sys.argv[1])[sys.argv[2]])', file, key], { encoding: 'utf8' });
+}
+
 describe('renderEnvFile', () => {
   const tricky = ["it's a \"pass\" word & more", 'plain-pw', "with 'single' quotes only", 'dollar $HOME `id` \\n'];
 
@@ -52,6 +62,8 @@ describe('renderEnvFile', () => {
       const fromBash = execFileSync('bash', ['-c', 'set -euo pipefail; source "$1"; printf "%s" "$DB_PASSWORD"', 'bash', file], { encoding: 'utf8' });
       expect(fromBash).toBe(password);
       expect(parse(text).DB_PASSWORD).toBe(password);
+      const fromPython = pythonDotenv(file, 'DB_PASSWORD');
+      if (fromPython !== undefined) expect(fromPython).toBe(password);
     });
   }
 
