@@ -4,7 +4,7 @@ import { parseDuration } from '../apply/lock.js';
 import { DiagnosticError } from '../diagnostics.js';
 import { redact } from '../util/redact.js';
 import { defaultParallelism } from './apply.js';
-import { converge } from './converge.js';
+import { converge, type ConvergeOptions, type ConvergeResult } from './converge.js';
 import type { CommandIO } from './io.js';
 import { loadResolved, selectEnvironments, withInterrupts } from './shared.js';
 
@@ -21,13 +21,16 @@ export interface PassLog {
   duration_ms: number;
   /** Set when the pass did not run because another apply held the lock. */
   skipped?: 'locked';
+  /** Protected (or production) sandboxes the manifest would delete or replace: left alone, counted as failed. */
+  refused?: string[];
   actions?: { address: string; action: string; outcome: string }[];
   error?: string;
   /** Milliseconds until the next pass (absent after the last one). */
   next_pass_in_ms?: number;
 }
 
-export type PassOutcome = 'ok' | 'failed' | 'locked';
+/** ok: converged. refused: converged except protected sandboxes (needs a person, not a retry). */
+export type PassOutcome = 'ok' | 'refused' | 'failed' | 'locked';
 
 /** Pure: the wait after a pass, given how many passes in a row have failed. */
 export function nextDelay(intervalMs: number, consecutiveFailures: number): number {
@@ -40,6 +43,15 @@ function errorText(error: unknown): string {
     return error.diagnostics.map((d) => [d.summary, d.detail, d.fix ? `fix: ${d.fix}` : undefined].filter(Boolean).join(': ')).join('; ');
   }
   return error instanceof Error ? error.message : String(error);
+}
+
+const PROTECTED_RE = /^sandbox\.([a-z][a-z0-9-]*) would be (?:deleted|replaced), but it is protected/;
+
+/** Names of the sandboxes a refusal names, when every diagnostic is a protection refusal; else null. */
+export function refusedSandboxes(error: unknown): string[] | null {
+  if (!(error instanceof DiagnosticError) || error.diagnostics.length === 0) return null;
+  const names = error.diagnostics.map((d) => PROTECTED_RE.exec(d.summary)?.[1]);
+  return names.every((n): n is string => n !== undefined) ? names : null;
 }
 
 function isLockHeld(error: unknown): boolean {
@@ -72,50 +84,87 @@ export default async function reconcile(opts: Record<string, unknown>, io: Comma
   // Progress and plan notes go to stderr: stdout carries exactly one JSON line per pass.
   const passIO: CommandIO = { ...io, stdout: io.stderr, isTTY: false, prompt: undefined };
 
+  /** One level-based pass: observe, plan, apply what differs; fills `entry`. */
+  const runPass = async (pass: number, entry: PassLog, signal: AbortSignal): Promise<{ outcome: PassOutcome; secrets: string[] }> => {
+    let secrets: string[] = [];
+    const options = (targets: string[]): ConvergeOptions => ({
+      command: `iact reconcile (pass ${pass})`,
+      verb: 'Apply',
+      targets,
+      autoApprove: true,
+      allowDestroy: false,
+      backup: true,
+      parallelism: defaultParallelism(),
+      lockTimeout: '0s',
+      json: false,
+      destroy: false,
+      quiet: true,
+      signal,
+    });
+    try {
+      // The manifest and .env are re-read every pass: a merged change is picked up without a restart.
+      const resolved = await loadResolved(selected.root, environment, io.env);
+      secrets = resolved.secretValues;
+      let result: ConvergeResult;
+      let refused: string[] = [];
+      try {
+        result = await converge(selected, environment, passIO, options([]));
+      } catch (error) {
+        const blocked = refusedSandboxes(error);
+        if (!blocked) throw error;
+        // Protected sandboxes wait for a person; everything else still converges (self-healing goes on).
+        refused = blocked;
+        entry.refused = blocked.map((n) => `sandbox.${n}`);
+        entry.error = errorText(error);
+        const rest = Object.keys(resolved.sandboxes).filter((n) => !blocked.includes(n));
+        if (rest.length === 0) {
+          entry.changes_found = blocked.length;
+          entry.failed = blocked.length;
+          return { outcome: 'refused', secrets };
+        }
+        try {
+          result = await converge(selected, environment, passIO, options(rest));
+        } catch (second) {
+          if (refusedSandboxes(second) === null) throw second;
+          entry.changes_found = blocked.length;
+          entry.failed = blocked.length;
+          return { outcome: 'refused', secrets };
+        }
+      }
+      const plan = result.plan;
+      const found = plan ? plan.changes.filter((c) => c.action !== 'no-op').length + plan.config_changes.filter((c) => c.action !== 'no-op').length : 0;
+      entry.changes_found = found + refused.length;
+      entry.applied = result.results.filter((r) => r.outcome !== 'failed' && r.outcome !== 'skipped').length;
+      const failedActions = result.results.filter((r) => r.outcome === 'failed' || r.outcome === 'skipped').length;
+      entry.failed = failedActions + refused.length;
+      if (result.results.length > 0) entry.actions = result.results.map((r) => ({ address: r.address, action: r.action, outcome: r.outcome }));
+      const messages = result.results.filter((r) => r.outcome === 'failed' && r.message).map((r) => `${r.address}: ${r.message}`);
+      if (entry.error) messages.unshift(entry.error);
+      if (messages.length > 0) entry.error = messages.join('; ');
+      if (failedActions > 0 || result.exitCode !== 0) return { outcome: 'failed', secrets };
+      return { outcome: refused.length > 0 ? 'refused' : 'ok', secrets };
+    } catch (error) {
+      entry.error = errorText(error);
+      if (isLockHeld(error)) {
+        entry.skipped = 'locked';
+        return { outcome: 'locked', secrets };
+      }
+      entry.failed = Math.max(entry.failed, 1);
+      return { outcome: 'failed', secrets };
+    }
+  };
+
   return withInterrupts(io, async (signal) => {
     let failures = 0;
     let lastOutcome: PassOutcome = 'ok';
     for (let pass = 1; ; pass += 1) {
       const started = Date.now();
       const entry: PassLog = { time: new Date(started).toISOString(), environment, pass, changes_found: 0, applied: 0, failed: 0, duration_ms: 0 };
-      let secrets: string[] = [];
-      try {
-        // The manifest and .env are re-read every pass: a merged change is picked up without a restart.
-        secrets = (await loadResolved(selected.root, environment, io.env)).secretValues;
-        const result = await converge(selected, environment, passIO, {
-          command: `iact reconcile (pass ${pass})`,
-          verb: 'Apply',
-          targets: [],
-          autoApprove: true,
-          allowDestroy: false,
-          backup: true,
-          parallelism: defaultParallelism(),
-          lockTimeout: '0s',
-          json: false,
-          destroy: false,
-          quiet: true,
-          signal,
-        });
-        const plan = result.plan;
-        entry.changes_found = plan ? plan.changes.filter((c) => c.action !== 'no-op').length + plan.config_changes.filter((c) => c.action !== 'no-op').length : 0;
-        entry.applied = result.results.filter((r) => r.outcome !== 'failed' && r.outcome !== 'skipped').length;
-        entry.failed = result.results.filter((r) => r.outcome === 'failed' || r.outcome === 'skipped').length;
-        if (result.results.length > 0) entry.actions = result.results.map((r) => ({ address: r.address, action: r.action, outcome: r.outcome }));
-        const messages = result.results.filter((r) => r.outcome === 'failed' && r.message).map((r) => `${r.address}: ${r.message}`);
-        if (messages.length > 0) entry.error = messages.join('; ');
-        lastOutcome = result.exitCode === 0 ? 'ok' : 'failed';
-      } catch (error) {
-        if (isLockHeld(error)) {
-          entry.skipped = 'locked';
-          lastOutcome = 'locked';
-        } else {
-          entry.failed = Math.max(entry.failed, 1);
-          lastOutcome = 'failed';
-        }
-        entry.error = errorText(error);
-      }
-      if (lastOutcome === 'failed') failures += 1;
-      else if (lastOutcome === 'ok') failures = 0;
+      const { outcome, secrets } = await runPass(pass, entry, signal);
+      lastOutcome = outcome;
+      // Back off on failures a retry may fix; a lock or a refusal is not such a failure.
+      if (outcome === 'failed') failures += 1;
+      else if (outcome !== 'locked') failures = 0;
       entry.duration_ms = Date.now() - started;
       const last = once || signal.aborted;
       const delay = nextDelay(intervalMs, failures);

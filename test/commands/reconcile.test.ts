@@ -3,6 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { createServer, type Server } from 'node:net';
 import path from 'node:path';
 import type { ResultPromise } from 'execa';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +14,7 @@ const REDIS_PASSWORD = 'reconcile-Redis-Secret-92';
 
 const haveServices = servicesAvailable(['postgres', 'redis']);
 
-function manifest(ports: { pg: number; redis: number }, opts: { withRedis?: boolean; protectRedis?: boolean } = {}): string {
+function manifest(ports: { pg: number; redis: number }, opts: { withRedis?: boolean; protectRedis?: boolean; extra?: string } = {}): string {
   const redis =
     opts.withRedis === false
       ? ''
@@ -32,7 +33,7 @@ sandboxes:
     database: app
     user: app
     password: \${DB_VM_PASSWORD}
-${redis}connections:
+${redis}${opts.extra ?? ''}connections:
   database: { sandbox: dev-postgres }
 `;
 }
@@ -46,6 +47,7 @@ interface PassLine {
   failed: number;
   duration_ms: number;
   skipped?: string;
+  refused?: string[];
   error?: string;
   next_pass_in_ms?: number;
   actions?: { address: string; action: string; outcome: string }[];
@@ -176,9 +178,9 @@ describe.skipIf(!haveServices)('iact reconcile (lightweight driver)', () => {
     expect(everything).not.toContain(REDIS_PASSWORD);
   });
 
-  it('never deletes a protected sandbox: the pass fails, is logged, and the loop backs off', async () => {
+  it('never deletes a protected sandbox, keeps healing the rest, and backs off on failures a retry may fix', async () => {
     project = makeProject('iact-reconcile-');
-    const [pg, rd] = await freePorts(2);
+    const [pg, rd, busy] = await freePorts(3);
     const ports = { pg: pg!, redis: rd! };
     project.writeEnv(`DB_VM_PASSWORD=${PG_PASSWORD}\nREDIS_VM_PASSWORD=${REDIS_PASSWORD}\n`);
     project.writeManifest('development', manifest(ports, { protectRedis: true }));
@@ -188,23 +190,47 @@ describe.skipIf(!haveServices)('iact reconcile (lightweight driver)', () => {
     expect(onceLine).toMatchObject({ pass: 1, applied: 2, failed: 0 });
     expect(onceLine.next_pass_in_ms).toBeUndefined();
 
-    // The protected redis leaves the manifest: reconcile refuses to delete it, pass after pass.
+    // The protected redis leaves the manifest; postgres is stopped behind iact's back; a new
+    // sandbox wants a port something else holds (a failure a retry may fix).
+    const squatter: Server = createServer();
+    await new Promise<void>((resolve) => squatter.listen(busy, '127.0.0.1', resolve));
+    try {
+      project.writeManifest('development', manifest(ports, { withRedis: false, extra: `  extra-cache:\n    service: redis\n    port: ${busy}\n    password: \${REDIS_VM_PASSWORD}\n` }));
+      execFileSync('bash', [path.join(repoRoot, 'bash', 'lightweight_venv.sh'), 'stop', 'dev-postgres', '--env', 'development'], { cwd: project.dir, stdio: 'ignore' });
+      loop = new Loop(project.spawnIact(['reconcile', '--interval', '1s']));
+      const a = await loop.waitFor((l) => l.pass === 1, 0);
+      const b = await loop.waitFor((l) => l.pass === 2, 0);
+      expect(a.refused, JSON.stringify(a) + loop.stderr).toEqual(['sandbox.dev-redis']);
+      expect(a.error).toMatch(/sandbox\.dev-redis would be deleted, but it is protected/);
+      expect(a.error).toMatch(/sandbox\.extra-cache: [\s\S]*port \d+ is already in use/);
+      expect(a.actions).toEqual(
+        expect.arrayContaining([
+          { address: 'sandbox.dev-postgres', action: 'start', outcome: 'started' },
+          { address: 'sandbox.extra-cache', action: 'create', outcome: 'failed' },
+        ]),
+      );
+      expect(a).toMatchObject({ applied: 1, failed: 2 });
+      expect(b).toMatchObject({ applied: 0, failed: 2, refused: ['sandbox.dev-redis'] });
+      expect([a.next_pass_in_ms, b.next_pass_in_ms]).toEqual([2000, 4000]);
+      expect(psql(ports.pg, 'select 1')).toBe('1');
+      expect(await portOpen(ports.redis)).toBe(true);
+      loop.child.kill('SIGINT');
+      expect((await loop.child).exitCode).toBe(0);
+      expect(existsSync(project.file('.iact/locks/development.lock'))).toBe(false);
+    } finally {
+      await new Promise((resolve) => squatter.close(resolve));
+    }
+
+    // Only the refusal left: no backoff (a person must act, retrying faster or slower changes nothing),
+    // --once exits 1, and the protected sandbox is still there.
     project.writeManifest('development', manifest(ports, { withRedis: false }));
     loop = new Loop(project.spawnIact(['reconcile', '--interval', '1s']));
-    const a = await loop.waitFor((l) => l.pass === 1, 0);
-    const b = await loop.waitFor((l) => l.pass === 2, 0);
-    for (const line of [a, b]) {
-      expect(line.failed).toBe(1);
-      expect(line.applied).toBe(0);
-      expect(line.error).toMatch(/sandbox\.dev-redis would be deleted, but it is protected/);
-    }
-    expect([a.next_pass_in_ms, b.next_pass_in_ms]).toEqual([2000, 4000]);
-    expect(await portOpen(ports.redis)).toBe(true);
-    loop.child.kill('SIGINT');
+    const c = await loop.waitFor((l) => l.pass === 2, 0);
+    expect(c).toMatchObject({ failed: 1, applied: 0, refused: ['sandbox.dev-redis'], next_pass_in_ms: 1000 });
+    loop.child.kill('SIGTERM');
     expect((await loop.child).exitCode).toBe(0);
-    expect(existsSync(project.file('.iact/locks/development.lock'))).toBe(false);
-
     const refused = await project.iact(['reconcile', '--once']);
     expect(refused.exitCode).toBe(1);
+    expect(await portOpen(ports.redis)).toBe(true);
   });
 });
