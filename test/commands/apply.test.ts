@@ -64,6 +64,11 @@ function redis(port: number, ...args: string[]): string {
   return execFileSync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), '--no-auth-warning', '-a', REDIS_PASSWORD, ...args], { encoding: 'utf8' }).trim();
 }
 
+const t0 = Date.now();
+const trace = (step: string) => {
+  if (process.env.IACT_TEST_TRACE === '1') console.error(`[${((Date.now() - t0) / 1000).toFixed(1)}s] ${step}`);
+};
+
 function expectNoSecrets(...texts: string[]): void {
   for (const text of texts) for (const secret of SECRETS) expect(text).not.toContain(secret);
 }
@@ -80,6 +85,7 @@ describe.skipIf(!haveServices)('apply end to end (lightweight driver)', () => {
     project.writeEnv(ENV_TEXT);
     project.writeManifest('development', manifest(ports));
 
+    trace("const first = await project.iact(['apply', '--auto-approve']");
     const first = await project.iact(['apply', '--auto-approve']);
     expect(first.stderr).toBe('');
     expect(first.exitCode).toBe(0);
@@ -97,16 +103,19 @@ describe.skipIf(!haveServices)('apply end to end (lightweight driver)', () => {
     expect(statSync(envFile).mode & 0o777).toBe(0o600);
     expect(readFileSync(envFile, 'utf8')).toContain(`DB_PORT='${ports.pg}'`);
 
+    trace("const clean = await project.iact(['plan', '--detailed-exitco");
     const clean = await project.iact(['plan', '--detailed-exitcode']);
     expect(clean.stdout).toContain('No changes. development matches its manifest.');
     expect(clean.exitCode).toBe(0);
 
     // A port change is a restart, and the data survives it.
     project.writeManifest('development', manifest({ ...ports, pg: pg2! }));
+    trace("const portPlan = await project.iact(['plan', '--detailed-exi");
     const portPlan = await project.iact(['plan', '--detailed-exitcode']);
     expect(portPlan.exitCode).toBe(2);
     expect(portPlan.stdout).toMatch(/sandbox\.dev-postgres .*updated in place \(restart\)/);
     expect(portPlan.stdout).toContain('Plan: 0 to create, 1 to update, 0 to replace, 0 to delete, 0 to start.');
+    trace("const portApply = await project.iact(['apply', '--auto-appro");
     const portApply = await project.iact(['apply', '--auto-approve']);
     expect(portApply.exitCode).toBe(0);
     expect(psql(pg2!, 'select body from notes')).toBe('kept');
@@ -114,8 +123,10 @@ describe.skipIf(!haveServices)('apply end to end (lightweight driver)', () => {
 
     // Removing a sandbox from the manifest is a delete with data-loss, backed up first.
     project.writeManifest('development', manifest({ ...ports, pg: pg2! }, { withRedis: false }));
+    trace("const deletePlan = await project.iact(['plan']);");
     const deletePlan = await project.iact(['plan']);
     expect(deletePlan.stdout).toMatch(/sandbox\.dev-redis .*will be deleted \(data-loss: backup/);
+    trace("const deleteApply = await project.iact(['apply', '--auto-app");
     const deleteApply = await project.iact(['apply', '--auto-approve']);
     expect(deleteApply.exitCode).toBe(0);
     expect(deleteApply.stdout).toContain('1 deleted');
@@ -141,6 +152,7 @@ describe.skipIf(!haveServices)('apply end to end (lightweight driver)', () => {
     for (const line of history) expect(() => JSON.parse(line)).not.toThrow();
     expectNoSecrets(history.join('\n'), deletePlan.stdout, portPlan.stdout);
 
+    trace("const destroyed = await project.iact(['destroy', '--auto-app");
     const destroyed = await project.iact(['destroy', '--auto-approve']);
     expect(destroyed.exitCode).toBe(0);
     expect(destroyed.stdout).toContain('2 deleted');
@@ -150,7 +162,7 @@ describe.skipIf(!haveServices)('apply end to end (lightweight driver)', () => {
     const left = existsSync(project.file('.iact/sandboxes/development')) ? readdirSync(project.file('.iact/sandboxes/development')) : [];
     expect(left.filter((n) => !n.startsWith('.'))).toEqual([]);
     expect(existsSync(envFile)).toBe(false);
-  });
+  }, 240_000);
 
   it('refuses without a terminal and without --auto-approve, and says how to proceed', async () => {
     project = makeProject();

@@ -85,7 +85,8 @@ export function makeProject(prefix = 'iact-e2e-'): Project {
         }
       }
       killProcessesUnder(dir);
-      rmSync(dir, { recursive: true, force: true });
+      // A killed service may still be writing its last files for a moment.
+      rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
     },
   };
   return project;
