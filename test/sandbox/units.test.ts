@@ -1,7 +1,8 @@
 // Pure pieces of the sandbox area: connection variables, status rows, reconcile backoff; and free ports.
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { nextDelay } from '../../src/commands/reconcile.js';
+import { nextDelay, refusedSandboxes } from '../../src/commands/reconcile.js';
+import { DiagnosticError, diag } from '../../src/diagnostics.js';
 import { connectionFor } from '../../src/sandbox/connection.js';
 import { freePort, portTaken } from '../../src/sandbox/free-port.js';
 import { formatBytes } from '../../src/sandbox/status-view.js';
@@ -26,6 +27,16 @@ describe('connectionFor', () => {
 describe('reconcile backoff', () => {
   it('doubles per consecutive failure up to ten intervals, and resets', () => {
     expect([0, 1, 2, 3, 4, 5, 9].map((n) => nextDelay(2000, n))).toEqual([2000, 4000, 8000, 16000, 20000, 20000, 20000]);
+  });
+});
+
+describe('reconcile refusals', () => {
+  it('names the protected sandboxes only when every diagnostic is a protection refusal', () => {
+    const deleted = diag('sandbox.old-db would be deleted, but it is protected');
+    const replaced = diag('sandbox.main-db would be replaced, but it is protected (every production sandbox is)');
+    expect(refusedSandboxes(new DiagnosticError([deleted, replaced]))).toEqual(['old-db', 'main-db']);
+    expect(refusedSandboxes(new DiagnosticError([deleted, diag('driver docker cannot run here')]))).toBeNull();
+    expect(refusedSandboxes(new Error('sandbox.x would be deleted, but it is protected'))).toBeNull();
   });
 });
 
