@@ -355,6 +355,11 @@ cmd_create() {
   fi
   if [[ "${service}" != none ]]; then
     iact::docker_require_engine
+    # Before anything is written: the port must be free unless our own container already publishes it.
+    if [[ "$(docker container inspect --format '{{index .Config.Labels "iact.port"}}' "$(iact::docker_container_name "${ENV_NAME}" "${name}")" 2>/dev/null)" != "${port}" ]] &&
+      iact::port_open "${port}"; then
+      iact::die 1 "port ${port} is already in use on 127.0.0.1" "choose another port for sandbox ${name}, or stop what listens there"
+    fi
   fi
   write_sandbox_files "${name}"
   converge_container "${name}"
@@ -555,9 +560,12 @@ cmd_status() {
 cmd_list() {
   local status
   status="$(cmd_status)"
-  jq -r '(["NAME", "SERVICE", "PORT", "STATE", "HEALTH"] | @tsv),
-    (.[] | [.name, .service, (.port|tostring), (if .running then "running" else "stopped" end),
-            (if .healthy then "healthy" else "-" end)] | @tsv)' <<<"${status}" | column -t -s $'\t'
+  local name service port state health
+  printf '%-24s %-9s %-6s %-8s %s\n' NAME SERVICE PORT STATE HEALTH
+  while IFS=$'\t' read -r name service port state health; do
+    printf '%-24s %-9s %-6s %-8s %s\n' "${name}" "${service}" "${port}" "${state}" "${health}"
+  done < <(jq -r '.[] | [.name, .service, (.port|tostring), (if .running then "running" else "stopped" end),
+            (if .healthy then "healthy" else "-" end)] | @tsv' <<<"${status}")
 }
 
 cmd_info() {

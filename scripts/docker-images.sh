@@ -76,7 +76,7 @@ img::base() {
   ln -s usr/lib "${root}/lib"
   ln -s usr/lib64 "${root}/lib64"
   img::add_binary "${root}" /usr/bin/bash /usr/bin/setpriv
-  for tool in cat mkdir chown chmod rm mktemp find; do
+  for tool in cat mkdir chown chmod rm mktemp find cp sha256sum cut; do
     img::add_binary "${root}" "$(command -v "${tool}")"
   done
   ln -s bash "${root}/usr/bin/sh"
@@ -98,6 +98,17 @@ img::postgres() {
   img::add_tree "${root}" /usr/share/postgresql/15
   mkdir -p "${root}/usr/share/zoneinfo"
   cp -a /usr/share/zoneinfo/UTC /usr/share/zoneinfo/Etc "${root}/usr/share/zoneinfo/"
+  # A template cluster made once here: a new container copies it (~0.2 s) instead of running initdb (1-3 s).
+  # 1 MB WAL segments keep it small (vfs copies the image for every container).
+  mkdir -p "${root}/usr/share/iact"
+  chmod 0755 "${root}/usr/share/iact"
+  local tmpl="${root}/usr/share/iact/pgdata-template"
+  install -d -o postgres -m 0700 "${tmpl}"
+  runuser -u postgres -- "${PGBIN}/initdb" -D "${tmpl}" -U postgres --no-sync --wal-segsize=1 -E UTF8 --locale=C \
+    --auth-local=trust --auth-host=scram-sha-256 --no-instructions >/dev/null
+  # docker-proxy connects from the bridge, not from 127.0.0.1; a password is still required.
+  printf 'host all all all scram-sha-256\n' >>"${tmpl}/pg_hba.conf"
+  chown -R "${SVC_UID}:${SVC_UID}" "${tmpl}"
   mkdir -p "${root}/var/lib/postgresql/data" "${root}/run/postgresql"
   chown "${SVC_UID}:${SVC_UID}" "${root}/var/lib/postgresql/data" "${root}/run/postgresql"
   chmod 0700 "${root}/var/lib/postgresql/data"

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Entrypoint of iact/postgres (scripts/docker-images.sh). Same environment as the official image:
 # POSTGRES_USER, POSTGRES_DB, POSTGRES_PASSWORD_FILE (or POSTGRES_PASSWORD).
-#   iact-service run [postgres args]   initialise the data dir on first start, converge the password, run postgres
+#   iact-service run [postgres args]   copy the template cluster on first start, converge role/database/password, run postgres
 #   iact-service password              set the password from the secret file on the running server
 #   iact-service ready                 exit 0 once the server accepts queries
 set -euo pipefail
@@ -9,6 +9,7 @@ set -euo pipefail
 readonly PGBIN=/usr/lib/postgresql/15/bin
 readonly SOCKDIR=/run/postgresql
 readonly SVC_UID=999
+readonly TEMPLATE=/usr/share/iact/pgdata-template
 PGDATA="${PGDATA:-/var/lib/postgresql/data}"
 DB_USER="${POSTGRES_USER:-postgres}"
 DB_NAME="${POSTGRES_DB:-${DB_USER}}"
@@ -34,38 +35,48 @@ svc::as_service() {
   setpriv --reuid="${SVC_UID}" --regid="${SVC_UID}" --clear-groups -- "$@"
 }
 
-# SQL that sets the password; standard_conforming_strings is on, so only quotes need doubling.
-svc::password_sql() {
-  local pw="$1" role="${DB_USER//\"/\"\"}"
+# Role (created when missing, superuser as in the official image) and its password; standard_conforming_strings
+# is on, so only quotes need doubling. One statement per line: single-user mode ends statements at newlines.
+# shellcheck disable=SC2016 # $iact$ is SQL dollar quoting
+svc::role_sql() {
+  local pw="$1" role="${DB_USER//\"/\"\"}" literal="${DB_USER//\'/\'\'}"
+  printf 'DO $iact$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '\''%s'\'') THEN CREATE ROLE "%s" SUPERUSER; END IF; END $iact$;\n' "${literal}" "${role}"
   printf 'ALTER ROLE "%s" WITH LOGIN PASSWORD '\''%s'\'';\n' "${role}" "${pw//\'/\'\'}"
 }
 
+# What was last applied (user, database, password), salted and hashed: skip single-user mode when unchanged.
+svc::applied_mark() {
+  printf 'iact\n%s\n%s\n%s' "${DB_USER}" "${DB_NAME}" "$1" | sha256sum | cut -c1-64
+}
+
+svc::converge() {
+  local pw="$1" mark
+  mark="$(svc::applied_mark "${pw}")"
+  [[ -f "${PGDATA}/iact-applied" && "$(<"${PGDATA}/iact-applied")" == "${mark}" ]] && return 0
+  {
+    svc::role_sql "${pw}"
+    # Fails harmlessly when the database exists; single-user mode goes on with the next line.
+    [[ "${DB_NAME}" == postgres ]] || printf 'CREATE DATABASE "%s" OWNER "%s";\n' "${DB_NAME//\"/\"\"}" "${DB_USER//\"/\"\"}"
+  } | svc::as_service "${PGBIN}/postgres" --single -D "${PGDATA}" -c log_min_messages=fatal postgres >/dev/null 2>&1 ||
+    svc::die "could not set up role and database in single-user mode"
+  printf '%s' "${mark}" >"${PGDATA}/iact-applied"
+  chown "${SVC_UID}:${SVC_UID}" "${PGDATA}/iact-applied"
+  chmod 0600 "${PGDATA}/iact-applied"
+}
+
 svc::run() {
-  local pw pwfile
+  local pw
   pw="$(svc::password)"
   mkdir -p "${PGDATA}" "${SOCKDIR}"
   chown "${SVC_UID}:${SVC_UID}" "${PGDATA}" "${SOCKDIR}"
   chmod 0700 "${PGDATA}"
   if [[ ! -s "${PGDATA}/PG_VERSION" ]]; then
-    # A half-finished init leaves files that initdb refuses to overwrite.
+    # A half-finished copy leaves files behind; the template (initdb at image build) replaces initdb here.
     find "${PGDATA}" -mindepth 1 -delete
-    pwfile="$(mktemp /dev/shm/pw.XXXXXX)"
-    printf '%s\n' "${pw}" >"${pwfile}"
-    chown "${SVC_UID}" "${pwfile}"
-    svc::as_service "${PGBIN}/initdb" -D "${PGDATA}" -U "${DB_USER}" --pwfile="${pwfile}" -E UTF8 --locale=C \
-      --auth-local=trust --auth-host=scram-sha-256 --no-instructions >/dev/null
-    rm -f "${pwfile}"
-    # docker-proxy connects from the bridge, not from 127.0.0.1; a password is still required.
-    printf 'host all all all scram-sha-256\n' >>"${PGDATA}/pg_hba.conf"
-    if [[ "${DB_NAME}" != postgres ]]; then
-      printf 'CREATE DATABASE "%s" OWNER "%s"\n' "${DB_NAME//\"/\"\"}" "${DB_USER//\"/\"\"}" |
-        svc::as_service "${PGBIN}/postgres" --single -D "${PGDATA}" postgres >/dev/null
-    fi
-  else
-    # The password may have changed while the container was gone (update with recreate).
-    svc::password_sql "${pw}" | svc::as_service "${PGBIN}/postgres" --single -D "${PGDATA}" postgres >/dev/null 2>&1 ||
-      svc::die "could not set the password in single-user mode"
+    cp -a "${TEMPLATE}/." "${PGDATA}/"
   fi
+  # The password may have changed while the container was gone (update with recreate).
+  svc::converge "${pw}"
   exec setpriv --reuid="${SVC_UID}" --regid="${SVC_UID}" --clear-groups -- \
     "${PGBIN}/postgres" -D "${PGDATA}" -c listen_addresses='*' -c unix_socket_directories="${SOCKDIR}" "$@"
 }
@@ -75,11 +86,15 @@ svc::psql() {
 }
 
 main() {
-  local verb="${1:-run}"
+  local verb="${1:-run}" pw
   shift || true
   case "${verb}" in
     run) svc::run "$@" ;;
-    password) svc::password_sql "$(svc::password)" | svc::psql >/dev/null ;;
+    password)
+      pw="$(svc::password)"
+      svc::role_sql "${pw}" | svc::psql >/dev/null
+      printf '%s' "$(svc::applied_mark "${pw}")" >"${PGDATA}/iact-applied"
+      ;;
     ready) svc::psql -tA -c 'SELECT 1' >/dev/null 2>&1 ;;
     *) svc::die "unknown verb ${verb}" ;;
   esac

@@ -46,7 +46,8 @@ describe.runIf(available)('docker driver (bash/virtualize.sh)', () => {
     const volumes = await docker(engine.dockerHost, ['volume', 'ls', '-q', '--filter', `label=iact.environment=${ENV}`]);
     if (volumes.stdout.trim()) await docker(engine.dockerHost, ['volume', 'rm', '-f', ...volumes.stdout.trim().split('\n')]);
     if (work) rmSync(work, { recursive: true, force: true });
-    if (engine.startedByUs) await stopEngine();
+    // Stop the engine we started, unless other tests still have containers on it.
+    if (engine.startedByUs && !(await docker(engine.dockerHost, ['ps', '-aq'])).stdout.trim()) await stopEngine();
   }, 180_000);
 
   async function status(names: string[] = []): Promise<SandboxStatus[]> {
@@ -221,6 +222,22 @@ describe.runIf(available)('docker driver (bash/virtualize.sh)', () => {
     expect((await docker(engine.dockerHost, ['ps', '-aq', '--filter', mine[0]!])).stdout).toBe(before.stdout);
     expect((await docker(engine.dockerHost, ['volume', 'ls', '-q', '--filter', mine[0]!])).stdout).toBe(volumesBefore.stdout);
   }, 120_000);
+
+  it('a port taken by something else is an error before anything is created', async () => {
+    const { createServer } = await import('node:net');
+    const server = createServer();
+    const [port] = await freePorts(1);
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    try {
+      const r = await run(['create', 'taken', 'redis', String(port)]);
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr).toContain(`port ${port} is already in use`);
+      expect(existsSync(path.join(root, ENV, 'taken'))).toBe(false);
+      expect(await containersOf('taken')).toEqual([]);
+    } finally {
+      server.close();
+    }
+  });
 
   it('none: a directory and an activate script, no container; activate exports and deactivate restores', async () => {
     const [port] = await freePorts(1);
