@@ -97,6 +97,7 @@ function protectedDiagnostics(plan: Plan, options: ConvergeOptions): Diagnostic[
       diag(`${c.address} would be ${c.action === 'delete' ? 'deleted' : 'replaced'}, but it is protected${plan.environment === 'production' ? ' (every production sandbox is)' : ''}`, {
         detail: c.reasons.join('; '),
         fix: `review the plan, then rerun with --allow-destroy to let iact ${c.action} it`,
+        code: 'apply.protected',
       }),
     );
 }

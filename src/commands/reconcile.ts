@@ -50,7 +50,7 @@ const PROTECTED_RE = /^sandbox\.([a-z][a-z0-9-]*) would be (?:deleted|replaced),
 /** Names of the sandboxes a refusal names, when every diagnostic is a protection refusal; else null. */
 export function refusedSandboxes(error: unknown): string[] | null {
   if (!(error instanceof DiagnosticError) || error.diagnostics.length === 0) return null;
-  const names = error.diagnostics.map((d) => PROTECTED_RE.exec(d.summary)?.[1]);
+  const names = error.diagnostics.map((d) => (d.code === undefined || d.code === 'apply.protected' ? PROTECTED_RE.exec(d.summary)?.[1] : undefined));
   return names.every((n): n is string => n !== undefined) ? names : null;
 }
 
