@@ -88,7 +88,7 @@ describe.skipIf(!haveServices)('apply end to end (lightweight driver)', () => {
     trace("const first = await project.iact(['apply', '--auto-approve']");
     const first = await project.iact(['apply', '--auto-approve']);
     expect(first.stderr).toBe('');
-    expect(first.exitCode).toBe(0);
+    expect(first.exitCode, first.stdout + first.stderr).toBe(0);
     expect(first.stdout).toContain('Apply complete: 3 created, 0 updated, 0 replaced, 0 deleted, 0 started.');
     expectNoSecrets(first.stdout, first.stderr);
 
@@ -106,18 +106,18 @@ describe.skipIf(!haveServices)('apply end to end (lightweight driver)', () => {
     trace("const clean = await project.iact(['plan', '--detailed-exitco");
     const clean = await project.iact(['plan', '--detailed-exitcode']);
     expect(clean.stdout).toContain('No changes. development matches its manifest.');
-    expect(clean.exitCode).toBe(0);
+    expect(clean.exitCode, clean.stdout + clean.stderr).toBe(0);
 
     // A port change is a restart, and the data survives it.
     project.writeManifest('development', manifest({ ...ports, pg: pg2! }));
     trace("const portPlan = await project.iact(['plan', '--detailed-exi");
     const portPlan = await project.iact(['plan', '--detailed-exitcode']);
-    expect(portPlan.exitCode).toBe(2);
+    expect(portPlan.exitCode, portPlan.stdout + portPlan.stderr).toBe(2);
     expect(portPlan.stdout).toMatch(/sandbox\.dev-postgres .*updated in place \(restart\)/);
     expect(portPlan.stdout).toContain('Plan: 0 to create, 1 to update, 0 to replace, 0 to delete, 0 to start.');
     trace("const portApply = await project.iact(['apply', '--auto-appro");
     const portApply = await project.iact(['apply', '--auto-approve']);
-    expect(portApply.exitCode).toBe(0);
+    expect(portApply.exitCode, portApply.stdout + portApply.stderr).toBe(0);
     expect(psql(pg2!, 'select body from notes')).toBe('kept');
     expect(await portOpen(ports.pg)).toBe(false);
 
@@ -128,7 +128,7 @@ describe.skipIf(!haveServices)('apply end to end (lightweight driver)', () => {
     expect(deletePlan.stdout).toMatch(/sandbox\.dev-redis .*will be deleted \(data-loss: backup/);
     trace("const deleteApply = await project.iact(['apply', '--auto-app");
     const deleteApply = await project.iact(['apply', '--auto-approve']);
-    expect(deleteApply.exitCode).toBe(0);
+    expect(deleteApply.exitCode, deleteApply.stdout + deleteApply.stderr).toBe(0);
     expect(deleteApply.stdout).toContain('1 deleted');
     const backups = readdirSync(project.file('.iact/backups/development'));
     const rdb = backups.find((f) => f.startsWith('dev-redis-'));
@@ -154,7 +154,7 @@ describe.skipIf(!haveServices)('apply end to end (lightweight driver)', () => {
 
     trace("const destroyed = await project.iact(['destroy', '--auto-app");
     const destroyed = await project.iact(['destroy', '--auto-approve']);
-    expect(destroyed.exitCode).toBe(0);
+    expect(destroyed.exitCode, destroyed.stdout + destroyed.stderr).toBe(0);
     expect(destroyed.stdout).toContain('2 deleted');
     expect(await portOpen(pg2!)).toBe(false);
     expect(await portOpen(ports.my)).toBe(false);
@@ -170,7 +170,7 @@ describe.skipIf(!haveServices)('apply end to end (lightweight driver)', () => {
     project.writeEnv(ENV_TEXT);
     project.writeManifest('development', manifest({ pg: pg!, my: my!, redis: rd! }));
     const refused = await project.iact(['apply']);
-    expect(refused.exitCode).toBe(1);
+    expect(refused.exitCode, refused.stdout + refused.stderr).toBe(1);
     expect(refused.stderr).toContain('needs confirmation');
     expect(refused.stderr).toContain('--auto-approve');
     expect(refused.stderr).not.toMatch(/\n\s+at /);
@@ -207,7 +207,7 @@ describe.skipIf(!haveServices)('apply end to end (lightweight driver)', () => {
     await new Promise<void>((resolve) => squatter.listen(rd, '127.0.0.1', resolve));
     try {
       const result = await project.iact(['apply', '--auto-approve']);
-      expect(result.exitCode).toBe(1);
+      expect(result.exitCode, result.stdout + result.stderr).toBe(1);
       expect(result.stdout).toContain('Apply failed: 2 created, 0 updated, 0 replaced, 0 deleted, 0 started. Failed: sandbox.dev-redis.');
       expect(psql(pg!, 'select 1')).toBe('1');
       expect(mariadb(my!, 'select 1')).toBe('1');
@@ -216,7 +216,7 @@ describe.skipIf(!haveServices)('apply end to end (lightweight driver)', () => {
       await new Promise((resolve) => squatter.close(resolve));
     }
     const retry = await project.iact(['apply', '--auto-approve']);
-    expect(retry.exitCode).toBe(0);
+    expect(retry.exitCode, retry.stdout + retry.stderr).toBe(0);
     expect(retry.stdout).toContain('1 created');
   });
 
@@ -226,19 +226,19 @@ describe.skipIf(!haveServices)('apply end to end (lightweight driver)', () => {
     project.writeEnv(ENV_TEXT);
     project.writeManifest('development', manifest({ pg: pg!, my: my!, redis: rd! }, { withRedis: false }));
     const saved = await project.iact(['plan', '--out', 'dev.plan']);
-    expect(saved.exitCode).toBe(0);
+    expect(saved.exitCode, saved.stdout + saved.stderr).toBe(0);
     const planText = project.read('dev.plan');
     expectNoSecrets(planText);
     project.writeEnv(ENV_TEXT.replace(PG_PASSWORD, 'another-Secret-9'));
     const stale = await project.iact(['apply', 'dev.plan']);
-    expect(stale.exitCode).toBe(1);
+    expect(stale.exitCode, stale.stdout + stale.stderr).toBe(1);
     expect(stale.stderr).toContain('Saved plan is stale');
     expect(stale.stderr).toContain('variable DB_VM_PASSWORD changed');
     expect(stale.stderr).not.toContain('another-Secret-9');
 
     project.writeEnv(ENV_TEXT);
     const applied = await project.iact(['apply', 'dev.plan']);
-    expect(applied.exitCode).toBe(0);
+    expect(applied.exitCode, applied.stdout + applied.stderr).toBe(0);
     expect(applied.stdout).toContain('Apply complete: 2 created');
   });
 });
