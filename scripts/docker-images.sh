@@ -122,6 +122,23 @@ img::mysql() {
   for file in english charsets mysql_system_tables.sql mysql_performance_tables.sql mysql_system_tables_data.sql; do
     cp -a "/usr/share/mysql/${file}" "${root}/usr/share/mysql/"
   done
+  # System tables bootstrapped once here (as mariadb-install-db would, minus help tables and sys schema);
+  # a new container copies them. --bootstrap never listens on the network.
+  mkdir -p "${root}/usr/share/iact"
+  chmod 0755 "${root}/usr/share/iact"
+  local tmpl="${root}/usr/share/iact/mysql-template"
+  install -d -o mysql -m 0700 "${tmpl}"
+  {
+    printf 'create database if not exists mysql;\nuse mysql;\n'
+    printf "SET @auth_root_socket='root';\n"
+    cat /usr/share/mysql/mysql_system_tables.sql /usr/share/mysql/mysql_performance_tables.sql /usr/share/mysql/mysql_system_tables_data.sql
+  } | /usr/sbin/mariadbd --no-defaults --user=mysql --datadir="${tmpl}" --bootstrap --log-warnings=0 \
+    --skip-networking --socket="${tmpl}/bootstrap.sock" --pid-file="${tmpl}/bootstrap.pid" \
+    --enforce-storage-engine="" --max_allowed_packet=8M --net_buffer_length=16K --skip-name-resolve \
+    --innodb-log-file-size=16M >/dev/null 2>&1 || img::die "mariadbd --bootstrap of the template failed" "run it by hand to see why"
+  rm -f "${tmpl}/bootstrap.sock" "${tmpl}/bootstrap.pid"
+  printf '10.11' >"${tmpl}/mysql_upgrade_info"
+  chown -R "${SVC_UID}:${SVC_UID}" "${tmpl}"
   mkdir -p "${root}/var/lib/mysql" "${root}/run/mysqld"
   chown "${SVC_UID}:${SVC_UID}" "${root}/var/lib/mysql" "${root}/run/mysqld"
 }

@@ -11,6 +11,7 @@ readonly RUNDIR=/run/mysqld
 readonly SOCKET=/run/mysqld/mysqld.sock
 readonly SHARE=/usr/share/mysql
 readonly SVC_UID=999
+readonly TEMPLATE=/usr/share/iact/mysql-template
 DB_USER="${MARIADB_USER:-${MYSQL_USER:-}}"
 DB_NAME="${MARIADB_DATABASE:-${MYSQL_DATABASE:-}}"
 PW_FILE="${MARIADB_PASSWORD_FILE:-${MYSQL_PASSWORD_FILE:-}}"
@@ -60,18 +61,23 @@ svc::run() {
   mkdir -p "${DATADIR}" "${RUNDIR}"
   chown "${SVC_UID}:${SVC_UID}" "${DATADIR}" "${RUNDIR}"
   if [[ ! -f "${DATADIR}/mysql_upgrade_info" ]]; then
-    # A half-finished bootstrap leaves tables that a second bootstrap trips over.
+    # A half-finished copy or bootstrap leaves tables that the next attempt trips over.
     find "${DATADIR}" -mindepth 1 -delete
-    # What mariadb-install-db does, without help tables and sys schema (they double the time).
-    {
-      printf 'create database if not exists mysql;\nuse mysql;\n'
-      printf "SET @auth_root_socket='root';\n"
-      cat "${SHARE}/mysql_system_tables.sql" "${SHARE}/mysql_performance_tables.sql" "${SHARE}/mysql_system_tables_data.sql"
-    } | mariadbd --no-defaults --user=mysql --datadir="${DATADIR}" --bootstrap --log-warnings=0 \
-      --enforce-storage-engine="" --max_allowed_packet=8M --net_buffer_length=16K --skip-name-resolve \
-      --innodb-log-file-size=16M >/dev/null 2>&1 || svc::die "bootstrap of the system tables failed"
-    printf '10.11' >"${DATADIR}/mysql_upgrade_info"
-    chown "${SVC_UID}:${SVC_UID}" "${DATADIR}/mysql_upgrade_info"
+    if [[ -f "${TEMPLATE}/mysql_upgrade_info" ]]; then
+      # Bootstrapped once at image build: a copy (~0.1 s) instead of mariadbd --bootstrap (1-3 s).
+      cp -a "${TEMPLATE}/." "${DATADIR}/"
+    else
+      # What mariadb-install-db does, without help tables and sys schema (they double the time).
+      {
+        printf 'create database if not exists mysql;\nuse mysql;\n'
+        printf "SET @auth_root_socket='root';\n"
+        cat "${SHARE}/mysql_system_tables.sql" "${SHARE}/mysql_performance_tables.sql" "${SHARE}/mysql_system_tables_data.sql"
+      } | mariadbd --no-defaults --user=mysql --datadir="${DATADIR}" --bootstrap --log-warnings=0 \
+        --enforce-storage-engine="" --max_allowed_packet=8M --net_buffer_length=16K --skip-name-resolve \
+        --innodb-log-file-size=16M >/dev/null 2>&1 || svc::die "bootstrap of the system tables failed"
+      printf '10.11' >"${DATADIR}/mysql_upgrade_info"
+      chown "${SVC_UID}:${SVC_UID}" "${DATADIR}/mysql_upgrade_info"
+    fi
   fi
   # tmpfs: the init file holding the password never reaches the disk.
   initfile=/dev/shm/iact-init.sql
