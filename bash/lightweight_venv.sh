@@ -29,7 +29,10 @@ drv::healthy() { iact::port_open "${SB_PORT}"; }
 
 # setsid: the server survives this script and is out of its caller's process group.
 drv::launch() {
-  setsid "${SVC_ARGV[@]}" </dev/null >>"${SB_DIR}/logs/server.log" 2>&1 &
+  (
+    sb::detach_fds
+    exec setsid "${SVC_ARGV[@]}"
+  ) </dev/null >>"${SB_DIR}/logs/server.log" 2>&1 &
   SB_LAUNCH_PID=$!
 }
 

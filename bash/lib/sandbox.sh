@@ -276,10 +276,6 @@ sb::make_dirs() {
   done
   # umask 077: every directory made here is 0700.
   ((${#missing[@]} == 0)) || mkdir -p -- "${missing[@]}"
-  if [[ "${SB_ROOT_FRESH:-0}" == 1 ]]; then
-    # Service users must traverse the root and environment dirs (o+x only, not o+r).
-    chmod 0711 "${SB_ROOT}" "${SB_ENV_DIR}"
-  fi
   if ((EUID == 0)) && [[ "${SB_OS_USER}" != root ]]; then
     chown "${SB_OS_USER}:" "${SB_DIR}" "${SB_DIR}/logs" "${SB_DIR}/run" "${SB_DIR}/conf" "${SB_DIR}/data"
   fi
@@ -331,6 +327,19 @@ REDIS_PASSWORD=\"\$(cat \"\${IACT_SANDBOX_DIR}/secrets/password\" 2>/dev/null)\"
   esac
   text+="PS1=\"(iact:${SB_NAME}) \${PS1-}\""$'\n'
   sb::write_file "${SB_DIR}/bin/activate" "${text}"
+}
+
+# One writer per sandbox at a time. Servers must not inherit the lock fd (sb::detach closes it).
+sb::lock() {
+  [[ -d "${SB_ENV_DIR}" ]] || return 0
+  exec {SB_LOCK_FD}>"${SB_ENV_DIR}/.${SB_NAME}.lock"
+  flock -w 300 "${SB_LOCK_FD}" || iact::die 1 "another iact is working on sandbox '${SB_NAME}'" "wait for it to finish"
+}
+
+# Runs in a child about to exec a long-lived process: drop fds it must not hold.
+sb::detach_fds() {
+  if [[ -n "${SB_LOCK_FD:-}" ]]; then exec {SB_LOCK_FD}>&-; fi
+  return 0
 }
 
 # --- process state -------------------------------------------------------------------------
@@ -427,20 +436,19 @@ sb::wait_login() {
 # --- verbs ---------------------------------------------------------------------------------
 
 sb::cmd_create() {
-  local lockfd old_port='' running=0 fresh=0
+  local old_port='' running=0 fresh=0
   sb::need_args create 3 3 'NAME SERVICE PORT [--spec FILE]'
   sb::locate "${ARG_POS[0]}"
   sb::load_create_spec "${ARG_POS[0]}" "${ARG_POS[1]}" "${ARG_POS[2]}"
   drv::prerequisites
   SB_OS_USER="$(svc::os_user "${SB_SERVICE}")"
   svc::check_binaries "${SB_SERVICE}" "${SB_VERSION}"
-  SB_ROOT_FRESH=0
   if [[ ! -d "${SB_ENV_DIR}" ]]; then
-    mkdir -p "${SB_ENV_DIR}"
-    SB_ROOT_FRESH=1
+    # Directories iact makes on the way are traversable (0711, not readable) for the service users.
+    (umask 066 && mkdir -p "${SB_ENV_DIR}")
   fi
-  exec {lockfd}>"${SB_ENV_DIR}/.${SB_NAME}.lock"
-  flock -w 300 "${lockfd}" || iact::die 1 "another iact is working on sandbox '${SB_NAME}'" "wait for it to finish"
+  [[ "${SB_SERVICE}" == none ]] || svc::decide_reach "${SB_ENV_DIR}"
+  sb::lock
 
   if sb::read_meta "${SB_DIR}"; then
     [[ "${META_DRIVER}" == "${SB_DRIVER}" ]] || iact::die 1 "sandbox '${SB_NAME}' already exists with the ${META_DRIVER} driver" "destroy it first (${META_DRIVER}'s script destroy ${SB_NAME} --yes)"
@@ -509,7 +517,7 @@ sb::cmd_create() {
 }
 
 sb::cmd_update() {
-  local lockfd old_port running=0 new_port
+  local old_port running=0 new_port
   sb::need_args update 1 1 'NAME --spec FILE [--restart]'
   [[ -n "${ARG_SPEC}" ]] || iact::usage_error "update needs --spec FILE"
   sb::locate "${ARG_POS[0]}"
@@ -527,8 +535,7 @@ sb::cmd_update() {
   [[ "${META_SERVICE}" == "${SB_SERVICE}" ]] || iact::die 1 "sandbox '${SB_NAME}' runs ${META_SERVICE}; a service change is a replace" "destroy and create it"
   SB_OS_USER="$(svc::os_user "${SB_SERVICE}")"
   svc::check_binaries "${SB_SERVICE}" "${SB_VERSION}"
-  exec {lockfd}>"${SB_ENV_DIR}/.${SB_NAME}.lock"
-  flock -w 300 "${lockfd}" || iact::die 1 "another iact is working on sandbox '${SB_NAME}'" "wait for it to finish"
+  sb::lock
   old_port="${META_PORT}"
   SB_PORT="${old_port}"
   sb::is_running && running=1
@@ -571,6 +578,7 @@ sb::cmd_start() {
   sb::locate "${ARG_POS[0]}"
   drv::prerequisites
   sb::load_existing
+  sb::lock
   if sb::is_running; then
     iact::info "sandbox ${SB_NAME} is already running"
     return 0
@@ -585,6 +593,7 @@ sb::cmd_stop() {
   sb::need_args stop 1 1 NAME
   sb::locate "${ARG_POS[0]}"
   sb::load_existing
+  sb::lock
   if [[ "${SB_SERVICE}" == none ]]; then
     : >"${SB_DIR}/.stopped"
   else

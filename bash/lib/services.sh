@@ -7,7 +7,7 @@
 IACT_SERVICES_SH=1
 
 # Bump when the template layout changes, so old cached templates are not reused.
-readonly IACT_TEMPLATE_FORMAT=v1
+readonly IACT_TEMPLATE_FORMAT=v6
 # Role and database every PostgreSQL template holds; a new sandbox renames them (instant).
 readonly SVC_PG_TEMPLATE_ROLE=iact_template_user
 readonly SVC_PG_TEMPLATE_DB=iact_template_db
@@ -44,9 +44,14 @@ SVC_PRIV=()
 # When a parent of the sandbox is not traversable by the service user (a 0700 home or temp dir),
 # the service gets CAP_DAC_READ_SEARCH to reach its own directory instead of failing.
 svc::decide_reach() {
+  local path="${1:-${SB_DIR}/data}"
   SVC_PRIV=()
   ((EUID == 0)) && [[ "${SB_OS_USER}" != root ]] || return 0
-  if ! setpriv --reuid="${SB_OS_USER}" --regid="${SB_OS_USER}" --clear-groups -- test -x "${SB_DIR}/data"; then
+  if ! setpriv --reuid="${SB_OS_USER}" --regid="${SB_OS_USER}" --clear-groups -- test -x "${path}"; then
+    # MariaDB checks its files with access(), which ignores capabilities: it needs a real path.
+    if [[ "${SB_SERVICE}" == mysql ]]; then
+      iact::die 1 "the ${SB_OS_USER} user cannot reach ${path}" "let it traverse the parent directories (chmod o+x on each), or set IACT_SANDBOX_ROOT to a path under a world-traversable directory"
+    fi
     SVC_PRIV=(--inh-caps=+dac_read_search --ambient-caps=+dac_read_search)
   fi
 }
@@ -193,14 +198,22 @@ SQL
 }
 
 svc::mysql_make_template() {
-  local build="$1" user="$2"
+  local build="$1" user="$2" pid='' i sock="${build}/run/s.sock"
   mariadb-install-db --no-defaults --datadir="${build}/data" --user="${user}" \
     --auth-root-authentication-method=socket --skip-test-db --innodb-log-file-size=8M
-  # Admin is the service's OS user through the socket (unix_socket auth); no root, no anonymous users.
-  mariadbd --no-defaults --bootstrap --datadir="${build}/data" --user="${user}" --innodb-log-file-size=8M --log-warnings=0 <<SQL
-DELETE FROM mysql.global_priv WHERE User IN ('', 'root');
-DELETE FROM mysql.proxies_priv WHERE User IN ('', 'root');
-SQL
+  # install-db leaves some Aria pages only in its log; copies (which get a new log) would find
+  # mysql.proc corrupt. One normal run that opens every system table, then a clean shutdown,
+  # writes them all to their data files.
+  (exec setsid mariadbd --no-defaults --datadir="${build}/data" --skip-networking --innodb-log-file-size=8M \
+    --socket="${sock}" --pid-file="${build}/run/m.pid" "--user=${user}" </dev/null >>"${build}/run/log" 2>&1) &
+  for ((i = 0; i < 3000; i++)); do
+    [[ -S "${sock}" ]] && svc::as_user "${user}" mariadb --no-defaults --socket="${sock}" -u "${user}" -e 'SELECT 1' >/dev/null 2>&1 && break
+    sleep 0.02
+  done
+  svc::as_user "${user}" mariadb-check --no-defaults --socket="${sock}" -u "${user}" --databases mysql
+  svc::as_user "${user}" mariadb --no-defaults --socket="${sock}" -u "${user}" -e 'FLUSH TABLES'
+  IFS= read -r pid <"${build}/run/m.pid"
+  proc::stop_pid "${pid}" TERM 60
   sync
 }
 
@@ -425,7 +438,11 @@ SQL
       ;;
     mysql)
       pw="$(svc::mysql_quote "${SB_PASSWORD}")"
+      # Admin is the service's OS user through the socket (unix_socket auth): no root, no anonymous users.
       svc::mysql_admin <<SQL
+DELETE FROM mysql.global_priv WHERE User IN ('', 'root');
+DELETE FROM mysql.proxies_priv WHERE User IN ('', 'root');
+FLUSH PRIVILEGES;
 CREATE DATABASE IF NOT EXISTS \`${SB_DB}\`;
 CREATE USER IF NOT EXISTS '${SB_USER}'@'localhost' IDENTIFIED BY ${pw};
 CREATE USER IF NOT EXISTS '${SB_USER}'@'127.0.0.1' IDENTIFIED BY ${pw};

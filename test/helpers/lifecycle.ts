@@ -1,0 +1,195 @@
+// The driver x service lifecycle every process driver must pass (issue 3 "Must show"), driven
+// through the TypeScript driver layer with real clients. Shared by lightweight and namespace tests.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execa } from 'execa';
+import { getDriver, type BashDriver } from '../../src/drivers/index.js';
+import { toDriverSpec } from '../../src/drivers/spec.js';
+import type { DriverContext, DriverSpec } from '../../src/drivers/types.js';
+import type { DriverName, ServiceKind } from '../../src/model/types.js';
+import { client, freePort, mode, portOpen, processesMentioning, readCommand, requireBinary, TEMPLATE_DIR, tempRoot, waitFor, writeCommand, type TempRoot } from './services.js';
+
+// Quotes, a dollar, a backslash and a space: the password must survive every config format.
+export const TRICKY_PASSWORD = `S3cr'et"pw$x y\\z`;
+
+export function specFor(driver: DriverName, service: ServiceKind, name: string, port: number, extra: Partial<{ password: string; settings: Record<string, string | number | boolean>; memory: string }> = {}): DriverSpec {
+  return toDriverSpec('development', {
+    name,
+    service,
+    driver,
+    port,
+    database: service === 'postgres' || service === 'mysql' ? 'appdb' : undefined,
+    user: service === 'postgres' || service === 'mysql' ? 'app' : undefined,
+    password: service === 'none' ? undefined : (extra.password ?? TRICKY_PASSWORD),
+    memory: extra.memory,
+    settings: extra.settings ?? {},
+    depends_on: [],
+    protect: false,
+  });
+}
+
+export function creds(spec: DriverSpec, password = spec.password ?? '') {
+  return { port: spec.port, database: spec.database ?? '', user: spec.user ?? '', password };
+}
+
+export function lifecycleSuite(driverName: DriverName, services: ServiceKind[] = ['postgres', 'mysql', 'redis', 'none']): void {
+  const driver = getDriver(driverName);
+  let root: TempRoot;
+  let ctx: DriverContext;
+
+  beforeAll(() => {
+    process.env.IACT_TEMPLATE_DIR = TEMPLATE_DIR;
+    root = tempRoot(`iact-${driverName}-`);
+    ctx = { root: root.dir, sandboxRoot: root.sandboxRoot, environment: 'development' };
+  });
+  afterAll(() => root.cleanup());
+
+  describe.each(services)('%s', (service) => {
+    it('create -> password login (wrong one refused) -> write -> stop -> stopped -> start -> data kept -> destroy -> nothing left', async () => {
+      if (!requireBinary(service)) return;
+      const port = await freePort();
+      const name = `lc-${service}`;
+      const spec = specFor(driverName, service, name, port);
+      const dir = path.join(root.sandboxRoot, 'development', name);
+      try {
+        await driver.create(ctx, spec);
+
+        let status = (await driver.status(ctx)).find((s) => s.name === name);
+        expect(status).toMatchObject({ name, service, driver: driverName, port, running: true, healthy: true, spec_hash: spec.spec_hash });
+        expect(status?.spec).toMatchObject({ name, service, port, spec_hash: spec.spec_hash });
+        expect(JSON.stringify(status)).not.toContain(TRICKY_PASSWORD);
+
+        expect(mode(dir)).toBe(0o700);
+        expect(mode(path.join(dir, 'sandbox.json'))).toBe(0o600);
+        expect(readFileSync(path.join(dir, 'sandbox.json'), 'utf8')).not.toContain('S3cr');
+        expect(existsSync(path.join(dir, 'bin', 'activate'))).toBe(true);
+
+        if (service !== 'none') {
+          expect(status?.pid).toBeGreaterThan(0);
+          expect(mode(path.join(dir, 'secrets', 'password'))).toBe(0o600);
+          expect(readFileSync(path.join(dir, 'secrets', 'password'), 'utf8')).toBe(TRICKY_PASSWORD);
+          const good = creds(spec);
+          const wrong = await client(service, { ...good, password: 'not-the-password' }, service === 'redis' ? 'PING' : 'SELECT 1');
+          expect(wrong.ok).toBe(false);
+          const written = await client(service, good, writeCommand(service));
+          expect(written.err).toBe('');
+          expect(written.ok).toBe(true);
+
+          // bin/activate exports the credentials and deactivate restores the shell.
+          const vars = service === 'redis' ? 'REDIS_PORT REDIS_PASSWORD' : 'DB_PORT DB_NAME DB_USER DB_PASSWORD';
+          const shell = await execa('bash', ['-c', `export DB_PORT=old REDIS_PORT=old; source "$1"; for v in ${vars}; do printf '%s=%s\\n' "$v" "\${!v}"; done; deactivate; printf 'after=%s\\n' "\${DB_PORT:-}\${REDIS_PORT:-}"`, 'x', path.join(dir, 'bin', 'activate')]);
+          expect(shell.stdout).toContain(`PORT=${port}`);
+          expect(shell.stdout).toContain(`PASSWORD=${TRICKY_PASSWORD}`);
+          expect(shell.stdout).toContain('after=oldold');
+        }
+
+        await driver.stop(ctx, name);
+        status = (await driver.status(ctx)).find((s) => s.name === name);
+        expect(status).toMatchObject({ running: false, healthy: false, pid: null });
+        if (service !== 'none') {
+          expect(await portOpen(port)).toBe(false);
+          expect(processesMentioning(dir)).toEqual([]);
+        }
+
+        await driver.start(ctx, name);
+        status = (await driver.status(ctx)).find((s) => s.name === name);
+        expect(status).toMatchObject({ running: true, healthy: true });
+        if (service !== 'none') {
+          const read = await client(service, creds(spec), readCommand(service));
+          expect(read.out).toBe('survived');
+        }
+      } finally {
+        await driver.destroy(ctx, name);
+      }
+      expect(existsSync(dir)).toBe(false);
+      expect((await driver.status(ctx)).find((s) => s.name === name)).toBeUndefined();
+      expect(await portOpen(port)).toBe(false);
+      expect(await waitFor(() => processesMentioning(dir).length === 0, 5000)).toBe(true);
+    });
+  });
+
+  describe.each(services.filter((s) => s !== 'none'))('%s', (service) => {
+    it('update: a new password works at once, without a restart; the old one is refused; backup is 0600', async () => {
+      if (!requireBinary(service)) return;
+      const port = await freePort();
+      const name = `up-${service}`;
+      const spec = specFor(driverName, service, name, port, { password: 'first-password-1' });
+      try {
+        await driver.create(ctx, spec);
+        const before = (await driver.status(ctx)).find((s) => s.name === name);
+        expect((await client(service, creds(spec), writeCommand(service))).ok).toBe(true);
+
+        const changed = specFor(driverName, service, name, port, { password: 'second-password-2' });
+        expect(changed.spec_hash).not.toBe(spec.spec_hash);
+        await driver.update(ctx, changed, { restart: false });
+        const after = (await driver.status(ctx)).find((s) => s.name === name);
+        expect(after?.pid).toBe(before?.pid);
+        expect(after?.spec_hash).toBe(changed.spec_hash);
+        expect(after?.spec?.password_hash).toBe(changed.password_hash);
+        expect((await client(service, creds(changed), readCommand(service))).out).toBe('survived');
+        expect((await client(service, creds(spec), readCommand(service))).ok).toBe(false);
+
+        const out = path.join(root.dir, `${name}.backup`);
+        await driver.backup(ctx, name, out);
+        expect(mode(out)).toBe(0o600);
+        const dump = readFileSync(out);
+        expect(dump.length).toBeGreaterThan(0);
+        expect(dump.toString('latin1')).toContain('survived');
+      } finally {
+        await driver.destroy(ctx, name);
+      }
+    });
+  });
+
+  it('create twice is one sandbox (same process); destroy of a missing sandbox succeeds', async () => {
+    if (!requireBinary('redis')) return;
+    const port = await freePort();
+    const spec = specFor(driverName, 'redis', 'twice', port);
+    try {
+      await driver.create(ctx, spec);
+      const first = (await driver.status(ctx)).filter((s) => s.name === 'twice');
+      await driver.create(ctx, spec);
+      const second = (await driver.status(ctx)).filter((s) => s.name === 'twice');
+      expect(first).toHaveLength(1);
+      expect(second).toHaveLength(1);
+      expect(second[0]?.pid).toBe(first[0]?.pid);
+      expect((await client('redis', creds(spec), 'PING')).out).toBe('PONG');
+    } finally {
+      await driver.destroy(ctx, 'twice');
+    }
+    await expect(driver.destroy(ctx, 'twice')).resolves.toBeUndefined();
+  });
+
+  it('create after a killed, half-finished create repairs the sandbox', async () => {
+    if (!requireBinary('postgres')) return;
+    const port = await freePort();
+    const spec = specFor(driverName, 'postgres', 'half', port);
+    const specFile = path.join(root.dir, 'half-spec.json');
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(specFile, JSON.stringify(spec), { mode: 0o600 });
+    try {
+      // Kill the whole script process group mid-way (after the files, around the server start).
+      const child = execa('bash', [(driver as BashDriver).scriptPath, 'create', 'half', 'postgres', String(port), '--spec', specFile, '--env', 'development'], {
+        cwd: root.dir,
+        env: root.env,
+        detached: true,
+        reject: false,
+        stdin: 'ignore',
+      });
+      const dir = path.join(root.sandboxRoot, 'development', 'half');
+      await waitFor(() => existsSync(path.join(dir, 'sandbox.json')), 20_000);
+      process.kill(-(child.pid as number), 'SIGKILL');
+      await child;
+      expect(existsSync(path.join(dir, '.initialized'))).toBe(false);
+
+      await driver.create(ctx, spec);
+      const status = (await driver.status(ctx)).filter((s) => s.name === 'half');
+      expect(status).toHaveLength(1);
+      expect(status[0]).toMatchObject({ running: true, healthy: true });
+      expect((await client('postgres', creds(spec), 'SELECT 1')).out).toBe('1');
+    } finally {
+      await driver.destroy(ctx, 'half');
+    }
+  });
+}

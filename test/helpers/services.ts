@@ -1,0 +1,189 @@
+// Shared helpers for driver tests: temp sandbox roots, free ports, binaries, real clients, leftovers.
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { createServer, connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import type { ServiceKind } from '../../src/model/types.js';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const PG_BIN = '/usr/lib/postgresql/15/bin';
+/** Templates are a per-machine cache; tests share one so only the first test pays initdb. */
+export const TEMPLATE_DIR = path.join(tmpdir(), 'iact-test-templates');
+
+const BINARIES: Record<string, { bins: string[]; hint: string }> = {
+  postgres: { bins: ['postgres', 'initdb', 'psql', 'pg_dump'], hint: 'apt-get install -y postgresql' },
+  mysql: { bins: ['mariadbd', 'mariadb-install-db', 'mariadb', 'mariadb-dump'], hint: 'apt-get install -y mariadb-server mariadb-client' },
+  redis: { bins: ['redis-server', 'redis-cli'], hint: 'apt-get install -y redis-server redis-tools' },
+  none: { bins: [], hint: '' },
+  namespace: { bins: ['unshare', 'socat'], hint: 'apt-get install -y util-linux socat' },
+  jq: { bins: ['jq'], hint: 'apt-get install -y jq' },
+};
+
+function onPath(bin: string): boolean {
+  const dirs = [...(process.env.PATH ?? '').split(':'), PG_BIN, '/usr/sbin', '/sbin'];
+  return dirs.some((d) => d !== '' && existsSync(path.join(d, bin)));
+}
+
+/**
+ * True when the binaries of `what` are installed. Missing ones fail the test with an install
+ * hint, unless IACT_ALLOW_MISSING_SERVICES=1 (then false: the caller skips, visibly).
+ */
+export function requireBinary(what: string): boolean {
+  const entry = BINARIES[what] ?? { bins: [what], hint: `install ${what}` };
+  const missing = entry.bins.filter((b) => !onPath(b));
+  if (missing.length === 0) return true;
+  if (process.env.IACT_ALLOW_MISSING_SERVICES === '1') return false;
+  throw new Error(`missing binaries for ${what}: ${missing.join(', ')}\n  fix: ${entry.hint} (or set IACT_ALLOW_MISSING_SERVICES=1 to skip)`);
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+export interface TempRoot {
+  dir: string; // project root (cwd of the scripts)
+  sandboxRoot: string;
+  env: Record<string, string>; // for running the scripts directly
+  cleanup(): void;
+}
+
+/**
+ * A project dir with its sandbox root inside. Made traversable (0711, like a normal checkout) so
+ * MariaDB, which needs a real path, can run; `private: true` keeps mkdtemp's 0700.
+ */
+export function tempRoot(prefix = 'iact-drv-', opts: { private?: boolean } = {}): TempRoot {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  if (!opts.private) chmodSync(dir, 0o711);
+  const sandboxRoot = path.join(dir, '.iact', 'sandboxes');
+  return {
+    dir,
+    sandboxRoot,
+    env: { IACT_SANDBOX_ROOT: sandboxRoot, IACT_TEMPLATE_DIR: TEMPLATE_DIR, IACT_ENV: '', ENVIRONMENT: '', APP_ENV: '', DJANGO_ENV: '' },
+    cleanup() {
+      for (const pid of processesMentioning(dir)) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // gone
+        }
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Live (non-zombie) processes whose command line or cwd mentions `needle`. */
+export function processesMentioning(needle: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    if (pid === process.pid) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+      if (state === 'Z' || state === 'X') continue;
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      let cwd = '';
+      try {
+        cwd = readlinkSync(`/proc/${pid}/cwd`);
+      } catch {
+        // not ours to read
+      }
+      if (cmdline.includes('vitest') || cmdline.includes('node ')) continue;
+      if (cmdline.includes(needle) || cwd.startsWith(needle)) pids.push(pid);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return pids;
+}
+
+export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return check();
+}
+
+export interface Credentials {
+  port: number;
+  database: string;
+  user: string;
+  password: string;
+}
+
+export interface ClientResult {
+  ok: boolean;
+  out: string;
+  err: string;
+}
+
+/** Runs SQL or a Redis command with the real CLI clients over TCP 127.0.0.1 (password in the env, not argv). */
+export async function client(service: ServiceKind, c: Credentials, command: string): Promise<ClientResult> {
+  let r;
+  if (service === 'postgres') {
+    r = await execa(path.join(PG_BIN, 'psql'), ['-X', '-w', '-tA', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', String(c.port), '-U', c.user, '-d', c.database, '-c', command], {
+      env: { PGPASSWORD: c.password, PGCONNECT_TIMEOUT: '5' },
+      reject: false,
+      stdin: 'ignore',
+    });
+  } else if (service === 'mysql') {
+    r = await execa('mariadb', ['--no-defaults', '--protocol=TCP', '-h', '127.0.0.1', '-P', String(c.port), '-u', c.user, '-D', c.database, '--connect-timeout=5', '-N', '-B', '-e', command], {
+      env: { MYSQL_PWD: c.password },
+      reject: false,
+      stdin: 'ignore',
+    });
+  } else if (service === 'redis') {
+    r = await execa('redis-cli', ['--no-auth-warning', '-h', '127.0.0.1', '-p', String(c.port), ...command.split(' ')], {
+      env: { REDISCLI_AUTH: c.password },
+      reject: false,
+      stdin: 'ignore',
+    });
+    // redis-cli exits 0 even for server errors; an error reply is a failure here.
+    const out = String(r.stdout).trim();
+    const failed = r.exitCode !== 0 || /^(ERR|NOAUTH|WRONGPASS|AUTH failed)/m.test(out) || /AUTH failed|NOAUTH|WRONGPASS/.test(String(r.stderr));
+    return { ok: !failed, out, err: String(r.stderr) };
+  } else {
+    throw new Error(`no client for ${service}`);
+  }
+  return { ok: r.exitCode === 0, out: String(r.stdout).trim(), err: String(r.stderr) };
+}
+
+/** Writes a row (or key) that must survive a stop/start. */
+export function writeCommand(service: ServiceKind): string {
+  if (service === 'redis') return 'SET iact_probe survived';
+  return 'CREATE TABLE IF NOT EXISTS iact_probe (v text); INSERT INTO iact_probe VALUES (\'survived\')';
+}
+
+export function readCommand(service: ServiceKind): string {
+  if (service === 'redis') return 'GET iact_probe';
+  return 'SELECT v FROM iact_probe';
+}
+
+export function mode(file: string): number {
+  return statSync(file).mode & 0o777;
+}
