@@ -1,5 +1,5 @@
 // Pure: manifest text + variables -> ResolvedEnvironment, or every problem as a positioned diagnostic.
-import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { diag, hasErrors, type Diagnostic, type SourceLocation } from '../diagnostics.js';
 import type {
   ApiSettings,
@@ -47,6 +47,8 @@ const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !
 /** Salted and short: shows that a value changed without revealing it. */
 export function variableHash(name: string, value: string | undefined): string {
   if (value === undefined) return 'unset';
+  // node:crypto costs ~12 ms of cold start; `iact validate` never needs it.
+  const { createHash } = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
   return `sha256:${createHash('sha256').update(`iact-variable\0${name}\0${value}`).digest('hex').slice(0, 16)}`;
 }
 
@@ -182,28 +184,35 @@ export function resolveManifest(input: ResolveInput): ResolveResult {
     const value = path.split('.').reduce<unknown>((acc, key) => (isObj(acc) ? acc[key] : undefined), resolvedTree);
     if (typeof value === 'string' && value !== '') secretValues.add(value);
   }
-  const variables: Record<string, string> = {};
-  for (const [name, value] of [...usedVariables].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    variables[name] = variableHash(name, value);
-    if (sensitiveVar(name) && value) secretValues.add(value);
-  }
+  const used = [...usedVariables].sort(([a], [b]) => (a < b ? -1 : 1));
+  for (const [name, value] of used) if (sensitiveVar(name) && value) secretValues.add(value);
 
-  return {
-    diagnostics,
-    placeholdersUsed: [...placeholdersUsed].sort(),
-    resolved: {
-      environment: input.environment,
-      file,
-      root: input.root,
-      sandboxes,
-      connections,
-      features,
-      sensitivePaths: [...sensitivePaths].sort(),
-      secretValues: [...secretValues],
-      locations,
-      variables,
-    },
+  const resolved: ResolvedEnvironment = {
+    environment: input.environment,
+    file,
+    root: input.root,
+    sandboxes,
+    connections,
+    features,
+    sensitivePaths: [...sensitivePaths].sort(),
+    secretValues: [...secretValues],
+    locations,
+    variables: {},
   };
+  // Hashed on first read (plans, diffs); afterwards an ordinary data property.
+  const settle = (value: Record<string, string>) =>
+    Object.defineProperty(resolved, 'variables', { value, enumerable: true, writable: true, configurable: true });
+  Object.defineProperty(resolved, 'variables', {
+    enumerable: true,
+    configurable: true,
+    get: () => {
+      const value = Object.fromEntries(used.map(([name, v]) => [name, variableHash(name, v)]));
+      settle(value);
+      return value;
+    },
+    set: settle,
+  });
+  return { diagnostics, placeholdersUsed: [...placeholdersUsed].sort(), resolved };
 }
 
 /** Point at the `${` inside a one-line scalar; other scalars point at their start. */

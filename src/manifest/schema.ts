@@ -16,20 +16,36 @@ interface AjvError {
 
 export const schema = manifestSchema as JsonSchema;
 
+const derefCache = new WeakMap<JsonSchema, JsonSchema>();
+const pathCache = new Map<string, JsonSchema | undefined>();
+
 function deref(node: JsonSchema | undefined): JsonSchema | undefined {
   if (!node) return undefined;
   const ref = node.$ref;
   if (typeof ref !== 'string') return node;
+  const cached = derefCache.get(node);
+  if (cached) return cached;
   const target = ref
     .replace(/^#\//, '')
     .split('/')
     .reduce<unknown>((acc, key) => (acc as Record<string, unknown> | undefined)?.[key], schema) as JsonSchema | undefined;
   const { $ref: _ref, ...siblings } = node;
-  return { ...deref(target), ...siblings };
+  const merged = { ...deref(target), ...siblings };
+  derefCache.set(node, merged);
+  return merged;
 }
 
 /** The subschema describing the value at `segments` (undefined when the schema does not allow it). */
 export function schemaAt(segments: readonly (string | number)[]): JsonSchema | undefined {
+  // Array indices and map keys under additionalProperties share a schema; the key is only a cache key.
+  const key = segments.join('\u0000');
+  if (pathCache.has(key)) return pathCache.get(key);
+  const found = walkSchema(segments);
+  pathCache.set(key, found);
+  return found;
+}
+
+function walkSchema(segments: readonly (string | number)[]): JsonSchema | undefined {
   let node = deref(schema);
   for (const segment of segments) {
     if (!node) return undefined;
