@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, freePorts, makeProject, repoRoot, servicesAvailable, type Project } from '../helpers/iact-project.js';
+import { killProcessesIn } from '../sandbox/procs.js';
 
 const PG_PASSWORD = 'status-Pg-Secret-71';
 const REDIS_PASSWORD = 'status-Redis-Secret-72';
@@ -39,10 +40,14 @@ interface Row {
   note: string;
 }
 
-describe.skipIf(!haveServices)('iact status (lightweight driver)', () => {
+describe.skipIf(!haveServices)('iact status (lightweight driver)', { timeout: 180_000 }, () => {
   let project: Project;
   beforeAll(() => ensureBuilt());
-  afterEach(async () => project?.cleanup());
+  afterEach(async () => {
+    const dir = project?.dir;
+    await project?.cleanup();
+    if (dir) killProcessesIn(dir); // a manifest left broken by a failed test cannot drive destroy
+  });
 
   it('lists live sandboxes with health, pid and data size, then drift, manifest changes, missing and orphan sandboxes', async () => {
     project = makeProject('iact-status-');
