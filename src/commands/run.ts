@@ -68,9 +68,10 @@ export default async function run(opts: Record<string, unknown>, io: CommandIO, 
   } finally {
     if (sandbox) {
       const name = sandbox.connection.name;
+      const destroyStarted = Date.now();
       try {
         await sandbox.destroy();
-        io.stderr(`iact run: ${name} destroyed\n`);
+        io.stderr(`iact run: ${name} destroyed after ${((Date.now() - destroyStarted) / 1000).toFixed(1)}s\n`);
       } catch (error) {
         io.stderr(`warning: could not destroy ${name}: ${error instanceof Error ? error.message : String(error)}; the next iact run removes it\n`);
       }

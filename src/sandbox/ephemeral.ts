@@ -170,12 +170,11 @@ export async function createEphemeral(spec: EphemeralSpec, options: EphemeralOpt
   let destroying: Promise<void> | undefined;
   const destroy = (): Promise<void> =>
     (destroying ??= (async () => {
-      try {
-        await driver.destroy(ctx, name);
-      } finally {
-        await rm(path.join(root, RUN_ENVIRONMENT, name), { recursive: true, force: true }).catch(() => undefined);
-        await unlink(ownerFile).catch(() => undefined);
-      }
+      // A terminal's Ctrl-C also reaches the driver script; one more try usually finishes the job.
+      await driver.destroy(ctx, name).catch(() => driver.destroy(ctx, name));
+      // Only once the driver is done: a kept owner record lets the next run reap what is left.
+      await rm(path.join(root, RUN_ENVIRONMENT, name), { recursive: true, force: true }).catch(() => undefined);
+      await unlink(ownerFile).catch(() => undefined);
     })());
 
   const attempts = Math.max(1, options.attempts ?? 5);

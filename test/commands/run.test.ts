@@ -95,7 +95,7 @@ describe.skipIf(!haveServices)('iact run (lightweight driver)', { timeout: 300_0
       ports.push(...portsFrom(String(r.stderr)));
     }
     expect(interrupted.exitCode).toBe(130);
-    expect(String(interrupted.stderr)).toMatch(/run-[0-9a-f]{10} destroyed/);
+    expect(String(interrupted.stderr)).toMatch(/run-[0-9a-f]{10} destroyed after \d+\.\ds/);
     ports.push(...portsFrom(String(interrupted.stderr)));
     expect(new Set(ports).size).toBe(10); // never the same port twice
     await expectNothingLeft(run, ports);
