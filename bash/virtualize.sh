@@ -83,9 +83,8 @@ read_spec() {
   local -a f
   SPEC_PASSWORD=""
   if [[ -z "${file}" ]]; then
-    SPEC_JSON="$(jq -cn --arg name "${name}" --arg env "${ENV_NAME}" --arg service "${service}" --argjson port "${port}" \
+    SPEC_JSON="$(jq -cn --arg name "${name}" --arg env "${ENV_NAME}" --arg service "${service}" --argjson port "$((10#${port}))" \
       '{name: $name, environment: $env, driver: "docker", service: $service, port: $port, settings: {}}')"
-    SPEC_JSON="$(jq -c --arg h "sha256:$(printf '%s' "${SPEC_JSON}" | jq -cS . | sha256sum | cut -c1-32)" '. + {spec_hash: $h}' <<<"${SPEC_JSON}")"
     return 0
   fi
   [[ -f "${file}" && -r "${file}" ]] || iact::usage_error "spec file '${file}' is not readable" "pass the JSON written by iact (DriverSpec)"
@@ -111,6 +110,26 @@ read_spec() {
   SPEC_JSON="$(jq -c --arg env "${ENV_NAME}" 'del(.password) | .environment = $env | .driver = "docker" | .settings = (.settings // {})' "${file}")"
 }
 
+# sandbox.json as the other drivers write it: database/user defaults for SQL services, and a
+# password hash (src/drivers/spec.ts's formula) and spec hash when the spec came without them.
+observed_spec() {
+  local name="$1" password="$2" json hash=""
+  [[ "${SPEC_JSON}" == *'"service":"none"'* ]] ||
+    hash="sha256:$(printf 'iact-password\0%s\0%s\0%s' "${ENV_NAME}" "${name}" "${password}" | sha256sum | cut -c1-16)"
+  json="$(jq -c --arg ph "${hash}" '((.name | gsub("-"; "_")) as $id
+      | if .service == "postgres" or .service == "mysql" then .database = (.database // $id) | .user = (.user // $id) else . end)
+      | if (.password_hash // "") == "" and $ph != "" then .password_hash = $ph else . end' <<<"${SPEC_JSON}")"
+  if [[ "${json}" != *'"spec_hash":"'?* || "${json}" == *'"spec_hash":""'* ]]; then
+    hash="sha256:$(jq -c -S 'del(.spec_hash)' <<<"${json}" | tr -d '\n' | sha256sum | cut -c1-32)"
+    if [[ "${json}" == *'"spec_hash":""'* ]]; then
+      json="${json/\"spec_hash\":\"\"/\"spec_hash\":\"${hash}\"}"
+    else
+      json="${json%\}},\"spec_hash\":\"${hash}\"}"
+    fi
+  fi
+  printf '%s' "${json}"
+}
+
 random_password() {
   head -c 18 /dev/urandom | base64 | tr '+/' '-_'
 }
@@ -122,14 +141,14 @@ write_sandbox_files() {
   mkdir -p "${SANDBOX_ROOT}/${ENV_NAME}"
   mkdir -p "${dir}/secrets" "${dir}/bin" "${dir}/data" "${dir}/logs"
   chmod 0700 "${dir}" "${dir}/secrets"
-  iact::write_secret_file "${dir}/sandbox.json" "${SPEC_JSON}"$'\n'
   password="${SPEC_PASSWORD}"
   if [[ -z "${password}" && -s "${dir}/secrets/password" ]]; then
     password="$(<"${dir}/secrets/password")"
   fi
   [[ -n "${password}" ]] || password="$(random_password)"
-  # Rewritten in place, not renamed: the container sees the directory, and the file keeps its inode.
+  # The container mounts the directory, so a renamed-in file is what it reads next.
   iact::write_secret_file "${dir}/secrets/password" "${password}"
+  iact::write_secret_file "${dir}/sandbox.json" "$(observed_spec "${name}" "${password}")"$'\n'
   load_spec "${dir}"
   write_activate "${dir}"
 }
@@ -185,9 +204,19 @@ container_config_hash() {
     sha256sum | cut -c1-32
 }
 
-# "state<TAB>config hash" of the sandbox's container, or nothing when there is none.
+# "state<TAB>config hash<TAB>port" of the sandbox's container, or nothing when there is none.
+# Doubles as the engine check (one docker call instead of two): exits 1 when no engine answers.
 container_state() {
-  docker container inspect --format '{{.State.Status}}{{"\t"}}{{index .Config.Labels "iact.config_hash"}}' "$1" 2>/dev/null || true
+  local out
+  iact::docker_require_cli
+  iact::docker_select_engine
+  if out="$(docker container inspect --format '{{.State.Status}}{{"\t"}}{{index .Config.Labels "iact.config_hash"}}{{"\t"}}{{index .Config.Labels "iact.port"}}' "$1" 2>&1)"; then
+    printf '%s' "${out}"
+    return 0
+  fi
+  [[ "${out}" == *"No such"* ]] && return 0
+  [[ "${out}" == *"Cannot connect"* || "${out}" == *"connect:"* || "${out}" == *"daemon running"* ]] && iact::docker_no_engine
+  iact::die 1 "docker container inspect $1 failed: ${out}" "scripts/docker-engine.sh status"
 }
 
 require_image() {
@@ -200,7 +229,7 @@ require_image() {
 }
 
 run_container() {
-  local name="$1" dir container volume cport data_path setting key value
+  local name="$1" dir container volume cport data_path setting key value out
   local -a args
   dir="$(sandbox_dir "${name}")"
   container="$(iact::docker_container_name "${ENV_NAME}" "${name}")"
@@ -208,10 +237,10 @@ run_container() {
   cport="$(iact::docker_service_port "${SB_SERVICE}")"
   data_path="$(iact::docker_data_path "${SB_SERVICE}")"
   [[ "${dir}" != *,* && "${dir}" != *:* ]] || iact::die 1 "sandbox directory ${dir} contains ',' or ':', which docker mounts cannot express" "set IACT_SANDBOX_ROOT to a plain path"
-  require_image "${SB_IMAGE}"
-  docker volume inspect "${volume}" >/dev/null 2>&1 ||
-    docker volume create --label "iact.environment=${ENV_NAME}" --label "iact.name=${name}" --label iact.driver=docker "${volume}" >/dev/null
-  args=(run -d --name "${container}" --init --restart no
+  # Idempotent: an existing volume (the data of a recreated container) is returned as it is.
+  docker volume create --label "iact.environment=${ENV_NAME}" --label "iact.name=${name}" --label iact.driver=docker "${volume}" >/dev/null
+  # --pull never: no registry is reachable here, and a missing image must not wait for one.
+  args=(run -d --pull never --name "${container}" --init --restart no
     --label "iact.environment=${ENV_NAME}" --label "iact.name=${name}" --label iact.driver=docker
     --label "iact.spec_hash=${SB_SPEC_HASH}" --label "iact.service=${SB_SERVICE}" --label "iact.port=${SB_PORT}"
     --label "iact.config_hash=$(container_config_hash)"
@@ -246,7 +275,10 @@ run_container() {
         ;;
     esac
   done <<<"${SB_SETTINGS}"
-  docker "${args[@]}" >/dev/null
+  if ! out="$(docker "${args[@]}" 2>&1)"; then
+    require_image "${SB_IMAGE}"
+    iact::die 1 "docker run for sandbox ${name} failed: ${out}" "read the docker error above"
+  fi
 }
 
 remove_container() {
@@ -314,12 +346,11 @@ wait_ready() {
 # Brings the container in line with sandbox.json: created if missing, recreated (volume kept) when
 # its configuration changed or RECREATE=1, started when stopped; then waits for a real login.
 converge_container() {
-  local name="$1" recreate="${2:-0}" container info state hash
+  local name="$1" recreate="${2:-0}" container info state="" hash="" port=""
   [[ "${SB_SERVICE}" == none ]] && return 0
   container="$(iact::docker_container_name "${ENV_NAME}" "${name}")"
-  info="$(container_state "${container}")"
-  state="${info%%$'\t'*}"
-  hash="${info#*$'\t'}"
+  if (($# >= 3)); then info="$3"; else info="$(container_state "${container}")"; fi
+  [[ -z "${info}" ]] || IFS=$'\t' read -r state hash port <<<"${info}"
   if [[ -n "${info}" && ("${recreate}" == 1 || "${hash}" != "$(container_config_hash)") ]]; then
     iact::info "sandbox ${name}: recreating container ${container} (data volume kept)"
     remove_container "${container}"
@@ -341,7 +372,7 @@ converge_container() {
 # ---------------------------------------------------------------- verbs
 
 cmd_create() {
-  local name="$1" service="$2" port="$3" spec_file="$4" dir existing_service
+  local name="$1" service="$2" port="$3" spec_file="$4" dir existing_service info
   iact::validate_name "${name}"
   iact::validate_service "${service}"
   iact::validate_port "${port}"
@@ -353,21 +384,26 @@ cmd_create() {
     [[ -z "${existing_service}" || "${existing_service}" == "${service}" ]] ||
       iact::die 1 "sandbox ${name} already exists with service ${existing_service}" "destroy it first: bash/virtualize.sh destroy ${name} --yes"
   fi
-  if [[ "${service}" != none ]]; then
-    iact::docker_require_engine
-    # Before anything is written: the port must be free unless our own container already publishes it.
-    if [[ "$(docker container inspect --format '{{index .Config.Labels "iact.port"}}' "$(iact::docker_container_name "${ENV_NAME}" "${name}")" 2>/dev/null)" != "${port}" ]] &&
-      iact::port_open "${port}"; then
+  if [[ "${service}" == none ]]; then
+    write_sandbox_files "${name}"
+  else
+    info="$(container_state "$(iact::docker_container_name "${ENV_NAME}" "${name}")")"
+    # Before anything is written: the port must be free unless our own running container publishes it.
+    if [[ "${info}" != running$'\t'*$'\t'"$((10#${port}))" ]] && iact::port_open "${port}"; then
       iact::die 1 "port ${port} is already in use on 127.0.0.1" "choose another port for sandbox ${name}, or stop what listens there"
     fi
+    write_sandbox_files "${name}"
+    converge_container "${name}" 0 "${info}"
   fi
-  write_sandbox_files "${name}"
-  converge_container "${name}"
-  iact::info "sandbox ${name} (${service}, docker) is ready on 127.0.0.1:${port}"
+  if [[ "${service}" == none ]]; then
+    iact::info "sandbox ${name} (none, docker) is ready: source $(sandbox_dir "${name}")/bin/activate"
+  else
+    iact::info "sandbox ${name} (${service}, docker) is ready on 127.0.0.1:${port}"
+  fi
 }
 
 cmd_update() {
-  local name="$1" spec_file="$2" restart="$3" dir old_service container state
+  local name="$1" spec_file="$2" restart="$3" dir old_service container info="" state="" hash="" port=""
   iact::validate_name "${name}"
   [[ -n "${spec_file}" ]] || iact::usage_error "update needs --spec FILE" "bash/virtualize.sh update ${name} --spec FILE"
   command -v jq >/dev/null 2>&1 || iact::die 1 "jq is not installed" "apt-get install -y jq"
@@ -377,13 +413,13 @@ cmd_update() {
   read_spec "${name}" "" "" "${spec_file}"
   [[ "$(jq -r '.service' <<<"${SPEC_JSON}")" == "${old_service}" ]] ||
     iact::usage_error "update cannot change the service of ${name}" "replace it: destroy, then create"
-  [[ "${old_service}" == none ]] || iact::docker_require_engine
+  container="$(iact::docker_container_name "${ENV_NAME}" "${name}")"
+  [[ "${old_service}" == none ]] || info="$(container_state "${container}")"
   write_sandbox_files "${name}"
   [[ "${SB_SERVICE}" == none ]] && return 0
-  container="$(iact::docker_container_name "${ENV_NAME}" "${name}")"
-  state="$(container_state "${container}")"
-  if [[ "${restart}" == 0 && -n "${state}" && "${state#*$'\t'}" == "$(container_config_hash)" && "${SB_IMAGE}" == iact/* ]]; then
-    if [[ "${state%%$'\t'*}" == running ]]; then
+  [[ -z "${info}" ]] || IFS=$'\t' read -r state hash port <<<"${info}"
+  if [[ "${restart}" == 0 && -n "${info}" && "${hash}" == "$(container_config_hash)" && "${SB_IMAGE}" == iact/* ]]; then
+    if [[ "${state}" == running ]]; then
       # Same container: only the password can differ; set it live (ALTER ROLE / ALTER USER / CONFIG SET).
       docker exec "${container}" iact-service password >/dev/null ||
         iact::die 1 "sandbox ${name}: setting the password in the running container failed" "retry with --restart"
@@ -393,7 +429,8 @@ cmd_update() {
     iact::info "sandbox ${name} has been updated"
     return 0
   fi
-  converge_container "${name}" 1
+  # Images other than iact/* set passwords only on first start: recreate them too.
+  converge_container "${name}" 1 "${info}"
   iact::info "sandbox ${name} has been updated (container recreated)"
 }
 
@@ -409,8 +446,10 @@ cmd_start() {
   local name="$1"
   iact::validate_name "${name}"
   require_sandbox "${name}"
-  [[ "${SB_SERVICE}" == none ]] && return 0
-  iact::docker_require_engine
+  if [[ "${SB_SERVICE}" == none ]]; then
+    rm -f "$(sandbox_dir "${name}")/.stopped"
+    return 0
+  fi
   converge_container "${name}"
   iact::info "sandbox ${name} has been started"
 }
@@ -419,8 +458,11 @@ cmd_stop() {
   local name="$1" container state
   iact::validate_name "${name}"
   require_sandbox "${name}"
-  [[ "${SB_SERVICE}" == none ]] && return 0
-  iact::docker_require_engine
+  if [[ "${SB_SERVICE}" == none ]]; then
+    # No process: a marker, as the lightweight driver does, so status and plans see "stopped".
+    : >"$(sandbox_dir "${name}")/.stopped"
+    return 0
+  fi
   container="$(iact::docker_container_name "${ENV_NAME}" "${name}")"
   state="$(container_state "${container}")"
   if [[ -z "${state}" || "${state%%$'\t'*}" != running ]]; then
@@ -541,7 +583,7 @@ cmd_status() {
     state="${state_of[${name}]:-}"
     running=false healthy=false pid=null bytes=0
     if [[ "${svc}" == none ]]; then
-      running=true healthy=true
+      if [[ ! -e "${SANDBOX_ROOT}/${ENV_NAME}/${name}/.stopped" ]]; then running=true healthy=true; fi
     elif [[ "${state}" == running ]]; then
       running=true
       [[ "${pid_of[${name}]}" =~ ^[1-9][0-9]*$ ]] && pid="${pid_of[${name}]}"
