@@ -119,6 +119,28 @@ describe.skipIf(!haveServices)('iact run (lightweight driver)', { timeout: 300_0
     await expectNothingLeft(run, portsFrom(String(r.stderr)));
   });
 
+  it("a terminal's Ctrl-C (SIGINT to the whole process group), while the sandbox is made and while the command runs", async () => {
+    const run = newRun();
+    const asTerminal = (args: string[]) =>
+      execa(process.execPath, [cliPath, 'run', ...args], { cwd: run.cwd, env: { NO_COLOR: '1', IACT_RUN_ROOT: run.root }, reject: false, stdin: 'ignore', detached: true });
+    // During creation: as soon as the sandbox directory exists, the driver script is still at work.
+    const early = asTerminal(['--service', 'postgres', '--', 'sh', '-c', 'echo should-not-run']);
+    const deadline = Date.now() + 120_000;
+    while (sandboxesIn(run.root).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(sandboxesIn(run.root)).toHaveLength(1);
+    process.kill(-early.pid!, 'SIGINT');
+    const e = await early;
+    expect(e.exitCode, String(e.stderr)).toBe(130);
+    expect(String(e.stdout)).not.toContain('should-not-run');
+    // While the command runs: the command gets the signal from the terminal, iact cleans up.
+    const late = asTerminal(['--service', 'postgres', '--', 'sh', '-c', 'echo started; exec sleep 60']);
+    await new Promise<void>((resolve) => late.stdout!.on('data', (c: Buffer) => c.toString().includes('started') && resolve()));
+    process.kill(-late.pid!, 'SIGINT');
+    const l = await late;
+    expect(l.exitCode, String(l.stderr)).toBe(130);
+    await expectNothingLeft(run, [...portsFrom(String(e.stderr)), ...portsFrom(String(l.stderr))]);
+  });
+
   it('redis and mysql: REDIS_* / DB_* exported, real clients write and read', async () => {
     const run = newRun();
     const [redis, mysql] = await Promise.all([
