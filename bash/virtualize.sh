@@ -92,7 +92,8 @@ read_spec() {
       | [(.name // ""), (.environment // ""), (.service // ""), (.port // "" | tostring), (.driver // "docker"),
          (.password // ""), (.database // ""), (.user // ""), (.memory // ""), (.image // ""), (.version // "" | tostring),
          ((.settings // {}) | if type != "object" then error("settings is not an object") else . end
-            | to_entries | map("\(.key)=\(.value | if type == "object" or type == "array" then error("setting \(.key) is not a scalar") else tostring end)") | join("\n"))]
+            | to_entries | map("\(.key)=\(.value | if type == "object" or type == "array" then error("setting \(.key) is not a scalar") else tostring end
+              | if test("[\n\r\u0000]") then error("setting value with a line break") else . end)") | join("\n"))]
       | map(tostring + "\u0000") | add' "${file}" 2>/dev/null) ||
     iact::usage_error "spec file '${file}' is not a valid DriverSpec JSON object" "pass the JSON written by iact (DriverSpec)"
   ((${#f[@]} == 12)) || iact::usage_error "spec file '${file}' is not a valid DriverSpec JSON object" "pass the JSON written by iact"

@@ -206,6 +206,8 @@ describe.runIf(available)('docker driver (bash/virtualize.sh)', () => {
       ['create', 'okname', 'postgres', '25999', '--spec', writeSpec('other', { service: 'postgres', port: 25999 })],
       ['create', 'okname', 'postgres', '25999', '--spec', writeSpec('okname', { service: 'postgres', port: 25999, user: 'x; DROP' })],
       ['create', 'okname', 'postgres', '25999', '--spec', writeSpec('okname', { service: 'postgres', port: 25999, memory: '1G; id' })],
+      ['create', 'okname', 'redis', '25999', '--spec', writeSpec('okname', { service: 'redis', port: 25999, settings: { maxmemory: '1mb\nrequirepass x' } })],
+      ['create', 'okname', 'redis', '25999', '--spec', writeSpec('okname', { service: 'redis', port: 25999, password: 'two\nlines' })],
       ['destroy', '$(id)', '--yes'],
       ['start', '../x'],
       ['frobnicate'],
