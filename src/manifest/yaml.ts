@@ -55,15 +55,24 @@ export function parseYaml(text: string, file: string): ParsedYaml {
   const diagnostics: Diagnostic[] = [];
   for (const error of doc.errors) {
     const duplicate = error.code === 'DUPLICATE_KEY';
+    // Where the parser's stack ran out depends on the stack size, not on the document: name the line only.
+    const tooDeep = /Maximum call stack/.test(error.message);
     diagnostics.push(
-      diag(duplicate ? `duplicate key: ${keyTextAt(text, error.pos[0])}` : `invalid YAML: ${firstLine(error.message)}`, {
-        location: at(error.pos[0]),
+      diag(duplicate ? `duplicate key: ${keyTextAt(text, error.pos[0])}` : `invalid YAML: ${firstLine(error.message, error.code)}`, {
+        location: tooDeep ? { ...at(error.pos[0]), col: 1 } : at(error.pos[0]),
         code: duplicate ? 'yaml.duplicate-key' : 'yaml.syntax',
         fix: duplicate ? 'remove one of the two entries; YAML keeps only one of them' : 'check indentation, quotes and brackets around this position',
       }),
     );
   }
-  if (diagnostics.length > 0) return { data: undefined, origins, diagnostics };
+  if (diagnostics.length > 0) {
+    const seen = new Set<string>();
+    const unique = diagnostics.filter((d) => {
+      const id = `${d.location?.line}:${d.location?.col}:${d.summary}`;
+      return !seen.has(id) && Boolean(seen.add(id));
+    });
+    return { data: undefined, origins, diagnostics: unique.slice(0, 20) };
+  }
 
   let expanded = 0;
   let aliases = 0;
@@ -103,6 +112,11 @@ export function parseYaml(text: string, file: string): ParsedYaml {
           return null;
         }
         const key = String(keyNode.value);
+        if (key === '__proto__') {
+          // Assigning it anywhere downstream would replace an object's prototype.
+          diagnostics.push(diag('the key __proto__ is not allowed', { location: at(keyNode.range?.[0] ?? 0), code: 'yaml.key', fix: 'remove it' }));
+          continue;
+        }
         const childPath = [...path, key];
         const valueNode = pair.value as Node | null;
         const keyLoc = keyNode.range ? at(keyNode.range[0]) : undefined;
@@ -136,8 +150,12 @@ export function parseYaml(text: string, file: string): ParsedYaml {
   return { data, origins, diagnostics };
 }
 
-function firstLine(message: string): string {
-  return message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+function firstLine(message: string, code: string): string {
+  if (code === 'MULTIPLE_DOCS') return 'a manifest is one YAML document; found a second one (---)';
+  if (/Maximum call stack/.test(message)) return 'nesting too deep';
+  // Garbage input can make the parser quote kilobytes of it: keep the message readable.
+  const line = message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '').replace(/[\u0000-\u001f\u007f-\u009f\ufffd]/g, '?');
+  return line.length > 120 ? `${line.slice(0, 117)}...` : line;
 }
 
 function keyTextAt(text: string, offset: number): string {
