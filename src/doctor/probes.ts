@@ -94,24 +94,20 @@ interface ServiceBinaries {
   user?: string;
 }
 
+// The binaries bash/lib/services.sh looks for (svc::check_binaries), with the same install hints.
 const SERVICES: ServiceBinaries[] = [
   {
     service: 'postgres',
-    label: 'PostgreSQL (postgres, initdb, pg_ctl, pg_dump)',
-    binaries: [['postgres'], ['initdb'], ['pg_ctl'], ['pg_dump']],
+    label: 'PostgreSQL (postgres, initdb, pg_dump, psql)',
+    binaries: [['postgres'], ['initdb'], ['pg_dump'], ['psql']],
     versionArgs: ['--version'],
-    fix: 'apt-get install postgresql (or set PATH to include its bin directory)',
+    fix: 'apt-get install postgresql',
     user: 'postgres',
   },
   {
     service: 'mysql',
     label: 'MariaDB (mariadbd, mariadb-install-db, mariadb, mariadb-dump)',
-    binaries: [
-      ['mariadbd', 'mysqld'],
-      ['mariadb-install-db', 'mysql_install_db'],
-      ['mariadb', 'mysql'],
-      ['mariadb-dump', 'mysqldump'],
-    ],
+    binaries: [['mariadbd'], ['mariadb-install-db'], ['mariadb'], ['mariadb-dump']],
     versionArgs: ['--version'],
     fix: 'apt-get install mariadb-server mariadb-client',
     user: 'mysql',
@@ -123,6 +119,15 @@ const SERVICES: ServiceBinaries[] = [
     versionArgs: ['--version'],
     fix: 'apt-get install redis-server redis-tools',
   },
+];
+
+/** Tools every driver script runs (daemonizing, locking, timeouts, hashing, sizes). */
+const BASE_TOOLS: { bin: string; pkg: string }[] = [
+  { bin: 'setsid', pkg: 'util-linux' },
+  { bin: 'flock', pkg: 'util-linux' },
+  { bin: 'timeout', pkg: 'coreutils' },
+  { bin: 'sha256sum', pkg: 'coreutils' },
+  { bin: 'du', pkg: 'coreutils' },
 ];
 
 const DOCKER_IMAGES: Record<'postgres' | 'mysql' | 'redis', string> = {
@@ -168,8 +173,9 @@ export async function probeMachine(probe: ProbeEnv): Promise<CheckResult[]> {
     serviceChecks.set(
       svc.service,
       memo(async () => {
-        const extra = svc.service === 'postgres' ? await postgresDirs() : [];
-        const found = await Promise.all(svc.binaries.map((alternatives) => whichAny(alternatives, env, extra)));
+        // Like svc::pg_bindir: the newest /usr/lib/postgresql/<v>/bin first, then PATH.
+        const first = svc.service === 'postgres' ? await postgresDirs() : [];
+        const found = await Promise.all(svc.binaries.map((alternatives) => whichAny(alternatives, { ...env, PATH: [...first, env.PATH ?? ''].join(':') })));
         const missing = svc.binaries.filter((_, i) => !found[i]).map((alts) => alts.join(' or '));
         const results: Omit<CheckResult, 'driver'>[] = [];
         const user = svc.user ? serviceUser(svc.service, svc.user) : undefined;
@@ -191,20 +197,29 @@ export async function probeMachine(probe: ProbeEnv): Promise<CheckResult[]> {
   const serviceUser = async (service: string, user: string): Promise<Omit<CheckResult, 'driver'>> => {
     const need = `run ${service} as user ${user}`;
     if (!root) return { id: `${service}-user`, need, state: 'ok', found: `not root: runs as uid ${probe.uid}`, required: false };
-    const [runuser, setpriv, uid] = await Promise.all([which('runuser', env), which('setpriv', env), userId(user)]);
+    const [setpriv, uid] = await Promise.all([which('setpriv', env), userId(user)]);
     const problems: string[] = [];
-    if (!runuser && !setpriv) problems.push('neither runuser nor setpriv is on PATH');
+    if (!setpriv) problems.push('setpriv is not on PATH');
     if (uid === null) problems.push(`no system user ${user}`);
     if (problems.length > 0) {
       const fix = uid === null ? `useradd --system --no-create-home --shell /usr/sbin/nologin ${user} (installing the server package creates it)` : 'apt-get install util-linux';
       return { id: `${service}-user`, need, state: 'missing', found: problems.join('; '), fix, required: false };
     }
-    return { id: `${service}-user`, need, state: 'ok', found: `user ${user} (uid ${uid}) via ${runuser ? 'runuser' : 'setpriv'}`, required: false };
+    return { id: `${service}-user`, need, state: 'ok', found: `user ${user} (uid ${uid}) via setpriv`, required: false };
   };
 
+  const tools = memo(async (): Promise<Omit<CheckResult, 'driver'>> => {
+    const need = BASE_TOOLS.map((t) => t.bin).join(', ');
+    const found = await Promise.all(BASE_TOOLS.map((t) => which(t.bin, env)));
+    const missing = BASE_TOOLS.filter((_, i) => !found[i]);
+    if (missing.length === 0) return { id: 'tools', need, state: 'ok', found: 'all on PATH', required: true };
+    const pkgs = [...new Set(missing.map((t) => t.pkg))];
+    return { id: 'tools', need, state: 'missing', found: `not found: ${missing.map((t) => t.bin).join(', ')}`, fix: `apt-get install ${pkgs.join(' ')}`, required: true };
+  });
+
   const lightweight = async (): Promise<CheckResult[]> => {
-    const [b, j, ...services] = await Promise.all([bash(), jq(), ...['postgres', 'mysql', 'redis'].map((s) => serviceChecks.get(s)!())]);
-    const own = [b!, j!, ...(services as Omit<CheckResult, 'driver'>[][]).flat()];
+    const [b, j, t, ...services] = await Promise.all([bash(), jq(), tools(), ...['postgres', 'mysql', 'redis'].map((s) => serviceChecks.get(s)!())]);
+    const own = [b!, j!, t!, ...(services as Omit<CheckResult, 'driver'>[][]).flat()];
     return own.map((r) => ({ ...r, driver: 'lightweight' as DriverName }));
   };
 
@@ -267,21 +282,36 @@ async function probeUnshare(env: NodeJS.ProcessEnv, root: boolean): Promise<Omit
 }
 
 async function probeForwarder(env: NodeJS.ProcessEnv): Promise<Omit<CheckResult, 'driver'>> {
-  const need = 'socat or pasta (expose the port on 127.0.0.1)';
+  const need = 'socat (exposes the port on 127.0.0.1)';
   const [socat, pasta] = await Promise.all([which('socat', env), which('pasta', env)]);
   if (socat) return { id: 'forwarder', need, state: 'ok', found: `socat (${socat})`, required: true };
-  if (pasta) return { id: 'forwarder', need, state: 'ok', found: `pasta (${pasta})`, required: true };
-  return { id: 'forwarder', need, state: 'missing', found: 'neither socat nor pasta is on PATH', fix: 'apt-get install socat (or: apt-get install passt, for pasta)', required: true };
+  return {
+    id: 'forwarder',
+    need,
+    state: 'missing',
+    found: pasta ? `only pasta (${pasta}); bash/wasm_style_sandbox.sh forwards with socat` : 'socat is not on PATH',
+    fix: 'apt-get install socat',
+    required: true,
+  };
 }
 
 async function probeCgroupMemory(): Promise<Omit<CheckResult, 'driver'>> {
-  const need = 'cgroup memory controller (memory: limits)';
+  const need = 'cgroup v1 memory controller (memory: limits)';
   const v1 = '/sys/fs/cgroup/memory';
   if (existsSync(path.join(v1, 'memory.limit_in_bytes'))) return { id: 'cgroup-memory', need, state: 'ok', found: `cgroup v1 (${v1})`, required: false };
   for (const file of ['/sys/fs/cgroup/cgroup.controllers', '/sys/fs/cgroup/unified/cgroup.controllers']) {
     try {
       const controllers = (await readFile(file, 'utf8')).split(/\s+/);
-      if (controllers.includes('memory')) return { id: 'cgroup-memory', need, state: 'ok', found: `cgroup v2 (${path.dirname(file)})`, required: false };
+      if (controllers.includes('memory')) {
+        return {
+          id: 'cgroup-memory',
+          need,
+          state: 'warning',
+          found: `only a cgroup v2 memory controller (${path.dirname(file)}); the namespace driver limits memory through cgroup v1`,
+          fix: 'mount the v1 memory controller: mkdir -p /sys/fs/cgroup/memory && mount -t cgroup -o memory cgroup /sys/fs/cgroup/memory',
+          required: false,
+        };
+      }
     } catch {
       // not mounted here
     }
@@ -291,7 +321,7 @@ async function probeCgroupMemory(): Promise<Omit<CheckResult, 'driver'>> {
     need,
     state: 'warning',
     found: 'no memory controller is mounted: memory: limits cannot be enforced',
-    fix: 'mount the cgroup v1 memory controller (mount -t cgroup -o memory cgroup /sys/fs/cgroup/memory) or enable it in cgroup v2 (+memory in cgroup.subtree_control)',
+    fix: 'mount the v1 memory controller: mkdir -p /sys/fs/cgroup/memory && mount -t cgroup -o memory cgroup /sys/fs/cgroup/memory',
     required: false,
   };
 }

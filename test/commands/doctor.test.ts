@@ -15,6 +15,8 @@ function which(bin: string): string {
   throw new Error(`${bin} is not on PATH (install it: apt-get install ${bin})`);
 }
 
+const BASE_TOOLS = ['setsid', 'flock', 'timeout', 'sha256sum', 'du'];
+
 /** A bin dir holding only the named tools, so doctor sees a machine without the others. */
 function pathWith(dir: string, tools: string[]): string {
   for (const tool of tools) symlinkSync(which(tool), path.join(dir, tool));
@@ -51,7 +53,7 @@ describe('iact doctor', () => {
     expect(r.stdout).toMatch(/^namespace: /m);
     expect(r.stdout).toMatch(/^docker: /m);
     expect(r.stdout).toMatch(/ok\s+bash >= 4\.4\s+\d+\.\d+/);
-    expect(r.stdout).toMatch(/ok\s+PostgreSQL \(postgres, initdb, pg_ctl, pg_dump\)\s+15\.\d+/);
+    expect(r.stdout).toMatch(/ok\s+PostgreSQL \(postgres, initdb, pg_dump, psql\)\s+15\.\d+ \(\/usr\/lib\/postgresql\/15\/bin\)/);
     expect(r.stdout).toMatch(/ok\s+MariaDB .*\s+10\.11\.\d+/);
     expect(r.stdout).toMatch(/ok\s+Redis .*\s+7\.\d+\.\d+/);
     const json = JSON.parse((await doctor(['--json'])).stdout) as { usable: boolean; checks: CheckResult[] };
@@ -64,14 +66,14 @@ describe('iact doctor', () => {
   });
 
   it('names socat, unshare, docker and the service binaries with install hints when PATH hides them', async () => {
-    const bin = pathWith(tempBin(), ['bash', 'jq']);
+    const bin = pathWith(tempBin(), ['bash', 'jq', ...BASE_TOOLS]);
     const r = await doctor([], { PATH: bin });
-    expect(r.exitCode).toBe(0); // lightweight still runs `none` sandboxes with bash and jq
-    expect(r.stdout).toMatch(/MISSING\s+socat or pasta \(expose the port on 127\.0\.0\.1\)\s+neither socat nor pasta is on PATH\n\s+fix: apt-get install socat/);
+    expect(r.exitCode).toBe(0); // lightweight still runs `none` sandboxes with bash, jq and the base tools
+    expect(r.stdout).toMatch(/MISSING\s+socat \(exposes the port on 127\.0\.0\.1\)\s+socat is not on PATH\n\s+fix: apt-get install socat/);
     expect(r.stdout).toMatch(/MISSING\s+unshare .*\n\s+fix: apt-get install util-linux/);
     expect(r.stdout).toMatch(/MISSING\s+docker CLI\s+docker not found on PATH\n\s+fix: apt-get install docker\.io/);
     expect(r.stdout).toMatch(/MISSING\s+a reachable Docker engine.*\n\s+fix: .*docker-engine\.sh start/);
-    expect(r.stdout).toMatch(/MISSING\s+MariaDB .*not found: mariadbd or mysqld.*\n\s+fix: apt-get install mariadb-server mariadb-client/);
+    expect(r.stdout).toMatch(/MISSING\s+MariaDB .*not found: mariadbd, mariadb-install-db, mariadb, mariadb-dump\n\s+fix: apt-get install mariadb-server mariadb-client/);
     expect(r.stdout).toMatch(/MISSING\s+Redis .*not found: redis-server, redis-cli\n\s+fix: apt-get install redis-server redis-tools/);
     expect(r.stdout).toMatch(/^lightweight \(default driver\): usable; services: none$/m);
     expect(r.stdout).toMatch(/^namespace: not usable here$/m);
@@ -79,7 +81,7 @@ describe('iact doctor', () => {
   });
 
   it('hides only socat: the namespace driver loses its forwarder, nothing else changes', async () => {
-    const tools = ['bash', 'jq', 'unshare', 'runuser', 'setpriv', 'redis-server', 'redis-cli', 'mariadbd', 'mariadb-install-db', 'mariadb', 'mariadb-dump', 'docker'];
+    const tools = ['bash', 'jq', ...BASE_TOOLS, 'unshare', 'setpriv', 'redis-server', 'redis-cli', 'mariadbd', 'mariadb-install-db', 'mariadb', 'mariadb-dump', 'docker'];
     const bin = pathWith(tempBin(), tools);
     const r = await doctor(['--json'], { PATH: bin });
     const json = JSON.parse(r.stdout) as { checks: CheckResult[]; drivers: { driver: string; usable: boolean }[] };
@@ -90,12 +92,13 @@ describe('iact doctor', () => {
     expect(json.checks.filter((c) => c.state === 'missing' && c.driver === 'lightweight')).toEqual([]);
   });
 
-  it('exits 1 when the default driver cannot run: no jq', async () => {
-    const bin = pathWith(tempBin(), ['bash']);
+  it('exits 1 when the default driver cannot run: no jq, no flock', async () => {
+    const bin = pathWith(tempBin(), ['bash', 'setsid', 'timeout', 'sha256sum', 'du']);
     const r = await doctor([], { PATH: bin });
     expect(r.exitCode).toBe(1);
     expect(r.stdout).toMatch(/^lightweight \(default driver\): not usable here$/m);
     expect(r.stdout).toMatch(/MISSING\s+jq\s+jq not found on PATH\n\s+fix: apt-get install jq/);
+    expect(r.stdout).toMatch(/MISSING\s+setsid, flock, timeout, sha256sum, du\s+not found: flock\n\s+fix: apt-get install util-linux/);
     expect(r.stdout).toMatch(/the default driver \(lightweight\) is NOT usable\.$/m);
   });
 });
