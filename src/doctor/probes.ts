@@ -90,7 +90,7 @@ interface ServiceBinaries {
   binaries: string[][];
   versionArgs: string[];
   fix: string;
-  /** System user the server must run as when iact runs as root. */
+  /** System user the driver runs the server as when iact runs as root (svc::os_user). */
   user?: string;
 }
 
@@ -118,6 +118,7 @@ const SERVICES: ServiceBinaries[] = [
     binaries: [['redis-server'], ['redis-cli']],
     versionArgs: ['--version'],
     fix: 'apt-get install redis-server redis-tools',
+    user: 'redis',
   },
 ];
 
@@ -193,7 +194,7 @@ export async function probeMachine(probe: ProbeEnv): Promise<CheckResult[]> {
     );
   }
 
-  /** postgres and mariadbd refuse to run as root: as root iact drops to their system user. */
+  /** postgres and mariadbd refuse to run as root: as root the driver drops every server to its system user. */
   const serviceUser = async (service: string, user: string): Promise<Omit<CheckResult, 'driver'>> => {
     const need = `run ${service} as user ${user}`;
     if (!root) return { id: `${service}-user`, need, state: 'ok', found: `not root: runs as uid ${probe.uid}`, required: false };
