@@ -124,6 +124,7 @@ sb::validate_fields() {
 # One jq call turns a spec (file, or the JSON built for the seed's convention) into: the fields,
 # the password, the settings (one per line), and the observed spec for sandbox.json, whose
 # identity fields come first and settings last (status reads them with bash regexes).
+# shellcheck disable=SC2016 # jq program: $vars are jq's
 readonly SB_SPEC_JQ='
   def ident: tostring | gsub("-"; "_");
   if type != "object" then error("not an object") else . end
@@ -147,7 +148,7 @@ readonly SB_SPEC_JQ='
 
 # Reads spec JSON (a file, or - for stdin) into SB_* and SB_OBSERVED_JSON; exit 2 when it is not a spec.
 sb::ingest_spec() {
-  local file="$1" fields='' settings='' line wmem='' spec_env spec_driver
+  local file="$1" fields='' settings='' line wmem='' spec_env spec_driver _image
   [[ "${file}" == - || (-f "${file}" && -r "${file}") ]] || iact::usage_error "spec file '${file}' is not readable"
   [[ "${SB_DRIVER}" == namespace ]] && wmem="$(iact::setting WASI_MEMORY_LIMIT "${SB_ENV}" || true)"
   SB_PASSWORD='' SB_OBSERVED_JSON=''
@@ -158,7 +159,7 @@ sb::ingest_spec() {
     IFS= read -r -d '' SB_OBSERVED_JSON || true
   } < <(jq -j --arg env "${SB_ENV}" --arg driver "${SB_DRIVER}" --arg wmem "${wmem}" "${SB_SPEC_JQ}" "${file}" 2>/dev/null)
   [[ -n "${SB_OBSERVED_JSON}" ]] || iact::usage_error "spec '${file}' is not a JSON object with name, service, port and settings" "pass the JSON of a DriverSpec"
-  IFS=$'\x1f' read -r SPEC_NAME spec_env spec_driver SPEC_SERVICE SPEC_PORT SB_VERSION SB_DB SB_USER SB_MEMORY SB_IMAGE SB_SPEC_HASH SB_PASSWORD_HASH <<<"${fields}"
+  IFS=$'\x1f' read -r SPEC_NAME spec_env spec_driver SPEC_SERVICE SPEC_PORT SB_VERSION SB_DB SB_USER SB_MEMORY _image SB_SPEC_HASH SB_PASSWORD_HASH <<<"${fields}"
   [[ -z "${spec_env}" || "${spec_env}" == "${SB_ENV}" ]] || iact::usage_error "spec is for environment '${spec_env}', not '${SB_ENV}'" "pass --env ${spec_env}"
   [[ -z "${spec_driver}" || "${spec_driver}" == "${SB_DRIVER}" ]] || iact::usage_error "spec is for driver '${spec_driver}', not '${SB_DRIVER}'" "run the ${spec_driver} driver's script"
   SB_SETTING_KEYS=()
@@ -240,6 +241,8 @@ sb::load_existing() {
   # Identity fields precede settings in sandbox.json, so the first match is the top-level one.
   [[ "${json}" =~ \"database\":\"([A-Za-z0-9_]+)\" ]] && SB_DB="${BASH_REMATCH[1]}"
   [[ "${json}" =~ \"user\":\"([A-Za-z0-9_]+)\" ]] && SB_USER="${BASH_REMATCH[1]}"
+  SB_MEMORY=''
+  [[ "${json}" =~ \"memory\":\"([0-9A-Za-z]+)\" ]] && SB_MEMORY="${BASH_REMATCH[1]}"
   [[ -n "${SB_DB:-}" ]] || SB_DB="$(sb::default_ident "${SB_NAME}")"
   [[ -n "${SB_USER:-}" ]] || SB_USER="$(sb::default_ident "${SB_NAME}")"
   SB_PASSWORD=''

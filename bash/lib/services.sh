@@ -198,7 +198,8 @@ SQL
 }
 
 svc::mysql_make_template() {
-  local build="$1" user="$2" pid='' i sock="${build}/run/s.sock"
+  local build="$1" user="$2" pid='' i sock
+  sock="${build}/run/s.sock"
   mariadb-install-db --no-defaults --datadir="${build}/data" --user="${user}" \
     --auth-root-authentication-method=socket --skip-test-db --innodb-log-file-size=8M
   # install-db leaves some Aria pages only in its log; copies (which get a new log) would find
@@ -246,11 +247,13 @@ svc::redis_quote() {
 
 # Writes the service's config files for the sandbox (listen mode SB_TCP: 1 = 127.0.0.1:PORT, 0 = socket only).
 svc::write_config() {
-  local i key value text
+  local i key value text listen
   case "${SB_SERVICE}" in
     postgres)
+      listen=''
+      ((SB_TCP)) && listen=127.0.0.1
       text="# Written by iact for sandbox ${SB_NAME}; changes are overwritten on the next apply.
-listen_addresses = '$( ((SB_TCP)) && printf 127.0.0.1)'
+listen_addresses = '${listen}'
 port = ${SB_PORT}
 unix_socket_directories = '${SB_DIR}/run'
 unix_socket_permissions = 0700
