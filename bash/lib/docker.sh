@@ -95,3 +95,16 @@ iact::docker_psql() {
   [[ -n "${found}" ]] || found="$(command -v psql || true)"
   printf '%s' "${found}"
 }
+
+# JSON string literal of VALUE into the variable named VAR, without a subshell (status loops over many).
+iact::docker_json_escape() {
+  local -n iact_json_out="$1"
+  local s="$2"
+  s="${s//\\/\\\\}"
+  s="${s//\"/\\\"}"
+  s="${s//$'\n'/\\n}"
+  s="${s//$'\r'/\\r}"
+  s="${s//$'\t'/\\t}"
+  # shellcheck disable=SC2034 # a nameref: assigns the caller's variable
+  iact_json_out="\"${s}\""
+}
