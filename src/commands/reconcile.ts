@@ -134,7 +134,9 @@ export default async function reconcile(opts: Record<string, unknown>, io: Comma
       const plan = result.plan;
       const found = plan ? plan.changes.filter((c) => c.action !== 'no-op').length + plan.config_changes.filter((c) => c.action !== 'no-op').length : 0;
       entry.changes_found = found + refused.length;
-      entry.applied = result.results.filter((r) => r.outcome !== 'failed' && r.outcome !== 'skipped').length;
+      // converge writes the connection-settings file once it went past planning (result.changed).
+      const configWritten = result.changed && plan ? plan.config_changes.filter((c) => c.action !== 'no-op').length : 0;
+      entry.applied = result.results.filter((r) => r.outcome !== 'failed' && r.outcome !== 'skipped').length + configWritten;
       const failedActions = result.results.filter((r) => r.outcome === 'failed' || r.outcome === 'skipped').length;
       entry.failed = failedActions + refused.length;
       if (result.results.length > 0) entry.actions = result.results.map((r) => ({ address: r.address, action: r.action, outcome: r.outcome }));

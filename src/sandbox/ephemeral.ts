@@ -84,12 +84,18 @@ function alive(pid: number): boolean {
 
 /** Destroy run sandboxes whose owning process died without cleaning up (SIGKILL, power loss). */
 async function reapOrphans(root: string, ownersDir: string, lookup: (name: DriverName) => Promise<DriverWriter>, log: (m: string) => void): Promise<void> {
-  let files: string[];
+  let entries: string[];
   try {
-    files = (await readdir(ownersDir)).filter((f) => f.endsWith('.json'));
+    entries = await readdir(ownersDir);
   } catch {
     return;
   }
+  // A reaper that died mid-claim: give its claim back so this run can reap the sandbox.
+  for (const entry of entries) {
+    const m = /^(.*\.json)\.reaping-(\d+)$/.exec(entry);
+    if (m && !alive(Number(m[2]))) await rename(path.join(ownersDir, entry), path.join(ownersDir, m[1]!)).catch(() => undefined);
+  }
+  const files = (await readdir(ownersDir).catch(() => [] as string[])).filter((f) => f.endsWith('.json'));
   await Promise.all(
     files.map(async (file) => {
       const full = path.join(ownersDir, file);

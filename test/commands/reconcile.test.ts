@@ -130,7 +130,7 @@ describe.skipIf(!haveServices)('iact reconcile (lightweight driver)', { timeout:
 
     loop = new Loop(project.spawnIact(['reconcile', '--interval', '2s']));
     const first = await loop.waitFor((l) => l.pass === 1, 0);
-    expect(first).toMatchObject({ environment: 'development', changes_found: 3, applied: 2, failed: 0, next_pass_in_ms: 2000 });
+    expect(first).toMatchObject({ environment: 'development', changes_found: 3, applied: 3, failed: 0, next_pass_in_ms: 2000 });
     expect(psql(ports.pg, 'select 1')).toBe('1');
     psql(ports.pg, "create table notes(body text); insert into notes values ('survives')");
     const quiet = await loop.waitFor((l) => l.pass === 2, 0);
@@ -182,6 +182,18 @@ describe.skipIf(!haveServices)('iact reconcile (lightweight driver)', { timeout:
     expect(everything).not.toContain(REDIS_PASSWORD);
   });
 
+  it('a bad --interval is a diagnostic, not a stack trace', async () => {
+    project = makeProject('iact-reconcile-');
+    project.writeManifest('development', 'apiVersion: iact/v1\nenvironment: development\nsandboxes: {}\n');
+    const r = await project.iact(['reconcile', '--interval', 'soon']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^error: --interval soon is not a duration\n {2}fix: write it like 30s, 5m or 1h/);
+    const once = await project.iact(['reconcile', '--once']);
+    expect(once.exitCode, once.stderr).toBe(0);
+    expect(JSON.parse(once.stdout)).toMatchObject({ environment: 'development', pass: 1, changes_found: 1, applied: 1, failed: 0 });
+  });
+
   it('never deletes a protected sandbox, keeps healing the rest, and backs off on failures a retry may fix', async () => {
     project = makeProject('iact-reconcile-');
     const [pg, rd, busy] = await freePorts(3);
@@ -191,7 +203,7 @@ describe.skipIf(!haveServices)('iact reconcile (lightweight driver)', { timeout:
     const once = await project.iact(['reconcile', '--once']);
     expect(once.exitCode, once.stderr).toBe(0);
     const onceLine = JSON.parse(once.stdout.trim()) as PassLine;
-    expect(onceLine).toMatchObject({ pass: 1, applied: 2, failed: 0 });
+    expect(onceLine).toMatchObject({ pass: 1, changes_found: 3, applied: 3, failed: 0 });
     expect(onceLine.next_pass_in_ms).toBeUndefined();
 
     // The protected redis leaves the manifest; postgres is stopped behind iact's back; a new
