@@ -53,7 +53,7 @@ async function run(opts: ValidateOptions, io: CommandIO): Promise<number> {
   const placeholders = readEnvExample(root);
   const diagnostics: Diagnostic[] = [];
   const resolved: ResolvedEnvironment[] = [];
-  const okLines: string[] = [];
+  const notes = new Map<string, string>();
   for (const environment of selected) {
     const result = await loadEnvironment({ root, environment, env: io.env, placeholders });
     diagnostics.push(...result.diagnostics);
@@ -61,7 +61,7 @@ async function run(opts: ValidateOptions, io: CommandIO): Promise<number> {
       resolved.push(result.resolved);
       const count = Object.keys(result.resolved.sandboxes).length;
       const note = result.placeholdersUsed?.length ? `; unset here, checked with .env.example values: ${result.placeholdersUsed.join(', ')}` : '';
-      okLines.push(`ok  ${result.file} (${count} sandbox${count === 1 ? '' : 'es'}${note})`);
+      notes.set(result.resolved.file, `ok  ${result.resolved.file} (${count} sandbox${count === 1 ? '' : 'es'}${note})`);
     }
   }
 
@@ -78,6 +78,7 @@ async function run(opts: ValidateOptions, io: CommandIO): Promise<number> {
   if (diagnostics.length > 0) io.stderr(`${formatDiagnostics(diagnostics)}\n`);
   const failed = hasErrors(diagnostics);
   const badFiles = new Set(diagnostics.filter((d) => d.severity === 'error').map((d) => d.location?.file ?? '?'));
+  const okLines = [...notes].filter(([file]) => !badFiles.has(file)).map(([, line]) => line);
   if (okLines.length > 0) io.stdout(`${okLines.join('\n')}\n`);
   if (failed) {
     const errors = diagnostics.filter((d) => d.severity === 'error').length;

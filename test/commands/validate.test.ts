@@ -40,6 +40,8 @@ describe('validate: broken manifests', () => {
 
       for (const run of [viaModule, viaCli]) {
         expect(run.code).toBe(1);
+        // A manifest with an error is never also reported "ok".
+        for (const file of golden.match(/^environments\/\S+\.yaml(?=:)/gm) ?? []) expect(run.stdout).not.toContain(`ok  ${file}`);
         expect(run.stderr).toBe(golden);
         expect(run.stderr + run.stdout).not.toContain('    at ');
       }
@@ -66,6 +68,14 @@ describe('validate: broken manifests', () => {
     expect(run.stderr).toMatch(/^environments\/development\.yaml:1:1 {2}error: manifest is 20\.\d MB; the limit is 1 MB$/m);
     expect(run.stderr).not.toContain('    at ');
     expect(elapsed).toBeLessThan(3000);
+  });
+
+  it('checks one environment against the ports of the others', async () => {
+    const dir = tempProject(path.join(FIXTURES, 'port-reused-across-environments'));
+    const run = await runCommand('validate', { env: 'development' }, dir);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(/^environments\/development\.yaml:6:11 {2}error: port 56379 of sandbox dev-redis is also used by staging\/staging-redis \(environments\/staging\.yaml:7:11\)$/m);
   });
 
   it('never echoes secret values in diagnostics', async () => {
