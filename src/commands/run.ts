@@ -27,12 +27,14 @@ export default async function run(opts: Record<string, unknown>, io: CommandIO, 
   let child: ReturnType<typeof spawn> | undefined;
   let sandbox: EphemeralSandbox | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
-    interrupted ??= signal;
-    signals += 1;
+    // While the command runs it decides: it gets the signal, and its exit status becomes ours
+    // (an interactive psql survives Ctrl-C; a test runner dies of it and we exit 130).
     if (child && child.exitCode === null && child.signalCode === null) {
       child.kill(signal);
       return;
     }
+    interrupted ??= signal;
+    signals += 1;
     if (signals >= 3) {
       io.stderr(`iact run: stopping at once; ${sandbox ? `${sandbox.connection.name} is left behind and` : 'anything left behind'} will be removed by the next iact run\n`);
       process.exit(SIGNAL_EXIT[signal] ?? 1);
@@ -64,7 +66,7 @@ export default async function run(opts: Record<string, unknown>, io: CommandIO, 
       });
       child.once('exit', (exitCode, signal) => resolve(exitCode ?? (signal ? exitCodeOfSignal(signal) : 1)));
     });
-    return interrupted ? (SIGNAL_EXIT[interrupted] ?? code) : code;
+    return code;
   } finally {
     if (sandbox) {
       const name = sandbox.connection.name;

@@ -119,6 +119,17 @@ describe.skipIf(!haveServices)('iact run (lightweight driver)', { timeout: 300_0
     await expectNothingLeft(run, portsFrom(String(r.stderr)));
   });
 
+  it('a command that handles SIGINT itself decides the exit status (an interactive client survives Ctrl-C)', async () => {
+    const run = newRun();
+    const child = iactRun(run, ['--service', 'redis', '--', 'sh', '-c', 'trap "echo caught; exit 0" INT; echo started; while :; do sleep 0.1; done']);
+    await new Promise<void>((resolve) => child.stdout!.on('data', (c: Buffer) => c.toString().includes('started') && resolve()));
+    child.kill('SIGINT');
+    const r = await child;
+    expect(r.exitCode, String(r.stderr)).toBe(0);
+    expect(String(r.stdout)).toContain('caught');
+    await expectNothingLeft(run, portsFrom(String(r.stderr)));
+  });
+
   it("a terminal's Ctrl-C (SIGINT to the whole process group), while the sandbox is made and while the command runs", async () => {
     const run = newRun();
     const asTerminal = (args: string[]) =>
