@@ -9,7 +9,7 @@ export default async function status(opts: Record<string, unknown>, io: CommandI
   const selected = selectEnvironments({ dir: opts.dir, env: opts.env }, io);
   const environment = selected.environments[0]!;
   const { plan, observation, resolved } = await preparePlan(selected, environment, io, { targets: [], refreshOnly: false, backup: false });
-  const report = statusReport(plan, observation.observed);
+  const report = statusReport(plan, observation.observed, resolved.sandboxes);
   const location = path.relative(selected.root, path.join(selected.paths.sandboxes, environment)) || '.';
   const text = opts.json ? `${JSON.stringify(report, null, 2)}\n` : renderStatusText(report, { color: io.color, location });
   io.stdout(redact(text, resolved.secretValues));

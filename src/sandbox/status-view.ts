@@ -1,8 +1,9 @@
 // Pure: `iact status` rows from a plan (drift, pending action) and what the drivers reported.
 import type { SandboxStatus } from '../drivers/types.js';
+import type { SandboxSpec } from '../model/types.js';
 import type { Action, Plan, PlanNotice } from '../plan/types.js';
 
-export type SandboxState = 'in sync' | 'drift' | 'changed' | 'missing' | 'orphan';
+export type SandboxState = 'in sync' | 'drift' | 'changed' | 'missing' | 'orphan' | 'unknown';
 
 export interface StatusRow {
   name: string;
@@ -39,7 +40,8 @@ const PENDING: Record<Action, string> = {
   'no-op': '',
 };
 
-export function statusReport(plan: Plan, observed: readonly SandboxStatus[]): StatusReport {
+/** `desired`: the manifest's sandboxes, so those whose driver could not be observed still get a row. */
+export function statusReport(plan: Plan, observed: readonly SandboxStatus[], desired: Record<string, SandboxSpec> = {}): StatusReport {
   const byName = new Map(observed.filter((s) => s.environment === plan.environment).map((s) => [s.name, s]));
   const rows = plan.changes.map((change): StatusRow => {
     const status = byName.get(change.name);
@@ -78,6 +80,26 @@ export function statusReport(plan: Plan, observed: readonly SandboxStatus[]): St
       note,
     };
   });
+  const planned = new Set(rows.map((r) => r.name));
+  for (const spec of Object.values(desired)) {
+    if (planned.has(spec.name)) continue;
+    rows.push({
+      name: spec.name,
+      driver: spec.driver,
+      service: spec.service,
+      port: spec.port,
+      running: null,
+      healthy: null,
+      pid: null,
+      data_bytes: null,
+      state: 'unknown',
+      action: 'no-op',
+      drift: [],
+      changed_fields: [],
+      note: `unknown: the ${spec.driver} driver could not be observed`,
+    });
+  }
+  rows.sort((a, b) => a.name.localeCompare(b.name));
   return { environment: plan.environment, sandboxes: rows, notices: [...plan.notices] };
 }
 
@@ -118,7 +140,7 @@ export function renderStatusText(report: StatusReport, options: { color: boolean
     lines.push(row(header));
     report.sandboxes.forEach((r, i) => {
       const text = row(cells[i]!);
-      const tint = r.state === 'in sync' ? '' : r.state === 'orphan' || r.state === 'missing' ? '33' : '31';
+      const tint = r.state === 'in sync' ? '' : r.state === 'orphan' || r.state === 'missing' || r.state === 'unknown' ? '33' : '31';
       lines.push(tint ? paint(tint, text) : text);
     });
     const count = (s: SandboxState) => report.sandboxes.filter((r) => r.state === s).length;
@@ -127,6 +149,7 @@ export function renderStatusText(report: StatusReport, options: { color: boolean
     if (count('changed') > 0) parts.push(`${count('changed')} changed in the manifest`);
     if (count('missing') > 0) parts.push(`${count('missing')} missing`);
     if (count('orphan') > 0) parts.push(`${count('orphan')} orphan`);
+    if (count('unknown') > 0) parts.push(`${count('unknown')} unknown`);
     lines.push('', `${report.sandboxes.length} sandbox${report.sandboxes.length === 1 ? '' : 'es'}: ${parts.join(', ')}.`);
   }
   for (const n of report.notices) {

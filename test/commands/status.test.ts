@@ -100,6 +100,24 @@ describe.skipIf(!haveServices)('iact status (lightweight driver)', { timeout: 18
     }
   });
 
+  it('a sandbox whose driver cannot be observed is listed as unknown, with the driver problem', async () => {
+    project = makeProject('iact-status-');
+    const [a, b] = await freePorts(2);
+    project.writeEnv(`REDIS_VM_PASSWORD=${REDIS_PASSWORD}\n`);
+    project.writeManifest(
+      'development',
+      `apiVersion: iact/v1\nenvironment: development\nsandboxes:\n  boxed-cache:\n    service: redis\n    driver: docker\n    port: ${a}\n    password: \${REDIS_VM_PASSWORD}\n  local-cache:\n    service: redis\n    driver: lightweight\n    port: ${b}\n    password: \${REDIS_VM_PASSWORD}\n`,
+    );
+    // No engine anywhere: a bogus DOCKER_HOST and an empty private-engine directory.
+    const r = await project.iact(['status'], { env: { DOCKER_HOST: 'unix:///nonexistent/docker.sock', IACT_DOCKER_RUN: project.file('no-engine') } });
+    expect(r.exitCode).toBe(1);
+    expect(r.stdout).toMatch(new RegExp(`boxed-cache\\s+docker\\s+redis\\s+${a}\\s+-\\s+-\\s+-\\s+-\\s+unknown: the docker driver could not be observed`));
+    expect(r.stdout).toMatch(new RegExp(`local-cache\\s+lightweight\\s+redis\\s+${b}\\s+-\\s+-\\s+-\\s+-\\s+not on the machine; apply creates it`));
+    expect(r.stdout).toContain('2 sandboxes: 0 in sync, 1 missing, 1 unknown.');
+    expect(r.stdout).toMatch(/^error: driver docker cannot run here: /m);
+    expect(r.stdout).not.toContain(REDIS_PASSWORD);
+  });
+
   it('an empty environment, and an unknown one (the diagnostic lists the manifests)', async () => {
     project = makeProject('iact-status-');
     project.writeManifest('development', 'apiVersion: iact/v1\nenvironment: development\nsandboxes: {}\n');
