@@ -76,7 +76,7 @@ img::base() {
   ln -s usr/lib "${root}/lib"
   ln -s usr/lib64 "${root}/lib64"
   img::add_binary "${root}" /usr/bin/bash /usr/bin/setpriv
-  for tool in cat mkdir chown chmod rm mktemp find cp sha256sum cut; do
+  for tool in cat mkdir chown chmod rm mktemp find cp sha256sum cut sync; do
     img::add_binary "${root}" "$(command -v "${tool}")"
   done
   ln -s bash "${root}/usr/bin/sh"

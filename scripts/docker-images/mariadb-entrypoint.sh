@@ -60,7 +60,7 @@ svc::run() {
   pw="$(svc::password)"
   mkdir -p "${DATADIR}" "${RUNDIR}"
   chown "${SVC_UID}:${SVC_UID}" "${DATADIR}" "${RUNDIR}"
-  if [[ ! -f "${DATADIR}/mysql_upgrade_info" ]]; then
+  if [[ ! -f "${DATADIR}/iact-initialised" ]]; then
     # A half-finished copy or bootstrap leaves tables that the next attempt trips over.
     find "${DATADIR}" -mindepth 1 -delete
     if [[ -f "${TEMPLATE}/mysql_upgrade_info" ]]; then
@@ -78,6 +78,8 @@ svc::run() {
       printf '10.11' >"${DATADIR}/mysql_upgrade_info"
       chown "${SVC_UID}:${SVC_UID}" "${DATADIR}/mysql_upgrade_info"
     fi
+    # Written last: its absence means the first start did not finish, and the next one starts over.
+    : >"${DATADIR}/iact-initialised"
   fi
   # tmpfs: the init file holding the password never reaches the disk.
   initfile=/dev/shm/iact-init.sql

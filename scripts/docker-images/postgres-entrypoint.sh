@@ -56,9 +56,12 @@ svc::converge() {
   {
     svc::role_sql "${pw}"
     # Fails harmlessly when the database exists; single-user mode goes on with the next line.
-    [[ "${DB_NAME}" == postgres ]] || printf 'CREATE DATABASE "%s" OWNER "%s";\n' "${DB_NAME//\"/\"\"}" "${DB_USER//\"/\"\"}"
-  } | svc::as_service "${PGBIN}/postgres" --single -D "${PGDATA}" -c log_min_messages=fatal postgres >/dev/null 2>&1 ||
+    # FILE_COPY: a small template copied as files beats WAL-logging it block by block.
+    [[ "${DB_NAME}" == postgres ]] || printf 'CREATE DATABASE "%s" OWNER "%s" STRATEGY = FILE_COPY;\n' "${DB_NAME//\"/\"\"}" "${DB_USER//\"/\"\"}"
+  } | svc::as_service "${PGBIN}/postgres" --single -D "${PGDATA}" -c fsync=off -c log_min_messages=fatal postgres >/dev/null 2>&1 ||
     svc::die "could not set up role and database in single-user mode"
+  # fsync=off above (1.6 s -> 0.3 s); one sync makes it durable before the server starts.
+  sync
   printf '%s' "${mark}" >"${PGDATA}/iact-applied"
   chown "${SVC_UID}:${SVC_UID}" "${PGDATA}/iact-applied"
   chmod 0600 "${PGDATA}/iact-applied"
@@ -70,13 +73,16 @@ svc::run() {
   mkdir -p "${PGDATA}" "${SOCKDIR}"
   chown "${SVC_UID}:${SVC_UID}" "${PGDATA}" "${SOCKDIR}"
   chmod 0700 "${PGDATA}"
-  if [[ ! -s "${PGDATA}/PG_VERSION" ]]; then
-    # A half-finished copy leaves files behind; the template (initdb at image build) replaces initdb here.
+  if [[ ! -f "${PGDATA}/iact-initialised" ]]; then
+    # A half-finished first start leaves files behind; the template (initdb at image build) replaces initdb.
     find "${PGDATA}" -mindepth 1 -delete
     cp -a "${TEMPLATE}/." "${PGDATA}/"
+    svc::converge "${pw}"
+    : >"${PGDATA}/iact-initialised"
+  else
+    # The password may have changed while the container was gone (update with recreate).
+    svc::converge "${pw}"
   fi
-  # The password may have changed while the container was gone (update with recreate).
-  svc::converge "${pw}"
   exec setpriv --reuid="${SVC_UID}" --regid="${SVC_UID}" --clear-groups -- \
     "${PGBIN}/postgres" -D "${PGDATA}" -c listen_addresses='*' -c unix_socket_directories="${SOCKDIR}" "$@"
 }
