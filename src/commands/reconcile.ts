@@ -1,7 +1,7 @@
 // iact reconcile [--env E] [--interval 30s] [--once]: the GitOps loop. Each pass is level-based
 // (observe everything, plan, apply what differs) and ends with one JSON line on stdout.
 import { parseDuration } from '../apply/lock.js';
-import { DiagnosticError } from '../diagnostics.js';
+import { DiagnosticError, diag } from '../diagnostics.js';
 import { redact } from '../util/redact.js';
 import { defaultParallelism } from './apply.js';
 import { converge, type ConvergeOptions, type ConvergeResult } from './converge.js';
@@ -77,7 +77,6 @@ export default async function reconcile(opts: Record<string, unknown>, io: Comma
   const environment = selected.environments[0]!;
   const intervalMs = parseDuration(typeof opts.interval === 'string' ? opts.interval : '30s', '--interval');
   if (intervalMs <= 0) {
-    const { diag } = await import('../diagnostics.js');
     throw new DiagnosticError(diag(`--interval ${String(opts.interval)} must be longer than 0`, { fix: 'write it like 30s, 5m or 1h' }));
   }
   const once = Boolean(opts.once);
