@@ -21,7 +21,7 @@ export function detectEnvironment(input: { flag?: string; env: NodeJS.ProcessEnv
     const fromFile = input.dotenv[key];
     if (fromFile) return { name: fromFile, source: `${key} in .env` };
   }
-  return { name: DEFAULT_ENVIRONMENT, source: `the default (no --env, ${DETECTION_VARIABLES.join(', ')} set)` };
+  return { name: DEFAULT_ENVIRONMENT, source: 'the default, as none of --env, IACT_ENV, ENVIRONMENT, APP_ENV, DJANGO_ENV is set' };
 }
 
 /** "staging, from ENVIRONMENT in .env" */

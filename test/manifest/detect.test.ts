@@ -16,7 +16,7 @@ describe('detectEnvironment', () => {
     ['process env wins over .env for the same variable', { env: { ENVIRONMENT: 'p' }, dotenv: { ENVIRONMENT: 'f' } }, 'p, from ENVIRONMENT in the process environment'],
     ['a higher variable in .env beats a lower one in the process', { env: { APP_ENV: 'c' }, dotenv: { IACT_ENV: 'f' } }, 'f, from IACT_ENV in .env'],
     ['empty values are skipped', { env: { IACT_ENV: '' }, dotenv: { ENVIRONMENT: '' , APP_ENV: 'c' } }, 'c, from APP_ENV in .env'],
-    ['default', { env: {}, dotenv: {} }, 'development, from the default (no --env, IACT_ENV, ENVIRONMENT, APP_ENV, DJANGO_ENV set)'],
+    ['default', { env: {}, dotenv: {} }, 'development, from the default, as none of --env, IACT_ENV, ENVIRONMENT, APP_ENV, DJANGO_ENV is set'],
   ])('%s', (_label, input, expected) => {
     expect(describeDetected(detectEnvironment(input))).toBe(expected);
   });
