@@ -228,27 +228,45 @@ export async function createEphemeral(spec: EphemeralSpec, options: EphemeralOpt
   );
 }
 
+/** Sandboxes of withSandbox calls still running in this process, for the one signal handler. */
+const active = new Set<EphemeralSandbox>();
+
+// Node's default for SIGINT/SIGTERM exits without running `finally`: clean up, then let the signal act.
+function onSignal(signal: NodeJS.Signals): void {
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  void Promise.allSettled([...active].map((sandbox) => sandbox.destroy())).finally(() => {
+    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+  });
+}
+
+function track(sandbox: EphemeralSandbox): void {
+  if (active.size === 0) {
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  }
+  active.add(sandbox);
+}
+
+function untrack(sandbox: EphemeralSandbox): void {
+  active.delete(sandbox);
+  if (active.size === 0) {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
 /**
  * The library form of `iact run`: a fresh sandbox for `fn`, destroyed when `fn` settles
  * (returns, throws, or the process is asked to stop while it runs).
  */
 export async function withSandbox<T>(spec: EphemeralSpec, fn: (conn: SandboxConnection) => Promise<T>, options: EphemeralOptions = {}): Promise<T> {
   const sandbox = await createEphemeral(spec, options);
-  // Node's default for SIGINT/SIGTERM exits without running `finally`: clean up, then let the signal act.
-  const onSignal = (signal: NodeJS.Signals) => {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    void sandbox.destroy().finally(() => {
-      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
-    });
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  track(sandbox);
   try {
     return await fn(sandbox.connection);
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    untrack(sandbox);
     await sandbox.destroy();
   }
 }
