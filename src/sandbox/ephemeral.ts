@@ -219,10 +219,12 @@ export async function createEphemeral(spec: EphemeralSpec, options: EphemeralOpt
     }
   }
   await destroy().catch(() => undefined);
-  const message = lastError instanceof Error ? lastError.message : String(lastError);
+  const message = redact(lastError instanceof Error ? lastError.message : String(lastError), [password]);
+  // The driver's own "error: ..." line, so error.message alone says why (library users print that).
+  const reason = message.split('\n').reverse().find((l) => l.startsWith('error: '))?.slice('error: '.length);
   throw new DiagnosticError(
-    diag(`could not create an ephemeral ${spec.service} sandbox (${driverName} driver)`, {
-      detail: redact(message, [password]),
+    diag(`could not create an ephemeral ${spec.service} sandbox (${driverName} driver)${reason ? `: ${reason}` : ''}`, {
+      detail: message,
       fix: 'run `iact doctor` to check what the driver needs',
     }),
   );
