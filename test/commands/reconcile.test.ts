@@ -182,6 +182,25 @@ describe.skipIf(!haveServices)('iact reconcile (lightweight driver)', { timeout:
     expect(everything).not.toContain(REDIS_PASSWORD);
   });
 
+  it('SIGTERM in the middle of a pass: the running action finishes, the lock is released, exit 0', async () => {
+    project = makeProject('iact-reconcile-');
+    const [pg] = await freePorts(1);
+    project.writeEnv(`DB_VM_PASSWORD=${PG_PASSWORD}\nREDIS_VM_PASSWORD=${REDIS_PASSWORD}\n`);
+    project.writeManifest('development', manifest({ pg: pg!, redis: 0 }, { withRedis: false }));
+    loop = new Loop(project.spawnIact(['reconcile', '--interval', '30s']));
+    const deadline = Date.now() + 120_000;
+    while (!loop.stderr.includes('sandbox.dev-postgres: creating...') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    loop.child.kill('SIGTERM');
+    const result = await loop.child;
+    expect(result.exitCode, loop.stderr).toBe(0);
+    expect(loop.stderr).toContain('SIGTERM received: finishing the actions already running');
+    expect(loop.lines).toHaveLength(1);
+    expect(loop.lines[0]!.actions).toEqual([{ address: 'sandbox.dev-postgres', action: 'create', outcome: 'created' }]);
+    expect(loop.lines[0]!.next_pass_in_ms).toBeUndefined();
+    expect(existsSync(project.file('.iact/locks/development.lock'))).toBe(false);
+    expect(psql(pg!, 'select 1')).toBe('1');
+  });
+
   it('a bad --interval is a diagnostic, not a stack trace', async () => {
     project = makeProject('iact-reconcile-');
     project.writeManifest('development', 'apiVersion: iact/v1\nenvironment: development\nsandboxes: {}\n');
