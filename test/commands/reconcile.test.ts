@@ -54,7 +54,8 @@ interface PassLine {
   actions?: { address: string; action: string; outcome: string }[];
 }
 
-/** Collects the loop's stdout as parsed pass lines; every stdout line must be JSON. */
+/** Collects the loop's stdout as parsed pass lines; every stdout line must be JSON.
+ * Signals go through process.kill: execa's kill() adds a SIGKILL 5 s after a SIGTERM. */
 class Loop {
   readonly lines: PassLine[] = [];
   readonly raw: string[] = [];
@@ -172,7 +173,7 @@ describe.skipIf(!haveServices)('iact reconcile (lightweight driver)', { timeout:
     await loop.waitFor((l) => l.skipped === undefined && l.failed === 0, loop.lines.indexOf(locked) + 1, 60_000);
 
     // SIGTERM: the loop stops, exit 0, lock released, every stdout line was one JSON object.
-    loop.child.kill('SIGTERM');
+    process.kill(loop.child.pid!, 'SIGTERM');
     const result = await loop.child;
     expect(result.exitCode).toBe(0);
     expect(existsSync(lockFile)).toBe(false);
@@ -190,9 +191,9 @@ describe.skipIf(!haveServices)('iact reconcile (lightweight driver)', { timeout:
     loop = new Loop(project.spawnIact(['reconcile', '--interval', '30s']));
     const deadline = Date.now() + 120_000;
     while (!loop.stderr.includes('sandbox.dev-postgres: creating...') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    loop.child.kill('SIGTERM');
+    process.kill(loop.child.pid!, 'SIGTERM');
     const result = await loop.child;
-    expect(result.exitCode, loop.stderr).toBe(0);
+    expect(result.exitCode, `exit ${String(result.exitCode)} signal ${String(result.signal)}\n${loop.raw.join('\n')}\n${loop.stderr}`).toBe(0);
     expect(loop.stderr).toContain('SIGTERM received: finishing the actions already running');
     expect(loop.lines).toHaveLength(1);
     expect(loop.lines[0]!.actions).toEqual([{ address: 'sandbox.dev-postgres', action: 'create', outcome: 'created' }]);
@@ -249,7 +250,7 @@ describe.skipIf(!haveServices)('iact reconcile (lightweight driver)', { timeout:
       expect([a.next_pass_in_ms, b.next_pass_in_ms]).toEqual([2000, 4000]);
       expect(psql(ports.pg, 'select 1')).toBe('1');
       expect(await portOpen(ports.redis)).toBe(true);
-      loop.child.kill('SIGINT');
+      process.kill(loop.child.pid!, 'SIGINT');
       expect((await loop.child).exitCode).toBe(0);
       expect(existsSync(project.file('.iact/locks/development.lock'))).toBe(false);
     } finally {
@@ -262,7 +263,7 @@ describe.skipIf(!haveServices)('iact reconcile (lightweight driver)', { timeout:
     loop = new Loop(project.spawnIact(['reconcile', '--interval', '1s']));
     const c = await loop.waitFor((l) => l.pass === 2, 0);
     expect(c).toMatchObject({ failed: 1, applied: 0, refused: ['sandbox.dev-redis'], next_pass_in_ms: 1000 });
-    loop.child.kill('SIGTERM');
+    process.kill(loop.child.pid!, 'SIGTERM');
     expect((await loop.child).exitCode).toBe(0);
     const refused = await project.iact(['reconcile', '--once']);
     expect(refused.exitCode).toBe(1);

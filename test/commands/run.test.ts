@@ -84,7 +84,7 @@ describe.skipIf(!haveServices)('iact run (lightweight driver)', { timeout: 300_0
         }
       });
     });
-    sleeper.kill('SIGINT');
+    process.kill(sleeper.pid!, 'SIGINT');
     const results = await Promise.all(writers);
     const interrupted = await sleeper;
     const elapsed = Date.now() - started;
@@ -113,7 +113,7 @@ describe.skipIf(!haveServices)('iact run (lightweight driver)', { timeout: 300_0
     const run = newRun();
     const child = iactRun(run, ['--service', 'redis', '--', 'sh', '-c', 'echo started; exec sleep 60']);
     await new Promise<void>((resolve) => child.stdout!.on('data', (c: Buffer) => c.toString().includes('started') && resolve()));
-    child.kill('SIGTERM');
+    process.kill(child.pid!, 'SIGTERM');
     const r = await child;
     expect(r.exitCode).toBe(143);
     await expectNothingLeft(run, portsFrom(String(r.stderr)));
@@ -123,7 +123,7 @@ describe.skipIf(!haveServices)('iact run (lightweight driver)', { timeout: 300_0
     const run = newRun();
     const child = iactRun(run, ['--service', 'redis', '--', 'sh', '-c', 'trap "echo caught; exit 0" INT; echo started; while :; do sleep 0.1; done']);
     await new Promise<void>((resolve) => child.stdout!.on('data', (c: Buffer) => c.toString().includes('started') && resolve()));
-    child.kill('SIGINT');
+    process.kill(child.pid!, 'SIGINT');
     const r = await child;
     expect(r.exitCode, String(r.stderr)).toBe(0);
     expect(String(r.stdout)).toContain('caught');

@@ -40,7 +40,7 @@ describe.skipIf(!haveServices)('withSandbox and signals', { timeout: 120_000 }, 
       }),
     );
     for (const port of ports) expect(await portOpen(port)).toBe(true);
-    child.kill('SIGTERM');
+    process.kill(child.pid!, 'SIGTERM');
     const result = await child;
     expect(result.signal).toBe('SIGTERM');
     for (const port of ports) expect(await portOpen(port), `port ${port}`).toBe(false);
