@@ -25,7 +25,8 @@ export interface LockOptions {
   aborted?: () => boolean;
 }
 
-function alive(pid: number): boolean {
+/** kill(pid, 0): running, or running as another user (EPERM). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

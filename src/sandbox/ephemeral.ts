@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname, tmpdir } from 'node:os';
 import { chmod, mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { alive } from '../apply/lock.js';
 import { DiagnosticError, diag } from '../diagnostics.js';
 import { toDriverSpec } from '../drivers/spec.js';
 import type { DriverContext, DriverWriter } from '../drivers/types.js';
@@ -71,15 +72,6 @@ interface OwnerRecord {
   host: string;
   driver: DriverName;
   started: string;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Destroy run sandboxes whose owning process died without cleaning up (SIGKILL, power loss). */

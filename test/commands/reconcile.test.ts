@@ -9,6 +9,7 @@ import type { ResultPromise } from 'execa';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot, ensureBuilt, freePorts, makeProject, portOpen, servicesAvailable, type Project } from '../helpers/iact-project.js';
 import { killProcessesIn } from '../sandbox/procs.js';
+import type { PassLog } from '../../src/commands/reconcile.js';
 
 const PG_PASSWORD = 'reconcile-Pg-Secret-91';
 const REDIS_PASSWORD = 'reconcile-Redis-Secret-92';
@@ -39,20 +40,7 @@ ${redis}${opts.extra ?? ''}connections:
 `;
 }
 
-interface PassLine {
-  time: string;
-  environment: string;
-  pass: number;
-  changes_found: number;
-  applied: number;
-  failed: number;
-  duration_ms: number;
-  skipped?: string;
-  refused?: string[];
-  error?: string;
-  next_pass_in_ms?: number;
-  actions?: { address: string; action: string; outcome: string }[];
-}
+type PassLine = PassLog;
 
 /** Collects the loop's stdout as parsed pass lines; every stdout line must be JSON.
  * Signals go through process.kill: execa's kill() adds a SIGKILL 5 s after a SIGTERM. */

@@ -28,6 +28,15 @@ function newRun(): Run {
   return run;
 }
 
+function removeRuns(): void {
+  for (const run of runs) {
+    killProcessesIn(run.root);
+    rmSync(run.root, { recursive: true, force: true });
+    rmSync(run.cwd, { recursive: true, force: true });
+  }
+  runs = [];
+}
+
 function iactRun(run: Run, args: string[]): ResultPromise {
   return execa(process.execPath, [cliPath, 'run', ...args], {
     cwd: run.cwd,
@@ -60,14 +69,7 @@ const WRITE_READ_PG = `psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -Atc "create tabl
 // Real services on two shared cores: generous limits, so load elsewhere does not fail a correct run.
 describe.skipIf(!haveServices)('iact run (lightweight driver)', { timeout: 300_000 }, () => {
   beforeAll(() => ensureBuilt());
-  afterEach(() => {
-    for (const run of runs) {
-      killProcessesIn(run.root);
-      rmSync(run.root, { recursive: true, force: true });
-      rmSync(run.cwd, { recursive: true, force: true });
-    }
-    runs = [];
-  });
+  afterEach(removeRuns);
 
   it('ten runs at once all pass, one interrupted with SIGINT exits 130, and nothing is left', async () => {
     const run = newRun();
@@ -198,14 +200,7 @@ describe.skipIf(!haveServices)('iact run (lightweight driver)', { timeout: 300_0
 });
 
 describe.skipIf(!haveServices)('withSandbox (library)', { timeout: 180_000 }, () => {
-  afterEach(() => {
-    for (const run of runs) {
-      killProcessesIn(run.root);
-      rmSync(run.root, { recursive: true, force: true });
-      rmSync(run.cwd, { recursive: true, force: true });
-    }
-    runs = [];
-  });
+  afterEach(removeRuns);
 
   it('gives a live connection and destroys the sandbox after, also when the callback throws', async () => {
     const run = newRun();

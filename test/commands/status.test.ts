@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, freePorts, makeProject, repoRoot, servicesAvailable, type Project } from '../helpers/iact-project.js';
 import { killProcessesIn } from '../sandbox/procs.js';
+import type { StatusRow } from '../../src/sandbox/status-view.js';
 
 const PG_PASSWORD = 'status-Pg-Secret-71';
 const REDIS_PASSWORD = 'status-Redis-Secret-72';
@@ -24,21 +25,6 @@ function manifest(s: Sandboxes): string {
   return `apiVersion: iact/v1\nenvironment: development\ndefaults: { driver: lightweight }\nsandboxes:\n${blocks.join('')}`;
 }
 
-interface Row {
-  name: string;
-  driver: string;
-  service: string;
-  port: number | null;
-  running: boolean | null;
-  healthy: boolean | null;
-  pid: number | null;
-  data_bytes: number | null;
-  state: string;
-  action: string;
-  drift: string[];
-  changed_fields: string[];
-  note: string;
-}
 
 describe.skipIf(!haveServices)('iact status (lightweight driver)', { timeout: 180_000 }, () => {
   let project: Project;
@@ -66,7 +52,7 @@ describe.skipIf(!haveServices)('iact status (lightweight driver)', { timeout: 18
     expect(text.stdout).toMatch(new RegExp(`dev-redis\\s+lightweight\\s+redis\\s+${rd}\\s+yes\\s+yes\\s+\\d+\\s+\\S+ (B|KB|MB)\\s+in sync`));
     expect(text.stdout).toContain('3 sandboxes: 3 in sync.');
 
-    const json = JSON.parse((await project.iact(['status', '--json'])).stdout) as { environment: string; sandboxes: Row[] };
+    const json = JSON.parse((await project.iact(['status', '--json'])).stdout) as { environment: string; sandboxes: StatusRow[] };
     expect(json.environment).toBe('development');
     const pgRow = json.sandboxes.find((r) => r.name === 'dev-postgres')!;
     expect(pgRow).toMatchObject({ driver: 'lightweight', service: 'postgres', port: pg, running: true, healthy: true, state: 'in sync', action: 'no-op', drift: [] });
@@ -87,7 +73,7 @@ describe.skipIf(!haveServices)('iact status (lightweight driver)', { timeout: 18
     expect(after.stdout).toMatch(new RegExp(`old-cache\\s+lightweight\\s+redis\\s+${extra}\\s+yes\\s+yes\\s+\\d+.*orphan \\(not in manifest\\); apply deletes it`));
     expect(after.stdout).toContain('4 sandboxes: 0 in sync, 1 drifted, 1 changed in the manifest, 1 missing, 1 orphan.');
 
-    const afterJson = JSON.parse((await project.iact(['status', '--json'])).stdout) as { sandboxes: Row[] };
+    const afterJson = JSON.parse((await project.iact(['status', '--json'])).stdout) as { sandboxes: StatusRow[] };
     const byName = Object.fromEntries(afterJson.sandboxes.map((r) => [r.name, r]));
     expect(byName['dev-redis']).toMatchObject({ state: 'drift', action: 'start', running: false, drift: ['service is not running'] });
     expect(byName['dev-postgres']).toMatchObject({ state: 'changed', action: 'update', changed_fields: ['port'] });
