@@ -20,7 +20,14 @@ SB_DESCRIPTION="Lightweight sandboxes: a directory per sandbox (data/, logs/, bi
 the real service binary listening on 127.0.0.1:PORT with a password."
 
 drv::prerequisites() { command -v jq >/dev/null 2>&1 || iact::die 1 "jq is not installed" "apt-get install -y jq"; }
-drv::pidfile() { svc::pidfile "$1"; }
+drv::set_pidfile() {
+  case "${SB_SERVICE}" in
+    postgres) SB_PIDFILE="${SB_DIR}/data/postmaster.pid" ;;
+    mysql) SB_PIDFILE="${SB_DIR}/run/mariadbd.pid" ;;
+    redis) SB_PIDFILE="${SB_DIR}/run/redis.pid" ;;
+    *) SB_PIDFILE='' ;;
+  esac
+}
 drv::service_pid() { sb::running_pid; }
 drv::prepare() { :; }
 drv::cleanup() { :; }

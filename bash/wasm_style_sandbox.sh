@@ -49,7 +49,7 @@ drv::prerequisites() {
   command -v socat >/dev/null 2>&1 || iact::die 1 "socat is not installed (it exposes the sandbox on 127.0.0.1)" "apt-get install -y socat"
 }
 
-drv::pidfile() { printf '%s' "${SB_DIR}/run/ns.pid"; }
+drv::set_pidfile() { SB_PIDFILE="${SB_DIR}/run/ns.pid"; }
 
 # Host pid of the namespace's init (the child of unshare), which relays signals to the service.
 drv::service_pid() {

@@ -266,10 +266,8 @@ sb::write_files() {
   fi
   json="$(sb::observed_json)"
   sb::write_file "${SB_DIR}/sandbox.json" "${json}"$'\n'
-  # .meta and sandbox.json are replaced by rename: a concurrent status never reads half a file.
-  sb::write_file "${SB_DIR}/.meta.new" "${SB_DRIVER} ${SB_SERVICE} ${SB_PORT} ${SB_VERSION:--}"$'\n'
+  sb::write_file "${SB_DIR}/.meta" "${SB_DRIVER} ${SB_SERVICE} ${SB_PORT} ${SB_VERSION:--}"$'\n'
   sb::write_activate
-  mv -f "${SB_DIR}/.meta.new" "${SB_DIR}/.meta"
 }
 
 sb::make_dirs() {
@@ -288,6 +286,13 @@ sb::make_dirs() {
 sb::write_file() {
   local dest="$1" content="$2"
   printf '%s' "${content}" >"${dest}"
+}
+
+# rm only what exists (no subprocess in the common case of nothing to remove).
+sb::remove_existing() {
+  local f todo=()
+  for f in "$@"; do [[ -e "${f}" || -L "${f}" ]] && todo+=("${f}"); done
+  ((${#todo[@]} == 0)) || rm -f -- "${todo[@]}"
 }
 
 sb::write_activate() {
@@ -357,15 +362,21 @@ iact::pid_alive() {
   [[ "${state}" != Z && "${state}" != X ]]
 }
 
-# Running pid of the sandbox in SB_DIR (prints it), or false.
-sb::running_pid() {
-  local pidfile pid=''
-  pidfile="$(drv::pidfile "${SB_SERVICE}")"
-  [[ -n "${pidfile}" && -r "${pidfile}" ]] || return 1
-  { IFS= read -r pid <"${pidfile}"; } 2>/dev/null || [[ -n "${pid}" ]] || return 1
+# Sets SB_PID to the sandbox's live pid (pidfile + /proc, no subprocess); false when not running.
+sb::probe_pid() {
+  local pid=''
+  drv::set_pidfile
+  [[ -n "${SB_PIDFILE}" && -r "${SB_PIDFILE}" ]] || return 1
+  { IFS= read -r pid <"${SB_PIDFILE}"; } 2>/dev/null || [[ -n "${pid}" ]] || return 1
   pid="${pid//[[:space:]]/}"
   iact::pid_alive "${pid}" || return 1
-  printf '%s' "${pid}"
+  SB_PID="${pid}"
+}
+
+# Running pid of the sandbox in SB_DIR (prints it), or false.
+sb::running_pid() {
+  sb::probe_pid || return 1
+  printf '%s' "${SB_PID}"
 }
 
 sb::is_running() {
@@ -379,10 +390,10 @@ sb::is_running() {
 # A killed server stays a zombie until pid 1 reaps it (~1.5 s here); postgres refuses to start
 # while the pid in its postmaster.pid exists, so wait for the reaping first.
 sb::wait_reaped() {
-  local pidfile pid=''
-  pidfile="$(drv::pidfile "${SB_SERVICE}")"
-  [[ -n "${pidfile}" && -r "${pidfile}" ]] || return 0
-  { IFS= read -r pid <"${pidfile}"; } 2>/dev/null || true
+  local pid=''
+  drv::set_pidfile
+  [[ -n "${SB_PIDFILE}" && -r "${SB_PIDFILE}" ]] || return 0
+  { IFS= read -r pid <"${SB_PIDFILE}"; } 2>/dev/null || true
   pid="${pid//[[:space:]]/}"
   [[ "${pid}" =~ ^[0-9]+$ ]] || return 0
   iact::wait_for 10 sb::not_zombie "${pid}" || iact::warn "process ${pid} of ${SB_NAME} is still a zombie; starting anyway"
@@ -399,7 +410,7 @@ sb::not_zombie() {
 sb::start_service() {
   local deadline
   if [[ "${SB_SERVICE}" == none ]]; then
-    rm -f "${SB_DIR}/.stopped"
+    sb::remove_existing "${SB_DIR}/.stopped"
     return 0
   fi
   if ! sb::is_running; then
@@ -497,7 +508,7 @@ sb::cmd_create() {
       cp -a "${SVC_TEMPLATE}/data" "${SB_DIR}/data"
       chmod 0700 "${SB_DIR}/data"
     fi
-    rm -f "${SB_DIR}"/run/*.pid "${SB_DIR}/.stopped"
+    sb::remove_existing "${SB_DIR}"/run/*.pid "${SB_DIR}/.stopped"
   elif ((running)) && [[ "${old_port}" != "${SB_PORT}" ]]; then
     SB_PORT_SAVED="${SB_PORT}"
     SB_PORT="${old_port}"
@@ -633,9 +644,10 @@ sb::cmd_destroy() {
 
 # One JSON array for every sandbox of this driver in the environment; no subprocess per sandbox.
 sb::cmd_status() {
-  local d name json spec hash pid running healthy out='' sep='' want=() n
+  local d name json spec hash port service driver running healthy out='' line sep='' want=() n i
   local -A bytes=()
-  local dirs=() du_out line
+  local dirs=() du_dirs=() du_out
+  local -a e_name=() e_service=() e_port=() e_spec=() e_hash=() e_dir=()
   sb::locate
   for n in "${ARG_POS[@]}"; do
     iact::validate_name "${n}"
@@ -648,47 +660,48 @@ sb::cmd_status() {
     dirs=("${SB_ENV_DIR}"/*/)
     dirs=("${dirs[@]%/}")
   fi
-  if ((${#dirs[@]} > 0)); then
-    du_out="$(du -sb -- "${dirs[@]}" 2>/dev/null || true)"
+  # Pass 1: identity from sandbox.json (one line, identity first, settings last); .meta when it is unreadable.
+  for d in "${dirs[@]}"; do
+    name="${d##*/}"
+    [[ "${name}" =~ ${IACT_NAME_RE} ]] || continue
+    json=''
+    { IFS= read -r json <"${d}/sandbox.json"; } 2>/dev/null || true
+    if [[ "${json}" == '{"name":"'"${name}"'",'*'}}' && "${json}" =~ ^\{\"name\":\"[^\"]*\",\"environment\":\"[^\"]*\",\"driver\":\"([a-z]+)\",\"service\":\"([a-z]+)\",\"port\":([0-9]+),\"spec_hash\":\"([^\"]*)\" ]]; then
+      driver="${BASH_REMATCH[1]}" service="${BASH_REMATCH[2]}" port="${BASH_REMATCH[3]}" hash="${BASH_REMATCH[4]}" spec="${json}"
+    else
+      sb::read_meta "${d}" || continue
+      driver="${META_DRIVER}" service="${META_SERVICE}" port="${META_PORT}" hash='' spec=null
+    fi
+    [[ "${driver}" == "${SB_DRIVER}" ]] || continue
+    e_name+=("${name}") e_service+=("${service}") e_port+=("${port}") e_spec+=("${spec}") e_hash+=("${hash}") e_dir+=("${d}")
+    [[ "${service}" == none ]] || du_dirs+=("${d}")
+  done
+  # One du for every service sandbox; a none sandbox holds no data (0).
+  if ((${#du_dirs[@]} > 0)); then
+    du_out="$(du -sb -- "${du_dirs[@]}" 2>/dev/null || true)"
     while IFS=$'\t' read -r n line; do
       [[ -n "${line}" ]] && bytes["${line}"]="${n}"
     done <<<"${du_out}"
   fi
-  for d in "${dirs[@]}"; do
-    name="${d##*/}"
-    [[ "${name}" =~ ${IACT_NAME_RE} ]] || continue
-    sb::read_meta "${d}" || continue
-    [[ "${META_DRIVER}" == "${SB_DRIVER}" ]] || continue
-    json=''
-    { IFS= read -r -d '' json <"${d}/sandbox.json"; } 2>/dev/null || true
-    json="${json%$'\n'}"
-    spec=null
-    hash=''
-    if [[ "${json}" == '{"name":"'"${name}"'",'*'}}' && "${json}" =~ \"spec_hash\":\"([^\"]*)\" ]]; then
-      spec="${json}"
-      hash="${BASH_REMATCH[1]}"
-    fi
-    SB_DIR="${d}"
-    SB_NAME="${name}"
-    SB_SERVICE="${META_SERVICE}"
-    SB_PORT="${META_PORT}"
-    running=false
-    healthy=false
-    pid=null
+  # Pass 2: liveness with builtins only (pidfile + /proc, /dev/tcp).
+  for i in "${!e_name[@]}"; do
+    d="${e_dir[i]}"
+    SB_DIR="${d}" SB_NAME="${e_name[i]}" SB_SERVICE="${e_service[i]}" SB_PORT="${e_port[i]}"
+    running=false healthy=false SB_PID=null
     if [[ "${SB_SERVICE}" == none ]]; then
-      if [[ ! -e "${d}/.stopped" && -f "${d}/.initialized" ]]; then
-        running=true
-        healthy=true
+      if [[ ! -e "${d}/.stopped" && -e "${d}/.initialized" ]]; then
+        running=true healthy=true
       fi
-    elif pid="$(sb::running_pid)"; then
+    elif sb::probe_pid; then
       running=true
       drv::healthy && healthy=true
     else
-      pid=null
+      SB_PID=null
     fi
-    printf -v out '%s%s{"name":"%s","environment":"%s","driver":"%s","service":"%s","port":%d,"running":%s,"healthy":%s,"pid":%s,"spec_hash":%s,"spec":%s,"data_bytes":%d}' \
-      "${out}" "${sep}" "${name}" "${SB_ENV}" "${SB_DRIVER}" "${SB_SERVICE}" "${SB_PORT}" "${running}" "${healthy}" "${pid}" \
-      "\"${hash}\"" "${spec}" "${bytes[${d}]:-0}"
+    printf -v line '%s{"name":"%s","environment":"%s","driver":"%s","service":"%s","port":%d,"running":%s,"healthy":%s,"pid":%s,"spec_hash":"%s","spec":%s,"data_bytes":%d}' \
+      "${sep}" "${SB_NAME}" "${SB_ENV}" "${SB_DRIVER}" "${SB_SERVICE}" "${SB_PORT}" "${running}" "${healthy}" "${SB_PID}" \
+      "${e_hash[i]}" "${e_spec[i]}" "${bytes[${d}]:-0}"
+    out+="${line}"
     sep=','
   done
   if ((ARG_JSON)); then

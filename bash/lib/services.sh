@@ -7,7 +7,7 @@
 IACT_SERVICES_SH=1
 
 # Bump when the template layout changes, so old cached templates are not reused.
-readonly IACT_TEMPLATE_FORMAT=v6
+readonly IACT_TEMPLATE_FORMAT=v7
 # Role and database every PostgreSQL template holds; a new sandbox renames them (instant).
 readonly SVC_PG_TEMPLATE_ROLE=iact_template_user
 readonly SVC_PG_TEMPLATE_DB=iact_template_db
@@ -188,12 +188,13 @@ svc::ensure_template() {
 svc::postgres_make_template() {
   local build="$1" user="$2"
   svc::as_user "${user}" "${SVC_BIN}/initdb" -D "${build}/data" -U postgres -E UTF8 --locale=C.UTF-8 \
-    --auth-local=peer --auth-host=scram-sha-256 --no-sync
+    --auth-local=peer --auth-host=scram-sha-256 --no-sync --wal-segsize=1
   svc::as_user "${user}" "${SVC_BIN}/postgres" --single -D "${build}/data" -c fsync=off postgres <<SQL
 CREATE ROLE ${SVC_PG_TEMPLATE_ROLE} LOGIN;
 CREATE DATABASE ${SVC_PG_TEMPLATE_DB} OWNER ${SVC_PG_TEMPLATE_ROLE};
 SQL
-  printf "\ninclude_if_exists = 'iact.conf'\n" >>"${build}/data/postgresql.conf"
+  # Sandbox-sized defaults (1 MB WAL segments above keep copies small); iact.conf, included last, wins.
+  printf "\nshared_buffers = 32MB\nmin_wal_size = 4MB\nmax_wal_size = 64MB\ninclude_if_exists = 'iact.conf'\n" >>"${build}/data/postgresql.conf"
   sync
 }
 
@@ -285,7 +286,6 @@ skip-log-bin
 performance_schema=OFF
 innodb_log_file_size=8M
 innodb_buffer_pool_size=32M
-innodb_temp_data_file_path=ibtmp1:1M:autoextend
 innodb_buffer_pool_load_at_startup=OFF
 innodb_buffer_pool_dump_at_shutdown=OFF
 "
