@@ -105,6 +105,8 @@ function protectedDiagnostics(plan: Plan, options: ConvergeOptions): Diagnostic[
 export async function converge(selected: Selected, environment: string, io: CommandIO, options: ConvergeOptions): Promise<ConvergeResult> {
   const paths = selected.paths;
   const reporterOut = options.json ? io.stderr : io.stdout;
+  // Traversable, not listable: services run as their own users and must reach .iact/sandboxes.
+  await mkdir(paths.iact, { recursive: true, mode: 0o711 });
   const lock = await acquireLock(paths.locks, environment, {
     command: options.command,
     timeoutMs: parseDuration(options.lockTimeout, '--lock-timeout'),

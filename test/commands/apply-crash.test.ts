@@ -11,9 +11,9 @@ function manifest(ports: number[]): string {
 environment: development
 defaults: { driver: lightweight }
 sandboxes:
-  pg-a: { service: postgres, port: ${ports[0]}, database: app, user: app, password: \${DB_VM_PASSWORD} }
-  pg-b: { service: postgres, port: ${ports[1]}, database: app, user: app, password: \${DB_VM_PASSWORD}, depends_on: [pg-a] }
-  cache: { service: redis, port: ${ports[2]}, password: \${DB_VM_PASSWORD} }
+  pg-a: { service: postgres, port: ${ports[0]}, database: app, user: app, password: "\${DB_VM_PASSWORD}" }
+  pg-b: { service: postgres, port: ${ports[1]}, database: app, user: app, password: "\${DB_VM_PASSWORD}", depends_on: [pg-a] }
+  cache: { service: redis, port: ${ports[2]}, password: "\${DB_VM_PASSWORD}" }
   files: { service: none, port: ${ports[3]} }
 connections:
   database: { sandbox: pg-a }

@@ -1,6 +1,6 @@
 // A throw-away iact project in a temp dir, driven through the built CLI as a user would.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -65,6 +65,8 @@ export interface Project {
 
 export function makeProject(prefix = 'iact-e2e-'): Project {
   const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  // Services run as their system users (mysql, postgres): like a real project dir, it must be traversable.
+  chmodSync(dir, 0o711);
   mkdirSync(path.join(dir, 'environments'));
   const baseEnv = { NO_COLOR: '1', IACT_ENV: '', ENVIRONMENT: '', APP_ENV: '', DJANGO_ENV: '' };
   const project: Project = {
