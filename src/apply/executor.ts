@@ -2,7 +2,7 @@
 // stops unrelated sandboxes, dependents of a failure are skipped.
 import path from 'node:path';
 import pLimit from 'p-limit';
-import type { DriverContext, DriverSpec, DriverWriter } from '../drivers/types.js';
+import type { BatchResult, DriverContext, DriverSpec, DriverWriter } from '../drivers/types.js';
 import type { DriverName } from '../model/types.js';
 import type { Action, Plan, ResourceChange } from '../plan/types.js';
 
@@ -54,6 +54,10 @@ const DONE: Record<Action, Outcome> = {
 function stamp(date: Date): string {
   return date.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
 }
+
+/** Fewer than this many `none` creates are not worth a batch; more are split into chunks. */
+const BATCH_MIN = 8;
+const BATCH_SIZE = 250;
 
 const BACKUP_EXT: Record<string, string> = { postgres: 'sql', mysql: 'sql', redis: 'rdb', none: 'tar' };
 
@@ -155,10 +159,78 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
     }
   };
 
+  // `none` creates without dependencies go to the driver in batches: one process for many.
+  const batched = new Map<string, Promise<ActionResult>>();
+  const batchable = changes.filter(
+    (c) => c.action === 'create' && c.service === 'none' && (waitsFor.get(c.name) ?? []).length === 0 && options.specs[c.name] !== undefined,
+  );
+  const byDriver = new Map<DriverName, ResourceChange[]>();
+  for (const c of batchable) byDriver.set(options.specs[c.name]!.driver, [...(byDriver.get(options.specs[c.name]!.driver) ?? []), c]);
+  for (const [driverName, group] of byDriver) {
+    if (group.length < BATCH_MIN) continue;
+    for (let i = 0; i < group.length; i += BATCH_SIZE) {
+      const chunk = group.slice(i, i + BATCH_SIZE);
+      const outcome = limit(async (): Promise<Map<string, ActionResult>> => {
+        const writer = await options.lookup(driverName);
+        const out = new Map<string, ActionResult>();
+        if (!writer.createMany) return out; // the driver cannot batch: each runs alone below
+        const started = Date.now();
+        const skipAll = options.signal?.aborted;
+        for (const c of chunk) {
+          if (skipAll) out.set(c.name, { address: c.address, name: c.name, action: c.action, outcome: 'skipped', elapsedMs: 0, message: 'interrupted before it began' });
+          else options.onEvent({ type: 'begin', address: c.address, name: c.name, action: c.action });
+        }
+        if (skipAll) return out;
+        let batch: BatchResult[];
+        try {
+          batch = await writer.createMany(options.ctx, chunk.map((c) => options.specs[c.name]!));
+        } catch (error) {
+          const message = error instanceof Error ? error.message : String(error);
+          batch = chunk.map((c) => ({ name: c.name, ok: false, message }));
+        }
+        const byName = new Map(batch.map((b) => [b.name, b]));
+        for (const c of chunk) {
+          const b = byName.get(c.name);
+          out.set(c.name, {
+            address: c.address,
+            name: c.name,
+            action: c.action,
+            outcome: b?.ok ? 'created' : 'failed',
+            elapsedMs: Date.now() - started,
+            message: b?.ok ? undefined : (b?.message ?? 'the driver reported nothing for it'),
+          });
+        }
+        return out;
+      });
+      for (const c of chunk) {
+        batched.set(
+          c.name,
+          outcome.then((out) => {
+            const result = out.get(c.name);
+            if (!result) return single(c); // driver without createMany
+            options.onEvent({ type: 'end', ...result });
+            return result;
+          }),
+        );
+      }
+    }
+  }
+
   const run = (change: ResourceChange): Promise<ActionResult> => {
     const existing = results.get(change.name);
     if (existing) return existing;
-    const promise = (async (): Promise<ActionResult> => {
+    const fromBatch = batched.get(change.name);
+    if (fromBatch) {
+      results.set(change.name, fromBatch);
+      return fromBatch;
+    }
+    const promise = single(change);
+    results.set(change.name, promise);
+    return promise;
+  };
+
+  function single(change: ResourceChange): Promise<ActionResult> {
+    return (async (): Promise<ActionResult> => {
       const deps = await Promise.all((waitsFor.get(change.name) ?? []).map((dep) => run(byName.get(dep)!)));
       const base = { address: change.address, name: change.name, action: change.action };
       const blocked = deps.find((d) => d.outcome === 'failed' || d.outcome === 'skipped');
@@ -188,9 +260,7 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
         }
       });
     })();
-    results.set(change.name, promise);
-    return promise;
-  };
+  }
 
   return Promise.all(changes.map(run));
 }

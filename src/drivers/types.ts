@@ -75,4 +75,15 @@ export interface DriverWriter extends DriverReader {
   destroy(ctx: DriverContext, name: string): Promise<void>;
   /** Dump the sandbox's data to `outFile` (pg_dump, mariadb-dump, RDB copy); no-op file for `none`. */
   backup(ctx: DriverContext, name: string, outFile: string): Promise<void>;
+  /**
+   * Optional: create many `none` sandboxes (no process) in one script call, since a process per
+   * sandbox dominates their cost. One result per spec, in order.
+   */
+  createMany?(ctx: DriverContext, specs: DriverSpec[]): Promise<BatchResult[]>;
+}
+
+export interface BatchResult {
+  name: string;
+  ok: boolean;
+  message?: string;
 }

@@ -120,6 +120,30 @@ describe('executePlan', () => {
     expect(r.log.filter((l) => l.endsWith(':begin'))).toEqual(['stop:a:begin', 'start:a:begin', 'start:b:begin']);
   });
 
+  it('creates many `none` sandboxes in one batch call, and still orders dependents after them', async () => {
+    const r = recorder();
+    const batches: string[][] = [];
+    const writer = {
+      ...r.writer,
+      createMany: async (_ctx: unknown, list: DriverSpec[]) => {
+        batches.push(list.map((s) => s.name));
+        return list.map((s) => ({ name: s.name, ok: s.name !== 'n3', message: s.name === 'n3' ? 'port 2003 is already in use' : undefined }));
+      },
+    } as DriverWriter;
+    const names = Array.from({ length: 12 }, (_, i) => `n${i}`);
+    const changes = [...names.map((n) => change(n, 'create')), { ...change('app', 'create', ['n1']), service: 'postgres' }];
+    const events: ApplyEvent[] = [];
+    const results = await executePlan(plan(changes), { ctx, parallelism: 2, lookup: async () => writer, specs: specs([...names, 'app']), backupDir: null, onEvent: (e) => events.push(e) });
+    expect(batches).toEqual([names]);
+    expect(r.log).toEqual(['create:app:begin', 'create:app:end']);
+    const byName = Object.fromEntries(results.map((x) => [x.name, x]));
+    expect(byName.n3).toMatchObject({ outcome: 'failed', message: 'port 2003 is already in use' });
+    expect(byName.n0!.outcome).toBe('created');
+    expect(byName.app!.outcome).toBe('created');
+    expect(events.filter((e) => e.type === 'begin')).toHaveLength(13);
+    expect(events.filter((e) => e.type === 'end')).toHaveLength(13);
+  });
+
   it('ignores edges that close a cycle in hand-edited specs', () => {
     const edges = dependencyEdges([change('a', 'create', ['b']), change('b', 'create', ['a'])]);
     const total = [...edges.values()].reduce((n, deps) => n + deps.length, 0);
