@@ -142,6 +142,32 @@ export function lifecycleSuite(driverName: DriverName, services: ServiceKind[] =
     });
   });
 
+  it('update: a reloadable setting applies without a restart; a port change restarts on the new port', async () => {
+    if (!requireBinary('postgres')) return;
+    const port = await freePort();
+    const spec = specFor(driverName, 'postgres', 'reconf', port, { settings: { work_mem: '4MB' } });
+    try {
+      await driver.create(ctx, spec);
+      expect((await client('postgres', creds(spec), 'SHOW work_mem')).out).toBe('4MB');
+      const pid = (await driver.status(ctx)).find((s) => s.name === 'reconf')?.pid;
+
+      const reloaded = specFor(driverName, 'postgres', 'reconf', port, { settings: { work_mem: '8MB' } });
+      await driver.update(ctx, reloaded, { restart: false });
+      expect(await waitFor(async () => (await client('postgres', creds(reloaded), 'SHOW work_mem')).out === '8MB', 5000)).toBe(true);
+      expect((await driver.status(ctx)).find((s) => s.name === 'reconf')?.pid).toBe(pid);
+
+      const newPort = await freePort();
+      const moved = specFor(driverName, 'postgres', 'reconf', newPort, { settings: { work_mem: '8MB' } });
+      await driver.update(ctx, moved, { restart: true });
+      const status = (await driver.status(ctx)).find((s) => s.name === 'reconf');
+      expect(status).toMatchObject({ port: newPort, running: true, healthy: true, spec_hash: moved.spec_hash });
+      expect((await client('postgres', creds(moved), 'SELECT 1')).out).toBe('1');
+      expect(await portOpen(port)).toBe(false);
+    } finally {
+      await driver.destroy(ctx, 'reconf');
+    }
+  });
+
   it('create twice is one sandbox (same process); destroy of a missing sandbox succeeds', async () => {
     if (!requireBinary('redis')) return;
     const port = await freePort();
