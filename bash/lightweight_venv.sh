@@ -3,7 +3,9 @@
 # the real postgres / mariadbd / redis-server run from it (as their system user when we are root).
 set -euo pipefail
 
-SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+SCRIPT_DIR="${BASH_SOURCE[0]%/*}"
+[[ "${SCRIPT_DIR}" == "${BASH_SOURCE[0]}" ]] && SCRIPT_DIR=.
+SCRIPT_DIR="$(cd "${SCRIPT_DIR}" && pwd)"
 # shellcheck source=lib/common.sh
 source "${SCRIPT_DIR}/lib/common.sh"
 # shellcheck source=lib/sandbox.sh

@@ -5,7 +5,9 @@
 # on 127.0.0.1:PORT. capabilities.json records what the sandbox may listen on, read and write.
 set -euo pipefail
 
-SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+SCRIPT_DIR="${BASH_SOURCE[0]%/*}"
+[[ "${SCRIPT_DIR}" == "${BASH_SOURCE[0]}" ]] && SCRIPT_DIR=.
+SCRIPT_DIR="$(cd "${SCRIPT_DIR}" && pwd)"
 # shellcheck source=lib/common.sh
 source "${SCRIPT_DIR}/lib/common.sh"
 # shellcheck source=lib/sandbox.sh
@@ -38,7 +40,8 @@ exit "$status"'
 
 ns::use_namespaces() {
   local flag
-  flag="$(iact::setting WASI_USE_NAMESPACES "${SB_ENV:-}" || true)"
+  flag=''
+  sb::setting WASI_USE_NAMESPACES && flag="${REPLY}"
   [[ ! "${flag,,}" =~ ^(0|false|no|off)$ ]]
 }
 
@@ -62,7 +65,13 @@ drv::service_pid() {
 }
 
 drv::healthy() {
-  [[ -S "$(svc::socket "${SB_SERVICE}")" ]] && iact::port_open "${SB_PORT}"
+  local sock
+  case "${SB_SERVICE}" in
+    postgres) sock="${SB_DIR}/run/.s.PGSQL.${SB_PORT}" ;;
+    mysql) sock="${SB_DIR}/run/mysqld.sock" ;;
+    *) sock="${SB_DIR}/run/redis.sock" ;;
+  esac
+  [[ -S "${sock}" ]] && iact::port_open "${SB_PORT}"
 }
 
 ns::cgroup() { printf '%s' "${CGROUP_MEMORY_ROOT}/iact/${SB_ENV}-${SB_NAME}"; }

@@ -63,11 +63,75 @@ sb::need_args() {
   fi
 }
 
-# Environment, sandbox root and (when NAME is given) the sandbox directory.
+declare -A SB_DOTENV_BASE=() SB_DOTENV_ENV=()
+
+# Parses a dotenv file (same rules as iact::dotenv_get, first assignment wins) into an
+# associative array, once: settings are then looked up without a subshell per key.
+sb::dotenv_load() {
+  local file="$1" line k v
+  local -n into="$2"
+  [[ -f "${file}" ]] || return 0
+  while IFS= read -r line || [[ -n "${line}" ]]; do
+    line="${line#"${line%%[![:space:]]*}"}"
+    [[ -z "${line}" || "${line}" == \#* ]] && continue
+    line="${line#export }"
+    [[ "${line}" == *=* ]] || continue
+    k="${line%%=*}"
+    k="${k%"${k##*[![:space:]]}"}"
+    [[ -v "into[${k}]" ]] && continue
+    v="${line#*=}"
+    v="${v#"${v%%[![:space:]]*}"}"
+    if [[ "${v}" == \"*\" && ${#v} -ge 2 ]]; then
+      v="${v:1:${#v}-2}"
+    elif [[ "${v}" == \'*\' && ${#v} -ge 2 ]]; then
+      v="${v:1:${#v}-2}"
+    else
+      v="${v%%[[:space:]]#*}"
+      v="${v%"${v##*[![:space:]]}"}"
+    fi
+    into["${k}"]="${v}"
+  done <"${file}"
+}
+
+# REPLY = KEY from the process environment, else .env.<environment>, else .env (SPEC order).
+sb::setting() {
+  local key="$1"
+  if [[ -n "${!key:-}" ]]; then
+    REPLY="${!key}"
+  elif [[ -n "${SB_DOTENV_ENV[${key}]:-}" ]]; then
+    REPLY="${SB_DOTENV_ENV[${key}]}"
+  elif [[ -n "${SB_DOTENV_BASE[${key}]:-}" ]]; then
+    REPLY="${SB_DOTENV_BASE[${key}]}"
+  else
+    REPLY=''
+    return 1
+  fi
+}
+
+# Environment, sandbox root and (when NAME is given) the sandbox directory. Same rules as
+# iact::detect_environment / iact::sandbox_root, without a subshell per lookup.
 sb::locate() {
-  local name="${1:-}"
-  SB_ENV="$(iact::detect_environment "${ARG_ENV}")"
-  SB_ROOT="$(iact::sandbox_root)"
+  local name="${1:-}" key
+  sb::dotenv_load .env SB_DOTENV_BASE
+  SB_ENV=development
+  if [[ -n "${ARG_ENV}" ]]; then
+    SB_ENV="${ARG_ENV}"
+  else
+    for key in IACT_ENV ENVIRONMENT APP_ENV DJANGO_ENV; do
+      if sb::setting "${key}"; then
+        SB_ENV="${REPLY}"
+        break
+      fi
+    done
+  fi
+  iact::validate_environment "${SB_ENV}"
+  sb::dotenv_load ".env.${SB_ENV}" SB_DOTENV_ENV
+  if sb::setting IACT_SANDBOX_ROOT || sb::setting WASI_SANDBOX_DIR; then
+    SB_ROOT="${REPLY}"
+  else
+    SB_ROOT=.iact/sandboxes
+  fi
+  [[ "${SB_ROOT}" == /* ]] || SB_ROOT="${PWD}/${SB_ROOT}"
   SB_ENV_DIR="${SB_ROOT}/${SB_ENV}"
   if [[ -n "${name}" ]]; then
     iact::validate_name "${name}"
@@ -150,7 +214,7 @@ readonly SB_SPEC_JQ='
 sb::ingest_spec() {
   local file="$1" fields='' settings='' line wmem='' spec_env spec_driver _image
   [[ "${file}" == - || (-f "${file}" && -r "${file}") ]] || iact::usage_error "spec file '${file}' is not readable"
-  [[ "${SB_DRIVER}" == namespace ]] && wmem="$(iact::setting WASI_MEMORY_LIMIT "${SB_ENV}" || true)"
+  [[ "${SB_DRIVER}" == namespace ]] && sb::setting WASI_MEMORY_LIMIT && wmem="${REPLY}"
   SB_PASSWORD='' SB_OBSERVED_JSON=''
   {
     IFS= read -r -d '' fields || true
@@ -190,7 +254,7 @@ sb::load_create_spec() {
   sb::validate_fields
 }
 
-# The observed spec for sandbox.json: SB_OBSERVED_JSON, stamped with a hash and password hash
+# SB_JSON = the observed spec for sandbox.json: SB_OBSERVED_JSON, stamped with a hash and password hash
 # when the spec came without them (the seed's convention; src/drivers/spec.ts does the same).
 sb::observed_json() {
   local json="${SB_OBSERVED_JSON}" hash
@@ -201,11 +265,12 @@ sb::observed_json() {
     json+=",\"password_hash\":\"${SB_PASSWORD_HASH}\",\"settings\":${SB_OBSERVED_JSON#*,\"settings\":}"
   fi
   if [[ -z "${SB_SPEC_HASH}" ]]; then
-    hash="$(jq -S -c 'del(.spec_hash)' <<<"${json}" | tr -d '\n' | sha256sum)"
+    # No spec from iact: a hash of what was written, enough to notice any later change.
+    hash="$(sha256sum <<<"${json}")"
     SB_SPEC_HASH="sha256:${hash:0:32}"
     json="${json/\"spec_hash\":\"\"/\"spec_hash\":\"${SB_SPEC_HASH}\"}"
   fi
-  printf '%s' "${json}"
+  SB_JSON="${json}"
 }
 
 # --- sandbox files -----------------------------------------------------------------------------
@@ -247,7 +312,7 @@ sb::load_existing() {
   [[ -n "${SB_USER:-}" ]] || SB_USER="$(sb::default_ident "${SB_NAME}")"
   SB_PASSWORD=''
   if [[ -r "${SB_DIR}/secrets/password" ]]; then IFS= read -r -d '' SB_PASSWORD <"${SB_DIR}/secrets/password" || true; fi
-  SB_OS_USER="$(svc::os_user "${SB_SERVICE}")"
+  svc::set_os_user "${SB_SERVICE}"
   svc::check_binaries "${SB_SERVICE}" "${SB_VERSION}"
   [[ "${SB_SERVICE}" == none ]] || svc::decide_reach
 }
@@ -264,7 +329,8 @@ sb::write_files() {
   if [[ "${SB_SERVICE}" != none ]]; then
     sb::write_file "${SB_DIR}/secrets/password" "${SB_PASSWORD}"
   fi
-  json="$(sb::observed_json)"
+  sb::observed_json
+  json="${SB_JSON}"
   sb::write_file "${SB_DIR}/sandbox.json" "${json}"$'\n'
   sb::write_file "${SB_DIR}/.meta" "${SB_DRIVER} ${SB_SERVICE} ${SB_PORT} ${SB_VERSION:--}"$'\n'
   sb::write_activate
@@ -455,7 +521,7 @@ sb::cmd_create() {
   sb::locate "${ARG_POS[0]}"
   sb::load_create_spec "${ARG_POS[0]}" "${ARG_POS[1]}" "${ARG_POS[2]}"
   drv::prerequisites
-  SB_OS_USER="$(svc::os_user "${SB_SERVICE}")"
+  svc::set_os_user "${SB_SERVICE}"
   svc::check_binaries "${SB_SERVICE}" "${SB_VERSION}"
   if [[ ! -d "${SB_ENV_DIR}" ]]; then
     # Directories iact makes on the way are traversable (0711, not readable) for the service users.
@@ -547,7 +613,7 @@ sb::cmd_update() {
   { sb::read_meta "${SB_DIR}" && [[ -f "${SB_DIR}/.initialized" ]]; } || iact::die 1 "no sandbox '${SB_NAME}' in environment '${SB_ENV}'" "create it first"
   [[ "${META_DRIVER}" == "${SB_DRIVER}" ]] || iact::die 1 "sandbox '${SB_NAME}' belongs to the ${META_DRIVER} driver" "use that driver's script"
   [[ "${META_SERVICE}" == "${SB_SERVICE}" ]] || iact::die 1 "sandbox '${SB_NAME}' runs ${META_SERVICE}; a service change is a replace" "destroy and create it"
-  SB_OS_USER="$(svc::os_user "${SB_SERVICE}")"
+  svc::set_os_user "${SB_SERVICE}"
   svc::check_binaries "${SB_SERVICE}" "${SB_VERSION}"
   sb::lock
   old_port="${META_PORT}"

@@ -12,11 +12,12 @@ readonly IACT_TEMPLATE_FORMAT=v7
 readonly SVC_PG_TEMPLATE_ROLE=iact_template_user
 readonly SVC_PG_TEMPLATE_DB=iact_template_db
 
-# OS user a service runs as: its system user when we are root (postgres/mariadbd refuse root).
-svc::os_user() {
+# SB_OS_USER = the OS user a service runs as: its system user when we are root (postgres and
+# mariadbd refuse root), else us.
+svc::set_os_user() {
   local service="$1" user
   if ((EUID != 0)); then
-    id -un
+    SB_OS_USER="${USER:-$(id -un)}"
     return 0
   fi
   case "${service}" in
@@ -28,7 +29,7 @@ svc::os_user() {
   if [[ "${user}" != root ]] && ! svc::user_exists "${user}"; then
     iact::die 1 "system user '${user}' for ${service} does not exist" "install the ${service} server package (it creates the user), or: useradd --system ${user}"
   fi
-  printf '%s' "${user}"
+  SB_OS_USER="${user}"
 }
 
 svc::user_exists() {
@@ -137,8 +138,8 @@ svc::check_binaries() {
 
 svc::template_root() {
   local dir
-  if dir="$(iact::setting IACT_TEMPLATE_DIR)" && [[ -n "${dir}" ]]; then
-    :
+  if sb::setting IACT_TEMPLATE_DIR; then
+    dir="${REPLY}"
   elif [[ -n "${HOME:-}" ]]; then
     dir="${XDG_CACHE_HOME:-${HOME}/.cache}/iact/templates"
   else
