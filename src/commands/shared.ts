@@ -8,7 +8,7 @@ import { detectEnvironmentIn, describeDetected } from '../manifest/detect.js';
 import { listEnvironments, loadEnvironment, manifestFile, unknownEnvironment } from '../manifest/load.js';
 import type { DriverName, ResolvedEnvironment } from '../model/types.js';
 import { readApplied } from '../apply/applied.js';
-import { observe, type Observation } from '../plan/observe.js';
+import { beginObservation, type Observation } from '../plan/observe.js';
 import { buildPlan, type PlanOptions } from '../plan/planner.js';
 import type { Plan } from '../plan/types.js';
 import { findProjectRoot, projectPaths, type ProjectPaths } from '../project.js';
@@ -52,7 +52,8 @@ export function driverContext(selected: Selected, environment: string, signal?: 
 }
 
 export async function lookupDriver(name: DriverName): Promise<DriverWriter> {
-  const { getDriver } = await import('../drivers/index.js');
+  // execa loads alongside, so a driver's first call spawns without waiting for it.
+  const [{ getDriver }] = await Promise.all([import('../drivers/index.js'), import('execa')]);
   return getDriver(name);
 }
 
@@ -79,11 +80,14 @@ export interface PreparedPlan {
 
 /** Load, observe (one status call per driver), plan. */
 export async function preparePlan(selected: Selected, environment: string, io: CommandIO, options: PlanOptions, signal?: AbortSignal): Promise<PreparedPlan> {
-  const resolved = await loadResolved(selected.root, environment, io.env);
   const ctx = driverContext(selected, environment, signal);
+  // The drivers' status scans run while the manifest is parsed.
+  const observing = beginObservation(ctx, lookupDriver);
+  await observing.started;
+  const resolved = await loadResolved(selected.root, environment, io.env);
   const unknownTargets = options.targets.filter((t) => !resolved.sandboxes[t]);
   const [observation, current, lastApplied] = await Promise.all([
-    observe(resolved, ctx, lookupDriver),
+    observing.complete(resolved),
     readIfExists(envFilePath(selected.paths, environment).absolute),
     readApplied(selected.paths.iact, environment),
   ]);
