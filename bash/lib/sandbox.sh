@@ -146,10 +146,13 @@ sb::default_ident() {
   printf '%s' "${1//-/_}"
 }
 
+# 24 characters from getrandom(2) through bash's SRANDOM: no subprocess.
 sb::random_password() {
-  local pw
-  pw="$(head -c 48 /dev/urandom | base64 -w0 | tr -dc 'A-Za-z0-9')"
-  printf '%s' "${pw:0:24}"
+  local alphabet='ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789' pw='' i
+  for ((i = 0; i < 24; i++)); do
+    pw+="${alphabet:SRANDOM % 62:1}"
+  done
+  printf '%s' "${pw}"
 }
 
 # Validates a spec's fields (also used for specs read back from sandbox.json); exit 2 on bad input.
@@ -486,6 +489,8 @@ sb::start_service() {
     fi
     svc::server_argv
     drv::launch
+    # shellcheck disable=SC2034 # read by svc::ensure_credentials
+    SB_STARTED_NOW=1
     deadline=$((SECONDS + ${IACT_START_TIMEOUT:-60}))
     until svc::ready; do
       if ! iact::pid_alive "${SB_LAUNCH_PID}" || ((SECONDS >= deadline)); then

@@ -46,6 +46,8 @@ SVC_PRIV=()
 # the service gets CAP_DAC_READ_SEARCH to reach its own directory instead of failing.
 svc::decide_reach() {
   local path="${1:-${SB_DIR}/data}"
+  # Once reachable, always reachable within this run (the sandbox dir is the user's own).
+  [[ "${SVC_REACH_OK:-0}" == 1 ]] && return 0
   SVC_PRIV=()
   ((EUID == 0)) && [[ "${SB_OS_USER}" != root ]] || return 0
   if ! setpriv --reuid="${SB_OS_USER}" --regid="${SB_OS_USER}" --clear-groups -- test -x "${path}"; then
@@ -54,6 +56,8 @@ svc::decide_reach() {
       iact::die 1 "the ${SB_OS_USER} user cannot reach ${path}" "let it traverse the parent directories (chmod o+x on each), or set IACT_SANDBOX_ROOT to a path under a world-traversable directory"
     fi
     SVC_PRIV=(--inh-caps=+dac_read_search --ambient-caps=+dac_read_search)
+  else
+    SVC_REACH_OK=1
   fi
 }
 
@@ -456,6 +460,8 @@ GRANT ALL PRIVILEGES ON \`${SB_DB}\`.* TO '${SB_USER}'@'localhost', '${SB_USER}'
 SQL
       ;;
     redis)
+      # A server started by this run read the password from its config already.
+      [[ "${SB_STARTED_NOW:-0}" == 1 ]] && return 0
       # The running server may still have the previous password; the socket is private to root and redis.
       reply="$(printf '%s' "${SB_PASSWORD}" | REDISCLI_AUTH="${SVC_OLD_PASSWORD:-${SB_PASSWORD}}" redis-cli --no-auth-warning -s "${SB_DIR}/run/redis.sock" -x CONFIG SET requirepass 2>&1)" || true
       if [[ "${reply}" != OK ]]; then
