@@ -23,6 +23,7 @@ sb::parse_args() {
   ARG_ENV=''
   ARG_SPEC=''
   ARG_OUT=''
+  ARG_SPECS=''
   ARG_RESTART=0
   ARG_YES=0
   ARG_JSON=0
@@ -46,6 +47,11 @@ sb::parse_args() {
         shift 2
         ;;
       --out=*) ARG_OUT="${1#--out=}" && shift ;;
+      --specs)
+        (($# >= 2)) || iact::usage_error "--specs needs a file"
+        ARG_SPECS="$2"
+        shift 2
+        ;;
       --restart) ARG_RESTART=1 && shift ;;
       --yes | -y) ARG_YES=1 && shift ;;
       --json) ARG_JSON=1 && shift ;;
@@ -192,8 +198,9 @@ sb::validate_fields() {
 # the password, the settings (one per line), and the observed spec for sandbox.json, whose
 # identity fields come first and settings last (status reads them with bash regexes).
 # shellcheck disable=SC2016 # jq program: $vars are jq's
+readonly SB_SPEC_JQ_DEFS='def ident: tostring | gsub("-"; "_");'
+# shellcheck disable=SC2016 # jq program: $vars are jq's
 readonly SB_SPEC_JQ='
-  def ident: tostring | gsub("-"; "_");
   if type != "object" then error("not an object") else . end
   | (.settings // {}) as $s
   | if ($s | type) != "object" then error("settings") else . end
@@ -224,7 +231,7 @@ sb::ingest_spec() {
     IFS= read -r -d '' SB_PASSWORD || true
     IFS= read -r -d '' settings || true
     IFS= read -r -d '' SB_OBSERVED_JSON || true
-  } < <(jq -j --arg env "${SB_ENV}" --arg driver "${SB_DRIVER}" --arg wmem "${wmem}" "${SB_SPEC_JQ}" "${file}" 2>/dev/null)
+  } < <(jq -j --arg env "${SB_ENV}" --arg driver "${SB_DRIVER}" --arg wmem "${wmem}" "${SB_SPEC_JQ_DEFS} ${SB_SPEC_JQ}" "${file}" 2>/dev/null)
   [[ -n "${SB_OBSERVED_JSON}" ]] || iact::usage_error "spec '${file}' is not a JSON object with name, service, port and settings" "pass the JSON of a DriverSpec"
   IFS=$'\x1f' read -r SPEC_NAME spec_env spec_driver SPEC_SERVICE SPEC_PORT SB_VERSION SB_DB SB_USER SB_MEMORY _image SB_SPEC_HASH SB_PASSWORD_HASH <<<"${fields}"
   [[ -z "${spec_env}" || "${spec_env}" == "${SB_ENV}" ]] || iact::usage_error "spec is for environment '${spec_env}', not '${SB_ENV}'" "pass --env ${spec_env}"
@@ -601,6 +608,76 @@ sb::cmd_create() {
   iact::info "sandbox ${SB_NAME} (${SB_SERVICE}, ${SB_DRIVER}) ready on 127.0.0.1:${SB_PORT} in ${SB_ENV}"
 }
 
+# create-many --specs FILE: many `none` sandboxes (a JSON array of specs) in one process, since
+# a process per sandbox dominates their cost. Prints one {name, ok, message?} per spec (failures
+# first); a bad spec fails alone. Checks are the same as create's, without exiting.
+sb::cmd_create_many() {
+  local fields settings observed spec_env spec_driver name service port i key value problem
+  local results='' sep='' dirs=() names=() jsons=() ports=() line msg
+  sb::need_args create-many 0 0 '--specs FILE'
+  [[ -n "${ARG_SPECS}" && -r "${ARG_SPECS}" ]] || iact::usage_error "create-many needs --specs FILE (a JSON array of specs)"
+  sb::locate
+  drv::prerequisites
+  while true; do
+    fields='' settings='' observed=''
+    IFS= read -r -d '' fields || break
+    IFS= read -r -d '' _ || true # password: none sandboxes have none
+    IFS= read -r -d '' settings || true
+    IFS= read -r -d '' observed || true
+    IFS=$'\x1f' read -r name spec_env spec_driver service port _ _ _ _ _ _ _ <<<"${fields}"
+    problem=''
+    if [[ ! "${name}" =~ ${IACT_NAME_RE} ]]; then
+      problem="invalid sandbox name '${name}'"
+    elif [[ "${service}" != none ]]; then
+      problem="create-many makes only none sandboxes, not ${service}"
+    elif ! [[ "${port}" =~ ^[0-9]{1,5}$ ]] || ((10#${port} < 1024 || 10#${port} > 65535)); then
+      problem="invalid port '${port}'"
+    elif [[ -n "${spec_env}" && "${spec_env}" != "${SB_ENV}" ]]; then
+      problem="spec is for environment '${spec_env}', not '${SB_ENV}'"
+    elif [[ -n "${spec_driver}" && "${spec_driver}" != "${SB_DRIVER}" ]]; then
+      problem="spec is for driver '${spec_driver}'"
+    fi
+    while [[ -z "${problem}" ]] && IFS= read -r line; do
+      [[ -z "${line}" ]] && continue
+      key="${line%%$'\x1f'*}" value="${line#*$'\x1f'}"
+      if [[ ! "${key}" =~ ${SB_SETTING_KEY_RE} ]]; then
+        problem="invalid setting name '${key}'"
+      elif [[ "${value}" == *[$'\n\r\t'\'\"\\\`\;\#]* ]]; then
+        problem="setting '${key}' has a value with quotes, backslashes, ';', '#' or line breaks"
+      fi
+    done <<<"${settings}"
+    if [[ -z "${problem}" ]] && sb::read_meta "${SB_ENV_DIR}/${name}" && [[ "${META_DRIVER}" != "${SB_DRIVER}" || "${META_SERVICE}" != none ]]; then
+      problem="sandbox '${name}' already exists with the ${META_DRIVER} driver and service ${META_SERVICE}"
+    fi
+    if [[ -n "${problem}" ]]; then
+      msg="${problem//\\/\\\\}"
+      msg="${msg//\"/\\\"}"
+      results+="${sep}{\"name\":\"${name//[^a-z0-9-]/?}\",\"ok\":false,\"message\":\"${msg}\"}"
+      sep=','
+      continue
+    fi
+    names+=("${name}") jsons+=("${observed}") ports+=("$((10#${port}))")
+    dirs+=("${SB_ENV_DIR}/${name}" "${SB_ENV_DIR}/${name}/bin" "${SB_ENV_DIR}/${name}/data" "${SB_ENV_DIR}/${name}/logs")
+  done < <(jq -j --arg env "${SB_ENV}" --arg driver "${SB_DRIVER}" --arg wmem '' "${SB_SPEC_JQ_DEFS} if type != \"array\" then error(\"not an array\") else .[] end | ${SB_SPEC_JQ}" "${ARG_SPECS}" 2>/dev/null)
+  if ((${#names[@]} > 0)); then
+    [[ -d "${SB_ENV_DIR}" ]] || (umask 066 && mkdir -p "${SB_ENV_DIR}")
+    mkdir -p -- "${dirs[@]}"
+  fi
+  SB_SERVICE=none SB_OS_USER=root
+  for i in "${!names[@]}"; do
+    SB_NAME="${names[i]}" SB_DIR="${SB_ENV_DIR}/${names[i]}" SB_PORT="${ports[i]}"
+    sb::write_file "${SB_DIR}/sandbox.json" "${jsons[i]}"$'\n'
+    sb::write_file "${SB_DIR}/.meta" "${SB_DRIVER} none ${SB_PORT} -"$'\n'
+    sb::write_activate
+    [[ -e "${SB_DIR}/.stopped" ]] && sb::remove_existing "${SB_DIR}/.stopped"
+    : >"${SB_DIR}/.initialized"
+    results+="${sep}{\"name\":\"${SB_NAME}\",\"ok\":true}"
+    sep=','
+  done
+  printf '[%s]\n' "${results}"
+  iact::info "${#names[@]} none sandbox(es) ready in ${SB_ENV}"
+}
+
 sb::cmd_update() {
   local old_port running=0 new_port
   sb::need_args update 1 1 'NAME --spec FILE [--restart]'
@@ -835,6 +912,7 @@ ${SB_DESCRIPTION}
 
 verbs:
   create NAME SERVICE PORT [--spec FILE]   create or repair; returns once a password login works
+  create-many --specs FILE                 many none sandboxes (JSON array of specs) in one call
   update NAME --spec FILE [--restart]      apply a changed spec (password, settings, port)
   start NAME | stop NAME
   destroy NAME [--yes]                     asks on a terminal without --yes
@@ -863,6 +941,7 @@ sb::main() {
   sb::parse_args "$@"
   case "${verb}" in
     create | update | start | stop | destroy | status | list | info | activate | backup) "sb::cmd_${verb}" ;;
+    create-many) sb::cmd_create_many ;;
     *) iact::usage_error "unknown verb '${verb}'" "${SB_SCRIPT} --help" ;;
   esac
 }

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { ValidateFunction } from 'ajv';
 import type { DriverName } from '../model/types.js';
 import { redact } from '../util/redact.js';
-import type { DriverAvailability, DriverContext, DriverSpec, DriverWriter, SandboxStatus, UpdateOptions } from './types.js';
+import type { BatchResult, DriverAvailability, DriverContext, DriverSpec, DriverWriter, SandboxStatus, UpdateOptions } from './types.js';
 
 /** bash/ next to src/ and dist/ alike (src/drivers/ and dist/drivers/ are both two levels down). */
 export const BASH_DIR = fileURLToPath(new URL('../../bash/', import.meta.url));
@@ -80,10 +80,14 @@ export class BashDriver implements DriverWriter {
   readonly script: string; // file name inside bash/
   private readonly check: AvailabilityCheck;
 
-  constructor(name: DriverName, script: string, check: AvailabilityCheck) {
+  /** Present only when the script has the `create-many` verb (lightweight, namespace). */
+  readonly createMany?: (ctx: DriverContext, specs: DriverSpec[]) => Promise<BatchResult[]>;
+
+  constructor(name: DriverName, script: string, check: AvailabilityCheck, opts: { batch?: boolean } = {}) {
     this.name = name;
     this.script = script;
     this.check = check;
+    if (opts.batch) this.createMany = (ctx, specs) => this.createNoneBatch(ctx, specs);
   }
 
   get scriptPath(): string {
@@ -107,6 +111,32 @@ export class BashDriver implements DriverWriter {
   async create(ctx: DriverContext, spec: DriverSpec): Promise<void> {
     checkSpec(spec);
     await this.withSpecFile(spec, (file) => this.run(ctx, ['create', spec.name, spec.service, String(spec.port), '--spec', file], spec.password));
+  }
+
+  /** Many `none` sandboxes in one script call (`create-many`); a bad spec fails alone. */
+  private async createNoneBatch(ctx: DriverContext, specs: DriverSpec[]): Promise<BatchResult[]> {
+    const results = new Map<string, BatchResult>();
+    const valid: DriverSpec[] = [];
+    for (const spec of specs) {
+      try {
+        checkSpec(spec);
+        if (spec.service !== 'none') throw new DriverError(`createMany makes only none sandboxes, not ${spec.service}`, '', 2, '');
+        valid.push(spec);
+      } catch (error) {
+        results.set(spec.name, { name: spec.name, ok: false, message: (error as Error).message });
+      }
+    }
+    if (valid.length > 0) {
+      const { stdout } = await this.withSpecFile(valid, (file) => this.run(ctx, ['create-many', '--specs', file]));
+      let reported: BatchResult[];
+      try {
+        reported = JSON.parse(stdout) as BatchResult[];
+      } catch {
+        throw new DriverError(`create-many printed no JSON result\n  command: bash/${this.script} create-many`, `bash/${this.script} create-many`, 0, '');
+      }
+      for (const r of reported) results.set(r.name, r);
+    }
+    return specs.map((s) => results.get(s.name) ?? { name: s.name, ok: false, message: 'the driver reported nothing for it' });
   }
 
   async update(ctx: DriverContext, spec: DriverSpec, opts: UpdateOptions): Promise<void> {
@@ -162,7 +192,7 @@ export class BashDriver implements DriverWriter {
   }
 
   /** The spec (with its password) exists on disk only in a 0700 temp dir, only while the script runs. */
-  private async withSpecFile<T>(spec: DriverSpec, fn: (file: string) => Promise<T>): Promise<T> {
+  private async withSpecFile<T>(spec: DriverSpec | DriverSpec[], fn: (file: string) => Promise<T>): Promise<T> {
     const dir = await mkdtemp(path.join(tmpdir(), 'iact-spec-'));
     try {
       const file = path.join(dir, 'spec.json');

@@ -64,7 +64,7 @@ export function getDriver(name: DriverName): DriverWriter {
     const script = SCRIPTS[name];
     const check = CHECKS[name];
     if (!script || !check) throw new Error(`unknown driver '${String(name)}'`);
-    driver = new BashDriver(name, script, check);
+    driver = new BashDriver(name, script, check, { batch: name !== 'docker' });
     cache.set(name, driver);
   }
   return driver;

@@ -129,3 +129,32 @@ describe('BashDriver against the lightweight script', () => {
     expect(await driver.status(ctx)).toEqual([]);
   });
 });
+
+describe('createMany (none sandboxes in one call)', () => {
+  it('creates valid none sandboxes, fails bad ones alone, and only the process drivers offer it', async () => {
+    expect(getDriver('docker').createMany).toBeUndefined();
+    const driver = getDriver('lightweight');
+    expect(driver.createMany).toBeDefined();
+    process.env.IACT_TEMPLATE_DIR = TEMPLATE_DIR;
+    const root = tempRoot('iact-many-');
+    const ctx: DriverContext = { root: root.dir, sandboxRoot: root.sandboxRoot, environment: 'development' };
+    try {
+      const specs = [0, 1, 2].map((i) => specFor('lightweight', 'none', `many-${i}`, 30000 + i, { settings: { i } }));
+      const bad = { ...specFor('lightweight', 'none', 'many-bad', 30010), settings: { k: 'a;b' } };
+      const redis = specFor('lightweight', 'redis', 'many-redis', 30011);
+      const results = await driver.createMany!(ctx, [...specs, bad, redis]);
+      expect(results.map((r) => r.name)).toEqual(['many-0', 'many-1', 'many-2', 'many-bad', 'many-redis']);
+      expect(results.slice(0, 3).every((r) => r.ok)).toBe(true);
+      expect(results[3]).toMatchObject({ ok: false, message: expect.stringMatching(/quotes|';'/) });
+      expect(results[4]).toMatchObject({ ok: false, message: expect.stringMatching(/only none/) });
+      const status = await driver.status(ctx);
+      expect(status.map((s) => s.name).sort()).toEqual(['many-0', 'many-1', 'many-2']);
+      expect(status.find((s) => s.name === 'many-1')).toMatchObject({ running: true, healthy: true, spec_hash: specs[1]!.spec_hash, spec: { settings: { i: 1 } } });
+      // Idempotent like create: a second call changes nothing.
+      expect((await driver.createMany!(ctx, specs)).every((r) => r.ok)).toBe(true);
+      expect(await driver.status(ctx)).toHaveLength(3);
+    } finally {
+      root.cleanup();
+    }
+  });
+});
