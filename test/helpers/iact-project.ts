@@ -1,6 +1,6 @@
 // A throw-away iact project in a temp dir, driven through the built CLI as a user would.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -94,14 +94,25 @@ export function makeProject(prefix = 'iact-e2e-'): Project {
   return project;
 }
 
-/** Pids of processes whose command line mentions `dir` (services started from a sandbox). */
+/**
+ * Pids of processes whose command line or working directory is under `dir` (services started
+ * from a sandbox; redis-server rewrites its command line, so the cwd matters too).
+ */
 export function processesUnder(dir: string): number[] {
   const out = spawnSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' }).stdout;
-  return out
-    .split('\n')
-    .filter((line) => line.includes(dir) && !line.includes('vitest'))
-    .map((line) => Number.parseInt(line.trim(), 10))
-    .filter((pid) => Number.isInteger(pid) && pid !== process.pid);
+  const pids = new Set<number>();
+  for (const line of out.split('\n')) {
+    const pid = Number.parseInt(line.trim(), 10);
+    if (!Number.isInteger(pid) || pid === process.pid || line.includes('vitest')) continue;
+    let cwd = '';
+    try {
+      cwd = readlinkSync(`/proc/${pid}/cwd`);
+    } catch {
+      // gone, or not ours to read
+    }
+    if (line.includes(dir) || cwd === dir || cwd.startsWith(`${dir}/`)) pids.add(pid);
+  }
+  return [...pids];
 }
 
 export function killProcessesUnder(dir: string): void {
