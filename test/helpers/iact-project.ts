@@ -1,11 +1,13 @@
 // A throw-away iact project in a temp dir, driven through the built CLI as a user would.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
+import { freePort, portOpen, requireBinary } from './services.js';
+
+export { freePort, portOpen };
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const cliPath = path.join(repoRoot, 'dist', 'cli.js');
@@ -15,35 +17,9 @@ export function ensureBuilt(): void {
   if (!existsSync(cliPath)) execFileSync('npm', ['run', 'build'], { cwd: repoRoot, stdio: 'inherit' });
 }
 
-const BINARIES: Record<string, { bin: string[]; hint: string }> = {
-  postgres: { bin: ['postgres', 'initdb', 'pg_ctl', 'psql', 'pg_dump'], hint: 'apt-get install -y postgresql' },
-  mysql: { bin: ['mariadbd', 'mariadb-install-db', 'mariadb', 'mariadb-dump'], hint: 'apt-get install -y mariadb-server mariadb-client' },
-  redis: { bin: ['redis-server', 'redis-cli'], hint: 'apt-get install -y redis-server' },
-};
-
-function onPath(bin: string): boolean {
-  const dirs = [...(process.env.PATH ?? '').split(':'), '/usr/lib/postgresql/15/bin', '/usr/sbin'];
-  return dirs.some((d) => d && existsSync(path.join(d, bin)));
-}
-
 /** Fails the test with an install hint, unless IACT_ALLOW_MISSING_SERVICES=1 (then: false = skip). */
 export function servicesAvailable(services: string[]): boolean {
-  const missing = services.flatMap((s) => (BINARIES[s]?.bin ?? []).filter((b) => !onPath(b)).map((b) => ({ b, hint: BINARIES[s]!.hint })));
-  if (missing.length === 0) return true;
-  if (process.env.IACT_ALLOW_MISSING_SERVICES === '1') return false;
-  throw new Error(`missing service binaries: ${missing.map((m) => m.b).join(', ')}\n  fix: ${[...new Set(missing.map((m) => m.hint))].join(' && ')}`);
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
+  return services.map((s) => requireBinary(s)).every(Boolean);
 }
 
 export async function freePorts(n: number): Promise<number[]> {
@@ -123,16 +99,4 @@ export function killProcessesUnder(dir: string): void {
       // already gone
     }
   }
-}
-
-export async function portOpen(port: number): Promise<boolean> {
-  const { connect } = await import('node:net');
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
