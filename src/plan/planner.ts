@@ -94,7 +94,7 @@ function fieldChanges(before: Comparable, after: Comparable, service: string): F
   for (const field of keys) {
     const b = before[field];
     const a = after[field];
-    if (canonicalJson(b ?? null) === canonicalJson(a ?? null)) continue;
+    if (b === a || canonicalJson(b ?? null) === canonicalJson(a ?? null)) continue;
     const effect = effectOf(field, service);
     const sensitive = field === 'password';
     changes.push({
