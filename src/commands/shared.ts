@@ -2,7 +2,7 @@
 // manifests, and a fresh plan against the machine.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { DiagnosticError, diag, hasErrors } from '../diagnostics.js';
+import { DiagnosticError, diag, formatDiagnostics, hasErrors } from '../diagnostics.js';
 import type { DriverContext, DriverWriter } from '../drivers/types.js';
 import { detectEnvironmentIn, describeDetected } from '../manifest/detect.js';
 import { listEnvironments, loadEnvironment, manifestFile, unknownEnvironment } from '../manifest/load.js';
@@ -37,13 +37,19 @@ export function selectEnvironments(opts: { dir?: unknown; env?: unknown; all?: u
   return { root, paths, environments: [detected.name], detectedFrom: describeDetected(detected) };
 }
 
-export async function loadResolved(root: string, environment: string, env: NodeJS.ProcessEnv): Promise<ResolvedEnvironment> {
+/** The resolved manifest; errors throw, warnings go to `warn` (stderr) so stdout stays the result. */
+export async function loadResolved(
+  root: string,
+  environment: string,
+  env: NodeJS.ProcessEnv,
+  warn: (text: string) => void = (t) => void process.stderr.write(t),
+): Promise<ResolvedEnvironment> {
   const result = await loadEnvironment({ root, environment, env });
-  const warnings = result.diagnostics.filter((d) => d.severity === 'warning');
   if (hasErrors(result.diagnostics) || !result.resolved) {
     throw new DiagnosticError(result.diagnostics.length > 0 ? result.diagnostics : [diag(`could not load environment ${environment}`)]);
   }
-  void warnings;
+  const warnings = result.diagnostics.filter((d) => d.severity === 'warning');
+  if (warnings.length > 0) warn(`${formatDiagnostics(warnings)}\n`);
   return result.resolved;
 }
 
@@ -84,7 +90,7 @@ export async function preparePlan(selected: Selected, environment: string, io: C
   // The drivers' status scans run while the manifest is parsed.
   const observing = beginObservation(ctx, lookupDriver);
   await observing.started;
-  const resolved = await loadResolved(selected.root, environment, io.env);
+  const resolved = await loadResolved(selected.root, environment, io.env, io.stderr);
   const unknownTargets = options.targets.filter((t) => !resolved.sandboxes[t]);
   const [observation, current, lastApplied] = await Promise.all([
     observing.complete(resolved),
