@@ -70,10 +70,12 @@ iact::validate_service() {
   iact::usage_error "unknown service '${service}'" "use one of: ${IACT_SERVICES}"
 }
 
-# Value of KEY in a dotenv file, parsed line by line; the file is never sourced.
-iact::dotenv_get() {
-  local file="$1" key="$2" line k v
-  [[ -f "${file}" ]] || return 1
+# Parses a dotenv file line by line into the associative array named ARRAY (first assignment
+# wins). The file is never sourced: values are data, not shell.
+iact::dotenv_load() {
+  local file="$1" line k v
+  local -n into="$2"
+  [[ -f "${file}" ]] || return 0
   while IFS= read -r line || [[ -n "${line}" ]]; do
     line="${line#"${line%%[![:space:]]*}"}"
     [[ -z "${line}" || "${line}" == \#* ]] && continue
@@ -81,21 +83,31 @@ iact::dotenv_get() {
     [[ "${line}" == *=* ]] || continue
     k="${line%%=*}"
     k="${k%"${k##*[![:space:]]}"}"
-    [[ "${k}" == "${key}" ]] || continue
+    [[ -v "into[${k}]" ]] && continue
     v="${line#*=}"
     v="${v#"${v%%[![:space:]]*}"}"
-    if [[ "${v}" == \"*\" && ${#v} -ge 2 ]]; then
-      v="${v:1:${#v}-2}"
-    elif [[ "${v}" == \'*\' && ${#v} -ge 2 ]]; then
-      v="${v:1:${#v}-2}"
+    # A quoted value ends at its closing quote; a comment may follow it, as dotenv allows.
+    if [[ "${v}" == \"*\"* ]]; then
+      v="${v:1}"
+      v="${v%%\"*}"
+    elif [[ "${v}" == \'*\'* ]]; then
+      v="${v:1}"
+      v="${v%%\'*}"
     else
       v="${v%%[[:space:]]#*}"
       v="${v%"${v##*[![:space:]]}"}"
     fi
-    printf '%s' "${v}"
-    return 0
+    into["${k}"]="${v}"
   done <"${file}"
-  return 1
+}
+
+# Value of KEY in a dotenv file (exit 1 when absent).
+iact::dotenv_get() {
+  local file="$1" key="$2"
+  local -A values=()
+  iact::dotenv_load "${file}" values
+  [[ -v "values[${key}]" ]] || return 1
+  printf '%s' "${values[${key}]}"
 }
 
 # Process environment wins, then .env.<environment>, then .env (SPEC "Environment detection").

@@ -71,34 +71,6 @@ sb::need_args() {
 
 declare -A SB_DOTENV_BASE=() SB_DOTENV_ENV=()
 
-# Parses a dotenv file (same rules as iact::dotenv_get, first assignment wins) into an
-# associative array, once: settings are then looked up without a subshell per key.
-sb::dotenv_load() {
-  local file="$1" line k v
-  local -n into="$2"
-  [[ -f "${file}" ]] || return 0
-  while IFS= read -r line || [[ -n "${line}" ]]; do
-    line="${line#"${line%%[![:space:]]*}"}"
-    [[ -z "${line}" || "${line}" == \#* ]] && continue
-    line="${line#export }"
-    [[ "${line}" == *=* ]] || continue
-    k="${line%%=*}"
-    k="${k%"${k##*[![:space:]]}"}"
-    [[ -v "into[${k}]" ]] && continue
-    v="${line#*=}"
-    v="${v#"${v%%[![:space:]]*}"}"
-    if [[ "${v}" == \"*\" && ${#v} -ge 2 ]]; then
-      v="${v:1:${#v}-2}"
-    elif [[ "${v}" == \'*\' && ${#v} -ge 2 ]]; then
-      v="${v:1:${#v}-2}"
-    else
-      v="${v%%[[:space:]]#*}"
-      v="${v%"${v##*[![:space:]]}"}"
-    fi
-    into["${k}"]="${v}"
-  done <"${file}"
-}
-
 # REPLY = KEY from the process environment, else .env.<environment>, else .env (SPEC order).
 sb::setting() {
   local key="$1"
@@ -118,7 +90,7 @@ sb::setting() {
 # iact::detect_environment / iact::sandbox_root, without a subshell per lookup.
 sb::locate() {
   local name="${1:-}" key
-  sb::dotenv_load .env SB_DOTENV_BASE
+  iact::dotenv_load .env SB_DOTENV_BASE
   SB_ENV=development
   if [[ -n "${ARG_ENV}" ]]; then
     SB_ENV="${ARG_ENV}"
@@ -131,7 +103,7 @@ sb::locate() {
     done
   fi
   iact::validate_environment "${SB_ENV}"
-  sb::dotenv_load ".env.${SB_ENV}" SB_DOTENV_ENV
+  iact::dotenv_load ".env.${SB_ENV}" SB_DOTENV_ENV
   if sb::setting IACT_SANDBOX_ROOT || sb::setting WASI_SANDBOX_DIR; then
     SB_ROOT="${REPLY}"
   else
