@@ -1,6 +1,6 @@
 // A DriverWriter that runs one bash driver script (SPEC "Drivers") with execa.
 // Effects live here: temp spec files, child processes, schema validation of the status JSON.
-import { access, constants, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, constants, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -1,6 +1,5 @@
 // Plan files (`iact plan --out FILE`): the JSON plan plus created_at. Pure: text in, text out.
 import { DiagnosticError, diag } from '../diagnostics.js';
-import type { Diagnostic } from '../diagnostics.js';
 import { planToJson } from '../render/json.js';
 import { ACTIONS, IMPACTS, PLAN_FORMAT_VERSION } from './types.js';
 import type { Plan } from './types.js';
