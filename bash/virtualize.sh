@@ -530,7 +530,7 @@ cmd_status() {
         | [(input_filename | split("/") | .[-2]), (.service // ""), (.port // 0 | tostring), (.spec_hash // ""), tojson] | join("\u001f")' \
       "${files[@]}" 2>/dev/null || true)"
     while IFS=$'\x1f' read -r name svc port hash line; do
-      [[ "${name}" =~ ${IACT_NAME_RE} ]] || continue
+      iact::is_name "${name}" || continue
       spec_of["${name}"]="${line}"
       service_of["${name}"]="${svc}"
       port_of["${name}"]="${port}"
@@ -549,7 +549,7 @@ cmd_status() {
         .Config.Labels["iact.port"], .Config.Labels["iact.spec_hash"],
         ([.Mounts[] | select(.Type == "volume") | .Source][0] // "")] | @tsv' <<<"${inspect}")"
     while IFS=$'\t' read -r name state_line pid_line svc port hash mount; do
-      [[ "${name}" =~ ${IACT_NAME_RE} ]] || continue
+      iact::is_name "${name}" || continue
       state_of["${name}"]="${state_line}"
       pid_of["${name}"]="${pid_line}"
       mount_of["${name}"]="${mount}"
