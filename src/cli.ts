@@ -32,12 +32,27 @@ function makeIO(): CommandIO {
 
 type Runner = (opts: Record<string, unknown>, io: CommandIO, args: string[]) => Promise<number>;
 
-/** Each command lives in its own module, loaded only when that command runs (cold start). */
-function lazy(name: string) {
+/** Each command lives in its own module (its own chunk when bundled), loaded only when it runs. */
+const COMMANDS: Record<string, () => Promise<{ default: Runner }>> = {
+  validate: () => import('./commands/validate.js'),
+  config: () => import('./commands/config.js'),
+  init: () => import('./commands/init.js'),
+  plan: () => import('./commands/plan.js'),
+  show: () => import('./commands/show.js'),
+  apply: () => import('./commands/apply.js'),
+  destroy: () => import('./commands/destroy.js'),
+  status: () => import('./commands/status.js'),
+  diff: () => import('./commands/diff.js'),
+  reconcile: () => import('./commands/reconcile.js'),
+  run: () => import('./commands/run.js'),
+  doctor: () => import('./commands/doctor.js'),
+};
+
+function lazy(name: keyof typeof COMMANDS) {
   return async (...received: unknown[]) => {
     const cmd = received[received.length - 1] as Command;
     const opts = { ...cmd.optsWithGlobals() } as Record<string, unknown>;
-    const mod = (await import(/* @vite-ignore */ `./commands/${name}.js`)) as { default: Runner };
+    const mod = await COMMANDS[name]!();
     process.exitCode = await mod.default(opts, makeIO(), cmd.args);
   };
 }

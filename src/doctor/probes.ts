@@ -4,8 +4,8 @@ import { execFile } from 'node:child_process';
 import { constants, existsSync } from 'node:fs';
 import { access, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { DriverName } from '../model/types.js';
+import { packageDir } from '../package-dir.js';
 import type { CheckResult } from './types.js';
 
 interface Captured {
@@ -137,10 +137,9 @@ const DOCKER_IMAGES: Record<'postgres' | 'mysql' | 'redis', string> = {
   redis: 'iact/redis:7',
 };
 
-/** scripts/ of this iact checkout when it is there (dist/doctor -> ../../scripts), else the repo-relative name. */
+/** scripts/ of this iact checkout when it is there, else the repo-relative name. */
 function scriptPath(name: string): string {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  const candidate = path.resolve(here, '..', '..', 'scripts', name);
+  const candidate = path.join(packageDir(), 'scripts', name);
   return existsSync(candidate) ? candidate : `scripts/${name}`;
 }
 

@@ -3,14 +3,13 @@
 import { access, constants, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { ValidateFunction } from 'ajv';
 import type { DriverName } from '../model/types.js';
+import { packageDir } from '../package-dir.js';
 import { redact } from '../util/redact.js';
 import type { BatchResult, DriverAvailability, DriverContext, DriverSpec, DriverWriter, SandboxStatus, UpdateOptions } from './types.js';
 
-/** bash/ next to src/ and dist/ alike (src/drivers/ and dist/drivers/ are both two levels down). */
-export const BASH_DIR = fileURLToPath(new URL('../../bash/', import.meta.url));
+export const BASH_DIR = path.join(packageDir(), 'bash');
 
 const NAME_RE = /^[a-z][a-z0-9-]{0,62}$/;
 const ENV_RE = /^[a-z][a-z0-9_-]{0,62}$/;
