@@ -6,7 +6,6 @@
 [[ -n "${IACT_COMMON_SH:-}" ]] && return 0
 IACT_COMMON_SH=1
 
-readonly IACT_NAME_RE='^[a-z][a-z0-9-]{0,62}$'
 readonly IACT_ENV_RE='^[a-z][a-z0-9_-]{0,62}$'
 readonly IACT_SERVICES='postgres mysql redis none'
 
@@ -42,7 +41,7 @@ iact::json_str() {
   printf '"%s"' "${s}"
 }
 
-# IACT_NAME_RE as globs: bash recompiles a =~ regex on every match (~0.1 ms), which loops over
+# ^[a-z][a-z0-9-]{0,62}$ as globs: bash recompiles a =~ regex on every match (~0.1 ms), which loops over
 # a thousand sandboxes feel. globasciiranges (bash 5 default) keeps [a-z] ASCII.
 iact::is_name() {
   [[ ${#1} -ge 1 && ${#1} -le 63 && "$1" == [a-z]* && "$1" != *[!a-z0-9-]* ]]

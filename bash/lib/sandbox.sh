@@ -762,7 +762,7 @@ sb::cmd_destroy() {
   iact::info "sandbox ${SB_NAME} destroyed"
 }
 
-# ID_DRIVER, ID_SERVICE, ID_PORT, ID_HASH from a one-line sandbox.json whose identity fields come
+# IDENT_DRIVER, IDENT_SERVICE, IDENT_PORT, IDENT_HASH from a one-line sandbox.json whose identity fields come
 # first (sb::ingest_spec writes them so). Split on quotes: a =~ regex costs 0.15 ms a sandbox here.
 sb::parse_identity() {
   local json="$1" name="$2" port IFS='"'
@@ -777,7 +777,7 @@ sb::parse_identity() {
   port="${port%,}"
   [[ "${f[18]}" == ":${port}," && -n "${port}" && "${port}" != *[!0-9]* &&
     -n "${f[11]}" && "${f[11]}" != *[!a-z]* && -n "${f[15]}" && "${f[15]}" != *[!a-z]* && "${f[21]-}" != *[!a-z0-9:]* ]] || return 1
-  ID_DRIVER="${f[11]}" ID_SERVICE="${f[15]}" ID_PORT="${port}" ID_HASH="${f[21]-}"
+  IDENT_DRIVER="${f[11]}" IDENT_SERVICE="${f[15]}" IDENT_PORT="${port}" IDENT_HASH="${f[21]-}"
 }
 
 # One JSON array for every sandbox of this driver in the environment; no subprocess per sandbox.
@@ -805,7 +805,7 @@ sb::cmd_status() {
     json=''
     { IFS= read -r json <"${d}/sandbox.json"; } 2>/dev/null || true
     if sb::parse_identity "${json}" "${name}"; then
-      driver="${ID_DRIVER}" service="${ID_SERVICE}" port="${ID_PORT}" hash="${ID_HASH}" spec="${json}"
+      driver="${IDENT_DRIVER}" service="${IDENT_SERVICE}" port="${IDENT_PORT}" hash="${IDENT_HASH}" spec="${json}"
     else
       sb::read_meta "${d}" || continue
       driver="${META_DRIVER}" service="${META_SERVICE}" port="${META_PORT}" hash='' spec=null
