@@ -7,12 +7,16 @@ function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
-/** Stable JSON: keys sorted at every level, undefined dropped. Hot in plans of 1000 sandboxes. */
-export function canonicalJson(value: unknown): string {
+/**
+ * Stable JSON: keys sorted at every level, undefined dropped; `mapString` rewrites string values on the
+ * way (plans scrub secrets so, without copying the tree). Hot in plans of 1000 sandboxes.
+ */
+export function canonicalJson(value: unknown, mapString?: (s: string) => string): string {
+  if (typeof value === 'string') return JSON.stringify(mapString ? mapString(value) : value);
   if (value === null || typeof value !== 'object') return JSON.stringify(value);
   if (Array.isArray(value)) {
     let out = '[';
-    for (let i = 0; i < value.length; i++) out += (i > 0 ? ',' : '') + canonicalJson(value[i]);
+    for (let i = 0; i < value.length; i++) out += (i > 0 ? ',' : '') + canonicalJson(value[i], mapString);
     return `${out}]`;
   }
   const record = value as Record<string, unknown>;
@@ -22,7 +26,7 @@ export function canonicalJson(value: unknown): string {
   for (const key of keys) {
     const v = record[key];
     if (v === undefined) continue;
-    out += `${first ? '' : ','}${JSON.stringify(key)}:${canonicalJson(v)}`;
+    out += `${first ? '' : ','}${JSON.stringify(key)}:${canonicalJson(v, mapString)}`;
     first = false;
   }
   return `${out}}`;
@@ -39,8 +43,9 @@ export function specHash(spec: Omit<ObservedSpec, 'spec_hash'> | ObservedSpec): 
   return `sha256:${sha256(canonicalJson(rest)).slice(0, 32)}`;
 }
 
-export function toDriverSpec(environment: string, sandbox: SandboxSpec): DriverSpec {
-  const observable: Omit<ObservedSpec, 'spec_hash'> = {
+/** What sandbox.json should say for this sandbox, minus its hash (plans compare this; no hashing). */
+export function observableSpec(environment: string, sandbox: SandboxSpec): Omit<ObservedSpec, 'spec_hash'> {
+  return {
     name: sandbox.name,
     environment,
     driver: sandbox.driver,
@@ -56,6 +61,10 @@ export function toDriverSpec(environment: string, sandbox: SandboxSpec): DriverS
     depends_on: sandbox.depends_on,
     protect: sandbox.protect,
   };
+}
+
+export function toDriverSpec(environment: string, sandbox: SandboxSpec): DriverSpec {
+  const observable = observableSpec(environment, sandbox);
   return { ...observable, password: sandbox.password, spec_hash: specHash(observable) };
 }
 

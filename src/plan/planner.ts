@@ -1,7 +1,7 @@
 // The planner: a pure function of (desired, observed) -> plan. No fs, no processes.
 import { createPatch } from 'diff';
 import { connectionVariables, renderEnvFile } from '../config/render.js';
-import { canonicalJson, specHash, toDriverSpec } from '../drivers/spec.js';
+import { canonicalJson, observableSpec, specHash } from '../drivers/spec.js';
 import type { ObservedSpec, SandboxStatus } from '../drivers/types.js';
 import type { ResolvedEnvironment, SandboxSpec } from '../model/types.js';
 import { sha256 } from './hash.js';
@@ -84,17 +84,11 @@ function display(values: Comparable): Record<string, DisplayValue> {
 }
 
 function fieldChanges(before: Comparable, after: Comparable, service: string): FieldChange[] {
-  const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])];
-  const order = (k: string) => {
-    const i = (COMPARED_FIELDS as readonly string[]).indexOf(k);
-    return i === -1 ? COMPARED_FIELDS.length : i;
-  };
-  keys.sort((a, b) => order(a) - order(b) || a.localeCompare(b));
   const changes: FieldChange[] = [];
-  for (const field of keys) {
+  const compare = (field: string) => {
     const b = before[field];
     const a = after[field];
-    if (b === a || canonicalJson(b ?? null) === canonicalJson(a ?? null)) continue;
+    if (b === a || canonicalJson(b ?? null) === canonicalJson(a ?? null)) return;
     const effect = effectOf(field, service);
     const sensitive = field === 'password';
     changes.push({
@@ -105,7 +99,13 @@ function fieldChanges(before: Comparable, after: Comparable, service: string): F
       impact: impactOf(effect),
       metadataOnly: effect.kind === 'metadata',
     });
-  }
+  };
+  // Display order: the declared fields, then settings.* by name (comparable() sorts each side's).
+  COMPARED_FIELDS.forEach(compare);
+  const settings = new Set<string>();
+  for (const key in before) if (key.startsWith('settings.')) settings.add(key);
+  for (const key in after) if (key.startsWith('settings.')) settings.add(key);
+  [...settings].sort((a, b) => a.localeCompare(b)).forEach(compare);
   return changes;
 }
 
@@ -136,8 +136,7 @@ function planSandbox(
   isProduction: boolean,
   appliedBefore: boolean,
 ): ResourceChange {
-  const desired = toDriverSpec(environment, spec);
-  const after = comparable(desired);
+  const after = comparable(observableSpec(environment, spec));
   const base = {
     address: `sandbox.${spec.name}`,
     name: spec.name,
@@ -297,17 +296,12 @@ export function planInputs(input: PlanInput): PlanInputs {
   const { desired } = input;
   const secrets = new Set(desired.secretValues);
   // Secrets enter the manifest hash only as their salted hashes.
-  const scrub = (value: unknown): unknown => {
-    if (typeof value === 'string') return secrets.has(value) ? `secret:${sha256(`iact-fp\0${value}`).slice(0, 16)}` : value;
-    if (Array.isArray(value)) return value.map(scrub);
-    if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrub(v)]));
-    return value;
-  };
-  const manifest = scrub({ environment: desired.environment, sandboxes: desired.sandboxes, connections: desired.connections, features: desired.features });
+  const scrub = (value: string): string => (secrets.has(value) ? `secret:${sha256(`iact-fp\0${value}`).slice(0, 16)}` : value);
+  const manifest = { environment: desired.environment, sandboxes: desired.sandboxes, connections: desired.connections, features: desired.features };
   const observed: Record<string, string> = {};
   for (const status of [...input.observed].sort((a, b) => a.name.localeCompare(b.name))) observed[status.name] = observedHash(status);
   return {
-    manifest: sha256(canonicalJson(manifest)),
+    manifest: sha256(canonicalJson(manifest, scrub)),
     variables: { ...desired.variables },
     observed,
     env_file: input.envFile.current === null ? '' : sha256(input.envFile.current),
