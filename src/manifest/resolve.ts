@@ -15,7 +15,7 @@ import type {
   SettingValue,
 } from '../model/types.js';
 import { interpolate, isSensitiveVariable, SENSITIVE_FIELDS } from './interpolate.js';
-import { applyDefaults, coerce, validateAgainstSchema } from './schema.js';
+import { applyDefaults, coerce, rootSchema, schemaChild, validateAgainstSchema, type JsonSchema } from './schema.js';
 import { checkSemantics, mergedSandboxes } from './semantic.js';
 import { joinPath, parseYaml, type ValueOrigin } from './yaml.js';
 
@@ -87,14 +87,14 @@ export function resolveManifest(input: ResolveInput): ResolveResult {
 
   // Interpolate string values only, then coerce to the schema's type.
   const lookup = (name: string) => input.variables[name];
-  const transform = (value: unknown, segments: Segments): unknown => {
-    if (Array.isArray(value)) return value.map((v, i) => transform(v, [...segments, i]));
+  const transform = (value: unknown, segments: Segments, node: JsonSchema | undefined): unknown => {
+    if (Array.isArray(value)) return value.map((v, i) => transform(v, [...segments, i], schemaChild(node, i)));
     if (isObj(value)) {
       const out: Obj = {};
-      for (const [k, v] of Object.entries(value)) out[k] = transform(v, [...segments, k]);
+      for (const k of Object.keys(value)) out[k] = transform(value[k], [...segments, k], schemaChild(node, k));
       return out;
     }
-    if (typeof value !== 'string' || segments[0] === 'sensitive') return coerce(segments, value, false);
+    if (typeof value !== 'string' || segments[0] === 'sensitive') return coerce(node, value, false);
     const result = interpolate(value, lookup, {
       allowMissing: input.allowMissingVariables,
       fallback: (name) => input.placeholders?.[name],
@@ -120,16 +120,15 @@ export function resolveManifest(input: ResolveInput): ResolveResult {
         diagnostics.push(diag(problem.message, { location: at, code: 'interp.syntax', fix: 'write $$ for a literal $' }));
       }
     }
-    return coerce(segments, result.value, result.substituted);
+    return coerce(node, result.value, result.substituted);
   };
-  const data = transform(parsed.data, []) as Obj;
+  const data = transform(parsed.data, [], rootSchema()) as Obj;
 
   const sensitiveVar = (name: string) => isSensitiveVariable(name, listed);
-  const isSensitivePath = (segments: readonly (string | number)[]): boolean => {
-    const last = segments[segments.length - 1];
-    if (typeof last === 'string' && SENSITIVE_FIELDS.has(last)) return true;
-    return (usedBy.get(joinPath(segments)) ?? []).some(sensitiveVar);
-  };
+  // Dotted paths: this runs for every value of the manifest.
+  const isSensitiveDotted = (path: string): boolean =>
+    SENSITIVE_FIELDS.has(path.slice(path.lastIndexOf('.') + 1)) || (usedBy.get(path)?.some(sensitiveVar) ?? false);
+  const isSensitivePath = (segments: readonly (string | number)[]): boolean => isSensitiveDotted(joinPath(segments));
 
   diagnostics.push(
     ...validateAgainstSchema(data, { file, locate, isSensitive: isSensitivePath, skip: (segments) => missingAt.has(joinPath(segments)) }),
@@ -148,9 +147,9 @@ export function resolveManifest(input: ResolveInput): ResolveResult {
     locations[path] = origin.value;
     const model = modelPath(path);
     if (model !== path) locations[model] = origin.value;
-    if (isSensitivePath(path.split('.'))) sensitivePaths.add(model);
+    if (isSensitiveDotted(path)) sensitivePaths.add(model);
   }
-  for (const [path] of usedBy) if (isSensitivePath(path.split('.'))) sensitivePaths.add(modelPath(path));
+  for (const [path] of usedBy) if (isSensitiveDotted(path)) sensitivePaths.add(modelPath(path));
   // Sandbox fields inherited from `defaults:` carry the defaults' sensitivity and location.
   for (const [name, sb] of Object.entries(sandboxes)) {
     for (const field of Object.keys(sb)) {

@@ -47,20 +47,21 @@ export function schemaAt(segments: readonly (string | number)[]): JsonSchema | u
 
 function walkSchema(segments: readonly (string | number)[]): JsonSchema | undefined {
   let node = deref(schema);
-  for (const segment of segments) {
-    if (!node) return undefined;
-    if (typeof segment === 'number') {
-      node = deref(node.items as JsonSchema | undefined);
-      continue;
-    }
-    const properties = node.properties as Record<string, JsonSchema> | undefined;
-    const additional = node.additionalProperties;
-    if (properties && segment in properties) node = deref(properties[segment]);
-    else if (additional && typeof additional === 'object') node = deref(additional as JsonSchema);
-    else return undefined;
-  }
+  for (const segment of segments) node = schemaChild(node, segment);
   return node;
 }
+
+/** The subschema one step below `node` (a key or an array index); recursive walks carry it down. */
+export function schemaChild(node: JsonSchema | undefined, segment: string | number): JsonSchema | undefined {
+  if (!node) return undefined;
+  if (typeof segment === 'number') return deref(node.items as JsonSchema | undefined);
+  const properties = node.properties as Record<string, JsonSchema> | undefined;
+  if (properties && Object.hasOwn(properties, segment)) return deref(properties[segment]);
+  const additional = node.additionalProperties;
+  return additional && typeof additional === 'object' ? deref(additional as JsonSchema) : undefined;
+}
+
+export const rootSchema = (): JsonSchema | undefined => deref(schema);
 
 export function knownKeys(segments: readonly (string | number)[]): string[] {
   const node = schemaAt(segments);
@@ -79,8 +80,8 @@ function typesOf(node: JsonSchema | undefined): string[] {
  * After interpolation values take the schema's type: "5433" -> 5433, "true" -> true.
  * Literal YAML numbers where a string is expected (version: 15) become strings.
  */
-export function coerce(segments: readonly (string | number)[], value: unknown, interpolated: boolean): unknown {
-  const types = typesOf(schemaAt(segments));
+export function coerce(node: JsonSchema | undefined, value: unknown, interpolated: boolean): unknown {
+  const types = typesOf(node);
   if (types.length === 0) return value;
   const numeric = types.includes('number') || types.includes('integer');
   if (typeof value === 'number' && types.includes('string') && !numeric) return String(value);
@@ -93,18 +94,29 @@ export function coerce(segments: readonly (string | number)[], value: unknown, i
   return value;
 }
 
-/** Fill `default`s from the schema into objects that are present (seed defaults live in manifests; these are the last resort). */
-export function applyDefaults(value: unknown, segments: (string | number)[] = []): unknown {
-  if (Array.isArray(value)) return value.map((item, i) => applyDefaults(item, [...segments, i]));
-  if (value === null || typeof value !== 'object') return value;
-  const node = schemaAt(segments);
-  const out: Record<string, unknown> = {};
-  for (const [key, child] of Object.entries(value)) out[key] = applyDefaults(child, [...segments, key]);
-  const properties = (node?.properties as Record<string, JsonSchema> | undefined) ?? {};
-  for (const [key, sub] of Object.entries(properties)) {
-    const def = deref(sub)?.default;
-    if (out[key] === undefined && def !== undefined) out[key] = def;
+const defaultsCache = new WeakMap<JsonSchema, [string, unknown][]>();
+
+/** The `default`s of a mapping's properties, worked out once per schema node. */
+function defaultsOf(node: JsonSchema): [string, unknown][] {
+  let found = defaultsCache.get(node);
+  if (!found) {
+    const properties = (node.properties as Record<string, JsonSchema> | undefined) ?? {};
+    found = Object.entries(properties).flatMap(([key, sub]) => {
+      const def = deref(sub)?.default;
+      return def === undefined ? [] : [[key, def] as [string, unknown]];
+    });
+    defaultsCache.set(node, found);
   }
+  return found;
+}
+
+/** Fill `default`s from the schema into objects that are present (seed defaults live in manifests; these are the last resort). */
+export function applyDefaults(value: unknown, node: JsonSchema | undefined = rootSchema()): unknown {
+  if (Array.isArray(value)) return value.map((item, i) => applyDefaults(item, schemaChild(node, i)));
+  if (value === null || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) out[key] = applyDefaults((value as Record<string, unknown>)[key], schemaChild(node, key));
+  if (node) for (const [key, def] of defaultsOf(node)) if (out[key] === undefined) out[key] = def;
   return out;
 }
 
