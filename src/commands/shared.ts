@@ -58,8 +58,7 @@ export function driverContext(selected: Selected, environment: string, signal?: 
 }
 
 export async function lookupDriver(name: DriverName): Promise<DriverWriter> {
-  // execa loads alongside, so a driver's first call spawns without waiting for it.
-  const [{ getDriver }] = await Promise.all([import('../drivers/index.js'), import('execa')]);
+  const { getDriver } = await import('../drivers/index.js');
   return getDriver(name);
 }
 

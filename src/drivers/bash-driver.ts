@@ -1,5 +1,6 @@
 // A DriverWriter that runs one bash driver script (SPEC "Drivers") with execa.
 // Effects live here: temp spec files, child processes, schema validation of the status JSON.
+import { spawn } from 'node:child_process';
 import { access, constants, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -15,6 +16,7 @@ const NAME_RE = /^[a-z][a-z0-9-]{0,62}$/;
 const ENV_RE = /^[a-z][a-z0-9_-]{0,62}$/;
 const STDERR_TAIL_LINES = 20;
 const DEFAULT_TIMEOUT_MS = 300_000;
+const MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
 
 /** A driver script failed; the message reads like execa's (command, exit code, stderr tail) and never holds a secret. */
 export class DriverError extends Error {
@@ -53,6 +55,30 @@ export async function parseStatus(stdout: string): Promise<SandboxStatus[]> {
   }
   return data as SandboxStatus[];
 }
+
+interface Outcome {
+  exitCode: number | undefined;
+  signal?: string;
+  timedOut?: boolean;
+  canceled?: boolean;
+  stderr: string;
+  /** Why the process could not run at all (no exit code). */
+  message?: string;
+}
+
+/** A failed script run as a DriverError: what ran, how it ended, the tail of its stderr; secrets redacted. */
+function failure(command: string, secrets: string[], outcome: Outcome): DriverError {
+  const stderrTail = redact(tail(outcome.stderr, STDERR_TAIL_LINES), secrets);
+  let head: string;
+  if (outcome.timedOut) head = `Command timed out: ${command}`;
+  else if (outcome.canceled) head = `Command was canceled: ${command}`;
+  else if (outcome.signal) head = `Command was killed with ${outcome.signal}: ${command}`;
+  else if (outcome.exitCode === undefined) head = `Command failed: ${command}\n${redact(outcome.message ?? '', secrets)}`;
+  else head = `Command failed with exit code ${outcome.exitCode}: ${command}`;
+  return new DriverError(stderrTail ? `${head}\n${stderrTail}` : head, command, outcome.exitCode, stderrTail);
+}
+
+const driverTimeoutMs = (): number => Number(process.env.IACT_DRIVER_TIMEOUT_MS) || DEFAULT_TIMEOUT_MS;
 
 function tail(text: string, lines: number): string {
   return text.split('\n').filter((l) => l.trim() !== '').slice(-lines).join('\n');
@@ -99,7 +125,7 @@ export class BashDriver implements DriverWriter {
 
   async status(ctx: DriverContext): Promise<SandboxStatus[]> {
     checkContext(ctx);
-    const { stdout, command } = await this.run(ctx, ['status', '--json']);
+    const { stdout, command } = await this.read(ctx, ['status', '--json']);
     try {
       return await parseStatus(stdout);
     } catch (error) {
@@ -165,29 +191,75 @@ export class BashDriver implements DriverWriter {
 
   /** Run `bash/<script> ARGS --env ENV` in the project root; throws DriverError on failure. */
   async run(ctx: DriverContext, args: string[], secret?: string): Promise<{ stdout: string; command: string }> {
-    checkContext(ctx);
-    const fullArgs = [...args, '--env', ctx.environment];
-    const secrets = secret ? [secret] : [];
-    const command = redact(['bash/' + this.script, ...fullArgs].join(' '), secrets);
+    const { fullArgs, command, secrets } = this.invocation(ctx, args, secret);
     const { execa } = await import('execa');
     const result = await execa('bash', [this.scriptPath, ...fullArgs], {
       cwd: ctx.root,
       env: { IACT_SANDBOX_ROOT: ctx.sandboxRoot },
       stdin: 'ignore',
       reject: false,
-      timeout: Number(process.env.IACT_DRIVER_TIMEOUT_MS) || DEFAULT_TIMEOUT_MS,
+      timeout: driverTimeoutMs(),
       ...(ctx.signal ? { cancelSignal: ctx.signal } : {}),
-      maxBuffer: 64 * 1024 * 1024,
+      maxBuffer: MAX_OUTPUT_BYTES,
     });
     if (result.exitCode === 0 && !result.failed) return { stdout: result.stdout, command };
-    const stderrTail = redact(tail(String(result.stderr ?? ''), STDERR_TAIL_LINES), secrets);
-    let head: string;
-    if (result.timedOut) head = `Command timed out: ${command}`;
-    else if (result.isCanceled) head = `Command was canceled: ${command}`;
-    else if (result.signal) head = `Command was killed with ${result.signal}: ${command}`;
-    else if (result.exitCode === undefined) head = `Command failed: ${command}\n${redact(result.message ?? '', secrets)}`;
-    else head = `Command failed with exit code ${result.exitCode}: ${command}`;
-    throw new DriverError(stderrTail ? `${head}\n${stderrTail}` : head, command, result.exitCode, stderrTail);
+    throw failure(command, secrets, {
+      exitCode: result.exitCode,
+      signal: result.signal,
+      timedOut: result.timedOut,
+      canceled: result.isCanceled,
+      stderr: String(result.stderr ?? ''),
+      message: result.exitCode === undefined ? result.message : undefined,
+    });
+  }
+
+  /**
+   * A read-only verb (status) on node:child_process (commander loads it anyway): every plan waits
+   * for it, and execa's import and set-up cost ~40 ms before the script starts; writers keep execa.
+   */
+  private read(ctx: DriverContext, args: string[]): Promise<{ stdout: string; command: string }> {
+    const { fullArgs, command } = this.invocation(ctx, args);
+    return new Promise((resolve, reject) => {
+      const child = spawn('bash', [this.scriptPath, ...fullArgs], {
+        cwd: ctx.root,
+        env: { ...process.env, IACT_SANDBOX_ROOT: ctx.sandboxRoot },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        ...(ctx.signal ? { signal: ctx.signal } : {}),
+      });
+      const stdout: Buffer[] = [];
+      const stderr: Buffer[] = [];
+      let bytes = 0;
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        child.kill('SIGTERM');
+      }, driverTimeoutMs());
+      child.stdout.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+        if (bytes > MAX_OUTPUT_BYTES) child.kill('SIGTERM');
+        else stdout.push(chunk);
+      });
+      child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+      child.on('error', (error) => {
+        clearTimeout(timer);
+        const canceled = error.name === 'AbortError';
+        reject(failure(command, [], { exitCode: undefined, canceled, timedOut, stderr: '', message: canceled ? undefined : error.message }));
+      });
+      child.on('close', (code, signal) => {
+        clearTimeout(timer);
+        const err = Buffer.concat(stderr).toString('utf8');
+        if (code === 0 && bytes <= MAX_OUTPUT_BYTES) resolve({ stdout: Buffer.concat(stdout).toString('utf8').replace(/\n$/, ''), command });
+        else if (bytes > MAX_OUTPUT_BYTES) reject(failure(command, [], { exitCode: undefined, stderr: err, message: `more than ${MAX_OUTPUT_BYTES} bytes of output` }));
+        else reject(failure(command, [], { exitCode: code ?? undefined, signal: signal ?? undefined, timedOut, stderr: err }));
+      });
+    });
+  }
+
+  private invocation(ctx: DriverContext, args: string[], secret?: string) {
+    checkContext(ctx);
+    const fullArgs = [...args, '--env', ctx.environment];
+    const secrets = secret ? [secret] : [];
+    return { fullArgs, secrets, command: redact(['bash/' + this.script, ...fullArgs].join(' '), secrets) };
   }
 
   /** The spec (with its password) exists on disk only in a 0700 temp dir, only while the script runs. */

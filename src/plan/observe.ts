@@ -23,21 +23,23 @@ interface DriverResult {
 
 const DRIVER_FIELD = /"driver"\s*:\s*"([a-z]+)"/;
 
+/** The entries of an environment's sandbox folder (empty when there is none yet). */
+function sandboxEntries(sandboxRoot: string, environment: string): string[] {
+  try {
+    return readdirSync(path.join(sandboxRoot, environment)).filter((name) => !name.startsWith('.'));
+  } catch {
+    return [];
+  }
+}
+
 /**
  * Drivers that recorded a sandbox of this environment on disk (deletes and driver changes are
  * seen too). Synchronous reads: a thousand small files cost ~20 ms this way, ~100 ms as promises.
  */
-export function driversOnDisk(sandboxRoot: string, environment: string): Set<DriverName> {
+export function driversOnDisk(sandboxRoot: string, environment: string, names = sandboxEntries(sandboxRoot, environment)): Set<DriverName> {
   const found = new Set<DriverName>();
   const dir = path.join(sandboxRoot, environment);
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return found;
-  }
   for (const name of names) {
-    if (name.startsWith('.')) continue;
     let driver: string | undefined;
     try {
       driver = DRIVER_FIELD.exec(readFileSync(path.join(dir, name, 'sandbox.json'), 'utf8'))?.[1];
@@ -93,36 +95,45 @@ export interface PendingObservation {
 }
 
 export function beginObservation(ctx: DriverContext, lookup: DriverLookup): PendingObservation {
-  const onDisk = driversOnDisk(ctx.sandboxRoot, ctx.environment);
   const asked = new Map<DriverName, Promise<DriverResult>>();
   const starts: Promise<void>[] = [];
-  for (const name of onDisk) {
+  const askNow = (name: DriverName) => {
     let markStarted!: () => void;
     starts.push(new Promise<void>((resolve) => (markStarted = resolve)));
     const pending = ask(name, ctx, lookup, markStarted);
     pending.catch(() => undefined); // awaited in complete(); never an unhandled rejection meanwhile
     asked.set(name, pending);
-  }
+  };
+  const entries = sandboxEntries(ctx.sandboxRoot, ctx.environment);
+  // Most sandboxes are lightweight: its scan starts first, and the other drivers are looked for
+  // on disk (reading every sandbox.json) while it runs on another core.
+  if (entries.length > 0) askNow('lightweight');
+  const scanned = Promise.all(starts).then(() => {
+    const onDisk = driversOnDisk(ctx.sandboxRoot, ctx.environment, entries);
+    for (const name of onDisk) if (!asked.has(name)) askNow(name);
+    return onDisk;
+  });
   return {
     // One more turn of the event loop lets a driver's spawn, queued behind the call, happen.
-    started: Promise.all(starts).then(() => new Promise<void>((resolve) => setImmediate(resolve))),
+    started: scanned.then(() => Promise.all(starts)).then(() => new Promise<void>((resolve) => setImmediate(resolve))),
     async complete(desired) {
+      const onDisk = await scanned;
       const wanted = new Set<DriverName>(Object.values(desired.sandboxes).map((s) => s.driver));
-      for (const name of wanted) if (!asked.has(name)) asked.set(name, ask(name, ctx, lookup));
+      for (const name of wanted) if (!asked.has(name)) askNow(name);
       const results = await Promise.all(DRIVERS.filter((d) => asked.has(d)).map((d) => asked.get(d)!));
       const observed: SandboxStatus[] = [];
       const notices: PlanNotice[] = [];
       const unobservedDrivers: DriverName[] = [];
       for (const result of results) {
         observed.push(...result.statuses);
-        if (result.notice) {
-          notices.push(
-            wanted.has(result.name)
-              ? result.notice
-              : { ...result.notice, detail: `${ctx.environment} has sandboxes of driver ${result.name} on disk that may be due for deletion` },
-          );
-          unobservedDrivers.push(result.name);
-        }
+        // Asked early on a guess, neither wanted nor on disk: it has nothing to say.
+        if (!result.notice || (!wanted.has(result.name) && !onDisk.has(result.name))) continue;
+        notices.push(
+          wanted.has(result.name)
+            ? result.notice
+            : { ...result.notice, detail: `${ctx.environment} has sandboxes of driver ${result.name} on disk that may be due for deletion` },
+        );
+        unobservedDrivers.push(result.name);
       }
       return { observed, notices, unobservedDrivers };
     },
