@@ -37,10 +37,17 @@ export function passwordHash(environment: string, name: string, password: string
   return `sha256:${sha256(`iact-password\0${environment}\0${name}\0${password}`).slice(0, 16)}`;
 }
 
-/** Hash of the machine-relevant fields of a spec (never the plaintext password). */
+const specHashes = new WeakMap<object, string>();
+
+/** Hash of the machine-relevant fields of a spec (never the plaintext password); once per spec object. */
 export function specHash(spec: Omit<ObservedSpec, 'spec_hash'> | ObservedSpec): string {
-  const { spec_hash: _ignored, ...rest } = spec as ObservedSpec;
-  return `sha256:${sha256(canonicalJson(rest)).slice(0, 32)}`;
+  let hash = specHashes.get(spec);
+  if (hash === undefined) {
+    const { spec_hash: _ignored, ...rest } = spec as ObservedSpec;
+    hash = `sha256:${sha256(canonicalJson(rest)).slice(0, 32)}`;
+    specHashes.set(spec, hash);
+  }
+  return hash;
 }
 
 /** What sandbox.json should say for this sandbox, minus its hash (plans compare this; no hashing). */

@@ -91,7 +91,12 @@ export function resolveManifest(input: ResolveInput): ResolveResult {
     if (Array.isArray(value)) return value.map((v, i) => transform(v, [...segments, i], schemaChild(node, i)));
     if (isObj(value)) {
       const out: Obj = {};
-      for (const k of Object.keys(value)) out[k] = transform(value[k], [...segments, k], schemaChild(node, k));
+      for (const k of Object.keys(value)) {
+        const child = value[k];
+        // Most values hold no `${`: coerce them without building their path.
+        const plain = child === null || (typeof child !== 'object' && (typeof child !== 'string' || !child.includes('$')));
+        out[k] = plain ? coerce(schemaChild(node, k), child, false) : transform(child, [...segments, k], schemaChild(node, k));
+      }
       return out;
     }
     if (typeof value !== 'string' || segments[0] === 'sensitive') return coerce(node, value, false);
@@ -151,15 +156,17 @@ export function resolveManifest(input: ResolveInput): ResolveResult {
   }
   for (const [path] of usedBy) if (isSensitiveDotted(path)) sensitivePaths.add(modelPath(path));
   // Sandbox fields inherited from `defaults:` carry the defaults' sensitivity and location.
+  const inheritable = isObj(data.defaults) ? Object.keys(data.defaults).filter((field) => origins.has(`defaults.${field}`)) : [];
   for (const [name, sb] of Object.entries(sandboxes)) {
-    for (const field of Object.keys(sb)) {
+    for (const field of inheritable) {
       const own = `sandboxes.${name}.${field}`;
+      if (!(field in sb) || origins.has(own)) continue;
       const inherited = `defaults.${field}`;
-      if (!origins.has(own) && origins.has(inherited)) {
-        locations[own] = origins.get(inherited)!.value;
-        if (sensitivePaths.has(inherited)) sensitivePaths.add(own);
-      }
-      if (SENSITIVE_FIELDS.has(field) && sb[field as keyof SandboxSpec] !== undefined) sensitivePaths.add(own);
+      locations[own] = origins.get(inherited)!.value;
+      if (sensitivePaths.has(inherited)) sensitivePaths.add(own);
+    }
+    for (const field of SENSITIVE_FIELDS) {
+      if (sb[field as keyof SandboxSpec] !== undefined) sensitivePaths.add(`sandboxes.${name}.${field}`);
     }
   }
 

@@ -286,10 +286,13 @@ function summarize(changes: ResourceChange[], configChanges: ConfigChange[]): Pl
   return summary;
 }
 
-/** Hash of what a status reports that matters to a plan (pid and data size move on their own). */
+/**
+ * Hash of what a status reports that matters to a plan (pid and data size move on their own). The
+ * spec enters as its hash and recorded hash: planSandbox has hashed it already.
+ */
 function observedHash(status: SandboxStatus): string {
-  const { pid: _pid, data_bytes: _bytes, ...stable } = status;
-  return sha256(canonicalJson(stable));
+  const { pid: _pid, data_bytes: _bytes, spec, ...stable } = status;
+  return sha256(`${canonicalJson(stable)}\0${spec ? `${specHash(spec)}\0${spec.spec_hash}` : 'null'}`);
 }
 
 export function planInputs(input: PlanInput): PlanInputs {
