@@ -1,5 +1,6 @@
 // Pure: YAML text -> plain data plus the source position of every key and value.
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, Scalar, type Document, type Node } from 'yaml';
+import { createRequire } from 'node:module';
+import type { Document, Node, Scalar } from 'yaml';
 import { diag, type Diagnostic, type SourceLocation } from '../diagnostics.js';
 import { MAX_DEPTH, MAX_EXPANDED_NODES, parseYamlFast } from './yaml-fast.js';
 
@@ -47,10 +48,19 @@ function refuseTooLarge(text: string, file: string): ParsedYaml | undefined {
   return { data: undefined, origins: new Map(), diagnostics: [tooLargeDiagnostic(file, byteLength)] };
 }
 
+let yamlPackage: typeof import('yaml') | undefined;
+
+/** Loaded on the first manifest the fast path does not take: evaluating it cost ~15 ms of every start. */
+function loadYaml(): typeof import('yaml') {
+  yamlPackage ??= createRequire(import.meta.url)('yaml') as typeof import('yaml');
+  return yamlPackage;
+}
+
 /** The yaml package's parser with the position walk: any YAML, and the diagnostics for broken YAML. */
 export function parseYamlFull(text: string, file: string): ParsedYaml {
   const tooLarge = refuseTooLarge(text, file);
   if (tooLarge) return tooLarge;
+  const { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument } = loadYaml();
   const origins = new Map<string, ValueOrigin>();
 
   const lineCounter = new LineCounter();

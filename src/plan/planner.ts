@@ -286,6 +286,9 @@ function summarize(changes: ResourceChange[], configChanges: ConfigChange[]): Pl
   return summary;
 }
 
+/** Code-point order, as Object.keys(...).sort() gives the manifest's names (and ICU collation costs ~10 ms a thousand). */
+const byName = (a: { name: string }, b: { name: string }): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
 /**
  * Hash of what a status reports that matters to a plan (pid and data size move on their own). The
  * spec enters as its hash and recorded hash: planSandbox has hashed it already.
@@ -302,7 +305,7 @@ export function planInputs(input: PlanInput): PlanInputs {
   const scrub = (value: string): string => (secrets.has(value) ? `secret:${sha256(`iact-fp\0${value}`).slice(0, 16)}` : value);
   const manifest = { environment: desired.environment, sandboxes: desired.sandboxes, connections: desired.connections, features: desired.features };
   const observed: Record<string, string> = {};
-  for (const status of [...input.observed].sort((a, b) => a.name.localeCompare(b.name))) observed[status.name] = observedHash(status);
+  for (const status of [...input.observed].sort(byName)) observed[status.name] = observedHash(status);
   return {
     manifest: sha256(canonicalJson(manifest, scrub)),
     variables: { ...desired.variables },
@@ -337,7 +340,7 @@ export function buildPlan(input: PlanInput): Plan {
     }
     changes.push(planSandbox(environment, spec, status, options, isProduction, applied.has(name)));
   }
-  for (const status of [...observedByName.values()].sort((a, b) => a.name.localeCompare(b.name))) {
+  for (const status of [...observedByName.values()].sort(byName)) {
     if (desired.sandboxes[status.name]) continue;
     if (selected && !options.targets.includes(status.name)) continue;
     changes.push(planDelete(status, options, isProduction));
