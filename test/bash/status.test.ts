@@ -1,0 +1,83 @@
+// `status` reads sandbox.json two ways: lib/status.awk for lines in the shape iact writes, jq for
+// anything else (hand edits, escapes, floats, broken JSON). Both must report the same thing jq alone would.
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot, tempRoot, type TempRoot } from '../helpers/services.js';
+
+const SCRIPT = path.join(repoRoot, 'bash', 'lightweight_venv.sh');
+
+interface Status {
+  name: string;
+  service: string;
+  port: number;
+  running: boolean;
+  healthy: boolean;
+  pid: number | null;
+  spec_hash: string;
+  spec: Record<string, unknown> | null;
+  data_bytes: number;
+}
+
+describe('bash status reader', () => {
+  let root: TempRoot;
+  let envDir: string;
+  const run = (args: string[]) => execa('bash', [SCRIPT, ...args, '--env', 'development'], { cwd: root.dir, env: root.env, stdin: 'ignore' });
+  const specFile = (name: string) => path.join(envDir, name, 'sandbox.json');
+  const edit = (name: string, change: (line: string) => string) => writeFileSync(specFile(name), `${change(readFileSync(specFile(name), 'utf8').trim())}\n`);
+
+  beforeAll(async () => {
+    root = tempRoot('iact-status-');
+    envDir = path.join(root.sandboxRoot, 'development');
+    for (let i = 1; i <= 8; i++) await run(['create', `s${i}`, 'none', String(41000 + i)]);
+    rmSync(specFile('s2')); // known only by .meta
+    edit('s3', (line) => JSON.stringify(JSON.parse(line), null, 2)); // pretty-printed by hand
+    edit('s4', (line) => JSON.stringify({ ...JSON.parse(line), settings: { ratio: 0.5, note: 'say "hi"\tthere' } })); // jq's path
+    await run(['stop', 's5']);
+    edit('s6', (line) => line.replace('"name":"s6"', '"name":"other"')); // names another sandbox
+    edit('s7', (line) => line.replace(/}}$/, '}')); // broken JSON after a valid prefix
+    edit('s8', (line) => line.replace('"driver":"lightweight"', '"driver":"docker"')); // not this driver's
+    mkdir('Bad_Name', readFileSync(specFile('s1'), 'utf8'));
+  });
+  afterAll(() => root.cleanup());
+
+  function mkdir(name: string, spec: string): void {
+    mkdirSync(path.join(envDir, name));
+    writeFileSync(path.join(envDir, name, 'sandbox.json'), spec);
+  }
+
+  it('reports each sandbox as iact wrote it, falls back to .meta for the rest, and skips what is not its own', async () => {
+    const r = await run(['status', '--json']);
+    const statuses = (JSON.parse(r.stdout) as Status[]).sort((a, b) => (a.name < b.name ? -1 : 1));
+    const byName = Object.fromEntries(statuses.map((s) => [s.name, s]));
+
+    expect(Object.keys(byName)).toEqual(['s1', 's2', 's3', 's4', 's5', 's6', 's7']);
+    // The awk path: the spec is the file's line, unchanged.
+    expect(byName.s1!.spec).toEqual(JSON.parse(readFileSync(specFile('s1'), 'utf8')));
+    expect(byName.s1).toMatchObject({ service: 'none', port: 41001, running: true, healthy: true, pid: null, data_bytes: 0 });
+    expect(byName.s1!.spec_hash).toMatch(/^sha256:[0-9a-f]{32}$/);
+    // The jq path: a float and escapes survive intact.
+    expect(byName.s4!.spec).toMatchObject({ name: 's4', settings: { ratio: 0.5, note: 'say "hi"\tthere' } });
+    expect(byName.s4).toMatchObject({ port: 41004, running: true });
+    expect(byName.s5).toMatchObject({ running: false, healthy: false });
+    // Unreadable or foreign specs: identity from .meta, spec null (the planner repairs them).
+    for (const name of ['s2', 's3', 's6', 's7']) {
+      expect(byName[name], name).toMatchObject({ service: 'none', spec: null, spec_hash: '' });
+      expect(byName[name]!.port).toBe(41000 + Number(name.slice(1)));
+    }
+  });
+
+  it('answers for the named sandboxes only, and as a table without --json', async () => {
+    const named = JSON.parse((await run(['status', 's1', 's4', '--json'])).stdout) as Status[];
+    expect(named.map((s) => s.name).sort()).toEqual(['s1', 's4']);
+    const table = (await run(['status'])).stdout.split('\n');
+    expect(table[0]).toBe('s1\tnone\t127.0.0.1:41001\trunning');
+    expect(table).toContain('s5\tnone\t127.0.0.1:41005\tstopped');
+  });
+
+  it('prints an empty array for an environment with no sandboxes', async () => {
+    const r = await execa('bash', [SCRIPT, 'status', '--json', '--env', 'staging'], { cwd: root.dir, env: root.env, stdin: 'ignore' });
+    expect(r.stdout).toBe('[]');
+  });
+});
