@@ -9,7 +9,7 @@ import { listEnvironments, loadEnvironment, manifestFile, unknownEnvironment } f
 import type { DriverName, ResolvedEnvironment } from '../model/types.js';
 import { readApplied } from '../apply/applied.js';
 import { beginObservation, type Observation } from '../plan/observe.js';
-import { buildPlan, type PlanOptions } from '../plan/planner.js';
+import { buildPlan, prepareDesired, type PlanOptions } from '../plan/planner.js';
 import type { Plan } from '../plan/types.js';
 import { findProjectRoot, projectPaths, type ProjectPaths } from '../project.js';
 import type { CommandIO } from './io.js';
@@ -91,11 +91,14 @@ export async function preparePlan(selected: Selected, environment: string, io: C
   await observing.started;
   const resolved = await loadResolved(selected.root, environment, io.env, io.stderr);
   const unknownTargets = options.targets.filter((t) => !resolved.sandboxes[t]);
-  const [observation, current, lastApplied] = await Promise.all([
+  const gathering = Promise.all([
     observing.complete(resolved),
     readIfExists(envFilePath(selected.paths, environment).absolute),
     readApplied(selected.paths.iact, environment),
   ]);
+  // The manifest's half of the plan, worked out while the status scans run.
+  const prepared = prepareDesired(resolved);
+  const [observation, current, lastApplied] = await gathering;
   const known = new Set([...Object.keys(resolved.sandboxes), ...observation.observed.map((s) => s.name)]);
   const missing = unknownTargets.filter((t) => !known.has(t));
   if (missing.length > 0) {
@@ -115,6 +118,7 @@ export async function preparePlan(selected: Selected, environment: string, io: C
     envFile: { path: envFilePath(selected.paths, environment).relative, current },
     options,
     lastApplied,
+    prepared,
   });
   return { resolved, plan, observation, lastApplied };
 }
