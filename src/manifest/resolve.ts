@@ -145,36 +145,45 @@ export function resolveManifest(input: ResolveInput): ResolveResult {
   const sandboxes: Record<string, SandboxSpec> = {};
   for (const [name, raw] of Object.entries(mergedSandboxes(withDefaults))) sandboxes[name] = toSandbox(name, raw);
 
-  // Paths in the resolved model (snake_case, name -> database) and where each came from.
+  // Paths in the resolved model (snake_case, name -> database) that hold secrets.
   const sensitivePaths = new Set<string>();
-  const locations: Record<string, SourceLocation> = {};
-  for (const [path, origin] of origins) {
-    locations[path] = origin.value;
-    const model = modelPath(path);
-    if (model !== path) locations[model] = origin.value;
-    if (isSensitiveDotted(path)) sensitivePaths.add(model);
-  }
+  for (const path of origins.keys()) if (isSensitiveDotted(path)) sensitivePaths.add(modelPath(path));
   for (const [path] of usedBy) if (isSensitiveDotted(path)) sensitivePaths.add(modelPath(path));
   // Sandbox fields inherited from `defaults:` carry the defaults' sensitivity and location.
   const inheritable = isObj(data.defaults) ? Object.keys(data.defaults).filter((field) => origins.has(`defaults.${field}`)) : [];
+  const inherited: [own: string, from: string][] = [];
   for (const [name, sb] of Object.entries(sandboxes)) {
     for (const field of inheritable) {
       const own = `sandboxes.${name}.${field}`;
       if (!(field in sb) || origins.has(own)) continue;
-      const inherited = `defaults.${field}`;
-      locations[own] = origins.get(inherited)!.value;
-      if (sensitivePaths.has(inherited)) sensitivePaths.add(own);
+      inherited.push([own, `defaults.${field}`]);
+      if (sensitivePaths.has(`defaults.${field}`)) sensitivePaths.add(own);
     }
     for (const field of SENSITIVE_FIELDS) {
       if (sb[field as keyof SandboxSpec] !== undefined) sensitivePaths.add(`sandboxes.${name}.${field}`);
     }
   }
 
+  const derived: [from: string, to: string][] = [];
   const connections = toConnections(isObj(withDefaults.connections) ? withDefaults.connections : {}, sandboxes, (from, to) => {
     if (sensitivePaths.has(from)) sensitivePaths.add(to);
-    const loc = locations[from];
-    if (loc && !locations[to]) locations[to] = loc;
+    derived.push([from, to]);
   });
+  // Where each value was written, in manifest and model paths: only later diagnostics read it.
+  const mapLocations = (): Record<string, SourceLocation> => {
+    const locations: Record<string, SourceLocation> = {};
+    for (const [path, origin] of origins) {
+      locations[path] = origin.value;
+      const model = modelPath(path);
+      if (model !== path) locations[model] = origin.value;
+    }
+    for (const [own, from] of inherited) locations[own] = origins.get(from)!.value;
+    for (const [from, to] of derived) {
+      const loc = locations[from];
+      if (loc && !locations[to]) locations[to] = loc;
+    }
+    return locations;
+  };
   for (const section of ['database', 'cache', 'llm', 'api'] as const) {
     const settings = connections[section] as unknown as Obj | undefined;
     for (const field of ['password', 'api_key']) {
@@ -202,23 +211,28 @@ export function resolveManifest(input: ResolveInput): ResolveResult {
     features,
     sensitivePaths: [...sensitivePaths].sort(),
     secretValues: [...secretValues],
-    locations,
+    locations: {},
     variables: {},
   };
-  // Hashed on first read (plans, diffs); afterwards an ordinary data property.
-  const settle = (value: Record<string, string>) =>
-    Object.defineProperty(resolved, 'variables', { value, enumerable: true, writable: true, configurable: true });
-  Object.defineProperty(resolved, 'variables', {
+  // Hashed on first read (plans, diffs), mapped on first read (cross-environment diagnostics).
+  computedOnFirstRead(resolved, 'variables', () => Object.fromEntries(used.map(([name, v]) => [name, variableHash(name, v)])));
+  computedOnFirstRead(resolved, 'locations', mapLocations);
+  return { diagnostics, placeholdersUsed: [...placeholdersUsed].sort(), resolved };
+}
+
+/** `key` of `target` is computed when first read, then an ordinary data property. */
+function computedOnFirstRead<T extends object, K extends keyof T>(target: T, key: K, compute: () => T[K]): void {
+  const settle = (value: T[K]) => Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  Object.defineProperty(target, key, {
     enumerable: true,
     configurable: true,
     get: () => {
-      const value = Object.fromEntries(used.map(([name, v]) => [name, variableHash(name, v)]));
+      const value = compute();
       settle(value);
       return value;
     },
     set: settle,
   });
-  return { diagnostics, placeholdersUsed: [...placeholdersUsed].sort(), resolved };
 }
 
 /** Point at the `${` inside a one-line scalar; other scalars point at their start. */

@@ -1,6 +1,6 @@
 // Observation: one `status` call per driver per run, however many sandboxes. It starts before
 // the manifest is parsed (drivers found on disk are asked at once), so the two overlap.
-import { readdirSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import path from 'node:path';
 import type { DriverContext, DriverReader, SandboxStatus } from '../drivers/types.js';
 import { DRIVERS, type DriverName, type ResolvedEnvironment } from '../model/types.js';
@@ -22,6 +22,7 @@ interface DriverResult {
 }
 
 const DRIVER_FIELD = /"driver"\s*:\s*"([a-z]+)"/;
+const HEAD_BYTES = 512;
 
 /** The entries of an environment's sandbox folder (empty when there is none yet). */
 function sandboxEntries(sandboxRoot: string, environment: string): string[] {
@@ -34,15 +35,27 @@ function sandboxEntries(sandboxRoot: string, environment: string): string[] {
 
 /**
  * Drivers that recorded a sandbox of this environment on disk (deletes and driver changes are
- * seen too). Synchronous reads: a thousand small files cost ~20 ms this way, ~100 ms as promises.
+ * seen too). Synchronous reads of each file's head into one buffer: sandbox.json names its driver
+ * within its first bytes, and a thousand files cost ~12 ms so (~20 ms with readFileSync, ~100 ms as promises).
  */
 export function driversOnDisk(sandboxRoot: string, environment: string, names = sandboxEntries(sandboxRoot, environment)): Set<DriverName> {
   const found = new Set<DriverName>();
   const dir = path.join(sandboxRoot, environment);
+  const head = Buffer.allocUnsafe(HEAD_BYTES);
   for (const name of names) {
+    const file = path.join(dir, name, 'sandbox.json');
     let driver: string | undefined;
     try {
-      driver = DRIVER_FIELD.exec(readFileSync(path.join(dir, name, 'sandbox.json'), 'utf8'))?.[1];
+      const fd = openSync(file, 'r');
+      let text: string;
+      try {
+        const length = readSync(fd, head, 0, HEAD_BYTES, 0);
+        text = head.toString('utf8', 0, length);
+      } finally {
+        closeSync(fd);
+      }
+      // A hand-edited file may name it later: read all of it then.
+      driver = (DRIVER_FIELD.exec(text) ?? DRIVER_FIELD.exec(readFileSync(file, 'utf8')))?.[1];
     } catch {
       driver = undefined;
     }
