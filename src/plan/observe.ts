@@ -23,6 +23,8 @@ interface DriverResult {
 
 const DRIVER_FIELD = /"driver"\s*:\s*"([a-z]+)"/;
 const HEAD_BYTES = 512;
+/** Sandbox directories read before the manifest; the rest only when no scan accounts for them. */
+const EARLY_SCAN = 16;
 
 /** The entries of an environment's sandbox folder (empty when there is none yet). */
 function sandboxEntries(sandboxRoot: string, environment: string): string[] {
@@ -118,11 +120,13 @@ export function beginObservation(ctx: DriverContext, lookup: DriverLookup): Pend
     asked.set(name, pending);
   };
   const entries = sandboxEntries(ctx.sandboxRoot, ctx.environment);
-  // Most sandboxes are lightweight: its scan starts first, and the other drivers are looked for
-  // on disk (reading every sandbox.json) while it runs on another core.
+  // Most sandboxes are lightweight: its scan starts first. The first few directories tell at once
+  // which other drivers to ask too (docker's scan is slow: it should start before the manifest is
+  // read); the rest are read only if lightweight's scan does not account for them.
   if (entries.length > 0) askNow('lightweight');
+  const early = entries.slice(0, EARLY_SCAN);
   const scanned = Promise.all(starts).then(() => {
-    const onDisk = driversOnDisk(ctx.sandboxRoot, ctx.environment, entries);
+    const onDisk = driversOnDisk(ctx.sandboxRoot, ctx.environment, early);
     for (const name of onDisk) if (!asked.has(name)) askNow(name);
     return onDisk;
   });
@@ -133,6 +137,14 @@ export function beginObservation(ctx: DriverContext, lookup: DriverLookup): Pend
       const onDisk = await scanned;
       const wanted = new Set<DriverName>(Object.values(desired.sandboxes).map((s) => s.driver));
       for (const name of wanted) if (!asked.has(name)) askNow(name);
+      if (entries.length > EARLY_SCAN) {
+        const reported = new Set((await asked.get('lightweight')!).statuses.map((s) => s.name));
+        const unaccounted = entries.slice(EARLY_SCAN).filter((name) => !reported.has(name));
+        for (const name of driversOnDisk(ctx.sandboxRoot, ctx.environment, unaccounted)) {
+          onDisk.add(name);
+          if (!asked.has(name)) askNow(name);
+        }
+      }
       const results = await Promise.all(DRIVERS.filter((d) => asked.has(d)).map((d) => asked.get(d)!));
       const observed: SandboxStatus[] = [];
       const notices: PlanNotice[] = [];
