@@ -793,18 +793,23 @@ readonly SB_STATUS_JQ='
     ($names | split("\n")[] | select(. != "" and ($reported[.] | not)) | "meta\t\(.)")'
 
 # One JSON array for every sandbox of this driver in the environment. lib/status.awk reads the
-# sandbox.json files in the shape iact writes (bash alone spent ~0.3 ms a sandbox, jq ~0.1 ms), jq the
-# others; bash then probes the sandboxes that run a service.
+# sandbox.json files in the shape iact writes and streams their statuses straight to stdout (bash
+# alone spent ~0.3 ms a sandbox, jq ~0.1 ms); jq reads the others; bash probes the sandboxes that
+# run a service and closes the array. Without --json, the same array becomes a table.
 sb::cmd_status() {
-  local n d kind name service port hash spec running healthy quick quick_json slow_json='' result names entries='' entry sep='' du_out awk_bin=awk
+  local n d kind name service port hash spec running healthy side items=0 slow_json result names entry sep='' du_out awk_bin=awk out
   local want=() dirs=() files=() stopped=() initialized=() lines=() slow=() du_dirs=()
   local -A bytes=()
+  if ! ((ARG_JSON)); then
+    ARG_JSON=1 sb::cmd_status | jq -r 'sort_by(.name)[] | "\(.name)\t\(.service)\t127.0.0.1:\(.port)\t\(if .running then (if .healthy then "running" else "unhealthy" end) else "stopped" end)"'
+    return
+  fi
   sb::locate
   for n in "${ARG_POS[@]}"; do
     iact::validate_name "${n}"
     want+=("${n}")
   done
-  [[ -d "${SB_ENV_DIR}" ]] || { sb::print_status; return 0; }
+  [[ -d "${SB_ENV_DIR}" ]] || { printf '[]\n'; return 0; }
   # Relative paths from here keep the argument lists short however many sandboxes there are.
   cd "${SB_ENV_DIR}" || iact::die 1 "cannot enter ${SB_ENV_DIR}"
   shopt -s nullglob
@@ -821,17 +826,25 @@ sb::cmd_status() {
   initialized=(*/.initialized)
   # mawk reads them ~3x faster than gawk; any POSIX awk prints the same.
   command -v mawk >/dev/null 2>&1 && awk_bin=mawk
-  quick="$({
+  printf '['
+  # awk writes statuses to the real stdout (fd out) and its notes for bash to fd 3, captured here.
+  exec {out}>&1
+  side="$({
     printf 'dir %s\n' "${dirs[@]}"
     printf 'stopped %s\n' "${stopped[@]%/.stopped}"
     printf 'initialized %s\n' "${initialized[@]%/.initialized}"
-  } | "${awk_bin}" -v env="${SB_ENV}" -v driver="${SB_DRIVER}" -f "${SCRIPT_DIR}/lib/status.awk" - ${files[@]+"${files[@]}"})" ||
+  } | "${awk_bin}" -v env="${SB_ENV}" -v driver="${SB_DRIVER}" -v side=/dev/fd/3 -f "${SCRIPT_DIR}/lib/status.awk" \
+    - ${files[@]+"${files[@]}"} 3>&1 1>&"${out}")" ||
     iact::die 1 "could not read the sandboxes of environment '${SB_ENV}'" "check ${SB_ENV_DIR}/*/sandbox.json"
-  # read, not ${quick%%$'\n'*}: bash matches such patterns in quadratic time on 400 KB.
-  { IFS= read -r quick_json; mapfile -t lines; } <<<"${quick}"
+  exec {out}>&-
+  mapfile -t lines <<<"${side}"
   for n in "${!lines[@]}"; do
-    [[ "${lines[n]}" == slow$'\t'* ]] && slow+=("${lines[n]#slow$'\t'}")
+    case "${lines[n]}" in
+      "items "*) items="${lines[n]#items }" ;;
+      slow$'\t'*) slow+=("${lines[n]#slow$'\t'}") ;;
+    esac
   done
+  ((items > 0)) && sep=','
   if ((${#slow[@]} > 0)); then
     printf -v names '%s\n' "${slow[@]}"
     result="$(jq -nrR --arg env "${SB_ENV}" --arg driver "${SB_DRIVER}" --arg names "${names}" \
@@ -839,12 +852,16 @@ sb::cmd_status() {
       "${SB_STATUS_JQ}" "${slow[@]/%//sandbox.json}")" ||
       iact::die 1 "could not read the sandboxes of environment '${SB_ENV}'" "check ${SB_ENV_DIR}/*/sandbox.json"
     { IFS= read -r slow_json; mapfile -t -O "${#lines[@]}" lines; } <<<"${result}"
+    if [[ -n "${slow_json}" ]]; then
+      printf '%s%s' "${sep}" "${slow_json}"
+      sep=','
+    fi
   fi
 
   # Service sandboxes, and sandboxes known only by .meta: identity checked again before any use.
   local -a p_name=() p_service=() p_port=() p_hash=() p_spec=()
   while IFS=$'\t' read -r kind name service port hash spec; do
-    [[ "${kind}" == slow ]] && continue
+    [[ "${kind}" == probe || "${kind}" == meta ]] || continue
     iact::is_name "${name}" || continue
     if [[ "${kind}" == meta ]]; then
       sb::read_meta "${SB_ENV_DIR}/${name}" || continue
@@ -877,28 +894,7 @@ sb::cmd_status() {
     printf -v entry '%s{"name":"%s","environment":"%s","driver":"%s","service":"%s","port":%d,"running":%s,"healthy":%s,"pid":%s,"spec_hash":%s,"spec":%s,"data_bytes":%d}' \
       "${sep}" "${SB_NAME}" "${SB_ENV}" "${SB_DRIVER}" "${SB_SERVICE}" "${SB_PORT}" "${running}" "${healthy}" "${SB_PID}" \
       "${p_hash[n]}" "${p_spec[n]}" "${bytes[${SB_DIR}]:-0}"
-    entries+="${entry}"
-    sep=','
-  done
-  sb::print_status "${quick_json}" "${slow_json}" "${entries}"
-}
-
-# The status array, from parts that each hold status objects joined by commas, as JSON (--json)
-# or as a table for people. No pattern expansion on the parts: bash needs seconds for one on 400 KB.
-sb::print_status() {
-  if ((ARG_JSON)); then
-    sb::join_status "$@"
-  else
-    sb::join_status "$@" | jq -r 'sort_by(.name)[] | "\(.name)\t\(.service)\t127.0.0.1:\(.port)\t\(if .running then (if .healthy then "running" else "unhealthy" end) else "stopped" end)"'
-  fi
-}
-
-sb::join_status() {
-  local part sep=''
-  printf '['
-  for part in "$@"; do
-    [[ -n "${part}" ]] || continue
-    printf '%s%s' "${sep}" "${part}"
+    printf '%s' "${entry}"
     sep=','
   done
   printf ']\n'

@@ -4,10 +4,11 @@
 # stands and becomes the status's spec unchanged. Anything else goes back to bash, which asks jq.
 #
 # Input: first stdin ("-"), lines "dir NAME", "stopped NAME", "initialized NAME"; then the files
-# NAME/sandbox.json. Variables: env, driver.
-# Output: line 1, the none sandboxes' status objects joined by commas; then one line per sandbox that
-# needs more: "probe<TAB>NAME<TAB>SERVICE<TAB>PORT<TAB>"HASH"<TAB>SPEC" (a service to probe),
-# "slow<TAB>NAME" (a sandbox.json for jq), "meta<TAB>NAME" (a directory without sandbox.json).
+# NAME/sandbox.json. Variables: env, driver, side (a file for the lines meant for bash).
+# stdout: the none sandboxes' status objects joined by commas, straight into the script's output.
+# side: one line per sandbox that needs more, then "items N" (how many went to stdout):
+# "probe<TAB>NAME<TAB>SERVICE<TAB>PORT<TAB>"HASH"<TAB>SPEC" (a service to probe), "slow<TAB>NAME"
+# (a sandbox.json for jq), "meta<TAB>NAME" (a directory without sandbox.json).
 
 BEGIN {
   str = "\"[^\"\\\\[:cntrl:]]*\""
@@ -16,7 +17,7 @@ BEGIN {
   settings = "\\{(" str ":" scalar "(," str ":" scalar ")*)?\\}"
   shape = "^\\{\"name\":" str ",\"environment\":" str ",\"driver\":\"[a-z]+\",\"service\":\"[a-z]+\",\"port\":[0-9]+,\"spec_hash\":" str "(," field ")*,\"settings\":" settings "\\}$"
   sep = ""
-  rest = ""
+  items = 0
 }
 
 FILENAME == "-" {
@@ -30,18 +31,19 @@ FILENAME == "-" {
 FNR == 1 {
   name = substr(FILENAME, 1, length(FILENAME) - length("/sandbox.json"))
   seen[name] = 1
-  if ($0 !~ shape) { rest = rest "slow\t" name "\n"; next }
+  if ($0 !~ shape) { print "slow\t" name > side; next }
   split($0, f, "\"")
-  if (f[4] != name) { rest = rest "slow\t" name "\n"; next }
+  if (f[4] != name) { print "slow\t" name > side; next }
   if (f[12] != driver) next
   port = substr(f[19], 2, length(f[19]) - 2)
-  if (f[16] != "none") { rest = rest "probe\t" name "\t" f[16] "\t" port "\t\"" f[22] "\"\t" $0 "\n"; next }
+  if (f[16] != "none") { print "probe\t" name "\t" f[16] "\t" port "\t\"" f[22] "\"\t" $0 > side; next }
   up = (name in initialized) && !(name in stopped) ? "true" : "false"
   printf "%s{\"name\":\"%s\",\"environment\":\"%s\",\"driver\":\"%s\",\"service\":\"none\",\"port\":%s,\"running\":%s,\"healthy\":%s,\"pid\":null,\"spec_hash\":\"%s\",\"spec\":%s,\"data_bytes\":0}", sep, name, env, driver, port, up, up, f[22], $0
   sep = ","
+  items++
 }
 
 END {
-  for (name in dirs) if (!(name in seen)) rest = rest "meta\t" name "\n"
-  printf "\n%s", rest
+  for (name in dirs) if (!(name in seen)) print "meta\t" name > side
+  print "items " items > side
 }
