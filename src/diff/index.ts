@@ -9,7 +9,8 @@ export { buildParity, sandboxRoles } from './parity.js';
 export { resolveSet, secretsOf } from './values.js';
 export { renderParityMarkdown, renderRevisionMarkdown } from './render-markdown.js';
 export { renderParityText, renderRevisionText } from './render-text.js';
-export { DIFF_PART_SEPARATOR, GITHUB_COMMENT_LIMIT } from './split.js';
+export { DIFF_PART_SEPARATOR } from './split.js';
+export { GITHUB_COMMENT_LIMIT } from '../render/comments.js';
 export * from './types.js';
 
 export type DiffFormat = 'text' | 'json' | 'markdown';

@@ -2,7 +2,7 @@
 // data loss or risky divergence, a table, the full text in <details>; split under GitHub's limit. Pure.
 import type { DiffValue, EnvironmentDiff, ParityReport, ParityRow, RevisionDiff, SandboxDiff } from './types.js';
 import { cell, environmentText, palette, paritySummaryLine, revisionSummaryLine, sandboxNote, unsetNote } from './render-text.js';
-import { splitComment, type Block } from './split.js';
+import { splitComment, type Block } from '../render/comments.js';
 import { MASKED, MASKED_CHANGED } from '../plan/types.js';
 
 export interface DiffMarkdownOptions {

@@ -5,7 +5,8 @@ import { renderPlanMarkdown } from './markdown.js';
 import { renderPlanText } from './text.js';
 
 export { renderPlanJson, renderPlansJson, planToJson } from './json.js';
-export { renderPlanMarkdown, DEFAULT_MAX_CHARS } from './markdown.js';
+export { renderPlanMarkdown } from './markdown.js';
+export { DEFAULT_MAX_CHARS } from './comments.js';
 export { renderPlanText } from './text.js';
 
 export type PlanFormat = 'text' | 'json' | 'markdown';
