@@ -1,10 +1,19 @@
 #!/usr/bin/env node
 // Thin entry: parse options, lazy-import the command, map errors to exit codes.
-import { isatty } from 'node:tty';
 import { Command, CommanderError, Option } from 'commander';
 import type { CommandIO } from './commands/io.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+async function ask(question: string): Promise<string> {
+  const { createInterface } = await import('node:readline/promises');
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return await rl.question(question);
+  } finally {
+    rl.close();
+  }
+}
 
 function makeIO(): CommandIO {
   const isTTY = Boolean(process.stdout.isTTY);
@@ -17,18 +26,10 @@ function makeIO(): CommandIO {
     stderr: (t) => void process.stderr.write(t),
     isTTY,
     color,
-    // isatty(0), not process.stdin.isTTY: touching process.stdin builds a stream (~4 ms) no command needs.
-    prompt: isatty(0)
-      ? async (question) => {
-          const { createInterface } = await import('node:readline/promises');
-          const rl = createInterface({ input: process.stdin, output: process.stderr });
-          try {
-            return await rl.question(question);
-          } finally {
-            rl.close();
-          }
-        }
-      : undefined,
+    // Looked at only by commands that may ask: process.stdin is a stream that costs ~4 ms to build.
+    get prompt() {
+      return process.stdin.isTTY ? ask : undefined;
+    },
   };
 }
 
