@@ -93,9 +93,10 @@ export function resolveManifest(input: ResolveInput): ResolveResult {
       const out: Obj = {};
       for (const k of Object.keys(value)) {
         const child = value[k];
-        // Most values hold no `${`: coerce them without building their path.
-        const plain = child === null || (typeof child !== 'object' && (typeof child !== 'string' || !child.includes('$')));
-        out[k] = plain ? coerce(schemaChild(node, k), child, false) : transform(child, [...segments, k], schemaChild(node, k));
+        // Most values hold no `${`: they keep their value (a literal number may become a string) and need no path.
+        if (typeof child === 'number') out[k] = coerce(schemaChild(node, k), child, false);
+        else if (child === null || (typeof child !== 'object' && (typeof child !== 'string' || !child.includes('$')))) out[k] = child;
+        else out[k] = transform(child, [...segments, k], schemaChild(node, k));
       }
       return out;
     }

@@ -68,12 +68,21 @@ export function knownKeys(segments: readonly (string | number)[]): string[] {
   return Object.keys((node?.properties as Record<string, unknown> | undefined) ?? {});
 }
 
+const typesCache = new WeakMap<JsonSchema, string[]>();
+
+/** The JSON types a schema node allows, worked out once per node (coerce asks for every value). */
 function typesOf(node: JsonSchema | undefined): string[] {
-  const t = node?.type;
-  if (typeof t === 'string') return [t];
-  if (Array.isArray(t)) return t as string[];
-  if (Array.isArray(node?.enum)) return [...new Set((node.enum as unknown[]).map((v) => typeof v))];
-  return [];
+  if (!node) return [];
+  let types = typesCache.get(node);
+  if (!types) {
+    const t = node.type;
+    if (typeof t === 'string') types = [t];
+    else if (Array.isArray(t)) types = t as string[];
+    else if (Array.isArray(node.enum)) types = [...new Set((node.enum as unknown[]).map((v) => typeof v))];
+    else types = [];
+    typesCache.set(node, types);
+  }
+  return types;
 }
 
 /**
@@ -115,7 +124,10 @@ export function applyDefaults(value: unknown, node: JsonSchema | undefined = roo
   if (Array.isArray(value)) return value.map((item, i) => applyDefaults(item, schemaChild(node, i)));
   if (value === null || typeof value !== 'object') return value;
   const out: Record<string, unknown> = {};
-  for (const key of Object.keys(value)) out[key] = applyDefaults((value as Record<string, unknown>)[key], schemaChild(node, key));
+  for (const key of Object.keys(value)) {
+    const child = (value as Record<string, unknown>)[key];
+    out[key] = child !== null && typeof child === 'object' ? applyDefaults(child, schemaChild(node, key)) : child;
+  }
   if (node) for (const [key, def] of defaultsOf(node)) if (out[key] === undefined) out[key] = def;
   return out;
 }
