@@ -21,7 +21,8 @@ const sandbox = (sandboxName: string) =>
     version: fc.option(fc.constantFrom('15', '16', '10.11', '7'), { nil: undefined }),
     database: fc.option(fc.stringMatching(/^[a-z_]{1,10}$/), { nil: undefined }),
     user: fc.option(fc.stringMatching(/^[a-z_]{1,10}$/), { nil: undefined }),
-    password: fc.option(fc.string({ minLength: 8, maxLength: 20 }), { nil: undefined }),
+    // A marker no plan text contains: a random password could otherwise equal part of a name ("rototype" in "aprototype").
+    password: fc.option(fc.string({ minLength: 2, maxLength: 16 }).map((s) => `pw§${s}`), { nil: undefined }),
     memory: fc.option(fc.constantFrom('256M', '1G'), { nil: undefined }),
     settings: fc.dictionary(fc.stringMatching(/^[a-z_]{1,10}$/), settingValue, { maxKeys: 3 }),
     protect: fc.boolean(),
