@@ -1,5 +1,5 @@
 // Pure: the connection settings as environment variables (the seed's names) and the env file apps source.
-import { createHash } from 'node:crypto';
+import { sha256 } from '../util/hash.js';
 import type { ResolvedEnvironment } from '../model/types.js';
 import { envFileQuote } from './quote.js';
 
@@ -86,7 +86,7 @@ export function connectionVariables(resolved: ResolvedEnvironment): ConnectionVa
 
 /** What a masked sensitive value shows: enough to see it changed, nothing to guess it from. */
 export function maskedValue(resolved: ResolvedEnvironment, key: string, value: string): string {
-  const hash = createHash('sha256').update(`iact-env\0${resolved.environment}\0${key}\0${value}`).digest('hex').slice(0, 12);
+  const hash = sha256(`iact-env\0${resolved.environment}\0${key}\0${value}`).slice(0, 12);
   return `(sensitive sha256:${hash})`;
 }
 

@@ -1,11 +1,7 @@
 // Pure: the DriverSpec a sandbox is applied with, and the hashes plans compare.
-import { createHash } from 'node:crypto';
 import type { SandboxSpec } from '../model/types.js';
+import { sha256 } from '../util/hash.js';
 import type { DriverSpec, ObservedSpec } from './types.js';
-
-function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
-}
 
 /**
  * Stable JSON: keys sorted at every level, undefined dropped; `mapString` rewrites string values on the

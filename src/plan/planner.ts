@@ -4,7 +4,7 @@ import { connectionVariables, renderEnvFile } from '../config/render.js';
 import { canonicalJson, observableSpec, specHash } from '../drivers/spec.js';
 import type { ObservedSpec, SandboxStatus } from '../drivers/types.js';
 import type { ResolvedEnvironment, SandboxSpec } from '../model/types.js';
-import { sha256 } from './hash.js';
+import { sha256 } from '../util/hash.js';
 import { effectOf, impactOf, worstImpact } from './impact.js';
 import {
   MASKED,
