@@ -83,13 +83,14 @@ function comparable(spec: Omit<ObservedSpec, 'spec_hash'> | ObservedSpec): Compa
 /** Masked display object for before/after (password never shown, not even hashed). */
 function display(values: Comparable): Record<string, DisplayValue> {
   const out: Record<string, DisplayValue> = {};
-  const settings: Record<string, DisplayValue> = {};
-  for (const [key, value] of Object.entries(values)) {
+  let settings: Record<string, DisplayValue> | undefined;
+  for (const key in values) {
+    const value = values[key];
     if (value === undefined) continue;
-    if (key.startsWith('settings.')) settings[key.slice('settings.'.length)] = value;
+    if (key.startsWith('settings.')) (settings ??= {})[key.slice('settings.'.length)] = value;
     else out[key] = key === 'password' ? MASKED : value;
   }
-  if (Object.keys(settings).length > 0) out.settings = settings;
+  if (settings) out.settings = settings;
   return out;
 }
 
