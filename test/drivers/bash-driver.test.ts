@@ -108,6 +108,24 @@ describe('BashDriver against the lightweight script', () => {
     expect(existsSync(path.join(root.sandboxRoot, 'development', 'taken'))).toBe(false);
   });
 
+  it('a failing status (its own spawn, not execa) throws the same DriverError shapes: exit code, timeout, cancel', async () => {
+    const missing = new BashDriver('lightweight', 'no-such-driver.sh', async () => ({ available: true }));
+    await expect(missing.status(ctx)).rejects.toMatchObject({
+      name: 'DriverError',
+      exitCode: 127,
+      message: expect.stringMatching(/^Command failed with exit code 127: bash\/no-such-driver.sh status --json --env development\n.*No such file/s),
+    });
+    process.env.IACT_DRIVER_TIMEOUT_MS = '1';
+    try {
+      await expect(driver.status(ctx)).rejects.toThrow(/^Command timed out: bash\/lightweight_venv.sh status --json --env development/);
+    } finally {
+      delete process.env.IACT_DRIVER_TIMEOUT_MS;
+    }
+    const controller = new AbortController();
+    controller.abort();
+    await expect(driver.status({ ...ctx, signal: controller.signal })).rejects.toThrow(/^Command was canceled: /);
+  });
+
   it('refuses bad names and contexts before running anything (exit code 2)', async () => {
     await expect(driver.start(ctx, '../etc')).rejects.toMatchObject({ name: 'DriverError', exitCode: 2 });
     await expect(driver.status({ ...ctx, environment: 'Prod;id' })).rejects.toMatchObject({ exitCode: 2 });
