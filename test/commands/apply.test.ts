@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, freePorts, makeProject, portOpen, processesUnder, servicesAvailable, type Project } from '../helpers/iact-project.js';
+import { devManifest } from '../helpers/manifests.js';
 
 const PG_PASSWORD = 'pg-Secret-4711';
 const MY_PASSWORD = 'my-Secret-4712';
@@ -15,35 +16,9 @@ const SECRETS = [PG_PASSWORD, MY_PASSWORD, REDIS_PASSWORD];
 
 const haveServices = servicesAvailable(['postgres', 'mysql', 'redis']);
 
-function manifest(ports: { pg: number; my: number; redis: number }, opts: { withRedis?: boolean } = {}): string {
-  const redis = opts.withRedis === false
-    ? ''
-    : `  dev-redis:
-    service: redis
-    port: ${ports.redis}
-    password: \${REDIS_VM_PASSWORD}
-`;
-  return `apiVersion: iact/v1
-environment: development
-defaults: { driver: lightweight }
-sandboxes:
-  dev-postgres:
-    service: postgres
-    port: ${ports.pg}
-    database: app
-    user: app
-    password: \${DB_VM_PASSWORD}
-  dev-mysql:
-    service: mysql
-    port: ${ports.my}
-    database: app
-    user: app
-    password: \${MYSQL_VM_PASSWORD}
-${redis}connections:
-  database: { sandbox: dev-postgres }
-  cache: { backend: ${opts.withRedis === false ? 'memory' : 'redis, sandbox: dev-redis'} }
-`;
-}
+/** The three services of the end-to-end scenario; withRedis: false drops redis (and binds the cache to memory). */
+const manifest = (ports: { pg: number; my: number; redis: number }, opts: { withRedis?: boolean } = {}) =>
+  devManifest(ports.pg, { mysql: ports.my, redis: opts.withRedis === false ? undefined : ports.redis, cache: true });
 
 function psql(port: number, sql: string, password = PG_PASSWORD): string {
   return execFileSync('psql', ['-h', '127.0.0.1', '-p', String(port), '-U', 'app', '-d', 'app', '-Atc', sql], {

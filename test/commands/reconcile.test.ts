@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { ResultPromise } from 'execa';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot, ensureBuilt, freePorts, makeProject, portOpen, servicesAvailable, type Project } from '../helpers/iact-project.js';
+import { devManifest } from '../helpers/manifests.js';
 import { killProcessesIn } from '../sandbox/procs.js';
 import type { PassLog } from '../../src/commands/reconcile.js';
 
@@ -16,29 +17,8 @@ const REDIS_PASSWORD = 'reconcile-Redis-Secret-92';
 
 const haveServices = servicesAvailable(['postgres', 'redis']);
 
-function manifest(ports: { pg: number; redis: number }, opts: { withRedis?: boolean; protectRedis?: boolean; extra?: string } = {}): string {
-  const redis =
-    opts.withRedis === false
-      ? ''
-      : `  dev-redis:
-    service: redis
-    port: ${ports.redis}
-    password: \${REDIS_VM_PASSWORD}
-${opts.protectRedis ? '    protect: true\n' : ''}`;
-  return `apiVersion: iact/v1
-environment: development
-defaults: { driver: lightweight }
-sandboxes:
-  dev-postgres:
-    service: postgres
-    port: ${ports.pg}
-    database: app
-    user: app
-    password: \${DB_VM_PASSWORD}
-${redis}${opts.extra ?? ''}connections:
-  database: { sandbox: dev-postgres }
-`;
-}
+const manifest = (ports: { pg: number; redis: number }, opts: { withRedis?: boolean; protectRedis?: boolean; extra?: string } = {}) =>
+  devManifest(ports.pg, { redis: opts.withRedis === false ? undefined : ports.redis, protectRedis: opts.protectRedis, extra: opts.extra });
 
 type PassLine = PassLog;
 
