@@ -15,6 +15,9 @@ export default async function plan(opts: Record<string, unknown>, io: CommandIO)
     throw new DiagnosticError(diag('--out saves the plan of one environment', { fix: 'drop --all and pass --env NAME' }));
   }
   const options = { targets: targetsOf(opts), refreshOnly: Boolean(opts.refreshOnly), backup: true };
+  // Loaded while the drivers' status scans run rather than after them.
+  const renderers = import('../render/index.js');
+  renderers.catch(() => undefined); // awaited below; no unhandled rejection if planning throws first
 
   const plans: Plan[] = [];
   const secrets: string[] = [];
@@ -24,7 +27,7 @@ export default async function plan(opts: Record<string, unknown>, io: CommandIO)
     secrets.push(...prepared.resolved.secretValues);
   }
 
-  const { renderPlans } = await import('../render/index.js');
+  const { renderPlans } = await renderers;
   const rendered = renderPlans(plans, format, { color: io.color && format === 'text', array: Boolean(opts.all) });
   io.stdout(redact(rendered.endsWith('\n') ? rendered : `${rendered}\n`, secrets));
 
