@@ -170,7 +170,7 @@ sb::validate_fields() {
 
 # One jq call turns a spec (file, or the JSON built for the seed's convention) into: the fields,
 # the password, the settings (one per line), and the observed spec for sandbox.json, whose
-# identity fields come first and settings last (status reads them with sb::parse_identity).
+# identity fields come first and settings last (lib/status.awk relies on that order).
 # shellcheck disable=SC2016 # jq program: $vars are jq's
 readonly SB_SPEC_JQ_DEFS='def ident: tostring | gsub("-"; "_");'
 # shellcheck disable=SC2016 # jq program: $vars are jq's
