@@ -539,12 +539,22 @@ cmd_status() {
     done <<<"${spec_lines}"
   fi
 
-  if ! ids="$(docker ps -aq --no-trunc --filter "label=iact.environment=${ENV_NAME}" --filter label=iact.driver=docker 2>/dev/null)"; then
-    iact::docker_no_engine
-  fi
-  if [[ -n "${ids}" ]]; then
+  # A container can vanish between `ps` and `inspect` (a concurrent destroy): list again and retry.
+  local attempt
+  for attempt in 1 2 3; do
+    if ! ids="$(docker ps -aq --no-trunc --filter "label=iact.environment=${ENV_NAME}" --filter label=iact.driver=docker 2>/dev/null)"; then
+      iact::docker_no_engine
+    fi
+    [[ -z "${ids}" ]] && break
     # shellcheck disable=SC2086 # one container id per word
-    inspect="$(docker inspect ${ids})"
+    inspect="$(docker container inspect ${ids} 2>/dev/null)" && break
+    if ((attempt == 3)); then
+      # shellcheck disable=SC2086
+      iact::die 1 "docker container inspect failed: $(docker container inspect ${ids} 2>&1 >/dev/null | head -n 3)" \
+        "check the engine: scripts/docker-engine.sh status"
+    fi
+  done
+  if [[ -n "${ids}" ]]; then
     container_lines="$(jq -r '.[] | [.Config.Labels["iact.name"], .State.Status, (.State.Pid|tostring), .Config.Labels["iact.service"],
         .Config.Labels["iact.port"], .Config.Labels["iact.spec_hash"],
         ([.Mounts[] | select(.Type == "volume") | .Source][0] // "")] | @tsv' <<<"${inspect}")"

@@ -1,7 +1,7 @@
 // The docker driver (bash/virtualize.sh) against a real engine and the images scripts/docker-images.sh
 // builds from this machine's postgres, mariadbd and redis-server: real containers, real logins.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -280,6 +280,34 @@ describe.runIf(available)('docker driver (bash/virtualize.sh)', () => {
       else process.env.DOCKER_HOST = prevHost;
     }
   }, 180_000);
+
+  it('status: a container removed between `docker ps` and `docker inspect` (a concurrent destroy) is left out, not an error', async () => {
+    // Two labelled containers; a shim in front of the real CLI removes one just before the first inspect.
+    const labels = (name: string) => ['--label', `iact.environment=${ENV}`, '--label', 'iact.driver=docker', '--label', `iact.name=${name}`, '--label', 'iact.service=redis', '--label', 'iact.port=26399'];
+    const kept = await docker(engine.dockerHost, ['create', ...labels('race-kept'), 'iact/redis:7']);
+    const gone = await docker(engine.dockerHost, ['create', ...labels('race-gone'), 'iact/redis:7']);
+    expect(kept.exitCode, kept.stderr).toBe(0);
+    expect(gone.exitCode, gone.stderr).toBe(0);
+    const bin = path.join(work, 'race-bin');
+    const realDocker = execFileSync('bash', ['-c', 'command -v docker'], { encoding: 'utf8' }).trim();
+    mkdirSync(bin, { recursive: true });
+    const once = path.join(bin, 'removed');
+    writeFileSync(
+      path.join(bin, 'docker'),
+      `#!/usr/bin/env bash\nif [[ ("$1" == inspect || "$1 $2" == "container inspect") && ! -e ${JSON.stringify(once)} ]]; then\n  touch ${JSON.stringify(once)}\n  ${JSON.stringify(realDocker)} rm -f ${gone.stdout.trim()} >/dev/null\nfi\nexec ${JSON.stringify(realDocker)} "$@"\n`,
+      { mode: 0o755 },
+    );
+    try {
+      const r = await run(['status', '--json'], { env: { PATH: `${bin}:${process.env.PATH}` } });
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(existsSync(once)).toBe(true);
+      const names = (await parseStatus(r.stdout)).map((s) => s.name);
+      expect(names).toContain('race-kept');
+      expect(names).not.toContain('race-gone');
+    } finally {
+      await docker(engine.dockerHost, ['rm', '-f', kept.stdout.trim(), gone.stdout.trim()]);
+    }
+  }, 120_000);
 
   it('without a reachable engine: check and status exit 1 with the fix', async () => {
     const env = { DOCKER_HOST: 'unix:///nonexistent/docker.sock' };
