@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DiagnosticError, diag } from './diagnostics.js';
 
 let found: string | undefined;
 
@@ -11,7 +12,14 @@ export function packageDir(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   while (!existsSync(path.join(dir, 'bash', 'lib', 'common.sh'))) {
     const parent = path.dirname(dir);
-    if (parent === dir) throw new Error(`cannot find iact's bash/ folder above ${fileURLToPath(import.meta.url)}`);
+    if (parent === dir) {
+      throw new DiagnosticError(
+        diag(`this iact install is incomplete: no bash/lib/common.sh above ${fileURLToPath(import.meta.url)}`, {
+          code: 'install.bash_missing',
+          fix: 'reinstall iact (npm ci in its folder); a copied dist/ must keep bash/ and scripts/ beside it',
+        }),
+      );
+    }
     dir = parent;
   }
   found = dir;
