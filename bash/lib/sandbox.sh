@@ -833,8 +833,9 @@ sb::cmd_status() {
     printf 'dir %s\n' "${dirs[@]}"
     printf 'stopped %s\n' "${stopped[@]%/.stopped}"
     printf 'initialized %s\n' "${initialized[@]%/.initialized}"
+    printf 'file %s\n' "${files[@]%/sandbox.json}"
   } | "${awk_bin}" -v env="${SB_ENV}" -v driver="${SB_DRIVER}" -v side=/dev/fd/3 -f "${SCRIPT_DIR}/lib/status.awk" \
-    - ${files[@]+"${files[@]}"} 3>&1 1>&"${out}")" ||
+    3>&1 1>&"${out}")" ||
     iact::die 1 "could not read the sandboxes of environment '${SB_ENV}'" "check ${SB_ENV_DIR}/*/sandbox.json"
   exec {out}>&-
   mapfile -t lines <<<"${side}"

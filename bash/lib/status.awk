@@ -3,7 +3,7 @@
 # writes (identity fields first; strings without escapes; integers): such a line is valid JSON as it
 # stands and becomes the status's spec unchanged. Anything else goes back to bash, which asks jq.
 #
-# Input: first stdin ("-"), lines "dir NAME", "stopped NAME", "initialized NAME"; then the files
+# Input (stdin): lines "dir NAME", "stopped NAME", "initialized NAME", then "file NAME" for each
 # NAME/sandbox.json. Variables: env, driver, side (a file for the lines meant for bash).
 # stdout: the none sandboxes' status objects joined by commas, straight into the script's output.
 # side: one line per sandbox that needs more, then "items N" (how many went to stdout):
@@ -20,25 +20,27 @@ BEGIN {
   items = 0
 }
 
-FILENAME == "-" {
-  if ($2 == "") next
-  if ($1 == "dir") dirs[$2] = 1
-  else if ($1 == "stopped") stopped[$2] = 1
-  else if ($1 == "initialized") initialized[$2] = 1
-  next
-}
+$2 == "" { next }
+$1 == "dir" { dirs[$2] = 1; next }
+$1 == "stopped" { stopped[$2] = 1; next }
+$1 == "initialized" { initialized[$2] = 1; next }
 
-FNR == 1 {
-  name = substr(FILENAME, 1, length(FILENAME) - length("/sandbox.json"))
+$1 == "file" {
+  name = $2
+  file = name "/sandbox.json"
+  # getline, not a file operand: a sandbox destroyed meanwhile is skipped (-1), not a fatal error.
+  got = (getline line < file) > 0
+  close(file)
+  if (!got) next
   seen[name] = 1
-  if ($0 !~ shape) { print "slow\t" name > side; next }
-  split($0, f, "\"")
+  if (line !~ shape) { print "slow\t" name > side; next }
+  split(line, f, "\"")
   if (f[4] != name) { print "slow\t" name > side; next }
   if (f[12] != driver) next
   port = substr(f[19], 2, length(f[19]) - 2)
-  if (f[16] != "none") { print "probe\t" name "\t" f[16] "\t" port "\t\"" f[22] "\"\t" $0 > side; next }
+  if (f[16] != "none") { print "probe\t" name "\t" f[16] "\t" port "\t\"" f[22] "\"\t" line > side; next }
   up = (name in initialized) && !(name in stopped) ? "true" : "false"
-  printf "%s{\"name\":\"%s\",\"environment\":\"%s\",\"driver\":\"%s\",\"service\":\"none\",\"port\":%s,\"running\":%s,\"healthy\":%s,\"pid\":null,\"spec_hash\":\"%s\",\"spec\":%s,\"data_bytes\":0}", sep, name, env, driver, port, up, up, f[22], $0
+  printf "%s{\"name\":\"%s\",\"environment\":\"%s\",\"driver\":\"%s\",\"service\":\"none\",\"port\":%s,\"running\":%s,\"healthy\":%s,\"pid\":null,\"spec_hash\":\"%s\",\"spec\":%s,\"data_bytes\":0}", sep, name, env, driver, port, up, up, f[22], line
   sep = ","
   items++
 }

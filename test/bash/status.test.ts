@@ -1,5 +1,6 @@
 // `status` reads sandbox.json two ways: lib/status.awk for lines in the shape iact writes, jq for
 // anything else (hand edits, escapes, floats, broken JSON). Both must report the same thing jq alone would.
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -79,5 +80,35 @@ describe('bash status reader', () => {
   it('prints an empty array for an environment with no sandboxes', async () => {
     const r = await execa('bash', [SCRIPT, 'status', '--json', '--env', 'staging'], { cwd: root.dir, env: root.env, stdin: 'ignore' });
     expect(r.stdout).toBe('[]');
+  });
+});
+
+describe('bash status reader, racing a destroy', () => {
+  let root: TempRoot;
+  beforeAll(() => {
+    root = tempRoot('iact-status-race-');
+  });
+  afterAll(() => root.cleanup());
+
+  it('a sandbox removed between the directory scan and the read is left out, not an error', async () => {
+    const run = (args: string[], env: Record<string, string> = {}) =>
+      execa('bash', [SCRIPT, ...args, '--env', 'development'], { cwd: root.dir, env: { ...root.env, ...env }, stdin: 'ignore' });
+    for (const name of ['keep', 'gone']) await run(['create', name, 'none', name === 'keep' ? '41101' : '41102']);
+    // A shim before the real awk removes one sandbox after bash has listed it: the window a concurrent destroy hits.
+    const bin = path.join(root.dir, 'race-bin');
+    mkdirSync(bin);
+    const victim = path.join(root.sandboxRoot, 'development', 'gone');
+    for (const awk of ['awk', 'mawk']) {
+      let real: string;
+      try {
+        real = execFileSync('bash', ['-c', `command -v ${awk}`], { encoding: 'utf8' }).trim();
+      } catch {
+        continue; // mawk is optional
+      }
+      writeFileSync(path.join(bin, awk), `#!/usr/bin/env bash\nrm -rf -- ${JSON.stringify(victim)}\nexec ${JSON.stringify(real)} "$@"\n`, { mode: 0o755 });
+    }
+    const r = await run(['status', '--json'], { PATH: `${bin}:${process.env.PATH}` });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as Status[]).map((s) => s.name)).toEqual(['keep']);
   });
 });
