@@ -652,7 +652,7 @@ cmd_activate() {
 }
 
 cmd_backup() {
-  local name="$1" out="$2" container tmp
+  local name="$1" out="$2" container tmp started=0 ok=1
   iact::validate_name "${name}"
   [[ -n "${out}" ]] || iact::usage_error "backup needs --out FILE" "bash/virtualize.sh backup ${name} --out FILE"
   require_sandbox "${name}"
@@ -661,17 +661,25 @@ cmd_backup() {
   if [[ "${SB_SERVICE}" != none ]]; then
     iact::docker_require_engine
     container="$(iact::docker_container_name "${ENV_NAME}" "${name}")"
-    [[ "$(container_state "${container}")" == running$'\t'* ]] || {
-      rm -f "${tmp}"
-      iact::die 1 "sandbox ${name} is not running" "bash/virtualize.sh start ${name}"
-    }
-    if ! case "${SB_SERVICE}" in
+    if [[ "$(container_state "${container}")" != running$'\t'* ]]; then
+      # A dump needs the server: a stopped sandbox runs for its backup and is stopped again.
+      iact::info "sandbox ${name} is stopped; starting it for the backup"
+      # In a subshell so that its failure (already reported) still removes the temporary file.
+      if ! (converge_container "${name}"); then
+        rm -f "${tmp}"
+        exit 1
+      fi
+      started=1
+    fi
+    case "${SB_SERVICE}" in
       postgres) docker exec "${container}" pg_dump -h /run/postgresql -U "${SB_USER}" --no-owner "${SB_DATABASE}" >"${tmp}" ;;
       mysql) docker exec "${container}" mariadb-dump --no-defaults -uroot -S /run/mysqld/mysqld.sock --single-transaction --databases "${SB_DATABASE}" >"${tmp}" ;;
       redis) docker exec "${container}" iact-service save >/dev/null && docker exec "${container}" cat /data/dump.rdb >"${tmp}" ;;
-    esac then
+    esac || ok=0
+    if ((started)); then docker stop --time 30 "${container}" >/dev/null; fi
+    if ((!ok)); then
       rm -f "${tmp}"
-      iact::die 1 "backup of ${name} failed" "read: docker logs $(iact::docker_container_name "${ENV_NAME}" "${name}")"
+      iact::die 1 "backup of ${name} failed" "read: docker logs ${container}; iact destroy and apply take --no-backup to go on without one"
     fi
   fi
   mv -f "${tmp}" "${out}"

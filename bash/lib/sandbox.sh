@@ -925,7 +925,7 @@ sb::cmd_activate() {
 }
 
 sb::cmd_backup() {
-  local tmp out
+  local tmp out started=0 ok=1
   sb::need_args backup 1 1 'NAME --out FILE'
   [[ -n "${ARG_OUT}" ]] || iact::usage_error "backup needs --out FILE"
   sb::locate "${ARG_POS[0]}"
@@ -933,14 +933,25 @@ sb::cmd_backup() {
   out="${ARG_OUT}"
   [[ "${out}" == /* ]] || out="${PWD}/${out}"
   [[ -d "${out%/*}" ]] || iact::die 1 "directory ${out%/*} does not exist"
+  sb::lock
   if [[ "${SB_SERVICE}" != none ]] && ! sb::is_running; then
-    iact::die 1 "sandbox '${SB_NAME}' is stopped" "start it first: ${SB_SCRIPT} start ${SB_NAME} --env ${SB_ENV}"
+    # A dump needs the server: a stopped sandbox runs for its backup and is stopped again, so that
+    # destroying a stopped sandbox still keeps its data.
+    iact::info "sandbox ${SB_NAME} is stopped; starting it for the backup"
+    drv::prerequisites
+    drv::prepare
+    sb::start_service
+    started=1
+    # Ready for logins, not just listening: redis refuses SAVE while it loads its RDB.
+    iact::wait_for 30 svc::login_works || ok=0
   fi
   tmp="$(mktemp "${out}.XXXXXX")"
   chmod 0600 "${tmp}"
-  if ! svc::backup "${tmp}"; then
+  if ((ok)); then svc::backup "${tmp}" || ok=0; fi
+  if ((started)); then drv::stop_processes; fi
+  if ((!ok)); then
     rm -f "${tmp}"
-    iact::die 1 "backup of '${SB_NAME}' failed"
+    iact::die 1 "backup of '${SB_NAME}' failed" "see ${SB_DIR}/logs/; iact destroy and apply take --no-backup to go on without one"
   fi
   mv -f "${tmp}" "${out}"
   iact::info "backup of ${SB_NAME} written to ${out}"

@@ -550,7 +550,10 @@ svc::backup() {
         --single-transaction --routines --databases "${SB_DB}" >"${out}"
       ;;
     redis)
-      [[ "$(svc::redis_admin SAVE)" == OK ]] || iact::die 1 "redis SAVE failed" "see ${SB_DIR}/logs/redis.log"
+      if [[ "$(svc::redis_admin SAVE)" != OK ]]; then
+        iact::warn "redis SAVE failed; see ${SB_DIR}/logs/redis.log"
+        return 1
+      fi
       cat "${SB_DIR}/data/dump.rdb" >"${out}"
       ;;
     none)

@@ -121,6 +121,15 @@ describe.runIf(available)('docker driver (bash/virtualize.sh)', () => {
         expect(st).toMatchObject({ running: false, healthy: false, pid: null });
         expect(await portOpen(port!)).toBe(false);
 
+        // A stopped sandbox is started for its backup and left stopped.
+        const stoppedBackup = path.join(work, `${name}.stopped.backup`);
+        const backedStopped = await run(['backup', name, '--out', stoppedBackup]);
+        expect(backedStopped.exitCode, backedStopped.stderr).toBe(0);
+        expect(readFileSync(stoppedBackup).toString('latin1')).toContain('kept');
+        [st] = await status([name]);
+        expect(st).toMatchObject({ running: false, pid: null });
+        expect(await portOpen(port!)).toBe(false);
+
         const started = await run(['start', name]);
         expect(started.exitCode, started.stderr).toBe(0);
         const kept = await query(c.service, login, c.read);

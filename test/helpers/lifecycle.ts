@@ -90,6 +90,14 @@ export function lifecycleSuite(driverName: DriverName, services: ServiceKind[] =
         if (service !== 'none') {
           expect(await portOpen(port)).toBe(false);
           expect(processesMentioning(dir)).toEqual([]);
+
+          // A stopped sandbox is started for its backup and left stopped (destroy of a stopped sandbox keeps its data).
+          const out = path.join(root.dir, `${name}.stopped.backup`);
+          await driver.backup(ctx, name, out);
+          expect(mode(out)).toBe(0o600);
+          expect(readFileSync(out).toString('latin1')).toContain('survived');
+          expect((await driver.status(ctx)).find((s) => s.name === name)).toMatchObject({ running: false, pid: null });
+          expect(await portOpen(port)).toBe(false);
         }
 
         await driver.start(ctx, name);
