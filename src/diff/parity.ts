@@ -4,7 +4,8 @@ import { connectionVariables } from '../config/render.js';
 import type { ResolvedEnvironment, SandboxSpec } from '../model/types.js';
 import { MASKED } from '../plan/types.js';
 import { DIFF_FORMAT_VERSION, type DiffValue, type ParityReport, type ParityRow } from './types.js';
-import { flattenSandbox, isSensitiveKey, sameValue, unsetReference, unsetVariables } from './values.js';
+import { isSensitiveKey } from '../model/sensitive.js';
+import { flattenSandbox, sameValue, unsetReference, unsetVariables } from './values.js';
 
 export interface ParityInput {
   source: string;

@@ -16,7 +16,8 @@ import {
   type SandboxDiff,
   type SettingDiff,
 } from './types.js';
-import { flattenSandbox, isSensitiveKey, maskPair, sameValue, unsetVariables, type ResolvedSide } from './values.js';
+import { isSensitiveKey } from '../model/sensitive.js';
+import { flattenSandbox, maskPair, sameValue, unsetVariables, type ResolvedSide } from './values.js';
 
 export interface RevisionInput {
   from: ManifestSet;

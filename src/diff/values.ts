@@ -65,13 +65,6 @@ export function unsetVariables(resolved: ResolvedEnvironment | undefined): strin
     .sort();
 }
 
-// Whole words, so LLM_MAX_TOKENS is not a secret but API_KEY and GITHUB_TOKEN are.
-const SENSITIVE_KEY = /PASSWORD|SECRET|CREDENTIAL|REQUIREPASS|MASTERAUTH|(^|[_.-])(TOKEN|API_?KEY|KEY)($|[_.-])/i;
-
-/** Connection-variable names that are secrets whatever the resolver said (defence in depth). */
-export function isSensitiveKey(key: string): boolean {
-  return SENSITIVE_KEY.test(key);
-}
 
 /** A sandbox as flat field -> value, the way the impact table names fields (settings.<key>). */
 export function flattenSandbox(spec: SandboxSpec): Record<string, DiffValue> {

@@ -3,6 +3,7 @@ import { createPatch } from 'diff';
 import { connectionVariables, renderEnvFile } from '../config/render.js';
 import { canonicalJson, observableSpec, specHash } from '../drivers/spec.js';
 import type { ObservedSpec, SandboxStatus } from '../drivers/types.js';
+import { isSensitiveKey } from '../model/sensitive.js';
 import type { ResolvedEnvironment, SandboxSpec } from '../model/types.js';
 import { sha256 } from '../util/hash.js';
 import { effectOf, impactOf, worstImpact } from './impact.js';
@@ -48,8 +49,8 @@ export interface PlanInput {
 
 /** The half of a plan that depends on the manifest alone. */
 export interface PreparedDesired {
-  /** Per sandbox: its compared fields and their masked display. */
-  sandboxes: Map<string, { after: Comparable; display: Record<string, DisplayValue> }>;
+  /** Per sandbox: its compared fields, their masked display, and its settings that hold secrets. */
+  sandboxes: Map<string, DesiredSandbox>;
   /** Fingerprint of the interpolated manifest; secrets enter only as salted hashes. */
   manifestHash: string;
 }
@@ -58,6 +59,25 @@ export interface PreparedDesired {
 const COMPARED_FIELDS = ['service', 'driver', 'version', 'image', 'port', 'database', 'user', 'password', 'memory', 'depends_on', 'protect'] as const;
 
 type Comparable = Record<string, DisplayValue | undefined>;
+
+interface DesiredSandbox {
+  after: Comparable;
+  display: Record<string, DisplayValue>;
+  /** `settings.<key>` fields the manifest fills from a sensitive variable. */
+  secretSettings: ReadonlySet<string>;
+}
+
+const NO_SECRET_SETTINGS: ReadonlySet<string> = new Set();
+
+/**
+ * A field whose values are never shown, before or after: the password, settings filled from a
+ * sensitive variable, and settings named like a secret (masterauth, requirepass): sandbox.json keeps
+ * the old value in plain text.
+ */
+function isSecretField(field: string, secretSettings: ReadonlySet<string>): boolean {
+  if (field === 'password') return true;
+  return field.startsWith('settings.') && (secretSettings.has(field) || isSensitiveKey(field.slice('settings.'.length)));
+}
 
 /** The display form of a spec: what a reviewer may see (password as its salted hash, masked later). */
 function comparable(spec: Omit<ObservedSpec, 'spec_hash'> | ObservedSpec): Comparable {
@@ -80,28 +100,28 @@ function comparable(spec: Omit<ObservedSpec, 'spec_hash'> | ObservedSpec): Compa
   return out;
 }
 
-/** Masked display object for before/after (password never shown, not even hashed). */
-function display(values: Comparable): Record<string, DisplayValue> {
+/** Masked display object for before/after (secrets never shown, not even hashed). */
+function display(values: Comparable, secretSettings: ReadonlySet<string>): Record<string, DisplayValue> {
   const out: Record<string, DisplayValue> = {};
   let settings: Record<string, DisplayValue> | undefined;
   for (const key in values) {
     const value = values[key];
     if (value === undefined) continue;
-    if (key.startsWith('settings.')) (settings ??= {})[key.slice('settings.'.length)] = value;
+    if (key.startsWith('settings.')) (settings ??= {})[key.slice('settings.'.length)] = isSecretField(key, secretSettings) ? MASKED : value;
     else out[key] = key === 'password' ? MASKED : value;
   }
   if (settings) out.settings = settings;
   return out;
 }
 
-function fieldChanges(before: Comparable, after: Comparable, service: string): FieldChange[] {
+function fieldChanges(before: Comparable, after: Comparable, service: string, secretSettings: ReadonlySet<string>): FieldChange[] {
   const changes: FieldChange[] = [];
   const compare = (field: string) => {
     const b = before[field];
     const a = after[field];
     if (b === a || canonicalJson(b ?? null) === canonicalJson(a ?? null)) return;
     const effect = effectOf(field, service);
-    const sensitive = field === 'password';
+    const sensitive = isSecretField(field, secretSettings);
     changes.push({
       field,
       before: sensitive ? (b === undefined ? undefined : MASKED) : b,
@@ -145,9 +165,14 @@ function expandTargets(targets: string[], sandboxes: Record<string, SandboxSpec>
  */
 export function prepareDesired(desired: ResolvedEnvironment): PreparedDesired {
   const sandboxes: PreparedDesired['sandboxes'] = new Map();
+  const sensitivePaths = new Set(desired.sensitivePaths);
   for (const [name, spec] of Object.entries(desired.sandboxes)) {
     const after = comparable(observableSpec(desired.environment, spec));
-    sandboxes.set(name, { after, display: display(after) });
+    let secretSettings = NO_SECRET_SETTINGS;
+    for (const key in spec.settings) {
+      if (sensitivePaths.has(`sandboxes.${name}.settings.${key}`)) secretSettings = new Set([...secretSettings, `settings.${key}`]);
+    }
+    sandboxes.set(name, { after, display: display(after, secretSettings), secretSettings });
   }
   const secrets = new Set(desired.secretValues);
   const scrub = (value: string): string => (secrets.has(value) ? `secret:${sha256(`iact-fp\0${value}`).slice(0, 16)}` : value);
@@ -157,7 +182,7 @@ export function prepareDesired(desired: ResolvedEnvironment): PreparedDesired {
 
 function planSandbox(
   spec: SandboxSpec,
-  desired: { after: Comparable; display: Record<string, DisplayValue> },
+  desired: DesiredSandbox,
   status: SandboxStatus | undefined,
   options: PlanOptions,
   isProduction: boolean,
@@ -195,7 +220,7 @@ function planSandbox(
   }
 
   const before = comparable(status.spec);
-  const fields = fieldChanges(before, after, spec.service);
+  const fields = fieldChanges(before, after, spec.service, desired.secretSettings);
   const drift: string[] = [];
   if (specHash(status.spec) !== status.spec_hash) drift.push('sandbox.json differs from the spec it was last applied with (edited by hand)');
   const hasProcess = spec.service !== 'none';
@@ -241,7 +266,7 @@ function planSandbox(
     impact,
     reasons,
     // Every compared field equal: the display of before is the display of after.
-    before: fields.length === 0 ? desired.display : display(before),
+    before: fields.length === 0 ? desired.display : display(before, desired.secretSettings),
     fields,
     drift,
   };
@@ -258,7 +283,7 @@ function planDelete(status: SandboxStatus, options: PlanOptions, isProduction: b
     action: 'delete',
     impact: 'data-loss',
     reasons: ['not in the manifest any more'],
-    before: before ? display(before) : null,
+    before: before ? display(before, NO_SECRET_SETTINGS) : null,
     after: null,
     fields: [],
     drift: [],
@@ -274,15 +299,10 @@ function maskEnvText(text: string, sensitiveKeys: Set<string>, changedKeys: Set<
     .split('\n')
     .map((line) => {
       const m = /^(export\s+)?([A-Za-z_][A-Za-z0-9_]*)=/.exec(line);
-      if (!m || !m[2] || !isSensitiveKey(m[2], sensitiveKeys)) return line;
+      if (!m || !m[2] || !(sensitiveKeys.has(m[2]) || isSensitiveKey(m[2]))) return line;
       return `${m[0]}${changedKeys.has(m[2]) ? MASKED_CHANGED : MASKED}`;
     })
     .join('\n');
-}
-
-/** Whole words only: LLM_MAX_TOKENS is not a token, API_KEY is. */
-function isSensitiveKey(key: string, sensitiveKeys: Set<string>): boolean {
-  return sensitiveKeys.has(key) || /(^|_)(PASSWORD|SECRET|TOKEN|KEY)(_|$)/.test(key);
 }
 
 function envValues(text: string): Map<string, string> {

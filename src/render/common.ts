@@ -1,4 +1,5 @@
 // Shared by the renderers: words, symbols, value formatting and masking. Pure.
+import { isSensitiveKey } from '../model/sensitive.js';
 import { MASKED, MASKED_CHANGED } from '../plan/types.js';
 import type { Action, ConfigChange, DisplayValue, Impact, Plan, ResourceChange } from '../plan/types.js';
 
@@ -35,12 +36,6 @@ const CONFIG_VERBS: Record<ConfigChange['action'], string> = {
   'no-op': 'is unchanged',
 };
 
-/** Field names whose values are secrets whatever the planner put there (defence in depth). */
-const SENSITIVE_KEY = /password|secret|token|api_?key|credential/i;
-
-export function isSensitiveKey(key: string): boolean {
-  return SENSITIVE_KEY.test(key);
-}
 
 export function verbOf(change: ResourceChange, refreshOnly = false): string {
   if (refreshOnly) return change.action === 'no-op' ? 'has drifted' : `has drifted (a plan without --refresh-only would ${change.action} it)`;

@@ -1,5 +1,6 @@
 // Text plan in Terraform's idiom. Pure: the plan in, a string out; colour only when asked.
 import type { Action, ConfigChange, DisplayValue, FieldChange, Plan, ResourceChange } from '../plan/types.js';
+import { isSensitiveKey } from '../model/sensitive.js';
 import { MASKED, MASKED_CHANGED } from '../plan/types.js';
 import {
   LEGEND,
@@ -11,7 +12,6 @@ import {
   guardNote,
   impactNote,
   isObject,
-  isSensitiveKey,
   isShown,
   reasonsOf,
   sortedKeys,
