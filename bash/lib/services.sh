@@ -427,8 +427,12 @@ svc::ensure_credentials() {
   local pw reply
   case "${SB_SERVICE}" in
     postgres)
-      # Values travel in the environment (\getenv), never on a command line.
+      # Values travel in the environment (\getenv), never on a command line; this session is never
+      # logged, whatever log_statement the manifest sets, so the password stays out of server.log.
       svc::psql_admin <<SQL
+SET log_statement = 'none';
+SET log_min_duration_statement = -1;
+SET log_min_error_statement = 'panic';
 \getenv pw IACT_PW
 \getenv db IACT_DB
 \getenv usr IACT_USER
@@ -447,7 +451,9 @@ SQL
     mysql)
       pw="$(svc::mysql_quote "${SB_PASSWORD}")"
       # Admin is the service's OS user through the socket (unix_socket auth): no root, no anonymous users.
+      # sql_log_off: the password stays out of the general log, whatever the manifest's settings.
       svc::mysql_admin <<SQL
+SET SESSION sql_log_off = 1;
 DELETE FROM mysql.global_priv WHERE User IN ('', 'root');
 DELETE FROM mysql.proxies_priv WHERE User IN ('', 'root');
 FLUSH PRIVILEGES;

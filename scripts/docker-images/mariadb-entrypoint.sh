@@ -46,6 +46,8 @@ svc::user_sql() {
   pw="$(svc::sql_string "$1")"
   account="$(svc::sql_string "${DB_USER}")@'%'"
   db="${DB_NAME//\`/\`\`}"
+  # Never in the general log, whatever the settings: the password stays out of it.
+  printf 'SET SESSION sql_log_off = 1;\n'
   # shellcheck disable=SC2016 # backticks quote SQL identifiers
   printf 'CREATE DATABASE IF NOT EXISTS `%s`;\n' "${db}"
   printf 'CREATE USER IF NOT EXISTS %s IDENTIFIED BY %s;\n' "${account}" "${pw}"

@@ -40,6 +40,8 @@ svc::as_service() {
 # shellcheck disable=SC2016 # $iact$ is SQL dollar quoting
 svc::role_sql() {
   local pw="$1" role="${DB_USER//\"/\"\"}" literal="${DB_USER//\'/\'\'}"
+  # Never logged, whatever log_statement is set to: the password stays out of the server log.
+  printf "SET log_statement = 'none'; SET log_min_duration_statement = -1; SET log_min_error_statement = 'panic';\n"
   printf 'DO $iact$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '\''%s'\'') THEN CREATE ROLE "%s" SUPERUSER; END IF; END $iact$;\n' "${literal}" "${role}"
   printf 'ALTER ROLE "%s" WITH LOGIN PASSWORD '\''%s'\'';\n' "${role}" "${pw//\'/\'\'}"
 }

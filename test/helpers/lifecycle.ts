@@ -1,6 +1,6 @@
 // The driver x service lifecycle every process driver must pass (issue 3 "Must show"), driven
 // through the TypeScript driver layer with real clients. Shared by lightweight and namespace tests.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
@@ -150,6 +150,30 @@ export function lifecycleSuite(driverName: DriverName, services: ServiceKind[] =
     });
   });
 
+  describe.each(['postgres', 'mysql'] as const)('%s', (service) => {
+    it('with every statement logged, neither the first password nor a new one reaches a server log', async () => {
+      if (!requireBinary(service)) return;
+      const port = await freePort();
+      const name = `log-${service}`;
+      const settings = service === 'postgres' ? { log_statement: 'all', log_min_error_statement: 'debug5' } : { general_log: 1, general_log_file: 'general.log' };
+      const first = specFor(driverName, service, name, port, { password: 'logged-first-Golf', settings });
+      const second = specFor(driverName, service, name, port, { password: 'logged-second-Hotel', settings });
+      const dir = path.join(root.sandboxRoot, 'development', name);
+      try {
+        await driver.create(ctx, first);
+        await driver.update(ctx, second, { restart: false });
+        expect((await client(service, creds(second), 'SELECT 1')).ok).toBe(true);
+        // Statement logging is really on: the probe above is in the log.
+        const logs = logFiles(dir).map((file) => readFileSync(file, 'latin1')).join('\n');
+        expect(logs).toMatch(/SELECT 1/);
+        expect(logs).not.toContain('logged-first-Golf');
+        expect(logs).not.toContain('logged-second-Hotel');
+      } finally {
+        await driver.destroy(ctx, name);
+      }
+    });
+  });
+
   it('update: a reloadable setting applies without a restart; a port change restarts on the new port', async () => {
     if (!requireBinary('postgres')) return;
     const port = await freePort();
@@ -226,4 +250,14 @@ export function lifecycleSuite(driverName: DriverName, services: ServiceKind[] =
       await driver.destroy(ctx, 'half');
     }
   });
+}
+
+/** Every *.log file under a sandbox directory (server logs, the general log in the data directory). */
+function logFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(dir, { recursive: true, encoding: 'utf8' })) {
+    const file = path.join(dir, entry);
+    if (/\.log$|(^|\/)log(s)?\//.test(entry) && statSync(file).isFile()) out.push(file);
+  }
+  return out;
 }
