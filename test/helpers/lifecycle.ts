@@ -155,7 +155,7 @@ export function lifecycleSuite(driverName: DriverName, services: ServiceKind[] =
       if (!requireBinary(service)) return;
       const port = await freePort();
       const name = `log-${service}`;
-      const settings = service === 'postgres' ? { log_statement: 'all', log_min_error_statement: 'debug5' } : { general_log: 1, general_log_file: 'general.log' };
+      const settings: Record<string, string | number> = service === 'postgres' ? { log_statement: 'all', log_min_error_statement: 'debug5' } : { general_log: 1, general_log_file: 'general.log' };
       const first = specFor(driverName, service, name, port, { password: 'logged-first-Golf', settings });
       const second = specFor(driverName, service, name, port, { password: 'logged-second-Hotel', settings });
       const dir = path.join(root.sandboxRoot, 'development', name);
