@@ -197,7 +197,12 @@ export async function converge(selected: Selected, environment: string, io: Comm
     await writeApplied(paths.iact, environment, nextApplied(prepared.lastApplied, results));
     const envFile = envFilePath(paths, environment);
     const config = plan.config_changes[0];
-    if (config && config.action !== 'no-op') {
+    // Settings that point at a sandbox apply did not converge would send applications to the wrong place.
+    const bound = [resolved.connections.database?.sandbox, resolved.connections.cache?.sandbox];
+    const unconverged = results.filter((r) => (r.outcome === 'failed' || r.outcome === 'skipped') && bound.includes(r.name)).map((r) => r.address);
+    if (config && config.action !== 'no-op' && config.action !== 'delete' && unconverged.length > 0) {
+      reporter.line(`${envFile.relative}: left as it was, because ${unconverged.join(' and ')} did not converge; the next apply writes it`);
+    } else if (config && config.action !== 'no-op') {
       if (config.action === 'delete') {
         await unlink(envFile.absolute).catch(() => undefined);
       } else {

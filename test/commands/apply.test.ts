@@ -184,6 +184,9 @@ describe.skipIf(!haveServices)('apply end to end (lightweight driver)', () => {
       const result = await project.iact(['apply', '--auto-approve']);
       expect(result.exitCode, result.stdout + result.stderr).toBe(1);
       expect(result.stdout).toContain('Apply failed: 2 created, 0 updated, 0 replaced, 0 deleted, 0 started. Failed: sandbox.dev-redis.');
+      // The cache settings would point at the squatter: the env file waits for a converged apply.
+      expect(result.stdout).toContain('.iact/env/development.env: left as it was, because sandbox.dev-redis did not converge');
+      expect(existsSync(project.file('.iact/env/development.env'))).toBe(false);
       expect(psql(pg!, 'select 1')).toBe('1');
       expect(mariadb(my!, 'select 1')).toBe('1');
       expectNoSecrets(result.stdout, result.stderr);
@@ -193,6 +196,7 @@ describe.skipIf(!haveServices)('apply end to end (lightweight driver)', () => {
     const retry = await project.iact(['apply', '--auto-approve']);
     expect(retry.exitCode, retry.stdout + retry.stderr).toBe(0);
     expect(retry.stdout).toContain('1 created');
+    expect(project.read('.iact/env/development.env')).toContain(`REDIS_PORT='${rd}'`);
   });
 
   it('refuses a stale saved plan and says what changed', async () => {
