@@ -403,6 +403,48 @@ cmd_create() {
   fi
 }
 
+# What an update rewrites: kept aside until it has worked, put back if it fails.
+UPDATE_FILES=(sandbox.json secrets/password bin/activate)
+UPDATE_SAVED=''
+UPDATE_NAME=''
+UPDATE_WAS_RUNNING=0
+
+update_snapshot() {
+  local dir="$1" f
+  UPDATE_SAVED="${dir}/.update-saved"
+  rm -rf -- "${UPDATE_SAVED}"
+  (umask 077 && mkdir -p -- "${UPDATE_SAVED}/secrets" "${UPDATE_SAVED}/bin")
+  for f in "${UPDATE_FILES[@]}"; do
+    if [[ -f "${dir}/${f}" ]]; then cp -p -- "${dir}/${f}" "${UPDATE_SAVED}/${f}"; fi
+  done
+  trap 'update_rollback' EXIT
+}
+
+# EXIT trap of a failed update: the files as last applied, and the container converged back to them
+# (by a fresh process, which reads them), so the next plan still shows the change.
+update_rollback() {
+  local rc=$? f dir
+  trap - EXIT
+  if ((rc != 0)) && [[ -d "${UPDATE_SAVED}" ]]; then
+    dir="${UPDATE_SAVED%/.update-saved}"
+    for f in "${UPDATE_FILES[@]}"; do
+      if [[ -f "${UPDATE_SAVED}/${f}" ]]; then mv -f -- "${UPDATE_SAVED}/${f}" "${dir}/${f}"; fi
+    done
+    rm -rf -- "${UPDATE_SAVED}"
+    iact::warn "the update of sandbox ${UPDATE_NAME} failed; it is back at its last applied spec"
+    if ((UPDATE_WAS_RUNNING)); then
+      "${BASH}" "${SCRIPT_DIR}/virtualize.sh" start "${UPDATE_NAME}" --env "${ENV_NAME}" >/dev/null ||
+        iact::warn "sandbox ${UPDATE_NAME} did not start again with its last applied spec"
+    fi
+  fi
+  exit "${rc}"
+}
+
+update_done() {
+  trap - EXIT
+  rm -rf -- "${UPDATE_SAVED}"
+}
+
 cmd_update() {
   local name="$1" spec_file="$2" restart="$3" dir old_service container info="" state="" hash="" port=""
   iact::validate_name "${name}"
@@ -416,6 +458,9 @@ cmd_update() {
     iact::usage_error "update cannot change the service of ${name}" "replace it: destroy, then create"
   container="$(iact::docker_container_name "${ENV_NAME}" "${name}")"
   [[ "${old_service}" == none ]] || info="$(container_state "${container}")"
+  UPDATE_NAME="${name}"
+  [[ "${info}" == running$'\t'* ]] && UPDATE_WAS_RUNNING=1
+  [[ "${old_service}" == none ]] || update_snapshot "${dir}"
   write_sandbox_files "${name}"
   [[ "${SB_SERVICE}" == none ]] && return 0
   [[ -z "${info}" ]] || IFS=$'\t' read -r state hash port <<<"${info}"
@@ -427,11 +472,13 @@ cmd_update() {
       wait_ready "${name}"
     fi
     # A stopped container takes the new password from the secret file when it starts.
+    update_done
     iact::info "sandbox ${name} has been updated"
     return 0
   fi
   # Images other than iact/* set passwords only on first start: recreate them too.
   converge_container "${name}" 1 "${info}"
+  update_done
   iact::info "sandbox ${name} has been updated (container recreated)"
 }
 

@@ -652,6 +652,48 @@ sb::cmd_create_many() {
   iact::info "${#names[@]} none sandbox(es) ready in ${SB_ENV}"
 }
 
+# What an update rewrites: kept aside until it has worked, put back if it fails.
+SB_UPDATE_FILES=(sandbox.json .meta secrets/password bin/activate data/iact.conf data/pg_hba.conf data/pg_ident.conf conf/my.cnf conf/redis.conf)
+SB_UPDATE_SAVED=''
+SB_UPDATE_WAS_RUNNING=0
+
+sb::update_snapshot() {
+  local f
+  SB_UPDATE_SAVED="${SB_DIR}/.update-saved"
+  rm -rf -- "${SB_UPDATE_SAVED}"
+  (umask 077 && mkdir -p -- "${SB_UPDATE_SAVED}/secrets" "${SB_UPDATE_SAVED}/bin" "${SB_UPDATE_SAVED}/data" "${SB_UPDATE_SAVED}/conf")
+  for f in "${SB_UPDATE_FILES[@]}"; do
+    if [[ -f "${SB_DIR}/${f}" ]]; then cp -p -- "${SB_DIR}/${f}" "${SB_UPDATE_SAVED}/${f}"; fi
+  done
+  trap 'sb::update_rollback' EXIT
+}
+
+# EXIT trap of a failed update: the files as last applied, and the server running again if it was.
+# Without it the new spec would be recorded as applied, and the next plan would say "No changes".
+sb::update_rollback() {
+  local rc=$? f
+  trap - EXIT
+  if ((rc != 0)) && [[ -d "${SB_UPDATE_SAVED}" ]]; then
+    for f in "${SB_UPDATE_FILES[@]}"; do
+      if [[ -f "${SB_UPDATE_SAVED}/${f}" ]]; then mv -f -- "${SB_UPDATE_SAVED}/${f}" "${SB_DIR}/${f}"; fi
+    done
+    rm -rf -- "${SB_UPDATE_SAVED}"
+    iact::warn "the update of sandbox ${SB_NAME} failed; it is back at its last applied spec"
+    if ((SB_UPDATE_WAS_RUNNING)) && ! sb::is_running; then
+      # A fresh process reads the restored files; this one holds the new spec and the lock.
+      if [[ -n "${SB_LOCK_FD:-}" ]]; then exec {SB_LOCK_FD}>&-; fi
+      "${BASH}" "${SCRIPT_DIR}/${SB_SCRIPT}" start "${SB_NAME}" --env "${SB_ENV}" >/dev/null ||
+        iact::warn "sandbox ${SB_NAME} did not start again with its last applied spec; see ${SB_DIR}/logs/"
+    fi
+  fi
+  exit "${rc}"
+}
+
+sb::update_done() {
+  trap - EXIT
+  rm -rf -- "${SB_UPDATE_SAVED}"
+}
+
 sb::cmd_update() {
   local old_port running=0 new_port
   sb::need_args update 1 1 'NAME --spec FILE [--restart]'
@@ -684,6 +726,8 @@ sb::cmd_update() {
   SVC_OLD_PASSWORD=''
   [[ -r "${SB_DIR}/secrets/password" ]] && { IFS= read -r -d '' SVC_OLD_PASSWORD <"${SB_DIR}/secrets/password" || true; }
   [[ -n "${SB_PASSWORD}" || "${SB_SERVICE}" == none ]] || SB_PASSWORD="${SVC_OLD_PASSWORD}"
+  SB_UPDATE_WAS_RUNNING="${running}"
+  sb::update_snapshot
   if ((running)) && ((ARG_RESTART)); then
     SB_PORT="${old_port}"
     drv::stop_processes
@@ -694,6 +738,7 @@ sb::cmd_update() {
   [[ "${SB_SERVICE}" == none ]] || svc::decide_reach
   drv::prepare
   if [[ "${SB_SERVICE}" == none ]]; then
+    sb::update_done
     iact::info "sandbox ${SB_NAME} updated"
     return 0
   fi
@@ -706,6 +751,7 @@ sb::cmd_update() {
   sb::wait_login
   # An update leaves a stopped sandbox stopped.
   ((running)) || drv::stop_processes
+  sb::update_done
   iact::info "sandbox ${SB_NAME} updated$( ((ARG_RESTART)) && printf ' (restarted)')"
 }
 

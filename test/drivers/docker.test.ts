@@ -195,6 +195,16 @@ describe.runIf(available)('docker driver (bash/virtualize.sh)', () => {
     expect((await query('postgres', { ...login, port: newPort!, password: 'second-pw' }, ['SELECT v FROM kept'])).stdout).toBe('7');
     expect(await portOpen(port!)).toBe(false);
 
+    // A setting postgres refuses: the update fails and the sandbox is back as last applied, running.
+    const applied = await status([name]);
+    const refused = await run(['update', name, '--spec', writeSpec(name, { service: 'postgres', port: newPort, password: 'second-pw', settings: { no_such_setting: 1 }, spec_hash: 'sha256:refused' })]);
+    expect(refused.exitCode).not.toBe(0);
+    expect(refused.stderr).toContain('back at its last applied spec');
+    const [after] = await status([name]);
+    expect(after).toMatchObject({ running: true, healthy: true, spec_hash: applied[0]!.spec_hash });
+    expect(after!.spec?.settings).not.toHaveProperty('no_such_setting');
+    expect((await query('postgres', { ...login, port: newPort!, password: 'second-pw' }, ['SELECT v FROM kept'])).stdout).toBe('7');
+
     expect((await run(['destroy', name, '--yes'])).exitCode).toBe(0);
     const missing = await run(['destroy', name, '--yes']);
     expect(missing.exitCode).toBe(0);

@@ -174,6 +174,38 @@ export function lifecycleSuite(driverName: DriverName, services: ServiceKind[] =
     });
   });
 
+  it('a failed update puts the sandbox back as last applied: files, spec hash, and a running server', async () => {
+    if (!requireBinary('postgres') || !requireBinary('redis')) return;
+    const [pgPort, redisPort] = [await freePort(), await freePort()];
+    const pg = specFor(driverName, 'postgres', 'fail-pg', pgPort, { settings: { work_mem: '4MB' } });
+    const rd = specFor(driverName, 'redis', 'fail-rd', redisPort, { settings: { 'maxmemory-policy': 'allkeys-lru' } });
+    const conf = (name: string, file: string) => readFileSync(path.join(root.sandboxRoot, 'development', name, file), 'utf8');
+    try {
+      await driver.create(ctx, pg);
+      await driver.create(ctx, rd);
+      const before = { pg: conf('fail-pg', 'data/iact.conf'), rd: conf('fail-rd', 'conf/redis.conf') };
+
+      // Postgres refuses to start with an unknown setting: the restart fails, the old config comes back up.
+      const badPg = specFor(driverName, 'postgres', 'fail-pg', pgPort, { settings: { work_mem: '4MB', no_such_setting: 1 } });
+      await expect(driver.update(ctx, badPg, { restart: true })).rejects.toThrow(/did not start/);
+      // Redis refuses the value at runtime: the reload fails, the server keeps running as it was.
+      const badRd = specFor(driverName, 'redis', 'fail-rd', redisPort, { settings: { 'maxmemory-policy': 'no-such-policy' } });
+      await expect(driver.update(ctx, badRd, { restart: false })).rejects.toThrow();
+
+      const statuses = await driver.status(ctx);
+      expect(statuses.find((s) => s.name === 'fail-pg')).toMatchObject({ running: true, healthy: true, spec_hash: pg.spec_hash });
+      expect(statuses.find((s) => s.name === 'fail-rd')).toMatchObject({ running: true, healthy: true, spec_hash: rd.spec_hash });
+      expect(conf('fail-pg', 'data/iact.conf')).toBe(before.pg);
+      expect(conf('fail-rd', 'conf/redis.conf')).toBe(before.rd);
+      expect((await client('postgres', creds(pg), 'SHOW work_mem')).out).toBe('4MB');
+      expect((await client('redis', creds(rd), 'CONFIG GET maxmemory-policy')).out).toContain('allkeys-lru');
+      expect(existsSync(path.join(root.sandboxRoot, 'development', 'fail-pg', '.update-saved'))).toBe(false);
+    } finally {
+      await driver.destroy(ctx, 'fail-pg');
+      await driver.destroy(ctx, 'fail-rd');
+    }
+  });
+
   it('update: a reloadable setting applies without a restart; a port change restarts on the new port', async () => {
     if (!requireBinary('postgres')) return;
     const port = await freePort();
