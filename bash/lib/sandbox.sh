@@ -927,9 +927,15 @@ sb::cmd_status() {
     done <<<"${du_out}"
   fi
   # Liveness with builtins only (pidfile + /proc, /dev/tcp).
+  local data_version version_json
   for n in "${!p_name[@]}"; do
     SB_NAME="${p_name[n]}" SB_DIR="${SB_ENV_DIR}/${p_name[n]}" SB_SERVICE="${p_service[n]}" SB_PORT="${p_port[n]}"
-    running=false healthy=false SB_PID=null
+    running=false healthy=false SB_PID=null version_json=''
+    # The major version the data directory was made by: pinning it is not a replace.
+    if [[ "${SB_SERVICE}" == postgres && -r "${SB_DIR}/data/PG_VERSION" ]] && IFS= read -r data_version <"${SB_DIR}/data/PG_VERSION" &&
+      [[ "${data_version}" =~ ^[0-9]+(\.[0-9]+)?$ ]]; then
+      version_json=",\"version\":\"${data_version}\""
+    fi
     if [[ "${SB_SERVICE}" == none ]]; then
       [[ ! -e "${SB_DIR}/.stopped" && -e "${SB_DIR}/.initialized" ]] && running=true healthy=true
     elif sb::probe_pid; then
@@ -938,9 +944,9 @@ sb::cmd_status() {
     else
       SB_PID=null
     fi
-    printf -v entry '%s{"name":"%s","environment":"%s","driver":"%s","service":"%s","port":%d,"running":%s,"healthy":%s,"pid":%s,"spec_hash":%s,"spec":%s,"data_bytes":%d}' \
+    printf -v entry '%s{"name":"%s","environment":"%s","driver":"%s","service":"%s","port":%d,"running":%s,"healthy":%s,"pid":%s,"spec_hash":%s,"spec":%s,"data_bytes":%d%s}' \
       "${sep}" "${SB_NAME}" "${SB_ENV}" "${SB_DRIVER}" "${SB_SERVICE}" "${SB_PORT}" "${running}" "${healthy}" "${SB_PID}" \
-      "${p_hash[n]}" "${p_spec[n]}" "${bytes[${SB_DIR}]:-0}"
+      "${p_hash[n]}" "${p_spec[n]}" "${bytes[${SB_DIR}]:-0}" "${version_json}"
     printf '%s' "${entry}"
     sep=','
   done

@@ -39,6 +39,8 @@ export interface SandboxStatus {
   spec_hash: string;
   spec: ObservedSpec | null; // null when sandbox.json is missing or unreadable (drift)
   data_bytes: number;
+  /** Version of the service that made the data on disk (PostgreSQL's PG_VERSION), when the driver can tell. */
+  version?: string;
 }
 
 export interface DriverAvailability {

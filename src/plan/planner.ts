@@ -220,7 +220,13 @@ function planSandbox(
   }
 
   const before = comparable(status.spec);
-  const fields = fieldChanges(before, after, spec.service, desired.secretSettings);
+  let compared = after;
+  if (status.version !== undefined) {
+    // No pin means "the version that made the data": pinning that one, or dropping the pin, changes nothing.
+    before.version ??= status.version;
+    if (after.version === undefined) compared = { ...after, version: status.version };
+  }
+  const fields = fieldChanges(before, compared, spec.service, desired.secretSettings);
   const drift: string[] = [];
   if (specHash(status.spec) !== status.spec_hash) drift.push('sandbox.json differs from the spec it was last applied with (edited by hand)');
   const hasProcess = spec.service !== 'none';

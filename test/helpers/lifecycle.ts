@@ -58,6 +58,8 @@ export function lifecycleSuite(driverName: DriverName, services: ServiceKind[] =
         let status = (await driver.status(ctx)).find((s) => s.name === name);
         expect(status).toMatchObject({ name, service, driver: driverName, port, running: true, healthy: true, spec_hash: spec.spec_hash });
         expect(status?.spec).toMatchObject({ name, service, port, spec_hash: spec.spec_hash });
+        // The version that made the data: what an unpinned sandbox runs (pinning it is no replace).
+        if (service === 'postgres') expect(status?.version).toBe(readFileSync(path.join(dir, 'data', 'PG_VERSION'), 'utf8').trim());
         expect(JSON.stringify(status)).not.toContain(TRICKY_PASSWORD);
 
         expect(mode(dir)).toBe(0o700);
