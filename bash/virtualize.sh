@@ -26,6 +26,7 @@ usage: bash/virtualize.sh VERB [ARGS] [--env NAME]
   status [NAME...] --json                  JSON array of every docker sandbox of the environment
   list | info NAME | activate NAME
   backup NAME --out FILE                   pg_dump / mariadb-dump / RDB snapshot, mode 0600
+  preflight NAME --spec FILE [--port-is-ours]  would create succeed? (engine, image, port); changes nothing
   check                                    exit 0 when a docker engine is reachable
 Services: postgres mysql redis none. Images: scripts/docker-images.sh; engine: scripts/docker-engine.sh.
 EOF
@@ -371,6 +372,26 @@ converge_container() {
 }
 
 # ---------------------------------------------------------------- verbs
+
+# Would create succeed? The engine, the image, a free port; changes nothing. apply asks before a
+# replace deletes anything. port_is_ours=1: the port belongs to the sandbox being replaced.
+cmd_preflight() {
+  local name="$1" spec_file="$2" port_is_ours="$3" service port image version
+  iact::validate_name "${name}"
+  [[ -n "${spec_file}" ]] || iact::usage_error "preflight needs --spec FILE" "bash/virtualize.sh preflight ${name} --spec FILE"
+  command -v jq >/dev/null 2>&1 || iact::die 1 "jq is not installed" "apt-get install -y jq"
+  read_spec "${name}" "" "" "${spec_file}"
+  # Unit-separated: a tab is IFS whitespace, and two in a row (an empty image) would merge.
+  IFS=$'\x1f' read -r service port image version < <(jq -r '[.service, (.port | tostring), (.image // ""), (.version // "" | tostring)] | join("\u001f")' <<<"${SPEC_JSON}")
+  if [[ "${service}" != none ]]; then
+    iact::docker_require_engine
+    require_image "${image:-$(iact::docker_default_image "${service}" "${version}")}"
+    if ((!port_is_ours)) && iact::port_open "${port}"; then
+      iact::die 1 "port ${port} is already in use on 127.0.0.1" "choose another port for sandbox ${name}, or stop what listens there"
+    fi
+  fi
+  iact::info "sandbox ${name} can be created"
+}
 
 cmd_create() {
   local name="$1" service="$2" port="$3" spec_file="$4" dir existing_service info
@@ -742,7 +763,7 @@ cmd_check() {
 # ---------------------------------------------------------------- main
 
 main() {
-  local verb="${1:-}" env_flag="" spec_file="" out="" restart=0 yes=0
+  local verb="${1:-}" env_flag="" spec_file="" out="" restart=0 yes=0 port_is_ours=0
   local -a pos=()
   [[ -n "${verb}" ]] || {
     usage
@@ -768,6 +789,7 @@ main() {
         shift 2
         ;;
       --restart) restart=1 && shift ;;
+      --port-is-ours) port_is_ours=1 && shift ;;
       --yes | -y) yes=1 && shift ;;
       --json) shift ;;
       -h | --help)
@@ -809,9 +831,13 @@ main() {
       ((n == 1)) || iact::usage_error "usage: backup NAME --out FILE"
       cmd_backup "${pos[0]}" "${out}"
       ;;
+    preflight)
+      ((n == 1)) || iact::usage_error "usage: preflight NAME --spec FILE [--port-is-ours]"
+      cmd_preflight "${pos[0]}" "${spec_file}" "${port_is_ours}"
+      ;;
     check) cmd_check ;;
     help) usage ;;
-    *) iact::usage_error "unknown verb '${verb}'" "use create, update, start, stop, destroy, status, list, info, activate, backup or check" ;;
+    *) iact::usage_error "unknown verb '${verb}'" "use create, update, start, stop, destroy, status, list, info, activate, backup, preflight or check" ;;
   esac
 }
 

@@ -29,6 +29,7 @@ sb::parse_args() {
   ARG_RESTART=0
   ARG_YES=0
   ARG_JSON=0
+  ARG_PORT_IS_OURS=0
   while (($# > 0)); do
     case "$1" in
       --env)
@@ -57,6 +58,7 @@ sb::parse_args() {
       --restart) ARG_RESTART=1 && shift ;;
       --yes | -y) ARG_YES=1 && shift ;;
       --json) ARG_JSON=1 && shift ;;
+      --port-is-ours) ARG_PORT_IS_OURS=1 && shift ;;
       --) shift && ARG_POS+=("$@") && break ;;
       -*) iact::usage_error "unknown option '$1'" ;;
       *) ARG_POS+=("$1") && shift ;;
@@ -500,6 +502,28 @@ sb::wait_login() {
 }
 
 # --- verbs ---------------------------------------------------------------------------------
+
+# Would create succeed? Binaries, version, prerequisites, a free port; changes nothing. apply asks
+# before a replace deletes anything. --port-is-ours: the port belongs to the sandbox being replaced.
+sb::cmd_preflight() {
+  sb::need_args preflight 1 1 'NAME --spec FILE [--port-is-ours]'
+  [[ -n "${ARG_SPEC}" ]] || iact::usage_error "preflight needs --spec FILE"
+  sb::locate "${ARG_POS[0]}"
+  sb::ingest_spec "${ARG_SPEC}"
+  [[ "${SPEC_NAME}" == "${SB_NAME}" ]] || iact::usage_error "spec name '${SPEC_NAME}' does not match '${SB_NAME}'"
+  iact::validate_service "${SPEC_SERVICE}"
+  iact::validate_port "${SPEC_PORT}"
+  SB_SERVICE="${SPEC_SERVICE}"
+  SB_PORT="$((10#${SPEC_PORT}))"
+  sb::validate_fields
+  drv::prerequisites
+  svc::set_os_user "${SB_SERVICE}"
+  svc::check_binaries "${SB_SERVICE}" "${SB_VERSION}"
+  if ! ((ARG_PORT_IS_OURS)) && [[ "${SB_SERVICE}" != none ]] && iact::port_open "${SB_PORT}"; then
+    iact::die 1 "port ${SB_PORT} is already in use" "choose another port, or stop what listens on 127.0.0.1:${SB_PORT}"
+  fi
+  iact::info "sandbox ${SB_NAME} can be created"
+}
 
 sb::cmd_create() {
   local old_port='' running=0 fresh=0
@@ -1024,6 +1048,7 @@ verbs:
   status [NAME...] [--json]                every sandbox of this driver, one JSON array
   list | info NAME | activate NAME         activate prints the path of bin/activate
   backup NAME --out FILE                   pg_dump / mariadb-dump / RDB copy / tar (mode 0600)
+  preflight NAME --spec FILE [--port-is-ours]  would create succeed? (binaries, version, port); changes nothing
 
 SERVICE: ${IACT_SERVICES}; PORT: 1024..65535; NAME: ^[a-z][a-z0-9-]{0,62}\$
 Sandboxes live in \$IACT_SANDBOX_ROOT/<environment>/<name>/ (default .iact/sandboxes; WASI_SANDBOX_DIR honoured).
@@ -1045,7 +1070,7 @@ sb::main() {
   esac
   sb::parse_args "$@"
   case "${verb}" in
-    create | update | start | stop | destroy | status | list | info | activate | backup) "sb::cmd_${verb}" ;;
+    create | update | start | stop | destroy | status | list | info | activate | backup | preflight) "sb::cmd_${verb}" ;;
     create-many) sb::cmd_create_many ;;
     *) iact::usage_error "unknown verb '${verb}'" "${SB_SCRIPT} --help" ;;
   esac

@@ -144,6 +144,8 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
         return undefined;
       }
       case 'replace': {
+        // Nothing is deleted before the new sandbox is known to be creatable (binaries, version, port).
+        await (await options.lookup(need().driver)).preflight?.(ctx, need(), { portIsOurs: change.before?.port === need().port });
         const file = await backup();
         await (await options.lookup(observedDriver)).destroy(ctx, change.name);
         await (await options.lookup(need().driver)).create(ctx, need());

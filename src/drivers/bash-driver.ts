@@ -169,6 +169,11 @@ export class BashDriver implements DriverWriter {
     await this.withSpecFile(spec, (file) => this.run(ctx, ['update', spec.name, '--spec', file, ...(opts.restart ? ['--restart'] : [])], spec.password));
   }
 
+  async preflight(ctx: DriverContext, spec: DriverSpec, opts: { portIsOurs: boolean }): Promise<void> {
+    checkSpec(spec);
+    await this.withSpecFile(spec, (file) => this.run(ctx, ['preflight', spec.name, '--spec', file, ...(opts.portIsOurs ? ['--port-is-ours'] : [])], spec.password));
+  }
+
   async start(ctx: DriverContext, name: string): Promise<void> {
     checkName(name);
     await this.run(ctx, ['start', name]);

@@ -78,6 +78,11 @@ export interface DriverWriter extends DriverReader {
   /** Dump the sandbox's data to `outFile` (pg_dump, mariadb-dump, RDB copy); no-op file for `none`. */
   backup(ctx: DriverContext, name: string, outFile: string): Promise<void>;
   /**
+   * Optional: throws what `create` would fail with here (binaries, version, image, a port in use)
+   * and changes nothing. portIsOurs: the port belongs to the sandbox being replaced.
+   */
+  preflight?(ctx: DriverContext, spec: DriverSpec, opts: { portIsOurs: boolean }): Promise<void>;
+  /**
    * Optional: create many `none` sandboxes (no process) in one script call, since a process per
    * sandbox dominates their cost. One result per spec, in order.
    */

@@ -199,6 +199,35 @@ describe.skipIf(!haveServices)('apply end to end (lightweight driver)', () => {
     expect(project.read('.iact/env/development.env')).toContain(`REDIS_PORT='${rd}'`);
   });
 
+  it('a replace that could not create the new sandbox deletes nothing (a version not installed, a port in use)', async () => {
+    project = makeProject();
+    const [pg, taken] = await freePorts(2);
+    project.writeEnv(ENV_TEXT);
+    project.writeManifest('development', devManifest(pg!));
+    expect((await project.iact(['apply', '--auto-approve'])).exitCode).toBe(0);
+    psql(pg!, 'CREATE TABLE kept (v int); INSERT INTO kept VALUES (42)');
+
+    project.writeManifest('development', devManifest(pg!).replace(`port: ${pg}`, `port: ${pg}\n    version: "99"`));
+    const missing = await project.iact(['apply', '--auto-approve']);
+    expect(missing.exitCode, missing.stdout + missing.stderr).toBe(1);
+    expect(missing.stdout).toContain('PostgreSQL 99 is not installed');
+    expect(missing.stdout).not.toContain('backup:');
+    expect(psql(pg!, 'SELECT v FROM kept')).toBe('42');
+
+    // A driver change (a replace) onto a port something else listens on.
+    const squatter: Server = createServer(() => undefined);
+    await new Promise<void>((resolve) => squatter.listen(taken, '127.0.0.1', resolve));
+    try {
+      project.writeManifest('development', devManifest(pg!).replace(`port: ${pg}`, `port: ${taken}\n    driver: namespace`));
+      const busy = await project.iact(['apply', '--auto-approve']);
+      expect(busy.exitCode, busy.stdout + busy.stderr).toBe(1);
+      expect(busy.stdout).toContain(`port ${taken} is already in use`);
+      expect(psql(pg!, 'SELECT v FROM kept')).toBe('42');
+    } finally {
+      await new Promise((resolve) => squatter.close(resolve));
+    }
+  });
+
   it('refuses a stale saved plan and says what changed', async () => {
     project = makeProject();
     const [pg, my, rd] = await freePorts(3);

@@ -2,6 +2,7 @@
 // builds from this machine's postgres, mariadbd and redis-server: real containers, real logins.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -327,6 +328,28 @@ describe.runIf(available)('docker driver (bash/virtualize.sh)', () => {
       await docker(engine.dockerHost, ['rm', '-f', kept.stdout.trim(), gone.stdout.trim()]);
     }
   }, 120_000);
+
+  it('preflight: says what create would fail with (an image not built, a port in use) and changes nothing', async () => {
+    const [port] = await freePorts(1);
+    const ok = await run(['preflight', 'pre-pg', '--spec', writeSpec('pre-pg', { service: 'postgres', port })]);
+    expect(ok.exitCode, ok.stderr).toBe(0);
+    const noImage = await run(['preflight', 'pre-pg', '--spec', writeSpec('pre-pg', { service: 'postgres', port, version: '99' })]);
+    expect(noImage.exitCode).toBe(1);
+    expect(noImage.stderr).toContain('docker image iact/postgres:99 is not built');
+    const squatter = createServer(() => undefined);
+    await new Promise<void>((resolve) => squatter.listen(port, '127.0.0.1', resolve));
+    try {
+      const busy = await run(['preflight', 'pre-pg', '--spec', writeSpec('pre-pg', { service: 'postgres', port })]);
+      expect(busy.exitCode).toBe(1);
+      expect(busy.stderr).toContain(`port ${port} is already in use`);
+      const ours = await run(['preflight', 'pre-pg', '--spec', writeSpec('pre-pg', { service: 'postgres', port }), '--port-is-ours']);
+      expect(ours.exitCode, ours.stderr).toBe(0);
+    } finally {
+      await new Promise((resolve) => squatter.close(resolve));
+    }
+    expect(await containersOf('pre-pg')).toEqual([]);
+    expect(existsSync(path.join(root, ENV, 'pre-pg'))).toBe(false);
+  });
 
   it('without a reachable engine: check and status exit 1 with the fix', async () => {
     const env = { DOCKER_HOST: 'unix:///nonexistent/docker.sock' };
