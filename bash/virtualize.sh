@@ -78,9 +78,10 @@ validate_spec_fields() {
 
 # The spec of `create`/`update`: --spec FILE checked against NAME/SERVICE/PORT, or the seed's
 # convention (no spec: database and user named after the sandbox, a random password kept across runs).
-# Sets SPEC_JSON (without password) and SPEC_PASSWORD.
+# Sets SPEC_JSON (without password) and SPEC_PASSWORD. FILE "-" is standard input (iact passes
+# specs that way, so a password is never in a file outside the sandbox).
 read_spec() {
-  local name="$1" service="$2" port="$3" file="$4"
+  local name="$1" service="$2" port="$3" file="$4" text
   local -a f
   SPEC_PASSWORD=""
   if [[ -z "${file}" ]]; then
@@ -88,14 +89,19 @@ read_spec() {
       '{name: $name, environment: $env, driver: "docker", service: $service, port: $port, settings: {}}')"
     return 0
   fi
-  [[ -f "${file}" && -r "${file}" ]] || iact::usage_error "spec file '${file}' is not readable" "pass the JSON written by iact (DriverSpec)"
+  if [[ "${file}" == - ]]; then
+    text="$(cat)"
+  else
+    [[ -f "${file}" && -r "${file}" ]] || iact::usage_error "spec file '${file}' is not readable" "pass the JSON written by iact (DriverSpec)"
+    text="$(<"${file}")"
+  fi
   mapfile -d '' -t f < <(jq -j 'if type != "object" then error("not an object") else . end
       | [(.name // ""), (.environment // ""), (.service // ""), (.port // "" | tostring), (.driver // "docker"),
          (.password // ""), (.database // ""), (.user // ""), (.memory // ""), (.image // ""), (.version // "" | tostring),
          ((.settings // {}) | if type != "object" then error("settings is not an object") else . end
             | to_entries | map("\(.key)=\(.value | if type == "object" or type == "array" then error("setting \(.key) is not a scalar") else tostring end
               | if test("[\n\r\u0000]") then error("setting value with a line break") else . end)") | join("\n"))]
-      | map(tostring + "\u0000") | add' "${file}" 2>/dev/null) ||
+      | map(tostring + "\u0000") | add' <<<"${text}" 2>/dev/null) ||
     iact::usage_error "spec file '${file}' is not a valid DriverSpec JSON object" "pass the JSON written by iact (DriverSpec)"
   ((${#f[@]} == 12)) || iact::usage_error "spec file '${file}' is not a valid DriverSpec JSON object" "pass the JSON written by iact"
   [[ "${f[0]}" == "${name}" ]] || iact::usage_error "spec name '${f[0]}' does not match '${name}'" "pass the spec of sandbox ${name}"
@@ -109,7 +115,7 @@ read_spec() {
   [[ "${f[5]}" != *$'\n'* && "${f[5]}" != *$'\r'* ]] || iact::usage_error "the password contains a line break" "use a single-line password"
   validate_spec_fields "${f[6]}" "${f[7]}" "${f[8]}" "${f[9]}" "${f[10]}" "${f[11]}"
   SPEC_PASSWORD="${f[5]}"
-  SPEC_JSON="$(jq -c --arg env "${ENV_NAME}" 'del(.password) | .environment = $env | .driver = "docker" | .settings = (.settings // {})' "${file}")"
+  SPEC_JSON="$(jq -c --arg env "${ENV_NAME}" 'del(.password) | .environment = $env | .driver = "docker" | .settings = (.settings // {})' <<<"${text}")"
 }
 
 # sandbox.json as the other drivers write it: database/user defaults for SQL services, and a

@@ -135,7 +135,7 @@ export class BashDriver implements DriverWriter {
 
   async create(ctx: DriverContext, spec: DriverSpec): Promise<void> {
     checkSpec(spec);
-    await this.withSpecFile(spec, (file) => this.run(ctx, ['create', spec.name, spec.service, String(spec.port), '--spec', file], spec.password));
+    await this.run(ctx, ['create', spec.name, spec.service, String(spec.port), '--spec', '-'], spec.password, JSON.stringify(spec));
   }
 
   /** Many `none` sandboxes in one script call (`create-many`); a bad spec fails alone. */
@@ -166,12 +166,12 @@ export class BashDriver implements DriverWriter {
 
   async update(ctx: DriverContext, spec: DriverSpec, opts: UpdateOptions): Promise<void> {
     checkSpec(spec);
-    await this.withSpecFile(spec, (file) => this.run(ctx, ['update', spec.name, '--spec', file, ...(opts.restart ? ['--restart'] : [])], spec.password));
+    await this.run(ctx, ['update', spec.name, '--spec', '-', ...(opts.restart ? ['--restart'] : [])], spec.password, JSON.stringify(spec));
   }
 
   async preflight(ctx: DriverContext, spec: DriverSpec, opts: { portIsOurs: boolean }): Promise<void> {
     checkSpec(spec);
-    await this.withSpecFile(spec, (file) => this.run(ctx, ['preflight', spec.name, '--spec', file, ...(opts.portIsOurs ? ['--port-is-ours'] : [])], spec.password));
+    await this.run(ctx, ['preflight', spec.name, '--spec', '-', ...(opts.portIsOurs ? ['--port-is-ours'] : [])], spec.password, JSON.stringify(spec));
   }
 
   async start(ctx: DriverContext, name: string): Promise<void> {
@@ -194,14 +194,17 @@ export class BashDriver implements DriverWriter {
     await this.run(ctx, ['backup', name, '--out', path.resolve(ctx.root, outFile)]);
   }
 
-  /** Run `bash/<script> ARGS --env ENV` in the project root; throws DriverError on failure. */
-  async run(ctx: DriverContext, args: string[], secret?: string): Promise<{ stdout: string; command: string }> {
+  /**
+   * Run `bash/<script> ARGS --env ENV` in the project root; throws DriverError on failure. A spec
+   * with a password goes in on stdin (`--spec -`): no file holds it if this process is killed.
+   */
+  async run(ctx: DriverContext, args: string[], secret?: string, input?: string): Promise<{ stdout: string; command: string }> {
     const { fullArgs, command, secrets } = this.invocation(ctx, args, secret);
     const { execa } = await import('execa');
     const result = await execa('bash', [this.scriptPath, ...fullArgs], {
       cwd: ctx.root,
       env: { IACT_SANDBOX_ROOT: ctx.sandboxRoot },
-      stdin: 'ignore',
+      ...(input === undefined ? { stdin: 'ignore' as const } : { input }),
       reject: false,
       timeout: driverTimeoutMs(),
       ...(ctx.signal ? { cancelSignal: ctx.signal } : {}),
@@ -267,7 +270,7 @@ export class BashDriver implements DriverWriter {
     return { fullArgs, secrets, command: redact(['bash/' + this.script, ...fullArgs].join(' '), secrets) };
   }
 
-  /** The spec (with its password) exists on disk only in a 0700 temp dir, only while the script runs. */
+  /** Specs without passwords (create-many's `none` sandboxes), in a 0700 temp dir while the script runs. */
   private async withSpecFile<T>(spec: DriverSpec | DriverSpec[], fn: (file: string) => Promise<T>): Promise<T> {
     const dir = await mkdtemp(path.join(tmpdir(), 'iact-spec-'));
     try {
