@@ -63,20 +63,20 @@ type Comparable = Record<string, DisplayValue | undefined>;
 interface DesiredSandbox {
   after: Comparable;
   display: Record<string, DisplayValue>;
-  /** `settings.<key>` fields the manifest fills from a sensitive variable. */
-  secretSettings: ReadonlySet<string>;
+  /** Fields (`user`, `settings.<key>`) the manifest fills from a sensitive variable. */
+  secretFields: ReadonlySet<string>;
 }
 
-const NO_SECRET_SETTINGS: ReadonlySet<string> = new Set();
+const NO_SECRET_FIELDS: ReadonlySet<string> = new Set();
 
 /**
- * A field whose values are never shown, before or after: the password, settings filled from a
- * sensitive variable, and settings named like a secret (masterauth, requirepass): sandbox.json keeps
- * the old value in plain text.
+ * A field whose values are never shown, before or after: the password, fields filled from a
+ * sensitive variable, and settings named like a secret (masterauth, requirepass); sandbox.json keeps
+ * the old value in plain text, so both sides are masked here, at the source of every rendering.
  */
-function isSecretField(field: string, secretSettings: ReadonlySet<string>): boolean {
-  if (field === 'password') return true;
-  return field.startsWith('settings.') && (secretSettings.has(field) || isSensitiveKey(field.slice('settings.'.length)));
+function isSecretField(field: string, secretFields: ReadonlySet<string>): boolean {
+  if (field === 'password' || secretFields.has(field)) return true;
+  return field.startsWith('settings.') && isSensitiveKey(field.slice('settings.'.length));
 }
 
 /** The display form of a spec: what a reviewer may see (password as its salted hash, masked later). */
@@ -101,27 +101,28 @@ function comparable(spec: Omit<ObservedSpec, 'spec_hash'> | ObservedSpec): Compa
 }
 
 /** Masked display object for before/after (secrets never shown, not even hashed). */
-function display(values: Comparable, secretSettings: ReadonlySet<string>): Record<string, DisplayValue> {
+function display(values: Comparable, secretFields: ReadonlySet<string>): Record<string, DisplayValue> {
   const out: Record<string, DisplayValue> = {};
   let settings: Record<string, DisplayValue> | undefined;
   for (const key in values) {
     const value = values[key];
     if (value === undefined) continue;
-    if (key.startsWith('settings.')) (settings ??= {})[key.slice('settings.'.length)] = isSecretField(key, secretSettings) ? MASKED : value;
-    else out[key] = key === 'password' ? MASKED : value;
+    const shown = isSecretField(key, secretFields) ? MASKED : value;
+    if (key.startsWith('settings.')) (settings ??= {})[key.slice('settings.'.length)] = shown;
+    else out[key] = shown;
   }
   if (settings) out.settings = settings;
   return out;
 }
 
-function fieldChanges(before: Comparable, after: Comparable, service: string, secretSettings: ReadonlySet<string>): FieldChange[] {
+function fieldChanges(before: Comparable, after: Comparable, service: string, secretFields: ReadonlySet<string>): FieldChange[] {
   const changes: FieldChange[] = [];
   const compare = (field: string) => {
     const b = before[field];
     const a = after[field];
     if (b === a || canonicalJson(b ?? null) === canonicalJson(a ?? null)) return;
     const effect = effectOf(field, service);
-    const sensitive = isSecretField(field, secretSettings);
+    const sensitive = isSecretField(field, secretFields);
     changes.push({
       field,
       before: sensitive ? (b === undefined ? undefined : MASKED) : b,
@@ -168,11 +169,11 @@ export function prepareDesired(desired: ResolvedEnvironment): PreparedDesired {
   const sensitivePaths = new Set(desired.sensitivePaths);
   for (const [name, spec] of Object.entries(desired.sandboxes)) {
     const after = comparable(observableSpec(desired.environment, spec));
-    let secretSettings = NO_SECRET_SETTINGS;
-    for (const key in spec.settings) {
-      if (sensitivePaths.has(`sandboxes.${name}.settings.${key}`)) secretSettings = new Set([...secretSettings, `settings.${key}`]);
+    let secretFields = NO_SECRET_FIELDS;
+    for (const field in after) {
+      if (field !== 'password' && sensitivePaths.has(`sandboxes.${name}.${field}`)) secretFields = new Set([...secretFields, field]);
     }
-    sandboxes.set(name, { after, display: display(after, secretSettings), secretSettings });
+    sandboxes.set(name, { after, display: display(after, secretFields), secretFields });
   }
   const secrets = new Set(desired.secretValues);
   const scrub = (value: string): string => (secrets.has(value) ? `secret:${sha256(`iact-fp\0${value}`).slice(0, 16)}` : value);
@@ -226,7 +227,7 @@ function planSandbox(
     before.version ??= status.version;
     if (after.version === undefined) compared = { ...after, version: status.version };
   }
-  const fields = fieldChanges(before, compared, spec.service, desired.secretSettings);
+  const fields = fieldChanges(before, compared, spec.service, desired.secretFields);
   const drift: string[] = [];
   if (specHash(status.spec) !== status.spec_hash) drift.push('sandbox.json differs from the spec it was last applied with (edited by hand)');
   const hasProcess = spec.service !== 'none';
@@ -272,7 +273,7 @@ function planSandbox(
     impact,
     reasons,
     // Every compared field equal: the display of before is the display of after.
-    before: fields.length === 0 ? desired.display : display(before, desired.secretSettings),
+    before: fields.length === 0 ? desired.display : display(before, desired.secretFields),
     fields,
     drift,
   };
@@ -289,7 +290,7 @@ function planDelete(status: SandboxStatus, options: PlanOptions, isProduction: b
     action: 'delete',
     impact: 'data-loss',
     reasons: ['not in the manifest any more'],
-    before: before ? display(before, NO_SECRET_SETTINGS) : null,
+    before: before ? display(before, NO_SECRET_FIELDS) : null,
     after: null,
     fields: [],
     drift: [],
