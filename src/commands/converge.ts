@@ -139,6 +139,9 @@ export async function converge(selected: Selected, environment: string, io: Comm
         envFile: { path: envFile.relative, current: null },
         options: { targets: options.targets, refreshOnly: false, backup: options.backup },
       });
+      // Protection follows the manifest too: 'protect: true' added but not yet applied still guards.
+      const guarded = (name: string) => resolved.sandboxes[name]?.protect === true;
+      plan = { ...plan, changes: plan.changes.map((c) => (guarded(c.name) && !c.requiresAllowDestroy ? { ...c, requiresAllowDestroy: true } : c)) };
       const hadEnvFile = prepared.plan.inputs.env_file !== '';
       plan = { ...plan, config_changes: options.targets.length === 0 && hadEnvFile ? [{ path: envFile.relative, action: 'delete', diff: '' }] : [] };
       plan.summary.config = plan.config_changes.length;

@@ -228,6 +228,21 @@ describe.skipIf(!haveServices)('apply end to end (lightweight driver)', () => {
     }
   });
 
+  it('destroy honours protect: true from the manifest even before it was applied', async () => {
+    project = makeProject();
+    const [pg] = await freePorts(1);
+    project.writeEnv(ENV_TEXT);
+    project.writeManifest('development', devManifest(pg!));
+    expect((await project.iact(['apply', '--auto-approve'])).exitCode).toBe(0);
+    project.writeManifest('development', devManifest(pg!).replace('    password: ${DB_VM_PASSWORD}', '    password: ${DB_VM_PASSWORD}\n    protect: true'));
+    const refused = await project.iact(['destroy', '--auto-approve', '--no-backup']);
+    expect(refused.exitCode, refused.stdout + refused.stderr).toBe(1);
+    expect(refused.stderr).toContain('sandbox.dev-postgres would be deleted, but it is protected');
+    expect(psql(pg!, 'select 1')).toBe('1');
+    const allowed = await project.iact(['destroy', '--auto-approve', '--no-backup', '--allow-destroy']);
+    expect(allowed.exitCode, allowed.stdout + allowed.stderr).toBe(0);
+  });
+
   it('refuses a stale saved plan and says what changed', async () => {
     project = makeProject();
     const [pg, my, rd] = await freePorts(3);
