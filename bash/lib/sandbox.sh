@@ -852,14 +852,15 @@ readonly SB_STATUS_JQ='
      | select(($name | length) <= 63)
      | try (fromjson | identity($name)) catch empty] as $specs
   | (reduce $specs[].name as $n ({}; .[$n] = true)) as $reported
-  | ([$specs[] | select(.driver == $driver and .service == "none")
-      | (($stopped[.name] | not) and ($initialized[.name] // false)) as $up
+  | ([$specs[] | select(.driver == $driver and .service == "none" and ($initialized[.name] // false))
+      | ($stopped[.name] | not) as $up
       | {name, environment: $env, driver: $driver, service, port, running: $up, healthy: $up, pid: null,
          spec_hash, spec: ., data_bytes: 0}
       | tojson]
      | join(",")),
-    ($specs[] | select(.driver == $driver and .service != "none")
+    ($specs[] | select(.driver == $driver and .service != "none" and ($initialized[.name] // false))
      | "probe\t\(.name)\t\(.service)\t\(.port)\t\(.spec_hash | tojson)\t\(tojson)"),
+    ($specs[] | select(.driver == $driver and ($initialized[.name] // false | not)) | "meta\t\(.name)"),
     ($names | split("\n")[] | select(. != "" and ($reported[.] | not)) | "meta\t\(.)")'
 
 # One JSON array for every sandbox of this driver in the environment. lib/status.awk reads the

@@ -37,7 +37,7 @@ export interface SandboxStatus {
   healthy: boolean;
   pid: number | null;
   spec_hash: string;
-  spec: ObservedSpec | null; // null when sandbox.json is missing or unreadable (drift)
+  spec: ObservedSpec | null; // null when sandbox.json is missing or unreadable, or the create never finished (drift)
   data_bytes: number;
   /** Version of the service that made the data on disk (PostgreSQL's PG_VERSION), when the driver can tell. */
   version?: string;

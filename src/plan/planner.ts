@@ -213,10 +213,10 @@ function planSandbox(
       ...base,
       action: 'create',
       impact: 'restart',
-      reasons: ['sandbox.json is missing or unreadable: create repairs the half-made sandbox'],
+      reasons: ['half-made: its create never finished, or sandbox.json is missing or unreadable; create repairs it (drift)'],
       before: null,
       fields: [],
-      drift: ['sandbox.json is missing or unreadable'],
+      drift: ['half-made: its create never finished, or sandbox.json is missing or unreadable'],
     };
   }
 

@@ -31,7 +31,7 @@ describe('bash status reader', () => {
   beforeAll(async () => {
     root = tempRoot('iact-status-');
     envDir = path.join(root.sandboxRoot, 'development');
-    for (let i = 1; i <= 8; i++) await run(['create', `s${i}`, 'none', String(41000 + i)]);
+    for (let i = 1; i <= 10; i++) await run(['create', `s${i}`, 'none', String(41000 + i)]);
     rmSync(specFile('s2')); // known only by .meta
     edit('s3', (line) => JSON.stringify(JSON.parse(line), null, 2)); // pretty-printed by hand
     edit('s4', (line) => JSON.stringify({ ...JSON.parse(line), settings: { ratio: 0.5, note: 'say "hi"\tthere' } })); // jq's path
@@ -39,6 +39,9 @@ describe('bash status reader', () => {
     edit('s6', (line) => line.replace('"name":"s6"', '"name":"other"')); // names another sandbox
     edit('s7', (line) => line.replace(/}}$/, '}')); // broken JSON after a valid prefix
     edit('s8', (line) => line.replace('"driver":"lightweight"', '"driver":"docker"')); // not this driver's
+    rmSync(path.join(envDir, 's9', '.initialized')); // its create never finished
+    edit('s10', (line) => JSON.stringify({ ...JSON.parse(line), settings: { note: 'a "quoted" note' } })); // jq's path, and
+    rmSync(path.join(envDir, 's10', '.initialized')); // never finished either
     mkdir('Bad_Name', readFileSync(specFile('s1'), 'utf8'));
   });
   afterAll(() => root.cleanup());
@@ -53,7 +56,7 @@ describe('bash status reader', () => {
     const statuses = (JSON.parse(r.stdout) as Status[]).sort((a, b) => (a.name < b.name ? -1 : 1));
     const byName = Object.fromEntries(statuses.map((s) => [s.name, s]));
 
-    expect(Object.keys(byName)).toEqual(['s1', 's2', 's3', 's4', 's5', 's6', 's7']);
+    expect(Object.keys(byName)).toEqual(['s1', 's10', 's2', 's3', 's4', 's5', 's6', 's7', 's9']);
     // The awk path: the spec is the file's line, unchanged.
     expect(byName.s1!.spec).toEqual(JSON.parse(readFileSync(specFile('s1'), 'utf8')));
     expect(byName.s1).toMatchObject({ service: 'none', port: 41001, running: true, healthy: true, pid: null, data_bytes: 0 });
@@ -62,8 +65,8 @@ describe('bash status reader', () => {
     expect(byName.s4!.spec).toMatchObject({ name: 's4', settings: { ratio: 0.5, note: 'say "hi"\tthere' } });
     expect(byName.s4).toMatchObject({ port: 41004, running: true });
     expect(byName.s5).toMatchObject({ running: false, healthy: false });
-    // Unreadable or foreign specs: identity from .meta, spec null (the planner repairs them).
-    for (const name of ['s2', 's3', 's6', 's7']) {
+    // Unreadable or foreign specs, or a create that never finished: identity from .meta, spec null (the planner repairs them).
+    for (const name of ['s2', 's3', 's6', 's7', 's9', 's10']) {
       expect(byName[name], name).toMatchObject({ service: 'none', spec: null, spec_hash: '' });
       expect(byName[name]!.port).toBe(41000 + Number(name.slice(1)));
     }

@@ -228,6 +228,26 @@ describe.skipIf(!haveServices)('apply end to end (lightweight driver)', () => {
     }
   });
 
+  it('a create the server refused is planned as a create again, and converges once the manifest is fixed', async () => {
+    project = makeProject();
+    const [pg, rd] = await freePorts(2);
+    project.writeEnv(ENV_TEXT);
+    const withSetting = (value: string) => devManifest(pg!, { redis: rd! }).replace('    password: ${REDIS_VM_PASSWORD}', `    password: \${REDIS_VM_PASSWORD}\n    settings: { maxmemory: ${value} }`);
+    project.writeManifest('development', withSetting('lots'));
+    const refused = await project.iact(['apply', '--auto-approve']);
+    expect(refused.exitCode, refused.stdout + refused.stderr).toBe(1);
+    expect(refused.stdout).toContain('Failed: sandbox.dev-redis');
+    const plan = await project.iact(['plan']);
+    expect(plan.stdout).toContain('sandbox.dev-redis (redis, lightweight) will be created');
+    expect(plan.stdout).toContain('half-made');
+
+    project.writeManifest('development', withSetting('100mb'));
+    const fixed = await project.iact(['apply', '--auto-approve']);
+    expect(fixed.exitCode, fixed.stdout + fixed.stderr).toBe(0);
+    expect(redis(rd!, 'CONFIG', 'GET', 'maxmemory')).toContain('104857600');
+    expect((await project.iact(['plan', '--detailed-exitcode'])).exitCode).toBe(0);
+  });
+
   it('destroy honours protect: true from the manifest even before it was applied', async () => {
     project = makeProject();
     const [pg] = await freePorts(1);
