@@ -61,11 +61,26 @@ const BATCH_SIZE = 250;
 
 const BACKUP_EXT: Record<string, string> = { postgres: 'sql', mysql: 'sql', redis: 'rdb', none: 'tar' };
 
-/** Edges: who must finish before whom. Creates follow depends_on; deletes go in reverse. */
+const portOf = (side: ResourceChange['before']): unknown => side?.port;
+
+/**
+ * Edges: who must finish before whom. Creates follow depends_on; deletes go in reverse; a sandbox
+ * that moves onto a port waits for the one that gives it up (a rename, a port moved to another).
+ */
 export function dependencyEdges(changes: ResourceChange[]): Map<string, string[]> {
   const active = new Map(changes.filter((c) => c.action !== 'no-op').map((c) => [c.name, c]));
   const waitsFor = new Map<string, string[]>();
   for (const change of active.values()) waitsFor.set(change.name, []);
+  const releasing = new Map<unknown, string>();
+  for (const change of active.values()) {
+    const held = portOf(change.before);
+    if (held !== undefined && (change.action === 'delete' || portOf(change.after) !== held)) releasing.set(held, change.name);
+  }
+  for (const change of active.values()) {
+    const wanted = portOf(change.after);
+    const giver = wanted === undefined || wanted === portOf(change.before) ? undefined : releasing.get(wanted);
+    if (giver !== undefined && giver !== change.name) waitsFor.get(change.name)!.push(giver);
+  }
   for (const change of active.values()) {
     if (change.action === 'delete') {
       // A sandbox is deleted only after the sandboxes that depend on it are gone.

@@ -144,6 +144,25 @@ describe('executePlan', () => {
     expect(events.filter((e) => e.type === 'end')).toHaveLength(13);
   });
 
+  it('a sandbox moving onto a port waits for the one that gives it up (rename, port moved)', () => {
+    const at = (c: ResourceChange, before: number | null, after: number | null): ResourceChange => ({
+      ...c,
+      before: before === null ? null : { ...c.before, port: before },
+      after: after === null ? null : { ...c.after, port: after },
+    });
+    const edges = dependencyEdges([
+      at(change('cache2', 'create'), null, 6379), // the rename's new name
+      at(change('cache', 'delete'), 6379, null), // the rename's old name
+      at(change('db', 'update'), 5432, 5433), // moves away from 5432
+      at(change('db2', 'create'), null, 5432), // takes 5432
+      at(change('other', 'update'), 7000, 7000), // keeps its port: waits for nobody
+    ]);
+    expect(edges.get('cache2')).toEqual(['cache']);
+    expect(edges.get('db2')).toEqual(['db']);
+    expect(edges.get('cache')).toEqual([]);
+    expect(edges.get('other')).toEqual([]);
+  });
+
   it('ignores edges that close a cycle in hand-edited specs', () => {
     const edges = dependencyEdges([change('a', 'create', ['b']), change('b', 'create', ['a'])]);
     const total = [...edges.values()].reduce((n, deps) => n + deps.length, 0);
