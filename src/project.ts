@@ -51,3 +51,15 @@ export function projectPaths(root: string, env: NodeJS.ProcessEnv = process.env)
     backups: path.join(iact, 'backups'),
   };
 }
+
+/**
+ * What --env and --all can never mean, checked before anything is read: an empty --env (which
+ * detection would silently replace) and --env together with --all.
+ */
+export function checkEnvironmentFlags(opts: { env?: unknown; all?: unknown }): void {
+  const names = Array.isArray(opts.env) ? (opts.env as unknown[]) : opts.env === undefined ? [] : [opts.env];
+  if (names.some((n) => typeof n === 'string' && n.trim() === '')) {
+    throw new DiagnosticError(diag('--env needs an environment name', { fix: 'pass --env NAME (e.g. --env staging), or leave --env out to use the detected environment' }));
+  }
+  if (opts.all && names.length > 0) throw new DiagnosticError(diag('--env and --all exclude each other', { fix: 'pass one of them' }));
+}

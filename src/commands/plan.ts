@@ -14,6 +14,13 @@ export default async function plan(opts: Record<string, unknown>, io: CommandIO)
   if (out && selected.environments.length > 1) {
     throw new DiagnosticError(diag('--out saves the plan of one environment', { fix: 'drop --all and pass --env NAME' }));
   }
+  if (out && opts.refreshOnly) {
+    throw new DiagnosticError(
+      diag('a refresh-only plan changes nothing, so it cannot be saved for apply', {
+        fix: 'drop --refresh-only to save a plan that apply can perform, or drop --out to just see the drift',
+      }),
+    );
+  }
   const options = { targets: targetsOf(opts), refreshOnly: Boolean(opts.refreshOnly), backup: true };
   // Loaded while the drivers' status scans run rather than after them.
   const renderers = import('../render/index.js');

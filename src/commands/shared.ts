@@ -5,13 +5,13 @@ import path from 'node:path';
 import { DiagnosticError, diag, formatDiagnostics, hasErrors } from '../diagnostics.js';
 import type { DriverContext, DriverWriter } from '../drivers/types.js';
 import { detectEnvironmentIn, describeDetected } from '../manifest/detect.js';
-import { listEnvironments, loadEnvironment, manifestFile, unknownEnvironment } from '../manifest/load.js';
+import { duplicateManifest, invalidEnvironmentName, listEnvironments, loadEnvironment, manifestFile, unknownEnvironment } from '../manifest/load.js';
 import type { DriverName, ResolvedEnvironment } from '../model/types.js';
 import { readApplied } from '../apply/applied.js';
 import { beginObservation, type Observation } from '../plan/observe.js';
 import { buildPlan, prepareDesired, type PlanOptions } from '../plan/planner.js';
 import type { Plan } from '../plan/types.js';
-import { findProjectRoot, projectPaths, type ProjectPaths } from '../project.js';
+import { checkEnvironmentFlags, findProjectRoot, projectPaths, type ProjectPaths } from '../project.js';
 import type { CommandIO } from './io.js';
 
 export interface Selected {
@@ -24,6 +24,7 @@ export interface Selected {
 
 /** --env / --all / detection, with the unknown-name error that lists the manifests. */
 export function selectEnvironments(opts: { dir?: unknown; env?: unknown; all?: unknown }, io: CommandIO): Selected {
+  checkEnvironmentFlags(opts);
   const root = findProjectRoot(io.cwd, typeof opts.dir === 'string' ? opts.dir : undefined);
   const paths = projectPaths(root, io.env);
   if (opts.all) {
@@ -33,6 +34,9 @@ export function selectEnvironments(opts: { dir?: unknown; env?: unknown; all?: u
   }
   const flag = typeof opts.env === 'string' ? opts.env : Array.isArray(opts.env) ? (opts.env[0] as string | undefined) : undefined;
   const detected = detectEnvironmentIn(root, { flag, env: io.env });
+  // Checked before any path is built from the name: `--env ../etc` must not name a file.
+  const problem = invalidEnvironmentName(root, detected.name, detected.source) ?? duplicateManifest(root, detected.name);
+  if (problem) throw new DiagnosticError(problem);
   if (!manifestFile(root, detected.name)) throw new DiagnosticError(unknownEnvironment(root, detected.name, detected.source));
   return { root, paths, environments: [detected.name], detectedFrom: describeDetected(detected) };
 }
@@ -124,7 +128,8 @@ export async function preparePlan(selected: Selected, environment: string, io: C
 }
 
 export function targetsOf(opts: { target?: unknown }): string[] {
-  return Array.isArray(opts.target) ? (opts.target as string[]) : [];
+  // `--target a --target a` means a once.
+  return Array.isArray(opts.target) ? [...new Set(opts.target as string[])] : [];
 }
 
 /**

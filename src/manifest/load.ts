@@ -78,18 +78,47 @@ export function unknownEnvironment(root: string, environment: string, source?: s
   });
 }
 
+/** A name that cannot be a manifest's (`../etc`, `Staging`): the pattern, and the manifests there are. */
+export function invalidEnvironmentName(root: string, environment: string, source?: string): Diagnostic | undefined {
+  if (ENVIRONMENT_NAME.test(environment)) return undefined;
+  const existing = listEnvironments(root);
+  const lower = environment.toLowerCase();
+  return diag(`invalid environment name ${JSON.stringify(environment)}${source ? ` (from ${source})` : ''}`, {
+    code: 'env.name',
+    detail: `an environment name matches ${ENVIRONMENT_NAME.source} (its manifest is environments/<name>.yaml)\n${
+      existing.length > 0 ? `manifests in environments/: ${existing.join(', ')}` : 'environments/ has no manifests'
+    }`,
+    fix: existing.includes(lower)
+      ? `use --env ${lower}`
+      : existing.length > 0
+        ? `use --env ${existing.join(' | ')}`
+        : "name it with lowercase letters, digits, '-' and '_', starting with a letter",
+  });
+}
+
+/** environments/<name>.yaml and .yml both there: which one is meant is anyone's guess. */
+export function duplicateManifest(root: string, environment: string): Diagnostic | undefined {
+  const both = ['yaml', 'yml'].map((ext) => `environments/${environment}.${ext}`);
+  const present = both.filter((rel) => {
+    try {
+      return statSync(path.join(root, rel)).isFile();
+    } catch {
+      return false;
+    }
+  });
+  if (present.length < 2) return undefined;
+  return diag(`environment ${environment} has two manifests: ${present.join(' and ')}`, {
+    code: 'env.duplicate',
+    fix: `keep one: delete or rename ${present[1]} or ${present[0]}`,
+  });
+}
+
 export async function loadEnvironment(opts: LoadOptions): Promise<LoadResult> {
   const { root, environment } = opts;
-  if (!ENVIRONMENT_NAME.test(environment)) {
-    return {
-      diagnostics: [
-        diag(`invalid environment name ${JSON.stringify(environment)}`, {
-          code: 'env.name',
-          fix: "use lowercase letters, digits, '-' and '_', starting with a letter (the manifest is environments/<name>.yaml)",
-        }),
-      ],
-    };
-  }
+  const badName = invalidEnvironmentName(root, environment);
+  if (badName) return { diagnostics: [badName] };
+  const duplicate = duplicateManifest(root, environment);
+  if (duplicate) return { diagnostics: [duplicate] };
   const file = manifestFile(root, environment);
   if (!file) return { diagnostics: [unknownEnvironment(root, environment)] };
   const absolute = path.join(root, file);
