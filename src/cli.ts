@@ -1,24 +1,40 @@
 #!/usr/bin/env node
 // Thin entry: parse options, lazy-import the command, map errors to exit codes.
 import { Command, CommanderError, Option } from 'commander';
-import type { CommandIO } from './commands/io.js';
+import { colorAllowed, type CommandIO } from './commands/io.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
+/** Set when Ctrl-C answered a prompt: the command then fails as for "no", with exit 130. */
+let promptInterrupted = false;
+
+/** One line from the terminal; Ctrl-C and Ctrl-D (EOF) answer "" so the caller's "not yes" path runs. */
 async function ask(question: string): Promise<string> {
-  const { createInterface } = await import('node:readline/promises');
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    return await rl.question(question);
-  } finally {
-    rl.close();
-  }
+  const { createInterface } = await import('node:readline');
+  return new Promise((resolve) => {
+    const rl = createInterface({ input: process.stdin, output: process.stderr });
+    let done = false;
+    const finish = (answer: string, echo = '') => {
+      if (done) return;
+      done = true;
+      process.stderr.write(echo);
+      rl.close();
+      resolve(answer);
+    };
+    // With a listener, readline reports Ctrl-C here instead of closing with an AbortError.
+    rl.on('SIGINT', () => {
+      promptInterrupted = true;
+      finish('', '^C\n');
+    });
+    rl.on('close', () => finish('', '\n'));
+    rl.question(question, (answer) => finish(answer));
+  });
 }
 
 function makeIO(): CommandIO {
   const isTTY = Boolean(process.stdout.isTTY);
   const env = process.env;
-  const color = env.FORCE_COLOR ? env.FORCE_COLOR !== '0' : isTTY && !('NO_COLOR' in env) && env.TERM !== 'dumb';
+  const color = colorAllowed(env, isTTY);
   return {
     cwd: process.cwd(),
     env,
@@ -55,6 +71,7 @@ function lazy(name: keyof typeof COMMANDS) {
   return async (...received: unknown[]) => {
     const cmd = received[received.length - 1] as Command;
     const opts = { ...cmd.optsWithGlobals() } as Record<string, unknown>;
+    if ('env' in opts) (await import('./project.js')).checkEnvironmentFlags(opts);
     const mod = await COMMANDS[name]!();
     process.exitCode = await mod.default(opts, makeIO(), cmd.args);
   };
@@ -95,7 +112,13 @@ export function buildProgram(): Command {
     .option('-e, --env <name>', 'environment (default: detected)')
     .addOption(formatOpt(['text', 'json', 'env', 'shell']))
     .option('--show-sensitive', 'print passwords, tokens and keys in clear')
-    .addHelpText('after', example('iact config --env production --format json\neval "$(iact config --format shell)"\niact config database.port'))
+    .addHelpText(
+      'after',
+      `${example('iact config --env production --format json\neval "$(iact config --format shell)"\niact config database.port')}
+Asked for one sensitive KEY without --show-sensitive, it prints (sensitive), says so on stderr
+and exits 1, so that PW=$(iact config DB_PASSWORD) fails instead of capturing the mask.
+`,
+    )
     .action(lazy('config'));
 
   program
@@ -131,7 +154,7 @@ export function buildProgram(): Command {
     .argument('[planfile]', 'apply exactly this saved plan (refused if stale)')
     .option('-e, --env <name>', 'environment (default: detected)')
     .option('-y, --auto-approve', 'do not ask for confirmation')
-    .option('-p, --parallelism <n>', 'sandboxes changed at once (default: cores, at most 8)', (v) => Number.parseInt(v, 10))
+    .option('-p, --parallelism <n>', 'sandboxes changed at once (default: cores, at most 8)')
     .option('-t, --target <name>', 'limit to this sandbox (repeatable)', collect)
     .option('--allow-destroy', 'allow deleting or replacing protected and production sandboxes')
     .option('--no-backup', 'skip the backup before data-loss actions')
@@ -218,7 +241,7 @@ async function handleError(error: unknown): Promise<number> {
   const { DiagnosticError, formatDiagnostics } = await import('./diagnostics.js');
   if (error instanceof DiagnosticError) {
     process.stderr.write(`${formatDiagnostics(error.diagnostics)}\n`);
-    return 1;
+    return promptInterrupted ? 130 : 1;
   }
   const message = error instanceof Error ? error.message : String(error);
   process.stderr.write(`error: ${message}\n`);

@@ -1,5 +1,6 @@
 // iact apply [PLANFILE]: converge the machine to the manifest, safely and visibly.
 import { availableParallelism } from 'node:os';
+import path from 'node:path';
 import { DiagnosticError, diag } from '../diagnostics.js';
 import type { Plan } from '../plan/types.js';
 import type { CommandIO } from './io.js';
@@ -12,7 +13,8 @@ export function defaultParallelism(): number {
 
 export function parseParallelism(value: unknown): number {
   if (value === undefined) return defaultParallelism();
-  const n = Number(value);
+  // The flag arrives as the user's text: "4x" or "abc" is refused and echoed as typed, not as NaN.
+  const n = typeof value === 'string' ? (/^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN) : Number(value);
   if (!Number.isInteger(n) || n < 1) {
     throw new DiagnosticError(diag(`--parallelism ${String(value)} is not a positive whole number`, { fix: 'pass e.g. --parallelism 4' }));
   }
@@ -23,8 +25,16 @@ export default async function apply(opts: Record<string, unknown>, io: CommandIO
   const planFile = args[0];
   let saved: Plan | undefined;
   if (planFile) {
+    // The saved plan fixes its targets; silently applying all of it would surprise.
+    if (targetsOf(opts).length > 0) {
+      throw new DiagnosticError(
+        diag('--target cannot be combined with a saved plan', {
+          fix: `the plan file already fixes its targets: make it with iact plan --target ${targetsOf(opts).join(' --target ')} --out FILE, then run iact apply FILE`,
+        }),
+      );
+    }
     const { readPlanFile } = await import('../plan/planfile-io.js');
-    saved = await readPlanFile(planFile);
+    saved = await readPlanFile(path.resolve(io.cwd, planFile), planFile);
     if (typeof opts.env === 'string' && opts.env !== saved.environment) {
       throw new DiagnosticError(
         diag(`${planFile} is a plan for ${saved.environment}, not ${opts.env}`, { fix: `drop --env, or make a plan for ${opts.env} with iact plan --env ${opts.env} --out FILE` }),

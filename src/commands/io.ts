@@ -6,7 +6,7 @@ export interface CommandIO {
   stderr: (text: string) => void;
   /** stdout is a terminal (live progress, prompts). */
   isTTY: boolean;
-  /** colour allowed: a terminal and NO_COLOR unset, or FORCE_COLOR set. */
+  /** colour allowed: see colorAllowed. */
   color: boolean;
   /** Read one line from the terminal (confirmation prompts); undefined when stdin is not a TTY. */
   prompt?: (question: string) => Promise<string>;
@@ -17,3 +17,12 @@ export interface GlobalOptions {
 }
 
 export type CommandResult = number; // exit code
+
+/**
+ * FORCE_COLOR (not "0") forces colour; otherwise a terminal, TERM not "dumb", and NO_COLOR unset
+ * or empty: no-color.org asks only a non-empty NO_COLOR to turn colour off.
+ */
+export function colorAllowed(env: NodeJS.ProcessEnv, isTTY: boolean): boolean {
+  if (env.FORCE_COLOR) return env.FORCE_COLOR !== '0';
+  return isTTY && !env.NO_COLOR && env.TERM !== 'dumb';
+}

@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, freePorts, makeProject, portOpen, processesUnder, servicesAvailable, type Project } from '../helpers/iact-project.js';
+import { cliPath, ensureBuilt, freePorts, makeProject, portOpen, processesUnder, servicesAvailable, type Project } from '../helpers/iact-project.js';
 import { devManifest } from '../helpers/manifests.js';
 
 const PG_PASSWORD = 'pg-Secret-4711';
@@ -283,6 +283,113 @@ describe.skipIf(!haveServices)('apply end to end (lightweight driver)', () => {
     const applied = await project.iact(['apply', 'dev.plan']);
     expect(applied.exitCode, applied.stdout + applied.stderr).toBe(0);
     expect(applied.stdout).toContain('Apply complete: 2 created');
+  });
+});
+
+/** Two sandboxes of service `none`: a plan with changes, and a prompt, without any database binary. */
+const NONE_MANIFEST = [
+  'apiVersion: iact/v1',
+  'environment: development',
+  'sandboxes:',
+  '  a: { service: none, driver: lightweight, port: 41236 }',
+  '  b: { service: none, driver: lightweight, port: 41237 }',
+  '',
+].join('\n');
+
+/** Runs the CLI on a pseudo-terminal (python3's pty) and types `keys` at the confirmation prompt. */
+function answerPrompt(cwd: string, args: string[], keys: string): { exitCode: number; output: string } {
+  const driver = [
+    'import os, pty, sys, time, select',
+    'pid, fd = pty.fork()',
+    'if pid == 0:',
+    '    os.execvp(sys.argv[2], sys.argv[2:])',
+    "out = b''; sent = False",
+    'while True:',
+    '    try:',
+    '        r, _, _ = select.select([fd], [], [], 30)',
+    '        if not r: break',
+    '        d = os.read(fd, 4096)',
+    '        if not d: break',
+    '        out += d',
+    "        if not sent and b'will be accepted' in out:",
+    '            time.sleep(0.2); os.write(fd, sys.argv[1].encode()); sent = True',
+    '    except OSError: break',
+    '_, st = os.waitpid(pid, 0)',
+    "sys.stdout.write(out.decode(errors='replace'))",
+    "sys.stdout.write('\\nEXIT %d\\n' % os.waitstatus_to_exitcode(st))",
+  ].join('\n');
+  const out = execFileSync('python3', ['-c', driver, keys, process.execPath, cliPath, ...args], {
+    cwd,
+    env: { ...process.env, NO_COLOR: '1', IACT_ENV: '', ENVIRONMENT: '', APP_ENV: '', DJANGO_ENV: '' },
+    encoding: 'utf8',
+  });
+  const exit = /\nEXIT (-?\d+)\n$/.exec(out);
+  return { exitCode: Number(exit?.[1]), output: out };
+}
+
+const havePython = (() => {
+  try {
+    execFileSync('python3', ['-c', 'import pty'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+describe('apply: flags and saved plans (no services needed)', () => {
+  let project: Project;
+  beforeAll(() => ensureBuilt());
+  afterEach(async () => project?.cleanup());
+
+  it('refuses --target with a saved plan, which already fixes its targets', async () => {
+    project = makeProject();
+    project.writeManifest('development', NONE_MANIFEST);
+    expect((await project.iact(['plan', '--out', 'dev.plan'])).exitCode).toBe(0);
+    const run = await project.iact(['apply', 'dev.plan', '--target', 'a']);
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toBe(
+      'error: --target cannot be combined with a saved plan\n' +
+        '  fix: the plan file already fixes its targets: make it with iact plan --target a --out FILE, then run iact apply FILE',
+    );
+    expect(existsSync(project.file('.iact/sandboxes/development'))).toBe(false);
+    const otherEnv = await project.iact(['apply', 'dev.plan', '--env', 'staging']);
+    expect(otherEnv.exitCode).toBe(1);
+    expect(otherEnv.stderr).toContain('error: dev.plan is a plan for development, not staging');
+  });
+
+  it('echoes --parallelism as typed when it is not a positive whole number', async () => {
+    project = makeProject();
+    project.writeManifest('development', NONE_MANIFEST);
+    for (const value of ['abc', '4x', '0']) {
+      const run = await project.iact(['apply', '--auto-approve', '--parallelism', value]);
+      expect(run.exitCode).toBe(1);
+      expect(run.stderr).toBe(`error: --parallelism ${value} is not a positive whole number\n  fix: pass e.g. --parallelism 4`);
+    }
+  });
+
+  it('refuses a plan file that is not JSON without printing its content', async () => {
+    project = makeProject();
+    project.writeManifest('development', NONE_MANIFEST);
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(project.file('secret.plan'), 'PW=hunter2xyz\n');
+    const run = await project.iact(['apply', 'secret.plan']);
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toMatch(/^secret\.plan:1:1 {2}error: secret\.plan is not an iact plan file \(not JSON\)\n {2}fix: /);
+    expect(run.stderr).not.toContain('hunter2');
+  });
+
+  it.skipIf(!havePython)('Ctrl-C or Ctrl-D at the prompt changes nothing, like "no"; Ctrl-C exits 130', async () => {
+    project = makeProject();
+    project.writeManifest('development', NONE_MANIFEST);
+    for (const [keys, code] of [['\u0003', 130], ['\u0004', 1], ['no\r', 1]] as const) {
+      const run = answerPrompt(project.dir, ['apply'], keys);
+      expect(run.exitCode, run.output).toBe(code);
+      expect(run.output).toContain('error: Apply cancelled: the answer was not "yes"');
+      expect(run.output).toContain('fix: nothing was changed');
+      expect(run.output).not.toContain('Aborted with Ctrl');
+      expect(run.output).not.toContain('IACT_DEBUG');
+    }
+    expect(existsSync(project.file('.iact/sandboxes/development'))).toBe(false);
   });
 });
 
