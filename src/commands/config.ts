@@ -1,10 +1,11 @@
 // `iact config [KEY] [--env E] [--format text|json|env|shell] [--show-sensitive]`.
 import { DiagnosticError, diag, formatDiagnostics } from '../diagnostics.js';
-import { findProjectRoot } from '../project.js';
+import { checkEnvironmentFlags, findProjectRoot } from '../project.js';
 import { detectEnvironmentIn } from '../manifest/detect.js';
-import { loadEnvironment, manifestFile, unknownEnvironment } from '../manifest/load.js';
+import { duplicateManifest, invalidEnvironmentName, loadEnvironment, manifestFile, unknownEnvironment } from '../manifest/load.js';
 import { didYouMean } from '../manifest/schema.js';
 import { lookupSetting, renderConfig, type ConfigFormat } from '../config/present.js';
+import { MASK } from '../util/redact.js';
 import type { CommandIO } from './io.js';
 
 interface ConfigOptions {
@@ -27,11 +28,12 @@ export default async function config(opts: ConfigOptions, io: CommandIO, args: s
 }
 
 async function run(opts: ConfigOptions, io: CommandIO, args: string[]): Promise<number> {
+  checkEnvironmentFlags(opts);
   const root = findProjectRoot(io.cwd, opts.dir);
   const detected = detectEnvironmentIn(root, { flag: opts.env, env: io.env });
-  if (!manifestFile(root, detected.name) && /^[a-z][a-z0-9_-]{0,62}$/.test(detected.name)) {
-    throw new DiagnosticError(unknownEnvironment(root, detected.name, detected.source));
-  }
+  const problem = invalidEnvironmentName(root, detected.name, detected.source) ?? duplicateManifest(root, detected.name);
+  if (problem) throw new DiagnosticError(problem);
+  if (!manifestFile(root, detected.name)) throw new DiagnosticError(unknownEnvironment(root, detected.name, detected.source));
   const { resolved, diagnostics } = await loadEnvironment({ root, environment: detected.name, env: io.env });
   if (!resolved) {
     io.stderr(`${formatDiagnostics(diagnostics)}\n`);
@@ -51,6 +53,12 @@ async function run(opts: ConfigOptions, io: CommandIO, args: string[]): Promise<
       );
     }
     io.stdout(`${found.value}\n`);
+    // `PW=$(iact config DB_PASSWORD)` must not quietly capture the mask: the exit code says so.
+    const clear = mask ? lookupSetting(resolved, key, false) : found;
+    if (clear.found && clear.value !== found.value) {
+      io.stderr(`${key} ${found.value === MASK ? 'is sensitive' : 'holds sensitive values'}; add --show-sensitive to print it\n`);
+      return 1;
+    }
     return 0;
   }
   io.stdout(renderConfig(resolved, { format: opts.format ?? 'text', mask, source: detected.source }));

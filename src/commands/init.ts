@@ -1,7 +1,7 @@
-// `iact init`: scaffold environments/, .env.example and .gitignore lines; never overwrites a file.
+// `iact init`: scaffold environments/, .env.example and .gitignore lines; creates what is missing, never overwrites a file.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { DiagnosticError, diag, formatDiagnostics } from '../diagnostics.js';
+import { DiagnosticError, diag } from '../diagnostics.js';
 import { ENV_EXAMPLE_TEMPLATE, manifestTemplate } from '../manifest/templates.js';
 import type { CommandIO } from './io.js';
 
@@ -19,28 +19,29 @@ export default async function init(opts: InitOptions, io: CommandIO): Promise<nu
     ...(['development', 'staging', 'production'] as const).map((name): [string, string] => [`environments/${name}.yaml`, manifestTemplate(name, SCAFFOLD_SCHEMA_REF)]),
     ['.env.example', ENV_EXAMPLE_TEMPLATE],
   ];
-  const existing = files.map(([rel]) => rel).filter((rel) => existsSync(path.join(root, rel)));
-  if (existing.length > 0) {
-    io.stderr(
-      `${formatDiagnostics([
-        diag(`refusing to overwrite ${existing.join(', ')}`, {
-          code: 'init.exists',
-          location: { file: existing[0]!, line: 1, col: 1 },
-          fix: 'iact init only scaffolds a new project; move those files away first, or edit them by hand',
-        }),
-      ])}\n`,
-    );
-    return 1;
-  }
   try {
     mkdirSync(path.join(root, 'environments'), { recursive: true });
   } catch (error) {
     throw new DiagnosticError(diag(`cannot create ${path.join(root, 'environments')}: ${(error as Error).message}`, { fix: 'check the directory permissions' }));
   }
+  // Every other command says "run iact init": on a half-set-up project it must fill the gaps, not refuse.
   for (const [rel, content] of files) {
-    // 'wx': fail rather than overwrite if the file appeared since the check.
-    writeFileSync(path.join(root, rel), content, { flag: 'wx' });
-    io.stdout(`created ${rel}\n`);
+    // environments/staging.yml is that environment's manifest too: a .yaml beside it would be a second one.
+    const yml = rel.replace(/\.yaml$/, '.yml');
+    if (yml !== rel && existsSync(path.join(root, yml))) {
+      io.stdout(`kept existing ${yml}\n`);
+      continue;
+    }
+    try {
+      // 'wx': never overwrite, even a file that appeared a moment ago.
+      writeFileSync(path.join(root, rel), content, { flag: 'wx' });
+      io.stdout(`created ${rel}\n`);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+        throw new DiagnosticError(diag(`cannot write ${rel}: ${(error as Error).message}`, { fix: 'check the directory permissions' }));
+      }
+      io.stdout(`kept existing ${rel}\n`);
+    }
   }
   const gitignore = path.join(root, '.gitignore');
   const current = existsSync(gitignore) ? readFileSync(gitignore, 'utf8') : '';

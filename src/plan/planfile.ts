@@ -109,11 +109,16 @@ export function parsePlanFile(text: string, file: string): Plan {
   try {
     raw = JSON.parse(text);
   } catch (error) {
+    // JSON.parse's message quotes the file's first bytes, which may be a secret or binary: only the position is kept.
     const message = error instanceof Error ? error.message : String(error);
     const at = /position (\d+)/.exec(message);
     const location = at ? { file, ...lineCol(text, Number(at[1])) } : { file, line: 1, col: 1 };
     throw new DiagnosticError(
-      diag(`${file} is not a plan file: it is not valid JSON`, { location, detail: message, fix: RECREATE, code: 'planfile.json' }),
+      diag(`${file} is not an iact plan file (not JSON)`, {
+        location,
+        fix: 'check the path: show and apply read the files `iact plan --out FILE` writes',
+        code: 'planfile.json',
+      }),
     );
   }
   if (!isRecord(raw)) {

@@ -21,15 +21,28 @@ describe('iact init', () => {
     expect(validate.code).toBe(0);
   });
 
-  it('refuses to overwrite and writes nothing', async () => {
+  it('keeps files that exist, creates the missing ones, and overwrites nothing', async () => {
     const dir = tempProject();
-    await runCommand('init', {}, dir);
+    writeFileSync(path.join(dir, '.env.example'), 'MINE=1\n');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(path.join(dir, 'environments'));
     writeFileSync(path.join(dir, 'environments/staging.yaml'), 'mine\n');
-    const again = await runCommand('init', {}, dir);
-    expect(again.code).toBe(1);
-    expect(again.stderr).toContain('error: refusing to overwrite environments/development.yaml, environments/staging.yaml, environments/production.yaml, .env.example');
+    writeFileSync(path.join(dir, 'environments/production.yml'), 'mine too\n');
+    const run = await runCommand('init', {}, dir);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toContain(
+      'created environments/development.yaml\nkept existing environments/staging.yaml\nkept existing environments/production.yml\nkept existing .env.example\n',
+    );
     expect(readFileSync(path.join(dir, 'environments/staging.yaml'), 'utf8')).toBe('mine\n');
+    expect(readFileSync(path.join(dir, '.env.example'), 'utf8')).toBe('MINE=1\n');
+    // A .yaml beside the .yml would be a second manifest for production.
+    expect(existsSync(path.join(dir, 'environments/production.yaml'))).toBe(false);
+    expect(readFileSync(path.join(dir, 'environments/development.yaml'), 'utf8')).toContain('environment: development');
     expect(existsSync(path.join(dir, '.env'))).toBe(false);
+    const again = await runCommand('init', {}, dir);
+    expect(again.code).toBe(0);
+    expect(again.stdout).not.toContain('created');
   });
 
   it('embeds exactly the bundled manifests and .env.example (regenerate with scripts/gen-init-templates.mjs)', () => {

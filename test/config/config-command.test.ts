@@ -85,7 +85,11 @@ describe('iact config', () => {
     const dir = project();
     expect((await runCommand('config', { env: 'production' }, dir, PROD_ENV, ['DB_HOST'])).stdout).toBe(`${PROD_ENV.DB_PROD_HOST}\n`);
     expect((await runCommand('config', { env: 'production' }, dir, PROD_ENV, ['database.port'])).stdout).toBe('5432\n');
-    expect((await runCommand('config', { env: 'production' }, dir, PROD_ENV, ['DB_PASSWORD'])).stdout).toBe('(sensitive)\n');
+    const masked = await runCommand('config', { env: 'production' }, dir, PROD_ENV, ['DB_PASSWORD']);
+    expect(masked).toEqual({ code: 1, stdout: '(sensitive)\n', stderr: 'DB_PASSWORD is sensitive; add --show-sensitive to print it\n' });
+    const tree = await runCommand('config', { env: 'production' }, dir, PROD_ENV, ['database']);
+    expect(tree.code).toBe(1);
+    expect(tree.stderr).toBe('database holds sensitive values; add --show-sensitive to print it\n');
     expect((await runCommand('config', { env: 'production', showSensitive: true }, dir, PROD_ENV, ['DB_PASSWORD'])).stdout).toBe(`${PROD_ENV.DB_PROD_PASSWORD}\n`);
     const unknown = await runCommand('config', { env: 'production' }, dir, PROD_ENV, ['DB_HOTS']);
     expect(unknown.code).toBe(1);
@@ -105,6 +109,31 @@ describe('iact config', () => {
       'error: no manifest for environment "qa" (from IACT_ENV in the process environment)\n' +
         '  manifests in environments/: development, production, staging\n' +
         '  fix: use --env development | production | staging, or create environments/qa.yaml\n',
+    );
+  });
+
+  it('refuses an empty --env, a name no manifest can have, and two manifests for one environment', async () => {
+    const dir = project();
+    const empty = await runCommand('config', { env: '' }, dir, { IACT_ENV: 'staging' });
+    expect(empty.code).toBe(1);
+    expect(empty.stderr).toContain('error: --env needs an environment name');
+    const upper = await runCommand('config', { env: 'Staging' }, dir, {});
+    expect(upper.code).toBe(1);
+    expect(upper.stderr).toBe(
+      'error: invalid environment name "Staging" (from --env)\n' +
+        '  an environment name matches ^[a-z][a-z0-9_-]{0,62}$ (its manifest is environments/<name>.yaml)\n' +
+        '  manifests in environments/: development, production, staging\n' +
+        '  fix: use --env staging\n',
+    );
+    const escape = await runCommand('config', {}, dir, { IACT_ENV: '../etc' });
+    expect(escape.stderr).toContain('error: invalid environment name "../etc" (from IACT_ENV in the process environment)');
+    expect(escape.stderr).not.toContain('create environments/../etc');
+    cpSync(path.join(dir, 'environments/staging.yaml'), path.join(dir, 'environments/staging.yml'));
+    const twice = await runCommand('config', { env: 'staging' }, dir, {});
+    expect(twice.code).toBe(1);
+    expect(twice.stderr).toBe(
+      'error: environment staging has two manifests: environments/staging.yaml and environments/staging.yml\n' +
+        '  fix: keep one: delete or rename environments/staging.yml or environments/staging.yaml\n',
     );
   });
 

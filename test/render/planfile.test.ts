@@ -63,7 +63,15 @@ describe('plan files', () => {
 
   it('says where a file that is not JSON breaks', () => {
     const message = diagnosticOf(() => parsePlanFile('{\n  "format_version": 1,\n  oops\n}\n', 'dev.plan'));
-    expect(message).toMatch(/^dev\.plan:3:\d+ {2}error: dev\.plan is not a plan file: it is not valid JSON/);
+    expect(message).toMatch(/^dev\.plan:3:\d+ {2}error: dev\.plan is not an iact plan file \(not JSON\)\n {2}fix: /);
+    expect(message).not.toContain('oops');
+  });
+
+  it('never echoes the content of a file that is not JSON (a secret, binary bytes)', () => {
+    const secret = diagnosticOf(() => parsePlanFile('PW=hunter2xyz\n', '.env'));
+    expect(secret).toBe(".env:1:1  error: .env is not an iact plan file (not JSON)\n  fix: check the path: show and apply read the files `iact plan --out FILE` writes");
+    const binary = diagnosticOf(() => parsePlanFile('\u0000\u00ff\u001b[31mGARBAGE', 'x.bin'));
+    expect(binary).not.toMatch(/GARBAGE|\u001b|\u0000/);
   });
 
   it('lists missing and mistyped fields', () => {
@@ -129,5 +137,12 @@ describe('iact show', () => {
     expect(await diagnosticOfAsync(() => show({ format: 'text' }, captureIO(), ['missing.plan']))).toContain('plan file missing.plan not found');
     writeFileSync(path.join(dir, 'v2.plan'), '{"format_version": 2}');
     expect(await diagnosticOfAsync(() => show({ format: 'text' }, captureIO(), ['v2.plan']))).toContain('expected 1, received 2');
+  });
+
+  it('refuses a file that is not JSON without printing what is in it', async () => {
+    writeFileSync(path.join(dir, 'secret.plan'), 'PW=hunter2xyz\n');
+    const message = await diagnosticOfAsync(() => show({ format: 'text' }, captureIO(), ['secret.plan']));
+    expect(message).toContain('secret.plan is not an iact plan file (not JSON)');
+    expect(message).not.toContain('hunter2');
   });
 });
