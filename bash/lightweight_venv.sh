@@ -34,7 +34,7 @@ drv::service_pid() { sb::running_pid; }
 drv::prepare() { :; }
 drv::cleanup() { :; }
 drv::after_ready() { :; }
-drv::healthy() { iact::port_open "${SB_PORT}"; }
+drv::healthy() { iact::service_answers "${SB_PORT}" "${SB_SERVICE}"; }
 
 # setsid: the server survives this script and is out of its caller's process group.
 drv::launch() {

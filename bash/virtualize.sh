@@ -304,7 +304,7 @@ login_ok() {
         out="$(PGPASSWORD="${password}" PGCONNECT_TIMEOUT=3 "${psql}" -X -w -h 127.0.0.1 -p "${SB_PORT}" -U "${SB_USER}" -d "${SB_DATABASE}" -tAc 'SELECT 1' 2>/dev/null)" || return 1
         [[ "${out}" == 1 ]]
       else
-        iact::docker_probe "${SB_PORT}" postgres && docker exec "${container}" iact-service ready >/dev/null 2>&1
+        iact::service_answers "${SB_PORT}" postgres && docker exec "${container}" iact-service ready >/dev/null 2>&1
       fi
       ;;
     mysql)
@@ -312,7 +312,7 @@ login_ok() {
         out="$(MYSQL_PWD="${password}" mariadb --no-defaults --connect-timeout=3 -h 127.0.0.1 -P "${SB_PORT}" -u "${SB_USER}" -N -B -e 'SELECT 1' "${SB_DATABASE}" 2>/dev/null)" || return 1
         [[ "${out}" == 1 ]]
       else
-        iact::docker_probe "${SB_PORT}" mysql && docker exec "${container}" iact-service ready >/dev/null 2>&1
+        iact::service_answers "${SB_PORT}" mysql && docker exec "${container}" iact-service ready >/dev/null 2>&1
       fi
       ;;
     redis)
@@ -320,7 +320,7 @@ login_ok() {
         out="$(REDISCLI_AUTH="${password}" timeout 3 redis-cli --no-auth-warning -h 127.0.0.1 -p "${SB_PORT}" PING 2>/dev/null)" || return 1
         [[ "${out}" == PONG ]]
       else
-        iact::docker_probe "${SB_PORT}" redis && docker exec "${container}" iact-service ready >/dev/null 2>&1
+        iact::service_answers "${SB_PORT}" redis && docker exec "${container}" iact-service ready >/dev/null 2>&1
       fi
       ;;
     none) return 0 ;;
@@ -679,7 +679,7 @@ cmd_status() {
     elif [[ "${state}" == running ]]; then
       running=true
       [[ "${pid_of[${name}]}" =~ ^[1-9][0-9]*$ ]] && pid="${pid_of[${name}]}"
-      iact::docker_probe "${port}" "${svc}" && healthy=true
+      iact::service_answers "${port}" "${svc}" && healthy=true
     fi
     [[ -n "${mount_of[${name}]:-}" ]] && bytes="${bytes_of[${mount_of[${name}]}]:-0}"
     iact::docker_json_escape hash_json "${hash_of[${name}]}"

@@ -71,7 +71,7 @@ drv::healthy() {
     mysql) sock="${SB_DIR}/run/mysqld.sock" ;;
     *) sock="${SB_DIR}/run/redis.sock" ;;
   esac
-  [[ -S "${sock}" ]] && iact::port_open "${SB_PORT}"
+  [[ -S "${sock}" ]] && iact::service_answers "${SB_PORT}" "${SB_SERVICE}"
 }
 
 ns::cgroup() { printf '%s' "${CGROUP_MEMORY_ROOT}/iact/${SB_ENV}-${SB_NAME}"; }

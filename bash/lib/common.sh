@@ -172,6 +172,25 @@ iact::port_open() {
   return 1
 }
 
+# A protocol-level answer on 127.0.0.1:PORT, without forking: health, not just an open port (docker-proxy
+# accepts TCP with the service down; a hung or SIGSTOPped server accepts and never answers).
+iact::service_answers() {
+  local port="$1" service="$2" fd
+  { exec {fd}<>"/dev/tcp/127.0.0.1/${port}"; } 2>/dev/null || return 1
+  # A peer that already hung up must not kill the shell with SIGPIPE.
+  trap '' PIPE
+  case "${service}" in
+    postgres) printf '\x00\x00\x00\x08\x04\xd2\x16\x2f' 1>&"${fd}" 2>/dev/null || true ;; # SSLRequest: 'N' or 'S'
+    redis) printf 'PING\r\n' 1>&"${fd}" 2>/dev/null || true ;;                             # -NOAUTH or +PONG
+    *) ;;                                                                                  # MariaDB greets first
+  esac
+  local answered=1
+  IFS= read -r -t 2 -n 1 -d '' -u "${fd}" _ 2>/dev/null && answered=0
+  exec {fd}>&-
+  trap - PIPE
+  return "${answered}"
+}
+
 # Wait until CMD... succeeds, polling every 20 ms, at most TIMEOUT seconds.
 iact::wait_for() {
   local timeout="$1"

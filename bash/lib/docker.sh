@@ -67,25 +67,6 @@ iact::docker_default_image() {
   esac
 }
 
-# A protocol-level answer on 127.0.0.1:PORT, without forking: docker-proxy accepts TCP even when
-# the service behind it is down, so an open port alone proves nothing.
-iact::docker_probe() {
-  local port="$1" service="$2" fd
-  { exec {fd}<>"/dev/tcp/127.0.0.1/${port}"; } 2>/dev/null || return 1
-  # A peer that already hung up must not kill the shell with SIGPIPE.
-  trap '' PIPE
-  case "${service}" in
-    postgres) printf '\x00\x00\x00\x08\x04\xd2\x16\x2f' 1>&"${fd}" 2>/dev/null || true ;; # SSLRequest: 'N' or 'S'
-    redis) printf 'PING\r\n' 1>&"${fd}" 2>/dev/null || true ;;                             # -NOAUTH or +PONG
-    *) ;;                                                                                  # MariaDB greets first
-  esac
-  local answered=1
-  IFS= read -r -t 2 -n 1 -d '' -u "${fd}" _ 2>/dev/null && answered=0
-  exec {fd}>&-
-  trap - PIPE
-  return "${answered}"
-}
-
 # The host's own psql binary (not Debian's perl wrapper: it costs ~40 ms per call), else PATH's.
 iact::docker_psql() {
   local candidate found=""

@@ -176,6 +176,27 @@ export function lifecycleSuite(driverName: DriverName, services: ServiceKind[] =
     });
   });
 
+  it('health is an answer, not an open port: a frozen server (SIGSTOP) is unhealthy until it resumes', async () => {
+    if (!requireBinary('redis')) return;
+    const spec = specFor(driverName, 'redis', 'frozen', await freePort());
+    try {
+      await driver.create(ctx, spec);
+      const pid = (await driver.status(ctx)).find((s) => s.name === 'frozen')?.pid;
+      expect(pid).toBeGreaterThan(0);
+      // The server itself (under namespace, a child of the reported pid): every process of the sandbox.
+      const frozen = [...new Set([pid!, ...processesMentioning(path.join(root.sandboxRoot, 'development', 'frozen'))])];
+      for (const p of frozen) process.kill(p, 'SIGSTOP');
+      try {
+        expect((await driver.status(ctx)).find((s) => s.name === 'frozen')).toMatchObject({ running: true, healthy: false });
+      } finally {
+        for (const p of frozen) process.kill(p, 'SIGCONT');
+      }
+      expect((await driver.status(ctx)).find((s) => s.name === 'frozen')).toMatchObject({ running: true, healthy: true });
+    } finally {
+      await driver.destroy(ctx, 'frozen');
+    }
+  });
+
   it('a failed update puts the sandbox back as last applied: files, spec hash, and a running server', async () => {
     if (!requireBinary('postgres') || !requireBinary('redis')) return;
     const [pgPort, redisPort] = [await freePort(), await freePort()];
