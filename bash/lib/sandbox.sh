@@ -200,6 +200,8 @@ readonly SB_SPEC_JQ='
 sb::ingest_spec() {
   local file="$1" fields='' settings='' line wmem='' spec_env spec_driver _image
   [[ "${file}" == - || (-f "${file}" && -r "${file}") ]] || iact::usage_error "spec file '${file}' is not readable"
+  # Without jq every spec would read as malformed; say what is missing instead.
+  command -v jq >/dev/null 2>&1 || iact::die 1 "jq is not installed" "apt-get install -y jq"
   [[ "${SB_DRIVER}" == namespace ]] && sb::setting WASI_MEMORY_LIMIT && wmem="${REPLY}"
   SB_PASSWORD='' SB_OBSERVED_JSON=''
   {
