@@ -44,12 +44,16 @@ type Segments = (string | number)[];
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
 
+// node:crypto costs ~12 ms of cold start; `iact validate` never needs it.
+function sha256Hex(text: string): string {
+  const { createHash } = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
+  return createHash('sha256').update(text).digest('hex');
+}
+
 /** Salted and short: shows that a value changed without revealing it. */
 export function variableHash(name: string, value: string | undefined): string {
   if (value === undefined) return 'unset';
-  // node:crypto costs ~12 ms of cold start; `iact validate` never needs it.
-  const { createHash } = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
-  return `sha256:${createHash('sha256').update(`iact-variable\0${name}\0${value}`).digest('hex').slice(0, 16)}`;
+  return `sha256:${sha256Hex(`iact-variable\0${name}\0${value}`).slice(0, 16)}`;
 }
 
 export function resolveManifest(input: ResolveInput): ResolveResult {
@@ -218,6 +222,7 @@ export function resolveManifest(input: ResolveInput): ResolveResult {
   // Hashed on first read (plans, diffs), mapped on first read (cross-environment diagnostics).
   computedOnFirstRead(resolved, 'variables', () => Object.fromEntries(used.map(([name, v]) => [name, variableHash(name, v)])));
   computedOnFirstRead(resolved, 'locations', mapLocations);
+  computedOnFirstRead(resolved, 'sourceHash', () => sha256Hex(`iact-manifest\0${input.text}`));
   return { diagnostics, placeholdersUsed: [...placeholdersUsed].sort(), resolved };
 }
 

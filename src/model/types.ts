@@ -110,4 +110,9 @@ export interface ResolvedEnvironment {
   locations: Record<string, SourceLocation>;
   /** Names of the variables the manifest used, and a salted hash of each value (for fingerprints). */
   variables: Record<string, string>;
+  /**
+   * sha256 of the manifest's text: with `variables` it determines the desired state, and a stale
+   * plan can say "the file changed" apart from "a variable changed". Absent for models built in code.
+   */
+  sourceHash?: string;
 }

@@ -51,7 +51,7 @@ export interface PlanInput {
 export interface PreparedDesired {
   /** Per sandbox: its compared fields, their masked display, and its settings that hold secrets. */
   sandboxes: Map<string, DesiredSandbox>;
-  /** Fingerprint of the interpolated manifest; secrets enter only as salted hashes. */
+  /** Hash of the manifest's text (the variables are fingerprinted apart), so "file changed" means the file. */
   manifestHash: string;
 }
 
@@ -160,6 +160,14 @@ function expandTargets(targets: string[], sandboxes: Record<string, SandboxSpec>
   return selected;
 }
 
+/** A model built in code has no text: its interpolated content stands in (secrets as salted hashes). */
+function modelHash(desired: ResolvedEnvironment): string {
+  const secrets = new Set(desired.secretValues);
+  const scrub = (value: string): string => (secrets.has(value) ? `secret:${sha256(`iact-fp\0${value}`).slice(0, 16)}` : value);
+  const manifest = { environment: desired.environment, sandboxes: desired.sandboxes, connections: desired.connections, features: desired.features };
+  return sha256(canonicalJson(manifest, scrub));
+}
+
 /**
  * Pure, and free of the machine's state, so `iact plan` works it out while the status scans run:
  * about half of planning a thousand sandboxes.
@@ -175,10 +183,7 @@ export function prepareDesired(desired: ResolvedEnvironment): PreparedDesired {
     }
     sandboxes.set(name, { after, display: display(after, secretFields), secretFields });
   }
-  const secrets = new Set(desired.secretValues);
-  const scrub = (value: string): string => (secrets.has(value) ? `secret:${sha256(`iact-fp\0${value}`).slice(0, 16)}` : value);
-  const manifest = { environment: desired.environment, sandboxes: desired.sandboxes, connections: desired.connections, features: desired.features };
-  return { sandboxes, manifestHash: sha256(canonicalJson(manifest, scrub)) };
+  return { sandboxes, manifestHash: desired.sourceHash ?? modelHash(desired) };
 }
 
 function planSandbox(

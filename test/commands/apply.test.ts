@@ -277,6 +277,7 @@ describe.skipIf(!haveServices)('apply end to end (lightweight driver)', () => {
     expect(stale.exitCode, stale.stdout + stale.stderr).toBe(1);
     expect(stale.stderr).toContain('Saved plan is stale');
     expect(stale.stderr).toContain('variable DB_VM_PASSWORD changed');
+    expect(stale.stderr).not.toContain('development.yaml changed'); // the file did not: only a variable
     expect(stale.stderr).not.toContain('another-Secret-9');
 
     project.writeEnv(ENV_TEXT);
