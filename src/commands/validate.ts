@@ -82,7 +82,10 @@ async function run(opts: ValidateOptions, io: CommandIO): Promise<number> {
   if (okLines.length > 0) io.stdout(`${okLines.join('\n')}\n`);
   if (failed) {
     const errors = diagnostics.filter((d) => d.severity === 'error').length;
-    io.stderr(`\n${errors} error${errors === 1 ? '' : 's'} in ${badFiles.size} of ${selected.length} manifest${selected.length === 1 ? '' : 's'}.\n`);
+    const badManifests = [...badFiles].filter((file) => selectedFiles.has(file) || file === '?').length;
+    const elsewhere = [...badFiles].filter((file) => !selectedFiles.has(file) && file !== '?').sort();
+    const also = elsewhere.length > 0 ? ` and ${elsewhere.join(', ')}` : '';
+    io.stderr(`\n${errors} error${errors === 1 ? '' : 's'} in ${badManifests} of ${selected.length} manifest${selected.length === 1 ? '' : 's'}${also}.\n`);
     return 1;
   }
   io.stdout(`${selected.length} manifest${selected.length === 1 ? '' : 's'} valid.\n`);

@@ -2,6 +2,7 @@
 // cost (dotenv's module costs ~10 ms of cold start); older Node falls back to dotenv's parse.
 import { createRequire } from 'node:module';
 import util from 'node:util';
+import { diag, type Diagnostic } from '../diagnostics.js';
 
 type Parse = (text: string) => Record<string, string>;
 
@@ -10,4 +11,61 @@ let parser: Parse | undefined;
 export function parseDotenv(text: string): Record<string, string> {
   parser ??= (util as unknown as { parseEnv?: Parse }).parseEnv ?? ((createRequire(import.meta.url)('dotenv') as { parse: Parse }).parse);
   return { ...parser(text) };
+}
+
+// The lines the parser reads as variables: KEY=VALUE and export KEY=VALUE (Node's parseEnv has no KEY: VALUE).
+const VARIABLE_LINE = /^\s*(?:export\s+)?[\w.-]+\s*=/;
+
+/**
+ * Lines dotenv would silently misread: anything that is not a variable, a comment or blank (it
+ * can swallow the next variable), and a quote that never closes (the value keeps the quote). Pure.
+ */
+export function lintDotenv(text: string, file: string): Diagnostic[] {
+  const diagnostics: Diagnostic[] = [];
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    const trimmed = line.trim();
+    if (trimmed === '' || trimmed.startsWith('#')) continue;
+    const match = VARIABLE_LINE.exec(line);
+    if (!match) {
+      diagnostics.push(
+        diag('not a KEY=VALUE line', {
+          location: { file, line: i + 1, col: line.length - line.trimStart().length + 1 },
+          detail: 'dotenv skips it and may read it together with the next line, losing that variable',
+          fix: 'write it as KEY=VALUE (letters, digits, _ . - in the key), or start it with # to make it a comment',
+          code: 'dotenv.syntax',
+        }),
+      );
+      continue;
+    }
+    const value = line.slice(match[0].length).trimStart();
+    const quote = value[0];
+    if (quote !== '"' && quote !== "'" && quote !== '`') continue;
+    if (closes(value.slice(1), quote)) continue;
+    // A quoted value may span lines; it ends on the first line holding the closing quote.
+    const end = lines.findIndex((l, j) => j > i && closes(l, quote));
+    if (end !== -1) {
+      i = end;
+      continue;
+    }
+    diagnostics.push(
+      diag(`the ${quote} quote opened here is never closed`, {
+        severity: 'warning',
+        location: { file, line: i + 1, col: line.indexOf(quote) + 1 },
+        detail: 'the value is read as written, the quote included',
+        fix: `close it with ${quote} at the end of the value`,
+        code: 'dotenv.quote',
+      }),
+    );
+  }
+  return diagnostics;
+}
+
+function closes(text: string, quote: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === '\\') i++;
+    else if (text[i] === quote) return true;
+  }
+  return false;
 }

@@ -1,7 +1,7 @@
 // I/O edge of manifest loading: find the file, read it and the .env files, hand both to the pure resolver.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { parseDotenv } from './dotenv.js';
+import { lintDotenv, parseDotenv } from './dotenv.js';
 import { diag, type Diagnostic } from '../diagnostics.js';
 import type { ResolvedEnvironment } from '../model/types.js';
 import { resolveManifest } from './resolve.js';
@@ -52,18 +52,32 @@ export function manifestFile(root: string, environment: string): string | undefi
   return undefined;
 }
 
-function readDotenvFile(file: string): Record<string, string> {
+function readDotenvText(file: string): string | undefined {
   try {
-    return parseDotenv(readFileSync(file, 'utf8'));
+    return readFileSync(file, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
 }
 
-/** `.env` then `.env.<environment>`; the process environment wins over both. */
-export function readVariables(root: string, environment: string, env: NodeJS.ProcessEnv): Record<string, string | undefined> {
-  const fromFiles = { ...readDotenvFile(path.join(root, '.env')), ...readDotenvFile(path.join(root, `.env.${environment}`)) };
+function readDotenvFile(file: string): Record<string, string> {
+  const text = readDotenvText(file);
+  return text === undefined ? {} : parseDotenv(text);
+}
+
+/**
+ * `.env` then `.env.<environment>`; the process environment wins over both. Lines dotenv would
+ * misread are added to `diagnostics` when given.
+ */
+export function readVariables(root: string, environment: string, env: NodeJS.ProcessEnv, diagnostics?: Diagnostic[]): Record<string, string | undefined> {
+  const read = (rel: string): Record<string, string> => {
+    const text = readDotenvText(path.join(root, rel));
+    if (text === undefined) return {};
+    diagnostics?.push(...lintDotenv(text, rel));
+    return parseDotenv(text);
+  };
+  const fromFiles = { ...read('.env'), ...read(`.env.${environment}`) };
   const out: Record<string, string | undefined> = { ...fromFiles };
   for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v;
   return out;
@@ -126,7 +140,8 @@ export async function loadEnvironment(opts: LoadOptions): Promise<LoadResult> {
   if (size > MAX_MANIFEST_BYTES) return { file, diagnostics: [tooLargeDiagnostic(file, size)] };
   const text = readFileSync(absolute, 'utf8');
 
-  const variables = readVariables(root, environment, opts.env ?? process.env);
+  const dotenvDiagnostics: Diagnostic[] = [];
+  const variables = readVariables(root, environment, opts.env ?? process.env, dotenvDiagnostics);
   const result = resolveManifest({
     text,
     file,
@@ -136,7 +151,8 @@ export async function loadEnvironment(opts: LoadOptions): Promise<LoadResult> {
     allowMissingVariables: opts.allowMissingVariables,
     placeholders: opts.placeholders,
   });
-  return { ...result, file };
+  if (dotenvDiagnostics.length === 0) return { ...result, file };
+  return { ...result, diagnostics: [...dotenvDiagnostics, ...result.diagnostics], file };
 }
 
 /** .env.example of the project root, parsed ({} when absent). */
