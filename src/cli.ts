@@ -238,10 +238,15 @@ async function handleError(error: unknown): Promise<number> {
     // --help and --version are "errors" to commander; usage errors already printed their message.
     return error.exitCode === 0 ? 0 : 1;
   }
-  const { DiagnosticError, formatDiagnostics } = await import('./diagnostics.js');
+  const { DiagnosticError, formatDiagnostics, systemErrorDiagnostic } = await import('./diagnostics.js');
   if (error instanceof DiagnosticError) {
     process.stderr.write(`${formatDiagnostics(error.diagnostics)}\n`);
     return promptInterrupted ? 130 : 1;
+  }
+  const system = systemErrorDiagnostic(error);
+  if (system && process.env.IACT_DEBUG !== '1') {
+    process.stderr.write(`${formatDiagnostics([system])}\n`);
+    return 1;
   }
   const message = error instanceof Error ? error.message : String(error);
   process.stderr.write(`error: ${message}\n`);
