@@ -179,7 +179,8 @@ export async function converge(selected: Selected, environment: string, io: Comm
     if (backupDir && plan.changes.some((c) => c.backup)) await mkdir(backupDir, { recursive: true, mode: 0o700 });
     if (!options.quiet && !options.json) say('\n');
 
-    const reporter = reporterFor({ ...io, stdout: say }, options);
+    // --json: the events are the machine-readable output (stdout); the human text went to stderr.
+    const reporter = reporterFor({ ...io, stdout: options.json ? (text: string) => io.stdout(redact(text, secrets)) : say }, options);
     const onEvent = (event: ApplyEvent) => {
       const safe = event.message ? { ...event, message: redact(event.message, secrets) } : event;
       reporter.event(safe);

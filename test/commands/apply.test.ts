@@ -248,6 +248,21 @@ describe.skipIf(!haveServices)('apply end to end (lightweight driver)', () => {
     expect((await project.iact(['plan', '--detailed-exitcode'])).exitCode).toBe(0);
   });
 
+  it('--json: stdout is one JSON event per line, ending with the summary', async () => {
+    project = makeProject();
+    const [pg] = await freePorts(1);
+    project.writeEnv(ENV_TEXT);
+    project.writeManifest('development', devManifest(pg!));
+    const r = await project.iact(['apply', '--auto-approve', '--json']);
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    const events = r.stdout.trim().split('\n').map((line) => JSON.parse(line) as { type: string; address?: string });
+    expect(events.map((e) => e.type)).toEqual(expect.arrayContaining(['begin', 'end']));
+    expect(events.find((e) => e.type === 'begin')?.address).toBe('sandbox.dev-postgres');
+    expect(events.at(-1)?.type).toBe('summary');
+    expect(r.stdout).not.toContain('Plan: 1 to create'); // no human text among the events
+    expectNoSecrets(r.stdout, r.stderr);
+  });
+
   it('destroy honours protect: true from the manifest even before it was applied', async () => {
     project = makeProject();
     const [pg] = await freePorts(1);
