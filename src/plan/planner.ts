@@ -232,9 +232,16 @@ function planSandbox(
     before.version ??= status.version;
     if (after.version === undefined) compared = { ...after, version: status.version };
   }
-  const fields = fieldChanges(before, compared, spec.service, desired.secretFields);
+  let fields = fieldChanges(before, compared, spec.service, desired.secretFields);
   const drift: string[] = [];
-  if (specHash(status.spec) !== status.spec_hash) drift.push('sandbox.json differs from the spec it was last applied with (edited by hand)');
+  if (specHash(status.spec) !== status.spec_hash) {
+    drift.push('sandbox.json differs from the spec it was last applied with (edited by hand)');
+    // The manifest is still what was last applied: every difference is the hand edit, and rewriting
+    // sandbox.json from the manifest repairs it; the data was never touched, so nothing forces a replace.
+    if (fields.length > 0 && status.spec_hash === specHash(observableSpec(status.environment, spec))) {
+      fields = fields.map((f) => (f.impact === 'data-loss' ? { ...f, impact: 'restart' } : f));
+    }
+  }
   const hasProcess = spec.service !== 'none';
   const stopped = hasProcess && !status.running;
   const unhealthy = hasProcess && status.running && !status.healthy;
