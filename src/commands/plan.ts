@@ -1,5 +1,5 @@
 // iact plan: compare the manifest with the machine and show what apply would do.
-import { DiagnosticError, diag } from '../diagnostics.js';
+import { DiagnosticError, diag, formatDiagnostics } from '../diagnostics.js';
 import { hasChanges, type Plan } from '../plan/types.js';
 import { redact } from '../util/redact.js';
 import type { CommandIO } from './io.js';
@@ -28,10 +28,26 @@ export default async function plan(opts: Record<string, unknown>, io: CommandIO)
 
   const plans: Plan[] = [];
   const secrets: string[] = [];
+  const several = selected.environments.length > 1;
+  let failedEnvironments = 0;
+  const targetsFound = new Set<string>();
   for (const environment of selected.environments) {
-    const prepared = await preparePlan(selected, environment, io, options);
-    plans.push(prepared.plan);
-    secrets.push(...prepared.resolved.secretValues);
+    try {
+      // With --all, one environment's error (or a target only another has) does not hide the others' plans.
+      const prepared = await preparePlan(selected, environment, io, options, undefined, several);
+      plans.push(prepared.plan);
+      secrets.push(...prepared.resolved.secretValues);
+      for (const t of options.targets) if (!prepared.unknownTargets.includes(t)) targetsFound.add(t);
+    } catch (error) {
+      if (!several || !(error instanceof DiagnosticError)) throw error;
+      failedEnvironments++;
+      io.stderr(`${environment}: not planned\n${formatDiagnostics(error.diagnostics)}\n\n`);
+    }
+  }
+  if (plans.length === 0) return 1; // every environment failed, each said why above
+  const nowhere = several && failedEnvironments === 0 ? options.targets.filter((t) => !targetsFound.has(t)) : [];
+  if (nowhere.length > 0) {
+    throw new DiagnosticError(nowhere.map((t) => diag(`--target ${t}: no sandbox of that name in any environment`, { fix: 'check the name with iact status --env NAME' })));
   }
 
   const { renderPlans } = await renderers;
@@ -44,7 +60,7 @@ export default async function plan(opts: Record<string, unknown>, io: CommandIO)
     if (format === 'text') io.stderr(`Saved the plan to ${out}. To perform exactly these actions, run: iact apply ${out}\n`);
   }
 
-  const failed = plans.some((p) => p.notices.some((n) => n.severity === 'error'));
+  const failed = failedEnvironments > 0 || plans.some((p) => p.notices.some((n) => n.severity === 'error'));
   if (failed) return 1;
   if (opts.detailedExitcode && plans.some(hasChanges)) return 2;
   return 0;

@@ -85,10 +85,22 @@ export interface PreparedPlan {
   plan: Plan;
   observation: Observation;
   lastApplied: string[];
+  /** Targets this environment does not know (only when unknown targets are tolerated). */
+  unknownTargets: string[];
 }
 
-/** Load, observe (one status call per driver), plan. */
-export async function preparePlan(selected: Selected, environment: string, io: CommandIO, options: PlanOptions, signal?: AbortSignal): Promise<PreparedPlan> {
+/**
+ * Load, observe (one status call per driver), plan. tolerateUnknownTargets: a target this
+ * environment lacks selects nothing here instead of failing (plan --all: it may be another's).
+ */
+export async function preparePlan(
+  selected: Selected,
+  environment: string,
+  io: CommandIO,
+  options: PlanOptions,
+  signal?: AbortSignal,
+  tolerateUnknownTargets = false,
+): Promise<PreparedPlan> {
   const ctx = driverContext(selected, environment, signal);
   // The drivers' status scans run while the manifest is parsed.
   const observing = beginObservation(ctx, lookupDriver);
@@ -105,7 +117,7 @@ export async function preparePlan(selected: Selected, environment: string, io: C
   const [observation, current, lastApplied] = await gathering;
   const known = new Set([...Object.keys(resolved.sandboxes), ...observation.observed.map((s) => s.name)]);
   const missing = unknownTargets.filter((t) => !known.has(t));
-  if (missing.length > 0) {
+  if (missing.length > 0 && !tolerateUnknownTargets) {
     throw new DiagnosticError(
       missing.map((t) =>
         diag(`--target ${t}: no sandbox of that name in ${environment}`, {
@@ -124,7 +136,7 @@ export async function preparePlan(selected: Selected, environment: string, io: C
     lastApplied,
     prepared,
   });
-  return { resolved, plan, observation, lastApplied };
+  return { resolved, plan, observation, lastApplied, unknownTargets: missing };
 }
 
 export function targetsOf(opts: { target?: unknown }): string[] {

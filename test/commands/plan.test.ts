@@ -84,4 +84,30 @@ describe('iact plan (CLI)', () => {
     const { existsSync } = await import('node:fs');
     expect(existsSync(p.file('drift.plan'))).toBe(false);
   });
+
+  it('--all: an environment that fails to load does not hide the plans of the others', async () => {
+    const p = setup();
+    p.writeManifest('production', MANIFEST.replace('environment: development', 'environment: production').replace('port: 41234 }', 'port: 41234, settings: { k: "${UNSET_IN_TEST}" } }'));
+    const run = await p.iact(['plan', '--all', '--format', 'json']);
+    expect(run.exitCode).toBe(1);
+    const plans = JSON.parse(run.stdout) as Array<{ environment: string }>;
+    expect(plans.map((plan) => plan.environment)).toEqual(['development', 'staging']);
+    expect(run.stderr).toContain('production: not planned');
+    expect(run.stderr).toContain('variable UNSET_IN_TEST is not set');
+  });
+
+  it('--all --target: a name one environment has is planned there and selects nothing elsewhere; a name none has is an error', async () => {
+    const p = setup();
+    p.writeManifest('staging', MANIFEST.replace('environment: development', 'environment: staging').replace('  b: {', '  c: {'));
+    const run = await p.iact(['plan', '--all', '--target', 'b', '--format', 'json']);
+    expect(run.exitCode, run.stderr).toBe(0);
+    const plans = JSON.parse(run.stdout) as Array<{ environment: string; changes: Array<{ name: string }> }>;
+    expect(plans.map((plan) => [plan.environment, plan.changes.map((c) => c.name)])).toEqual([
+      ['development', ['b']],
+      ['staging', []],
+    ]);
+    const nowhere = await p.iact(['plan', '--all', '--target', 'zzz']);
+    expect(nowhere.exitCode).toBe(1);
+    expect(nowhere.stderr).toContain('--target zzz: no sandbox of that name in any environment');
+  });
 });
