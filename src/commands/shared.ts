@@ -3,14 +3,14 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DiagnosticError, diag, formatDiagnostics, hasErrors } from '../diagnostics.js';
-import type { DriverContext, DriverWriter } from '../drivers/types.js';
+import type { DriverContext, DriverWriter, SandboxStatus } from '../drivers/types.js';
 import { detectEnvironmentIn, describeDetected } from '../manifest/detect.js';
 import { duplicateManifest, invalidEnvironmentName, listEnvironments, loadEnvironment, manifestFile, unknownEnvironment } from '../manifest/load.js';
-import type { DriverName, ResolvedEnvironment } from '../model/types.js';
+import type { DriverName, ResolvedEnvironment, SandboxSpec } from '../model/types.js';
 import { readApplied } from '../apply/applied.js';
 import { beginObservation, type Observation } from '../plan/observe.js';
 import { buildPlan, prepareDesired, type PlanOptions } from '../plan/planner.js';
-import type { Plan } from '../plan/types.js';
+import type { Plan, PlanNotice } from '../plan/types.js';
 import { checkEnvironmentFlags, findProjectRoot, projectPaths, type ProjectPaths } from '../project.js';
 import type { CommandIO } from './io.js';
 
@@ -129,7 +129,7 @@ export async function preparePlan(
   const plan = buildPlan({
     desired: resolved,
     observed: observation.observed,
-    notices: observation.notices,
+    notices: [...observation.notices, ...(await portsTakenNotices(resolved, observation.observed))],
     unobservedDrivers: observation.unobservedDrivers,
     envFile: { path: envFilePath(selected.paths, environment).relative, current },
     options,
@@ -137,6 +137,27 @@ export async function preparePlan(
     prepared,
   });
   return { resolved, plan, observation, lastApplied, unknownTargets: missing };
+}
+
+/**
+ * Ports the plan would claim (a new sandbox, a port change) that something already listens on:
+ * apply would fail there, so the plan says it first. Ports held by this environment's own sandboxes
+ * are not probed (a rename or a move hands them over during apply).
+ */
+async function portsTakenNotices(resolved: ResolvedEnvironment, observed: readonly SandboxStatus[]): Promise<PlanNotice[]> {
+  const held = new Set(observed.filter((s) => s.environment === resolved.environment).map((s) => s.port));
+  const current = new Map(observed.map((s) => [s.name, s.port]));
+  const claims = Object.values(resolved.sandboxes).filter((sb) => sb.service !== 'none' && current.get(sb.name) !== sb.port && !held.has(sb.port));
+  if (claims.length === 0) return [];
+  const { portInUse } = await import('../util/port.js');
+  const taken = await Promise.all(claims.map(async (sb) => ((await portInUse(sb.port)) ? sb : undefined)));
+  return taken
+    .filter((sb): sb is SandboxSpec => sb !== undefined)
+    .map((sb) => ({
+      severity: 'warning' as const,
+      summary: `port ${sb.port} of sandbox.${sb.name} is already in use on 127.0.0.1: apply will fail for it`,
+      fix: `stop what listens on 127.0.0.1:${sb.port}, or give ${sb.name} another port`,
+    }));
 }
 
 export function targetsOf(opts: { target?: unknown }): string[] {

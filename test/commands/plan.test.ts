@@ -1,4 +1,5 @@
 // iact plan through the built CLI (execa drops the last newline of stderr): the flag combinations it refuses, and how it reads --env and --target.
+import { createServer, type AddressInfo } from 'node:net';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, makeProject, type Project } from '../helpers/iact-project.js';
 
@@ -109,5 +110,21 @@ describe('iact plan (CLI)', () => {
     const nowhere = await p.iact(['plan', '--all', '--target', 'zzz']);
     expect(nowhere.exitCode).toBe(1);
     expect(nowhere.stderr).toContain('--target zzz: no sandbox of that name in any environment');
+  });
+
+  it('warns when a port the plan would claim is already taken: apply would fail there', async () => {
+    const p = setup();
+    const squatter = createServer(() => undefined);
+    await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
+    const port = (squatter.address() as AddressInfo).port;
+    try {
+      p.writeManifest('development', MANIFEST.replace('  b: { service: none, driver: lightweight, port: 41235 }', `  cache: { service: redis, driver: lightweight, port: ${port}, password: pw-123456 }`));
+      const run = await p.iact(['plan']);
+      expect(run.exitCode, run.stderr).toBe(0);
+      expect(run.stdout).toContain(`port ${port} of sandbox.cache is already in use on 127.0.0.1: apply will fail for it`);
+    } finally {
+      await new Promise((resolve) => squatter.close(resolve));
+    }
+    expect((await p.iact(['plan'])).stdout).not.toContain('already in use');
   });
 });
