@@ -301,7 +301,8 @@ export function countOutcomes(results: ActionResult[]): ApplyCounts {
 /** SPEC's closing line, naming each failure and skip. */
 export function summaryLine(results: ActionResult[], verb: 'Apply' | 'Destroy' = 'Apply'): string {
   const c = countOutcomes(results);
-  const base = `${c.created} created, ${c.updated} updated, ${c.replaced} replaced, ${c.deleted} deleted, ${c.started} started.`;
+  // Destroy only deletes: "0 created, 0 updated, ..." would be noise (Terraform: "Destroy complete! Resources: 2 destroyed.").
+  const base = verb === 'Destroy' ? `${c.deleted} deleted.` : `${c.created} created, ${c.updated} updated, ${c.replaced} replaced, ${c.deleted} deleted, ${c.started} started.`;
   if (c.failed === 0 && c.skipped === 0) return `${verb} complete: ${base}`;
   const failed = results.filter((r) => r.outcome === 'failed').map((r) => r.address);
   const skipped = results.filter((r) => r.outcome === 'skipped').map((r) => r.address);

@@ -169,6 +169,12 @@ describe('executePlan', () => {
     expect(total).toBe(1);
   });
 
+  it('summarises a destroy by what it deleted', () => {
+    const results = [{ address: 'sandbox.a', name: 'a', action: 'delete' as const, outcome: 'deleted' as const, elapsedMs: 1 }];
+    expect(summaryLine(results, 'Destroy')).toBe('Destroy complete: 1 deleted.');
+    expect(summaryLine([...results, { address: 'sandbox.b', name: 'b', action: 'delete', outcome: 'failed', elapsedMs: 1 }], 'Destroy')).toBe('Destroy failed: 1 deleted. Failed: sandbox.b.');
+  });
+
   it('summarises a clean run with SPEC\'s line', () => {
     expect(summaryLine([{ address: 'sandbox.a', name: 'a', action: 'create', outcome: 'created', elapsedMs: 1 }])).toBe(
       'Apply complete: 1 created, 0 updated, 0 replaced, 0 deleted, 0 started.',
