@@ -262,12 +262,19 @@ function describe(error: AjvError, data: unknown, ctx: SchemaContext): Diagnosti
         fix: `add ${missing}:${typeof sub?.description === 'string' ? ` (${sub.description})` : ''}`,
       });
     }
-    case 'type':
-      return diag(`${here} must be ${typeWords(String(p.type))}, got ${kindOf(value)}${typeof value === 'string' || typeof value === 'number' ? ` ${shown}` : ''}`, {
+    case 'type': {
+      const wanted = String(p.type);
+      // "41000" for an integer, "true" for a boolean: the quotes are the whole problem.
+      const unquote =
+        typeof value === 'string' &&
+        ((/integer|number/.test(wanted) && /^-?\d+(\.\d+)?$/.test(value)) || (/boolean/.test(wanted) && /^(true|false)$/.test(value)));
+      return diag(`${here} must be ${typeWords(wanted)}, got ${kindOf(value)}${typeof value === 'string' || typeof value === 'number' ? ` ${shown}` : ''}`, {
         location: ctx.locate(segments),
         code: 'schema.type',
-        fix: description ?? `use ${typeWords(String(p.type))}`,
+        detail: description,
+        fix: unquote ? `remove the quotes: ${String(segments[segments.length - 1])}: ${String(value)}` : `write ${typeWords(wanted)} here`,
       });
+    }
     case 'enum': {
       const allowed = (node?.enum as unknown[] | undefined) ?? (p.allowedValues as unknown[]) ?? [];
       const suggestion = typeof value === 'string' ? didYouMean(value, allowed.map(String)) : undefined;
@@ -293,7 +300,8 @@ function describe(error: AjvError, data: unknown, ctx: SchemaContext): Diagnosti
       return diag(`${here} is ${shown}, out of range (${range})`, {
         location: ctx.locate(segments),
         code: 'schema.range',
-        fix: description ?? `use a value ${range}`,
+        detail: description,
+        fix: `use a value in ${range}`,
       });
     }
     case 'pattern':

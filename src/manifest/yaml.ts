@@ -5,6 +5,16 @@ import { diag, type Diagnostic, type SourceLocation } from '../diagnostics.js';
 import { MAX_DEPTH, MAX_EXPANDED_NODES, parseYamlFast } from './yaml-fast.js';
 
 /** Manifests are small; anything bigger is a mistake or an attack, refused before parsing. */
+
+/** The fix for the YAML parser's error codes that have one obvious fix. */
+const YAML_FIXES: Record<string, string> = {
+  TAB_AS_INDENT: 'indent with spaces; YAML does not allow tabs for indentation',
+  MULTIPLE_DOCS: "a manifest is one YAML document: remove the second '---' and what follows it",
+  BAD_INDENT: 'align this line with the other keys at its level (spaces only)',
+  MISSING_CHAR: 'close the quote or bracket opened before this position',
+  BLOCK_AS_IMPLICIT_KEY: 'put a space after the colon, or indent the nested block under its key',
+  MULTILINE_IMPLICIT_KEY: 'a key must fit on one line: check for a missing colon or a stray line break above',
+};
 export const MAX_MANIFEST_BYTES = 1024 * 1024;
 const MAX_ALIASES = 100;
 
@@ -84,7 +94,7 @@ export function parseYamlFull(text: string, file: string): ParsedYaml {
       diag(duplicate ? `duplicate key: ${keyTextAt(text, error.pos[0])}` : `invalid YAML: ${firstLine(error.message, error.code)}`, {
         location: tooDeep ? { ...at(error.pos[0]), col: 1 } : at(error.pos[0]),
         code: duplicate ? 'yaml.duplicate-key' : 'yaml.syntax',
-        fix: duplicate ? 'remove one of the two entries; YAML keeps only one of them' : 'check indentation, quotes and brackets around this position',
+        fix: duplicate ? 'remove one of the two entries; YAML keeps only one of them' : (YAML_FIXES[error.code] ?? 'check indentation, quotes and brackets around this position'),
       }),
     );
   }

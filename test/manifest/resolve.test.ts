@@ -19,6 +19,14 @@ describe('resolveManifest', () => {
     expect(resolved!.locations['connections.database.port']).toEqual({ file: base.file, line: 11, col: 11 });
   });
 
+  it('a quoted number or boolean: the fix is to remove the quotes; a tab: indent with spaces', () => {
+    const quoted = 'apiVersion: iact/v1\nenvironment: development\nsandboxes:\n  t: { service: none, port: "41000", protect: "true" }\n';
+    const fixes = resolveManifest({ ...base, text: quoted, variables: {} }).diagnostics.map((d) => d.fix);
+    expect(fixes).toEqual(expect.arrayContaining(['remove the quotes: port: 41000', 'remove the quotes: protect: true']));
+    const tabbed = 'apiVersion: iact/v1\nenvironment: development\nsandboxes:\n\tt:\n    service: none\n';
+    expect(resolveManifest({ ...base, text: tabbed, variables: {} }).diagnostics[0]).toMatchObject({ location: { line: 4 }, fix: expect.stringContaining('indent with spaces') });
+  });
+
   it('tracks sensitive paths and values, and hashes variables without revealing them', () => {
     const { resolved } = resolveManifest({ ...base, text, variables: { DB_VM_PASSWORD: 'pw-from-env' } });
     expect(resolved!.sensitivePaths).toEqual(expect.arrayContaining(['sandboxes.dev-postgres.password', 'connections.database.password', 'sandboxes.dev-redis.password']));
