@@ -1,5 +1,6 @@
 // I/O edge of manifest loading: find the file, read it and the .env files, hand both to the pure resolver.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { linkSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { lintDotenv, parseDotenv } from './dotenv.js';
 import { diag, type Diagnostic } from '../diagnostics.js';
@@ -150,9 +151,43 @@ export async function loadEnvironment(opts: LoadOptions): Promise<LoadResult> {
     variables,
     allowMissingVariables: opts.allowMissingVariables,
     placeholders: opts.placeholders,
+    salt: () => projectSalt(root),
   });
   if (dotenvDiagnostics.length === 0) return { ...result, file };
   return { ...result, diagnostics: [...dotenvDiagnostics, ...result.diagnostics], file };
+}
+
+/**
+ * .iact/salt (made once, 0600): the key of the variables' hashes in plans. Where .iact/ cannot be
+ * written (a read-only checkout), the hashes fall back to the unkeyed form.
+ */
+export function projectSalt(root: string): string {
+  const file = path.join(root, '.iact', 'salt');
+  const read = (): string => readFileSync(file, 'utf8').trim();
+  try {
+    return read();
+  } catch {
+    // not made yet
+  }
+  try {
+    const { randomBytes } = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
+    mkdirSync(path.dirname(file), { recursive: true, mode: 0o711 });
+    // Written aside, then linked into place: no reader ever sees it half-written, and the first iact wins.
+    const aside = `${file}.${process.pid}`;
+    writeFileSync(aside, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
+    try {
+      linkSync(aside, file);
+    } finally {
+      rmSync(aside, { force: true });
+    }
+  } catch {
+    // another iact made it first (EEXIST), or .iact/ is read-only
+  }
+  try {
+    return read();
+  } catch {
+    return '';
+  }
 }
 
 /** .env.example of the project root, parsed ({} when absent). */

@@ -31,6 +31,11 @@ export interface ResolveInput {
   allowMissingVariables?: boolean;
   /** Values for variables that are unset where that would be an error (validate uses .env.example). */
   placeholders?: Record<string, string>;
+  /**
+   * Key of the variables' hashes, asked for on first use. Plans (and their files, posted in pull
+   * requests) carry these hashes: a project-local key keeps a weak value from being guessed offline.
+   */
+  salt?: () => string;
 }
 
 export interface ResolveResult {
@@ -51,9 +56,9 @@ function sha256Hex(text: string): string {
 }
 
 /** Salted and short: shows that a value changed without revealing it. */
-export function variableHash(name: string, value: string | undefined): string {
+export function variableHash(name: string, value: string | undefined, salt = ''): string {
   if (value === undefined) return 'unset';
-  return `sha256:${sha256Hex(`iact-variable\0${name}\0${value}`).slice(0, 16)}`;
+  return `sha256:${sha256Hex(salt ? `iact-variable\0${salt}\0${name}\0${value}` : `iact-variable\0${name}\0${value}`).slice(0, 16)}`;
 }
 
 export function resolveManifest(input: ResolveInput): ResolveResult {
@@ -220,7 +225,10 @@ export function resolveManifest(input: ResolveInput): ResolveResult {
     variables: {},
   };
   // Hashed on first read (plans, diffs), mapped on first read (cross-environment diagnostics).
-  computedOnFirstRead(resolved, 'variables', () => Object.fromEntries(used.map(([name, v]) => [name, variableHash(name, v)])));
+  computedOnFirstRead(resolved, 'variables', () => {
+    const salt = input.salt?.() ?? '';
+    return Object.fromEntries(used.map(([name, v]) => [name, variableHash(name, v, salt)]));
+  });
   computedOnFirstRead(resolved, 'locations', mapLocations);
   computedOnFirstRead(resolved, 'sourceHash', () => sha256Hex(`iact-manifest\0${input.text}`));
   return { diagnostics, placeholdersUsed: [...placeholdersUsed].sort(), resolved };
