@@ -54,6 +54,10 @@ export function statusReport(plan: Plan, observed: readonly SandboxStatus[], des
     } else if (!status) {
       state = 'missing';
       note = `not on the machine; ${PENDING.create}`;
+    } else if (changedFields.length > 0 && change.drift.some((d) => d.includes('edited by hand'))) {
+      // sandbox.json was edited: the differences are the machine's, not the manifest's.
+      state = 'drift';
+      note = `drift: ${change.drift.join('; ')} (${changedFields.join(', ')}); ${PENDING[change.action]}`;
     } else if (changedFields.length > 0) {
       state = 'changed';
       note = `manifest changed: ${changedFields.join(', ')}${change.drift.length > 0 ? `; drift: ${change.drift.join('; ')}` : ''}; ${PENDING[change.action]}`;
