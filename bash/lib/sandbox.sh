@@ -470,7 +470,7 @@ sb::start_service() {
   if ! sb::is_running; then
     sb::wait_reaped
     if iact::port_open "${SB_PORT}"; then
-      iact::die 1 "port ${SB_PORT} is already in use" "choose another port, or stop what listens on 127.0.0.1:${SB_PORT}"
+      sb::die_port_in_use
     fi
     svc::server_argv
     drv::launch
@@ -507,6 +507,20 @@ sb::wait_login() {
 
 # Would create succeed? Binaries, version, prerequisites, a free port; changes nothing. apply asks
 # before a replace deletes anything. --port-is-ours: the port belongs to the sandbox being replaced.
+# The port is taken. A server left running after its sandbox directory was deleted (rm -rf behind
+# iact's back) still has that directory as its cwd: name it, since nothing else knows its pid.
+sb::die_port_in_use() {
+  local proc cwd
+  for proc in /proc/[0-9]*; do
+    cwd="$(readlink "${proc}/cwd" 2>/dev/null)" || continue
+    if [[ "${cwd}" == "${SB_DIR}/"*" (deleted)" || "${cwd}" == "${SB_DIR} (deleted)" ]]; then
+      iact::die 1 "port ${SB_PORT} is held by pid ${proc#/proc/}, a server left running after the directory of sandbox '${SB_NAME}' was deleted" \
+        "stop it: kill ${proc#/proc/} (a redis without its directory ignores SIGTERM: kill -9 ${proc#/proc/}), then apply again"
+    fi
+  done
+  iact::die 1 "port ${SB_PORT} is already in use" "choose another port, or stop what listens on 127.0.0.1:${SB_PORT}"
+}
+
 sb::cmd_preflight() {
   sb::need_args preflight 1 1 'NAME --spec FILE [--port-is-ours]'
   [[ -n "${ARG_SPEC}" ]] || iact::usage_error "preflight needs --spec FILE"
@@ -522,7 +536,7 @@ sb::cmd_preflight() {
   svc::set_os_user "${SB_SERVICE}"
   svc::check_binaries "${SB_SERVICE}" "${SB_VERSION}"
   if ! ((ARG_PORT_IS_OURS)) && [[ "${SB_SERVICE}" != none ]] && iact::port_open "${SB_PORT}"; then
-    iact::die 1 "port ${SB_PORT} is already in use" "choose another port, or stop what listens on 127.0.0.1:${SB_PORT}"
+    sb::die_port_in_use
   fi
   iact::info "sandbox ${SB_NAME} can be created"
 }
@@ -556,7 +570,7 @@ sb::cmd_create() {
   # A port taken by anything but this very sandbox is an error before anything is created.
   if ! ((running)) || [[ "${old_port}" != "${SB_PORT}" ]]; then
     if [[ "${SB_SERVICE}" != none ]] && iact::port_open "${SB_PORT}"; then
-      iact::die 1 "port ${SB_PORT} is already in use" "choose another port, or stop what listens on 127.0.0.1:${SB_PORT}"
+      sb::die_port_in_use
     fi
   fi
   # Keep the stored password when the spec has none (create is an ensure).

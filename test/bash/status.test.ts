@@ -5,7 +5,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot, tempRoot, type TempRoot } from '../helpers/services.js';
+import { freePort, repoRoot, requireBinary, tempRoot, type TempRoot } from '../helpers/services.js';
 
 const SCRIPT = path.join(repoRoot, 'bash', 'lightweight_venv.sh');
 
@@ -113,5 +113,27 @@ describe('bash status reader, racing a destroy', () => {
     const r = await run(['status', '--json'], { PATH: `${bin}:${process.env.PATH}` });
     expect(r.exitCode, r.stderr).toBe(0);
     expect((JSON.parse(r.stdout) as Status[]).map((s) => s.name)).toEqual(['keep']);
+  });
+});
+
+describe('lightweight create, after the sandbox directory was deleted behind iact', () => {
+  let root: TempRoot;
+  beforeAll(() => {
+    root = tempRoot('iact-orphan-');
+  });
+  afterAll(() => root.cleanup());
+
+  it('names the server still holding the port (its cwd is the deleted directory) and how to stop it', async () => {
+    if (!requireBinary('redis')) return;
+    const port = await freePort();
+    const spec = JSON.stringify({ name: 'oc', service: 'redis', port, password: 'orphan-pw-123', settings: {} });
+    const create = () =>
+      execa('bash', [SCRIPT, 'create', 'oc', 'redis', String(port), '--spec', '-', '--env', 'development'], { cwd: root.dir, env: root.env, input: spec, reject: false });
+    expect((await create()).exitCode).toBe(0);
+    rmSync(path.join(root.sandboxRoot, 'development', 'oc'), { recursive: true, force: true });
+    const again = await create();
+    expect(again.exitCode).toBe(1);
+    expect(again.stderr).toMatch(new RegExp(`port ${port} is held by pid (\\d+), a server left running after the directory of sandbox 'oc' was deleted`));
+    expect(again.stderr).toContain('kill -9');
   });
 });
