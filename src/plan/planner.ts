@@ -425,7 +425,16 @@ export function buildPlan(input: PlanInput): Plan {
   }
 
   let finalChanges = changes;
-  let configChanges = selected ? [] : [planEnvFile(desired, input.envFile)];
+  const envFileChange = planEnvFile(desired, input.envFile);
+  let configChanges = selected ? [] : [envFileChange];
+  if (selected && envFileChange.action !== 'no-op' && !options.refreshOnly) {
+    // Terraform warns that -target leaves the rest out; here the rest includes the settings applications read.
+    notices.push({
+      severity: 'warning',
+      summary: `${envFileChange.path} is out of date, and a targeted apply leaves it as it is`,
+      fix: 'run iact apply without --target to rewrite it',
+    });
+  }
   if (options.refreshOnly) {
     finalChanges = changes.filter((c) => c.drift.length > 0);
     configChanges = [];
