@@ -521,9 +521,11 @@ sb::die_port_in_use() {
   iact::die 1 "port ${SB_PORT} is already in use" "choose another port, or stop what listens on 127.0.0.1:${SB_PORT}"
 }
 
-sb::cmd_preflight() {
-  sb::need_args preflight 1 1 'NAME --spec FILE [--port-is-ours]'
-  [[ -n "${ARG_SPEC}" ]] || iact::usage_error "preflight needs --spec FILE"
+# NAME --spec FILE of update and preflight: SB_* from the spec, checked again here (names, ports).
+sb::load_named_spec() {
+  local verb="$1" usage="$2"
+  sb::need_args "${verb}" 1 1 "${usage}"
+  [[ -n "${ARG_SPEC}" ]] || iact::usage_error "${verb} needs --spec FILE"
   sb::locate "${ARG_POS[0]}"
   sb::ingest_spec "${ARG_SPEC}"
   [[ "${SPEC_NAME}" == "${SB_NAME}" ]] || iact::usage_error "spec name '${SPEC_NAME}' does not match '${SB_NAME}'"
@@ -533,6 +535,10 @@ sb::cmd_preflight() {
   SB_PORT="$((10#${SPEC_PORT}))"
   sb::validate_fields
   drv::prerequisites
+}
+
+sb::cmd_preflight() {
+  sb::load_named_spec preflight 'NAME --spec FILE [--port-is-ours]'
   svc::set_os_user "${SB_SERVICE}"
   svc::check_binaries "${SB_SERVICE}" "${SB_VERSION}"
   if ! ((ARG_PORT_IS_OURS)) && [[ "${SB_SERVICE}" != none ]] && iact::port_open "${SB_PORT}"; then
@@ -736,18 +742,8 @@ sb::update_done() {
 
 sb::cmd_update() {
   local old_port running=0 new_port
-  sb::need_args update 1 1 'NAME --spec FILE [--restart]'
-  [[ -n "${ARG_SPEC}" ]] || iact::usage_error "update needs --spec FILE"
-  sb::locate "${ARG_POS[0]}"
-  sb::ingest_spec "${ARG_SPEC}"
-  [[ "${SPEC_NAME}" == "${SB_NAME}" ]] || iact::usage_error "spec name '${SPEC_NAME}' does not match '${SB_NAME}'"
-  iact::validate_service "${SPEC_SERVICE}"
-  iact::validate_port "${SPEC_PORT}"
-  SB_SERVICE="${SPEC_SERVICE}"
-  SB_PORT="$((10#${SPEC_PORT}))"
+  sb::load_named_spec update 'NAME --spec FILE [--restart]'
   new_port="${SB_PORT}"
-  sb::validate_fields
-  drv::prerequisites
   { sb::read_meta "${SB_DIR}" && [[ -f "${SB_DIR}/.initialized" ]]; } || iact::die 1 "no sandbox '${SB_NAME}' in environment '${SB_ENV}'" "create it first"
   [[ "${META_DRIVER}" == "${SB_DRIVER}" ]] || iact::die 1 "sandbox '${SB_NAME}' belongs to the ${META_DRIVER} driver" "use that driver's script"
   [[ "${META_SERVICE}" == "${SB_SERVICE}" ]] || iact::die 1 "sandbox '${SB_NAME}' runs ${META_SERVICE}; a service change is a replace" "destroy and create it"

@@ -3,7 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { dependencyEdges, executePlan, summaryLine, type ApplyEvent } from '../../src/apply/executor.js';
 import type { DriverSpec, DriverWriter } from '../../src/drivers/types.js';
-import type { Action, Plan, ResourceChange } from '../../src/plan/types.js';
+import type { Action, ResourceChange } from '../../src/plan/types.js';
+import { planOf } from '../helpers/plans.js';
 
 function change(name: string, action: Action, depends_on: string[] = []): ResourceChange {
   return {
@@ -24,20 +25,6 @@ function change(name: string, action: Action, depends_on: string[] = []): Resour
   };
 }
 
-function plan(changes: ResourceChange[]): Plan {
-  return {
-    format_version: 1,
-    environment: 'development',
-    fingerprint: 'x',
-    inputs: { manifest: '', variables: {}, observed: {}, env_file: '' },
-    refresh_only: false,
-    targets: [],
-    changes,
-    config_changes: [],
-    notices: [],
-    summary: { create: 0, update: 0, replace: 0, delete: 0, start: 0, no_op: 0, config: 0 },
-  };
-}
 
 function recorder(failing: Set<string> = new Set(), delayMs = 20) {
   const log: string[] = [];
@@ -75,7 +62,7 @@ const ctx = { root: '/tmp', sandboxRoot: '/tmp/sb', environment: 'development' }
 describe('executePlan', () => {
   it('creates dependencies first and deletes dependents first', async () => {
     const r = recorder();
-    const p = plan([change('app', 'create', ['db']), change('db', 'create'), change('old-app', 'delete', ['old-db']), change('old-db', 'delete')]);
+    const p = planOf([change('app', 'create', ['db']), change('db', 'create'), change('old-app', 'delete', ['old-db']), change('old-db', 'delete')]);
     await executePlan(p, { ctx, parallelism: 4, lookup: async () => r.writer, specs: specs(['app', 'db']), backupDir: null, onEvent: () => undefined });
     expect(r.log.indexOf('create:db:end')).toBeLessThan(r.log.indexOf('create:app:begin'));
     expect(r.log.indexOf('destroy:old-app:end')).toBeLessThan(r.log.indexOf('destroy:old-db:begin'));
@@ -84,14 +71,14 @@ describe('executePlan', () => {
   it('runs independent sandboxes in parallel, bounded by --parallelism', async () => {
     const r = recorder(new Set(), 40);
     const names = ['a', 'b', 'c', 'd', 'e', 'f'];
-    await executePlan(plan(names.map((n) => change(n, 'create'))), { ctx, parallelism: 3, lookup: async () => r.writer, specs: specs(names), backupDir: null, onEvent: () => undefined });
+    await executePlan(planOf(names.map((n) => change(n, 'create'))), { ctx, parallelism: 3, lookup: async () => r.writer, specs: specs(names), backupDir: null, onEvent: () => undefined });
     expect(r.maxRunning()).toBe(3);
   });
 
   it('keeps going after a failure, skips only the dependents, and names each outcome', async () => {
     const r = recorder(new Set(['db']));
     const events: ApplyEvent[] = [];
-    const p = plan([change('db', 'create'), change('app', 'create', ['db']), change('cache', 'create')]);
+    const p = planOf([change('db', 'create'), change('app', 'create', ['db']), change('cache', 'create')]);
     const results = await executePlan(p, { ctx, parallelism: 2, lookup: async () => r.writer, specs: specs(['db', 'app', 'cache']), backupDir: null, onEvent: (e) => events.push(e) });
     const byName = Object.fromEntries(results.map((x) => [x.name, x]));
     expect(byName.db!.outcome).toBe('failed');
@@ -108,7 +95,7 @@ describe('executePlan', () => {
     const r = recorder();
     const controller = new AbortController();
     controller.abort();
-    const results = await executePlan(plan([change('a', 'create')]), { ctx, parallelism: 1, lookup: async () => r.writer, specs: specs(['a']), backupDir: null, onEvent: () => undefined, signal: controller.signal });
+    const results = await executePlan(planOf([change('a', 'create')]), { ctx, parallelism: 1, lookup: async () => r.writer, specs: specs(['a']), backupDir: null, onEvent: () => undefined, signal: controller.signal });
     expect(results[0]!.outcome).toBe('skipped');
     expect(r.log).toEqual([]);
   });
@@ -116,7 +103,7 @@ describe('executePlan', () => {
   it('restarts a sandbox whose port stopped answering, and only starts a stopped one', async () => {
     const r = recorder();
     const unhealthy = { ...change('a', 'start'), impact: 'restart' as const };
-    await executePlan(plan([unhealthy, change('b', 'start')]), { ctx, parallelism: 1, lookup: async () => r.writer, specs: specs([]), backupDir: null, onEvent: () => undefined });
+    await executePlan(planOf([unhealthy, change('b', 'start')]), { ctx, parallelism: 1, lookup: async () => r.writer, specs: specs([]), backupDir: null, onEvent: () => undefined });
     expect(r.log.filter((l) => l.endsWith(':begin'))).toEqual(['stop:a:begin', 'start:a:begin', 'start:b:begin']);
   });
 
@@ -133,7 +120,7 @@ describe('executePlan', () => {
     const names = Array.from({ length: 12 }, (_, i) => `n${i}`);
     const changes = [...names.map((n) => change(n, 'create')), { ...change('app', 'create', ['n1']), service: 'postgres' }];
     const events: ApplyEvent[] = [];
-    const results = await executePlan(plan(changes), { ctx, parallelism: 2, lookup: async () => writer, specs: specs([...names, 'app']), backupDir: null, onEvent: (e) => events.push(e) });
+    const results = await executePlan(planOf(changes), { ctx, parallelism: 2, lookup: async () => writer, specs: specs([...names, 'app']), backupDir: null, onEvent: (e) => events.push(e) });
     expect(batches).toEqual([names]);
     expect(r.log).toEqual(['create:app:begin', 'create:app:end']);
     const byName = Object.fromEntries(results.map((x) => [x.name, x]));

@@ -1,8 +1,9 @@
 // src/sandbox/status-view.ts: which row state and note a planned change gets.
 import { describe, expect, it } from 'vitest';
 import type { SandboxStatus } from '../../src/drivers/types.js';
-import type { Plan, ResourceChange } from '../../src/plan/types.js';
+import type { ResourceChange } from '../../src/plan/types.js';
 import { statusReport } from '../../src/sandbox/status-view.js';
+import { planOf } from '../helpers/plans.js';
 
 const change = (over: Partial<ResourceChange>): ResourceChange => ({
   address: 'sandbox.db',
@@ -22,18 +23,8 @@ const change = (over: Partial<ResourceChange>): ResourceChange => ({
   ...over,
 });
 
-const plan = (c: ResourceChange): Plan => ({
-  format_version: 1,
-  environment: 'development',
-  fingerprint: 'x',
-  inputs: { manifest: '', variables: {}, observed: {}, env_file: '' },
-  refresh_only: false,
-  targets: [],
-  changes: [c],
-  config_changes: [],
-  notices: [],
-  summary: { create: 0, update: 1, replace: 0, delete: 0, start: 0, no_op: 0, config: 0 },
-});
+const plan = (c: ResourceChange) => planOf([c]);
+
 
 const observed: SandboxStatus[] = [
   { name: 'db', environment: 'development', driver: 'lightweight', service: 'postgres', port: 5432, running: true, healthy: true, pid: 10, spec_hash: 'h', spec: null, data_bytes: 1 },
