@@ -486,6 +486,16 @@ svc::reload() {
   local i sql='' value out
   case "${SB_SERVICE}" in
     postgres)
+      # pg_file_settings parses the files as they are now: a value the server would refuse on reload
+      # (it would log it and keep the old one) fails the update here, and the files are put back.
+      out="$(svc::psql_admin <<'SQL' 2>&1
+\pset tuples_only on
+\pset format unaligned
+SELECT name || ': ' || error FROM pg_file_settings WHERE error IS NOT NULL AND name IS NOT NULL;
+SQL
+)" || iact::die 1 "could not check the new postgresql settings: ${out}" "see ${SB_DIR}/logs/"
+      out="${out//$'\n'/; }"
+      [[ -z "${out// /}" ]] || iact::die 1 "PostgreSQL refuses the new settings: ${out}" "fix these values in the manifest's settings"
       kill -HUP "$1"
       ;;
     mysql)
@@ -496,7 +506,7 @@ svc::reload() {
       done
       [[ -z "${sql}" ]] && return 0
       if ! out="$(svc::mysql_admin -e "${sql}" 2>&1)"; then
-        iact::die 1 "MariaDB could not change a setting at runtime: ${out}" "apply with a restart (the plan's impact 'restart')"
+        iact::die 1 "MariaDB refused a setting at runtime: ${out}" "fix the value in the manifest's settings"
       fi
       ;;
     redis)
@@ -505,7 +515,7 @@ svc::reload() {
         [[ "${value}" == true ]] && value=yes
         [[ "${value}" == false ]] && value=no
         out="$(svc::redis_admin CONFIG SET "${SB_SETTING_KEYS[i]}" "${value}" 2>&1)" || true
-        [[ "${out}" == OK ]] || iact::die 1 "Redis could not change ${SB_SETTING_KEYS[i]} at runtime: ${out}" "apply with a restart"
+        [[ "${out}" == OK ]] || iact::die 1 "Redis refused ${SB_SETTING_KEYS[i]} at runtime: ${out}" "fix the value in the manifest's settings"
       done
       ;;
   esac

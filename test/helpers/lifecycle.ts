@@ -211,6 +211,9 @@ export function lifecycleSuite(driverName: DriverName, services: ServiceKind[] =
       // Postgres refuses to start with an unknown setting: the restart fails, the old config comes back up.
       const badPg = specFor(driverName, 'postgres', 'fail-pg', pgPort, { settings: { work_mem: '4MB', no_such_setting: 1 } });
       await expect(driver.update(ctx, badPg, { restart: true })).rejects.toThrow(/did not start/);
+      // A reloadable postgres setting with a value postgres refuses: caught before the reload.
+      const badReload = specFor(driverName, 'postgres', 'fail-pg', pgPort, { settings: { work_mem: 'lots' } });
+      await expect(driver.update(ctx, badReload, { restart: false })).rejects.toThrow(/PostgreSQL refuses the new settings: work_mem/);
       // Redis refuses the value at runtime: the reload fails, the server keeps running as it was.
       const badRd = specFor(driverName, 'redis', 'fail-rd', redisPort, { settings: { 'maxmemory-policy': 'no-such-policy' } });
       await expect(driver.update(ctx, badRd, { restart: false })).rejects.toThrow();
