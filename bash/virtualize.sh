@@ -744,6 +744,10 @@ cmd_backup() {
         exit 1
       fi
       started=1
+    elif ! iact::service_answers "${SB_PORT}" "${SB_SERVICE}"; then
+      rm -f "${tmp}"
+      iact::die 1 "sandbox ${name} is running but does not answer; no backup can be taken" \
+        "restart it (iact apply restarts an unhealthy sandbox), or go on without a backup: --no-backup"
     fi
     case "${SB_SERVICE}" in
       postgres) docker exec "${container}" pg_dump -h /run/postgresql -U "${SB_USER}" --no-owner "${SB_DATABASE}" >"${tmp}" ;;

@@ -12,6 +12,8 @@ proc::stop_pid() {
   local pid="$1" sig="$2" timeout="${3:-30}" deadline ticks=0
   iact::pid_alive "${pid}" || return 0
   kill -s "${sig}" "${pid}" 2>/dev/null || true
+  # A stopped (SIGSTOP, ^Z) server would hold the signal pending until the timeout's SIGKILL.
+  kill -s CONT "${pid}" 2>/dev/null || true
   deadline=$((SECONDS + timeout))
   while iact::pid_alive "${pid}"; do
     if ((SECONDS >= deadline)); then

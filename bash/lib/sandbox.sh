@@ -1033,6 +1033,10 @@ sb::cmd_backup() {
     started=1
     # Ready for logins, not just listening: redis refuses SAVE while it loads its RDB.
     iact::wait_for 30 svc::login_works || ok=0
+  elif [[ "${SB_SERVICE}" != none ]] && ! drv::healthy; then
+    # Running but not answering (hung, SIGSTOPped): a dump would wait on it forever.
+    iact::die 1 "sandbox '${SB_NAME}' is running but does not answer; no backup can be taken" \
+      "restart it (iact apply restarts an unhealthy sandbox), or go on without a backup: --no-backup"
   fi
   tmp="$(mktemp "${out}.XXXXXX")"
   chmod 0600 "${tmp}"

@@ -188,10 +188,20 @@ export function lifecycleSuite(driverName: DriverName, services: ServiceKind[] =
       for (const p of frozen) process.kill(p, 'SIGSTOP');
       try {
         expect((await driver.status(ctx)).find((s) => s.name === 'frozen')).toMatchObject({ running: true, healthy: false });
+        // A dump would wait on it forever: the backup refuses, with the way out.
+        await expect(driver.backup(ctx, 'frozen', path.join(root.dir, 'frozen.rdb'))).rejects.toThrow(/does not answer[\s\S]*--no-backup/);
       } finally {
         for (const p of frozen) process.kill(p, 'SIGCONT');
       }
       expect((await driver.status(ctx)).find((s) => s.name === 'frozen')).toMatchObject({ running: true, healthy: true });
+      if (driverName === 'lightweight') {
+        // Stopping a frozen server: SIGCONT goes with SIGTERM, so it stops now, not at the 30 s SIGKILL.
+        process.kill(pid!, 'SIGSTOP');
+        const begun = Date.now();
+        await driver.stop(ctx, 'frozen');
+        expect(Date.now() - begun).toBeLessThan(15_000);
+        expect((await driver.status(ctx)).find((s) => s.name === 'frozen')).toMatchObject({ running: false });
+      }
     } finally {
       await driver.destroy(ctx, 'frozen');
     }
