@@ -1,5 +1,5 @@
 // `iact config [KEY] [--env E] [--format text|json|env|shell] [--show-sensitive]`.
-import { DiagnosticError, diag, formatDiagnostics } from '../diagnostics.js';
+import { DiagnosticError, diag, formatDiagnostics, hasErrors } from '../diagnostics.js';
 import { checkEnvironmentFlags, findProjectRoot } from '../project.js';
 import { detectEnvironmentIn } from '../manifest/detect.js';
 import { duplicateManifest, invalidEnvironmentName, loadEnvironment, manifestFile, unknownEnvironment } from '../manifest/load.js';
@@ -35,7 +35,7 @@ async function run(opts: ConfigOptions, io: CommandIO, args: string[]): Promise<
   if (problem) throw new DiagnosticError(problem);
   if (!manifestFile(root, detected.name)) throw new DiagnosticError(unknownEnvironment(root, detected.name, detected.source));
   const { resolved, diagnostics } = await loadEnvironment({ root, environment: detected.name, env: io.env });
-  if (!resolved) {
+  if (!resolved || hasErrors(diagnostics)) {
     io.stderr(`${formatDiagnostics(diagnostics)}\n`);
     return 1;
   }

@@ -223,7 +223,9 @@ export async function converge(selected: Selected, environment: string, io: Comm
     const line = summaryLine(results, options.verb);
     if (options.json) io.stdout(`${JSON.stringify({ time: new Date().toISOString(), type: 'summary', message: line, ...counts })}\n`);
     else say(`\n${line}\n`);
-    record([{ outcome: counts.failed > 0 ? 'failed' : 'completed', error: counts.failed > 0 ? line : undefined }]);
+    // Skipped actions (a failed dependency, an interrupt) leave the environment unconverged too.
+    const unfinished = counts.failed > 0 || counts.skipped > 0;
+    record([{ outcome: unfinished ? (options.signal?.aborted ? 'interrupted' : 'failed') : 'completed', error: unfinished ? line : undefined }]);
     return { exitCode: counts.failed > 0 || counts.skipped > 0 ? 1 : 0, plan, results, changed: true };
   } finally {
     await Promise.all(history);

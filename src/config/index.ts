@@ -1,5 +1,5 @@
 // The seed's EnvironmentConfig as a library: detect the environment, load its manifest, expose settings.
-import { DiagnosticError } from '../diagnostics.js';
+import { DiagnosticError, hasErrors } from '../diagnostics.js';
 import type { ApiSettings, CacheSettings, DatabaseSettings, LlmSettings, LoggingSettings, ResolvedEnvironment } from '../model/types.js';
 import { findProjectRoot } from '../project.js';
 import { describeDetected, detectEnvironmentIn } from '../manifest/detect.js';
@@ -48,7 +48,7 @@ export async function loadEnvironmentConfig(opts: LoadConfigOptions = {}): Promi
     throw new DiagnosticError(unknownEnvironment(root, detected.name, detected.source));
   }
   const { resolved, diagnostics } = await loadEnvironment({ root, environment: detected.name, env });
-  if (!resolved) throw new DiagnosticError(diagnostics);
+  if (!resolved || hasErrors(diagnostics)) throw new DiagnosticError(diagnostics);
   return makeConfig(resolved, detected.source);
 }
 

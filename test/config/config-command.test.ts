@@ -70,6 +70,14 @@ describe('iact config', () => {
     expect((JSON.parse(shown.stdout) as { database: { password: string } }).database.password).toBe(PROD_ENV.DB_PROD_PASSWORD);
   });
 
+  it('a .env line that is not KEY=VALUE is an error with file:line, as in plan and validate', async () => {
+    const dir = project();
+    writeFileSync(path.join(dir, '.env.development'), 'garbage line\n');
+    const r = await runCli(['config', '--env', 'development'], dir);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('.env.development:1:1  error: not a KEY=VALUE line');
+  });
+
   it('eval "$(iact config --format shell --show-sensitive)" gives bash the exact values', async () => {
     const dir = project();
     const { execFileSync } = await import('node:child_process');
