@@ -65,11 +65,14 @@ const SYSTEM_FIXES: Record<string, (path: string) => { summary: string; fix: str
 export function systemErrorDiagnostic(error: unknown): Diagnostic | undefined {
   const e = error as { code?: unknown; path?: unknown; syscall?: unknown };
   if (typeof e?.code !== 'string' || typeof e.path !== 'string') return undefined;
+  // Atomic writes go through FILE.<number> or FILE.<...>.tmp: the folder is what the user must fix.
+  const temporary = /\.(\d+|tmp)$/.test(e.path);
+  const where = temporary ? e.path.slice(0, Math.max(1, e.path.lastIndexOf('/'))) : e.path;
   const known = SYSTEM_FIXES[e.code];
-  const summary = known ? known(e.path).summary : `${typeof e.syscall === 'string' ? e.syscall : 'file operation'} failed on ${e.path} (${e.code})`;
+  const summary = known ? known(where).summary : `${typeof e.syscall === 'string' ? e.syscall : 'file operation'} failed on ${where} (${e.code})`;
   return diag(summary, {
-    detail: typeof e.syscall === 'string' ? `while trying to ${e.syscall} it (${e.code})` : undefined,
-    fix: known ? known(e.path).fix : 'check the path and its permissions',
+    detail: typeof e.syscall === 'string' ? `while trying to ${e.syscall} ${temporary ? `a temporary file in it, ${e.path}` : 'it'} (${e.code})` : undefined,
+    fix: known ? known(where).fix : 'check the path and its permissions',
     code: `system.${e.code.toLowerCase()}`,
   });
 }

@@ -24,5 +24,10 @@ describe('systemErrorDiagnostic', () => {
     expect(systemErrorDiagnostic({ code: 'ENOSPC', path: '/repo/.iact/env/x.env', syscall: 'write' })?.fix).toContain('free some disk space');
     expect(systemErrorDiagnostic({ code: 'EWEIRD', path: '/x', syscall: 'open' })).toMatchObject({ summary: 'open failed on /x (EWEIRD)' });
     expect(systemErrorDiagnostic(new Error('plain'))).toBeUndefined();
+    // write-file-atomic's temporary file: the folder is named, the file only in the detail.
+    expect(systemErrorDiagnostic({ code: 'EACCES', path: '/repo/.iact/env/dev.env.1465467627', syscall: 'open' })).toMatchObject({
+      summary: 'permission denied: /repo/.iact/env',
+      detail: 'while trying to open a temporary file in it, /repo/.iact/env/dev.env.1465467627 (EACCES)',
+    });
   });
 });
