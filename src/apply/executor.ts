@@ -163,7 +163,13 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
         await (await options.lookup(need().driver)).preflight?.(ctx, need(), { portIsOurs: change.before?.port === need().port });
         const file = await backup();
         await (await options.lookup(observedDriver)).destroy(ctx, change.name);
-        await (await options.lookup(need().driver)).create(ctx, need());
+        try {
+          await (await options.lookup(need().driver)).create(ctx, need());
+        } catch (error) {
+          // The old sandbox is gone by now: say where its data is.
+          const message = error instanceof Error ? error.message : String(error);
+          throw new Error(file ? `${message}\nthe old sandbox was deleted; its backup is ${file}` : message);
+        }
         return file ? `backup: ${file}` : undefined;
       }
       case 'delete': {

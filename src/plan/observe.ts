@@ -59,9 +59,14 @@ export function driversOnDisk(sandboxRoot: string, environment: string, names = 
       // A hand-edited file may name it later: read all of it then.
       driver = (DRIVER_FIELD.exec(text) ?? DRIVER_FIELD.exec(readFileSync(file, 'utf8')))?.[1];
     } catch {
-      driver = undefined;
+      // Half-made, without sandbox.json: .meta ("driver service port version") still names its driver.
+      try {
+        driver = readFileSync(path.join(dir, name, '.meta'), 'utf8').split(' ', 1)[0];
+      } catch {
+        driver = undefined;
+      }
     }
-    // A half-made sandbox without sandbox.json is reported by the lightweight scan.
+    // Anything else (a stray folder) is the lightweight scan's to report or ignore.
     found.add(driver && (DRIVERS as readonly string[]).includes(driver) ? (driver as DriverName) : 'lightweight');
     if (found.size === DRIVERS.length) break;
   }

@@ -213,6 +213,21 @@ function planSandbox(
     }
     return { ...base, action: 'create', impact: 'none', reasons: ['not on the machine'], before: null, fields: [], drift: [] };
   }
+  if (!status.spec && status.driver !== spec.driver) {
+    // Another driver's create cannot repair it (the name is taken there): that driver deletes it first.
+    const halfMade = `half-made under the ${status.driver} driver (its create never finished, or sandbox.json is unreadable)`;
+    return {
+      ...base,
+      action: 'replace',
+      impact: 'data-loss',
+      reasons: [`${halfMade}; replace deletes it there and creates it with ${spec.driver} (drift)`],
+      // What the executor deletes, and with which driver.
+      before: { driver: status.driver, service: status.service, port: status.port },
+      fields: [],
+      drift: [halfMade],
+      requiresAllowDestroy: spec.protect || isProduction,
+    };
+  }
   if (!status.spec) {
     return {
       ...base,

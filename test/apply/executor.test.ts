@@ -75,6 +75,32 @@ describe('executePlan', () => {
     expect(r.maxRunning()).toBe(3);
   });
 
+  it('a replace checks first, backs up, deletes, creates; a create failing after the delete names the backup', async () => {
+    const calls: string[] = [];
+    const writer = {
+      ...(recorder().writer as object),
+      preflight: async () => void calls.push('preflight'),
+      backup: async () => void calls.push('backup'),
+      destroy: async () => void calls.push('destroy'),
+      create: async () => {
+        calls.push('create');
+        throw new Error('Redis refused maxmemory');
+      },
+    } as unknown as DriverWriter;
+    const replaced = { ...change('db', 'replace'), service: 'redis', backup: true };
+    const results = await executePlan(planOf([replaced]), {
+      ctx,
+      parallelism: 1,
+      lookup: async () => writer,
+      specs: specs(['db']),
+      backupDir: '/tmp/backups',
+      onEvent: () => undefined,
+      now: () => new Date('2026-01-02T03:04:05Z'),
+    });
+    expect(calls).toEqual(['preflight', 'backup', 'destroy', 'create']);
+    expect(results[0]).toMatchObject({ outcome: 'failed', message: 'Redis refused maxmemory\nthe old sandbox was deleted; its backup is /tmp/backups/db-20260102T030405Z.rdb' });
+  });
+
   it('keeps going after a failure, skips only the dependents, and names each outcome', async () => {
     const r = recorder(new Set(['db']));
     const events: ApplyEvent[] = [];
