@@ -327,6 +327,23 @@ function planDelete(status: SandboxStatus, options: PlanOptions, isProduction: b
   };
 }
 
+/** Two sandboxes trading ports: each waits for the other's port, so apply cannot do it in one go. */
+function portSwapNotices(changes: ResourceChange[]): PlanNotice[] {
+  const moving = changes.filter((c) => c.before && c.after && c.before.port !== c.after.port);
+  const notices: PlanNotice[] = [];
+  for (const [i, a] of moving.entries()) {
+    for (const b of moving.slice(i + 1)) {
+      if (a.after!.port !== b.before!.port || b.after!.port !== a.before!.port) continue;
+      notices.push({
+        severity: 'warning',
+        summary: `${a.address} and ${b.address} swap ports (${String(a.before!.port)} and ${String(b.before!.port)}): apply cannot hand each port to the other at once`,
+        fix: `move one of them to a free port first and apply, then set the port you want and apply again`,
+      });
+    }
+  }
+  return notices;
+}
+
 /** Mask the values of sensitive keys in a dotenv text; a changed secret says so. */
 function maskEnvText(text: string, sensitiveKeys: Set<string>, changedKeys: Set<string>): string {
   return text
@@ -439,6 +456,7 @@ export function buildPlan(input: PlanInput): Plan {
     });
   }
 
+  notices.push(...portSwapNotices(changes));
   let finalChanges = changes;
   const envFileChange = planEnvFile(desired, input.envFile);
   let configChanges = selected ? [] : [envFileChange];
