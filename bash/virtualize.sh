@@ -39,11 +39,14 @@ sandbox_dir() { printf '%s/%s/%s' "${SANDBOX_ROOT}" "${ENV_NAME}" "$1"; }
 # Loads sandbox.json of DIR into the SB_* globals, defaults filled in.
 load_spec() {
   local dir="$1" file="$1/sandbox.json"
-  local -a fields
+  local -a fields inputs=("$1/sandbox.json")
   [[ -f "${file}" ]] || return 1
-  mapfile -d '' -t fields < <(jq -j '[.name, .service, (.port|tostring), (.version // ""), (.database // ""),
+  # sandbox.json holds the secret settings' hashes; their values are in secrets/settings.json.
+  [[ -f "${dir}/secrets/settings.json" ]] && inputs+=("${dir}/secrets/settings.json")
+  mapfile -d '' -t fields < <(jq -j -n 'input as $spec | ((try input catch {}) // {}) as $secret | $spec
+      | [.name, .service, (.port|tostring), (.version // ""), (.database // ""),
       (.user // ""), (.memory // ""), (.image // ""), (.spec_hash // ""),
-      ((.settings // {}) | to_entries | map("\(.key)=\(.value|tostring)") | join("\n"))] | map(. + "\u0000") | add' "${file}") ||
+      ((.settings // {}) + $secret | to_entries | map("\(.key)=\(.value|tostring)") | join("\n"))] | map(. + "\u0000") | add' "${inputs[@]}") ||
     iact::die 1 "cannot read ${file}" "destroy and recreate the sandbox"
   ((${#fields[@]} == 10)) || iact::die 1 "cannot read ${file}" "destroy and recreate the sandbox"
   SB_NAME="${fields[0]}" SB_SERVICE="${fields[1]}" SB_PORT="${fields[2]}" SB_VERSION="${fields[3]}"
@@ -78,12 +81,13 @@ validate_spec_fields() {
 
 # The spec of `create`/`update`: --spec FILE checked against NAME/SERVICE/PORT, or the seed's
 # convention (no spec: database and user named after the sandbox, a random password kept across runs).
-# Sets SPEC_JSON (without password) and SPEC_PASSWORD. FILE "-" is standard input (iact passes
-# specs that way, so a password is never in a file outside the sandbox).
+# Sets SPEC_JSON (without password and secret settings), SPEC_PASSWORD and SPEC_SECRET_SETTINGS. FILE
+# "-" is standard input (iact passes specs that way, so a secret is never in a file outside the sandbox).
 read_spec() {
   local name="$1" service="$2" port="$3" file="$4" text
   local -a f
   SPEC_PASSWORD=""
+  SPEC_SECRET_SETTINGS="{}"
   if [[ -z "${file}" ]]; then
     SPEC_JSON="$(jq -cn --arg name "${name}" --arg env "${ENV_NAME}" --arg service "${service}" --argjson port "$((10#${port}))" \
       '{name: $name, environment: $env, driver: "docker", service: $service, port: $port, settings: {}}')"
@@ -98,7 +102,7 @@ read_spec() {
   mapfile -d '' -t f < <(jq -j 'if type != "object" then error("not an object") else . end
       | [(.name // ""), (.environment // ""), (.service // ""), (.port // "" | tostring), (.driver // "docker"),
          (.password // ""), (.database // ""), (.user // ""), (.memory // ""), (.image // ""), (.version // "" | tostring),
-         ((.settings // {}) | if type != "object" then error("settings is not an object") else . end
+         ((.settings // {}) + (.secret_settings // {}) | if type != "object" then error("settings is not an object") else . end
             | to_entries | map("\(.key)=\(.value | if type == "object" or type == "array" then error("setting \(.key) is not a scalar") else tostring end
               | if test("[\n\r\u0000]") then error("setting value with a line break") else . end)") | join("\n"))]
       | map(tostring + "\u0000") | add' <<<"${text}" 2>/dev/null) ||
@@ -115,7 +119,8 @@ read_spec() {
   [[ "${f[5]}" != *$'\n'* && "${f[5]}" != *$'\r'* ]] || iact::usage_error "the password contains a line break" "use a single-line password"
   validate_spec_fields "${f[6]}" "${f[7]}" "${f[8]}" "${f[9]}" "${f[10]}" "${f[11]}"
   SPEC_PASSWORD="${f[5]}"
-  SPEC_JSON="$(jq -c --arg env "${ENV_NAME}" 'del(.password) | .environment = $env | .driver = "docker" | .settings = (.settings // {})' <<<"${text}")"
+  SPEC_JSON="$(jq -c --arg env "${ENV_NAME}" 'del(.password, .secret_settings) | .environment = $env | .driver = "docker" | .settings = (.settings // {})' <<<"${text}")"
+  SPEC_SECRET_SETTINGS="$(jq -c '.secret_settings // {}' <<<"${text}")"
 }
 
 # sandbox.json as the other drivers write it: database/user defaults for SQL services, and a
@@ -157,6 +162,11 @@ write_sandbox_files() {
   # The container mounts the directory, so a renamed-in file is what it reads next.
   iact::write_secret_file "${dir}/secrets/password" "${password}"
   iact::write_secret_file "${dir}/sandbox.json" "$(observed_spec "${name}" "${password}")"$'\n'
+  if [[ "${SPEC_SECRET_SETTINGS}" == "{}" ]]; then
+    rm -f -- "${dir}/secrets/settings.json"
+  else
+    iact::write_secret_file "${dir}/secrets/settings.json" "${SPEC_SECRET_SETTINGS}"$'\n'
+  fi
   load_spec "${dir}"
   write_activate "${dir}"
 }
@@ -431,7 +441,7 @@ cmd_create() {
 }
 
 # What an update rewrites: kept aside until it has worked, put back if it fails.
-UPDATE_FILES=(sandbox.json secrets/password bin/activate)
+UPDATE_FILES=(sandbox.json secrets/password secrets/settings.json bin/activate)
 UPDATE_SAVED=''
 UPDATE_NAME=''
 UPDATE_WAS_RUNNING=0

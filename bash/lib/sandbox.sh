@@ -178,15 +178,17 @@ readonly SB_SPEC_JQ_DEFS='def ident: tostring | gsub("-"; "_");'
 # shellcheck disable=SC2016 # jq program: $vars are jq's
 readonly SB_SPEC_JQ='
   if type != "object" then error("not an object") else . end
-  | (.settings // {}) as $s
-  | if ($s | type) != "object" then error("settings") else . end
+  | (.settings // {}) as $hashed
+  | if ($hashed | type) != "object" or ((.secret_settings // {}) | type) != "object" then error("settings") else . end
+  # The config gets the values of the secret settings; sandbox.json keeps only their hashes (in .settings).
+  | ($hashed + (.secret_settings // {})) as $s
   | (.service == "postgres" or .service == "mysql") as $sql
   | ((if $sql then {database: (.database // (.name | ident)), user: (.user // (.name | ident))} else {} end)) as $db
   | ((if $driver == "namespace" and (.memory // "") == "" and $wmem != "" then {memory: $wmem} else {} end)) as $mem
   | ({name, environment: $env, driver: $driver, service, port, spec_hash: (.spec_hash // "")}
-      + (del(.password, .settings, .database, .user, .name, .environment, .driver, .service, .port, .spec_hash)
+      + (del(.password, .secret_settings, .settings, .database, .user, .name, .environment, .driver, .service, .port, .spec_hash)
          | with_entries(select(.value != null)))
-      + $db + $mem + {settings: $s}) as $obs
+      + $db + $mem + {settings: $hashed}) as $obs
   | ([.name, (.environment // ""), (.driver // ""), .service, .port, ($obs.version // ""), ($obs.database // ""),
       ($obs.user // ""), ($obs.memory // ""), ($obs.image // ""), $obs.spec_hash, ($obs.password_hash // "")]
      | map(tostring | gsub("[\u0000-\u001f]"; " ")) | join("\u001f")) + "\u0000"

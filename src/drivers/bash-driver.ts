@@ -93,6 +93,11 @@ function checkContext(ctx: DriverContext): void {
   if (!path.isAbsolute(ctx.sandboxRoot)) throw new DriverError(`sandbox root must be absolute: ${ctx.sandboxRoot}`, '', 2, '');
 }
 
+/** What must not appear in a driver's error: the password and the secret settings' values. */
+function secretsOf(spec: DriverSpec): string[] {
+  return [spec.password ?? '', ...Object.values(spec.secret_settings ?? {}).map(String)];
+}
+
 function checkSpec(spec: DriverSpec): void {
   checkName(spec.name);
   if (!Number.isInteger(spec.port) || spec.port < 1024 || spec.port > 65535) throw new DriverError(`invalid port ${spec.port} for ${spec.name}`, '', 2, '');
@@ -135,7 +140,7 @@ export class BashDriver implements DriverWriter {
 
   async create(ctx: DriverContext, spec: DriverSpec): Promise<void> {
     checkSpec(spec);
-    await this.run(ctx, ['create', spec.name, spec.service, String(spec.port), '--spec', '-'], spec.password, JSON.stringify(spec));
+    await this.run(ctx, ['create', spec.name, spec.service, String(spec.port), '--spec', '-'], secretsOf(spec), JSON.stringify(spec));
   }
 
   /** Many `none` sandboxes in one script call (`create-many`); a bad spec fails alone. */
@@ -166,12 +171,12 @@ export class BashDriver implements DriverWriter {
 
   async update(ctx: DriverContext, spec: DriverSpec, opts: UpdateOptions): Promise<void> {
     checkSpec(spec);
-    await this.run(ctx, ['update', spec.name, '--spec', '-', ...(opts.restart ? ['--restart'] : [])], spec.password, JSON.stringify(spec));
+    await this.run(ctx, ['update', spec.name, '--spec', '-', ...(opts.restart ? ['--restart'] : [])], secretsOf(spec), JSON.stringify(spec));
   }
 
   async preflight(ctx: DriverContext, spec: DriverSpec, opts: { portIsOurs: boolean }): Promise<void> {
     checkSpec(spec);
-    await this.run(ctx, ['preflight', spec.name, '--spec', '-', ...(opts.portIsOurs ? ['--port-is-ours'] : [])], spec.password, JSON.stringify(spec));
+    await this.run(ctx, ['preflight', spec.name, '--spec', '-', ...(opts.portIsOurs ? ['--port-is-ours'] : [])], secretsOf(spec), JSON.stringify(spec));
   }
 
   async start(ctx: DriverContext, name: string): Promise<void> {
@@ -198,7 +203,7 @@ export class BashDriver implements DriverWriter {
    * Run `bash/<script> ARGS --env ENV` in the project root; throws DriverError on failure. A spec
    * with a password goes in on stdin (`--spec -`): no file holds it if this process is killed.
    */
-  async run(ctx: DriverContext, args: string[], secret?: string, input?: string): Promise<{ stdout: string; command: string }> {
+  async run(ctx: DriverContext, args: string[], secret?: string | string[], input?: string): Promise<{ stdout: string; command: string }> {
     const { fullArgs, command, secrets } = this.invocation(ctx, args, secret);
     const { execa } = await import('execa');
     const result = await execa('bash', [this.scriptPath, ...fullArgs], {
@@ -263,10 +268,10 @@ export class BashDriver implements DriverWriter {
     });
   }
 
-  private invocation(ctx: DriverContext, args: string[], secret?: string) {
+  private invocation(ctx: DriverContext, args: string[], secret?: string | string[]) {
     checkContext(ctx);
     const fullArgs = [...args, '--env', ctx.environment];
-    const secrets = secret ? [secret] : [];
+    const secrets = (Array.isArray(secret) ? secret : [secret]).filter((s): s is string => typeof s === 'string' && s !== '');
     return { fullArgs, secrets, command: redact(['bash/' + this.script, ...fullArgs].join(' '), secrets) };
   }
 

@@ -1,5 +1,6 @@
 // Pure: the DriverSpec a sandbox is applied with, and the hashes plans compare.
-import type { SandboxSpec } from '../model/types.js';
+import { isSensitiveKey } from '../model/sensitive.js';
+import type { SandboxSpec, SettingValue } from '../model/types.js';
 import { sha256 } from '../util/hash.js';
 import type { DriverSpec, ObservedSpec } from './types.js';
 
@@ -33,6 +34,25 @@ export function passwordHash(environment: string, name: string, password: string
   return `sha256:${sha256(`iact-password\0${environment}\0${name}\0${password}`).slice(0, 16)}`;
 }
 
+/** The same for a setting named like a secret: what sandbox.json and plans hold instead of its value. */
+export function settingHash(environment: string, name: string, key: string, value: SettingValue): string {
+  return `sha256:${sha256(`iact-setting\0${environment}\0${name}\0${key}\0${String(value)}`).slice(0, 16)}`;
+}
+
+/** Settings with secret-named values hashed, and those values apart (undefined when there are none). */
+function splitSecretSettings(environment: string, sandbox: SandboxSpec): { settings: Record<string, SettingValue>; secrets?: Record<string, SettingValue> } {
+  let settings = sandbox.settings;
+  let secrets: Record<string, SettingValue> | undefined;
+  for (const key in sandbox.settings) {
+    if (!isSensitiveKey(key)) continue;
+    const value = sandbox.settings[key]!;
+    if (!secrets) settings = { ...sandbox.settings };
+    (secrets ??= {})[key] = value;
+    settings[key] = settingHash(environment, sandbox.name, key, value);
+  }
+  return { settings, secrets };
+}
+
 const specHashes = new WeakMap<object, string>();
 
 /** Hash of the machine-relevant fields of a spec (never the plaintext password); once per spec object. */
@@ -60,7 +80,7 @@ export function observableSpec(environment: string, sandbox: SandboxSpec): Omit<
     password_hash: sandbox.password === undefined ? undefined : passwordHash(environment, sandbox.name, sandbox.password),
     memory: sandbox.memory,
     image: sandbox.image,
-    settings: sandbox.settings,
+    settings: splitSecretSettings(environment, sandbox).settings,
     depends_on: sandbox.depends_on,
     protect: sandbox.protect,
   };
@@ -68,11 +88,12 @@ export function observableSpec(environment: string, sandbox: SandboxSpec): Omit<
 
 export function toDriverSpec(environment: string, sandbox: SandboxSpec): DriverSpec {
   const observable = observableSpec(environment, sandbox);
-  return { ...observable, password: sandbox.password, spec_hash: specHash(observable) };
+  const { secrets } = splitSecretSettings(environment, sandbox);
+  return { ...observable, password: sandbox.password, spec_hash: specHash(observable), ...(secrets ? { secret_settings: secrets } : {}) };
 }
 
 /** What a driver should report for a sandbox applied with `spec` (no plaintext password). */
 export function observedFromDriverSpec(spec: DriverSpec): ObservedSpec {
-  const { password: _secret, ...observed } = spec;
+  const { password: _secret, secret_settings: _secrets, ...observed } = spec;
   return observed;
 }

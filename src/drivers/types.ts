@@ -13,7 +13,7 @@ export interface DriverSpec {
   version?: string;
   database?: string;
   user?: string;
-  password?: string; // the only plaintext secret; the script stores it apart from sandbox.json
+  password?: string; // plaintext secret; the script stores it apart from sandbox.json
   password_hash?: string; // salted hash, stored in sandbox.json so plans can see a password change
   memory?: string;
   image?: string;
@@ -21,10 +21,15 @@ export interface DriverSpec {
   depends_on?: string[]; // metadata: kept so a later plan knows the delete order
   protect?: boolean; // metadata: kept so a sandbox removed from the manifest stays protected
   spec_hash: string; // hash of every field above but password, stamped by the writer at apply time
+  /**
+   * Plaintext values of the settings named like secrets (masterauth, requirepass); `settings` holds
+   * their salted hashes, so sandbox.json and the drivers' status never show them.
+   */
+  secret_settings?: Record<string, SettingValue>;
 }
 
-/** sandbox.json as a driver reports it: the DriverSpec without the password. */
-export type ObservedSpec = Omit<DriverSpec, 'password'>;
+/** sandbox.json as a driver reports it: the DriverSpec without its plaintext secrets. */
+export type ObservedSpec = Omit<DriverSpec, 'password' | 'secret_settings'>;
 
 /** One element of `<script> status --json` (schemas/driver-status.schema.json). */
 export interface SandboxStatus {

@@ -282,12 +282,16 @@ describe.runIf(available)('docker driver (bash/virtualize.sh)', () => {
     process.env.DOCKER_HOST = engine.dockerHost; // BashDriver passes the process environment on
     try {
       expect(await driver.available(ctx)).toEqual({ available: true });
-      const spec = toDriverSpec(ENV, { name: 'ts-redis', service: 'redis', driver: 'docker', port: port!, password: 'ts-secret', settings: {}, depends_on: [], protect: false });
+      const spec = toDriverSpec(ENV, { name: 'ts-redis', service: 'redis', driver: 'docker', port: port!, password: 'ts-secret', settings: { masterauth: 'docker-masterauth-Yankee' }, depends_on: [], protect: false });
       await driver.create(ctx, spec);
       const all = await driver.status(ctx);
       const mine = all.find((s) => s.name === 'ts-redis');
       expect(mine).toMatchObject({ running: true, healthy: true, spec_hash: spec.spec_hash });
-      expect(mine!.spec).toMatchObject({ password_hash: spec.password_hash });
+      expect(mine!.spec).toMatchObject({ password_hash: spec.password_hash, settings: spec.settings });
+      // The secret setting reaches redis; sandbox.json and status hold its hash.
+      expect((await query('redis', { port: port!, user: '', database: '', password: 'ts-secret' }, ['CONFIG', 'GET', 'masterauth'])).stdout).toContain('docker-masterauth-Yankee');
+      expect(JSON.stringify(all)).not.toContain('docker-masterauth-Yankee');
+      expect(readFileSync(path.join(root, ENV, 'ts-redis', 'sandbox.json'), 'utf8')).not.toContain('docker-masterauth-Yankee');
 
       const dir = path.join(root, ENV, 'ts-redis');
       const shell = `source ${JSON.stringify(path.join(dir, 'bin', 'activate'))}; printf '%s %s %s|' "$REDIS_PORT" "$REDIS_PASSWORD" "$IACT_SANDBOX"; deactivate; printf '%s' "\${REDIS_PORT:-unset}"`;

@@ -176,6 +176,23 @@ export function lifecycleSuite(driverName: DriverName, services: ServiceKind[] =
     });
   });
 
+  it('a secret-named setting (masterauth) reaches the server, while sandbox.json and status hold only its hash', async () => {
+    if (!requireBinary('redis')) return;
+    const spec = specFor(driverName, 'redis', 'replica', await freePort(), { settings: { masterauth: 'masterauth-Zulu-77', 'maxmemory-policy': 'allkeys-lru' } });
+    expect(spec.secret_settings).toEqual({ masterauth: 'masterauth-Zulu-77' });
+    try {
+      await driver.create(ctx, spec);
+      expect((await client('redis', creds(spec), 'CONFIG GET masterauth')).out).toContain('masterauth-Zulu-77');
+      const status = (await driver.status(ctx)).find((s) => s.name === 'replica');
+      expect(status?.spec?.settings).toEqual(spec.settings); // the hash, as the plan compares it
+      expect(status?.spec?.settings.masterauth).toMatch(/^sha256:[0-9a-f]{16}$/);
+      expect(JSON.stringify(status)).not.toContain('masterauth-Zulu-77');
+      expect(readFileSync(path.join(root.sandboxRoot, 'development', 'replica', 'sandbox.json'), 'utf8')).not.toContain('masterauth-Zulu-77');
+    } finally {
+      await driver.destroy(ctx, 'replica');
+    }
+  });
+
   it('health is an answer, not an open port: a frozen server (SIGSTOP) is unhealthy until it resumes', async () => {
     if (!requireBinary('redis')) return;
     const spec = specFor(driverName, 'redis', 'frozen', await freePort());
