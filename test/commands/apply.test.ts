@@ -161,6 +161,7 @@ describe.skipIf(!haveServices)('apply end to end (lightweight driver)', () => {
     expect(codes).toEqual([0, 1]);
     const loser = a.exitCode === 1 ? a : b;
     expect(loser.stderr).toMatch(/environment development is locked by pid \d+ on .* \(iact apply, started /);
+    expect(loser.stderr).toMatch(/if pid \d+ is not an iact \(ps -p \d+ -o args=\), delete .*development\.lock/);
 
     // With --lock-timeout the second waits and then finds nothing to do.
     project.writeManifest('development', manifest({ pg: pg!, my: my!, redis: rd! }, { withRedis: false }));
