@@ -114,13 +114,20 @@ export async function converge(selected: Selected, environment: string, io: Comm
     aborted: () => options.signal?.aborted ?? false,
   });
   const history: Promise<void>[] = [];
+  let historyWarned = false;
   const record = (events: Omit<HistoryEvent, 'time' | 'environment' | 'command' | 'pid'>[]) =>
     history.push(
       appendHistory(
         paths.history,
         environment,
         events.map((e) => ({ time: new Date().toISOString(), environment, command: options.command, pid: process.pid, ...e })),
-      ).catch((error: unknown) => io.stderr(`warning: could not write history: ${(error as Error).message}\n`)),
+      ).catch((error: unknown) => {
+        // Once per run: the apply goes on, and the same cause would repeat for every event.
+        if (historyWarned) return;
+        historyWarned = true;
+        const code = (error as NodeJS.ErrnoException).code;
+        io.stderr(`warning: could not write ${path.relative(paths.root, path.join(paths.history, `${environment}.jsonl`))}${code ? ` (${code})` : ''}; this run is not recorded\n  fix: check the owner and mode of ${paths.history} and the file in it\n`);
+      }),
     );
   try {
     const prepared = await preparePlan(selected, environment, io, { targets: options.targets, refreshOnly: false, backup: options.backup }, options.signal);
