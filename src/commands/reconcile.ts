@@ -1,7 +1,7 @@
 // iact reconcile [--env E] [--interval 30s] [--once]: the GitOps loop. Each pass is level-based
 // (observe everything, plan, apply what differs) and ends with one JSON line on stdout.
 import { parseDuration } from '../apply/lock.js';
-import { DiagnosticError, diag } from '../diagnostics.js';
+import { DiagnosticError, diag, formatLocation } from '../diagnostics.js';
 import { redact } from '../util/redact.js';
 import { defaultParallelism } from './apply.js';
 import { converge, type ConvergeOptions, type ConvergeResult } from './converge.js';
@@ -40,7 +40,10 @@ export function nextDelay(intervalMs: number, consecutiveFailures: number): numb
 
 function errorText(error: unknown): string {
   if (error instanceof DiagnosticError) {
-    return error.diagnostics.map((d) => [d.summary, d.detail, d.fix ? `fix: ${d.fix}` : undefined].filter(Boolean).join(': ')).join('; ');
+    // file:line first, as iact validate prints it: a log reader must find the line to fix.
+    return error.diagnostics
+      .map((d) => [d.location ? `${formatLocation(d.location)} ${d.summary}` : d.summary, d.detail, d.fix ? `fix: ${d.fix}` : undefined].filter(Boolean).join(': '))
+      .join('; ');
   }
   return error instanceof Error ? error.message : String(error);
 }

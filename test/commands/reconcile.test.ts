@@ -180,6 +180,12 @@ describe.skipIf(!haveServices)('iact reconcile (lightweight driver)', { timeout:
     const once = await project.iact(['reconcile', '--once']);
     expect(once.exitCode, once.stderr).toBe(0);
     expect(JSON.parse(once.stdout)).toMatchObject({ environment: 'development', pass: 1, changes_found: 1, applied: 1, failed: 0 });
+
+    // A broken manifest: the pass's error names the file and line, as validate does.
+    project.writeManifest('development', 'apiVersion: iact/v1\nenvironment: development\nsandboxes:\n  t: { service: none, port: 80 }\n');
+    const broken = await project.iact(['reconcile', '--once']);
+    expect(broken.exitCode).toBe(1);
+    expect((JSON.parse(broken.stdout.trim()) as { error: string }).error).toMatch(/^environments\/development\.yaml:4:\d+ sandboxes\.t\.port is 80, out of range/);
   });
 
   it('never deletes a protected sandbox, keeps healing the rest, and backs off on failures a retry may fix', async () => {
