@@ -507,8 +507,6 @@ sb::wait_login() {
 
 # --- verbs ---------------------------------------------------------------------------------
 
-# Would create succeed? Binaries, version, prerequisites, a free port; changes nothing. apply asks
-# before a replace deletes anything. --port-is-ours: the port belongs to the sandbox being replaced.
 # The port is taken. A server left running after its sandbox directory was deleted (rm -rf behind
 # iact's back) still has that directory as its cwd: name it, since nothing else knows its pid.
 sb::die_port_in_use() {
@@ -539,6 +537,8 @@ sb::load_named_spec() {
   drv::prerequisites
 }
 
+# Would create succeed? Binaries, version, prerequisites, a free port; changes nothing. apply asks
+# before a replace deletes anything. --port-is-ours: the port belongs to the sandbox being replaced.
 sb::cmd_preflight() {
   sb::load_named_spec preflight 'NAME --spec FILE [--port-is-ours]'
   svc::set_os_user "${SB_SERVICE}"
