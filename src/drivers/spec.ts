@@ -39,18 +39,20 @@ export function settingHash(environment: string, name: string, key: string, valu
   return `sha256:${sha256(`iact-setting\0${environment}\0${name}\0${key}\0${String(value)}`).slice(0, 16)}`;
 }
 
-/** Settings with secret-named values hashed, and those values apart (undefined when there are none). */
-function splitSecretSettings(environment: string, sandbox: SandboxSpec): { settings: Record<string, SettingValue>; secrets?: Record<string, SettingValue> } {
-  let settings = sandbox.settings;
+/** The settings named like secrets, with their values; undefined when there are none. */
+function secretSettingsOf(sandbox: SandboxSpec): Record<string, SettingValue> | undefined {
   let secrets: Record<string, SettingValue> | undefined;
-  for (const key in sandbox.settings) {
-    if (!isSensitiveKey(key)) continue;
-    const value = sandbox.settings[key]!;
-    if (!secrets) settings = { ...sandbox.settings };
-    (secrets ??= {})[key] = value;
-    settings[key] = settingHash(environment, sandbox.name, key, value);
-  }
-  return { settings, secrets };
+  for (const key in sandbox.settings) if (isSensitiveKey(key)) (secrets ??= {})[key] = sandbox.settings[key]!;
+  return secrets;
+}
+
+/** Settings as sandbox.json keeps them: a secret-named value replaced by its salted hash. */
+function observableSettings(environment: string, sandbox: SandboxSpec): Record<string, SettingValue> {
+  const secrets = secretSettingsOf(sandbox);
+  if (!secrets) return sandbox.settings;
+  const settings = { ...sandbox.settings };
+  for (const key in secrets) settings[key] = settingHash(environment, sandbox.name, key, secrets[key]!);
+  return settings;
 }
 
 const specHashes = new WeakMap<object, string>();
@@ -80,7 +82,7 @@ export function observableSpec(environment: string, sandbox: SandboxSpec): Omit<
     password_hash: sandbox.password === undefined ? undefined : passwordHash(environment, sandbox.name, sandbox.password),
     memory: sandbox.memory,
     image: sandbox.image,
-    settings: splitSecretSettings(environment, sandbox).settings,
+    settings: observableSettings(environment, sandbox),
     depends_on: sandbox.depends_on,
     protect: sandbox.protect,
   };
@@ -88,7 +90,7 @@ export function observableSpec(environment: string, sandbox: SandboxSpec): Omit<
 
 export function toDriverSpec(environment: string, sandbox: SandboxSpec): DriverSpec {
   const observable = observableSpec(environment, sandbox);
-  const { secrets } = splitSecretSettings(environment, sandbox);
+  const secrets = secretSettingsOf(sandbox);
   return { ...observable, password: sandbox.password, spec_hash: specHash(observable), ...(secrets ? { secret_settings: secrets } : {}) };
 }
 

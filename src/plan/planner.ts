@@ -177,10 +177,8 @@ export function prepareDesired(desired: ResolvedEnvironment): PreparedDesired {
   const sensitivePaths = new Set(desired.sensitivePaths);
   for (const [name, spec] of Object.entries(desired.sandboxes)) {
     const after = comparable(observableSpec(desired.environment, spec));
-    let secretFields = NO_SECRET_FIELDS;
-    for (const field in after) {
-      if (field !== 'password' && sensitivePaths.has(`sandboxes.${name}.${field}`)) secretFields = new Set([...secretFields, field]);
-    }
+    const fromSecrets = Object.keys(after).filter((field) => field !== 'password' && sensitivePaths.has(`sandboxes.${name}.${field}`));
+    const secretFields = fromSecrets.length > 0 ? new Set(fromSecrets) : NO_SECRET_FIELDS;
     sandboxes.set(name, { after, display: display(after, secretFields), secretFields });
   }
   return { sandboxes, manifestHash: desired.sourceHash ?? modelHash(desired) };
