@@ -1,7 +1,7 @@
 // `iact validate [--env E | --all]`: every problem of every manifest at once, file:line:col with the fix.
-import { DiagnosticError, diag, formatDiagnostics, hasErrors, type Diagnostic } from '../diagnostics.js';
+import { DiagnosticError, formatDiagnostics, hasErrors, type Diagnostic } from '../diagnostics.js';
 import type { ResolvedEnvironment } from '../model/types.js';
-import { findProjectRoot } from '../project.js';
+import { checkEnvironmentFlags, findProjectRoot } from '../project.js';
 import { describeDetected, detectEnvironmentIn } from '../manifest/detect.js';
 import { listEnvironments, loadEnvironment, manifestFile, readEnvExample, unknownEnvironment } from '../manifest/load.js';
 import { crossEnvironmentPortConflicts } from '../manifest/semantic.js';
@@ -33,7 +33,7 @@ export default async function validate(opts: ValidateOptions, io: CommandIO): Pr
 }
 
 async function run(opts: ValidateOptions, io: CommandIO): Promise<number> {
-  if (opts.all && opts.env) throw new DiagnosticError(diag('--env and --all exclude each other', { fix: 'pass one of them' }));
+  checkEnvironmentFlags(opts);
   const root = findProjectRoot(io.cwd, opts.dir);
   const existing = listEnvironments(root);
   let selected: string[];
