@@ -50,7 +50,7 @@ def find_cli(
     env = os.environ if env is None else env
     explicit = env.get("IACT_CLI")
     if explicit:
-        parts = shlex.split(explicit)
+        parts = [explicit] if Path(explicit).is_file() else shlex.split(explicit)
         if len(parts) > 1:
             return parts  # a whole command, e.g. "node /path/to/dist/cli.js"
         program = parts[0] if parts else ""

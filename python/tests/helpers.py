@@ -29,16 +29,20 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
 
 
 def processes_mentioning(text: str, where: str = "cmdline") -> List[str]:
-    """Live processes whose command line (or, with where="environ", environment) contains `text`."""
+    """Live processes whose command line or working directory (redis-server retitles itself; its cwd is
+    the sandbox) contains `text`; with where="environ", whose environment does."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
         try:
             cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
-            haystack = cmdline if where == "cmdline" else (entry / where).read_bytes().decode("utf-8", "replace")
+            if where == "environ":
+                hit = text in (entry / "environ").read_bytes().decode("utf-8", "replace")
+            else:
+                hit = text in cmdline or text in os.readlink(entry / "cwd")
         except OSError:
             continue
-        if text in haystack:
+        if hit:
             found.append(f"{entry.name}: {cmdline.strip()}")
     return found

@@ -128,8 +128,8 @@ def test_a_killed_pytest_leaves_no_server(service: str, tmp_path: Path) -> None:
     killed = time.monotonic()
 
     def leftovers() -> List[str]:
-        # iact run and its child carry IACT_RUN_ROOT in their environment; the servers name the sandbox.
-        return ([f"port {held['port']} open"] if port_open(held["port"]) else []) + processes_mentioning(held["name"]) + \
+        # iact run and its child carry IACT_RUN_ROOT in their environment; the servers run in the run root.
+        return ([f"port {held['port']} open"] if port_open(held["port"]) else []) + processes_mentioning(str(run_root)) + \
             processes_mentioning(f"IACT_RUN_ROOT={run_root}", where="environ") + \
             [str(p) for p in (run_root / "run").iterdir()] + [str(p) for p in (run_root / "owners").iterdir()]
 
