@@ -79,11 +79,11 @@ def find_cli(
     raise IactError(f"error: the iact CLI was not found (IACT_CLI, PATH, node_modules/.bin/iact)\n  fix: {INSTALL_HINT}")
 
 
-def run_cli(args: Sequence[str], *, cwd: Optional[os.PathLike] = None, start_dirs: Iterable[os.PathLike] = ()) -> str:
+def run_cli(args: Sequence[str], *, start_dirs: Iterable[os.PathLike] = ()) -> str:
     """Run `iact ARGS` once and return its stdout; IactError with its stderr when it exits non-zero."""
     command = find_cli(start_dirs)
     try:
-        done = subprocess.run([*command, *args], cwd=cwd, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False)
+        done = subprocess.run([*command, *args], stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False)
     except OSError as error:
         raise IactError(f"error: cannot run {command[0]}: {error.strerror}\n  fix: {INSTALL_HINT}") from None
     if done.returncode != 0:

@@ -28,7 +28,7 @@ class EnvironmentConfig:
             args += ["--env", environment]
         if show_sensitive:
             args.append("--show-sensitive")
-        out = run_cli(args, cwd=root, start_dirs=[root] if root is not None else [])
+        out = run_cli(args, start_dirs=[root] if root is not None else [])
         try:
             self._data: Dict[str, Any] = json.loads(out)
         except ValueError:

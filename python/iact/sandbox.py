@@ -60,7 +60,11 @@ class Sandbox:
         if not line:
             self.close(check=False)
             raise IactError(self._stderr() or f"error: iact run --service {service} ended before the sandbox was ready", returncode=self._proc.returncode)
-        child_env: Dict[str, str] = json.loads(line)
+        try:
+            child_env: Dict[str, str] = json.loads(line)
+        except ValueError:
+            self.close(check=False)
+            raise IactError(f"error: iact run --service {service} printed {line[:80]!r} where its command's environment was expected\n  fix: check that IACT_CLI runs iact") from None
         # What iact added to the environment it was given: DB_*/PG*/MYSQL_*/REDIS_*, *_URL, IACT_SANDBOX.
         env = {k: v for k, v in child_env.items() if base_env.get(k) != v}
         self.connection = self._connection(env)

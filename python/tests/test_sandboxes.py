@@ -9,7 +9,7 @@ import sys
 import textwrap
 import time
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 import pytest
 
@@ -125,15 +125,36 @@ def test_a_killed_pytest_leaves_no_server(service: str, tmp_path: Path) -> None:
     finally:
         inner.send_signal(signal.SIGKILL)
         inner.wait()
+    assert_nothing_left(run_root, held["port"], service)
+
+
+def test_a_process_killed_while_its_sandbox_starts_leaves_no_server(tmp_path: Path) -> None:
+    """Killed before the sandbox is ready: iact run finishes creating it, its child sees stdin closed, iact destroys it."""
+    run_root = tmp_path / "run-root"
+    env = {**os.environ, "IACT_RUN_ROOT": str(run_root), "PYTHONPATH": str(Path(iact.__file__).resolve().parents[1])}
+    starter = subprocess.Popen([sys.executable, "-c", "import iact; iact.Sandbox('postgres')"], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not (run_root / "owners").is_dir() or not any((run_root / "owners").iterdir()):
+            assert starter.poll() is None and time.monotonic() < deadline, "iact run never started making a sandbox"
+            time.sleep(0.05)
+    finally:
+        starter.send_signal(signal.SIGKILL)
+        starter.wait()
+    assert_nothing_left(run_root, None, "postgres (killed while starting)")
+
+
+def assert_nothing_left(run_root: Path, port: Optional[int], what: str) -> None:
     killed = time.monotonic()
 
     def leftovers() -> List[str]:
         # iact run and its child carry IACT_RUN_ROOT in their environment; the servers run in the run root.
-        return ([f"port {held['port']} open"] if port_open(held["port"]) else []) + processes_mentioning(str(run_root)) + \
+        return ([f"port {port} open"] if port is not None and port_open(port) else []) + processes_mentioning(str(run_root)) + \
             processes_mentioning(f"IACT_RUN_ROOT={run_root}", where="environ") + \
             [str(p) for p in (run_root / "run").iterdir()] + [str(p) for p in (run_root / "owners").iterdir()]
 
-    while leftovers() and time.monotonic() < killed + 60:
+    while leftovers() and time.monotonic() < killed + 90:
         time.sleep(0.2)
     assert leftovers() == []
-    print(f"{service}: nothing left {time.monotonic() - killed:.1f}s after SIGKILL")
+    print(f"{what}: nothing left {time.monotonic() - killed:.1f}s after SIGKILL")
