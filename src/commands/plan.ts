@@ -1,7 +1,7 @@
 // iact plan: compare the manifest with the machine and show what apply would do.
 import { DiagnosticError, diag, formatDiagnostics } from '../diagnostics.js';
 import { hasChanges, type Plan } from '../plan/types.js';
-import { redact } from '../util/redact.js';
+import { redact } from '../secrets/index.js';
 import type { CommandIO } from './io.js';
 import { preparePlan, selectEnvironments, targetsOf } from './shared.js';
 

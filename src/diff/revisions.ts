@@ -16,7 +16,7 @@ import {
   type SandboxDiff,
   type SettingDiff,
 } from './types.js';
-import { isSensitiveKey } from '../model/sensitive.js';
+import { isSensitiveKey } from '../secrets/index.js';
 import { flattenSandbox, maskPair, sameValue, unsetVariables, type ResolvedSide } from './values.js';
 
 export interface RevisionInput {

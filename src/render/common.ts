@@ -1,6 +1,5 @@
 // Shared by the renderers: words, symbols, value formatting and masking. Pure.
-import { isSensitiveKey } from '../model/sensitive.js';
-import { MASKED, MASKED_CHANGED } from '../plan/types.js';
+import { isSensitiveKey, MASKED, MASKED_CHANGED } from '../secrets/index.js';
 import type { Action, ConfigChange, DisplayValue, Impact, Plan, ResourceChange } from '../plan/types.js';
 
 export const SYMBOLS: Record<Action, string> = {

@@ -1,7 +1,6 @@
 // JSON plan (schemas/plan.schema.json). Pure; keys in one fixed order so output diffs cleanly.
-import { MASKED, MASKED_CHANGED } from '../plan/types.js';
 import type { ConfigChange, DisplayValue, FieldChange, Plan, PlanNotice, ResourceChange } from '../plan/types.js';
-import { isSensitiveKey } from '../model/sensitive.js';
+import { isSensitiveKey, MASKED, MASKED_CHANGED } from '../secrets/index.js';
 
 type Json = DisplayValue | undefined;
 

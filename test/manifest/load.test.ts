@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadEnvironment } from '../../src/manifest/load.js';
-import { variableHash } from '../../src/manifest/resolve.js';
+import { variableHash } from '../../src/secrets/index.js';
 
 const MANIFEST = 'apiVersion: iact/v1\nenvironment: development\nsandboxes:\n  cache: { service: redis, driver: lightweight, port: 46379, password: "${DB_PASSWORD}" }\n';
 
