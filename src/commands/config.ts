@@ -1,8 +1,8 @@
 // `iact config [KEY] [--env E] [--format text|json|env|shell] [--show-sensitive]`.
 import { DiagnosticError, diag, formatDiagnostics, hasErrors } from '../diagnostics.js';
 import { checkEnvironmentFlags, findProjectRoot } from '../project.js';
-import { detectEnvironmentIn } from '../manifest/detect.js';
-import { duplicateManifest, invalidEnvironmentName, loadEnvironment, manifestFile, unknownEnvironment } from '../manifest/load.js';
+import { detectEnvironmentIn } from '../io/detect.js';
+import { duplicateManifest, invalidEnvironmentName, loadEnvironment, manifestFile, unknownEnvironment } from '../io/load.js';
 import { didYouMean } from '../manifest/schema.js';
 import { lookupSetting, renderConfig, type ConfigFormat } from '../config/present.js';
 import { MASKED } from '../secrets/index.js';

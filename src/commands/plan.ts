@@ -55,7 +55,7 @@ export default async function plan(opts: Record<string, unknown>, io: CommandIO)
   io.stdout(redact(rendered.endsWith('\n') ? rendered : `${rendered}\n`, secrets));
 
   if (out) {
-    const { writePlanFile } = await import('../plan/planfile-io.js');
+    const { writePlanFile } = await import('../io/planfile.js');
     await writePlanFile(out, plans[0]!);
     if (format === 'text') io.stderr(`Saved the plan to ${out}. To perform exactly these actions, run: iact apply ${out}\n`);
   }

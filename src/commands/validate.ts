@@ -2,8 +2,9 @@
 import { DiagnosticError, formatDiagnostics, hasErrors, type Diagnostic } from '../diagnostics.js';
 import type { ResolvedEnvironment } from '../model/types.js';
 import { checkEnvironmentFlags, findProjectRoot } from '../project.js';
-import { describeDetected, detectEnvironmentIn } from '../manifest/detect.js';
-import { listEnvironments, loadEnvironment, manifestFile, readEnvExample, unknownEnvironment } from '../manifest/load.js';
+import { describeDetected } from '../manifest/detect.js';
+import { detectEnvironmentIn } from '../io/detect.js';
+import { listEnvironments, loadEnvironment, manifestFile, readEnvExample, unknownEnvironment } from '../io/load.js';
 import { crossEnvironmentPortConflicts } from '../manifest/semantic.js';
 import type { CommandIO } from './io.js';
 

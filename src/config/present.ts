@@ -1,7 +1,7 @@
 // Pure: `iact config` output in text, json, env and shell formats, masked unless asked otherwise.
 import type { ResolvedEnvironment } from '../model/types.js';
 import { MASKED, redact } from '../secrets/index.js';
-import { envFileQuote } from './quote.js';
+import { envFileQuote } from '../util/env-quote.js';
 import { connectionVariables } from './render.js';
 
 export type ConfigFormat = 'text' | 'json' | 'env' | 'shell';

@@ -1,7 +1,7 @@
 // Pure: the connection settings as environment variables (the seed's names) and the env file apps source.
 import { maskedEnvValue } from '../secrets/index.js';
 import type { ResolvedEnvironment } from '../model/types.js';
-import { envFileQuote } from './quote.js';
+import { envFileQuote } from '../util/env-quote.js';
 
 export interface ConnectionVariable {
   key: string;

@@ -33,10 +33,10 @@ export interface ResolveInput {
   /** Values for variables that are unset where that would be an error (validate uses .env.example). */
   placeholders?: Record<string, string>;
   /**
-   * Key of the variables' hashes, asked for on first use. Plans (and their files, posted in pull
-   * requests) carry these hashes: a project-local key keeps a weak value from being guessed offline.
+   * Key of the variables' hashes (.iact/salt, read or made by the caller: src/io/load.ts). Plans and their
+   * files, posted in pull requests, carry these hashes; without a key they are unkeyed (docs/manifest.md).
    */
-  salt?: () => string;
+  salt?: string;
 }
 
 export interface ResolveResult {
@@ -215,8 +215,7 @@ export function resolveManifest(input: ResolveInput): ResolveResult {
   };
   // Hashed on first read (plans, diffs), mapped on first read (cross-environment diagnostics).
   computedOnFirstRead(resolved, 'variables', () => {
-    const salt = input.salt?.() ?? '';
-    return Object.fromEntries(used.map(([name, v]) => [name, variableHash(name, v, salt)]));
+    return Object.fromEntries(used.map(([name, v]) => [name, variableHash(name, v, input.salt)]));
   });
   computedOnFirstRead(resolved, 'locations', mapLocations);
   computedOnFirstRead(resolved, 'sourceHash', () => sha256(`iact-manifest\0${input.text}`));

@@ -1,7 +1,7 @@
 import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadEnvironmentConfig } from '../../src/config/index.js';
+import { loadEnvironmentConfig } from '../../src/io/config.js';
 import { DiagnosticError } from '../../src/diagnostics.js';
 import { cleanupTemp, REPO, tempProject } from '../manifest/helpers.js';
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { parse } from 'dotenv';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connectionVariables, renderEnvFile } from '../../src/config/render.js';
-import { envFileQuote } from '../../src/config/quote.js';
+import { envFileQuote } from '../../src/util/env-quote.js';
 import { resolveManifest } from '../../src/manifest/resolve.js';
 import { cleanupTemp, tempProject } from '../manifest/helpers.js';
 
