@@ -18,7 +18,7 @@ export interface ConfigView {
   features: Record<string, boolean>;
 }
 
-/** The settings as one tree (seed field names), sensitive leaves replaced by "(sensitive)" when masked. */
+/** The settings as one tree (EnvironmentConfig field names, docs/connection-variables.md), sensitive leaves replaced by "(sensitive)" when masked. */
 export function configView(resolved: ResolvedEnvironment, source: string, mask: boolean): ConfigView {
   const sensitive = new Set(resolved.sensitivePaths);
   const scrub = (value: unknown, path: string): unknown => {

@@ -1,4 +1,4 @@
-// Pure: the connection settings as environment variables (the seed's names) and the env file apps source.
+// Pure: the connection settings as environment variables (docs/connection-variables.md) and the env file apps source.
 import { maskedEnvValue } from '../secrets/index.js';
 import type { ResolvedEnvironment } from '../model/types.js';
 import { envFileQuote } from '../util/env-quote.js';

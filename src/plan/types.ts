@@ -3,7 +3,7 @@
 
 export const PLAN_FORMAT_VERSION = 1;
 
-/** Closed set (SPEC "Plan"). */
+/** Closed set (docs/commands.md "iact plan"). */
 export const ACTIONS = ['create', 'update', 'replace', 'start', 'delete', 'no-op'] as const;
 export type Action = (typeof ACTIONS)[number];
 

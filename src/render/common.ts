@@ -90,7 +90,7 @@ export function configChanges(plan: Plan): ConfigChange[] {
   return plan.config_changes.filter((c) => c.action !== 'no-op');
 }
 
-/** The last line of a text plan (SPEC "Plan"). */
+/** The last line of a text plan (docs/commands.md "iact plan"). */
 export function summaryLine(plan: Plan): string {
   if (plan.refresh_only) {
     const n = driftCount(plan);

@@ -14,7 +14,7 @@ function project(): string {
 afterAll(cleanupTemp);
 
 describe('loadEnvironmentConfig', () => {
-  it('detects development by default and exposes the seed fields', async () => {
+  it('detects development by default and exposes the EnvironmentConfig fields', async () => {
     const dir = project();
     mkdirSync(path.join(dir, 'src/app'), { recursive: true });
     const config = await loadEnvironmentConfig({ cwd: path.join(dir, 'src/app'), env: { DB_VM_PASSWORD: 'dev-pw-123' } });
