@@ -50,7 +50,7 @@ async function run(opts: ValidateOptions, io: CommandIO): Promise<number> {
     selected = [detected.name];
   }
 
-  // Variables unset here are checked with their .env.example values: CI has no secrets (docs/configuration.md).
+  // Variables unset here are checked with their .env.example values: CI has no secrets (docs/manifest.md "Validating without secrets").
   const placeholders = readEnvExample(root);
   const diagnostics: Diagnostic[] = [];
   const resolved: ResolvedEnvironment[] = [];

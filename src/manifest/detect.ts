@@ -1,4 +1,4 @@
-// Environment detection (docs/configuration.md "Which environment"): --env > IACT_ENV > ENVIRONMENT > APP_ENV > DJANGO_ENV > development.
+// Environment detection (docs/manifest.md "Which environment"): --env > IACT_ENV > ENVIRONMENT > APP_ENV > DJANGO_ENV > development.
 // For each variable the process environment wins over .env, as in bash/lib/common.sh.
 
 /** What a manifest's environment name (its file's base name) may be. */

@@ -61,7 +61,7 @@ export function resolveManifest(input: ResolveInput): ResolveResult {
         diag(parsed.data == null ? 'manifest is empty' : 'manifest must be a mapping of apiVersion, environment, sandboxes, ...', {
           location: top,
           code: 'schema.type',
-          fix: 'start from `iact init` or the example in docs/configuration.md',
+          fix: 'start from `iact init` or the example in docs/manifest.md',
         }),
       ],
     };
