@@ -1,7 +1,7 @@
 // Pure: `iact config` output in text, json, env and shell formats, masked unless asked otherwise.
 import type { ResolvedEnvironment } from '../model/types.js';
-import { MASK, redact } from '../util/redact.js';
-import { envFileQuote } from './quote.js';
+import { MASKED, redact } from '../secrets/index.js';
+import { envFileQuote } from '../util/env-quote.js';
 import { connectionVariables } from './render.js';
 
 export type ConfigFormat = 'text' | 'json' | 'env' | 'shell';
@@ -33,14 +33,14 @@ export function configProblems(resolved: ResolvedEnvironment): string[] {
   return problems;
 }
 
-/** The settings as one tree (seed field names), sensitive leaves replaced by "(sensitive)" when masked. */
+/** The settings as one tree (EnvironmentConfig field names, docs/connection-variables.md), sensitive leaves replaced by "(sensitive)" when masked. */
 export function configView(resolved: ResolvedEnvironment, source: string, mask: boolean): ConfigView {
   const sensitive = new Set(resolved.sensitivePaths);
   const scrub = (value: unknown, path: string): unknown => {
     if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
       return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrub(v, `${path}.${k}`)]));
     }
-    return mask && sensitive.has(path) ? MASK : value;
+    return mask && sensitive.has(path) ? MASKED : value;
   };
   const c = resolved.connections;
   const view = { environment: resolved.environment, source, file: resolved.file } as ConfigView;
@@ -89,7 +89,7 @@ export function renderConfig(resolved: ResolvedEnvironment, opts: { format: Conf
 export function lookupSetting(resolved: ResolvedEnvironment, key: string, mask: boolean): { found: true; value: string } | { found: false; candidates: string[] } {
   const vars = connectionVariables(resolved);
   const byName = vars.find((v) => v.key === key);
-  if (byName) return { found: true, value: mask && byName.sensitive ? MASK : byName.value };
+  if (byName) return { found: true, value: mask && byName.sensitive ? MASKED : byName.value };
   const view = configView(resolved, '', mask) as unknown as Record<string, unknown>;
   const value = key.split('.').reduce<unknown>((acc, k) => (acc !== null && typeof acc === 'object' ? (acc as Record<string, unknown>)[k] : undefined), view);
   if (value !== undefined && (value === null || typeof value !== 'object')) return { found: true, value: String(value) };
