@@ -22,7 +22,8 @@ describe.skipIf(!haveServices)('library: plan, apply, status, destroy', { timeou
     dir = undefined;
   });
 
-  it('converges an environment from TypeScript and reports it as the JSON formats do', async () => {
+  /** A temporary project with a postgres and a redis sandbox on free ports. */
+  async function newProject(protectRedis = false) {
     dir = mkdtempSync(path.join(tmpdir(), 'iact-lib-'));
     // Services run as their system users: the project dir must be traversable, as a real one is.
     chmodSync(dir, 0o711);
@@ -30,9 +31,14 @@ describe.skipIf(!haveServices)('library: plan, apply, status, destroy', { timeou
     const pg = await freePort();
     let redis = await freePort();
     while (redis === pg) redis = await freePort();
-    writeFileSync(path.join(dir, 'environments', 'development.yaml'), devManifest(pg, { redis, cache: true }));
+    writeFileSync(path.join(dir, 'environments', 'development.yaml'), devManifest(pg, { redis, cache: true, protectRedis }));
     // Variables come from the caller, not from .env or process.env.
     const project = { cwd: dir, variables: { DB_VM_PASSWORD: DB_PASSWORD, REDIS_VM_PASSWORD: REDIS_PASSWORD, PATH: process.env.PATH }, log: () => undefined };
+    return { dir, pg, redis, project };
+  }
+
+  it('converges an environment from TypeScript and reports it as the JSON formats do', async () => {
+    const { dir, pg, redis, project } = await newProject();
 
     const planned = await plan(project);
     expect(planned.environment).toBe('development');
@@ -90,5 +96,21 @@ describe.skipIf(!haveServices)('library: plan, apply, status, destroy', { timeou
     expect((await status(project)).sandboxes.every((s) => s.state === 'missing')).toBe(true);
     const empty = await destroy(project);
     expect(empty.summary.message).toBe('Nothing to destroy: no sandbox and no connection-settings file of development exists on this machine.');
+  });
+
+  it('a destroy refused for a protected sandbox throws, deletes nothing and lists what it would delete', async () => {
+    const { pg, redis, project } = await newProject(true);
+    await apply(project);
+    const refused = await destroy({ ...project, noBackup: true }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(IactError);
+    const diagnostics = (refused as IactError).diagnostics;
+    expect(diagnostics.map((d) => d.code)).toEqual(['apply.protected', 'destroy.refused']);
+    expect(diagnostics[0]!.summary).toBe('sandbox.dev-redis would be deleted, but it is protected');
+    expect(diagnostics[1]!.summary).toBe('nothing was destroyed; with --allow-destroy this destroy deletes 2 sandboxes');
+    expect(diagnostics[1]!.detail).toBe('- sandbox.dev-postgres\n- sandbox.dev-redis (protected)');
+    expect(await portOpen(pg)).toBe(true);
+    expect(await portOpen(redis)).toBe(true);
+    const allowed = await destroy({ ...project, noBackup: true, allowDestroy: true });
+    expect(allowed.summary).toMatchObject({ deleted: 2, failed: 0 });
   });
 });
