@@ -145,9 +145,15 @@ main() {
   npm ci
   printf 'setup: npm run build\n'
   npm run build
-  if ! command -v iact >/dev/null 2>&1; then
-    printf 'setup: npm link (makes iact a command)\n'
-    npm link
+  # Linked unless `iact` already runs this checkout (another checkout's link would run other code).
+  local linked=""
+  linked="$(readlink -f "$(command -v iact 2>/dev/null || true)" 2>/dev/null || true)"
+  if [[ "${linked}" != "${PWD}/dist/cli.js" ]]; then
+    printf 'setup: npm link (makes iact a command that runs this checkout)\n'
+    if ! npm link; then
+      printf 'error: npm link failed, so iact is not a command yet\n  fix: run this as root, or give npm a prefix you can write (npm config set prefix ~/.local) with its bin/ on PATH\n' >&2
+      return 1
+    fi
   fi
   printf 'setup: done. Next: iact apply --auto-approve, or npm test\n'
 }

@@ -15,7 +15,7 @@ const PRESENT = [
   'unshare', 'docker', 'git', 'ps', 'python3',
 ];
 /** What setup.sh runs itself: the real coreutils. */
-const COREUTILS = ['dirname', 'id', 'env', 'sed'];
+const COREUTILS = ['dirname', 'id', 'env', 'sed', 'readlink'];
 
 function script(file: string, body: string): void {
   writeFileSync(file, `#!/bin/bash\nset -euo pipefail\n${body}\n`);
@@ -50,7 +50,8 @@ if [[ "$1" == install ]]; then
   done
 fi`,
   );
-  script(path.join(bin, 'npm'), `printf '%s\\n' "$*" >> '${npmLog}'\n[[ "$1" != link ]] || { printf '#!/bin/bash\\n' > '${bin}/iact'; /bin/chmod +x '${bin}/iact'; }`);
+  // npm link makes `iact` a link to this checkout's CLI, as the real one does through the global prefix.
+  script(path.join(bin, 'npm'), `printf '%s\\n' "$*" >> '${npmLog}'\n[[ "$1" != link ]] || /bin/ln -sf '${path.join(repoRoot, 'dist', 'cli.js')}' '${bin}/iact'`);
   script(path.join(bin, 'sudo'), 'exec "$@"');
   const run = (args: string[] = []) => {
     const r = spawnSync('/bin/bash', [SETUP, ...args], { encoding: 'utf8', env: { PATH: bin, HOME: dir } });
@@ -86,8 +87,18 @@ describe('scripts/setup.sh on a bare machine', () => {
     expect(second.code, second.out).toBe(0);
     expect(second.out).toContain('setup: every system package is present');
     expect(read(m.aptLog).split('\n').filter(Boolean)).toHaveLength(2); // no new apt-get call
-    expect(read(m.npmLog)).toBe('ci\nrun build\nlink\nci\nrun build\n'); // iact is a command now: no second link
+    expect(read(m.npmLog)).toBe('ci\nrun build\nlink\nci\nrun build\n'); // iact runs this checkout now: no second link
     expect(m.run(['--check'])).toEqual({ code: 0, out: 'setup: nothing is missing\n' });
+  });
+
+  it('links again when the iact on PATH is another checkout', () => {
+    const m = bareMachine();
+    script(path.join(m.bin, 'iact'), 'echo another checkout');
+    for (const tool of HIDDEN) script(path.join(m.bin, tool), 'exit 0');
+    const r = m.run();
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toContain('setup: npm link (makes iact a command that runs this checkout)');
+    expect(read(m.npmLog)).toBe('ci\nrun build\nlink\n');
   });
 
   it("refuses a Node.js older than iact needs, before installing anything (Debian's own nodejs is 18)", () => {
