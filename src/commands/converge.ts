@@ -11,6 +11,7 @@ import { acquireLock, parseDuration } from '../apply/lock.js';
 import { countOutcomes, executePlan, summaryLine, type ActionResult, type ApplyEvent } from '../apply/executor.js';
 import { liveReporter, plainReporter, recordReporter, type ApplyRecord, type ProgressReporter } from '../apply/progress.js';
 import { renderEnvFile } from '../config/render.js';
+import { summaryLine as planSummaryLine } from '../render/common.js';
 import { buildPlan } from '../plan/planner.js';
 import { hasChanges, type Plan, type PlanInputs } from '../plan/types.js';
 import { redact } from '../util/redact.js';
@@ -203,12 +204,12 @@ export async function converge(selected: Selected, environment: string, io: Comm
     }
 
     const errors = plan.notices.filter((n) => n.severity === 'error');
-    // "No changes. X matches its manifest." would be wrong for a destroy: the manifest may list sandboxes.
+    // The plan's own "No changes. X matches its manifest." would be wrong for a destroy: the manifest may list sandboxes.
     const nothing = hasChanges(plan)
       ? undefined
       : options.destroy
         ? `Nothing to destroy: ${options.targets.length > 0 ? `no sandbox named ${options.targets.join(', ')}` : 'no sandbox and no connection-settings file'} of ${environment} exists on this machine.`
-        : `No changes. ${environment} matches its manifest.`;
+        : planSummaryLine(plan);
     if (!options.quiet && !emit) {
       if (nothing && options.destroy && plan.notices.length === 0) say(`${nothing}\n`);
       else {
