@@ -70,6 +70,18 @@ sb::parse_args() {
   done
 }
 
+# Works from the project root, as the CLI does, whatever subdirectory the script was called from:
+# .env files and a relative sandbox root are the project's. File arguments stay the caller's.
+sb::enter_project_root() {
+  local caller="${PWD}"
+  iact::project_root
+  [[ "${REPLY}" == "${caller}" ]] && return 0
+  [[ -z "${ARG_SPEC}" || "${ARG_SPEC}" == - || "${ARG_SPEC}" == /* ]] || ARG_SPEC="${caller}/${ARG_SPEC}"
+  [[ -z "${ARG_SPECS}" || "${ARG_SPECS}" == - || "${ARG_SPECS}" == /* ]] || ARG_SPECS="${caller}/${ARG_SPECS}"
+  [[ -z "${ARG_OUT}" || "${ARG_OUT}" == /* ]] || ARG_OUT="${caller}/${ARG_OUT}"
+  cd "${REPLY}" || iact::die 1 "cannot enter the project root ${REPLY}" "check its permissions" io
+}
+
 sb::need_args() {
   local verb="$1" min="$2" max="$3" usage="$4"
   if ((${#ARG_POS[@]} < min || ${#ARG_POS[@]} > max)); then
@@ -331,45 +343,7 @@ sb::remove_existing() {
 }
 
 sb::write_activate() {
-  local vars=() v text q_dir
-  case "${SB_SERVICE}" in
-    postgres | mysql) vars=(DB_HOST DB_PORT DB_NAME DB_USER DB_PASSWORD IACT_SANDBOX IACT_SANDBOX_DIR) ;;
-    redis) vars=(REDIS_HOST REDIS_PORT REDIS_PASSWORD IACT_SANDBOX IACT_SANDBOX_DIR) ;;
-    none) vars=(IACT_SANDBOX IACT_SANDBOX_DIR) ;;
-  esac
-  printf -v q_dir '%q' "${SB_DIR}"
-  text="# iact sandbox ${SB_NAME} (${SB_ENV}, ${SB_SERVICE}): source this file; run 'deactivate' to undo.
-# The password is read from secrets/password when sourced; it is not stored here.
-if command -v deactivate >/dev/null 2>&1 && [ -n \"\${IACT_SANDBOX:-}\" ]; then deactivate; fi
-_IACT_OLD_PS1=\"\${PS1-}\"
-"
-  for v in "${vars[@]}"; do
-    text+="_IACT_HAD_${v}=\"\${${v}+x}\"; _IACT_OLD_${v}=\"\${${v}-}\""$'\n'
-  done
-  text+="deactivate() {"$'\n'
-  for v in "${vars[@]}"; do
-    text+="  if [ -n \"\${_IACT_HAD_${v}}\" ]; then ${v}=\"\${_IACT_OLD_${v}}\"; export ${v}; else unset ${v}; fi; unset _IACT_HAD_${v} _IACT_OLD_${v}"$'\n'
-  done
-  text+="  PS1=\"\${_IACT_OLD_PS1}\"; unset _IACT_OLD_PS1
-  unset -f deactivate
-}
-export IACT_SANDBOX=${SB_NAME}
-export IACT_SANDBOX_DIR=${q_dir}
-"
-  case "${SB_SERVICE}" in
-    postgres | mysql)
-      text+="export DB_HOST=127.0.0.1 DB_PORT=${SB_PORT} DB_NAME=${SB_DB} DB_USER=${SB_USER}
-DB_PASSWORD=\"\$(cat \"\${IACT_SANDBOX_DIR}/secrets/password\" 2>/dev/null)\"; export DB_PASSWORD
-"
-      ;;
-    redis)
-      text+="export REDIS_HOST=127.0.0.1 REDIS_PORT=${SB_PORT}
-REDIS_PASSWORD=\"\$(cat \"\${IACT_SANDBOX_DIR}/secrets/password\" 2>/dev/null)\"; export REDIS_PASSWORD
-"
-      ;;
-  esac
-  text+="PS1=\"(iact:${SB_NAME}) \${PS1-}\""$'\n'
-  sb::write_file "${SB_DIR}/bin/activate" "${text}"
+  iact::write_activate "${SB_DIR}/bin/activate" "${SB_NAME}" "${SB_ENV}" "${SB_SERVICE}" "${SB_DIR}" "${SB_PORT}" "${SB_DB:-}" "${SB_USER:-}"
 }
 
 # One writer per sandbox at a time. Servers must not inherit the lock fd (sb::detach closes it).
@@ -1158,6 +1132,7 @@ sb::main() {
     '') iact::usage_error "no verb given" "${SB_SCRIPT} --help" ;;
   esac
   sb::parse_args "$@"
+  sb::enter_project_root
   case "${verb}" in
     create | update | start | stop | destroy | status | list | info | activate | backup | preflight) "sb::cmd_${verb}" ;;
     create-many) sb::cmd_create_many ;;
