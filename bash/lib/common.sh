@@ -149,7 +149,7 @@ iact::dotenv_get() {
   printf '%s' "${values[${key}]}"
 }
 
-# Process environment wins, then .env.<environment>, then .env (SPEC "Environment detection").
+# Process environment wins, then .env.<environment>, then .env (docs/configuration.md).
 iact::setting() {
   local key="$1" env_name="${2:-}" value
   if [[ -n "${!key:-}" ]]; then
@@ -200,7 +200,7 @@ iact::project_root() {
   return 0
 }
 
-# Sandbox root: IACT_SANDBOX_ROOT > WASI_SANDBOX_DIR (seed) > .iact/sandboxes.
+# Sandbox root: IACT_SANDBOX_ROOT > WASI_SANDBOX_DIR (its older name) > .iact/sandboxes.
 iact::sandbox_root() {
   local root
   root="$(iact::setting IACT_SANDBOX_ROOT)" || root="$(iact::setting WASI_SANDBOX_DIR)" || root=".iact/sandboxes"
