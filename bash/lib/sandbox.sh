@@ -12,6 +12,9 @@ shopt -s extglob
 
 SB_SETTING_KEYS=()
 SB_SETTING_VALUES=()
+# An update's changed reloadable settings and the settings that left the spec (sb::update_check_steps).
+SB_RELOAD_KEYS=()
+SB_DROPPED_KEYS=()
 
 # --- arguments -----------------------------------------------------------------------------
 
@@ -754,7 +757,7 @@ sb::update_check_steps() {
       "memory\t\(.memory // "")",
       ((.settings // {}) as $o | $new.settings as $n
        | (($o | keys) + ($n | keys) | unique[] | select($o[.] != $n[.]) | "setting\t\(.)"),
-         ($o | keys[] | select($n | has(.) | not) | "dropped\t\(.)"))' "${SB_DIR}/sandbox.json" 2>/dev/null)
+         ($o | keys[] as $k | select($n | has($k) | not) | "dropped\t\($k)"))' "${SB_DIR}/sandbox.json" 2>/dev/null)
   [[ "${old_memory}" == "${SB_MEMORY}" ]] || restart_for+=(memory)
   [[ "${SB_PASSWORD}" == "${SVC_SERVER_PASSWORD}" ]] || password_for+=(password)
   if ((${#restart_for[@]} > 0)) && ! ((STEP_RESTART)); then missing+=("restart (${restart_for[*]})"); fi
@@ -825,11 +828,8 @@ sb::cmd_update() {
     sb::wait_login
     drv::stop_processes
   fi
-  if ((${#SB_DROPPED_KEYS[@]} > 0 && running && !STEP_RESTART)); then
-    iact::warn "setting(s) ${SB_DROPPED_KEYS[*]} left the spec: the running server keeps their values until its next restart"
-  fi
   sb::update_done
-  iact::info "sandbox ${SB_NAME} updated (steps: ${SB_STEPS_TEXT:-none}$( ((running)) || printf '; stopped, so only its files changed'))"
+  iact::info "sandbox ${SB_NAME} updated (steps: ${SB_STEPS_TEXT:-none}$( ((running)) || printf '; it was stopped and stays stopped'))"
 }
 
 sb::cmd_start() {

@@ -544,9 +544,16 @@ SQL
   kill -HUP "${pid}"
 }
 
+# Settings set at runtime stay when they leave the spec; say so (postgres drops them on SIGHUP).
+svc::warn_dropped() {
+  ((${#SB_DROPPED_KEYS[@]} == 0)) && return 0
+  iact::warn "setting(s) ${SB_DROPPED_KEYS[*]} left the spec: the running server keeps their values until its next restart"
+}
+
 svc::mysql_reload() {
   local key sql='' value out
   shift
+  svc::warn_dropped
   for key in "$@"; do
     svc::setting_value "${key}" || continue
     value="${REPLY}"
@@ -562,6 +569,7 @@ svc::mysql_reload() {
 svc::redis_reload() {
   local key out
   shift
+  svc::warn_dropped
   for key in "$@"; do
     svc::setting_value "${key}" || continue
     svc::redis_value "${REPLY}"

@@ -62,6 +62,26 @@ describe.each(DRIVERS)('update --steps ($driver)', ({ driver, script }) => {
     }
   });
 
+  it('mysql: a new password and a reloadable setting at runtime, same process; a dropped setting is named', async () => {
+    expect(requireBinary('mysql')).toBe(true);
+    const port = await freePort();
+    const first = specFor(driver, 'mysql', 'my-pw', port, { password: 'first-Kilo-1', settings: { max_connections: 50, wait_timeout: 100 } });
+    const second = specFor(driver, 'mysql', 'my-pw', port, { password: 'second-Lima-2', settings: { max_connections: 60 } });
+    try {
+      await create(first);
+      const pid = (await status('my-pw'))?.pid;
+      const r = await update(second, ['set-password', 'reload']);
+      expect(r.exitCode).toBe(0);
+      expect(r.stderr).toMatch(/wait_timeout left the spec/);
+      expect(r.stderr).not.toContain('second-Lima-2');
+      expect(await status('my-pw')).toMatchObject({ pid, running: true, healthy: true, spec_hash: second.spec_hash });
+      expect((await client('mysql', creds(second), 'SELECT @@global.max_connections')).out).toBe('60');
+      expect((await client('mysql', creds(first), 'SELECT 1')).ok).toBe(false);
+    } finally {
+      await run(['destroy', 'my-pw', '--yes']);
+    }
+  });
+
   it('refuses what the steps cannot carry out: exit 2, files, process and port unchanged', async () => {
     expect(requireBinary('postgres')).toBe(true);
     const port = await freePort();
