@@ -72,8 +72,9 @@ describe('structured driver errors', () => {
     });
     afterAll(() => new Promise<void>((resolve) => squatter.close(() => resolve())));
 
-    it('a port in use is port-in-use, retryable, and nothing is created', async () => {
-      expect(requireBinary('redis')).toBe(true);
+    it('a port in use is port-in-use, retryable, and nothing is created', async (ctx) => {
+      // Missing binaries fail with an install hint; IACT_ALLOW_MISSING_SERVICES=1 skips visibly.
+      if (!requireBinary('redis')) ctx.skip();
       const spec = specFor('lightweight', 'redis', 'squatted', taken, { password: 'squat-India-9' });
       const r = await run(['create', 'squatted', 'redis', String(taken), '--spec', '-'], { input: JSON.stringify(spec) });
       expect(r.exitCode).toBe(1);
@@ -83,8 +84,9 @@ describe('structured driver errors', () => {
       expect(existsSync(path.join(root.sandboxRoot, 'development', 'squatted'))).toBe(false);
     });
 
-    it('a failed update still ends with the error line, after its rollback: refused-setting', async () => {
-      expect(requireBinary('redis')).toBe(true);
+    it('a failed update still ends with the error line, after its rollback: refused-setting', async (ctx) => {
+      // Missing binaries fail with an install hint; IACT_ALLOW_MISSING_SERVICES=1 skips visibly.
+      if (!requireBinary('redis')) ctx.skip();
       const port = await freePort();
       const spec = specFor('lightweight', 'redis', 'refuses', port, { settings: { 'maxmemory-policy': 'allkeys-lru' } });
       try {
