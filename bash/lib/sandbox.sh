@@ -27,6 +27,8 @@ sb::parse_args() {
   ARG_OUT=''
   ARG_SPECS=''
   ARG_RESTART=0
+  ARG_STEPS=''
+  ARG_STEPS_GIVEN=0
   ARG_YES=0
   ARG_JSON=0
   ARG_PORT_IS_OURS=0
@@ -55,6 +57,12 @@ sb::parse_args() {
         ARG_SPECS="$2"
         shift 2
         ;;
+      --steps)
+        (($# >= 2)) || iact::usage_error "--steps needs a list, e.g. --steps set-password,reload"
+        ARG_STEPS="$2" ARG_STEPS_GIVEN=1
+        shift 2
+        ;;
+      --steps=*) ARG_STEPS="${1#--steps=}" ARG_STEPS_GIVEN=1 && shift ;;
       --restart) ARG_RESTART=1 && shift ;;
       --yes | -y) ARG_YES=1 && shift ;;
       --json) ARG_JSON=1 && shift ;;
@@ -200,7 +208,7 @@ readonly SB_SPEC_JQ='
 
 # Reads spec JSON (a file, or - for stdin) into SB_* and SB_OBSERVED_JSON; exit 2 when it is not a spec.
 sb::ingest_spec() {
-  local file="$1" fields='' settings='' line wmem='' spec_env spec_driver _image
+  local file="$1" fields='' settings='' line wmem='' spec_env spec_driver
   [[ "${file}" == - || (-f "${file}" && -r "${file}") ]] || iact::usage_error "spec file '${file}' is not readable"
   # Without jq every spec would read as malformed; say what is missing instead.
   command -v jq >/dev/null 2>&1 || iact::die 1 "jq is not installed" "apt-get install -y jq"
@@ -213,7 +221,7 @@ sb::ingest_spec() {
     IFS= read -r -d '' SB_OBSERVED_JSON || true
   } < <(jq -j --arg env "${SB_ENV}" --arg driver "${SB_DRIVER}" --arg wmem "${wmem}" "${SB_SPEC_JQ_DEFS} ${SB_SPEC_JQ}" "${file}" 2>/dev/null)
   [[ -n "${SB_OBSERVED_JSON}" ]] || iact::usage_error "spec '${file}' is not a JSON object with name, service, port and settings" "pass the JSON of a DriverSpec"
-  IFS=$'\x1f' read -r SPEC_NAME spec_env spec_driver SPEC_SERVICE SPEC_PORT SB_VERSION SB_DB SB_USER SB_MEMORY _image SB_SPEC_HASH SB_PASSWORD_HASH <<<"${fields}"
+  IFS=$'\x1f' read -r SPEC_NAME spec_env spec_driver SPEC_SERVICE SPEC_PORT SB_VERSION SB_DB SB_USER SB_MEMORY SB_IMAGE SB_SPEC_HASH SB_PASSWORD_HASH <<<"${fields}"
   [[ -z "${spec_env}" || "${spec_env}" == "${SB_ENV}" ]] || iact::usage_error "spec is for environment '${spec_env}', not '${SB_ENV}'" "pass --env ${spec_env}"
   [[ -z "${spec_driver}" || "${spec_driver}" == "${SB_DRIVER}" ]] || iact::usage_error "spec is for driver '${spec_driver}', not '${SB_DRIVER}'" "run the ${spec_driver} driver's script"
   SB_SETTING_KEYS=()
@@ -882,11 +890,11 @@ readonly SB_STATUS_JQ='
 # alone spent ~0.3 ms a sandbox, jq ~0.1 ms); jq reads the others; bash probes the sandboxes that
 # run a service and closes the array. Without --json, the same array becomes a table.
 sb::cmd_status() {
-  local n d kind name service port hash spec running healthy side items=0 slow_json result names entry sep='' du_out awk_bin=awk out
+  local n d kind name service port hash spec running healthy side items=0 slow_json result names sep='' du_out awk_bin=awk out
   local want=() dirs=() files=() stopped=() initialized=() lines=() slow=() du_dirs=()
   local -A bytes=()
   if ! ((ARG_JSON)); then
-    ARG_JSON=1 sb::cmd_status | jq -r 'sort_by(.name)[] | "\(.name)\t\(.service)\t127.0.0.1:\(.port)\t\(if .running then (if .healthy then "running" else "unhealthy" end) else "stopped" end)"'
+    ARG_JSON=1 sb::verb status | jq -r 'sort_by(.name)[] | "\(.name)\t\(.service)\t127.0.0.1:\(.port)\t\(if .running then (if .healthy then "running" else "unhealthy" end) else "stopped" end)"'
     return
   fi
   sb::locate
@@ -983,18 +991,22 @@ sb::cmd_status() {
     else
       SB_PID=null
     fi
-    printf -v entry '%s{"name":"%s","environment":"%s","driver":"%s","service":"%s","port":%d,"running":%s,"healthy":%s,"pid":%s,"spec_hash":%s,"spec":%s,"data_bytes":%d%s}' \
-      "${sep}" "${SB_NAME}" "${SB_ENV}" "${SB_DRIVER}" "${SB_SERVICE}" "${SB_PORT}" "${running}" "${healthy}" "${SB_PID}" \
-      "${p_hash[n]}" "${p_spec[n]}" "${bytes[${SB_DIR}]:-0}" "${version_json}"
-    printf '%s' "${entry}"
+    sb::print_status "${sep}" "${running}" "${healthy}" "${p_hash[n]}" "${p_spec[n]}" "${bytes[${SB_DIR}]:-0}" "${version_json}"
     sep=','
   done
   printf ']\n'
 }
 
+# One status object of SB_NAME/SB_SERVICE/SB_PORT/SB_PID, the shape of schemas/driver-status.schema.json.
+# Args: SEP RUNNING HEALTHY SPEC_HASH_JSON SPEC_JSON DATA_BYTES [EXTRA_FIELDS].
+sb::print_status() {
+  printf '%s{"name":"%s","environment":"%s","driver":"%s","service":"%s","port":%d,"running":%s,"healthy":%s,"pid":%s,"spec_hash":%s,"spec":%s,"data_bytes":%d%s}' \
+    "$1" "${SB_NAME}" "${SB_ENV}" "${SB_DRIVER}" "${SB_SERVICE}" "${SB_PORT}" "$2" "$3" "${SB_PID}" "$4" "$5" "$6" "${7:-}"
+}
+
 sb::cmd_list() {
   ARG_JSON=0
-  sb::cmd_status
+  sb::verb status
 }
 
 sb::cmd_info() {
@@ -1002,7 +1014,7 @@ sb::cmd_info() {
   sb::locate "${ARG_POS[0]}"
   sb::exists || iact::die 1 "no sandbox '${SB_NAME}' in environment '${SB_ENV}'"
   ARG_JSON=1
-  sb::cmd_status | jq --arg dir "${SB_DIR}" '.[0] // error("not a sandbox of this driver") | . + {directory: $dir, activate: ($dir + "/bin/activate")}' ||
+  sb::verb status | jq --arg dir "${SB_DIR}" '.[0] // error("not a sandbox of this driver") | . + {directory: $dir, activate: ($dir + "/bin/activate")}' ||
     iact::die 1 "sandbox '${SB_NAME}' is not a ${SB_DRIVER} sandbox"
 }
 
@@ -1089,8 +1101,17 @@ sb::main() {
   esac
   sb::parse_args "$@"
   case "${verb}" in
-    create | update | start | stop | destroy | status | list | info | activate | backup | preflight) "sb::cmd_${verb}" ;;
-    create-many) sb::cmd_create_many ;;
-    *) iact::usage_error "unknown verb '${verb}'" "${SB_SCRIPT} --help" ;;
+    create | update | start | stop | destroy | status | list | info | activate | backup | preflight | create-many) sb::verb "${verb}" ;;
+    *)
+      declare -F "drv::cmd_${verb}" >/dev/null || iact::usage_error "unknown verb '${verb}'" "${SB_SCRIPT} --help"
+      "drv::cmd_${verb}"
+      ;;
   esac
+}
+
+# Runs VERB: the driver's drv::cmd_VERB when it replaces one whose shared form runs a local process
+# (the docker driver, docs/driver-protocol.md), else sb::cmd_VERB.
+sb::verb() {
+  local fn="cmd_${1//-/_}"
+  if declare -F "drv::${fn}" >/dev/null; then "drv::${fn}"; else "sb::${fn}"; fi
 }
