@@ -6,8 +6,14 @@
 [[ -n "${IACT_COMMON_SH:-}" ]] && return 0
 IACT_COMMON_SH=1
 
+# shellcheck source=catalog.sh
+source "${BASH_SOURCE[0]%/*}/catalog.sh"
+
 readonly IACT_ENV_RE='^[a-z][a-z0-9_-]{0,62}$'
-readonly IACT_SERVICES='postgres mysql redis none'
+# The closed set of structured error kinds (docs/driver-protocol.md "Errors"; src/drivers/errors.ts mirrors it).
+readonly IACT_ERROR_KINDS='usage not-found port-in-use missing-binary missing-image no-engine refused-setting start-failed login-failed locked backup-failed io internal'
+# Kinds whose next attempt may succeed without a change to the manifest.
+readonly IACT_RETRYABLE_KINDS='port-in-use start-failed login-failed locked no-engine io'
 
 iact::log() {
   local level="$1"
@@ -18,11 +24,27 @@ iact::log() {
 iact::info() { iact::log info "$@"; }
 iact::warn() { iact::log warning "$@"; }
 
-# iact::die CODE MESSAGE [FIX]
+# iact::die CODE MESSAGE [FIX] [KIND]: the message for people, then (IACT_DRIVER_ERRORS=json) the
+# structured line of docs/driver-protocol.md "Errors". IACT_ERROR_DETAIL, when set, is its detail
+# (e.g. a server log's tail). With IACT_ERROR_DEFER=1 the line is kept in IACT_ERROR_LINE for an
+# EXIT trap to print last (sb::update_rollback writes its own messages first).
 iact::die() {
-  local code="$1" message="$2" fix="${3:-}"
+  local code="$1" message="$2" fix="${3:-}" kind="${4:-}" retryable=false detail="${IACT_ERROR_DETAIL:-}" ctl
   printf 'error: %s\n' "${message}" >&2
   [[ -n "${fix}" ]] && printf '  fix: %s\n' "${fix}" >&2
+  if [[ "${IACT_DRIVER_ERRORS:-}" == json ]]; then
+    if [[ -z "${kind}" ]]; then
+      kind=internal
+      [[ "${code}" == 2 ]] && kind=usage
+    fi
+    [[ " ${IACT_ERROR_KINDS} " == *" ${kind} "* ]] || kind=internal
+    [[ " ${IACT_RETRYABLE_KINDS} " == *" ${kind} "* ]] && retryable=true
+    # iact::json_str escapes \n \r \t only: a log tail's other control bytes become spaces.
+    ctl=$'[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]'
+    detail="${detail//${ctl}/ }" message="${message//${ctl}/ }" fix="${fix//${ctl}/ }"
+    IACT_ERROR_LINE="iact-error: {\"summary\":$(iact::json_str "${message}"),\"detail\":$(iact::json_str "${detail}"),\"fix\":$(iact::json_str "${fix}"),\"retryable\":${retryable},\"kind\":\"${kind}\",\"exit\":${code}}"
+    [[ "${IACT_ERROR_DEFER:-0}" == 1 ]] || printf '%s\n' "${IACT_ERROR_LINE}" >&2
+  fi
   exit "${code}"
 }
 

@@ -596,8 +596,8 @@ sb::cmd_create() {
     fi
     [[ -n "${SB_PASSWORD}" ]] || SB_PASSWORD="$(sb::random_password)"
   fi
-  SVC_OLD_PASSWORD=''
-  [[ -r "${SB_DIR}/secrets/password" ]] && { IFS= read -r -d '' SVC_OLD_PASSWORD <"${SB_DIR}/secrets/password" || true; }
+  SVC_SERVER_PASSWORD=''
+  [[ -r "${SB_DIR}/secrets/password" ]] && { IFS= read -r -d '' SVC_SERVER_PASSWORD <"${SB_DIR}/secrets/password" || true; }
 
   sb::make_dirs
   if [[ ! -f "${SB_DIR}/.initialized" ]]; then
@@ -630,8 +630,9 @@ sb::cmd_create() {
   drv::prepare
   sb::start_service
   if [[ "${SB_SERVICE}" != none ]]; then
-    ((fresh)) || ! ((running)) || svc::reload "$(drv::service_pid)"
-    svc::ensure_credentials || iact::die 1 "could not set the credentials of sandbox '${SB_NAME}'" "see ${SB_DIR}/logs/"
+    # Credentials first: a reload logs in with the password the server has (docs/driver-protocol.md).
+    svc::ensure_credentials || iact::die 1 "could not set the credentials of sandbox '${SB_NAME}'" "see ${SB_DIR}/logs/" login-failed
+    ((fresh)) || ! ((running)) || svc::reload "$(drv::service_pid)" "${SB_SETTING_KEYS[@]}"
     sb::wait_login
   fi
   : >"${SB_DIR}/.initialized"
@@ -712,6 +713,8 @@ sb::cmd_create_many() {
 SB_UPDATE_FILES=(sandbox.json .meta secrets/password bin/activate data/iact.conf data/pg_hba.conf data/pg_ident.conf conf/my.cnf conf/redis.conf)
 SB_UPDATE_SAVED=''
 SB_UPDATE_WAS_RUNNING=0
+SB_UPDATE_OLD_PASSWORD=''
+SVC_SERVER_PASSWORD=
 
 sb::update_snapshot() {
   local f
@@ -721,6 +724,7 @@ sb::update_snapshot() {
   for f in "${SB_UPDATE_FILES[@]}"; do
     if [[ -f "${SB_DIR}/${f}" ]]; then cp -p -- "${SB_DIR}/${f}" "${SB_UPDATE_SAVED}/${f}"; fi
   done
+  IACT_ERROR_DEFER=1
   trap 'sb::update_rollback' EXIT
 }
 
@@ -735,70 +739,157 @@ sb::update_rollback() {
     done
     rm -rf -- "${SB_UPDATE_SAVED}"
     iact::warn "the update of sandbox ${SB_NAME} failed; it is back at its last applied spec"
+    # set-password worked but a later step failed: the running server gets the old password back.
+    if [[ "${SVC_SERVER_PASSWORD}" != "${SB_UPDATE_OLD_PASSWORD}" ]] && sb::is_running; then
+      # shellcheck disable=SC2034 # read by svc::ensure_credentials
+      SB_PASSWORD="${SB_UPDATE_OLD_PASSWORD}" SB_STARTED_NOW=0
+      svc::set_password || iact::warn "sandbox ${SB_NAME} kept its new password; apply again to converge"
+    fi
     if ((SB_UPDATE_WAS_RUNNING)) && ! sb::is_running; then
       # A fresh process reads the restored files; this one holds the new spec and the lock.
       if [[ -n "${SB_LOCK_FD:-}" ]]; then exec {SB_LOCK_FD}>&-; fi
-      "${BASH}" "${SCRIPT_DIR}/${SB_SCRIPT}" start "${SB_NAME}" --env "${SB_ENV}" >/dev/null ||
+      IACT_DRIVER_ERRORS='' "${BASH}" "${SCRIPT_DIR}/${SB_SCRIPT}" start "${SB_NAME}" --env "${SB_ENV}" >/dev/null ||
         iact::warn "sandbox ${SB_NAME} did not start again with its last applied spec; see ${SB_DIR}/logs/"
     fi
   fi
+  # The structured error line comes last (docs/driver-protocol.md "Errors").
+  [[ -n "${IACT_ERROR_LINE:-}" ]] && printf '%s\n' "${IACT_ERROR_LINE}" >&2
   exit "${rc}"
 }
 
 sb::update_done() {
   trap - EXIT
+  # shellcheck disable=SC2034 # read by iact::die
+  IACT_ERROR_DEFER=0
   rm -rf -- "${SB_UPDATE_SAVED}"
 }
 
+# STEP_* = the steps of this update (docs/driver-protocol.md "Update steps"): --steps a,b; --restart
+# adds restart. A caller from before steps existed passes neither list nor flag, or --restart alone:
+# it gets what update always did, set-password and reload (plus restart with --restart).
+sb::update_steps() {
+  local step steps=()
+  STEP_SET_PASSWORD=0 STEP_RELOAD=0 STEP_RESTART=0
+  if ((ARG_STEPS_GIVEN)); then
+    IFS=, read -r -a steps <<<"${ARG_STEPS}"
+  else
+    steps=(set-password reload)
+  fi
+  ((ARG_RESTART)) && steps+=(restart)
+  for step in "${steps[@]}"; do
+    case "${step}" in
+      set-password) STEP_SET_PASSWORD=1 ;;
+      reload) STEP_RELOAD=1 ;;
+      restart) STEP_RESTART=1 ;;
+      recreate) iact::usage_error "the ${SB_DRIVER} driver has no step 'recreate' (docker only)" "pass --steps restart: a new process on the same data directory" ;;
+      '') ;;
+      *) iact::usage_error "unknown update step '${step}'" "use set-password, reload and restart, comma-separated" ;;
+    esac
+  done
+  SB_STEPS_TEXT="${steps[*]}"
+  return 0
+}
+
+# Which steps the change from sandbox.json to the new spec needs; refuses (exit 2, nothing changed)
+# when the given steps cannot carry it out. Sets SB_RELOAD_KEYS (changed reloadable settings) and
+# SB_DROPPED_KEYS (settings removed from the spec).
+sb::update_check_steps() {
+  local kind key old_memory='' restart_for=() reload_for=() password_for=() missing=()
+  SB_RELOAD_KEYS=() SB_DROPPED_KEYS=()
+  # A none sandbox is its files: nothing runs, every change is carried by writing them.
+  [[ "${SB_SERVICE}" == none ]] && return 0
+  [[ "${META_PORT}" == "${SB_PORT}" ]] || restart_for+=(port)
+  while IFS=$'\t' read -r kind key; do
+    case "${kind}" in
+      memory) old_memory="${key}" ;;
+      setting)
+        if [[ " ${IACT_CAT_RELOADABLE[${SB_SERVICE}]} " == *" ${key} "* ]]; then
+          reload_for+=("settings.${key}")
+          SB_RELOAD_KEYS+=("${key}")
+        else
+          restart_for+=("settings.${key}")
+        fi
+        ;;
+      dropped) SB_DROPPED_KEYS+=("${key}") ;;
+    esac
+  done < <(jq -r --argjson new "${SB_OBSERVED_JSON}" '
+      "memory\t\(.memory // "")",
+      ((.settings // {}) as $o | $new.settings as $n
+       | (($o | keys) + ($n | keys) | unique[] | select($o[.] != $n[.]) | "setting\t\(.)"),
+         ($o | keys[] | select($n | has(.) | not) | "dropped\t\(.)"))' "${SB_DIR}/sandbox.json" 2>/dev/null)
+  [[ "${old_memory}" == "${SB_MEMORY}" ]] || restart_for+=(memory)
+  [[ "${SB_PASSWORD}" == "${SVC_SERVER_PASSWORD}" ]] || password_for+=(password)
+  if ((${#restart_for[@]} > 0)) && ! ((STEP_RESTART)); then missing+=("restart (${restart_for[*]})"); fi
+  # A restart starts a process that reads every setting: it carries reloadable ones too.
+  if ((${#reload_for[@]} > 0)) && ! ((STEP_RELOAD || STEP_RESTART)); then missing+=("reload (${reload_for[*]})"); fi
+  if ((${#password_for[@]} > 0)) && ! ((STEP_SET_PASSWORD)); then missing+=("set-password (password)"); fi
+  ((${#missing[@]} == 0)) && return 0
+  local IFS=';'
+  iact::usage_error "the update of sandbox '${SB_NAME}' needs the step(s) ${missing[*]}, which --steps '${SB_STEPS_TEXT// /,}' does not give" \
+    "pass the steps iact plan lists for this change (iact apply does), e.g. --steps set-password,reload,restart"
+}
+
 sb::cmd_update() {
-  local old_port running=0 new_port
-  sb::load_named_spec update 'NAME --spec FILE [--restart]'
+  local running=0 new_port
+  sb::load_named_spec update 'NAME --spec FILE|- --steps STEP[,STEP...]'
+  sb::update_steps
   new_port="${SB_PORT}"
-  { sb::read_meta "${SB_DIR}" && [[ -f "${SB_DIR}/.initialized" ]]; } || iact::die 1 "no sandbox '${SB_NAME}' in environment '${SB_ENV}'" "create it first"
-  [[ "${META_DRIVER}" == "${SB_DRIVER}" ]] || iact::die 1 "sandbox '${SB_NAME}' belongs to the ${META_DRIVER} driver" "use that driver's script"
-  [[ "${META_SERVICE}" == "${SB_SERVICE}" ]] || iact::die 1 "sandbox '${SB_NAME}' runs ${META_SERVICE}; a service change is a replace" "destroy and create it"
+  { sb::read_meta "${SB_DIR}" && [[ -f "${SB_DIR}/.initialized" ]]; } || iact::die 1 "no sandbox '${SB_NAME}' in environment '${SB_ENV}'" "create it first" not-found
+  [[ "${META_DRIVER}" == "${SB_DRIVER}" ]] || iact::die 1 "sandbox '${SB_NAME}' belongs to the ${META_DRIVER} driver" "use that driver's script" usage
+  [[ "${META_SERVICE}" == "${SB_SERVICE}" ]] || iact::die 2 "sandbox '${SB_NAME}' runs ${META_SERVICE}; a service change is a replace, not an update" "destroy and create it (iact apply does)"
+  SVC_SERVER_PASSWORD=''
+  [[ -r "${SB_DIR}/secrets/password" ]] && { IFS= read -r -d '' SVC_SERVER_PASSWORD <"${SB_DIR}/secrets/password" || true; }
+  [[ -n "${SB_PASSWORD}" || "${SB_SERVICE}" == none ]] || SB_PASSWORD="${SVC_SERVER_PASSWORD}"
+  sb::update_check_steps
   svc::set_os_user "${SB_SERVICE}"
   svc::check_binaries "${SB_SERVICE}" "${SB_VERSION}"
   sb::lock
-  old_port="${META_PORT}"
-  SB_PORT="${old_port}"
+  SB_PORT="${META_PORT}"
   sb::is_running && running=1
   SB_PORT="${new_port}"
-  if [[ "${old_port}" != "${new_port}" ]]; then
-    iact::port_open "${new_port}" && iact::die 1 "port ${new_port} is already in use" "choose another port"
-    ((ARG_RESTART)) || iact::warn "the port changed: restarting ${SB_NAME}"
-    ARG_RESTART=1
+  if ((running && STEP_RESTART)) && [[ "${META_PORT}" != "${new_port}" ]] && iact::port_open "${new_port}"; then
+    sb::die_port_in_use
   fi
-  SVC_OLD_PASSWORD=''
-  [[ -r "${SB_DIR}/secrets/password" ]] && { IFS= read -r -d '' SVC_OLD_PASSWORD <"${SB_DIR}/secrets/password" || true; }
-  [[ -n "${SB_PASSWORD}" || "${SB_SERVICE}" == none ]] || SB_PASSWORD="${SVC_OLD_PASSWORD}"
-  SB_UPDATE_WAS_RUNNING="${running}"
+  SB_UPDATE_WAS_RUNNING="${running}" SB_UPDATE_OLD_PASSWORD="${SVC_SERVER_PASSWORD}"
   sb::update_snapshot
-  if ((running)) && ((ARG_RESTART)); then
-    SB_PORT="${old_port}"
-    drv::stop_processes
-    SB_PORT="${new_port}"
-  fi
   sb::write_files
   svc::write_config
   [[ "${SB_SERVICE}" == none ]] || svc::decide_reach
-  drv::prepare
   if [[ "${SB_SERVICE}" == none ]]; then
     sb::update_done
     iact::info "sandbox ${SB_NAME} updated"
     return 0
   fi
-  if ((running)) && ! ((ARG_RESTART)); then
-    svc::reload "$(drv::service_pid)"
-  else
+  if ((running)); then
+    if ((STEP_SET_PASSWORD)); then
+      svc::set_password || iact::die 1 "could not set the new password of sandbox '${SB_NAME}'" "see ${SB_DIR}/logs/" login-failed
+    fi
+    # A restart that follows reads every setting anyway; a reload first would only check them twice.
+    if ((STEP_RELOAD && !STEP_RESTART)); then
+      svc::reload "$(drv::service_pid)" "${SB_RELOAD_KEYS[@]}"
+    fi
+    if ((STEP_RESTART)); then
+      SB_PORT="${META_PORT}"
+      drv::stop_processes
+      SB_PORT="${new_port}"
+      drv::prepare
+      sb::start_service
+    fi
+    sb::wait_login
+  elif ((STEP_SET_PASSWORD)) && [[ "${SB_PASSWORD}" != "${SVC_SERVER_PASSWORD}" ]]; then
+    # Stopped: the files carry everything but a password kept in the data directory, which only
+    # the server can change. It runs for that and is stopped again (an update leaves it stopped).
+    drv::prepare
     sb::start_service
+    svc::set_password || iact::die 1 "could not set the new password of sandbox '${SB_NAME}'" "see ${SB_DIR}/logs/" login-failed
+    sb::wait_login
+    drv::stop_processes
   fi
-  svc::ensure_credentials || iact::die 1 "could not set the credentials of sandbox '${SB_NAME}'" "see ${SB_DIR}/logs/"
-  sb::wait_login
-  # An update leaves a stopped sandbox stopped.
-  ((running)) || drv::stop_processes
+  if ((${#SB_DROPPED_KEYS[@]} > 0 && running && !STEP_RESTART)); then
+    iact::warn "setting(s) ${SB_DROPPED_KEYS[*]} left the spec: the running server keeps their values until its next restart"
+  fi
   sb::update_done
-  iact::info "sandbox ${SB_NAME} updated$( ((ARG_RESTART)) && printf ' (restarted)')"
+  iact::info "sandbox ${SB_NAME} updated (steps: ${SB_STEPS_TEXT:-none}$( ((running)) || printf '; stopped, so only its files changed'))"
 }
 
 sb::cmd_start() {

@@ -418,8 +418,9 @@ svc::mysql_quote() {
   printf "'%s'" "${s}"
 }
 
+# Logs in with the password the server has now (SVC_SERVER_PASSWORD, which set-password moves on).
 svc::redis_admin() {
-  REDISCLI_AUTH="${SB_PASSWORD}" redis-cli --no-auth-warning -s "${SB_DIR}/run/redis.sock" "$@"
+  REDISCLI_AUTH="${SVC_SERVER_PASSWORD:-${SB_PASSWORD}}" redis-cli --no-auth-warning -s "${SB_DIR}/run/redis.sock" "$@"
 }
 
 # Idempotent: the database, the user and its password exist as the spec says.
@@ -467,23 +468,48 @@ SQL
       ;;
     redis)
       # A server started by this run read the password from its config already.
-      [[ "${SB_STARTED_NOW:-0}" == 1 ]] && return 0
-      # The running server may still have the previous password; the socket is private to root and redis.
-      reply="$(printf '%s' "${SB_PASSWORD}" | REDISCLI_AUTH="${SVC_OLD_PASSWORD:-${SB_PASSWORD}}" redis-cli --no-auth-warning -s "${SB_DIR}/run/redis.sock" -x CONFIG SET requirepass 2>&1)" || true
-      if [[ "${reply}" != OK ]]; then
-        reply="$(printf '%s' "${SB_PASSWORD}" | REDISCLI_AUTH="${SB_PASSWORD}" redis-cli --no-auth-warning -s "${SB_DIR}/run/redis.sock" -x CONFIG SET requirepass 2>&1)" || true
+      if [[ "${SB_STARTED_NOW:-0}" != 1 ]]; then
+        # The running server may still have the previous password; the socket is private to root and redis.
+        # The new one travels on stdin (-x), never in argv.
+        reply="$(printf '%s' "${SB_PASSWORD}" | svc::redis_admin -x CONFIG SET requirepass 2>&1)" || true
+        if [[ "${reply}" != OK ]]; then
+          reply="$(printf '%s' "${SB_PASSWORD}" | SVC_SERVER_PASSWORD="${SB_PASSWORD}" svc::redis_admin -x CONFIG SET requirepass 2>&1)" || true
+        fi
+        [[ "${reply}" == OK ]] || {
+          iact::warn "redis refused CONFIG SET requirepass"
+          return 1
+        }
       fi
-      [[ "${reply}" == OK ]] || {
-        iact::warn "redis refused CONFIG SET requirepass"
-        return 1
-      }
       ;;
   esac
+  # From here on the server has the spec's password.
+  SVC_SERVER_PASSWORD="${SB_PASSWORD}"
 }
 
-# Apply reloadable settings to a running server without a restart.
+# The set-password step: the running server gets the spec's password (ALTER ROLE / ALTER USER /
+# CONFIG SET requirepass); the same idempotent statements create runs.
+svc::set_password() {
+  svc::ensure_credentials
+}
+
+# The value of setting KEY in the spec (SB_SETTING_KEYS/VALUES); false when the spec has none.
+svc::setting_value() {
+  local key="$1" i
+  for i in "${!SB_SETTING_KEYS[@]}"; do
+    if [[ "${SB_SETTING_KEYS[i]}" == "${key}" ]]; then
+      REPLY="${SB_SETTING_VALUES[i]}"
+      return 0
+    fi
+  done
+  return 1
+}
+
+# svc::reload PID KEY...: the settings KEY... reach the running server without a restart (postgres
+# rereads its files on SIGHUP; mariadb and redis get each KEY at runtime). Redis logs in with the
+# password the server has (SVC_SERVER_PASSWORD): set-password runs first (docs/driver-protocol.md).
 svc::reload() {
-  local i sql='' value out
+  local pid="$1" key sql='' value out
+  shift
   case "${SB_SERVICE}" in
     postgres)
       # pg_file_settings parses the files as they are now: a value the server would refuse on reload
@@ -493,29 +519,31 @@ svc::reload() {
 \pset format unaligned
 SELECT name || ': ' || error FROM pg_file_settings WHERE error IS NOT NULL AND name IS NOT NULL;
 SQL
-)" || iact::die 1 "could not check the new postgresql settings: ${out}" "see ${SB_DIR}/logs/"
+)" || iact::die 1 "could not check the new postgresql settings: ${out}" "see ${SB_DIR}/logs/" refused-setting
       out="${out//$'\n'/; }"
-      [[ -z "${out// /}" ]] || iact::die 1 "PostgreSQL refuses the new settings: ${out}" "fix these values in the manifest's settings"
-      kill -HUP "$1"
+      [[ -z "${out// /}" ]] || iact::die 1 "PostgreSQL refuses the new settings: ${out}" "fix these values in the manifest's settings" refused-setting
+      kill -HUP "${pid}"
       ;;
     mysql)
-      for i in "${!SB_SETTING_KEYS[@]}"; do
-        value="${SB_SETTING_VALUES[i]}"
+      for key in "$@"; do
+        svc::setting_value "${key}" || continue
+        value="${REPLY}"
         [[ "${value}" =~ ^-?[0-9]+$ || "${value}" =~ ^(ON|OFF|on|off|true|false)$ ]] || value="'${value}'"
-        sql+="SET GLOBAL ${SB_SETTING_KEYS[i]//-/_} = ${value};"
+        sql+="SET GLOBAL ${key//-/_} = ${value};"
       done
       [[ -z "${sql}" ]] && return 0
       if ! out="$(svc::mysql_admin -e "${sql}" 2>&1)"; then
-        iact::die 1 "MariaDB refused a setting at runtime: ${out}" "fix the value in the manifest's settings"
+        iact::die 1 "MariaDB refused a setting at runtime: ${out}" "fix the value in the manifest's settings" refused-setting
       fi
       ;;
     redis)
-      for i in "${!SB_SETTING_KEYS[@]}"; do
-        value="${SB_SETTING_VALUES[i]}"
+      for key in "$@"; do
+        svc::setting_value "${key}" || continue
+        value="${REPLY}"
         [[ "${value}" == true ]] && value=yes
         [[ "${value}" == false ]] && value=no
-        out="$(svc::redis_admin CONFIG SET "${SB_SETTING_KEYS[i]}" "${value}" 2>&1)" || true
-        [[ "${out}" == OK ]] || iact::die 1 "Redis refused ${SB_SETTING_KEYS[i]} at runtime: ${out}" "fix the value in the manifest's settings"
+        out="$(svc::redis_admin CONFIG SET "${key}" "${value}" 2>&1)" || true
+        [[ "${out}" == OK ]] || iact::die 1 "Redis refused ${key} at runtime: ${out}" "fix the value in the manifest's settings" refused-setting
       done
       ;;
   esac
