@@ -26,6 +26,8 @@ set-password and reload act in the running container; recreate (or restart) make
 same volume. \`check\` exits 0 when a docker engine is reachable (scripts/docker-engine.sh starts one)."
 # Containers run as the image's service account; files here stay root's.
 SB_OS_USER=root
+# What the shared update check names the step a port, memory or restart-only setting needs.
+SB_RESTART_STEP=recreate
 
 drv::prerequisites() {
   command -v jq >/dev/null 2>&1 || iact::die 1 "jq is not installed" "apt-get install -y jq" missing-binary
@@ -47,7 +49,7 @@ drv::cleanup() {
 
 # SB_* of an existing sandbox from its sandbox.json, read and checked by the shared spec reader.
 dkr::load() {
-  sb::exists && sb::read_meta "${SB_DIR}" ||
+  { sb::exists && sb::read_meta "${SB_DIR}"; } ||
     iact::die 1 "no sandbox '${SB_NAME}' in environment '${SB_ENV}'" "create it: ${SB_SCRIPT} create ${SB_NAME} SERVICE PORT --env ${SB_ENV}" not-found
   [[ "${META_DRIVER}" == "${SB_DRIVER}" ]] || iact::die 1 "sandbox '${SB_NAME}' belongs to the ${META_DRIVER} driver" "use that driver's script" usage
   sb::ingest_spec "${SB_DIR}/sandbox.json"

@@ -68,6 +68,7 @@ dkr::inspect() {
   DKR_STATE='' DKR_HASH='' DKR_PORT=''
   iact::docker_require_cli
   iact::docker_select_engine
+  # shellcheck disable=SC2034 # DKR_PORT is read by bash/virtualize.sh
   if out="$(docker container inspect --format '{{.State.Status}}{{"\t"}}{{index .Config.Labels "iact.config_hash"}}{{"\t"}}{{index .Config.Labels "iact.port"}}' "${DKR_CONTAINER}" 2>&1)"; then
     IFS=$'\t' read -r DKR_STATE DKR_HASH DKR_PORT <<<"${out}"
     return 0

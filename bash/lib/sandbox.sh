@@ -221,6 +221,7 @@ sb::ingest_spec() {
     IFS= read -r -d '' SB_OBSERVED_JSON || true
   } < <(jq -j --arg env "${SB_ENV}" --arg driver "${SB_DRIVER}" --arg wmem "${wmem}" "${SB_SPEC_JQ_DEFS} ${SB_SPEC_JQ}" "${file}" 2>/dev/null)
   [[ -n "${SB_OBSERVED_JSON}" ]] || iact::usage_error "spec '${file}' is not a JSON object with name, service, port and settings" "pass the JSON of a DriverSpec"
+  # shellcheck disable=SC2034 # SB_IMAGE is read by the docker driver (lib/docker.sh)
   IFS=$'\x1f' read -r SPEC_NAME spec_env spec_driver SPEC_SERVICE SPEC_PORT SB_VERSION SB_DB SB_USER SB_MEMORY SB_IMAGE SB_SPEC_HASH SB_PASSWORD_HASH <<<"${fields}"
   [[ -z "${spec_env}" || "${spec_env}" == "${SB_ENV}" ]] || iact::usage_error "spec is for environment '${spec_env}', not '${SB_ENV}'" "pass --env ${spec_env}"
   [[ -z "${spec_driver}" || "${spec_driver}" == "${SB_DRIVER}" ]] || iact::usage_error "spec is for driver '${spec_driver}', not '${SB_DRIVER}'" "run the ${spec_driver} driver's script"
@@ -781,7 +782,11 @@ sb::update_steps() {
       set-password) STEP_SET_PASSWORD=1 ;;
       reload) STEP_RELOAD=1 ;;
       restart) STEP_RESTART=1 ;;
-      recreate) iact::usage_error "the ${SB_DRIVER} driver has no step 'recreate' (docker only)" "pass --steps restart: a new process on the same data directory" ;;
+      recreate)
+        # docker's restart: a new container on the same volume (docs/driver-protocol.md "Update steps").
+        [[ "${SB_DRIVER}" == docker ]] || iact::usage_error "the ${SB_DRIVER} driver has no step 'recreate' (docker only)" "pass --steps restart: a new process on the same data directory"
+        STEP_RESTART=1
+        ;;
       '') ;;
       *) iact::usage_error "unknown update step '${step}'" "use set-password, reload and restart, comma-separated" ;;
     esac
@@ -819,7 +824,7 @@ sb::update_check_steps() {
          ($o | keys[] | select($n | has(.) | not) | "dropped\t\(.)"))' "${SB_DIR}/sandbox.json" 2>/dev/null)
   [[ "${old_memory}" == "${SB_MEMORY}" ]] || restart_for+=(memory)
   [[ "${SB_PASSWORD}" == "${SVC_SERVER_PASSWORD}" ]] || password_for+=(password)
-  if ((${#restart_for[@]} > 0)) && ! ((STEP_RESTART)); then missing+=("restart (${restart_for[*]})"); fi
+  if ((${#restart_for[@]} > 0)) && ! ((STEP_RESTART)); then missing+=("${SB_RESTART_STEP:-restart} (${restart_for[*]})"); fi
   # A restart starts a process that reads every setting: it carries reloadable ones too.
   if ((${#reload_for[@]} > 0)) && ! ((STEP_RELOAD || STEP_RESTART)); then missing+=("reload (${reload_for[*]})"); fi
   if ((${#password_for[@]} > 0)) && ! ((STEP_SET_PASSWORD)); then missing+=("set-password (password)"); fi

@@ -74,7 +74,7 @@ svc::converge() {
 # last: the server (uid 999) reads it at start and on pg_reload_conf(), never as -c arguments.
 svc::install_config() {
   local main="${PGDATA}/postgresql.conf" include="include_if_exists = 'iact.conf'"
-  [[ -n "${IACT_CONFIG:-}" && -r "${IACT_CONFIG}" ]] && cat "${IACT_CONFIG}" >"${PGDATA}/iact.conf" || : >"${PGDATA}/iact.conf"
+  if [[ -n "${IACT_CONFIG:-}" && -r "${IACT_CONFIG}" ]]; then cat "${IACT_CONFIG}" >"${PGDATA}/iact.conf"; else : >"${PGDATA}/iact.conf"; fi
   chown "${SVC_UID}:${SVC_UID}" "${PGDATA}/iact.conf"
   chmod 0600 "${PGDATA}/iact.conf"
   # A volume made by an image without the include line gets it once.
