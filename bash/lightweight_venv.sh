@@ -21,7 +21,7 @@ SB_TCP=1
 SB_DESCRIPTION="Lightweight sandboxes: a directory per sandbox (data/, logs/, bin/activate, sandbox.json),
 the real service binary listening on 127.0.0.1:PORT with a password."
 
-drv::prerequisites() { command -v jq >/dev/null 2>&1 || iact::die 1 "jq is not installed" "apt-get install -y jq"; }
+drv::prerequisites() { iact::need_binary jq "apt-get install -y jq"; }
 drv::set_pidfile() {
   case "${SB_SERVICE}" in
     postgres) SB_PIDFILE="${SB_DIR}/data/postmaster.pid" ;;

@@ -30,7 +30,7 @@ SB_OS_USER=root
 SB_RESTART_STEP=recreate
 
 drv::prerequisites() {
-  command -v jq >/dev/null 2>&1 || iact::die 1 "jq is not installed" "apt-get install -y jq" missing-binary
+  iact::need_binary jq "apt-get install -y jq"
   [[ "${SB_SERVICE:-none}" == none ]] || iact::docker_require_engine
 }
 # No pidfile: a container's liveness is the engine's (status, dkr::inspect).
@@ -74,10 +74,7 @@ drv::cmd_create() {
   DKR_CONTAINER="$(iact::docker_container_name "${SB_ENV}" "${SB_NAME}")"
   [[ -d "${SB_ENV_DIR}" ]] || (umask 066 && mkdir -p "${SB_ENV_DIR}")
   sb::lock
-  if sb::read_meta "${SB_DIR}"; then
-    [[ "${META_DRIVER}" == "${SB_DRIVER}" ]] || iact::die 1 "sandbox '${SB_NAME}' already exists with the ${META_DRIVER} driver" "destroy it first (${META_DRIVER}'s script destroy ${SB_NAME} --yes)"
-    [[ "${META_SERVICE}" == "${SB_SERVICE}" ]] || iact::die 1 "sandbox '${SB_NAME}' already exists with service ${META_SERVICE}" "destroy it first: ${SB_SCRIPT} destroy ${SB_NAME} --yes --env ${SB_ENV}"
-  fi
+  sb::claim_existing || true
   dkr::inspect
   # Before anything is written: the port must be free unless our own running container publishes it.
   if [[ "${DKR_STATE}" != running || "${DKR_PORT}" != "${SB_PORT}" ]] && iact::port_open "${SB_PORT}"; then
@@ -98,16 +95,8 @@ drv::cmd_create() {
 # cannot carry out); restart and recreate both make a new container on the same volume.
 drv::cmd_update() {
   local running=0 new_port
-  sb::load_named_spec update 'NAME --spec FILE|- --steps STEP[,STEP...]'
-  sb::update_steps
+  sb::update_begin
   new_port="${SB_PORT}"
-  { sb::read_meta "${SB_DIR}" && [[ -f "${SB_DIR}/.initialized" ]]; } || iact::die 1 "no sandbox '${SB_NAME}' in environment '${SB_ENV}'" "create it first" not-found
-  [[ "${META_DRIVER}" == "${SB_DRIVER}" ]] || iact::die 1 "sandbox '${SB_NAME}' belongs to the ${META_DRIVER} driver" "use that driver's script" usage
-  [[ "${META_SERVICE}" == "${SB_SERVICE}" ]] || iact::die 2 "sandbox '${SB_NAME}' runs ${META_SERVICE}; a service change is a replace, not an update" "destroy and create it (iact apply does)"
-  SVC_SERVER_PASSWORD=''
-  [[ -r "${SB_DIR}/secrets/password" ]] && { IFS= read -r -d '' SVC_SERVER_PASSWORD <"${SB_DIR}/secrets/password" || true; }
-  [[ -n "${SB_PASSWORD}" || "${SB_SERVICE}" == none ]] || SB_PASSWORD="${SVC_SERVER_PASSWORD}"
-  sb::update_check_steps
   sb::lock
   DKR_CONTAINER="$(iact::docker_container_name "${SB_ENV}" "${SB_NAME}")"
   if [[ "${SB_SERVICE}" != none ]]; then
@@ -316,7 +305,7 @@ drv::cmd_status() {
 }
 
 drv::cmd_check() {
-  command -v jq >/dev/null 2>&1 || iact::die 1 "jq is not installed" "apt-get install -y jq" missing-binary
+  iact::need_binary jq "apt-get install -y jq"
   iact::docker_require_engine
   iact::info "docker engine reachable${DOCKER_HOST:+ at ${DOCKER_HOST}}"
 }

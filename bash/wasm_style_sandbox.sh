@@ -46,10 +46,11 @@ ns::use_namespaces() {
 }
 
 drv::prerequisites() {
-  command -v jq >/dev/null 2>&1 || iact::die 1 "jq is not installed" "apt-get install -y jq"
-  ((EUID == 0)) || iact::die 1 "the namespace driver needs root (pid/net namespaces, cgroup memory limits)" "run as root (sudo), or use the lightweight driver (bash/lightweight_venv.sh)"
-  command -v unshare >/dev/null 2>&1 || iact::die 1 "unshare is not installed" "apt-get install -y util-linux"
-  command -v socat >/dev/null 2>&1 || iact::die 1 "socat is not installed (it exposes the sandbox on 127.0.0.1)" "apt-get install -y socat"
+  iact::need_binary jq "apt-get install -y jq"
+  # Not a binary, but a prerequisite of this machine like one: the fix is outside the manifest.
+  ((EUID == 0)) || iact::die 1 "the namespace driver needs root (pid/net namespaces, cgroup memory limits)" "run as root (sudo), or use the lightweight driver (bash/lightweight_venv.sh)" missing-binary
+  iact::need_binary unshare "apt-get install -y util-linux"
+  iact::need_binary socat "apt-get install -y socat (it exposes the sandbox on 127.0.0.1)"
 }
 
 drv::set_pidfile() { SB_PIDFILE="${SB_DIR}/run/ns.pid"; }
@@ -140,7 +141,7 @@ drv::after_ready() {
   printf '%s\n' "${fwpid}" >"${SB_DIR}/run/forwarder.pid"
   if ! iact::wait_for 10 iact::port_open "${SB_PORT}"; then
     drv::stop_processes
-    iact::die 1 "the forwarder for ${SB_NAME} did not listen on 127.0.0.1:${SB_PORT}" "see ${SB_DIR}/logs/forwarder.log"
+    iact::die 1 "the forwarder for ${SB_NAME} did not listen on 127.0.0.1:${SB_PORT}" "see ${SB_DIR}/logs/forwarder.log" start-failed
   fi
   ns::write_capabilities "${fwpid}"
 }

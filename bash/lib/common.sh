@@ -48,6 +48,11 @@ iact::die() {
   exit "${code}"
 }
 
+# iact::need_binary BIN HINT: BIN on PATH, else a missing-binary error with the install hint.
+iact::need_binary() {
+  command -v "$1" >/dev/null 2>&1 || iact::die 1 "$1 is not installed" "$2" missing-binary
+}
+
 iact::usage_error() {
   iact::die 2 "$1" "${2:-run with --help for usage}"
 }

@@ -25,8 +25,7 @@ iact::docker_no_engine() {
 }
 
 iact::docker_require_cli() {
-  command -v docker >/dev/null 2>&1 ||
-    iact::die 1 "the docker CLI is not installed" "apt-get install -y docker.io, then scripts/docker-engine.sh start" missing-binary
+  iact::need_binary docker "apt-get install -y docker.io, then scripts/docker-engine.sh start"
 }
 
 iact::docker_require_engine() {
@@ -121,7 +120,7 @@ dkr::run_container() {
   local -a args
   volume="$(iact::docker_volume_name "${SB_ENV}" "${SB_NAME}")"
   [[ "${SB_DIR}" != *,* && "${SB_DIR}" != *:* ]] ||
-    iact::die 1 "sandbox directory ${SB_DIR} contains ',' or ':', which docker mounts cannot express" "set IACT_SANDBOX_ROOT to a plain path"
+    iact::die 2 "sandbox directory ${SB_DIR} contains ',' or ':', which docker mounts cannot express" "set IACT_SANDBOX_ROOT to a plain path"
   docker volume create --label "iact.environment=${SB_ENV}" --label "iact.name=${SB_NAME}" --label iact.driver=docker "${volume}" >/dev/null
   # --pull never: no registry is reachable here, and a missing image must not wait for one.
   args=(run -d --pull never --name "${DKR_CONTAINER}" --init --restart no
@@ -149,11 +148,16 @@ dkr::run_container() {
 # A real password login from the host through the published port (svc::login_works); without the
 # host's client, the service answering there and a query inside the container.
 dkr::login_works() {
+  local ok=1
+  # docker-proxy accepts before the service listens, then resets: a write there must not kill us (SIGPIPE).
+  trap '' PIPE
   if [[ "${DKR_HOST_CLIENT}" == 1 ]]; then
-    svc::login_works
+    svc::login_works 2>/dev/null && ok=0
   else
-    iact::service_answers "${SB_PORT}" "${SB_SERVICE}" && docker exec "${DKR_CONTAINER}" iact-service ready >/dev/null 2>&1
+    iact::service_answers "${SB_PORT}" "${SB_SERVICE}" && docker exec "${DKR_CONTAINER}" iact-service ready >/dev/null 2>&1 && ok=0
   fi
+  trap - PIPE
+  return "${ok}"
 }
 
 # DKR_HOST_CLIENT=1 when this machine has the client svc::login_works runs (SVC_BIN for psql).

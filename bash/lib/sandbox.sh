@@ -211,7 +211,7 @@ sb::ingest_spec() {
   local file="$1" fields='' settings='' line wmem='' spec_env spec_driver
   [[ "${file}" == - || (-f "${file}" && -r "${file}") ]] || iact::usage_error "spec file '${file}' is not readable"
   # Without jq every spec would read as malformed; say what is missing instead.
-  command -v jq >/dev/null 2>&1 || iact::die 1 "jq is not installed" "apt-get install -y jq"
+  iact::need_binary jq "apt-get install -y jq"
   [[ "${SB_DRIVER}" == namespace ]] && sb::setting WASI_MEMORY_LIMIT && wmem="${REPLY}"
   SB_PASSWORD='' SB_OBSERVED_JSON=''
   {
@@ -292,10 +292,10 @@ sb::read_meta() {
 # Loads an existing sandbox's spec (sandbox.json + secrets/password) into SB_*.
 sb::load_existing() {
   local json=''
-  sb::exists || iact::die 1 "no sandbox '${SB_NAME}' in environment '${SB_ENV}'" "create it: ${SB_SCRIPT} create ${SB_NAME} SERVICE PORT --env ${SB_ENV}"
-  sb::read_meta "${SB_DIR}" || iact::die 1 "sandbox '${SB_NAME}' has no readable .meta" "recreate it with create"
+  sb::exists || iact::die 1 "no sandbox '${SB_NAME}' in environment '${SB_ENV}'" "create it: ${SB_SCRIPT} create ${SB_NAME} SERVICE PORT --env ${SB_ENV}" not-found
+  sb::read_meta "${SB_DIR}" || iact::die 1 "sandbox '${SB_NAME}' has no readable .meta" "recreate it with create" not-found
   if [[ "${META_DRIVER}" != "${SB_DRIVER}" ]]; then
-    iact::die 1 "sandbox '${SB_NAME}' belongs to the ${META_DRIVER} driver" "use that driver's script"
+    iact::die 1 "sandbox '${SB_NAME}' belongs to the ${META_DRIVER} driver" "use that driver's script" usage
   fi
   SB_SERVICE="${META_SERVICE}"
   SB_PORT="${META_PORT}"
@@ -406,7 +406,7 @@ REDIS_PASSWORD=\"\$(cat \"\${IACT_SANDBOX_DIR}/secrets/password\" 2>/dev/null)\"
 sb::lock() {
   [[ -d "${SB_ENV_DIR}" ]] || return 0
   exec {SB_LOCK_FD}>"${SB_ENV_DIR}/.${SB_NAME}.lock"
-  flock -w 300 "${SB_LOCK_FD}" || iact::die 1 "another iact is working on sandbox '${SB_NAME}'" "wait for it to finish"
+  flock -w 300 "${SB_LOCK_FD}" || iact::die 1 "another iact is working on sandbox '${SB_NAME}'" "wait for it to finish" locked
 }
 
 # Runs in a child about to exec a long-lived process: drop fds it must not hold.
@@ -492,7 +492,7 @@ sb::start_service() {
       if ! iact::pid_alive "${SB_LAUNCH_PID}" || ((SECONDS >= deadline)); then
         sb::log_tail
         drv::stop_processes
-        iact::die 1 "${SB_SERVICE} in sandbox '${SB_NAME}' did not start" "see ${SB_DIR}/logs/"
+        iact::die 1 "${SB_SERVICE} in sandbox '${SB_NAME}' did not start" "see ${SB_DIR}/logs/" start-failed
       fi
       sleep 0.02
     done
@@ -500,18 +500,21 @@ sb::start_service() {
   fi
 }
 
+# The last lines of the sandbox's logs, for people and as the structured error's detail.
 sb::log_tail() {
-  local f
+  local f lines
   for f in "${SB_DIR}"/logs/*.log; do
     [[ -s "${f}" ]] || continue
+    lines="$(tail -n 15 "${f}")"
     iact::warn "last lines of ${f}:"
-    tail -n 15 "${f}" >&2
+    printf '%s\n' "${lines}" >&2
+    IACT_ERROR_DETAIL+="${f}:"$'\n'"${lines}"$'\n'
   done
 }
 
 # Waits until a real login works (the service may still be finishing its startup).
 sb::wait_login() {
-  iact::wait_for 30 svc::login_works || iact::die 1 "a password login to ${SB_SERVICE} on 127.0.0.1:${SB_PORT} does not work" "see ${SB_DIR}/logs/"
+  iact::wait_for 30 svc::login_works || iact::die 1 "a password login to ${SB_SERVICE} on 127.0.0.1:${SB_PORT} does not work" "see ${SB_DIR}/logs/" login-failed
 }
 
 # --- verbs ---------------------------------------------------------------------------------
@@ -524,10 +527,10 @@ sb::die_port_in_use() {
     cwd="$(readlink "${proc}/cwd" 2>/dev/null)" || continue
     if [[ "${cwd}" == "${SB_DIR}/"*" (deleted)" || "${cwd}" == "${SB_DIR} (deleted)" ]]; then
       iact::die 1 "port ${SB_PORT} is held by pid ${proc#/proc/}, a server left running after the directory of sandbox '${SB_NAME}' was deleted" \
-        "stop it: kill ${proc#/proc/} (a redis without its directory ignores SIGTERM: kill -9 ${proc#/proc/}), then apply again"
+        "stop it: kill ${proc#/proc/} (a redis without its directory ignores SIGTERM: kill -9 ${proc#/proc/}), then apply again" port-in-use
     fi
   done
-  iact::die 1 "port ${SB_PORT} is already in use" "choose another port, or stop what listens on 127.0.0.1:${SB_PORT}"
+  iact::die 1 "port ${SB_PORT} is already in use" "choose another port, or stop what listens on 127.0.0.1:${SB_PORT}" port-in-use
 }
 
 # NAME --spec FILE of update and preflight: SB_* from the spec, checked again here (names, ports).
@@ -558,6 +561,13 @@ sb::cmd_preflight() {
   iact::info "sandbox ${SB_NAME} can be created"
 }
 
+# create is an ensure: a sandbox already there (.meta read, true) must be this driver's and service's.
+sb::claim_existing() {
+  sb::read_meta "${SB_DIR}" || return 1
+  [[ "${META_DRIVER}" == "${SB_DRIVER}" ]] || iact::die 1 "sandbox '${SB_NAME}' already exists with the ${META_DRIVER} driver" "destroy it first (${META_DRIVER}'s script destroy ${SB_NAME} --yes)" usage
+  [[ "${META_SERVICE}" == "${SB_SERVICE}" ]] || iact::die 1 "sandbox '${SB_NAME}' already exists with service ${META_SERVICE}" "destroy it first: ${SB_SCRIPT} destroy ${SB_NAME} --yes --env ${SB_ENV}" usage
+}
+
 sb::cmd_create() {
   local old_port='' running=0 fresh=0
   sb::need_args create 3 3 'NAME SERVICE PORT [--spec FILE]'
@@ -573,11 +583,7 @@ sb::cmd_create() {
   [[ "${SB_SERVICE}" == none ]] || svc::decide_reach "${SB_ENV_DIR}"
   sb::lock
 
-  if sb::read_meta "${SB_DIR}"; then
-    [[ "${META_DRIVER}" == "${SB_DRIVER}" ]] || iact::die 1 "sandbox '${SB_NAME}' already exists with the ${META_DRIVER} driver" "destroy it first (${META_DRIVER}'s script destroy ${SB_NAME} --yes)"
-    [[ "${META_SERVICE}" == "${SB_SERVICE}" ]] || iact::die 1 "sandbox '${SB_NAME}' already exists with service ${META_SERVICE}" "destroy it first: ${SB_SCRIPT} destroy ${SB_NAME} --yes --env ${SB_ENV}"
-    old_port="${META_PORT}"
-  fi
+  sb::claim_existing && old_port="${META_PORT}"
   if [[ -n "${old_port}" ]]; then
     SB_PORT_SAVED="${SB_PORT}"
     SB_PORT="${old_port}"
@@ -834,11 +840,11 @@ sb::update_check_steps() {
     "pass the steps iact plan lists for this change (iact apply does), e.g. --steps set-password,reload,restart"
 }
 
-sb::cmd_update() {
-  local running=0 new_port
+# What every driver's update does first: the spec, its steps, the sandbox it changes (META_*), the
+# password the server has (SVC_SERVER_PASSWORD), and the refusal of steps that cannot carry the change.
+sb::update_begin() {
   sb::load_named_spec update 'NAME --spec FILE|- --steps STEP[,STEP...]'
   sb::update_steps
-  new_port="${SB_PORT}"
   { sb::read_meta "${SB_DIR}" && [[ -f "${SB_DIR}/.initialized" ]]; } || iact::die 1 "no sandbox '${SB_NAME}' in environment '${SB_ENV}'" "create it first" not-found
   [[ "${META_DRIVER}" == "${SB_DRIVER}" ]] || iact::die 1 "sandbox '${SB_NAME}' belongs to the ${META_DRIVER} driver" "use that driver's script" usage
   [[ "${META_SERVICE}" == "${SB_SERVICE}" ]] || iact::die 2 "sandbox '${SB_NAME}' runs ${META_SERVICE}; a service change is a replace, not an update" "destroy and create it (iact apply does)"
@@ -846,6 +852,12 @@ sb::cmd_update() {
   [[ -r "${SB_DIR}/secrets/password" ]] && { IFS= read -r -d '' SVC_SERVER_PASSWORD <"${SB_DIR}/secrets/password" || true; }
   [[ -n "${SB_PASSWORD}" || "${SB_SERVICE}" == none ]] || SB_PASSWORD="${SVC_SERVER_PASSWORD}"
   sb::update_check_steps
+}
+
+sb::cmd_update() {
+  local running=0 new_port
+  sb::update_begin
+  new_port="${SB_PORT}"
   svc::set_os_user "${SB_SERVICE}"
   svc::check_binaries "${SB_SERVICE}" "${SB_VERSION}"
   sb::lock
@@ -935,12 +947,12 @@ sb::cmd_destroy() {
     return 0
   fi
   if sb::read_meta "${SB_DIR}" && [[ "${META_DRIVER}" != "${SB_DRIVER}" ]]; then
-    iact::die 1 "sandbox '${SB_NAME}' belongs to the ${META_DRIVER} driver" "use that driver's script"
+    iact::die 1 "sandbox '${SB_NAME}' belongs to the ${META_DRIVER} driver" "use that driver's script" usage
   fi
   if ! ((ARG_YES)) && [[ -t 0 ]]; then
     printf "Destroy sandbox '%s' in %s and all its data? Type 'yes': " "${SB_NAME}" "${SB_ENV}" >&2
     IFS= read -r answer || true
-    [[ "${answer}" == yes ]] || iact::die 1 "destroy cancelled"
+    [[ "${answer}" == yes ]] || iact::die 1 "destroy cancelled" "answer yes, or pass --yes" usage
   fi
   SB_SERVICE="${META_SERVICE:-none}"
   SB_PORT="${META_PORT:-0}"
@@ -1000,7 +1012,7 @@ sb::cmd_status() {
   done
   [[ -d "${SB_ENV_DIR}" ]] || { printf '[]\n'; return 0; }
   # Relative paths from here keep the argument lists short however many sandboxes there are.
-  cd "${SB_ENV_DIR}" || iact::die 1 "cannot enter ${SB_ENV_DIR}"
+  cd "${SB_ENV_DIR}" || iact::die 1 "cannot enter ${SB_ENV_DIR}" "check its permissions" io
   shopt -s nullglob
   if ((${#want[@]} > 0)); then
     for n in "${want[@]}"; do [[ -d "${n}" ]] && dirs+=("${n}"); done
@@ -1025,7 +1037,7 @@ sb::cmd_status() {
     printf 'file %s\n' "${files[@]%/sandbox.json}"
   } | "${awk_bin}" -v env="${SB_ENV}" -v driver="${SB_DRIVER}" -v side=/dev/fd/3 -f "${SCRIPT_DIR}/lib/status.awk" \
     3>&1 1>&"${out}")" ||
-    iact::die 1 "could not read the sandboxes of environment '${SB_ENV}'" "check ${SB_ENV_DIR}/*/sandbox.json"
+    iact::die 1 "could not read the sandboxes of environment '${SB_ENV}'" "check ${SB_ENV_DIR}/*/sandbox.json" io
   exec {out}>&-
   mapfile -t lines <<<"${side}"
   for n in "${!lines[@]}"; do
@@ -1040,7 +1052,7 @@ sb::cmd_status() {
     result="$(jq -nrR --arg env "${SB_ENV}" --arg driver "${SB_DRIVER}" --arg names "${names}" \
       --arg stopped "$(printf '%s\n' "${stopped[@]%/.stopped}")" --arg initialized "$(printf '%s\n' "${initialized[@]%/.initialized}")" \
       "${SB_STATUS_JQ}" "${slow[@]/%//sandbox.json}")" ||
-      iact::die 1 "could not read the sandboxes of environment '${SB_ENV}'" "check ${SB_ENV_DIR}/*/sandbox.json"
+      iact::die 1 "could not read the sandboxes of environment '${SB_ENV}'" "check ${SB_ENV_DIR}/*/sandbox.json" io
     { IFS= read -r slow_json; mapfile -t -O "${#lines[@]}" lines; } <<<"${result}"
     if [[ -n "${slow_json}" ]]; then
       printf '%s%s' "${sep}" "${slow_json}"
@@ -1108,16 +1120,16 @@ sb::cmd_list() {
 sb::cmd_info() {
   sb::need_args info 1 1 NAME
   sb::locate "${ARG_POS[0]}"
-  sb::exists || iact::die 1 "no sandbox '${SB_NAME}' in environment '${SB_ENV}'"
+  sb::exists || iact::die 1 "no sandbox '${SB_NAME}' in environment '${SB_ENV}'" "list them: ${SB_SCRIPT} list --env ${SB_ENV}" not-found
   ARG_JSON=1
   sb::verb status | jq --arg dir "${SB_DIR}" '.[0] // error("not a sandbox of this driver") | . + {directory: $dir, activate: ($dir + "/bin/activate")}' ||
-    iact::die 1 "sandbox '${SB_NAME}' is not a ${SB_DRIVER} sandbox"
+    iact::die 1 "sandbox '${SB_NAME}' is not a ${SB_DRIVER} sandbox" "use the script of its driver" not-found
 }
 
 sb::cmd_activate() {
   sb::need_args activate 1 1 NAME
   sb::locate "${ARG_POS[0]}"
-  sb::exists || iact::die 1 "no sandbox '${SB_NAME}' in environment '${SB_ENV}'"
+  sb::exists || iact::die 1 "no sandbox '${SB_NAME}' in environment '${SB_ENV}'" "list them: ${SB_SCRIPT} list --env ${SB_ENV}" not-found
   printf '%s\n' "${SB_DIR}/bin/activate"
   [[ -t 1 ]] && iact::info "run: source ${SB_DIR}/bin/activate"
   return 0
@@ -1131,7 +1143,7 @@ sb::cmd_backup() {
   sb::load_existing
   out="${ARG_OUT}"
   [[ "${out}" == /* ]] || out="${PWD}/${out}"
-  [[ -d "${out%/*}" ]] || iact::die 1 "directory ${out%/*} does not exist"
+  [[ -d "${out%/*}" ]] || iact::die 1 "directory ${out%/*} does not exist" "create it, or pass another --out" io
   sb::lock
   if [[ "${SB_SERVICE}" != none ]] && ! sb::is_running; then
     # A dump needs the server: a stopped sandbox runs for its backup and is stopped again, so that
@@ -1146,7 +1158,7 @@ sb::cmd_backup() {
   elif [[ "${SB_SERVICE}" != none ]] && ! drv::healthy; then
     # Running but not answering (hung, SIGSTOPped): a dump would wait on it forever.
     iact::die 1 "sandbox '${SB_NAME}' is running but does not answer; no backup can be taken" \
-      "restart it (iact apply restarts an unhealthy sandbox), or go on without a backup: --no-backup"
+      "restart it (iact apply restarts an unhealthy sandbox), or go on without a backup: --no-backup" backup-failed
   fi
   tmp="$(mktemp "${out}.XXXXXX")"
   chmod 0600 "${tmp}"
@@ -1154,7 +1166,7 @@ sb::cmd_backup() {
   if ((started)); then drv::stop_processes; fi
   if ((!ok)); then
     rm -f "${tmp}"
-    iact::die 1 "backup of '${SB_NAME}' failed" "see ${SB_DIR}/logs/; iact destroy and apply take --no-backup to go on without one"
+    iact::die 1 "backup of '${SB_NAME}' failed" "see ${SB_DIR}/logs/; iact destroy and apply take --no-backup to go on without one" backup-failed
   fi
   mv -f "${tmp}" "${out}"
   iact::info "backup of ${SB_NAME} written to ${out}"

@@ -27,7 +27,7 @@ svc::set_os_user() {
     *) user=root ;;
   esac
   if [[ "${user}" != root ]] && ! svc::user_exists "${user}"; then
-    iact::die 1 "system user '${user}' for ${service} does not exist" "install the ${service} server package (it creates the user), or: useradd --system ${user}"
+    iact::die 1 "system user '${user}' for ${service} does not exist" "install the ${service} server package (it creates the user), or: useradd --system ${user}" missing-binary
   fi
   SB_OS_USER="${user}"
 }
@@ -53,7 +53,7 @@ svc::decide_reach() {
   if ! setpriv --reuid="${SB_OS_USER}" --regid="${SB_OS_USER}" --clear-groups -- test -x "${path}"; then
     # MariaDB checks its files with access(), which ignores capabilities: it needs a real path.
     if [[ "${SB_SERVICE}" == mysql ]]; then
-      iact::die 1 "the ${SB_OS_USER} user cannot reach ${path}" "let it traverse the parent directories (chmod o+x on each), or set IACT_SANDBOX_ROOT to a path under a world-traversable directory"
+      iact::die 1 "the ${SB_OS_USER} user cannot reach ${path}" "let it traverse the parent directories (chmod o+x on each), or set IACT_SANDBOX_ROOT to a path under a world-traversable directory" io
     fi
     SVC_PRIV=(--inh-caps=+dac_read_search --ambient-caps=+dac_read_search)
   else
@@ -76,7 +76,7 @@ svc::pg_bindir() {
   local version="${1:-}" dir best=''
   if [[ -n "${version}" ]]; then
     dir="/usr/lib/postgresql/${version%%.*}/bin"
-    [[ -x "${dir}/postgres" ]] || iact::die 1 "PostgreSQL ${version} is not installed (no ${dir}/postgres)" "apt-get install -y postgresql-${version%%.*}, or drop 'version' from the sandbox"
+    [[ -x "${dir}/postgres" ]] || iact::die 1 "PostgreSQL ${version} is not installed (no ${dir}/postgres)" "apt-get install -y postgresql-${version%%.*}, or drop 'version' from the sandbox" missing-binary
     printf '%s' "${dir}"
     return 0
   fi
@@ -88,7 +88,7 @@ svc::pg_bindir() {
     best="$(command -v postgres 2>/dev/null || true)"
     best="${best%/*}"
   fi
-  [[ -n "${best}" ]] || iact::die 1 "PostgreSQL is not installed" "apt-get install -y postgresql"
+  [[ -n "${best}" ]] || iact::die 1 "PostgreSQL is not installed" "apt-get install -y postgresql" missing-binary
   printf '%s' "${best}"
 }
 
@@ -100,11 +100,6 @@ svc::_major() {
   printf '%s' "${v}"
 }
 
-svc::need_binary() {
-  local bin="$1" hint="$2"
-  command -v "${bin}" >/dev/null 2>&1 || iact::die 1 "${bin} is not installed" "${hint}"
-}
-
 # Checks the binaries of SERVICE exist; sets SVC_BIN (postgres bin dir) and SVC_VERSION_KEY.
 svc::check_binaries() {
   local service="$1" version="${2:-}" installed
@@ -114,24 +109,24 @@ svc::check_binaries() {
       SVC_VERSION_KEY="$(svc::_major "${SVC_BIN}")"
       ;;
     mysql)
-      svc::need_binary mariadbd "apt-get install -y mariadb-server"
-      svc::need_binary mariadb-install-db "apt-get install -y mariadb-server"
-      svc::need_binary mariadb "apt-get install -y mariadb-client"
+      iact::need_binary mariadbd "apt-get install -y mariadb-server"
+      iact::need_binary mariadb-install-db "apt-get install -y mariadb-server"
+      iact::need_binary mariadb "apt-get install -y mariadb-client"
       installed="$(mariadbd --version 2>/dev/null)"
       [[ "${installed}" =~ Ver\ ([0-9]+\.[0-9]+) ]] && installed="${BASH_REMATCH[1]}" || installed=unknown
       if [[ -n "${version}" && "${installed}" != "${version}" && "${installed}" != "${version}".* ]]; then
-        iact::die 1 "MariaDB ${version} requested, ${installed} is installed" "install MariaDB ${version}, or set version: \"${installed}\""
+        iact::die 1 "MariaDB ${version} requested, ${installed} is installed" "install MariaDB ${version}, or set version: \"${installed}\"" missing-binary
       fi
       SVC_VERSION_KEY="${installed}"
       ;;
     redis)
-      svc::need_binary redis-server "apt-get install -y redis-server"
-      svc::need_binary redis-cli "apt-get install -y redis-tools"
+      iact::need_binary redis-server "apt-get install -y redis-server"
+      iact::need_binary redis-cli "apt-get install -y redis-tools"
       if [[ -n "${version}" ]]; then
         installed="$(redis-server --version 2>/dev/null)"
         [[ "${installed}" =~ v=([0-9]+\.[0-9]+) ]] && installed="${BASH_REMATCH[1]}" || installed=unknown
         if [[ "${installed}" != "${version}" && "${installed}" != "${version}".* && "${installed%%.*}" != "${version}" ]]; then
-          iact::die 1 "Redis ${version} requested, ${installed} is installed" "install Redis ${version}, or set version: \"${installed}\""
+          iact::die 1 "Redis ${version} requested, ${installed} is installed" "install Redis ${version}, or set version: \"${installed}\"" missing-binary
         fi
       fi
       SVC_VERSION_KEY=any
@@ -165,7 +160,7 @@ svc::ensure_template() {
   fi
   mkdir -p "${troot}"
   exec {lockfd}>"${troot}/.${service}.lock"
-  flock -w 300 "${lockfd}" || iact::die 1 "timed out waiting for the ${service} template lock" "remove ${troot}/.${service}.lock if no other iact runs"
+  flock -w 300 "${lockfd}" || iact::die 1 "timed out waiting for the ${service} template lock" "remove ${troot}/.${service}.lock if no other iact runs" locked
   if [[ ! -f "${tdir}/.complete" ]]; then
     iact::info "making the ${service} ${SVC_VERSION_KEY} template cluster once (later sandboxes copy it)"
     # Built in a world-traversable temp dir: the service user may not reach the cache dir.
@@ -177,7 +172,7 @@ svc::ensure_template() {
       iact::warn "template build failed; last lines of its log:"
       tail -n 20 "${build}.log" >&2
       rm -rf "${build}" "${build}.log"
-      iact::die 1 "could not make the ${service} template"
+      iact::die 1 "could not make the ${service} template" "see the log lines above" start-failed
     fi
     rm -rf "${tdir}"
     mkdir -p "${tdir}"
