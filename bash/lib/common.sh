@@ -8,6 +8,8 @@ IACT_COMMON_SH=1
 
 # shellcheck source=catalog.sh
 source "${BASH_SOURCE[0]%/*}/catalog.sh"
+# shellcheck source=validate.sh
+source "${BASH_SOURCE[0]%/*}/validate.sh"
 
 readonly IACT_ENV_RE='^[a-z][a-z0-9_-]{0,62}$'
 # The closed set of structured error kinds (docs/driver-protocol.md "Errors"; src/drivers/errors.ts mirrors it).
@@ -206,17 +208,17 @@ iact::service_answers() {
   { exec {fd}<>"/dev/tcp/127.0.0.1/${port}"; } 2>/dev/null || return 1
   # A peer that already hung up must not kill the shell with SIGPIPE.
   trap '' PIPE
-  case "${service}" in
-    postgres) printf '\x00\x00\x00\x08\x04\xd2\x16\x2f' 1>&"${fd}" 2>/dev/null || true ;; # SSLRequest: 'N' or 'S'
-    redis) printf 'PING\r\n' 1>&"${fd}" 2>/dev/null || true ;;                             # -NOAUTH or +PONG
-    *) ;;                                                                                  # MariaDB greets first
-  esac
+  # What makes the service answer (iact::hello_<service>); MariaDB greets first, unasked.
+  if declare -F "iact::hello_${service}" >/dev/null; then "iact::hello_${service}" 1>&"${fd}" 2>/dev/null || true; fi
   local answered=1
   IFS= read -r -t 2 -n 1 -d '' -u "${fd}" _ 2>/dev/null && answered=0
   exec {fd}>&-
   trap - PIPE
   return "${answered}"
 }
+
+iact::hello_postgres() { printf '\x00\x00\x00\x08\x04\xd2\x16\x2f'; } # SSLRequest: 'N' or 'S'
+iact::hello_redis() { printf 'PING\r\n'; }                                # -NOAUTH or +PONG
 
 # Wait until CMD... succeeds, polling every 20 ms, at most TIMEOUT seconds.
 iact::wait_for() {

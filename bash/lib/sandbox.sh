@@ -9,10 +9,6 @@ IACT_SANDBOX_SH=1
 # Sandbox-name globs (status): matching a thousand names in C, not one [[ ]] each.
 shopt -s extglob
 
-readonly SB_IDENT_RE='^[A-Za-z_][A-Za-z0-9_]{0,62}$'
-readonly SB_SETTING_KEY_RE='^[a-z_][a-z0-9_.-]{0,99}$'
-readonly SB_VERSION_RE='^[0-9]+(\.[0-9]+){0,2}$'
-readonly SB_MEMORY_RE='^[0-9]+([KkMmGgTt]i?[Bb]?)?$'
 
 SB_SETTING_KEYS=()
 SB_SETTING_VALUES=()
@@ -145,37 +141,12 @@ sb::random_password() {
   printf '%s' "${pw}"
 }
 
-# Validates a spec's fields (also used for specs read back from sandbox.json); exit 2 on bad input.
+# Validates the spec in SB_* with the drivers' one rule set (iact::validate_spec); exit 2 on bad input.
 sb::validate_fields() {
-  local i key value
-  iact::validate_name "${SB_NAME}"
-  iact::validate_service "${SB_SERVICE}"
-  iact::validate_port "${SB_PORT}"
-  iact::validate_environment "${SB_ENV}"
-  if [[ "${SB_SERVICE}" == postgres || "${SB_SERVICE}" == mysql ]]; then
-    [[ "${SB_DB}" =~ ${SB_IDENT_RE} ]] || iact::usage_error "invalid database name '${SB_DB}'" "use letters, digits and '_' (at most 63), starting with a letter or '_'"
-    [[ "${SB_USER}" =~ ${SB_IDENT_RE} ]] || iact::usage_error "invalid user name '${SB_USER}'" "use letters, digits and '_' (at most 63), starting with a letter or '_'"
-    case "${SB_SERVICE}:${SB_USER}" in
-      postgres:postgres | mysql:root | mysql:mysql | mysql:mariadb.sys)
-        iact::usage_error "user '${SB_USER}' is the server's administrator" "choose another user name"
-        ;;
-    esac
-  fi
-  [[ -z "${SB_VERSION}" || "${SB_VERSION}" =~ ${SB_VERSION_RE} ]] || iact::usage_error "invalid version '${SB_VERSION}'" "use digits and dots, e.g. \"15\""
-  [[ -z "${SB_MEMORY}" || "${SB_MEMORY}" =~ ${SB_MEMORY_RE} ]] || iact::usage_error "invalid memory '${SB_MEMORY}'" "use a size like 512M or 1G"
-  [[ "${SB_PASSWORD}" != *$'\n'* && "${SB_PASSWORD}" != *$'\r'* ]] || iact::usage_error "the password contains a line break" "use a password without line breaks"
-  for i in "${!SB_SETTING_KEYS[@]}"; do
-    key="${SB_SETTING_KEYS[i]}"
-    value="${SB_SETTING_VALUES[i]}"
-    [[ "${key}" =~ ${SB_SETTING_KEY_RE} ]] || iact::usage_error "invalid setting name '${key}'" "use lowercase letters, digits, '_', '.' and '-'"
-    if [[ "${value}" == *[$'\n\r\t'\'\"\\\`\;\#]* ]]; then
-      iact::usage_error "setting '${key}' has a value with quotes, backslashes, ';', '#' or line breaks" "use a plain value"
-    fi
-    if svc::reserved_setting "${SB_SERVICE}" "${key}"; then
-      iact::usage_error "setting '${key}' is managed by iact" "remove it; use the sandbox's port/password fields instead"
-    fi
-  done
-  return 0
+  # shellcheck disable=SC2034 # read through a nameref by iact::validate_spec
+  local -A spec_fields=([name]="${SB_NAME}" [environment]="${SB_ENV}" [service]="${SB_SERVICE}" [port]="${SB_PORT}"
+    [database]="${SB_DB}" [user]="${SB_USER}" [version]="${SB_VERSION}" [memory]="${SB_MEMORY}" [image]="${SB_IMAGE:-}" [password]="${SB_PASSWORD}")
+  iact::validate_spec spec_fields SB_SETTING_KEYS SB_SETTING_VALUES
 }
 
 # One jq call turns a spec (file, or the JSON built for the seed's convention) into: the fields,
@@ -221,7 +192,6 @@ sb::ingest_spec() {
     IFS= read -r -d '' SB_OBSERVED_JSON || true
   } < <(jq -j --arg env "${SB_ENV}" --arg driver "${SB_DRIVER}" --arg wmem "${wmem}" "${SB_SPEC_JQ_DEFS} ${SB_SPEC_JQ}" "${file}" 2>/dev/null)
   [[ -n "${SB_OBSERVED_JSON}" ]] || iact::usage_error "spec '${file}' is not a JSON object with name, service, port and settings" "pass the JSON of a DriverSpec"
-  # shellcheck disable=SC2034 # SB_IMAGE is read by the docker driver (lib/docker.sh)
   IFS=$'\x1f' read -r SPEC_NAME spec_env spec_driver SPEC_SERVICE SPEC_PORT SB_VERSION SB_DB SB_USER SB_MEMORY SB_IMAGE SB_SPEC_HASH SB_PASSWORD_HASH <<<"${fields}"
   [[ -z "${spec_env}" || "${spec_env}" == "${SB_ENV}" ]] || iact::usage_error "spec is for environment '${spec_env}', not '${SB_ENV}'" "pass --env ${spec_env}"
   [[ -z "${spec_driver}" || "${spec_driver}" == "${SB_DRIVER}" ]] || iact::usage_error "spec is for driver '${spec_driver}', not '${SB_DRIVER}'" "run the ${spec_driver} driver's script"
@@ -617,7 +587,7 @@ sb::cmd_create() {
       SB_PORT="${SB_PORT_SAVED}"
       running=0
     fi
-    if [[ "${SB_SERVICE}" == postgres || "${SB_SERVICE}" == mysql ]]; then
+    if declare -F "svc::${SB_SERVICE}_make_template" >/dev/null; then
       svc::ensure_template "${SB_SERVICE}" "${SB_OS_USER}"
       rm -rf "${SB_DIR}/data"
       cp -a "${SVC_TEMPLATE}/data" "${SB_DIR}/data"
@@ -678,11 +648,7 @@ sb::cmd_create_many() {
     while [[ -z "${problem}" ]] && IFS= read -r line; do
       [[ -z "${line}" ]] && continue
       key="${line%%$'\x1f'*}" value="${line#*$'\x1f'}"
-      if [[ ! "${key}" =~ ${SB_SETTING_KEY_RE} ]]; then
-        problem="invalid setting name '${key}'"
-      elif [[ "${value}" == *[$'\n\r\t'\'\"\\\`\;\#]* ]]; then
-        problem="setting '${key}' has a value with quotes, backslashes, ';', '#' or line breaks"
-      fi
+      iact::setting_problem none "${key}" "${value}" || problem="${REPLY}"
     done <<<"${settings}"
     if [[ -z "${problem}" ]] && sb::read_meta "${SB_ENV_DIR}/${name}" && [[ "${META_DRIVER}" != "${SB_DRIVER}" || "${META_SERVICE}" != none ]]; then
       problem="sandbox '${name}' already exists with the ${META_DRIVER} driver and service ${META_SERVICE}"
@@ -878,6 +844,8 @@ sb::cmd_update() {
     return 0
   fi
   if ((running)); then
+    # The running server still listens where it did (postgres names its socket by port).
+    SB_PORT="${META_PORT}"
     if ((STEP_SET_PASSWORD)); then
       svc::set_password || iact::die 1 "could not set the new password of sandbox '${SB_NAME}'" "see ${SB_DIR}/logs/" login-failed
     fi
@@ -886,12 +854,12 @@ sb::cmd_update() {
       svc::reload "$(drv::service_pid)" "${SB_RELOAD_KEYS[@]}"
     fi
     if ((STEP_RESTART)); then
-      SB_PORT="${META_PORT}"
       drv::stop_processes
       SB_PORT="${new_port}"
       drv::prepare
       sb::start_service
     fi
+    SB_PORT="${new_port}"
     sb::wait_login
   elif ((STEP_SET_PASSWORD)) && [[ "${SB_PASSWORD}" != "${SVC_SERVER_PASSWORD}" ]]; then
     # Stopped: the files carry everything but a password kept in the data directory, which only
@@ -1082,14 +1050,13 @@ sb::cmd_status() {
     done <<<"${du_out}"
   fi
   # Liveness with builtins only (pidfile + /proc, /dev/tcp).
-  local data_version version_json
+  local version_json
   for n in "${!p_name[@]}"; do
     SB_NAME="${p_name[n]}" SB_DIR="${SB_ENV_DIR}/${p_name[n]}" SB_SERVICE="${p_service[n]}" SB_PORT="${p_port[n]}"
-    running=false healthy=false SB_PID=null version_json=''
+    running=false healthy=false SB_PID=null version_json='' REPLY=''
     # The major version the data directory was made by: pinning it is not a replace.
-    if [[ "${SB_SERVICE}" == postgres && -r "${SB_DIR}/data/PG_VERSION" ]] && IFS= read -r data_version <"${SB_DIR}/data/PG_VERSION" &&
-      [[ "${data_version}" =~ ^[0-9]+(\.[0-9]+)?$ ]]; then
-      version_json=",\"version\":\"${data_version}\""
+    if svc::call data_version && [[ -n "${REPLY}" ]]; then
+      version_json=",\"version\":\"${REPLY}\""
     fi
     if [[ "${SB_SERVICE}" == none ]]; then
       [[ ! -e "${SB_DIR}/.stopped" && -e "${SB_DIR}/.initialized" ]] && running=true healthy=true

@@ -89,10 +89,10 @@ describe.each(DRIVERS)('update --steps ($driver)', ({ driver, script }) => {
       expect(await status('pg-steps')).toMatchObject({ pid: before.pid, port, running: true, healthy: true });
       expect(await portOpen(newPort)).toBe(false);
 
-      // The same port change with restart: a new process on the new port, same data.
+      // The port change with a new password: set on the running server, then a new process on the new port, same data.
       expect((await client('postgres', creds(spec), 'CREATE TABLE kept (v int)')).ok).toBe(true);
-      const moved = specFor(driver, 'postgres', 'pg-steps', newPort, { password: 'pg-Charlie-3', settings: { work_mem: '4MB' } });
-      const r = await update(moved, ['restart']);
+      const moved = specFor(driver, 'postgres', 'pg-steps', newPort, { password: 'pg-Delta-4', settings: { work_mem: '4MB' } });
+      const r = await update(moved, ['set-password', 'restart']);
       expect(r.exitCode).toBe(0);
       expect(await status('pg-steps')).toMatchObject({ port: newPort, running: true, healthy: true, spec_hash: moved.spec_hash });
       expect((await status('pg-steps'))?.pid).not.toBe(before.pid);
