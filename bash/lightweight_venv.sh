@@ -45,7 +45,7 @@ drv::stop_processes() {
   local pid
   pid="$(sb::running_pid)" || return 0
   proc::stop_pid "${pid}" "${IACT_CAT_STOP_SIGNAL[${SB_SERVICE}]}"
-  iact::wait_for 10 proc::port_closed "${SB_PORT}" || iact::warn "port ${SB_PORT} is still open after stopping ${SB_NAME}"
+  proc::wait_port_closed
 }
 
 main() {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# namespace driver (the seed's WASM-style sandbox): the same services as the lightweight driver,
+# namespace driver (the script keeps its historical name): the same services as the lightweight driver,
 # each inside new pid/mount/ipc/uts/net namespaces with a cgroup v1 memory limit. The service
 # listens only on a unix socket in its sandbox directory; a host-side socat forwarder exposes it
 # on 127.0.0.1:PORT. capabilities.json records what the sandbox may listen on, read and write.
@@ -71,21 +71,6 @@ drv::healthy() {
 
 ns::cgroup() { printf '%s' "${CGROUP_MEMORY_ROOT}/iact/${SB_ENV}-${SB_NAME}"; }
 
-# 512M / 1G / 1048576 / 256MiB -> bytes
-ns::bytes() {
-  local size="$1" num unit
-  [[ "${size}" =~ ^([0-9]+)([KkMmGgTt]?) ]] || return 1
-  num="${BASH_REMATCH[1]}"
-  unit="${BASH_REMATCH[2],,}"
-  case "${unit}" in
-    k) num=$((num * 1024)) ;;
-    m) num=$((num * 1024 * 1024)) ;;
-    g) num=$((num * 1024 * 1024 * 1024)) ;;
-    t) num=$((num * 1024 * 1024 * 1024 * 1024)) ;;
-  esac
-  printf '%s' "${num}"
-}
-
 # Before a start: a forwarder or cgroup member left from a crash must not hold the port.
 drv::prepare() {
   if [[ "${SB_SERVICE}" != none ]] && ! sb::is_running; then
@@ -99,7 +84,10 @@ drv::launch() {
   if [[ -d "${CGROUP_MEMORY_ROOT}" ]]; then
     cg="$(ns::cgroup)"
     mkdir -p "${cg}"
-    [[ -n "${SB_MEMORY}" ]] && limit="$(ns::bytes "${SB_MEMORY}")"
+    if [[ -n "${SB_MEMORY}" ]]; then
+      iact::memory_bytes "${SB_MEMORY}"
+      limit="${REPLY}"
+    fi
     # memsw (memory+swap) must be >= the memory limit at every step: write in both orders.
     { printf '%s\n' "${limit}" >"${cg}/memory.limit_in_bytes"; } 2>/dev/null || true
     if [[ -w "${cg}/memory.memsw.limit_in_bytes" ]]; then
@@ -145,7 +133,10 @@ ns::write_capabilities() {
   local fwpid="$1" nspid init limit='null' socket
   nspid="$(sb::running_pid || true)"
   init="$(drv::service_pid || true)"
-  [[ -n "${SB_MEMORY}" ]] && limit="$(ns::bytes "${SB_MEMORY}")"
+  if [[ -n "${SB_MEMORY}" ]]; then
+    iact::memory_bytes "${SB_MEMORY}"
+    limit="${REPLY}"
+  fi
   svc::path IACT_CAT_SOCKET
   socket="${REPLY}"
   jq -n --arg name "${SB_NAME}" --arg environment "${SB_ENV}" --arg service "${SB_SERVICE}" --argjson port "${SB_PORT}" \
@@ -166,29 +157,23 @@ ns::write_capabilities() {
 
 # Stops the service (through the namespace init), the forwarder and anything left in the cgroup.
 drv::stop_processes() {
-  local nspid init fwpid='' pid cg
+  local nspid init pid cg
   if nspid="$(sb::running_pid)"; then
     init="$(drv::service_pid || true)"
     proc::stop_pid "${init:-${nspid}}" "${IACT_CAT_STOP_SIGNAL[${SB_SERVICE}]}"
     # unshare exits with its child; when pid 1 of a pid namespace exits, the kernel kills the rest.
     iact::wait_for 10 proc::gone "${nspid}" || kill -s KILL "${nspid}" 2>/dev/null || true
   fi
-  if [[ -r "${SB_DIR}/run/forwarder.pid" ]]; then
-    IFS= read -r fwpid <"${SB_DIR}/run/forwarder.pid" || true
-    if iact::pid_alive "${fwpid}"; then
-      # The whole group: socat forks a child per open connection.
-      kill -s TERM -- "-${fwpid}" 2>/dev/null || kill -s TERM "${fwpid}" 2>/dev/null || true
-      iact::wait_for 5 proc::gone "${fwpid}" || kill -s KILL -- "-${fwpid}" 2>/dev/null || true
-    fi
-  fi
+  # The whole group: socat forks a child per open connection.
+  if proc::read_pidfile "${SB_DIR}/run/forwarder.pid"; then proc::stop_group "${REPLY}" TERM; fi
   cg="$(ns::cgroup)"
   if [[ -r "${cg}/cgroup.procs" ]]; then
     while IFS= read -r pid; do
       [[ -n "${pid}" ]] && kill -s KILL "${pid}" 2>/dev/null
     done <"${cg}/cgroup.procs"
   fi
-  rm -f "${SB_DIR}/run/ns.pid" "${SB_DIR}/run/forwarder.pid"
-  iact::wait_for 10 proc::port_closed "${SB_PORT}" || iact::warn "port ${SB_PORT} is still open after stopping ${SB_NAME}"
+  sb::remove_existing "${SB_DIR}/run/ns.pid" "${SB_DIR}/run/forwarder.pid"
+  proc::wait_port_closed
 }
 
 drv::cleanup() {

@@ -10,6 +10,8 @@ IACT_COMMON_SH=1
 source "${BASH_SOURCE[0]%/*}/catalog.sh"
 # shellcheck source=validate.sh
 source "${BASH_SOURCE[0]%/*}/validate.sh"
+# shellcheck source=activate.sh
+source "${BASH_SOURCE[0]%/*}/activate.sh"
 
 readonly IACT_ENV_RE='^[a-z][a-z0-9_-]{0,62}$'
 # The closed set of structured error kinds (docs/driver-protocol.md "Errors"; src/drivers/errors.ts mirrors it).
@@ -147,7 +149,7 @@ iact::dotenv_get() {
   printf '%s' "${values[${key}]}"
 }
 
-# Process environment wins, then .env.<environment>, then .env (SPEC "Environment detection").
+# Process environment wins, then .env.<environment>, then .env (docs/configuration.md).
 iact::setting() {
   local key="$1" env_name="${2:-}" value
   if [[ -n "${!key:-}" ]]; then
@@ -183,7 +185,22 @@ iact::detect_environment() {
   printf '%s' "${value}"
 }
 
-# Sandbox root: IACT_SANDBOX_ROOT > WASI_SANDBOX_DIR (seed) > .iact/sandboxes.
+# REPLY = the project root: the nearest ancestor of the working directory (itself included) with an
+# environments/ folder, as the CLI finds it (src/project.ts); the working directory when there is none.
+iact::project_root() {
+  local dir="${PWD}"
+  while [[ -n "${dir}" ]]; do
+    if [[ -d "${dir}/environments" ]]; then
+      REPLY="${dir}"
+      return 0
+    fi
+    dir="${dir%/*}"
+  done
+  [[ -d /environments ]] && REPLY=/ || REPLY="${PWD}"
+  return 0
+}
+
+# Sandbox root: IACT_SANDBOX_ROOT > WASI_SANDBOX_DIR (its older name) > .iact/sandboxes.
 iact::sandbox_root() {
   local root
   root="$(iact::setting IACT_SANDBOX_ROOT)" || root="$(iact::setting WASI_SANDBOX_DIR)" || root=".iact/sandboxes"

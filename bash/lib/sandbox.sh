@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The verbs every process-based driver shares (SPEC "Drivers"): argument parsing, spec files,
+# The verbs every process-based driver shares (docs/driver-protocol.md): argument parsing, spec files,
 # sandbox directories, status JSON, activate scripts. A driver script sets SB_DRIVER and SB_TCP,
 # defines drv::* (launch, stop, pid, healthy, prepare, cleanup) and calls sb::main.
 # Globals SB_* describe the sandbox being worked on; they are set once per invocation.
@@ -70,6 +70,18 @@ sb::parse_args() {
   done
 }
 
+# Works from the project root, as the CLI does, whatever subdirectory the script was called from:
+# .env files and a relative sandbox root are the project's. File arguments stay the caller's.
+sb::enter_project_root() {
+  local caller="${PWD}"
+  iact::project_root
+  [[ "${REPLY}" == "${caller}" ]] && return 0
+  [[ -z "${ARG_SPEC}" || "${ARG_SPEC}" == - || "${ARG_SPEC}" == /* ]] || ARG_SPEC="${caller}/${ARG_SPEC}"
+  [[ -z "${ARG_SPECS}" || "${ARG_SPECS}" == - || "${ARG_SPECS}" == /* ]] || ARG_SPECS="${caller}/${ARG_SPECS}"
+  [[ -z "${ARG_OUT}" || "${ARG_OUT}" == /* ]] || ARG_OUT="${caller}/${ARG_OUT}"
+  cd "${REPLY}" || iact::die 1 "cannot enter the project root ${REPLY}" "check its permissions" io
+}
+
 sb::need_args() {
   local verb="$1" min="$2" max="$3" usage="$4"
   if ((${#ARG_POS[@]} < min || ${#ARG_POS[@]} > max)); then
@@ -79,7 +91,7 @@ sb::need_args() {
 
 declare -A SB_DOTENV_BASE=() SB_DOTENV_ENV=()
 
-# REPLY = KEY from the process environment, else .env.<environment>, else .env (SPEC order).
+# REPLY = KEY from the process environment, else .env.<environment>, else .env (docs/configuration.md).
 sb::setting() {
   local key="$1"
   if [[ -n "${!key:-}" ]]; then
@@ -149,7 +161,7 @@ sb::validate_fields() {
   iact::validate_spec spec_fields SB_SETTING_KEYS SB_SETTING_VALUES
 }
 
-# One jq call turns a spec (file, or the JSON built for the seed's convention) into: the fields,
+# One jq call turns a spec (file, or the JSON built for `create NAME SERVICE PORT` without --spec) into: the fields,
 # the password, the settings (one per line), and the observed spec for sandbox.json, whose
 # identity fields come first and settings last (lib/status.awk relies on that order).
 # shellcheck disable=SC2016 # jq program: $vars are jq's
@@ -204,7 +216,7 @@ sb::ingest_spec() {
   done <<<"${settings}"
 }
 
-# Fills SB_* for `create NAME SERVICE PORT [--spec FILE]`; without --spec, the seed's convention.
+# Fills SB_* for `create NAME SERVICE PORT [--spec FILE]`; without --spec, the driver makes the spec (docs/driver-protocol.md).
 sb::load_create_spec() {
   local name="$1" service="$2" port="$3"
   iact::validate_name "${name}"
@@ -224,7 +236,7 @@ sb::load_create_spec() {
 }
 
 # SB_JSON = the observed spec for sandbox.json: SB_OBSERVED_JSON, stamped with a hash and password hash
-# when the spec came without them (the seed's convention; src/drivers/spec.ts does the same).
+# when the spec came without them (create without --spec; src/drivers/spec.ts does the same).
 sb::observed_json() {
   local json="${SB_OBSERVED_JSON}" hash
   if [[ -z "${SB_PASSWORD_HASH}" && "${SB_SERVICE}" != none ]]; then
@@ -331,45 +343,7 @@ sb::remove_existing() {
 }
 
 sb::write_activate() {
-  local vars=() v text q_dir
-  case "${SB_SERVICE}" in
-    postgres | mysql) vars=(DB_HOST DB_PORT DB_NAME DB_USER DB_PASSWORD IACT_SANDBOX IACT_SANDBOX_DIR) ;;
-    redis) vars=(REDIS_HOST REDIS_PORT REDIS_PASSWORD IACT_SANDBOX IACT_SANDBOX_DIR) ;;
-    none) vars=(IACT_SANDBOX IACT_SANDBOX_DIR) ;;
-  esac
-  printf -v q_dir '%q' "${SB_DIR}"
-  text="# iact sandbox ${SB_NAME} (${SB_ENV}, ${SB_SERVICE}): source this file; run 'deactivate' to undo.
-# The password is read from secrets/password when sourced; it is not stored here.
-if command -v deactivate >/dev/null 2>&1 && [ -n \"\${IACT_SANDBOX:-}\" ]; then deactivate; fi
-_IACT_OLD_PS1=\"\${PS1-}\"
-"
-  for v in "${vars[@]}"; do
-    text+="_IACT_HAD_${v}=\"\${${v}+x}\"; _IACT_OLD_${v}=\"\${${v}-}\""$'\n'
-  done
-  text+="deactivate() {"$'\n'
-  for v in "${vars[@]}"; do
-    text+="  if [ -n \"\${_IACT_HAD_${v}}\" ]; then ${v}=\"\${_IACT_OLD_${v}}\"; export ${v}; else unset ${v}; fi; unset _IACT_HAD_${v} _IACT_OLD_${v}"$'\n'
-  done
-  text+="  PS1=\"\${_IACT_OLD_PS1}\"; unset _IACT_OLD_PS1
-  unset -f deactivate
-}
-export IACT_SANDBOX=${SB_NAME}
-export IACT_SANDBOX_DIR=${q_dir}
-"
-  case "${SB_SERVICE}" in
-    postgres | mysql)
-      text+="export DB_HOST=127.0.0.1 DB_PORT=${SB_PORT} DB_NAME=${SB_DB} DB_USER=${SB_USER}
-DB_PASSWORD=\"\$(cat \"\${IACT_SANDBOX_DIR}/secrets/password\" 2>/dev/null)\"; export DB_PASSWORD
-"
-      ;;
-    redis)
-      text+="export REDIS_HOST=127.0.0.1 REDIS_PORT=${SB_PORT}
-REDIS_PASSWORD=\"\$(cat \"\${IACT_SANDBOX_DIR}/secrets/password\" 2>/dev/null)\"; export REDIS_PASSWORD
-"
-      ;;
-  esac
-  text+="PS1=\"(iact:${SB_NAME}) \${PS1-}\""$'\n'
-  sb::write_file "${SB_DIR}/bin/activate" "${text}"
+  iact::write_activate "${SB_DIR}/bin/activate" "${SB_NAME}" "${SB_ENV}" "${SB_SERVICE}" "${SB_DIR}" "${SB_PORT}" "${SB_DB:-}" "${SB_USER:-}"
 }
 
 # One writer per sandbox at a time. Servers must not inherit the lock fd (sb::detach closes it).
@@ -387,7 +361,7 @@ sb::detach_fds() {
 
 # --- process state -------------------------------------------------------------------------
 
-# Alive and not a zombie (a reparented daemon may wait a while to be reaped; SPEC "Docker").
+# Alive and not a zombie (a reparented daemon may wait a while to be reaped).
 iact::pid_alive() {
   local pid="$1" stat='' state
   [[ "${pid}" =~ ^[0-9]+$ ]] || return 1
@@ -399,13 +373,9 @@ iact::pid_alive() {
 
 # Sets SB_PID to the sandbox's live pid (pidfile + /proc, no subprocess); false when not running.
 sb::probe_pid() {
-  local pid=''
   drv::set_pidfile
-  [[ -n "${SB_PIDFILE}" && -r "${SB_PIDFILE}" ]] || return 1
-  { IFS= read -r pid <"${SB_PIDFILE}"; } 2>/dev/null || [[ -n "${pid}" ]] || return 1
-  pid="${pid//[[:space:]]/}"
-  iact::pid_alive "${pid}" || return 1
-  SB_PID="${pid}"
+  proc::read_pidfile "${SB_PIDFILE}" && iact::pid_alive "${REPLY}" || return 1
+  SB_PID="${REPLY}"
 }
 
 # Running pid of the sandbox in SB_DIR (prints it), or false.
@@ -425,12 +395,10 @@ sb::is_running() {
 # A killed server stays a zombie until pid 1 reaps it (~1.5 s here); postgres refuses to start
 # while the pid in its postmaster.pid exists, so wait for the reaping first.
 sb::wait_reaped() {
-  local pid=''
+  local pid
   drv::set_pidfile
-  [[ -n "${SB_PIDFILE}" && -r "${SB_PIDFILE}" ]] || return 0
-  { IFS= read -r pid <"${SB_PIDFILE}"; } 2>/dev/null || true
-  pid="${pid//[[:space:]]/}"
-  [[ "${pid}" =~ ^[0-9]+$ ]] || return 0
+  proc::read_pidfile "${SB_PIDFILE}" || return 0
+  pid="${REPLY}"
   iact::wait_for 10 sb::not_zombie "${pid}" || iact::warn "process ${pid} of ${SB_NAME} is still a zombie; starting anyway"
 }
 
@@ -1148,7 +1116,7 @@ ${SB_DESCRIPTION}
 verbs:
   create NAME SERVICE PORT [--spec FILE]   create or repair; returns once a password login works
   create-many --specs FILE                 many none sandboxes (JSON array of specs) in one call
-  update NAME --spec FILE [--restart]      apply a changed spec (password, settings, port)
+  update NAME --spec FILE --steps S[,S]    steps set-password, reload, restart, in that order (--restart: add restart)
   start NAME | stop NAME
   destroy NAME [--yes]                     asks on a terminal without --yes
   status [NAME...] [--json]                every sandbox of this driver, one JSON array
@@ -1175,6 +1143,7 @@ sb::main() {
     '') iact::usage_error "no verb given" "${SB_SCRIPT} --help" ;;
   esac
   sb::parse_args "$@"
+  sb::enter_project_root
   case "${verb}" in
     create | update | start | stop | destroy | status | list | info | activate | backup | preflight | create-many) sb::verb "${verb}" ;;
     *)

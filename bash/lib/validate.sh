@@ -15,6 +15,18 @@ readonly IACT_SETTING_KEY_RE='^[a-z][a-z0-9_.-]{0,62}$'
 # its quoting in a config file.
 readonly IACT_SETTING_VALUE_BAD=$'[\r\n\'"\\\\]'
 
+# REPLY = MEMORY (the schema's 512M / 1G / 64K / 1048576) in bytes.
+iact::memory_bytes() {
+  local size="$1" num
+  num="${size%[KMG]}"
+  case "${size#"${num}"}" in
+    K) REPLY=$((num * 1024)) ;;
+    M) REPLY=$((num * 1024 * 1024)) ;;
+    G) REPLY=$((num * 1024 * 1024 * 1024)) ;;
+    *) REPLY="${num}" ;;
+  esac
+}
+
 # iact::setting_problem SERVICE KEY VALUE: false when the setting is invalid, with REPLY = what is
 # wrong and IACT_PROBLEM_FIX = the fix (create-many reports it without exiting).
 iact::setting_problem() {
