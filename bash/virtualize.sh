@@ -14,6 +14,8 @@ source "${SCRIPT_DIR}/lib/common.sh"
 source "${SCRIPT_DIR}/lib/sandbox.sh"
 # shellcheck source=lib/services.sh
 source "${SCRIPT_DIR}/lib/services.sh"
+# shellcheck source=lib/process.sh
+source "${SCRIPT_DIR}/lib/process.sh"
 # shellcheck source=lib/docker.sh
 source "${SCRIPT_DIR}/lib/docker.sh"
 
