@@ -3,9 +3,9 @@
 import { CATALOG, SERVICES, defaultImage, installHint, type ServiceKind } from './index.js';
 import type { ServiceEntry } from './types.js';
 
-/** A bash word: bare when safe, else single-quoted (no value in the catalogue holds a quote). */
+/** A bash word: bare when safe, else single-quoted (no value in the catalogue holds a quote); '' when empty (shellcheck SC2192). */
 function word(value: string): string {
-  if (/^[A-Za-z0-9_./%:@+,-]*$/.test(value)) return value;
+  if (/^[A-Za-z0-9_./%:@+,-]+$/.test(value)) return value;
   if (value.includes("'")) throw new Error(`catalogue value ${JSON.stringify(value)} holds a single quote`);
   return `'${value}'`;
 }
