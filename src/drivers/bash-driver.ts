@@ -171,7 +171,8 @@ export class BashDriver implements DriverWriter {
 
   async update(ctx: DriverContext, spec: DriverSpec, opts: UpdateOptions): Promise<void> {
     checkSpec(spec);
-    await this.run(ctx, ['update', spec.name, '--spec', '-', ...(opts.restart ? ['--restart'] : [])], secretsOf(spec), JSON.stringify(spec));
+    const steps = opts.steps.length > 0 ? ['--steps', opts.steps.join(',')] : [];
+    await this.run(ctx, ['update', spec.name, '--spec', '-', ...steps], secretsOf(spec), JSON.stringify(spec));
   }
 
   async preflight(ctx: DriverContext, spec: DriverSpec, opts: { portIsOurs: boolean }): Promise<void> {
