@@ -244,6 +244,12 @@ async function handleError(error: unknown): Promise<number> {
     process.stderr.write(`${formatDiagnostics(error.diagnostics)}\n`);
     return promptInterrupted ? 130 : 1;
   }
+  const { DriverError, driverDiagnostic } = await import('./drivers/errors.js');
+  if (error instanceof DriverError && process.env.IACT_DEBUG !== '1') {
+    // The driver's own summary and fix (docs/driver-protocol.md, "Errors").
+    process.stderr.write(`${formatDiagnostics([driverDiagnostic(error)])}\n`);
+    return 1;
+  }
   const system = systemErrorDiagnostic(error);
   if (system && process.env.IACT_DEBUG !== '1') {
     process.stderr.write(`${formatDiagnostics([system])}\n`);

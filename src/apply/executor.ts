@@ -3,6 +3,7 @@
 import path from 'node:path';
 import pLimit from 'p-limit';
 import { serviceEntry } from '../catalog/index.js';
+import { DriverError, type DriverErrorKind } from '../drivers/errors.js';
 import type { BatchResult, DriverContext, DriverSpec, DriverWriter } from '../drivers/types.js';
 import { isDriverStep } from '../plan/types.js';
 import type { DriverName } from '../model/types.js';
@@ -28,6 +29,9 @@ export interface ActionResult {
   outcome: Outcome;
   elapsedMs: number;
   message?: string;
+  /** A failure's kind and whether a retry may fix it, when a driver reported them (src/drivers/errors.ts). */
+  kind?: DriverErrorKind;
+  retryable?: boolean;
 }
 
 export interface ExecuteOptions {
@@ -290,7 +294,8 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
           return result;
         } catch (error) {
           const message = error instanceof Error ? error.message : String(error);
-          const result: ActionResult = { ...base, outcome: 'failed', elapsedMs: Date.now() - started, message };
+          const typed = error instanceof DriverError ? { kind: error.kind, retryable: error.retryable } : {};
+          const result: ActionResult = { ...base, outcome: 'failed', elapsedMs: Date.now() - started, message, ...typed };
           options.onEvent({ type: 'end', ...result });
           return result;
         }
