@@ -4,6 +4,7 @@ import type { ApiSettings, CacheSettings, DatabaseSettings, LlmSettings, Logging
 import { findProjectRoot } from '../project.js';
 import { describeDetected, detectEnvironmentIn } from '../manifest/detect.js';
 import { loadEnvironment, manifestFile, unknownEnvironment } from '../manifest/load.js';
+import { configProblems } from './present.js';
 import { connectionVariables } from './render.js';
 
 export interface EnvironmentConfig {
@@ -69,15 +70,7 @@ export function makeConfig(resolved: ResolvedEnvironment, source: string): Envir
     features: Object.freeze({ ...resolved.features }),
     isFeatureEnabled: (feature) => resolved.features[feature] === true,
     validate: () => {
-      const problems: string[] = [];
-      if (name === 'production') {
-        for (const field of ['host', 'user', 'password'] as const) {
-          if (!c.database?.[field]) problems.push(`production needs database ${field}`);
-        }
-        if (!c.api?.base_url) problems.push('production needs the API base URL');
-      }
-      if (c.database && (!c.database.host || !c.database.database || !c.database.user)) problems.push('database needs host, name and user');
-      if (c.cache?.backend === 'redis' && !c.cache.host) problems.push('redis cache needs a host');
+      const problems = configProblems(resolved);
       return { valid: problems.length === 0, problems };
     },
     toEnv: () => Object.fromEntries(connectionVariables(resolved).map((v) => [v.key, v.value])),
