@@ -46,10 +46,11 @@ ns::use_namespaces() {
 }
 
 drv::prerequisites() {
-  command -v jq >/dev/null 2>&1 || iact::die 1 "jq is not installed" "apt-get install -y jq"
-  ((EUID == 0)) || iact::die 1 "the namespace driver needs root (pid/net namespaces, cgroup memory limits)" "run as root (sudo), or use the lightweight driver (bash/lightweight_venv.sh)"
-  command -v unshare >/dev/null 2>&1 || iact::die 1 "unshare is not installed" "apt-get install -y util-linux"
-  command -v socat >/dev/null 2>&1 || iact::die 1 "socat is not installed (it exposes the sandbox on 127.0.0.1)" "apt-get install -y socat"
+  iact::need_binary jq "apt-get install -y jq"
+  # Not a binary, but a prerequisite of this machine like one: the fix is outside the manifest.
+  ((EUID == 0)) || iact::die 1 "the namespace driver needs root (pid/net namespaces, cgroup memory limits)" "run as root (sudo), or use the lightweight driver (bash/lightweight_venv.sh)" missing-binary
+  iact::need_binary unshare "apt-get install -y util-linux"
+  iact::need_binary socat "apt-get install -y socat (it exposes the sandbox on 127.0.0.1)"
 }
 
 drv::set_pidfile() { SB_PIDFILE="${SB_DIR}/run/ns.pid"; }
@@ -65,13 +66,7 @@ drv::service_pid() {
 }
 
 drv::healthy() {
-  local sock
-  case "${SB_SERVICE}" in
-    postgres) sock="${SB_DIR}/run/.s.PGSQL.${SB_PORT}" ;;
-    mysql) sock="${SB_DIR}/run/mysqld.sock" ;;
-    *) sock="${SB_DIR}/run/redis.sock" ;;
-  esac
-  [[ -S "${sock}" ]] && iact::service_answers "${SB_PORT}" "${SB_SERVICE}"
+  svc::path IACT_CAT_SOCKET && [[ -S "${REPLY}" ]] && iact::service_answers "${SB_PORT}" "${SB_SERVICE}"
 }
 
 ns::cgroup() { printf '%s' "${CGROUP_MEMORY_ROOT}/iact/${SB_ENV}-${SB_NAME}"; }
@@ -131,7 +126,8 @@ drv::launch() {
 
 drv::after_ready() {
   local sock fwpid
-  sock="$(svc::socket "${SB_SERVICE}")"
+  svc::path IACT_CAT_SOCKET
+  sock="${REPLY}"
   (
     sb::detach_fds
     exec setsid socat "TCP-LISTEN:${SB_PORT},bind=127.0.0.1,fork,reuseaddr" "UNIX-CONNECT:${sock}"
@@ -140,23 +136,20 @@ drv::after_ready() {
   printf '%s\n' "${fwpid}" >"${SB_DIR}/run/forwarder.pid"
   if ! iact::wait_for 10 iact::port_open "${SB_PORT}"; then
     drv::stop_processes
-    iact::die 1 "the forwarder for ${SB_NAME} did not listen on 127.0.0.1:${SB_PORT}" "see ${SB_DIR}/logs/forwarder.log"
+    iact::die 1 "the forwarder for ${SB_NAME} did not listen on 127.0.0.1:${SB_PORT}" "see ${SB_DIR}/logs/forwarder.log" start-failed
   fi
   ns::write_capabilities "${fwpid}"
 }
 
 ns::write_capabilities() {
-  local fwpid="$1" nspid init limit='null' bindir
+  local fwpid="$1" nspid init limit='null' socket
   nspid="$(sb::running_pid || true)"
   init="$(drv::service_pid || true)"
   [[ -n "${SB_MEMORY}" ]] && limit="$(ns::bytes "${SB_MEMORY}")"
-  case "${SB_SERVICE}" in
-    postgres) bindir="${SVC_BIN}" ;;
-    mysql) bindir="$(command -v mariadbd)" && bindir="${bindir%/*}" ;;
-    *) bindir="$(command -v redis-server)" && bindir="${bindir%/*}" ;;
-  esac
+  svc::path IACT_CAT_SOCKET
+  socket="${REPLY}"
   jq -n --arg name "${SB_NAME}" --arg environment "${SB_ENV}" --arg service "${SB_SERVICE}" --argjson port "${SB_PORT}" \
-    --arg socket "$(svc::socket "${SB_SERVICE}")" --arg dir "${SB_DIR}" --arg bindir "${bindir}" \
+    --arg socket "${socket}" --arg dir "${SB_DIR}" --arg bindir "${SVC_SERVER_BIN%/*}" \
     --argjson limit "${limit}" --arg memory "${SB_MEMORY}" --arg cgroup "$(ns::cgroup)" \
     --argjson nspid "${nspid:-null}" --argjson init "${init:-null}" --argjson forwarder "${fwpid}" \
     --argjson namespaces "$(ns::use_namespaces && printf true || printf false)" '{
@@ -176,7 +169,7 @@ drv::stop_processes() {
   local nspid init fwpid='' pid cg
   if nspid="$(sb::running_pid)"; then
     init="$(drv::service_pid || true)"
-    proc::stop_pid "${init:-${nspid}}" "$(svc::stop_signal "${SB_SERVICE}")"
+    proc::stop_pid "${init:-${nspid}}" "${IACT_CAT_STOP_SIGNAL[${SB_SERVICE}]}"
     # unshare exits with its child; when pid 1 of a pid namespace exits, the kernel kills the rest.
     iact::wait_for 10 proc::gone "${nspid}" || kill -s KILL "${nspid}" 2>/dev/null || true
   fi
