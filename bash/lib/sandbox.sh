@@ -505,6 +505,13 @@ sb::cmd_preflight() {
   iact::info "sandbox ${SB_NAME} can be created"
 }
 
+# create is an ensure: a sandbox already there (.meta read, true) must be this driver's and service's.
+sb::claim_existing() {
+  sb::read_meta "${SB_DIR}" || return 1
+  [[ "${META_DRIVER}" == "${SB_DRIVER}" ]] || iact::die 1 "sandbox '${SB_NAME}' already exists with the ${META_DRIVER} driver" "destroy it first (${META_DRIVER}'s script destroy ${SB_NAME} --yes)" usage
+  [[ "${META_SERVICE}" == "${SB_SERVICE}" ]] || iact::die 1 "sandbox '${SB_NAME}' already exists with service ${META_SERVICE}" "destroy it first: ${SB_SCRIPT} destroy ${SB_NAME} --yes --env ${SB_ENV}" usage
+}
+
 sb::cmd_create() {
   local old_port='' running=0 fresh=0
   sb::need_args create 3 3 'NAME SERVICE PORT [--spec FILE]'
@@ -520,11 +527,7 @@ sb::cmd_create() {
   [[ "${SB_SERVICE}" == none ]] || svc::decide_reach "${SB_ENV_DIR}"
   sb::lock
 
-  if sb::read_meta "${SB_DIR}"; then
-    [[ "${META_DRIVER}" == "${SB_DRIVER}" ]] || iact::die 1 "sandbox '${SB_NAME}' already exists with the ${META_DRIVER} driver" "destroy it first (${META_DRIVER}'s script destroy ${SB_NAME} --yes)" usage
-    [[ "${META_SERVICE}" == "${SB_SERVICE}" ]] || iact::die 1 "sandbox '${SB_NAME}' already exists with service ${META_SERVICE}" "destroy it first: ${SB_SCRIPT} destroy ${SB_NAME} --yes --env ${SB_ENV}" usage
-    old_port="${META_PORT}"
-  fi
+  sb::claim_existing && old_port="${META_PORT}"
   if [[ -n "${old_port}" ]]; then
     SB_PORT_SAVED="${SB_PORT}"
     SB_PORT="${old_port}"
@@ -725,7 +728,11 @@ sb::update_steps() {
       set-password) STEP_SET_PASSWORD=1 ;;
       reload) STEP_RELOAD=1 ;;
       restart) STEP_RESTART=1 ;;
-      recreate) iact::usage_error "the ${SB_DRIVER} driver has no step 'recreate' (docker only)" "pass --steps restart: a new process on the same data directory" ;;
+      recreate)
+        # docker's restart: a new container on the same volume (docs/driver-protocol.md "Update steps").
+        [[ "${SB_DRIVER}" == docker ]] || iact::usage_error "the ${SB_DRIVER} driver has no step 'recreate' (docker only)" "pass --steps restart: a new process on the same data directory"
+        STEP_RESTART=1
+        ;;
       '') ;;
       *) iact::usage_error "unknown update step '${step}'" "use set-password, reload and restart, comma-separated" ;;
     esac
@@ -763,7 +770,7 @@ sb::update_check_steps() {
          ($o | keys[] | select($n | has(.) | not) | "dropped\t\(.)"))' "${SB_DIR}/sandbox.json" 2>/dev/null)
   [[ "${old_memory}" == "${SB_MEMORY}" ]] || restart_for+=(memory)
   [[ "${SB_PASSWORD}" == "${SVC_SERVER_PASSWORD}" ]] || password_for+=(password)
-  if ((${#restart_for[@]} > 0)) && ! ((STEP_RESTART)); then missing+=("restart (${restart_for[*]})"); fi
+  if ((${#restart_for[@]} > 0)) && ! ((STEP_RESTART)); then missing+=("${SB_RESTART_STEP:-restart} (${restart_for[*]})"); fi
   # A restart starts a process that reads every setting: it carries reloadable ones too.
   if ((${#reload_for[@]} > 0)) && ! ((STEP_RELOAD || STEP_RESTART)); then missing+=("reload (${reload_for[*]})"); fi
   if ((${#password_for[@]} > 0)) && ! ((STEP_SET_PASSWORD)); then missing+=("set-password (password)"); fi
@@ -773,11 +780,11 @@ sb::update_check_steps() {
     "pass the steps iact plan lists for this change (iact apply does), e.g. --steps set-password,reload,restart"
 }
 
-sb::cmd_update() {
-  local running=0 new_port
+# What every driver's update does first: the spec, its steps, the sandbox it changes (META_*), the
+# password the server has (SVC_SERVER_PASSWORD), and the refusal of steps that cannot carry the change.
+sb::update_begin() {
   sb::load_named_spec update 'NAME --spec FILE|- --steps STEP[,STEP...]'
   sb::update_steps
-  new_port="${SB_PORT}"
   { sb::read_meta "${SB_DIR}" && [[ -f "${SB_DIR}/.initialized" ]]; } || iact::die 1 "no sandbox '${SB_NAME}' in environment '${SB_ENV}'" "create it first" not-found
   [[ "${META_DRIVER}" == "${SB_DRIVER}" ]] || iact::die 1 "sandbox '${SB_NAME}' belongs to the ${META_DRIVER} driver" "use that driver's script" usage
   [[ "${META_SERVICE}" == "${SB_SERVICE}" ]] || iact::die 2 "sandbox '${SB_NAME}' runs ${META_SERVICE}; a service change is a replace, not an update" "destroy and create it (iact apply does)"
@@ -785,6 +792,12 @@ sb::cmd_update() {
   [[ -r "${SB_DIR}/secrets/password" ]] && { IFS= read -r -d '' SVC_SERVER_PASSWORD <"${SB_DIR}/secrets/password" || true; }
   [[ -n "${SB_PASSWORD}" || "${SB_SERVICE}" == none ]] || SB_PASSWORD="${SVC_SERVER_PASSWORD}"
   sb::update_check_steps
+}
+
+sb::cmd_update() {
+  local running=0 new_port
+  sb::update_begin
+  new_port="${SB_PORT}"
   svc::set_os_user "${SB_SERVICE}"
   svc::check_binaries "${SB_SERVICE}" "${SB_VERSION}"
   sb::lock
@@ -927,11 +940,11 @@ readonly SB_STATUS_JQ='
 # alone spent ~0.3 ms a sandbox, jq ~0.1 ms); jq reads the others; bash probes the sandboxes that
 # run a service and closes the array. Without --json, the same array becomes a table.
 sb::cmd_status() {
-  local n d kind name service port hash spec running healthy side items=0 slow_json result names entry sep='' du_out awk_bin=awk out
+  local n d kind name service port hash spec running healthy side items=0 slow_json result names sep='' du_out awk_bin=awk out
   local want=() dirs=() files=() stopped=() initialized=() lines=() slow=() du_dirs=()
   local -A bytes=()
   if ! ((ARG_JSON)); then
-    ARG_JSON=1 sb::cmd_status | jq -r 'sort_by(.name)[] | "\(.name)\t\(.service)\t127.0.0.1:\(.port)\t\(if .running then (if .healthy then "running" else "unhealthy" end) else "stopped" end)"'
+    ARG_JSON=1 sb::verb status | jq -r 'sort_by(.name)[] | "\(.name)\t\(.service)\t127.0.0.1:\(.port)\t\(if .running then (if .healthy then "running" else "unhealthy" end) else "stopped" end)"'
     return
   fi
   sb::locate
@@ -1027,18 +1040,22 @@ sb::cmd_status() {
     else
       SB_PID=null
     fi
-    printf -v entry '%s{"name":"%s","environment":"%s","driver":"%s","service":"%s","port":%d,"running":%s,"healthy":%s,"pid":%s,"spec_hash":%s,"spec":%s,"data_bytes":%d%s}' \
-      "${sep}" "${SB_NAME}" "${SB_ENV}" "${SB_DRIVER}" "${SB_SERVICE}" "${SB_PORT}" "${running}" "${healthy}" "${SB_PID}" \
-      "${p_hash[n]}" "${p_spec[n]}" "${bytes[${SB_DIR}]:-0}" "${version_json}"
-    printf '%s' "${entry}"
+    sb::print_status "${sep}" "${running}" "${healthy}" "${p_hash[n]}" "${p_spec[n]}" "${bytes[${SB_DIR}]:-0}" "${version_json}"
     sep=','
   done
   printf ']\n'
 }
 
+# One status object of SB_NAME/SB_SERVICE/SB_PORT/SB_PID, the shape of schemas/driver-status.schema.json.
+# Args: SEP RUNNING HEALTHY SPEC_HASH_JSON SPEC_JSON DATA_BYTES [EXTRA_FIELDS].
+sb::print_status() {
+  printf '%s{"name":"%s","environment":"%s","driver":"%s","service":"%s","port":%d,"running":%s,"healthy":%s,"pid":%s,"spec_hash":%s,"spec":%s,"data_bytes":%d%s}' \
+    "$1" "${SB_NAME}" "${SB_ENV}" "${SB_DRIVER}" "${SB_SERVICE}" "${SB_PORT}" "$2" "$3" "${SB_PID}" "$4" "$5" "$6" "${7:-}"
+}
+
 sb::cmd_list() {
   ARG_JSON=0
-  sb::cmd_status
+  sb::verb status
 }
 
 sb::cmd_info() {
@@ -1046,7 +1063,7 @@ sb::cmd_info() {
   sb::locate "${ARG_POS[0]}"
   sb::exists || iact::die 1 "no sandbox '${SB_NAME}' in environment '${SB_ENV}'" "list them: ${SB_SCRIPT} list --env ${SB_ENV}" not-found
   ARG_JSON=1
-  sb::cmd_status | jq --arg dir "${SB_DIR}" '.[0] // error("not a sandbox of this driver") | . + {directory: $dir, activate: ($dir + "/bin/activate")}' ||
+  sb::verb status | jq --arg dir "${SB_DIR}" '.[0] // error("not a sandbox of this driver") | . + {directory: $dir, activate: ($dir + "/bin/activate")}' ||
     iact::die 1 "sandbox '${SB_NAME}' is not a ${SB_DRIVER} sandbox" "use the script of its driver" not-found
 }
 
@@ -1134,8 +1151,17 @@ sb::main() {
   sb::parse_args "$@"
   sb::enter_project_root
   case "${verb}" in
-    create | update | start | stop | destroy | status | list | info | activate | backup | preflight) "sb::cmd_${verb}" ;;
-    create-many) sb::cmd_create_many ;;
-    *) iact::usage_error "unknown verb '${verb}'" "${SB_SCRIPT} --help" ;;
+    create | update | start | stop | destroy | status | list | info | activate | backup | preflight | create-many) sb::verb "${verb}" ;;
+    *)
+      declare -F "drv::cmd_${verb}" >/dev/null || iact::usage_error "unknown verb '${verb}'" "${SB_SCRIPT} --help"
+      "drv::cmd_${verb}"
+      ;;
   esac
+}
+
+# Runs VERB: the driver's drv::cmd_VERB when it replaces one whose shared form runs a local process
+# (the docker driver, docs/driver-protocol.md), else sb::cmd_VERB.
+sb::verb() {
+  local fn="cmd_${1//-/_}"
+  if declare -F "drv::${fn}" >/dev/null; then "drv::${fn}"; else "sb::${fn}"; fi
 }
