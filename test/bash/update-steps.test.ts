@@ -6,14 +6,15 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DriverSpec } from '../../src/drivers/types.js';
+import type { DriverName } from '../../src/model/types.js';
 import { creds, specFor } from '../helpers/lifecycle.js';
 import { client, freePort, portOpen, repoRoot, requireBinary, tempRoot, TEMPLATE_DIR, type TempRoot } from '../helpers/services.js';
 
 const isRoot = process.getuid?.() === 0;
-const DRIVERS = [
+const DRIVERS: readonly { driver: DriverName; script: string }[] = [
   { driver: 'lightweight', script: 'lightweight_venv.sh' },
-  ...(isRoot ? [{ driver: 'namespace', script: 'wasm_style_sandbox.sh' }] : []),
-] as const;
+  ...(isRoot ? [{ driver: 'namespace' as const, script: 'wasm_style_sandbox.sh' }] : []),
+];
 
 describe.each(DRIVERS)('update --steps ($driver)', ({ driver, script }) => {
   let root: TempRoot;
