@@ -1,6 +1,5 @@
 // One validation of spec fields for every driver (bash/lib/validate.sh, iact::validate_spec): it
 // accepts exactly what schemas/manifest.schema.json accepts for the fields a driver receives.
-import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { schemaAt } from '../../src/manifest/schema.js';
