@@ -179,8 +179,8 @@ export class BashDriver implements DriverWriter {
 
   async update(ctx: DriverContext, spec: DriverSpec, opts: UpdateOptions): Promise<void> {
     checkSpec(spec);
-    const steps = opts.steps.length > 0 ? ['--steps', opts.steps.join(',')] : [];
-    await this.run(ctx, ['update', spec.name, '--spec', '-', ...steps], secretsOf(spec), JSON.stringify(spec));
+    // Always the list, even empty (files only): without --steps a script assumes a caller from before steps existed.
+    await this.run(ctx, ['update', spec.name, '--spec', '-', '--steps', opts.steps.join(',')], secretsOf(spec), JSON.stringify(spec));
   }
 
   async preflight(ctx: DriverContext, spec: DriverSpec, opts: { portIsOurs: boolean }): Promise<void> {

@@ -70,7 +70,7 @@ export interface DriverReader {
 }
 
 export interface UpdateOptions {
-  /** The plan's driver steps (docs/driver-protocol.md, "Update steps"); none: rewrite the files only. */
+  /** The plan's driver steps (docs/driver-protocol.md, "Update steps"); empty: rewrite the files only. */
   steps: DriverStep[];
 }
 
