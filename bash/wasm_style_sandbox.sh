@@ -53,7 +53,34 @@ drv::prerequisites() {
   iact::need_binary socat "apt-get install -y socat (it exposes the sandbox on 127.0.0.1)"
 }
 
-drv::set_pidfile() { SB_PIDFILE="${SB_DIR}/run/ns.pid"; }
+# The pidfiles are root's, in the root-owned sandbox directory (run/ is the service user's); a
+# sandbox started before they moved still has them in run/, trusted only for a process ns::ours vouches for.
+drv::set_pidfile() {
+  SB_PIDFILE="${SB_DIR}/ns.pid"
+  [[ -e "${SB_PIDFILE}" || ! -e "${SB_DIR}/run/ns.pid" ]] || SB_PIDFILE="${SB_DIR}/run/ns.pid"
+}
+
+# The namespace's init runs as root with this sandbox's server argv (docs/driver-protocol.md "Processes").
+drv::pid_is_ours() { ns::ours "$1" iact-init "${SB_DIR}/"; }
+
+# ns::ours PID WORD TEXT: PID is root's (the service user can start no such process) and its argv
+# holds the word WORD and an argument containing TEXT.
+ns::ours() {
+  local pid="$1" word="$2" text="$3" args=() a found=0
+  [[ -O "/proc/${pid}" ]] || return 1
+  mapfile -d '' -t args <"/proc/${pid}/cmdline" 2>/dev/null || return 1
+  for a in "${args[@]}"; do
+    [[ "${a}" == "${word}" ]] && found=1
+  done
+  ((found)) && [[ "${args[*]}" == *"${text}"* ]]
+}
+
+# REPLY = the forwarder's pid: root's socat listening on this sandbox's port.
+ns::forwarder_pid() {
+  local file="${SB_DIR}/forwarder.pid"
+  [[ -e "${file}" || ! -e "${SB_DIR}/run/forwarder.pid" ]] || file="${SB_DIR}/run/forwarder.pid"
+  proc::read_pidfile "${file}" && iact::pid_alive "${REPLY}" && ns::ours "${REPLY}" socat "TCP-LISTEN:${SB_PORT},"
+}
 
 # Host pid of the namespace's init (the child of unshare), which relays signals to the service.
 drv::service_pid() {
@@ -109,7 +136,8 @@ drv::launch() {
     exec setsid "${init[@]}" bash -c "${NS_INIT}" iact-init "${SVC_ARGV[@]}"
   ) </dev/null >>"${SB_DIR}/logs/server.log" 2>&1 &
   SB_LAUNCH_PID=$!
-  printf '%s\n' "${SB_LAUNCH_PID}" >"${SB_DIR}/run/ns.pid"
+  sb::remove_existing "${SB_DIR}/run/ns.pid"
+  printf '%s\n' "${SB_LAUNCH_PID}" >"${SB_DIR}/ns.pid"
 }
 
 drv::after_ready() {
@@ -118,10 +146,13 @@ drv::after_ready() {
   sock="${REPLY}"
   (
     sb::detach_fds
-    exec setsid socat "TCP-LISTEN:${SB_PORT},bind=127.0.0.1,fork,reuseaddr" "UNIX-CONNECT:${sock}"
+    # From the socket's directory: a socat address splits at ':' and ',', which a path may hold.
+    cd "${sock%/*}" || exit 1
+    exec setsid socat "TCP-LISTEN:${SB_PORT},bind=127.0.0.1,fork,reuseaddr" "UNIX-CONNECT:./${sock##*/}"
   ) </dev/null >>"${SB_DIR}/logs/forwarder.log" 2>&1 &
   fwpid=$!
-  printf '%s\n' "${fwpid}" >"${SB_DIR}/run/forwarder.pid"
+  sb::remove_existing "${SB_DIR}/run/forwarder.pid"
+  printf '%s\n' "${fwpid}" >"${SB_DIR}/forwarder.pid"
   if ! iact::wait_for 10 iact::port_open "${SB_PORT}"; then
     drv::stop_processes
     iact::die 1 "the forwarder for ${SB_NAME} did not listen on 127.0.0.1:${SB_PORT}" "see ${SB_DIR}/logs/forwarder.log" start-failed
@@ -165,14 +196,14 @@ drv::stop_processes() {
     iact::wait_for 10 proc::gone "${nspid}" || kill -s KILL "${nspid}" 2>/dev/null || true
   fi
   # The whole group: socat forks a child per open connection.
-  if proc::read_pidfile "${SB_DIR}/run/forwarder.pid"; then proc::stop_group "${REPLY}" TERM; fi
+  if ns::forwarder_pid; then proc::stop_group "${REPLY}" TERM; fi
   cg="$(ns::cgroup)"
   if [[ -r "${cg}/cgroup.procs" ]]; then
     while IFS= read -r pid; do
       [[ -n "${pid}" ]] && kill -s KILL "${pid}" 2>/dev/null
     done <"${cg}/cgroup.procs"
   fi
-  sb::remove_existing "${SB_DIR}/run/ns.pid" "${SB_DIR}/run/forwarder.pid"
+  sb::remove_existing "${SB_DIR}/ns.pid" "${SB_DIR}/forwarder.pid" "${SB_DIR}/run/ns.pid" "${SB_DIR}/run/forwarder.pid"
   proc::wait_port_closed
 }
 

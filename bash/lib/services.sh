@@ -215,7 +215,9 @@ CREATE ROLE ${SVC_PG_TEMPLATE_ROLE} LOGIN;
 CREATE DATABASE ${SVC_PG_TEMPLATE_DB} OWNER ${SVC_PG_TEMPLATE_ROLE};
 SQL
   # Sandbox-sized defaults (1 MB WAL segments above keep copies small); iact.conf, included last, wins.
-  printf "\nshared_buffers = 32MB\nmin_wal_size = 4MB\nmax_wal_size = 64MB\ninclude_if_exists = 'iact.conf'\n" >>"${build}/data/postgresql.conf"
+  # Appended as the postgres user: the file is in its directory.
+  printf "\nshared_buffers = 32MB\nmin_wal_size = 4MB\nmax_wal_size = 64MB\ninclude_if_exists = 'iact.conf'\n" |
+    svc::as_user "${user}" tee -a -- "${build}/data/postgresql.conf" >/dev/null
   sync
 }
 
@@ -247,6 +249,13 @@ svc::postgres_data_version() {
   return 0
 }
 
+# True when the sandbox's data directory holds data: the directory, and what its server cannot start without.
+svc::data_present() {
+  [[ -d "${SB_DIR}/data" ]] && svc::call data_present
+}
+svc::postgres_data_present() { [[ -f "${SB_DIR}/data/PG_VERSION" ]]; }
+svc::mysql_data_present() { [[ -d "${SB_DIR}/data/mysql" ]]; }
+
 # MariaDB checks its files with access(), which ignores capabilities: it needs a real path.
 svc::mysql_unreachable() {
   iact::die 1 "the ${SB_OS_USER} user cannot reach $1" "let it traverse the parent directories (chmod o+x on each), or set IACT_SANDBOX_ROOT to a path under a world-traversable directory" io
@@ -258,6 +267,22 @@ svc::mysql_unreachable() {
 svc::reserved_setting() {
   local service="$1" key="$2"
   [[ " ${IACT_CAT_RESERVED[${service}]:-} " == *" ${key//-/_} "* ]]
+}
+
+# A postgresql.conf string: single quotes, a quote doubled, a backslash escaped.
+svc::pg_quote() {
+  local s="$1"
+  s="${s//\\/\\\\}"
+  s="${s//\'/\'\'}"
+  printf "'%s'" "${s}"
+}
+
+# An option-file value MariaDB reads back unchanged: double quotes, with \\ and \" escaped.
+svc::ini_quote() {
+  local s="$1"
+  s="${s//\\/\\\\}"
+  s="${s//\"/\\\"}"
+  printf '"%s"' "${s}"
 }
 
 svc::redis_quote() {
@@ -285,12 +310,14 @@ svc::write_config() {
 }
 
 svc::postgres_write_config() {
-  local file="$1" i text listen=''
+  local file="$1" i text listen='' sockdir
   ((SB_TCP)) && listen=127.0.0.1
+  # One element of a comma-separated list, double-quoted (a path may hold a comma or a blank).
+  sockdir="\"${SB_DIR//\"/\"\"}/run\""
   text="# Written by iact for sandbox ${SB_NAME}; changes are overwritten on the next apply.
 listen_addresses = '${listen}'
 port = ${SB_PORT}
-unix_socket_directories = '${SB_DIR}/run'
+unix_socket_directories = $(svc::pg_quote "${sockdir}")
 unix_socket_permissions = 0700
 "
   for i in "${!SB_SETTING_KEYS[@]}"; do
@@ -308,12 +335,14 @@ host all all 127.0.0.1/32 scram-sha-256
 
 svc::mysql_write_config() {
   local file="$1" i text value
+  svc::own_log "${SB_DIR}/logs/mariadbd.log"
+  # Paths quoted: the sandbox root may hold blanks, quotes, '#' or ';' (docs/driver-protocol.md "Sandbox directories").
   text="# Written by iact for sandbox ${SB_NAME}; changes are overwritten on the next apply.
 [mariadbd]
-datadir=${SB_DIR}/data
-socket=${SB_DIR}/${IACT_CAT_SOCKET[mysql]}
-pid-file=${SB_DIR}/${IACT_CAT_PIDFILE[mysql]}
-log-error=${SB_DIR}/logs/mariadbd.log
+datadir=$(svc::ini_quote "${SB_DIR}/data")
+socket=$(svc::ini_quote "${SB_DIR}/${IACT_CAT_SOCKET[mysql]}")
+pid-file=$(svc::ini_quote "${SB_DIR}/${IACT_CAT_PIDFILE[mysql]}")
+log-error=$(svc::ini_quote "${SB_DIR}/logs/mariadbd.log")
 port=${SB_PORT}
 "
   if ((SB_TCP)); then text+="bind-address=127.0.0.1"$'\n'; else text+="skip-networking"$'\n'; fi
@@ -338,16 +367,17 @@ innodb_buffer_pool_dump_at_shutdown=OFF
 svc::redis_write_config() {
   local file="$1" i text port=0
   ((SB_TCP)) && port="${SB_PORT}"
+  svc::own_log "${SB_DIR}/logs/redis.log"
   text="# Written by iact for sandbox ${SB_NAME}; holds the password (mode 0600).
 bind 127.0.0.1
 port ${port}
 protected-mode yes
-unixsocket ${SB_DIR}/${IACT_CAT_SOCKET[redis]}
+unixsocket $(svc::redis_quote "${SB_DIR}/${IACT_CAT_SOCKET[redis]}")
 unixsocketperm 700
-dir ${SB_DIR}/data
+dir $(svc::redis_quote "${SB_DIR}/data")
 dbfilename dump.rdb
-pidfile ${SB_DIR}/${IACT_CAT_PIDFILE[redis]}
-logfile ${SB_DIR}/logs/redis.log
+pidfile $(svc::redis_quote "${SB_DIR}/${IACT_CAT_PIDFILE[redis]}")
+logfile $(svc::redis_quote "${SB_DIR}/logs/redis.log")
 daemonize no
 save 3600 1 300 100 60 10000
 appendonly no
@@ -360,12 +390,30 @@ requirepass $(svc::redis_quote "${SB_PASSWORD}")
   svc::_write_owned "${file}" "${text}"
 }
 
-# Atomic 0600 write, owned by the service user (it must read its own config).
+# A 0600 file the service user reads (its config), written without following anything planted at
+# DEST: made and chowned in the root-owned sandbox directory, then renamed into place (a rename
+# replaces a link, never writes through it; data/ is the service user's).
 svc::_write_owned() {
-  local dest="$1" content="$2"
-  sb::write_file "${dest}" "${content}"
-  ((EUID == 0)) && chown "${SB_OS_USER}:" "${dest}"
-  return 0
+  local dest="$1" content="$2" tmp
+  if ((EUID != 0)) || [[ "${SB_OS_USER}" == root ]]; then
+    sb::write_file "${dest}" "${content}"
+    return 0
+  fi
+  tmp="$(mktemp "${SB_DIR}/.write.XXXXXX")"
+  printf '%s' "${content}" >"${tmp}"
+  chown "${SB_OS_USER}:" "${tmp}"
+  mv -fT -- "${tmp}" "${dest}" || {
+    rm -f -- "${tmp}"
+    iact::die 1 "could not write ${dest}" "check that it is not a directory; iact replaces the file there" io
+  }
+}
+
+# The log file a server opens itself, in root's logs/: made beforehand, the service user's (0600).
+svc::own_log() {
+  local file="$1"
+  ((EUID == 0)) && [[ "${SB_OS_USER}" != root ]] || return 0
+  [[ -f "${file}" && ! -L "${file}" ]] || { rm -f -- "${file}" && : >"${file}"; }
+  chown -h "${SB_OS_USER}:" "${file}"
 }
 
 # --- processes -----------------------------------------------------------------------------
@@ -633,7 +681,8 @@ svc::redis_backup() {
     iact::warn "redis SAVE failed; see ${SB_DIR}/logs/redis.log"
     return 1
   fi
-  cat "${SB_DIR}/data/dump.rdb" >"$1"
+  # Read as the redis user: data/ is its directory, and dump.rdb could be a link to a root file.
+  svc::as_user "${SB_OS_USER}" cat -- "${SB_DIR}/data/dump.rdb" >"$1"
 }
 
 svc::none_backup() {

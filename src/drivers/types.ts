@@ -47,6 +47,8 @@ export interface SandboxStatus {
   data_bytes: number;
   /** Version of the service that made the data on disk (PostgreSQL's PG_VERSION), when the driver can tell. */
   version?: string;
+  /** True when an applied sandbox's data directory is gone: drift the plan repairs with a replace. */
+  data_missing?: true;
 }
 
 export interface DriverAvailability {
