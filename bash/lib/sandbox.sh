@@ -687,7 +687,16 @@ sb::cmd_create() {
   sb::start_service
   if [[ "${SB_SERVICE}" != none ]]; then
     # Credentials first: a reload logs in with the password the server has (docs/driver-protocol.md).
-    svc::ensure_credentials || iact::die 1 "could not set the credentials of sandbox '${SB_NAME}'" "see ${SB_DIR}/logs/" login-failed
+    if ! svc::ensure_credentials; then
+      [[ "${SB_STARTED_NOW:-0}" != 1 ]] || iact::die 1 "could not set the credentials of sandbox '${SB_NAME}'" "see ${SB_DIR}/logs/" login-failed
+      # The running server's password is not the one on file (secrets/password lost): a new process
+      # reads the spec's from its config (redis); the SQL servers are administered by peer login.
+      iact::warn "sandbox ${SB_NAME} did not take its credentials; restarting it"
+      drv::stop_processes
+      drv::prepare
+      sb::start_service
+      svc::ensure_credentials || iact::die 1 "could not set the credentials of sandbox '${SB_NAME}'" "see ${SB_DIR}/logs/" login-failed
+    fi
     ((fresh)) || ! ((running)) || svc::reload "$(drv::service_pid)" "${SB_SETTING_KEYS[@]}"
     sb::wait_login
   fi

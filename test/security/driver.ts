@@ -1,0 +1,51 @@
+// Shared by the test/security/ files that drive bash/ scripts directly, as root, against real servers.
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { execa } from 'execa';
+import { repoRoot, requireBinary, type TempRoot } from '../helpers/services.js';
+
+export interface ScriptResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** bash/<script> ARGS... in the temp project, the password (when given) as a spec on stdin. */
+export async function script(root: TempRoot, args: string[], opts: { input?: string; driver?: string; env?: Record<string, string> } = {}): Promise<ScriptResult> {
+  const file = path.join(repoRoot, 'bash', opts.driver ?? 'lightweight_venv.sh');
+  const r = await execa('bash', [file, ...args, '--env', 'development'], {
+    cwd: root.dir,
+    env: { ...root.env, ...opts.env },
+    reject: false,
+    ...(opts.input === undefined ? { stdin: 'ignore' as const } : { input: opts.input }),
+  });
+  return { exitCode: r.exitCode ?? 1, stdout: String(r.stdout), stderr: String(r.stderr) };
+}
+
+/** The spec iact would pass for a sandbox (settings empty), as JSON for `--spec -`. */
+export function spec(name: string, service: string, port: number, password: string): string {
+  return JSON.stringify({ name, environment: 'development', driver: 'lightweight', service, port, password, settings: {}, spec_hash: `sha256:${name}${port}` });
+}
+
+/** Runs a shell command as a system user (the attacker: the service's own user). */
+export function asUser(user: string, command: string): { ok: boolean; out: string } {
+  try {
+    return { ok: true, out: execFileSync('setpriv', [`--reuid=${user}`, `--regid=${user}`, '--clear-groups', '--', 'sh', '-c', command], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }) };
+  } catch (error) {
+    return { ok: false, out: String((error as { stderr?: string }).stderr ?? '') };
+  }
+}
+
+export const isRoot = (): boolean => process.getuid?.() === 0;
+
+/**
+ * These attacks need root dropping to the service users: not root fails with the reason, unless
+ * IACT_ALLOW_MISSING_SERVICES=1 (then false: the caller skips, visibly). Binaries as requireBinary.
+ */
+export function needRootAnd(...services: string[]): boolean {
+  if (!isRoot()) {
+    if (process.env.IACT_ALLOW_MISSING_SERVICES === '1') return false;
+    throw new Error('test/security needs root (it drops to the postgres, mysql and redis users)\n  fix: run it as root (sudo), or set IACT_ALLOW_MISSING_SERVICES=1 to skip');
+  }
+  return services.every((s) => requireBinary(s));
+}
