@@ -459,10 +459,16 @@ svc::redis_ready() {
 
 # --- administration through the socket -----------------------------------------------------
 
+# libpq splits a host at commas, which a sandbox path may hold: the socket directory is reached as
+# the client's working directory (/proc/self/cwd), a path without one.
+svc::pg_socket_client() {
+  (cd "${SB_DIR}/run" && svc::as_user "${SB_OS_USER}" "$@")
+}
+
 svc::psql_admin() {
   IACT_PW="${SB_PASSWORD}" IACT_DB="${SB_DB}" IACT_USER="${SB_USER}" \
-    svc::as_user "${SB_OS_USER}" "${SVC_BIN}/psql" -X -q -v ON_ERROR_STOP=1 \
-    -h "${SB_DIR}/run" -p "${SB_PORT}" -U postgres -d postgres
+    svc::pg_socket_client "${SVC_BIN}/psql" -X -q -v ON_ERROR_STOP=1 \
+    -h /proc/self/cwd -p "${SB_PORT}" -U postgres -d postgres
 }
 
 svc::mysql_admin() {
@@ -668,7 +674,7 @@ svc::backup() {
 }
 
 svc::postgres_backup() {
-  svc::as_user "${SB_OS_USER}" "${SVC_BIN}/pg_dump" -h "${SB_DIR}/run" -p "${SB_PORT}" -U postgres -d "${SB_DB}" --no-owner >"$1"
+  svc::pg_socket_client "${SVC_BIN}/pg_dump" -h /proc/self/cwd -p "${SB_PORT}" -U postgres -d "${SB_DB}" --no-owner >"$1"
 }
 
 svc::mysql_backup() {
