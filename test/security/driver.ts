@@ -15,7 +15,7 @@ export async function script(root: TempRoot, args: string[], opts: { input?: str
   const file = path.join(repoRoot, 'bash', opts.driver ?? 'lightweight_venv.sh');
   const r = await execa('bash', [file, ...args, '--env', 'development'], {
     cwd: root.dir,
-    env: { ...root.env, ...opts.env },
+    env: { ...root.env, IACT_DRIVER_ERRORS: 'json', ...opts.env },
     reject: false,
     ...(opts.input === undefined ? { stdin: 'ignore' as const } : { input: opts.input }),
   });
