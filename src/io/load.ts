@@ -1,9 +1,10 @@
 // I/O edge of manifest loading: find the file, read it and the .env files, hand both to the pure resolver.
-import { linkSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { lintDotenv, parseDotenv } from '../manifest/dotenv.js';
-import { diag, type Diagnostic } from '../diagnostics.js';
+import { lintDotenv, MAX_DOTENV_BYTES, parseDotenv } from '../manifest/dotenv.js';
+import { readProjectText } from './files.js';
+import { DiagnosticError, diag, type Diagnostic } from '../diagnostics.js';
 import type { ResolvedEnvironment } from '../model/types.js';
 import { ENVIRONMENT_NAME } from '../manifest/detect.js';
 import { resolveManifest } from '../manifest/resolve.js';
@@ -46,7 +47,9 @@ export function manifestFile(root: string, environment: string): string | undefi
   for (const ext of ['yaml', 'yml']) {
     const rel = `environments/${environment}.${ext}`;
     try {
-      if (statSync(path.join(root, rel)).isFile()) return rel;
+      // Any entry of that name: what is not a regular file gets its diagnostic when read.
+      lstatSync(path.join(root, rel));
+      return rel;
     } catch {
       // not this extension
     }
@@ -54,17 +57,13 @@ export function manifestFile(root: string, environment: string): string | undefi
   return undefined;
 }
 
-function readDotenvText(file: string): string | undefined {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
+/** A .env file's text (undefined when absent); a FIFO, a directory or more than 1 MB is a DiagnosticError. */
+export function readDotenvText(root: string, rel: string): string | undefined {
+  return readProjectText(path.join(root, rel), rel, MAX_DOTENV_BYTES, '.env files');
 }
 
-function readDotenvFile(file: string): Record<string, string> {
-  const text = readDotenvText(file);
+function readDotenvFile(root: string, rel: string): Record<string, string> {
+  const text = readDotenvText(root, rel);
   return text === undefined ? {} : parseDotenv(text);
 }
 
@@ -74,7 +73,7 @@ function readDotenvFile(file: string): Record<string, string> {
  */
 export function readVariables(root: string, environment: string, env: NodeJS.ProcessEnv, diagnostics?: Diagnostic[]): Record<string, string | undefined> {
   const read = (rel: string): Record<string, string> => {
-    const text = readDotenvText(path.join(root, rel));
+    const text = readDotenvText(root, rel);
     if (text === undefined) return {};
     diagnostics?.push(...lintDotenv(text, rel));
     return parseDotenv(text);
@@ -83,6 +82,18 @@ export function readVariables(root: string, environment: string, env: NodeJS.Pro
   const out: Record<string, string | undefined> = { ...fromFiles };
   for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v;
   return out;
+}
+
+/**
+ * Where sandboxes live, as the drivers' bash decides it (bash/lib/sandbox.sh sb::locate):
+ * IACT_SANDBOX_ROOT, then WASI_SANDBOX_DIR, each from the process environment, then
+ * .env.<environment>, then .env; an empty value counts as unset. Undefined: the default.
+ */
+export function sandboxRootSetting(root: string, environment: string, env: NodeJS.ProcessEnv): string | undefined {
+  const base = readDotenvFile(root, '.env');
+  const specific = ENVIRONMENT_NAME.test(environment) ? readDotenvFile(root, `.env.${environment}`) : {};
+  const pick = (key: string): string | undefined => env[key] || specific[key] || base[key] || undefined;
+  return pick('IACT_SANDBOX_ROOT') ?? pick('WASI_SANDBOX_DIR');
 }
 
 export function unknownEnvironment(root: string, environment: string, source?: string): Diagnostic {
@@ -137,10 +148,17 @@ export async function loadEnvironment(opts: LoadOptions): Promise<LoadResult> {
   if (duplicate) return { diagnostics: [duplicate] };
   const file = manifestFile(root, environment);
   if (!file) return { diagnostics: [unknownEnvironment(root, environment)] };
-  const absolute = path.join(root, file);
-  const size = statSync(absolute).size;
-  if (size > MAX_MANIFEST_BYTES) return { file, diagnostics: [tooLargeDiagnostic(file, size)] };
-  const text = readFileSync(absolute, 'utf8');
+  let text: string | undefined;
+  try {
+    text = readProjectText(path.join(root, file), file, MAX_MANIFEST_BYTES, 'manifests');
+  } catch (error) {
+    if (error instanceof DiagnosticError) {
+      const tooLarge = error.diagnostics.some((d) => d.code === 'file.too-large');
+      return { file, diagnostics: tooLarge ? [tooLargeDiagnostic(file, statSync(path.join(root, file)).size)] : error.diagnostics };
+    }
+    throw error;
+  }
+  if (text === undefined) return { diagnostics: [unknownEnvironment(root, environment)] };
 
   const dotenvDiagnostics: Diagnostic[] = [];
   const variables = readVariables(root, environment, opts.env ?? process.env, dotenvDiagnostics);
@@ -193,5 +211,5 @@ export function projectSalt(root: string): string {
 
 /** .env.example of the project root, parsed ({} when absent). */
 export function readEnvExample(root: string): Record<string, string> {
-  return readDotenvFile(path.join(root, '.env.example'));
+  return readDotenvFile(root, '.env.example');
 }

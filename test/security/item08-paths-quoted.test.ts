@@ -38,11 +38,12 @@ afterAll(async () => {
 const DB = { 'q-postgres': 'q_postgres', 'q-mysql': 'q_mysql', 'q-redis': '', 'q-ns': '' } as const;
 
 describe('item 8: paths with blanks and quotes', () => {
-  it.each([
+  for (const [service, name] of [
     ['postgres', 'q-postgres'],
     ['mysql', 'q-mysql'],
     ['redis', 'q-redis'],
-  ] as const)('lightweight %s in a project path with blanks, quotes, # ; and , accepts its password login', async (service, name, ctx) => {
+  ] as const) {
+    it(`lightweight ${service} in a project path with blanks, quotes, # ; and , accepts its password login`, async (ctx) => {
     if (!needRootAnd(service)) ctx.skip();
     const port = await freePort();
     const created = await script(root, ['create', name, service, String(port), '--spec', '-'], { input: spec(name, service, port, `pw-${name}`) });
@@ -51,7 +52,8 @@ describe('item 8: paths with blanks and quotes', () => {
     expect((await client(service, { port, database: DB[name], user: DB[name], password: `pw-${name}` }, probe)).out).toBe(service === 'redis' ? 'PONG' : '1');
     // The sandbox's own files stay in it: nothing was written at a path cut short by a quote.
     expect(existsSync(path.join(base, 'a'))).toBe(false);
-  }, 120_000);
+    }, 120_000);
+  }
 
   it('namespace redis there too (socat reaches its socket)', async (ctx) => {
     if (!needRootAnd('redis', 'namespace')) ctx.skip();
