@@ -157,8 +157,8 @@ ns::bwrap_argv() {
   local -a drop
   NS_ARGV=()
   uid="$(jq -r '.user.uid' "${caps}")"
-  # The uid is dropped inside, after the mounts: CAP_SETUID/SETGID are the only ones bwrap keeps, and
-  # setpriv clears them (and the bounding set) before the server runs.
+  # The uid is dropped inside, after the mounts: CAP_SETUID/SETGID/SETPCAP are the only ones bwrap keeps;
+  # setpriv clears them and the bounding set (SETPCAP lets it) before the server runs.
   drop=(/usr/bin/setpriv "--reuid=${uid}" "--regid=${uid}" --clear-groups --bounding-set=-all --inh-caps=-all --no-new-privs --)
   if ! ns::use_namespaces; then
     # On the host's file system the server may need CAP_DAC_READ_SEARCH to reach its directory.
@@ -166,7 +166,7 @@ ns::bwrap_argv() {
     return 0
   fi
   NS_ARGV=(bwrap --unshare-ipc --unshare-pid --unshare-net --unshare-uts --unshare-cgroup --new-session --as-pid-1
-    --cap-drop ALL --cap-add CAP_SETUID --cap-add CAP_SETGID
+    --cap-drop ALL --cap-add CAP_SETUID --cap-add CAP_SETGID --cap-add CAP_SETPCAP
     --perms 0755 --dir /etc --proc /proc --dev /dev --perms 1777 --tmpfs /tmp --perms 1777 --tmpfs /dev/shm
     --symlink usr/bin /bin --symlink usr/sbin /sbin --symlink usr/lib /lib)
   [[ -e /usr/lib64 ]] && NS_ARGV+=(--symlink usr/lib64 /lib64)

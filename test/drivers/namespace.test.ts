@@ -39,7 +39,7 @@ describe('namespace driver', () => {
       try {
         await driver.create(ctx, spec);
         const caps = JSON.parse(readFileSync(path.join(dir, 'capabilities.json'), 'utf8'));
-        expect(caps).toMatchObject({ sandbox: 'iso', listen: [{ host: '127.0.0.1', port }], namespaces: ['pid', 'mount', 'ipc', 'uts', 'net'], memory: { limit: '64M', limit_bytes: 64 * 1024 * 1024 } });
+        expect(caps).toMatchObject({ sandbox: 'iso', listen: [{ host: '127.0.0.1', port }], namespaces: ['pid', 'mount', 'ipc', 'uts', 'net', 'cgroup'], memory: { limit: '64M', limit_bytes: 64 * 1024 * 1024 } });
         expect(caps.write).toContain(path.join(dir, 'data'));
 
         const cgroup = caps.memory.cgroup as string;

@@ -17,7 +17,7 @@ const BINARIES: Record<string, { bins: string[]; hint: string }> = {
   mysql: { bins: ['mariadbd', 'mariadb-install-db', 'mariadb', 'mariadb-dump'], hint: 'apt-get install -y mariadb-server mariadb-client' },
   redis: { bins: ['redis-server', 'redis-cli'], hint: 'apt-get install -y redis-server redis-tools' },
   none: { bins: [], hint: '' },
-  namespace: { bins: ['unshare', 'socat'], hint: 'apt-get install -y util-linux socat' },
+  namespace: { bins: ['bwrap', 'setpriv', 'socat'], hint: 'apt-get install -y bubblewrap util-linux socat' },
   jq: { bins: ['jq'], hint: 'apt-get install -y jq' },
 };
 
