@@ -1,5 +1,6 @@
 // Pure: a resolved environment's settings as the EnvironmentConfig library object (loading it: src/io/config.ts).
 import type { ApiSettings, CacheSettings, DatabaseSettings, LlmSettings, LoggingSettings, ResolvedEnvironment } from '../model/types.js';
+import { configProblems } from './present.js';
 import { connectionVariables } from './render.js';
 
 export interface EnvironmentConfig {
@@ -42,15 +43,7 @@ export function makeConfig(resolved: ResolvedEnvironment, source: string): Envir
     features: Object.freeze({ ...resolved.features }),
     isFeatureEnabled: (feature) => resolved.features[feature] === true,
     validate: () => {
-      const problems: string[] = [];
-      if (name === 'production') {
-        for (const field of ['host', 'user', 'password'] as const) {
-          if (!c.database?.[field]) problems.push(`production needs database ${field}`);
-        }
-        if (!c.api?.base_url) problems.push('production needs the API base URL');
-      }
-      if (c.database && (!c.database.host || !c.database.database || !c.database.user)) problems.push('database needs host, name and user');
-      if (c.cache?.backend === 'redis' && !c.cache.host) problems.push('redis cache needs a host');
+      const problems = configProblems(resolved);
       return { valid: problems.length === 0, problems };
     },
     toEnv: () => Object.fromEntries(connectionVariables(resolved).map((v) => [v.key, v.value])),

@@ -18,6 +18,21 @@ export interface ConfigView {
   features: Record<string, boolean>;
 }
 
+/** Production requires database host/user/password and the API URL; every environment needs its own settings complete. */
+export function configProblems(resolved: ResolvedEnvironment): string[] {
+  const c = resolved.connections;
+  const problems: string[] = [];
+  if (resolved.environment === 'production') {
+    for (const field of ['host', 'user', 'password'] as const) {
+      if (!c.database?.[field]) problems.push(`production needs database ${field}`);
+    }
+    if (!c.api?.base_url) problems.push('production needs the API base URL');
+  }
+  if (c.database && (!c.database.host || !c.database.database || !c.database.user)) problems.push('database needs host, name and user');
+  if (c.cache?.backend === 'redis' && !c.cache.host) problems.push('redis cache needs a host');
+  return problems;
+}
+
 /** The settings as one tree (EnvironmentConfig field names, docs/connection-variables.md), sensitive leaves replaced by "(sensitive)" when masked. */
 export function configView(resolved: ResolvedEnvironment, source: string, mask: boolean): ConfigView {
   const sensitive = new Set(resolved.sensitivePaths);
@@ -49,7 +64,8 @@ export function renderConfig(resolved: ResolvedEnvironment, opts: { format: Conf
   const { format, mask, source } = opts;
   let out: string;
   if (format === 'json') {
-    out = `${JSON.stringify(configView(resolved, source, mask), null, 2)}\n`;
+    // `problems` is what EnvironmentConfig.validate() reports, for clients of the JSON (python/iact).
+    out = `${JSON.stringify({ ...configView(resolved, source, mask), problems: configProblems(resolved) }, null, 2)}\n`;
   } else if (format === 'text') {
     const { environment, source: _s, file, ...rest } = configView(resolved, source, mask);
     out = `${[`environment: ${environment} (from ${source}; ${file})`, ...textTree(rest, '')].join('\n')}\n`;
