@@ -50,6 +50,13 @@ const PREREQUISITES: Record<string, { missing: Missing; hint: string }> = {
   'cgroup-v1-memory': { missing: files('/sys/fs/cgroup/memory'), hint: 'mount the cgroup v1 memory controller (boot with systemd.unified_cgroup_hierarchy=0)' },
   python3: { missing: bins('python3'), hint: 'apt-get install -y python3' },
   'python-dotenv': { missing: pythonModule('dotenv'), hint: 'apt-get install -y python3-dotenv' },
+  pytest: {
+    missing: () => {
+      const probe = spawnSync('python3', ['-c', 'import sys, pytest; sys.exit(0 if sys.version_info >= (3, 9) else 3)'], { stdio: 'ignore' });
+      return probe.error ? ['python3'] : probe.status === 3 ? ['python3 >= 3.9'] : probe.status === 0 ? [] : ['pytest'];
+    },
+    hint: 'install Python 3.9+ and pytest (apt-get install -y python3 python3-pytest, or python3 -m pip install pytest)',
+  },
   docker: {
     missing: () => [
       ...bins('docker', 'dockerd', 'jq', 'mariadb', 'redis-cli')(),
