@@ -209,6 +209,8 @@ dkr::converge() {
   dkr::config_hash <"${SB_DIR}/sandbox.json"
   if [[ -n "${DKR_STATE}" ]] && ((recreate)) || [[ -n "${DKR_STATE}" && "${DKR_HASH}" != "${DKR_CONFIG_HASH}" ]]; then
     iact::info "sandbox ${SB_NAME}: new container ${DKR_CONTAINER} (data volume kept)"
+    # A clean stop first: redis saves its data on SIGTERM, and `rm -f` would SIGKILL it unsaved.
+    [[ "${DKR_STATE}" != running ]] || docker stop --time 30 "${DKR_CONTAINER}" >/dev/null
     docker rm -f "${DKR_CONTAINER}" >/dev/null
     DKR_STATE=''
   fi

@@ -11,7 +11,7 @@ import { creds, specFor } from '../helpers/lifecycle.js';
 import { client, freePort, portOpen, repoRoot, needs, tempRoot, TEMPLATE_DIR, type TempRoot } from '../helpers/services.js';
 
 const isRoot = process.getuid?.() === 0;
-const DRIVERS: Array<{ driver: DriverName; script: string }> = [
+const DRIVERS: readonly { driver: DriverName; script: string }[] = [
   { driver: 'lightweight', script: 'lightweight_venv.sh' },
   ...(isRoot ? [{ driver: 'namespace' as const, script: 'wasm_style_sandbox.sh' }] : []),
 ];
