@@ -6,15 +6,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { getDriver } from '../../src/drivers/index.js';
 import type { DriverContext, DriverSpec } from '../../src/drivers/types.js';
 import type { ServiceKind } from '../../src/model/types.js';
 import { specFor } from '../helpers/lifecycle.js';
-import { freePort, requireBinary, TEMPLATE_DIR, tempRoot, type TempRoot } from '../helpers/services.js';
+import { describeNeeding, freePort, TEMPLATE_DIR, tempRoot, type TempRoot } from '../helpers/services.js';
 
-const isRoot = process.getuid?.() === 0;
 const ENV = 'development';
 /** The host's own database servers' sockets (Debian's paths). */
 const HOST_SOCKETS = ['/var/run/postgresql/.s.PGSQL.5432', '/run/mysqld/mysqld.sock'];
@@ -74,7 +73,7 @@ function redisCli(box: Box, ...args: string[]) {
   return execa('redis-cli', ['--no-auth-warning', '-p', String(box.spec.port), ...args], { env: { REDISCLI_AUTH: box.spec.password ?? '' }, reject: false });
 }
 
-describe.runIf(isRoot)('namespace driver isolation', () => {
+describeNeeding('root', 'namespace', 'postgres', 'mysql', 'redis')('namespace driver isolation', () => {
   const driver = getDriver('namespace');
   const lightweight = getDriver('lightweight');
   let root: TempRoot;
@@ -87,10 +86,6 @@ describe.runIf(isRoot)('namespace driver isolation', () => {
   const tag = randomBytes(4).toString('hex');
 
   beforeAll(async () => {
-    requireBinary('namespace');
-    requireBinary('postgres');
-    requireBinary('mysql');
-    requireBinary('redis');
     process.env.IACT_TEMPLATE_DIR = TEMPLATE_DIR;
     root = tempRoot('iact-ns-attack-');
     other = tempRoot('iact-ns-other-');
@@ -274,7 +269,7 @@ describe.runIf(isRoot)('namespace driver isolation', () => {
   }, 60_000);
 });
 
-describe.runIf(isRoot)('namespace driver: redis under a memory limit', () => {
+describeNeeding('root', 'namespace', 'redis', 'cgroup-v1-memory')('namespace driver: redis under a memory limit', () => {
   const driver = getDriver('namespace');
   let root: TempRoot;
   let ctx: DriverContext;
@@ -286,7 +281,6 @@ describe.runIf(isRoot)('namespace driver: redis under a memory limit', () => {
   afterAll(() => root.cleanup());
 
   it('memory: 64M sets maxmemory below it (noeviction): writes get an error, the server and its data live', async () => {
-    requireBinary('redis');
     const spec = specFor('namespace', 'redis', 'mem', await freePort(), { memory: '64M' });
     try {
       await driver.create(ctx, spec);
