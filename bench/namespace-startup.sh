@@ -58,7 +58,7 @@ cleanup() {
 trap cleanup EXIT
 
 cd "${WORK}/project"
-printf '%-10s %-11s %12s %12s\n' service sandbox 'start (ms)' 'stop (ms)'
+printf '%-10s %-11s %12s %12s\n' service sandbox 'start (s)' 'stop (s)'
 for service in ${SERVICES}; do
   for kind in baseline bubblewrap; do
     name="${kind}-${service}"
@@ -90,7 +90,7 @@ launch_bwrap() {
     --symlink usr/bin /bin --symlink usr/lib /lib "${lib64[@]}" --ro-bind /usr /usr --ro-bind /etc/ld.so.cache /etc/ld.so.cache \
     -- /usr/bin/setpriv --reuid=1879048191 --regid=1879048191 --clear-groups --bounding-set=-all --inh-caps=-all --no-new-privs -- /usr/bin/true
 }
-printf '\n%-30s %12s\n' launcher 'median (ms)'
+printf '\n%-30s %12s\n' launcher 'median (s)'
 for launcher in launch_unshare launch_bwrap; do
   times=()
   for ((i = 0; i < RUNS * 4; i++)); do
