@@ -341,9 +341,15 @@ sb::make_dirs() {
   # umask 077: every directory made here is 0700.
   ((${#missing[@]} == 0)) || mkdir -p -- "${missing[@]}"
   if ((EUID == 0)) && [[ "${SB_OS_USER}" != root ]]; then
-    # Traversable, not writable: the server reaches data/, run/, its config and its log file.
-    chmod 0711 "${SB_DIR}" "${SB_DIR}/logs" "${SB_DIR}/conf"
-    chown -h "${SB_OS_USER}:" "${SB_DIR}/run" "${SB_DIR}/data"
+    # A driver that keeps root's files out of the service user's reach its own way (a uid per
+    # sandbox) says how; else the layout of docs/driver-protocol.md "Sandbox directories".
+    if declare -F drv::own_dirs >/dev/null; then
+      drv::own_dirs
+    else
+      # Traversable, not writable: the server reaches data/, run/, its config and its log file.
+      chmod 0711 "${SB_DIR}" "${SB_DIR}/logs" "${SB_DIR}/conf"
+      chown -h "${SB_OS_USER}:" "${SB_DIR}/run" "${SB_DIR}/data"
+    fi
   fi
 }
 
@@ -364,7 +370,8 @@ sb::check_dir() {
         "remove it (rm -- '${SB_DIR}/${d}') and apply again; iact makes the directory" io
     fi
   done
-  ((EUID == 0)) || return 0
+  # A driver with its own layout (drv::own_dirs: a uid per sandbox) sets every owner itself.
+  ((EUID == 0)) && ! declare -F drv::own_dirs >/dev/null || return 0
   local take_back=0
   while read -r owner name; do
     [[ "${owner}" == root ]] && continue
@@ -446,7 +453,9 @@ iact::pid_alive() {
 # can write may name any process.
 sb::probe_pid() {
   drv::set_pidfile
-  proc::read_pidfile "${SB_PIDFILE}" && iact::pid_alive "${REPLY}" && drv::pid_is_ours "${REPLY}" || return 1
+  proc::read_pidfile "${SB_PIDFILE}" && iact::pid_alive "${REPLY}" || return 1
+  # A driver whose pidfiles are root's own (namespace) has nothing to check.
+  if declare -F drv::pid_is_ours >/dev/null; then drv::pid_is_ours "${REPLY}" || return 1; fi
   SB_PID="${REPLY}"
 }
 
@@ -551,7 +560,8 @@ sb::start_service() {
 sb::log_tail() {
   local f lines
   for f in "${SB_DIR}"/logs/*.log; do
-    [[ -s "${f}" ]] || continue
+    # logs/ is the service user's: a link it planted would make root print another file.
+    [[ -s "${f}" && -f "${f}" && ! -L "${f}" ]] || continue
     lines="$(tail -n 15 "${f}")"
     iact::warn "last lines of ${f}:"
     printf '%s\n' "${lines}" >&2

@@ -67,8 +67,9 @@ svc::decide_reach() {
   [[ "${SVC_REACH_OK:-0}" == 1 ]] && return 0
   SVC_PRIV=()
   ((EUID == 0)) && [[ "${SB_OS_USER}" != root ]] || return 0
-  if ! setpriv --reuid="${SB_OS_USER}" --regid="${SB_OS_USER}" --clear-groups -- test -x "${path}"; then
-    svc::call unreachable "${path}"
+  if ! svc::as_service test -x "${path}"; then
+    # A server the driver confines itself sees its directory at a path it can reach.
+    svc::run_uid || svc::call unreachable "${path}"
     SVC_PRIV=(--inh-caps=+dac_read_search --ambient-caps=+dac_read_search)
   else
     SVC_REACH_OK=1
@@ -84,6 +85,29 @@ svc::as_user() {
   else
     "$@"
   fi
+}
+
+# Run a command as the sandbox's service identity: SB_OS_USER, or the sandbox's own uid/gid when
+# the driver gives one (SB_RUN_UID, the namespace driver: docs/driver-protocol.md "Service identity").
+svc::as_service() {
+  if ((EUID == 0)) && svc::run_uid; then
+    setpriv --reuid="${SB_RUN_UID}" --regid="${SB_RUN_UID}" --clear-groups "${SVC_PRIV[@]}" -- "$@"
+  else
+    svc::as_user "${SB_OS_USER}" "$@"
+  fi
+}
+
+# True when the sandbox has a uid of its own (SB_RUN_UID, asked of drv::run_uid once).
+svc::run_uid() {
+  [[ -n "${SB_RUN_UID:-}" ]] && return 0
+  declare -F drv::run_uid >/dev/null || return 1
+  drv::run_uid
+  [[ -n "${SB_RUN_UID:-}" ]]
+}
+
+# REPLY = the owner spec chown gives what the service writes (user:group).
+svc::owner() {
+  if svc::run_uid; then REPLY="${SB_RUN_UID}:${SB_RUN_UID}"; else REPLY="${SB_OS_USER}:"; fi
 }
 
 svc::pg_bindir() {
@@ -364,6 +388,17 @@ innodb_buffer_pool_dump_at_shutdown=OFF
   svc::_write_owned "${file}" "${text}"
 }
 
+# REPLY = the maxmemory a memory limit gives redis: 3/4 of it, so that clients get an error (or
+# keys are evicted, as maxmemory-policy says) before the kernel kills the server. False without a
+# limit or when the manifest sets maxmemory itself.
+svc::redis_maxmemory() {
+  REPLY=''
+  [[ -n "${SB_MEMORY:-}" ]] || return 1
+  svc::setting_value maxmemory && return 1
+  iact::memory_bytes "${SB_MEMORY}"
+  REPLY=$((REPLY * 3 / 4))
+}
+
 svc::redis_write_config() {
   local file="$1" i text port=0
   ((SB_TCP)) && port="${SB_PORT}"
@@ -383,6 +418,10 @@ save 3600 1 300 100 60 10000
 appendonly no
 requirepass $(svc::redis_quote "${SB_PASSWORD}")
 "
+  # The manifest's maxmemory-policy, written below with the other settings, overrides noeviction.
+  svc::redis_maxmemory && text+="maxmemory ${REPLY}
+maxmemory-policy noeviction
+"
   for i in "${!SB_SETTING_KEYS[@]}"; do
     svc::redis_value "${SB_SETTING_VALUES[i]}"
     text+="${SB_SETTING_KEYS[i]} ${REPLY}"$'\n'
@@ -390,30 +429,33 @@ requirepass $(svc::redis_quote "${SB_PASSWORD}")
   svc::_write_owned "${file}" "${text}"
 }
 
-# A 0600 file the service user reads (its config), written without following anything planted at
-# DEST: made and chowned in the root-owned sandbox directory, then renamed into place (a rename
-# replaces a link, never writes through it; data/ is the service user's).
+# A 0600 file the service reads (its config), written without following anything planted at
+# DEST: made new (mktemp: O_EXCL) in the sandbox directory, which is root's, so no one can swap it
+# for a link before it is written; chowned there; then renamed over DEST (a rename replaces a
+# link, never writes through it; data/ is the service's) (docs/driver-protocol.md "Service identity").
 svc::_write_owned() {
   local dest="$1" content="$2" tmp
-  if ((EUID != 0)) || [[ "${SB_OS_USER}" == root ]]; then
-    sb::write_file "${dest}" "${content}"
-    return 0
-  fi
-  tmp="$(mktemp "${SB_DIR}/.write.XXXXXX")"
+  tmp="$(mktemp "${SB_DIR}/.iact-write.XXXXXX")"
   printf '%s' "${content}" >"${tmp}"
-  chown "${SB_OS_USER}:" "${tmp}"
+  if ((EUID == 0)); then
+    svc::owner
+    chown "${REPLY}" "${tmp}"
+  fi
   mv -fT -- "${tmp}" "${dest}" || {
     rm -f -- "${tmp}"
     iact::die 1 "could not write ${dest}" "check that it is not a directory; iact replaces the file there" io
   }
 }
 
-# The log file a server opens itself, in root's logs/: made beforehand, the service user's (0600).
+# The log file a server opens itself, in root's logs/ (lightweight): made beforehand, the service's (0600).
 svc::own_log() {
   local file="$1"
   ((EUID == 0)) && [[ "${SB_OS_USER}" != root ]] || return 0
+  # A driver with its own layout (drv::own_dirs) gives logs/ to the service.
+  declare -F drv::own_dirs >/dev/null && return 0
   [[ -f "${file}" && ! -L "${file}" ]] || { rm -f -- "${file}" && : >"${file}"; }
-  chown -h "${SB_OS_USER}:" "${file}"
+  svc::owner
+  chown -h "${REPLY}" "${file}"
 }
 
 # --- processes -----------------------------------------------------------------------------
@@ -422,7 +464,8 @@ svc::own_log() {
 svc::server_argv() {
   SVC_ARGV=()
   svc::call argv
-  if ((EUID == 0)) && [[ "${SB_OS_USER}" != root ]]; then
+  # A driver with a service identity of its own (SB_RUN_UID) confines and drops privileges itself.
+  if ((EUID == 0)) && [[ "${SB_OS_USER}" != root ]] && ! svc::run_uid; then
     SVC_ARGV=(setpriv --reuid="${SB_OS_USER}" --regid="${SB_OS_USER}" --init-groups "${SVC_PRIV[@]}" -- "${SVC_ARGV[@]}")
   fi
   return 0
@@ -462,7 +505,7 @@ svc::redis_ready() {
 # libpq splits a host at commas, which a sandbox path may hold: the socket directory is reached as
 # the client's working directory (/proc/self/cwd), a path without one.
 svc::pg_socket_client() {
-  (cd "${SB_DIR}/run" && svc::as_user "${SB_OS_USER}" "$@")
+  (cd "${SB_DIR}/run" && svc::as_service "$@")
 }
 
 svc::psql_admin() {
@@ -472,7 +515,7 @@ svc::psql_admin() {
 }
 
 svc::mysql_admin() {
-  svc::as_user "${SB_OS_USER}" mariadb --no-defaults --socket="${SB_DIR}/${IACT_CAT_SOCKET[mysql]}" -u "${SB_OS_USER}" --connect-timeout=5 "$@"
+  svc::as_service mariadb --no-defaults --socket="${SB_DIR}/${IACT_CAT_SOCKET[mysql]}" -u "${SB_OS_USER}" --connect-timeout=5 "$@"
 }
 
 svc::mysql_admin_query() {
@@ -678,7 +721,7 @@ svc::postgres_backup() {
 }
 
 svc::mysql_backup() {
-  svc::as_user "${SB_OS_USER}" mariadb-dump --no-defaults --socket="${SB_DIR}/${IACT_CAT_SOCKET[mysql]}" -u "${SB_OS_USER}" \
+  svc::as_service mariadb-dump --no-defaults --socket="${SB_DIR}/${IACT_CAT_SOCKET[mysql]}" -u "${SB_OS_USER}" \
     --single-transaction --routines --databases "${SB_DB}" >"$1"
 }
 
@@ -687,8 +730,8 @@ svc::redis_backup() {
     iact::warn "redis SAVE failed; see ${SB_DIR}/logs/redis.log"
     return 1
   fi
-  # Read as the redis user: data/ is its directory, and dump.rdb could be a link to a root file.
-  svc::as_user "${SB_OS_USER}" cat -- "${SB_DIR}/data/dump.rdb" >"$1"
+  # Read as the service: data/ is its to write, so root would follow a link it planted there.
+  svc::as_service cat "${SB_DIR}/data/dump.rdb" >"$1"
 }
 
 svc::none_backup() {
