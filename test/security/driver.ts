@@ -2,7 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { execa } from 'execa';
-import { repoRoot, requireBinary, type TempRoot } from '../helpers/services.js';
+import { repoRoot, type TempRoot } from '../helpers/services.js';
 
 export interface ScriptResult {
   exitCode: number;
@@ -36,16 +36,4 @@ export function asUser(user: string, command: string): { ok: boolean; out: strin
   }
 }
 
-export const isRoot = (): boolean => process.getuid?.() === 0;
 
-/**
- * These attacks need root dropping to the service users: not root fails with the reason, unless
- * IACT_ALLOW_MISSING_SERVICES=1 (then false: the caller skips, visibly). Binaries as requireBinary.
- */
-export function needRootAnd(...services: string[]): boolean {
-  if (!isRoot()) {
-    if (process.env.IACT_ALLOW_MISSING_SERVICES === '1') return false;
-    throw new Error('test/security needs root (it drops to the postgres, mysql and redis users)\n  fix: run it as root (sudo), or set IACT_ALLOW_MISSING_SERVICES=1 to skip');
-  }
-  return services.every((s) => requireBinary(s));
-}

@@ -6,8 +6,8 @@ import { chownSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { client, freePort, tempRoot, type TempRoot } from '../helpers/services.js';
-import { asUser, needRootAnd, script, spec } from './driver.js';
+import { client, freePort, needs, tempRoot, type TempRoot } from '../helpers/services.js';
+import { asUser, script, spec } from './driver.js';
 
 let root: TempRoot;
 let victims: string;
@@ -46,7 +46,7 @@ function oldLayout(dir: string, user: string): void {
 
 describe('item 1: links planted by the service user', () => {
   it('redis: conf/redis.conf, sandbox.json, logs/ and secrets/password linked to root files are not written through', async (ctx) => {
-    if (!needRootAnd('redis')) ctx.skip();
+    needs(ctx, 'root', 'redis');
     const port = await freePort();
     const name = 'links-redis';
     const dir = path.join(root.sandboxRoot, 'development', name);
@@ -78,7 +78,7 @@ describe('item 1: links planted by the service user', () => {
   }, 120_000);
 
   it('postgres: iact.conf, pg_hba.conf and pg_ident.conf linked from data/ (the postgres user keeps that directory) are replaced, not written through', async (ctx) => {
-    if (!needRootAnd('postgres')) ctx.skip();
+    needs(ctx, 'root', 'postgres');
     const port = await freePort();
     const name = 'links-pg';
     const dir = path.join(root.sandboxRoot, 'development', name);

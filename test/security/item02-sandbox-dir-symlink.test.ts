@@ -4,8 +4,8 @@ import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, st
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, portOpen, tempRoot, type TempRoot } from '../helpers/services.js';
-import { needRootAnd, script, spec } from './driver.js';
+import { freePort, needs, portOpen, tempRoot, type TempRoot } from '../helpers/services.js';
+import { script, spec } from './driver.js';
 
 let root: TempRoot;
 let elsewhere: string;
@@ -20,7 +20,7 @@ afterAll(() => {
 
 describe('item 2: a sandbox directory that is a symbolic link', () => {
   it('create and destroy refuse it, naming it; its target keeps its owner and data', async (ctx) => {
-    if (!needRootAnd('redis')) ctx.skip();
+    needs(ctx, 'root', 'redis');
     const port = await freePort();
     // Someone's directory with data in it, and the sandbox's name linked to it.
     mkdirSync(path.join(elsewhere, 'data'), { mode: 0o700 });

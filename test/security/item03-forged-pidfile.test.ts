@@ -4,8 +4,8 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, portOpen, processesMentioning, tempRoot, waitFor, type TempRoot } from '../helpers/services.js';
-import { asUser, needRootAnd, script, spec } from './driver.js';
+import { freePort, needs, portOpen, processesMentioning, tempRoot, type TempRoot, waitFor } from '../helpers/services.js';
+import { asUser, script, spec } from './driver.js';
 
 let root: TempRoot;
 beforeAll(() => {
@@ -24,7 +24,7 @@ const alive = (pid: number): boolean => {
 
 describe('item 3: a forged pidfile', () => {
   it('status and destroy find the real server by its port; the process the pidfile names lives on and is reported', async (ctx) => {
-    if (!needRootAnd('redis')) ctx.skip();
+    needs(ctx, 'root', 'redis');
     const port = await freePort();
     const dir = path.join(root.sandboxRoot, 'development', 'forged');
     const created = await script(root, ['create', 'forged', 'redis', String(port), '--spec', '-'], { input: spec('forged', 'redis', port, 'pw-forged') });

@@ -5,8 +5,8 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { client, freePort, processesMentioning, TEMPLATE_DIR, type TempRoot } from '../helpers/services.js';
-import { needRootAnd, script, spec } from './driver.js';
+import { client, freePort, needs, processesMentioning, TEMPLATE_DIR, type TempRoot } from '../helpers/services.js';
+import { script, spec } from './driver.js';
 
 // Each character is special somewhere: ' ends a postgresql.conf string, " an option-file value,
 // a blank a redis config word, # and ; start comments, , splits lists and socat addresses.
@@ -44,7 +44,7 @@ describe('item 8: paths with blanks and quotes', () => {
     ['redis', 'q-redis'],
   ] as const) {
     it(`lightweight ${service} in a project path with blanks, quotes, # ; and , accepts its password login`, async (ctx) => {
-    if (!needRootAnd(service)) ctx.skip();
+    needs(ctx, 'root', service);
     const port = await freePort();
     const created = await script(root, ['create', name, service, String(port), '--spec', '-'], { input: spec(name, service, port, `pw-${name}`) });
     expect(created.exitCode, created.stderr).toBe(0);
@@ -56,7 +56,7 @@ describe('item 8: paths with blanks and quotes', () => {
   }
 
   it('namespace redis there too (socat reaches its socket)', async (ctx) => {
-    if (!needRootAnd('redis', 'namespace')) ctx.skip();
+    needs(ctx, 'root', 'redis', 'namespace');
     const port = await freePort();
     const created = await script(root, ['create', 'q-ns', 'redis', String(port), '--spec', '-'], {
       driver: 'wasm_style_sandbox.sh',
@@ -67,7 +67,7 @@ describe('item 8: paths with blanks and quotes', () => {
   }, 120_000);
 
   it('a line break in the sandbox root is refused (exit 2) before anything is written', async (ctx) => {
-    if (!needRootAnd('redis')) ctx.skip();
+    needs(ctx, 'root', 'redis');
     const port = await freePort();
     const broken = path.join(base, 'line\nbreak');
     const r = await script(root, ['create', 'q-nl', 'redis', String(port), '--spec', '-'], {

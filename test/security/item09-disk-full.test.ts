@@ -5,8 +5,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, statfsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, tempRoot, type TempRoot } from '../helpers/services.js';
-import { needRootAnd, script, spec } from './driver.js';
+import { freePort, needs, tempRoot, type TempRoot } from '../helpers/services.js';
+import { script, spec } from './driver.js';
 
 let root: TempRoot;
 let small: string;
@@ -28,7 +28,7 @@ const freeBytes = (dir: string): number => {
 
 describe('item 9: a full disk during create', () => {
   it('says how much room it needs, frees what it wrote, and stays visible to status and destroy', async (ctx) => {
-    if (!needRootAnd('postgres')) ctx.skip();
+    needs(ctx, 'root', 'postgres');
     // 24 MB: less than a PostgreSQL template's copy.
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=24m,mode=0711', 'tmpfs', small]);
     mounted = true;

@@ -6,7 +6,7 @@ import { open } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, repoRoot } from '../helpers/iact-project.js';
+import { repoRoot } from '../helpers/iact-project.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'iact-sec-lock-'));
 const children: ChildProcess[] = [];
@@ -52,8 +52,7 @@ async function deadPid(): Promise<number> {
 
 describe('item 10: stale-lock race', () => {
   it('a process that read the dead holder before another took the lock over does not take it too', async () => {
-    ensureBuilt();
-    const lockModule = path.join(repoRoot, 'dist', 'apply', 'lock.js');
+      const lockModule = path.join(repoRoot, 'dist', 'apply', 'lock.js');
     const locks = path.join(dir, 'locks');
     mkdirSync(locks, { recursive: true });
     const file = path.join(locks, 'development.lock');

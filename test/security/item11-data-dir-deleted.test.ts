@@ -4,22 +4,20 @@
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { client } from '../helpers/services.js';
-import { ensureBuilt, freePorts, makeProject, type Project } from '../helpers/iact-project.js';
+import { client, needs } from '../helpers/services.js';
+import { freePorts, makeProject, type Project } from '../helpers/iact-project.js';
 import { devManifest } from '../helpers/manifests.js';
-import { needRootAnd } from './driver.js';
 
 const PASSWORD = 'pg-item-eleven';
 let project: Project;
 beforeAll(() => {
-  ensureBuilt();
   project = makeProject('iact-sec11-');
 });
 afterAll(async () => project.cleanup());
 
 describe('item 11: a data directory deleted under a running server', () => {
   it('is planned as a replace with data loss, repaired by apply, and then in sync', async (ctx) => {
-    if (!needRootAnd('postgres')) ctx.skip();
+    needs(ctx, 'root', 'postgres');
     const [pg] = await freePorts(1);
     project.writeEnv(`DB_VM_PASSWORD=${PASSWORD}\n`);
     project.writeManifest('development', devManifest(pg!));

@@ -2,20 +2,19 @@
 // lines echoed by validate or plan (docs/manifest.md "Files").
 import { symlinkSync } from 'node:fs';
 import path from 'node:path';
+import { needs } from '../helpers/services.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, makeProject, type Project } from '../helpers/iact-project.js';
-import { needRootAnd } from './driver.js';
+import { makeProject, type Project } from '../helpers/iact-project.js';
 
 let project: Project;
 beforeAll(() => {
-  ensureBuilt();
   project = makeProject('iact-sec13-');
 });
 afterAll(async () => project.cleanup());
 
 describe('item 13: a manifest linked to /etc/shadow', () => {
   it('validate and plan refuse it without quoting a line of it', async (ctx) => {
-    if (!needRootAnd()) ctx.skip();
+    needs(ctx, 'root');
     symlinkSync('/etc/shadow', path.join(project.dir, 'environments', 'development.yaml'));
     const { readFileSync } = await import('node:fs');
     // Every account name and hash field of the real file: none may appear in any output.

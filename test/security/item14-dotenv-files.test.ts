@@ -5,7 +5,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_DOTENV_BYTES } from '../../src/manifest/dotenv.js';
-import { ensureBuilt, freePorts, makeProject, repoRoot, type Project } from '../helpers/iact-project.js';
+import { freePorts, makeProject, repoRoot, type Project } from '../helpers/iact-project.js';
 import { devManifest } from '../helpers/manifests.js';
 import { tempRoot, type TempRoot } from '../helpers/services.js';
 import { script } from './driver.js';
@@ -13,7 +13,6 @@ import { script } from './driver.js';
 let project: Project;
 let root: TempRoot;
 beforeAll(async () => {
-  ensureBuilt();
   project = makeProject('iact-sec14-');
   const [pg] = await freePorts(1);
   project.writeManifest('development', devManifest(pg!));

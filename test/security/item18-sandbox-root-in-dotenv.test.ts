@@ -4,13 +4,11 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { client } from '../helpers/services.js';
-import { ensureBuilt, freePorts, makeProject, repoRoot, type Project } from '../helpers/iact-project.js';
-import { needRootAnd } from './driver.js';
+import { client, needs } from '../helpers/services.js';
+import { freePorts, makeProject, repoRoot, type Project } from '../helpers/iact-project.js';
 
 let project: Project;
 beforeAll(() => {
-  ensureBuilt();
   project = makeProject('iact-sec18-');
 });
 afterAll(async () => {
@@ -20,7 +18,7 @@ afterAll(async () => {
 
 describe('item 18: IACT_SANDBOX_ROOT in .env', () => {
   it('the CLI puts and finds sandboxes where the drivers do', async (ctx) => {
-    if (!needRootAnd('redis')) ctx.skip();
+    needs(ctx, 'root', 'redis');
     const [port] = await freePorts(1);
     project.writeEnv('IACT_SANDBOX_ROOT=alt-sandboxes\nREDIS_PW=item-eighteen\n');
     project.writeManifest(
