@@ -1265,13 +1265,23 @@ sb::cmd_backup() {
   [[ "${out}" == /* ]] || out="${PWD}/${out}"
   [[ -d "${out%/*}" ]] || iact::die 1 "directory ${out%/*} does not exist" "create it, or pass another --out" io
   sb::lock
+  if [[ "${SB_SERVICE}" != none && ! -f "${SB_DIR}/.initialized" ]] && ! sb::is_running; then
+    # Its create never finished: no server ever ran with data of the user's, and the config that
+    # failed it would fail a start for the backup too (docs/driver-protocol.md "Verbs").
+    iact::info "sandbox ${SB_NAME} never finished its create: it holds no data, so no backup is written"
+    return 0
+  fi
   if [[ "${SB_SERVICE}" != none ]] && ! sb::is_running; then
     # A dump needs the server: a stopped sandbox runs for its backup and is stopped again, so that
     # destroying a stopped sandbox still keeps its data.
     iact::info "sandbox ${SB_NAME} is stopped; starting it for the backup"
     drv::prerequisites
     drv::prepare
-    sb::start_service
+    # In a subshell: a server that does not start is a failed backup, whose fix names --no-backup.
+    if ! (sb::start_service); then
+      drv::stop_processes
+      iact::die 1 "backup of '${SB_NAME}' failed: its server did not start" "see ${SB_DIR}/logs/; iact destroy and apply take --no-backup to go on without one" backup-failed
+    fi
     started=1
     # Ready for logins, not just listening: redis refuses SAVE while it loads its RDB.
     iact::wait_for 30 svc::login_works || ok=0

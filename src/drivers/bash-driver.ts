@@ -203,9 +203,12 @@ export class BashDriver implements DriverWriter {
     await this.run(ctx, ['destroy', name, '--yes']);
   }
 
-  async backup(ctx: DriverContext, name: string, outFile: string): Promise<void> {
+  async backup(ctx: DriverContext, name: string, outFile: string): Promise<void | false> {
     checkName(name);
-    await this.run(ctx, ['backup', name, '--out', path.resolve(ctx.root, outFile)]);
+    const out = path.resolve(ctx.root, outFile);
+    await this.run(ctx, ['backup', name, '--out', out]);
+    // The script writes no file for a sandbox whose create never finished (docs/driver-protocol.md "Verbs").
+    return (await access(out).then(() => true, () => false)) ? undefined : false;
   }
 
   /**

@@ -85,7 +85,8 @@ export interface DriverWriter extends DriverReader {
   /** Succeeds when the sandbox is already gone. */
   destroy(ctx: DriverContext, name: string): Promise<void>;
   /** Dump the sandbox's data to `outFile` (pg_dump, mariadb-dump, RDB copy); no-op file for `none`. */
-  backup(ctx: DriverContext, name: string, outFile: string): Promise<void>;
+  /** false: nothing to back up (its create never finished), and no file was written. */
+  backup(ctx: DriverContext, name: string, outFile: string): Promise<void | false>;
   /**
    * Optional: throws what `create` would fail with here (binaries, version, image, a port in use)
    * and changes nothing. portIsOurs: the port belongs to the sandbox being replaced.
