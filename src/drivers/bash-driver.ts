@@ -223,6 +223,9 @@ export class BashDriver implements DriverWriter {
       env: { IACT_SANDBOX_ROOT: ctx.sandboxRoot, IACT_DRIVER_ERRORS: 'json' },
       ...(input === undefined ? { stdin: 'ignore' as const } : { input }),
       reject: false,
+      // Its own process group: Ctrl-C on a terminal signals iact's group, and iact lets the actions
+      // already running finish (docs/commands.md "apply"); a driver killed mid-create leaves it half-made.
+      detached: true,
       timeout: driverTimeoutMs(),
       ...(ctx.signal ? { cancelSignal: ctx.signal } : {}),
       maxBuffer: MAX_OUTPUT_BYTES,
