@@ -230,7 +230,13 @@ export class BashDriver implements DriverWriter {
       ...(ctx.signal ? { cancelSignal: ctx.signal } : {}),
       maxBuffer: MAX_OUTPUT_BYTES,
     });
-    if (result.exitCode === 0 && !result.failed) return { stdout: result.stdout, command };
+    if (result.exitCode === 0 && !result.failed) {
+      // What a script warns about while succeeding (a forged pidfile, a sandbox directory taken back) reaches the user.
+      if (ctx.onWarning) {
+        for (const line of String(result.stderr ?? '').split('\n')) if (line.startsWith('warning: ')) ctx.onWarning(redact(line, secrets));
+      }
+      return { stdout: result.stdout, command };
+    }
     throw failure(command, secrets, {
       exitCode: result.exitCode,
       signal: result.signal,

@@ -62,6 +62,8 @@ export interface DriverContext {
   sandboxRoot: string; // absolute $IACT_SANDBOX_ROOT
   environment: string;
   signal?: AbortSignal;
+  /** Receives the `warning:` lines of a driver call that succeeded (secrets redacted). */
+  onWarning?: (line: string) => void;
 }
 
 export interface DriverReader {

@@ -5,13 +5,19 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, needs, portOpen, processesMentioning, tempRoot, type TempRoot, waitFor } from '../helpers/services.js';
+import { makeProject, type Project } from '../helpers/iact-project.js';
 import { asUser, script, spec } from './driver.js';
 
 let root: TempRoot;
+let project: Project;
 beforeAll(() => {
   root = tempRoot('iact-sec03-');
+  project = makeProject('iact-sec03-cli-');
 });
-afterAll(() => root.cleanup());
+afterAll(async () => {
+  root.cleanup();
+  await project.cleanup();
+});
 
 const alive = (pid: number): boolean => {
   try {
@@ -49,6 +55,29 @@ describe('item 3: a forged pidfile', () => {
       expect(await waitFor(() => !alive(server), 10_000), 'the real server').toBe(true);
       expect(await portOpen(port)).toBe(false);
       expect(processesMentioning(dir)).toEqual([]);
+    } finally {
+      bystander.kill('SIGKILL');
+    }
+  }, 60_000);
+
+  it('iact destroy says so too, and does not claim a clean destroy of the wrong process', async (ctx) => {
+    needs(ctx, 'root', 'redis');
+    const port = await freePort();
+    project.writeEnv('REDIS_PW=item-three\n');
+    project.writeManifest(
+      'development',
+      ['apiVersion: iact/v1', 'environment: development', 'defaults: { driver: lightweight }', 'sandboxes:', '  cache:', '    service: redis', `    port: ${port}`, '    password: ${REDIS_PW}', ''].join('\n'),
+    );
+    expect((await project.iact(['apply', '--auto-approve'])).exitCode).toBe(0);
+    const bystander = spawn('sleep', ['600'], { stdio: 'ignore' });
+    try {
+      const dir = path.join(project.dir, '.iact', 'sandboxes', 'development', 'cache');
+      expect(asUser('redis', `printf '%s\\n' ${bystander.pid} > '${dir}/run/redis.pid'`).ok).toBe(true);
+      const destroyed = await project.iact(['destroy', '--auto-approve', '--no-backup']);
+      expect(destroyed.exitCode, destroyed.stdout + destroyed.stderr).toBe(0);
+      expect(destroyed.stderr).toContain(`names pid ${bystander.pid}`);
+      expect(alive(bystander.pid!)).toBe(true);
+      expect(await portOpen(port)).toBe(false);
     } finally {
       bystander.kill('SIGKILL');
     }
