@@ -28,6 +28,7 @@ const COLUMNS: Column[] = [
   ['IACT_CAT_CONFIG_FILE', (e) => e.config?.file ?? '', 'config file iact writes, relative to the sandbox directory'],
   ['IACT_CAT_CONFIG_FORMAT', (e) => e.config?.format ?? '', 'its format (quoting rules)'],
   ['IACT_CAT_RELOADABLE', (e) => list(e.reloadable), 'settings a reload applies; others need a restart'],
+  ['IACT_CAT_SETTINGS', (e) => (e.settings === 'any' ? '*' : list(e.settings.map((k) => k.replace(/-/g, '_')))), "settings a manifest may set ('-' folded to '_'; * any)"],
   ['IACT_CAT_RESERVED', (e) => list(e.reserved), "setting keys iact owns ('-' folded to '_')"],
   ['IACT_CAT_HAS_DATABASE', (e) => flag(e.hasDatabase), '1 when the sandbox has a database and a user'],
   ['IACT_CAT_NEEDS_PASSWORD', (e) => flag(e.needsPassword), '1 when the sandbox has a password'],
