@@ -37,6 +37,8 @@ declare -gA IACT_CAT_RESERVED=([postgres]='port listen_addresses unix_socket_dir
 declare -gA IACT_CAT_HAS_DATABASE=([postgres]=1 [mysql]=1 [redis]=0 [none]=0)
 # 1 when the sandbox has a password
 declare -gA IACT_CAT_NEEDS_PASSWORD=([postgres]=1 [mysql]=1 [redis]=1 [none]=0)
+# 1 when the server reads its password from the config file iact writes
+declare -gA IACT_CAT_PASSWORD_IN_CONFIG=([postgres]=0 [mysql]=0 [redis]=1 [none]=0)
 # how a backup is taken
 declare -gA IACT_CAT_BACKUP_METHOD=([postgres]=pg_dump [mysql]=mariadb-dump [redis]=rdb [none]=tar)
 # extension of a backup file

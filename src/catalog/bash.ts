@@ -32,6 +32,7 @@ const COLUMNS: Column[] = [
   ['IACT_CAT_RESERVED', (e) => list(e.reserved), "setting keys iact owns ('-' folded to '_')"],
   ['IACT_CAT_HAS_DATABASE', (e) => flag(e.hasDatabase), '1 when the sandbox has a database and a user'],
   ['IACT_CAT_NEEDS_PASSWORD', (e) => flag(e.needsPassword), '1 when the sandbox has a password'],
+  ['IACT_CAT_PASSWORD_IN_CONFIG', (e) => flag(e.passwordInConfig ?? false), '1 when the server reads its password from the config file iact writes'],
   ['IACT_CAT_BACKUP_METHOD', (e) => e.backup.method, 'how a backup is taken'],
   ['IACT_CAT_BACKUP_EXT', (e) => e.backup.ext, 'extension of a backup file'],
   ['IACT_CAT_DEFAULT_VERSION', (e) => e.defaultVersion ?? '', 'version when the manifest pins none'],

@@ -35,6 +35,7 @@ export const redis: ServiceEntry = {
   backup: { method: 'rdb', ext: 'rdb' },
   hasDatabase: false,
   needsPassword: true,
+  passwordInConfig: true,
   serves: 'cache',
   connection: {
     // Redis 6+ ACL form: redis-cli sends AUTH with an empty user for `redis://:pass@`, which fails.

@@ -56,6 +56,11 @@ export interface ServiceEntry {
   hasDatabase: boolean;
   /** The manifest requires a password. */
   needsPassword: boolean;
+  /**
+   * The server reads its password from the config file iact writes (redis requirepass): a restart
+   * gives it the recorded password without knowing the one it has now.
+   */
+  passwordInConfig?: boolean;
   /** Which connection a sandbox of this service can serve (connections.database / connections.cache). */
   serves?: 'database' | 'cache';
   /**
