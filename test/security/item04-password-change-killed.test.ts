@@ -3,17 +3,16 @@
 // server accepted it, and the status logs in with it, so the next plan shows the difference.
 import path from 'node:path';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePorts, makeProject, servicesAvailable, type Project } from '../helpers/iact-project.js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { freePorts, makeProject, describeNeeding, type Project } from '../helpers/iact-project.js';
 import { devManifest } from '../helpers/manifests.js';
 import { killTree, psqlAdmin } from '../helpers/server-admin.js';
 import { client, PG_BIN, waitFor } from '../helpers/services.js';
 
 const OLD = 'item04-Old-pw-1';
 const NEW = 'item04-New-pw-2';
-const available = servicesAvailable(['postgres']);
 
-describe.runIf(available)('item 4: SIGKILL during an in-place password change', () => {
+describeNeeding('postgres', 'root')('item 4: SIGKILL during an in-place password change', () => {
   let project: Project;
   let port: number;
   let dir: string;

@@ -4,16 +4,15 @@
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { specFor } from '../helpers/lifecycle.js';
 import { client, freePort, repoRoot, TEMPLATE_DIR, tempRoot, type TempRoot } from '../helpers/services.js';
-import { servicesAvailable } from '../helpers/iact-project.js';
+import { describeNeeding } from '../helpers/iact-project.js';
 import type { DriverSpec } from '../../src/drivers/types.js';
 
-const available = servicesAvailable(['redis', 'mysql']);
 const MASTERAUTH = 'item05-Masterauth-Secret-77';
 
-describe.runIf(available)('item 5: secrets and setting values never ride on a command line', () => {
+describeNeeding('redis', 'mysql')('item 5: secrets and setting values never ride on a command line', () => {
   let root: TempRoot;
   let argvLog: string;
   let wrapperDir: string;

@@ -4,14 +4,13 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { specFor } from '../helpers/lifecycle.js';
 import { mysqlAdmin, psqlAdmin } from '../helpers/server-admin.js';
 import { freePort, repoRoot, TEMPLATE_DIR, tempRoot, type TempRoot } from '../helpers/services.js';
-import { servicesAvailable } from '../helpers/iact-project.js';
+import { describeNeeding } from '../helpers/iact-project.js';
 import type { DriverSpec } from '../../src/drivers/types.js';
 
-const available = servicesAvailable(['postgres', 'mysql']);
 
 /** Every regular file under DIR whose text holds NEEDLE (relative paths). */
 function filesHolding(dir: string, needle: string): string[] {
@@ -28,7 +27,7 @@ function filesHolding(dir: string, needle: string): string[] {
   return found;
 }
 
-describe.runIf(available)('item 6: passwords never reach server logs or statement statistics', () => {
+describeNeeding('postgres', 'mysql')('item 6: passwords never reach server logs or statement statistics', () => {
   let root: TempRoot;
   beforeAll(() => {
     root = tempRoot('iact-item06-');

@@ -5,12 +5,11 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { specFor } from '../helpers/lifecycle.js';
-import { freePorts, makeProject, portOpen, servicesAvailable, type Project } from '../helpers/iact-project.js';
+import { freePorts, makeProject, portOpen, describeNeeding, type Project } from '../helpers/iact-project.js';
 import { processesMentioning, repoRoot, TEMPLATE_DIR, tempRoot, type TempRoot } from '../helpers/services.js';
 
-const available = servicesAvailable(['postgres', 'mysql', 'redis']);
 
 const BYPASSES: Array<{ service: 'postgres' | 'mysql' | 'redis'; key: string; value: string }> = [
   { service: 'postgres', key: 'include', value: '/some/file.conf' },
@@ -22,7 +21,7 @@ const BYPASSES: Array<{ service: 'postgres' | 'mysql' | 'redis'; key: string; va
   { service: 'redis', key: 'rename-command', value: 'CONFIG x' },
 ];
 
-describe.runIf(available)('item 7: reserved settings cannot be bypassed', () => {
+describeNeeding('postgres', 'mysql', 'redis')('item 7: reserved settings cannot be bypassed', () => {
   let project: Project;
   let root: TempRoot;
   beforeAll(() => {

@@ -1,14 +1,13 @@
 // Issue 11, item 15: a setting whose value comes from a sensitive variable is a secret whatever its
 // key: the server's config gets it, sandbox.json, status and plans hold only its salted hash.
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePorts, makeProject, servicesAvailable, type Project } from '../helpers/iact-project.js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { freePorts, makeProject, describeNeeding, type Project } from '../helpers/iact-project.js';
 import { client } from '../helpers/services.js';
 
-const available = servicesAvailable(['redis']);
 const VALUE = 'allkeys-lru';
 
-describe.runIf(available)('item 15: sensitive setting values in sandbox.json', () => {
+describeNeeding('redis')('item 15: sensitive setting values in sandbox.json', () => {
   let project: Project;
   let port: number;
   beforeAll(async () => {

@@ -3,14 +3,13 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { makeProject, portOpen, servicesAvailable, type Project } from '../helpers/iact-project.js';
+import { afterAll, expect, it } from 'vitest';
+import { makeProject, portOpen, describeNeeding, type Project } from '../helpers/iact-project.js';
 import { alive, processTree } from '../helpers/server-admin.js';
 import { waitFor } from '../helpers/services.js';
 
-const available = servicesAvailable(['redis']);
 
-describe.runIf(available)('item 17: iact run dies whole', () => {
+describeNeeding('redis')('item 17: iact run dies whole', () => {
   let project: Project;
   const runRoot = mkdtempSync(path.join(tmpdir(), 'iact-item17-run-'));
   chmodSync(runRoot, 0o755);

@@ -2,16 +2,15 @@
 // run with. A create that changes restart-only settings restarts the server; one that fails leaves
 // the plan showing the difference, never "No changes" beside a refused password.
 import { rmSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePorts, makeProject, servicesAvailable, type Project } from '../helpers/iact-project.js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { freePorts, makeProject, describeNeeding, type Project } from '../helpers/iact-project.js';
 import { client } from '../helpers/services.js';
 
-const available = servicesAvailable(['redis']);
 
 const manifest = (port: number, settings: string) =>
   ['apiVersion: iact/v1', 'environment: development', 'sandboxes:', '  cache:', '    service: redis', `    port: ${port}`, '    password: ${CACHE_PASSWORD}', `    settings: { ${settings} }`, ''].join('\n');
 
-describe.runIf(available)('item 20: a failed create hides drift', () => {
+describeNeeding('redis')('item 20: a failed create hides drift', () => {
   let project: Project;
   let port: number;
   const redis = (password: string, command: string) => client('redis', { port, database: '', user: '', password }, command);

@@ -3,13 +3,12 @@
 // one interval, as the README promises.
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePorts, makeProject, portOpen, servicesAvailable, type Project } from '../helpers/iact-project.js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { freePorts, makeProject, portOpen, describeNeeding, type Project } from '../helpers/iact-project.js';
 import type { PassLog } from '../../src/commands/reconcile.js';
 
-const available = servicesAvailable(['redis']);
 
-describe.runIf(available)('item 21: one failing sandbox does not slow the healing of the others', () => {
+describeNeeding('redis')('item 21: one failing sandbox does not slow the healing of the others', () => {
   let project: Project;
   let squatter: Server;
   beforeAll(() => {
