@@ -4,6 +4,7 @@ import { isAllowedSetting, isReserved, serviceEntry, servicesServing } from '../
 import { diag, formatLocation, type Diagnostic, type SourceLocation } from '../diagnostics.js';
 import { SERVICES, type ResolvedEnvironment } from '../model/types.js';
 import { passwordProblem } from '../secrets/index.js';
+import { schemaAt } from './schema.js';
 import { envFileQuote } from '../util/env-quote.js';
 
 type Segments = readonly (string | number)[];
@@ -11,6 +12,8 @@ export type Locate = (segments: Segments, key?: boolean) => SourceLocation;
 
 type Obj = Record<string, unknown>;
 const SANDBOX_NAME = /^[a-z][a-z0-9-]{0,62}$/;
+/** The schema's pattern for a setting key (schemas/manifest.schema.json), read from the schema itself. */
+const SETTING_KEY = new RegExp((schemaAt(['sandboxes', 'x', 'settings']) as { propertyNames: { pattern: string } }).propertyNames.pattern, 'u');
 const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 /**
@@ -98,7 +101,8 @@ export function checkSemantics(data: Obj, ctx: { environment: string; fileEnviro
         }),
       );
     }
-    if (typeof sb.password === 'string') {
+    // A line break or NUL is the schema's error already (its secret pattern): said once.
+    if (typeof sb.password === 'string' && !/[\r\n\0]/.test(sb.password)) {
       const problem = passwordProblem(sb.password);
       // The value is never echoed: it is a secret.
       if (problem) {
@@ -113,7 +117,8 @@ export function checkSemantics(data: Obj, ctx: { environment: string; fileEnviro
     }
     if (entry && isObj(sb.settings)) {
       for (const key of Object.keys(sb.settings)) {
-        if (isAllowedSetting(entry.name, key)) continue;
+        // A key the schema's pattern refuses was reported there.
+        if (isAllowedSetting(entry.name, key) || !SETTING_KEY.test(key)) continue;
         const owned = isReserved(entry.name, key);
         const allowed = entry.settings === 'any' ? [] : entry.settings;
         out.push(
@@ -275,7 +280,7 @@ export function checkSemantics(data: Obj, ctx: { environment: string; fileEnviro
   walk(connections, ['connections']);
   for (const section of ['database', 'cache']) {
     const password = isObj(connections[section]) ? str((connections[section] as Obj).password) : undefined;
-    const problem = password === undefined ? undefined : passwordProblem(password);
+    const problem = password === undefined || /[\r\n\0]/.test(password) ? undefined : passwordProblem(password);
     if (problem && envFileQuote(password!) !== undefined) {
       out.push(
         diag(`connections.${section}.password ${problem}`, {
