@@ -264,7 +264,11 @@ export async function converge(selected: Selected, environment: string, io: Comm
     const config = plan.config_changes[0];
     // Settings that point at a sandbox apply did not converge would send applications to the wrong place.
     const bound = [resolved.connections.database?.sandbox, resolved.connections.cache?.sandbox];
-    const unconverged = results.filter((r) => (r.outcome === 'failed' || r.outcome === 'skipped') && bound.includes(r.name)).map((r) => r.address);
+    const unconverged = [
+      ...results.filter((r) => (r.outcome === 'failed' || r.outcome === 'skipped') && bound.includes(r.name)).map((r) => r.address),
+      // A sandbox reconcile holds back (backing off) did not converge either.
+      ...[...(options.hold ?? [])].filter((n) => bound.includes(n)).map((n) => `sandbox.${n}`),
+    ];
     if (config && config.action !== 'no-op' && config.action !== 'delete' && unconverged.length > 0) {
       reporter.line(`${envFile.relative}: left as it was, because ${unconverged.join(' and ')} did not converge; the next apply writes it`);
     } else if (config && config.action !== 'no-op') {
