@@ -69,6 +69,8 @@ export default async function run(opts: Record<string, unknown>, io: CommandIO, 
     const code = await new Promise<number>((resolve) => {
       const [file, ...rest] = command as [string, ...string[]];
       child = spawn(file, rest, { stdio: 'inherit', env: { ...io.env, ...conn.env }, cwd: io.cwd });
+      // It dies with iact, even a SIGKILLed one: the sandbox's supervisor stops it.
+      if (child.pid !== undefined) sandbox!.watch(child.pid);
       child.once('error', (error: NodeJS.ErrnoException) => {
         io.stderr(`error: cannot run ${file}: ${error.code === 'ENOENT' ? 'command not found' : error.message}\n`);
         resolve(error.code === 'ENOENT' ? 127 : 126);
