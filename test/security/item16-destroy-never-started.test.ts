@@ -16,11 +16,11 @@ describe('item 16: destroy of a sandbox that never started', () => {
   it('deletes it, with no backup to take and no --no-backup needed', async (ctx) => {
     needs(ctx, 'root', 'postgres');
     const [port] = await freePorts(1);
-    // A parameter PostgreSQL does not know: it refuses to start with it, after the sandbox was made.
+    // A library that does not exist: PostgreSQL refuses to start with it, after the sandbox was made.
     project.writeManifest(
       'development',
       ['apiVersion: iact/v1', 'environment: development', 'defaults: { driver: lightweight }', 'sandboxes:', '  never:', '    service: postgres',
-        `    port: ${port}`, '    database: app', '    user: app', '    password: never-started-pw', '    settings: { iact_no_such_parameter: 1 }', ''].join('\n'),
+        `    port: ${port}`, '    database: app', '    user: app', '    password: never-started-pw', '    settings: { shared_preload_libraries: iact_no_such_library }', ''].join('\n'),
     );
     const applied = await project.iact(['apply', '--auto-approve']);
     expect(applied.exitCode).toBe(1);
