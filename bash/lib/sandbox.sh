@@ -744,13 +744,13 @@ sb::copy_template() {
     iact::die 1 "not enough disk space for sandbox '${SB_NAME}': it needs about $(sb::mb "${need}") MB in ${SB_DIR}, and $(sb::mb "${free}") MB are free" \
       "free space on that filesystem, or set IACT_SANDBOX_ROOT to one with room; then apply again (or destroy ${SB_NAME})" io
   fi
-  if ! cp -a "${SVC_TEMPLATE}/data" "${SB_DIR}/data" 2>"${SB_DIR}/logs/create.err"; then
+  if ! cp -a "${SVC_TEMPLATE}/data" "${SB_DIR}/data" 2>"${SB_DIR}/.create.err"; then
     rm -rf -- "${SB_DIR}/data"
-    IACT_ERROR_DETAIL="$(tail -n 3 "${SB_DIR}/logs/create.err")"
+    IACT_ERROR_DETAIL="$(tail -n 3 "${SB_DIR}/.create.err")"
     iact::die 1 "could not copy the ${SB_SERVICE} template into ${SB_DIR}/data (it needs about $(sb::mb "${need}") MB); the partial copy was removed" \
       "free space on that filesystem, or set IACT_SANDBOX_ROOT to one with room; then apply again (or destroy ${SB_NAME})" io
   fi
-  rm -f -- "${SB_DIR}/logs/create.err"
+  rm -f -- "${SB_DIR}/.create.err"
   chmod 0700 "${SB_DIR}/data"
 }
 
