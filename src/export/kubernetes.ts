@@ -331,9 +331,10 @@ function settingsDocuments(resolved: ResolvedEnvironment, opts: KubernetesExport
 }
 
 /** Names Kubernetes accepts for these objects: a DNS label, and short enough for a StatefulSet's pod labels. */
-function nameProblem(sandbox: SandboxSpec): ExportProblem | undefined {
-  // A StatefulSet's pods get the label controller-revision-hash=NAME-<10 chars>, at most 63 characters.
-  const max = 52;
+function nameProblem(sandbox: SandboxSpec, opts: KubernetesExportOptions): ExportProblem | undefined {
+  // A StatefulSet's pods get the label controller-revision-hash=NAME-<10 chars>, at most 63 characters;
+  // CloudNativePG's webhook refuses cluster names past 50.
+  const max = sandbox.service === 'postgres' && opts.operator === 'cnpg' ? 50 : 52;
   if (/^[a-z]([a-z0-9-]*[a-z0-9])?$/.test(sandbox.name) && sandbox.name.length <= max) return undefined;
   return {
     summary: `sandbox ${sandbox.name} cannot be a Kubernetes object name`,
@@ -347,7 +348,7 @@ export function buildKubernetesExport(resolved: ResolvedEnvironment, opts: Kuber
   const documents: KubeDocument[] = [];
   const problems: ExportProblem[] = [];
   for (const sandbox of Object.values(resolved.sandboxes)) {
-    const problem = nameProblem(sandbox);
+    const problem = nameProblem(sandbox, opts);
     if (problem) {
       problems.push(problem);
       continue;
