@@ -1,6 +1,7 @@
 // `iact export --format kubernetes`: golden output of the bundled staging environment, every object
 // checked against the Kubernetes API schemas (kubernetes-models) or the CloudNativePG CRD, no secret leaked.
 import { cpSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { execa } from 'execa';
 import path from 'node:path';
 import { Ajv } from 'ajv';
 import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
@@ -13,6 +14,7 @@ import { parseAllDocuments } from 'yaml';
 import exportCommand from '../../src/commands/export.js';
 import type { CommandIO } from '../../src/commands/io.js';
 import { cleanupTemp, REPO, tempProject } from '../manifest/helpers.js';
+import { freePort, requireBinary } from '../helpers/services.js';
 
 const UPDATE = process.env.UPDATE_GOLDEN === '1';
 const FIXTURES = path.join(REPO, 'test/fixtures/export');
@@ -196,6 +198,44 @@ describe('iact export --format kubernetes', () => {
     expect(run.stdout).toContain('keys: password, masterauth');
     expect(run.stdout).not.toContain('primary-secret-value');
     expect(run.stdout).not.toContain('mixed-redis-pw');
+  });
+
+  it('the redis container starts a real redis-server with its password from the Secret, in no argv', async () => {
+    if (!requireBinary('redis')) return;
+    const password = 'tr1cky "pass" \\ word';
+    const masterauth = 'primary secret $value';
+    const manifest = MIXED.replace('password: mixed-redis-pw', `password: '${password}'`).replace('masterauth: primary-secret-value', `masterauth: '${masterauth}'`);
+    const run = await runExport(project({ mixed: manifest }), { env: 'mixed' });
+    const sts = objectsOf(run.stdout).find((o) => o.metadata.name === 'mixed-cache' && o.kind === 'StatefulSet') as unknown as {
+      spec: { template: { spec: { containers: { command: string[]; args: string[]; env: { name: string }[]; readinessProbe: { exec: { command: string[] } } }[] } } };
+    };
+    const container = sts.spec.template.spec.containers[0]!;
+    expect(container.env.map((e) => e.name)).toEqual(['REDISCLI_AUTH', 'IACT_SETTING_MASTERAUTH']);
+    const dir = tempProject();
+    const port = await freePort();
+    // What Kubernetes would run, with the Secret's values in the container's environment; only the data dir and port differ.
+    const env = { PATH: process.env.PATH, TMPDIR: dir, REDISCLI_AUTH: password, IACT_SETTING_MASTERAUTH: masterauth };
+    const [cmd, ...cmdArgs] = container.command;
+    const server = execa(cmd!, [...cmdArgs, ...container.args.map((a) => (a === '/data' ? dir : a)), '--port', String(port), '--bind', '127.0.0.1', '--save', ''], { env, extendEnv: false, reject: false });
+    try {
+      const cli = (args: string[], extra: Record<string, string> = {}) => execa('redis-cli', ['-p', String(port), ...args], { env: { ...env, ...extra }, extendEnv: false, reject: false });
+      for (let i = 0; i < 100 && (await cli(['ping'])).stdout !== 'PONG'; i++) await new Promise((r) => setTimeout(r, 50));
+      expect((await cli(['ping'])).stdout).toBe('PONG');
+      expect((await cli(['config', 'get', 'masterauth'])).stdout).toBe(`masterauth\n${masterauth}`);
+      expect((await cli(['config', 'get', 'maxmemory-policy'])).stdout).not.toContain('masterauth');
+      const cmdline = readFileSync(`/proc/${server.pid}/cmdline`, 'utf8');
+      expect(cmdline).toContain('redis-server');
+      expect(cmdline).not.toContain('tr1cky');
+      expect(cmdline).not.toContain('primary');
+      // The readiness probe as Kubernetes runs it: ready with the Secret's password, not with another.
+      const [probe, ...probeArgs] = container.readinessProbe.exec.command;
+      const probeWith = (auth: string) => execa(probe!, probeArgs.map((a) => a.replace('redis-cli ping', `redis-cli -p ${port} ping`)), { env: { ...env, REDISCLI_AUTH: auth }, extendEnv: false, reject: false });
+      expect((await probeWith(password)).exitCode).toBe(0);
+      expect((await probeWith('wrong-password')).exitCode).not.toBe(0);
+    } finally {
+      server.kill('SIGTERM');
+      await server;
+    }
   });
 
   it('a sandbox name Kubernetes cannot take is an error at its line, with the fix', async () => {
