@@ -13,7 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import exportCommand from '../../src/commands/export.js';
 import type { CommandIO } from '../../src/commands/io.js';
-import { cleanupTemp, REPO, tempProject } from '../manifest/helpers.js';
+import { cleanupTemp, REPO, runCli, tempProject } from '../manifest/helpers.js';
 import { freePort, requireBinary } from '../helpers/services.js';
 
 const UPDATE = process.env.UPDATE_GOLDEN === '1';
@@ -246,6 +246,17 @@ describe('iact export --format kubernetes', () => {
     expect(diagnostics[0]!.summary).toBe(`sandbox ${long} cannot be a Kubernetes object name`);
     expect(diagnostics[0]!.location?.line).toBe(9); // the sandbox's block
     expect(diagnostics[0]!.fix).toMatch(/at most 52 characters/);
+  });
+
+  it('through the built CLI: the same golden, and --format is required', async () => {
+    const dir = project();
+    const run = await runCli(['export', '--format', 'kubernetes', '--env', 'staging'], dir);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe(readFileSync(path.join(FIXTURES, 'staging.yaml'), 'utf8'));
+    const missing = await runCli(['export', '--env', 'staging'], dir);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain("required option '-f, --format <format>' not specified");
   });
 
   it('an unknown format is refused with the one that exists', async () => {
