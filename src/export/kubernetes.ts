@@ -347,6 +347,14 @@ export function buildKubernetesExport(resolved: ResolvedEnvironment, opts: Kuber
   const env = resolved.environment;
   const documents: KubeDocument[] = [];
   const problems: ExportProblem[] = [];
+  // The settings objects are named after the environment, and Kubernetes names take no '_'.
+  if (!/^[a-z]([a-z0-9-]*[a-z0-9])?$/.test(env)) {
+    problems.push({
+      summary: `environment ${env} cannot name Kubernetes objects (${settingsName(env)})`,
+      path: 'environment',
+      fix: 'rename the environment (and its manifest file) to letters, digits and -, ending with a letter or digit',
+    });
+  }
   for (const sandbox of Object.values(resolved.sandboxes)) {
     const problem = nameProblem(sandbox, opts);
     if (problem) {

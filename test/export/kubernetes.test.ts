@@ -248,6 +248,11 @@ describe('iact export --format kubernetes', () => {
     expect(diagnostics[0]!.fix).toMatch(/at most 52 characters/);
   });
 
+  it('an environment name Kubernetes cannot take is an error too', async () => {
+    const manifest = BAD.replace('environment: bad', 'environment: my_env').replace(/LONGNAME/, 'fine-redis');
+    await expect(runExport(project({ my_env: manifest }), { env: 'my_env' })).rejects.toThrow('environment my_env cannot name Kubernetes objects (my_env-settings)');
+  });
+
   it('through the built CLI: the same golden, and --format is required', async () => {
     const dir = project();
     const run = await runCli(['export', '--format', 'kubernetes', '--env', 'staging'], dir);
