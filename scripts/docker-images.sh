@@ -43,7 +43,7 @@ img::add_binary() {
   local root="$1" file lib
   shift
   for file in "$@"; do
-    [[ -e "${file}" ]] || img::die "${file} is missing on this machine" "install the package that provides it (see SPEC \"Drivers\")"
+    [[ -e "${file}" ]] || img::die "${file} is missing on this machine" "install the package that provides it (see README.md \"Drivers\")"
     img::copy "${root}" "${file}"
     while read -r lib; do
       img::copy "${root}" "${lib}"

@@ -1,5 +1,5 @@
-#!/usr/bin/env node
-// Thin entry: parse options, lazy-import the command, map errors to exit codes.
+// The command line as a module: parse options, lazy-import the command, map errors to exit codes.
+// Importing it runs nothing (tests call buildProgram and main); src/bin.ts is the executable.
 import { Command, CommanderError, Option } from 'commander';
 import { colorAllowed, type CommandIO } from './commands/io.js';
 
@@ -236,13 +236,15 @@ and exits 1, so that PW=$(iact config DB_PASSWORD) fails instead of capturing th
   return program;
 }
 
-async function main(argv: string[]): Promise<void> {
+/** Runs `iact` with a full argv (node, script, args...); resolves to the exit code the command set, or 0. */
+export async function main(argv: readonly string[]): Promise<number> {
   const program = buildProgram();
   try {
-    await program.parseAsync(argv);
+    await program.parseAsync([...argv]);
   } catch (error) {
     process.exitCode = await handleError(error);
   }
+  return typeof process.exitCode === 'number' ? process.exitCode : Number(process.exitCode ?? 0);
 }
 
 async function handleError(error: unknown): Promise<number> {
@@ -270,4 +272,3 @@ async function handleError(error: unknown): Promise<number> {
   return 1;
 }
 
-void main(process.argv);

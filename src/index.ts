@@ -1,11 +1,13 @@
 // Library entry: `import { loadEnvironmentConfig } from 'iact'`. Each area appends its own exports.
 export type * from './model/types.js';
 export { DiagnosticError, formatDiagnostic, formatDiagnostics, type Diagnostic, type SourceLocation } from './diagnostics.js';
-export { loadEnvironmentConfig, makeConfig, type EnvironmentConfig, type LoadConfigOptions } from './config/index.js';
+export { makeConfig, type EnvironmentConfig } from './config/index.js';
+export { loadEnvironmentConfig, type LoadConfigOptions } from './io/config.js';
 export { connectionVariables, renderEnvFile, type ConnectionVariable } from './config/render.js';
-export { loadEnvironment, listEnvironments } from './manifest/load.js';
+export { loadEnvironment, listEnvironments } from './io/load.js';
 export { resolveManifest } from './manifest/resolve.js';
-export { detectEnvironment, detectEnvironmentIn, describeDetected } from './manifest/detect.js';
+export { detectEnvironment, describeDetected } from './manifest/detect.js';
+export { detectEnvironmentIn } from './io/detect.js';
 export { withSandbox, createEphemeral, type EphemeralSpec, type EphemeralOptions, type EphemeralSandbox } from './sandbox/ephemeral.js';
 export { connectionFor, type SandboxConnection, type EphemeralService } from './sandbox/connection.js';
 export { freePort, portTaken } from './sandbox/free-port.js';

@@ -33,7 +33,7 @@ export default async function apply(opts: Record<string, unknown>, io: CommandIO
         }),
       );
     }
-    const { readPlanFile } = await import('../plan/planfile-io.js');
+    const { readPlanFile } = await import('../io/planfile.js');
     saved = await readPlanFile(path.resolve(io.cwd, planFile), planFile);
     if (typeof opts.env === 'string' && opts.env !== saved.environment) {
       throw new DiagnosticError(

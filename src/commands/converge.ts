@@ -13,7 +13,7 @@ import { jsonReporter, liveReporter, plainReporter, type ProgressReporter } from
 import { renderEnvFile } from '../config/render.js';
 import { buildPlan } from '../plan/planner.js';
 import { hasChanges, type Plan, type PlanInputs } from '../plan/types.js';
-import { redact } from '../util/redact.js';
+import { redact } from '../secrets/index.js';
 import type { CommandIO } from './io.js';
 import { driverContext, envFilePath, lookupDriver, preparePlan, type Selected } from './shared.js';
 

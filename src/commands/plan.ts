@@ -1,7 +1,7 @@
 // iact plan: compare the manifest with the machine and show what apply would do.
 import { DiagnosticError, diag, formatDiagnostics } from '../diagnostics.js';
 import { hasChanges, type Plan } from '../plan/types.js';
-import { redact } from '../util/redact.js';
+import { redact } from '../secrets/index.js';
 import type { CommandIO } from './io.js';
 import { preparePlan, selectEnvironments, targetsOf } from './shared.js';
 
@@ -55,7 +55,7 @@ export default async function plan(opts: Record<string, unknown>, io: CommandIO)
   io.stdout(redact(rendered.endsWith('\n') ? rendered : `${rendered}\n`, secrets));
 
   if (out) {
-    const { writePlanFile } = await import('../plan/planfile-io.js');
+    const { writePlanFile } = await import('../io/planfile.js');
     await writePlanFile(out, plans[0]!);
     if (format === 'text') io.stderr(`Saved the plan to ${out}. To perform exactly these actions, run: iact apply ${out}\n`);
   }

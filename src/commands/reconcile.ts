@@ -2,7 +2,7 @@
 // (observe everything, plan, apply what differs) and ends with one JSON line on stdout.
 import { parseDuration } from '../apply/lock.js';
 import { DiagnosticError, diag, formatLocation } from '../diagnostics.js';
-import { redact } from '../util/redact.js';
+import { redact } from '../secrets/index.js';
 import { defaultParallelism } from './apply.js';
 import { converge, type ConvergeOptions, type ConvergeResult } from './converge.js';
 import type { CommandIO } from './io.js';

@@ -1,6 +1,6 @@
 // iact status [--env E] [--json]: live sandboxes, health, ports, data size, drift against the manifest.
 import path from 'node:path';
-import { redact } from '../util/redact.js';
+import { redact } from '../secrets/index.js';
 import { renderStatusText, statusReport } from '../sandbox/status-view.js';
 import type { CommandIO } from './io.js';
 import { preparePlan, selectEnvironments } from './shared.js';

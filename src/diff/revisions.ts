@@ -16,7 +16,7 @@ import {
   type SandboxDiff,
   type SettingDiff,
 } from './types.js';
-import { isSensitiveKey } from '../model/sensitive.js';
+import { isSensitiveKey } from '../secrets/index.js';
 import { flattenSandbox, maskPair, sameValue, unsetVariables, type ResolvedSide } from './values.js';
 
 export interface RevisionInput {
@@ -88,7 +88,7 @@ function isSensitiveField(resolved: ResolvedEnvironment, name: string, field: st
   return field === 'password' || resolved.sensitivePaths.includes(`sandboxes.${name}.${field}`) || isSensitiveKey(field.replace(/^settings\./, ''));
 }
 
-/** Apply refuses to delete or replace these without --allow-destroy (SPEC "Apply and destroy"). */
+/** Apply refuses to delete or replace these without --allow-destroy (docs/commands.md "iact apply"). */
 function guarded(environment: string, spec: SandboxSpec): boolean {
   return spec.protect || environment === 'production';
 }

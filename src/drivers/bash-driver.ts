@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { ValidateFunction } from 'ajv';
 import type { DriverName } from '../model/types.js';
 import { packageDir } from '../package-dir.js';
-import { redact } from '../util/redact.js';
+import { redact } from '../secrets/index.js';
 import type { BatchResult, DriverAvailability, DriverContext, DriverSpec, DriverWriter, SandboxStatus, UpdateOptions } from './types.js';
 
 export const BASH_DIR = path.join(packageDir(), 'bash');

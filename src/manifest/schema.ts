@@ -119,7 +119,7 @@ function defaultsOf(node: JsonSchema): [string, unknown][] {
   return found;
 }
 
-/** Fill `default`s from the schema into objects that are present (seed defaults live in manifests; these are the last resort). */
+/** Fill `default`s from the schema into objects that are present (the bundled manifests set their own; these are the last resort). */
 export function applyDefaults(value: unknown, node: JsonSchema | undefined = rootSchema()): unknown {
   if (Array.isArray(value)) return value.map((item, i) => applyDefaults(item, schemaChild(node, i)));
   if (value === null || typeof value !== 'object') return value;

@@ -2,7 +2,7 @@
 // Runs on the interpolated data even when the schema found errors, so every problem shows at once.
 import { diag, formatLocation, type Diagnostic, type SourceLocation } from '../diagnostics.js';
 import type { ResolvedEnvironment } from '../model/types.js';
-import { envFileQuote } from '../config/quote.js';
+import { envFileQuote } from '../util/env-quote.js';
 
 type Segments = readonly (string | number)[];
 export type Locate = (segments: Segments, key?: boolean) => SourceLocation;

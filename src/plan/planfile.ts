@@ -1,6 +1,6 @@
 // Plan files (`iact plan --out FILE`): the JSON plan plus created_at. Pure: text in, text out.
 import { DiagnosticError, diag } from '../diagnostics.js';
-import { planToJson } from '../render/json.js';
+import { planToJson } from './json.js';
 import { ACTIONS, IMPACTS, PLAN_FORMAT_VERSION } from './types.js';
 import type { Plan } from './types.js';
 

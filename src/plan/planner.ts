@@ -3,13 +3,11 @@ import { createPatch } from 'diff';
 import { connectionVariables, renderEnvFile } from '../config/render.js';
 import { canonicalJson, observableSpec, specHash } from '../drivers/spec.js';
 import type { ObservedSpec, SandboxStatus } from '../drivers/types.js';
-import { isSensitiveKey } from '../model/sensitive.js';
+import { fingerprintSecret, isSensitiveKey, MASKED, MASKED_CHANGED } from '../secrets/index.js';
 import type { ResolvedEnvironment, SandboxSpec } from '../model/types.js';
 import { sha256 } from '../util/hash.js';
 import { effectOf, impactOf, worstImpact } from './impact.js';
 import {
-  MASKED,
-  MASKED_CHANGED,
   PLAN_FORMAT_VERSION,
   type Action,
   type ConfigChange,
@@ -163,7 +161,7 @@ function expandTargets(targets: string[], sandboxes: Record<string, SandboxSpec>
 /** A model built in code has no text: its interpolated content stands in (secrets as salted hashes). */
 function modelHash(desired: ResolvedEnvironment): string {
   const secrets = new Set(desired.secretValues);
-  const scrub = (value: string): string => (secrets.has(value) ? `secret:${sha256(`iact-fp\0${value}`).slice(0, 16)}` : value);
+  const scrub = (value: string): string => (secrets.has(value) ? fingerprintSecret(value) : value);
   const manifest = { environment: desired.environment, sandboxes: desired.sandboxes, connections: desired.connections, features: desired.features };
   return sha256(canonicalJson(manifest, scrub));
 }

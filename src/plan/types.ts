@@ -1,9 +1,9 @@
 // The plan: plain, versioned data. The planner produces it, renderers and apply read it.
-// Nothing here is a secret: sensitive values appear only as MASKED or a salted hash.
+// Nothing here is a secret: sensitive values appear only as a mask or a salted hash (src/secrets/).
 
 export const PLAN_FORMAT_VERSION = 1;
 
-/** Closed set (SPEC "Plan"). */
+/** Closed set (docs/commands.md "iact plan"). */
 export const ACTIONS = ['create', 'update', 'replace', 'start', 'delete', 'no-op'] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -13,9 +13,6 @@ export type Impact = (typeof IMPACTS)[number];
 
 /** Display value of a field: plain JSON, secrets already replaced by the masks below. */
 export type DisplayValue = string | number | boolean | null | DisplayValue[] | { [key: string]: DisplayValue };
-
-export const MASKED = '(sensitive)';
-export const MASKED_CHANGED = '(sensitive, changed)';
 
 export interface FieldChange {
   /** Dotted field path, e.g. "port" or "settings.max_connections". */

@@ -1,6 +1,5 @@
 // Shared by the renderers: words, symbols, value formatting and masking. Pure.
-import { isSensitiveKey } from '../model/sensitive.js';
-import { MASKED, MASKED_CHANGED } from '../plan/types.js';
+import { isSensitiveKey, MASKED, MASKED_CHANGED } from '../secrets/index.js';
 import type { Action, ConfigChange, DisplayValue, Impact, Plan, ResourceChange } from '../plan/types.js';
 
 export const SYMBOLS: Record<Action, string> = {
@@ -91,7 +90,7 @@ export function configChanges(plan: Plan): ConfigChange[] {
   return plan.config_changes.filter((c) => c.action !== 'no-op');
 }
 
-/** The last line of a text plan (SPEC "Plan"). */
+/** The last line of a text plan (docs/commands.md "iact plan"). */
 export function summaryLine(plan: Plan): string {
   if (plan.refresh_only) {
     const n = driftCount(plan);

@@ -1,7 +1,6 @@
 // Text plan in Terraform's idiom. Pure: the plan in, a string out; colour only when asked.
 import type { Action, ConfigChange, DisplayValue, FieldChange, Plan, ResourceChange } from '../plan/types.js';
-import { isSensitiveKey } from '../model/sensitive.js';
-import { MASKED, MASKED_CHANGED } from '../plan/types.js';
+import { isSensitiveKey, MASKED, MASKED_CHANGED } from '../secrets/index.js';
 import {
   LEGEND,
   SYMBOLS,

@@ -1,4 +1,4 @@
-// Pure: the variables an ephemeral sandbox hands to the command it serves (the seed's names).
+// Pure: the variables an ephemeral sandbox hands to the command it serves (docs/connection-variables.md).
 export type EphemeralService = 'postgres' | 'mysql' | 'redis';
 
 export const EPHEMERAL_SERVICES: readonly EphemeralService[] = ['postgres', 'mysql', 'redis'];

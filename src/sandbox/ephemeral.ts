@@ -10,7 +10,7 @@ import { DiagnosticError, diag } from '../diagnostics.js';
 import { toDriverSpec } from '../drivers/spec.js';
 import type { DriverContext, DriverWriter } from '../drivers/types.js';
 import { DRIVERS, type DriverName, type SettingValue } from '../model/types.js';
-import { redact } from '../util/redact.js';
+import { redact } from '../secrets/index.js';
 import { connectionFor, EPHEMERAL_SERVICES, type EphemeralService, type SandboxConnection } from './connection.js';
 import { freePort, portTaken } from './free-port.js';
 

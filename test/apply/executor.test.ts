@@ -188,7 +188,7 @@ describe('executePlan', () => {
     expect(summaryLine([...results, { address: 'sandbox.b', name: 'b', action: 'delete', outcome: 'failed', elapsedMs: 1 }], 'Destroy')).toBe('Destroy failed: 1 deleted. Failed: sandbox.b.');
   });
 
-  it('summarises a clean run with SPEC\'s line', () => {
+  it('summarises a clean run with the closing line of docs/commands.md', () => {
     expect(summaryLine([{ address: 'sandbox.a', name: 'a', action: 'create', outcome: 'created', elapsedMs: 1 }])).toBe(
       'Apply complete: 1 created, 0 updated, 0 replaced, 0 deleted, 0 started.',
     );

@@ -1,7 +1,7 @@
 import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadEnvironmentConfig } from '../../src/config/index.js';
+import { loadEnvironmentConfig } from '../../src/io/config.js';
 import { DiagnosticError } from '../../src/diagnostics.js';
 import { cleanupTemp, REPO, tempProject } from '../manifest/helpers.js';
 
@@ -14,7 +14,7 @@ function project(): string {
 afterAll(cleanupTemp);
 
 describe('loadEnvironmentConfig', () => {
-  it('detects development by default and exposes the seed fields', async () => {
+  it('detects development by default and exposes the EnvironmentConfig fields', async () => {
     const dir = project();
     mkdirSync(path.join(dir, 'src/app'), { recursive: true });
     const config = await loadEnvironmentConfig({ cwd: path.join(dir, 'src/app'), env: { DB_VM_PASSWORD: 'dev-pw-123' } });

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
-import { MASKED } from '../../src/plan/types.js';
+import { MASKED } from '../../src/secrets/index.js';
 import type { Plan } from '../../src/plan/types.js';
 import { renderPlanJson, renderPlans } from '../../src/render/index.js';
 import { SECRETS, emptyPlan, everyActionPlan, hugePlan } from './sample-plans.js';

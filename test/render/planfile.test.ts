@@ -6,7 +6,7 @@ import show from '../../src/commands/show.js';
 import type { CommandIO } from '../../src/commands/io.js';
 import { DiagnosticError, formatDiagnostics } from '../../src/diagnostics.js';
 import { parsePlanFile, serializePlanFile } from '../../src/plan/planfile.js';
-import { readPlanFile, writePlanFile } from '../../src/plan/planfile-io.js';
+import { readPlanFile, writePlanFile } from '../../src/io/planfile.js';
 import { renderPlanJson, renderPlanMarkdown, renderPlanText } from '../../src/render/index.js';
 import { SECRETS, everyActionPlan } from './sample-plans.js';
 

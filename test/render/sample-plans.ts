@@ -1,5 +1,6 @@
 // Hand-built plans for the renderer tests: every action, every impact, a secret, drift, a settings diff.
-import { MASKED, MASKED_CHANGED, PLAN_FORMAT_VERSION } from '../../src/plan/types.js';
+import { PLAN_FORMAT_VERSION } from '../../src/plan/types.js';
+import { MASKED, MASKED_CHANGED } from '../../src/secrets/index.js';
 import type { Plan, PlanSummary, ResourceChange } from '../../src/plan/types.js';
 
 /** Plaintext secrets that must never appear in a rendering (they are not in the plan either). */

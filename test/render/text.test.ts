@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MASKED_CHANGED } from '../../src/plan/types.js';
+import { MASKED_CHANGED } from '../../src/secrets/index.js';
 import { renderPlanText } from '../../src/render/text.js';
 import { SECRETS, emptyPlan, everyActionPlan } from './sample-plans.js';
 
