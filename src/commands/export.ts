@@ -2,7 +2,7 @@
 import writeFileAtomic from 'write-file-atomic';
 import { DiagnosticError, diag } from '../diagnostics.js';
 import { buildKubernetesExport, renderKubernetesYaml, type KubernetesOperator } from '../export/kubernetes.js';
-import { redact } from '../util/redact.js';
+import { redact } from '../secrets/index.js';
 import type { CommandIO } from './io.js';
 import { loadResolved, selectEnvironments } from './shared.js';
 

@@ -1,7 +1,7 @@
 // Pure: an environment as Kubernetes objects (docs/kubernetes.md). No fs: src/commands/export.ts does the I/O.
 import { stringify } from 'yaml';
 import { connectionVariables } from '../config/render.js';
-import { isSensitiveKey } from '../model/sensitive.js';
+import { isSensitiveKey } from '../secrets/index.js';
 import type { ResolvedEnvironment, SandboxSpec, ServiceKind, SettingValue } from '../model/types.js';
 
 export type KubernetesOperator = 'cnpg';
