@@ -209,7 +209,7 @@ and exits 1, so that PW=$(iact config DB_PASSWORD) fails instead of capturing th
   program
     .command('run')
     .description('run a command against an ephemeral sandbox on a free port, destroyed afterwards')
-    .requiredOption('-s, --service <service>', 'postgres | mysql | redis')
+    .requiredOption('-s, --service <service>', 'postgres | mysql | redis', collect)
     .option('--driver <driver>', 'lightweight | namespace | docker', 'lightweight')
     .argument('<command...>', 'the command to run, after --')
     .addHelpText('after', example('iact run --service postgres -- npm test\niact run --service redis -- pytest -x'))

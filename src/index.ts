@@ -17,3 +17,5 @@ export { FIELD_EFFECTS, RELOADABLE_SETTINGS, effectOf } from './plan/impact.js';
 export { renderPlanText, renderPlanJson, renderPlanMarkdown } from './render/index.js';
 export { getDriver } from './drivers/index.js';
 export type { DriverReader, DriverWriter, DriverSpec, SandboxStatus } from './drivers/types.js';
+export { plan, apply, destroy, status, IactError, type ProjectOptions, type PlanRequest, type ApplyRequest, type ApplyResult, type ApplyRecord, type SummaryRecord, type StatusReport } from './library/lifecycle.js';
+export type { ActionResult, Outcome } from './apply/executor.js';

@@ -210,9 +210,17 @@ export function validateAgainstSchema(data: unknown, ctx: SchemaContext): Diagno
   const errors = ((compiledValidate as unknown as { errors?: AjvError[] }).errors ?? []).slice();
   const out: Diagnostic[] = [];
   const seen = new Set<string>();
+  // `servce: redis` is one typo: "unknown field servce, did you mean service?" says it all, and
+  // "missing the required field service" beside it would only echo it.
+  const misspelled = new Set(
+    errors
+      .filter((e) => e.keyword === 'additionalProperties')
+      .map((e) => `${e.instancePath}\0${didYouMean(String(e.params.additionalProperty), knownKeys(pointerToSegments(e.instancePath))) ?? ''}`),
+  );
   for (const error of errors) {
     // propertyNames reports each bad key, then once more for the whole object: keep the first.
     if (error.keyword === 'propertyNames' || ctx.skip?.(pointerToSegments(error.instancePath))) continue;
+    if (error.keyword === 'required' && misspelled.has(`${error.instancePath}\0${String(error.params.missingProperty)}`)) continue;
     const d = describe(error, data, ctx);
     if (!d) continue;
     const id = `${d.location?.line}:${d.location?.col}:${d.summary}`;

@@ -1,7 +1,7 @@
 // Pure: checks the schema cannot express (names, references, cycles, ports, production rules).
 // Runs on the interpolated data even when the schema found errors, so every problem shows at once.
 import { diag, formatLocation, type Diagnostic, type SourceLocation } from '../diagnostics.js';
-import type { ResolvedEnvironment } from '../model/types.js';
+import { SERVICES, type ResolvedEnvironment } from '../model/types.js';
 import { envFileQuote } from '../util/env-quote.js';
 
 type Segments = readonly (string | number)[];
@@ -11,6 +11,11 @@ type Obj = Record<string, unknown>;
 const SANDBOX_NAME = /^[a-z][a-z0-9-]{0,62}$/;
 const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+/**
+ * A sandbox whose service is missing or unknown (a typo such as `servce:`) was already reported by
+ * the schema; checks that depend on its kind would only echo that error, so they skip it.
+ */
+const knownService = (sb: Obj): boolean => (SERVICES as readonly unknown[]).includes(sb.service);
 
 /** Sandboxes with the `defaults:` block merged in (only mappings; anything else is the schema's problem). */
 export function mergedSandboxes(data: Obj): Record<string, Obj> {
@@ -123,7 +128,7 @@ export function checkSemantics(data: Obj, ctx: { environment: string; fileEnviro
             fix: pick(names, sandboxes, ['postgres', 'mysql']),
           }),
         );
-      } else if (target.service !== 'postgres' && target.service !== 'mysql') {
+      } else if (knownService(target) && target.service !== 'postgres' && target.service !== 'mysql') {
         out.push(
           diag(`connections.database is bound to sandbox ${bound}, a ${String(target.service)} sandbox, not a database`, {
             location: locate(['connections', 'database', 'sandbox']),
@@ -175,7 +180,7 @@ export function checkSemantics(data: Obj, ctx: { environment: string; fileEnviro
     if (cache.backend === 'redis') {
       if (bound !== undefined) {
         const target = sandboxes[bound];
-        if (!target || target.service !== 'redis') {
+        if (!target || (knownService(target) && target.service !== 'redis')) {
           out.push(
             diag(
               target

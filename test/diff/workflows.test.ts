@@ -46,7 +46,7 @@ function shellWords(line: string): string[] {
   return words;
 }
 
-/** Every `npx iact ...` command in a workflow's run steps, with ${{ }} and $VARS given sample values. */
+/** Every `iact ...` command in a workflow's run steps, with ${{ }} and $VARS given sample values. */
 function iactCommands(workflow: Workflow): string[][] {
   const out: string[][] = [];
   for (const job of Object.values(workflow.jobs)) {
@@ -54,9 +54,10 @@ function iactCommands(workflow: Workflow): string[][] {
       if (!step.run) continue;
       const script = step.run.replace(/\\\n/g, ' ').replace(/\$\{\{[^}]*\}\}/g, 'main').replace(/\$\{?[A-Z_]+\}?/g, 'main');
       for (const line of script.split('\n')) {
-        const at = line.indexOf('npx iact ');
-        if (at < 0) continue;
-        out.push(shellWords(line.slice(at + 'npx iact '.length)));
+        // The command word `iact` (node_modules/.bin is on the PATH), not a word that merely ends in it.
+        const found = /(?:^|[\s;&|(])iact (?=\S)/.exec(line);
+        if (!found) continue;
+        out.push(shellWords(line.slice(found.index + found[0].length)));
       }
     }
   }
