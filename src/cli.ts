@@ -1,6 +1,7 @@
 // The command line as a module: parse options, lazy-import the command, map errors to exit codes.
 // Importing it runs nothing (tests call buildProgram and main); src/bin.ts is the executable.
 import { Command, CommanderError, Option } from 'commander';
+import { SERVER_SERVICES } from './catalog/index.js';
 import { colorAllowed, type CommandIO } from './commands/io.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -209,7 +210,7 @@ and exits 1, so that PW=$(iact config DB_PASSWORD) fails instead of capturing th
   program
     .command('run')
     .description('run a command against an ephemeral sandbox on a free port, destroyed afterwards')
-    .requiredOption('-s, --service <service>', 'postgres | mysql | redis', collect)
+    .requiredOption('-s, --service <service>', SERVER_SERVICES.join(' | '), collect)
     .option('--driver <driver>', 'lightweight | namespace | docker', 'lightweight')
     .argument('<command...>', 'the command to run, after --')
     .addHelpText('after', example('iact run --service postgres -- npm test\niact run --service redis -- pytest -x'))
@@ -256,6 +257,12 @@ async function handleError(error: unknown): Promise<number> {
   if (error instanceof DiagnosticError) {
     process.stderr.write(`${formatDiagnostics(error.diagnostics)}\n`);
     return promptInterrupted ? 130 : 1;
+  }
+  const { DriverError, driverDiagnostic } = await import('./drivers/errors.js');
+  if (error instanceof DriverError && process.env.IACT_DEBUG !== '1') {
+    // The driver's own summary and fix (docs/driver-protocol.md, "Errors").
+    process.stderr.write(`${formatDiagnostics([driverDiagnostic(error)])}\n`);
+    return 1;
   }
   const system = systemErrorDiagnostic(error);
   if (system && process.env.IACT_DEBUG !== '1') {

@@ -13,7 +13,8 @@ export { connectionFor, type SandboxConnection, type EphemeralService } from './
 export { freePort, portTaken } from './sandbox/free-port.js';
 export { buildPlan, type PlanInput, type PlanOptions } from './plan/planner.js';
 export { PLAN_FORMAT_VERSION, hasChanges, type Plan, type ResourceChange, type ConfigChange, type Action, type Impact } from './plan/types.js';
-export { FIELD_EFFECTS, RELOADABLE_SETTINGS, effectOf } from './plan/impact.js';
+export { effectOf, orderSteps } from './plan/impact.js';
+export { CATALOG, SERVICES, serviceEntry, type ServiceEntry } from './catalog/index.js';
 export { renderPlanText, renderPlanJson, renderPlanMarkdown } from './render/index.js';
 export { getDriver } from './drivers/index.js';
 export type { DriverReader, DriverWriter, DriverSpec, SandboxStatus } from './drivers/types.js';

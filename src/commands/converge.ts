@@ -116,6 +116,7 @@ function protectedDiagnostics(plan: Plan, options: ConvergeOptions): Diagnostic[
         detail: c.reasons.join('; '),
         fix: `review the plan, then rerun with --allow-destroy to let iact ${c.action} it`,
         code: 'apply.protected',
+        subject: c.address,
       }),
     );
   if (blocked.length === 0 || !options.destroy) return blocked;

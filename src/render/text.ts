@@ -13,6 +13,7 @@ import {
   isObject,
   isShown,
   reasonsOf,
+  stepsNote,
   sortedKeys,
   summaryLine,
   verbOf,
@@ -163,6 +164,8 @@ function resourceLines(change: ResourceChange, environment: string, refreshOnly:
   const head = `  # ${change.address} (${change.service}, ${change.driver}) ${verbOf(change, refreshOnly)}${impact ? ` (${impact})` : ''}`;
   const lines = [p.bold(head)];
   for (const reason of reasonsOf(change)) lines.push(`  #   ${reason}`);
+  const steps = stepsNote(change);
+  if (steps) lines.push(`  # ${steps}`);
   if (change.requiresAllowDestroy) lines.push(p.bold(`  #   ${guardNote(environment)}: apply refuses this without --allow-destroy`));
 
   const mark = actionMark(change.action);
