@@ -75,6 +75,9 @@ export function observableSpec(environment: string, sandbox: SandboxSpec): Omit<
     settings: observableSettings(environment, sandbox),
     depends_on: sandbox.depends_on,
     protect: sandbox.protect,
+    ssh: sandbox.ssh,
+    remote: sandbox.remote,
+    checks: sandbox.checks,
   };
 }
 

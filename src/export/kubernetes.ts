@@ -1,5 +1,6 @@
 // Pure: an environment as Kubernetes objects (docs/kubernetes.md). No fs: src/commands/export.ts does the I/O.
 import { stringify } from 'yaml';
+import { CATALOG } from '../catalog/index.js';
 import { connectionVariables } from '../config/render.js';
 import { isSensitiveKey } from '../secrets/index.js';
 import type { ResolvedEnvironment, SandboxSpec, ServiceKind, SettingValue } from '../model/types.js';
@@ -33,7 +34,10 @@ export interface KubernetesExport {
   problems: ExportProblem[];
 }
 
-/** The service's official public image and how it is configured (docs/kubernetes.md, "Images"). */
+/** The services a cluster runs, each from its official public image (docs/kubernetes.md, "Images"). */
+type ClusterService = 'postgres' | 'mysql' | 'redis';
+const OFFICIAL_IMAGE: Readonly<Record<ClusterService, string>> = { postgres: 'postgres', mysql: 'mariadb', redis: 'redis' };
+
 interface ServiceImage {
   repository: string;
   defaultVersion: string;
@@ -41,11 +45,13 @@ interface ServiceImage {
   dataPath: string;
 }
 
-const IMAGES: Readonly<Record<Exclude<ServiceKind, 'none'>, ServiceImage>> = {
-  postgres: { repository: 'postgres', defaultVersion: '15', port: 5432, dataPath: '/var/lib/postgresql/data' },
-  mysql: { repository: 'mariadb', defaultVersion: '10.11', port: 3306, dataPath: '/var/lib/mysql' },
-  redis: { repository: 'redis', defaultVersion: '7', port: 6379, dataPath: '/data' },
-};
+/** The official image, with the default version, port and data path of the catalogue's docker facts. */
+function serviceImage(service: ClusterService): ServiceImage {
+  const entry = CATALOG[service];
+  return { repository: OFFICIAL_IMAGE[service], defaultVersion: entry.defaultVersion ?? 'latest', port: entry.docker!.port, dataPath: entry.docker!.dataPath };
+}
+
+const isClusterService = (service: ServiceKind): service is ClusterService => service in OFFICIAL_IMAGE;
 
 /** CloudNativePG runs only its own operand images (they carry barman and the instance manager). */
 const CNPG_IMAGE = 'ghcr.io/cloudnative-pg/postgresql';
@@ -171,7 +177,7 @@ function containerFor(sandbox: SandboxSpec): Container {
           { name: 'POSTGRES_USER', value: sandbox.user ?? '' },
           fromSecret('POSTGRES_PASSWORD', secret, 'password'),
           // A volume's root holds lost+found: initdb wants an empty directory below it.
-          { name: 'PGDATA', value: `${IMAGES.postgres.dataPath}/pgdata` },
+          { name: 'PGDATA', value: `${serviceImage('postgres').dataPath}/pgdata` },
           ...secretSettingEnv,
         ],
         args: [
@@ -202,7 +208,7 @@ function containerFor(sandbox: SandboxSpec): Container {
         // redis-cli reads REDISCLI_AUTH, so the probe logs in without the password in its argv.
         env: [fromSecret('REDISCLI_AUTH', secret, 'password'), ...secretSettingEnv],
         command: ['sh', '-c', redisStartScript(secretEnv), 'redis-server'],
-        args: ['--dir', IMAGES.redis.dataPath, ...plainSettings(sandbox).flatMap(([k, v]) => [`--${k}`, String(v)])],
+        args: ['--dir', serviceImage('redis').dataPath, ...plainSettings(sandbox).flatMap(([k, v]) => [`--${k}`, String(v)])],
         // redis-cli exits 0 on an error reply too: only PONG is ready.
         readinessProbe: probe(['sh', '-c', 'redis-cli ping | grep -q PONG']),
         // The start script bypasses the image's entrypoint, which would have dropped root.
@@ -214,8 +220,8 @@ function containerFor(sandbox: SandboxSpec): Container {
   }
 }
 
-function statefulSetDocuments(environment: string, sandbox: SandboxSpec & { service: Exclude<ServiceKind, 'none'> }): KubeDocument[] {
-  const service = IMAGES[sandbox.service];
+function statefulSetDocuments(environment: string, sandbox: SandboxSpec & { service: ClusterService }): KubeDocument[] {
+  const service = serviceImage(sandbox.service);
   const container = containerFor(sandbox);
   const selector = selectorLabels(environment, sandbox.name);
   const svc: KubeObject = {
@@ -275,7 +281,7 @@ function cnpgClusterDocument(environment: string, sandbox: SandboxSpec): KubeDoc
     metadata: { name: sandbox.name, labels: labels(environment, sandbox.name) },
     spec: {
       instances: 1,
-      imageName: sandbox.image ?? `${CNPG_IMAGE}:${sandbox.version ?? IMAGES.postgres.defaultVersion}`,
+      imageName: sandbox.image ?? `${CNPG_IMAGE}:${sandbox.version ?? serviceImage('postgres').defaultVersion}`,
       inheritedMetadata: { labels: labels(environment, sandbox.name) },
       bootstrap: { initdb: { database: sandbox.database ?? '', owner: sandbox.user ?? '', secret: { name: secretName(sandbox.name) } } },
       ...(Object.keys(parameters).length > 0 ? { postgresql: { parameters } } : {}),
@@ -283,7 +289,7 @@ function cnpgClusterDocument(environment: string, sandbox: SandboxSpec): KubeDoc
       ...(res ? { resources: res } : {}),
     },
   };
-  return { comments: [`sandbox ${sandbox.name}: a CloudNativePG cluster, reached in the namespace at ${sandbox.name}-rw:${IMAGES.postgres.port}`], object: cluster };
+  return { comments: [`sandbox ${sandbox.name}: a CloudNativePG cluster, reached in the namespace at ${sandbox.name}-rw:${serviceImage('postgres').port}`], object: cluster };
 }
 
 /**
@@ -294,12 +300,12 @@ export function clusterSettings(resolved: ResolvedEnvironment, opts: KubernetesE
   const inCluster = (name: string | undefined) => (name ? resolved.sandboxes[name] : undefined);
   const connections = { ...resolved.connections };
   const db = inCluster(connections.database?.sandbox);
-  if (connections.database && db && db.service !== 'none') {
-    connections.database = { ...connections.database, host: serviceHost(db, opts), port: IMAGES[db.service].port };
+  if (connections.database && db && isClusterService(db.service)) {
+    connections.database = { ...connections.database, host: serviceHost(db, opts), port: serviceImage(db.service).port };
   }
   const cache = inCluster(connections.cache?.sandbox);
-  if (connections.cache && cache && cache.service !== 'none') {
-    connections.cache = { ...connections.cache, host: serviceHost(cache, opts), port: IMAGES[cache.service].port };
+  if (connections.cache && cache && isClusterService(cache.service)) {
+    connections.cache = { ...connections.cache, host: serviceHost(cache, opts), port: serviceImage(cache.service).port };
   }
   return connectionVariables({ ...resolved, connections });
 }
@@ -363,6 +369,11 @@ export function buildKubernetesExport(resolved: ResolvedEnvironment, opts: Kuber
     }
     if (sandbox.service === 'none') {
       documents.push({ comments: [`sandbox ${sandbox.name} (service none) runs no server: nothing to export`] });
+      continue;
+    }
+    if (!isClusterService(sandbox.service)) {
+      // A tunnel reaches a server elsewhere from this machine; a cluster reaches it over its own network.
+      documents.push({ comments: [`sandbox ${sandbox.name} (service ${sandbox.service}) forwards to a server elsewhere: nothing to export; point the settings at that server`] });
       continue;
     }
     documents.push(secretDocument(env, sandbox, opts));
