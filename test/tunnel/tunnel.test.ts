@@ -179,6 +179,10 @@ describe('service: tunnel through a real sshd to a database only it can reach', 
     if (!ready) ctx.skip();
     // Not reachable from here without the tunnel: postgres listens on the namespace's loopback.
     expect(await psqlThroughTunnel()).toBe('');
+    const created = await project.iact(['plan', '--env', 'e2e']);
+    expect(created.stdout.split('\n').find((l) => l.includes('+ ssh.host'))).toMatch(new RegExp(`= "${SSH_ADDR}"$`));
+    expect(created.stdout.split('\n').find((l) => l.includes('+ remote.port'))).toMatch(new RegExp(`= ${pgPort}$`));
+    expect(created.stdout).not.toContain(PASSWORD);
     const apply = await project.iact(['apply', '--env', 'e2e', '--auto-approve']);
     expect(apply.stderr).not.toContain(PASSWORD);
     expect(apply.exitCode, `${apply.stdout}\n${apply.stderr}`).toBe(0);
@@ -196,6 +200,13 @@ describe('service: tunnel through a real sshd to a database only it can reach', 
     const plan = await project.iact(['plan', '--env', 'e2e', '--detailed-exitcode']);
     expect(plan.stdout).toContain('No changes.');
     expect(plan.exitCode).toBe(0);
+    // A changed check is a change of the tunnel, made by restarting ssh.
+    const manifest = project.read('environments/e2e.yaml');
+    project.writeManifest('e2e', manifest.replace('checks: postgres', 'checks: tcp'));
+    const changed = await project.iact(['plan', '--env', 'e2e', '--detailed-exitcode']);
+    expect(changed.exitCode).toBe(2);
+    expect(changed.stdout).toMatch(/~ checks += "postgres" -> "tcp" # restart/);
+    project.writeManifest('e2e', manifest);
   }, 120_000);
 
   it('a killed ssh is back within one reconcile interval, no secret in any argv meanwhile', async (ctx) => {
