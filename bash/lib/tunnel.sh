@@ -9,10 +9,10 @@ IACT_TUNNEL_SH=1
 
 # ssh's argv (NUL-separated) from sandbox.json: the fixed options first, since ssh keeps the first
 # value it reads for an option and a manifest setting must not weaken them; paths relative to the
-# project root (the cwd here) made absolute.
+# project root (the cwd here) made absolute, ~ left to ssh.
 # shellcheck disable=SC2016 # jq program: $vars are jq's
 readonly SVC_TUNNEL_ARGS_JQ='
-  def abs: if startswith("/") then . else $root + "/" + . end;
+  def abs: if startswith("/") or startswith("~") then . else $root + "/" + . end;
   ["-N", "-T", "-F", "/dev/null",
    "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
    "-o", ("UserKnownHostsFile=" + (.ssh.knownHosts | abs)), "-o", "GlobalKnownHostsFile=/dev/null",

@@ -14,8 +14,12 @@ export const tunnel: ServiceEntry = {
   // ssh's arguments, one per NUL, made from sandbox.json (bash/lib/tunnel.sh).
   config: { file: 'conf/ssh.args', format: 'ssh-args' },
   reloadable: [],
-  // ssh options iact sets itself (docs/tunnels.md): a manifest may not weaken them.
-  reserved: ['batchmode', 'stricthostkeychecking', 'userknownhostsfile', 'exitonforwardfailure', 'passwordauthentication', 'localforward', 'proxycommand'],
+  // ssh options iact sets itself, and those that run commands (docs/tunnels.md): a manifest may not set them.
+  reserved: [
+    'batchmode', 'stricthostkeychecking', 'userknownhostsfile', 'globalknownhostsfile', 'exitonforwardfailure', 'passwordauthentication',
+    'kbdinteractiveauthentication', 'localforward', 'remoteforward', 'dynamicforward', 'controlmaster', 'controlpath',
+    'proxycommand', 'localcommand', 'permitlocalcommand', 'knownhostscommand', 'remotecommand',
+  ],
   pidfile: 'run/ssh.pid',
   stopSignal: 'TERM',
   // Nothing to keep: the data lives on the remote server.
