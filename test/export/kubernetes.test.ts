@@ -14,7 +14,7 @@ import { parseAllDocuments } from 'yaml';
 import exportCommand from '../../src/commands/export.js';
 import type { CommandIO } from '../../src/commands/io.js';
 import { cleanupTemp, REPO, runCli, tempProject } from '../manifest/helpers.js';
-import { freePort, requireBinary } from '../helpers/services.js';
+import { freePort, needs } from '../helpers/services.js';
 
 const UPDATE = process.env.UPDATE_GOLDEN === '1';
 const FIXTURES = path.join(REPO, 'test/fixtures/export');
@@ -200,8 +200,8 @@ describe('iact export --format kubernetes', () => {
     expect(run.stdout).not.toContain('mixed-redis-pw');
   });
 
-  it('the redis container starts a real redis-server with its password from the Secret, in no argv', async () => {
-    if (!requireBinary('redis')) return;
+  it('the redis container starts a real redis-server with its password from the Secret, in no argv', async (ctx) => {
+    needs(ctx, 'redis');
     const password = 'tr1cky "pass" \\ word';
     const masterauth = 'primary secret $value';
     const manifest = MIXED.replace('password: mixed-redis-pw', `password: '${password}'`).replace('masterauth: primary-secret-value', `masterauth: '${masterauth}'`);

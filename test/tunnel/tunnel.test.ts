@@ -2,12 +2,12 @@
 // 10.x addresses that exist only between it and this machine), with a real PostgreSQL sandbox behind
 // it that only that namespace can reach. docs/tunnels.md.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, freePorts, makeProject, type Project } from '../helpers/iact-project.js';
-import { PG_BIN, repoRoot, requireBinary, tempRoot, waitFor, type TempRoot } from '../helpers/services.js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { freePorts, makeProject, type Project } from '../helpers/iact-project.js';
+import { describeNeeding, PG_BIN, repoRoot, tempRoot, waitFor, type TempRoot } from '../helpers/services.js';
 
 const SSHD = '/usr/sbin/sshd';
 const PASSWORD = 'tunnel-db-pa55word-XYZ';
@@ -20,18 +20,9 @@ const NET = `10.213.${tag % 250}`;
 const HOST_ADDR = `${NET}.1`;
 const SSH_ADDR = `${NET}.2`;
 
-function need(): boolean {
-  if (process.getuid?.() !== 0) throw new Error('the tunnel test makes a network namespace and needs root\n  fix: run it as root (CI does)');
-  if (!existsSync(SSHD) && process.env.IACT_ALLOW_MISSING_SERVICES !== '1') {
-    throw new Error(`missing ${SSHD}\n  fix: apt-get install -y openssh-server (or set IACT_ALLOW_MISSING_SERVICES=1 to skip)`);
-  }
-  return existsSync(SSHD) && requireBinary('postgres') && requireBinary('ip') && requireBinary('ssh');
-}
-
 const run = (cmd: string, args: string[]) => execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
 const inNs = (args: string[]) => run('ip', ['netns', 'exec', NS, ...args]);
 
-let ready = false;
 let keys: TempRoot;
 let remote: TempRoot;
 let sshd: ResultPromise | undefined;
@@ -39,63 +30,63 @@ let project: Project;
 let pgPort: number;
 let localPort: number;
 
-beforeAll(async () => {
-  ready = need();
-  if (!ready) return;
-  ensureBuilt();
-  [pgPort, localPort] = (await freePorts(2)) as [number, number];
-  run('ip', ['netns', 'add', NS]);
-  run('ip', ['link', 'add', VETH_HOST, 'type', 'veth', 'peer', 'name', VETH_NS]);
-  run('ip', ['link', 'set', VETH_NS, 'netns', NS]);
-  run('ip', ['addr', 'add', `${HOST_ADDR}/30`, 'dev', VETH_HOST]);
-  run('ip', ['link', 'set', VETH_HOST, 'up']);
-  inNs(['ip', 'addr', 'add', `${SSH_ADDR}/30`, 'dev', VETH_NS]);
-  inNs(['ip', 'link', 'set', VETH_NS, 'up']);
-  inNs(['ip', 'link', 'set', 'lo', 'up']);
+const suite = describeNeeding('root', 'postgres', 'ssh-server');
 
-  // The server's host key, the client's key, and sshd answering only on the namespace's address.
-  keys = tempRoot('iact-ssh-', { private: true });
-  const k = (f: string) => path.join(keys.dir, f);
-  run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', k('host_key')]);
-  run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', k('id_ed25519')]);
-  writeFileSync(k('authorized_keys'), readFileSync(k('id_ed25519.pub')));
-  writeFileSync(k('known_hosts'), `${SSH_ADDR} ${readFileSync(k('host_key.pub'), 'utf8')}`);
-  writeFileSync(
-    k('sshd_config'),
-    [
-      `ListenAddress ${SSH_ADDR}`,
-      'Port 22',
-      `HostKey ${k('host_key')}`,
-      `AuthorizedKeysFile ${k('authorized_keys')}`,
-      `PidFile ${k('sshd.pid')}`,
-      'PermitRootLogin prohibit-password',
-      'PasswordAuthentication no',
-      'KbdInteractiveAuthentication no',
-      'UsePAM no',
-      'StrictModes no',
-      'AllowTcpForwarding yes',
-      '',
-    ].join('\n'),
-  );
-  mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
-  sshd = execa('ip', ['netns', 'exec', NS, SSHD, '-D', '-e', '-f', k('sshd_config')], { reject: false, stdin: 'ignore' });
-  expect(await waitFor(() => inNsPortOpen(22), 10_000)).toBe(true);
+suite('service: tunnel through a real sshd to a database only it can reach', () => {
+  beforeAll(async () => {
+    [pgPort, localPort] = (await freePorts(2)) as [number, number];
+    run('ip', ['netns', 'add', NS]);
+    run('ip', ['link', 'add', VETH_HOST, 'type', 'veth', 'peer', 'name', VETH_NS]);
+    run('ip', ['link', 'set', VETH_NS, 'netns', NS]);
+    run('ip', ['addr', 'add', `${HOST_ADDR}/30`, 'dev', VETH_HOST]);
+    run('ip', ['link', 'set', VETH_HOST, 'up']);
+    inNs(['ip', 'addr', 'add', `${SSH_ADDR}/30`, 'dev', VETH_NS]);
+    inNs(['ip', 'link', 'set', VETH_NS, 'up']);
+    inNs(['ip', 'link', 'set', 'lo', 'up']);
 
-  // The database elsewhere: a real postgres sandbox inside the namespace, on its loopback only.
-  remote = tempRoot('iact-remote-');
-  const spec = JSON.stringify({ name: 'remote-pg', service: 'postgres', port: pgPort, database: 'app', user: 'app_user', password: PASSWORD, settings: {} });
-  await execa('ip', ['netns', 'exec', NS, path.join(repoRoot, 'bash/lightweight_venv.sh'), 'create', 'remote-pg', 'postgres', String(pgPort), '--spec', '-', '--env', 'remote'], {
-    cwd: remote.dir,
-    env: remote.env,
-    input: spec,
-  });
+    // The server's host key, the client's key, and sshd answering only on the namespace's address.
+    keys = tempRoot('iact-ssh-', { private: true });
+    const k = (f: string) => path.join(keys.dir, f);
+    run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', k('host_key')]);
+    run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', k('id_ed25519')]);
+    writeFileSync(k('authorized_keys'), readFileSync(k('id_ed25519.pub')));
+    writeFileSync(k('known_hosts'), `${SSH_ADDR} ${readFileSync(k('host_key.pub'), 'utf8')}`);
+    writeFileSync(
+      k('sshd_config'),
+      [
+        `ListenAddress ${SSH_ADDR}`,
+        'Port 22',
+        `HostKey ${k('host_key')}`,
+        `AuthorizedKeysFile ${k('authorized_keys')}`,
+        `PidFile ${k('sshd.pid')}`,
+        'PermitRootLogin prohibit-password',
+        'PasswordAuthentication no',
+        'KbdInteractiveAuthentication no',
+        'UsePAM no',
+        'StrictModes no',
+        'AllowTcpForwarding yes',
+        '',
+      ].join('\n'),
+    );
+    mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
+    sshd = execa('ip', ['netns', 'exec', NS, SSHD, '-D', '-e', '-f', k('sshd_config')], { reject: false, stdin: 'ignore' });
+    expect(await waitFor(() => inNsPortOpen(22), 10_000)).toBe(true);
 
-  project = makeProject('iact-tunnel-');
-  chmodSync(k('id_ed25519'), 0o600);
-  project.writeEnv(`REMOTE_DB_PASSWORD=${PASSWORD}\n`);
-  project.writeManifest(
-    'e2e',
-    `apiVersion: iact/v1
+    // The database elsewhere: a real postgres sandbox inside the namespace, on its loopback only.
+    remote = tempRoot('iact-remote-');
+    const spec = JSON.stringify({ name: 'remote-pg', service: 'postgres', port: pgPort, database: 'app', user: 'app_user', password: PASSWORD, settings: {} });
+    await execa('ip', ['netns', 'exec', NS, path.join(repoRoot, 'bash/lightweight_venv.sh'), 'create', 'remote-pg', 'postgres', String(pgPort), '--spec', '-', '--env', 'remote'], {
+      cwd: remote.dir,
+      env: remote.env,
+      input: spec,
+    });
+
+    project = makeProject('iact-tunnel-');
+    chmodSync(k('id_ed25519'), 0o600);
+    project.writeEnv(`REMOTE_DB_PASSWORD=${PASSWORD}\n`);
+    project.writeManifest(
+      'e2e',
+      `apiVersion: iact/v1
 environment: e2e
 sandboxes:
   db-tunnel:
@@ -114,69 +105,66 @@ connections:
     password: \${REMOTE_DB_PASSWORD}
     sshTunnel: { sandbox: db-tunnel }
 `,
-  );
-}, 180_000);
+    );
+  }, 180_000);
 
-afterAll(async () => {
-  if (!ready) return;
-  await project?.cleanup();
-  if (remote) {
-    await execa('ip', ['netns', 'exec', NS, path.join(repoRoot, 'bash/lightweight_venv.sh'), 'destroy', 'remote-pg', '--yes', '--env', 'remote'], {
-      cwd: remote.dir,
-      env: remote.env,
-      reject: false,
-    });
-    remote.cleanup();
-  }
-  sshd?.kill('SIGTERM');
-  await sshd;
-  keys?.cleanup();
-  // Deleting the namespace deletes its end of the veth pair, and with it ours.
-  execa('ip', ['netns', 'del', NS], { reject: false });
-}, 120_000);
+  afterAll(async () => {
+    await project?.cleanup();
+    if (remote) {
+      await execa('ip', ['netns', 'exec', NS, path.join(repoRoot, 'bash/lightweight_venv.sh'), 'destroy', 'remote-pg', '--yes', '--env', 'remote'], {
+        cwd: remote.dir,
+        env: remote.env,
+        reject: false,
+      });
+      remote.cleanup();
+    }
+    sshd?.kill('SIGTERM');
+    await sshd;
+    keys?.cleanup();
+    // Deleting the namespace deletes its end of the veth pair, and with it ours.
+    execa('ip', ['netns', 'del', NS], { reject: false });
+  }, 120_000);
 
-function inNsPortOpen(port: number): boolean {
-  try {
-    inNs(['bash', '-c', `exec 3<>/dev/tcp/${SSH_ADDR}/${port}`]);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function tunnelStatus(): Promise<{ running: boolean; healthy: boolean; pid: number | null }> {
-  const status = await project.iact(['status', '--env', 'e2e', '--json']);
-  expect(status.exitCode).toBe(0);
-  const all = (JSON.parse(status.stdout) as { sandboxes: { name: string; running: boolean; healthy: boolean; pid: number | null }[] }).sandboxes;
-  return all.find((s) => s.name === 'db-tunnel')!;
-}
-
-async function psqlThroughTunnel(): Promise<string> {
-  const result = await execa(path.join(PG_BIN, 'psql'), ['-X', '-w', '-tA', '-h', '127.0.0.1', '-p', String(localPort), '-U', 'app_user', '-d', 'app', '-c', 'SELECT current_database()'], {
-    env: { PGPASSWORD: PASSWORD, PGCONNECT_TIMEOUT: '5' },
-    reject: false,
-  });
-  return result.stdout.trim();
-}
-
-/** Every process's argv on the machine: the password must be in none of them. */
-function argvWithSecret(): string[] {
-  const hits: string[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
+  function inNsPortOpen(port: number): boolean {
     try {
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-      if (cmdline.includes(PASSWORD)) hits.push(`${entry}: ${cmdline.replace(/\0/g, ' ')}`);
+      inNs(['bash', '-c', `exec 3<>/dev/tcp/${SSH_ADDR}/${port}`]);
+      return true;
     } catch {
-      // exited meanwhile
+      return false;
     }
   }
-  return hits;
-}
 
-describe('service: tunnel through a real sshd to a database only it can reach', () => {
-  it('apply opens it, status shows it healthy by a real login through it, the settings point at it', async (ctx) => {
-    if (!ready) ctx.skip();
+  async function tunnelStatus(): Promise<{ running: boolean; healthy: boolean; pid: number | null }> {
+    const status = await project.iact(['status', '--env', 'e2e', '--json']);
+    expect(status.exitCode).toBe(0);
+    const all = (JSON.parse(status.stdout) as { sandboxes: { name: string; running: boolean; healthy: boolean; pid: number | null }[] }).sandboxes;
+    return all.find((s) => s.name === 'db-tunnel')!;
+  }
+
+  async function psqlThroughTunnel(): Promise<string> {
+    const result = await execa(path.join(PG_BIN, 'psql'), ['-X', '-w', '-tA', '-h', '127.0.0.1', '-p', String(localPort), '-U', 'app_user', '-d', 'app', '-c', 'SELECT current_database()'], {
+      env: { PGPASSWORD: PASSWORD, PGCONNECT_TIMEOUT: '5' },
+      reject: false,
+    });
+    return result.stdout.trim();
+  }
+
+  /** Every process's argv on the machine: the password must be in none of them. */
+  function argvWithSecret(): string[] {
+    const hits: string[] = [];
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+        if (cmdline.includes(PASSWORD)) hits.push(`${entry}: ${cmdline.replace(/\0/g, ' ')}`);
+      } catch {
+        // exited meanwhile
+      }
+    }
+    return hits;
+  }
+
+  it('apply opens it, status shows it healthy by a real login through it, the settings point at it', async () => {
     // Not reachable from here without the tunnel: postgres listens on the namespace's loopback.
     expect(await psqlThroughTunnel()).toBe('');
     const created = await project.iact(['plan', '--env', 'e2e']);
@@ -209,8 +197,7 @@ describe('service: tunnel through a real sshd to a database only it can reach', 
     project.writeManifest('e2e', manifest);
   }, 120_000);
 
-  it('a killed ssh is back within one reconcile interval, no secret in any argv meanwhile', async (ctx) => {
-    if (!ready) ctx.skip();
+  it('a killed ssh is back within one reconcile interval, no secret in any argv meanwhile', async () => {
     const before = await tunnelStatus();
     expect(before.running).toBe(true);
     const reconcile = project.spawnIact(['reconcile', '--env', 'e2e', '--interval', '3s']);
@@ -240,8 +227,7 @@ describe('service: tunnel through a real sshd to a database only it can reach', 
     }
   }, 120_000);
 
-  it('a host key that is not in knownHosts keeps the tunnel shut, with the fix', async (ctx) => {
-    if (!ready) ctx.skip();
+  it('a host key that is not in knownHosts keeps the tunnel shut, with the fix', async () => {
     const empty = path.join(keys.dir, 'empty_known_hosts');
     writeFileSync(empty, '');
     const [port] = (await freePorts(1)) as [number];
