@@ -187,7 +187,7 @@ describe('iact export --format kubernetes', () => {
     expect(objectsOf(masked.stdout).some((o) => o.kind === 'Secret')).toBe(false);
   });
 
-  it('mysql, a secret-named setting and a none sandbox: valid objects, the secret setting only in its Secret', async () => {
+  it('mysql, a secret-named setting, a none and a tunnel sandbox: valid objects, the secret setting only in its Secret', async () => {
     const run = await runExport(project({ mixed: MIXED }), { env: 'mixed' });
     expect(run.code).toBe(0);
     const objects = objectsOf(run.stdout);
@@ -195,6 +195,7 @@ describe('iact export --format kubernetes', () => {
     expect(run.stdout).toContain('image: mariadb:10.11');
     expect(run.stdout).toContain('image: redis:7.2');
     expect(run.stdout).toContain('# sandbox mixed-files (service none) runs no server: nothing to export');
+    expect(run.stdout).toContain('# sandbox mixed-tunnel (service tunnel) forwards to a server elsewhere: nothing to export');
     expect(run.stdout).toContain('keys: password, masterauth');
     expect(run.stdout).not.toContain('primary-secret-value');
     expect(run.stdout).not.toContain('mixed-redis-pw');
@@ -292,6 +293,11 @@ sandboxes:
   mixed-files:
     service: none
     port: 50999
+  mixed-tunnel:
+    service: tunnel
+    port: 50998
+    ssh: { host: bastion.example.com, knownHosts: known_hosts }
+    remote: { host: db.internal, port: 5432 }
 connections:
   database:
     sandbox: mixed-maria
