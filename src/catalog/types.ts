@@ -10,7 +10,7 @@ export interface BinaryNeed {
 /** What a connection variable holds (docs/service-catalogue.md, "Connection variables"). */
 export type ConnectionField = 'host' | 'port' | 'database' | 'user' | 'password' | 'url' | 'sandbox';
 
-export type ConfigFormat = 'postgresql' | 'ini' | 'redis';
+export type ConfigFormat = 'postgresql' | 'ini' | 'redis' | 'ssh-args';
 export type ReadinessProbe = 'pidfile-ready' | 'admin-query' | 'socket-and-pidfile';
 export type BackupMethod = 'pg_dump' | 'mariadb-dump' | 'rdb' | 'tar';
 
