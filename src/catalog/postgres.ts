@@ -40,6 +40,7 @@ export const postgres: ServiceEntry = {
       PGHOST: 'host', PGPORT: 'port', PGDATABASE: 'database', PGUSER: 'user', PGPASSWORD: 'password',
     },
   },
+  initKinds: ['.sql', '.sh'],
   docker: { imageRepo: 'iact/postgres', port: 5432, dataPath: '/var/lib/postgresql/data' },
   drivers: ['lightweight', 'namespace', 'docker'],
 };

@@ -1,6 +1,6 @@
 // Pure: the DriverSpec a sandbox is applied with, and the hashes plans compare.
 import { isSensitiveKey, passwordHash, settingHash } from '../secrets/index.js';
-import type { SandboxSpec, SettingValue } from '../model/types.js';
+import type { InitFile, SandboxSpec, SettingValue } from '../model/types.js';
 import { sha256 } from '../util/hash.js';
 import type { DriverSpec, ObservedSpec } from './types.js';
 
@@ -73,9 +73,19 @@ export function observableSpec(environment: string, sandbox: SandboxSpec): Omit<
     memory: sandbox.memory,
     image: sandbox.image,
     settings: observableSettings(environment, sandbox),
+    // Absent unless set, so sandboxes that use none of them keep the spec hash they were applied with.
+    auth: sandbox.auth === false ? false : undefined,
+    init: sandbox.initFiles && sandbox.initFiles.length > 0 ? sandbox.initFiles.map(initEntry) : undefined,
+    extensions: sandbox.extensions && sandbox.extensions.length > 0 ? sandbox.extensions : undefined,
+    admin: sandbox.admin ? true : undefined,
     depends_on: sandbox.depends_on,
     protect: sandbox.protect,
   };
+}
+
+/** An init file as sandbox.json and plans show it: "PATH sha256:HEX" (paths hold no blanks: the schema's rule). */
+export function initEntry(file: InitFile): string {
+  return `${file.path} ${file.hash}`;
 }
 
 export function toDriverSpec(environment: string, sandbox: SandboxSpec): DriverSpec {

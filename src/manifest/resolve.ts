@@ -13,6 +13,8 @@ import type {
   ServiceKind,
   SettingValue,
 } from '../model/types.js';
+import { PORT_CHOSEN_AT_APPLY } from '../model/types.js';
+import { serviceEntry } from '../catalog/index.js';
 import { isSensitiveVariable, SENSITIVE_FIELDS, variableHash } from '../secrets/index.js';
 import { sha256 } from '../util/hash.js';
 import { interpolate } from './interpolate.js';
@@ -255,14 +257,19 @@ export function modelPath(path: string): string {
   return parts.join('.');
 }
 
+/** Database and user of a sandbox whose manifest names none: its name with '-' as '_' (the drivers' rule too). */
+export const defaultIdentifier = (sandboxName: string): string => sandboxName.replace(/-/g, '_');
+
 function toSandbox(name: string, raw: Obj): SandboxSpec {
   const settings: Record<string, SettingValue> = {};
   if (isObj(raw.settings)) for (const [k, v] of Object.entries(raw.settings)) settings[k] = v as SettingValue;
+  const service = raw.service as ServiceKind;
   const spec: SandboxSpec = {
     name,
-    service: raw.service as ServiceKind,
+    service,
     driver: (raw.driver as DriverName | undefined) ?? 'lightweight',
-    port: raw.port as number,
+    // No port: chosen at the first apply; the loader puts the kept one here afterwards (src/manifest/kept.ts).
+    port: typeof raw.port === 'number' ? raw.port : PORT_CHOSEN_AT_APPLY,
     settings,
     depends_on: Array.isArray(raw.depends_on) ? (raw.depends_on as string[]) : [],
     protect: raw.protect === true,
@@ -270,6 +277,14 @@ function toSandbox(name: string, raw: Obj): SandboxSpec {
   for (const field of ['version', 'database', 'user', 'password', 'memory', 'image'] as const) {
     if (typeof raw[field] === 'string') spec[field] = raw[field];
   }
+  if (serviceEntry(service)?.hasDatabase) {
+    spec.database ??= defaultIdentifier(name);
+    spec.user ??= defaultIdentifier(name);
+  }
+  if (raw.password === null) spec.auth = false;
+  if (Array.isArray(raw.init) && raw.init.length > 0) spec.init = raw.init as string[];
+  if (Array.isArray(raw.extensions) && raw.extensions.length > 0) spec.extensions = raw.extensions as string[];
+  if (raw.admin === true) spec.admin = true;
   return spec;
 }
 
