@@ -260,10 +260,12 @@ function planSandbox(
 
   const before = comparable(status.spec);
   let compared = after;
+  // A generated password not read back (a model built in code): the driver keeps the one it has.
+  if (after.password === KNOWN_AFTER_APPLY) compared = { ...after, password: before.password };
   if (status.version !== undefined) {
     // No pin means "the version that made the data": pinning that one, or dropping the pin, changes nothing.
     before.version ??= status.version;
-    if (after.version === undefined) compared = { ...after, version: status.version };
+    if (after.version === undefined) compared = { ...compared, version: status.version };
   }
   let effected = fieldChanges(before, compared, spec.service, spec.driver, desired.secretFields);
   const drift: Drift[] = [];
