@@ -1,4 +1,4 @@
-// Driver registry: one bash script per driver (SPEC "Drivers"), each wrapped by BashDriver.
+// Driver registry: one bash script per driver (README.md "Drivers", docs/driver-protocol.md), each wrapped by BashDriver.
 import { access, constants } from 'node:fs/promises';
 import type { DriverName } from '../model/types.js';
 import { BashDriver, findBinary, type AvailabilityCheck } from './bash-driver.js';

@@ -7,18 +7,15 @@ import { execa } from 'execa';
 import { getDriver } from '../../src/drivers/index.js';
 import type { DriverContext } from '../../src/drivers/types.js';
 import { lifecycleSuite, specFor, creds } from '../helpers/lifecycle.js';
-import { client, freePort, processesMentioning, repoRoot, requireBinary, TEMPLATE_DIR, tempRoot, waitFor, type TempRoot } from '../helpers/services.js';
-
-const isRoot = process.getuid?.() === 0;
+import { client, freePort, processesMentioning, needs, repoRoot, TEMPLATE_DIR, tempRoot, waitFor, type TempRoot } from '../helpers/services.js';
 
 describe('namespace driver', () => {
-  it('runs as root here (the namespace driver needs it)', () => {
-    if (!isRoot && process.env.IACT_ALLOW_MISSING_SERVICES === '1') return;
-    expect(isRoot).toBe(true);
-    expect(requireBinary('namespace')).toBe(true);
+  it('runs as root here, with unshare and socat (the namespace driver needs them)', (t) => {
+    needs(t, 'root', 'namespace');
+    expect(process.getuid?.()).toBe(0);
   });
 
-  if (isRoot) lifecycleSuite('namespace');
+  lifecycleSuite('namespace');
 
   describe('isolation', () => {
     const driver = getDriver('namespace');
@@ -31,8 +28,8 @@ describe('namespace driver', () => {
     });
     afterAll(() => root.cleanup());
 
-    it('puts the service in its own pid and net namespaces, under the memory limit, and describes it in capabilities.json', async () => {
-      if (!isRoot || !requireBinary('redis') || !requireBinary('namespace')) return;
+    it('puts the service in its own pid and net namespaces, under the memory limit, and describes it in capabilities.json', async (t) => {
+      needs(t, 'root', 'namespace', 'redis', 'cgroup-v1-memory');
       const port = await freePort();
       const spec = specFor('namespace', 'redis', 'iso', port, { memory: '64M' });
       const dir = path.join(root.sandboxRoot, 'development', 'iso');
@@ -65,8 +62,8 @@ describe('namespace driver', () => {
       expect(existsSync(path.join('/sys/fs/cgroup/memory/iact', 'development-iso'))).toBe(false);
     });
 
-    it('a process in the namespaces that exceeds the memory limit is OOM-killed by the kernel', async () => {
-      if (!isRoot || !existsSync('/sys/fs/cgroup/memory')) return;
+    it('a process in the namespaces that exceeds the memory limit is OOM-killed by the kernel', async (t) => {
+      needs(t, 'root', 'namespace', 'cgroup-v1-memory', 'python3');
       const cg = '/sys/fs/cgroup/memory/iact/test-oom';
       await execa('mkdir', ['-p', cg]);
       try {
@@ -83,8 +80,8 @@ describe('namespace driver', () => {
       }
     });
 
-    it('without root it fails with a clear error and the fix', async () => {
-      if (!isRoot) return;
+    it('without root it fails with a clear error and the fix', async (t) => {
+      needs(t, 'root', 'namespace'); // setpriv drops to nobody, which only root may do
       const r = await execa('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', '--', 'bash', path.join(repoRoot, 'bash', 'wasm_style_sandbox.sh'), 'create', 'x', 'redis', '20000'], {
         cwd: '/tmp',
         env: { IACT_SANDBOX_ROOT: '/tmp/iact-nonroot-never' },
