@@ -111,10 +111,10 @@ export function checkSemantics(data: Obj, ctx: { environment: string; fileEnviro
     only('init', ['postgres', 'mysql', 'redis'], 'only sandboxes that run a server have');
     // The docker driver runs none of these yet (docs/data.md "Drivers").
     if (driver === 'docker') {
-      for (const field of ['init', 'extensions', 'admin']) {
-        if (sb[field] === undefined || (field === 'admin' && sb[field] === false)) continue;
+      for (const field of ['init', 'extensions', 'admin', 'password']) {
+        if (sb[field] === undefined || (field === 'admin' && sb[field] === false) || (field === 'password' && sb[field] !== null)) continue;
         out.push(
-          diag(`sandbox ${name} sets ${field}, which the docker driver does not support yet`, {
+          diag(`sandbox ${name} sets ${field === 'password' ? 'password: null' : field}, which the docker driver does not support yet`, {
             location: locate(['sandboxes', name, field], true),
             code: 'semantic.docker-unsupported',
             fix: `use driver: lightweight or namespace for it, or remove ${field}:`,
