@@ -259,3 +259,25 @@ describeNeeding('postgres', 'mysql')('iact run: --admin, --setting, --port', { t
     expect(bad.stderr).toContain('--admin is for a service with users');
   });
 });
+
+describeNeeding('postgres', 'redis', 'namespace', 'root')('data: the namespace driver', { timeout: 300_000 }, () => {
+  let project: Project;
+  afterEach(async () => project?.cleanup());
+
+  it('runs init files, extensions and admin inside the namespaces, through the forwarded port', async () => {
+    project = makeProject('iact-data-ns-');
+    write(project, 'db/schema.sql', "CREATE TABLE IF NOT EXISTS t (x text);\nINSERT INTO t VALUES (encode(digest('x', 'sha1'), 'hex'));\n");
+    write(project, 'db/cache.redis', 'SET k "from init"\n');
+    project.writeManifest(
+      'development',
+      `apiVersion: iact/v1\nenvironment: development\ndefaults: { driver: namespace }\nsandboxes:\n  db: { service: postgres, init: [db/schema.sql], extensions: [pgcrypto], admin: true }\n  cache: { service: redis, init: [db/cache.redis] }\nconnections:\n  database: { sandbox: db }\n  cache: { backend: redis, sandbox: cache }\n`,
+    );
+    const applied = await project.iact(['apply', '--auto-approve']);
+    expect(applied.exitCode, applied.stdout + applied.stderr).toBe(0);
+    const env = envFile(project);
+    expect(psql(env, 'SELECT x FROM t')).toBe('11f6ad8ec52a2984abaafd7c3b516503785c2072');
+    expect(psql(env, 'SELECT rolsuper FROM pg_roles WHERE rolname = current_user')).toBe('t');
+    expect(redis(env, 'GET', 'k')).toBe('from init');
+    expect((await project.iact(['plan'])).stdout).toContain('No changes.');
+  });
+});
