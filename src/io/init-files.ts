@@ -37,7 +37,7 @@ async function filesOf(resolved: ResolvedEnvironment, sb: SandboxSpec, entry: st
   try {
     info = await stat(absolute);
   } catch {
-    problem(`init file ${entry} of sandbox ${sb.name} does not exist`, `create ${entry}, or fix the path (relative to the project root ${resolved.root})`);
+    problem(`init file ${entry} of sandbox ${sb.name} does not exist`, `create ${entry}, or fix the path: init paths are relative to the project root (the folder that holds environments/)`);
     return [];
   }
   const candidates: string[] = [];
