@@ -41,6 +41,7 @@ export const postgres: ServiceEntry = {
     },
   },
   initKinds: ['.sql', '.sh'],
+  extensions: true,
   docker: { imageRepo: 'iact/postgres', port: 5432, dataPath: '/var/lib/postgresql/data' },
   drivers: ['lightweight', 'namespace', 'docker'],
 };

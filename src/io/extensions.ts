@@ -2,6 +2,7 @@
 // can create, read from the control files in the share directory of the bin dir the drivers use.
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
+import { CATALOG } from '../catalog/index.js';
 import type { ResolvedEnvironment } from '../model/types.js';
 import type { PlanNotice } from '../plan/types.js';
 
@@ -44,7 +45,7 @@ export function extensionInstallHint(name: string, major: string): string {
 
 /** One error notice per extension a sandbox asks for that this machine lacks: a plan that cannot be applied says so. */
 export async function missingExtensionNotices(resolved: ResolvedEnvironment): Promise<PlanNotice[]> {
-  const wanting = Object.values(resolved.sandboxes).filter((sb) => sb.service === 'postgres' && (sb.extensions?.length ?? 0) > 0);
+  const wanting = Object.values(resolved.sandboxes).filter((sb) => CATALOG[sb.service].extensions === true && (sb.extensions?.length ?? 0) > 0);
   const notices: PlanNotice[] = [];
   for (const sb of wanting) {
     const installed = await installedExtensions(sb.version);

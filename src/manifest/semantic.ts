@@ -96,8 +96,9 @@ export function checkSemantics(data: Obj, ctx: { environment: string; fileEnviro
         );
       }
     }
-    const only = (field: string, services: string[], what: string) => {
-      if (sb[field] === undefined || !entry || services.includes(entry.name)) return;
+    // What each service can do is the catalogue's (docs/service-catalogue.md).
+    const only = (field: string, allowed: (e: NonNullable<typeof entry>) => boolean, what: string) => {
+      if (sb[field] === undefined || !entry || allowed(entry)) return;
       out.push(
         diag(`sandbox ${name} sets ${field}, which ${what}; it is a ${entry.name} sandbox`, {
           location: locate(['sandboxes', name, field], true),
@@ -106,9 +107,9 @@ export function checkSemantics(data: Obj, ctx: { environment: string; fileEnviro
         }),
       );
     };
-    only('extensions', ['postgres'], 'only postgres sandboxes have');
-    only('admin', ['postgres', 'mysql'], 'only postgres and mysql sandboxes have');
-    only('init', ['postgres', 'mysql', 'redis'], 'only sandboxes that run a server have');
+    only('extensions', (e) => e.extensions === true, 'only postgres sandboxes have');
+    only('admin', (e) => e.hasDatabase, 'only postgres and mysql sandboxes have');
+    only('init', (e) => (e.initKinds?.length ?? 0) > 0, 'only sandboxes that run a server have');
     // The docker driver runs none of these yet (docs/data.md "Drivers").
     if (driver === 'docker') {
       for (const field of ['init', 'extensions', 'admin', 'password']) {
