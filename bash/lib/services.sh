@@ -67,8 +67,9 @@ svc::decide_reach() {
   [[ "${SVC_REACH_OK:-0}" == 1 ]] && return 0
   SVC_PRIV=()
   ((EUID == 0)) && [[ "${SB_OS_USER}" != root ]] || return 0
-  if ! setpriv --reuid="${SB_OS_USER}" --regid="${SB_OS_USER}" --clear-groups -- test -x "${path}"; then
-    svc::call unreachable "${path}"
+  if ! svc::as_service test -x "${path}"; then
+    # A server the driver confines itself sees its directory at a path it can reach.
+    svc::run_uid || svc::call unreachable "${path}"
     SVC_PRIV=(--inh-caps=+dac_read_search --ambient-caps=+dac_read_search)
   else
     SVC_REACH_OK=1
@@ -84,6 +85,29 @@ svc::as_user() {
   else
     "$@"
   fi
+}
+
+# Run a command as the sandbox's service identity: SB_OS_USER, or the sandbox's own uid/gid when
+# the driver gives one (SB_RUN_UID, the namespace driver: docs/driver-protocol.md "Service identity").
+svc::as_service() {
+  if ((EUID == 0)) && svc::run_uid; then
+    setpriv --reuid="${SB_RUN_UID}" --regid="${SB_RUN_UID}" --clear-groups "${SVC_PRIV[@]}" -- "$@"
+  else
+    svc::as_user "${SB_OS_USER}" "$@"
+  fi
+}
+
+# True when the sandbox has a uid of its own (SB_RUN_UID, asked of drv::run_uid once).
+svc::run_uid() {
+  [[ -n "${SB_RUN_UID:-}" ]] && return 0
+  declare -F drv::run_uid >/dev/null || return 1
+  drv::run_uid
+  [[ -n "${SB_RUN_UID:-}" ]]
+}
+
+# REPLY = the owner spec chown gives what the service writes (user:group).
+svc::owner() {
+  if svc::run_uid; then REPLY="${SB_RUN_UID}:${SB_RUN_UID}"; else REPLY="${SB_OS_USER}:"; fi
 }
 
 svc::pg_bindir() {
@@ -337,6 +361,17 @@ innodb_buffer_pool_dump_at_shutdown=OFF
   svc::_write_owned "${file}" "${text}"
 }
 
+# REPLY = the maxmemory a memory limit gives redis: 3/4 of it, so that clients get an error (or
+# keys are evicted, as maxmemory-policy says) before the kernel kills the server. False without a
+# limit or when the manifest sets maxmemory itself.
+svc::redis_maxmemory() {
+  REPLY=''
+  [[ -n "${SB_MEMORY:-}" ]] || return 1
+  svc::setting_value maxmemory && return 1
+  iact::memory_bytes "${SB_MEMORY}"
+  REPLY=$((REPLY * 3 / 4))
+}
+
 svc::redis_write_config() {
   local file="$1" i text port=0
   ((SB_TCP)) && port="${SB_PORT}"
@@ -356,6 +391,10 @@ appendonly no
 "
   # password: null (docs/data.md): no requirepass, reachable on 127.0.0.1 only.
   [[ "${SB_AUTH:-}" == 0 ]] || text+="requirepass $(svc::redis_quote "${SB_PASSWORD}")"$'\n'
+  # The manifest's maxmemory-policy, written below with the other settings, overrides noeviction.
+  svc::redis_maxmemory && text+="maxmemory ${REPLY}
+maxmemory-policy noeviction
+"
   for i in "${!SB_SETTING_KEYS[@]}"; do
     svc::redis_value "${SB_SETTING_VALUES[i]}"
     text+="${SB_SETTING_KEYS[i]} ${REPLY}"$'\n'
@@ -363,12 +402,18 @@ appendonly no
   svc::_write_owned "${file}" "${text}"
 }
 
-# Atomic 0600 write, owned by the service user (it must read its own config).
+# Atomic 0600 write, owned by the service user (it must read its own config). The file is made
+# new (mktemp: O_EXCL) and renamed over DEST: a symlink the service user planted there is replaced,
+# never followed (docs/driver-protocol.md "Service identity").
 svc::_write_owned() {
-  local dest="$1" content="$2"
-  sb::write_file "${dest}" "${content}"
-  ((EUID == 0)) && chown "${SB_OS_USER}:" "${dest}"
-  return 0
+  local dest="$1" content="$2" tmp
+  tmp="$(mktemp "${dest%/*}/.iact-write.XXXXXX")"
+  printf '%s' "${content}" >"${tmp}"
+  if ((EUID == 0)); then
+    svc::owner
+    chown "${REPLY}" "${tmp}"
+  fi
+  mv -fT -- "${tmp}" "${dest}"
 }
 
 # --- processes -----------------------------------------------------------------------------
@@ -377,7 +422,8 @@ svc::_write_owned() {
 svc::server_argv() {
   SVC_ARGV=()
   svc::call argv
-  if ((EUID == 0)) && [[ "${SB_OS_USER}" != root ]]; then
+  # A driver with a service identity of its own (SB_RUN_UID) confines and drops privileges itself.
+  if ((EUID == 0)) && [[ "${SB_OS_USER}" != root ]] && ! svc::run_uid; then
     SVC_ARGV=(setpriv --reuid="${SB_OS_USER}" --regid="${SB_OS_USER}" --init-groups "${SVC_PRIV[@]}" -- "${SVC_ARGV[@]}")
   fi
   return 0
@@ -416,12 +462,12 @@ svc::redis_ready() {
 
 svc::psql_admin() {
   IACT_PW="${SB_PASSWORD}" IACT_DB="${SB_DB}" IACT_USER="${SB_USER}" IACT_ADMIN="${SB_ADMIN:-0}" \
-    svc::as_user "${SB_OS_USER}" "${SVC_BIN}/psql" -X -q -v ON_ERROR_STOP=1 \
+    svc::as_service "${SVC_BIN}/psql" -X -q -v ON_ERROR_STOP=1 \
     -h "${SB_DIR}/run" -p "${SB_PORT}" -U postgres -d postgres
 }
 
 svc::mysql_admin() {
-  svc::as_user "${SB_OS_USER}" mariadb --no-defaults --socket="${SB_DIR}/${IACT_CAT_SOCKET[mysql]}" -u "${SB_OS_USER}" --connect-timeout=5 "$@"
+  svc::as_service mariadb --no-defaults --socket="${SB_DIR}/${IACT_CAT_SOCKET[mysql]}" -u "${SB_OS_USER}" --connect-timeout=5 "$@"
 }
 
 svc::mysql_admin_query() {
@@ -653,11 +699,11 @@ svc::backup() {
 }
 
 svc::postgres_backup() {
-  svc::as_user "${SB_OS_USER}" "${SVC_BIN}/pg_dump" -h "${SB_DIR}/run" -p "${SB_PORT}" -U postgres -d "${SB_DB}" --no-owner >"$1"
+  svc::as_service "${SVC_BIN}/pg_dump" -h "${SB_DIR}/run" -p "${SB_PORT}" -U postgres -d "${SB_DB}" --no-owner >"$1"
 }
 
 svc::mysql_backup() {
-  svc::as_user "${SB_OS_USER}" mariadb-dump --no-defaults --socket="${SB_DIR}/${IACT_CAT_SOCKET[mysql]}" -u "${SB_OS_USER}" \
+  svc::as_service mariadb-dump --no-defaults --socket="${SB_DIR}/${IACT_CAT_SOCKET[mysql]}" -u "${SB_OS_USER}" \
     --single-transaction --routines --databases "${SB_DB}" >"$1"
 }
 
@@ -666,7 +712,8 @@ svc::redis_backup() {
     iact::warn "redis SAVE failed; see ${SB_DIR}/logs/redis.log"
     return 1
   fi
-  cat "${SB_DIR}/data/dump.rdb" >"$1"
+  # Read as the service: data/ is its to write, so root would follow a link it planted there.
+  svc::as_service cat "${SB_DIR}/data/dump.rdb" >"$1"
 }
 
 svc::none_backup() {

@@ -1,4 +1,4 @@
-// namespace driver: the shared lifecycle (real services in pid/net/... namespaces behind a socat
+// namespace driver: the shared lifecycle (real services in bubblewrap sandboxes behind a socat
 // forwarder), plus what only this driver does: cgroup memory limits, capabilities.json, no root.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -10,7 +10,7 @@ import { lifecycleSuite, specFor, creds } from '../helpers/lifecycle.js';
 import { client, freePort, processesMentioning, needs, repoRoot, TEMPLATE_DIR, tempRoot, waitFor, type TempRoot } from '../helpers/services.js';
 
 describe('namespace driver', () => {
-  it('runs as root here, with unshare and socat (the namespace driver needs them)', (t) => {
+  it('runs as root here, with bwrap, setpriv and socat (the namespace driver needs them)', (t) => {
     needs(t, 'root', 'namespace');
     expect(process.getuid?.()).toBe(0);
   });
@@ -36,7 +36,7 @@ describe('namespace driver', () => {
       try {
         await driver.create(ctx, spec);
         const caps = JSON.parse(readFileSync(path.join(dir, 'capabilities.json'), 'utf8'));
-        expect(caps).toMatchObject({ sandbox: 'iso', listen: [{ host: '127.0.0.1', port }], namespaces: ['pid', 'mount', 'ipc', 'uts', 'net'], memory: { limit: '64M', limit_bytes: 64 * 1024 * 1024 } });
+        expect(caps).toMatchObject({ sandbox: 'iso', listen: [{ host: '127.0.0.1', port }], namespaces: ['pid', 'mount', 'ipc', 'uts', 'net', 'cgroup'], memory: { limit: '64M', limit_bytes: 64 * 1024 * 1024 } });
         expect(caps.write).toContain(path.join(dir, 'data'));
 
         const cgroup = caps.memory.cgroup as string;
@@ -69,9 +69,10 @@ describe('namespace driver', () => {
       try {
         const limit = 32 * 1024 * 1024;
         await execa('bash', ['-c', `echo ${limit} > ${cg}/memory.limit_in_bytes; echo ${limit} > ${cg}/memory.memsw.limit_in_bytes 2>/dev/null || true`]);
-        // The same launch as the driver: join the cgroup, then unshare; 200 MB of real pages.
-        const r = await execa('bash', ['-c', `echo $BASHPID > ${cg}/cgroup.procs; exec unshare --pid --fork --mount-proc --ipc --uts --net -- python3 -c 'b = b"x" * (200 * 1024 * 1024); print(len(b))'`], { reject: false });
-        // unshare itself exits 1 ("sigprocmask unblock failed") when its child is SIGKILLed; the cgroup counts the kill.
+        // The same launch as the driver: join the cgroup, then bwrap; 200 MB of real pages.
+        const sandbox = 'bwrap --unshare-pid --unshare-net --unshare-ipc --unshare-uts --ro-bind /usr /usr --symlink usr/lib /lib --symlink usr/lib64 /lib64 --symlink usr/bin /bin --proc /proc --dev /dev --';
+        const r = await execa('bash', ['-c', `echo $BASHPID > ${cg}/cgroup.procs; exec ${sandbox} python3 -c 'b = b"x" * (200 * 1024 * 1024); print(len(b))'`], { reject: false });
+        // bwrap exits non-zero when its child is SIGKILLed; the cgroup counts the kill.
         expect(r.exitCode).not.toBe(0);
         expect(String(r.stdout)).not.toContain('209715200');
         expect(readFileSync(`${cg}/memory.oom_control`, 'utf8')).toMatch(/oom_kill [1-9]/);

@@ -46,7 +46,7 @@ const PREREQUISITES: Record<string, { missing: Missing; hint: string }> = {
   none: { missing: () => [], hint: '' },
   jq: { missing: bins('jq'), hint: 'apt-get install -y jq' },
   root: { missing: () => (process.getuid?.() === 0 ? [] : ['root']), hint: 'run the tests as root (sudo)' },
-  namespace: { missing: bins('unshare', 'socat', 'setpriv'), hint: 'apt-get install -y util-linux socat' },
+  namespace: { missing: bins('bwrap', 'socat', 'setpriv'), hint: 'apt-get install -y bubblewrap socat util-linux' },
   'cgroup-v1-memory': { missing: files('/sys/fs/cgroup/memory'), hint: 'mount the cgroup v1 memory controller (boot with systemd.unified_cgroup_hierarchy=0)' },
   python3: { missing: bins('python3'), hint: 'apt-get install -y python3' },
   'python-dotenv': { missing: pythonModule('dotenv'), hint: 'apt-get install -y python3-dotenv' },
