@@ -21,7 +21,7 @@ export interface DriverSpec {
   settings: Record<string, SettingValue>;
   /** Redis without auth (`password: null`). */
   auth?: false;
-  /** Init files in run order, each "PATH sha256:HEX" (docs/driver-protocol.md "Init"). */
+  /** Init files in run order, each "PATH sha256:HEX" (docs/driver-protocol.md "Init, extensions, admin"). */
   init?: string[];
   extensions?: string[];
   admin?: boolean;
