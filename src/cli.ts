@@ -212,8 +212,11 @@ and exits 1, so that PW=$(iact config DB_PASSWORD) fails instead of capturing th
     .description('run a command against an ephemeral sandbox on a free port, destroyed afterwards')
     .requiredOption('-s, --service <service>', SERVER_SERVICES.join(' | '), collect)
     .option('--driver <driver>', 'lightweight | namespace | docker', 'lightweight')
+    .option('--setting <key=value>', 'a server setting (repeatable), e.g. max_connections=200', collect)
+    .option('--admin', 'the sandbox user is an administrator (postgres superuser; mysql ALL WITH GRANT OPTION)')
+    .option('--port <port>', 'this port instead of a free one')
     .argument('<command...>', 'the command to run, after --')
-    .addHelpText('after', example('iact run --service postgres -- npm test\niact run --service redis -- pytest -x'))
+    .addHelpText('after', example('iact run --service postgres -- npm test\niact run --service redis -- pytest -x\niact run --service mysql --admin --setting max_connections=200 -- ./run-tests'))
     .action(lazy('run'));
 
   program

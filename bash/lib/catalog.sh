@@ -60,7 +60,7 @@ declare -gA IACT_CAT_CONTAINER_PORT=([postgres]=5432 [mysql]=3306 [redis]=6379 [
 # data directory inside the container
 declare -gA IACT_CAT_CONTAINER_DATA=([postgres]=/var/lib/postgresql/data [mysql]=/var/lib/mysql [redis]=/data [none]='' [tunnel]='')
 # VAR=field exported by activate (field: host port database user password url)
-declare -gA IACT_CAT_CONNECTION_VARS=([postgres]='DB_HOST=host DB_PORT=port DB_NAME=database DB_USER=user DB_PASSWORD=password DATABASE_URL=url PGHOST=host PGPORT=port PGDATABASE=database PGUSER=user PGPASSWORD=password' [mysql]='DB_HOST=host DB_PORT=port DB_NAME=database DB_USER=user DB_PASSWORD=password DATABASE_URL=url MYSQL_HOST=host MYSQL_TCP_PORT=port MYSQL_PWD=password' [redis]='REDIS_HOST=host REDIS_PORT=port REDIS_PASSWORD=password REDIS_URL=url' [none]='' [tunnel]='')
+declare -gA IACT_CAT_CONNECTION_VARS=([postgres]='DB_HOST=host DB_PORT=port DB_NAME=database DB_USER=user DB_PASSWORD=password DATABASE_URL=url PGHOST=host PGPORT=port PGDATABASE=database PGUSER=user PGPASSWORD=password' [mysql]='DB_HOST=host DB_PORT=port DB_NAME=database DB_USER=user DB_PASSWORD=password DATABASE_URL=url MYSQL_HOST=host MYSQL_TCP_PORT=port MYSQL_PWD=password MYSQL_PORT=port MYSQL_USER=user MYSQL_PASSWORD=password MYSQL_DATABASE=database' [redis]='REDIS_HOST=host REDIS_PORT=port REDIS_PASSWORD=password REDIS_URL=url' [none]='' [tunnel]='')
 # connection URL, each {field} URL-encoded
 declare -gA IACT_CAT_URL_TEMPLATE=([postgres]='postgresql://{user}:{password}@{host}:{port}/{database}' [mysql]='mysql://{user}:{password}@{host}:{port}/{database}' [redis]='redis://default:{password}@{host}:{port}/0' [none]='' [tunnel]='')
 # drivers that run the service

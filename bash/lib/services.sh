@@ -343,6 +343,8 @@ port=${SB_PORT}
   if ((SB_TCP)); then text+="bind-address=127.0.0.1"$'\n'; else text+="skip-networking"$'\n'; fi
   text+="skip-name-resolve
 skip-log-bin
+character-set-server=utf8mb4
+collation-server=utf8mb4_unicode_ci
 performance_schema=OFF
 innodb_log_file_size=8M
 innodb_buffer_pool_size=32M
@@ -386,8 +388,9 @@ logfile ${SB_DIR}/logs/redis.log
 daemonize no
 save 3600 1 300 100 60 10000
 appendonly no
-requirepass $(svc::redis_quote "${SB_PASSWORD}")
 "
+  # password: null (docs/data.md): no requirepass, reachable on 127.0.0.1 only.
+  [[ "${SB_AUTH:-}" == 0 ]] || text+="requirepass $(svc::redis_quote "${SB_PASSWORD}")"$'\n'
   # The manifest's maxmemory-policy, written below with the other settings, overrides noeviction.
   svc::redis_maxmemory && text+="maxmemory ${REPLY}
 maxmemory-policy noeviction
@@ -458,7 +461,7 @@ svc::redis_ready() {
 # --- administration through the socket -----------------------------------------------------
 
 svc::psql_admin() {
-  IACT_PW="${SB_PASSWORD}" IACT_DB="${SB_DB}" IACT_USER="${SB_USER}" \
+  IACT_PW="${SB_PASSWORD}" IACT_DB="${SB_DB}" IACT_USER="${SB_USER}" IACT_ADMIN="${SB_ADMIN:-0}" \
     svc::as_service "${SVC_BIN}/psql" -X -q -v ON_ERROR_STOP=1 \
     -h "${SB_DIR}/run" -p "${SB_PORT}" -U postgres -d postgres
 }
@@ -482,7 +485,13 @@ svc::mysql_quote() {
 
 # Logs in with the password the server has now (SVC_SERVER_PASSWORD, which set-password moves on).
 svc::redis_admin() {
-  REDISCLI_AUTH="${SVC_SERVER_PASSWORD:-${SB_PASSWORD}}" redis-cli --no-auth-warning -s "${SB_DIR}/${IACT_CAT_SOCKET[redis]}" "$@"
+  local pw="${SVC_SERVER_PASSWORD:-${SB_PASSWORD}}"
+  # A server without auth (password: null) refuses an AUTH: send none.
+  if [[ -z "${pw}" ]]; then
+    redis-cli --no-auth-warning -s "${SB_DIR}/${IACT_CAT_SOCKET[redis]}" "$@"
+    return
+  fi
+  REDISCLI_AUTH="${pw}" redis-cli --no-auth-warning -s "${SB_DIR}/${IACT_CAT_SOCKET[redis]}" "$@"
 }
 
 # Idempotent: the database, the user and its password exist as the spec says.
@@ -510,6 +519,8 @@ SELECT format('ALTER ROLE ${SVC_PG_TEMPLATE_ROLE} RENAME TO %I', :'usr')
    AND NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'usr') \gexec
 SELECT format('CREATE ROLE %I LOGIN', :'usr') WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'usr') \gexec
 SELECT format('ALTER ROLE %I WITH LOGIN PASSWORD %L', :'usr', :'pw') \gexec
+\getenv adm IACT_ADMIN
+SELECT format('ALTER ROLE %I %s', :'usr', CASE WHEN :'adm' = '1' THEN 'SUPERUSER' ELSE 'NOSUPERUSER' END) \gexec
 SELECT format('ALTER DATABASE ${SVC_PG_TEMPLATE_DB} RENAME TO %I', :'db')
  WHERE EXISTS (SELECT 1 FROM pg_database WHERE datname = '${SVC_PG_TEMPLATE_DB}')
    AND NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = :'db') \gexec
@@ -519,8 +530,10 @@ SQL
 }
 
 svc::mysql_ensure_credentials() {
-  local pw
+  local pw admin_sql
   pw="$(svc::mysql_quote "${SB_PASSWORD}")"
+  data::mysql_admin_sql
+  admin_sql="${REPLY}"
   # Admin is the service's OS user through the socket (unix_socket auth): no root, no anonymous users.
   # sql_log_off and log_slow_query off: the password stays out of the general and slow query logs,
   # whatever the manifest's settings (slow_query_log with long_query_time 0 logs every statement).
@@ -530,11 +543,12 @@ SET SESSION log_slow_query = OFF;
 DELETE FROM mysql.global_priv WHERE User IN ('', 'root');
 DELETE FROM mysql.proxies_priv WHERE User IN ('', 'root');
 FLUSH PRIVILEGES;
-CREATE DATABASE IF NOT EXISTS \`${SB_DB}\`;
+CREATE DATABASE IF NOT EXISTS \`${SB_DB}\` CHARACTER SET utf8mb4;
 CREATE USER IF NOT EXISTS '${SB_USER}'@'localhost' IDENTIFIED BY ${pw};
 CREATE USER IF NOT EXISTS '${SB_USER}'@'127.0.0.1' IDENTIFIED BY ${pw};
 ALTER USER '${SB_USER}'@'localhost' IDENTIFIED BY ${pw};
 ALTER USER '${SB_USER}'@'127.0.0.1' IDENTIFIED BY ${pw};
+${admin_sql}
 GRANT ALL PRIVILEGES ON \`${SB_DB}\`.* TO '${SB_USER}'@'localhost', '${SB_USER}'@'127.0.0.1';
 SQL
 }
@@ -652,7 +666,26 @@ svc::mysql_login_works() {
   [[ "${out}" == 1 ]]
 }
 
-svc::redis_login_works() { svc::redis_tcp_auth "${SB_PORT}" "${SB_PASSWORD}"; }
+svc::redis_login_works() {
+  if [[ "${SB_AUTH:-}" == 0 ]]; then
+    svc::redis_tcp_ping "${SB_PORT}"
+  else
+    svc::redis_tcp_auth "${SB_PORT}" "${SB_PASSWORD}"
+  fi
+}
+
+# PING over /dev/tcp, for a server without auth.
+svc::redis_tcp_ping() {
+  local port="$1" fd line='' LC_ALL=C
+  { exec {fd}<>"/dev/tcp/127.0.0.1/${port}"; } 2>/dev/null || return 1
+  printf 'PING\r\n' >&"${fd}" || {
+    exec {fd}>&-
+    return 1
+  }
+  read -r -t 5 line <&"${fd}" || true
+  exec {fd}>&-
+  [[ "${line}" == +PONG* ]]
+}
 
 # AUTH then PING over bash's /dev/tcp: no client process, the password never in argv.
 svc::redis_tcp_auth() {
@@ -697,3 +730,6 @@ svc::redis_backup() {
 svc::none_backup() {
   tar -C "${SB_DIR}" --exclude=./secrets -cf "$1" .
 }
+
+# shellcheck source=data.sh
+source "${BASH_SOURCE[0]%/*}/data.sh"

@@ -47,9 +47,10 @@ export function isReserved(service: string, key: string): boolean {
 export function isAllowedSetting(service: string, key: string): boolean {
   const allowed = serviceEntry(service)?.settings;
   if (allowed === undefined) return false;
-  if (allowed === 'any') return true;
   const folded = foldSettingKey(key);
-  return allowed.some((k) => foldSettingKey(k) === folded);
+  // Keys iact owns are refused even where any other key goes (bash/lib/validate.sh checks them first too).
+  if (serviceEntry(service)!.reserved.some((k) => foldSettingKey(k) === folded)) return false;
+  return allowed === 'any' || allowed.some((k) => foldSettingKey(k) === folded);
 }
 
 /** Debian packages that install every binary of the service, without repeats. */

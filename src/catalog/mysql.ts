@@ -45,8 +45,12 @@ export const mysql: ServiceEntry = {
       DB_HOST: 'host', DB_PORT: 'port', DB_NAME: 'database', DB_USER: 'user', DB_PASSWORD: 'password', DATABASE_URL: 'url',
       // The mariadb client's own variables.
       MYSQL_HOST: 'host', MYSQL_TCP_PORT: 'port', MYSQL_PWD: 'password',
+      // The names client libraries' test suites and the official images read.
+      MYSQL_PORT: 'port', MYSQL_USER: 'user', MYSQL_PASSWORD: 'password', MYSQL_DATABASE: 'database',
     },
+    envFile: { MYSQL_HOST: 'host', MYSQL_PORT: 'port', MYSQL_USER: 'user', MYSQL_PASSWORD: 'password', MYSQL_DATABASE: 'database' },
   },
+  initKinds: ['.sql', '.sh'],
   docker: { imageRepo: 'iact/mariadb', port: 3306, dataPath: '/var/lib/mysql' },
   drivers: ['lightweight', 'namespace', 'docker'],
 };

@@ -53,6 +53,8 @@ export const postgres: ServiceEntry = {
       PGHOST: 'host', PGPORT: 'port', PGDATABASE: 'database', PGUSER: 'user', PGPASSWORD: 'password',
     },
   },
+  initKinds: ['.sql', '.sh'],
+  extensions: true,
   docker: { imageRepo: 'iact/postgres', port: 5432, dataPath: '/var/lib/postgresql/data' },
   drivers: ['lightweight', 'namespace', 'docker'],
 };

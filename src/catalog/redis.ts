@@ -42,6 +42,7 @@ export const redis: ServiceEntry = {
     urlTemplate: 'redis://default:{password}@{host}:{port}/0',
     env: { REDIS_HOST: 'host', REDIS_PORT: 'port', REDIS_PASSWORD: 'password', REDIS_URL: 'url' },
   },
+  initKinds: ['.redis', '.sh'],
   docker: { imageRepo: 'iact/redis', port: 6379, dataPath: '/data' },
   drivers: ['lightweight', 'namespace', 'docker'],
 };

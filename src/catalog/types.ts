@@ -67,7 +67,16 @@ export interface ServiceEntry {
    * What `iact run` and bin/activate export: variable -> what it holds, in this order; `url` is
    * `urlTemplate` with each {field} URL-encoded.
    */
-  connection?: { urlTemplate: string; env: Record<string, ConnectionField> };
+  connection?: {
+    urlTemplate: string;
+    env: Record<string, ConnectionField>;
+    /** Variables the env file adds when connections.database is bound to a sandbox of this service (docs/connection-variables.md). */
+    envFile?: Record<string, Exclude<ConnectionField, 'url' | 'sandbox'>>;
+  };
+  /** The manifest's `extensions:` are created in the sandbox's database (CREATE EXTENSION; docs/data.md). */
+  extensions?: boolean;
+  /** Kinds of `init:` file the service runs, by extension (docs/data.md "Init"); `.sh` runs with the connection variables. */
+  initKinds?: string[];
   /** Docker: image repository (tag = version), the port and data directory inside the container. */
   docker?: { imageRepo: string; port: number; dataPath: string };
   /** Drivers that can run this service. */

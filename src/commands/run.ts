@@ -3,7 +3,8 @@
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { DiagnosticError, diag } from '../diagnostics.js';
-import type { DriverName } from '../model/types.js';
+import { CATALOG } from '../catalog/index.js';
+import type { DriverName, SettingValue } from '../model/types.js';
 import type { EphemeralService } from '../sandbox/connection.js';
 import { createEphemeral, type EphemeralSandbox } from '../sandbox/ephemeral.js';
 import type { CommandIO } from './io.js';
@@ -12,6 +13,26 @@ const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143, SIGHUP:
 
 function exitCodeOfSignal(signal: NodeJS.Signals): number {
   return 128 + (constants.signals[signal] ?? 1);
+}
+
+/** --setting K=V, repeatable: the sandbox's settings (docs/commands.md "iact run"). */
+function parseSettings(raw: unknown): Record<string, SettingValue> {
+  const settings: Record<string, SettingValue> = {};
+  for (const item of (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]).map(String)) {
+    const eq = item.indexOf('=');
+    if (eq <= 0) throw new DiagnosticError(diag(`--setting ${item} is not KEY=VALUE`, { fix: 'write it as --setting max_connections=200' }));
+    settings[item.slice(0, eq)] = item.slice(eq + 1);
+  }
+  return settings;
+}
+
+function parsePort(raw: unknown): number | undefined {
+  if (raw === undefined) return undefined;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 1024 || port > 65535) {
+    throw new DiagnosticError(diag(`--port ${String(raw)} is not a port iact can use`, { fix: 'pass 1024..65535, or leave --port out for a free one' }));
+  }
+  return port;
 }
 
 export default async function run(opts: Record<string, unknown>, io: CommandIO, args: string[]): Promise<number> {
@@ -30,6 +51,12 @@ export default async function run(opts: Record<string, unknown>, io: CommandIO, 
   }
   const service = services[0] as EphemeralService;
   const driver = (typeof opts.driver === 'string' ? opts.driver : 'lightweight') as DriverName;
+  const settings = parseSettings(opts.setting);
+  const port = parsePort(opts.port);
+  const admin = opts.admin === true;
+  if (admin && !CATALOG[service]?.hasDatabase) {
+    throw new DiagnosticError(diag(`--admin is for a service with users (postgres, mysql), not ${service}`, { fix: 'drop --admin' }));
+  }
 
   let interrupted: NodeJS.Signals | undefined;
   let signals = 0;
@@ -56,7 +83,7 @@ export default async function run(opts: Record<string, unknown>, io: CommandIO, 
   try {
     const started = Date.now();
     try {
-      sandbox = await createEphemeral({ service, driver }, { env: io.env, log: (m) => io.stderr(`iact run: ${m}\n`) });
+      sandbox = await createEphemeral({ service, driver, settings, admin, port }, { env: io.env, log: (m) => io.stderr(`iact run: ${m}\n`) });
     } catch (error) {
       // A terminal's Ctrl-C reaches the driver script too; the failed create already cleaned up.
       if (interrupted) return SIGNAL_EXIT[interrupted] ?? 1;

@@ -4,6 +4,7 @@ import { execFile } from 'node:child_process';
 import { constants, existsSync } from 'node:fs';
 import { access, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { installedExtensions } from '../io/extensions.js';
 import { CATALOG, SERVER_SERVICES, defaultImage, installHint } from '../catalog/index.js';
 import type { DriverName } from '../model/types.js';
 import { packageDir } from '../package-dir.js';
@@ -155,6 +156,7 @@ export async function probeMachine(probe: ProbeEnv): Promise<CheckResult[]> {
           results.push({ id: service, need: label, state: 'ok', found: `${version} (${path.dirname(server)})`, required: false });
         }
         results.push(await user);
+        if (service === 'postgres' && missing.length === 0) results.push(await extensionsCheck());
         return results;
       }),
     );
@@ -214,6 +216,16 @@ export async function probeMachine(probe: ProbeEnv): Promise<CheckResult[]> {
 
   const all = await Promise.all([lightweight(), namespace(), docker()]);
   return all.flat();
+}
+
+/** What `extensions:` can ask for here (docs/data.md "Extensions"): the control files of the newest PostgreSQL. */
+async function extensionsCheck(): Promise<Omit<CheckResult, 'driver'>> {
+  const need = 'PostgreSQL extensions (extensions:)';
+  const installed = await installedExtensions();
+  if (!installed || installed.names.length === 0) {
+    return { id: 'postgres-extensions', need, state: 'warning', found: 'no extension control files found', fix: 'apt-get install -y postgresql-contrib', required: false };
+  }
+  return { id: 'postgres-extensions', need, state: 'ok', found: `${installed.names.length} for PostgreSQL ${installed.version}: ${installed.names.join(', ')}`, required: false };
 }
 
 async function userId(user: string): Promise<number | null> {

@@ -19,6 +19,12 @@ export interface DriverSpec {
   memory?: string;
   image?: string;
   settings: Record<string, SettingValue>;
+  /** Redis without auth (`password: null`). */
+  auth?: false;
+  /** Init files in run order, each "PATH sha256:HEX" (docs/driver-protocol.md "Init, extensions, admin"). */
+  init?: string[];
+  extensions?: string[];
+  admin?: boolean;
   depends_on?: string[]; // metadata: kept so a later plan knows the delete order
   protect?: boolean; // metadata: kept so a sandbox removed from the manifest stays protected
   /** service: tunnel only (docs/tunnels.md). */

@@ -15,6 +15,8 @@ import type {
   TunnelCheck,
   TunnelSsh,
 } from '../model/types.js';
+import { PORT_CHOSEN_AT_APPLY } from '../model/types.js';
+import { serviceEntry } from '../catalog/index.js';
 import { isSensitiveVariable, SENSITIVE_FIELDS, variableHash } from '../secrets/index.js';
 import { sha256 } from '../util/hash.js';
 import { interpolate } from './interpolate.js';
@@ -258,14 +260,19 @@ export function modelPath(path: string): string {
   return parts.join('.');
 }
 
+/** Database and user of a sandbox whose manifest names none: its name with '-' as '_' (the drivers' rule too). */
+export const defaultIdentifier = (sandboxName: string): string => sandboxName.replace(/-/g, '_');
+
 function toSandbox(name: string, raw: Obj): SandboxSpec {
   const settings: Record<string, SettingValue> = {};
   if (isObj(raw.settings)) for (const [k, v] of Object.entries(raw.settings)) settings[k] = v as SettingValue;
+  const service = raw.service as ServiceKind;
   const spec: SandboxSpec = {
     name,
-    service: raw.service as ServiceKind,
+    service,
     driver: (raw.driver as DriverName | undefined) ?? 'lightweight',
-    port: raw.port as number,
+    // No port: chosen at the first apply; the loader puts the kept one here afterwards (src/manifest/kept.ts).
+    port: typeof raw.port === 'number' ? raw.port : PORT_CHOSEN_AT_APPLY,
     settings,
     depends_on: Array.isArray(raw.depends_on) ? (raw.depends_on as string[]) : [],
     protect: raw.protect === true,
@@ -276,6 +283,14 @@ function toSandbox(name: string, raw: Obj): SandboxSpec {
   if (isObj(raw.ssh)) spec.ssh = dropUndefined({ ...(raw.ssh as Obj) }) as unknown as TunnelSsh;
   if (isObj(raw.remote)) spec.remote = { host: raw.remote.host as string, port: raw.remote.port as number };
   if (typeof raw.checks === 'string') spec.checks = raw.checks as TunnelCheck;
+  if (serviceEntry(service)?.hasDatabase) {
+    spec.database ??= defaultIdentifier(name);
+    spec.user ??= defaultIdentifier(name);
+  }
+  if (raw.password === null) spec.auth = false;
+  if (Array.isArray(raw.init) && raw.init.length > 0) spec.init = raw.init as string[];
+  if (Array.isArray(raw.extensions) && raw.extensions.length > 0) spec.extensions = raw.extensions as string[];
+  if (raw.admin === true) spec.admin = true;
   return spec;
 }
 

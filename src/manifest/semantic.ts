@@ -2,7 +2,7 @@
 // Runs on the interpolated data even when the schema found errors, so every problem shows at once.
 import { isAllowedSetting, isReserved, serviceEntry, servicesServing } from '../catalog/index.js';
 import { diag, formatLocation, type Diagnostic, type SourceLocation } from '../diagnostics.js';
-import { SERVICES, type ResolvedEnvironment } from '../model/types.js';
+import { PORT_CHOSEN_AT_APPLY, SERVICES, type ResolvedEnvironment } from '../model/types.js';
 import { passwordProblem } from '../secrets/index.js';
 import { schemaAt } from './schema.js';
 import { envFileQuote } from '../util/env-quote.js';
@@ -81,26 +81,52 @@ export function checkSemantics(data: Obj, ctx: { environment: string; fileEnviro
     }
     const entry = service === undefined ? undefined : serviceEntry(service);
     out.push(...tunnelProblems(name, sb, driver, locate));
-    if (entry?.hasDatabase) {
-      for (const field of ['database', 'user', 'password']) {
-        if (sb[field] === undefined) {
-          out.push(
-            diag(`${service} sandbox ${name} needs ${field}`, {
-              location: locate(['sandboxes', name], true),
-              code: 'semantic.sandbox-field',
-              fix: field === 'password' ? `add password: \${${name.toUpperCase().replace(/-/g, '_')}_PASSWORD} and set it in .env` : `add ${field}: <name>`,
-            }),
-          );
-        }
+    // Port, database, user and password may be omitted: defaults, or chosen once and kept (docs/data.md).
+    if (entry && sb.password === null) {
+      if (entry.name !== 'redis') {
+        out.push(
+          diag(`password: null (no auth) is for redis sandboxes; ${name} is a ${entry.name} sandbox`, {
+            location: locate(['sandboxes', name, 'password']),
+            code: 'semantic.no-auth',
+            fix: 'remove password: (one is generated and kept), or write password: ${VARIABLE}',
+          }),
+        );
+      } else if (ctx.environment === 'production') {
+        out.push(
+          diag(`sandbox ${name} has no password (password: null), which production never allows`, {
+            location: locate(['sandboxes', name, 'password']),
+            code: 'semantic.no-auth',
+            fix: 'remove password: (one is generated and kept), or write password: ${VARIABLE}',
+          }),
+        );
       }
-    } else if (entry?.needsPassword && sb.password === undefined) {
+    }
+    // What each service can do is the catalogue's (docs/service-catalogue.md).
+    const only = (field: string, allowed: (e: NonNullable<typeof entry>) => boolean, what: string) => {
+      if (sb[field] === undefined || !entry || allowed(entry)) return;
       out.push(
-        diag(`${entry.name} sandbox ${name} needs password (sandboxes always require one)`, {
-          location: locate(['sandboxes', name], true),
-          code: 'semantic.sandbox-field',
-          fix: `add password: \${${name.toUpperCase().replace(/-/g, '_')}_PASSWORD} and set it in .env`,
+        diag(`sandbox ${name} sets ${field}, which ${what}; it is a ${entry.name} sandbox`, {
+          location: locate(['sandboxes', name, field], true),
+          code: 'semantic.field-service',
+          fix: `remove ${field}:`,
         }),
       );
+    };
+    only('extensions', (e) => e.extensions === true, 'only postgres sandboxes have');
+    only('admin', (e) => e.hasDatabase, 'only postgres and mysql sandboxes have');
+    only('init', (e) => (e.initKinds?.length ?? 0) > 0, 'only sandboxes that run a server have');
+    // The docker driver runs none of these yet (docs/data.md "Drivers").
+    if (driver === 'docker') {
+      for (const field of ['init', 'extensions', 'admin', 'password']) {
+        if (sb[field] === undefined || (field === 'admin' && sb[field] === false) || (field === 'password' && sb[field] !== null)) continue;
+        out.push(
+          diag(`sandbox ${name} sets ${field === 'password' ? 'password: null' : field}, which the docker driver does not support yet`, {
+            location: locate(['sandboxes', name, field], true),
+            code: 'semantic.docker-unsupported',
+            fix: `use driver: lightweight or namespace for it, or remove ${field}:`,
+          }),
+        );
+      }
     }
     // A line break or NUL is the schema's error already (its secret pattern): said once.
     if (typeof sb.password === 'string' && !/[\r\n\0]/.test(sb.password)) {
@@ -189,7 +215,8 @@ export function checkSemantics(data: Obj, ctx: { environment: string; fileEnviro
           );
         }
       }
-      dbHas = { host: true, user: target?.user !== undefined, password: target?.password !== undefined };
+      // A bound sandbox always has a user and a password: its own, defaults or generated ones (docs/data.md).
+      dbHas = { host: true, user: target !== undefined, password: target !== undefined && target.password !== null };
     } else {
       dbHas = { host: db.host !== undefined || through !== undefined, user: db.user !== undefined, password: db.password !== undefined };
       for (const field of through !== undefined ? (['name', 'user'] as const) : (['host', 'name', 'user'] as const)) {
@@ -341,6 +368,8 @@ export function crossEnvironmentPortConflicts(envs: readonly ResolvedEnvironment
   const owners = new Map<number, { env: ResolvedEnvironment; name: string }>();
   for (const env of envs) {
     for (const sb of Object.values(env.sandboxes)) {
+      // A port chosen at the first apply is free by construction.
+      if (sb.port === PORT_CHOSEN_AT_APPLY) continue;
       const owner = owners.get(sb.port);
       if (owner && owner.env.environment !== env.environment) {
         const there = owner.env.locations[`sandboxes.${owner.name}.port`];
