@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Thin entry: parse options, lazy-import the command, map errors to exit codes.
 import { Command, CommanderError, Option } from 'commander';
+import { SERVER_SERVICES } from './catalog/index.js';
 import { colorAllowed, type CommandIO } from './commands/io.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -208,7 +209,7 @@ and exits 1, so that PW=$(iact config DB_PASSWORD) fails instead of capturing th
   program
     .command('run')
     .description('run a command against an ephemeral sandbox on a free port, destroyed afterwards')
-    .requiredOption('-s, --service <service>', 'postgres | mysql | redis')
+    .requiredOption('-s, --service <service>', SERVER_SERVICES.join(' | '))
     .option('--driver <driver>', 'lightweight | namespace | docker', 'lightweight')
     .argument('<command...>', 'the command to run, after --')
     .addHelpText('after', example('iact run --service postgres -- npm test\niact run --service redis -- pytest -x'))

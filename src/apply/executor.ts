@@ -2,6 +2,7 @@
 // stops unrelated sandboxes, dependents of a failure are skipped.
 import path from 'node:path';
 import pLimit from 'p-limit';
+import { serviceEntry } from '../catalog/index.js';
 import type { BatchResult, DriverContext, DriverSpec, DriverWriter } from '../drivers/types.js';
 import type { DriverName } from '../model/types.js';
 import type { Action, Plan, ResourceChange } from '../plan/types.js';
@@ -59,7 +60,6 @@ function stamp(date: Date): string {
 const BATCH_MIN = 8;
 const BATCH_SIZE = 250;
 
-const BACKUP_EXT: Record<string, string> = { postgres: 'sql', mysql: 'sql', redis: 'rdb', none: 'tar' };
 
 const portOf = (side: ResourceChange['before']): unknown => side?.port;
 
@@ -132,7 +132,7 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
     const backup = async (): Promise<string | undefined> => {
       if (!change.backup || !options.backupDir) return undefined;
       const writer = await options.lookup(observedDriver);
-      const file = path.join(options.backupDir, `${change.name}-${stamp(now())}.${BACKUP_EXT[change.service] ?? 'bak'}`);
+      const file = path.join(options.backupDir, `${change.name}-${stamp(now())}.${serviceEntry(change.service)?.backup.ext ?? 'bak'}`);
       await writer.backup(ctx, change.name, file);
       return file;
     };

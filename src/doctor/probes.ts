@@ -4,6 +4,7 @@ import { execFile } from 'node:child_process';
 import { constants, existsSync } from 'node:fs';
 import { access, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { CATALOG, SERVER_SERVICES, defaultImage, installHint } from '../catalog/index.js';
 import type { DriverName } from '../model/types.js';
 import { packageDir } from '../package-dir.js';
 import type { CheckResult } from './types.js';
@@ -47,11 +48,13 @@ export async function which(name: string, env: NodeJS.ProcessEnv, extraDirs: str
   return null;
 }
 
-/** Debian keeps the PostgreSQL server binaries off PATH, in /usr/lib/postgresql/<version>/bin (newest first). */
-async function postgresDirs(): Promise<string[]> {
+/** Debian keeps some servers' binaries off PATH, in versioned dirs (the catalogue's binDirs), newest first. */
+async function versionedDirs(pattern: string | undefined): Promise<string[]> {
+  if (!pattern) return [];
+  const [head, tail] = pattern.split('*') as [string, string | undefined];
   try {
-    const versions = (await readdir('/usr/lib/postgresql')).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a));
-    return versions.map((v) => `/usr/lib/postgresql/${v}/bin`);
+    const versions = (await readdir(head)).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a));
+    return versions.map((v) => `${head}${v}${tail ?? ''}`);
   } catch {
     return [];
   }
@@ -83,45 +86,6 @@ const memo = <T>(fn: () => Promise<T>): (() => Promise<T>) => {
   return () => (cached ??= fn());
 };
 
-interface ServiceBinaries {
-  service: 'postgres' | 'mysql' | 'redis';
-  label: string;
-  /** Each entry lists alternative names; all entries are needed. */
-  binaries: string[][];
-  versionArgs: string[];
-  fix: string;
-  /** System user the driver runs the server as when iact runs as root (svc::os_user). */
-  user?: string;
-}
-
-// The binaries bash/lib/services.sh looks for (svc::check_binaries), with the same install hints.
-const SERVICES: ServiceBinaries[] = [
-  {
-    service: 'postgres',
-    label: 'PostgreSQL (postgres, initdb, pg_dump, psql)',
-    binaries: [['postgres'], ['initdb'], ['pg_dump'], ['psql']],
-    versionArgs: ['--version'],
-    fix: 'apt-get install postgresql',
-    user: 'postgres',
-  },
-  {
-    service: 'mysql',
-    label: 'MariaDB (mariadbd, mariadb-install-db, mariadb, mariadb-dump)',
-    binaries: [['mariadbd'], ['mariadb-install-db'], ['mariadb'], ['mariadb-dump']],
-    versionArgs: ['--version'],
-    fix: 'apt-get install mariadb-server mariadb-client',
-    user: 'mysql',
-  },
-  {
-    service: 'redis',
-    label: 'Redis (redis-server, redis-cli)',
-    binaries: [['redis-server'], ['redis-cli']],
-    versionArgs: ['--version'],
-    fix: 'apt-get install redis-server redis-tools',
-    user: 'redis',
-  },
-];
-
 /** Tools every driver script runs (daemonizing, locking, timeouts, hashing, sizes). */
 const BASE_TOOLS: { bin: string; pkg: string }[] = [
   { bin: 'setsid', pkg: 'util-linux' },
@@ -131,11 +95,11 @@ const BASE_TOOLS: { bin: string; pkg: string }[] = [
   { bin: 'du', pkg: 'coreutils' },
 ];
 
-const DOCKER_IMAGES: Record<'postgres' | 'mysql' | 'redis', string> = {
-  postgres: 'iact/postgres:15',
-  mysql: 'iact/mariadb:10.11',
-  redis: 'iact/redis:7',
-};
+/** The images the docker driver runs by default, per server service (the catalogue's). */
+const DOCKER_IMAGES: [service: string, image: string][] = SERVER_SERVICES.flatMap((s) => {
+  const image = defaultImage(CATALOG[s]);
+  return image ? [[s, image] as [string, string]] : [];
+});
 
 /** scripts/ of this iact checkout when it is there, else the repo-relative name. */
 function scriptPath(name: string): string {
@@ -169,25 +133,28 @@ export async function probeMachine(probe: ProbeEnv): Promise<CheckResult[]> {
   });
 
   const serviceChecks = new Map<string, () => Promise<Omit<CheckResult, 'driver'>[]>>();
-  for (const svc of SERVICES) {
+  for (const service of SERVER_SERVICES) {
+    const svc = CATALOG[service];
+    // The binaries bash/lib/services.sh looks for, with the same install hint (both read the catalogue).
+    const label = `${svc.label} (${svc.binaries.map((b) => b.names.join(' or ')).join(', ')})`;
     serviceChecks.set(
-      svc.service,
+      service,
       memo(async () => {
-        // Like svc::pg_bindir: the newest /usr/lib/postgresql/<v>/bin first, then PATH.
-        const first = svc.service === 'postgres' ? await postgresDirs() : [];
-        const found = await Promise.all(svc.binaries.map((alternatives) => whichAny(alternatives, { ...env, PATH: [...first, env.PATH ?? ''].join(':') })));
-        const missing = svc.binaries.filter((_, i) => !found[i]).map((alts) => alts.join(' or '));
+        // Like the drivers: the catalogue's versioned bin dirs (newest first), then PATH.
+        const first = await versionedDirs(svc.binDirs);
+        const found = await Promise.all(svc.binaries.map((b) => whichAny(b.names, { ...env, PATH: [...first, env.PATH ?? ''].join(':') })));
+        const missing = svc.binaries.filter((_, i) => !found[i]).map((b) => b.names.join(' or '));
         const results: Omit<CheckResult, 'driver'>[] = [];
-        const user = svc.user ? serviceUser(svc.service, svc.user) : undefined;
+        const user = serviceUser(service, svc.osUser);
         if (missing.length > 0) {
-          results.push({ id: svc.service, need: svc.label, state: 'missing', found: `not found: ${missing.join(', ')}`, fix: svc.fix, required: false });
+          results.push({ id: service, need: label, state: 'missing', found: `not found: ${missing.join(', ')}`, fix: installHint(svc), required: false });
         } else {
           const server = found[0]!;
           const out = await capture(server, svc.versionArgs, env);
           const version = firstVersion(out.stdout) ?? 'unknown version';
-          results.push({ id: svc.service, need: svc.label, state: 'ok', found: `${version} (${path.dirname(server)})`, required: false });
+          results.push({ id: service, need: label, state: 'ok', found: `${version} (${path.dirname(server)})`, required: false });
         }
-        if (user) results.push(await user);
+        results.push(await user);
         return results;
       }),
     );
@@ -218,7 +185,7 @@ export async function probeMachine(probe: ProbeEnv): Promise<CheckResult[]> {
   });
 
   const lightweight = async (): Promise<CheckResult[]> => {
-    const [b, j, t, ...services] = await Promise.all([bash(), jq(), tools(), ...['postgres', 'mysql', 'redis'].map((s) => serviceChecks.get(s)!())]);
+    const [b, j, t, ...services] = await Promise.all([bash(), jq(), tools(), ...SERVER_SERVICES.map((s) => serviceChecks.get(s)!())]);
     const own = [b!, j!, t!, ...(services as Omit<CheckResult, 'driver'>[][]).flat()];
     return own.map((r) => ({ ...r, driver: 'lightweight' as DriverName }));
   };
@@ -359,7 +326,7 @@ async function probeDocker(env: NodeJS.ProcessEnv): Promise<Omit<CheckResult, 'd
       fix: `${scriptPath('docker-engine.sh')} start (starts a private dockerd; needs dockerd: apt-get install docker.io)`,
       required: true,
     });
-    for (const [service, image] of Object.entries(DOCKER_IMAGES)) {
+    for (const [service, image] of DOCKER_IMAGES) {
       results.push({ id: `${service}-image`, need: `image ${image}`, state: 'warning', found: 'not checked: no engine', fix: `start the engine, then ${scriptPath('docker-images.sh')} ${service}`, required: false });
     }
     return results;
@@ -367,7 +334,7 @@ async function probeDocker(env: NodeJS.ProcessEnv): Promise<Omit<CheckResult, 'd
   const host = candidates[index]!;
   results.push({ id: 'docker-engine', need: engineNeed, state: 'ok', found: `engine ${answers[index]!.stdout.trim()} at ${host}`, required: true });
   const images = await Promise.all(
-    Object.entries(DOCKER_IMAGES).map(async ([service, image]) => {
+    DOCKER_IMAGES.map(async ([service, image]) => {
       const out = await capture(cli, ['image', 'inspect', '--format', '{{.Id}}', image], { ...env, DOCKER_HOST: host }, 4000);
       return { service, image, present: out.ok };
     }),

@@ -1,20 +1,18 @@
 // Pure renderers of doctor results: verdicts, text and JSON. No I/O.
+import { SERVER_SERVICES } from '../catalog/index.js';
 import { DRIVERS } from '../model/types.js';
 import { DEFAULT_DRIVER, type CheckResult, type DriverVerdict } from './types.js';
-
-const SERVICE_CHECKS: Record<string, string> = { postgres: 'postgres', mysql: 'mysql', redis: 'redis' };
 
 export function verdicts(results: readonly CheckResult[]): DriverVerdict[] {
   return DRIVERS.map((driver) => {
     const own = results.filter((r) => r.driver === driver);
     const usable = own.length > 0 && own.every((r) => !r.required || r.state !== 'missing');
     const services = usable
-      ? Object.entries(SERVICE_CHECKS)
-          .filter(([, id]) => {
-            const related = own.filter((r) => r.id === id || r.id.startsWith(`${id}-`));
-            return related.length > 0 && related.every((r) => r.state !== 'missing');
-          })
-          .map(([service]) => service)
+      ? SERVER_SERVICES.filter((id) => {
+          // A service's checks are its id and `<id>-...` (the binaries, its user, its image).
+          const related = own.filter((r) => r.id === id || r.id.startsWith(`${id}-`));
+          return related.length > 0 && related.every((r) => r.state !== 'missing');
+        })
       : [];
     return { driver, usable, services: usable ? ['none', ...services] : [] };
   });

@@ -1,5 +1,6 @@
 // Pure: checks the schema cannot express (names, references, cycles, ports, production rules).
 // Runs on the interpolated data even when the schema found errors, so every problem shows at once.
+import { serviceEntry, servicesServing } from '../catalog/index.js';
 import { diag, formatLocation, type Diagnostic, type SourceLocation } from '../diagnostics.js';
 import type { ResolvedEnvironment } from '../model/types.js';
 import { envFileQuote } from '../config/quote.js';
@@ -69,7 +70,8 @@ export function checkSemantics(data: Obj, ctx: { environment: string; fileEnviro
         }),
       );
     }
-    if (service === 'postgres' || service === 'mysql') {
+    const entry = service === undefined ? undefined : serviceEntry(service);
+    if (entry?.hasDatabase) {
       for (const field of ['database', 'user', 'password']) {
         if (sb[field] === undefined) {
           out.push(
@@ -81,9 +83,9 @@ export function checkSemantics(data: Obj, ctx: { environment: string; fileEnviro
           );
         }
       }
-    } else if (service === 'redis' && sb.password === undefined) {
+    } else if (entry?.needsPassword && sb.password === undefined) {
       out.push(
-        diag(`redis sandbox ${name} needs password (sandboxes always require one)`, {
+        diag(`${entry.name} sandbox ${name} needs password (sandboxes always require one)`, {
           location: locate(['sandboxes', name], true),
           code: 'semantic.sandbox-field',
           fix: `add password: \${${name.toUpperCase().replace(/-/g, '_')}_PASSWORD} and set it in .env`,
@@ -120,15 +122,15 @@ export function checkSemantics(data: Obj, ctx: { environment: string; fileEnviro
           diag(`connections.database is bound to sandbox ${bound}, which does not exist`, {
             location: locate(['connections', 'database', 'sandbox']),
             code: 'semantic.connection-missing',
-            fix: pick(names, sandboxes, ['postgres', 'mysql']),
+            fix: pick(names, sandboxes, servicesServing('database')),
           }),
         );
-      } else if (target.service !== 'postgres' && target.service !== 'mysql') {
+      } else if (!(servicesServing('database') as string[]).includes(String(target.service))) {
         out.push(
           diag(`connections.database is bound to sandbox ${bound}, a ${String(target.service)} sandbox, not a database`, {
             location: locate(['connections', 'database', 'sandbox']),
             code: 'semantic.connection-kind',
-            fix: pick(names, sandboxes, ['postgres', 'mysql']),
+            fix: pick(names, sandboxes, servicesServing('database')),
           }),
         );
       }
@@ -175,13 +177,13 @@ export function checkSemantics(data: Obj, ctx: { environment: string; fileEnviro
     if (cache.backend === 'redis') {
       if (bound !== undefined) {
         const target = sandboxes[bound];
-        if (!target || target.service !== 'redis') {
+        if (!target || !(servicesServing('cache') as string[]).includes(String(target.service))) {
           out.push(
             diag(
               target
                 ? `connections.cache is bound to sandbox ${bound}, a ${String(target.service)} sandbox, not redis`
                 : `connections.cache is bound to sandbox ${bound}, which does not exist`,
-              { location: locate(['connections', 'cache', 'sandbox']), code: target ? 'semantic.connection-kind' : 'semantic.connection-missing', fix: pick(names, sandboxes, ['redis']) },
+              { location: locate(['connections', 'cache', 'sandbox']), code: target ? 'semantic.connection-kind' : 'semantic.connection-missing', fix: pick(names, sandboxes, servicesServing('cache')) },
             ),
           );
         }

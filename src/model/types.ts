@@ -3,8 +3,9 @@
 
 import type { SourceLocation } from '../diagnostics.js';
 
-export const SERVICES = ['postgres', 'mysql', 'redis', 'none'] as const;
-export type ServiceKind = (typeof SERVICES)[number];
+// The services are the catalogue's (docs/service-catalogue.md).
+export { SERVICES, type ServiceKind } from '../catalog/index.js';
+import type { ServiceKind } from '../catalog/index.js';
 
 export const DRIVERS = ['lightweight', 'namespace', 'docker'] as const;
 export type DriverName = (typeof DRIVERS)[number];

@@ -1,7 +1,11 @@
-// Pure: the variables an ephemeral sandbox hands to the command it serves (the seed's names).
-export type EphemeralService = 'postgres' | 'mysql' | 'redis';
+// Pure: the variables an ephemeral sandbox hands to the command it serves; which variables each
+// service exports is the catalogue's (docs/service-catalogue.md, "Connection variables").
+import { CATALOG, SERVER_SERVICES, connectionEnv, connectionUrl, type ServiceKind } from '../catalog/index.js';
 
-export const EPHEMERAL_SERVICES: readonly EphemeralService[] = ['postgres', 'mysql', 'redis'];
+/** A service `iact run` can start: every service of the catalogue that runs a server. */
+export type EphemeralService = Exclude<ServiceKind, 'none'>;
+
+export const EPHEMERAL_SERVICES = SERVER_SERVICES as readonly EphemeralService[];
 
 export interface SandboxConnection {
   /** The sandbox's name (run-<random>), for messages. */
@@ -9,49 +13,22 @@ export interface SandboxConnection {
   service: EphemeralService;
   host: string;
   port: number;
-  /** Empty for redis. */
+  /** Empty for a service without a database (redis). */
   database: string;
-  /** Empty for redis. */
+  /** Empty for a service without a database (redis). */
   user: string;
   password: string;
   /** postgresql://..., mysql://... or redis://... */
   url: string;
-  /** DB_* (or REDIS_*) and DATABASE_URL / REDIS_URL, ready to merge into a child's environment. */
+  /** DB_* (or REDIS_*), the client's own variables and DATABASE_URL / REDIS_URL, ready to merge into a child's environment. */
   env: Record<string, string>;
 }
 
 export function connectionFor(input: { name: string; service: EphemeralService; host: string; port: number; database: string; user: string; password: string }): SandboxConnection {
   const { name, service, host, port, password } = input;
-  const secret = encodeURIComponent(password);
-  if (service === 'redis') {
-    // Redis 6+ ACL form: redis-cli sends AUTH with an empty user for `redis://:pass@`, which fails.
-    const url = `redis://default:${secret}@${host}:${port}/0`;
-    return {
-      name,
-      service,
-      host,
-      port,
-      database: '',
-      user: '',
-      password,
-      url,
-      env: { REDIS_HOST: host, REDIS_PORT: String(port), REDIS_PASSWORD: password, REDIS_URL: url, IACT_SANDBOX: name },
-    };
-  }
-  const { database, user } = input;
-  const scheme = service === 'postgres' ? 'postgresql' : 'mysql';
-  const url = `${scheme}://${encodeURIComponent(user)}:${secret}@${host}:${port}/${encodeURIComponent(database)}`;
-  const env: Record<string, string> = {
-    DB_HOST: host,
-    DB_PORT: String(port),
-    DB_NAME: database,
-    DB_USER: user,
-    DB_PASSWORD: password,
-    DATABASE_URL: url,
-    IACT_SANDBOX: name,
-  };
-  // The client libraries' own variables, so `psql` / `mariadb` with no arguments reach the sandbox too.
-  if (service === 'postgres') Object.assign(env, { PGHOST: host, PGPORT: String(port), PGDATABASE: database, PGUSER: user, PGPASSWORD: password });
-  else Object.assign(env, { MYSQL_HOST: host, MYSQL_TCP_PORT: String(port), MYSQL_PWD: password });
-  return { name, service, host, port, database, user, password, url, env };
+  const entry = CATALOG[service];
+  const database = entry.hasDatabase ? input.database : '';
+  const user = entry.hasDatabase ? input.user : '';
+  const values = { host, port: String(port), database, user, password, sandbox: name };
+  return { name, service, host, port, database, user, password, url: connectionUrl(entry, values), env: connectionEnv(entry, values) };
 }

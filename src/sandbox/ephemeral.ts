@@ -6,6 +6,7 @@ import { hostname, tmpdir } from 'node:os';
 import { chmod, mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { alive } from '../apply/lock.js';
+import { CATALOG } from '../catalog/index.js';
 import { DiagnosticError, diag } from '../diagnostics.js';
 import { toDriverSpec } from '../drivers/spec.js';
 import type { DriverContext, DriverWriter } from '../drivers/types.js';
@@ -185,8 +186,8 @@ export async function createEphemeral(spec: EphemeralSpec, options: EphemeralOpt
       driver: driverName,
       port,
       version: spec.version,
-      database: spec.service === 'redis' ? undefined : DATABASE,
-      user: spec.service === 'redis' ? undefined : USER,
+      database: CATALOG[spec.service].hasDatabase ? DATABASE : undefined,
+      user: CATALOG[spec.service].hasDatabase ? USER : undefined,
       password,
       memory: spec.memory,
       image: spec.image,

@@ -76,8 +76,8 @@ describe('iact doctor', () => {
     expect(r.stdout).toMatch(/MISSING\s+unshare .*\n\s+fix: apt-get install util-linux/);
     expect(r.stdout).toMatch(/MISSING\s+docker CLI\s+docker not found on PATH\n\s+fix: apt-get install docker\.io/);
     expect(r.stdout).toMatch(/MISSING\s+a reachable Docker engine.*\n\s+fix: .*docker-engine\.sh start/);
-    expect(r.stdout).toMatch(/MISSING\s+MariaDB .*not found: mariadbd, mariadb-install-db, mariadb, mariadb-dump\n\s+fix: apt-get install mariadb-server mariadb-client/);
-    expect(r.stdout).toMatch(/MISSING\s+Redis .*not found: redis-server, redis-cli\n\s+fix: apt-get install redis-server redis-tools/);
+    expect(r.stdout).toMatch(/MISSING\s+MariaDB .*not found: mariadbd, mariadb-install-db, mariadb, mariadb-dump\n\s+fix: apt-get install -y mariadb-server mariadb-client/);
+    expect(r.stdout).toMatch(/MISSING\s+Redis .*not found: redis-server, redis-cli\n\s+fix: apt-get install -y redis-server redis-tools/);
     expect(r.stdout).toMatch(/^lightweight \(default driver\): usable; services: none$/m);
     expect(r.stdout).toMatch(/^namespace: not usable here$/m);
     expect(r.stdout).toMatch(/missing prerequisites; the default driver \(lightweight\) is usable\.$/m);

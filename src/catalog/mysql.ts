@@ -1,0 +1,42 @@
+// MariaDB's entry (service `mysql`) in the service catalogue (docs/service-catalogue.md).
+import type { ServiceEntry } from './types.js';
+
+export const mysql: ServiceEntry = {
+  name: 'mysql',
+  label: 'MariaDB',
+  process: true,
+  defaultVersion: '10.11',
+  binaries: [
+    { names: ['mariadbd'], package: 'mariadb-server' },
+    { names: ['mariadb-install-db'], package: 'mariadb-server' },
+    { names: ['mariadb'], package: 'mariadb-client' },
+    { names: ['mariadb-dump'], package: 'mariadb-client' },
+  ],
+  versionArgs: ['--version'],
+  osUser: 'mysql',
+  adminUsers: ['root', 'mysql', 'mariadb.sys'],
+  config: { file: 'conf/my.cnf', format: 'ini' },
+  reloadable: [
+    'max_connections', 'wait_timeout', 'interactive_timeout', 'long_query_time', 'slow_query_log',
+    'general_log', 'sql_mode', 'max_allowed_packet', 'sort_buffer_size', 'join_buffer_size',
+  ],
+  reserved: ['port', 'bind_address', 'socket', 'datadir', 'pid_file', 'skip_networking', 'user', 'log_error'],
+  socket: 'run/mysqld.sock',
+  pidfile: 'run/mariadbd.pid',
+  stopSignal: 'TERM',
+  readiness: 'admin-query',
+  backup: { method: 'mariadb-dump', ext: 'sql' },
+  hasDatabase: true,
+  needsPassword: true,
+  serves: 'database',
+  connection: {
+    urlTemplate: 'mysql://{user}:{password}@{host}:{port}/{database}',
+    env: {
+      DB_HOST: 'host', DB_PORT: 'port', DB_NAME: 'database', DB_USER: 'user', DB_PASSWORD: 'password', DATABASE_URL: 'url',
+      // The mariadb client's own variables.
+      MYSQL_HOST: 'host', MYSQL_TCP_PORT: 'port', MYSQL_PWD: 'password',
+    },
+  },
+  docker: { imageRepo: 'iact/mariadb', port: 3306, dataPath: '/var/lib/mysql' },
+  drivers: ['lightweight', 'namespace', 'docker'],
+};

@@ -1,0 +1,19 @@
+// `none` in the service catalogue (docs/service-catalogue.md): a directory and an activate script, no server.
+import type { ServiceEntry } from './types.js';
+
+export const none: ServiceEntry = {
+  name: 'none',
+  label: 'no service',
+  process: false,
+  binaries: [],
+  versionArgs: [],
+  osUser: 'root',
+  adminUsers: [],
+  reloadable: [],
+  reserved: [],
+  stopSignal: 'TERM',
+  backup: { method: 'tar', ext: 'tar' },
+  hasDatabase: false,
+  needsPassword: false,
+  drivers: ['lightweight', 'namespace', 'docker'],
+};

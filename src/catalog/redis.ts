@@ -1,0 +1,37 @@
+// Redis's entry in the service catalogue (docs/service-catalogue.md).
+import type { ServiceEntry } from './types.js';
+
+export const redis: ServiceEntry = {
+  name: 'redis',
+  label: 'Redis',
+  process: true,
+  defaultVersion: '7',
+  binaries: [
+    { names: ['redis-server'], package: 'redis-server' },
+    { names: ['redis-cli'], package: 'redis-tools' },
+  ],
+  versionArgs: ['--version'],
+  osUser: 'redis',
+  adminUsers: [],
+  config: { file: 'conf/redis.conf', format: 'redis' },
+  reloadable: [
+    'maxmemory', 'maxmemory-policy', 'timeout', 'tcp-keepalive', 'loglevel', 'notify-keyspace-events',
+    'slowlog-log-slower-than', 'slowlog-max-len', 'hz', 'appendonly', 'save',
+  ],
+  reserved: ['port', 'bind', 'unixsocket', 'unixsocketperm', 'dir', 'requirepass', 'protected_mode', 'pidfile', 'logfile', 'daemonize', 'include'],
+  socket: 'run/redis.sock',
+  pidfile: 'run/redis.pid',
+  stopSignal: 'TERM',
+  readiness: 'socket-and-pidfile',
+  backup: { method: 'rdb', ext: 'rdb' },
+  hasDatabase: false,
+  needsPassword: true,
+  serves: 'cache',
+  connection: {
+    // Redis 6+ ACL form: redis-cli sends AUTH with an empty user for `redis://:pass@`, which fails.
+    urlTemplate: 'redis://default:{password}@{host}:{port}/0',
+    env: { REDIS_HOST: 'host', REDIS_PORT: 'port', REDIS_PASSWORD: 'password', REDIS_URL: 'url' },
+  },
+  docker: { imageRepo: 'iact/redis', port: 6379, dataPath: '/data' },
+  drivers: ['lightweight', 'namespace', 'docker'],
+};

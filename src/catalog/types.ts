@@ -1,0 +1,64 @@
+// The shape of one service's entry in the catalogue (docs/service-catalogue.md): plain data, no I/O.
+import type { DriverName } from '../model/types.js';
+
+/** A binary the drivers need, by its alternative names, and the Debian package that installs it. */
+export interface BinaryNeed {
+  names: string[];
+  package: string;
+}
+
+/** What a connection variable holds (docs/service-catalogue.md, "Connection variables"). */
+export type ConnectionField = 'host' | 'port' | 'database' | 'user' | 'password' | 'url' | 'sandbox';
+
+export type ConfigFormat = 'postgresql' | 'ini' | 'redis';
+export type ReadinessProbe = 'pidfile-ready' | 'admin-query' | 'socket-and-pidfile';
+export type BackupMethod = 'pg_dump' | 'mariadb-dump' | 'rdb' | 'tar';
+
+export interface ServiceEntry {
+  /** Manifest name (`service:`). */
+  name: string;
+  /** For people: "PostgreSQL". */
+  label: string;
+  /** False for `none`: a directory and an activate script, no server. */
+  process: boolean;
+  /** The version a sandbox gets when the manifest pins none; undefined when the installed one is taken. */
+  defaultVersion?: string;
+  /** Every binary the lightweight and namespace drivers run; the first is the server. */
+  binaries: BinaryNeed[];
+  /** Debian's versioned bin dirs searched before PATH, newest version first (`*` is the version). */
+  binDirs?: string;
+  /** Arguments that make the server print its version. */
+  versionArgs: string[];
+  /** The OS user the server runs as when iact runs as root (the servers refuse root). */
+  osUser: string;
+  /** Users the server owns; a manifest `user:` may not be one of them. */
+  adminUsers: string[];
+  /** Config file iact writes, relative to the sandbox directory, and its format (quoting rules). */
+  config?: { file: string; format: ConfigFormat };
+  /** Settings the running server picks up on reload; every other setting needs a restart. */
+  reloadable: string[];
+  /** Setting keys the driver owns ('-' folded to '_'); a manifest may not set them. */
+  reserved: string[];
+  /** Unix socket and pidfile, relative to the sandbox directory; %PORT% is the sandbox's port. */
+  socket?: string;
+  pidfile?: string;
+  /** Signal that stops the server quickly and cleanly. */
+  stopSignal: 'INT' | 'TERM';
+  readiness?: ReadinessProbe;
+  backup: { method: BackupMethod; ext: string };
+  /** The manifest requires database and user (and the password). */
+  hasDatabase: boolean;
+  /** The manifest requires a password. */
+  needsPassword: boolean;
+  /** Which connection a sandbox of this service can serve (connections.database / connections.cache). */
+  serves?: 'database' | 'cache';
+  /**
+   * What `iact run` and bin/activate export: variable -> what it holds, in this order; `url` is
+   * `urlTemplate` with each {field} URL-encoded.
+   */
+  connection?: { urlTemplate: string; env: Record<string, ConnectionField> };
+  /** Docker: image repository (tag = version), the port and data directory inside the container. */
+  docker?: { imageRepo: string; port: number; dataPath: string };
+  /** Drivers that can run this service. */
+  drivers: DriverName[];
+}
