@@ -6,7 +6,7 @@ import { postgres } from './postgres.js';
 import { redis } from './redis.js';
 import type { ConnectionField, ServiceEntry } from './types.js';
 
-export type { BinaryNeed, ConnectionField, ServiceEntry } from './types.js';
+export type { BinaryNeed, ClientEntry, ConnectionField, ServiceEntry } from './types.js';
 
 export const SERVICES = ['postgres', 'mysql', 'redis', 'none'] as const;
 export type ServiceKind = (typeof SERVICES)[number];

@@ -21,6 +21,14 @@ export const mysql: ServiceEntry = {
     'general_log', 'sql_mode', 'max_allowed_packet', 'sort_buffer_size', 'join_buffer_size',
   ],
   reserved: ['port', 'bind_address', 'socket', 'datadir', 'pid_file', 'skip_networking', 'user', 'log_error'],
+  // log-error in conf/my.cnf (bash/lib/services.sh svc::write_config).
+  logFile: 'logs/mariadbd.log',
+  client: {
+    binary: { names: ['mariadb', 'mysql'], package: 'mariadb-client' },
+    args: ['{database}'],
+    env: {},
+    defaultsFile: { host: 'host', port: 'port', user: 'user', password: 'password' },
+  },
   socket: 'run/mysqld.sock',
   pidfile: 'run/mariadbd.pid',
   stopSignal: 'TERM',

@@ -23,6 +23,13 @@ export const postgres: ServiceEntry = {
     'search_path', 'default_transaction_isolation', 'effective_cache_size', 'random_page_cost', 'timezone',
   ],
   reserved: ['port', 'listen_addresses', 'unix_socket_directories', 'data_directory', 'hba_file', 'ident_file', 'config_file', 'external_pid_file'],
+  // The server's stderr (bash/lightweight_venv.sh drv::launch); logging_collector stays off.
+  logFile: 'logs/server.log',
+  client: {
+    binary: { names: ['psql'], package: 'postgresql-client' },
+    args: ['--host={host}', '--port={port}', '--username={user}', '--dbname={database}'],
+    env: { PGPASSWORD: 'password' },
+  },
   socket: 'run/.s.PGSQL.%PORT%',
   pidfile: 'data/postmaster.pid',
   // Fast shutdown: does not wait for clients to leave.

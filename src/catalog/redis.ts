@@ -19,6 +19,14 @@ export const redis: ServiceEntry = {
     'slowlog-log-slower-than', 'slowlog-max-len', 'hz', 'appendonly', 'save',
   ],
   reserved: ['port', 'bind', 'unixsocket', 'unixsocketperm', 'dir', 'requirepass', 'protected_mode', 'pidfile', 'logfile', 'daemonize', 'include'],
+  // logfile in conf/redis.conf (bash/lib/services.sh svc::write_config).
+  logFile: 'logs/redis.log',
+  client: {
+    binary: { names: ['redis-cli'], package: 'redis-tools' },
+    args: ['-h', '{host}', '-p', '{port}'],
+    // redis-cli reads the password from REDISCLI_AUTH and then says nothing about it on stderr.
+    env: { REDISCLI_AUTH: 'password' },
+  },
   socket: 'run/redis.sock',
   pidfile: 'run/redis.pid',
   stopSignal: 'TERM',
