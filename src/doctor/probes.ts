@@ -1,13 +1,16 @@
 // The I/O half of `iact doctor`: look at this machine (PATH, versions, kernel features, docker)
 // and turn what is found into CheckResults. Every probe runs in parallel and has a short timeout.
 import { execFile } from 'node:child_process';
-import { constants, existsSync } from 'node:fs';
-import { access, readdir, readFile, stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CATALOG, SERVER_SERVICES, defaultImage, installHint } from '../catalog/index.js';
 import type { DriverName } from '../model/types.js';
 import { packageDir } from '../package-dir.js';
+import { versionedDirs, which, whichAny } from '../util/which.js';
 import type { CheckResult } from './types.js';
+
+export { which } from '../util/which.js';
 
 interface Captured {
   ok: boolean;
@@ -27,46 +30,6 @@ function capture(file: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs
       resolve({ ok: !error, stdout: String(stdout), stderr: String(stderr) });
     });
   });
-}
-
-async function executable(file: string): Promise<boolean> {
-  try {
-    await access(file, constants.X_OK);
-    return (await stat(file)).isFile();
-  } catch {
-    return false;
-  }
-}
-
-/** `command -v NAME` against the given PATH. */
-export async function which(name: string, env: NodeJS.ProcessEnv, extraDirs: string[] = []): Promise<string | null> {
-  const dirs = [...(env.PATH ?? '').split(':').filter(Boolean), ...extraDirs];
-  for (const dir of dirs) {
-    const candidate = path.join(dir, name);
-    if (await executable(candidate)) return candidate;
-  }
-  return null;
-}
-
-/** Debian keeps some servers' binaries off PATH, in versioned dirs (the catalogue's binDirs), newest first. */
-async function versionedDirs(pattern: string | undefined): Promise<string[]> {
-  if (!pattern) return [];
-  const [head, tail] = pattern.split('*') as [string, string | undefined];
-  try {
-    const versions = (await readdir(head)).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a));
-    return versions.map((v) => `${head}${v}${tail ?? ''}`);
-  } catch {
-    return [];
-  }
-}
-
-/** The first of several alternative names found (mariadbd or mysqld). */
-async function whichAny(names: string[], env: NodeJS.ProcessEnv, extraDirs: string[] = []): Promise<string | null> {
-  for (const name of names) {
-    const found = await which(name, env, extraDirs);
-    if (found) return found;
-  }
-  return null;
 }
 
 export function versionAtLeast(found: string, wanted: [number, number]): boolean {
