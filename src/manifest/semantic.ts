@@ -9,7 +9,7 @@ type Segments = readonly (string | number)[];
 export type Locate = (segments: Segments, key?: boolean) => SourceLocation;
 
 type Obj = Record<string, unknown>;
-const SANDBOX_NAME = /^[a-z][a-z0-9-]{0,62}$/;
+export const SANDBOX_NAME = /^[a-z][a-z0-9-]{0,62}$/;
 const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
