@@ -1,11 +1,12 @@
 // iact completion bash|zsh|fish, and the hidden `iact __complete` each Tab calls. The scripts are
 // thin: the candidates come from the commander program itself (commands, flags, choices) and, for
-// environments and sandboxes, from environments/*.yaml read without interpolation (docs/operators.md).
+// environments and sandboxes, from environments/*.yaml parsed without interpolation (docs/operators.md).
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command, Option } from 'commander';
 import { detectEnvironmentIn } from '../manifest/detect.js';
 import { listEnvironments } from '../manifest/load.js';
+import { parseYaml } from '../manifest/yaml.js';
 import { findProjectRoot, projectPaths } from '../project.js';
 import type { CommandIO } from './io.js';
 
@@ -75,36 +76,10 @@ function findOption(cmds: Command[], word: string): Option | undefined {
   return undefined;
 }
 
-/** Sandbox names under `sandboxes:` of a manifest, from its text: the block style iact init writes; flow style via the yaml parser. */
-export function sandboxNamesOf(text: string): string[] {
-  const lines = text.split(/\r?\n/);
-  const start = lines.findIndex((l) => /^sandboxes\s*:/.test(l));
-  if (start < 0) return [];
-  const rest = lines[start]!.replace(/^sandboxes\s*:/, '').trim();
-  if (rest !== '' && !rest.startsWith('#')) return [];
-  const names: string[] = [];
-  let indent: number | undefined;
-  for (const line of lines.slice(start + 1)) {
-    if (/^\s*(#.*)?$/.test(line)) continue;
-    const depth = line.length - line.trimStart().length;
-    if (depth === 0) break;
-    indent ??= depth;
-    if (depth !== indent) continue;
-    const key = /^\s*(["']?)([a-z][a-z0-9-]*)\1\s*:/.exec(line);
-    if (key) names.push(key[2]!);
-  }
-  return names;
-}
-
-async function flowSandboxNames(text: string): Promise<string[]> {
-  if (!/^sandboxes\s*:\s*\{/m.test(text)) return [];
-  try {
-    const { parse } = await import('yaml');
-    const data = parse(text) as { sandboxes?: Record<string, unknown> } | null;
-    return data?.sandboxes && typeof data.sandboxes === 'object' ? Object.keys(data.sandboxes) : [];
-  } catch {
-    return [];
-  }
+/** Sandbox names under `sandboxes:` of a manifest, parsed (the fast path for block style) but not interpolated. */
+function sandboxNamesOf(text: string, file: string): string[] {
+  const data = parseYaml(text, file).data as { sandboxes?: unknown } | undefined;
+  return data?.sandboxes && typeof data.sandboxes === 'object' ? Object.keys(data.sandboxes) : [];
 }
 
 /** The sandboxes of the environment: its manifest's, and those on this machine (one removed from the manifest can still be shown). */
@@ -117,8 +92,7 @@ async function sandboxesOf(root: string, environment: string, env: NodeJS.Proces
     } catch {
       continue;
     }
-    const block = sandboxNamesOf(text);
-    for (const n of block.length > 0 ? block : await flowSandboxNames(text)) names.add(n);
+    for (const n of sandboxNamesOf(text, `${environment}.${ext}`)) names.add(n);
   }
   try {
     for (const n of readdirSync(path.join(projectPaths(root, env).sandboxes, environment))) if (!n.startsWith('.')) names.add(n);
@@ -203,8 +177,9 @@ export async function complete(_opts: Record<string, unknown>, io: CommandIO, ar
   try {
     const list = await candidates(cmd.parent!, args.length > 0 ? args : [''], io);
     if (list.length > 0) io.stdout(`${list.join('\n')}\n`);
-  } catch {
-    // A Tab never prints an error: no project here, an unreadable manifest: no candidates.
+  } catch (error) {
+    // A Tab never prints an error (no project here, an unreadable manifest: no candidates), unless debugging.
+    if (io.env.IACT_DEBUG === '1') io.stderr(`${error instanceof Error ? error.stack : String(error)}\n`);
   }
   return 0;
 }
