@@ -77,6 +77,7 @@ describe('action.yml (composite: iact diff, one pull-request comment)', { timeou
     // IACT_UPDATE_GOLDEN=1 rewrites the fixture after a deliberate change to the output; review its diff.
     if (process.env.IACT_UPDATE_GOLDEN === '1') writeFileSync(GOLDEN, stub.comments[0]!.body);
     expect(bodies()).toEqual([readFileSync(GOLDEN, 'utf8')]);
+    expect(first.summary).toContain('port: `55432` → `55442`');
     const id = stub.comments[0]!.id;
     expect(first.outputs['comment-id']).toBe(String(id));
 

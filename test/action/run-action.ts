@@ -29,6 +29,8 @@ export interface ActionRun {
   outputs: Record<string, string>;
   /** What the steps printed, stdout and stderr interleaved (workflow commands such as ::error:: go to stdout). */
   log: string;
+  /** What the steps appended to the job summary ($GITHUB_STEP_SUMMARY). */
+  summary: string;
   stepsRun: string[];
 }
 
@@ -74,6 +76,8 @@ export async function runAction(options: {
     const inputs: Record<string, string> = {};
     for (const [name, spec] of Object.entries(action.inputs)) inputs[name] = options.inputs[name] ?? evaluate(spec.default ?? '', { github, runner });
     const steps: Record<string, { outputs: Record<string, string> }> = {};
+    const summaryFile = path.join(temp, 'step-summary.md');
+    writeFileSync(summaryFile, '');
     let log = '';
     const stepsRun: string[] = [];
     let exitCode = 0;
@@ -88,7 +92,7 @@ export async function runAction(options: {
       const cwd = path.resolve(options.workspace, evaluate(step['working-directory'] ?? '.', context));
       const result = await execa('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', step.run], {
         cwd,
-        env: { ...options.env, ...stepEnv, GITHUB_OUTPUT: outputFile, GITHUB_WORKSPACE: options.workspace, RUNNER_TEMP: temp },
+        env: { ...options.env, ...stepEnv, GITHUB_OUTPUT: outputFile, GITHUB_STEP_SUMMARY: summaryFile, GITHUB_WORKSPACE: options.workspace, RUNNER_TEMP: temp },
         extendEnv: false,
         reject: false,
         all: true,
@@ -103,7 +107,7 @@ export async function runAction(options: {
     }
     const outputs: Record<string, string> = {};
     for (const [name, spec] of Object.entries(action.outputs)) outputs[name] = evaluate(spec.value, { inputs, github, runner, steps });
-    return { exitCode, outputs, log, stepsRun };
+    return { exitCode, outputs, log, summary: readFileSync(summaryFile, 'utf8'), stepsRun };
   } finally {
     rmSync(temp, { recursive: true, force: true });
   }
