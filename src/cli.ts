@@ -69,6 +69,7 @@ const COMMANDS: Record<string, () => Promise<{ default: Runner }>> = {
   logs: () => import('./commands/logs.js'),
   connect: () => import('./commands/connect.js'),
   exec: () => import('./commands/exec.js'),
+  install: () => import('./commands/install.js'),
   completion: () => import('./commands/completion.js'),
   __complete: () => import('./commands/completion.js').then((m) => ({ default: m.complete })),
 };
@@ -253,6 +254,13 @@ and exits 1, so that PW=$(iact config DB_PASSWORD) fails instead of capturing th
     .option('-e, --env <name>', 'environment (default: detected)')
     .addHelpText('after', example('iact exec dev-postgres -- npm run migrate\niact exec dev-redis -- sh -c \'redis-cli -u "$REDIS_URL" ping\''))
     .action(lazy('exec'));
+
+  program
+    .command('install')
+    .description('download server binaries iact can run beside the system ones (postgres@16)')
+    .argument('<what>', 'postgres@MAJOR (13 to 17)')
+    .addHelpText('after', example('iact install postgres@16'))
+    .action(lazy('install'));
 
   program
     .command('completion')

@@ -7,6 +7,8 @@ import path from 'node:path';
 import { CATALOG, SERVER_SERVICES, defaultImage, installHint } from '../catalog/index.js';
 import type { DriverName } from '../model/types.js';
 import { packageDir } from '../package-dir.js';
+import { iactCacheDir, postgresMajors } from '../install/cache.js';
+import { POSTGRES_MAJORS } from '../install/postgres.js';
 import { versionedDirs, which, whichAny } from '../util/which.js';
 import type { CheckResult } from './types.js';
 
@@ -138,6 +140,16 @@ export async function probeMachine(probe: ProbeEnv): Promise<CheckResult[]> {
     return { id: `${service}-user`, need, state: 'ok', found: `user ${user} (uid ${uid}) via setpriv`, required: false };
   };
 
+  /** Which PostgreSQL majors a sandbox's `version:` can name here, and where each comes from. */
+  const pgMajors = memo(async (): Promise<Omit<CheckResult, 'driver'>> => {
+    const majors = await postgresMajors(env, probe.uid);
+    const need = 'PostgreSQL majors';
+    const fix = `iact install postgres@MAJOR adds one (${POSTGRES_MAJORS.join(', ')}) to ${path.join(iactCacheDir(env, probe.uid), 'postgres')}`;
+    if (majors.length === 0) return { id: 'postgres-majors', need, state: 'warning', found: 'none', fix, required: false };
+    const found = majors.map((m) => `${m.major} (${m.source === 'system' ? 'system' : 'iact cache'} ${path.dirname(m.bin)})`).join(', ');
+    return { id: 'postgres-majors', need, state: 'ok', found, fix, required: false };
+  });
+
   const tools = memo(async (): Promise<Omit<CheckResult, 'driver'>> => {
     const need = BASE_TOOLS.map((t) => t.bin).join(', ');
     const found = await Promise.all(BASE_TOOLS.map((t) => which(t.bin, env)));
@@ -148,8 +160,8 @@ export async function probeMachine(probe: ProbeEnv): Promise<CheckResult[]> {
   });
 
   const lightweight = async (): Promise<CheckResult[]> => {
-    const [b, j, t, ...services] = await Promise.all([bash(), jq(), tools(), ...SERVER_SERVICES.map((s) => serviceChecks.get(s)!())]);
-    const own = [b!, j!, t!, ...(services as Omit<CheckResult, 'driver'>[][]).flat()];
+    const [b, j, t, majors, ...services] = await Promise.all([bash(), jq(), tools(), pgMajors(), ...SERVER_SERVICES.map((s) => serviceChecks.get(s)!())]);
+    const own = [b!, j!, t!, ...(services as Omit<CheckResult, 'driver'>[][]).flat(), majors as Omit<CheckResult, 'driver'>];
     return own.map((r) => ({ ...r, driver: 'lightweight' as DriverName }));
   };
 
