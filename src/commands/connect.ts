@@ -55,7 +55,7 @@ export default async function connect(opts: Record<string, unknown>, io: Command
       const lines = Object.entries(client.defaultsFile).map(([key, field]) => `${key}=${optionValue(values[field])}`);
       await writeFile(defaultsFile, `[client]\n${lines.join('\n')}\n`, { mode: 0o600 });
     }
-    return await runForeground([binary, ...clientArgs(client, values, defaultsFile)], { env, cwd: io.cwd, log: io.stderr });
+    return await runForeground([binary, ...clientArgs(client, values, defaultsFile)], { env, cwd: io.cwd, log: io.stderr, keepSigint: true });
   } finally {
     if (tmp) await rm(tmp, { recursive: true, force: true });
   }

@@ -27,21 +27,27 @@ export function startForeground(command: readonly string[], options: { env: Node
   return { child, exit };
 }
 
-const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+const HANDLED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 /**
- * Runs `command` in the foreground and passes SIGINT, SIGTERM and SIGHUP sent to iact on to it:
- * the command decides what they mean (psql survives Ctrl-C), and its exit status is returned.
+ * Runs `command` in the foreground; SIGINT, SIGTERM and SIGHUP sent to iact do not end iact but are
+ * passed on to it (the command decides what they mean, and its exit status is returned).
+ * `keepSigint`: an interactive client already gets the terminal's Ctrl-C itself (same process
+ * group), and a second SIGINT could end mariadb instead of cancelling a query, so none is forwarded.
  */
-export async function runForeground(command: readonly string[], options: { env: NodeJS.ProcessEnv; cwd: string; log: (text: string) => void }): Promise<number> {
+export async function runForeground(
+  command: readonly string[],
+  options: { env: NodeJS.ProcessEnv; cwd: string; log: (text: string) => void; keepSigint?: boolean },
+): Promise<number> {
   const running = startForeground(command, options);
   const forward = (signal: NodeJS.Signals) => {
+    if (signal === 'SIGINT' && options.keepSigint) return;
     if (running.child.exitCode === null && running.child.signalCode === null) running.child.kill(signal);
   };
-  for (const s of FORWARDED) process.on(s, forward);
+  for (const s of HANDLED) process.on(s, forward);
   try {
     return await running.exit;
   } finally {
-    for (const s of FORWARDED) process.off(s, forward);
+    for (const s of HANDLED) process.off(s, forward);
   }
 }

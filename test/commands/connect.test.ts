@@ -114,6 +114,18 @@ sandboxes:
     expect(String(result.stderr)).toContain('division by zero');
   });
 
+  it("a SIGINT to iact (a terminal's Ctrl-C reaches the client itself) neither ends iact nor is sent on to the client", async () => {
+    const running = execa(process.execPath, [cliPath, 'connect', 'dev-postgres'], { cwd: project.dir, env: { NO_COLOR: '1', ...env }, stdin: 'pipe', reject: false });
+    await until(() => clientArgv('psql', String(ports[0])) !== undefined, 'psql to start');
+    running.kill('SIGINT');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(running.exitCode).toBeNull();
+    running.stdin!.end("select 'still-here';\n");
+    const result = await running;
+    expect(result.exitCode, String(result.stderr)).toBe(0);
+    expect(String(result.stdout)).toContain('still-here');
+  });
+
   it('says how to install a client that is missing', async () => {
     const result = await project.iact(['connect', 'dev-redis'], { env: { ...env, PATH: '/nonexistent' } });
     expect(result.exitCode).toBe(1);
