@@ -3,7 +3,7 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { DiagnosticError, diag } from '../diagnostics.js';
-import { scriptFor } from '../drivers/index.js';
+import { BASH_DIR, scriptFor } from '../drivers/index.js';
 import { findSandbox, type LiveSandbox } from '../sandbox/access.js';
 import { startForeground } from '../sandbox/child.js';
 import { tailLog } from '../sandbox/log-file.js';
@@ -43,7 +43,7 @@ function run(file: string, args: string[], options: { cwd: string; env: NodeJS.P
 /** The container of a docker sandbox, as its driver names it (`virtualize.sh info`). */
 async function containerOf(sandbox: LiveSandbox, io: CommandIO): Promise<string> {
   const env = { ...io.env, IACT_SANDBOX_ROOT: sandbox.selected.paths.sandboxes };
-  const out = await run('bash', [scriptFor('docker'), 'info', sandbox.name, '--env', sandbox.environment], { cwd: sandbox.selected.root, env });
+  const out = await run('bash', [path.join(BASH_DIR, scriptFor('docker')), 'info', sandbox.name, '--env', sandbox.environment], { cwd: sandbox.selected.root, env });
   const container = out.code === 0 ? (JSON.parse(out.stdout) as { container?: unknown }).container : undefined;
   if (typeof container !== 'string' || container === '') {
     throw new DiagnosticError(diag(`cannot find the container of sandbox ${sandbox.name}`, { detail: out.stderr.trim() || undefined, fix: 'check that the docker engine runs (`iact doctor`), then `iact status`' }));

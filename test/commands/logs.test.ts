@@ -3,8 +3,9 @@
 import { renameSync, truncateSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, freePorts, makeProject, repoRoot, servicesAvailable, type Project } from '../helpers/iact-project.js';
+import { dockerAvailable, ensureEngine, ensureImages, stopEngine, virtualizeSh, type Engine } from '../helpers/docker.js';
 import { TEMPLATE_DIR } from '../helpers/services.js';
 
 const haveServices = servicesAvailable(['postgres']);
@@ -83,5 +84,45 @@ describe.skipIf(!haveServices)('iact logs (lightweight postgres)', { timeout: 24
     expect(missing.stderr).toContain("error: no sandbox 'nope' in environment development");
     expect(missing.stderr).toContain('fix: run `iact apply --env development`');
     expect(missing.stderr).not.toContain('    at ');
+  });
+});
+
+describe.runIf(dockerAvailable())('iact logs (docker redis)', { timeout: 600_000 }, () => {
+  let project: Project | undefined;
+  let engine: Engine;
+  beforeAll(async () => {
+    ensureBuilt();
+    engine = await ensureEngine();
+    await ensureImages(engine.dockerHost);
+  }, 900_000);
+  afterAll(async () => {
+    await project?.cleanup();
+    if (engine?.startedByUs) await stopEngine();
+  });
+
+  it('shows docker logs, and -f goes on after the container is stopped and started again', async () => {
+    project = makeProject('iact-logs-docker-');
+    const [port] = await freePorts(1);
+    project.writeManifest('development', `apiVersion: iact/v1\nenvironment: development\nsandboxes:\n  dev-redis:\n    driver: docker\n    service: redis\n    port: ${port}\n    password: logs-Docker-Secret-9\n`);
+    const env = { DOCKER_HOST: engine.dockerHost };
+    const applied = await project.iact(['apply', '--auto-approve'], { env });
+    expect(applied.exitCode, applied.stderr).toBe(0);
+    const last = await project.iact(['logs', 'dev-redis', '-n', '2'], { env });
+    expect(last.exitCode, last.stderr).toBe(0);
+    expect(last.stdout.split('\n')).toHaveLength(2);
+    expect(last.stdout).toMatch(/ready to accept connections/i);
+
+    const follower = project.spawnIact(['logs', 'dev-redis', '-f', '-n', '0'], { env });
+    let out = '';
+    follower.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    await new Promise((r) => setTimeout(r, 1500));
+    const driverEnv = { ...process.env, ...env, IACT_ENV: 'development' };
+    await execa('bash', [virtualizeSh, 'stop', 'dev-redis'], { cwd: project.dir, env: driverEnv });
+    await execa('bash', [virtualizeSh, 'start', 'dev-redis'], { cwd: project.dir, env: driverEnv });
+    await until(() => /Ready to accept connections/.test(out), 'the restarted container in the followed log');
+    expect(out).toContain('User requested shutdown');
+    expect(out.indexOf('User requested shutdown')).toBeLessThan(out.indexOf('Ready to accept connections'));
+    follower.kill('SIGINT');
+    expect((await follower).exitCode).toBe(0);
   });
 });
