@@ -5,6 +5,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliPath, ensureBuilt, makeProject, type Project } from '../helpers/iact-project.js';
+import { requireBinary } from '../helpers/services.js';
 
 let project: Project;
 let bin: string;
@@ -59,12 +60,27 @@ describe('iact completion', { timeout: 120_000 }, () => {
     expect(await complete(['exec', 'dev-postgres', '--', 'ps'])).toEqual([]);
   });
 
-  it('zsh and fish scripts call the same completer', async () => {
-    for (const shell of ['zsh', 'fish']) {
-      const result = await project.iact(['completion', shell]);
-      expect(result.exitCode).toBe(0);
-      expect(result.stdout).toContain('iact __complete --');
-    }
+  it('zsh: the completion function offers the same candidates (compadd), and files after --', async (ctx) => {
+    // Fails with the install hint; skipped (visibly) only under IACT_ALLOW_MISSING_SERVICES=1.
+    if (!requireBinary('zsh')) return ctx.skip();
+    // compadd and compdef exist only inside zsh's completion system: stand-ins print what they are given.
+    const script = `compdef() { :; }; compadd() { local name=\${@[-1]}; print -l -- \${(P)name}; }; _files() { print FILES; }
+source <(iact completion zsh)
+words=(iact pl); CURRENT=2; _iact
+words=(iact logs --env staging ''); CURRENT=5; _iact
+words=(iact exec dev-postgres -- ''); CURRENT=5; _iact`;
+    const result = await execa('zsh', ['-c', script], { cwd: project.dir, env: { PATH: `${bin}:${process.env.PATH}` } });
+    expect(result.stdout.split('\n')).toEqual(['plan', 'stg-cache', 'stg-db', 'FILES']);
+  });
+
+  it('fish: complete -C gives the same candidates', async (ctx) => {
+    if (!requireBinary('fish')) return ctx.skip();
+    const script = 'iact completion fish | source; complete -C"iact pl"; complete -C"iact connect dev-"; complete -C"iact plan --env s"';
+    const result = await execa('fish', ['--no-config', '-c', script], { cwd: project.dir, env: { PATH: `${bin}:${process.env.PATH}`, HOME: project.dir } });
+    expect(result.stdout.split('\n')).toEqual(['plan', 'dev-postgres', 'dev-redis', 'staging']);
+  });
+
+  it('refuses a shell it has no script for', async () => {
     const bad = await project.iact(['completion', 'tcsh']);
     expect(bad.exitCode).toBe(1);
     expect(bad.stderr).toContain("value 'tcsh' is invalid for argument 'shell'");
