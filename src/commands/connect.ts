@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ClientEntry, ConnectionField } from '../catalog/index.js';
 import { DiagnosticError, diag } from '../diagnostics.js';
-import { connectionOf, findSandbox } from '../sandbox/access.js';
+import { connectionOf, findSandbox } from './live-sandbox.js';
 import { runForeground } from '../sandbox/child.js';
 import type { SandboxConnection } from '../sandbox/connection.js';
-import { versionedDirs, whichAny } from '../util/which.js';
+import { versionedDirs, whichAny } from '../io/which.js';
 import type { CommandIO } from './io.js';
 
 type Values = Record<ConnectionField, string>;

@@ -1,7 +1,7 @@
 // iact exec SANDBOX [--env E] -- CMD...: CMD with the live sandbox's connection variables, the same
 // set `iact run` exports (src/sandbox/connection.ts); its exit status is iact's.
 import { DiagnosticError, diag } from '../diagnostics.js';
-import { connectionOf, findSandbox } from '../sandbox/access.js';
+import { connectionOf, findSandbox } from './live-sandbox.js';
 import { runForeground } from '../sandbox/child.js';
 import type { CommandIO } from './io.js';
 

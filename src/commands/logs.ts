@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { DiagnosticError, diag } from '../diagnostics.js';
 import { BASH_DIR, scriptFor } from '../drivers/index.js';
-import { findSandbox, type LiveSandbox } from '../sandbox/access.js';
+import { findSandbox, type LiveSandbox } from './live-sandbox.js';
 import { startForeground } from '../sandbox/child.js';
 import { tailLog } from '../sandbox/log-file.js';
 import type { CommandIO } from './io.js';

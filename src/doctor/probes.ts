@@ -9,10 +9,10 @@ import type { DriverName } from '../model/types.js';
 import { packageDir } from '../package-dir.js';
 import { iactCacheDir, postgresMajors } from '../install/cache.js';
 import { POSTGRES_MAJORS } from '../install/postgres.js';
-import { versionedDirs, which, whichAny } from '../util/which.js';
+import { versionedDirs, which, whichAny } from '../io/which.js';
 import type { CheckResult } from './types.js';
 
-export { which } from '../util/which.js';
+export { which } from '../io/which.js';
 
 interface Captured {
   ok: boolean;

@@ -6,7 +6,7 @@ import { readdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { CATALOG } from '../catalog/index.js';
-import { versionedDirs } from '../util/which.js';
+import { versionedDirs } from '../io/which.js';
 
 /**
  * $IACT_CACHE_DIR, else $XDG_CACHE_HOME/iact, else ~/.cache/iact; for root /var/cache/iact, because

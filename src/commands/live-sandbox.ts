@@ -4,12 +4,12 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { serviceEntry, type ServiceEntry } from '../catalog/index.js';
-import { selectEnvironments, type Selected } from '../commands/shared.js';
-import type { CommandIO } from '../commands/io.js';
+import { selectEnvironments, type Selected } from './shared.js';
+import type { CommandIO } from './io.js';
 import { DiagnosticError, diag } from '../diagnostics.js';
 import { SANDBOX_NAME } from '../manifest/semantic.js';
 import { DRIVERS, type DriverName } from '../model/types.js';
-import { connectionFor, type EphemeralService, type SandboxConnection } from './connection.js';
+import { connectionFor, type EphemeralService, type SandboxConnection } from '../sandbox/connection.js';
 
 export interface LiveSandbox {
   name: string;
