@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // Fails fast when dist/ is older than src/ (the CLI tests run dist/cli.js).
+    globalSetup: ['test/setup/fresh-build.ts'],
     // Real services start in these tests; two cores cannot run many at once.
     maxWorkers: 2,
     testTimeout: 60_000,

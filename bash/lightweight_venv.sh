@@ -21,14 +21,10 @@ SB_TCP=1
 SB_DESCRIPTION="Lightweight sandboxes: a directory per sandbox (data/, logs/, bin/activate, sandbox.json),
 the real service binary listening on 127.0.0.1:PORT with a password."
 
-drv::prerequisites() { command -v jq >/dev/null 2>&1 || iact::die 1 "jq is not installed" "apt-get install -y jq"; }
+drv::prerequisites() { iact::need_binary jq "apt-get install -y jq"; }
 drv::set_pidfile() {
-  case "${SB_SERVICE}" in
-    postgres) SB_PIDFILE="${SB_DIR}/data/postmaster.pid" ;;
-    mysql) SB_PIDFILE="${SB_DIR}/run/mariadbd.pid" ;;
-    redis) SB_PIDFILE="${SB_DIR}/run/redis.pid" ;;
-    *) SB_PIDFILE='' ;;
-  esac
+  svc::path IACT_CAT_PIDFILE || true
+  SB_PIDFILE="${REPLY}"
 }
 drv::service_pid() { sb::running_pid; }
 drv::prepare() { :; }
@@ -48,8 +44,8 @@ drv::launch() {
 drv::stop_processes() {
   local pid
   pid="$(sb::running_pid)" || return 0
-  proc::stop_pid "${pid}" "$(svc::stop_signal "${SB_SERVICE}")"
-  iact::wait_for 10 proc::port_closed "${SB_PORT}" || iact::warn "port ${SB_PORT} is still open after stopping ${SB_NAME}"
+  proc::stop_pid "${pid}" "${IACT_CAT_STOP_SIGNAL[${SB_SERVICE}]}"
+  proc::wait_port_closed
 }
 
 main() {

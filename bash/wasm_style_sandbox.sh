@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# namespace driver (the seed's WASM-style sandbox): the same services as the lightweight driver,
+# namespace driver (the script keeps its historical name): the same services as the lightweight driver,
 # each inside new pid/mount/ipc/uts/net namespaces with a cgroup v1 memory limit. The service
 # listens only on a unix socket in its sandbox directory; a host-side socat forwarder exposes it
 # on 127.0.0.1:PORT. capabilities.json records what the sandbox may listen on, read and write.
@@ -46,10 +46,11 @@ ns::use_namespaces() {
 }
 
 drv::prerequisites() {
-  command -v jq >/dev/null 2>&1 || iact::die 1 "jq is not installed" "apt-get install -y jq"
-  ((EUID == 0)) || iact::die 1 "the namespace driver needs root (pid/net namespaces, cgroup memory limits)" "run as root (sudo), or use the lightweight driver (bash/lightweight_venv.sh)"
-  command -v unshare >/dev/null 2>&1 || iact::die 1 "unshare is not installed" "apt-get install -y util-linux"
-  command -v socat >/dev/null 2>&1 || iact::die 1 "socat is not installed (it exposes the sandbox on 127.0.0.1)" "apt-get install -y socat"
+  iact::need_binary jq "apt-get install -y jq"
+  # Not a binary, but a prerequisite of this machine like one: the fix is outside the manifest.
+  ((EUID == 0)) || iact::die 1 "the namespace driver needs root (pid/net namespaces, cgroup memory limits)" "run as root (sudo), or use the lightweight driver (bash/lightweight_venv.sh)" missing-binary
+  iact::need_binary unshare "apt-get install -y util-linux"
+  iact::need_binary socat "apt-get install -y socat (it exposes the sandbox on 127.0.0.1)"
 }
 
 drv::set_pidfile() { SB_PIDFILE="${SB_DIR}/run/ns.pid"; }
@@ -65,31 +66,10 @@ drv::service_pid() {
 }
 
 drv::healthy() {
-  local sock
-  case "${SB_SERVICE}" in
-    postgres) sock="${SB_DIR}/run/.s.PGSQL.${SB_PORT}" ;;
-    mysql) sock="${SB_DIR}/run/mysqld.sock" ;;
-    *) sock="${SB_DIR}/run/redis.sock" ;;
-  esac
-  [[ -S "${sock}" ]] && iact::service_answers "${SB_PORT}" "${SB_SERVICE}"
+  svc::path IACT_CAT_SOCKET && [[ -S "${REPLY}" ]] && iact::service_answers "${SB_PORT}" "${SB_SERVICE}"
 }
 
 ns::cgroup() { printf '%s' "${CGROUP_MEMORY_ROOT}/iact/${SB_ENV}-${SB_NAME}"; }
-
-# 512M / 1G / 1048576 / 256MiB -> bytes
-ns::bytes() {
-  local size="$1" num unit
-  [[ "${size}" =~ ^([0-9]+)([KkMmGgTt]?) ]] || return 1
-  num="${BASH_REMATCH[1]}"
-  unit="${BASH_REMATCH[2],,}"
-  case "${unit}" in
-    k) num=$((num * 1024)) ;;
-    m) num=$((num * 1024 * 1024)) ;;
-    g) num=$((num * 1024 * 1024 * 1024)) ;;
-    t) num=$((num * 1024 * 1024 * 1024 * 1024)) ;;
-  esac
-  printf '%s' "${num}"
-}
 
 # Before a start: a forwarder or cgroup member left from a crash must not hold the port.
 drv::prepare() {
@@ -104,7 +84,10 @@ drv::launch() {
   if [[ -d "${CGROUP_MEMORY_ROOT}" ]]; then
     cg="$(ns::cgroup)"
     mkdir -p "${cg}"
-    [[ -n "${SB_MEMORY}" ]] && limit="$(ns::bytes "${SB_MEMORY}")"
+    if [[ -n "${SB_MEMORY}" ]]; then
+      iact::memory_bytes "${SB_MEMORY}"
+      limit="${REPLY}"
+    fi
     # memsw (memory+swap) must be >= the memory limit at every step: write in both orders.
     { printf '%s\n' "${limit}" >"${cg}/memory.limit_in_bytes"; } 2>/dev/null || true
     if [[ -w "${cg}/memory.memsw.limit_in_bytes" ]]; then
@@ -131,7 +114,8 @@ drv::launch() {
 
 drv::after_ready() {
   local sock fwpid
-  sock="$(svc::socket "${SB_SERVICE}")"
+  svc::path IACT_CAT_SOCKET
+  sock="${REPLY}"
   (
     sb::detach_fds
     exec setsid socat "TCP-LISTEN:${SB_PORT},bind=127.0.0.1,fork,reuseaddr" "UNIX-CONNECT:${sock}"
@@ -140,23 +124,23 @@ drv::after_ready() {
   printf '%s\n' "${fwpid}" >"${SB_DIR}/run/forwarder.pid"
   if ! iact::wait_for 10 iact::port_open "${SB_PORT}"; then
     drv::stop_processes
-    iact::die 1 "the forwarder for ${SB_NAME} did not listen on 127.0.0.1:${SB_PORT}" "see ${SB_DIR}/logs/forwarder.log"
+    iact::die 1 "the forwarder for ${SB_NAME} did not listen on 127.0.0.1:${SB_PORT}" "see ${SB_DIR}/logs/forwarder.log" start-failed
   fi
   ns::write_capabilities "${fwpid}"
 }
 
 ns::write_capabilities() {
-  local fwpid="$1" nspid init limit='null' bindir
+  local fwpid="$1" nspid init limit='null' socket
   nspid="$(sb::running_pid || true)"
   init="$(drv::service_pid || true)"
-  [[ -n "${SB_MEMORY}" ]] && limit="$(ns::bytes "${SB_MEMORY}")"
-  case "${SB_SERVICE}" in
-    postgres) bindir="${SVC_BIN}" ;;
-    mysql) bindir="$(command -v mariadbd)" && bindir="${bindir%/*}" ;;
-    *) bindir="$(command -v redis-server)" && bindir="${bindir%/*}" ;;
-  esac
+  if [[ -n "${SB_MEMORY}" ]]; then
+    iact::memory_bytes "${SB_MEMORY}"
+    limit="${REPLY}"
+  fi
+  svc::path IACT_CAT_SOCKET
+  socket="${REPLY}"
   jq -n --arg name "${SB_NAME}" --arg environment "${SB_ENV}" --arg service "${SB_SERVICE}" --argjson port "${SB_PORT}" \
-    --arg socket "$(svc::socket "${SB_SERVICE}")" --arg dir "${SB_DIR}" --arg bindir "${bindir}" \
+    --arg socket "${socket}" --arg dir "${SB_DIR}" --arg bindir "${SVC_SERVER_BIN%/*}" \
     --argjson limit "${limit}" --arg memory "${SB_MEMORY}" --arg cgroup "$(ns::cgroup)" \
     --argjson nspid "${nspid:-null}" --argjson init "${init:-null}" --argjson forwarder "${fwpid}" \
     --argjson namespaces "$(ns::use_namespaces && printf true || printf false)" '{
@@ -173,29 +157,23 @@ ns::write_capabilities() {
 
 # Stops the service (through the namespace init), the forwarder and anything left in the cgroup.
 drv::stop_processes() {
-  local nspid init fwpid='' pid cg
+  local nspid init pid cg
   if nspid="$(sb::running_pid)"; then
     init="$(drv::service_pid || true)"
-    proc::stop_pid "${init:-${nspid}}" "$(svc::stop_signal "${SB_SERVICE}")"
+    proc::stop_pid "${init:-${nspid}}" "${IACT_CAT_STOP_SIGNAL[${SB_SERVICE}]}"
     # unshare exits with its child; when pid 1 of a pid namespace exits, the kernel kills the rest.
     iact::wait_for 10 proc::gone "${nspid}" || kill -s KILL "${nspid}" 2>/dev/null || true
   fi
-  if [[ -r "${SB_DIR}/run/forwarder.pid" ]]; then
-    IFS= read -r fwpid <"${SB_DIR}/run/forwarder.pid" || true
-    if iact::pid_alive "${fwpid}"; then
-      # The whole group: socat forks a child per open connection.
-      kill -s TERM -- "-${fwpid}" 2>/dev/null || kill -s TERM "${fwpid}" 2>/dev/null || true
-      iact::wait_for 5 proc::gone "${fwpid}" || kill -s KILL -- "-${fwpid}" 2>/dev/null || true
-    fi
-  fi
+  # The whole group: socat forks a child per open connection.
+  if proc::read_pidfile "${SB_DIR}/run/forwarder.pid"; then proc::stop_group "${REPLY}" TERM; fi
   cg="$(ns::cgroup)"
   if [[ -r "${cg}/cgroup.procs" ]]; then
     while IFS= read -r pid; do
       [[ -n "${pid}" ]] && kill -s KILL "${pid}" 2>/dev/null
     done <"${cg}/cgroup.procs"
   fi
-  rm -f "${SB_DIR}/run/ns.pid" "${SB_DIR}/run/forwarder.pid"
-  iact::wait_for 10 proc::port_closed "${SB_PORT}" || iact::warn "port ${SB_PORT} is still open after stopping ${SB_NAME}"
+  sb::remove_existing "${SB_DIR}/run/ns.pid" "${SB_DIR}/run/forwarder.pid"
+  proc::wait_port_closed
 }
 
 drv::cleanup() {

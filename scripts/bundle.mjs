@@ -11,9 +11,9 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 rmSync(path.join(root, 'dist/chunks'), { recursive: true, force: true });
 await build({
   absWorkingDir: root,
-  entryPoints: ['src/cli.ts'],
+  // src/bin.ts runs src/cli.ts; the output keeps the name users and package.json "bin" know: dist/cli.js.
+  entryPoints: [{ in: 'src/bin.ts', out: 'cli' }],
   outdir: 'dist',
-  entryNames: '[name]',
   chunkNames: 'chunks/[name]-[hash]',
   bundle: true,
   splitting: true,

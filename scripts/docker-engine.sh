@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A private Docker engine for the docker driver on machines where none runs (SPEC "Drivers": Debian's
+# A private Docker engine for the docker driver on machines where none runs (README.md "Drivers": Debian's
 # docker.io, no iptables; overlay2 storage where the kernel allows it, else vfs; IACT_DOCKER_STORAGE_DRIVER
 # forces one). Data in $IACT_DOCKER_DATA_ROOT (/var/lib/iact-docker), socket in $IACT_DOCKER_RUN (/run/iact-docker). Usage: scripts/docker-engine.sh start|stop|status|host
 #   start   reuse a reachable engine, else start dockerd on $IACT_DOCKER_RUN/docker.sock and wait for it
@@ -41,7 +41,7 @@ engine::find() {
 }
 
 # overlay2 when the kernel and the data root's filesystem allow it (a container costs no copy of its image),
-# else vfs, which works anywhere (SPEC "Drivers") but copies the whole image for every container.
+# else vfs, which works anywhere (README.md "Drivers") but copies the whole image for every container.
 engine::storage_driver() {
   local probe
   if [[ -n "${IACT_DOCKER_STORAGE_DRIVER:-}" ]]; then

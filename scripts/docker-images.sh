@@ -2,14 +2,16 @@
 # Build the docker driver's default images locally (no registry is reachable): a minimal root filesystem
 # made of the host's own service binaries and their shared libraries (ldd), imported with `docker import`.
 # Usage: scripts/docker-images.sh [--force] [postgres|mysql|redis]...   (default: all)
-# Idempotent: an image whose build label matches this script and its entrypoint is kept.
-#   iact/postgres:15      /usr/lib/postgresql/15/bin/postgres, initdb, psql, pg_dump
-#   iact/mariadb:10.11    /usr/sbin/mariadbd, mariadb, mariadb-dump
-#   iact/redis:7          /usr/bin/redis-server, redis-cli
+# Idempotent: an image whose build label matches this script and its entrypoint is kept. Tags: bash/lib/catalog.sh.
+#   postgres   /usr/lib/postgresql/15/bin/postgres, initdb, psql, pg_dump
+#   mysql      /usr/sbin/mariadbd, mariadb, mariadb-dump
+#   redis      /usr/bin/redis-server, redis-cli
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 readonly HERE
+# shellcheck source=../bash/lib/catalog.sh
+source "${HERE}/../bash/lib/catalog.sh"
 readonly PGBIN=/usr/lib/postgresql/15/bin
 readonly SVC_UID=999
 
@@ -21,13 +23,9 @@ img::die() {
 
 img::info() { printf 'info: %s\n' "$*" >&2; }
 
+# The default images of bash/lib/catalog.sh (IACT_CAT_DEFAULT_IMAGE), which the docker driver runs.
 img::tag() {
-  case "$1" in
-    postgres) printf 'iact/postgres:15' ;;
-    mysql) printf 'iact/mariadb:10.11' ;;
-    redis) printf 'iact/redis:7' ;;
-    *) return 1 ;;
-  esac
+  printf '%s' "${IACT_CAT_DEFAULT_IMAGE[$1]}"
 }
 
 img::entrypoint() {
@@ -43,7 +41,7 @@ img::add_binary() {
   local root="$1" file lib
   shift
   for file in "$@"; do
-    [[ -e "${file}" ]] || img::die "${file} is missing on this machine" "install the package that provides it (see SPEC \"Drivers\")"
+    [[ -e "${file}" ]] || img::die "${file} is missing on this machine" "install the package that provides it (see README.md \"Drivers\")"
     img::copy "${root}" "${file}"
     while read -r lib; do
       img::copy "${root}" "${lib}"
@@ -108,6 +106,8 @@ img::postgres() {
     --auth-local=trust --auth-host=scram-sha-256 --no-instructions >/dev/null
   # docker-proxy connects from the bridge, not from 127.0.0.1; a password is still required.
   printf 'host all all all scram-sha-256\n' >>"${tmpl}/pg_hba.conf"
+  # The manifest's settings: the entrypoint writes them to iact.conf, included last (it wins).
+  printf "\ninclude_if_exists = 'iact.conf'\n" >>"${tmpl}/postgresql.conf"
   chown -R "${SVC_UID}:${SVC_UID}" "${tmpl}"
   mkdir -p "${root}/var/lib/postgresql/data" "${root}/run/postgresql"
   chown "${SVC_UID}:${SVC_UID}" "${root}/var/lib/postgresql/data" "${root}/run/postgresql"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Lint every bash file; shellcheck is required (.ci/run installs it).
+# Lint every bash file; shellcheck is required (scripts/setup.sh installs it).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 if ! command -v shellcheck >/dev/null 2>&1; then

@@ -1,5 +1,5 @@
-#!/usr/bin/env node
-// Thin entry: parse options, lazy-import the command, map errors to exit codes.
+// The command line as a module: parse options, lazy-import the command, map errors to exit codes.
+// Importing it runs nothing (tests call buildProgram and main); src/bin.ts is the executable.
 import { Argument, Command, CommanderError, Option } from 'commander';
 import { SERVER_SERVICES } from './catalog/index.js';
 import { colorAllowed, type CommandIO } from './commands/io.js';
@@ -215,7 +215,7 @@ and exits 1, so that PW=$(iact config DB_PASSWORD) fails instead of capturing th
   program
     .command('run')
     .description('run a command against an ephemeral sandbox on a free port, destroyed afterwards')
-    .requiredOption('-s, --service <service>', SERVER_SERVICES.join(' | '))
+    .requiredOption('-s, --service <service>', SERVER_SERVICES.join(' | '), collect)
     .option('--driver <driver>', 'lightweight | namespace | docker', 'lightweight')
     .argument('<command...>', 'the command to run, after --')
     .addHelpText('after', example('iact run --service postgres -- npm test\niact run --service redis -- pytest -x'))
@@ -280,13 +280,15 @@ and exits 1, so that PW=$(iact config DB_PASSWORD) fails instead of capturing th
   return program;
 }
 
-async function main(argv: string[]): Promise<void> {
+/** Runs `iact` with a full argv (node, script, args...); resolves to the exit code the command set, or 0. */
+export async function main(argv: readonly string[]): Promise<number> {
   const program = buildProgram();
   try {
-    await program.parseAsync(argv);
+    await program.parseAsync([...argv]);
   } catch (error) {
     process.exitCode = await handleError(error);
   }
+  return typeof process.exitCode === 'number' ? process.exitCode : Number(process.exitCode ?? 0);
 }
 
 async function handleError(error: unknown): Promise<number> {
@@ -298,6 +300,12 @@ async function handleError(error: unknown): Promise<number> {
   if (error instanceof DiagnosticError) {
     process.stderr.write(`${formatDiagnostics(error.diagnostics)}\n`);
     return promptInterrupted ? 130 : 1;
+  }
+  const { DriverError, driverDiagnostic } = await import('./drivers/errors.js');
+  if (error instanceof DriverError && process.env.IACT_DEBUG !== '1') {
+    // The driver's own summary and fix (docs/driver-protocol.md, "Errors").
+    process.stderr.write(`${formatDiagnostics([driverDiagnostic(error)])}\n`);
+    return 1;
   }
   const system = systemErrorDiagnostic(error);
   if (system && process.env.IACT_DEBUG !== '1') {
@@ -314,4 +322,3 @@ async function handleError(error: unknown): Promise<number> {
   return 1;
 }
 
-void main(process.argv);

@@ -15,6 +15,7 @@ export interface Diagnostic {
   detail?: string;
   fix?: string;
   code?: string; // stable identifier for tests and docs, e.g. "schema.type", "interp.missing"
+  subject?: string; // what it is about, for code that acts on it (a sandbox address: "sandbox.db")
 }
 
 export function diag(summary: string, opts: Omit<Diagnostic, 'summary' | 'severity'> & { severity?: Severity } = {}): Diagnostic {

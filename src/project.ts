@@ -1,4 +1,4 @@
-// Where things live in a user's repo (SPEC "Layout of a user's repo").
+// Where things live in a user's repo (docs/manifest.md "Files").
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { DiagnosticError, diag } from './diagnostics.js';

@@ -6,8 +6,18 @@
 [[ -n "${IACT_COMMON_SH:-}" ]] && return 0
 IACT_COMMON_SH=1
 
+# shellcheck source=catalog.sh
+source "${BASH_SOURCE[0]%/*}/catalog.sh"
+# shellcheck source=validate.sh
+source "${BASH_SOURCE[0]%/*}/validate.sh"
+# shellcheck source=activate.sh
+source "${BASH_SOURCE[0]%/*}/activate.sh"
+
 readonly IACT_ENV_RE='^[a-z][a-z0-9_-]{0,62}$'
-readonly IACT_SERVICES='postgres mysql redis none'
+# The closed set of structured error kinds (docs/driver-protocol.md "Errors"; src/drivers/errors.ts mirrors it).
+readonly IACT_ERROR_KINDS='usage not-found port-in-use missing-binary missing-image no-engine refused-setting start-failed login-failed locked backup-failed io internal'
+# Kinds whose next attempt may succeed without a change to the manifest.
+readonly IACT_RETRYABLE_KINDS='port-in-use start-failed login-failed locked no-engine io'
 
 iact::log() {
   local level="$1"
@@ -18,12 +28,33 @@ iact::log() {
 iact::info() { iact::log info "$@"; }
 iact::warn() { iact::log warning "$@"; }
 
-# iact::die CODE MESSAGE [FIX]
+# iact::die CODE MESSAGE [FIX] [KIND]: the message for people, then (IACT_DRIVER_ERRORS=json) the
+# structured line of docs/driver-protocol.md "Errors". IACT_ERROR_DETAIL, when set, is its detail
+# (e.g. a server log's tail). With IACT_ERROR_DEFER=1 the line is kept in IACT_ERROR_LINE for an
+# EXIT trap to print last (sb::update_rollback writes its own messages first).
 iact::die() {
-  local code="$1" message="$2" fix="${3:-}"
+  local code="$1" message="$2" fix="${3:-}" kind="${4:-}" retryable=false detail="${IACT_ERROR_DETAIL:-}" ctl
   printf 'error: %s\n' "${message}" >&2
   [[ -n "${fix}" ]] && printf '  fix: %s\n' "${fix}" >&2
+  if [[ "${IACT_DRIVER_ERRORS:-}" == json ]]; then
+    if [[ -z "${kind}" ]]; then
+      kind=internal
+      [[ "${code}" == 2 ]] && kind=usage
+    fi
+    [[ " ${IACT_ERROR_KINDS} " == *" ${kind} "* ]] || kind=internal
+    [[ " ${IACT_RETRYABLE_KINDS} " == *" ${kind} "* ]] && retryable=true
+    # iact::json_str escapes \n \r \t only: a log tail's other control bytes become spaces.
+    ctl=$'[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]'
+    detail="${detail//${ctl}/ }" message="${message//${ctl}/ }" fix="${fix//${ctl}/ }"
+    IACT_ERROR_LINE="iact-error: {\"summary\":$(iact::json_str "${message}"),\"detail\":$(iact::json_str "${detail}"),\"fix\":$(iact::json_str "${fix}"),\"retryable\":${retryable},\"kind\":\"${kind}\",\"exit\":${code}}"
+    [[ "${IACT_ERROR_DEFER:-0}" == 1 ]] || printf '%s\n' "${IACT_ERROR_LINE}" >&2
+  fi
   exit "${code}"
+}
+
+# iact::need_binary BIN HINT: BIN on PATH, else a missing-binary error with the install hint.
+iact::need_binary() {
+  command -v "$1" >/dev/null 2>&1 || iact::die 1 "$1 is not installed" "$2" missing-binary
 }
 
 iact::usage_error() {
@@ -118,7 +149,7 @@ iact::dotenv_get() {
   printf '%s' "${values[${key}]}"
 }
 
-# Process environment wins, then .env.<environment>, then .env (SPEC "Environment detection").
+# Process environment wins, then .env.<environment>, then .env (docs/configuration.md).
 iact::setting() {
   local key="$1" env_name="${2:-}" value
   if [[ -n "${!key:-}" ]]; then
@@ -154,7 +185,22 @@ iact::detect_environment() {
   printf '%s' "${value}"
 }
 
-# Sandbox root: IACT_SANDBOX_ROOT > WASI_SANDBOX_DIR (seed) > .iact/sandboxes.
+# REPLY = the project root: the nearest ancestor of the working directory (itself included) with an
+# environments/ folder, as the CLI finds it (src/project.ts); the working directory when there is none.
+iact::project_root() {
+  local dir="${PWD}"
+  while [[ -n "${dir}" ]]; do
+    if [[ -d "${dir}/environments" ]]; then
+      REPLY="${dir}"
+      return 0
+    fi
+    dir="${dir%/*}"
+  done
+  [[ -d /environments ]] && REPLY=/ || REPLY="${PWD}"
+  return 0
+}
+
+# Sandbox root: IACT_SANDBOX_ROOT > WASI_SANDBOX_DIR (its older name) > .iact/sandboxes.
 iact::sandbox_root() {
   local root
   root="$(iact::setting IACT_SANDBOX_ROOT)" || root="$(iact::setting WASI_SANDBOX_DIR)" || root=".iact/sandboxes"
@@ -179,17 +225,17 @@ iact::service_answers() {
   { exec {fd}<>"/dev/tcp/127.0.0.1/${port}"; } 2>/dev/null || return 1
   # A peer that already hung up must not kill the shell with SIGPIPE.
   trap '' PIPE
-  case "${service}" in
-    postgres) printf '\x00\x00\x00\x08\x04\xd2\x16\x2f' 1>&"${fd}" 2>/dev/null || true ;; # SSLRequest: 'N' or 'S'
-    redis) printf 'PING\r\n' 1>&"${fd}" 2>/dev/null || true ;;                             # -NOAUTH or +PONG
-    *) ;;                                                                                  # MariaDB greets first
-  esac
+  # What makes the service answer (iact::hello_<service>); MariaDB greets first, unasked.
+  if declare -F "iact::hello_${service}" >/dev/null; then "iact::hello_${service}" 1>&"${fd}" 2>/dev/null || true; fi
   local answered=1
   IFS= read -r -t 2 -n 1 -d '' -u "${fd}" _ 2>/dev/null && answered=0
   exec {fd}>&-
   trap - PIPE
   return "${answered}"
 }
+
+iact::hello_postgres() { printf '\x00\x00\x00\x08\x04\xd2\x16\x2f'; } # SSLRequest: 'N' or 'S'
+iact::hello_redis() { printf 'PING\r\n'; }                                # -NOAUTH or +PONG
 
 # Wait until CMD... succeeds, polling every 20 ms, at most TIMEOUT seconds.
 iact::wait_for() {

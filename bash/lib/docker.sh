@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# Docker helpers for bash/virtualize.sh. Sourced, never executed; needs bash/lib/common.sh.
-# One container per sandbox (iact-<env>-<name>), one named volume for its data, labels for discovery.
+# Docker helpers of bash/virtualize.sh. Sourced, never executed; needs common.sh (and its catalog.sh)
+# and sandbox.sh. One container per sandbox (iact-<env>-<name>), one named volume for its data, labels
+# for discovery; what differs per service (image, port, data path) is read from lib/catalog.sh.
 
 [[ -n "${IACT_DOCKER_SH:-}" ]] && return 0
 IACT_DOCKER_SH=1
 
 # Where scripts/docker-engine.sh puts its private engine.
 readonly IACT_PRIVATE_DOCKER_SOCKET="${IACT_DOCKER_RUN:-/run/iact-docker}/docker.sock"
-# shellcheck disable=SC2034 # used by bash/virtualize.sh
-readonly IACT_SECRETS_MOUNT=/run/secrets/iact
+# The sandbox directory inside its container (read-only): secrets/password and the config file.
+readonly DKR_SANDBOX_MOUNT=/run/iact
 
 # Use $DOCKER_HOST, else the system engine, else the private engine of scripts/docker-engine.sh.
 iact::docker_select_engine() {
@@ -20,12 +21,11 @@ iact::docker_select_engine() {
 
 iact::docker_no_engine() {
   iact::die 1 "no docker engine is reachable${DOCKER_HOST:+ at ${DOCKER_HOST}}" \
-    "start one: scripts/docker-engine.sh start (a private dockerd; needs root and Debian's docker.io)"
+    "start one: scripts/docker-engine.sh start (a private dockerd; needs root and Debian's docker.io)" no-engine
 }
 
 iact::docker_require_cli() {
-  command -v docker >/dev/null 2>&1 ||
-    iact::die 1 "the docker CLI is not installed" "apt-get install -y docker.io, then scripts/docker-engine.sh start"
+  iact::need_binary docker "apt-get install -y docker.io, then scripts/docker-engine.sh start"
 }
 
 iact::docker_require_engine() {
@@ -37,55 +37,199 @@ iact::docker_require_engine() {
 iact::docker_container_name() { printf 'iact-%s-%s' "$1" "$2"; }
 iact::docker_volume_name() { printf 'iact-%s-%s-data' "$1" "$2"; }
 
-# Port inside the container and where the image keeps its data.
-iact::docker_service_port() {
-  case "$1" in
-    postgres) printf '5432' ;;
-    mysql) printf '3306' ;;
-    redis) printf '6379' ;;
-  esac
+# DKR_IMAGE = the spec's image, else the catalogue's default for the service, tagged with the
+# spec's version when that is not the default's (postgres 16 -> iact/postgres:16).
+dkr::image() {
+  local default="${IACT_CAT_DEFAULT_IMAGE[${SB_SERVICE}]}" tag
+  tag="${default##*:}"
+  if [[ -n "${SB_IMAGE:-}" ]]; then
+    DKR_IMAGE="${SB_IMAGE}"
+  elif [[ -z "${SB_VERSION}" || "${SB_VERSION}" == "${tag}" || "${SB_VERSION}" == "${tag}".* ]]; then
+    DKR_IMAGE="${default}"
+  else
+    DKR_IMAGE="${default%:*}:${SB_VERSION}"
+  fi
 }
 
-iact::docker_data_path() {
-  case "$1" in
-    postgres) printf '/var/lib/postgresql/data' ;;
-    mysql) printf '/var/lib/mysql' ;;
-    redis) printf '/data' ;;
-  esac
+dkr::require_image() {
+  docker image inspect --format '{{.Id}}' "${DKR_IMAGE}" >/dev/null 2>&1 && return 0
+  if [[ "${DKR_IMAGE}" == iact/* ]]; then
+    iact::die 1 "docker image ${DKR_IMAGE} is not built" \
+      "run scripts/docker-images.sh (builds ${IACT_CAT_DEFAULT_IMAGE[*]} from this machine's binaries)" missing-image
+  fi
+  iact::die 1 "docker image ${DKR_IMAGE} is not on this engine" "docker pull ${DKR_IMAGE} (or docker load it), then retry" missing-image
 }
 
-# Default image per service and version: the ones scripts/docker-images.sh builds.
-iact::docker_default_image() {
-  local service="$1" version="${2:-}"
-  case "${service}:${version}" in
-    postgres: | postgres:15 | postgres:15.*) printf 'iact/postgres:15' ;;
-    postgres:*) printf 'iact/postgres:%s' "${version}" ;;
-    mysql: | mysql:10.11 | mysql:10.11.*) printf 'iact/mariadb:10.11' ;;
-    mysql:*) printf 'iact/mariadb:%s' "${version}" ;;
-    redis: | redis:7 | redis:7.*) printf 'iact/redis:7' ;;
-    redis:*) printf 'iact/redis:%s' "${version}" ;;
-  esac
+# DKR_STATE, DKR_HASH (config hash label) and DKR_PORT of the sandbox's container; DKR_STATE is
+# empty when there is none. Doubles as the engine check: one docker call instead of two.
+dkr::inspect() {
+  local out
+  DKR_STATE='' DKR_HASH='' DKR_PORT=''
+  iact::docker_require_cli
+  iact::docker_select_engine
+  # shellcheck disable=SC2034 # DKR_PORT is read by bash/virtualize.sh
+  if out="$(docker container inspect --format '{{.State.Status}}{{"\t"}}{{index .Config.Labels "iact.config_hash"}}{{"\t"}}{{index .Config.Labels "iact.port"}}' "${DKR_CONTAINER}" 2>&1)"; then
+    IFS=$'\t' read -r DKR_STATE DKR_HASH DKR_PORT <<<"${out}"
+    return 0
+  fi
+  [[ "${out}" == *"No such"* ]] && return 0
+  [[ "${out}" == *"Cannot connect"* || "${out}" == *"connect:"* || "${out}" == *"daemon running"* ]] && iact::docker_no_engine
+  iact::die 1 "docker container inspect ${DKR_CONTAINER} failed: ${out}" "scripts/docker-engine.sh status" no-engine
 }
 
-# The host's own psql binary (not Debian's perl wrapper: it costs ~40 ms per call), else PATH's.
-iact::docker_psql() {
-  local candidate found=""
-  for candidate in /usr/lib/postgresql/*/bin/psql; do
-    [[ -x "${candidate}" ]] && found="${candidate}"
+# DKR_CONFIG_HASH = the hash of what only a new container changes (docs/driver-protocol.md "Update
+# steps": image, published port, memory, restart-only settings); the password and reloadable
+# settings change in the running container, so they are left out. Reads sandbox.json's JSON on stdin,
+# where secret settings are hashes: the same value at create, update and start.
+dkr::config_hash() {
+  local sum
+  dkr::image
+  sum="$(jq -cj --arg image "${DKR_IMAGE}" --arg reloadable "${IACT_CAT_RELOADABLE[${SB_SERVICE}]}" '
+      ($reloadable | split(" ")) as $r
+      | [.service, .port, (.memory // ""), $image, (.database // ""), (.user // ""),
+         ((.settings // {}) | with_entries(select(.key as $k | $r | any(. == $k) | not)))]' | sha256sum)"
+  DKR_CONFIG_HASH="${sum:0:32}"
+}
+
+# The service's config file in the sandbox (catalogue's path), holding the manifest's settings only:
+# the image's entrypoint owns port, sockets and data directory. Mounted into the container, read at
+# start and by `iact-service reload`, so settings never ride on the server's command line.
+dkr::write_config() {
+  local i key value text="# Written by iact for sandbox ${SB_NAME}; changes are overwritten on the next apply."$'\n'
+  [[ "${SB_SERVICE}" == mysql ]] && text+="[mariadbd]"$'\n'
+  for i in "${!SB_SETTING_KEYS[@]}"; do
+    key="${SB_SETTING_KEYS[i]}" value="${SB_SETTING_VALUES[i]}"
+    case "${IACT_CAT_CONFIG_FORMAT[${SB_SERVICE}]}" in
+      postgresql) text+="${key} = '${value}'" ;;
+      ini) text+="${key}=${value}" ;;
+      redis)
+        [[ "${value}" == true ]] && value=yes
+        [[ "${value}" == false ]] && value=no
+        text+="${key} ${value}"
+        ;;
+    esac
+    text+=$'\n'
   done
-  [[ -n "${found}" ]] || found="$(command -v psql || true)"
-  printf '%s' "${found}"
+  sb::write_file "${SB_DIR}/${IACT_CAT_CONFIG_FILE[${SB_SERVICE}]}" "${text}"
 }
 
-# JSON string literal of VALUE into the variable named VAR, without a subshell (status loops over many).
-iact::docker_json_escape() {
-  local -n iact_json_out="$1"
-  local s="$2"
-  s="${s//\\/\\\\}"
-  s="${s//\"/\\\"}"
-  s="${s//$'\n'/\\n}"
-  s="${s//$'\r'/\\r}"
-  s="${s//$'\t'/\\t}"
-  # shellcheck disable=SC2034 # a nameref: assigns the caller's variable
-  iact_json_out="\"${s}\""
+# A new container for the sandbox on its volume (made when missing; kept across containers). The
+# password reaches the service as a file path, never as a value: docker's command line shows in `ps`.
+dkr::run_container() {
+  local volume out db_env
+  local -a args
+  volume="$(iact::docker_volume_name "${SB_ENV}" "${SB_NAME}")"
+  [[ "${SB_DIR}" != *,* && "${SB_DIR}" != *:* ]] ||
+    iact::die 2 "sandbox directory ${SB_DIR} contains ',' or ':', which docker mounts cannot express" "set IACT_SANDBOX_ROOT to a plain path"
+  docker volume create --label "iact.environment=${SB_ENV}" --label "iact.name=${SB_NAME}" --label iact.driver=docker "${volume}" >/dev/null
+  # --pull never: no registry is reachable here, and a missing image must not wait for one.
+  args=(run -d --pull never --name "${DKR_CONTAINER}" --init --restart no
+    --label "iact.environment=${SB_ENV}" --label "iact.name=${SB_NAME}" --label iact.driver=docker
+    --label "iact.spec_hash=${SB_SPEC_HASH}" --label "iact.service=${SB_SERVICE}" --label "iact.port=${SB_PORT}"
+    --label "iact.config_hash=${DKR_CONFIG_HASH}" --stop-signal "SIG${IACT_CAT_STOP_SIGNAL[${SB_SERVICE}]}"
+    -p "127.0.0.1:${SB_PORT}:${IACT_CAT_CONTAINER_PORT[${SB_SERVICE}]}"
+    --mount "type=volume,source=${volume},target=${IACT_CAT_CONTAINER_DATA[${SB_SERVICE}]}"
+    --mount "type=bind,source=${SB_DIR},target=${DKR_SANDBOX_MOUNT},readonly"
+    -e "IACT_CONFIG=${DKR_SANDBOX_MOUNT}/${IACT_CAT_CONFIG_FILE[${SB_SERVICE}]}")
+  [[ -n "${SB_MEMORY}" ]] && args+=(--memory "${SB_MEMORY}")
+  case "${SB_SERVICE}" in
+    postgres) db_env=POSTGRES args+=(-e "POSTGRES_DB=${SB_DB}") ;;
+    mysql) db_env=MARIADB args+=(-e "MARIADB_DATABASE=${SB_DB}") ;;
+    redis) db_env=REDIS ;;
+  esac
+  [[ "${SB_SERVICE}" == redis ]] || args+=(-e "${db_env}_USER=${SB_USER}")
+  args+=(-e "${db_env}_PASSWORD_FILE=${DKR_SANDBOX_MOUNT}/secrets/password" "${DKR_IMAGE}")
+  if ! out="$(docker "${args[@]}" 2>&1)"; then
+    dkr::require_image
+    iact::die 1 "docker run for sandbox ${SB_NAME} failed: ${out}" "read the docker error above" start-failed
+  fi
+}
+
+# A real password login from the host through the published port (svc::login_works); without the
+# host's client, the service answering there and a query inside the container.
+dkr::login_works() {
+  local ok=1
+  # docker-proxy accepts before the service listens, then resets: a write there must not kill us (SIGPIPE).
+  trap '' PIPE
+  if [[ "${DKR_HOST_CLIENT}" == 1 ]]; then
+    svc::login_works 2>/dev/null && ok=0
+  else
+    iact::service_answers "${SB_PORT}" "${SB_SERVICE}" && docker exec "${DKR_CONTAINER}" iact-service ready >/dev/null 2>&1 && ok=0
+  fi
+  trap - PIPE
+  return "${ok}"
+}
+
+# DKR_HOST_CLIENT=1 when this machine has the client svc::login_works runs (SVC_BIN for psql).
+dkr::find_client() {
+  local candidate
+  DKR_HOST_CLIENT=0
+  case "${SB_SERVICE}" in
+    postgres)
+      # The binary itself, not Debian's perl wrapper on PATH (~40 ms per call).
+      for candidate in /usr/lib/postgresql/*/bin/psql; do [[ -x "${candidate}" ]] && SVC_BIN="${candidate%/psql}"; done
+      if [[ -z "${SVC_BIN:-}" ]] && candidate="$(command -v psql)"; then SVC_BIN="${candidate%/psql}"; fi
+      [[ -n "${SVC_BIN:-}" ]] && DKR_HOST_CLIENT=1
+      ;;
+    mysql) command -v mariadb >/dev/null 2>&1 && DKR_HOST_CLIENT=1 ;;
+    redis) DKR_HOST_CLIENT=1 ;; # svc::redis_tcp_auth speaks RESP over /dev/tcp
+  esac
+  return 0
+}
+
+dkr::log_tail() {
+  docker logs --tail 15 "${DKR_CONTAINER}" 2>&1 | sed 's/^/  container: /' >&2 || true
+}
+
+# Polls a login every 100 ms; gives up early when the container has exited, with its log tail.
+dkr::wait_ready() {
+  local deadline=$((SECONDS + ${IACT_DOCKER_READY_TIMEOUT:-180})) next_check=$((SECONDS + 1)) state
+  dkr::find_client
+  until dkr::login_works; do
+    if ((SECONDS >= next_check)); then
+      next_check=$((SECONDS + 1))
+      state="$(docker container inspect --format '{{.State.Status}}' "${DKR_CONTAINER}" 2>/dev/null || printf 'missing')"
+      if [[ "${state}" != running && "${state}" != created && "${state}" != restarting ]]; then
+        dkr::log_tail
+        iact::die 1 "sandbox ${SB_NAME}: container ${DKR_CONTAINER} is ${state} before accepting logins" "read: docker logs ${DKR_CONTAINER}" start-failed
+      fi
+    fi
+    if ((SECONDS >= deadline)); then
+      dkr::log_tail
+      iact::die 1 "sandbox ${SB_NAME}: no login on 127.0.0.1:${SB_PORT} after ${IACT_DOCKER_READY_TIMEOUT:-180}s" "read: docker logs ${DKR_CONTAINER}" login-failed
+    fi
+    sleep 0.1
+  done
+}
+
+# Brings the container in line with sandbox.json: made when missing, new (same volume) when its
+# config hash differs or RECREATE=1, started when stopped; then waits for a real login.
+dkr::converge() {
+  local recreate="${1:-0}"
+  dkr::config_hash <"${SB_DIR}/sandbox.json"
+  if [[ -n "${DKR_STATE}" ]] && ((recreate)) || [[ -n "${DKR_STATE}" && "${DKR_HASH}" != "${DKR_CONFIG_HASH}" ]]; then
+    iact::info "sandbox ${SB_NAME}: new container ${DKR_CONTAINER} (data volume kept)"
+    # A clean stop first: redis saves its data on SIGTERM, and `rm -f` would SIGKILL it unsaved.
+    [[ "${DKR_STATE}" != running ]] || docker stop --time 30 "${DKR_CONTAINER}" >/dev/null
+    docker rm -f "${DKR_CONTAINER}" >/dev/null
+    DKR_STATE=''
+  fi
+  if [[ "${DKR_STATE}" != running ]] && iact::port_open "${SB_PORT}"; then
+    sb::die_port_in_use
+  fi
+  if [[ -z "${DKR_STATE}" ]]; then
+    dkr::run_container
+  elif [[ "${DKR_STATE}" != running ]]; then
+    docker start "${DKR_CONTAINER}" >/dev/null
+  fi
+  dkr::wait_ready
+}
+
+# `iact-service VERB` inside the running container (scripts/docker-images/): set-password and
+# reload read the mounted secret and config file, so no value is on a command line.
+dkr::exec_service() {
+  local verb="$1" kind="$2" out
+  out="$(docker exec "${DKR_CONTAINER}" iact-service "${verb}" 2>&1 >/dev/null)" ||
+    iact::die 1 "sandbox ${SB_NAME}: ${verb} in the running container failed${out:+: ${out//$'\n'/; }}" \
+      "fix the manifest's settings, or read: docker logs ${DKR_CONTAINER}" "${kind}"
 }

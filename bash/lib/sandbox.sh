@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The verbs every process-based driver shares (SPEC "Drivers"): argument parsing, spec files,
+# The verbs every process-based driver shares (docs/driver-protocol.md): argument parsing, spec files,
 # sandbox directories, status JSON, activate scripts. A driver script sets SB_DRIVER and SB_TCP,
 # defines drv::* (launch, stop, pid, healthy, prepare, cleanup) and calls sb::main.
 # Globals SB_* describe the sandbox being worked on; they are set once per invocation.
@@ -9,13 +9,12 @@ IACT_SANDBOX_SH=1
 # Sandbox-name globs (status): matching a thousand names in C, not one [[ ]] each.
 shopt -s extglob
 
-readonly SB_IDENT_RE='^[A-Za-z_][A-Za-z0-9_]{0,62}$'
-readonly SB_SETTING_KEY_RE='^[a-z_][a-z0-9_.-]{0,99}$'
-readonly SB_VERSION_RE='^[0-9]+(\.[0-9]+){0,2}$'
-readonly SB_MEMORY_RE='^[0-9]+([KkMmGgTt]i?[Bb]?)?$'
 
 SB_SETTING_KEYS=()
 SB_SETTING_VALUES=()
+# An update's changed reloadable settings and the settings that left the spec (sb::update_check_steps).
+SB_RELOAD_KEYS=()
+SB_DROPPED_KEYS=()
 
 # --- arguments -----------------------------------------------------------------------------
 
@@ -27,6 +26,8 @@ sb::parse_args() {
   ARG_OUT=''
   ARG_SPECS=''
   ARG_RESTART=0
+  ARG_STEPS=''
+  ARG_STEPS_GIVEN=0
   ARG_YES=0
   ARG_JSON=0
   ARG_PORT_IS_OURS=0
@@ -55,6 +56,12 @@ sb::parse_args() {
         ARG_SPECS="$2"
         shift 2
         ;;
+      --steps)
+        (($# >= 2)) || iact::usage_error "--steps needs a list, e.g. --steps set-password,reload"
+        ARG_STEPS="$2" ARG_STEPS_GIVEN=1
+        shift 2
+        ;;
+      --steps=*) ARG_STEPS="${1#--steps=}" ARG_STEPS_GIVEN=1 && shift ;;
       --restart) ARG_RESTART=1 && shift ;;
       --yes | -y) ARG_YES=1 && shift ;;
       --json) ARG_JSON=1 && shift ;;
@@ -66,6 +73,18 @@ sb::parse_args() {
   done
 }
 
+# Works from the project root, as the CLI does, whatever subdirectory the script was called from:
+# .env files and a relative sandbox root are the project's. File arguments stay the caller's.
+sb::enter_project_root() {
+  local caller="${PWD}"
+  iact::project_root
+  [[ "${REPLY}" == "${caller}" ]] && return 0
+  [[ -z "${ARG_SPEC}" || "${ARG_SPEC}" == - || "${ARG_SPEC}" == /* ]] || ARG_SPEC="${caller}/${ARG_SPEC}"
+  [[ -z "${ARG_SPECS}" || "${ARG_SPECS}" == - || "${ARG_SPECS}" == /* ]] || ARG_SPECS="${caller}/${ARG_SPECS}"
+  [[ -z "${ARG_OUT}" || "${ARG_OUT}" == /* ]] || ARG_OUT="${caller}/${ARG_OUT}"
+  cd "${REPLY}" || iact::die 1 "cannot enter the project root ${REPLY}" "check its permissions" io
+}
+
 sb::need_args() {
   local verb="$1" min="$2" max="$3" usage="$4"
   if ((${#ARG_POS[@]} < min || ${#ARG_POS[@]} > max)); then
@@ -75,7 +94,7 @@ sb::need_args() {
 
 declare -A SB_DOTENV_BASE=() SB_DOTENV_ENV=()
 
-# REPLY = KEY from the process environment, else .env.<environment>, else .env (SPEC order).
+# REPLY = KEY from the process environment, else .env.<environment>, else .env (docs/configuration.md).
 sb::setting() {
   local key="$1"
   if [[ -n "${!key:-}" ]]; then
@@ -137,40 +156,15 @@ sb::random_password() {
   printf '%s' "${pw}"
 }
 
-# Validates a spec's fields (also used for specs read back from sandbox.json); exit 2 on bad input.
+# Validates the spec in SB_* with the drivers' one rule set (iact::validate_spec); exit 2 on bad input.
 sb::validate_fields() {
-  local i key value
-  iact::validate_name "${SB_NAME}"
-  iact::validate_service "${SB_SERVICE}"
-  iact::validate_port "${SB_PORT}"
-  iact::validate_environment "${SB_ENV}"
-  if [[ "${SB_SERVICE}" == postgres || "${SB_SERVICE}" == mysql ]]; then
-    [[ "${SB_DB}" =~ ${SB_IDENT_RE} ]] || iact::usage_error "invalid database name '${SB_DB}'" "use letters, digits and '_' (at most 63), starting with a letter or '_'"
-    [[ "${SB_USER}" =~ ${SB_IDENT_RE} ]] || iact::usage_error "invalid user name '${SB_USER}'" "use letters, digits and '_' (at most 63), starting with a letter or '_'"
-    case "${SB_SERVICE}:${SB_USER}" in
-      postgres:postgres | mysql:root | mysql:mysql | mysql:mariadb.sys)
-        iact::usage_error "user '${SB_USER}' is the server's administrator" "choose another user name"
-        ;;
-    esac
-  fi
-  [[ -z "${SB_VERSION}" || "${SB_VERSION}" =~ ${SB_VERSION_RE} ]] || iact::usage_error "invalid version '${SB_VERSION}'" "use digits and dots, e.g. \"15\""
-  [[ -z "${SB_MEMORY}" || "${SB_MEMORY}" =~ ${SB_MEMORY_RE} ]] || iact::usage_error "invalid memory '${SB_MEMORY}'" "use a size like 512M or 1G"
-  [[ "${SB_PASSWORD}" != *$'\n'* && "${SB_PASSWORD}" != *$'\r'* ]] || iact::usage_error "the password contains a line break" "use a password without line breaks"
-  for i in "${!SB_SETTING_KEYS[@]}"; do
-    key="${SB_SETTING_KEYS[i]}"
-    value="${SB_SETTING_VALUES[i]}"
-    [[ "${key}" =~ ${SB_SETTING_KEY_RE} ]] || iact::usage_error "invalid setting name '${key}'" "use lowercase letters, digits, '_', '.' and '-'"
-    if [[ "${value}" == *[$'\n\r\t'\'\"\\\`\;\#]* ]]; then
-      iact::usage_error "setting '${key}' has a value with quotes, backslashes, ';', '#' or line breaks" "use a plain value"
-    fi
-    if svc::reserved_setting "${SB_SERVICE}" "${key}"; then
-      iact::usage_error "setting '${key}' is managed by iact" "remove it; use the sandbox's port/password fields instead"
-    fi
-  done
-  return 0
+  # shellcheck disable=SC2034 # read through a nameref by iact::validate_spec
+  local -A spec_fields=([name]="${SB_NAME}" [environment]="${SB_ENV}" [service]="${SB_SERVICE}" [port]="${SB_PORT}"
+    [database]="${SB_DB}" [user]="${SB_USER}" [version]="${SB_VERSION}" [memory]="${SB_MEMORY}" [image]="${SB_IMAGE:-}" [password]="${SB_PASSWORD}")
+  iact::validate_spec spec_fields SB_SETTING_KEYS SB_SETTING_VALUES
 }
 
-# One jq call turns a spec (file, or the JSON built for the seed's convention) into: the fields,
+# One jq call turns a spec (file, or the JSON built for `create NAME SERVICE PORT` without --spec) into: the fields,
 # the password, the settings (one per line), and the observed spec for sandbox.json, whose
 # identity fields come first and settings last (lib/status.awk relies on that order).
 # shellcheck disable=SC2016 # jq program: $vars are jq's
@@ -200,10 +194,10 @@ readonly SB_SPEC_JQ='
 
 # Reads spec JSON (a file, or - for stdin) into SB_* and SB_OBSERVED_JSON; exit 2 when it is not a spec.
 sb::ingest_spec() {
-  local file="$1" fields='' settings='' line wmem='' spec_env spec_driver _image
+  local file="$1" fields='' settings='' line wmem='' spec_env spec_driver
   [[ "${file}" == - || (-f "${file}" && -r "${file}") ]] || iact::usage_error "spec file '${file}' is not readable"
   # Without jq every spec would read as malformed; say what is missing instead.
-  command -v jq >/dev/null 2>&1 || iact::die 1 "jq is not installed" "apt-get install -y jq"
+  iact::need_binary jq "apt-get install -y jq"
   [[ "${SB_DRIVER}" == namespace ]] && sb::setting WASI_MEMORY_LIMIT && wmem="${REPLY}"
   SB_PASSWORD='' SB_OBSERVED_JSON=''
   {
@@ -213,7 +207,7 @@ sb::ingest_spec() {
     IFS= read -r -d '' SB_OBSERVED_JSON || true
   } < <(jq -j --arg env "${SB_ENV}" --arg driver "${SB_DRIVER}" --arg wmem "${wmem}" "${SB_SPEC_JQ_DEFS} ${SB_SPEC_JQ}" "${file}" 2>/dev/null)
   [[ -n "${SB_OBSERVED_JSON}" ]] || iact::usage_error "spec '${file}' is not a JSON object with name, service, port and settings" "pass the JSON of a DriverSpec"
-  IFS=$'\x1f' read -r SPEC_NAME spec_env spec_driver SPEC_SERVICE SPEC_PORT SB_VERSION SB_DB SB_USER SB_MEMORY _image SB_SPEC_HASH SB_PASSWORD_HASH <<<"${fields}"
+  IFS=$'\x1f' read -r SPEC_NAME spec_env spec_driver SPEC_SERVICE SPEC_PORT SB_VERSION SB_DB SB_USER SB_MEMORY SB_IMAGE SB_SPEC_HASH SB_PASSWORD_HASH <<<"${fields}"
   [[ -z "${spec_env}" || "${spec_env}" == "${SB_ENV}" ]] || iact::usage_error "spec is for environment '${spec_env}', not '${SB_ENV}'" "pass --env ${spec_env}"
   [[ -z "${spec_driver}" || "${spec_driver}" == "${SB_DRIVER}" ]] || iact::usage_error "spec is for driver '${spec_driver}', not '${SB_DRIVER}'" "run the ${spec_driver} driver's script"
   SB_SETTING_KEYS=()
@@ -225,7 +219,7 @@ sb::ingest_spec() {
   done <<<"${settings}"
 }
 
-# Fills SB_* for `create NAME SERVICE PORT [--spec FILE]`; without --spec, the seed's convention.
+# Fills SB_* for `create NAME SERVICE PORT [--spec FILE]`; without --spec, the driver makes the spec (docs/driver-protocol.md).
 sb::load_create_spec() {
   local name="$1" service="$2" port="$3"
   iact::validate_name "${name}"
@@ -245,7 +239,7 @@ sb::load_create_spec() {
 }
 
 # SB_JSON = the observed spec for sandbox.json: SB_OBSERVED_JSON, stamped with a hash and password hash
-# when the spec came without them (the seed's convention; src/drivers/spec.ts does the same).
+# when the spec came without them (create without --spec; src/drivers/spec.ts does the same).
 sb::observed_json() {
   local json="${SB_OBSERVED_JSON}" hash
   if [[ -z "${SB_PASSWORD_HASH}" && "${SB_SERVICE}" != none ]]; then
@@ -283,10 +277,10 @@ sb::read_meta() {
 # Loads an existing sandbox's spec (sandbox.json + secrets/password) into SB_*.
 sb::load_existing() {
   local json=''
-  sb::exists || iact::die 1 "no sandbox '${SB_NAME}' in environment '${SB_ENV}'" "create it: ${SB_SCRIPT} create ${SB_NAME} SERVICE PORT --env ${SB_ENV}"
-  sb::read_meta "${SB_DIR}" || iact::die 1 "sandbox '${SB_NAME}' has no readable .meta" "recreate it with create"
+  sb::exists || iact::die 1 "no sandbox '${SB_NAME}' in environment '${SB_ENV}'" "create it: ${SB_SCRIPT} create ${SB_NAME} SERVICE PORT --env ${SB_ENV}" not-found
+  sb::read_meta "${SB_DIR}" || iact::die 1 "sandbox '${SB_NAME}' has no readable .meta" "recreate it with create" not-found
   if [[ "${META_DRIVER}" != "${SB_DRIVER}" ]]; then
-    iact::die 1 "sandbox '${SB_NAME}' belongs to the ${META_DRIVER} driver" "use that driver's script"
+    iact::die 1 "sandbox '${SB_NAME}' belongs to the ${META_DRIVER} driver" "use that driver's script" usage
   fi
   SB_SERVICE="${META_SERVICE}"
   SB_PORT="${META_PORT}"
@@ -352,52 +346,14 @@ sb::remove_existing() {
 }
 
 sb::write_activate() {
-  local vars=() v text q_dir
-  case "${SB_SERVICE}" in
-    postgres | mysql) vars=(DB_HOST DB_PORT DB_NAME DB_USER DB_PASSWORD IACT_SANDBOX IACT_SANDBOX_DIR) ;;
-    redis) vars=(REDIS_HOST REDIS_PORT REDIS_PASSWORD IACT_SANDBOX IACT_SANDBOX_DIR) ;;
-    none) vars=(IACT_SANDBOX IACT_SANDBOX_DIR) ;;
-  esac
-  printf -v q_dir '%q' "${SB_DIR}"
-  text="# iact sandbox ${SB_NAME} (${SB_ENV}, ${SB_SERVICE}): source this file; run 'deactivate' to undo.
-# The password is read from secrets/password when sourced; it is not stored here.
-if command -v deactivate >/dev/null 2>&1 && [ -n \"\${IACT_SANDBOX:-}\" ]; then deactivate; fi
-_IACT_OLD_PS1=\"\${PS1-}\"
-"
-  for v in "${vars[@]}"; do
-    text+="_IACT_HAD_${v}=\"\${${v}+x}\"; _IACT_OLD_${v}=\"\${${v}-}\""$'\n'
-  done
-  text+="deactivate() {"$'\n'
-  for v in "${vars[@]}"; do
-    text+="  if [ -n \"\${_IACT_HAD_${v}}\" ]; then ${v}=\"\${_IACT_OLD_${v}}\"; export ${v}; else unset ${v}; fi; unset _IACT_HAD_${v} _IACT_OLD_${v}"$'\n'
-  done
-  text+="  PS1=\"\${_IACT_OLD_PS1}\"; unset _IACT_OLD_PS1
-  unset -f deactivate
-}
-export IACT_SANDBOX=${SB_NAME}
-export IACT_SANDBOX_DIR=${q_dir}
-"
-  case "${SB_SERVICE}" in
-    postgres | mysql)
-      text+="export DB_HOST=127.0.0.1 DB_PORT=${SB_PORT} DB_NAME=${SB_DB} DB_USER=${SB_USER}
-DB_PASSWORD=\"\$(cat \"\${IACT_SANDBOX_DIR}/secrets/password\" 2>/dev/null)\"; export DB_PASSWORD
-"
-      ;;
-    redis)
-      text+="export REDIS_HOST=127.0.0.1 REDIS_PORT=${SB_PORT}
-REDIS_PASSWORD=\"\$(cat \"\${IACT_SANDBOX_DIR}/secrets/password\" 2>/dev/null)\"; export REDIS_PASSWORD
-"
-      ;;
-  esac
-  text+="PS1=\"(iact:${SB_NAME}) \${PS1-}\""$'\n'
-  sb::write_file "${SB_DIR}/bin/activate" "${text}"
+  iact::write_activate "${SB_DIR}/bin/activate" "${SB_NAME}" "${SB_ENV}" "${SB_SERVICE}" "${SB_DIR}" "${SB_PORT}" "${SB_DB:-}" "${SB_USER:-}"
 }
 
 # One writer per sandbox at a time. Servers must not inherit the lock fd (sb::detach closes it).
 sb::lock() {
   [[ -d "${SB_ENV_DIR}" ]] || return 0
   exec {SB_LOCK_FD}>"${SB_ENV_DIR}/.${SB_NAME}.lock"
-  flock -w 300 "${SB_LOCK_FD}" || iact::die 1 "another iact is working on sandbox '${SB_NAME}'" "wait for it to finish"
+  flock -w 300 "${SB_LOCK_FD}" || iact::die 1 "another iact is working on sandbox '${SB_NAME}'" "wait for it to finish" locked
 }
 
 # Runs in a child about to exec a long-lived process: drop fds it must not hold.
@@ -408,7 +364,7 @@ sb::detach_fds() {
 
 # --- process state -------------------------------------------------------------------------
 
-# Alive and not a zombie (a reparented daemon may wait a while to be reaped; SPEC "Docker").
+# Alive and not a zombie (a reparented daemon may wait a while to be reaped).
 iact::pid_alive() {
   local pid="$1" stat='' state
   [[ "${pid}" =~ ^[0-9]+$ ]] || return 1
@@ -420,13 +376,9 @@ iact::pid_alive() {
 
 # Sets SB_PID to the sandbox's live pid (pidfile + /proc, no subprocess); false when not running.
 sb::probe_pid() {
-  local pid=''
   drv::set_pidfile
-  [[ -n "${SB_PIDFILE}" && -r "${SB_PIDFILE}" ]] || return 1
-  { IFS= read -r pid <"${SB_PIDFILE}"; } 2>/dev/null || [[ -n "${pid}" ]] || return 1
-  pid="${pid//[[:space:]]/}"
-  iact::pid_alive "${pid}" || return 1
-  SB_PID="${pid}"
+  proc::read_pidfile "${SB_PIDFILE}" && iact::pid_alive "${REPLY}" || return 1
+  SB_PID="${REPLY}"
 }
 
 # Running pid of the sandbox in SB_DIR (prints it), or false.
@@ -446,12 +398,10 @@ sb::is_running() {
 # A killed server stays a zombie until pid 1 reaps it (~1.5 s here); postgres refuses to start
 # while the pid in its postmaster.pid exists, so wait for the reaping first.
 sb::wait_reaped() {
-  local pid=''
+  local pid
   drv::set_pidfile
-  [[ -n "${SB_PIDFILE}" && -r "${SB_PIDFILE}" ]] || return 0
-  { IFS= read -r pid <"${SB_PIDFILE}"; } 2>/dev/null || true
-  pid="${pid//[[:space:]]/}"
-  [[ "${pid}" =~ ^[0-9]+$ ]] || return 0
+  proc::read_pidfile "${SB_PIDFILE}" || return 0
+  pid="${REPLY}"
   iact::wait_for 10 sb::not_zombie "${pid}" || iact::warn "process ${pid} of ${SB_NAME} is still a zombie; starting anyway"
 }
 
@@ -483,7 +433,7 @@ sb::start_service() {
       if ! iact::pid_alive "${SB_LAUNCH_PID}" || ((SECONDS >= deadline)); then
         sb::log_tail
         drv::stop_processes
-        iact::die 1 "${SB_SERVICE} in sandbox '${SB_NAME}' did not start" "see ${SB_DIR}/logs/"
+        iact::die 1 "${SB_SERVICE} in sandbox '${SB_NAME}' did not start" "see ${SB_DIR}/logs/" start-failed
       fi
       sleep 0.02
     done
@@ -491,18 +441,21 @@ sb::start_service() {
   fi
 }
 
+# The last lines of the sandbox's logs, for people and as the structured error's detail.
 sb::log_tail() {
-  local f
+  local f lines
   for f in "${SB_DIR}"/logs/*.log; do
     [[ -s "${f}" ]] || continue
+    lines="$(tail -n 15 "${f}")"
     iact::warn "last lines of ${f}:"
-    tail -n 15 "${f}" >&2
+    printf '%s\n' "${lines}" >&2
+    IACT_ERROR_DETAIL+="${f}:"$'\n'"${lines}"$'\n'
   done
 }
 
 # Waits until a real login works (the service may still be finishing its startup).
 sb::wait_login() {
-  iact::wait_for 30 svc::login_works || iact::die 1 "a password login to ${SB_SERVICE} on 127.0.0.1:${SB_PORT} does not work" "see ${SB_DIR}/logs/"
+  iact::wait_for 30 svc::login_works || iact::die 1 "a password login to ${SB_SERVICE} on 127.0.0.1:${SB_PORT} does not work" "see ${SB_DIR}/logs/" login-failed
 }
 
 # --- verbs ---------------------------------------------------------------------------------
@@ -515,10 +468,10 @@ sb::die_port_in_use() {
     cwd="$(readlink "${proc}/cwd" 2>/dev/null)" || continue
     if [[ "${cwd}" == "${SB_DIR}/"*" (deleted)" || "${cwd}" == "${SB_DIR} (deleted)" ]]; then
       iact::die 1 "port ${SB_PORT} is held by pid ${proc#/proc/}, a server left running after the directory of sandbox '${SB_NAME}' was deleted" \
-        "stop it: kill ${proc#/proc/} (a redis without its directory ignores SIGTERM: kill -9 ${proc#/proc/}), then apply again"
+        "stop it: kill ${proc#/proc/} (a redis without its directory ignores SIGTERM: kill -9 ${proc#/proc/}), then apply again" port-in-use
     fi
   done
-  iact::die 1 "port ${SB_PORT} is already in use" "choose another port, or stop what listens on 127.0.0.1:${SB_PORT}"
+  iact::die 1 "port ${SB_PORT} is already in use" "choose another port, or stop what listens on 127.0.0.1:${SB_PORT}" port-in-use
 }
 
 # NAME --spec FILE of update and preflight: SB_* from the spec, checked again here (names, ports).
@@ -549,6 +502,13 @@ sb::cmd_preflight() {
   iact::info "sandbox ${SB_NAME} can be created"
 }
 
+# create is an ensure: a sandbox already there (.meta read, true) must be this driver's and service's.
+sb::claim_existing() {
+  sb::read_meta "${SB_DIR}" || return 1
+  [[ "${META_DRIVER}" == "${SB_DRIVER}" ]] || iact::die 1 "sandbox '${SB_NAME}' already exists with the ${META_DRIVER} driver" "destroy it first (${META_DRIVER}'s script destroy ${SB_NAME} --yes)" usage
+  [[ "${META_SERVICE}" == "${SB_SERVICE}" ]] || iact::die 1 "sandbox '${SB_NAME}' already exists with service ${META_SERVICE}" "destroy it first: ${SB_SCRIPT} destroy ${SB_NAME} --yes --env ${SB_ENV}" usage
+}
+
 sb::cmd_create() {
   local old_port='' running=0 fresh=0
   sb::need_args create 3 3 'NAME SERVICE PORT [--spec FILE]'
@@ -564,11 +524,7 @@ sb::cmd_create() {
   [[ "${SB_SERVICE}" == none ]] || svc::decide_reach "${SB_ENV_DIR}"
   sb::lock
 
-  if sb::read_meta "${SB_DIR}"; then
-    [[ "${META_DRIVER}" == "${SB_DRIVER}" ]] || iact::die 1 "sandbox '${SB_NAME}' already exists with the ${META_DRIVER} driver" "destroy it first (${META_DRIVER}'s script destroy ${SB_NAME} --yes)"
-    [[ "${META_SERVICE}" == "${SB_SERVICE}" ]] || iact::die 1 "sandbox '${SB_NAME}' already exists with service ${META_SERVICE}" "destroy it first: ${SB_SCRIPT} destroy ${SB_NAME} --yes --env ${SB_ENV}"
-    old_port="${META_PORT}"
-  fi
+  sb::claim_existing && old_port="${META_PORT}"
   if [[ -n "${old_port}" ]]; then
     SB_PORT_SAVED="${SB_PORT}"
     SB_PORT="${old_port}"
@@ -588,8 +544,8 @@ sb::cmd_create() {
     fi
     [[ -n "${SB_PASSWORD}" ]] || SB_PASSWORD="$(sb::random_password)"
   fi
-  SVC_OLD_PASSWORD=''
-  [[ -r "${SB_DIR}/secrets/password" ]] && { IFS= read -r -d '' SVC_OLD_PASSWORD <"${SB_DIR}/secrets/password" || true; }
+  SVC_SERVER_PASSWORD=''
+  [[ -r "${SB_DIR}/secrets/password" ]] && { IFS= read -r -d '' SVC_SERVER_PASSWORD <"${SB_DIR}/secrets/password" || true; }
 
   sb::make_dirs
   if [[ ! -f "${SB_DIR}/.initialized" ]]; then
@@ -602,7 +558,7 @@ sb::cmd_create() {
       SB_PORT="${SB_PORT_SAVED}"
       running=0
     fi
-    if [[ "${SB_SERVICE}" == postgres || "${SB_SERVICE}" == mysql ]]; then
+    if declare -F "svc::${SB_SERVICE}_make_template" >/dev/null; then
       svc::ensure_template "${SB_SERVICE}" "${SB_OS_USER}"
       rm -rf "${SB_DIR}/data"
       cp -a "${SVC_TEMPLATE}/data" "${SB_DIR}/data"
@@ -622,8 +578,9 @@ sb::cmd_create() {
   drv::prepare
   sb::start_service
   if [[ "${SB_SERVICE}" != none ]]; then
-    ((fresh)) || ! ((running)) || svc::reload "$(drv::service_pid)"
-    svc::ensure_credentials || iact::die 1 "could not set the credentials of sandbox '${SB_NAME}'" "see ${SB_DIR}/logs/"
+    # Credentials first: a reload logs in with the password the server has (docs/driver-protocol.md).
+    svc::ensure_credentials || iact::die 1 "could not set the credentials of sandbox '${SB_NAME}'" "see ${SB_DIR}/logs/" login-failed
+    ((fresh)) || ! ((running)) || svc::reload "$(drv::service_pid)" "${SB_SETTING_KEYS[@]}"
     sb::wait_login
   fi
   : >"${SB_DIR}/.initialized"
@@ -662,11 +619,7 @@ sb::cmd_create_many() {
     while [[ -z "${problem}" ]] && IFS= read -r line; do
       [[ -z "${line}" ]] && continue
       key="${line%%$'\x1f'*}" value="${line#*$'\x1f'}"
-      if [[ ! "${key}" =~ ${SB_SETTING_KEY_RE} ]]; then
-        problem="invalid setting name '${key}'"
-      elif [[ "${value}" == *[$'\n\r\t'\'\"\\\`\;\#]* ]]; then
-        problem="setting '${key}' has a value with quotes, backslashes, ';', '#' or line breaks"
-      fi
+      iact::setting_problem none "${key}" "${value}" || problem="${REPLY}"
     done <<<"${settings}"
     if [[ -z "${problem}" ]] && sb::read_meta "${SB_ENV_DIR}/${name}" && [[ "${META_DRIVER}" != "${SB_DRIVER}" || "${META_SERVICE}" != none ]]; then
       problem="sandbox '${name}' already exists with the ${META_DRIVER} driver and service ${META_SERVICE}"
@@ -704,6 +657,8 @@ sb::cmd_create_many() {
 SB_UPDATE_FILES=(sandbox.json .meta secrets/password bin/activate data/iact.conf data/pg_hba.conf data/pg_ident.conf conf/my.cnf conf/redis.conf)
 SB_UPDATE_SAVED=''
 SB_UPDATE_WAS_RUNNING=0
+SB_UPDATE_OLD_PASSWORD=''
+SVC_SERVER_PASSWORD=
 
 sb::update_snapshot() {
   local f
@@ -713,6 +668,7 @@ sb::update_snapshot() {
   for f in "${SB_UPDATE_FILES[@]}"; do
     if [[ -f "${SB_DIR}/${f}" ]]; then cp -p -- "${SB_DIR}/${f}" "${SB_UPDATE_SAVED}/${f}"; fi
   done
+  IACT_ERROR_DEFER=1
   trap 'sb::update_rollback' EXIT
 }
 
@@ -727,70 +683,166 @@ sb::update_rollback() {
     done
     rm -rf -- "${SB_UPDATE_SAVED}"
     iact::warn "the update of sandbox ${SB_NAME} failed; it is back at its last applied spec"
+    # set-password worked but a later step failed: the running server gets the old password back.
+    if [[ "${SVC_SERVER_PASSWORD}" != "${SB_UPDATE_OLD_PASSWORD}" ]] && sb::is_running; then
+      # shellcheck disable=SC2034 # read by svc::ensure_credentials
+      SB_PASSWORD="${SB_UPDATE_OLD_PASSWORD}" SB_STARTED_NOW=0
+      svc::set_password || iact::warn "sandbox ${SB_NAME} kept its new password; apply again to converge"
+    fi
     if ((SB_UPDATE_WAS_RUNNING)) && ! sb::is_running; then
       # A fresh process reads the restored files; this one holds the new spec and the lock.
       if [[ -n "${SB_LOCK_FD:-}" ]]; then exec {SB_LOCK_FD}>&-; fi
-      "${BASH}" "${SCRIPT_DIR}/${SB_SCRIPT}" start "${SB_NAME}" --env "${SB_ENV}" >/dev/null ||
+      IACT_DRIVER_ERRORS='' "${BASH}" "${SCRIPT_DIR}/${SB_SCRIPT}" start "${SB_NAME}" --env "${SB_ENV}" >/dev/null ||
         iact::warn "sandbox ${SB_NAME} did not start again with its last applied spec; see ${SB_DIR}/logs/"
     fi
   fi
+  # The structured error line comes last (docs/driver-protocol.md "Errors").
+  [[ -n "${IACT_ERROR_LINE:-}" ]] && printf '%s\n' "${IACT_ERROR_LINE}" >&2
   exit "${rc}"
 }
 
 sb::update_done() {
   trap - EXIT
+  # shellcheck disable=SC2034 # read by iact::die
+  IACT_ERROR_DEFER=0
   rm -rf -- "${SB_UPDATE_SAVED}"
 }
 
+# STEP_* = the steps of this update (docs/driver-protocol.md "Update steps"): --steps a,b; --restart
+# adds restart. A caller from before steps existed passes neither list nor flag, or --restart alone:
+# it gets what update always did, set-password and reload (plus restart with --restart).
+sb::update_steps() {
+  local step steps=()
+  STEP_SET_PASSWORD=0 STEP_RELOAD=0 STEP_RESTART=0
+  if ((ARG_STEPS_GIVEN)); then
+    IFS=, read -r -a steps <<<"${ARG_STEPS}"
+  else
+    steps=(set-password reload)
+  fi
+  ((ARG_RESTART)) && steps+=(restart)
+  for step in "${steps[@]}"; do
+    case "${step}" in
+      set-password) STEP_SET_PASSWORD=1 ;;
+      reload) STEP_RELOAD=1 ;;
+      restart) STEP_RESTART=1 ;;
+      recreate)
+        # docker's restart: a new container on the same volume (docs/driver-protocol.md "Update steps").
+        [[ "${SB_DRIVER}" == docker ]] || iact::usage_error "the ${SB_DRIVER} driver has no step 'recreate' (docker only)" "pass --steps restart: a new process on the same data directory"
+        STEP_RESTART=1
+        ;;
+      '') ;;
+      *) iact::usage_error "unknown update step '${step}'" "use set-password, reload and restart, comma-separated" ;;
+    esac
+  done
+  SB_STEPS_TEXT="${steps[*]}"
+  return 0
+}
+
+# Which steps the change from sandbox.json to the new spec needs; refuses (exit 2, nothing changed)
+# when the given steps cannot carry it out. Sets SB_RELOAD_KEYS (changed reloadable settings) and
+# SB_DROPPED_KEYS (settings removed from the spec).
+sb::update_check_steps() {
+  local kind key old_memory='' restart_for=() reload_for=() password_for=() missing=()
+  SB_RELOAD_KEYS=() SB_DROPPED_KEYS=()
+  # A none sandbox is its files: nothing runs, every change is carried by writing them.
+  [[ "${SB_SERVICE}" == none ]] && return 0
+  [[ "${META_PORT}" == "${SB_PORT}" ]] || restart_for+=(port)
+  while IFS=$'\t' read -r kind key; do
+    case "${kind}" in
+      memory) old_memory="${key}" ;;
+      setting)
+        if [[ " ${IACT_CAT_RELOADABLE[${SB_SERVICE}]} " == *" ${key} "* ]]; then
+          reload_for+=("settings.${key}")
+          SB_RELOAD_KEYS+=("${key}")
+        else
+          restart_for+=("settings.${key}")
+        fi
+        ;;
+      dropped) SB_DROPPED_KEYS+=("${key}") ;;
+    esac
+  done < <(jq -r --argjson new "${SB_OBSERVED_JSON}" '
+      "memory\t\(.memory // "")",
+      ((.settings // {}) as $o | $new.settings as $n
+       | (($o | keys) + ($n | keys) | unique[] | select($o[.] != $n[.]) | "setting\t\(.)"),
+         ($o | keys[] as $k | select($n | has($k) | not) | "dropped\t\($k)"))' "${SB_DIR}/sandbox.json" 2>/dev/null)
+  [[ "${old_memory}" == "${SB_MEMORY}" ]] || restart_for+=(memory)
+  [[ "${SB_PASSWORD}" == "${SVC_SERVER_PASSWORD}" ]] || password_for+=(password)
+  if ((${#restart_for[@]} > 0)) && ! ((STEP_RESTART)); then missing+=("${SB_RESTART_STEP:-restart} (${restart_for[*]})"); fi
+  # A restart starts a process that reads every setting: it carries reloadable ones too.
+  if ((${#reload_for[@]} > 0)) && ! ((STEP_RELOAD || STEP_RESTART)); then missing+=("reload (${reload_for[*]})"); fi
+  if ((${#password_for[@]} > 0)) && ! ((STEP_SET_PASSWORD)); then missing+=("set-password (password)"); fi
+  ((${#missing[@]} == 0)) && return 0
+  local IFS=';'
+  iact::usage_error "the update of sandbox '${SB_NAME}' needs the step(s) ${missing[*]}, which --steps '${SB_STEPS_TEXT// /,}' does not give" \
+    "pass the steps iact plan lists for this change (iact apply does), e.g. --steps set-password,reload,restart"
+}
+
+# What every driver's update does first: the spec, its steps, the sandbox it changes (META_*), the
+# password the server has (SVC_SERVER_PASSWORD), and the refusal of steps that cannot carry the change.
+sb::update_begin() {
+  sb::load_named_spec update 'NAME --spec FILE|- --steps STEP[,STEP...]'
+  sb::update_steps
+  { sb::read_meta "${SB_DIR}" && [[ -f "${SB_DIR}/.initialized" ]]; } || iact::die 1 "no sandbox '${SB_NAME}' in environment '${SB_ENV}'" "create it first" not-found
+  [[ "${META_DRIVER}" == "${SB_DRIVER}" ]] || iact::die 1 "sandbox '${SB_NAME}' belongs to the ${META_DRIVER} driver" "use that driver's script" usage
+  [[ "${META_SERVICE}" == "${SB_SERVICE}" ]] || iact::die 2 "sandbox '${SB_NAME}' runs ${META_SERVICE}; a service change is a replace, not an update" "destroy and create it (iact apply does)"
+  SVC_SERVER_PASSWORD=''
+  [[ -r "${SB_DIR}/secrets/password" ]] && { IFS= read -r -d '' SVC_SERVER_PASSWORD <"${SB_DIR}/secrets/password" || true; }
+  [[ -n "${SB_PASSWORD}" || "${SB_SERVICE}" == none ]] || SB_PASSWORD="${SVC_SERVER_PASSWORD}"
+  sb::update_check_steps
+}
+
 sb::cmd_update() {
-  local old_port running=0 new_port
-  sb::load_named_spec update 'NAME --spec FILE [--restart]'
+  local running=0 new_port
+  sb::update_begin
   new_port="${SB_PORT}"
-  { sb::read_meta "${SB_DIR}" && [[ -f "${SB_DIR}/.initialized" ]]; } || iact::die 1 "no sandbox '${SB_NAME}' in environment '${SB_ENV}'" "create it first"
-  [[ "${META_DRIVER}" == "${SB_DRIVER}" ]] || iact::die 1 "sandbox '${SB_NAME}' belongs to the ${META_DRIVER} driver" "use that driver's script"
-  [[ "${META_SERVICE}" == "${SB_SERVICE}" ]] || iact::die 1 "sandbox '${SB_NAME}' runs ${META_SERVICE}; a service change is a replace" "destroy and create it"
   svc::set_os_user "${SB_SERVICE}"
   svc::check_binaries "${SB_SERVICE}" "${SB_VERSION}"
   sb::lock
-  old_port="${META_PORT}"
-  SB_PORT="${old_port}"
+  SB_PORT="${META_PORT}"
   sb::is_running && running=1
   SB_PORT="${new_port}"
-  if [[ "${old_port}" != "${new_port}" ]]; then
-    iact::port_open "${new_port}" && iact::die 1 "port ${new_port} is already in use" "choose another port"
-    ((ARG_RESTART)) || iact::warn "the port changed: restarting ${SB_NAME}"
-    ARG_RESTART=1
+  if ((running && STEP_RESTART)) && [[ "${META_PORT}" != "${new_port}" ]] && iact::port_open "${new_port}"; then
+    sb::die_port_in_use
   fi
-  SVC_OLD_PASSWORD=''
-  [[ -r "${SB_DIR}/secrets/password" ]] && { IFS= read -r -d '' SVC_OLD_PASSWORD <"${SB_DIR}/secrets/password" || true; }
-  [[ -n "${SB_PASSWORD}" || "${SB_SERVICE}" == none ]] || SB_PASSWORD="${SVC_OLD_PASSWORD}"
-  SB_UPDATE_WAS_RUNNING="${running}"
+  SB_UPDATE_WAS_RUNNING="${running}" SB_UPDATE_OLD_PASSWORD="${SVC_SERVER_PASSWORD}"
   sb::update_snapshot
-  if ((running)) && ((ARG_RESTART)); then
-    SB_PORT="${old_port}"
-    drv::stop_processes
-    SB_PORT="${new_port}"
-  fi
   sb::write_files
   svc::write_config
   [[ "${SB_SERVICE}" == none ]] || svc::decide_reach
-  drv::prepare
   if [[ "${SB_SERVICE}" == none ]]; then
     sb::update_done
     iact::info "sandbox ${SB_NAME} updated"
     return 0
   fi
-  if ((running)) && ! ((ARG_RESTART)); then
-    svc::reload "$(drv::service_pid)"
-  else
+  if ((running)); then
+    # The running server still listens where it did (postgres names its socket by port).
+    SB_PORT="${META_PORT}"
+    if ((STEP_SET_PASSWORD)); then
+      svc::set_password || iact::die 1 "could not set the new password of sandbox '${SB_NAME}'" "see ${SB_DIR}/logs/" login-failed
+    fi
+    # A restart that follows reads every setting anyway; a reload first would only check them twice.
+    if ((STEP_RELOAD && !STEP_RESTART)); then
+      svc::reload "$(drv::service_pid)" "${SB_RELOAD_KEYS[@]}"
+    fi
+    if ((STEP_RESTART)); then
+      drv::stop_processes
+      SB_PORT="${new_port}"
+      drv::prepare
+      sb::start_service
+    fi
+    SB_PORT="${new_port}"
+    sb::wait_login
+  elif ((STEP_SET_PASSWORD)) && [[ "${SB_PASSWORD}" != "${SVC_SERVER_PASSWORD}" ]]; then
+    # Stopped: the files carry everything but a password kept in the data directory, which only
+    # the server can change. It runs for that and is stopped again (an update leaves it stopped).
+    drv::prepare
     sb::start_service
+    svc::set_password || iact::die 1 "could not set the new password of sandbox '${SB_NAME}'" "see ${SB_DIR}/logs/" login-failed
+    sb::wait_login
+    drv::stop_processes
   fi
-  svc::ensure_credentials || iact::die 1 "could not set the credentials of sandbox '${SB_NAME}'" "see ${SB_DIR}/logs/"
-  sb::wait_login
-  # An update leaves a stopped sandbox stopped.
-  ((running)) || drv::stop_processes
   sb::update_done
-  iact::info "sandbox ${SB_NAME} updated$( ((ARG_RESTART)) && printf ' (restarted)')"
+  iact::info "sandbox ${SB_NAME} updated (steps: ${SB_STEPS_TEXT:-none}$( ((running)) || printf '; it was stopped and stays stopped'))"
 }
 
 sb::cmd_start() {
@@ -831,12 +883,12 @@ sb::cmd_destroy() {
     return 0
   fi
   if sb::read_meta "${SB_DIR}" && [[ "${META_DRIVER}" != "${SB_DRIVER}" ]]; then
-    iact::die 1 "sandbox '${SB_NAME}' belongs to the ${META_DRIVER} driver" "use that driver's script"
+    iact::die 1 "sandbox '${SB_NAME}' belongs to the ${META_DRIVER} driver" "use that driver's script" usage
   fi
   if ! ((ARG_YES)) && [[ -t 0 ]]; then
     printf "Destroy sandbox '%s' in %s and all its data? Type 'yes': " "${SB_NAME}" "${SB_ENV}" >&2
     IFS= read -r answer || true
-    [[ "${answer}" == yes ]] || iact::die 1 "destroy cancelled"
+    [[ "${answer}" == yes ]] || iact::die 1 "destroy cancelled" "answer yes, or pass --yes" usage
   fi
   SB_SERVICE="${META_SERVICE:-none}"
   SB_PORT="${META_PORT:-0}"
@@ -882,11 +934,11 @@ readonly SB_STATUS_JQ='
 # alone spent ~0.3 ms a sandbox, jq ~0.1 ms); jq reads the others; bash probes the sandboxes that
 # run a service and closes the array. Without --json, the same array becomes a table.
 sb::cmd_status() {
-  local n d kind name service port hash spec running healthy side items=0 slow_json result names entry sep='' du_out awk_bin=awk out
+  local n d kind name service port hash spec running healthy side items=0 slow_json result names sep='' du_out awk_bin=awk out
   local want=() dirs=() files=() stopped=() initialized=() lines=() slow=() du_dirs=()
   local -A bytes=()
   if ! ((ARG_JSON)); then
-    ARG_JSON=1 sb::cmd_status | jq -r 'sort_by(.name)[] | "\(.name)\t\(.service)\t127.0.0.1:\(.port)\t\(if .running then (if .healthy then "running" else "unhealthy" end) else "stopped" end)"'
+    ARG_JSON=1 sb::verb status | jq -r 'sort_by(.name)[] | "\(.name)\t\(.service)\t127.0.0.1:\(.port)\t\(if .running then (if .healthy then "running" else "unhealthy" end) else "stopped" end)"'
     return
   fi
   sb::locate
@@ -896,7 +948,7 @@ sb::cmd_status() {
   done
   [[ -d "${SB_ENV_DIR}" ]] || { printf '[]\n'; return 0; }
   # Relative paths from here keep the argument lists short however many sandboxes there are.
-  cd "${SB_ENV_DIR}" || iact::die 1 "cannot enter ${SB_ENV_DIR}"
+  cd "${SB_ENV_DIR}" || iact::die 1 "cannot enter ${SB_ENV_DIR}" "check its permissions" io
   shopt -s nullglob
   if ((${#want[@]} > 0)); then
     for n in "${want[@]}"; do [[ -d "${n}" ]] && dirs+=("${n}"); done
@@ -921,7 +973,7 @@ sb::cmd_status() {
     printf 'file %s\n' "${files[@]%/sandbox.json}"
   } | "${awk_bin}" -v env="${SB_ENV}" -v driver="${SB_DRIVER}" -v side=/dev/fd/3 -f "${SCRIPT_DIR}/lib/status.awk" \
     3>&1 1>&"${out}")" ||
-    iact::die 1 "could not read the sandboxes of environment '${SB_ENV}'" "check ${SB_ENV_DIR}/*/sandbox.json"
+    iact::die 1 "could not read the sandboxes of environment '${SB_ENV}'" "check ${SB_ENV_DIR}/*/sandbox.json" io
   exec {out}>&-
   mapfile -t lines <<<"${side}"
   for n in "${!lines[@]}"; do
@@ -936,7 +988,7 @@ sb::cmd_status() {
     result="$(jq -nrR --arg env "${SB_ENV}" --arg driver "${SB_DRIVER}" --arg names "${names}" \
       --arg stopped "$(printf '%s\n' "${stopped[@]%/.stopped}")" --arg initialized "$(printf '%s\n' "${initialized[@]%/.initialized}")" \
       "${SB_STATUS_JQ}" "${slow[@]/%//sandbox.json}")" ||
-      iact::die 1 "could not read the sandboxes of environment '${SB_ENV}'" "check ${SB_ENV_DIR}/*/sandbox.json"
+      iact::die 1 "could not read the sandboxes of environment '${SB_ENV}'" "check ${SB_ENV_DIR}/*/sandbox.json" io
     { IFS= read -r slow_json; mapfile -t -O "${#lines[@]}" lines; } <<<"${result}"
     if [[ -n "${slow_json}" ]]; then
       printf '%s%s' "${sep}" "${slow_json}"
@@ -966,14 +1018,13 @@ sb::cmd_status() {
     done <<<"${du_out}"
   fi
   # Liveness with builtins only (pidfile + /proc, /dev/tcp).
-  local data_version version_json
+  local version_json
   for n in "${!p_name[@]}"; do
     SB_NAME="${p_name[n]}" SB_DIR="${SB_ENV_DIR}/${p_name[n]}" SB_SERVICE="${p_service[n]}" SB_PORT="${p_port[n]}"
-    running=false healthy=false SB_PID=null version_json=''
+    running=false healthy=false SB_PID=null version_json='' REPLY=''
     # The major version the data directory was made by: pinning it is not a replace.
-    if [[ "${SB_SERVICE}" == postgres && -r "${SB_DIR}/data/PG_VERSION" ]] && IFS= read -r data_version <"${SB_DIR}/data/PG_VERSION" &&
-      [[ "${data_version}" =~ ^[0-9]+(\.[0-9]+)?$ ]]; then
-      version_json=",\"version\":\"${data_version}\""
+    if svc::call data_version && [[ -n "${REPLY}" ]]; then
+      version_json=",\"version\":\"${REPLY}\""
     fi
     if [[ "${SB_SERVICE}" == none ]]; then
       [[ ! -e "${SB_DIR}/.stopped" && -e "${SB_DIR}/.initialized" ]] && running=true healthy=true
@@ -983,33 +1034,37 @@ sb::cmd_status() {
     else
       SB_PID=null
     fi
-    printf -v entry '%s{"name":"%s","environment":"%s","driver":"%s","service":"%s","port":%d,"running":%s,"healthy":%s,"pid":%s,"spec_hash":%s,"spec":%s,"data_bytes":%d%s}' \
-      "${sep}" "${SB_NAME}" "${SB_ENV}" "${SB_DRIVER}" "${SB_SERVICE}" "${SB_PORT}" "${running}" "${healthy}" "${SB_PID}" \
-      "${p_hash[n]}" "${p_spec[n]}" "${bytes[${SB_DIR}]:-0}" "${version_json}"
-    printf '%s' "${entry}"
+    sb::print_status "${sep}" "${running}" "${healthy}" "${p_hash[n]}" "${p_spec[n]}" "${bytes[${SB_DIR}]:-0}" "${version_json}"
     sep=','
   done
   printf ']\n'
 }
 
+# One status object of SB_NAME/SB_SERVICE/SB_PORT/SB_PID, the shape of schemas/driver-status.schema.json.
+# Args: SEP RUNNING HEALTHY SPEC_HASH_JSON SPEC_JSON DATA_BYTES [EXTRA_FIELDS].
+sb::print_status() {
+  printf '%s{"name":"%s","environment":"%s","driver":"%s","service":"%s","port":%d,"running":%s,"healthy":%s,"pid":%s,"spec_hash":%s,"spec":%s,"data_bytes":%d%s}' \
+    "$1" "${SB_NAME}" "${SB_ENV}" "${SB_DRIVER}" "${SB_SERVICE}" "${SB_PORT}" "$2" "$3" "${SB_PID}" "$4" "$5" "$6" "${7:-}"
+}
+
 sb::cmd_list() {
   ARG_JSON=0
-  sb::cmd_status
+  sb::verb status
 }
 
 sb::cmd_info() {
   sb::need_args info 1 1 NAME
   sb::locate "${ARG_POS[0]}"
-  sb::exists || iact::die 1 "no sandbox '${SB_NAME}' in environment '${SB_ENV}'"
+  sb::exists || iact::die 1 "no sandbox '${SB_NAME}' in environment '${SB_ENV}'" "list them: ${SB_SCRIPT} list --env ${SB_ENV}" not-found
   ARG_JSON=1
-  sb::cmd_status | jq --arg dir "${SB_DIR}" '.[0] // error("not a sandbox of this driver") | . + {directory: $dir, activate: ($dir + "/bin/activate")}' ||
-    iact::die 1 "sandbox '${SB_NAME}' is not a ${SB_DRIVER} sandbox"
+  sb::verb status | jq --arg dir "${SB_DIR}" '.[0] // error("not a sandbox of this driver") | . + {directory: $dir, activate: ($dir + "/bin/activate")}' ||
+    iact::die 1 "sandbox '${SB_NAME}' is not a ${SB_DRIVER} sandbox" "use the script of its driver" not-found
 }
 
 sb::cmd_activate() {
   sb::need_args activate 1 1 NAME
   sb::locate "${ARG_POS[0]}"
-  sb::exists || iact::die 1 "no sandbox '${SB_NAME}' in environment '${SB_ENV}'"
+  sb::exists || iact::die 1 "no sandbox '${SB_NAME}' in environment '${SB_ENV}'" "list them: ${SB_SCRIPT} list --env ${SB_ENV}" not-found
   printf '%s\n' "${SB_DIR}/bin/activate"
   [[ -t 1 ]] && iact::info "run: source ${SB_DIR}/bin/activate"
   return 0
@@ -1023,7 +1078,7 @@ sb::cmd_backup() {
   sb::load_existing
   out="${ARG_OUT}"
   [[ "${out}" == /* ]] || out="${PWD}/${out}"
-  [[ -d "${out%/*}" ]] || iact::die 1 "directory ${out%/*} does not exist"
+  [[ -d "${out%/*}" ]] || iact::die 1 "directory ${out%/*} does not exist" "create it, or pass another --out" io
   sb::lock
   if [[ "${SB_SERVICE}" != none ]] && ! sb::is_running; then
     # A dump needs the server: a stopped sandbox runs for its backup and is stopped again, so that
@@ -1038,7 +1093,7 @@ sb::cmd_backup() {
   elif [[ "${SB_SERVICE}" != none ]] && ! drv::healthy; then
     # Running but not answering (hung, SIGSTOPped): a dump would wait on it forever.
     iact::die 1 "sandbox '${SB_NAME}' is running but does not answer; no backup can be taken" \
-      "restart it (iact apply restarts an unhealthy sandbox), or go on without a backup: --no-backup"
+      "restart it (iact apply restarts an unhealthy sandbox), or go on without a backup: --no-backup" backup-failed
   fi
   tmp="$(mktemp "${out}.XXXXXX")"
   chmod 0600 "${tmp}"
@@ -1046,7 +1101,7 @@ sb::cmd_backup() {
   if ((started)); then drv::stop_processes; fi
   if ((!ok)); then
     rm -f "${tmp}"
-    iact::die 1 "backup of '${SB_NAME}' failed" "see ${SB_DIR}/logs/; iact destroy and apply take --no-backup to go on without one"
+    iact::die 1 "backup of '${SB_NAME}' failed" "see ${SB_DIR}/logs/; iact destroy and apply take --no-backup to go on without one" backup-failed
   fi
   mv -f "${tmp}" "${out}"
   iact::info "backup of ${SB_NAME} written to ${out}"
@@ -1061,7 +1116,7 @@ ${SB_DESCRIPTION}
 verbs:
   create NAME SERVICE PORT [--spec FILE]   create or repair; returns once a password login works
   create-many --specs FILE                 many none sandboxes (JSON array of specs) in one call
-  update NAME --spec FILE [--restart]      apply a changed spec (password, settings, port)
+  update NAME --spec FILE --steps S[,S]    steps set-password, reload, restart, in that order (--restart: add restart)
   start NAME | stop NAME
   destroy NAME [--yes]                     asks on a terminal without --yes
   status [NAME...] [--json]                every sandbox of this driver, one JSON array
@@ -1088,9 +1143,19 @@ sb::main() {
     '') iact::usage_error "no verb given" "${SB_SCRIPT} --help" ;;
   esac
   sb::parse_args "$@"
+  sb::enter_project_root
   case "${verb}" in
-    create | update | start | stop | destroy | status | list | info | activate | backup | preflight) "sb::cmd_${verb}" ;;
-    create-many) sb::cmd_create_many ;;
-    *) iact::usage_error "unknown verb '${verb}'" "${SB_SCRIPT} --help" ;;
+    create | update | start | stop | destroy | status | list | info | activate | backup | preflight | create-many) sb::verb "${verb}" ;;
+    *)
+      declare -F "drv::cmd_${verb}" >/dev/null || iact::usage_error "unknown verb '${verb}'" "${SB_SCRIPT} --help"
+      "drv::cmd_${verb}"
+      ;;
   esac
+}
+
+# Runs VERB: the driver's drv::cmd_VERB when it replaces one whose shared form runs a local process
+# (the docker driver, docs/driver-protocol.md), else sb::cmd_VERB.
+sb::verb() {
+  local fn="cmd_${1//-/_}"
+  if declare -F "drv::${fn}" >/dev/null; then "drv::${fn}"; else "sb::${fn}"; fi
 }

@@ -2,6 +2,9 @@
 # Service recipes shared by the lightweight and namespace drivers: templates, config files,
 # the server's argv, readiness, admin SQL through the sandbox's unix socket, login checks.
 # Sourced after common.sh and sandbox.sh; reads the SB_* globals that sandbox.sh sets.
+# Facts about a service come from lib/catalog.sh; only mechanics that really differ (the SQL of
+# credentials, the config text, the login probe) are functions svc::<service>_<op>, called by name
+# through svc::call (docs/driver-protocol.md "Service catalogue").
 
 [[ -n "${IACT_SERVICES_SH:-}" ]] && return 0
 IACT_SERVICES_SH=1
@@ -20,16 +23,30 @@ svc::set_os_user() {
     SB_OS_USER="${USER:-$(id -un)}"
     return 0
   fi
-  case "${service}" in
-    postgres) user=postgres ;;
-    mysql) user=mysql ;;
-    redis) user=redis ;;
-    *) user=root ;;
-  esac
+  user="${IACT_CAT_OS_USER[${service}]:-root}"
   if [[ "${user}" != root ]] && ! svc::user_exists "${user}"; then
-    iact::die 1 "system user '${user}' for ${service} does not exist" "install the ${service} server package (it creates the user), or: useradd --system ${user}"
+    iact::die 1 "system user '${user}' for ${service} does not exist" "${IACT_CAT_INSTALL_HINT[${service}]:-install the ${service} server package} (it creates the user), or: useradd --system ${user}" missing-binary
   fi
   SB_OS_USER="${user}"
+}
+
+# svc::call OP ARGS...: svc::<service>_OP for the sandbox's service; a service without one (none)
+# has nothing to do there.
+svc::call() {
+  local op="$1"
+  shift
+  declare -F "svc::${SB_SERVICE}_${op}" >/dev/null || return 0
+  "svc::${SB_SERVICE}_${op}" "$@"
+}
+
+# REPLY = SB_DIR/<the catalogue's path of this service in MAP>, %PORT% the sandbox's port; false
+# when the service has none (IACT_CAT_PIDFILE, IACT_CAT_SOCKET, IACT_CAT_CONFIG_FILE).
+svc::path() {
+  local -n svc_map="$1"
+  local rel="${svc_map[${SB_SERVICE}]:-}"
+  REPLY=''
+  [[ -n "${rel}" ]] || return 1
+  REPLY="${SB_DIR}/${rel//%PORT%/${SB_PORT}}"
 }
 
 svc::user_exists() {
@@ -51,10 +68,7 @@ svc::decide_reach() {
   SVC_PRIV=()
   ((EUID == 0)) && [[ "${SB_OS_USER}" != root ]] || return 0
   if ! setpriv --reuid="${SB_OS_USER}" --regid="${SB_OS_USER}" --clear-groups -- test -x "${path}"; then
-    # MariaDB checks its files with access(), which ignores capabilities: it needs a real path.
-    if [[ "${SB_SERVICE}" == mysql ]]; then
-      iact::die 1 "the ${SB_OS_USER} user cannot reach ${path}" "let it traverse the parent directories (chmod o+x on each), or set IACT_SANDBOX_ROOT to a path under a world-traversable directory"
-    fi
+    svc::call unreachable "${path}"
     SVC_PRIV=(--inh-caps=+dac_read_search --ambient-caps=+dac_read_search)
   else
     SVC_REACH_OK=1
@@ -76,7 +90,7 @@ svc::pg_bindir() {
   local version="${1:-}" dir best=''
   if [[ -n "${version}" ]]; then
     dir="/usr/lib/postgresql/${version%%.*}/bin"
-    [[ -x "${dir}/postgres" ]] || iact::die 1 "PostgreSQL ${version} is not installed (no ${dir}/postgres)" "apt-get install -y postgresql-${version%%.*}, or drop 'version' from the sandbox"
+    [[ -x "${dir}/postgres" ]] || iact::die 1 "PostgreSQL ${version} is not installed (no ${dir}/postgres)" "apt-get install -y postgresql-${version%%.*}, or drop 'version' from the sandbox" missing-binary
     printf '%s' "${dir}"
     return 0
   fi
@@ -88,7 +102,7 @@ svc::pg_bindir() {
     best="$(command -v postgres 2>/dev/null || true)"
     best="${best%/*}"
   fi
-  [[ -n "${best}" ]] || iact::die 1 "PostgreSQL is not installed" "apt-get install -y postgresql"
+  [[ -n "${best}" ]] || iact::die 1 "PostgreSQL is not installed" "${IACT_CAT_INSTALL_HINT[postgres]}" missing-binary
   printf '%s' "${best}"
 }
 
@@ -100,44 +114,46 @@ svc::_major() {
   printf '%s' "${v}"
 }
 
-svc::need_binary() {
-  local bin="$1" hint="$2"
-  command -v "${bin}" >/dev/null 2>&1 || iact::die 1 "${bin} is not installed" "${hint}"
+# Checks the binaries of SERVICE exist (of VERSION, when pinned); sets SVC_SERVER_BIN (the server's
+# binary), SVC_BIN (postgres: its bin dir) and SVC_VERSION_KEY (what the template is made for).
+svc::check_binaries() {
+  local service="$1" version="${2:-}"
+  SVC_VERSION_KEY=any SVC_SERVER_BIN=''
+  SB_SERVICE="${service}" svc::call check_binaries "${version}" "${IACT_CAT_INSTALL_HINT[${service}]:-}"
 }
 
-# Checks the binaries of SERVICE exist; sets SVC_BIN (postgres bin dir) and SVC_VERSION_KEY.
-svc::check_binaries() {
-  local service="$1" version="${2:-}" installed
-  case "${service}" in
-    postgres)
-      SVC_BIN="$(svc::pg_bindir "${version}")"
-      SVC_VERSION_KEY="$(svc::_major "${SVC_BIN}")"
-      ;;
-    mysql)
-      svc::need_binary mariadbd "apt-get install -y mariadb-server"
-      svc::need_binary mariadb-install-db "apt-get install -y mariadb-server"
-      svc::need_binary mariadb "apt-get install -y mariadb-client"
-      installed="$(mariadbd --version 2>/dev/null)"
-      [[ "${installed}" =~ Ver\ ([0-9]+\.[0-9]+) ]] && installed="${BASH_REMATCH[1]}" || installed=unknown
-      if [[ -n "${version}" && "${installed}" != "${version}" && "${installed}" != "${version}".* ]]; then
-        iact::die 1 "MariaDB ${version} requested, ${installed} is installed" "install MariaDB ${version}, or set version: \"${installed}\""
-      fi
-      SVC_VERSION_KEY="${installed}"
-      ;;
-    redis)
-      svc::need_binary redis-server "apt-get install -y redis-server"
-      svc::need_binary redis-cli "apt-get install -y redis-tools"
-      if [[ -n "${version}" ]]; then
-        installed="$(redis-server --version 2>/dev/null)"
-        [[ "${installed}" =~ v=([0-9]+\.[0-9]+) ]] && installed="${BASH_REMATCH[1]}" || installed=unknown
-        if [[ "${installed}" != "${version}" && "${installed}" != "${version}".* && "${installed%%.*}" != "${version}" ]]; then
-          iact::die 1 "Redis ${version} requested, ${installed} is installed" "install Redis ${version}, or set version: \"${installed}\""
-        fi
-      fi
-      SVC_VERSION_KEY=any
-      ;;
-    none) SVC_VERSION_KEY=any ;;
-  esac
+svc::postgres_check_binaries() {
+  SVC_BIN="$(svc::pg_bindir "$1")"
+  SVC_VERSION_KEY="$(svc::_major "${SVC_BIN}")"
+  SVC_SERVER_BIN="${SVC_BIN}/postgres"
+}
+
+svc::mysql_check_binaries() {
+  local version="$1" hint="$2" installed
+  iact::need_binary mariadbd "${hint}"
+  iact::need_binary mariadb-install-db "${hint}"
+  iact::need_binary mariadb "${hint}"
+  installed="$(mariadbd --version 2>/dev/null)"
+  [[ "${installed}" =~ Ver\ ([0-9]+\.[0-9]+) ]] && installed="${BASH_REMATCH[1]}" || installed=unknown
+  if [[ -n "${version}" && "${installed}" != "${version}" && "${installed}" != "${version}".* ]]; then
+    iact::die 1 "MariaDB ${version} requested, ${installed} is installed" "install MariaDB ${version}, or set version: \"${installed}\"" missing-binary
+  fi
+  SVC_VERSION_KEY="${installed}"
+  SVC_SERVER_BIN="$(command -v mariadbd)"
+}
+
+svc::redis_check_binaries() {
+  local version="$1" hint="$2" installed
+  iact::need_binary redis-server "${hint}"
+  iact::need_binary redis-cli "${hint}"
+  if [[ -n "${version}" ]]; then
+    installed="$(redis-server --version 2>/dev/null)"
+    [[ "${installed}" =~ v=([0-9]+\.[0-9]+) ]] && installed="${BASH_REMATCH[1]}" || installed=unknown
+    if [[ "${installed}" != "${version}" && "${installed}" != "${version}".* && "${installed%%.*}" != "${version}" ]]; then
+      iact::die 1 "Redis ${version} requested, ${installed} is installed" "install Redis ${version}, or set version: \"${installed}\"" missing-binary
+    fi
+  fi
+  SVC_SERVER_BIN="$(command -v redis-server)"
 }
 
 svc::template_root() {
@@ -165,7 +181,7 @@ svc::ensure_template() {
   fi
   mkdir -p "${troot}"
   exec {lockfd}>"${troot}/.${service}.lock"
-  flock -w 300 "${lockfd}" || iact::die 1 "timed out waiting for the ${service} template lock" "remove ${troot}/.${service}.lock if no other iact runs"
+  flock -w 300 "${lockfd}" || iact::die 1 "timed out waiting for the ${service} template lock" "remove ${troot}/.${service}.lock if no other iact runs" locked
   if [[ ! -f "${tdir}/.complete" ]]; then
     iact::info "making the ${service} ${SVC_VERSION_KEY} template cluster once (later sandboxes copy it)"
     # Built in a world-traversable temp dir: the service user may not reach the cache dir.
@@ -177,7 +193,7 @@ svc::ensure_template() {
       iact::warn "template build failed; last lines of its log:"
       tail -n 20 "${build}.log" >&2
       rm -rf "${build}" "${build}.log"
-      iact::die 1 "could not make the ${service} template"
+      iact::die 1 "could not make the ${service} template" "see the log lines above" start-failed
     fi
     rm -rf "${tdir}"
     mkdir -p "${tdir}"
@@ -224,22 +240,24 @@ svc::mysql_make_template() {
   sync
 }
 
+# REPLY = the major version that made the data directory (a file read, no subprocess: status loops).
+svc::postgres_data_version() {
+  local v=''
+  [[ -r "${SB_DIR}/data/PG_VERSION" ]] && IFS= read -r v <"${SB_DIR}/data/PG_VERSION" && [[ "${v}" =~ ^[0-9]+(\.[0-9]+)?$ ]] && REPLY="${v}"
+  return 0
+}
+
+# MariaDB checks its files with access(), which ignores capabilities: it needs a real path.
+svc::mysql_unreachable() {
+  iact::die 1 "the ${SB_OS_USER} user cannot reach $1" "let it traverse the parent directories (chmod o+x on each), or set IACT_SANDBOX_ROOT to a path under a world-traversable directory" io
+}
+
 # --- configuration -------------------------------------------------------------------------
 
 # Settings the driver itself owns; a manifest may not override them.
 svc::reserved_setting() {
   local service="$1" key="$2"
-  case "${service}:${key//-/_}" in
-    postgres:port | postgres:listen_addresses | postgres:unix_socket_directories | postgres:data_directory | \
-      postgres:hba_file | postgres:ident_file | postgres:config_file | postgres:external_pid_file | \
-      mysql:port | mysql:bind_address | mysql:socket | mysql:datadir | mysql:pid_file | mysql:skip_networking | \
-      mysql:user | mysql:log_error | \
-      redis:port | redis:bind | redis:unixsocket | redis:unixsocketperm | redis:dir | redis:requirepass | \
-      redis:protected_mode | redis:pidfile | redis:logfile | redis:daemonize | redis:include)
-      return 0
-      ;;
-  esac
-  return 1
+  [[ " ${IACT_CAT_RESERVED[${service}]:-} " == *" ${key//-/_} "* ]]
 }
 
 svc::redis_quote() {
@@ -251,42 +269,55 @@ svc::redis_quote() {
   printf '"%s"' "${s}"
 }
 
-# Writes the service's config files for the sandbox (listen mode SB_TCP: 1 = 127.0.0.1:PORT, 0 = socket only).
+# Redis spells booleans yes/no.
+svc::redis_value() {
+  REPLY="$1"
+  [[ "${REPLY}" == true ]] && REPLY=yes
+  [[ "${REPLY}" == false ]] && REPLY=no
+  return 0
+}
+
+# Writes the service's config files for the sandbox (listen mode SB_TCP: 1 = 127.0.0.1:PORT, 0 =
+# socket only) at the catalogue's IACT_CAT_CONFIG_FILE.
 svc::write_config() {
-  local i key value text listen
-  case "${SB_SERVICE}" in
-    postgres)
-      listen=''
-      ((SB_TCP)) && listen=127.0.0.1
-      text="# Written by iact for sandbox ${SB_NAME}; changes are overwritten on the next apply.
+  svc::path IACT_CAT_CONFIG_FILE || return 0
+  svc::call write_config "${REPLY}"
+}
+
+svc::postgres_write_config() {
+  local file="$1" i text listen=''
+  ((SB_TCP)) && listen=127.0.0.1
+  text="# Written by iact for sandbox ${SB_NAME}; changes are overwritten on the next apply.
 listen_addresses = '${listen}'
 port = ${SB_PORT}
 unix_socket_directories = '${SB_DIR}/run'
 unix_socket_permissions = 0700
 "
-      for i in "${!SB_SETTING_KEYS[@]}"; do
-        text+="${SB_SETTING_KEYS[i]} = '${SB_SETTING_VALUES[i]}'"$'\n'
-      done
-      svc::_write_owned "${SB_DIR}/data/iact.conf" "${text}"
-      svc::_write_owned "${SB_DIR}/data/pg_hba.conf" "# iact: the superuser only by peer (its OS user), everyone else by password.
+  for i in "${!SB_SETTING_KEYS[@]}"; do
+    text+="${SB_SETTING_KEYS[i]} = '${SB_SETTING_VALUES[i]}'"$'\n'
+  done
+  svc::_write_owned "${file}" "${text}"
+  svc::_write_owned "${SB_DIR}/data/pg_hba.conf" "# iact: the superuser only by peer (its OS user), everyone else by password.
 local all postgres peer map=iact
 local all all scram-sha-256
 host all all 127.0.0.1/32 scram-sha-256
 "
-      svc::_write_owned "${SB_DIR}/data/pg_ident.conf" "iact ${SB_OS_USER} postgres
+  svc::_write_owned "${SB_DIR}/data/pg_ident.conf" "iact ${SB_OS_USER} postgres
 "
-      ;;
-    mysql)
-      text="# Written by iact for sandbox ${SB_NAME}; changes are overwritten on the next apply.
+}
+
+svc::mysql_write_config() {
+  local file="$1" i text value
+  text="# Written by iact for sandbox ${SB_NAME}; changes are overwritten on the next apply.
 [mariadbd]
 datadir=${SB_DIR}/data
-socket=${SB_DIR}/run/mysqld.sock
-pid-file=${SB_DIR}/run/mariadbd.pid
+socket=${SB_DIR}/${IACT_CAT_SOCKET[mysql]}
+pid-file=${SB_DIR}/${IACT_CAT_PIDFILE[mysql]}
 log-error=${SB_DIR}/logs/mariadbd.log
 port=${SB_PORT}
 "
-      if ((SB_TCP)); then text+="bind-address=127.0.0.1"$'\n'; else text+="skip-networking"$'\n'; fi
-      text+="skip-name-resolve
+  if ((SB_TCP)); then text+="bind-address=127.0.0.1"$'\n'; else text+="skip-networking"$'\n'; fi
+  text+="skip-name-resolve
 skip-log-bin
 performance_schema=OFF
 innodb_log_file_size=8M
@@ -294,37 +325,39 @@ innodb_buffer_pool_size=32M
 innodb_buffer_pool_load_at_startup=OFF
 innodb_buffer_pool_dump_at_shutdown=OFF
 "
-      for i in "${!SB_SETTING_KEYS[@]}"; do
-        text+="${SB_SETTING_KEYS[i]}=${SB_SETTING_VALUES[i]}"$'\n'
-      done
-      svc::_write_owned "${SB_DIR}/conf/my.cnf" "${text}"
-      ;;
-    redis)
-      text="# Written by iact for sandbox ${SB_NAME}; holds the password (mode 0600).
+  for i in "${!SB_SETTING_KEYS[@]}"; do
+    value="${SB_SETTING_VALUES[i]}"
+    # An option file ends a value at '#' or ';' (a comment) and trims blanks: quote such a value
+    # (lib/validate.sh keeps quotes and backslashes out of every value).
+    [[ "${value}" == *[\#\;[:space:]]* ]] && value="\"${value}\""
+    text+="${SB_SETTING_KEYS[i]}=${value}"$'\n'
+  done
+  svc::_write_owned "${file}" "${text}"
+}
+
+svc::redis_write_config() {
+  local file="$1" i text port=0
+  ((SB_TCP)) && port="${SB_PORT}"
+  text="# Written by iact for sandbox ${SB_NAME}; holds the password (mode 0600).
 bind 127.0.0.1
-port $( ((SB_TCP)) && printf '%s' "${SB_PORT}" || printf 0)
+port ${port}
 protected-mode yes
-unixsocket ${SB_DIR}/run/redis.sock
+unixsocket ${SB_DIR}/${IACT_CAT_SOCKET[redis]}
 unixsocketperm 700
 dir ${SB_DIR}/data
 dbfilename dump.rdb
-pidfile ${SB_DIR}/run/redis.pid
+pidfile ${SB_DIR}/${IACT_CAT_PIDFILE[redis]}
 logfile ${SB_DIR}/logs/redis.log
 daemonize no
 save 3600 1 300 100 60 10000
 appendonly no
 requirepass $(svc::redis_quote "${SB_PASSWORD}")
 "
-      for i in "${!SB_SETTING_KEYS[@]}"; do
-        key="${SB_SETTING_KEYS[i]}"
-        value="${SB_SETTING_VALUES[i]}"
-        [[ "${value}" == true ]] && value=yes
-        [[ "${value}" == false ]] && value=no
-        text+="${key} ${value}"$'\n'
-      done
-      svc::_write_owned "${SB_DIR}/conf/redis.conf" "${text}"
-      ;;
-  esac
+  for i in "${!SB_SETTING_KEYS[@]}"; do
+    svc::redis_value "${SB_SETTING_VALUES[i]}"
+    text+="${SB_SETTING_KEYS[i]} ${REPLY}"$'\n'
+  done
+  svc::_write_owned "${file}" "${text}"
 }
 
 # Atomic 0600 write, owned by the service user (it must read its own config).
@@ -339,58 +372,41 @@ svc::_write_owned() {
 
 # Fills SVC_ARGV with the server's foreground command line (already wrapped to run as its user).
 svc::server_argv() {
-  case "${SB_SERVICE}" in
-    postgres) SVC_ARGV=("${SVC_BIN}/postgres" -D "${SB_DIR}/data") ;;
-    mysql) SVC_ARGV=(mariadbd "--defaults-file=${SB_DIR}/conf/my.cnf") ;;
-    redis) SVC_ARGV=(redis-server "${SB_DIR}/conf/redis.conf") ;;
-  esac
+  SVC_ARGV=()
+  svc::call argv
   if ((EUID == 0)) && [[ "${SB_OS_USER}" != root ]]; then
     SVC_ARGV=(setpriv --reuid="${SB_OS_USER}" --regid="${SB_OS_USER}" --init-groups "${SVC_PRIV[@]}" -- "${SVC_ARGV[@]}")
   fi
   return 0
 }
 
-# The file holding the service's own pid (written by the service, removed on clean exit).
-svc::pidfile() {
-  case "$1" in
-    postgres) printf '%s' "${SB_DIR}/data/postmaster.pid" ;;
-    mysql) printf '%s' "${SB_DIR}/run/mariadbd.pid" ;;
-    redis) printf '%s' "${SB_DIR}/run/redis.pid" ;;
-  esac
-}
-
-svc::socket() {
-  case "$1" in
-    postgres) printf '%s' "${SB_DIR}/run/.s.PGSQL.${SB_PORT}" ;;
-    mysql) printf '%s' "${SB_DIR}/run/mysqld.sock" ;;
-    redis) printf '%s' "${SB_DIR}/run/redis.sock" ;;
-  esac
-}
-
-svc::stop_signal() {
-  case "$1" in
-    postgres) printf INT ;; # fast shutdown: do not wait for clients to leave
-    *) printf TERM ;;
-  esac
-}
+svc::postgres_argv() { SVC_ARGV=("${SVC_SERVER_BIN}" -D "${SB_DIR}/data"); }
+svc::mysql_argv() { SVC_ARGV=("${SVC_SERVER_BIN}" "--defaults-file=${SB_DIR}/${IACT_CAT_CONFIG_FILE[mysql]}"); }
+svc::redis_argv() { SVC_ARGV=("${SVC_SERVER_BIN}" "${SB_DIR}/${IACT_CAT_CONFIG_FILE[redis]}"); }
 
 # True once the service accepts connections on its socket (no subprocess for postgres/redis).
 svc::ready() {
+  svc::path IACT_CAT_SOCKET || return 0
+  svc::call ready "${REPLY}"
+}
+
+# postgres writes "ready" into its pidfile's status line once it accepts connections.
+svc::postgres_ready() {
   local lines=()
-  case "${SB_SERVICE}" in
-    postgres)
-      [[ -r "${SB_DIR}/data/postmaster.pid" ]] || return 1
-      mapfile -t lines <"${SB_DIR}/data/postmaster.pid" 2>/dev/null || return 1
-      [[ "${lines[7]:-}" == ready* ]]
-      ;;
-    mysql)
-      [[ -S "${SB_DIR}/run/mysqld.sock" ]] || return 1
-      svc::mysql_admin_query 'SELECT 1' >/dev/null 2>&1
-      ;;
-    redis)
-      [[ -S "${SB_DIR}/run/redis.sock" && -f "${SB_DIR}/run/redis.pid" ]]
-      ;;
-  esac
+  svc::path IACT_CAT_PIDFILE
+  [[ -r "${REPLY}" ]] || return 1
+  mapfile -t lines <"${REPLY}" 2>/dev/null || return 1
+  [[ "${lines[7]:-}" == ready* ]]
+}
+
+svc::mysql_ready() {
+  [[ -S "$1" ]] || return 1
+  svc::mysql_admin_query 'SELECT 1' >/dev/null 2>&1
+}
+
+svc::redis_ready() {
+  svc::path IACT_CAT_PIDFILE
+  [[ -S "$1" && -f "${REPLY}" ]]
 }
 
 # --- administration through the socket -----------------------------------------------------
@@ -402,7 +418,7 @@ svc::psql_admin() {
 }
 
 svc::mysql_admin() {
-  svc::as_user "${SB_OS_USER}" mariadb --no-defaults --socket="${SB_DIR}/run/mysqld.sock" -u "${SB_OS_USER}" --connect-timeout=5 "$@"
+  svc::as_user "${SB_OS_USER}" mariadb --no-defaults --socket="${SB_DIR}/${IACT_CAT_SOCKET[mysql]}" -u "${SB_OS_USER}" --connect-timeout=5 "$@"
 }
 
 svc::mysql_admin_query() {
@@ -418,18 +434,22 @@ svc::mysql_quote() {
   printf "'%s'" "${s}"
 }
 
+# Logs in with the password the server has now (SVC_SERVER_PASSWORD, which set-password moves on).
 svc::redis_admin() {
-  REDISCLI_AUTH="${SB_PASSWORD}" redis-cli --no-auth-warning -s "${SB_DIR}/run/redis.sock" "$@"
+  REDISCLI_AUTH="${SVC_SERVER_PASSWORD:-${SB_PASSWORD}}" redis-cli --no-auth-warning -s "${SB_DIR}/${IACT_CAT_SOCKET[redis]}" "$@"
 }
 
 # Idempotent: the database, the user and its password exist as the spec says.
 svc::ensure_credentials() {
-  local pw reply
-  case "${SB_SERVICE}" in
-    postgres)
-      # Values travel in the environment (\getenv), never on a command line; this session is never
-      # logged, whatever log_statement the manifest sets, so the password stays out of server.log.
-      svc::psql_admin <<SQL
+  svc::call ensure_credentials || return 1
+  # From here on the server has the spec's password.
+  SVC_SERVER_PASSWORD="${SB_PASSWORD}"
+}
+
+svc::postgres_ensure_credentials() {
+  # Values travel in the environment (\getenv), never on a command line; this session is never
+  # logged, whatever log_statement the manifest sets, so the password stays out of server.log.
+  svc::psql_admin <<SQL
 SET log_statement = 'none';
 SET log_min_duration_statement = -1;
 SET log_min_error_statement = 'panic';
@@ -447,12 +467,14 @@ SELECT format('ALTER DATABASE ${SVC_PG_TEMPLATE_DB} RENAME TO %I', :'db')
 SELECT format('CREATE DATABASE %I OWNER %I', :'db', :'usr') WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = :'db') \gexec
 SELECT format('ALTER DATABASE %I OWNER TO %I', :'db', :'usr') \gexec
 SQL
-      ;;
-    mysql)
-      pw="$(svc::mysql_quote "${SB_PASSWORD}")"
-      # Admin is the service's OS user through the socket (unix_socket auth): no root, no anonymous users.
-      # sql_log_off: the password stays out of the general log, whatever the manifest's settings.
-      svc::mysql_admin <<SQL
+}
+
+svc::mysql_ensure_credentials() {
+  local pw
+  pw="$(svc::mysql_quote "${SB_PASSWORD}")"
+  # Admin is the service's OS user through the socket (unix_socket auth): no root, no anonymous users.
+  # sql_log_off: the password stays out of the general log, whatever the manifest's settings.
+  svc::mysql_admin <<SQL
 SET SESSION sql_log_off = 1;
 DELETE FROM mysql.global_priv WHERE User IN ('', 'root');
 DELETE FROM mysql.proxies_priv WHERE User IN ('', 'root');
@@ -464,79 +486,116 @@ ALTER USER '${SB_USER}'@'localhost' IDENTIFIED BY ${pw};
 ALTER USER '${SB_USER}'@'127.0.0.1' IDENTIFIED BY ${pw};
 GRANT ALL PRIVILEGES ON \`${SB_DB}\`.* TO '${SB_USER}'@'localhost', '${SB_USER}'@'127.0.0.1';
 SQL
-      ;;
-    redis)
-      # A server started by this run read the password from its config already.
-      [[ "${SB_STARTED_NOW:-0}" == 1 ]] && return 0
-      # The running server may still have the previous password; the socket is private to root and redis.
-      reply="$(printf '%s' "${SB_PASSWORD}" | REDISCLI_AUTH="${SVC_OLD_PASSWORD:-${SB_PASSWORD}}" redis-cli --no-auth-warning -s "${SB_DIR}/run/redis.sock" -x CONFIG SET requirepass 2>&1)" || true
-      if [[ "${reply}" != OK ]]; then
-        reply="$(printf '%s' "${SB_PASSWORD}" | REDISCLI_AUTH="${SB_PASSWORD}" redis-cli --no-auth-warning -s "${SB_DIR}/run/redis.sock" -x CONFIG SET requirepass 2>&1)" || true
-      fi
-      [[ "${reply}" == OK ]] || {
-        iact::warn "redis refused CONFIG SET requirepass"
-        return 1
-      }
-      ;;
-  esac
 }
 
-# Apply reloadable settings to a running server without a restart.
+svc::redis_ensure_credentials() {
+  local reply
+  # A server started by this run read the password from its config already.
+  [[ "${SB_STARTED_NOW:-0}" == 1 ]] && return 0
+  # The running server may still have the previous password; the socket is private to root and redis.
+  # The new one travels on stdin (-x), never in argv.
+  reply="$(printf '%s' "${SB_PASSWORD}" | svc::redis_admin -x CONFIG SET requirepass 2>&1)" || true
+  if [[ "${reply}" != OK ]]; then
+    reply="$(printf '%s' "${SB_PASSWORD}" | SVC_SERVER_PASSWORD="${SB_PASSWORD}" svc::redis_admin -x CONFIG SET requirepass 2>&1)" || true
+  fi
+  [[ "${reply}" == OK ]] || {
+    iact::warn "redis refused CONFIG SET requirepass"
+    return 1
+  }
+}
+
+# The set-password step: the running server gets the spec's password (ALTER ROLE / ALTER USER /
+# CONFIG SET requirepass); the same idempotent statements create runs.
+svc::set_password() {
+  svc::ensure_credentials
+}
+
+# The value of setting KEY in the spec (SB_SETTING_KEYS/VALUES); false when the spec has none.
+svc::setting_value() {
+  local key="$1" i
+  for i in "${!SB_SETTING_KEYS[@]}"; do
+    if [[ "${SB_SETTING_KEYS[i]}" == "${key}" ]]; then
+      REPLY="${SB_SETTING_VALUES[i]}"
+      return 0
+    fi
+  done
+  return 1
+}
+
+# svc::reload PID KEY...: the settings KEY... reach the running server without a restart (postgres
+# rereads its files on SIGHUP; mariadb and redis get each KEY at runtime). Redis logs in with the
+# password the server has (SVC_SERVER_PASSWORD): set-password runs first (docs/driver-protocol.md).
 svc::reload() {
-  local i sql='' value out
-  case "${SB_SERVICE}" in
-    postgres)
-      # pg_file_settings parses the files as they are now: a value the server would refuse on reload
-      # (it would log it and keep the old one) fails the update here, and the files are put back.
-      out="$(svc::psql_admin <<'SQL' 2>&1
+  svc::call reload "$@"
+}
+
+svc::postgres_reload() {
+  local pid="$1" out
+  # pg_file_settings parses the files as they are now: a value the server would refuse on reload
+  # (it would log it and keep the old one) fails the update here, and the files are put back.
+  out="$(svc::psql_admin <<'SQL' 2>&1
 \pset tuples_only on
 \pset format unaligned
 SELECT name || ': ' || error FROM pg_file_settings WHERE error IS NOT NULL AND name IS NOT NULL;
 SQL
-)" || iact::die 1 "could not check the new postgresql settings: ${out}" "see ${SB_DIR}/logs/"
-      out="${out//$'\n'/; }"
-      [[ -z "${out// /}" ]] || iact::die 1 "PostgreSQL refuses the new settings: ${out}" "fix these values in the manifest's settings"
-      kill -HUP "$1"
-      ;;
-    mysql)
-      for i in "${!SB_SETTING_KEYS[@]}"; do
-        value="${SB_SETTING_VALUES[i]}"
-        [[ "${value}" =~ ^-?[0-9]+$ || "${value}" =~ ^(ON|OFF|on|off|true|false)$ ]] || value="'${value}'"
-        sql+="SET GLOBAL ${SB_SETTING_KEYS[i]//-/_} = ${value};"
-      done
-      [[ -z "${sql}" ]] && return 0
-      if ! out="$(svc::mysql_admin -e "${sql}" 2>&1)"; then
-        iact::die 1 "MariaDB refused a setting at runtime: ${out}" "fix the value in the manifest's settings"
-      fi
-      ;;
-    redis)
-      for i in "${!SB_SETTING_KEYS[@]}"; do
-        value="${SB_SETTING_VALUES[i]}"
-        [[ "${value}" == true ]] && value=yes
-        [[ "${value}" == false ]] && value=no
-        out="$(svc::redis_admin CONFIG SET "${SB_SETTING_KEYS[i]}" "${value}" 2>&1)" || true
-        [[ "${out}" == OK ]] || iact::die 1 "Redis refused ${SB_SETTING_KEYS[i]} at runtime: ${out}" "fix the value in the manifest's settings"
-      done
-      ;;
-  esac
+)" || iact::die 1 "could not check the new postgresql settings: ${out}" "see ${SB_DIR}/logs/" refused-setting
+  out="${out//$'\n'/; }"
+  [[ -z "${out// /}" ]] || iact::die 1 "PostgreSQL refuses the new settings: ${out}" "fix these values in the manifest's settings" refused-setting
+  kill -HUP "${pid}"
+}
+
+# Settings set at runtime stay when they leave the spec; say so (postgres drops them on SIGHUP).
+svc::warn_dropped() {
+  ((${#SB_DROPPED_KEYS[@]} == 0)) && return 0
+  iact::warn "setting(s) ${SB_DROPPED_KEYS[*]} left the spec: the running server keeps their values until its next restart"
+}
+
+svc::mysql_reload() {
+  local key sql='' value out
+  shift
+  svc::warn_dropped
+  for key in "$@"; do
+    svc::setting_value "${key}" || continue
+    value="${REPLY}"
+    [[ "${value}" =~ ^-?[0-9]+$ || "${value}" =~ ^(ON|OFF|on|off|true|false)$ ]] || value="'${value}'"
+    sql+="SET GLOBAL ${key//-/_} = ${value};"
+  done
+  [[ -z "${sql}" ]] && return 0
+  if ! out="$(svc::mysql_admin -e "${sql}" 2>&1)"; then
+    iact::die 1 "MariaDB refused a setting at runtime: ${out}" "fix the value in the manifest's settings" refused-setting
+  fi
+}
+
+svc::redis_reload() {
+  local key out
+  shift
+  svc::warn_dropped
+  for key in "$@"; do
+    svc::setting_value "${key}" || continue
+    svc::redis_value "${REPLY}"
+    out="$(svc::redis_admin CONFIG SET "${key}" "${REPLY}" 2>&1)" || true
+    [[ "${out}" == OK ]] || iact::die 1 "Redis refused ${key} at runtime: ${out}" "fix the value in the manifest's settings" refused-setting
+  done
 }
 
 # A real login over 127.0.0.1:PORT with the sandbox's password.
 svc::login_works() {
-  local out
-  case "${SB_SERVICE}" in
-    postgres)
-      out="$(PGPASSWORD="${SB_PASSWORD}" PGCONNECT_TIMEOUT=5 "${SVC_BIN}/psql" -X -w -tA -h 127.0.0.1 -p "${SB_PORT}" -U "${SB_USER}" -d "${SB_DB}" -c 'SELECT 1' 2>/dev/null)" || return 1
-      [[ "${out}" == 1 ]]
-      ;;
-    mysql)
-      out="$(MYSQL_PWD="${SB_PASSWORD}" mariadb --no-defaults --protocol=TCP -h 127.0.0.1 -P "${SB_PORT}" -u "${SB_USER}" -D "${SB_DB}" --connect-timeout=5 -N -B -e 'SELECT 1' 2>/dev/null)" || return 1
-      [[ "${out}" == 1 ]]
-      ;;
-    redis) svc::redis_tcp_auth "${SB_PORT}" "${SB_PASSWORD}" ;;
-    none) return 0 ;;
-  esac
+  svc::call login_works
 }
+
+svc::postgres_login_works() {
+  local out
+  out="$(PGPASSWORD="${SB_PASSWORD}" PGCONNECT_TIMEOUT=5 "${SVC_BIN}/psql" -X -w -tA -h 127.0.0.1 -p "${SB_PORT}" -U "${SB_USER}" -d "${SB_DB}" -c 'SELECT 1' 2>/dev/null)" || return 1
+  [[ "${out}" == 1 ]]
+}
+
+svc::mysql_login_works() {
+  local out
+  out="$(MYSQL_PWD="${SB_PASSWORD}" mariadb --no-defaults --protocol=TCP -h 127.0.0.1 -P "${SB_PORT}" -u "${SB_USER}" -D "${SB_DB}" --connect-timeout=5 -N -B -e 'SELECT 1' 2>/dev/null)" || return 1
+  [[ "${out}" == 1 ]]
+}
+
+svc::redis_login_works() { svc::redis_tcp_auth "${SB_PORT}" "${SB_PASSWORD}"; }
 
 # AUTH then PING over bash's /dev/tcp: no client process, the password never in argv.
 svc::redis_tcp_auth() {
@@ -555,25 +614,28 @@ svc::redis_tcp_auth() {
 
 # --- backups ---------------------------------------------------------------------------------
 
+# svc::backup OUT: pg_dump / mariadb-dump / an RDB / a tar of the directory, as IACT_CAT_BACKUP_EXT says.
 svc::backup() {
-  local out="$1"
-  case "${SB_SERVICE}" in
-    postgres)
-      svc::as_user "${SB_OS_USER}" "${SVC_BIN}/pg_dump" -h "${SB_DIR}/run" -p "${SB_PORT}" -U postgres -d "${SB_DB}" --no-owner >"${out}"
-      ;;
-    mysql)
-      svc::as_user "${SB_OS_USER}" mariadb-dump --no-defaults --socket="${SB_DIR}/run/mysqld.sock" -u "${SB_OS_USER}" \
-        --single-transaction --routines --databases "${SB_DB}" >"${out}"
-      ;;
-    redis)
-      if [[ "$(svc::redis_admin SAVE)" != OK ]]; then
-        iact::warn "redis SAVE failed; see ${SB_DIR}/logs/redis.log"
-        return 1
-      fi
-      cat "${SB_DIR}/data/dump.rdb" >"${out}"
-      ;;
-    none)
-      tar -C "${SB_DIR}" --exclude=./secrets -cf "${out}" .
-      ;;
-  esac
+  svc::call backup "$1"
+}
+
+svc::postgres_backup() {
+  svc::as_user "${SB_OS_USER}" "${SVC_BIN}/pg_dump" -h "${SB_DIR}/run" -p "${SB_PORT}" -U postgres -d "${SB_DB}" --no-owner >"$1"
+}
+
+svc::mysql_backup() {
+  svc::as_user "${SB_OS_USER}" mariadb-dump --no-defaults --socket="${SB_DIR}/${IACT_CAT_SOCKET[mysql]}" -u "${SB_OS_USER}" \
+    --single-transaction --routines --databases "${SB_DB}" >"$1"
+}
+
+svc::redis_backup() {
+  if [[ "$(svc::redis_admin SAVE)" != OK ]]; then
+    iact::warn "redis SAVE failed; see ${SB_DIR}/logs/redis.log"
+    return 1
+  fi
+  cat "${SB_DIR}/data/dump.rdb" >"$1"
+}
+
+svc::none_backup() {
+  tar -C "${SB_DIR}" --exclude=./secrets -cf "$1" .
 }

@@ -3,6 +3,7 @@
 # MARIADB_USER, MARIADB_DATABASE, MARIADB_PASSWORD_FILE (or MARIADB_PASSWORD); root logs in by unix socket only.
 #   iact-service run [mariadbd args]   initialise the data dir on first start, converge user and password, run mariadbd
 #   iact-service password              set the password from the secret file on the running server
+#   iact-service reload                SET GLOBAL each setting of $IACT_CONFIG (mounted by the driver)
 #   iact-service ready                 exit 0 once the server accepts queries
 set -euo pipefail
 
@@ -56,8 +57,21 @@ svc::user_sql() {
   printf 'GRANT ALL PRIVILEGES ON `%s`.* TO %s;\n' "${db}" "${account}"
 }
 
+# The settings of $IACT_CONFIG ([mariadbd] key=value lines; the driver checked names and values) as
+# SET GLOBAL statements, for the mariadb client's stdin.
+svc::settings_sql() {
+  local line key value
+  [[ -n "${IACT_CONFIG:-}" && -r "${IACT_CONFIG}" ]] || return 0
+  while IFS= read -r line || [[ -n "${line}" ]]; do
+    [[ "${line}" == *=* && "${line}" != \#* ]] || continue
+    key="${line%%=*}" value="${line#*=}"
+    [[ "${value}" =~ ^-?[0-9]+$ || "${value}" =~ ^(ON|OFF|on|off|true|false)$ ]] || value="'${value}'"
+    printf 'SET GLOBAL %s = %s;\n' "${key//-/_}" "${value}"
+  done <"${IACT_CONFIG}"
+}
+
 svc::run() {
-  local pw initfile
+  local pw initfile defaults=--no-defaults
   [[ -n "${DB_USER}" && -n "${DB_NAME}" ]] || svc::die "set MARIADB_USER and MARIADB_DATABASE"
   pw="$(svc::password)"
   mkdir -p "${DATADIR}" "${RUNDIR}"
@@ -87,7 +101,9 @@ svc::run() {
   initfile=/dev/shm/iact-init.sql
   (umask 077 && svc::user_sql "${pw}" >"${initfile}")
   chown "${SVC_UID}" "${initfile}"
-  exec mariadbd --no-defaults --user=mysql --datadir="${DATADIR}" --socket="${SOCKET}" \
+  # The manifest's settings as an option file (read before mariadbd drops root), not as arguments.
+  [[ -n "${IACT_CONFIG:-}" && -r "${IACT_CONFIG}" ]] && defaults="--defaults-file=${IACT_CONFIG}"
+  exec mariadbd "${defaults}" --user=mysql --datadir="${DATADIR}" --socket="${SOCKET}" \
     --pid-file="${RUNDIR}/mysqld.pid" --bind-address=0.0.0.0 --port=3306 --skip-name-resolve \
     --innodb-log-file-size=16M --init-file="${initfile}" "$@"
 }
@@ -98,6 +114,7 @@ main() {
   case "${verb}" in
     run) svc::run "$@" ;;
     password) svc::user_sql "$(svc::password)" | mariadb --no-defaults -uroot -S "${SOCKET}" ;;
+    reload) svc::settings_sql | mariadb --no-defaults -uroot -S "${SOCKET}" ;;
     ready) mariadb --no-defaults -uroot -S "${SOCKET}" -e 'SELECT 1' >/dev/null 2>&1 ;;
     *) svc::die "unknown verb ${verb}" ;;
   esac

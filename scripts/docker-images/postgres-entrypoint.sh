@@ -3,6 +3,7 @@
 # POSTGRES_USER, POSTGRES_DB, POSTGRES_PASSWORD_FILE (or POSTGRES_PASSWORD).
 #   iact-service run [postgres args]   copy the template cluster on first start, converge role/database/password, run postgres
 #   iact-service password              set the password from the secret file on the running server
+#   iact-service reload                the settings of $IACT_CONFIG (mounted by the driver) reach the running server
 #   iact-service ready                 exit 0 once the server accepts queries
 set -euo pipefail
 
@@ -69,6 +70,31 @@ svc::converge() {
   chmod 0600 "${PGDATA}/iact-applied"
 }
 
+# $IACT_CONFIG (root's, mode 0600 on the host) as $PGDATA/iact.conf, which postgresql.conf includes
+# last: the server (uid 999) reads it at start and on pg_reload_conf(), never as -c arguments.
+svc::install_config() {
+  local main="${PGDATA}/postgresql.conf" include="include_if_exists = 'iact.conf'"
+  if [[ -n "${IACT_CONFIG:-}" && -r "${IACT_CONFIG}" ]]; then cat "${IACT_CONFIG}" >"${PGDATA}/iact.conf"; else : >"${PGDATA}/iact.conf"; fi
+  chown "${SVC_UID}:${SVC_UID}" "${PGDATA}/iact.conf"
+  chmod 0600 "${PGDATA}/iact.conf"
+  # A volume made by an image without the include line gets it once.
+  [[ "$(<"${main}")" == *"${include}"* ]] || printf '\n%s\n' "${include}" >>"${main}"
+}
+
+# New settings, checked by pg_file_settings before the server is told: a value it would refuse on
+# reload (it logs that and keeps the old one) fails here, and the previous file is put back.
+svc::reload() {
+  local previous errors
+  previous="$(<"${PGDATA}/iact.conf")"
+  svc::install_config
+  errors="$(svc::psql -tA -c 'SELECT name || '\'': '\'' || error FROM pg_file_settings WHERE error IS NOT NULL AND name IS NOT NULL')"
+  if [[ -n "${errors}" ]]; then
+    printf '%s\n' "${previous}" >"${PGDATA}/iact.conf"
+    svc::die "PostgreSQL refuses the new settings: ${errors//$'\n'/; }"
+  fi
+  svc::psql -tA -c 'SELECT pg_reload_conf()' >/dev/null
+}
+
 svc::run() {
   local pw
   pw="$(svc::password)"
@@ -85,6 +111,7 @@ svc::run() {
     # The password may have changed while the container was gone (update with recreate).
     svc::converge "${pw}"
   fi
+  svc::install_config
   exec setpriv --reuid="${SVC_UID}" --regid="${SVC_UID}" --clear-groups -- \
     "${PGBIN}/postgres" -D "${PGDATA}" -c listen_addresses='*' -c unix_socket_directories="${SOCKDIR}" "$@"
 }
@@ -103,6 +130,7 @@ main() {
       svc::role_sql "${pw}" | svc::psql >/dev/null
       printf '%s' "$(svc::applied_mark "${pw}")" >"${PGDATA}/iact-applied"
       ;;
+    reload) svc::reload ;;
     ready) svc::psql -tA -c 'SELECT 1' >/dev/null 2>&1 ;;
     *) svc::die "unknown verb ${verb}" ;;
   esac

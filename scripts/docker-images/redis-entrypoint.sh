@@ -2,6 +2,7 @@
 # Entrypoint of iact/redis (scripts/docker-images.sh). REDIS_PASSWORD_FILE (or REDIS_PASSWORD) sets requirepass.
 #   iact-service run [redis-server args]   write the config (password included) to tmpfs, run redis-server
 #   iact-service password                  CONFIG SET requirepass from the secret file on the running server
+#   iact-service reload                    CONFIG SET each setting of $IACT_CONFIG (mounted by the driver)
 #   iact-service ready                     exit 0 once the server answers PING
 #   iact-service save                      SAVE: dump.rdb in /data is current
 set -euo pipefail
@@ -49,6 +50,8 @@ svc::run() {
       printf 'bind 0.0.0.0\nport 6379\nprotected-mode no\ndir %s\ndbfilename dump.rdb\n' "${DATADIR}"
       printf 'unixsocket %s\nunixsocketperm 700\nsave 60 1\nappendonly no\n' "${SOCKET}"
       printf 'requirepass %s\n' "$(svc::quoted "${pw}")"
+      # The manifest's settings (redis.conf lines written by the driver), read at start.
+      if [[ -n "${IACT_CONFIG:-}" && -r "${IACT_CONFIG}" ]]; then cat "${IACT_CONFIG}"; fi
     } >"${CONF}"
   )
   chown "${SVC_UID}" "${CONF}"
@@ -69,12 +72,29 @@ svc::set_password() {
   (umask 077 && printf '%s' "${pw}" >"${CURRENT}")
 }
 
+# CONFIG SET for every "key value" line of $IACT_CONFIG, on the client's stdin (values never in argv).
+svc::reload() {
+  local line commands='' replies reply n=0
+  [[ -n "${IACT_CONFIG:-}" && -r "${IACT_CONFIG}" ]] || return 0
+  while IFS= read -r line || [[ -n "${line}" ]]; do
+    [[ -n "${line}" && "${line}" != \#* ]] || continue
+    commands+="CONFIG SET ${line%% *} $(svc::quoted "${line#* }")"$'\n'
+    n=$((n + 1))
+  done <"${IACT_CONFIG}"
+  ((n > 0)) || return 0
+  replies="$(printf '%s' "${commands}" | svc::cli)"
+  while IFS= read -r reply; do
+    [[ "${reply}" == OK ]] || svc::die "redis refused a setting: ${reply}"
+  done <<<"${replies}"
+}
+
 main() {
   local verb="${1:-run}"
   shift || true
   case "${verb}" in
     run) svc::run "$@" ;;
     password) svc::set_password ;;
+    reload) svc::reload ;;
     ready) [[ "$(svc::cli PING 2>/dev/null)" == PONG ]] ;;
     save) [[ "$(svc::cli SAVE)" == OK ]] ;;
     *) svc::die "unknown verb ${verb}" ;;

@@ -3,7 +3,9 @@
 import path from 'node:path';
 import pLimit from 'p-limit';
 import { serviceEntry } from '../catalog/index.js';
+import { DriverError, type DriverErrorKind } from '../drivers/errors.js';
 import type { BatchResult, DriverContext, DriverSpec, DriverWriter } from '../drivers/types.js';
+import { isDriverStep } from '../plan/types.js';
 import type { DriverName } from '../model/types.js';
 import type { Action, Plan, ResourceChange } from '../plan/types.js';
 
@@ -27,6 +29,9 @@ export interface ActionResult {
   outcome: Outcome;
   elapsedMs: number;
   message?: string;
+  /** A failure's kind and whether a retry may fix it, when a driver reported them (src/drivers/errors.ts). */
+  kind?: DriverErrorKind;
+  retryable?: boolean;
 }
 
 export interface ExecuteOptions {
@@ -51,6 +56,15 @@ const DONE: Record<Action, Outcome> = {
   start: 'started',
   'no-op': 'started',
 };
+
+/** The error with a line added to its message, its type and fields (a DriverError's kind) kept. */
+function withNote(error: unknown, note: string): Error {
+  if (error instanceof Error) {
+    error.message = `${error.message}\n${note}`;
+    return error;
+  }
+  return new Error(`${String(error)}\n${note}`);
+}
 
 function stamp(date: Date): string {
   return date.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
@@ -125,61 +139,64 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
   const limit = pLimit(Math.max(1, options.parallelism));
   const results = new Map<string, Promise<ActionResult>>();
 
+  /**
+   * Performs the change's steps in order (docs/plan-json.md, "Steps"): the plan decided them, this
+   * decides nothing again. An update's driver steps go to the driver in one `update --steps` call.
+   */
   const perform = async (change: ResourceChange): Promise<string | undefined> => {
     const { ctx } = options;
     const desired = options.specs[change.name];
     const observedDriver = (change.before?.driver ?? change.driver) as DriverName;
-    const backup = async (): Promise<string | undefined> => {
-      if (!change.backup || !options.backupDir) return undefined;
-      const writer = await options.lookup(observedDriver);
-      const file = path.join(options.backupDir, `${change.name}-${stamp(now())}.${serviceEntry(change.service)?.backup.ext ?? 'bak'}`);
-      await writer.backup(ctx, change.name, file);
-      return file;
-    };
     const need = (): DriverSpec => {
       if (!desired) throw new Error(`no desired spec for ${change.address}`);
       return desired;
     };
-    switch (change.action) {
-      case 'create': {
-        const writer = await options.lookup(need().driver);
-        await writer.create(ctx, need());
-        return undefined;
-      }
-      case 'update': {
-        const writer = await options.lookup(need().driver);
-        await writer.update(ctx, need(), { restart: change.impact === 'restart' });
-        await writer.start(ctx, change.name);
-        return undefined;
-      }
-      case 'start': {
-        const writer = await options.lookup(observedDriver);
-        if (change.impact === 'restart') await writer.stop(ctx, change.name);
-        await writer.start(ctx, change.name);
-        return undefined;
-      }
-      case 'replace': {
-        // Nothing is deleted before the new sandbox is known to be creatable (binaries, version, port).
-        await (await options.lookup(need().driver)).preflight?.(ctx, need(), { portIsOurs: change.before?.port === need().port });
-        const file = await backup();
-        await (await options.lookup(observedDriver)).destroy(ctx, change.name);
-        try {
-          await (await options.lookup(need().driver)).create(ctx, need());
-        } catch (error) {
-          // The old sandbox is gone by now: say where its data is.
-          const message = error instanceof Error ? error.message : String(error);
-          throw new Error(file ? `${message}\nthe old sandbox was deleted; its backup is ${file}` : message);
-        }
-        return file ? `backup: ${file}` : undefined;
-      }
-      case 'delete': {
-        const file = await backup();
-        await (await options.lookup(observedDriver)).destroy(ctx, change.name);
-        return file ? `backup: ${file}` : undefined;
-      }
-      case 'no-op':
-        return undefined;
+    const writerFor = async (which: 'desired' | 'observed'): Promise<DriverWriter> => options.lookup(which === 'desired' ? need().driver : observedDriver);
+    let backupFile: string | undefined;
+    let deleted = false;
+    if (change.action === 'update') {
+      await (await writerFor('desired')).update(ctx, need(), { steps: change.steps.filter(isDriverStep) });
     }
+    for (const step of change.steps) {
+      switch (step) {
+        case 'preflight':
+          // Nothing is deleted before the new sandbox is known to be creatable (binaries, version, port).
+          await (await writerFor('desired')).preflight?.(ctx, need(), { portIsOurs: change.before?.port === need().port });
+          break;
+        case 'backup': {
+          if (!options.backupDir) break; // --no-backup
+          const file = path.join(options.backupDir, `${change.name}-${stamp(now())}.${serviceEntry(change.service)?.backup.ext ?? 'bak'}`);
+          await (await writerFor('observed')).backup(ctx, change.name, file);
+          backupFile = file;
+          break;
+        }
+        case 'delete':
+          await (await writerFor('observed')).destroy(ctx, change.name);
+          deleted = true;
+          break;
+        case 'create':
+          try {
+            await (await writerFor('desired')).create(ctx, need());
+          } catch (error) {
+            // The old sandbox is gone by now: say where its data is.
+            if (!deleted || !backupFile) throw error;
+            throw withNote(error, `the old sandbox was deleted; its backup is ${backupFile}`);
+          }
+          break;
+        case 'stop':
+          await (await writerFor('observed')).stop(ctx, change.name);
+          break;
+        case 'start':
+          await (await writerFor('observed')).start(ctx, change.name);
+          break;
+        case 'set-password':
+        case 'reload':
+        case 'restart':
+        case 'recreate':
+          break; // carried out by the update call above
+      }
+    }
+    return backupFile ? `backup: ${backupFile}` : undefined;
   };
 
   // `none` creates without dependencies go to the driver in batches: one process for many.
@@ -277,7 +294,8 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
           return result;
         } catch (error) {
           const message = error instanceof Error ? error.message : String(error);
-          const result: ActionResult = { ...base, outcome: 'failed', elapsedMs: Date.now() - started, message };
+          const typed = error instanceof DriverError ? { kind: error.kind, retryable: error.retryable } : {};
+          const result: ActionResult = { ...base, outcome: 'failed', elapsedMs: Date.now() - started, message, ...typed };
           options.onEvent({ type: 'end', ...result });
           return result;
         }

@@ -100,6 +100,7 @@ export async function acquireLock(locksDir: string, environment: string, options
       throw new DiagnosticError(
         diag(`environment ${environment} is locked by ${describeHolder(holder!)}`, {
           detail: `lock file: ${file}`,
+          code: 'lock.held',
           fix: `${
             options.timeoutMs > 0 ? 'wait for that run to finish, or raise --lock-timeout' : 'wait for that run to finish, or pass --lock-timeout 5m to wait for it'
           }; if pid ${String(holder!.pid)} is not an iact (ps -p ${String(holder!.pid)} -o args=), delete ${file}`,

@@ -1,7 +1,7 @@
 // Progress a person can follow: live lines on a terminal, one plain line per event otherwise,
 // or one JSON object per line (--json).
 import type { Action } from '../plan/types.js';
-import type { ApplyEvent } from './executor.js';
+import type { ApplyCounts, ApplyEvent } from './executor.js';
 
 export interface ProgressReporter {
   event(e: ApplyEvent): void;
@@ -43,12 +43,22 @@ export function plainReporter(write: (text: string) => void): ProgressReporter {
   };
 }
 
-export function jsonReporter(write: (text: string) => void, now: () => Date = () => new Date()): ProgressReporter {
+/** One line of `apply --json`, and what the library's onEvent receives: the same objects. */
+export type ApplyRecord =
+  | ({ time: string } & ApplyEvent)
+  | { time: string; type: 'message'; message: string }
+  | ({ time: string; type: 'summary'; message: string } & ApplyCounts);
+
+export function recordReporter(emit: (record: ApplyRecord) => void, now: () => Date = () => new Date()): ProgressReporter {
   return {
-    event: (e) => write(`${JSON.stringify({ time: now().toISOString(), ...e })}\n`),
-    line: (text) => write(`${JSON.stringify({ time: now().toISOString(), type: 'message', message: text })}\n`),
+    event: (e) => emit({ time: now().toISOString(), ...e }),
+    line: (text) => emit({ time: now().toISOString(), type: 'message', message: text }),
     close: () => undefined,
   };
+}
+
+export function jsonReporter(write: (text: string) => void, now: () => Date = () => new Date()): ProgressReporter {
+  return recordReporter((record) => write(`${JSON.stringify(record)}\n`), now);
 }
 
 interface LiveRow {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { DiagnosticError, diag } from '../diagnostics.js';
 import type { Plan } from '../plan/types.js';
 import type { CommandIO } from './io.js';
-import { converge, type ConvergeOptions } from './converge.js';
+import { converge, type ConvergeOptions, type ConvergeResult } from './converge.js';
 import { selectEnvironments, targetsOf, withInterrupts } from './shared.js';
 
 export function defaultParallelism(): number {
@@ -21,7 +21,19 @@ export function parseParallelism(value: unknown): number {
   return n;
 }
 
+/** What the CLI and the library (src/library/lifecycle.ts) add to the parsed flags. */
+export interface RunExtras {
+  signal?: AbortSignal;
+  onRecord?: ConvergeOptions['onRecord'];
+}
+
 export default async function apply(opts: Record<string, unknown>, io: CommandIO, args: string[]): Promise<number> {
+  const result = await withInterrupts(io, (signal) => runApply(opts, io, args, { signal }));
+  return result.exitCode;
+}
+
+/** `iact apply` from its flags (`opts`, as commander names them) to the converge result. */
+export async function runApply(opts: Record<string, unknown>, io: CommandIO, args: string[], extras: RunExtras = {}): Promise<ConvergeResult> {
   const planFile = args[0];
   let saved: Plan | undefined;
   if (planFile) {
@@ -33,7 +45,7 @@ export default async function apply(opts: Record<string, unknown>, io: CommandIO
         }),
       );
     }
-    const { readPlanFile } = await import('../plan/planfile-io.js');
+    const { readPlanFile } = await import('../io/planfile.js');
     saved = await readPlanFile(path.resolve(io.cwd, planFile), planFile);
     if (typeof opts.env === 'string' && opts.env !== saved.environment) {
       throw new DiagnosticError(
@@ -55,7 +67,7 @@ export default async function apply(opts: Record<string, unknown>, io: CommandIO
     json: Boolean(opts.json),
     saved,
     destroy: false,
+    ...extras,
   };
-  const result = await withInterrupts(io, (signal) => converge(selected, environment, io, { ...options, signal }));
-  return result.exitCode;
+  return converge(selected, environment, io, options);
 }

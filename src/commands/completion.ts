@@ -4,8 +4,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command, Option } from 'commander';
-import { detectEnvironmentIn } from '../manifest/detect.js';
-import { listEnvironments } from '../manifest/load.js';
+import { detectEnvironmentIn } from '../io/detect.js';
+import { listEnvironments } from '../io/load.js';
 import { parseYaml } from '../manifest/yaml.js';
 import { findProjectRoot, projectPaths } from '../project.js';
 import type { CommandIO } from './io.js';

@@ -1,11 +1,11 @@
 // `iact config [KEY] [--env E] [--format text|json|env|shell] [--show-sensitive]`.
 import { DiagnosticError, diag, formatDiagnostics, hasErrors } from '../diagnostics.js';
 import { checkEnvironmentFlags, findProjectRoot } from '../project.js';
-import { detectEnvironmentIn } from '../manifest/detect.js';
-import { duplicateManifest, invalidEnvironmentName, loadEnvironment, manifestFile, unknownEnvironment } from '../manifest/load.js';
+import { detectEnvironmentIn } from '../io/detect.js';
+import { duplicateManifest, invalidEnvironmentName, loadEnvironment, manifestFile, unknownEnvironment } from '../io/load.js';
 import { didYouMean } from '../manifest/schema.js';
 import { lookupSetting, renderConfig, type ConfigFormat } from '../config/present.js';
-import { MASK } from '../util/redact.js';
+import { MASKED } from '../secrets/index.js';
 import type { CommandIO } from './io.js';
 
 interface ConfigOptions {
@@ -56,7 +56,7 @@ async function run(opts: ConfigOptions, io: CommandIO, args: string[]): Promise<
     // `PW=$(iact config DB_PASSWORD)` must not quietly capture the mask: the exit code says so.
     const clear = mask ? lookupSetting(resolved, key, false) : found;
     if (clear.found && clear.value !== found.value) {
-      io.stderr(`${key} ${found.value === MASK ? 'is sensitive' : 'holds sensitive values'}; add --show-sensitive to print it\n`);
+      io.stderr(`${key} ${found.value === MASKED ? 'is sensitive' : 'holds sensitive values'}; add --show-sensitive to print it\n`);
       return 1;
     }
     return 0;

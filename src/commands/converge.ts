@@ -9,11 +9,12 @@ import { nextApplied, writeApplied } from '../apply/applied.js';
 import { appendHistory, type HistoryEvent } from '../apply/history.js';
 import { acquireLock, parseDuration } from '../apply/lock.js';
 import { countOutcomes, executePlan, summaryLine, type ActionResult, type ApplyEvent } from '../apply/executor.js';
-import { jsonReporter, liveReporter, plainReporter, type ProgressReporter } from '../apply/progress.js';
+import { liveReporter, plainReporter, recordReporter, type ApplyRecord, type ProgressReporter } from '../apply/progress.js';
 import { renderEnvFile } from '../config/render.js';
+import { summaryLine as planSummaryLine } from '../render/common.js';
 import { buildPlan } from '../plan/planner.js';
 import { hasChanges, type Plan, type PlanInputs } from '../plan/types.js';
-import { redact } from '../util/redact.js';
+import { redact } from '../secrets/index.js';
 import type { CommandIO } from './io.js';
 import { driverContext, envFilePath, lookupDriver, preparePlan, type Selected } from './shared.js';
 
@@ -27,6 +28,8 @@ export interface ConvergeOptions {
   parallelism: number;
   lockTimeout: string;
   json: boolean;
+  /** The `--json` records as objects (the library's onEvent); replaces the text output like --json does. */
+  onRecord?: (record: ApplyRecord) => void;
   saved?: Plan;
   destroy: boolean;
   /** reconcile: no plan text, no prompt, a quiet reporter. */
@@ -34,11 +37,15 @@ export interface ConvergeOptions {
   signal?: AbortSignal;
 }
 
+export type SummaryRecord = Extract<ApplyRecord, { type: 'summary' }>;
+
 export interface ConvergeResult {
   exitCode: number;
-  plan?: Plan;
+  plan: Plan;
   results: ActionResult[];
   changed: boolean;
+  /** The closing record of `apply --json`, also when there was nothing to do. */
+  summary: SummaryRecord;
 }
 
 /** Why a saved plan no longer matches, in words a person can act on. */
@@ -61,10 +68,21 @@ export function explainStale(saved: PlanInputs, fresh: PlanInputs, manifestFile:
   return reasons.length > 0 ? reasons : ['the plan options (targets) differ'];
 }
 
-function reporterFor(io: CommandIO, options: ConvergeOptions): ProgressReporter {
-  if (options.json) return jsonReporter(io.stdout);
+function reporterFor(io: CommandIO, options: ConvergeOptions, emit: ((record: ApplyRecord) => void) | undefined): ProgressReporter {
+  if (emit) return recordReporter(emit);
   if (io.isTTY && !options.quiet) return liveReporter(io.stdout, io.color);
   return plainReporter(io.stdout);
+}
+
+/** --json writes the records to stdout; the library hands them to its caller. Messages are scrubbed either way. */
+function recordSink(io: CommandIO, options: ConvergeOptions, secrets: readonly string[]): ((record: ApplyRecord) => void) | undefined {
+  const target = options.onRecord ?? (options.json ? (record: ApplyRecord) => io.stdout(`${JSON.stringify(record)}\n`) : undefined);
+  if (!target) return undefined;
+  return (record) => target('message' in record && record.message ? { ...record, message: redact(record.message, secrets) } : record);
+}
+
+function summaryRecord(message: string, results: ActionResult[]): SummaryRecord {
+  return { time: new Date().toISOString(), type: 'summary', message, ...countOutcomes(results) };
 }
 
 async function confirm(io: CommandIO, plan: Plan, options: ConvergeOptions): Promise<void> {
@@ -91,15 +109,27 @@ async function confirm(io: CommandIO, plan: Plan, options: ConvergeOptions): Pro
 
 function protectedDiagnostics(plan: Plan, options: ConvergeOptions): Diagnostic[] {
   if (options.allowDestroy) return [];
-  return plan.changes
+  const blocked = plan.changes
     .filter((c) => c.requiresAllowDestroy && (c.action === 'delete' || c.action === 'replace'))
     .map((c) =>
       diag(`${c.address} would be ${c.action === 'delete' ? 'deleted' : 'replaced'}, but it is protected${plan.environment === 'production' ? ' (every production sandbox is)' : ''}`, {
         detail: c.reasons.join('; '),
         fix: `review the plan, then rerun with --allow-destroy to let iact ${c.action} it`,
         code: 'apply.protected',
+        subject: c.address,
       }),
     );
+  if (blocked.length === 0 || !options.destroy) return blocked;
+  // Nothing is deleted when one sandbox is refused: say what this destroy covers, so the rerun holds no surprise.
+  const covered = plan.changes.filter((c) => c.action === 'delete').map((c) => `${c.address}${c.requiresAllowDestroy ? ' (protected)' : ''}`);
+  return [
+    ...blocked,
+    diag(`nothing was destroyed; with --allow-destroy this destroy deletes ${covered.length} sandbox${covered.length === 1 ? '' : 'es'}`, {
+      detail: covered.map((a) => `- ${a}`).join('\n'),
+      fix: 'rerun with --allow-destroy to delete all of them, or with --target NAME for the unprotected ones only',
+      code: 'destroy.refused',
+    }),
+  ];
 }
 
 export async function converge(selected: Selected, environment: string, io: CommandIO, options: ConvergeOptions): Promise<ConvergeResult> {
@@ -135,6 +165,7 @@ export async function converge(selected: Selected, environment: string, io: Comm
     let plan = prepared.plan;
     const secrets = resolved.secretValues;
     const say = (text: string) => reporterOut(redact(text, secrets));
+    const emit = recordSink(io, options, secrets);
 
     if (options.destroy) {
       const envFile = envFilePath(paths, environment);
@@ -148,7 +179,15 @@ export async function converge(selected: Selected, environment: string, io: Comm
       });
       // Protection follows the manifest too: 'protect: true' added but not yet applied still guards.
       const guarded = (name: string) => resolved.sandboxes[name]?.protect === true;
-      plan = { ...plan, changes: plan.changes.map((c) => (guarded(c.name) && !c.requiresAllowDestroy ? { ...c, requiresAllowDestroy: true } : c)) };
+      // The planner's reason for a delete is a sandbox gone from the manifest; here the user asked for it.
+      plan = {
+        ...plan,
+        changes: plan.changes.map((c) => ({
+          ...c,
+          reasons: c.action === 'delete' ? ['destroy requested'] : c.reasons,
+          requiresAllowDestroy: c.requiresAllowDestroy || guarded(c.name),
+        })),
+      };
       const hadEnvFile = prepared.plan.inputs.env_file !== '';
       plan = { ...plan, config_changes: options.targets.length === 0 && hadEnvFile ? [{ path: envFile.relative, action: 'delete', diff: '' }] : [] };
       plan.summary.config = plan.config_changes.length;
@@ -166,15 +205,26 @@ export async function converge(selected: Selected, environment: string, io: Comm
     }
 
     const errors = plan.notices.filter((n) => n.severity === 'error');
-    if (!options.quiet && !options.json) {
-      const { renderPlanText } = await import('../render/text.js');
-      say(renderPlanText(plan, { color: io.color }).replace(/\n?$/, '\n'));
+    // The plan's own "No changes. X matches its manifest." would be wrong for a destroy: the manifest may list sandboxes.
+    const nothing = hasChanges(plan)
+      ? undefined
+      : options.destroy
+        ? `Nothing to destroy: ${options.targets.length > 0 ? `no sandbox named ${options.targets.join(', ')}` : 'no sandbox and no connection-settings file'} of ${environment} exists on this machine.`
+        : planSummaryLine(plan);
+    if (!options.quiet && !emit) {
+      if (nothing && options.destroy && plan.notices.length === 0) say(`${nothing}\n`);
+      else {
+        const { renderPlanText } = await import('../render/text.js');
+        say(renderPlanText(plan, { color: io.color }).replace(/\n?$/, '\n'));
+      }
     }
     if (errors.length > 0) {
       throw new DiagnosticError(errors.map((n) => diag(n.summary, { detail: n.detail, fix: n.fix })));
     }
-    if (!hasChanges(plan)) {
-      return { exitCode: 0, plan, results: [], changed: false };
+    if (nothing) {
+      const summary = summaryRecord(nothing, []);
+      emit?.(summary);
+      return { exitCode: 0, plan, results: [], changed: false, summary };
     }
     const blocked = protectedDiagnostics(plan, options);
     if (blocked.length > 0) throw new DiagnosticError(blocked);
@@ -184,10 +234,10 @@ export async function converge(selected: Selected, environment: string, io: Comm
     for (const [name, sandbox] of Object.entries(resolved.sandboxes)) specs[name] = toDriverSpec(environment, sandbox);
     const backupDir = options.backup ? path.join(paths.backups, environment) : null;
     if (backupDir && plan.changes.some((c) => c.backup)) await mkdir(backupDir, { recursive: true, mode: 0o700 });
-    if (!options.quiet && !options.json) say('\n');
+    if (!options.quiet && !emit) say('\n');
 
     // --json: the events are the machine-readable output (stdout); the human text went to stderr.
-    const reporter = reporterFor({ ...io, stdout: options.json ? (text: string) => io.stdout(redact(text, secrets)) : say }, options);
+    const reporter = reporterFor({ ...io, stdout: say }, options, emit);
     const onEvent = (event: ApplyEvent) => {
       const safe = event.message ? { ...event, message: redact(event.message, secrets) } : event;
       reporter.event(safe);
@@ -228,12 +278,13 @@ export async function converge(selected: Selected, environment: string, io: Comm
 
     const counts = countOutcomes(results);
     const line = summaryLine(results, options.verb);
-    if (options.json) io.stdout(`${JSON.stringify({ time: new Date().toISOString(), type: 'summary', message: line, ...counts })}\n`);
+    const summary = summaryRecord(line, results);
+    if (emit) emit(summary);
     else say(`\n${line}\n`);
     // Skipped actions (a failed dependency, an interrupt) leave the environment unconverged too.
     const unfinished = counts.failed > 0 || counts.skipped > 0;
     record([{ outcome: unfinished ? (options.signal?.aborted ? 'interrupted' : 'failed') : 'completed', error: unfinished ? line : undefined }]);
-    return { exitCode: counts.failed > 0 || counts.skipped > 0 ? 1 : 0, plan, results, changed: true };
+    return { exitCode: unfinished ? 1 : 0, plan, results, changed: true, summary };
   } finally {
     await Promise.all(history);
     await lock.release();

@@ -17,9 +17,9 @@ import {
 } from '../diff/index.js';
 import type { ResolvedSide, Variables } from '../diff/values.js';
 import { gitLocation, readRevision, readWorkingTree, resolveRef, WORKING_TREE } from '../git/revision.js';
-import { readVariables, unknownEnvironment } from '../manifest/load.js';
+import { readVariables, unknownEnvironment } from '../io/load.js';
 import { findProjectRoot } from '../project.js';
-import { redact } from '../util/redact.js';
+import { redact } from '../secrets/index.js';
 import type { CommandIO } from './io.js';
 
 interface DiffOptions {

@@ -11,7 +11,8 @@ interface InitOptions {
 
 /** Installed as a dependency, the schema sits in node_modules; editors follow this comment. */
 export const SCAFFOLD_SCHEMA_REF = '../node_modules/iact/schemas/manifest.schema.json';
-export const GITIGNORE_LINES = ['.env', '.env.*', '!.env.example', '.iact/'];
+// node_modules/: `iact init` is often the first command of a project that then installs iact with npm.
+export const GITIGNORE_LINES = ['.env', '.env.*', '!.env.example', '.iact/', 'node_modules/'];
 
 export default async function init(opts: InitOptions, io: CommandIO): Promise<number> {
   const root = path.resolve(io.cwd, opts.dir ?? '.');
@@ -49,7 +50,7 @@ export default async function init(opts: InitOptions, io: CommandIO): Promise<nu
   const missing = GITIGNORE_LINES.filter((line) => !present.has(line));
   if (missing.length > 0) {
     const prefix = current === '' || current.endsWith('\n') ? '' : '\n';
-    writeFileSync(gitignore, `${current}${prefix}# iact: secrets and working area\n${missing.join('\n')}\n`);
+    writeFileSync(gitignore, `${current}${prefix}# iact: secrets, working area, installed packages\n${missing.join('\n')}\n`);
     io.stdout(`${current === '' ? 'created' : 'updated'} .gitignore (${missing.join(' ')})\n`);
   }
   io.stdout('\nNext: cp .env.example .env, edit the values, then run `iact validate --all` and `iact plan`.\n');

@@ -1,11 +1,17 @@
 // iact plan: compare the manifest with the machine and show what apply would do.
 import { DiagnosticError, diag, formatDiagnostics } from '../diagnostics.js';
+import type { PlanOptions } from '../plan/planner.js';
 import { hasChanges, type Plan } from '../plan/types.js';
-import { redact } from '../util/redact.js';
+import { redact } from '../secrets/index.js';
 import type { CommandIO } from './io.js';
 import { preparePlan, selectEnvironments, targetsOf } from './shared.js';
 
 type Format = 'text' | 'json' | 'markdown';
+
+/** --target and --refresh-only as the planner takes them; the library maps its options through here too. */
+export function planOptions(opts: Record<string, unknown>): PlanOptions {
+  return { targets: targetsOf(opts), refreshOnly: Boolean(opts.refreshOnly), backup: true };
+}
 
 export default async function plan(opts: Record<string, unknown>, io: CommandIO): Promise<number> {
   const selected = selectEnvironments(opts, io);
@@ -21,7 +27,7 @@ export default async function plan(opts: Record<string, unknown>, io: CommandIO)
       }),
     );
   }
-  const options = { targets: targetsOf(opts), refreshOnly: Boolean(opts.refreshOnly), backup: true };
+  const options = planOptions(opts);
   // Loaded while the drivers' status scans run rather than after them.
   const renderers = import('../render/index.js');
   renderers.catch(() => undefined); // awaited below; no unhandled rejection if planning throws first
@@ -55,7 +61,7 @@ export default async function plan(opts: Record<string, unknown>, io: CommandIO)
   io.stdout(redact(rendered.endsWith('\n') ? rendered : `${rendered}\n`, secrets));
 
   if (out) {
-    const { writePlanFile } = await import('../plan/planfile-io.js');
+    const { writePlanFile } = await import('../io/planfile.js');
     await writePlanFile(out, plans[0]!);
     if (format === 'text') io.stderr(`Saved the plan to ${out}. To perform exactly these actions, run: iact apply ${out}\n`);
   }

@@ -2,7 +2,8 @@
 // (observe everything, plan, apply what differs) and ends with one JSON line on stdout.
 import { parseDuration } from '../apply/lock.js';
 import { DiagnosticError, diag, formatLocation } from '../diagnostics.js';
-import { redact } from '../util/redact.js';
+import { DriverError } from '../drivers/errors.js';
+import { redact } from '../secrets/index.js';
 import { defaultParallelism } from './apply.js';
 import { converge, type ConvergeOptions, type ConvergeResult } from './converge.js';
 import type { CommandIO } from './io.js';
@@ -25,6 +26,8 @@ export interface PassLog {
   refused?: string[];
   actions?: { address: string; action: string; outcome: string }[];
   error?: string;
+  /** Set on a failed pass: whether the next pass may succeed without a change to the manifest. */
+  retryable?: boolean;
   /** Milliseconds until the next pass (absent after the last one). */
   next_pass_in_ms?: number;
 }
@@ -32,9 +35,13 @@ export interface PassLog {
 /** ok: converged. refused: converged except protected sandboxes (needs a person, not a retry). */
 export type PassOutcome = 'ok' | 'refused' | 'failed' | 'locked';
 
-/** Pure: the wait after a pass, given how many passes in a row have failed. */
-export function nextDelay(intervalMs: number, consecutiveFailures: number): number {
+/**
+ * Pure: the wait after a pass, given how many passes in a row have failed and whether the last
+ * failure is one a retry may fix (DriverError.retryable); one that needs a manifest change waits longest.
+ */
+export function nextDelay(intervalMs: number, consecutiveFailures: number, retryable = true): number {
   if (consecutiveFailures <= 0) return intervalMs;
+  if (!retryable) return intervalMs * MAX_BACKOFF_FACTOR;
   return intervalMs * Math.min(2 ** consecutiveFailures, MAX_BACKOFF_FACTOR);
 }
 
@@ -48,17 +55,15 @@ function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-const PROTECTED_RE = /^sandbox\.([a-z][a-z0-9-]*) would be (?:deleted|replaced), but it is protected/;
-
 /** Names of the sandboxes a refusal names, when every diagnostic is a protection refusal; else null. */
 export function refusedSandboxes(error: unknown): string[] | null {
   if (!(error instanceof DiagnosticError) || error.diagnostics.length === 0) return null;
-  const names = error.diagnostics.map((d) => (d.code === undefined || d.code === 'apply.protected' ? PROTECTED_RE.exec(d.summary)?.[1] : undefined));
+  const names = error.diagnostics.map((d) => (d.code === 'apply.protected' && d.subject?.startsWith('sandbox.') ? d.subject.slice('sandbox.'.length) : undefined));
   return names.every((n): n is string => n !== undefined) ? names : null;
 }
 
 function isLockHeld(error: unknown): boolean {
-  return error instanceof DiagnosticError && error.diagnostics.some((d) => / is locked by /.test(d.summary));
+  return error instanceof DiagnosticError && error.diagnostics.some((d) => d.code === 'lock.held');
 }
 
 /** Sleep that an abort ends early. */
@@ -142,14 +147,19 @@ export default async function reconcile(opts: Record<string, unknown>, io: Comma
       const failedActions = result.results.filter((r) => r.outcome === 'failed' || r.outcome === 'skipped').length;
       entry.failed = failedActions + refused.length;
       if (result.results.length > 0) entry.actions = result.results.map((r) => ({ address: r.address, action: r.action, outcome: r.outcome }));
-      const messages = result.results.filter((r) => r.outcome === 'failed' && r.message).map((r) => `${r.address}: ${r.message}`);
+      const failedResults = result.results.filter((r) => r.outcome === 'failed');
+      const messages = failedResults.filter((r) => r.message).map((r) => `${r.address}: ${r.message}`);
+      // A failure the drivers call retryable (a port in use, a lock, a slow start) may pass next time.
+      if (failedResults.length > 0) entry.retryable = failedResults.some((r) => r.retryable !== false);
       if (entry.error) messages.unshift(entry.error);
       if (messages.length > 0) entry.error = messages.join('; ');
       if (failedActions > 0 || result.exitCode !== 0) return { outcome: 'failed', secrets };
       return { outcome: refused.length > 0 ? 'refused' : 'ok', secrets };
     } catch (error) {
       entry.error = errorText(error);
+      entry.retryable = error instanceof DriverError ? error.retryable : !(error instanceof DiagnosticError);
       if (isLockHeld(error)) {
+        delete entry.retryable;
         entry.skipped = 'locked';
         return { outcome: 'locked', secrets };
       }
@@ -171,7 +181,7 @@ export default async function reconcile(opts: Record<string, unknown>, io: Comma
       else if (outcome !== 'locked') failures = 0;
       entry.duration_ms = Date.now() - started;
       const last = once || signal.aborted;
-      const delay = nextDelay(intervalMs, failures);
+      const delay = nextDelay(intervalMs, failures, entry.retryable ?? true);
       if (!last) entry.next_pass_in_ms = delay;
       if (entry.error) entry.error = redact(entry.error, secrets);
       io.stdout(`${JSON.stringify(entry)}\n`);

@@ -15,7 +15,16 @@ export default async function run(opts: Record<string, unknown>, io: CommandIO, 
   if (command.length === 0 || !command[0]) {
     throw new DiagnosticError(diag('iact run needs a command to run', { fix: 'put it after --, e.g. iact run --service postgres -- npm test' }));
   }
-  const service = String(opts.service) as EphemeralService;
+  // Repeatable on the command line only so that a second one is refused instead of silently winning.
+  const services = (Array.isArray(opts.service) ? opts.service : [opts.service]).map(String);
+  if (services.length > 1) {
+    throw new DiagnosticError(
+      diag(`--service was given ${services.length} times (${services.join(', ')}); iact run makes one sandbox`, {
+        fix: `pass --service once; for two services, nest the runs: iact run --service ${services[0]} -- iact run --service ${services[1]} -- COMMAND`,
+      }),
+    );
+  }
+  const service = services[0] as EphemeralService;
   const driver = (typeof opts.driver === 'string' ? opts.driver : 'lightweight') as DriverName;
 
   let interrupted: NodeJS.Signals | undefined;

@@ -4,11 +4,12 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DiagnosticError, diag, formatDiagnostics, hasErrors } from '../diagnostics.js';
 import type { DriverContext, DriverWriter, SandboxStatus } from '../drivers/types.js';
-import { detectEnvironmentIn, describeDetected } from '../manifest/detect.js';
-import { duplicateManifest, invalidEnvironmentName, listEnvironments, loadEnvironment, manifestFile, unknownEnvironment } from '../manifest/load.js';
+import { describeDetected } from '../manifest/detect.js';
+import { detectEnvironmentIn } from '../io/detect.js';
+import { duplicateManifest, invalidEnvironmentName, listEnvironments, loadEnvironment, manifestFile, projectSalt, unknownEnvironment } from '../io/load.js';
 import type { DriverName, ResolvedEnvironment, SandboxSpec } from '../model/types.js';
 import { readApplied } from '../apply/applied.js';
-import { beginObservation, type Observation } from '../plan/observe.js';
+import { beginObservation, type Observation } from '../io/observe.js';
 import { buildPlan, prepareDesired, type PlanOptions } from '../plan/planner.js';
 import type { Plan, PlanNotice } from '../plan/types.js';
 import { checkEnvironmentFlags, findProjectRoot, projectPaths, type ProjectPaths } from '../project.js';
@@ -48,7 +49,8 @@ export async function loadResolved(
   env: NodeJS.ProcessEnv,
   warn: (text: string) => void = (t) => void process.stderr.write(t),
 ): Promise<ResolvedEnvironment> {
-  const result = await loadEnvironment({ root, environment, env });
+  // Plans carry the variables' hashes: keyed by the project's salt, made here on first use.
+  const result = await loadEnvironment({ root, environment, env, salt: projectSalt(root) });
   if (hasErrors(result.diagnostics) || !result.resolved) {
     throw new DiagnosticError(result.diagnostics.length > 0 ? result.diagnostics : [diag(`could not load environment ${environment}`)]);
   }
@@ -149,7 +151,7 @@ async function portsTakenNotices(resolved: ResolvedEnvironment, observed: readon
   const current = new Map(observed.map((s) => [s.name, s.port]));
   const claims = Object.values(resolved.sandboxes).filter((sb) => sb.service !== 'none' && current.get(sb.name) !== sb.port && !held.has(sb.port));
   if (claims.length === 0) return [];
-  const { portInUse } = await import('../util/port.js');
+  const { portInUse } = await import('../io/port.js');
   const taken = await Promise.all(claims.map(async (sb) => ((await portInUse(sb.port)) ? sb : undefined)));
   return taken
     .filter((sb): sb is SandboxSpec => sb !== undefined)

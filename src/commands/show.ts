@@ -1,6 +1,6 @@
 // `iact show PLANFILE [--format text|json|markdown]`: render a saved plan.
 import path from 'node:path';
-import { readPlanFile } from '../plan/planfile-io.js';
+import { readPlanFile } from '../io/planfile.js';
 import { renderPlans } from '../render/index.js';
 import type { PlanFormat } from '../render/index.js';
 import type { CommandIO } from './io.js';

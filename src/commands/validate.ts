@@ -2,8 +2,9 @@
 import { DiagnosticError, formatDiagnostics, hasErrors, type Diagnostic } from '../diagnostics.js';
 import type { ResolvedEnvironment } from '../model/types.js';
 import { checkEnvironmentFlags, findProjectRoot } from '../project.js';
-import { describeDetected, detectEnvironmentIn } from '../manifest/detect.js';
-import { listEnvironments, loadEnvironment, manifestFile, readEnvExample, unknownEnvironment } from '../manifest/load.js';
+import { describeDetected } from '../manifest/detect.js';
+import { detectEnvironmentIn } from '../io/detect.js';
+import { listEnvironments, loadEnvironment, manifestFile, readEnvExample, unknownEnvironment } from '../io/load.js';
 import { crossEnvironmentPortConflicts } from '../manifest/semantic.js';
 import type { CommandIO } from './io.js';
 
@@ -49,7 +50,7 @@ async function run(opts: ValidateOptions, io: CommandIO): Promise<number> {
     selected = [detected.name];
   }
 
-  // Variables unset here are checked with their .env.example values: CI has no secrets (docs/configuration.md).
+  // Variables unset here are checked with their .env.example values: CI has no secrets (docs/manifest.md "Validating without secrets").
   const placeholders = readEnvExample(root);
   const diagnostics: Diagnostic[] = [];
   const resolved: ResolvedEnvironment[] = [];

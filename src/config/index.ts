@@ -1,9 +1,6 @@
-// The seed's EnvironmentConfig as a library: detect the environment, load its manifest, expose settings.
-import { DiagnosticError, hasErrors } from '../diagnostics.js';
+// Pure: a resolved environment's settings as the EnvironmentConfig library object (loading it: src/io/config.ts).
 import type { ApiSettings, CacheSettings, DatabaseSettings, LlmSettings, LoggingSettings, ResolvedEnvironment } from '../model/types.js';
-import { findProjectRoot } from '../project.js';
-import { describeDetected, detectEnvironmentIn } from '../manifest/detect.js';
-import { loadEnvironment, manifestFile, unknownEnvironment } from '../manifest/load.js';
+import { configProblems } from './present.js';
 import { connectionVariables } from './render.js';
 
 export interface EnvironmentConfig {
@@ -27,30 +24,7 @@ export interface EnvironmentConfig {
   readonly resolved: ResolvedEnvironment;
 }
 
-export interface LoadConfigOptions {
-  cwd?: string;
-  env?: NodeJS.ProcessEnv;
-  /** Explicit environment (like --env); otherwise detected. */
-  environment?: string;
-  /** Project root; otherwise the nearest ancestor of cwd with environments/. */
-  dir?: string;
-}
-
 const copy = <T>(value: T): T => (value === undefined ? value : (structuredClone(value) as T));
-
-/** Throws DiagnosticError (file:line:col, fix) when the environment is unknown or its manifest invalid. */
-export async function loadEnvironmentConfig(opts: LoadConfigOptions = {}): Promise<EnvironmentConfig> {
-  const cwd = opts.cwd ?? process.cwd();
-  const env = opts.env ?? process.env;
-  const root = findProjectRoot(cwd, opts.dir);
-  const detected = detectEnvironmentIn(root, { flag: opts.environment, env });
-  if (!manifestFile(root, detected.name) && /^[a-z][a-z0-9_-]{0,62}$/.test(detected.name)) {
-    throw new DiagnosticError(unknownEnvironment(root, detected.name, detected.source));
-  }
-  const { resolved, diagnostics } = await loadEnvironment({ root, environment: detected.name, env });
-  if (!resolved || hasErrors(diagnostics)) throw new DiagnosticError(diagnostics);
-  return makeConfig(resolved, detected.source);
-}
 
 export function makeConfig(resolved: ResolvedEnvironment, source: string): EnvironmentConfig {
   const c = resolved.connections;
@@ -69,15 +43,7 @@ export function makeConfig(resolved: ResolvedEnvironment, source: string): Envir
     features: Object.freeze({ ...resolved.features }),
     isFeatureEnabled: (feature) => resolved.features[feature] === true,
     validate: () => {
-      const problems: string[] = [];
-      if (name === 'production') {
-        for (const field of ['host', 'user', 'password'] as const) {
-          if (!c.database?.[field]) problems.push(`production needs database ${field}`);
-        }
-        if (!c.api?.base_url) problems.push('production needs the API base URL');
-      }
-      if (c.database && (!c.database.host || !c.database.database || !c.database.user)) problems.push('database needs host, name and user');
-      if (c.cache?.backend === 'redis' && !c.cache.host) problems.push('redis cache needs a host');
+      const problems = configProblems(resolved);
       return { valid: problems.length === 0, problems };
     },
     toEnv: () => Object.fromEntries(connectionVariables(resolved).map((v) => [v.key, v.value])),
@@ -85,4 +51,3 @@ export function makeConfig(resolved: ResolvedEnvironment, source: string): Envir
   };
 }
 
-export { describeDetected };

@@ -1,7 +1,7 @@
 // Pure: `iact config` output in text, json, env and shell formats, masked unless asked otherwise.
 import type { ResolvedEnvironment } from '../model/types.js';
-import { MASK, redact } from '../util/redact.js';
-import { envFileQuote } from './quote.js';
+import { MASKED, redact } from '../secrets/index.js';
+import { envFileQuote } from '../util/env-quote.js';
 import { connectionVariables } from './render.js';
 
 export type ConfigFormat = 'text' | 'json' | 'env' | 'shell';
@@ -18,14 +18,29 @@ export interface ConfigView {
   features: Record<string, boolean>;
 }
 
-/** The settings as one tree (seed field names), sensitive leaves replaced by "(sensitive)" when masked. */
+/** Production requires database host/user/password and the API URL; every environment needs its own settings complete. */
+export function configProblems(resolved: ResolvedEnvironment): string[] {
+  const c = resolved.connections;
+  const problems: string[] = [];
+  if (resolved.environment === 'production') {
+    for (const field of ['host', 'user', 'password'] as const) {
+      if (!c.database?.[field]) problems.push(`production needs database ${field}`);
+    }
+    if (!c.api?.base_url) problems.push('production needs the API base URL');
+  }
+  if (c.database && (!c.database.host || !c.database.database || !c.database.user)) problems.push('database needs host, name and user');
+  if (c.cache?.backend === 'redis' && !c.cache.host) problems.push('redis cache needs a host');
+  return problems;
+}
+
+/** The settings as one tree (EnvironmentConfig field names, docs/connection-variables.md), sensitive leaves replaced by "(sensitive)" when masked. */
 export function configView(resolved: ResolvedEnvironment, source: string, mask: boolean): ConfigView {
   const sensitive = new Set(resolved.sensitivePaths);
   const scrub = (value: unknown, path: string): unknown => {
     if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
       return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrub(v, `${path}.${k}`)]));
     }
-    return mask && sensitive.has(path) ? MASK : value;
+    return mask && sensitive.has(path) ? MASKED : value;
   };
   const c = resolved.connections;
   const view = { environment: resolved.environment, source, file: resolved.file } as ConfigView;
@@ -49,7 +64,8 @@ export function renderConfig(resolved: ResolvedEnvironment, opts: { format: Conf
   const { format, mask, source } = opts;
   let out: string;
   if (format === 'json') {
-    out = `${JSON.stringify(configView(resolved, source, mask), null, 2)}\n`;
+    // `problems` is what EnvironmentConfig.validate() reports, for clients of the JSON (python/iact).
+    out = `${JSON.stringify({ ...configView(resolved, source, mask), problems: configProblems(resolved) }, null, 2)}\n`;
   } else if (format === 'text') {
     const { environment, source: _s, file, ...rest } = configView(resolved, source, mask);
     out = `${[`environment: ${environment} (from ${source}; ${file})`, ...textTree(rest, '')].join('\n')}\n`;
@@ -73,7 +89,7 @@ export function renderConfig(resolved: ResolvedEnvironment, opts: { format: Conf
 export function lookupSetting(resolved: ResolvedEnvironment, key: string, mask: boolean): { found: true; value: string } | { found: false; candidates: string[] } {
   const vars = connectionVariables(resolved);
   const byName = vars.find((v) => v.key === key);
-  if (byName) return { found: true, value: mask && byName.sensitive ? MASK : byName.value };
+  if (byName) return { found: true, value: mask && byName.sensitive ? MASKED : byName.value };
   const view = configView(resolved, '', mask) as unknown as Record<string, unknown>;
   const value = key.split('.').reduce<unknown>((acc, k) => (acc !== null && typeof acc === 'object' ? (acc as Record<string, unknown>)[k] : undefined), view);
   if (value !== undefined && (value === null || typeof value !== 'object')) return { found: true, value: String(value) };

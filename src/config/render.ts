@@ -1,7 +1,7 @@
-// Pure: the connection settings as environment variables (the seed's names) and the env file apps source.
-import { sha256 } from '../util/hash.js';
+// Pure: the connection settings as environment variables (docs/connection-variables.md) and the env file apps source.
+import { maskedEnvValue } from '../secrets/index.js';
 import type { ResolvedEnvironment } from '../model/types.js';
-import { envFileQuote } from './quote.js';
+import { envFileQuote } from '../util/env-quote.js';
 
 export interface ConnectionVariable {
   key: string;
@@ -84,12 +84,6 @@ export function connectionVariables(resolved: ResolvedEnvironment): ConnectionVa
   return out;
 }
 
-/** What a masked sensitive value shows: enough to see it changed, nothing to guess it from. */
-export function maskedValue(resolved: ResolvedEnvironment, key: string, value: string): string {
-  const hash = sha256(`iact-env\0${resolved.environment}\0${key}\0${value}`).slice(0, 12);
-  return `(sensitive sha256:${hash})`;
-}
-
 /**
  * `.iact/env/<environment>.env`: KEY='value' lines that `source` in bash, python-dotenv and
  * node's dotenv read identically. Deterministic (no timestamps) so plans can diff it.
@@ -99,7 +93,7 @@ export function renderEnvFile(resolved: ResolvedEnvironment, opts: { mask: boole
     `# iact connection settings for ${resolved.environment}, rendered from ${resolved.file}. Do not edit: \`iact apply\` rewrites this file.`,
   ];
   for (const v of connectionVariables(resolved)) {
-    const value = opts.mask && v.sensitive ? maskedValue(resolved, v.key, v.value) : v.value;
+    const value = opts.mask && v.sensitive ? maskedEnvValue(resolved.environment, v.key, v.value) : v.value;
     // Values that cannot be quoted are rejected by validation; never emit a line bash would misread.
     const quoted = envFileQuote(value);
     if (quoted === undefined) throw new Error(`${v.key} has a value the env file cannot carry (validate should have refused it)`);

@@ -2,9 +2,8 @@
 // marked, and divergence that tends to break production (engine, version, TLS, cache, flags) flagged.
 import { connectionVariables } from '../config/render.js';
 import type { ResolvedEnvironment, SandboxSpec } from '../model/types.js';
-import { MASKED } from '../plan/types.js';
 import { DIFF_FORMAT_VERSION, type DiffValue, type ParityReport, type ParityRow } from './types.js';
-import { isSensitiveKey } from '../model/sensitive.js';
+import { isSensitiveKey, MASKED } from '../secrets/index.js';
 import { flattenSandbox, sameValue, unsetReference, unsetVariables } from './values.js';
 
 export interface ParityInput {

@@ -3,7 +3,7 @@
 import type { DiffValue, EnvironmentDiff, ParityReport, ParityRow, RevisionDiff, SandboxDiff } from './types.js';
 import { cell, environmentText, palette, paritySummaryLine, revisionSummaryLine, sandboxNote, unsetNote } from './render-text.js';
 import { splitComment, type Block } from '../render/comments.js';
-import { MASKED, MASKED_CHANGED } from '../plan/types.js';
+import { MASKED, MASKED_CHANGED } from '../secrets/index.js';
 
 export interface DiffMarkdownOptions {
   maxChars?: number;

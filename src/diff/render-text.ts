@@ -1,5 +1,6 @@
 // Text rendering of `iact diff`, in the plan's idiom (+ ~ -/+ -, `old -> new`). Pure; colour only when asked.
-import { MASKED, MASKED_CHANGED, type Impact } from '../plan/types.js';
+import type { Impact } from '../plan/types.js';
+import { MASKED, MASKED_CHANGED } from '../secrets/index.js';
 import type { DiffValue, EnvironmentDiff, FieldDiff, ParityReport, ParityRow, RevisionDiff, SandboxDiff } from './types.js';
 
 type Paint = (text: string) => string;

@@ -3,7 +3,7 @@
 import { parse as parseDotenv } from 'dotenv';
 import { connectionVariables } from '../config/render.js';
 import type { ResolvedEnvironment, SandboxSpec } from '../model/types.js';
-import { effectOf, impactOf, worstImpact } from '../plan/impact.js';
+import { effectOf, worstImpact } from '../plan/impact.js';
 import type { Impact } from '../plan/types.js';
 import {
   DIFF_FORMAT_VERSION,
@@ -16,7 +16,7 @@ import {
   type SandboxDiff,
   type SettingDiff,
 } from './types.js';
-import { isSensitiveKey } from '../model/sensitive.js';
+import { isSensitiveKey } from '../secrets/index.js';
 import { flattenSandbox, maskPair, sameValue, unsetVariables, type ResolvedSide } from './values.js';
 
 export interface RevisionInput {
@@ -88,7 +88,7 @@ function isSensitiveField(resolved: ResolvedEnvironment, name: string, field: st
   return field === 'password' || resolved.sensitivePaths.includes(`sandboxes.${name}.${field}`) || isSensitiveKey(field.replace(/^settings\./, ''));
 }
 
-/** Apply refuses to delete or replace these without --allow-destroy (SPEC "Apply and destroy"). */
+/** Apply refuses to delete or replace these without --allow-destroy (docs/commands.md "iact apply"). */
 function guarded(environment: string, spec: SandboxSpec): boolean {
   return spec.protect || environment === 'production';
 }
@@ -108,13 +108,13 @@ function compareSandbox(
   for (const field of [...new Set([...Object.keys(b), ...Object.keys(a)])]) {
     if (sameValue(b[field], a[field])) continue;
     // The new service's table decides (settings reloadable in redis are not in postgres).
-    const effect = effectOf(field, now.service);
+    const effect = effectOf(field, now.service, now.driver);
     if (effect.kind === 'replace') replaces = true;
     const sensitive = isSensitiveField(before, name, field) || isSensitiveField(after, name, field);
     const shown = sensitive
       ? maskPair({ resolved: before, value: b[field] }, { resolved: after, value: a[field] })
       : { ...(b[field] !== undefined ? { before: b[field] } : {}), ...(a[field] !== undefined ? { after: a[field] } : {}) };
-    fields.push({ field, ...shown, sensitive, impact: impactOf(effect) });
+    fields.push({ field, ...shown, sensitive, impact: effect.impact });
   }
   if (fields.length === 0) return undefined;
   const action = replaces ? 'replace' : 'update';

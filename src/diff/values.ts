@@ -1,9 +1,8 @@
 // Pure: resolve manifests without secrets, and turn resolved values into what a diff may show.
 import { formatDiagnostic, hasErrors } from '../diagnostics.js';
-import { isSensitiveVariable } from '../manifest/interpolate.js';
 import { resolveManifest } from '../manifest/resolve.js';
 import type { ResolvedEnvironment, SandboxSpec } from '../model/types.js';
-import { MASKED, MASKED_CHANGED } from '../plan/types.js';
+import { isSensitiveVariable, MASKED, MASKED_CHANGED } from '../secrets/index.js';
 import type { DiffValue, ManifestSet } from './types.js';
 
 export interface ResolvedSide {

@@ -7,7 +7,8 @@ import path from 'node:path';
 import type { ValidateFunction } from 'ajv';
 import type { DriverName } from '../model/types.js';
 import { packageDir } from '../package-dir.js';
-import { redact } from '../util/redact.js';
+import { redact } from '../secrets/index.js';
+import { DriverError, humanStderr, reportedError, type DriverErrorKind } from './errors.js';
 import type { BatchResult, DriverAvailability, DriverContext, DriverSpec, DriverWriter, SandboxStatus, UpdateOptions } from './types.js';
 
 export const BASH_DIR = path.join(packageDir(), 'bash');
@@ -18,19 +19,7 @@ const STDERR_TAIL_LINES = 20;
 const DEFAULT_TIMEOUT_MS = 300_000;
 const MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
 
-/** A driver script failed; the message reads like execa's (command, exit code, stderr tail) and never holds a secret. */
-export class DriverError extends Error {
-  readonly command: string;
-  readonly exitCode: number | undefined;
-  readonly stderrTail: string;
-  constructor(message: string, command: string, exitCode: number | undefined, stderrTail: string) {
-    super(message);
-    this.name = 'DriverError';
-    this.command = command;
-    this.exitCode = exitCode;
-    this.stderrTail = stderrTail;
-  }
-}
+export { DriverError } from './errors.js';
 
 let statusValidator: Promise<ValidateFunction> | undefined;
 
@@ -66,17 +55,36 @@ interface Outcome {
   message?: string;
 }
 
-/** A failed script run as a DriverError: what ran, how it ended, the tail of its stderr; secrets redacted. */
+/**
+ * A failed script run as a DriverError: the script's own report (its iact-error line, or its error:
+ * and fix: lines), what ran, how it ended, the tail of its stderr for people; secrets redacted.
+ */
 function failure(command: string, secrets: string[], outcome: Outcome): DriverError {
-  const stderrTail = redact(tail(outcome.stderr, STDERR_TAIL_LINES), secrets);
+  const stderrTail = redact(tail(humanStderr(outcome.stderr), STDERR_TAIL_LINES), secrets);
   let head: string;
-  if (outcome.timedOut) head = `Command timed out: ${command}`;
-  else if (outcome.canceled) head = `Command was canceled: ${command}`;
-  else if (outcome.signal) head = `Command was killed with ${outcome.signal}: ${command}`;
+  let kind: DriverErrorKind = outcome.exitCode === 2 ? 'usage' : 'internal';
+  if (outcome.timedOut) [head, kind] = [`Command timed out: ${command}`, 'timeout'];
+  else if (outcome.canceled) [head, kind] = [`Command was canceled: ${command}`, 'interrupted'];
+  else if (outcome.signal) [head, kind] = [`Command was killed with ${outcome.signal}: ${command}`, 'interrupted'];
   else if (outcome.exitCode === undefined) head = `Command failed: ${command}\n${redact(outcome.message ?? '', secrets)}`;
   else head = `Command failed with exit code ${outcome.exitCode}: ${command}`;
-  return new DriverError(stderrTail ? `${head}\n${stderrTail}` : head, command, outcome.exitCode, stderrTail);
+  const reported = outcome.timedOut || outcome.canceled || outcome.signal ? undefined : reportedError(outcome.stderr, outcome.exitCode);
+  const scrub = (text: string) => redact(text, secrets);
+  return new DriverError({
+    summary: scrub(reported?.summary ?? head.split('\n')[0]!),
+    detail: scrub(reported?.detail ?? ''),
+    fix: scrub(reported?.fix ?? ''),
+    kind: reported?.kind ?? kind,
+    retryable: reported?.retryable,
+    exit: outcome.exitCode,
+    command,
+    stderrTail,
+    message: stderrTail ? `${head}\n${stderrTail}` : head,
+  });
 }
+
+/** A request refused before any script ran (exit 2, nothing changed). */
+const usage = (summary: string): DriverError => new DriverError({ summary, kind: 'usage', exit: 2 });
 
 const driverTimeoutMs = (): number => Number(process.env.IACT_DRIVER_TIMEOUT_MS) || DEFAULT_TIMEOUT_MS;
 
@@ -85,12 +93,12 @@ function tail(text: string, lines: number): string {
 }
 
 function checkName(name: string): void {
-  if (!NAME_RE.test(name)) throw new DriverError(`invalid sandbox name '${name}'`, '', 2, '');
+  if (!NAME_RE.test(name)) throw usage(`invalid sandbox name '${name}'`);
 }
 
 function checkContext(ctx: DriverContext): void {
-  if (!ENV_RE.test(ctx.environment)) throw new DriverError(`invalid environment name '${ctx.environment}'`, '', 2, '');
-  if (!path.isAbsolute(ctx.sandboxRoot)) throw new DriverError(`sandbox root must be absolute: ${ctx.sandboxRoot}`, '', 2, '');
+  if (!ENV_RE.test(ctx.environment)) throw usage(`invalid environment name '${ctx.environment}'`);
+  if (!path.isAbsolute(ctx.sandboxRoot)) throw usage(`sandbox root must be absolute: ${ctx.sandboxRoot}`);
 }
 
 /** What must not appear in a driver's error: the password and the secret settings' values. */
@@ -100,7 +108,7 @@ function secretsOf(spec: DriverSpec): string[] {
 
 function checkSpec(spec: DriverSpec): void {
   checkName(spec.name);
-  if (!Number.isInteger(spec.port) || spec.port < 1024 || spec.port > 65535) throw new DriverError(`invalid port ${spec.port} for ${spec.name}`, '', 2, '');
+  if (!Number.isInteger(spec.port) || spec.port < 1024 || spec.port > 65535) throw usage(`invalid port ${spec.port} for ${spec.name}`);
 }
 
 export type AvailabilityCheck = (ctx: DriverContext, driver: BashDriver) => Promise<DriverAvailability>;
@@ -134,7 +142,7 @@ export class BashDriver implements DriverWriter {
     try {
       return await parseStatus(stdout);
     } catch (error) {
-      throw new DriverError(`${(error as Error).message}\n  command: ${command}`, command, 0, '');
+      throw new DriverError({ summary: (error as Error).message, kind: 'bad-output', exit: 0, command, message: `${(error as Error).message}\n  command: ${command}` });
     }
   }
 
@@ -150,7 +158,7 @@ export class BashDriver implements DriverWriter {
     for (const spec of specs) {
       try {
         checkSpec(spec);
-        if (spec.service !== 'none') throw new DriverError(`createMany makes only none sandboxes, not ${spec.service}`, '', 2, '');
+        if (spec.service !== 'none') throw usage(`createMany makes only none sandboxes, not ${spec.service}`);
         valid.push(spec);
       } catch (error) {
         results.set(spec.name, { name: spec.name, ok: false, message: (error as Error).message });
@@ -162,7 +170,7 @@ export class BashDriver implements DriverWriter {
       try {
         reported = JSON.parse(stdout) as BatchResult[];
       } catch {
-        throw new DriverError(`create-many printed no JSON result\n  command: bash/${this.script} create-many`, `bash/${this.script} create-many`, 0, '');
+        throw new DriverError({ summary: 'create-many printed no JSON result', kind: 'bad-output', exit: 0, command: `bash/${this.script} create-many`, message: `create-many printed no JSON result\n  command: bash/${this.script} create-many` });
       }
       for (const r of reported) results.set(r.name, r);
     }
@@ -171,7 +179,8 @@ export class BashDriver implements DriverWriter {
 
   async update(ctx: DriverContext, spec: DriverSpec, opts: UpdateOptions): Promise<void> {
     checkSpec(spec);
-    await this.run(ctx, ['update', spec.name, '--spec', '-', ...(opts.restart ? ['--restart'] : [])], secretsOf(spec), JSON.stringify(spec));
+    // Always the list, even empty (files only): without --steps a script assumes a caller from before steps existed.
+    await this.run(ctx, ['update', spec.name, '--spec', '-', '--steps', opts.steps.join(',')], secretsOf(spec), JSON.stringify(spec));
   }
 
   async preflight(ctx: DriverContext, spec: DriverSpec, opts: { portIsOurs: boolean }): Promise<void> {
@@ -208,7 +217,7 @@ export class BashDriver implements DriverWriter {
     const { execa } = await import('execa');
     const result = await execa('bash', [this.scriptPath, ...fullArgs], {
       cwd: ctx.root,
-      env: { IACT_SANDBOX_ROOT: ctx.sandboxRoot },
+      env: { IACT_SANDBOX_ROOT: ctx.sandboxRoot, IACT_DRIVER_ERRORS: 'json' },
       ...(input === undefined ? { stdin: 'ignore' as const } : { input }),
       reject: false,
       timeout: driverTimeoutMs(),
@@ -235,7 +244,7 @@ export class BashDriver implements DriverWriter {
     return new Promise((resolve, reject) => {
       const child = spawn('bash', [this.scriptPath, ...fullArgs], {
         cwd: ctx.root,
-        env: { ...process.env, IACT_SANDBOX_ROOT: ctx.sandboxRoot },
+        env: { ...process.env, IACT_SANDBOX_ROOT: ctx.sandboxRoot, IACT_DRIVER_ERRORS: 'json' },
         stdio: ['ignore', 'pipe', 'pipe'],
         ...(ctx.signal ? { signal: ctx.signal } : {}),
       });

@@ -2,9 +2,11 @@
 import { access, constants } from 'node:fs/promises';
 import type { DriverName } from '../model/types.js';
 import { BashDriver, findBinary, type AvailabilityCheck } from './bash-driver.js';
+import { reportedError } from './errors.js';
 import type { DriverAvailability, DriverWriter } from './types.js';
 
-export { BashDriver, DriverError, BASH_DIR, parseStatus } from './bash-driver.js';
+export { BashDriver, BASH_DIR, parseStatus } from './bash-driver.js';
+export { DriverError, driverDiagnostic, type DriverErrorKind } from './errors.js';
 
 const SCRIPTS: Record<DriverName, string> = {
   lightweight: 'lightweight_venv.sh',
@@ -42,12 +44,16 @@ const docker: AvailabilityCheck = async (ctx, driver) => {
     hasScript = false;
   }
   if (hasScript) {
-    const r = await execa('bash', [driver.scriptPath, 'check', '--env', ctx.environment], { cwd: ctx.root, env: { IACT_SANDBOX_ROOT: ctx.sandboxRoot }, stdin: 'ignore', reject: false, timeout: 20_000 });
+    const r = await execa('bash', [driver.scriptPath, 'check', '--env', ctx.environment], {
+      cwd: ctx.root,
+      env: { IACT_SANDBOX_ROOT: ctx.sandboxRoot, IACT_DRIVER_ERRORS: 'json' },
+      stdin: 'ignore',
+      reject: false,
+      timeout: 20_000,
+    });
     if (r.exitCode === 0) return ok;
-    const lines = String(r.stderr ?? '').split('\n').map((l) => l.trim()).filter(Boolean);
-    const reason = (lines.find((l) => l.startsWith('error:')) ?? lines[0] ?? 'the docker engine is not reachable').replace(/^error:\s*/, '');
-    const fix = lines.find((l) => l.startsWith('fix:'))?.replace(/^fix:\s*/, '') ?? 'start a docker engine (dockerd) and retry';
-    return { available: false, reason, fix };
+    const reported = reportedError(String(r.stderr ?? ''), r.exitCode);
+    return { available: false, reason: reported?.summary || 'the docker engine is not reachable', fix: reported?.fix || 'start a docker engine (dockerd) and retry' };
   }
   if (!(await findBinary('docker'))) return { available: false, reason: 'docker is not installed', fix: 'apt-get install -y docker.io' };
   const r = await execa('docker', ['info', '--format', '{{.ServerVersion}}'], { stdin: 'ignore', reject: false, timeout: 5_000 });

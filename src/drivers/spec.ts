@@ -1,5 +1,5 @@
 // Pure: the DriverSpec a sandbox is applied with, and the hashes plans compare.
-import { isSensitiveKey } from '../model/sensitive.js';
+import { isSensitiveKey, passwordHash, settingHash } from '../secrets/index.js';
 import type { SandboxSpec, SettingValue } from '../model/types.js';
 import { sha256 } from '../util/hash.js';
 import type { DriverSpec, ObservedSpec } from './types.js';
@@ -27,16 +27,6 @@ export function canonicalJson(value: unknown, mapString?: (s: string) => string)
     first = false;
   }
   return `${out}}`;
-}
-
-/** Salted, truncated: enough to see that a password changed, useless for guessing it. */
-export function passwordHash(environment: string, name: string, password: string): string {
-  return `sha256:${sha256(`iact-password\0${environment}\0${name}\0${password}`).slice(0, 16)}`;
-}
-
-/** The same for a setting named like a secret: what sandbox.json and plans hold instead of its value. */
-export function settingHash(environment: string, name: string, key: string, value: SettingValue): string {
-  return `sha256:${sha256(`iact-setting\0${environment}\0${name}\0${key}\0${String(value)}`).slice(0, 16)}`;
 }
 
 /** The settings named like secrets, with their values; undefined when there are none. */

@@ -2,6 +2,7 @@
 // The planner only ever sees a DriverReader; only apply holds a DriverWriter.
 
 import type { DriverName, ServiceKind, SettingValue } from '../model/types.js';
+import type { DriverStep } from '../plan/types.js';
 
 /** What the TypeScript side hands a driver script through `--spec FILE` (JSON, mode 0600). */
 export interface DriverSpec {
@@ -69,7 +70,8 @@ export interface DriverReader {
 }
 
 export interface UpdateOptions {
-  restart: boolean; // impact table said restart; otherwise reload in place
+  /** The plan's driver steps (docs/driver-protocol.md, "Update steps"); empty: rewrite the files only. */
+  steps: DriverStep[];
 }
 
 export interface DriverWriter extends DriverReader {

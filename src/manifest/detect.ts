@@ -1,8 +1,8 @@
-// Environment detection (SPEC): --env > IACT_ENV > ENVIRONMENT > APP_ENV > DJANGO_ENV > development.
+// Environment detection (docs/manifest.md "Which environment"): --env > IACT_ENV > ENVIRONMENT > APP_ENV > DJANGO_ENV > development.
 // For each variable the process environment wins over .env, as in bash/lib/common.sh.
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { parseDotenv } from './dotenv.js';
+
+/** What a manifest's environment name (its file's base name) may be. */
+export const ENVIRONMENT_NAME = /^[a-z][a-z0-9_-]{0,62}$/;
 
 export const DETECTION_VARIABLES = ['IACT_ENV', 'ENVIRONMENT', 'APP_ENV', 'DJANGO_ENV'] as const;
 export const DEFAULT_ENVIRONMENT = 'development';
@@ -27,18 +27,4 @@ export function detectEnvironment(input: { flag?: string; env: NodeJS.ProcessEnv
 /** "staging, from ENVIRONMENT in .env" */
 export function describeDetected(d: Detected): string {
   return `${d.name}, from ${d.source}`;
-}
-
-/** Parsed .env of the project root ({} when absent); .env.<environment> cannot name the environment. */
-export function readRootDotenv(root: string): Record<string, string> {
-  try {
-    return parseDotenv(readFileSync(path.join(root, '.env'), 'utf8'));
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    throw error;
-  }
-}
-
-export function detectEnvironmentIn(root: string, opts: { flag?: string; env: NodeJS.ProcessEnv }): Detected {
-  return detectEnvironment({ flag: opts.flag, env: opts.env, dotenv: opts.flag ? {} : readRootDotenv(root) });
 }

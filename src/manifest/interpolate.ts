@@ -135,11 +135,3 @@ function matchingBrace(text: string, start: number): number {
   }
   return -1;
 }
-
-const SENSITIVE_NAME = /PASSWORD|SECRET|TOKEN|KEY/i;
-export const SENSITIVE_FIELDS: ReadonlySet<string> = new Set(['password', 'secret', 'token', 'apiKey', 'api_key']);
-
-/** SPEC "Sensitive values": by variable name, or listed under `sensitive:`. */
-export function isSensitiveVariable(name: string, listed: readonly string[] = []): boolean {
-  return SENSITIVE_NAME.test(name) || listed.includes(name);
-}

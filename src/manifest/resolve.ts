@@ -1,5 +1,4 @@
 // Pure: manifest text + variables -> ResolvedEnvironment, or every problem as a positioned diagnostic.
-import { createRequire } from 'node:module';
 import { diag, hasErrors, type Diagnostic, type SourceLocation } from '../diagnostics.js';
 import type {
   ApiSettings,
@@ -14,7 +13,9 @@ import type {
   ServiceKind,
   SettingValue,
 } from '../model/types.js';
-import { interpolate, isSensitiveVariable, SENSITIVE_FIELDS } from './interpolate.js';
+import { isSensitiveVariable, SENSITIVE_FIELDS, variableHash } from '../secrets/index.js';
+import { sha256 } from '../util/hash.js';
+import { interpolate } from './interpolate.js';
 import { applyDefaults, coerce, rootSchema, schemaChild, validateAgainstSchema, type JsonSchema } from './schema.js';
 import { checkSemantics, mergedSandboxes } from './semantic.js';
 import { joinPath, parseYaml, type ValueOrigin } from './yaml.js';
@@ -32,10 +33,10 @@ export interface ResolveInput {
   /** Values for variables that are unset where that would be an error (validate uses .env.example). */
   placeholders?: Record<string, string>;
   /**
-   * Key of the variables' hashes, asked for on first use. Plans (and their files, posted in pull
-   * requests) carry these hashes: a project-local key keeps a weak value from being guessed offline.
+   * Key of the variables' hashes (.iact/salt, read or made by the caller: src/io/load.ts). Plans and their
+   * files, posted in pull requests, carry these hashes; without a key they are unkeyed (docs/manifest.md).
    */
-  salt?: () => string;
+  salt?: string;
 }
 
 export interface ResolveResult {
@@ -49,18 +50,6 @@ type Segments = (string | number)[];
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
 
-// node:crypto costs ~12 ms of cold start; `iact validate` never needs it.
-function sha256Hex(text: string): string {
-  const { createHash } = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
-  return createHash('sha256').update(text).digest('hex');
-}
-
-/** Salted and short: shows that a value changed without revealing it. */
-export function variableHash(name: string, value: string | undefined, salt = ''): string {
-  if (value === undefined) return 'unset';
-  return `sha256:${sha256Hex(salt ? `iact-variable\0${salt}\0${name}\0${value}` : `iact-variable\0${name}\0${value}`).slice(0, 16)}`;
-}
-
 export function resolveManifest(input: ResolveInput): ResolveResult {
   const { file } = input;
   const parsed = parseYaml(input.text, file);
@@ -72,7 +61,7 @@ export function resolveManifest(input: ResolveInput): ResolveResult {
         diag(parsed.data == null ? 'manifest is empty' : 'manifest must be a mapping of apiVersion, environment, sandboxes, ...', {
           location: top,
           code: 'schema.type',
-          fix: 'start from `iact init` or the example in docs/configuration.md',
+          fix: 'start from `iact init` or the example in docs/manifest.md',
         }),
       ],
     };
@@ -226,11 +215,10 @@ export function resolveManifest(input: ResolveInput): ResolveResult {
   };
   // Hashed on first read (plans, diffs), mapped on first read (cross-environment diagnostics).
   computedOnFirstRead(resolved, 'variables', () => {
-    const salt = input.salt?.() ?? '';
-    return Object.fromEntries(used.map(([name, v]) => [name, variableHash(name, v, salt)]));
+    return Object.fromEntries(used.map(([name, v]) => [name, variableHash(name, v, input.salt)]));
   });
   computedOnFirstRead(resolved, 'locations', mapLocations);
-  computedOnFirstRead(resolved, 'sourceHash', () => sha256Hex(`iact-manifest\0${input.text}`));
+  computedOnFirstRead(resolved, 'sourceHash', () => sha256(`iact-manifest\0${input.text}`));
   return { diagnostics, placeholdersUsed: [...placeholdersUsed].sort(), resolved };
 }
 

@@ -119,7 +119,7 @@ function defaultsOf(node: JsonSchema): [string, unknown][] {
   return found;
 }
 
-/** Fill `default`s from the schema into objects that are present (seed defaults live in manifests; these are the last resort). */
+/** Fill `default`s from the schema into objects that are present (the bundled manifests set their own; these are the last resort). */
 export function applyDefaults(value: unknown, node: JsonSchema | undefined = rootSchema()): unknown {
   if (Array.isArray(value)) return value.map((item, i) => applyDefaults(item, schemaChild(node, i)));
   if (value === null || typeof value !== 'object') return value;
@@ -210,9 +210,17 @@ export function validateAgainstSchema(data: unknown, ctx: SchemaContext): Diagno
   const errors = ((compiledValidate as unknown as { errors?: AjvError[] }).errors ?? []).slice();
   const out: Diagnostic[] = [];
   const seen = new Set<string>();
+  // `servce: redis` is one typo: "unknown field servce, did you mean service?" says it all, and
+  // "missing the required field service" beside it would only echo it.
+  const misspelled = new Set(
+    errors
+      .filter((e) => e.keyword === 'additionalProperties')
+      .map((e) => `${e.instancePath}\0${didYouMean(String(e.params.additionalProperty), knownKeys(pointerToSegments(e.instancePath))) ?? ''}`),
+  );
   for (const error of errors) {
     // propertyNames reports each bad key, then once more for the whole object: keep the first.
     if (error.keyword === 'propertyNames' || ctx.skip?.(pointerToSegments(error.instancePath))) continue;
+    if (error.keyword === 'required' && misspelled.has(`${error.instancePath}\0${String(error.params.missingProperty)}`)) continue;
     const d = describe(error, data, ctx);
     if (!d) continue;
     const id = `${d.location?.line}:${d.location?.col}:${d.summary}`;

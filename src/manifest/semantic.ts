@@ -2,8 +2,8 @@
 // Runs on the interpolated data even when the schema found errors, so every problem shows at once.
 import { serviceEntry, servicesServing } from '../catalog/index.js';
 import { diag, formatLocation, type Diagnostic, type SourceLocation } from '../diagnostics.js';
-import type { ResolvedEnvironment } from '../model/types.js';
-import { envFileQuote } from '../config/quote.js';
+import { SERVICES, type ResolvedEnvironment } from '../model/types.js';
+import { envFileQuote } from '../util/env-quote.js';
 
 type Segments = readonly (string | number)[];
 export type Locate = (segments: Segments, key?: boolean) => SourceLocation;
@@ -12,6 +12,11 @@ type Obj = Record<string, unknown>;
 export const SANDBOX_NAME = /^[a-z][a-z0-9-]{0,62}$/;
 const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+/**
+ * A sandbox whose service is missing or unknown (a typo such as `servce:`) was already reported by
+ * the schema; checks that depend on its kind would only echo that error, so they skip it.
+ */
+const knownService = (sb: Obj): boolean => (SERVICES as readonly unknown[]).includes(sb.service);
 
 /** Sandboxes with the `defaults:` block merged in (only mappings; anything else is the schema's problem). */
 export function mergedSandboxes(data: Obj): Record<string, Obj> {
@@ -125,7 +130,7 @@ export function checkSemantics(data: Obj, ctx: { environment: string; fileEnviro
             fix: pick(names, sandboxes, servicesServing('database')),
           }),
         );
-      } else if (!(servicesServing('database') as string[]).includes(String(target.service))) {
+      } else if (knownService(target) && !(servicesServing('database') as string[]).includes(String(target.service))) {
         out.push(
           diag(`connections.database is bound to sandbox ${bound}, a ${String(target.service)} sandbox, not a database`, {
             location: locate(['connections', 'database', 'sandbox']),
@@ -177,7 +182,7 @@ export function checkSemantics(data: Obj, ctx: { environment: string; fileEnviro
     if (cache.backend === 'redis') {
       if (bound !== undefined) {
         const target = sandboxes[bound];
-        if (!target || !(servicesServing('cache') as string[]).includes(String(target.service))) {
+        if (!target || (knownService(target) && !(servicesServing('cache') as string[]).includes(String(target.service)))) {
           out.push(
             diag(
               target

@@ -86,6 +86,24 @@ export function parseYamlFull(text: string, file: string): ParsedYaml {
   }
 
   const diagnostics: Diagnostic[] = [];
+  // In `{ a: ${X:-y} }` the braces of ${...} close the flow mapping: the parser then reports a dozen
+  // errors that never name the cause. One diagnostic per such value, with the fix, replaces them.
+  const unquoted = doc.errors.length > 0 ? unquotedInterpolationsInFlow(text) : [];
+  const firstError = Math.min(...doc.errors.map((e) => e.pos[0]));
+  if (unquoted.length > 0 && unquoted[0]!.offset <= firstError + 1) {
+    return {
+      data: undefined,
+      origins,
+      diagnostics: unquoted.map((u) =>
+        diag(`${u.expression} inside { } or [ ] must be quoted`, {
+          location: at(u.offset),
+          code: 'yaml.unquoted-interpolation',
+          detail: 'in a flow mapping or sequence, the braces of ${...} end the collection, so YAML cannot read the line',
+          fix: `quote it: "${u.expression}" (or write the mapping in block style, one key per line)`,
+        }),
+      ),
+    };
+  }
   for (const error of doc.errors) {
     const duplicate = error.code === 'DUPLICATE_KEY';
     // Where the parser's stack ran out depends on the stack size, not on the document: name the line only.
@@ -194,4 +212,46 @@ function firstLine(message: string, code: string): string {
 function keyTextAt(text: string, offset: number): string {
   const rest = text.slice(offset, offset + 80).split(/[:\n]/)[0]!.trim();
   return rest.length > 0 ? rest : '(empty)';
+}
+
+/**
+ * `${...}` written unquoted inside a flow collection (`{ ... }`, `[ ... ]`): where it starts (offset
+ * into text) and the expression as written. Quoted strings and comments are skipped.
+ */
+export function unquotedInterpolationsInFlow(text: string): Array<{ offset: number; expression: string }> {
+  const found: Array<{ offset: number; expression: string }> = [];
+  let depth = 0;
+  let quote: '"' | "'" | undefined;
+  let previous = '\n'; // last significant character: a '{' opens a collection only where a value may start
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (quote) {
+      if (ch === '\\' && quote === '"') i++;
+      else if (ch === quote) quote = undefined;
+      else if (ch === '\n' && depth === 0) quote = undefined;
+      continue;
+    }
+    if (ch === '#' && /\s/.test(text[i - 1] ?? '\n')) {
+      while (i < text.length && text[i] !== '\n') i++;
+      previous = '\n';
+      continue;
+    }
+    if (ch === '$' && text[i + 1] === '{') {
+      const end = text.indexOf('}', i);
+      const stop = end === -1 ? text.length : end + 1;
+      if (depth > 0) found.push({ offset: i, expression: text.slice(i, stop).split('\n')[0]! });
+      i = stop - 1;
+      previous = '}';
+      continue;
+    }
+    if ((ch === '"' || ch === "'") && /[\n:,{[\-]/.test(previous)) quote = ch;
+    else if ((ch === '{' || ch === '[') && /[\n:,{[\-]/.test(previous)) depth++;
+    else if ((ch === '}' || ch === ']') && depth > 0) depth--;
+    else if (ch === '\n' && depth === 0) {
+      previous = '\n';
+      continue;
+    }
+    if (!/\s/.test(ch)) previous = ch;
+  }
+  return found;
 }

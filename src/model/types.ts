@@ -36,7 +36,7 @@ export interface SshTunnel {
   user?: string;
 }
 
-/** The seed's database settings (field names as the seed's EnvironmentConfig). */
+/** Database settings, named as EnvironmentConfig returns them (docs/connection-variables.md). */
 export interface DatabaseSettings {
   sandbox?: string;
   host: string;

@@ -1,67 +1,60 @@
-// The one table: which field change forces what (SPEC "Plan"). Nothing else decides impact.
-import type { Impact } from './types.js';
+// The one table (docs/plan-json.md, "Steps"): what a field change forces, keyed by (field,
+// service, driver), and the steps apply takes for it. Nothing else decides impact or steps.
+import { isReloadable } from '../catalog/index.js';
+import { DRIVER_STEPS, type DriverStep, type Impact } from './types.js';
 
-export type FieldEffect =
-  | { kind: 'replace' } // delete then create; data is lost
-  | { kind: 'restart' }
-  | { kind: 'reload' }
-  | { kind: 'in-place' } // update with no restart (password: ALTER ROLE / CONFIG SET)
-  | { kind: 'metadata' }; // no machine change at all
+export type EffectKind =
+  | 'replace' // delete then create; data is lost
+  | 'restart' // lightweight/namespace: a new process on the same data; docker: a new container on the same volume
+  | 'reload' // the running server picks it up (SIGHUP, SET GLOBAL, CONFIG SET)
+  | 'set-password' // in place, no restart (ALTER ROLE / ALTER USER / CONFIG SET requirepass)
+  | 'metadata'; // no machine change at all
 
-export const FIELD_EFFECTS: Readonly<Record<string, FieldEffect>> = {
-  service: { kind: 'replace' },
-  driver: { kind: 'replace' },
-  version: { kind: 'replace' },
-  image: { kind: 'replace' },
-  database: { kind: 'replace' },
-  user: { kind: 'replace' },
-  port: { kind: 'restart' },
-  memory: { kind: 'restart' },
-  password: { kind: 'in-place' },
-  depends_on: { kind: 'metadata' },
-  protect: { kind: 'metadata' },
-};
-
-/** Service settings that the running server picks up on reload; every other setting needs a restart. */
-export const RELOADABLE_SETTINGS: Readonly<Record<string, readonly string[]>> = {
-  postgres: [
-    'work_mem', 'maintenance_work_mem', 'statement_timeout', 'lock_timeout', 'idle_in_transaction_session_timeout',
-    'log_statement', 'log_min_duration_statement', 'log_min_messages', 'log_connections', 'log_disconnections',
-    'search_path', 'default_transaction_isolation', 'effective_cache_size', 'random_page_cost', 'timezone',
-  ],
-  mysql: [
-    'max_connections', 'wait_timeout', 'interactive_timeout', 'long_query_time', 'slow_query_log',
-    'general_log', 'sql_mode', 'max_allowed_packet', 'sort_buffer_size', 'join_buffer_size',
-  ],
-  redis: [
-    'maxmemory', 'maxmemory-policy', 'timeout', 'tcp-keepalive', 'loglevel', 'notify-keyspace-events',
-    'slowlog-log-slower-than', 'slowlog-max-len', 'hz', 'appendonly', 'save',
-  ],
-  none: [],
-};
-
-export function effectOf(field: string, service: string): FieldEffect {
-  const direct = FIELD_EFFECTS[field];
-  if (direct) return direct;
-  if (field.startsWith('settings.')) {
-    const key = field.slice('settings.'.length);
-    return (RELOADABLE_SETTINGS[service] ?? []).includes(key) ? { kind: 'reload' } : { kind: 'restart' };
-  }
-  return { kind: 'restart' };
+export interface FieldEffect {
+  kind: EffectKind;
+  impact: Impact;
+  /** The driver steps of an update that carry it out (none for replace and metadata). */
+  steps: DriverStep[];
 }
 
-export function impactOf(effect: FieldEffect): Impact {
-  switch (effect.kind) {
-    case 'replace':
-      return 'data-loss';
-    case 'restart':
-      return 'restart';
-    case 'reload':
-      return 'reload';
-    case 'in-place':
-    case 'metadata':
-      return 'none';
-  }
+const BY_FIELD: Readonly<Record<string, EffectKind>> = {
+  service: 'replace',
+  driver: 'replace',
+  version: 'replace',
+  image: 'replace',
+  database: 'replace',
+  user: 'replace',
+  port: 'restart',
+  memory: 'restart',
+  password: 'set-password',
+  depends_on: 'metadata',
+  protect: 'metadata',
+};
+
+const IMPACT: Record<EffectKind, Impact> = { replace: 'data-loss', restart: 'restart', reload: 'reload', 'set-password': 'none', metadata: 'none' };
+
+/** How a restart is done: docker replaces the container (same volume), the others restart the process. */
+export function restartStep(driver: string): DriverStep {
+  return driver === 'docker' ? 'recreate' : 'restart';
+}
+
+export function effectFor(kind: EffectKind, driver: string): FieldEffect {
+  const steps: DriverStep[] = kind === 'restart' ? [restartStep(driver)] : kind === 'reload' ? ['reload'] : kind === 'set-password' ? ['set-password'] : [];
+  return { kind, impact: IMPACT[kind], steps };
+}
+
+/** Settings reload when the catalogue lists them as reloadable for the service; any other restarts. */
+export function effectOf(field: string, service: string, driver: string): FieldEffect {
+  const direct = BY_FIELD[field];
+  if (direct) return effectFor(direct, driver);
+  if (field.startsWith('settings.')) return effectFor(isReloadable(service, field.slice('settings.'.length)) ? 'reload' : 'restart', driver);
+  return effectFor('restart', driver);
+}
+
+/** The union of the steps, in the order the driver runs them (docs/driver-protocol.md). */
+export function orderSteps(steps: Iterable<DriverStep>): DriverStep[] {
+  const wanted = new Set(steps);
+  return DRIVER_STEPS.filter((s) => wanted.has(s));
 }
 
 const ORDER: Record<Impact, number> = { none: 0, reload: 1, restart: 2, 'data-loss': 3 };

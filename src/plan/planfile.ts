@@ -1,7 +1,7 @@
 // Plan files (`iact plan --out FILE`): the JSON plan plus created_at. Pure: text in, text out.
 import { DiagnosticError, diag } from '../diagnostics.js';
-import { planToJson } from '../render/json.js';
-import { ACTIONS, IMPACTS, PLAN_FORMAT_VERSION } from './types.js';
+import { planToJson } from './json.js';
+import { ACTIONS, DRIFT_KINDS, IMPACTS, PLAN_FORMAT_VERSION, STEPS } from './types.js';
 import type { Plan } from './types.js';
 
 export function serializePlanFile(plan: Plan, createdAt: string): string {
@@ -25,6 +25,10 @@ const isStringArray: Check = (v) => Array.isArray(v) && v.every(isString);
 const isRecord: Check = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isRecordOrNull: Check = (v) => v === null || isRecord(v);
 const isArray: Check = (v) => Array.isArray(v);
+const isDriftList: Check = (v) =>
+  Array.isArray(v) &&
+  v.every((d) => isRecord(d) && (DRIFT_KINDS as readonly unknown[]).includes((d as Record<string, unknown>).kind) && ['undefined', 'string'].includes(typeof (d as Record<string, unknown>).detail));
+const isStepList: Check = (v) => Array.isArray(v) && v.every((s) => (STEPS as readonly unknown[]).includes(s));
 const oneOf = (values: readonly string[]): Check => (v) => typeof v === 'string' && values.includes(v);
 
 const PLAN_FIELDS: Record<string, [Check, string]> = {
@@ -50,7 +54,8 @@ const CHANGE_FIELDS: Record<string, [Check, string]> = {
   before: [isRecordOrNull, 'an object or null'],
   after: [isRecordOrNull, 'an object or null'],
   fields: [isArray, 'a list'],
-  drift: [isStringArray, 'a list of strings'],
+  steps: [isStepList, `a list of steps (${STEPS.join(', ')})`],
+  drift: [isDriftList, `a list of { kind, detail? } (kind: ${DRIFT_KINDS.join(', ')})`],
   backup: [isBool, 'true or false'],
   requiresAllowDestroy: [isBool, 'true or false'],
   depends_on: [isStringArray, 'a list of sandbox names'],

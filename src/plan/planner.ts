@@ -3,16 +3,19 @@ import { createPatch } from 'diff';
 import { connectionVariables, renderEnvFile } from '../config/render.js';
 import { canonicalJson, observableSpec, specHash } from '../drivers/spec.js';
 import type { ObservedSpec, SandboxStatus } from '../drivers/types.js';
-import { isSensitiveKey } from '../model/sensitive.js';
+import { fingerprintSecret, isSensitiveKey, MASKED, MASKED_CHANGED } from '../secrets/index.js';
 import type { ResolvedEnvironment, SandboxSpec } from '../model/types.js';
 import { sha256 } from '../util/hash.js';
-import { effectOf, impactOf, worstImpact } from './impact.js';
+import { serviceEntry } from '../catalog/index.js';
+import { driftSentence, hasDrift } from './drift.js';
+import { effectFor, effectOf, orderSteps, restartStep, worstImpact, type FieldEffect } from './impact.js';
 import {
-  MASKED,
-  MASKED_CHANGED,
   PLAN_FORMAT_VERSION,
   type Action,
   type ConfigChange,
+  type Drift,
+  type DriverStep,
+  type Step,
   type DisplayValue,
   type FieldChange,
   type Impact,
@@ -115,21 +118,25 @@ function display(values: Comparable, secretFields: ReadonlySet<string>): Record<
   return out;
 }
 
-function fieldChanges(before: Comparable, after: Comparable, service: string, secretFields: ReadonlySet<string>): FieldChange[] {
-  const changes: FieldChange[] = [];
+/** A field change and the effect that decided its impact (the steps come from it). */
+type Effected = FieldChange & { effect: FieldEffect };
+
+function fieldChanges(before: Comparable, after: Comparable, service: string, driver: string, secretFields: ReadonlySet<string>): Effected[] {
+  const changes: Effected[] = [];
   const compare = (field: string) => {
     const b = before[field];
     const a = after[field];
     if (b === a || canonicalJson(b ?? null) === canonicalJson(a ?? null)) return;
-    const effect = effectOf(field, service);
+    const effect = effectOf(field, service, driver);
     const sensitive = isSecretField(field, secretFields);
     changes.push({
       field,
       before: sensitive ? (b === undefined ? undefined : MASKED) : b,
       after: sensitive ? (a === undefined ? undefined : b === undefined ? MASKED : MASKED_CHANGED) : a,
       sensitive,
-      impact: impactOf(effect),
+      impact: effect.impact,
       metadataOnly: effect.kind === 'metadata',
+      effect,
     });
   };
   // Display order: the declared fields, then settings.* by name (comparable() sorts each side's).
@@ -163,7 +170,7 @@ function expandTargets(targets: string[], sandboxes: Record<string, SandboxSpec>
 /** A model built in code has no text: its interpolated content stands in (secrets as salted hashes). */
 function modelHash(desired: ResolvedEnvironment): string {
   const secrets = new Set(desired.secretValues);
-  const scrub = (value: string): string => (secrets.has(value) ? `secret:${sha256(`iact-fp\0${value}`).slice(0, 16)}` : value);
+  const scrub = (value: string): string => (secrets.has(value) ? fingerprintSecret(value) : value);
   const manifest = { environment: desired.environment, sandboxes: desired.sandboxes, connections: desired.connections, features: desired.features };
   return sha256(canonicalJson(manifest, scrub));
 }
@@ -204,37 +211,39 @@ function planSandbox(
     backup: false,
   };
 
+  const driftReasons = (drift: Drift[]): string[] => drift.map((d) => `${driftSentence(d)} (drift)`);
   if (!status) {
-    if (appliedBefore) {
-      const gone = 'the sandbox directory is gone although an earlier apply created it';
-      return { ...base, action: 'create', impact: 'none', reasons: [`${gone} (drift)`], before: null, fields: [], drift: [gone] };
-    }
-    return { ...base, action: 'create', impact: 'none', reasons: ['not on the machine'], before: null, fields: [], drift: [] };
+    const drift: Drift[] = appliedBefore ? [{ kind: 'directory-missing' }] : [];
+    const reasons = appliedBefore ? driftReasons(drift) : ['not on the machine'];
+    return { ...base, action: 'create', impact: 'none', reasons, steps: ['create'], before: null, fields: [], drift };
   }
   if (!status.spec && status.driver !== spec.driver) {
     // Another driver's create cannot repair it (the name is taken there): that driver deletes it first.
-    const halfMade = `half-made under the ${status.driver} driver (its create never finished, or sandbox.json is unreadable)`;
+    const drift: Drift[] = [{ kind: 'other-driver', detail: status.driver }];
     return {
       ...base,
       action: 'replace',
       impact: 'data-loss',
-      reasons: [`${halfMade}; replace deletes it there and creates it with ${spec.driver} (drift)`],
+      reasons: [`${driftSentence(drift[0]!)}; replace deletes it there and creates it with ${spec.driver} (drift)`],
+      steps: ['preflight', 'delete', 'create'],
       // What the executor deletes, and with which driver.
       before: { driver: status.driver, service: status.service, port: status.port },
       fields: [],
-      drift: [halfMade],
+      drift,
       requiresAllowDestroy: spec.protect || isProduction,
     };
   }
   if (!status.spec) {
+    const drift: Drift[] = [{ kind: 'half-made' }];
     return {
       ...base,
       action: 'create',
       impact: 'restart',
-      reasons: ['half-made: its create never finished, or sandbox.json is missing or unreadable; create repairs it (drift)'],
+      reasons: [`${driftSentence(drift[0]!)}; create repairs it (drift)`],
+      steps: ['create'],
       before: null,
       fields: [],
-      drift: ['half-made: its create never finished, or sandbox.json is missing or unreadable'],
+      drift,
     };
   }
 
@@ -245,45 +254,58 @@ function planSandbox(
     before.version ??= status.version;
     if (after.version === undefined) compared = { ...after, version: status.version };
   }
-  let fields = fieldChanges(before, compared, spec.service, desired.secretFields);
-  const drift: string[] = [];
+  let effected = fieldChanges(before, compared, spec.service, spec.driver, desired.secretFields);
+  const drift: Drift[] = [];
   if (specHash(status.spec) !== status.spec_hash) {
-    drift.push('sandbox.json differs from the spec it was last applied with (edited by hand)');
+    drift.push({ kind: 'spec-edited' });
     // The manifest is still what was last applied: every difference is the hand edit, and rewriting
     // sandbox.json from the manifest repairs it; the data was never touched, so nothing forces a replace.
-    if (fields.length > 0 && status.spec_hash === specHash(observableSpec(status.environment, spec))) {
-      fields = fields.map((f) => (f.impact === 'data-loss' ? { ...f, impact: 'restart' } : f));
+    if (effected.length > 0 && status.spec_hash === specHash(observableSpec(status.environment, spec))) {
+      effected = effected.map((f) => (f.effect.kind === 'replace' ? { ...f, impact: 'restart', effect: effectFor('restart', spec.driver) } : f));
     }
   }
-  const hasProcess = spec.service !== 'none';
+  const hasProcess = serviceEntry(spec.service)?.process ?? true;
   const stopped = hasProcess && !status.running;
   const unhealthy = hasProcess && status.running && !status.healthy;
-  if (stopped) drift.push('service is not running');
-  if (unhealthy) drift.push(`port ${status.port} is not accepting connections`);
+  if (stopped) drift.push({ kind: 'stopped' });
+  if (unhealthy) drift.push({ kind: 'unhealthy', detail: String(status.port) });
 
+  const fields: FieldChange[] = effected.map(({ effect: _effect, ...field }) => field);
   const reasons = fields.map(describeField);
   let action: Action;
   let impact: Impact = worstImpact(fields.map((f) => f.impact));
-  if (fields.some((f) => f.impact === 'data-loss')) {
+  let steps: Step[] = [];
+  const driverSteps: DriverStep[] = effected.flatMap((f) => f.effect.steps);
+  if (effected.some((f) => f.effect.kind === 'replace')) {
     action = 'replace';
   } else if (fields.length > 0) {
     action = 'update';
-  } else if (drift.some((d) => d.startsWith('sandbox.json'))) {
+  } else if (hasDrift(drift, 'spec-edited')) {
     // The machine may run with settings nobody recorded: re-apply the manifest's.
     action = 'update';
     impact = hasProcess ? 'restart' : 'none';
+    if (hasProcess) driverSteps.push(restartStep(spec.driver));
   } else if (stopped) {
     action = 'start';
+    steps = ['start'];
   } else if (unhealthy) {
     action = 'start';
     impact = 'restart';
+    steps = ['stop', 'start'];
   } else {
     action = 'no-op';
   }
-  if ((stopped || unhealthy) && action === 'update') impact = worstImpact([impact, 'restart']);
-  reasons.push(...drift.map((d) => `${d} (drift)`));
+  if (action === 'update') {
+    // A process that does not answer is restarted; a stopped one is started once its files are rewritten.
+    if (unhealthy) driverSteps.push(restartStep(spec.driver));
+    steps = [...orderSteps(driverSteps), ...(stopped ? (['start'] as const) : [])];
+    if (stopped || unhealthy) impact = worstImpact([impact, 'restart']);
+  }
+  reasons.push(...driftReasons(drift));
 
   const destructive = action === 'replace';
+  const backup = destructive && options.backup && spec.service !== 'none';
+  if (destructive) steps = ['preflight', ...(backup ? (['backup'] as const) : []), 'delete', 'create'];
   // One literal in base's key order (a spread per sandbox showed in profiles of 1000).
   return {
     address: base.address,
@@ -293,10 +315,11 @@ function planSandbox(
     after: base.after,
     depends_on: base.depends_on,
     requiresAllowDestroy: destructive && (spec.protect || Boolean(status.spec.protect) || isProduction),
-    backup: destructive && options.backup && spec.service !== 'none',
+    backup,
     action,
     impact,
     reasons,
+    steps,
     // Every compared field equal: the display of before is the display of after.
     before: fields.length === 0 ? desired.display : display(before, desired.secretFields),
     fields,
@@ -307,6 +330,7 @@ function planSandbox(
 function planDelete(status: SandboxStatus, options: PlanOptions, isProduction: boolean): ResourceChange {
   const before = status.spec ? comparable(status.spec) : null;
   const protect = Boolean(status.spec?.protect);
+  const backup = options.backup && status.service !== 'none';
   return {
     address: `sandbox.${status.name}`,
     name: status.name,
@@ -315,11 +339,12 @@ function planDelete(status: SandboxStatus, options: PlanOptions, isProduction: b
     action: 'delete',
     impact: 'data-loss',
     reasons: ['not in the manifest any more'],
+    steps: backup ? ['backup', 'delete'] : ['delete'],
     before: before ? display(before, NO_SECRET_FIELDS) : null,
     after: null,
     fields: [],
     drift: [],
-    backup: options.backup && status.service !== 'none',
+    backup,
     requiresAllowDestroy: protect || isProduction,
     depends_on: status.spec?.depends_on ?? [],
   };

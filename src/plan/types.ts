@@ -1,9 +1,10 @@
 // The plan: plain, versioned data. The planner produces it, renderers and apply read it.
-// Nothing here is a secret: sensitive values appear only as MASKED or a salted hash.
+// Nothing here is a secret: sensitive values appear only as a mask or a salted hash (src/secrets/).
 
-export const PLAN_FORMAT_VERSION = 1;
+// Format 2 (docs/plan-json.md): every change lists its steps; drift is a list of kinds, not prose.
+export const PLAN_FORMAT_VERSION = 2;
 
-/** Closed set (SPEC "Plan"). */
+/** Closed set (docs/commands.md "iact plan"). */
 export const ACTIONS = ['create', 'update', 'replace', 'start', 'delete', 'no-op'] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -11,11 +12,36 @@ export type Action = (typeof ACTIONS)[number];
 export const IMPACTS = ['none', 'reload', 'restart', 'data-loss'] as const;
 export type Impact = (typeof IMPACTS)[number];
 
+/**
+ * What apply does, in order (docs/plan-json.md, "Steps"). set-password, reload, restart and
+ * recreate are an update's driver steps (`update --steps`, docs/driver-protocol.md).
+ */
+export const STEPS = ['preflight', 'backup', 'delete', 'create', 'set-password', 'reload', 'restart', 'recreate', 'stop', 'start'] as const;
+export type Step = (typeof STEPS)[number];
+
+/** The steps `<script> update --steps` carries out, in the order the driver runs them. */
+export const DRIVER_STEPS = ['set-password', 'reload', 'restart', 'recreate'] as const;
+export type DriverStep = (typeof DRIVER_STEPS)[number];
+
+export function isDriverStep(step: Step): step is DriverStep {
+  return (DRIVER_STEPS as readonly string[]).includes(step);
+}
+
+/**
+ * Closed set of drift (docs/plan-json.md, "Drift kinds"): what the machine shows that neither the
+ * last applied spec nor the manifest explain. Renderers turn a kind into a sentence (plan/drift.ts).
+ */
+export const DRIFT_KINDS = ['stopped', 'unhealthy', 'half-made', 'spec-edited', 'directory-missing', 'other-driver'] as const;
+export type DriftKind = (typeof DRIFT_KINDS)[number];
+
+export interface Drift {
+  kind: DriftKind;
+  /** The one variable part: the port that stopped answering, the driver the half-made sandbox is under. */
+  detail?: string;
+}
+
 /** Display value of a field: plain JSON, secrets already replaced by the masks below. */
 export type DisplayValue = string | number | boolean | null | DisplayValue[] | { [key: string]: DisplayValue };
-
-export const MASKED = '(sensitive)';
-export const MASKED_CHANGED = '(sensitive, changed)';
 
 export interface FieldChange {
   /** Dotted field path, e.g. "port" or "settings.max_connections". */
@@ -38,13 +64,15 @@ export interface ResourceChange {
   impact: Impact;
   /** Why, in sentences a reviewer reads ("port changed", "process not running (drift)"). Renderers only. */
   reasons: string[];
+  /** What apply does, in order; apply performs exactly these and decides nothing again. */
+  steps: Step[];
   /** Observed state (sandbox.json as the driver reports it), masked; null when it does not exist. */
   before: Record<string, DisplayValue> | null;
   /** Desired state from the manifest, masked; null for delete. */
   after: Record<string, DisplayValue> | null;
   fields: FieldChange[];
   /** Differences the machine shows that neither the last applied spec nor the manifest explain. */
-  drift: string[];
+  drift: Drift[];
   /** Apply will take a backup first (data-loss without --no-backup). */
   backup: boolean;
   /** Set when the change deletes or replaces a protected (or production) sandbox. */

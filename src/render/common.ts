@@ -1,6 +1,6 @@
 // Shared by the renderers: words, symbols, value formatting and masking. Pure.
-import { isSensitiveKey } from '../model/sensitive.js';
-import { MASKED, MASKED_CHANGED } from '../plan/types.js';
+import { isSensitiveKey, MASKED, MASKED_CHANGED } from '../secrets/index.js';
+import { driftSentence } from '../plan/drift.js';
 import type { Action, ConfigChange, DisplayValue, Impact, Plan, ResourceChange } from '../plan/types.js';
 
 export const SYMBOLS: Record<Action, string> = {
@@ -64,9 +64,14 @@ export function impactNote(change: ResourceChange, environment: string): string 
 
 /** Reasons, then any drift the reasons do not already state (the planner may list drift in both). */
 export function reasonsOf(change: ResourceChange): string[] {
-  const covered = (d: string) => change.reasons.some((r) => r.startsWith(d));
-  const drift = change.drift.filter((d) => !covered(d)).map((d) => (/drift/i.test(d) ? d : `${d} (drift)`));
+  const sentences = change.drift.map(driftSentence);
+  const drift = sentences.filter((d) => !change.reasons.some((r) => r.startsWith(d))).map((d) => `${d} (drift)`);
   return [...change.reasons, ...drift];
+}
+
+/** An update's steps on one line ("set-password, reload"); "" for other actions and file-only updates (docs/plan-json.md). */
+export function stepsNote(change: ResourceChange): string {
+  return change.action === 'update' && change.steps.length > 0 ? `steps: ${change.steps.join(', ')}` : '';
 }
 
 /** Why apply will refuse without --allow-destroy: protect: true, or any sandbox of production. */
@@ -91,7 +96,7 @@ export function configChanges(plan: Plan): ConfigChange[] {
   return plan.config_changes.filter((c) => c.action !== 'no-op');
 }
 
-/** The last line of a text plan (SPEC "Plan"). */
+/** The last line of a text plan (docs/commands.md "iact plan"). */
 export function summaryLine(plan: Plan): string {
   if (plan.refresh_only) {
     const n = driftCount(plan);

@@ -4,7 +4,8 @@ import { renderPlanJson, renderPlansJson } from './json.js';
 import { renderPlanMarkdown } from './markdown.js';
 import { renderPlanText } from './text.js';
 
-export { renderPlanJson, renderPlansJson, planToJson } from './json.js';
+export { renderPlanJson, renderPlansJson } from './json.js';
+export { planToJson } from '../plan/json.js';
 export { renderPlanMarkdown } from './markdown.js';
 export { DEFAULT_MAX_CHARS } from './comments.js';
 export { renderPlanText } from './text.js';

@@ -1,7 +1,6 @@
 // Text plan in Terraform's idiom. Pure: the plan in, a string out; colour only when asked.
 import type { Action, ConfigChange, DisplayValue, FieldChange, Plan, ResourceChange } from '../plan/types.js';
-import { isSensitiveKey } from '../model/sensitive.js';
-import { MASKED, MASKED_CHANGED } from '../plan/types.js';
+import { isSensitiveKey, MASKED, MASKED_CHANGED } from '../secrets/index.js';
 import {
   LEGEND,
   SYMBOLS,
@@ -14,6 +13,7 @@ import {
   isObject,
   isShown,
   reasonsOf,
+  stepsNote,
   sortedKeys,
   summaryLine,
   verbOf,
@@ -164,6 +164,8 @@ function resourceLines(change: ResourceChange, environment: string, refreshOnly:
   const head = `  # ${change.address} (${change.service}, ${change.driver}) ${verbOf(change, refreshOnly)}${impact ? ` (${impact})` : ''}`;
   const lines = [p.bold(head)];
   for (const reason of reasonsOf(change)) lines.push(`  #   ${reason}`);
+  const steps = stepsNote(change);
+  if (steps) lines.push(`  # ${steps}`);
   if (change.requiresAllowDestroy) lines.push(p.bold(`  #   ${guardNote(environment)}: apply refuses this without --allow-destroy`));
 
   const mark = actionMark(change.action);

@@ -1,5 +1,5 @@
-// Pure: the variables an ephemeral sandbox hands to the command it serves; which variables each
-// service exports is the catalogue's (docs/service-catalogue.md, "Connection variables").
+// Pure: the variables an ephemeral sandbox hands to the command it serves (docs/connection-variables.md);
+// which variables each service exports is the catalogue's (docs/service-catalogue.md).
 import { CATALOG, SERVER_SERVICES, connectionEnv, connectionUrl, type ServiceKind } from '../catalog/index.js';
 
 /** A service `iact run` can start: every service of the catalogue that runs a server. */

@@ -8,10 +8,11 @@ import path from 'node:path';
 import { alive } from '../apply/lock.js';
 import { CATALOG } from '../catalog/index.js';
 import { DiagnosticError, diag } from '../diagnostics.js';
+import { DriverError, driverDiagnostic } from '../drivers/errors.js';
 import { toDriverSpec } from '../drivers/spec.js';
 import type { DriverContext, DriverWriter } from '../drivers/types.js';
 import { DRIVERS, type DriverName, type SettingValue } from '../model/types.js';
-import { redact } from '../util/redact.js';
+import { redact } from '../secrets/index.js';
 import { connectionFor, EPHEMERAL_SERVICES, type EphemeralService, type SandboxConnection } from './connection.js';
 import { freePort, portTaken } from './free-port.js';
 
@@ -205,22 +206,17 @@ export async function createEphemeral(spec: EphemeralSpec, options: EphemeralOpt
       lastError = error;
       // Half-made: remove it before trying again (or giving up).
       await driver.destroy(ctx, name).catch(() => undefined);
-      const message = error instanceof Error ? error.message : String(error);
-      const raced = (await portTaken(port)) || /port\b.*\b(in use|taken|busy|already)/i.test(message);
+      const raced = (error instanceof DriverError && error.kind === 'port-in-use') || (await portTaken(port));
       if (!raced || attempt === attempts) break;
       log(`port ${port} was taken by another process before ${name} could use it; trying another`);
     }
   }
   await destroy().catch(() => undefined);
+  const context = `could not create an ephemeral ${spec.service} sandbox (${driverName} driver)`;
+  // The driver's own summary and fix, so error.message alone says why (library users print that).
+  if (lastError instanceof DriverError) throw new DiagnosticError(driverDiagnostic(lastError, context));
   const message = redact(lastError instanceof Error ? lastError.message : String(lastError), [password]);
-  // The driver's own "error: ..." line, so error.message alone says why (library users print that).
-  const reason = message.split('\n').reverse().find((l) => l.startsWith('error: '))?.slice('error: '.length);
-  throw new DiagnosticError(
-    diag(`could not create an ephemeral ${spec.service} sandbox (${driverName} driver)${reason ? `: ${reason}` : ''}`, {
-      detail: message,
-      fix: 'run `iact doctor` to check what the driver needs',
-    }),
-  );
+  throw new DiagnosticError(diag(context, { detail: message, fix: 'run `iact doctor` to check what the driver needs' }));
 }
 
 /** Sandboxes of withSandbox calls still running in this process, for the one signal handler. */

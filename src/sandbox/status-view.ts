@@ -1,6 +1,7 @@
 // Pure: `iact status` rows from a plan (drift, pending action) and what the drivers reported.
 import type { SandboxStatus } from '../drivers/types.js';
 import type { SandboxSpec } from '../model/types.js';
+import { driftSentence, hasDrift } from '../plan/drift.js';
 import type { Action, Plan, PlanNotice } from '../plan/types.js';
 
 export type SandboxState = 'in sync' | 'drift' | 'changed' | 'missing' | 'orphan' | 'unknown';
@@ -17,7 +18,7 @@ export interface StatusRow {
   state: SandboxState;
   /** What `iact apply` would do about it. */
   action: Action;
-  /** Differences the machine shows (stopped, not accepting connections, edited sandbox.json). */
+  /** Differences the machine shows (stopped, not accepting connections, edited sandbox.json), as sentences. */
   drift: string[];
   /** Manifest fields that differ from what the sandbox was applied with. */
   changed_fields: string[];
@@ -46,6 +47,7 @@ export function statusReport(plan: Plan, observed: readonly SandboxStatus[], des
   const rows = plan.changes.map((change): StatusRow => {
     const status = byName.get(change.name);
     const changedFields = change.fields.filter((f) => !f.metadataOnly).map((f) => f.field);
+    const drift = change.drift.map(driftSentence);
     let state: SandboxState;
     let note: string;
     if (change.action === 'delete') {
@@ -54,16 +56,16 @@ export function statusReport(plan: Plan, observed: readonly SandboxStatus[], des
     } else if (!status) {
       state = 'missing';
       note = `not on the machine; ${PENDING.create}`;
-    } else if (changedFields.length > 0 && change.drift.some((d) => d.includes('edited by hand'))) {
+    } else if (changedFields.length > 0 && hasDrift(change.drift, 'spec-edited')) {
       // sandbox.json was edited: the differences are the machine's, not the manifest's.
       state = 'drift';
-      note = `drift: ${change.drift.join('; ')} (${changedFields.join(', ')}); ${PENDING[change.action]}`;
+      note = `drift: ${drift.join('; ')} (${changedFields.join(', ')}); ${PENDING[change.action]}`;
     } else if (changedFields.length > 0) {
       state = 'changed';
-      note = `manifest changed: ${changedFields.join(', ')}${change.drift.length > 0 ? `; drift: ${change.drift.join('; ')}` : ''}; ${PENDING[change.action]}`;
-    } else if (change.drift.length > 0) {
+      note = `manifest changed: ${changedFields.join(', ')}${drift.length > 0 ? `; drift: ${drift.join('; ')}` : ''}; ${PENDING[change.action]}`;
+    } else if (drift.length > 0) {
       state = 'drift';
-      note = `drift: ${change.drift.join('; ')}; ${PENDING[change.action]}`;
+      note = `drift: ${drift.join('; ')}; ${PENDING[change.action]}`;
     } else {
       state = 'in sync';
       note = 'in sync';
@@ -79,7 +81,7 @@ export function statusReport(plan: Plan, observed: readonly SandboxStatus[], des
       data_bytes: status ? status.data_bytes : null,
       state,
       action: change.action,
-      drift: [...change.drift],
+      drift,
       changed_fields: changedFields,
       note,
     };

@@ -3,7 +3,10 @@
 import { describe, expect, it } from 'vitest';
 import { dependencyEdges, executePlan, summaryLine, type ApplyEvent } from '../../src/apply/executor.js';
 import type { DriverSpec, DriverWriter } from '../../src/drivers/types.js';
-import type { Action, ResourceChange } from '../../src/plan/types.js';
+import type { Action, ResourceChange, Step } from '../../src/plan/types.js';
+
+/** The steps the planner gives each action (src/plan/planner.ts). */
+const STEPS_OF: Record<Action, Step[]> = { create: ['create'], update: ['restart'], replace: ['preflight', 'delete', 'create'], start: ['start'], delete: ['delete'], 'no-op': [] };
 import { planOf } from '../helpers/plans.js';
 
 function change(name: string, action: Action, depends_on: string[] = []): ResourceChange {
@@ -15,6 +18,7 @@ function change(name: string, action: Action, depends_on: string[] = []): Resour
     action,
     impact: action === 'delete' || action === 'replace' ? 'data-loss' : 'none',
     reasons: [],
+    steps: STEPS_OF[action],
     before: action === 'create' ? null : { driver: 'lightweight' },
     after: action === 'delete' ? null : { driver: 'lightweight' },
     fields: [],
@@ -87,7 +91,7 @@ describe('executePlan', () => {
         throw new Error('Redis refused maxmemory');
       },
     } as unknown as DriverWriter;
-    const replaced = { ...change('db', 'replace'), service: 'redis', backup: true };
+    const replaced: ResourceChange = { ...change('db', 'replace'), service: 'redis', backup: true, steps: ['preflight', 'backup', 'delete', 'create'] };
     const results = await executePlan(planOf([replaced]), {
       ctx,
       parallelism: 1,
@@ -126,9 +130,9 @@ describe('executePlan', () => {
     expect(r.log).toEqual([]);
   });
 
-  it('restarts a sandbox whose port stopped answering, and only starts a stopped one', async () => {
+  it('performs the steps of the plan: stop+start for a sandbox whose port stopped answering, start for a stopped one', async () => {
     const r = recorder();
-    const unhealthy = { ...change('a', 'start'), impact: 'restart' as const };
+    const unhealthy: ResourceChange = { ...change('a', 'start'), impact: 'restart', steps: ['stop', 'start'] };
     await executePlan(planOf([unhealthy, change('b', 'start')]), { ctx, parallelism: 1, lookup: async () => r.writer, specs: specs([]), backupDir: null, onEvent: () => undefined });
     expect(r.log.filter((l) => l.endsWith(':begin'))).toEqual(['stop:a:begin', 'start:a:begin', 'start:b:begin']);
   });
@@ -188,9 +192,24 @@ describe('executePlan', () => {
     expect(summaryLine([...results, { address: 'sandbox.b', name: 'b', action: 'delete', outcome: 'failed', elapsedMs: 1 }], 'Destroy')).toBe('Destroy failed: 1 deleted. Failed: sandbox.b.');
   });
 
-  it('summarises a clean run with SPEC\'s line', () => {
+  it('summarises a clean run with the closing line of docs/commands.md', () => {
     expect(summaryLine([{ address: 'sandbox.a', name: 'a', action: 'create', outcome: 'created', elapsedMs: 1 }])).toBe(
       'Apply complete: 1 created, 0 updated, 0 replaced, 0 deleted, 0 started.',
     );
+  });
+});
+
+describe('executePlan performs steps, deciding nothing again', () => {
+  it("passes an update's driver steps to one update call, then starts a stopped sandbox", async () => {
+    const calls: string[] = [];
+    const writer = {
+      name: 'lightweight',
+      update: async (_ctx: unknown, spec: DriverSpec, opts: { steps: string[] }) => void calls.push(`update:${spec.name}:${opts.steps.join(',')}`),
+      start: async (_ctx: unknown, name: string) => void calls.push(`start:${name}`),
+    } as unknown as DriverWriter;
+    const update: ResourceChange = { ...change('db', 'update'), steps: ['set-password', 'reload', 'start'] };
+    const files: ResourceChange = { ...change('meta', 'update'), steps: [] };
+    await executePlan(planOf([update, files]), { ctx, parallelism: 1, lookup: async () => writer, specs: specs(['db', 'meta']), backupDir: null, onEvent: () => undefined });
+    expect(calls).toEqual(['update:db:set-password,reload', 'start:db', 'update:meta:']);
   });
 });

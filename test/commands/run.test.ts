@@ -179,6 +179,14 @@ describe.skipIf(!haveServices)('iact run (lightweight driver)', { timeout: 300_0
     expect(String(bad.stderr)).not.toMatch(/\n\s+at /);
   });
 
+  it('--service twice is refused before anything is made, and says how to get two services', async () => {
+    const run = newRun();
+    const r = await iactRun(run, ['--service', 'postgres', '--service', 'redis', '--', 'true']);
+    expect(r.exitCode).toBe(1);
+    expect(String(r.stderr)).toMatch(/^error: --service was given 2 times \(postgres, redis\); iact run makes one sandbox\n {2}fix: pass --service once; for two services, nest the runs: iact run --service postgres -- iact run --service redis -- COMMAND/m);
+    expect(sandboxesIn(run.root)).toEqual([]);
+  });
+
   it('a run killed with SIGKILL leaves a sandbox that the next run removes', async () => {
     const run = newRun();
     const victim = iactRun(run, ['--service', 'redis', '--', 'sh', '-c', 'echo "started $$"; exec sleep 60']);

@@ -1,7 +1,7 @@
 import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadEnvironmentConfig } from '../../src/config/index.js';
+import { loadEnvironmentConfig } from '../../src/io/config.js';
 import { DiagnosticError } from '../../src/diagnostics.js';
 import { cleanupTemp, REPO, tempProject } from '../manifest/helpers.js';
 
@@ -14,7 +14,7 @@ function project(): string {
 afterAll(cleanupTemp);
 
 describe('loadEnvironmentConfig', () => {
-  it('detects development by default and exposes the seed fields', async () => {
+  it('detects development by default and exposes the EnvironmentConfig fields', async () => {
     const dir = project();
     mkdirSync(path.join(dir, 'src/app'), { recursive: true });
     const config = await loadEnvironmentConfig({ cwd: path.join(dir, 'src/app'), env: { DB_VM_PASSWORD: 'dev-pw-123' } });
@@ -32,14 +32,14 @@ describe('loadEnvironmentConfig', () => {
       use_vm: true,
       ssh_tunnel: { enabled: false },
     });
-    expect(config.cache()).toEqual({ backend: 'memory', ttl: 300 });
+    expect(config.cache()).toMatchObject({ backend: 'redis', sandbox: 'dev-redis', host: '127.0.0.1', port: 56379, ttl: 300 });
     expect(config.llm()).toMatchObject({ provider: 'ollama', model: 'llama3.1:8b', max_tokens: 2000, prefer_local: true });
     expect(config.logging()).toEqual({ level: 'DEBUG', console: true, file: false });
     expect(config.features).toEqual({ enable_llm: true, enable_caching: true, debug_mode: true });
     expect(config.isFeatureEnabled('debug_mode')).toBe(true);
     expect(config.isFeatureEnabled('nope')).toBe(false);
     expect(config.validate()).toEqual({ valid: true, problems: [] });
-    expect(config.toEnv()).toMatchObject({ DB_HOST: '127.0.0.1', DB_PORT: '55432', DB_PASSWORD: 'dev-pw-123', CACHE_BACKEND: 'memory' });
+    expect(config.toEnv()).toMatchObject({ DB_HOST: '127.0.0.1', DB_PORT: '55432', DB_PASSWORD: 'dev-pw-123', CACHE_BACKEND: 'redis', REDIS_HOST: '127.0.0.1', REDIS_PORT: '56379' });
     // Callers get copies: mutating one does not change the next.
     config.database()!.port = 1;
     expect(config.database()!.port).toBe(55432);

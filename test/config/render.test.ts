@@ -4,7 +4,7 @@ import path from 'node:path';
 import { parse } from 'dotenv';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connectionVariables, renderEnvFile } from '../../src/config/render.js';
-import { envFileQuote } from '../../src/config/quote.js';
+import { envFileQuote } from '../../src/util/env-quote.js';
 import { resolveManifest } from '../../src/manifest/resolve.js';
 import { cleanupTemp, tempProject } from '../manifest/helpers.js';
 
@@ -80,7 +80,7 @@ describe('renderEnvFile', () => {
     expect(masked1).not.toBe(masked2);
   });
 
-  it('uses the seed variable names and flags sensitive ones', () => {
+  it('uses the variable names of docs/connection-variables.md and flags sensitive ones', () => {
     const vars = connectionVariables(resolve('pw-1234'));
     expect(vars.map((v) => v.key)).toEqual([
       'ENVIRONMENT', 'DB_HOST', 'DB_PORT', 'DB_NAME', 'DB_USER', 'DB_PASSWORD', 'DB_SSL_MODE', 'DB_USE_VM', 'DB_SANDBOX',

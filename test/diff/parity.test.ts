@@ -56,10 +56,11 @@ describe('parity table on the bundled manifests', () => {
     const row = (key: string) => r.rows.find((x) => x.key === key)!;
     // dev-postgres and staging-postgres share a row: both serve connections.database.
     expect(row('sandbox[database]').values).toEqual({ development: 'dev-postgres', staging: 'staging-postgres', production: null });
-    // dev-redis is not bound (development caches in memory) but matches staging's cache sandbox.
+    // dev-redis is development's cache sandbox, as staging-redis is staging's.
     expect(row('sandbox[cache]').values).toEqual({ development: 'dev-redis', staging: 'staging-redis', production: null });
     expect(row('DB_SSL_MODE')).toMatchObject({ differs: true, risky: true });
-    expect(row('CACHE_BACKEND')).toMatchObject({ differs: true, risky: true });
+    // development caches in dev-redis like the others (the cache-backend rule has its own test below).
+    expect(row('CACHE_BACKEND')).toMatchObject({ differs: false, risky: false });
     expect(row('features.enable_llm')).toMatchObject({ differs: false, risky: false });
     expect(row('DB_PASSWORD').values).toEqual({ development: '(sensitive)', staging: '(sensitive)', production: '${DB_PROD_PASSWORD}' });
     // Production's unset host is shown by name; nothing failed for lack of secrets.

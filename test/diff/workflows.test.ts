@@ -3,8 +3,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { buildProgram } from '../../src/cli.js';
 import { REPO_ROOT } from './helpers.js';
 
 const DIR = path.join(REPO_ROOT, 'examples/github-actions');
@@ -12,25 +13,6 @@ const FILES = ['pr-check.yml', 'gitops-apply.yml'];
 
 type Step = { name?: string; run?: string; uses?: string; with?: Record<string, unknown>; env?: Record<string, string> };
 type Workflow = { name: string; on: unknown; jobs: Record<string, { 'runs-on': unknown; steps: Step[] }> };
-
-let buildProgram: () => Command;
-
-beforeAll(async () => {
-  // src/cli.ts parses process.argv when imported; give it a harmless command line meanwhile.
-  const argv = process.argv;
-  const write = process.stdout.write.bind(process.stdout);
-  const exitCode = process.exitCode;
-  process.argv = [argv[0]!, 'iact', '--version'];
-  process.stdout.write = (() => true) as typeof process.stdout.write;
-  try {
-    ({ buildProgram } = await import('../../src/cli.js'));
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  } finally {
-    process.stdout.write = write;
-    process.argv = argv;
-    process.exitCode = exitCode;
-  }
-});
 
 /** Split a shell command line the way sh would for these simple cases: quotes, and stop at > | ; && ||. */
 function shellWords(line: string): string[] {
@@ -64,7 +46,7 @@ function shellWords(line: string): string[] {
   return words;
 }
 
-/** Every `npx iact ...` command in a workflow's run steps, with ${{ }} and $VARS given sample values. */
+/** Every `iact ...` command in a workflow's run steps, with ${{ }} and $VARS given sample values. */
 function iactCommands(workflow: Workflow): string[][] {
   const out: string[][] = [];
   for (const job of Object.values(workflow.jobs)) {
@@ -72,9 +54,10 @@ function iactCommands(workflow: Workflow): string[][] {
       if (!step.run) continue;
       const script = step.run.replace(/\\\n/g, ' ').replace(/\$\{\{[^}]*\}\}/g, 'main').replace(/\$\{?[A-Z_]+\}?/g, 'main');
       for (const line of script.split('\n')) {
-        const at = line.indexOf('npx iact ');
-        if (at < 0) continue;
-        out.push(shellWords(line.slice(at + 'npx iact '.length)));
+        // The command word `iact` (node_modules/.bin is on the PATH), not a word that merely ends in it.
+        const found = /(?:^|[\s;&|(])iact (?=\S)/.exec(line);
+        if (!found) continue;
+        out.push(shellWords(line.slice(found.index + found[0].length)));
       }
     }
   }

@@ -155,7 +155,7 @@ describe('createMany (none sandboxes in one call)', () => {
     const ctx: DriverContext = { root: root.dir, sandboxRoot: root.sandboxRoot, environment: 'development' };
     try {
       const specs = [0, 1, 2].map((i) => specFor('lightweight', 'none', `many-${i}`, 30000 + i, { settings: { i } }));
-      const bad = { ...specFor('lightweight', 'none', 'many-bad', 30010), settings: { k: 'a;b' } };
+      const bad = { ...specFor('lightweight', 'none', 'many-bad', 30010), settings: { k: "a'b" } };
       const redis = specFor('lightweight', 'redis', 'many-redis', 30011);
       const results = await driver.createMany!(ctx, [...specs, bad, redis]);
       expect(results.map((r) => r.name)).toEqual(['many-0', 'many-1', 'many-2', 'many-bad', 'many-redis']);

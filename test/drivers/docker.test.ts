@@ -190,15 +190,15 @@ describe.runIf(available)('docker driver (bash/virtualize.sh)', () => {
     // A port change recreates the container and keeps the volume (and the data in it).
     expect((await query('postgres', { ...login, password: 'second-pw' }, ['CREATE TABLE kept (v int); INSERT INTO kept VALUES (7)'])).exitCode).toBe(0);
     const [newPort] = await freePorts(1);
-    const moved = await run(['update', name, '--spec', writeSpec(name, { service: 'postgres', port: newPort, password: 'second-pw' })]);
+    const moved = await run(['update', name, '--spec', writeSpec(name, { service: 'postgres', port: newPort, password: 'second-pw' }), '--steps', 'recreate']);
     expect(moved.exitCode, moved.stderr).toBe(0);
     expect(await containersOf(name)).not.toEqual([before]);
     expect((await query('postgres', { ...login, port: newPort!, password: 'second-pw' }, ['SELECT v FROM kept'])).stdout).toBe('7');
     expect(await portOpen(port!)).toBe(false);
 
-    // A setting postgres refuses: the update fails and the sandbox is back as last applied, running.
+    // A setting postgres refuses at start: the update fails and the sandbox is back as last applied, running.
     const applied = await status([name]);
-    const refused = await run(['update', name, '--spec', writeSpec(name, { service: 'postgres', port: newPort, password: 'second-pw', settings: { no_such_setting: 1 }, spec_hash: 'sha256:refused' })]);
+    const refused = await run(['update', name, '--spec', writeSpec(name, { service: 'postgres', port: newPort, password: 'second-pw', settings: { no_such_setting: 1 }, spec_hash: 'sha256:refused' }), '--steps', 'recreate']);
     expect(refused.exitCode).not.toBe(0);
     expect(refused.stderr).toContain('back at its last applied spec');
     const [after] = await status([name]);
@@ -209,8 +209,108 @@ describe.runIf(available)('docker driver (bash/virtualize.sh)', () => {
     expect((await run(['destroy', name, '--yes'])).exitCode).toBe(0);
     const missing = await run(['destroy', name, '--yes']);
     expect(missing.exitCode).toBe(0);
-    expect(missing.stderr).toMatch(/does not exist/);
+    expect(missing.stderr).toMatch(/nothing to destroy/);
   }, 300_000);
+
+  // docs/driver-protocol.md "Update steps": set-password and reload act in the running container (same
+  // id); recreate is a new container on the same volume; steps that cannot carry a change are refused.
+  const STEPS: Array<{ service: Service; key: string; before: string; after: string; show: string[]; restartOnly: Record<string, string> }> = [
+    { service: 'postgres', key: 'work_mem', before: '4MB', after: '8MB', show: ['SHOW work_mem'], restartOnly: { shared_buffers: '16MB' } },
+    { service: 'mysql', key: 'max_connections', before: '50', after: '60', show: ['SELECT @@global.max_connections'], restartOnly: { innodb_buffer_pool_size: '64M' } },
+    { service: 'redis', key: 'loglevel', before: 'notice', after: 'warning', show: ['CONFIG', 'GET', 'loglevel'], restartOnly: { databases: '8' } },
+  ];
+
+  describe.concurrent('update steps: reload and set-password keep the container, recreate keeps the data', () => {
+    for (const c of STEPS) {
+      it(c.service, async () => {
+        const name = `steps-${c.service}`;
+        const [port, newPort] = await freePorts(2);
+        const base = { service: c.service, port, database: 'appdb', user: 'app' };
+        const login = { port: port!, user: 'app', database: 'appdb', password: 'first-pw' };
+        const live = async (l: typeof login) => (await query(c.service, l, c.show)).stdout.split('\n').pop();
+        const created = await run(['create', name, c.service, String(port), '--spec', writeSpec(name, { ...base, password: 'first-pw', settings: { [c.key]: c.before } })]);
+        expect(created.exitCode, created.stderr).toBe(0);
+        expect(await live(login)).toBe(c.before);
+        const [id] = await containersOf(name);
+
+        // A reloadable setting: the running server has the new value, the container is the same.
+        const reloaded = await run(['update', name, '--spec', writeSpec(name, { ...base, password: 'first-pw', settings: { [c.key]: c.after } }), '--steps', 'reload']);
+        expect(reloaded.exitCode, reloaded.stderr).toBe(0);
+        expect(await containersOf(name)).toEqual([id]);
+        expect(await live(login)).toBe(c.after);
+
+        // A password: set in the running container; the new one logs in, the old one is refused.
+        const changed = await run(['update', name, '--spec', writeSpec(name, { ...base, password: 'second-pw', settings: { [c.key]: c.after } }), '--steps', 'set-password']);
+        expect(changed.exitCode, changed.stderr).toBe(0);
+        expect(changed.stderr).not.toContain('second-pw');
+        expect(await containersOf(name)).toEqual([id]);
+        const relogin = { ...login, password: 'second-pw' };
+        expect(await live(relogin)).toBe(c.after);
+        const old = await query(c.service, login, c.show);
+        expect(`${old.stdout}\n${old.stderr}`).toMatch(/password authentication failed|Access denied|WRONGPASS|NOAUTH/);
+        const inspect = await docker(engine.dockerHost, ['inspect', id!]);
+        expect(inspect.stdout).not.toContain('second-pw');
+
+        // Steps that cannot carry the change (a restart-only setting, a port) are refused: exit 2, nothing changed.
+        const specBefore = readFileSync(path.join(root, ENV, name, 'sandbox.json'), 'utf8');
+        const moved = { ...base, port: newPort, password: 'second-pw', settings: { [c.key]: c.after, ...c.restartOnly }, spec_hash: `sha256:${name}-moved` };
+        const refused = await run(['update', name, '--spec', writeSpec(name, moved), '--steps', 'set-password,reload']);
+        expect(refused.exitCode, refused.stderr).toBe(2);
+        expect(refused.stderr).toMatch(/needs the step\(s\) recreate \(port settings\./);
+        expect(readFileSync(path.join(root, ENV, name, 'sandbox.json'), 'utf8')).toBe(specBefore);
+        expect(await containersOf(name)).toEqual([id]);
+
+        // recreate: a new container on the same volume, on the new port, with the data and the password.
+        expect((await query(c.service, relogin, c.service === 'redis' ? ['SET', 'k', 'kept'] : ['CREATE TABLE kept (v int); INSERT INTO kept VALUES (7)'])).exitCode).toBe(0);
+        if (c.service === 'redis') expect((await query('redis', relogin, ['SAVE'])).stdout).toBe('OK');
+        const recreated = await run(['update', name, '--spec', writeSpec(name, moved), '--steps', 'recreate']);
+        expect(recreated.exitCode, recreated.stderr).toBe(0);
+        const [newId] = await containersOf(name);
+        expect(newId).not.toBe(id);
+        const moved2 = { ...relogin, port: newPort! };
+        expect((await query(c.service, moved2, c.service === 'redis' ? ['GET', 'k'] : ['SELECT v FROM kept'])).stdout).toBe(c.service === 'redis' ? 'kept' : '7');
+        expect(await live(moved2)).toBe(c.after);
+        expect(await portOpen(port!)).toBe(false);
+        expect((await run(['destroy', name, '--yes'])).exitCode).toBe(0);
+      }, 300_000);
+    }
+  });
+
+  it('a reload the server refuses fails the update; the container and its settings are as last applied', async () => {
+    const name = 'reload-refused';
+    const [port] = await freePorts(1);
+    const login = { port: port!, user: 'reload_refused', database: 'reload_refused', password: 'pw-1' };
+    const base = { service: 'postgres', port, password: 'pw-1' };
+    expect((await run(['create', name, 'postgres', String(port), '--spec', writeSpec(name, { ...base, settings: { work_mem: '4MB' } })])).exitCode).toBe(0);
+    const [id] = await containersOf(name);
+    const refused = await run(['update', name, '--spec', writeSpec(name, { ...base, settings: { work_mem: 'lots' }, spec_hash: 'sha256:refused' }), '--steps', 'reload']);
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stderr).toMatch(/work_mem/);
+    expect(refused.stderr).toContain('back at its last applied spec');
+    expect(await containersOf(name)).toEqual([id]);
+    expect((await query('postgres', login, ['SHOW work_mem'])).stdout).toBe('4MB');
+    expect(readFileSync(path.join(root, ENV, name, 'data', 'iact.conf'), 'utf8')).toContain("work_mem = '4MB'");
+    expect((await run(['destroy', name, '--yes'])).exitCode).toBe(0);
+  }, 180_000);
+
+  it('a bad setting key or value is refused (exit 2) with the same message as the lightweight driver', async () => {
+    const lightweight = path.join(path.dirname(virtualizeSh), 'lightweight_venv.sh');
+    const [port] = await freePorts(1);
+    const bad: Array<Record<string, unknown>> = [{ 'Bad Key': '1' }, { work_mem: "1'; DROP" }, { port: 5 }, { 'shared-buffers;': '1' }];
+    for (const settings of bad) {
+      // No driver field: the same spec is valid input for both scripts.
+      const file = path.join(work, `bad-${Date.now()}.json`);
+      writeFileSync(file, JSON.stringify({ name: 'badset', service: 'postgres', port, settings }), { mode: 0o600 });
+      const viaDocker = await run(['create', 'badset', 'postgres', String(port), '--spec', file]);
+      const viaLightweight = await execa('bash', [lightweight, 'create', 'badset', 'postgres', String(port), '--spec', file, '--env', ENV], { cwd: work, env: { IACT_SANDBOX_ROOT: root }, reject: false, stdin: 'ignore' });
+      expect(viaDocker.exitCode, JSON.stringify(settings)).toBe(2);
+      expect(viaLightweight.exitCode, JSON.stringify(settings)).toBe(2);
+      expect(viaDocker.stderr).toMatch(/^error: (invalid setting name|setting .* (has a value|is managed by iact))/m);
+      expect(viaDocker.stderr).toBe(viaLightweight.stderr);
+    }
+    expect(existsSync(path.join(root, ENV, 'badset'))).toBe(false);
+    expect(await containersOf('badset')).toEqual([]);
+  });
 
   it('bad input exits 2 with a message and changes nothing', async () => {
     const mine = [`label=iact.environment=${ENV}`];

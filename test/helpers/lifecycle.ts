@@ -132,7 +132,7 @@ export function lifecycleSuite(driverName: DriverName, services: ServiceKind[] =
 
         const changed = specFor(driverName, service, name, port, { password: 'second-password-2' });
         expect(changed.spec_hash).not.toBe(spec.spec_hash);
-        await driver.update(ctx, changed, { restart: false });
+        await driver.update(ctx, changed, { steps: ['set-password'] });
         const after = (await driver.status(ctx)).find((s) => s.name === name);
         expect(after?.pid).toBe(before?.pid);
         expect(after?.spec_hash).toBe(changed.spec_hash);
@@ -163,7 +163,7 @@ export function lifecycleSuite(driverName: DriverName, services: ServiceKind[] =
       const dir = path.join(root.sandboxRoot, 'development', name);
       try {
         await driver.create(ctx, first);
-        await driver.update(ctx, second, { restart: false });
+        await driver.update(ctx, second, { steps: ['set-password'] });
         expect((await client(service, creds(second), 'SELECT 1')).ok).toBe(true);
         // Statement logging is really on: the probe above is in the log.
         const logs = logFiles(dir).map((file) => readFileSync(file, 'latin1')).join('\n');
@@ -237,13 +237,13 @@ export function lifecycleSuite(driverName: DriverName, services: ServiceKind[] =
 
       // Postgres refuses to start with an unknown setting: the restart fails, the old config comes back up.
       const badPg = specFor(driverName, 'postgres', 'fail-pg', pgPort, { settings: { work_mem: '4MB', no_such_setting: 1 } });
-      await expect(driver.update(ctx, badPg, { restart: true })).rejects.toThrow(/did not start/);
+      await expect(driver.update(ctx, badPg, { steps: ['restart'] })).rejects.toThrow(/did not start/);
       // A reloadable postgres setting with a value postgres refuses: caught before the reload.
       const badReload = specFor(driverName, 'postgres', 'fail-pg', pgPort, { settings: { work_mem: 'lots' } });
-      await expect(driver.update(ctx, badReload, { restart: false })).rejects.toThrow(/PostgreSQL refuses the new settings: work_mem/);
+      await expect(driver.update(ctx, badReload, { steps: ['reload'] })).rejects.toThrow(/PostgreSQL refuses the new settings: work_mem/);
       // Redis refuses the value at runtime: the reload fails, the server keeps running as it was.
       const badRd = specFor(driverName, 'redis', 'fail-rd', redisPort, { settings: { 'maxmemory-policy': 'no-such-policy' } });
-      await expect(driver.update(ctx, badRd, { restart: false })).rejects.toThrow();
+      await expect(driver.update(ctx, badRd, { steps: ['reload'] })).rejects.toThrow();
 
       const statuses = await driver.status(ctx);
       expect(statuses.find((s) => s.name === 'fail-pg')).toMatchObject({ running: true, healthy: true, spec_hash: pg.spec_hash });
@@ -269,13 +269,13 @@ export function lifecycleSuite(driverName: DriverName, services: ServiceKind[] =
       const pid = (await driver.status(ctx)).find((s) => s.name === 'reconf')?.pid;
 
       const reloaded = specFor(driverName, 'postgres', 'reconf', port, { settings: { work_mem: '8MB' } });
-      await driver.update(ctx, reloaded, { restart: false });
+      await driver.update(ctx, reloaded, { steps: ['reload'] });
       expect(await waitFor(async () => (await client('postgres', creds(reloaded), 'SHOW work_mem')).out === '8MB', 5000)).toBe(true);
       expect((await driver.status(ctx)).find((s) => s.name === 'reconf')?.pid).toBe(pid);
 
       const newPort = await freePort();
       const moved = specFor(driverName, 'postgres', 'reconf', newPort, { settings: { work_mem: '8MB' } });
-      await driver.update(ctx, moved, { restart: true });
+      await driver.update(ctx, moved, { steps: ['restart'] });
       const status = (await driver.status(ctx)).find((s) => s.name === 'reconf');
       expect(status).toMatchObject({ port: newPort, running: true, healthy: true, spec_hash: moved.spec_hash });
       expect((await client('postgres', creds(moved), 'SELECT 1')).out).toBe('1');

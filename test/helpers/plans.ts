@@ -1,9 +1,9 @@
 // A plan around some changes, for tests of what consumes plans (executor, status view).
-import type { Plan, ResourceChange } from '../../src/plan/types.js';
+import { PLAN_FORMAT_VERSION, type Plan, type ResourceChange } from '../../src/plan/types.js';
 
 export function planOf(changes: ResourceChange[], environment = 'development'): Plan {
   return {
-    format_version: 1,
+    format_version: PLAN_FORMAT_VERSION,
     environment,
     fingerprint: 'x',
     inputs: { manifest: '', variables: {}, observed: {}, env_file: '' },

@@ -1,4 +1,4 @@
-// Detection order (SPEC): --env > IACT_ENV > ENVIRONMENT > APP_ENV > DJANGO_ENV > development;
+// Detection order (docs/manifest.md "Which environment"): --env > IACT_ENV > ENVIRONMENT > APP_ENV > DJANGO_ENV > development;
 // for each variable the process environment wins over .env.
 import { describe, expect, it } from 'vitest';
 import { describeDetected, detectEnvironment } from '../../src/manifest/detect.js';

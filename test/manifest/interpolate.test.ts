@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { interpolate, isSensitiveVariable } from '../../src/manifest/interpolate.js';
+import { interpolate } from '../../src/manifest/interpolate.js';
+import { isSensitiveVariable } from '../../src/secrets/index.js';
 
 const vars: Record<string, string> = { HOST: 'db', EMPTY: '', PORT: '5433' };
 const lookup = (n: string) => vars[n];
@@ -55,6 +56,8 @@ describe('interpolate', () => {
   it('classifies sensitive variable names', () => {
     for (const n of ['DB_PASSWORD', 'API_SECRET', 'GITHUB_TOKEN', 'LLM_API_KEY', 'db_password']) expect(isSensitiveVariable(n)).toBe(true);
     expect(isSensitiveVariable('DB_HOST')).toBe(false);
+    // One rule with plans and renderers (src/secrets/): a token budget is not a token.
+    for (const n of ['LLM_MAX_TOKENS', 'KEYBOARD_LAYOUT', 'MONKEY']) expect(isSensitiveVariable(n)).toBe(false);
     expect(isSensitiveVariable('DATABASE_URL', ['DATABASE_URL'])).toBe(true);
   });
 });

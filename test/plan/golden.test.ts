@@ -6,7 +6,7 @@ import path from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parsePlanFile } from '../../src/plan/planfile.js';
-import { writePlanFile } from '../../src/plan/planfile-io.js';
+import { writePlanFile } from '../../src/io/planfile.js';
 import { renderPlanJson, renderPlanMarkdown, renderPlanText, renderPlans } from '../../src/render/index.js';
 import { buildCase, caseNames } from '../fixtures/plans/harness.js';
 

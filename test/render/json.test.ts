@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
-import { MASKED } from '../../src/plan/types.js';
+import { SERVICES } from '../../src/catalog/index.js';
+import { ACTIONS, DRIFT_KINDS, IMPACTS, PLAN_FORMAT_VERSION, STEPS } from '../../src/plan/types.js';
+import { MASKED } from '../../src/secrets/index.js';
 import type { Plan } from '../../src/plan/types.js';
 import { renderPlanJson, renderPlans } from '../../src/render/index.js';
 import { SECRETS, emptyPlan, everyActionPlan, hugePlan } from './sample-plans.js';
@@ -39,9 +41,19 @@ describe('renderPlanJson', () => {
     }
   });
 
+  it('lists exactly the closed sets the code has: steps, drift kinds, actions, impacts, services, the version', () => {
+    const defs = schema.$defs as Record<string, { enum?: unknown[]; properties?: Record<string, { enum?: unknown[]; const?: unknown }> }>;
+    expect(defs.step!.enum).toEqual([...STEPS]);
+    expect(defs.drift!.properties!.kind!.enum).toEqual([...DRIFT_KINDS]);
+    expect(defs.action!.enum).toEqual([...ACTIONS]);
+    expect(defs.impact!.enum).toEqual([...IMPACTS]);
+    expect(defs.resourceChange!.properties!.service!.enum).toEqual([...SERVICES]);
+    expect(defs.plan!.properties!.format_version!.const).toBe(PLAN_FORMAT_VERSION);
+  });
+
   it('rejects what a plan is not', () => {
     const plan = JSON.parse(renderPlanJson(everyActionPlan())) as Record<string, unknown> & { changes: Array<Record<string, unknown>> };
-    expect(validate({ ...plan, format_version: 2 })).toBe(false);
+    expect(validate({ ...plan, format_version: 1 })).toBe(false);
     expect(validate({ ...plan, changes: [{ ...plan.changes[0], action: 'destroy' }] })).toBe(false);
     expect(validate({ ...plan, changes: [{ ...plan.changes[0], impact: 'minor' }] })).toBe(false);
     const { fingerprint: _f, ...noFingerprint } = plan;

@@ -70,7 +70,7 @@ describe('renderPlanMarkdown', () => {
     expect(body).toContain('| Address | Action | Impact | Reasons |\n| --- | --- | --- | --- |');
     expect(body).toContain('| `sandbox.cache` | update | restart | port changed<br>settings.maxmemory changed |');
     expect(body).toContain('| `sandbox.old-cache` | delete | **data-loss: backup to .iact/backups/development/ first** | no longer in the manifest |');
-    expect(body).toContain('| `sandbox.worker` | start | none | process not running (drift) |');
+    expect(body).toContain('| `sandbox.worker` | start | none | service is not running (drift) |');
     expect(body).toContain('| `.iact/env/development.env` | update | none | connection settings changed |');
     expect(body).not.toContain('sandbox.steady');
   });

@@ -6,7 +6,7 @@ import show from '../../src/commands/show.js';
 import type { CommandIO } from '../../src/commands/io.js';
 import { DiagnosticError, formatDiagnostics } from '../../src/diagnostics.js';
 import { parsePlanFile, serializePlanFile } from '../../src/plan/planfile.js';
-import { readPlanFile, writePlanFile } from '../../src/plan/planfile-io.js';
+import { readPlanFile, writePlanFile } from '../../src/io/planfile.js';
 import { renderPlanJson, renderPlanMarkdown, renderPlanText } from '../../src/render/index.js';
 import { SECRETS, everyActionPlan } from './sample-plans.js';
 
@@ -53,16 +53,16 @@ describe('plan files', () => {
     expect(serializePlanFile(back, createdAt)).toBe(text);
   });
 
-  it('refuses another format version with "expected 1, received 2"', () => {
-    const text = serializePlanFile(plan, createdAt).replace('"format_version": 1', '"format_version": 2');
+  it('refuses another format version with "expected 2, received 1"', () => {
+    const text = serializePlanFile(plan, createdAt).replace('"format_version": 2', '"format_version": 1');
     const message = diagnosticOf(() => parsePlanFile(text, 'dev.plan'));
-    expect(message).toContain('expected 1, received 2');
+    expect(message).toContain('expected 2, received 1');
     expect(message).toContain('dev.plan');
     expect(message).toContain('fix: create a new plan with `iact plan --out FILE`');
   });
 
   it('says where a file that is not JSON breaks', () => {
-    const message = diagnosticOf(() => parsePlanFile('{\n  "format_version": 1,\n  oops\n}\n', 'dev.plan'));
+    const message = diagnosticOf(() => parsePlanFile('{\n  "format_version": 2,\n  oops\n}\n', 'dev.plan'));
     expect(message).toMatch(/^dev\.plan:3:\d+ {2}error: dev\.plan is not an iact plan file \(not JSON\)\n {2}fix: /);
     expect(message).not.toContain('oops');
   });
@@ -135,8 +135,8 @@ describe('iact show', () => {
 
   it('fails with a diagnostic for a missing or stale-format file', async () => {
     expect(await diagnosticOfAsync(() => show({ format: 'text' }, captureIO(), ['missing.plan']))).toContain('plan file missing.plan not found');
-    writeFileSync(path.join(dir, 'v2.plan'), '{"format_version": 2}');
-    expect(await diagnosticOfAsync(() => show({ format: 'text' }, captureIO(), ['v2.plan']))).toContain('expected 1, received 2');
+    writeFileSync(path.join(dir, 'v1.plan'), '{"format_version": 1}');
+    expect(await diagnosticOfAsync(() => show({ format: 'text' }, captureIO(), ['v1.plan']))).toContain('expected 2, received 1');
   });
 
   it('refuses a file that is not JSON without printing what is in it', async () => {

@@ -1,5 +1,6 @@
 // Hand-built plans for the renderer tests: every action, every impact, a secret, drift, a settings diff.
-import { MASKED, MASKED_CHANGED, PLAN_FORMAT_VERSION } from '../../src/plan/types.js';
+import { PLAN_FORMAT_VERSION } from '../../src/plan/types.js';
+import { MASKED, MASKED_CHANGED } from '../../src/secrets/index.js';
 import type { Plan, PlanSummary, ResourceChange } from '../../src/plan/types.js';
 
 /** Plaintext secrets that must never appear in a rendering (they are not in the plan either). */
@@ -12,6 +13,7 @@ function change(partial: Partial<ResourceChange> & Pick<ResourceChange, 'name' |
     service: 'postgres',
     impact: 'none',
     reasons: [],
+    steps: [],
     before: null,
     after: null,
     fields: [],
@@ -111,8 +113,9 @@ export function everyActionPlan(): Plan {
       service: 'none',
       action: 'start',
       impact: 'none',
-      reasons: ['process not running (drift)'],
-      drift: ['process not running (drift)'],
+      reasons: ['service is not running (drift)'],
+      steps: ['start'],
+      drift: [{ kind: 'stopped' }],
       before: { port: 7000, service: 'none' },
       after: { port: 7000, service: 'none' },
     }),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MASKED_CHANGED } from '../../src/plan/types.js';
+import { MASKED_CHANGED } from '../../src/secrets/index.js';
 import { renderPlanText } from '../../src/render/text.js';
 import { SECRETS, emptyPlan, everyActionPlan } from './sample-plans.js';
 
@@ -55,7 +55,7 @@ describe('renderPlanText', () => {
   });
 
   it('shows drift, protection, the settings diff and notices', () => {
-    expect(lines).toContain('  #   process not running (drift)');
+    expect(lines).toContain('  #   service is not running (drift)');
     expect(lines).toContain('  #   protected: apply refuses this without --allow-destroy');
     expect(lines).toContain('      - DB_PORT=5433');
     expect(lines).toContain('      + DB_PORT=5434');

@@ -13,6 +13,7 @@ const change = (over: Partial<ResourceChange>): ResourceChange => ({
   action: 'update',
   impact: 'restart',
   reasons: [],
+  steps: ['restart'],
   before: {},
   after: {},
   fields: [{ field: 'database', before: 'edited', after: 'app', sensitive: false, impact: 'restart', metadataOnly: false }],
@@ -36,7 +37,7 @@ describe('statusReport', () => {
   });
 
   it('the same field after a hand edit of sandbox.json is drift, not a manifest change', () => {
-    const edited = change({ drift: ['sandbox.json differs from the spec it was last applied with (edited by hand)'] });
+    const edited = change({ drift: [{ kind: 'spec-edited' }] });
     expect(statusReport(plan(edited), observed).sandboxes[0]).toMatchObject({
       state: 'drift',
       note: 'drift: sandbox.json differs from the spec it was last applied with (edited by hand) (database); apply updates it',

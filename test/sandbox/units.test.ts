@@ -31,11 +31,13 @@ describe('reconcile backoff', () => {
 });
 
 describe('reconcile refusals', () => {
-  it('names the protected sandboxes only when every diagnostic is a protection refusal', () => {
-    const deleted = diag('sandbox.old-db would be deleted, but it is protected');
-    const replaced = diag('sandbox.main-db would be replaced, but it is protected (every production sandbox is)');
+  it('names the protected sandboxes only when every diagnostic is a protection refusal (by code and subject, not text)', () => {
+    const deleted = diag('sandbox.old-db would be deleted, but it is protected', { code: 'apply.protected', subject: 'sandbox.old-db' });
+    const replaced = diag('sandbox.main-db would be replaced, but it is protected (every production sandbox is)', { code: 'apply.protected', subject: 'sandbox.main-db' });
     expect(refusedSandboxes(new DiagnosticError([deleted, replaced]))).toEqual(['old-db', 'main-db']);
     expect(refusedSandboxes(new DiagnosticError([deleted, diag('driver docker cannot run here')]))).toBeNull();
+    // The same words without the code are not a refusal: nothing is matched by its text.
+    expect(refusedSandboxes(new DiagnosticError([diag('sandbox.x would be deleted, but it is protected')]))).toBeNull();
     expect(refusedSandboxes(new Error('sandbox.x would be deleted, but it is protected'))).toBeNull();
   });
 });

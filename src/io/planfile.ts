@@ -2,8 +2,8 @@
 import { readFile } from 'node:fs/promises';
 import writeFileAtomic from 'write-file-atomic';
 import { DiagnosticError, diag } from '../diagnostics.js';
-import { parsePlanFile, serializePlanFile } from './planfile.js';
-import type { Plan } from './types.js';
+import { parsePlanFile, serializePlanFile } from '../plan/planfile.js';
+import type { Plan } from '../plan/types.js';
 
 export async function writePlanFile(path: string, plan: Plan, now: Date = new Date()): Promise<void> {
   try {

@@ -4,7 +4,7 @@ import { closeSync, openSync, readdirSync, readFileSync, readSync } from 'node:f
 import path from 'node:path';
 import type { DriverContext, DriverReader, SandboxStatus } from '../drivers/types.js';
 import { DRIVERS, type DriverName, type ResolvedEnvironment } from '../model/types.js';
-import type { PlanNotice } from './types.js';
+import type { PlanNotice } from '../plan/types.js';
 
 export interface Observation {
   observed: SandboxStatus[];

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DriverContext, DriverReader, SandboxStatus } from '../../src/drivers/types.js';
 import type { DriverName, ResolvedEnvironment } from '../../src/model/types.js';
-import { beginObservation } from '../../src/plan/observe.js';
+import { beginObservation } from '../../src/io/observe.js';
 
 const made: string[] = [];
 afterEach(() => made.splice(0).forEach((dir) => rmSync(dir, { recursive: true, force: true })));

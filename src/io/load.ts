@@ -2,13 +2,12 @@
 import { linkSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { lintDotenv, parseDotenv } from './dotenv.js';
+import { lintDotenv, parseDotenv } from '../manifest/dotenv.js';
 import { diag, type Diagnostic } from '../diagnostics.js';
 import type { ResolvedEnvironment } from '../model/types.js';
-import { resolveManifest } from './resolve.js';
-import { MAX_MANIFEST_BYTES, tooLargeDiagnostic } from './yaml.js';
-
-export const ENVIRONMENT_NAME = /^[a-z][a-z0-9_-]{0,62}$/;
+import { ENVIRONMENT_NAME } from '../manifest/detect.js';
+import { resolveManifest } from '../manifest/resolve.js';
+import { MAX_MANIFEST_BYTES, tooLargeDiagnostic } from '../manifest/yaml.js';
 
 export interface LoadOptions {
   root: string;
@@ -17,6 +16,8 @@ export interface LoadOptions {
   allowMissingVariables?: boolean;
   /** Values used only for variables that are set nowhere else (validate uses .env.example). */
   placeholders?: Record<string, string>;
+  /** Key of the variables' hashes: projectSalt(root) where plans are made; unkeyed when absent. */
+  salt?: string;
 }
 
 export interface LoadResult {
@@ -151,7 +152,7 @@ export async function loadEnvironment(opts: LoadOptions): Promise<LoadResult> {
     variables,
     allowMissingVariables: opts.allowMissingVariables,
     placeholders: opts.placeholders,
-    salt: () => projectSalt(root),
+    salt: opts.salt,
   });
   if (dotenvDiagnostics.length === 0) return { ...result, file };
   return { ...result, diagnostics: [...dotenvDiagnostics, ...result.diagnostics], file };

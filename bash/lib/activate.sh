@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# The one writer of a sandbox's bin/activate, for every driver (docs/driver-protocol.md "Activate"):
+# the variables `iact run` hands a command (src/sandbox/connection.ts), and a `deactivate` that puts
+# back every one of them as it was. Sourced by common.sh.
+
+[[ -n "${IACT_ACTIVATE_SH:-}" ]] && return 0
+IACT_ACTIVATE_SH=1
+
+# The variables of each service, in src/sandbox/connection.ts's names (iact::activate_vars_<service>).
+iact::activate_vars_postgres() { REPLY='DB_HOST DB_PORT DB_NAME DB_USER DB_PASSWORD DATABASE_URL PGHOST PGPORT PGDATABASE PGUSER PGPASSWORD'; }
+iact::activate_vars_mysql() { REPLY='DB_HOST DB_PORT DB_NAME DB_USER DB_PASSWORD DATABASE_URL MYSQL_HOST MYSQL_TCP_PORT MYSQL_PWD'; }
+iact::activate_vars_redis() { REPLY='REDIS_HOST REDIS_PORT REDIS_PASSWORD REDIS_URL'; }
+
+# The lines that set them; the password is read from secrets/password when the file is sourced
+# (_iact_pw), so the file holds no secret. Database and user are identifiers: nothing to encode.
+iact::activate_set_postgres() {
+  REPLY="export DB_HOST=127.0.0.1 DB_PORT=${2} DB_NAME=${3} DB_USER=${4} DB_PASSWORD=\"\${_iact_pw}\"
+export PGHOST=127.0.0.1 PGPORT=${2} PGDATABASE=${3} PGUSER=${4} PGPASSWORD=\"\${_iact_pw}\"
+DATABASE_URL=\"postgresql://${4}:\$(_iact_urlencode \"\${_iact_pw}\")@127.0.0.1:${2}/${3}\"; export DATABASE_URL
+"
+}
+iact::activate_set_mysql() {
+  REPLY="export DB_HOST=127.0.0.1 DB_PORT=${2} DB_NAME=${3} DB_USER=${4} DB_PASSWORD=\"\${_iact_pw}\"
+export MYSQL_HOST=127.0.0.1 MYSQL_TCP_PORT=${2} MYSQL_PWD=\"\${_iact_pw}\"
+DATABASE_URL=\"mysql://${4}:\$(_iact_urlencode \"\${_iact_pw}\")@127.0.0.1:${2}/${3}\"; export DATABASE_URL
+"
+}
+iact::activate_set_redis() {
+  # Redis 6+ ACL form, as iact run: redis-cli sends AUTH with an empty user for redis://:pass@.
+  REPLY="export REDIS_HOST=127.0.0.1 REDIS_PORT=${2} REDIS_PASSWORD=\"\${_iact_pw}\"
+REDIS_URL=\"redis://default:\$(_iact_urlencode \"\${_iact_pw}\")@127.0.0.1:${2}/0\"; export REDIS_URL
+"
+}
+
+# encodeURIComponent, in the sourcing shell (bytes, C locale): what src/sandbox/connection.ts does to the password.
+IFS= read -r -d '' IACT_ACTIVATE_URLENCODE <<'EOF' || true
+_iact_urlencode() {
+  (
+    LC_ALL=C
+    s="$1" o=""
+    while [ -n "$s" ]; do
+      c="${s%"${s#?}"}"
+      s="${s#?}"
+      case "$c" in
+        [A-Za-z0-9_.!~*\'\(\)-]) o="$o$c" ;;
+        *) o="$o$(printf '%%%02X' "'$c")" ;;
+      esac
+    done
+    printf '%s' "$o"
+  )
+}
+EOF
+readonly IACT_ACTIVATE_URLENCODE
+
+# iact::write_activate FILE NAME ENVIRONMENT SERVICE DIR PORT [DATABASE USER]: writes FILE, without
+# a subprocess (create-many writes thousands): its mode is the caller's umask (the drivers run under
+# 077). DIR is the sandbox directory, whose secrets/password the file reads when sourced.
+iact::write_activate() {
+  local file="$1" name="$2" env_name="$3" service="$4" dir="$5" port="$6" database="${7:-}" user="${8:-}"
+  local vars='IACT_SANDBOX IACT_SANDBOX_DIR' v text q_dir set=''
+  if declare -F "iact::activate_vars_${service}" >/dev/null; then
+    "iact::activate_vars_${service}"
+    vars+=" ${REPLY}"
+    "iact::activate_set_${service}" "${dir}" "${port}" "${database}" "${user}"
+    set="${REPLY}"
+  fi
+  printf -v q_dir '%q' "${dir}"
+  text="# iact sandbox ${name} (${env_name}, ${service}): source this file from bash; run 'deactivate' to undo.
+# The password is read from secrets/password when sourced; it is not stored here.
+if [ \"\$(type -t deactivate 2>/dev/null)\" = function ] && [ -n \"\${IACT_SANDBOX:-}\" ]; then deactivate; fi
+_IACT_OLD_PS1=\"\${PS1-}\"
+"
+  for v in ${vars}; do
+    text+="_IACT_HAD_${v}=\"\${${v}+x}\"; _IACT_OLD_${v}=\"\${${v}-}\""$'\n'
+  done
+  text+="deactivate() {"$'\n'
+  for v in ${vars}; do
+    text+="  if [ -n \"\${_IACT_HAD_${v}}\" ]; then ${v}=\"\${_IACT_OLD_${v}}\"; export ${v}; else unset ${v}; fi; unset _IACT_HAD_${v} _IACT_OLD_${v}"$'\n'
+  done
+  text+="  PS1=\"\${_IACT_OLD_PS1}\"; unset _IACT_OLD_PS1
+  unset -f deactivate
+}
+export IACT_SANDBOX=${name}
+export IACT_SANDBOX_DIR=${q_dir}
+"
+  if [[ -n "${set}" ]]; then
+    text+="${IACT_ACTIVATE_URLENCODE}_iact_pw=\"\$(cat \"\${IACT_SANDBOX_DIR}/secrets/password\" 2>/dev/null)\"
+${set}unset _iact_pw; unset -f _iact_urlencode
+"
+  fi
+  text+="PS1=\"(iact:${name}) \${PS1-}\""$'\n'
+  printf '%s' "${text}" >"${file}"
+}
