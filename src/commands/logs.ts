@@ -3,7 +3,6 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { DiagnosticError, diag } from '../diagnostics.js';
-import { BASH_DIR, scriptFor } from '../drivers/index.js';
 import { findSandbox, type LiveSandbox } from './live-sandbox.js';
 import { startForeground } from '../sandbox/child.js';
 import { tailLog } from '../sandbox/log-file.js';
@@ -40,15 +39,17 @@ function run(file: string, args: string[], options: { cwd: string; env: NodeJS.P
   });
 }
 
-/** The container of a docker sandbox, as its driver names it (`virtualize.sh info`). */
-async function containerOf(sandbox: LiveSandbox, io: CommandIO): Promise<string> {
-  const env = { ...io.env, IACT_SANDBOX_ROOT: sandbox.selected.paths.sandboxes };
-  const out = await run('bash', [path.join(BASH_DIR, scriptFor('docker')), 'info', sandbox.name, '--env', sandbox.environment], { cwd: sandbox.selected.root, env });
-  const container = out.code === 0 ? (JSON.parse(out.stdout) as { container?: unknown }).container : undefined;
-  if (typeof container !== 'string' || container === '') {
-    throw new DiagnosticError(diag(`cannot find the container of sandbox ${sandbox.name}`, { detail: out.stderr.trim() || undefined, fix: 'check that the docker engine runs (`iact doctor`), then `iact status`' }));
+/**
+ * The container of a docker sandbox, found by the labels the docker driver puts on it (README,
+ * "Drivers"); looked up again after a restart, since a recreating update makes a new container.
+ */
+async function containerOf(sandbox: LiveSandbox, io: CommandIO): Promise<string | undefined> {
+  const filters = [`label=iact.environment=${sandbox.environment}`, `label=iact.name=${sandbox.name}`, 'label=iact.driver=docker'].flatMap((f) => ['--filter', f]);
+  const out = await run('docker', ['ps', '-aq', '--no-trunc', ...filters], { cwd: io.cwd, env: io.env });
+  if (out.code !== 0) {
+    throw new DiagnosticError(diag(`cannot list the containers of sandbox ${sandbox.name}: ${out.stderr.trim() || `docker exit ${out.code}`}`, { fix: 'check that the docker engine runs (`iact doctor`; scripts/docker-engine.sh start)' }));
   }
-  return container;
+  return out.stdout.split('\n').find((l) => l.trim() !== '')?.trim();
 }
 
 async function dockerRunning(container: string, io: CommandIO): Promise<boolean> {
@@ -61,14 +62,15 @@ async function dockerRunning(container: string, io: CommandIO): Promise<boolean>
  * it) is waited for and followed again from the moment the previous follow ended.
  */
 async function dockerLogs(sandbox: LiveSandbox, io: CommandIO, lines: number | undefined, follow: boolean): Promise<number> {
-  const container = await containerOf(sandbox, io);
+  let container = await containerOf(sandbox, io);
+  if (!container) throw new DiagnosticError(diag(`sandbox ${sandbox.name} has no container`, { fix: `run \`iact apply --env ${sandbox.environment}\` to create it again` }));
   const base = ['logs', ...(lines !== undefined ? ['--tail', String(lines)] : [])];
   if (!follow) return startForeground(['docker', ...base, container], { env: io.env, cwd: io.cwd, log: io.stderr }).exit;
   const { signal, release } = interruptible();
   try {
-    let args = [...base, '--follow', container];
+    let args = [...base, '--follow'];
     while (!signal.aborted) {
-      const running = startForeground(['docker', ...args], { env: io.env, cwd: io.cwd, log: io.stderr });
+      const running = startForeground(['docker', ...args, container], { env: io.env, cwd: io.cwd, log: io.stderr });
       const stop = () => running.child.kill('SIGTERM');
       signal.addEventListener('abort', stop, { once: true });
       const code = await running.exit;
@@ -76,9 +78,16 @@ async function dockerLogs(sandbox: LiveSandbox, io: CommandIO, lines: number | u
       if (signal.aborted) break;
       if (code === 127) return code;
       const since = new Date().toISOString();
-      io.stderr(`iact logs: ${container} stopped; waiting for it to run again (Ctrl-C to stop)\n`);
-      while (!signal.aborted && !(await dockerRunning(container, io))) await new Promise((r) => setTimeout(r, 500));
-      args = ['logs', '--since', since, '--follow', container];
+      io.stderr(`iact logs: the container of ${sandbox.name} stopped; waiting for it to run again (Ctrl-C to stop)\n`);
+      while (!signal.aborted) {
+        const current = await containerOf(sandbox, io);
+        if (current && (await dockerRunning(current, io))) {
+          container = current;
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      args = ['logs', '--since', since, '--follow'];
     }
     return 0;
   } finally {
