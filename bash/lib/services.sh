@@ -86,13 +86,39 @@ svc::as_user() {
   fi
 }
 
+# REPLY = the iact cache, where `iact install` puts server binaries (docs/operators.md, "iact
+# install"): the rule of iactCacheDir in src/install/cache.ts, which test/bash/pg-versions.test.ts
+# holds this to.
+svc::iact_cache_dir() {
+  if [[ -n "${IACT_CACHE_DIR:-}" ]]; then
+    REPLY="${IACT_CACHE_DIR}"
+  elif [[ -n "${XDG_CACHE_HOME:-}" ]]; then
+    REPLY="${XDG_CACHE_HOME}/iact"
+  elif ((EUID == 0)); then
+    # As root the server runs as its system user, who cannot enter /root.
+    REPLY=/var/cache/iact
+  else
+    REPLY="${HOME}/.cache/iact"
+  fi
+  [[ "${REPLY}" == /* ]] || REPLY="${PWD}/${REPLY}"
+}
+
+# The bin dir of PostgreSQL VERSION's major: the system's, else the iact cache's; unpinned, the
+# newest system one.
 svc::pg_bindir() {
-  local version="${1:-}" dir best=''
+  local version="${1:-}" major dir best='' cache
   if [[ -n "${version}" ]]; then
-    dir="/usr/lib/postgresql/${version%%.*}/bin"
-    [[ -x "${dir}/postgres" ]] || iact::die 1 "PostgreSQL ${version} is not installed (no ${dir}/postgres)" "apt-get install -y postgresql-${version%%.*}, or drop 'version' from the sandbox" missing-binary
-    printf '%s' "${dir}"
-    return 0
+    major="${version%%.*}"
+    svc::iact_cache_dir
+    cache="${REPLY}/postgres/${major}/bin"
+    for dir in "/usr/lib/postgresql/${major}/bin" "${cache}"; do
+      if [[ -x "${dir}/postgres" ]]; then
+        printf '%s' "${dir}"
+        return 0
+      fi
+    done
+    iact::die 1 "PostgreSQL ${major} is not installed (no postgres in /usr/lib/postgresql/${major}/bin or ${cache})" \
+      "iact install postgres@${major} (or apt-get install -y postgresql-${major}), or drop 'version' from the sandbox" missing-binary
   fi
   for dir in /usr/lib/postgresql/*/bin; do
     [[ -x "${dir}/postgres" ]] || continue
@@ -106,12 +132,29 @@ svc::pg_bindir() {
   printf '%s' "${best}"
 }
 
+# The major of a bin dir: /usr/lib/postgresql/16/bin and <cache>/postgres/16/bin are 16; 0 when unknown.
 svc::_major() {
-  local dir="$1" v
-  v="${dir#/usr/lib/postgresql/}"
-  v="${v%%/*}"
+  local v="${1%/bin}"
+  v="${v##*/}"
   [[ "${v}" =~ ^[0-9]+$ ]] || v=0
   printf '%s' "${v}"
+}
+
+# REPLY = the client TOOL (psql, pg_dump) for the server in SVC_BIN: its own, else the newest
+# system one (the iact cache's builds carry the server only, docs/operators.md).
+svc::pg_client() {
+  local tool="$1" dir
+  REPLY=''
+  if [[ -x "${SVC_BIN}/${tool}" ]]; then
+    REPLY="${SVC_BIN}/${tool}"
+    return 0
+  fi
+  for dir in /usr/lib/postgresql/*/bin; do
+    [[ -x "${dir}/${tool}" ]] || continue
+    if [[ -z "${REPLY}" ]] || (($(svc::_major "${dir}") > $(svc::_major "${REPLY%/*}"))); then REPLY="${dir}/${tool}"; fi
+  done
+  [[ -n "${REPLY}" ]] || REPLY="$(command -v "${tool}" 2>/dev/null || true)"
+  [[ -n "${REPLY}" ]]
 }
 
 # Checks the binaries of SERVICE exist (of VERSION, when pinned); sets SVC_SERVER_BIN (the server's
@@ -126,6 +169,7 @@ svc::postgres_check_binaries() {
   SVC_BIN="$(svc::pg_bindir "$1")"
   SVC_VERSION_KEY="$(svc::_major "${SVC_BIN}")"
   SVC_SERVER_BIN="${SVC_BIN}/postgres"
+  svc::pg_client psql || iact::die 1 "psql is not installed" "apt-get install -y postgresql-client" missing-binary
 }
 
 svc::mysql_check_binaries() {
@@ -412,8 +456,9 @@ svc::redis_ready() {
 # --- administration through the socket -----------------------------------------------------
 
 svc::psql_admin() {
+  svc::pg_client psql
   IACT_PW="${SB_PASSWORD}" IACT_DB="${SB_DB}" IACT_USER="${SB_USER}" \
-    svc::as_user "${SB_OS_USER}" "${SVC_BIN}/psql" -X -q -v ON_ERROR_STOP=1 \
+    svc::as_user "${SB_OS_USER}" "${REPLY}" -X -q -v ON_ERROR_STOP=1 \
     -h "${SB_DIR}/run" -p "${SB_PORT}" -U postgres -d postgres
 }
 
@@ -585,7 +630,8 @@ svc::login_works() {
 
 svc::postgres_login_works() {
   local out
-  out="$(PGPASSWORD="${SB_PASSWORD}" PGCONNECT_TIMEOUT=5 "${SVC_BIN}/psql" -X -w -tA -h 127.0.0.1 -p "${SB_PORT}" -U "${SB_USER}" -d "${SB_DB}" -c 'SELECT 1' 2>/dev/null)" || return 1
+  svc::pg_client psql || return 1
+  out="$(PGPASSWORD="${SB_PASSWORD}" PGCONNECT_TIMEOUT=5 "${REPLY}" -X -w -tA -h 127.0.0.1 -p "${SB_PORT}" -U "${SB_USER}" -d "${SB_DB}" -c 'SELECT 1' 2>/dev/null)" || return 1
   [[ "${out}" == 1 ]]
 }
 
@@ -620,7 +666,15 @@ svc::backup() {
 }
 
 svc::postgres_backup() {
-  svc::as_user "${SB_OS_USER}" "${SVC_BIN}/pg_dump" -h "${SB_DIR}/run" -p "${SB_PORT}" -U postgres -d "${SB_DB}" --no-owner >"$1"
+  local server
+  server="$(svc::_major "${SVC_BIN}")"
+  svc::pg_client pg_dump || iact::die 1 "pg_dump is not installed" "apt-get install -y postgresql-client" missing-binary
+  # pg_dump refuses a server newer than itself.
+  if ((server > 0)) && [[ "${REPLY}" == /usr/lib/postgresql/*/bin/pg_dump ]] && (($(svc::_major "${REPLY%/*}") < server)); then
+    iact::die 1 "no pg_dump of PostgreSQL ${server} or newer to back up ${SB_NAME} (found ${REPLY})" \
+      "apt-get install -y postgresql-client-${server} (from the PostgreSQL apt repository), or pass --no-backup" missing-binary
+  fi
+  svc::as_user "${SB_OS_USER}" "${REPLY}" -h "${SB_DIR}/run" -p "${SB_PORT}" -U postgres -d "${SB_DB}" --no-owner >"$1"
 }
 
 svc::mysql_backup() {
