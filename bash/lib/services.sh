@@ -325,7 +325,40 @@ svc::redis_value() {
 # socket only) at the catalogue's IACT_CAT_CONFIG_FILE.
 svc::write_config() {
   svc::path IACT_CAT_CONFIG_FILE || return 0
-  svc::call write_config "${REPLY}"
+  local config="${REPLY}"
+  [[ "${SB_TLS:-false}" == true ]] && svc::tls_files
+  svc::call write_config "${config}"
+}
+
+# tls/ of a tls: true sandbox (docs/operators.md, "TLS sandboxes"): a CA of this sandbox alone and
+# a server certificate it signed for 127.0.0.1 and localhost. Made once; the CA's key is deleted at
+# once, so nothing else can ever be signed by it. ca.crt is for clients; server.key (0600) for the server.
+svc::tls_files() {
+  local dir="${SB_DIR}/tls" work
+  [[ -s "${dir}/ca.crt" && -s "${dir}/server.crt" && -s "${dir}/server.key" ]] && return 0
+  iact::need_binary openssl "apt-get install -y openssl"
+  work="$(mktemp -d "${SB_DIR}/.tls.XXXXXX")"
+  if ! {
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
+      -subj "/CN=iact sandbox ${SB_NAME} (${SB_ENV}) CA" -keyout "${work}/ca.key" -out "${work}/ca.crt" \
+      -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign &&
+      openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+        -subj "/CN=localhost" -keyout "${work}/server.key" -out "${work}/server.csr" &&
+      printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' >"${work}/ext" &&
+      openssl x509 -req -in "${work}/server.csr" -CA "${work}/ca.crt" -CAkey "${work}/ca.key" -CAcreateserial \
+        -days 3650 -extfile "${work}/ext" -out "${work}/server.crt"
+  } >"${work}/openssl.log" 2>&1; then
+    iact::warn "openssl failed: $(tail -n 3 "${work}/openssl.log")"
+    rm -rf "${work}"
+    iact::die 1 "could not make the TLS certificates of sandbox ${SB_NAME}" "check that openssl works: openssl version" start-failed
+  fi
+  mkdir -p "${dir}"
+  chmod 0755 "${dir}"
+  chmod 0644 "${work}/ca.crt" "${work}/server.crt"
+  chmod 0600 "${work}/server.key"
+  ((EUID == 0)) && chown "${SB_OS_USER}:" "${work}/server.key" "${work}/server.crt"
+  mv -f "${work}/ca.crt" "${work}/server.crt" "${work}/server.key" "${dir}/"
+  rm -rf "${work}"
 }
 
 svc::postgres_write_config() {
@@ -337,6 +370,16 @@ port = ${SB_PORT}
 unix_socket_directories = '${SB_DIR}/run'
 unix_socket_permissions = 0700
 "
+  local host=host
+  if [[ "${SB_TLS:-false}" == true ]]; then
+    # hostssl only: a TCP connection without TLS finds no pg_hba.conf line and is refused.
+    host=hostssl
+    text+="ssl = on
+ssl_cert_file = '${SB_DIR}/tls/server.crt'
+ssl_key_file = '${SB_DIR}/tls/server.key'
+ssl_min_protocol_version = 'TLSv1.2'
+"
+  fi
   for i in "${!SB_SETTING_KEYS[@]}"; do
     text+="${SB_SETTING_KEYS[i]} = '${SB_SETTING_VALUES[i]}'"$'\n'
   done
@@ -344,7 +387,7 @@ unix_socket_permissions = 0700
   svc::_write_owned "${SB_DIR}/data/pg_hba.conf" "# iact: the superuser only by peer (its OS user), everyone else by password.
 local all postgres peer map=iact
 local all all scram-sha-256
-host all all 127.0.0.1/32 scram-sha-256
+${host} all all 127.0.0.1/32 scram-sha-256
 "
   svc::_write_owned "${SB_DIR}/data/pg_ident.conf" "iact ${SB_OS_USER} postgres
 "
@@ -369,6 +412,14 @@ innodb_buffer_pool_size=32M
 innodb_buffer_pool_load_at_startup=OFF
 innodb_buffer_pool_dump_at_shutdown=OFF
 "
+  if [[ "${SB_TLS:-false}" == true ]]; then
+    # Over TCP only TLS; the unix socket (iact's own administration) counts as secure.
+    text+="ssl-ca=${SB_DIR}/tls/ca.crt
+ssl-cert=${SB_DIR}/tls/server.crt
+ssl-key=${SB_DIR}/tls/server.key
+require_secure_transport=ON
+"
+  fi
   for i in "${!SB_SETTING_KEYS[@]}"; do
     value="${SB_SETTING_VALUES[i]}"
     # An option file ends a value at '#' or ';' (a comment) and trims blanks: quote such a value
@@ -631,13 +682,17 @@ svc::login_works() {
 svc::postgres_login_works() {
   local out
   svc::pg_client psql || return 1
-  out="$(PGPASSWORD="${SB_PASSWORD}" PGCONNECT_TIMEOUT=5 "${REPLY}" -X -w -tA -h 127.0.0.1 -p "${SB_PORT}" -U "${SB_USER}" -d "${SB_DB}" -c 'SELECT 1' 2>/dev/null)" || return 1
+  local mode=prefer
+  [[ "${SB_TLS:-false}" == true ]] && mode=verify-full
+  out="$(PGSSLMODE="${mode}" PGSSLROOTCERT="${SB_DIR}/tls/ca.crt" PGPASSWORD="${SB_PASSWORD}" PGCONNECT_TIMEOUT=5 "${REPLY}" -X -w -tA -h 127.0.0.1 -p "${SB_PORT}" -U "${SB_USER}" -d "${SB_DB}" -c 'SELECT 1' 2>/dev/null)" || return 1
   [[ "${out}" == 1 ]]
 }
 
 svc::mysql_login_works() {
   local out
-  out="$(MYSQL_PWD="${SB_PASSWORD}" mariadb --no-defaults --protocol=TCP -h 127.0.0.1 -P "${SB_PORT}" -u "${SB_USER}" -D "${SB_DB}" --connect-timeout=5 -N -B -e 'SELECT 1' 2>/dev/null)" || return 1
+  local -a tls=()
+  [[ "${SB_TLS:-false}" == true ]] && tls=(--ssl --ssl-ca="${SB_DIR}/tls/ca.crt" --ssl-verify-server-cert)
+  out="$(MYSQL_PWD="${SB_PASSWORD}" mariadb --no-defaults "${tls[@]}" --protocol=TCP -h 127.0.0.1 -P "${SB_PORT}" -u "${SB_USER}" -D "${SB_DB}" --connect-timeout=5 -N -B -e 'SELECT 1' 2>/dev/null)" || return 1
   [[ "${out}" == 1 ]]
 }
 

@@ -47,4 +47,6 @@ export const mysql: ServiceEntry = {
   },
   docker: { imageRepo: 'iact/mariadb', port: 3306, dataPath: '/var/lib/mysql' },
   drivers: ['lightweight', 'namespace', 'docker'],
+  // The namespace driver runs mariadbd with skip-networking (a unix socket): no TLS there.
+  tlsDrivers: ['lightweight'],
 };

@@ -49,4 +49,6 @@ export const postgres: ServiceEntry = {
   },
   docker: { imageRepo: 'iact/postgres', port: 5432, dataPath: '/var/lib/postgresql/data' },
   drivers: ['lightweight', 'namespace', 'docker'],
+  // The namespace driver reaches the server through a unix socket, where PostgreSQL speaks no TLS.
+  tlsDrivers: ['lightweight'],
 };

@@ -78,4 +78,6 @@ export interface ServiceEntry {
   docker?: { imageRepo: string; port: number; dataPath: string };
   /** Drivers that can run this service. */
   drivers: DriverName[];
+  /** Drivers that can serve it with `tls: true` (TLS only, a per-sandbox CA; docs/operators.md). */
+  tlsDrivers?: DriverName[];
 }

@@ -72,6 +72,7 @@ export function observableSpec(environment: string, sandbox: SandboxSpec): Omit<
     password_hash: sandbox.password === undefined ? undefined : passwordHash(environment, sandbox.name, sandbox.password),
     memory: sandbox.memory,
     image: sandbox.image,
+    tls: sandbox.tls ? true : undefined,
     settings: observableSettings(environment, sandbox),
     depends_on: sandbox.depends_on,
     protect: sandbox.protect,

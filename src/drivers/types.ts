@@ -18,6 +18,8 @@ export interface DriverSpec {
   password_hash?: string; // salted hash, stored in sandbox.json so plans can see a password change
   memory?: string;
   image?: string;
+  /** Serve TLS only (postgres and mysql, lightweight driver); absent when false, so older hashes stay. */
+  tls?: boolean;
   settings: Record<string, SettingValue>;
   depends_on?: string[]; // metadata: kept so a later plan knows the delete order
   protect?: boolean; // metadata: kept so a sandbox removed from the manifest stays protected

@@ -7,6 +7,7 @@ import { diag, type Diagnostic } from '../diagnostics.js';
 import type { ResolvedEnvironment } from '../model/types.js';
 import { ENVIRONMENT_NAME } from '../manifest/detect.js';
 import { resolveManifest } from '../manifest/resolve.js';
+import { projectPaths } from '../project.js';
 import { MAX_MANIFEST_BYTES, tooLargeDiagnostic } from '../manifest/yaml.js';
 
 export interface LoadOptions {
@@ -129,6 +130,16 @@ export function duplicateManifest(root: string, environment: string): Diagnostic
   });
 }
 
+/**
+ * A database bound to a `tls: true` sandbox is verified against that sandbox's own CA, which the
+ * driver keeps in its directory (tls/ca.crt): its absolute path goes to DB_SSL_CA and DB_SSL_ROOT_CERT.
+ */
+function withSandboxCa(resolved: ResolvedEnvironment | undefined, sandboxRoot: string): void {
+  const db = resolved?.connections.database;
+  const bound = db?.sandbox ? resolved!.sandboxes[db.sandbox] : undefined;
+  if (db && bound?.tls && db.ssl_ca === undefined) db.ssl_ca = path.join(sandboxRoot, resolved!.environment, bound.name, 'tls', 'ca.crt');
+}
+
 export async function loadEnvironment(opts: LoadOptions): Promise<LoadResult> {
   const { root, environment } = opts;
   const badName = invalidEnvironmentName(root, environment);
@@ -154,6 +165,7 @@ export async function loadEnvironment(opts: LoadOptions): Promise<LoadResult> {
     placeholders: opts.placeholders,
     salt: opts.salt,
   });
+  withSandboxCa(result.resolved, projectPaths(root, opts.env ?? process.env).sandboxes);
   if (dotenvDiagnostics.length === 0) return { ...result, file };
   return { ...result, diagnostics: [...dotenvDiagnostics, ...result.diagnostics], file };
 }

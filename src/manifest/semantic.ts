@@ -1,8 +1,8 @@
 // Pure: checks the schema cannot express (names, references, cycles, ports, production rules).
 // Runs on the interpolated data even when the schema found errors, so every problem shows at once.
-import { serviceEntry, servicesServing } from '../catalog/index.js';
+import { CATALOG, serviceEntry, servicesServing } from '../catalog/index.js';
 import { diag, formatLocation, type Diagnostic, type SourceLocation } from '../diagnostics.js';
-import { SERVICES, type ResolvedEnvironment } from '../model/types.js';
+import { SERVICES, type DriverName, type ResolvedEnvironment } from '../model/types.js';
 import { envFileQuote } from '../util/env-quote.js';
 
 type Segments = readonly (string | number)[];
@@ -76,6 +76,16 @@ export function checkSemantics(data: Obj, ctx: { environment: string; fileEnviro
       );
     }
     const entry = service === undefined ? undefined : serviceEntry(service);
+    if (sb.tls === true && entry && !(entry.tlsDrivers ?? []).includes(driver as DriverName)) {
+      const where = SERVICES.filter((s) => (CATALOG[s].tlsDrivers ?? []).length > 0).map((s) => `${s} (${CATALOG[s].tlsDrivers!.join(', ')})`);
+      out.push(
+        diag(`sandbox ${name} sets tls: true, which ${entry.name} with the ${driver} driver cannot serve`, {
+          location: locate(['sandboxes', name, 'tls'], true),
+          code: 'semantic.tls-unsupported',
+          fix: `remove tls:, or use one of: ${where.join(', ')}`,
+        }),
+      );
+    }
     if (entry?.hasDatabase) {
       for (const field of ['database', 'user', 'password']) {
         if (sb[field] === undefined) {

@@ -26,6 +26,8 @@ const BY_FIELD: Readonly<Record<string, EffectKind>> = {
   user: 'replace',
   port: 'restart',
   memory: 'restart',
+  // New certificates and server options: the server starts again with them.
+  tls: 'restart',
   password: 'set-password',
   depends_on: 'metadata',
   protect: 'metadata',

@@ -59,7 +59,7 @@ export interface PreparedDesired {
 }
 
 /** Fields compared between the manifest and sandbox.json, in display order. */
-const COMPARED_FIELDS = ['service', 'driver', 'version', 'image', 'port', 'database', 'user', 'password', 'memory', 'depends_on', 'protect'] as const;
+const COMPARED_FIELDS = ['service', 'driver', 'version', 'image', 'port', 'database', 'user', 'password', 'memory', 'tls', 'depends_on', 'protect'] as const;
 
 type Comparable = Record<string, DisplayValue | undefined>;
 
@@ -94,6 +94,7 @@ function comparable(spec: Omit<ObservedSpec, 'spec_hash'> | ObservedSpec): Compa
     user: spec.user,
     password: spec.password_hash,
     memory: spec.memory,
+    tls: spec.tls ? true : undefined,
     depends_on: spec.depends_on && spec.depends_on.length > 0 ? [...spec.depends_on] : undefined,
     protect: spec.protect ? true : undefined,
   };
