@@ -107,6 +107,21 @@ connections:
     expect(row).toMatchObject({ values: { development: 'verify-full', production: 'require' }, risky: false });
   });
 
+  it('turning tls off and on again is a restart each way; plaintext is accepted, then refused again', async () => {
+    const manifest = project.read('environments/development.yaml');
+    const base = ['--no-defaults', '--protocol=TCP', '-h', '127.0.0.1', '-P', String(my), '-u', 'shop', '-N', '-B', '--skip-ssl', '-e', 'select 7', 'shop'];
+    for (const tls of [false, true]) {
+      project.writeManifest('development', manifest.replace(/(dev-mysql:[\s\S]*?)tls: true/, `$1tls: ${tls}`));
+      const plan = await project.iact(['plan'], { env });
+      expect(plan.stdout).toMatch(tls ? /\+ tls += true # restart/ : /- tls += true # restart/);
+      const applied = await project.iact(['apply', '--auto-approve'], { env });
+      expect(applied.exitCode, applied.stdout + applied.stderr).toBe(0);
+      const plain = await execa('mariadb', base, { env: { MYSQL_PWD: MY_PW }, reject: false });
+      expect(plain.exitCode === 0, `tls: ${tls}: ${plain.stderr}`).toBe(!tls);
+      expect((await project.iact(['plan', '--detailed-exitcode'], { env })).exitCode).toBe(0);
+    }
+  });
+
   it('validate refuses tls: true where it cannot be served (redis, the namespace driver)', async () => {
     const bad = makeProject('iact-tls-bad-');
     try {
