@@ -28,6 +28,7 @@ export const mysql: ServiceEntry = {
     args: ['{database}'],
     env: {},
     defaultsFile: { host: 'host', port: 'port', user: 'user', password: 'password' },
+    tls: { args: ['--ssl', '--ssl-ca={ca}', '--ssl-verify-server-cert'], env: {} },
   },
   socket: 'run/mysqld.sock',
   pidfile: 'run/mariadbd.pid',

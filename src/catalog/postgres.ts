@@ -29,6 +29,7 @@ export const postgres: ServiceEntry = {
     binary: { names: ['psql'], package: 'postgresql-client' },
     args: ['--host={host}', '--port={port}', '--username={user}', '--dbname={database}'],
     env: { PGPASSWORD: 'password' },
+    tls: { args: [], env: { PGSSLMODE: 'verify-full', PGSSLROOTCERT: '{ca}' } },
   },
   socket: 'run/.s.PGSQL.%PORT%',
   pidfile: 'data/postmaster.pid',

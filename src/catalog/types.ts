@@ -21,6 +21,8 @@ export interface ClientEntry {
   env: Record<string, ConnectionField>;
   /** MariaDB: `--defaults-extra-file=FILE` (first argument) whose `[client]` section holds these keys. */
   defaultsFile?: Record<string, ConnectionField>;
+  /** For a `tls: true` sandbox: more arguments and variables; {ca} is the sandbox's CA file. */
+  tls?: { args: string[]; env: Record<string, string> };
 }
 
 export type ConfigFormat = 'postgresql' | 'ini' | 'redis';

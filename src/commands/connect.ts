@@ -46,6 +46,11 @@ export default async function connect(opts: Record<string, unknown>, io: Command
   const values = valuesOf(conn);
   const env: NodeJS.ProcessEnv = { ...io.env };
   for (const [key, field] of Object.entries(client.env)) env[key] = values[field];
+  // A TLS sandbox: verified against its own CA, as the env file tells applications to.
+  const ca = path.join(sandbox.dir, 'tls', 'ca.crt');
+  const withCa = (text: string) => text.replace(/\{ca\}/g, ca);
+  const tlsArgs = sandbox.tls && client.tls ? client.tls.args.map(withCa) : [];
+  if (sandbox.tls && client.tls) for (const [key, value] of Object.entries(client.tls.env)) env[key] = withCa(value);
   let tmp: string | undefined;
   try {
     let defaultsFile: string | undefined;
@@ -55,7 +60,10 @@ export default async function connect(opts: Record<string, unknown>, io: Command
       const lines = Object.entries(client.defaultsFile).map(([key, field]) => `${key}=${optionValue(values[field])}`);
       await writeFile(defaultsFile, `[client]\n${lines.join('\n')}\n`, { mode: 0o600 });
     }
-    return await runForeground([binary, ...clientArgs(client, values, defaultsFile)], { env, cwd: io.cwd, log: io.stderr, keepSigint: true });
+    const argv = clientArgs(client, values, defaultsFile);
+    // The defaults file stays the first argument, as MariaDB requires.
+    argv.splice(defaultsFile ? 1 : 0, 0, ...tlsArgs);
+    return await runForeground([binary, ...argv], { env, cwd: io.cwd, log: io.stderr, keepSigint: true });
   } finally {
     if (tmp) await rm(tmp, { recursive: true, force: true });
   }

@@ -20,6 +20,8 @@ export interface LiveSandbox {
   service: EphemeralService;
   entry: ServiceEntry;
   selected: Selected;
+  /** Serves TLS only (sandbox.json `tls: true`); its CA is `tls/ca.crt` in the directory. */
+  tls: boolean;
 }
 
 /** Services listen on 127.0.0.1 only (README, "Drivers"). */
@@ -42,7 +44,7 @@ export async function findSandbox(opts: Record<string, unknown>, io: CommandIO, 
   }
   const envDir = path.join(selected.paths.sandboxes, environment);
   const dir = path.join(envDir, name);
-  let spec: { driver?: unknown; service?: unknown };
+  let spec: { driver?: unknown; service?: unknown; tls?: unknown };
   try {
     spec = JSON.parse(await readFile(path.join(dir, 'sandbox.json'), 'utf8')) as typeof spec;
   } catch (error) {
@@ -64,7 +66,7 @@ export async function findSandbox(opts: Record<string, unknown>, io: CommandIO, 
   if (!entry.process) {
     throw new DiagnosticError(diag(`sandbox ${name} runs no server (service ${entry.name}): there is nothing to ${command}`, { fix: 'pick a postgres, mysql or redis sandbox; `iact status` lists them' }));
   }
-  return { name, environment, dir, driver, service: entry.name as EphemeralService, entry, selected };
+  return { name, environment, dir, driver, service: entry.name as EphemeralService, entry, selected, tls: spec.tls === true };
 }
 
 /** Host, port, database, user and password of a live sandbox, and the variables `iact run` exports for it. */

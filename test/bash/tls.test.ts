@@ -5,7 +5,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, freePorts, makeProject, servicesAvailable, type Project } from '../helpers/iact-project.js';
+import { ensureBuilt, freePorts, makeProject, repoRoot, servicesAvailable, type Project } from '../helpers/iact-project.js';
 import { TEMPLATE_DIR } from '../helpers/services.js';
 
 const haveServices = servicesAvailable(['postgres', 'mysql']);
@@ -98,6 +98,17 @@ connections:
     const app = await execa('bash', ['-c', 'set -a; source .iact/env/development.env; set +a; PGPASSWORD="$DB_PASSWORD" psql -X -w -tA "host=$DB_HOST port=$DB_PORT dbname=$DB_NAME user=$DB_USER sslmode=$DB_SSL_MODE sslrootcert=$DB_SSL_ROOT_CERT" -c "select 42"'], { cwd: project.dir, reject: false });
     expect(app.exitCode, app.stderr).toBe(0);
     expect(app.stdout.trim()).toBe('42');
+  });
+
+  it('iact connect logs in over verified TLS (psql verify-full, mariadb --ssl-verify-server-cert)', async () => {
+    const connect = (sandbox: string, input: string) =>
+      execa(process.execPath, [path.join(repoRoot, 'dist', 'cli.js'), 'connect', sandbox], { cwd: project.dir, env: { NO_COLOR: '1', ...env }, input, reject: false });
+    const pgRun = await connect('dev-postgres', "select 'ssl=' || ssl from pg_stat_ssl where pid = pg_backend_pid();\n");
+    expect(pgRun.exitCode, String(pgRun.stderr)).toBe(0);
+    expect(String(pgRun.stdout)).toContain('ssl=t');
+    const myRun = await connect('dev-mysql', "show status like 'Ssl_version';\n");
+    expect(myRun.exitCode, String(myRun.stderr)).toBe(0);
+    expect(String(myRun.stdout)).toMatch(/Ssl_version\tTLSv1\.[23]/);
   });
 
   it('parity: verify-full in development and require in production both use TLS, so ssl_mode is not flagged', async () => {
