@@ -333,7 +333,12 @@ sb::make_dirs() {
   # umask 077: every directory made here is 0700.
   ((${#missing[@]} == 0)) || mkdir -p -- "${missing[@]}"
   if ((EUID == 0)) && [[ "${SB_OS_USER}" != root ]]; then
-    chown "${SB_OS_USER}:" "${SB_DIR}" "${SB_DIR}/logs" "${SB_DIR}/run" "${SB_DIR}/conf" "${SB_DIR}/data"
+    # A driver that keeps root's files out of the service user's reach owns them its own way.
+    if declare -F drv::own_dirs >/dev/null; then
+      drv::own_dirs
+    else
+      chown "${SB_OS_USER}:" "${SB_DIR}" "${SB_DIR}/logs" "${SB_DIR}/run" "${SB_DIR}/conf" "${SB_DIR}/data"
+    fi
   fi
 }
 
@@ -450,7 +455,8 @@ sb::start_service() {
 sb::log_tail() {
   local f lines
   for f in "${SB_DIR}"/logs/*.log; do
-    [[ -s "${f}" ]] || continue
+    # logs/ is the service user's: a link it planted would make root print another file.
+    [[ -s "${f}" && -f "${f}" && ! -L "${f}" ]] || continue
     lines="$(tail -n 15 "${f}")"
     iact::warn "last lines of ${f}:"
     printf '%s\n' "${lines}" >&2

@@ -67,8 +67,9 @@ svc::decide_reach() {
   [[ "${SVC_REACH_OK:-0}" == 1 ]] && return 0
   SVC_PRIV=()
   ((EUID == 0)) && [[ "${SB_OS_USER}" != root ]] || return 0
-  if ! setpriv --reuid="${SB_OS_USER}" --regid="${SB_OS_USER}" --clear-groups -- test -x "${path}"; then
-    svc::call unreachable "${path}"
+  if ! svc::as_service test -x "${path}"; then
+    # A server the driver confines itself sees its directory at a path it can reach.
+    svc::run_uid || svc::call unreachable "${path}"
     SVC_PRIV=(--inh-caps=+dac_read_search --ambient-caps=+dac_read_search)
   else
     SVC_REACH_OK=1
@@ -84,6 +85,29 @@ svc::as_user() {
   else
     "$@"
   fi
+}
+
+# Run a command as the sandbox's service identity: SB_OS_USER, or the sandbox's own uid/gid when
+# the driver gives one (SB_RUN_UID, the namespace driver: docs/driver-protocol.md "Service identity").
+svc::as_service() {
+  if ((EUID == 0)) && svc::run_uid; then
+    setpriv --reuid="${SB_RUN_UID}" --regid="${SB_RUN_UID}" --clear-groups "${SVC_PRIV[@]}" -- "$@"
+  else
+    svc::as_user "${SB_OS_USER}" "$@"
+  fi
+}
+
+# True when the sandbox has a uid of its own (SB_RUN_UID, asked of drv::run_uid once).
+svc::run_uid() {
+  [[ -n "${SB_RUN_UID:-}" ]] && return 0
+  declare -F drv::run_uid >/dev/null || return 1
+  drv::run_uid
+  [[ -n "${SB_RUN_UID:-}" ]]
+}
+
+# REPLY = the owner spec chown gives what the service writes (user:group).
+svc::owner() {
+  if svc::run_uid; then REPLY="${SB_RUN_UID}:${SB_RUN_UID}"; else REPLY="${SB_OS_USER}:"; fi
 }
 
 # REPLY = the iact cache, where `iact install` puts server binaries (docs/operators.md, "iact
@@ -356,7 +380,10 @@ svc::tls_files() {
   chmod 0755 "${dir}"
   chmod 0644 "${work}/ca.crt" "${work}/server.crt"
   chmod 0600 "${work}/server.key"
-  ((EUID == 0)) && chown "${SB_OS_USER}:" "${work}/server.key" "${work}/server.crt"
+  if ((EUID == 0)); then
+    svc::owner
+    chown "${REPLY}" "${work}/server.key" "${work}/server.crt"
+  fi
   mv -f "${work}/ca.crt" "${work}/server.crt" "${work}/server.key" "${dir}/"
   rm -rf "${work}"
 }
@@ -430,6 +457,17 @@ require_secure_transport=ON
   svc::_write_owned "${file}" "${text}"
 }
 
+# REPLY = the maxmemory a memory limit gives redis: 3/4 of it, so that clients get an error (or
+# keys are evicted, as maxmemory-policy says) before the kernel kills the server. False without a
+# limit or when the manifest sets maxmemory itself.
+svc::redis_maxmemory() {
+  REPLY=''
+  [[ -n "${SB_MEMORY:-}" ]] || return 1
+  svc::setting_value maxmemory && return 1
+  iact::memory_bytes "${SB_MEMORY}"
+  REPLY=$((REPLY * 3 / 4))
+}
+
 svc::redis_write_config() {
   local file="$1" i text port=0
   ((SB_TCP)) && port="${SB_PORT}"
@@ -448,6 +486,10 @@ save 3600 1 300 100 60 10000
 appendonly no
 requirepass $(svc::redis_quote "${SB_PASSWORD}")
 "
+  # The manifest's maxmemory-policy, written below with the other settings, overrides noeviction.
+  svc::redis_maxmemory && text+="maxmemory ${REPLY}
+maxmemory-policy noeviction
+"
   for i in "${!SB_SETTING_KEYS[@]}"; do
     svc::redis_value "${SB_SETTING_VALUES[i]}"
     text+="${SB_SETTING_KEYS[i]} ${REPLY}"$'\n'
@@ -455,12 +497,18 @@ requirepass $(svc::redis_quote "${SB_PASSWORD}")
   svc::_write_owned "${file}" "${text}"
 }
 
-# Atomic 0600 write, owned by the service user (it must read its own config).
+# Atomic 0600 write, owned by the service user (it must read its own config). The file is made
+# new (mktemp: O_EXCL) and renamed over DEST: a symlink the service user planted there is replaced,
+# never followed (docs/driver-protocol.md "Service identity").
 svc::_write_owned() {
-  local dest="$1" content="$2"
-  sb::write_file "${dest}" "${content}"
-  ((EUID == 0)) && chown "${SB_OS_USER}:" "${dest}"
-  return 0
+  local dest="$1" content="$2" tmp
+  tmp="$(mktemp "${dest%/*}/.iact-write.XXXXXX")"
+  printf '%s' "${content}" >"${tmp}"
+  if ((EUID == 0)); then
+    svc::owner
+    chown "${REPLY}" "${tmp}"
+  fi
+  mv -fT -- "${tmp}" "${dest}"
 }
 
 # --- processes -----------------------------------------------------------------------------
@@ -469,7 +517,8 @@ svc::_write_owned() {
 svc::server_argv() {
   SVC_ARGV=()
   svc::call argv
-  if ((EUID == 0)) && [[ "${SB_OS_USER}" != root ]]; then
+  # A driver with a service identity of its own (SB_RUN_UID) confines and drops privileges itself.
+  if ((EUID == 0)) && [[ "${SB_OS_USER}" != root ]] && ! svc::run_uid; then
     SVC_ARGV=(setpriv --reuid="${SB_OS_USER}" --regid="${SB_OS_USER}" --init-groups "${SVC_PRIV[@]}" -- "${SVC_ARGV[@]}")
   fi
   return 0
@@ -509,12 +558,12 @@ svc::redis_ready() {
 svc::psql_admin() {
   svc::pg_client psql
   IACT_PW="${SB_PASSWORD}" IACT_DB="${SB_DB}" IACT_USER="${SB_USER}" \
-    svc::as_user "${SB_OS_USER}" "${REPLY}" -X -q -v ON_ERROR_STOP=1 \
+    svc::as_service "${REPLY}" -X -q -v ON_ERROR_STOP=1 \
     -h "${SB_DIR}/run" -p "${SB_PORT}" -U postgres -d postgres
 }
 
 svc::mysql_admin() {
-  svc::as_user "${SB_OS_USER}" mariadb --no-defaults --socket="${SB_DIR}/${IACT_CAT_SOCKET[mysql]}" -u "${SB_OS_USER}" --connect-timeout=5 "$@"
+  svc::as_service mariadb --no-defaults --socket="${SB_DIR}/${IACT_CAT_SOCKET[mysql]}" -u "${SB_OS_USER}" --connect-timeout=5 "$@"
 }
 
 svc::mysql_admin_query() {
@@ -729,11 +778,11 @@ svc::postgres_backup() {
     iact::die 1 "no pg_dump of PostgreSQL ${server} or newer to back up ${SB_NAME} (found ${REPLY})" \
       "apt-get install -y postgresql-client-${server} (from the PostgreSQL apt repository), or pass --no-backup" missing-binary
   fi
-  svc::as_user "${SB_OS_USER}" "${REPLY}" -h "${SB_DIR}/run" -p "${SB_PORT}" -U postgres -d "${SB_DB}" --no-owner >"$1"
+  svc::as_service "${REPLY}" -h "${SB_DIR}/run" -p "${SB_PORT}" -U postgres -d "${SB_DB}" --no-owner >"$1"
 }
 
 svc::mysql_backup() {
-  svc::as_user "${SB_OS_USER}" mariadb-dump --no-defaults --socket="${SB_DIR}/${IACT_CAT_SOCKET[mysql]}" -u "${SB_OS_USER}" \
+  svc::as_service mariadb-dump --no-defaults --socket="${SB_DIR}/${IACT_CAT_SOCKET[mysql]}" -u "${SB_OS_USER}" \
     --single-transaction --routines --databases "${SB_DB}" >"$1"
 }
 
@@ -742,7 +791,8 @@ svc::redis_backup() {
     iact::warn "redis SAVE failed; see ${SB_DIR}/logs/redis.log"
     return 1
   fi
-  cat "${SB_DIR}/data/dump.rdb" >"$1"
+  # Read as the service: data/ is its to write, so root would follow a link it planted there.
+  svc::as_service cat "${SB_DIR}/data/dump.rdb" >"$1"
 }
 
 svc::none_backup() {

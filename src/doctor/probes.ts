@@ -166,20 +166,20 @@ export async function probeMachine(probe: ProbeEnv): Promise<CheckResult[]> {
   };
 
   const namespace = async (): Promise<CheckResult[]> => {
-    const [rootCheck, unshare, forwarder, cgroup, shared] = await Promise.all([
+    const [rootCheck, sandbox, forwarder, cgroup, shared] = await Promise.all([
       Promise.resolve<Omit<CheckResult, 'driver'>>(
         root
           ? { id: 'root', need: 'root (to create namespaces)', state: 'ok', found: 'running as root', required: true }
           : { id: 'root', need: 'root (to create namespaces)', state: 'missing', found: `running as uid ${probe.uid}`, fix: 'run iact as root (sudo) to use the namespace driver, or use the lightweight driver', required: true },
       ),
-      probeUnshare(env, root),
+      probeBwrap(env, root),
       probeForwarder(env),
       probeCgroupMemory(),
       lightweight(),
     ]);
     // The same binaries run inside the namespaces, so lightweight's checks count here too.
     const reused = shared.map((r) => ({ ...r, driver: 'namespace' as DriverName }));
-    return [rootCheck, unshare, forwarder, cgroup].map((r) => ({ ...r, driver: 'namespace' as DriverName })).concat(reused);
+    return [rootCheck, sandbox, forwarder, cgroup].map((r) => ({ ...r, driver: 'namespace' as DriverName })).concat(reused);
   };
 
   const docker = async (): Promise<CheckResult[]> => {
@@ -202,25 +202,26 @@ async function userId(user: string): Promise<number | null> {
   }
 }
 
-async function probeUnshare(env: NodeJS.ProcessEnv, root: boolean): Promise<Omit<CheckResult, 'driver'>> {
-  const need = 'unshare (pid/mount/ipc/uts/net namespaces)';
-  const file = await which('unshare', env);
-  if (!file) return { id: 'unshare', need, state: 'missing', found: 'unshare not found on PATH', fix: 'apt-get install util-linux', required: true };
-  if (!root) return { id: 'unshare', need, state: 'ok', found: `${file} (not tried: needs root)`, required: true };
-  // An absolute program inside, so a PATH without `true` does not fail the probe.
-  const inner = (await which('bash', env)) ?? '/bin/sh';
-  const out = await capture(file, ['--pid', '--fork', '--mount-proc', '--ipc', '--uts', '--net', inner, '-c', ':'], env);
+async function probeBwrap(env: NodeJS.ProcessEnv, root: boolean): Promise<Omit<CheckResult, 'driver'>> {
+  const need = 'bwrap (the sandbox: its own file system and pid/mount/ipc/uts/net/cgroup namespaces)';
+  const file = await which('bwrap', env);
+  if (!file) return { id: 'bwrap', need, state: 'missing', found: 'bwrap not found on PATH', fix: 'apt-get install bubblewrap', required: true };
+  if (!root) return { id: 'bwrap', need, state: 'ok', found: `${file} (not tried: needs root)`, required: true };
+  // The driver's own shape of sandbox (bash/lib/namespace.sh), around an absolute program from /usr.
+  const args = ['--unshare-ipc', '--unshare-pid', '--unshare-net', '--unshare-uts', '--unshare-cgroup', '--ro-bind', '/usr', '/usr', '--symlink', 'usr/lib', '/lib', '--symlink', 'usr/bin', '/bin'];
+  if (existsSync('/usr/lib64')) args.push('--symlink', 'usr/lib64', '/lib64');
+  const out = await capture(file, [...args, '--proc', '/proc', '--dev', '/dev', '--', '/usr/bin/true'], env);
   if (!out.ok) {
     return {
-      id: 'unshare',
+      id: 'bwrap',
       need,
       state: 'missing',
-      found: `${file} cannot create namespaces here: ${out.stderr.trim().split('\n')[0] ?? 'failed'}`,
-      fix: 'run on a host (or a privileged container) that allows unshare(2) for root',
+      found: `${file} cannot build a sandbox here: ${out.stderr.trim().split('\n')[0] ?? 'failed'}`,
+      fix: 'run on a host (or a privileged container) that allows mount and pid/net namespaces for root',
       required: true,
     };
   }
-  return { id: 'unshare', need, state: 'ok', found: `${file} (namespaces created and torn down)`, required: true };
+  return { id: 'bwrap', need, state: 'ok', found: `${file} (a sandbox built and torn down)`, required: true };
 }
 
 async function probeForwarder(env: NodeJS.ProcessEnv): Promise<Omit<CheckResult, 'driver'>> {

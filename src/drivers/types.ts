@@ -1,4 +1,4 @@
-// The driver contract (SPEC "Drivers"): readers observe, writers change the machine.
+// The driver contract (docs/driver-protocol.md): readers observe, writers change the machine.
 // The planner only ever sees a DriverReader; only apply holds a DriverWriter.
 
 import type { DriverName, ServiceKind, SettingValue } from '../model/types.js';

@@ -212,6 +212,7 @@ export function resolveManifest(input: ResolveInput): ResolveResult {
     secretValues: [...secretValues],
     locations: {},
     variables: {},
+    ...(input.salt ? { fingerprintKey: input.salt } : {}),
   };
   // Hashed on first read (plans, diffs), mapped on first read (cross-environment diagnostics).
   computedOnFirstRead(resolved, 'variables', () => {

@@ -117,4 +117,6 @@ export interface ResolvedEnvironment {
    * plan can say "the file changed" apart from "a variable changed". Absent for models built in code.
    */
   sourceHash?: string;
+  /** The project's salt (.iact/salt): keys every hash a plan holds of something secret. Never rendered. */
+  fingerprintKey?: string;
 }

@@ -3,7 +3,7 @@ import { createPatch } from 'diff';
 import { connectionVariables, renderEnvFile } from '../config/render.js';
 import { canonicalJson, observableSpec, specHash } from '../drivers/spec.js';
 import type { ObservedSpec, SandboxStatus } from '../drivers/types.js';
-import { fingerprintSecret, isSensitiveKey, MASKED, MASKED_CHANGED } from '../secrets/index.js';
+import { envFileHash, fingerprintSecret, isSensitiveKey, MASKED, MASKED_CHANGED } from '../secrets/index.js';
 import type { ResolvedEnvironment, SandboxSpec } from '../model/types.js';
 import { sha256 } from '../util/hash.js';
 import { serviceEntry } from '../catalog/index.js';
@@ -171,7 +171,7 @@ function expandTargets(targets: string[], sandboxes: Record<string, SandboxSpec>
 /** A model built in code has no text: its interpolated content stands in (secrets as salted hashes). */
 function modelHash(desired: ResolvedEnvironment): string {
   const secrets = new Set(desired.secretValues);
-  const scrub = (value: string): string => (secrets.has(value) ? fingerprintSecret(value) : value);
+  const scrub = (value: string): string => (secrets.has(value) ? fingerprintSecret(value, desired.fingerprintKey) : value);
   const manifest = { environment: desired.environment, sandboxes: desired.sandboxes, connections: desired.connections, features: desired.features };
   return sha256(canonicalJson(manifest, scrub));
 }
@@ -436,7 +436,7 @@ export function planInputs(input: PlanInput): PlanInputs {
     manifest: prepared.manifestHash,
     variables: { ...desired.variables },
     observed,
-    env_file: input.envFile.current === null ? '' : sha256(input.envFile.current),
+    env_file: envFileHash(input.envFile.current, desired.fingerprintKey),
   };
 }
 

@@ -54,8 +54,13 @@ export function variableHash(name: string, value: string | undefined, salt = '')
 }
 
 /** A secret inside a fingerprinted model built in code (it has no manifest text to hash instead). */
-export function fingerprintSecret(value: string): string {
-  return `secret:${sha256(`iact-fp\0${value}`).slice(0, 16)}`;
+export function fingerprintSecret(value: string, salt = ''): string {
+  return `secret:${sha256(`iact-fp\0${salt}\0${value}`).slice(0, 16)}`;
+}
+
+/** The rendered env file holds secrets in plain text: a plan keeps only this keyed hash of it ("" when absent). */
+export function envFileHash(content: string | null, salt = ''): string {
+  return content === null ? '' : sha256(`iact-env-file\0${salt}\0${content}`);
 }
 
 /** What `iact config` shows for a masked value: enough to see it changed, nothing to guess it from. */

@@ -5,8 +5,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ensureBuilt, repoRoot } from '../helpers/iact-project.js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { repoRoot } from '../helpers/iact-project.js';
 import { startGitHubStub, type GitHubStub } from './github-stub.js';
 import { runAction } from './run-action.js';
 
@@ -48,7 +48,6 @@ const bodies = () => stub.comments.map((c) => c.body);
 const writes = () => stub.requests.filter((r) => r.method !== 'GET').map((r) => `${r.method} ${r.url}`);
 
 describe('action.yml (composite: iact diff, one pull-request comment)', { timeout: 180_000 }, () => {
-  beforeAll(() => ensureBuilt());
   beforeEach(async () => {
     repo = mkdtempSync(path.join(tmpdir(), 'iact-action-repo-'));
     mkdirSync(path.join(repo, 'environments'));

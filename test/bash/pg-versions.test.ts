@@ -8,10 +8,8 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { iactCacheDir } from '../../src/install/cache.js';
-import { ensureBuilt, freePorts, makeProject, repoRoot, servicesAvailable, type Project } from '../helpers/iact-project.js';
+import { describeNeeding, freePorts, makeProject, repoRoot, type Project } from '../helpers/iact-project.js';
 import { TEMPLATE_DIR } from '../helpers/services.js';
-
-const haveServices = servicesAvailable(['postgres']);
 
 /** svc::iact_cache_dir of bash/lib/services.sh under this environment. */
 function bashCacheDir(env: Record<string, string>): string {
@@ -29,13 +27,12 @@ describe('the iact cache: one rule in bash and TypeScript', () => {
   });
 });
 
-describe.skipIf(!haveServices)('a postgres sandbox of a major from the iact cache', { timeout: 900_000 }, () => {
+describeNeeding('postgres')('a postgres sandbox of a major from the iact cache', { timeout: 900_000 }, () => {
   let project: Project;
   let scratch: string;
   let cache: string;
   let env: Record<string, string>;
   beforeAll(async () => {
-    ensureBuilt();
     scratch = mkdtempSync(path.join(tmpdir(), 'iact-pg-versions-'));
     chmodSync(scratch, 0o755);
     // Shared across runs when set (CI downloads once), else a temp cache the postgres user may enter.

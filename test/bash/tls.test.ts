@@ -4,23 +4,21 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, freePorts, makeProject, repoRoot, servicesAvailable, type Project } from '../helpers/iact-project.js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeNeeding, freePorts, makeProject, repoRoot, type Project } from '../helpers/iact-project.js';
 import { TEMPLATE_DIR } from '../helpers/services.js';
 
-const haveServices = servicesAvailable(['postgres', 'mysql']);
 const PG_PW = 'tls-Pg-Secret-21';
 const MY_PW = 'tls-My-Secret-22';
 const env = { IACT_TEMPLATE_DIR: TEMPLATE_DIR };
 
-describe.skipIf(!haveServices)('TLS sandboxes (lightweight postgres and mariadb)', { timeout: 600_000 }, () => {
+describeNeeding('postgres', 'mysql')('TLS sandboxes (lightweight postgres and mariadb)', { timeout: 600_000 }, () => {
   let project: Project;
   let pg: number;
   let my: number;
   let caPg: string;
   let caMy: string;
   beforeAll(async () => {
-    ensureBuilt();
     project = makeProject('iact-tls-');
     [pg, my] = (await freePorts(2)) as [number, number];
     project.writeEnv(`PG_PW=${PG_PW}\nMY_PW=${MY_PW}\n`);

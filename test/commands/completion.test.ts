@@ -4,8 +4,8 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliPath, ensureBuilt, makeProject, type Project } from '../helpers/iact-project.js';
-import { requireBinary } from '../helpers/services.js';
+import { cliPath, makeProject, type Project } from '../helpers/iact-project.js';
+import { needs } from '../helpers/services.js';
 
 let project: Project;
 let bin: string;
@@ -20,7 +20,6 @@ async function complete(words: string[], extraEnv: Record<string, string> = {}):
 
 describe('iact completion', { timeout: 120_000 }, () => {
   beforeAll(() => {
-    ensureBuilt();
     project = makeProject('iact-completion-');
     project.writeManifest(
       'development',
@@ -61,8 +60,7 @@ describe('iact completion', { timeout: 120_000 }, () => {
   });
 
   it('zsh: the completion function offers the same candidates (compadd), and files after --', async (ctx) => {
-    // Fails with the install hint; skipped (visibly) only under IACT_ALLOW_MISSING_SERVICES=1.
-    if (!requireBinary('zsh')) return ctx.skip();
+    needs(ctx, 'zsh');
     // compadd and compdef exist only inside zsh's completion system: stand-ins print what they are given.
     const script = `compdef() { :; }; compadd() { local name=\${@[-1]}; print -l -- \${(P)name}; }; _files() { print FILES; }
 source <(iact completion zsh)
@@ -74,7 +72,7 @@ words=(iact exec dev-postgres -- ''); CURRENT=5; _iact`;
   });
 
   it('fish: complete -C gives the same candidates', async (ctx) => {
-    if (!requireBinary('fish')) return ctx.skip();
+    needs(ctx, 'fish');
     const script = 'iact completion fish | source; complete -C"iact pl"; complete -C"iact connect dev-"; complete -C"iact plan --env s"';
     const result = await execa('fish', ['--no-config', '-c', script], { cwd: project.dir, env: { PATH: `${bin}:${process.env.PATH}`, HOME: project.dir } });
     expect(result.stdout.split('\n')).toEqual(['plan', 'dev-postgres', 'dev-redis', 'staging']);

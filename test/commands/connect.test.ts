@@ -2,11 +2,9 @@
 // is iact's, and no process's command line ever holds the password.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliPath, ensureBuilt, freePorts, makeProject, servicesAvailable, type Project } from '../helpers/iact-project.js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeNeeding, cliPath, freePorts, makeProject, type Project } from '../helpers/iact-project.js';
 import { TEMPLATE_DIR } from '../helpers/services.js';
-
-const haveServices = servicesAvailable(['postgres', 'mysql', 'redis']);
 
 const PASSWORDS = { pg: 'conn-Pg-Secret-83', my: 'conn-My-Secret-84', redis: 'conn-Rd-Secret-85' };
 const env = { IACT_TEMPLATE_DIR: TEMPLATE_DIR };
@@ -47,11 +45,10 @@ async function until(check: () => boolean, what: string, ms = 30_000): Promise<v
   }
 }
 
-describe.skipIf(!haveServices)('iact connect (lightweight sandboxes)', { timeout: 300_000 }, () => {
+describeNeeding('postgres', 'mysql', 'redis')('iact connect (lightweight sandboxes)', { timeout: 300_000 }, () => {
   let project: Project;
   let ports: number[];
   beforeAll(async () => {
-    ensureBuilt();
     project = makeProject('iact-connect-');
     ports = await freePorts(3);
     project.writeEnv(`PG_PW=${PASSWORDS.pg}\nMY_PW=${PASSWORDS.my}\nRD_PW=${PASSWORDS.redis}\n`);

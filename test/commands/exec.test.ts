@@ -1,18 +1,16 @@
 // iact exec against a real postgres sandbox: the command gets the variables `iact run` exports,
 // and its exit status (a code, or 128+N for a signal) is iact's.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, freePorts, makeProject, servicesAvailable, type Project } from '../helpers/iact-project.js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeNeeding, freePorts, makeProject, type Project } from '../helpers/iact-project.js';
 import { TEMPLATE_DIR } from '../helpers/services.js';
 
-const haveServices = servicesAvailable(['postgres']);
 const PASSWORD = 'exec-Pg-Secret-62';
 const env = { IACT_TEMPLATE_DIR: TEMPLATE_DIR };
 
-describe.skipIf(!haveServices)('iact exec (lightweight postgres)', { timeout: 240_000 }, () => {
+describeNeeding('postgres')('iact exec (lightweight postgres)', { timeout: 240_000 }, () => {
   let project: Project;
   let port: number;
   beforeAll(async () => {
-    ensureBuilt();
     project = makeProject('iact-exec-');
     [port] = (await freePorts(1)) as [number];
     project.writeEnv(`DB_VM_PASSWORD=${PASSWORD}\n`);

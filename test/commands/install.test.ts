@@ -8,7 +8,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newestOfMajor, parseTarget } from '../../src/install/postgres.js';
-import { cliPath, ensureBuilt } from '../helpers/iact-project.js';
+import { cliPath } from '../helpers/iact-project.js';
 
 const shared = process.env.IACT_CACHE_DIR;
 let cache: string;
@@ -35,7 +35,6 @@ describe('newest release of a major, and what may be installed', () => {
 
 describe('iact install postgres@16 (npm registry)', { timeout: 900_000 }, () => {
   beforeAll(() => {
-    ensureBuilt();
     scratch = mkdtempSync(path.join(tmpdir(), 'iact-install-'));
     chmodSync(scratch, 0o755);
     cache = shared ?? path.join(scratch, 'cache');

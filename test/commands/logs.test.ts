@@ -3,12 +3,10 @@
 import { renameSync, truncateSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, freePorts, makeProject, repoRoot, servicesAvailable, type Project } from '../helpers/iact-project.js';
-import { dockerAvailable, ensureEngine, ensureImages, stopEngine, virtualizeSh, type Engine } from '../helpers/docker.js';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { describeNeeding, freePorts, makeProject, repoRoot, type Project } from '../helpers/iact-project.js';
+import { ensureEngine, ensureImages, stopEngine, virtualizeSh, type Engine } from '../helpers/docker.js';
 import { TEMPLATE_DIR } from '../helpers/services.js';
-
-const haveServices = servicesAvailable(['postgres']);
 
 function manifest(port: number): string {
   return `apiVersion: iact/v1\nenvironment: development\ndefaults: { driver: lightweight }\nsandboxes:\n  dev-postgres:\n    service: postgres\n    port: ${port}\n    database: app\n    user: app\n    password: \${DB_VM_PASSWORD}\n`;
@@ -22,9 +20,8 @@ async function until(check: () => boolean, what: string, ms = 60_000): Promise<v
   }
 }
 
-describe.skipIf(!haveServices)('iact logs (lightweight postgres)', { timeout: 240_000 }, () => {
+describeNeeding('postgres')('iact logs (lightweight postgres)', { timeout: 240_000 }, () => {
   let project: Project | undefined;
-  beforeAll(() => ensureBuilt());
   afterEach(async () => {
     await project?.cleanup();
     project = undefined;
@@ -87,11 +84,10 @@ describe.skipIf(!haveServices)('iact logs (lightweight postgres)', { timeout: 24
   });
 });
 
-describe.runIf(dockerAvailable())('iact logs (docker redis)', { timeout: 600_000 }, () => {
+describeNeeding('docker')('iact logs (docker redis)', { timeout: 600_000 }, () => {
   let project: Project | undefined;
   let engine: Engine;
   beforeAll(async () => {
-    ensureBuilt();
     engine = await ensureEngine();
     await ensureImages(engine.dockerHost);
   }, 900_000);

@@ -5,12 +5,11 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import { withSandbox, createEphemeral } from '../../src/sandbox/ephemeral.js';
-import { cliPath, ensureBuilt, freePort, portOpen, servicesAvailable } from '../helpers/iact-project.js';
+import { describeNeeding, cliPath, freePort, portOpen } from '../helpers/iact-project.js';
 import { killProcessesIn, processesIn } from '../sandbox/procs.js';
 
-const haveServices = servicesAvailable(['postgres', 'mysql', 'redis']);
 
 interface Run {
   root: string;
@@ -67,8 +66,7 @@ async function expectNothingLeft(run: Run, ports: number[]): Promise<void> {
 const WRITE_READ_PG = `psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -Atc "create table t(x int); insert into t values (1); select x from t" && test "$DB_HOST" = 127.0.0.1 && test -n "$DB_PASSWORD"`;
 
 // Real services on two shared cores: generous limits, so load elsewhere does not fail a correct run.
-describe.skipIf(!haveServices)('iact run (lightweight driver)', { timeout: 300_000 }, () => {
-  beforeAll(() => ensureBuilt());
+describeNeeding('postgres', 'mysql', 'redis')('iact run (lightweight driver)', { timeout: 300_000 }, () => {
   afterEach(removeRuns);
 
   it('ten runs at once all pass, one interrupted with SIGINT exits 130, and nothing is left', async () => {
@@ -207,7 +205,7 @@ describe.skipIf(!haveServices)('iact run (lightweight driver)', { timeout: 300_0
   });
 });
 
-describe.skipIf(!haveServices)('withSandbox (library)', { timeout: 180_000 }, () => {
+describeNeeding('postgres', 'mysql', 'redis')('withSandbox (library)', { timeout: 180_000 }, () => {
   afterEach(removeRuns);
 
   it('gives a live connection and destroys the sandbox after, also when the callback throws', async () => {

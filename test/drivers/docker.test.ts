@@ -11,10 +11,9 @@ import { getDriver } from '../../src/drivers/index.js';
 import { parseStatus } from '../../src/drivers/bash-driver.js';
 import { toDriverSpec } from '../../src/drivers/spec.js';
 import type { SandboxStatus } from '../../src/drivers/types.js';
-import { docker, dockerAvailable, driverRunner, ensureEngine, ensureImages, query, stopEngine, virtualizeSh, type DriverRunner, type Engine } from '../helpers/docker.js';
-import { freePorts, portOpen } from '../helpers/iact-project.js';
+import { docker, driverRunner, ensureEngine, ensureImages, query, stopEngine, virtualizeSh, type DriverRunner, type Engine } from '../helpers/docker.js';
+import { describeNeeding, freePorts, portOpen } from '../helpers/iact-project.js';
 
-const available = dockerAvailable();
 const ENV = `dkt${process.pid}`;
 
 type Service = 'postgres' | 'mysql' | 'redis';
@@ -24,7 +23,7 @@ const CASES: Array<{ service: Service; write: string[]; read: string[]; expected
   { service: 'redis', write: ['SET', 'k', 'kept'], read: ['GET', 'k'], expected: 'kept' },
 ];
 
-describe.runIf(available)('docker driver (bash/virtualize.sh)', () => {
+describeNeeding('docker')('docker driver (bash/virtualize.sh)', () => {
   let engine: Engine;
   let work: string;
   let root: string;
