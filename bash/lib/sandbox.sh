@@ -312,15 +312,27 @@ sb::password_hash() {
   printf 'sha256:%s' "${sum:0:16}"
 }
 
-# sandbox.json (no password, 0600), secrets/password (0600), .meta, bin/activate.
+# sandbox.json (no password, 0600), secrets/password (0600), .meta, bin/activate. The state plans read:
+# written once the server has accepted the spec, never before (docs/driver-protocol.md "Update steps").
 sb::write_files() {
-  local json
-  if [[ "${SB_SERVICE}" != none ]]; then
-    sb::write_file "${SB_DIR}/secrets/password" "${SB_PASSWORD}"
-  fi
+  sb::write_password
+  sb::write_state
+  sb::write_identity
+}
+
+# secrets/password (0600): the password the server has.
+sb::write_password() {
+  [[ "${SB_SERVICE}" == none ]] || sb::write_file "${SB_DIR}/secrets/password" "${SB_PASSWORD}"
+}
+
+# sandbox.json: the spec the sandbox was last applied with.
+sb::write_state() {
   sb::observed_json
-  json="${SB_JSON}"
-  sb::write_file "${SB_DIR}/sandbox.json" "${json}"$'\n'
+  sb::write_file "${SB_DIR}/sandbox.json" "${SB_JSON}"$'\n'
+}
+
+# .meta and bin/activate: which sandbox this is (status and destroy find it by .meta, even half-made).
+sb::write_identity() {
   sb::write_file "${SB_DIR}/.meta" "${SB_DRIVER} ${SB_SERVICE} ${SB_PORT} ${SB_VERSION:--}"$'\n'
   sb::write_activate
 }
@@ -583,19 +595,52 @@ sb::cmd_create() {
     SB_PORT="${SB_PORT_SAVED}"
     running=0
   fi
-  sb::write_files
+  sb::write_identity
   svc::write_config
   svc::decide_reach
+  # A running sandbox whose recorded settings differ (or are unknown: sandbox.json is gone) restarts:
+  # its new process reads every setting, where a reload could carry only the reloadable ones.
+  if ((running)) && ! ((fresh)) && [[ "${SB_SERVICE}" != none ]] && ! sb::recorded_settings_match; then
+    iact::info "sandbox ${SB_NAME}: restarting it so that it runs with the spec's settings"
+    drv::stop_processes
+    running=0
+  fi
   drv::prepare
+  # A create that fails stops the server it started: no half-configured server is left listening.
+  IACT_ERROR_DEFER=1
+  trap 'sb::create_failed' EXIT
   sb::start_service
   if [[ "${SB_SERVICE}" != none ]]; then
     # Credentials first: a reload logs in with the password the server has (docs/driver-protocol.md).
     svc::ensure_credentials || iact::die 1 "could not set the credentials of sandbox '${SB_NAME}'" "see ${SB_DIR}/logs/" login-failed
-    ((fresh)) || ! ((running)) || svc::reload "$(drv::service_pid)" "${SB_SETTING_KEYS[@]}"
     sb::wait_login
   fi
+  # The state last: sandbox.json and secrets/password record only what the server accepted.
+  sb::write_password
+  sb::write_state
   : >"${SB_DIR}/.initialized"
+  trap - EXIT
+  # shellcheck disable=SC2034 # read by iact::die
+  IACT_ERROR_DEFER=0
   iact::info "sandbox ${SB_NAME} (${SB_SERVICE}, ${SB_DRIVER}) ready on 127.0.0.1:${SB_PORT} in ${SB_ENV}"
+}
+
+# True when sandbox.json records exactly the spec's settings (a create that changes none needs no restart).
+sb::recorded_settings_match() {
+  [[ -r "${SB_DIR}/sandbox.json" ]] || return 1
+  jq -e --argjson new "${SB_OBSERVED_JSON}" '(.settings // {}) == ($new.settings // {})' "${SB_DIR}/sandbox.json" >/dev/null 2>&1
+}
+
+# EXIT trap of create: a failed create stops the server this run started, then prints the error line last.
+sb::create_failed() {
+  local rc=$?
+  trap - EXIT
+  if ((rc != 0)) && [[ "${SB_STARTED_NOW:-0}" == 1 && "${SB_SERVICE}" != none ]]; then
+    iact::warn "stopping the ${SB_SERVICE} server of ${SB_NAME}: its create did not finish"
+    drv::stop_processes || true
+  fi
+  [[ -n "${IACT_ERROR_LINE:-}" ]] && printf '%s\n' "${IACT_ERROR_LINE}" >&2
+  exit "${rc}"
 }
 
 # create-many --specs FILE: many `none` sandboxes (a JSON array of specs) in one process, since
@@ -817,10 +862,11 @@ sb::cmd_update() {
   fi
   SB_UPDATE_WAS_RUNNING="${running}" SB_UPDATE_OLD_PASSWORD="${SVC_SERVER_PASSWORD}"
   sb::update_snapshot
-  sb::write_files
   svc::write_config
+  sb::write_activate
   [[ "${SB_SERVICE}" == none ]] || svc::decide_reach
   if [[ "${SB_SERVICE}" == none ]]; then
+    sb::write_files
     sb::update_done
     iact::info "sandbox ${SB_NAME} updated"
     return 0
@@ -828,7 +874,9 @@ sb::cmd_update() {
   if ((running)); then
     # The running server still listens where it did (postgres names its socket by port).
     SB_PORT="${META_PORT}"
-    if ((STEP_SET_PASSWORD)); then
+    # A restart that follows gives a server that reads its password from its config (redis) the
+    # spec's, even when the one it has now is unknown (a login-failed repair).
+    if ((STEP_SET_PASSWORD)) && { ! ((STEP_RESTART)) || [[ "${IACT_CAT_PASSWORD_IN_CONFIG[${SB_SERVICE}]}" != 1 ]]; }; then
       svc::set_password || iact::die 1 "could not set the new password of sandbox '${SB_NAME}'" "see ${SB_DIR}/logs/" login-failed
     fi
     # A restart that follows reads every setting anyway; a reload first would only check them twice.
@@ -852,6 +900,9 @@ sb::cmd_update() {
     sb::wait_login
     drv::stop_processes
   fi
+  # The state last: a kill before this line leaves the last applied spec recorded, so the next
+  # plan still shows the change (state never claims what the server has not accepted).
+  sb::write_files
   sb::update_done
   iact::info "sandbox ${SB_NAME} updated (steps: ${SB_STEPS_TEXT:-none}$( ((running)) || printf '; it was stopped and stays stopped'))"
 }
@@ -1041,7 +1092,11 @@ sb::cmd_status() {
       [[ ! -e "${SB_DIR}/.stopped" && -e "${SB_DIR}/.initialized" ]] && running=true healthy=true
     elif sb::probe_pid; then
       running=true
-      drv::healthy && healthy=true
+      if drv::healthy; then
+        healthy=true
+        sb::status_login "${p_spec[n]}"
+        version_json+="${REPLY}"
+      fi
     else
       SB_PID=null
     fi
@@ -1049,6 +1104,28 @@ sb::cmd_status() {
     sep=','
   done
   printf ']\n'
+}
+
+# REPLY = ',"login":true' or ',"login":false' after a real login over 127.0.0.1:SB_PORT with the
+# recorded password (secrets/password) and the user and database of SPEC_JSON; '' when it cannot be
+# checked (no readable secret, no client). A plan must not say "in sync" while that login fails
+# (docs/driver-protocol.md "Status").
+sb::status_login() {
+  local spec="$1"
+  REPLY=''
+  [[ "${spec}" != null && -r "${SB_DIR}/secrets/password" ]] || return 0
+  SB_PASSWORD='' SB_USER='' SB_DB=''
+  IFS= read -r -d '' SB_PASSWORD <"${SB_DIR}/secrets/password" || true
+  [[ "${spec}" =~ \"database\":\"([A-Za-z0-9_]+)\" ]] && SB_DB="${BASH_REMATCH[1]}"
+  [[ "${spec}" =~ \"user\":\"([A-Za-z0-9_]+)\" ]] && SB_USER="${BASH_REMATCH[1]}"
+  case "${SB_SERVICE}" in
+    postgres)
+      # Any installed psql logs in to any version; found once per status call.
+      [[ -n "${SVC_BIN:-}" ]] || SVC_BIN="$(svc::pg_bindir '' 2>/dev/null)" || return 0
+      ;;
+    mysql) command -v mariadb >/dev/null 2>&1 || return 0 ;;
+  esac
+  if svc::login_works; then REPLY=',"login":true'; else REPLY=',"login":false'; fi
 }
 
 # One status object of SB_NAME/SB_SERVICE/SB_PORT/SB_PID, the shape of schemas/driver-status.schema.json.

@@ -594,10 +594,13 @@ svc::ensure_credentials() {
 svc::postgres_ensure_credentials() {
   # Values travel in the environment (\getenv), never on a command line; this session is never
   # logged, whatever log_statement the manifest sets, so the password stays out of server.log.
+  # pg_stat_statements (a manifest may preload it) would keep ALTER ROLE's text, password included.
   svc::psql_admin <<SQL
 SET log_statement = 'none';
 SET log_min_duration_statement = -1;
 SET log_min_error_statement = 'panic';
+SET pg_stat_statements.track = 'none';
+SET pg_stat_statements.track_utility = off;
 \getenv pw IACT_PW
 \getenv db IACT_DB
 \getenv usr IACT_USER
@@ -618,9 +621,11 @@ svc::mysql_ensure_credentials() {
   local pw
   pw="$(svc::mysql_quote "${SB_PASSWORD}")"
   # Admin is the service's OS user through the socket (unix_socket auth): no root, no anonymous users.
-  # sql_log_off: the password stays out of the general log, whatever the manifest's settings.
+  # sql_log_off and log_slow_query off: the password stays out of the general and slow query logs,
+  # whatever the manifest's settings (slow_query_log with long_query_time 0 logs every statement).
   svc::mysql_admin <<SQL
 SET SESSION sql_log_off = 1;
+SET SESSION log_slow_query = OFF;
 DELETE FROM mysql.global_priv WHERE User IN ('', 'root');
 DELETE FROM mysql.proxies_priv WHERE User IN ('', 'root');
 FLUSH PRIVILEGES;
@@ -703,24 +708,30 @@ svc::mysql_reload() {
     svc::setting_value "${key}" || continue
     value="${REPLY}"
     [[ "${value}" =~ ^-?[0-9]+$ || "${value}" =~ ^(ON|OFF|on|off|true|false)$ ]] || value="'${value}'"
-    sql+="SET GLOBAL ${key//-/_} = ${value};"
+    sql+="SET GLOBAL ${key//-/_} = ${value};"$'\n'
   done
   [[ -z "${sql}" ]] && return 0
-  if ! out="$(svc::mysql_admin -e "${sql}" 2>&1)"; then
+  # On stdin, never in argv: /proc/PID/cmdline is readable by every local user (docs/driver-protocol.md).
+  if ! out="$(printf '%s' "${sql}" | svc::mysql_admin 2>&1)"; then
     iact::die 1 "MariaDB refused a setting at runtime: ${out}" "fix the value in the manifest's settings" refused-setting
   fi
 }
 
 svc::redis_reload() {
-  local key out
+  local key commands='' out line
   shift
   svc::warn_dropped
   for key in "$@"; do
     svc::setting_value "${key}" || continue
     svc::redis_value "${REPLY}"
-    out="$(svc::redis_admin CONFIG SET "${key}" "${REPLY}" 2>&1)" || true
-    [[ "${out}" == OK ]] || iact::die 1 "Redis refused ${key} at runtime: ${out}" "fix the value in the manifest's settings" refused-setting
+    commands+="CONFIG SET ${key} $(svc::redis_quote "${REPLY}")"$'\n'
   done
+  [[ -z "${commands}" ]] && return 0
+  # redis-cli reads the commands from stdin: no value (masterauth is a secret) in argv.
+  out="$(printf '%s' "${commands}" | svc::redis_admin 2>&1)" || true
+  while IFS= read -r line; do
+    [[ "${line}" == OK ]] || iact::die 1 "Redis refused a setting at runtime: ${line}" "fix the value in the manifest's settings" refused-setting
+  done <<<"${out}"
 }
 
 # A real login over 127.0.0.1:PORT with the sandbox's password.

@@ -42,6 +42,15 @@ export function isReserved(service: string, key: string): boolean {
   return (serviceEntry(service)?.reserved ?? []).includes(foldSettingKey(key));
 }
 
+/** True when a manifest may set KEY for SERVICE: on the catalogue's allow-list, '-' and '_' folded. */
+export function isAllowedSetting(service: string, key: string): boolean {
+  const allowed = serviceEntry(service)?.settings;
+  if (allowed === undefined) return false;
+  if (allowed === 'any') return true;
+  const folded = foldSettingKey(key);
+  return allowed.some((k) => foldSettingKey(k) === folded);
+}
+
 /** Debian packages that install every binary of the service, without repeats. */
 export function packagesOf(entry: ServiceEntry): string[] {
   return [...new Set(entry.binaries.map((b) => b.package))];

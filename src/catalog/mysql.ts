@@ -20,6 +20,16 @@ export const mysql: ServiceEntry = {
     'max_connections', 'wait_timeout', 'interactive_timeout', 'long_query_time', 'slow_query_log',
     'general_log', 'sql_mode', 'max_allowed_packet', 'sort_buffer_size', 'join_buffer_size',
   ],
+  // Exact names only: MariaDB also reads unique prefixes (`bind`) and loose-/skip-/maximum- forms, none of
+  // which is listed. Never: bind_address, port, socket, *_file paths, log_bin, init_*, plugin_load* (docs/manifest.md "Settings").
+  settings: [
+    'max_connections', 'wait_timeout', 'interactive_timeout', 'long_query_time', 'slow_query_log', 'general_log', 'sql_mode',
+    'max_allowed_packet', 'sort_buffer_size', 'join_buffer_size', 'log_queries_not_using_indexes', 'min_examined_row_limit',
+    'innodb_buffer_pool_size', 'innodb_log_file_size', 'innodb_flush_log_at_trx_commit', 'innodb_file_per_table',
+    'innodb_lock_wait_timeout', 'lock_wait_timeout', 'character_set_server', 'collation_server', 'default_time_zone',
+    'lower_case_table_names', 'transaction_isolation', 'max_heap_table_size', 'tmp_table_size', 'table_open_cache',
+    'thread_cache_size', 'net_read_timeout', 'net_write_timeout', 'default_storage_engine', 'explicit_defaults_for_timestamp',
+  ],
   reserved: ['port', 'bind_address', 'socket', 'datadir', 'pid_file', 'skip_networking', 'user', 'log_error'],
   // log-error in conf/my.cnf (bash/lib/services.sh svc::write_config).
   logFile: 'logs/mariadbd.log',

@@ -22,6 +22,19 @@ export const postgres: ServiceEntry = {
     'log_statement', 'log_min_duration_statement', 'log_min_messages', 'log_connections', 'log_disconnections',
     'search_path', 'default_transaction_isolation', 'effective_cache_size', 'random_page_cost', 'timezone',
   ],
+  // Never: listen_addresses, include*, *_file, ssl*, archive/restore commands, log_directory, password_encryption,
+  // *_preload_libraries but shared_preload_libraries (docs/manifest.md "Settings").
+  settings: [
+    'work_mem', 'maintenance_work_mem', 'statement_timeout', 'lock_timeout', 'idle_in_transaction_session_timeout', 'idle_session_timeout',
+    'log_statement', 'log_min_duration_statement', 'log_min_messages', 'log_min_error_statement', 'log_connections', 'log_disconnections',
+    'log_lock_waits', 'log_temp_files', 'log_checkpoints', 'log_line_prefix', 'log_autovacuum_min_duration',
+    'search_path', 'default_transaction_isolation', 'default_transaction_read_only', 'effective_cache_size', 'random_page_cost',
+    'seq_page_cost', 'timezone', 'datestyle', 'application_name', 'max_connections', 'shared_buffers', 'temp_buffers',
+    'max_wal_size', 'min_wal_size', 'wal_level', 'checkpoint_timeout', 'synchronous_commit', 'fsync', 'full_page_writes',
+    'max_locks_per_transaction', 'max_prepared_transactions', 'max_worker_processes', 'max_parallel_workers',
+    'max_parallel_workers_per_gather', 'autovacuum', 'jit', 'track_io_timing', 'default_statistics_target',
+    'shared_preload_libraries', 'pg_stat_statements.max', 'pg_stat_statements.track',
+  ],
   reserved: ['port', 'listen_addresses', 'unix_socket_directories', 'data_directory', 'hba_file', 'ident_file', 'config_file', 'external_pid_file'],
   // The server's stderr (bash/lightweight_venv.sh drv::launch); logging_collector stays off.
   logFile: 'logs/server.log',

@@ -52,7 +52,13 @@ export interface ServiceEntry {
   config?: { file: string; format: ConfigFormat };
   /** Settings the running server picks up on reload; every other setting needs a restart. */
   reloadable: string[];
-  /** Setting keys the driver owns ('-' folded to '_'); a manifest may not set them. */
+  /**
+   * The settings a manifest may set ('-' and '_' folded): an allow-list, so an include directive, an
+   * option prefix or `loose-` form, an ACL line or a listen address is refused by being absent
+   * (docs/manifest.md "Settings"); 'any' where no server reads them (`none`).
+   */
+  settings: readonly string[] | 'any';
+  /** Setting keys the driver owns ('-' folded to '_'): refused with "managed by iact" rather than "not allowed". */
   reserved: string[];
   /** The server's log, relative to the sandbox directory (lightweight and namespace drivers; `iact logs`). */
   logFile?: string;
@@ -69,6 +75,11 @@ export interface ServiceEntry {
   hasDatabase: boolean;
   /** The manifest requires a password. */
   needsPassword: boolean;
+  /**
+   * The server reads its password from the config file iact writes (redis requirepass): a restart
+   * gives it the recorded password without knowing the one it has now.
+   */
+  passwordInConfig?: boolean;
   /** Which connection a sandbox of this service can serve (connections.database / connections.cache). */
   serves?: 'database' | 'cache';
   /**

@@ -3,7 +3,7 @@
 import { mkdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { DiagnosticError, diag, type Diagnostic } from '../diagnostics.js';
-import { toDriverSpec } from '../drivers/spec.js';
+import { sensitiveSettingKeys, toDriverSpec } from '../drivers/spec.js';
 import type { DriverSpec } from '../drivers/types.js';
 import { nextApplied, writeApplied } from '../apply/applied.js';
 import { appendHistory, type HistoryEvent } from '../apply/history.js';
@@ -12,7 +12,7 @@ import { countOutcomes, executePlan, summaryLine, type ActionResult, type ApplyE
 import { liveReporter, plainReporter, recordReporter, type ApplyRecord, type ProgressReporter } from '../apply/progress.js';
 import { renderEnvFile } from '../config/render.js';
 import { summaryLine as planSummaryLine } from '../render/common.js';
-import { buildPlan } from '../plan/planner.js';
+import { buildPlan, withoutHeld } from '../plan/planner.js';
 import { hasChanges, type Plan, type PlanInputs } from '../plan/types.js';
 import { redact } from '../secrets/index.js';
 import type { CommandIO } from './io.js';
@@ -34,6 +34,8 @@ export interface ConvergeOptions {
   destroy: boolean;
   /** reconcile: no plan text, no prompt, a quiet reporter. */
   quiet?: boolean;
+  /** reconcile: sandboxes backing off after failures; their changes (and their dependents') wait for a later pass. */
+  hold?: ReadonlySet<string>;
   signal?: AbortSignal;
 }
 
@@ -193,6 +195,8 @@ export async function converge(selected: Selected, environment: string, io: Comm
       plan.summary.config = plan.config_changes.length;
     }
 
+    if (options.hold) plan = withoutHeld(plan, options.hold);
+
     if (options.saved && options.saved.fingerprint !== plan.fingerprint) {
       throw new DiagnosticError(
         diag('Saved plan is stale', {
@@ -231,7 +235,7 @@ export async function converge(selected: Selected, environment: string, io: Comm
     if (!options.quiet) await confirm(io, plan, options);
 
     const specs: Record<string, DriverSpec> = {};
-    for (const [name, sandbox] of Object.entries(resolved.sandboxes)) specs[name] = toDriverSpec(environment, sandbox);
+    for (const [name, sandbox] of Object.entries(resolved.sandboxes)) specs[name] = toDriverSpec(environment, sandbox, sensitiveSettingKeys(resolved, name));
     const backupDir = options.backup ? path.join(paths.backups, environment) : null;
     if (backupDir && plan.changes.some((c) => c.backup)) await mkdir(backupDir, { recursive: true, mode: 0o700 });
     if (!options.quiet && !emit) say('\n');
@@ -260,7 +264,11 @@ export async function converge(selected: Selected, environment: string, io: Comm
     const config = plan.config_changes[0];
     // Settings that point at a sandbox apply did not converge would send applications to the wrong place.
     const bound = [resolved.connections.database?.sandbox, resolved.connections.cache?.sandbox];
-    const unconverged = results.filter((r) => (r.outcome === 'failed' || r.outcome === 'skipped') && bound.includes(r.name)).map((r) => r.address);
+    const unconverged = [
+      ...results.filter((r) => (r.outcome === 'failed' || r.outcome === 'skipped') && bound.includes(r.name)).map((r) => r.address),
+      // A sandbox reconcile holds back (backing off) did not converge either.
+      ...[...(options.hold ?? [])].filter((n) => bound.includes(n)).map((n) => `sandbox.${n}`),
+    ];
     if (config && config.action !== 'no-op' && config.action !== 'delete' && unconverged.length > 0) {
       reporter.line(`${envFile.relative}: left as it was, because ${unconverged.join(' and ')} did not converge; the next apply writes it`);
     } else if (config && config.action !== 'no-op') {

@@ -64,6 +64,8 @@ export default async function run(opts: Record<string, unknown>, io: CommandIO, 
 
     const running = startForeground(command, { env: { ...io.env, ...conn.env }, cwd: io.cwd, log: io.stderr });
     child = running.child;
+    // It dies with iact, even a SIGKILLed one: the sandbox's supervisor stops it.
+    if (child.pid !== undefined) sandbox!.watch(child.pid);
     return await running.exit;
   } finally {
     if (sandbox) {

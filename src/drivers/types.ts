@@ -47,6 +47,11 @@ export interface SandboxStatus {
   spec_hash: string;
   spec: ObservedSpec | null; // null when sandbox.json is missing or unreadable, or the create never finished (drift)
   data_bytes: number;
+  /**
+   * False when the server runs and answers but a real login with the recorded password fails (the
+   * password the plan compares by hash); absent when the driver did not check (docs/driver-protocol.md).
+   */
+  login?: boolean;
   /** Version of the service that made the data on disk (PostgreSQL's PG_VERSION), when the driver can tell. */
   version?: string;
 }

@@ -1,8 +1,10 @@
 // Pure: checks the schema cannot express (names, references, cycles, ports, production rules).
 // Runs on the interpolated data even when the schema found errors, so every problem shows at once.
-import { CATALOG, serviceEntry, servicesServing } from '../catalog/index.js';
+import { CATALOG, isAllowedSetting, isReserved, serviceEntry, servicesServing } from '../catalog/index.js';
 import { diag, formatLocation, type Diagnostic, type SourceLocation } from '../diagnostics.js';
 import { SERVICES, type DriverName, type ResolvedEnvironment } from '../model/types.js';
+import { passwordProblem } from '../secrets/index.js';
+import { schemaAt } from './schema.js';
 import { envFileQuote } from '../util/env-quote.js';
 
 type Segments = readonly (string | number)[];
@@ -10,6 +12,8 @@ export type Locate = (segments: Segments, key?: boolean) => SourceLocation;
 
 type Obj = Record<string, unknown>;
 export const SANDBOX_NAME = /^[a-z][a-z0-9-]{0,62}$/;
+/** The schema's pattern for a setting key (schemas/manifest.schema.json), read from the schema itself. */
+const SETTING_KEY = new RegExp((schemaAt(['sandboxes', 'x', 'settings']) as { propertyNames: { pattern: string } }).propertyNames.pattern, 'u');
 const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 /**
@@ -106,6 +110,38 @@ export function checkSemantics(data: Obj, ctx: { environment: string; fileEnviro
           fix: `add password: \${${name.toUpperCase().replace(/-/g, '_')}_PASSWORD} and set it in .env`,
         }),
       );
+    }
+    // A line break or NUL is the schema's error already (its secret pattern): said once.
+    if (typeof sb.password === 'string' && !/[\r\n\0]/.test(sb.password)) {
+      const problem = passwordProblem(sb.password);
+      // The value is never echoed: it is a secret.
+      if (problem) {
+        out.push(
+          diag(`the password of sandbox ${name} ${problem}`, {
+            location: locate(['sandboxes', name, 'password']),
+            code: 'semantic.password',
+            fix: 'choose a password without control characters, and without a single quote next to $, `, \\ or "',
+          }),
+        );
+      }
+    }
+    if (entry && isObj(sb.settings)) {
+      for (const key of Object.keys(sb.settings)) {
+        // A key the schema's pattern refuses was reported there.
+        if (isAllowedSetting(entry.name, key) || !SETTING_KEY.test(key)) continue;
+        const owned = isReserved(entry.name, key);
+        const allowed = entry.settings === 'any' ? [] : entry.settings;
+        out.push(
+          diag(owned ? `setting ${key} of sandbox ${name} is managed by iact` : `setting ${key} is not one a ${entry.name} sandbox may set`, {
+            location: locate(['sandboxes', name, 'settings', key], true),
+            code: 'semantic.setting-refused',
+            detail: owned
+              ? undefined
+              : `settings are an allow-list (docs/manifest.md "Settings"): include directives, option prefixes and loose- forms, ACL lines and listen addresses are never allowed; ${entry.name} allows ${allowed.join(', ')}`,
+            fix: owned ? "remove it; use the sandbox's port and password fields instead" : 'remove it, or spell it as one of the allowed names exactly',
+          }),
+        );
+      }
     }
     const deps = Array.isArray(sb.depends_on) ? sb.depends_on : [];
     deps.forEach((dep, index) => {
@@ -252,6 +288,19 @@ export function checkSemantics(data: Obj, ctx: { environment: string; fileEnviro
     } else if (isObj(value)) for (const [k, v] of Object.entries(value)) walk(v, [...segments, k]);
   };
   walk(connections, ['connections']);
+  for (const section of ['database', 'cache']) {
+    const password = isObj(connections[section]) ? str((connections[section] as Obj).password) : undefined;
+    const problem = password === undefined || /[\r\n\0]/.test(password) ? undefined : passwordProblem(password);
+    if (problem && envFileQuote(password!) !== undefined) {
+      out.push(
+        diag(`connections.${section}.password ${problem}`, {
+          location: locate(['connections', section, 'password']),
+          code: 'semantic.password',
+          fix: 'choose a password without control characters',
+        }),
+      );
+    }
+  }
   return out;
 }
 

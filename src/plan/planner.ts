@@ -1,7 +1,7 @@
 // The planner: a pure function of (desired, observed) -> plan. No fs, no processes.
 import { createPatch } from 'diff';
 import { connectionVariables, renderEnvFile } from '../config/render.js';
-import { canonicalJson, observableSpec, specHash } from '../drivers/spec.js';
+import { canonicalJson, observableSpec, sensitiveSettingKeys, specHash } from '../drivers/spec.js';
 import type { ObservedSpec, SandboxStatus } from '../drivers/types.js';
 import { envFileHash, fingerprintSecret, isSensitiveKey, MASKED, MASKED_CHANGED } from '../secrets/index.js';
 import type { ResolvedEnvironment, SandboxSpec } from '../model/types.js';
@@ -68,6 +68,8 @@ interface DesiredSandbox {
   display: Record<string, DisplayValue>;
   /** Fields (`user`, `settings.<key>`) the manifest fills from a sensitive variable. */
   secretFields: ReadonlySet<string>;
+  /** Setting keys filled from a sensitive variable: sandbox.json keeps their hashes. */
+  secretSettings: ReadonlySet<string>;
 }
 
 const NO_SECRET_FIELDS: ReadonlySet<string> = new Set();
@@ -184,10 +186,11 @@ export function prepareDesired(desired: ResolvedEnvironment): PreparedDesired {
   const sandboxes: PreparedDesired['sandboxes'] = new Map();
   const sensitivePaths = new Set(desired.sensitivePaths);
   for (const [name, spec] of Object.entries(desired.sandboxes)) {
-    const after = comparable(observableSpec(desired.environment, spec));
+    const secretSettings = sensitiveSettingKeys(desired, name);
+    const after = comparable(observableSpec(desired.environment, spec, secretSettings));
     const fromSecrets = Object.keys(after).filter((field) => field !== 'password' && sensitivePaths.has(`sandboxes.${name}.${field}`));
     const secretFields = fromSecrets.length > 0 ? new Set(fromSecrets) : NO_SECRET_FIELDS;
-    sandboxes.set(name, { after, display: display(after, secretFields), secretFields });
+    sandboxes.set(name, { after, display: display(after, secretFields), secretFields, secretSettings });
   }
   return { sandboxes, manifestHash: desired.sourceHash ?? modelHash(desired) };
 }
@@ -261,7 +264,7 @@ function planSandbox(
     drift.push({ kind: 'spec-edited' });
     // The manifest is still what was last applied: every difference is the hand edit, and rewriting
     // sandbox.json from the manifest repairs it; the data was never touched, so nothing forces a replace.
-    if (effected.length > 0 && status.spec_hash === specHash(observableSpec(status.environment, spec))) {
+    if (effected.length > 0 && status.spec_hash === specHash(observableSpec(status.environment, spec, desired.secretSettings))) {
       effected = effected.map((f) => (f.effect.kind === 'replace' ? { ...f, impact: 'restart', effect: effectFor('restart', spec.driver) } : f));
     }
   }
@@ -270,6 +273,10 @@ function planSandbox(
   const unhealthy = hasProcess && status.running && !status.healthy;
   if (stopped) drift.push({ kind: 'stopped' });
   if (unhealthy) drift.push({ kind: 'unhealthy', detail: String(status.port) });
+  // The status logged in with the recorded password, whose hash equals the manifest's when no field
+  // changed: "in sync" must mean the manifest's password works (docs/plan-json.md "Drift kinds").
+  const loginFailed = hasProcess && status.running && status.healthy && status.login === false;
+  if (loginFailed) drift.push({ kind: 'login-failed' });
 
   const fields: FieldChange[] = effected.map(({ effect: _effect, ...field }) => field);
   const reasons = fields.map(describeField);
@@ -286,6 +293,9 @@ function planSandbox(
     action = 'update';
     impact = hasProcess ? 'restart' : 'none';
     if (hasProcess) driverSteps.push(restartStep(spec.driver));
+  } else if (loginFailed) {
+    action = 'update';
+    impact = serviceEntry(spec.service)?.passwordInConfig ? 'restart' : 'none';
   } else if (stopped) {
     action = 'start';
     steps = ['start'];
@@ -299,6 +309,8 @@ function planSandbox(
   if (action === 'update') {
     // A process that does not answer is restarted; a stopped one is started once its files are rewritten.
     if (unhealthy) driverSteps.push(restartStep(spec.driver));
+    // The server gets the recorded password again: set-password, or a restart where it reads it from its config.
+    if (loginFailed) driverSteps.push(serviceEntry(spec.service)?.passwordInConfig ? restartStep(spec.driver) : 'set-password');
     steps = [...orderSteps(driverSteps), ...(stopped ? (['start'] as const) : [])];
     if (stopped || unhealthy) impact = worstImpact([impact, 'restart']);
   }
@@ -442,6 +454,26 @@ export function planInputs(input: PlanInput): PlanInputs {
 
 export function fingerprintOf(inputs: PlanInputs, targets: string[], refreshOnly: boolean): string {
   return `sha256:${sha256(canonicalJson({ inputs, targets: [...targets].sort(), refreshOnly }))}`;
+}
+
+/**
+ * The plan without the changes of `held` sandboxes and of those that depend on them (reconcile's
+ * per-sandbox backoff): they wait for a later pass, the rest goes ahead. Summary recounted.
+ */
+export function withoutHeld(plan: Plan, held: ReadonlySet<string>): Plan {
+  if (held.size === 0) return plan;
+  const out = new Set(held);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const c of plan.changes) {
+      if (!out.has(c.name) && c.depends_on.some((d) => out.has(d))) {
+        out.add(c.name);
+        grew = true;
+      }
+    }
+  }
+  const changes = plan.changes.filter((c) => !out.has(c.name));
+  return { ...plan, changes, summary: summarize(changes, plan.config_changes) };
 }
 
 export function buildPlan(input: PlanInput): Plan {

@@ -1,6 +1,7 @@
 // Ephemeral sandboxes (`iact run`, `withSandbox`): a unique name, a free port, a random password,
 // in a private sandbox root; destroyed afterwards whatever happens. A run killed outright leaves an
 // owner record whose pid is dead; the next run reaps it.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { hostname, tmpdir } from 'node:os';
 import { chmod, mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
@@ -12,6 +13,7 @@ import { DriverError, driverDiagnostic } from '../drivers/errors.js';
 import { toDriverSpec } from '../drivers/spec.js';
 import type { DriverContext, DriverWriter } from '../drivers/types.js';
 import { DRIVERS, type DriverName, type SettingValue } from '../model/types.js';
+import { packageDir } from '../package-dir.js';
 import { redact } from '../secrets/index.js';
 import { connectionFor, EPHEMERAL_SERVICES, type EphemeralService, type SandboxConnection } from './connection.js';
 import { freePort, portTaken } from './free-port.js';
@@ -43,6 +45,8 @@ export interface EphemeralSandbox {
   connection: SandboxConnection;
   /** Destroy the sandbox and forget it; safe to call twice. */
   destroy(): Promise<void>;
+  /** A process (the user's command) that dies with this process too: its supervisor stops it. */
+  watch(pid: number): void;
 }
 
 /** Sandboxes of `iact run` live in their own environment, apart from any project's. */
@@ -165,6 +169,8 @@ export async function createEphemeral(spec: EphemeralSpec, options: EphemeralOpt
   const ownerFile = path.join(ownersDir, `${name}.json`);
   const owner: OwnerRecord = { pid: process.pid, host: hostname(), driver: driverName, started: new Date().toISOString() };
   await writeFile(ownerFile, `${JSON.stringify(owner)}\n`, { mode: 0o600 });
+  const scriptPath = (driver as { scriptPath?: unknown }).scriptPath;
+  const supervisor = superviseSandbox(ownerFile, path.join(root, RUN_ENVIRONMENT, name), typeof scriptPath === 'string' ? [scriptPath, name, root, RUN_ENVIRONMENT] : []);
 
   // One destruction however many callers (a signal handler and a finally block) ask for it.
   let destroying: Promise<void> | undefined;
@@ -175,7 +181,9 @@ export async function createEphemeral(spec: EphemeralSpec, options: EphemeralOpt
       // Only once the driver is done: a kept owner record lets the next run reap what is left.
       await rm(path.join(root, RUN_ENVIRONMENT, name), { recursive: true, force: true }).catch(() => undefined);
       await unlink(ownerFile).catch(() => undefined);
+      supervisor.done();
     })());
+  const watch = (pid: number) => supervisor.watch(pid);
 
   const attempts = Math.max(1, options.attempts ?? 5);
   let lastError: unknown;
@@ -201,6 +209,7 @@ export async function createEphemeral(spec: EphemeralSpec, options: EphemeralOpt
       return {
         connection: connectionFor({ name, service: spec.service, host: '127.0.0.1', port, database: DATABASE, user: USER, password }),
         destroy,
+        watch,
       };
     } catch (error) {
       lastError = error;
@@ -217,6 +226,35 @@ export async function createEphemeral(spec: EphemeralSpec, options: EphemeralOpt
   if (lastError instanceof DriverError) throw new DiagnosticError(driverDiagnostic(lastError, context));
   const message = redact(lastError instanceof Error ? lastError.message : String(lastError), [password]);
   throw new DiagnosticError(diag(context, { detail: message, fix: 'run `iact doctor` to check what the driver needs' }));
+}
+
+/**
+ * bash/run-watchdog.sh in a session of its own, reading a pipe from this process: should this process
+ * die without saying `done` (SIGKILL included), it stops the watched processes and destroys the
+ * sandbox, so neither outlives iact (docs/commands.md "iact run"). DESTROY: script, name, root, environment.
+ */
+function superviseSandbox(ownerFile: string, dir: string, destroy: string[]): { watch(pid: number): void; done(): void } {
+  let child: ChildProcess | undefined;
+  try {
+    child = spawn('bash', [path.join(packageDir(), 'bash', 'run-watchdog.sh'), ownerFile, dir, ...destroy], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
+    child.on('error', () => undefined);
+    child.stdin?.on('error', () => undefined);
+    // Neither the process nor its pipe keeps this one alive; the pipe closes when this one ends.
+    child.unref();
+    (child.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+  } catch {
+    child = undefined;
+  }
+  const send = (line: string) => {
+    if (child?.stdin && !child.stdin.destroyed) child.stdin.write(`${line}\n`);
+  };
+  return {
+    watch: (pid) => send(`pid ${pid}`),
+    done: () => {
+      send('done');
+      child?.stdin?.end();
+    },
+  };
 }
 
 /** Sandboxes of withSandbox calls still running in this process, for the one signal handler. */

@@ -2,7 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CATALOG, SERVICES, connectionEnv, defaultImage, installHint, isReloadable, isReserved } from '../../src/catalog/index.js';
+import { CATALOG, SERVICES, connectionEnv, defaultImage, installHint, isAllowedSetting, isReloadable, isReserved } from '../../src/catalog/index.js';
 import { renderCatalogSh } from '../../src/catalog/bash.js';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
@@ -44,6 +44,17 @@ describe('service catalogue', () => {
     expect(isReserved('mysql', 'bind-address')).toBe(true);
     expect(isReserved('redis', 'protected-mode')).toBe(true);
     expect(isReloadable('oracle', 'x')).toBe(false);
+  });
+
+  it('allows every reloadable setting, and none of the keys iact owns', () => {
+    for (const s of SERVICES) {
+      for (const key of CATALOG[s].reloadable) expect(isAllowedSetting(s, key), `${s} ${key}`).toBe(true);
+      for (const key of CATALOG[s].reserved) expect(isAllowedSetting(s, key), `${s} ${key}`).toBe(false);
+    }
+    expect(isAllowedSetting('mysql', 'max-connections')).toBe(true);
+    expect(isAllowedSetting('mysql', 'loose-max-connections')).toBe(false);
+    expect(isAllowedSetting('none', 'anything.at_all')).toBe(true);
+    expect(isAllowedSetting('oracle', 'x')).toBe(false);
   });
 
   it('builds the connection variables iact run exports, URL-encoded', () => {

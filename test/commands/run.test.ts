@@ -1,6 +1,6 @@
 // iact run and withSandbox with the real lightweight driver: real services, real clients,
 // nothing left behind (sandbox directory, process, port), also after failures and signals.
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -9,6 +9,7 @@ import { afterEach, expect, it } from 'vitest';
 import { withSandbox, createEphemeral } from '../../src/sandbox/ephemeral.js';
 import { describeNeeding, cliPath, freePort, portOpen } from '../helpers/iact-project.js';
 import { killProcessesIn, processesIn } from '../sandbox/procs.js';
+import { processesMentioning } from '../helpers/services.js';
 
 
 interface Run {
@@ -185,7 +186,7 @@ describeNeeding('postgres', 'mysql', 'redis')('iact run (lightweight driver)', {
     expect(sandboxesIn(run.root)).toEqual([]);
   });
 
-  it('a run killed with SIGKILL leaves a sandbox that the next run removes', async () => {
+  it('a run killed with SIGKILL together with its supervisor (power loss) leaves a sandbox that the next run removes', async () => {
     const run = newRun();
     const victim = iactRun(run, ['--service', 'redis', '--', 'sh', '-c', 'echo "started $$"; exec sleep 60']);
     const commandPid = await new Promise<number>((resolve) =>
@@ -194,8 +195,10 @@ describeNeeding('postgres', 'mysql', 'redis')('iact run (lightweight driver)', {
         if (m) resolve(Number(m[1]));
       }),
     );
+    // Everything at once, the supervisor too (bash/run-watchdog.sh, which would otherwise clean up).
+    for (const pid of processesMentioning(run.root).filter((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('run-watchdog.sh'))) process.kill(pid, 'SIGKILL');
     victim.kill('SIGKILL');
-    process.kill(commandPid, 'SIGKILL'); // the command outlives a SIGKILLed iact, as any orphan would
+    process.kill(commandPid, 'SIGKILL');
     await victim;
     expect(sandboxesIn(run.root)).toHaveLength(1);
     const next = await iactRun(run, ['--service', 'redis', '--', 'true']);
