@@ -72,6 +72,7 @@ const COMMANDS: Record<string, () => Promise<{ default: Runner }>> = {
   install: () => import('./commands/install.js'),
   completion: () => import('./commands/completion.js'),
   __complete: () => import('./commands/completion.js').then((m) => ({ default: m.complete })),
+  export: () => import('./commands/export.js'),
 };
 
 function lazy(name: keyof typeof COMMANDS) {
@@ -276,6 +277,17 @@ and exits 1, so that PW=$(iact config DB_PASSWORD) fails instead of capturing th
     .allowUnknownOption()
     .helpOption(false)
     .action(lazy('__complete'));
+
+  program
+    .command('export')
+    .description('write an environment as objects for another engine (Kubernetes), secrets left out')
+    .addOption(new Option('-f, --format <format>', 'what to write').choices(['kubernetes']).makeOptionMandatory())
+    .option('-e, --env <name>', 'environment (default: detected)')
+    .addOption(new Option('--operator <operator>', 'postgres as a CloudNativePG Cluster').choices(['cnpg']))
+    .option('--include-secrets', 'write the Secret objects with their values (the file is made mode 0600)')
+    .option('-o, --out <file>', 'write to this file instead of stdout')
+    .addHelpText('after', example('iact export --format kubernetes --env staging > staging.k8s.yaml\niact export --format kubernetes --env staging --operator cnpg --out staging.yaml'))
+    .action(lazy('export'));
 
   return program;
 }

@@ -180,7 +180,8 @@ readonly SB_SPEC_JQ='
   # The config gets the values of the secret settings; sandbox.json keeps only their hashes (in .settings).
   | ($hashed + (.secret_settings // {})) as $s
   | (.service == "postgres" or .service == "mysql") as $sql
-  | ((if $sql then {database: (.database // (.name | ident)), user: (.user // (.name | ident))} else {} end)) as $db
+  | ((if $sql then {database: (.database // (.name | ident)), user: (.user // (.name | ident))}
+      elif .service == "tunnel" then ({database, user} | with_entries(select(.value != null))) else {} end)) as $db
   | ((if $driver == "namespace" and (.memory // "") == "" and $wmem != "" then {memory: $wmem} else {} end)) as $mem
   | ({name, environment: $env, driver: $driver, service, port, spec_hash: (.spec_hash // "")}
       + (del(.password, .secret_settings, .settings, .database, .user, .name, .environment, .driver, .service, .port, .spec_hash)

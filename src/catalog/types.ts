@@ -25,7 +25,7 @@ export interface ClientEntry {
   tls?: { args: string[]; env: Record<string, string> };
 }
 
-export type ConfigFormat = 'postgresql' | 'ini' | 'redis';
+export type ConfigFormat = 'postgresql' | 'ini' | 'redis' | 'ssh-args';
 export type ReadinessProbe = 'pidfile-ready' | 'admin-query' | 'socket-and-pidfile';
 export type BackupMethod = 'pg_dump' | 'mariadb-dump' | 'rdb' | 'tar';
 

@@ -91,6 +91,9 @@ export function observableSpec(environment: string, sandbox: SandboxSpec, sensit
     settings: observableSettings(environment, sandbox, sensitive),
     depends_on: sandbox.depends_on,
     protect: sandbox.protect,
+    ssh: sandbox.ssh,
+    remote: sandbox.remote,
+    checks: sandbox.checks,
   };
 }
 

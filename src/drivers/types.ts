@@ -1,7 +1,7 @@
 // The driver contract (docs/driver-protocol.md): readers observe, writers change the machine.
 // The planner only ever sees a DriverReader; only apply holds a DriverWriter.
 
-import type { DriverName, ServiceKind, SettingValue } from '../model/types.js';
+import type { DriverName, ServiceKind, SettingValue, TunnelCheck, TunnelSsh } from '../model/types.js';
 import type { DriverStep } from '../plan/types.js';
 
 /** What the TypeScript side hands a driver script through `--spec FILE` (JSON, mode 0600). */
@@ -23,6 +23,10 @@ export interface DriverSpec {
   settings: Record<string, SettingValue>;
   depends_on?: string[]; // metadata: kept so a later plan knows the delete order
   protect?: boolean; // metadata: kept so a sandbox removed from the manifest stays protected
+  /** service: tunnel only (docs/tunnels.md). */
+  ssh?: TunnelSsh;
+  remote?: { host: string; port: number };
+  checks?: TunnelCheck;
   spec_hash: string; // hash of every field above but password, stamped by the writer at apply time
   /**
    * Plaintext values of the settings named like secrets (masterauth, requirepass); `settings` holds

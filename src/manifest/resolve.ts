@@ -12,6 +12,8 @@ import type {
   SandboxSpec,
   ServiceKind,
   SettingValue,
+  TunnelCheck,
+  TunnelSsh,
 } from '../model/types.js';
 import { isSensitiveVariable, SENSITIVE_FIELDS, variableHash } from '../secrets/index.js';
 import { sha256 } from '../util/hash.js';
@@ -272,6 +274,9 @@ function toSandbox(name: string, raw: Obj): SandboxSpec {
   for (const field of ['version', 'database', 'user', 'password', 'memory', 'image'] as const) {
     if (typeof raw[field] === 'string') spec[field] = raw[field];
   }
+  if (isObj(raw.ssh)) spec.ssh = dropUndefined({ ...(raw.ssh as Obj) }) as unknown as TunnelSsh;
+  if (isObj(raw.remote)) spec.remote = { host: raw.remote.host as string, port: raw.remote.port as number };
+  if (typeof raw.checks === 'string') spec.checks = raw.checks as TunnelCheck;
   return spec;
 }
 
@@ -282,12 +287,17 @@ function toConnections(raw: Obj, sandboxes: Record<string, SandboxSpec>, derive:
   const db = isObj(raw.database) ? raw.database : undefined;
   if (db) {
     const tunnel = isObj(db.sshTunnel) ? db.sshTunnel : {};
-    const ssh_tunnel = {
-      enabled: tunnel.enabled === true,
-      ...(typeof tunnel.host === 'string' ? { host: tunnel.host } : {}),
-      ...(typeof tunnel.port === 'number' ? { port: tunnel.port } : {}),
-      ...(typeof tunnel.user === 'string' ? { user: tunnel.user } : {}),
-    };
+    // Bound to a tunnel sandbox, the SSH_TUNNEL_* variables describe that tunnel (docs/tunnels.md).
+    const through = typeof tunnel.sandbox === 'string' ? sandboxes[tunnel.sandbox] : undefined;
+    const ssh = through?.ssh;
+    const ssh_tunnel = ssh
+      ? { enabled: true, host: ssh.host, port: ssh.port ?? 22, ...(ssh.user ? { user: ssh.user } : {}), sandbox: through.name }
+      : {
+          enabled: tunnel.enabled === true,
+          ...(typeof tunnel.host === 'string' ? { host: tunnel.host } : {}),
+          ...(typeof tunnel.port === 'number' ? { port: tunnel.port } : {}),
+          ...(typeof tunnel.user === 'string' ? { user: tunnel.user } : {}),
+        };
     const bound = typeof db.sandbox === 'string' ? sandboxes[db.sandbox] : undefined;
     let settings: DatabaseSettings;
     if (bound) {
@@ -309,8 +319,9 @@ function toConnections(raw: Obj, sandboxes: Record<string, SandboxSpec>, derive:
       derive('connections.database.sandbox', 'connections.database.host');
     } else {
       settings = {
-        host: db.host as string,
-        port: (db.port as number | undefined) ?? 5432,
+        // Through a tunnel sandbox the database is at its local end.
+        host: through ? '127.0.0.1' : (db.host as string),
+        port: through ? through.port : ((db.port as number | undefined) ?? 5432),
         database: db.name as string,
         user: db.user as string,
         password: db.password as string | undefined,

@@ -80,6 +80,7 @@ export function checkSemantics(data: Obj, ctx: { environment: string; fileEnviro
       );
     }
     const entry = service === undefined ? undefined : serviceEntry(service);
+    out.push(...tunnelProblems(name, sb, driver, locate));
     if (sb.tls === true && entry && !(entry.tlsDrivers ?? []).includes(driver as DriverName)) {
       const where = SERVICES.filter((s) => (CATALOG[s].tlsDrivers ?? []).length > 0).map((s) => `${s} (${CATALOG[s].tlsDrivers!.join(', ')})`);
       out.push(
@@ -164,6 +165,8 @@ export function checkSemantics(data: Obj, ctx: { environment: string; fileEnviro
   const connections = isObj(data.connections) ? data.connections : {};
   const db = isObj(connections.database) ? connections.database : undefined;
   let dbHas = { host: false, user: false, password: false };
+  const through = db && isObj(db.sshTunnel) ? str(db.sshTunnel.sandbox) : undefined;
+  if (db && through !== undefined) out.push(...tunnelBindingProblems(db, through, sandboxes, names, locate));
   if (db) {
     const bound = str(db.sandbox);
     if (bound !== undefined) {
@@ -198,8 +201,8 @@ export function checkSemantics(data: Obj, ctx: { environment: string; fileEnviro
       }
       dbHas = { host: true, user: target?.user !== undefined, password: target?.password !== undefined };
     } else {
-      dbHas = { host: db.host !== undefined, user: db.user !== undefined, password: db.password !== undefined };
-      for (const field of ['host', 'name', 'user'] as const) {
+      dbHas = { host: db.host !== undefined || through !== undefined, user: db.user !== undefined, password: db.password !== undefined };
+      for (const field of through !== undefined ? (['name', 'user'] as const) : (['host', 'name', 'user'] as const)) {
         if (db[field] === undefined) {
           out.push(
             diag(`connections.database needs ${field} (or sandbox: NAME)`, {
@@ -359,6 +362,78 @@ export function crossEnvironmentPortConflicts(envs: readonly ResolvedEnvironment
           }),
         );
       } else if (!owner) owners.set(sb.port, { env, name: sb.name });
+    }
+  }
+  return out;
+}
+
+/** A tunnel needs its ssh and remote blocks, the lightweight driver, and what its login check logs in with (docs/tunnels.md). */
+function tunnelProblems(name: string, sb: Obj, driver: string, locate: Locate): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const at = (field?: string) => locate(field && sb[field] !== undefined ? ['sandboxes', name, field] : ['sandboxes', name], true);
+  if (sb.service !== 'tunnel') {
+    for (const field of ['ssh', 'remote', 'checks']) {
+      if (sb[field] !== undefined) {
+        out.push(diag(`sandbox ${name} sets ${field}, which only a tunnel has`, { location: at(field), code: 'semantic.tunnel-field', fix: `remove ${field}:, or use service: tunnel` }));
+      }
+    }
+    return out;
+  }
+  for (const field of ['ssh', 'remote']) {
+    if (sb[field] === undefined) {
+      const fix = field === 'ssh' ? 'add ssh: { host: HOST, user: USER, knownHosts: FILE }' : 'add remote: { host: HOST, port: PORT } (as the SSH server sees it)';
+      out.push(diag(`tunnel sandbox ${name} needs ${field}`, { location: at(), code: 'semantic.sandbox-field', fix }));
+    }
+  }
+  if (driver !== 'lightweight') {
+    out.push(diag(`tunnel sandbox ${name} uses driver ${driver}`, { location: at('driver'), code: 'semantic.tunnel-driver', fix: 'use driver: lightweight (an ssh process on this machine)' }));
+  }
+  const checks = str(sb.checks) ?? 'tcp';
+  const needs = checks === 'redis' ? ['password'] : checks === 'tcp' ? [] : ['database', 'user', 'password'];
+  for (const field of needs) {
+    if (sb[field] === undefined) {
+      out.push(
+        diag(`tunnel sandbox ${name} checks ${checks} through the tunnel and needs ${field} to log in`, {
+          location: at('checks'),
+          code: 'semantic.sandbox-field',
+          fix: `add ${field}: (the remote server's), or use checks: tcp`,
+        }),
+      );
+    }
+  }
+  return out;
+}
+
+/** connections.database.sshTunnel.sandbox: a tunnel of this environment, which gives host and port. */
+function tunnelBindingProblems(db: Obj, through: string, sandboxes: Record<string, Obj>, names: string[], locate: Locate): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const location = locate(['connections', 'database', 'sshTunnel', 'sandbox']);
+  const tunnels = names.filter((n) => sandboxes[n]!.service === 'tunnel');
+  const fix = tunnels.length > 0 ? `use one of: ${tunnels.join(', ')}` : 'add a sandbox with service: tunnel';
+  const target = sandboxes[through];
+  if (!target) out.push(diag(`connections.database.sshTunnel is bound to sandbox ${through}, which does not exist`, { location, code: 'semantic.connection-missing', fix }));
+  else if (target.service !== 'tunnel') out.push(diag(`connections.database.sshTunnel is bound to sandbox ${through}, a ${String(target.service)} sandbox, not a tunnel`, { location, code: 'semantic.connection-kind', fix }));
+  for (const field of ['sandbox', 'host', 'port']) {
+    if (db[field] !== undefined) {
+      out.push(
+        diag(`connections.database sets ${field} and is reached through tunnel ${through}`, {
+          location: locate(['connections', 'database', field], true),
+          code: 'semantic.connection-both',
+          fix: `remove ${field}: the database is at 127.0.0.1 on the tunnel's port`,
+        }),
+      );
+    }
+  }
+  const tunnel = isObj(db.sshTunnel) ? db.sshTunnel : {};
+  for (const field of ['enabled', 'host', 'port', 'user']) {
+    if (tunnel[field] !== undefined) {
+      out.push(
+        diag(`connections.database.sshTunnel sets both sandbox and ${field}`, {
+          location: locate(['connections', 'database', 'sshTunnel', field], true),
+          code: 'semantic.connection-both',
+          fix: `remove ${field}: it comes from tunnel ${through}`,
+        }),
+      );
     }
   }
   return out;

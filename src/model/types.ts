@@ -28,13 +28,29 @@ export interface SandboxSpec {
   settings: Record<string, SettingValue>;
   depends_on: string[];
   protect: boolean;
+  /** service: tunnel (docs/tunnels.md): the SSH server, the server reached through it, how it is checked. */
+  ssh?: TunnelSsh;
+  remote?: { host: string; port: number };
+  checks?: TunnelCheck;
 }
+
+export interface TunnelSsh {
+  host: string;
+  port?: number;
+  user?: string;
+  identityFile?: string;
+  knownHosts: string;
+}
+
+export type TunnelCheck = 'postgres' | 'mysql' | 'redis' | 'tcp';
 
 export interface SshTunnel {
   enabled: boolean;
   host?: string;
   port?: number;
   user?: string;
+  /** The tunnel sandbox the database is reached through (docs/tunnels.md). */
+  sandbox?: string;
 }
 
 /** Database settings, named as EnvironmentConfig returns them (docs/connection-variables.md). */

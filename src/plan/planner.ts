@@ -59,7 +59,11 @@ export interface PreparedDesired {
 }
 
 /** Fields compared between the manifest and sandbox.json, in display order. */
-const COMPARED_FIELDS = ['service', 'driver', 'version', 'image', 'port', 'database', 'user', 'password', 'memory', 'tls', 'depends_on', 'protect'] as const;
+const COMPARED_FIELDS = [
+  'service', 'driver', 'version', 'image', 'port', 'database', 'user', 'password', 'memory', 'tls', 'depends_on', 'protect',
+  // service: tunnel (docs/tunnels.md); any change restarts the ssh process.
+  'ssh.host', 'ssh.port', 'ssh.user', 'ssh.identityFile', 'ssh.knownHosts', 'remote.host', 'remote.port', 'checks',
+] as const;
 
 type Comparable = Record<string, DisplayValue | undefined>;
 
@@ -99,6 +103,14 @@ function comparable(spec: Omit<ObservedSpec, 'spec_hash'> | ObservedSpec): Compa
     tls: spec.tls ? true : undefined,
     depends_on: spec.depends_on && spec.depends_on.length > 0 ? [...spec.depends_on] : undefined,
     protect: spec.protect ? true : undefined,
+    'ssh.host': spec.ssh?.host,
+    'ssh.port': spec.ssh?.port,
+    'ssh.user': spec.ssh?.user,
+    'ssh.identityFile': spec.ssh?.identityFile,
+    'ssh.knownHosts': spec.ssh?.knownHosts,
+    'remote.host': spec.remote?.host,
+    'remote.port': spec.remote?.port,
+    checks: spec.checks,
   };
   for (const [key, value] of Object.entries(spec.settings ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
     out[`settings.${key}`] = value;
