@@ -31,6 +31,13 @@ readonly REQUIREMENTS=(
   "git|git|iact diff --from and its tests"
   "ps|procps|the test suite's leftover checks"
   "python3|python3|the Python settings tests"
+  "ssh|openssh-client|service: tunnel (docs/tunnels.md)"
+  "ssh-keygen|openssh-client|the tunnel test's keys"
+  "sshd|openssh-server|the tunnel test's SSH server"
+  "ip|iproute2|the tunnel test's network namespace"
+  "openssl|openssl|tls: true sandboxes' certificates"
+  "zsh|zsh|the completion tests (zsh)"
+  "fish|fish|the completion tests (fish)"
 )
 readonly NODE_MIN_MAJOR=20
 readonly NODE_MIN_MINOR=5

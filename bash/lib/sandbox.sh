@@ -166,6 +166,9 @@ sb::validate_fields() {
   local -A spec_fields=([name]="${SB_NAME}" [environment]="${SB_ENV}" [service]="${SB_SERVICE}" [port]="${SB_PORT}"
     [database]="${SB_DB}" [user]="${SB_USER}" [version]="${SB_VERSION}" [memory]="${SB_MEMORY}" [image]="${SB_IMAGE:-}" [password]="${SB_PASSWORD}")
   iact::validate_spec spec_fields SB_SETTING_KEYS SB_SETTING_VALUES
+  if [[ "${SB_TLS:-false}" == true && " ${IACT_CAT_TLS_DRIVERS[${SB_SERVICE}]:-} " != *" ${SB_DRIVER} "* ]]; then
+    iact::usage_error "tls: true is not served for ${SB_SERVICE} by the ${SB_DRIVER} driver" "remove tls:, or use a driver of: ${IACT_CAT_TLS_DRIVERS[${SB_SERVICE}]:-none}"
+  fi
 }
 
 # One jq call turns a spec (file, or the JSON built for `create NAME SERVICE PORT` without --spec) into: the fields,
@@ -181,14 +184,17 @@ readonly SB_SPEC_JQ='
   # The config gets the values of the secret settings; sandbox.json keeps only their hashes (in .settings).
   | ($hashed + (.secret_settings // {})) as $s
   | (.service == "postgres" or .service == "mysql") as $sql
-  | ((if $sql then {database: (.database // (.name | ident)), user: (.user // (.name | ident))} else {} end)) as $db
+  | ((if $sql then {database: (.database // (.name | ident)), user: (.user // (.name | ident))}
+      elif .service == "tunnel" then ({database, user} | with_entries(select(.value != null))) else {} end)) as $db
   | ((if $driver == "namespace" and (.memory // "") == "" and $wmem != "" then {memory: $wmem} else {} end)) as $mem
   | ({name, environment: $env, driver: $driver, service, port, spec_hash: (.spec_hash // "")}
       + (del(.password, .secret_settings, .settings, .database, .user, .name, .environment, .driver, .service, .port, .spec_hash)
          | with_entries(select(.value != null)))
       + $db + $mem + {settings: $hashed}) as $obs
   | ([.name, (.environment // ""), (.driver // ""), .service, .port, ($obs.version // ""), ($obs.database // ""),
-      ($obs.user // ""), ($obs.memory // ""), ($obs.image // ""), $obs.spec_hash, ($obs.password_hash // "")]
+      ($obs.user // ""), ($obs.memory // ""), ($obs.image // ""), $obs.spec_hash, ($obs.password_hash // ""),
+      (if .admin == true then "1" else "" end), ((.extensions // []) | map(tostring) | join(" ")),
+      ((.init // []) | map(tostring) | join(" ")), (if .auth == false then "0" else "" end), ($obs.tls == true)]
      | map(tostring | gsub("[\u0000-\u001f]"; " ")) | join("\u001f")) + "\u0000"
     + ((.password // "") | tostring) + "\u0000"
     + ($s | to_entries | map((.key | gsub("[\u0000-\u001f]"; " ")) + "\u001f"
@@ -211,7 +217,9 @@ sb::ingest_spec() {
     IFS= read -r -d '' SB_OBSERVED_JSON || true
   } < <(jq -j --arg env "${SB_ENV}" --arg driver "${SB_DRIVER}" --arg wmem "${wmem}" "${SB_SPEC_JQ_DEFS} ${SB_SPEC_JQ}" "${file}" 2>/dev/null)
   [[ -n "${SB_OBSERVED_JSON}" ]] || iact::usage_error "spec '${file}' is not a JSON object with name, service, port and settings" "pass the JSON of a DriverSpec"
-  IFS=$'\x1f' read -r SPEC_NAME spec_env spec_driver SPEC_SERVICE SPEC_PORT SB_VERSION SB_DB SB_USER SB_MEMORY SB_IMAGE SB_SPEC_HASH SB_PASSWORD_HASH <<<"${fields}"
+  IFS=$'\x1f' read -r SPEC_NAME spec_env spec_driver SPEC_SERVICE SPEC_PORT SB_VERSION SB_DB SB_USER SB_MEMORY SB_IMAGE SB_SPEC_HASH SB_PASSWORD_HASH \
+    SB_ADMIN SB_EXTENSIONS_TEXT SB_INIT_TEXT SB_AUTH SB_TLS <<<"${fields}"
+  data::ingest
   [[ -z "${spec_env}" || "${spec_env}" == "${SB_ENV}" ]] || iact::usage_error "spec is for environment '${spec_env}', not '${SB_ENV}'" "pass --env ${spec_env}"
   [[ -z "${spec_driver}" || "${spec_driver}" == "${SB_DRIVER}" ]] || iact::usage_error "spec is for driver '${spec_driver}', not '${SB_DRIVER}'" "run the ${spec_driver} driver's script"
   SB_SETTING_KEYS=()
@@ -246,7 +254,7 @@ sb::load_create_spec() {
 # when the spec came without them (create without --spec; src/drivers/spec.ts does the same).
 sb::observed_json() {
   local json="${SB_OBSERVED_JSON}" hash
-  if [[ -z "${SB_PASSWORD_HASH}" && "${SB_SERVICE}" != none ]]; then
+  if [[ -z "${SB_PASSWORD_HASH}" && "${SB_SERVICE}" != none && "${SB_AUTH:-}" != 0 ]]; then
     SB_PASSWORD_HASH="$(sb::password_hash)"
     json="${json%\}}"
     json="${json%,\"settings\":*}"
@@ -299,6 +307,8 @@ sb::load_existing() {
   [[ "${json}" =~ \"user\":\"([A-Za-z0-9_]+)\" ]] && SB_USER="${BASH_REMATCH[1]}"
   SB_MEMORY=''
   [[ "${json}" =~ \"memory\":\"([0-9A-Za-z]+)\" ]] && SB_MEMORY="${BASH_REMATCH[1]}"
+  # A setting could be named tls too: ask jq for the top-level field.
+  SB_TLS="$(jq -r '.tls == true' "${SB_DIR}/sandbox.json" 2>/dev/null || printf false)"
   [[ -n "${SB_DB:-}" ]] || SB_DB="$(sb::default_ident "${SB_NAME}")"
   [[ -n "${SB_USER:-}" ]] || SB_USER="$(sb::default_ident "${SB_NAME}")"
   SB_PASSWORD=''
@@ -666,8 +676,8 @@ sb::cmd_create() {
       sb::die_port_in_use
     fi
   fi
-  # Keep the stored password when the spec has none (create is an ensure).
-  if [[ -z "${SB_PASSWORD}" && "${SB_SERVICE}" != none ]]; then
+  # Keep the stored password when the spec has none (create is an ensure); password: null has none.
+  if [[ -z "${SB_PASSWORD}" && "${SB_SERVICE}" != none && "${SB_AUTH:-}" != 0 ]]; then
     if [[ -r "${SB_DIR}/secrets/password" ]]; then
       IFS= read -r -d '' SB_PASSWORD <"${SB_DIR}/secrets/password" || true
     fi
@@ -721,6 +731,8 @@ sb::cmd_create() {
     # Credentials first: a reload logs in with the password the server has (docs/driver-protocol.md).
     svc::ensure_credentials || iact::die 1 "could not set the credentials of sandbox '${SB_NAME}'" "see ${SB_DIR}/logs/" login-failed
     sb::wait_login
+    # Extensions and init files (docs/data.md); a failure leaves the create unfinished, so it is planned again.
+    data::after_create
   fi
   # The state last: sandbox.json and secrets/password record only what the server accepted.
   sb::write_password
@@ -855,6 +867,7 @@ sb::cmd_create_many() {
 SB_UPDATE_FILES=(sandbox.json .meta secrets/password bin/activate data/iact.conf data/pg_hba.conf data/pg_ident.conf conf/my.cnf conf/redis.conf)
 SB_UPDATE_SAVED=''
 SB_UPDATE_WAS_RUNNING=0
+SB_UPDATE_STARTED_FOR_STEPS=0
 SB_UPDATE_OLD_PASSWORD=''
 SVC_SERVER_PASSWORD=
 
@@ -889,6 +902,8 @@ sb::update_rollback() {
       SB_PASSWORD="${SB_UPDATE_OLD_PASSWORD}" SB_STARTED_NOW=0
       svc::set_password || iact::warn "sandbox ${SB_NAME} kept its new password; apply again to converge"
     fi
+    # A stopped sandbox started for its steps is stopped again.
+    if ((SB_UPDATE_STARTED_FOR_STEPS)) && sb::is_running; then drv::stop_processes; fi
     if ((SB_UPDATE_WAS_RUNNING)) && ! sb::is_running; then
       # A fresh process reads the restored files; this one holds the new spec and the lock.
       if [[ -n "${SB_LOCK_FD:-}" ]]; then exec {SB_LOCK_FD}>&-; fi
@@ -899,6 +914,13 @@ sb::update_rollback() {
   # The structured error line comes last (docs/driver-protocol.md "Errors").
   [[ -n "${IACT_ERROR_LINE:-}" ]] && printf '%s\n' "${IACT_ERROR_LINE}" >&2
   exit "${rc}"
+}
+
+# The steps of docs/data.md, on the running server at its new port: extensions, then the init files.
+sb::update_data_steps() {
+  if ((STEP_EXTENSIONS)) && ((${#SB_EXTENSIONS[@]} > 0)); then svc::call extensions; fi
+  if ((STEP_INIT)) && ((${#SB_INIT_FILES[@]} > 0)); then data::run_init; fi
+  return 0
 }
 
 sb::update_done() {
@@ -913,7 +935,7 @@ sb::update_done() {
 # it gets what update always did, set-password and reload (plus restart with --restart).
 sb::update_steps() {
   local step steps=()
-  STEP_SET_PASSWORD=0 STEP_RELOAD=0 STEP_RESTART=0
+  STEP_SET_PASSWORD=0 STEP_RELOAD=0 STEP_RESTART=0 STEP_GRANT=0 STEP_EXTENSIONS=0 STEP_INIT=0
   if ((ARG_STEPS_GIVEN)); then
     IFS=, read -r -a steps <<<"${ARG_STEPS}"
   else
@@ -923,6 +945,9 @@ sb::update_steps() {
   for step in "${steps[@]}"; do
     case "${step}" in
       set-password) STEP_SET_PASSWORD=1 ;;
+      grant) STEP_GRANT=1 ;;
+      extensions) STEP_EXTENSIONS=1 ;;
+      init) STEP_INIT=1 ;;
       reload) STEP_RELOAD=1 ;;
       restart) STEP_RESTART=1 ;;
       recreate)
@@ -931,7 +956,7 @@ sb::update_steps() {
         STEP_RESTART=1
         ;;
       '') ;;
-      *) iact::usage_error "unknown update step '${step}'" "use set-password, reload and restart, comma-separated" ;;
+      *) iact::usage_error "unknown update step '${step}'" "use set-password, grant, reload, restart, extensions and init, comma-separated" ;;
     esac
   done
   SB_STEPS_TEXT="${steps[*]}"
@@ -942,7 +967,7 @@ sb::update_steps() {
 # when the given steps cannot carry it out. Sets SB_RELOAD_KEYS (changed reloadable settings) and
 # SB_DROPPED_KEYS (settings removed from the spec).
 sb::update_check_steps() {
-  local kind key old_memory='' restart_for=() reload_for=() password_for=() missing=()
+  local kind key old_memory='' old_admin='' old_extensions='' old_init='' old_auth='' restart_for=() reload_for=() password_for=() missing=()
   SB_RELOAD_KEYS=() SB_DROPPED_KEYS=()
   # A none sandbox is its files: nothing runs, every change is carried by writing them.
   [[ "${SB_SERVICE}" == none ]] && return 0
@@ -950,6 +975,10 @@ sb::update_check_steps() {
   while IFS=$'\t' read -r kind key; do
     case "${kind}" in
       memory) old_memory="${key}" ;;
+      admin) old_admin="${key}" ;;
+      extensions) old_extensions="${key}" ;;
+      init) old_init="${key}" ;;
+      auth) old_auth="${key}" ;;
       setting)
         if [[ " ${IACT_CAT_RELOADABLE[${SB_SERVICE}]} " == *" ${key} "* ]]; then
           reload_for+=("settings.${key}")
@@ -962,11 +991,19 @@ sb::update_check_steps() {
     esac
   done < <(jq -r --argjson new "${SB_OBSERVED_JSON}" '
       "memory\t\(.memory // "")",
+      "admin\t\(if .admin == true then "1" else "" end)",
+      "extensions\t\((.extensions // []) | join(" "))",
+      "init\t\((.init // []) | join(" "))",
+      "auth\t\(if .auth == false then "0" else "" end)",
       ((.settings // {}) as $o | $new.settings as $n
        | (($o | keys) + ($n | keys) | unique[] | select($o[.] != $n[.]) | "setting\t\(.)"),
          ($o | keys[] as $k | select($n | has($k) | not) | "dropped\t\($k)"))' "${SB_DIR}/sandbox.json" 2>/dev/null)
   [[ "${old_memory}" == "${SB_MEMORY}" ]] || restart_for+=(memory)
-  [[ "${SB_PASSWORD}" == "${SVC_SERVER_PASSWORD}" ]] || password_for+=(password)
+  [[ "${SB_PASSWORD}" == "${SVC_SERVER_PASSWORD}" && "${SB_AUTH}" == "${old_auth}" ]] || password_for+=(password)
+  # What docs/data.md adds: each field has its own step, and no other step carries it.
+  if [[ "${SB_ADMIN}" != "${old_admin}" ]] && ! ((STEP_GRANT)); then missing+=("grant (admin)"); fi
+  if [[ "${SB_EXTENSIONS_TEXT}" != "${old_extensions}" ]] && ! ((STEP_EXTENSIONS)); then missing+=("extensions (extensions)"); fi
+  if [[ "${SB_INIT_TEXT}" != "${old_init}" ]] && ! ((STEP_INIT)); then missing+=("init (init)"); fi
   if ((${#restart_for[@]} > 0)) && ! ((STEP_RESTART)); then missing+=("${SB_RESTART_STEP:-restart} (${restart_for[*]})"); fi
   # A restart starts a process that reads every setting: it carries reloadable ones too.
   if ((${#reload_for[@]} > 0)) && ! ((STEP_RELOAD || STEP_RESTART)); then missing+=("reload (${reload_for[*]})"); fi
@@ -1023,8 +1060,8 @@ sb::cmd_update() {
     SB_PORT="${META_PORT}"
     # A restart that follows gives a server that reads its password from its config (redis) the
     # spec's, even when the one it has now is unknown (a login-failed repair).
-    if ((STEP_SET_PASSWORD)) && { ! ((STEP_RESTART)) || [[ "${IACT_CAT_PASSWORD_IN_CONFIG[${SB_SERVICE}]}" != 1 ]]; }; then
-      svc::set_password || iact::die 1 "could not set the new password of sandbox '${SB_NAME}'" "see ${SB_DIR}/logs/" login-failed
+    if ((STEP_GRANT)) || { ((STEP_SET_PASSWORD)) && { ! ((STEP_RESTART)) || [[ "${IACT_CAT_PASSWORD_IN_CONFIG[${SB_SERVICE}]}" != 1 ]]; }; }; then
+      DATA_REVOKE="${STEP_GRANT}" svc::set_password || iact::die 1 "could not set the new password or grants of sandbox '${SB_NAME}'" "see ${SB_DIR}/logs/" login-failed
     fi
     # A restart that follows reads every setting anyway; a reload first would only check them twice.
     if ((STEP_RELOAD && !STEP_RESTART)); then
@@ -1038,13 +1075,19 @@ sb::cmd_update() {
     fi
     SB_PORT="${new_port}"
     sb::wait_login
-  elif ((STEP_SET_PASSWORD)) && [[ "${SB_PASSWORD}" != "${SVC_SERVER_PASSWORD}" ]]; then
-    # Stopped: the files carry everything but a password kept in the data directory, which only
-    # the server can change. It runs for that and is stopped again (an update leaves it stopped).
+    sb::update_data_steps
+  elif { ((STEP_SET_PASSWORD)) && [[ "${SB_PASSWORD}" != "${SVC_SERVER_PASSWORD}" ]]; } || ((STEP_GRANT || STEP_EXTENSIONS || STEP_INIT)); then
+    # Stopped: the files carry everything but what the data directory keeps (a password, grants,
+    # extensions, what init files make), which only the server can change. It runs for that and is
+    # stopped again (an update leaves it stopped).
     drv::prepare
+    SB_UPDATE_STARTED_FOR_STEPS=1
     sb::start_service
-    svc::set_password || iact::die 1 "could not set the new password of sandbox '${SB_NAME}'" "see ${SB_DIR}/logs/" login-failed
+    if ((STEP_SET_PASSWORD || STEP_GRANT)); then
+      DATA_REVOKE="${STEP_GRANT}" svc::set_password || iact::die 1 "could not set the new password or grants of sandbox '${SB_NAME}'" "see ${SB_DIR}/logs/" login-failed
+    fi
     sb::wait_login
+    sb::update_data_steps
     drv::stop_processes
   fi
   # The state last: a kill before this line leaves the last applied spec recorded, so the next

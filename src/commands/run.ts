@@ -1,17 +1,34 @@
 // iact run --service S [--driver D] -- COMMAND...: a throwaway sandbox for one command.
 // The sandbox is destroyed whatever happens: the command fails, is interrupted, or iact errs.
-import { spawn } from 'node:child_process';
-import { constants } from 'node:os';
+import type { ChildProcess } from 'node:child_process';
 import { DiagnosticError, diag } from '../diagnostics.js';
-import type { DriverName } from '../model/types.js';
+import { CATALOG } from '../catalog/index.js';
+import type { DriverName, SettingValue } from '../model/types.js';
 import type { EphemeralService } from '../sandbox/connection.js';
+import { startForeground } from '../sandbox/child.js';
 import { createEphemeral, type EphemeralSandbox } from '../sandbox/ephemeral.js';
 import type { CommandIO } from './io.js';
 
 const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
 
-function exitCodeOfSignal(signal: NodeJS.Signals): number {
-  return 128 + (constants.signals[signal] ?? 1);
+/** --setting K=V, repeatable: the sandbox's settings (docs/commands.md "iact run"). */
+function parseSettings(raw: unknown): Record<string, SettingValue> {
+  const settings: Record<string, SettingValue> = {};
+  for (const item of (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]).map(String)) {
+    const eq = item.indexOf('=');
+    if (eq <= 0) throw new DiagnosticError(diag(`--setting ${item} is not KEY=VALUE`, { fix: 'write it as --setting max_connections=200' }));
+    settings[item.slice(0, eq)] = item.slice(eq + 1);
+  }
+  return settings;
+}
+
+function parsePort(raw: unknown): number | undefined {
+  if (raw === undefined) return undefined;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 1024 || port > 65535) {
+    throw new DiagnosticError(diag(`--port ${String(raw)} is not a port iact can use`, { fix: 'pass 1024..65535, or leave --port out for a free one' }));
+  }
+  return port;
 }
 
 export default async function run(opts: Record<string, unknown>, io: CommandIO, args: string[]): Promise<number> {
@@ -30,10 +47,16 @@ export default async function run(opts: Record<string, unknown>, io: CommandIO, 
   }
   const service = services[0] as EphemeralService;
   const driver = (typeof opts.driver === 'string' ? opts.driver : 'lightweight') as DriverName;
+  const settings = parseSettings(opts.setting);
+  const port = parsePort(opts.port);
+  const admin = opts.admin === true;
+  if (admin && !CATALOG[service]?.hasDatabase) {
+    throw new DiagnosticError(diag(`--admin is for a service with users (postgres, mysql), not ${service}`, { fix: 'drop --admin' }));
+  }
 
   let interrupted: NodeJS.Signals | undefined;
   let signals = 0;
-  let child: ReturnType<typeof spawn> | undefined;
+  let child: ChildProcess | undefined;
   let sandbox: EphemeralSandbox | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
     // While the command runs it decides: it gets the signal, and its exit status becomes ours
@@ -56,7 +79,7 @@ export default async function run(opts: Record<string, unknown>, io: CommandIO, 
   try {
     const started = Date.now();
     try {
-      sandbox = await createEphemeral({ service, driver }, { env: io.env, log: (m) => io.stderr(`iact run: ${m}\n`) });
+      sandbox = await createEphemeral({ service, driver, settings, admin, port }, { env: io.env, log: (m) => io.stderr(`iact run: ${m}\n`) });
     } catch (error) {
       // A terminal's Ctrl-C reaches the driver script too; the failed create already cleaned up.
       if (interrupted) return SIGNAL_EXIT[interrupted] ?? 1;
@@ -66,18 +89,11 @@ export default async function run(opts: Record<string, unknown>, io: CommandIO, 
     io.stderr(`iact run: ${service} sandbox ${conn.name} ready on ${conn.host}:${conn.port} after ${((Date.now() - started) / 1000).toFixed(1)}s\n`);
     if (interrupted) return SIGNAL_EXIT[interrupted] ?? 1;
 
-    const code = await new Promise<number>((resolve) => {
-      const [file, ...rest] = command as [string, ...string[]];
-      child = spawn(file, rest, { stdio: 'inherit', env: { ...io.env, ...conn.env }, cwd: io.cwd });
-      // It dies with iact, even a SIGKILLed one: the sandbox's supervisor stops it.
-      if (child.pid !== undefined) sandbox!.watch(child.pid);
-      child.once('error', (error: NodeJS.ErrnoException) => {
-        io.stderr(`error: cannot run ${file}: ${error.code === 'ENOENT' ? 'command not found' : error.message}\n`);
-        resolve(error.code === 'ENOENT' ? 127 : 126);
-      });
-      child.once('exit', (exitCode, signal) => resolve(exitCode ?? (signal ? exitCodeOfSignal(signal) : 1)));
-    });
-    return code;
+    const running = startForeground(command, { env: { ...io.env, ...conn.env }, cwd: io.cwd, log: io.stderr });
+    child = running.child;
+    // It dies with iact, even a SIGKILLed one: the sandbox's supervisor stops it.
+    if (child.pid !== undefined) sandbox!.watch(child.pid);
+    return await running.exit;
   } finally {
     if (sandbox) {
       const name = sandbox.connection.name;

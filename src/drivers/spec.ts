@@ -1,6 +1,6 @@
 // Pure: the DriverSpec a sandbox is applied with, and the hashes plans compare.
 import { isSensitiveKey, passwordHash, settingHash } from '../secrets/index.js';
-import type { ResolvedEnvironment, SandboxSpec, SettingValue } from '../model/types.js';
+import type { InitFile, ResolvedEnvironment, SandboxSpec, SettingValue } from '../model/types.js';
 import { sha256 } from '../util/hash.js';
 import type { DriverSpec, ObservedSpec } from './types.js';
 
@@ -87,10 +87,24 @@ export function observableSpec(environment: string, sandbox: SandboxSpec, sensit
     password_hash: sandbox.password === undefined ? undefined : passwordHash(environment, sandbox.name, sandbox.password),
     memory: sandbox.memory,
     image: sandbox.image,
+    tls: sandbox.tls ? true : undefined,
     settings: observableSettings(environment, sandbox, sensitive),
+    // Absent unless set, so sandboxes that use none of them keep the spec hash they were applied with.
+    auth: sandbox.auth === false ? false : undefined,
+    init: sandbox.initFiles && sandbox.initFiles.length > 0 ? sandbox.initFiles.map(initEntry) : undefined,
+    extensions: sandbox.extensions && sandbox.extensions.length > 0 ? sandbox.extensions : undefined,
+    admin: sandbox.admin ? true : undefined,
     depends_on: sandbox.depends_on,
     protect: sandbox.protect,
+    ssh: sandbox.ssh,
+    remote: sandbox.remote,
+    checks: sandbox.checks,
   };
+}
+
+/** An init file as sandbox.json and plans show it: "PATH sha256:HEX" (paths hold no blanks: the schema's rule). */
+export function initEntry(file: InitFile): string {
+  return `${file.path} ${file.hash}`;
 }
 
 export function toDriverSpec(environment: string, sandbox: SandboxSpec, sensitive: ReadonlySet<string> = NO_KEYS): DriverSpec {

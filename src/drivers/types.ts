@@ -1,7 +1,7 @@
 // The driver contract (docs/driver-protocol.md): readers observe, writers change the machine.
 // The planner only ever sees a DriverReader; only apply holds a DriverWriter.
 
-import type { DriverName, ServiceKind, SettingValue } from '../model/types.js';
+import type { DriverName, ServiceKind, SettingValue, TunnelCheck, TunnelSsh } from '../model/types.js';
 import type { DriverStep } from '../plan/types.js';
 
 /** What the TypeScript side hands a driver script through `--spec FILE` (JSON, mode 0600). */
@@ -18,9 +18,21 @@ export interface DriverSpec {
   password_hash?: string; // salted hash, stored in sandbox.json so plans can see a password change
   memory?: string;
   image?: string;
+  /** Serve TLS only (postgres and mysql, lightweight driver); absent when false, so older hashes stay. */
+  tls?: boolean;
   settings: Record<string, SettingValue>;
+  /** Redis without auth (`password: null`). */
+  auth?: false;
+  /** Init files in run order, each "PATH sha256:HEX" (docs/driver-protocol.md "Init, extensions, admin"). */
+  init?: string[];
+  extensions?: string[];
+  admin?: boolean;
   depends_on?: string[]; // metadata: kept so a later plan knows the delete order
   protect?: boolean; // metadata: kept so a sandbox removed from the manifest stays protected
+  /** service: tunnel only (docs/tunnels.md). */
+  ssh?: TunnelSsh;
+  remote?: { host: string; port: number };
+  checks?: TunnelCheck;
   spec_hash: string; // hash of every field above but password, stamped by the writer at apply time
   /**
    * Plaintext values of the settings named like secrets (masterauth, requirepass); `settings` holds

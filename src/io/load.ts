@@ -4,7 +4,10 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { lintDotenv, MAX_DOTENV_BYTES, parseDotenv } from '../manifest/dotenv.js';
 import { readProjectText } from './files.js';
-import { DiagnosticError, diag, type Diagnostic } from '../diagnostics.js';
+import { DiagnosticError, diag, hasErrors, type Diagnostic } from '../diagnostics.js';
+import { projectPaths } from '../project.js';
+import { resolveInitFiles } from './init-files.js';
+import { withKept } from './kept.js';
 import type { ResolvedEnvironment } from '../model/types.js';
 import { ENVIRONMENT_NAME } from '../manifest/detect.js';
 import { resolveManifest } from '../manifest/resolve.js';
@@ -140,6 +143,16 @@ export function duplicateManifest(root: string, environment: string): Diagnostic
   });
 }
 
+/**
+ * A database bound to a `tls: true` sandbox is verified against that sandbox's own CA, which the
+ * driver keeps in its directory (tls/ca.crt): its absolute path goes to DB_SSL_CA and DB_SSL_ROOT_CERT.
+ */
+function withSandboxCa(resolved: ResolvedEnvironment | undefined, sandboxRoot: string): void {
+  const db = resolved?.connections.database;
+  const bound = db?.sandbox ? resolved!.sandboxes[db.sandbox] : undefined;
+  if (db && bound?.tls && db.ssl_ca === undefined) db.ssl_ca = path.join(sandboxRoot, resolved!.environment, bound.name, 'tls', 'ca.crt');
+}
+
 export async function loadEnvironment(opts: LoadOptions): Promise<LoadResult> {
   const { root, environment } = opts;
   const badName = invalidEnvironmentName(root, environment);
@@ -172,8 +185,16 @@ export async function loadEnvironment(opts: LoadOptions): Promise<LoadResult> {
     placeholders: opts.placeholders,
     salt: opts.salt,
   });
-  if (dotenvDiagnostics.length === 0) return { ...result, file };
-  return { ...result, diagnostics: [...dotenvDiagnostics, ...result.diagnostics], file };
+  const diagnostics = [...dotenvDiagnostics, ...result.diagnostics];
+  // Where the drivers keep this environment's sandboxes (IACT_SANDBOX_ROOT may come from its .env files).
+  const sandboxes = () => projectPaths(root, opts.env ?? process.env, sandboxRootSetting(root, environment, opts.env ?? process.env)).sandboxes;
+  if (result.resolved && !hasErrors(result.diagnostics)) {
+    // What the manifest leaves to the machine: init files as they are now, the port and password kept at the first apply.
+    diagnostics.push(...(await resolveInitFiles(result.resolved)));
+    await withKept(sandboxes(), result.resolved);
+  }
+  withSandboxCa(result.resolved, sandboxes());
+  return { ...result, diagnostics, file };
 }
 
 /**

@@ -1,8 +1,8 @@
 // Pure: checks the schema cannot express (names, references, cycles, ports, production rules).
 // Runs on the interpolated data even when the schema found errors, so every problem shows at once.
-import { isAllowedSetting, isReserved, serviceEntry, servicesServing } from '../catalog/index.js';
+import { CATALOG, isAllowedSetting, isReserved, serviceEntry, servicesServing } from '../catalog/index.js';
 import { diag, formatLocation, type Diagnostic, type SourceLocation } from '../diagnostics.js';
-import { SERVICES, type ResolvedEnvironment } from '../model/types.js';
+import { PORT_CHOSEN_AT_APPLY, SERVICES, type DriverName, type ResolvedEnvironment } from '../model/types.js';
 import { passwordProblem } from '../secrets/index.js';
 import { schemaAt } from './schema.js';
 import { envFileQuote } from '../util/env-quote.js';
@@ -11,7 +11,7 @@ type Segments = readonly (string | number)[];
 export type Locate = (segments: Segments, key?: boolean) => SourceLocation;
 
 type Obj = Record<string, unknown>;
-const SANDBOX_NAME = /^[a-z][a-z0-9-]{0,62}$/;
+export const SANDBOX_NAME = /^[a-z][a-z0-9-]{0,62}$/;
 /** The schema's pattern for a setting key (schemas/manifest.schema.json), read from the schema itself. */
 const SETTING_KEY = new RegExp((schemaAt(['sandboxes', 'x', 'settings']) as { propertyNames: { pattern: string } }).propertyNames.pattern, 'u');
 const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -80,26 +80,63 @@ export function checkSemantics(data: Obj, ctx: { environment: string; fileEnviro
       );
     }
     const entry = service === undefined ? undefined : serviceEntry(service);
-    if (entry?.hasDatabase) {
-      for (const field of ['database', 'user', 'password']) {
-        if (sb[field] === undefined) {
-          out.push(
-            diag(`${service} sandbox ${name} needs ${field}`, {
-              location: locate(['sandboxes', name], true),
-              code: 'semantic.sandbox-field',
-              fix: field === 'password' ? `add password: \${${name.toUpperCase().replace(/-/g, '_')}_PASSWORD} and set it in .env` : `add ${field}: <name>`,
-            }),
-          );
-        }
-      }
-    } else if (entry?.needsPassword && sb.password === undefined) {
+    out.push(...tunnelProblems(name, sb, driver, locate));
+    if (sb.tls === true && entry && !(entry.tlsDrivers ?? []).includes(driver as DriverName)) {
+      const where = SERVICES.filter((s) => (CATALOG[s].tlsDrivers ?? []).length > 0).map((s) => `${s} (${CATALOG[s].tlsDrivers!.join(', ')})`);
       out.push(
-        diag(`${entry.name} sandbox ${name} needs password (sandboxes always require one)`, {
-          location: locate(['sandboxes', name], true),
-          code: 'semantic.sandbox-field',
-          fix: `add password: \${${name.toUpperCase().replace(/-/g, '_')}_PASSWORD} and set it in .env`,
+        diag(`sandbox ${name} sets tls: true, which ${entry.name} with the ${driver} driver cannot serve`, {
+          location: locate(['sandboxes', name, 'tls'], true),
+          code: 'semantic.tls-unsupported',
+          fix: `remove tls:, or use one of: ${where.join(', ')}`,
         }),
       );
+    }
+    // Port, database, user and password may be omitted: defaults, or chosen once and kept (docs/data.md).
+    if (entry && sb.password === null) {
+      if (entry.name !== 'redis') {
+        out.push(
+          diag(`password: null (no auth) is for redis sandboxes; ${name} is a ${entry.name} sandbox`, {
+            location: locate(['sandboxes', name, 'password']),
+            code: 'semantic.no-auth',
+            fix: 'remove password: (one is generated and kept), or write password: ${VARIABLE}',
+          }),
+        );
+      } else if (ctx.environment === 'production') {
+        out.push(
+          diag(`sandbox ${name} has no password (password: null), which production never allows`, {
+            location: locate(['sandboxes', name, 'password']),
+            code: 'semantic.no-auth',
+            fix: 'remove password: (one is generated and kept), or write password: ${VARIABLE}',
+          }),
+        );
+      }
+    }
+    // What each service can do is the catalogue's (docs/service-catalogue.md).
+    const only = (field: string, allowed: (e: NonNullable<typeof entry>) => boolean, what: string) => {
+      if (sb[field] === undefined || !entry || allowed(entry)) return;
+      out.push(
+        diag(`sandbox ${name} sets ${field}, which ${what}; it is a ${entry.name} sandbox`, {
+          location: locate(['sandboxes', name, field], true),
+          code: 'semantic.field-service',
+          fix: `remove ${field}:`,
+        }),
+      );
+    };
+    only('extensions', (e) => e.extensions === true, 'only postgres sandboxes have');
+    only('admin', (e) => e.hasDatabase, 'only postgres and mysql sandboxes have');
+    only('init', (e) => (e.initKinds?.length ?? 0) > 0, 'only sandboxes that run a server have');
+    // The docker driver runs none of these yet (docs/data.md "Drivers").
+    if (driver === 'docker') {
+      for (const field of ['init', 'extensions', 'admin', 'password']) {
+        if (sb[field] === undefined || (field === 'admin' && sb[field] === false) || (field === 'password' && sb[field] !== null)) continue;
+        out.push(
+          diag(`sandbox ${name} sets ${field === 'password' ? 'password: null' : field}, which the docker driver does not support yet`, {
+            location: locate(['sandboxes', name, field], true),
+            code: 'semantic.docker-unsupported',
+            fix: `use driver: lightweight or namespace for it, or remove ${field}:`,
+          }),
+        );
+      }
     }
     // A line break or NUL is the schema's error already (its secret pattern): said once.
     if (typeof sb.password === 'string' && !/[\r\n\0]/.test(sb.password)) {
@@ -154,6 +191,8 @@ export function checkSemantics(data: Obj, ctx: { environment: string; fileEnviro
   const connections = isObj(data.connections) ? data.connections : {};
   const db = isObj(connections.database) ? connections.database : undefined;
   let dbHas = { host: false, user: false, password: false };
+  const through = db && isObj(db.sshTunnel) ? str(db.sshTunnel.sandbox) : undefined;
+  if (db && through !== undefined) out.push(...tunnelBindingProblems(db, through, sandboxes, names, locate));
   if (db) {
     const bound = str(db.sandbox);
     if (bound !== undefined) {
@@ -186,10 +225,11 @@ export function checkSemantics(data: Obj, ctx: { environment: string; fileEnviro
           );
         }
       }
-      dbHas = { host: true, user: target?.user !== undefined, password: target?.password !== undefined };
+      // A bound sandbox always has a user and a password: its own, defaults or generated ones (docs/data.md).
+      dbHas = { host: true, user: target !== undefined, password: target !== undefined && target.password !== null };
     } else {
-      dbHas = { host: db.host !== undefined, user: db.user !== undefined, password: db.password !== undefined };
-      for (const field of ['host', 'name', 'user'] as const) {
+      dbHas = { host: db.host !== undefined || through !== undefined, user: db.user !== undefined, password: db.password !== undefined };
+      for (const field of through !== undefined ? (['name', 'user'] as const) : (['host', 'name', 'user'] as const)) {
         if (db[field] === undefined) {
           out.push(
             diag(`connections.database needs ${field} (or sandbox: NAME)`, {
@@ -338,6 +378,8 @@ export function crossEnvironmentPortConflicts(envs: readonly ResolvedEnvironment
   const owners = new Map<number, { env: ResolvedEnvironment; name: string }>();
   for (const env of envs) {
     for (const sb of Object.values(env.sandboxes)) {
+      // A port chosen at the first apply is free by construction.
+      if (sb.port === PORT_CHOSEN_AT_APPLY) continue;
       const owner = owners.get(sb.port);
       if (owner && owner.env.environment !== env.environment) {
         const there = owner.env.locations[`sandboxes.${owner.name}.port`];
@@ -349,6 +391,78 @@ export function crossEnvironmentPortConflicts(envs: readonly ResolvedEnvironment
           }),
         );
       } else if (!owner) owners.set(sb.port, { env, name: sb.name });
+    }
+  }
+  return out;
+}
+
+/** A tunnel needs its ssh and remote blocks, the lightweight driver, and what its login check logs in with (docs/tunnels.md). */
+function tunnelProblems(name: string, sb: Obj, driver: string, locate: Locate): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const at = (field?: string) => locate(field && sb[field] !== undefined ? ['sandboxes', name, field] : ['sandboxes', name], true);
+  if (sb.service !== 'tunnel') {
+    for (const field of ['ssh', 'remote', 'checks']) {
+      if (sb[field] !== undefined) {
+        out.push(diag(`sandbox ${name} sets ${field}, which only a tunnel has`, { location: at(field), code: 'semantic.tunnel-field', fix: `remove ${field}:, or use service: tunnel` }));
+      }
+    }
+    return out;
+  }
+  for (const field of ['ssh', 'remote']) {
+    if (sb[field] === undefined) {
+      const fix = field === 'ssh' ? 'add ssh: { host: HOST, user: USER, knownHosts: FILE }' : 'add remote: { host: HOST, port: PORT } (as the SSH server sees it)';
+      out.push(diag(`tunnel sandbox ${name} needs ${field}`, { location: at(), code: 'semantic.sandbox-field', fix }));
+    }
+  }
+  if (driver !== 'lightweight') {
+    out.push(diag(`tunnel sandbox ${name} uses driver ${driver}`, { location: at('driver'), code: 'semantic.tunnel-driver', fix: 'use driver: lightweight (an ssh process on this machine)' }));
+  }
+  const checks = str(sb.checks) ?? 'tcp';
+  const needs = checks === 'redis' ? ['password'] : checks === 'tcp' ? [] : ['database', 'user', 'password'];
+  for (const field of needs) {
+    if (sb[field] === undefined) {
+      out.push(
+        diag(`tunnel sandbox ${name} checks ${checks} through the tunnel and needs ${field} to log in`, {
+          location: at('checks'),
+          code: 'semantic.sandbox-field',
+          fix: `add ${field}: (the remote server's), or use checks: tcp`,
+        }),
+      );
+    }
+  }
+  return out;
+}
+
+/** connections.database.sshTunnel.sandbox: a tunnel of this environment, which gives host and port. */
+function tunnelBindingProblems(db: Obj, through: string, sandboxes: Record<string, Obj>, names: string[], locate: Locate): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const location = locate(['connections', 'database', 'sshTunnel', 'sandbox']);
+  const tunnels = names.filter((n) => sandboxes[n]!.service === 'tunnel');
+  const fix = tunnels.length > 0 ? `use one of: ${tunnels.join(', ')}` : 'add a sandbox with service: tunnel';
+  const target = sandboxes[through];
+  if (!target) out.push(diag(`connections.database.sshTunnel is bound to sandbox ${through}, which does not exist`, { location, code: 'semantic.connection-missing', fix }));
+  else if (target.service !== 'tunnel') out.push(diag(`connections.database.sshTunnel is bound to sandbox ${through}, a ${String(target.service)} sandbox, not a tunnel`, { location, code: 'semantic.connection-kind', fix }));
+  for (const field of ['sandbox', 'host', 'port']) {
+    if (db[field] !== undefined) {
+      out.push(
+        diag(`connections.database sets ${field} and is reached through tunnel ${through}`, {
+          location: locate(['connections', 'database', field], true),
+          code: 'semantic.connection-both',
+          fix: `remove ${field}: the database is at 127.0.0.1 on the tunnel's port`,
+        }),
+      );
+    }
+  }
+  const tunnel = isObj(db.sshTunnel) ? db.sshTunnel : {};
+  for (const field of ['enabled', 'host', 'port', 'user']) {
+    if (tunnel[field] !== undefined) {
+      out.push(
+        diag(`connections.database.sshTunnel sets both sandbox and ${field}`, {
+          location: locate(['connections', 'database', 'sshTunnel', field], true),
+          code: 'semantic.connection-both',
+          fix: `remove ${field}: it comes from tunnel ${through}`,
+        }),
+      );
     }
   }
   return out;

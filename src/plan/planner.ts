@@ -4,12 +4,14 @@ import { connectionVariables, renderEnvFile } from '../config/render.js';
 import { canonicalJson, observableSpec, sensitiveSettingKeys, specHash } from '../drivers/spec.js';
 import type { ObservedSpec, SandboxStatus } from '../drivers/types.js';
 import { envFileHash, fingerprintSecret, isSensitiveKey, MASKED, MASKED_CHANGED } from '../secrets/index.js';
-import type { ResolvedEnvironment, SandboxSpec } from '../model/types.js';
+import { PORT_CHOSEN_AT_APPLY, type ResolvedEnvironment, type SandboxSpec } from '../model/types.js';
+import { generatesPassword } from '../manifest/kept.js';
 import { sha256 } from '../util/hash.js';
 import { serviceEntry } from '../catalog/index.js';
 import { driftSentence, hasDrift } from './drift.js';
 import { effectFor, effectOf, orderSteps, restartStep, worstImpact, type FieldEffect } from './impact.js';
 import {
+  KNOWN_AFTER_APPLY,
   PLAN_FORMAT_VERSION,
   type Action,
   type ConfigChange,
@@ -59,7 +61,11 @@ export interface PreparedDesired {
 }
 
 /** Fields compared between the manifest and sandbox.json, in display order. */
-const COMPARED_FIELDS = ['service', 'driver', 'version', 'image', 'port', 'database', 'user', 'password', 'memory', 'depends_on', 'protect'] as const;
+const COMPARED_FIELDS = [
+  'service', 'driver', 'version', 'image', 'port', 'database', 'user', 'password', 'auth', 'admin', 'memory', 'tls', 'extensions', 'init', 'depends_on', 'protect',
+  // service: tunnel (docs/tunnels.md); any change restarts the ssh process.
+  'ssh.host', 'ssh.port', 'ssh.user', 'ssh.identityFile', 'ssh.knownHosts', 'remote.host', 'remote.port', 'checks',
+] as const;
 
 type Comparable = Record<string, DisplayValue | undefined>;
 
@@ -95,9 +101,22 @@ function comparable(spec: Omit<ObservedSpec, 'spec_hash'> | ObservedSpec): Compa
     database: spec.database,
     user: spec.user,
     password: spec.password_hash,
+    auth: spec.auth === false ? false : undefined,
+    admin: spec.admin ? true : undefined,
     memory: spec.memory,
+    extensions: spec.extensions && spec.extensions.length > 0 ? [...spec.extensions] : undefined,
+    init: spec.init && spec.init.length > 0 ? [...spec.init] : undefined,
+    tls: spec.tls ? true : undefined,
     depends_on: spec.depends_on && spec.depends_on.length > 0 ? [...spec.depends_on] : undefined,
     protect: spec.protect ? true : undefined,
+    'ssh.host': spec.ssh?.host,
+    'ssh.port': spec.ssh?.port,
+    'ssh.user': spec.ssh?.user,
+    'ssh.identityFile': spec.ssh?.identityFile,
+    'ssh.knownHosts': spec.ssh?.knownHosts,
+    'remote.host': spec.remote?.host,
+    'remote.port': spec.remote?.port,
+    checks: spec.checks,
   };
   for (const [key, value] of Object.entries(spec.settings ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
     out[`settings.${key}`] = value;
@@ -187,6 +206,9 @@ export function prepareDesired(desired: ResolvedEnvironment): PreparedDesired {
   for (const [name, spec] of Object.entries(desired.sandboxes)) {
     const secretSettings = sensitiveSettingKeys(desired, name);
     const after = comparable(observableSpec(desired.environment, spec, secretSettings));
+    // Chosen at apply (docs/data.md "Minimal manifests"): a free port, a generated password.
+    if (spec.port === PORT_CHOSEN_AT_APPLY) after.port = KNOWN_AFTER_APPLY;
+    if (after.password === undefined && generatesPassword(spec)) after.password = KNOWN_AFTER_APPLY;
     const fromSecrets = Object.keys(after).filter((field) => field !== 'password' && sensitivePaths.has(`sandboxes.${name}.${field}`));
     const secretFields = fromSecrets.length > 0 ? new Set(fromSecrets) : NO_SECRET_FIELDS;
     sandboxes.set(name, { after, display: display(after, secretFields), secretFields, secretSettings });
@@ -267,10 +289,12 @@ function planSandbox(
   }
   const before = comparable(status.spec);
   let compared = after;
+  // A generated password not read back (a model built in code): the driver keeps the one it has.
+  if (after.password === KNOWN_AFTER_APPLY) compared = { ...after, password: before.password };
   if (status.version !== undefined) {
     // No pin means "the version that made the data": pinning that one, or dropping the pin, changes nothing.
     before.version ??= status.version;
-    if (after.version === undefined) compared = { ...after, version: status.version };
+    if (after.version === undefined) compared = { ...compared, version: status.version };
   }
   let effected = fieldChanges(before, compared, spec.service, spec.driver, desired.secretFields);
   const drift: Drift[] = [];

@@ -25,6 +25,10 @@ export interface EphemeralSpec {
   settings?: Record<string, SettingValue>;
   memory?: string;
   image?: string;
+  /** The sandbox user is an administrator (docs/data.md "Admin"). */
+  admin?: boolean;
+  /** This port instead of a free one (`iact run --port`); taken, it is an error, not a retry. */
+  port?: number;
 }
 
 export interface EphemeralOptions {
@@ -185,10 +189,10 @@ export async function createEphemeral(spec: EphemeralSpec, options: EphemeralOpt
     })());
   const watch = (pid: number) => supervisor.watch(pid);
 
-  const attempts = Math.max(1, options.attempts ?? 5);
+  const attempts = spec.port === undefined ? Math.max(1, options.attempts ?? 5) : 1;
   let lastError: unknown;
   for (let attempt = 1; attempt <= attempts; attempt += 1) {
-    const port = await (options.pickPort ?? freePort)();
+    const port = spec.port ?? (await (options.pickPort ?? freePort)());
     const desired = toDriverSpec(RUN_ENVIRONMENT, {
       name,
       service: spec.service,
@@ -203,6 +207,7 @@ export async function createEphemeral(spec: EphemeralSpec, options: EphemeralOpt
       settings: spec.settings ?? {},
       depends_on: [],
       protect: false,
+      ...(spec.admin && CATALOG[spec.service].hasDatabase ? { admin: true } : {}),
     });
     try {
       await driver.create(ctx, desired);

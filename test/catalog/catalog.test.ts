@@ -21,13 +21,13 @@ describe('service catalogue', () => {
   });
 
   it('bash reads the agreed maps with the catalogue values, sourced twice (guarded)', () => {
-    expect(bashMap('IACT_CAT_OS_USER')).toEqual({ postgres: 'postgres', mysql: 'mysql', redis: 'redis', none: 'root' });
-    expect(bashMap('IACT_CAT_SOCKET')).toEqual({ postgres: 'run/.s.PGSQL.%PORT%', mysql: 'run/mysqld.sock', redis: 'run/redis.sock', none: '' });
-    expect(bashMap('IACT_CAT_DEFAULT_IMAGE')).toEqual({ postgres: 'iact/postgres:15', mysql: 'iact/mariadb:10.11', redis: 'iact/redis:7', none: '' });
+    expect(bashMap('IACT_CAT_OS_USER')).toEqual({ postgres: 'postgres', mysql: 'mysql', redis: 'redis', none: 'root', tunnel: 'root' });
+    expect(bashMap('IACT_CAT_SOCKET')).toEqual({ postgres: 'run/.s.PGSQL.%PORT%', mysql: 'run/mysqld.sock', redis: 'run/redis.sock', none: '', tunnel: '' });
+    expect(bashMap('IACT_CAT_DEFAULT_IMAGE')).toEqual({ postgres: 'iact/postgres:15', mysql: 'iact/mariadb:10.11', redis: 'iact/redis:7', none: '', tunnel: '' });
     const reloadable = bashMap('IACT_CAT_RELOADABLE');
     for (const s of SERVICES) expect(reloadable[s]!.split(' ').filter(Boolean)).toEqual(CATALOG[s].reloadable);
     expect(bashMap('IACT_CAT_ADMIN_USERS').mysql).toBe('root mysql mariadb.sys');
-    expect(bashMap('IACT_CAT_HAS_DATABASE')).toEqual({ postgres: '1', mysql: '1', redis: '0', none: '0' });
+    expect(bashMap('IACT_CAT_HAS_DATABASE')).toEqual({ postgres: '1', mysql: '1', redis: '0', none: '0', tunnel: '0' });
     expect(bashMap('IACT_CAT_INSTALL_HINT').postgres).toBe(installHint(CATALOG.postgres));
   });
 

@@ -49,6 +49,8 @@ const PREREQUISITES: Record<string, { missing: Missing; hint: string }> = {
   namespace: { missing: bins('bwrap', 'socat', 'setpriv'), hint: 'apt-get install -y bubblewrap socat util-linux' },
   'cgroup-v1-memory': { missing: files('/sys/fs/cgroup/memory'), hint: 'mount the cgroup v1 memory controller (boot with systemd.unified_cgroup_hierarchy=0)' },
   python3: { missing: bins('python3'), hint: 'apt-get install -y python3' },
+  // An SSH server the tunnel test runs in a network namespace of its own (docs/tunnels.md).
+  'ssh-server': { missing: bins('sshd', 'ssh', 'ssh-keygen', 'ip'), hint: 'apt-get install -y openssh-server openssh-client iproute2' },
   'python-dotenv': { missing: pythonModule('dotenv'), hint: 'apt-get install -y python3-dotenv' },
   pytest: {
     missing: () => {
