@@ -1322,10 +1322,13 @@ sb::status_login() {
   local spec="$1"
   REPLY=''
   [[ "${spec}" != null && -r "${SB_DIR}/secrets/password" ]] || return 0
-  SB_PASSWORD='' SB_USER='' SB_DB=''
+  SB_PASSWORD='' SB_USER='' SB_DB='' SB_AUTH=''
   IFS= read -r -d '' SB_PASSWORD <"${SB_DIR}/secrets/password" || true
   [[ "${spec}" =~ \"database\":\"([A-Za-z0-9_]+)\" ]] && SB_DB="${BASH_REMATCH[1]}"
   [[ "${spec}" =~ \"user\":\"([A-Za-z0-9_]+)\" ]] && SB_USER="${BASH_REMATCH[1]}"
+  # password: null (redis without requirepass) is checked by a PING, not an AUTH (docs/data.md); only
+  # the fields before settings, where a setting named auth cannot match.
+  [[ "${spec%%\"settings\":*}" == *'"auth":false'* ]] && SB_AUTH=0
   case "${SB_SERVICE}" in
     postgres)
       # Any installed psql logs in to any version; found once per status call.
