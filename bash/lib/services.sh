@@ -416,8 +416,8 @@ svc::tls_files() {
 svc::postgres_write_config() {
   local file="$1" i text listen='' sockdir
   ((SB_TCP)) && listen=127.0.0.1
-  # One element of a comma-separated list, double-quoted (a path may hold a comma or a blank).
-  sockdir="\"${SB_DIR//\"/\"\"}/run\""
+  # Relative to data/, postgres's working directory (docs/driver-protocol.md layout): a deep root passes the 107-byte socket limit.
+  sockdir="\"../${IACT_CAT_SOCKET[postgres]%/*}\""
   text="# Written by iact for sandbox ${SB_NAME}; changes are overwritten on the next apply.
 listen_addresses = '${listen}'
 port = ${SB_PORT}
