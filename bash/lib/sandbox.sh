@@ -8,6 +8,8 @@
 IACT_SANDBOX_SH=1
 # Sandbox-name globs (status): matching a thousand names in C, not one [[ ]] each.
 shopt -s extglob
+# shellcheck source=storage.sh
+source "${BASH_SOURCE[0]%/*}/storage.sh"
 
 
 SB_SETTING_KEYS=()
@@ -31,6 +33,7 @@ sb::parse_args() {
   ARG_YES=0
   ARG_JSON=0
   ARG_PORT_IS_OURS=0
+  ARG_FROM=''
   while (($# > 0)); do
     case "$1" in
       --env)
@@ -62,6 +65,12 @@ sb::parse_args() {
         shift 2
         ;;
       --steps=*) ARG_STEPS="${1#--steps=}" ARG_STEPS_GIVEN=1 && shift ;;
+      --from)
+        (($# >= 2)) || iact::usage_error "--from needs SANDBOX[@SNAPSHOT]"
+        ARG_FROM="$2"
+        shift 2
+        ;;
+      --from=*) ARG_FROM="${1#--from=}" && shift ;;
       --restart) ARG_RESTART=1 && shift ;;
       --yes | -y) ARG_YES=1 && shift ;;
       --json) ARG_JSON=1 && shift ;;
@@ -310,6 +319,8 @@ sb::password_hash() {
 # sandbox.json (no password, 0600), secrets/password (0600), .meta, bin/activate.
 sb::write_files() {
   local json
+  # A layered data/ after a reboot is an empty mount point until mounted again (docs/data.md).
+  store::ensure_mounted
   if [[ "${SB_SERVICE}" != none ]]; then
     sb::write_file "${SB_DIR}/secrets/password" "${SB_PASSWORD}"
   fi
@@ -424,6 +435,7 @@ sb::start_service() {
     if iact::port_open "${SB_PORT}"; then
       sb::die_port_in_use
     fi
+    store::ensure_mounted
     svc::server_argv
     drv::launch
     # shellcheck disable=SC2034 # read by svc::ensure_credentials
@@ -510,7 +522,7 @@ sb::claim_existing() {
 }
 
 sb::cmd_create() {
-  local old_port='' running=0 fresh=0
+  local old_port='' running=0 fresh=0 branched=0
   sb::need_args create 3 3 'NAME SERVICE PORT [--spec FILE]'
   sb::locate "${ARG_POS[0]}"
   sb::load_create_spec "${ARG_POS[0]}" "${ARG_POS[1]}" "${ARG_POS[2]}"
@@ -558,11 +570,13 @@ sb::cmd_create() {
       SB_PORT="${SB_PORT_SAVED}"
       running=0
     fi
-    if declare -F "svc::${SB_SERVICE}_make_template" >/dev/null; then
+    if store::parse_from; then
+      store::seed_branch
+      branched=1
+    elif declare -F "svc::${SB_SERVICE}_make_template" >/dev/null; then
       svc::ensure_template "${SB_SERVICE}" "${SB_OS_USER}"
-      rm -rf "${SB_DIR}/data"
-      cp -a "${SVC_TEMPLATE}/data" "${SB_DIR}/data"
-      chmod 0700 "${SB_DIR}/data"
+      # A layer over the template, a reflinked copy or a copy (docs/data.md "Storage").
+      store::seed "${SVC_TEMPLATE}/data"
     fi
     sb::remove_existing "${SB_DIR}"/run/*.pid "${SB_DIR}/.stopped"
   elif ((running)) && [[ "${old_port}" != "${SB_PORT}" ]]; then
@@ -578,6 +592,8 @@ sb::cmd_create() {
   drv::prepare
   sb::start_service
   if [[ "${SB_SERVICE}" != none ]]; then
+    # A branch's data holds its source's database and user: they take this sandbox's names.
+    ((!branched)) || svc::call adopt "${STORE_FROM_DB}" "${STORE_FROM_USER}" || iact::die 1 "could not rename the database and user of branch '${SB_NAME}'" "see ${SB_DIR}/logs/" login-failed
     # Credentials first: a reload logs in with the password the server has (docs/driver-protocol.md).
     svc::ensure_credentials || iact::die 1 "could not set the credentials of sandbox '${SB_NAME}'" "see ${SB_DIR}/logs/" login-failed
     ((fresh)) || ! ((running)) || svc::reload "$(drv::service_pid)" "${SB_SETTING_KEYS[@]}"
@@ -894,6 +910,8 @@ sb::cmd_destroy() {
   SB_PORT="${META_PORT:-0}"
   [[ "${SB_SERVICE}" == none ]] || drv::stop_processes
   drv::cleanup
+  # Unmount a layered data/ before rm (which would otherwise walk into the mount).
+  store::release_data
   # SB_DIR is ROOT/ENV/NAME with NAME validated: never anything above the sandbox.
   rm -rf -- "${SB_DIR}"
   rm -f -- "${SB_ENV_DIR}/.${SB_NAME}.lock"
@@ -1123,6 +1141,10 @@ verbs:
   list | info NAME | activate NAME         activate prints the path of bin/activate
   backup NAME --out FILE                   pg_dump / mariadb-dump / RDB copy / tar (mode 0600)
   preflight NAME --spec FILE [--port-is-ours]  would create succeed? (binaries, version, port); changes nothing
+  create NAME SERVICE PORT --from SRC[@SNAP]   a branch: the data of sandbox SRC (now, or its snapshot SNAP)
+  snapshot NAME [SNAP] | snapshots [NAME...]   take a snapshot (prints its JSON) | list them (JSON array)
+  snapshot-delete NAME SNAP | restore NAME SNAP
+  storage                                  which storage new data directories get here: overlay, reflink or copy
 
 SERVICE: ${IACT_SERVICES}; PORT: 1024..65535; NAME: ^[a-z][a-z0-9-]{0,62}\$
 Sandboxes live in \$IACT_SANDBOX_ROOT/<environment>/<name>/ (default .iact/sandboxes; WASI_SANDBOX_DIR honoured).
@@ -1146,6 +1168,7 @@ sb::main() {
   sb::enter_project_root
   case "${verb}" in
     create | update | start | stop | destroy | status | list | info | activate | backup | preflight | create-many) sb::verb "${verb}" ;;
+    snapshot | snapshots | snapshot-delete | restore | storage) sb::verb "${verb}" ;;
     *)
       declare -F "drv::cmd_${verb}" >/dev/null || iact::usage_error "unknown verb '${verb}'" "${SB_SCRIPT} --help"
       "drv::cmd_${verb}"
