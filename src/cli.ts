@@ -209,10 +209,13 @@ and exits 1, so that PW=$(iact config DB_PASSWORD) fails instead of capturing th
   program
     .command('run')
     .description('run a command against an ephemeral sandbox on a free port, destroyed afterwards')
-    .requiredOption('-s, --service <service>', SERVER_SERVICES.join(' | '), collect)
+    .option('-s, --service <service>', `${SERVER_SERVICES.join(' | ')} (required unless --from)`, collect)
     .option('--driver <driver>', 'lightweight | namespace | docker', 'lightweight')
+    .option('--from <sandbox[@snapshot]>', "start from a copy of a sandbox's data (now, or a snapshot) of this project's environment")
+    .option('--env <name>', 'environment of the --from sandbox (default: detected)')
+    .option('--durable', 'keep the data on disk with fsync on (default: tmpfs, fsync off)')
     .argument('<command...>', 'the command to run, after --')
-    .addHelpText('after', example('iact run --service postgres -- npm test\niact run --service redis -- pytest -x'))
+    .addHelpText('after', example('iact run --service postgres -- npm test\niact run --service redis -- pytest -x\niact run --from db@seeded -- npm test'))
     .action(lazy('run'));
 
   program

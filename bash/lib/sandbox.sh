@@ -526,6 +526,7 @@ sb::cmd_create() {
   sb::need_args create 3 3 'NAME SERVICE PORT [--spec FILE]'
   sb::locate "${ARG_POS[0]}"
   sb::load_create_spec "${ARG_POS[0]}" "${ARG_POS[1]}" "${ARG_POS[2]}"
+  store::take_from
   drv::prerequisites
   svc::set_os_user "${SB_SERVICE}"
   svc::check_binaries "${SB_SERVICE}" "${SB_VERSION}"
@@ -570,7 +571,7 @@ sb::cmd_create() {
       SB_PORT="${SB_PORT_SAVED}"
       running=0
     fi
-    if store::parse_from; then
+    if store::has_from; then
       store::seed_branch
       branched=1
     elif declare -F "svc::${SB_SERVICE}_make_template" >/dev/null; then

@@ -407,26 +407,31 @@ sb::cmd_storage() {
 # --- branches ------------------------------------------------------------------------------------
 
 # The spec's `from` (docs/data.md "Branches"): FROM_SANDBOX, FROM_SNAPSHOT (empty: its data now),
-# FROM_ENV, FROM_ROOT, FROM_DRIVER; false when the spec has none. --from SRC[@SNAP] on the command line
-# names a sandbox of the same environment and driver.
-store::parse_from() {
+# FROM_ENV, FROM_ROOT. --from SRC[@SNAP] on the command line names a sandbox of the same environment.
+# `from` is an instruction to create, not state: it leaves SB_OBSERVED_JSON (sandbox.json, whose
+# hash plans compare). Call it right after the spec is read; store::has_from tells the result.
+store::take_from() {
   local line=''
-  FROM_SANDBOX='' FROM_SNAPSHOT='' FROM_ENV="${SB_ENV}" FROM_ROOT="${SB_ROOT}" FROM_DRIVER="${SB_DRIVER}"
-  if [[ -n "${ARG_FROM:-}" ]]; then
-    FROM_SANDBOX="${ARG_FROM%%@*}"
-    [[ "${ARG_FROM}" == *@* ]] && FROM_SNAPSHOT="${ARG_FROM#*@}"
-  elif [[ "${SB_OBSERVED_JSON}" == *'"from":'* ]]; then
-    line="$(jq -r '.from | if type == "object" then [.sandbox // "", .snapshot // "", .environment // "", .root // "", .driver // ""] | join("\u001f") else "" end' <<<"${SB_OBSERVED_JSON}")"
-    IFS=$'\x1f' read -r FROM_SANDBOX FROM_SNAPSHOT FROM_ENV FROM_ROOT FROM_DRIVER <<<"${line}"
-    FROM_ENV="${FROM_ENV:-${SB_ENV}}" FROM_ROOT="${FROM_ROOT:-${SB_ROOT}}" FROM_DRIVER="${FROM_DRIVER:-${SB_DRIVER}}"
+  FROM_SANDBOX='' FROM_SNAPSHOT='' FROM_ENV="${SB_ENV}" FROM_ROOT="${SB_ROOT}"
+  if [[ "${SB_OBSERVED_JSON}" == *'"from":'* ]]; then
+    line="$(jq -r '.from | if type == "object" then [.sandbox // "", .snapshot // "", .environment // "", .root // ""] | join("\u001f") else "" end' <<<"${SB_OBSERVED_JSON}")"
+    IFS=$'\x1f' read -r FROM_SANDBOX FROM_SNAPSHOT FROM_ENV FROM_ROOT <<<"${line}"
+    FROM_ENV="${FROM_ENV:-${SB_ENV}}" FROM_ROOT="${FROM_ROOT:-${SB_ROOT}}"
+    SB_OBSERVED_JSON="$(jq -c 'del(.from)' <<<"${SB_OBSERVED_JSON}")"
   fi
-  [[ -n "${FROM_SANDBOX}" ]] || return 1
+  if [[ -n "${ARG_FROM:-}" ]]; then
+    FROM_SANDBOX="${ARG_FROM%%@*}" FROM_SNAPSHOT=''
+    [[ "${ARG_FROM}" == *@* ]] && FROM_SNAPSHOT="${ARG_FROM#*@}"
+  fi
+  [[ -n "${FROM_SANDBOX}" ]] || return 0
   iact::validate_name "${FROM_SANDBOX}"
   iact::validate_environment "${FROM_ENV}"
   [[ -z "${FROM_SNAPSHOT}" ]] || store::validate_snapshot_name "${FROM_SNAPSHOT}"
   [[ "${FROM_ROOT}" == /* ]] || iact::usage_error "from.root must be an absolute path"
   [[ "${FROM_SANDBOX}" != "${SB_NAME}" || "${FROM_ENV}" != "${SB_ENV}" || "${FROM_ROOT}" != "${SB_ROOT}" ]] || iact::usage_error "sandbox '${SB_NAME}' cannot be a branch of itself"
 }
+
+store::has_from() { [[ -n "${FROM_SANDBOX:-}" ]]; }
 
 store::driver_script() {
   case "$1" in
@@ -445,8 +450,10 @@ store::seed_branch() {
     snapdir="${FROM_ROOT}/${FROM_ENV}/.snapshots/${FROM_SANDBOX}/${FROM_SNAPSHOT}"
     [[ -f "${snapdir}/snapshot.json" ]] || iact::die 1 "sandbox '${FROM_SANDBOX}' has no snapshot '${FROM_SNAPSHOT}' in ${FROM_ENV}" "take it first: iact snapshot ${FROM_SANDBOX} ${FROM_SNAPSHOT}" not-found
   else
-    [[ -f "${FROM_ROOT}/${FROM_ENV}/${FROM_SANDBOX}/.initialized" ]] || iact::die 1 "no sandbox '${FROM_SANDBOX}' in environment '${FROM_ENV}' to branch from" "create it first, or name a snapshot: from: ${FROM_SANDBOX}@SNAPSHOT" not-found
-    store::driver_script "${FROM_DRIVER}"
+    { [[ -f "${FROM_ROOT}/${FROM_ENV}/${FROM_SANDBOX}/.initialized" ]] && sb::read_meta "${FROM_ROOT}/${FROM_ENV}/${FROM_SANDBOX}"; } ||
+      iact::die 1 "no sandbox '${FROM_SANDBOX}' in environment '${FROM_ENV}' to branch from" "create it first, or name a snapshot: from: ${FROM_SANDBOX}@SNAPSHOT" not-found
+    # The source's own driver stops and starts it (it may not be this one).
+    store::driver_script "${META_DRIVER}"
     implicit="for-${SB_NAME}-${SRANDOM}"
     if ! out="$(IACT_SANDBOX_ROOT="${FROM_ROOT}" IACT_DRIVER_ERRORS='' "${BASH}" "${SCRIPT_DIR}/${REPLY}" snapshot "${FROM_SANDBOX}" "${implicit}" --env "${FROM_ENV}" 2>&1 >/dev/null)"; then
       # shellcheck disable=SC2034 # read by iact::die

@@ -39,4 +39,5 @@ export const mysql: ServiceEntry = {
   },
   docker: { imageRepo: 'iact/mariadb', port: 3306, dataPath: '/var/lib/mysql' },
   drivers: ['lightweight', 'namespace', 'docker'],
+  ephemeralSettings: { innodb_flush_log_at_trx_commit: 0, innodb_doublewrite: 0, sync_frm: 0 },
 };

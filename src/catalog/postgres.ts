@@ -42,4 +42,5 @@ export const postgres: ServiceEntry = {
   },
   docker: { imageRepo: 'iact/postgres', port: 5432, dataPath: '/var/lib/postgresql/data' },
   drivers: ['lightweight', 'namespace', 'docker'],
+  ephemeralSettings: { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' },
 };

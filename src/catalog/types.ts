@@ -61,4 +61,9 @@ export interface ServiceEntry {
   docker?: { imageRepo: string; port: number; dataPath: string };
   /** Drivers that can run this service. */
   drivers: DriverName[];
+  /**
+   * Settings of an ephemeral sandbox (`iact run`, `withSandbox`) unless --durable: its data is thrown
+   * away, so it never waits for a disk (docs/data.md "Ephemeral sandboxes"); the caller's settings win.
+   */
+  ephemeralSettings?: Record<string, string | number | boolean>;
 }

@@ -27,10 +27,24 @@ export interface DriverSpec {
    * their salted hashes, so sandbox.json and the drivers' status never show them.
    */
   secret_settings?: Record<string, SettingValue>;
+  /**
+   * Create only: the new sandbox starts as a copy of this sandbox's data (docs/data.md "Branches").
+   * An instruction, not state: the driver keeps it out of sandbox.json, and no hash covers it.
+   */
+  from?: BranchSource;
+}
+
+/** Where a branch's data comes from: a sandbox (its data now) or one of its snapshots. */
+export interface BranchSource {
+  sandbox: string;
+  snapshot?: string;
+  environment: string;
+  /** Absolute sandbox root of the source's project. */
+  root: string;
 }
 
 /** sandbox.json as a driver reports it: the DriverSpec without its plaintext secrets. */
-export type ObservedSpec = Omit<DriverSpec, 'password' | 'secret_settings'>;
+export type ObservedSpec = Omit<DriverSpec, 'password' | 'secret_settings' | 'from'>;
 
 /** One element of `<script> status --json` (schemas/driver-status.schema.json). */
 export interface SandboxStatus {
