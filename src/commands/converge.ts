@@ -4,6 +4,7 @@ import { mkdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { DiagnosticError, diag, type Diagnostic } from '../diagnostics.js';
 import { toDriverSpec } from '../drivers/spec.js';
+import { parseBranchRef } from '../sandbox/branch.js';
 import type { DriverSpec } from '../drivers/types.js';
 import { nextApplied, writeApplied } from '../apply/applied.js';
 import { appendHistory, type HistoryEvent } from '../apply/history.js';
@@ -231,7 +232,11 @@ export async function converge(selected: Selected, environment: string, io: Comm
     if (!options.quiet) await confirm(io, plan, options);
 
     const specs: Record<string, DriverSpec> = {};
-    for (const [name, sandbox] of Object.entries(resolved.sandboxes)) specs[name] = toDriverSpec(environment, sandbox);
+    for (const [name, sandbox] of Object.entries(resolved.sandboxes)) {
+      specs[name] = toDriverSpec(environment, sandbox);
+      // A branch's source is in this environment's sandbox root (docs/data.md "Branches").
+      if (sandbox.from) specs[name].from = { ...parseBranchRef(sandbox.from), environment, root: paths.sandboxes };
+    }
     const backupDir = options.backup ? path.join(paths.backups, environment) : null;
     if (backupDir && plan.changes.some((c) => c.backup)) await mkdir(backupDir, { recursive: true, mode: 0o700 });
     if (!options.quiet && !emit) say('\n');

@@ -110,6 +110,34 @@ export interface DriverWriter extends DriverReader {
   createMany?(ctx: DriverContext, specs: DriverSpec[]): Promise<BatchResult[]>;
 }
 
+/** A snapshot as `<script> snapshot` prints it and `snapshots --json` lists it (docs/data.md "Snapshots"). */
+export interface SnapshotRecord {
+  sandbox: string;
+  environment: string;
+  name: string;
+  service: ServiceKind;
+  driver: DriverName;
+  /** The data's major version (postgres), else empty. */
+  version: string;
+  database: string;
+  user: string;
+  storage: StorageMode;
+  created: string;
+  dir: string;
+}
+
+/** What a new data directory is made with on this machine (docs/data.md "Storage"). */
+export type StorageMode = 'overlay' | 'reflink' | 'copy';
+
+/** Snapshots and branches (docs/driver-protocol.md "Snapshots and branches"); the docker driver refuses them. */
+export interface SnapshotDriver {
+  snapshot(ctx: DriverContext, name: string, snapshot?: string): Promise<SnapshotRecord>;
+  snapshots(ctx: DriverContext, names?: string[]): Promise<SnapshotRecord[]>;
+  deleteSnapshot(ctx: DriverContext, name: string, snapshot: string): Promise<void>;
+  restore(ctx: DriverContext, name: string, snapshot: string): Promise<void>;
+  storage(ctx: DriverContext): Promise<{ storage: StorageMode; reason: string; root: string }>;
+}
+
 export interface BatchResult {
   name: string;
   ok: boolean;

@@ -270,6 +270,12 @@ function toSandbox(name: string, raw: Obj): SandboxSpec {
   for (const field of ['version', 'database', 'user', 'password', 'memory', 'image'] as const) {
     if (typeof raw[field] === 'string') spec[field] = raw[field];
   }
+  if (typeof raw.from === 'string') {
+    spec.from = raw.from;
+    // A branch is created after its source (docs/data.md "Branches").
+    const source = raw.from.split('@')[0]!;
+    if (!spec.depends_on.includes(source)) spec.depends_on = [...spec.depends_on, source];
+  }
   return spec;
 }
 

@@ -27,6 +27,8 @@ export interface SandboxSpec {
   settings: Record<string, SettingValue>;
   depends_on: string[];
   protect: boolean;
+  /** SANDBOX or SANDBOX@SNAPSHOT whose data a new sandbox starts from (docs/data.md "Branches"); create only. */
+  from?: string;
 }
 
 export interface SshTunnel {

@@ -28,6 +28,16 @@ export interface BranchProject {
   variables?: NodeJS.ProcessEnv;
 }
 
+/** A sandbox's driver and service from its .meta ("driver service port version", docs/driver-protocol.md); undefined when there is none. */
+export async function readMeta(sandboxRoot: string, environment: string, name: string): Promise<{ driver: string; service: string } | undefined> {
+  try {
+    const [driver = '', service = ''] = (await readFile(path.join(sandboxRoot, environment, name, '.meta'), 'utf8')).split(/\s+/);
+    return { driver, service };
+  } catch {
+    return undefined;
+  }
+}
+
 /** The source of `ref` in the project, and the service its data belongs to. */
 export async function resolveBranchSource(ref: string | BranchSource, project: BranchProject = {}): Promise<{ source: BranchSource; service: ServiceKind }> {
   let source: BranchSource;
@@ -47,8 +57,8 @@ export async function resolveBranchSource(ref: string | BranchSource, project: B
       const record = JSON.parse(await readFile(path.join(envDir, '.snapshots', source.sandbox, source.snapshot, 'snapshot.json'), 'utf8')) as { service?: string };
       service = record.service;
     } else {
-      // .meta: "driver service port version" (docs/driver-protocol.md).
-      service = (await readFile(path.join(envDir, source.sandbox, '.meta'), 'utf8')).split(/\s+/)[1];
+      service = (await readMeta(source.root, source.environment, source.sandbox))?.service;
+      if (service === undefined) throw new Error('no .meta');
     }
   } catch {
     throw new DiagnosticError(
