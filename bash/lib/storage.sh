@@ -17,7 +17,7 @@ readonly STORE_MODES='overlay reflink copy'
 # "Storage"): overlay when we are root and the kernel has overlayfs, reflink when DIR's filesystem
 # clones files (cp --reflink), else copy. IACT_STORAGE=overlay|reflink|copy forces one.
 store::mode() {
-  local dir="$1" probe forced=''
+  local dir="$1" probe='' forced=''
   sb::setting IACT_STORAGE && forced="${REPLY}"
   if [[ -n "${forced}" ]]; then
     [[ " ${STORE_MODES} " == *" ${forced} "* ]] || iact::usage_error "IACT_STORAGE must be one of: ${STORE_MODES}, not '${forced}'"
@@ -28,15 +28,16 @@ store::mode() {
     REPLY=overlay REASON="root and the kernel has overlayfs: a layer over the template, no copy"
     return 0
   fi
-  mkdir -p -- "${dir}"
-  probe="$(mktemp "${dir}/.reflink-probe.XXXXXX")"
-  if cp --reflink=always -- "${probe}" "${probe}.clone" 2>/dev/null; then
+  # The nearest directory that exists is on the same filesystem (doctor asks before any sandbox exists).
+  while [[ ! -d "${dir}" && "${dir}" == /?* ]]; do dir="${dir%/*}"; done
+  dir="${dir:-/}"
+  if probe="$(mktemp "${dir}/.reflink-probe.XXXXXX" 2>/dev/null)" && cp --reflink=always -- "${probe}" "${probe}.clone" 2>/dev/null; then
     REPLY=reflink REASON="the filesystem of ${dir} clones files (cp --reflink)"
   else
     REPLY=copy
     if ((EUID != 0)); then REASON="not root (overlayfs needs root) and no reflinks on ${dir}"; else REASON="no overlayfs in this kernel and no reflinks on ${dir}"; fi
   fi
-  rm -f -- "${probe}" "${probe}.clone"
+  [[ -z "${probe:-}" ]] || rm -f -- "${probe}" "${probe}.clone"
 }
 
 store::kernel_has() {
