@@ -14,6 +14,8 @@ source "${SCRIPT_DIR}/lib/sandbox.sh"
 source "${SCRIPT_DIR}/lib/services.sh"
 # shellcheck source=lib/process.sh
 source "${SCRIPT_DIR}/lib/process.sh"
+# shellcheck source=lib/tunnel.sh
+source "${SCRIPT_DIR}/lib/tunnel.sh"
 
 SB_SCRIPT="${0##*/}"
 SB_DRIVER=lightweight
@@ -30,7 +32,14 @@ drv::service_pid() { sb::running_pid; }
 drv::prepare() { :; }
 drv::cleanup() { :; }
 drv::after_ready() { :; }
-drv::healthy() { iact::service_answers "${SB_PORT}" "${SB_SERVICE}"; }
+# A service with its own health check (a tunnel: a login through it) uses it; the others answer their protocol.
+drv::healthy() {
+  if declare -F "svc::${SB_SERVICE}_healthy" >/dev/null; then
+    "svc::${SB_SERVICE}_healthy"
+  else
+    iact::service_answers "${SB_PORT}" "${SB_SERVICE}"
+  fi
+}
 
 # setsid: the server survives this script and is out of its caller's process group.
 drv::launch() {
@@ -39,6 +48,8 @@ drv::launch() {
     exec setsid "${SVC_ARGV[@]}"
   ) </dev/null >>"${SB_DIR}/logs/server.log" 2>&1 &
   SB_LAUNCH_PID=$!
+  # A process that writes no pidfile of its own (ssh) records its pid here.
+  svc::call launched "${SB_LAUNCH_PID}"
 }
 
 drv::stop_processes() {

@@ -86,9 +86,13 @@ drv::cmd_create() {
   if [[ -z "${SB_PASSWORD}" && -r "${SB_DIR}/secrets/password" ]]; then IFS= read -r -d '' SB_PASSWORD <"${SB_DIR}/secrets/password" || true; fi
   [[ -n "${SB_PASSWORD}" ]] || SB_PASSWORD="$(sb::random_password)"
   sb::make_dirs
-  sb::write_files
+  # The container reads the password from the mounted secrets/password; sandbox.json, which plans
+  # read, is written once a login with it works (docs/driver-protocol.md "Update steps").
+  sb::write_password
+  sb::write_identity
   dkr::write_config
   dkr::converge
+  sb::write_state
   : >"${SB_DIR}/.initialized"
   iact::info "sandbox ${SB_NAME} (${SB_SERVICE}, docker) ready on 127.0.0.1:${SB_PORT} in ${SB_ENV}"
 }
@@ -110,15 +114,17 @@ drv::cmd_update() {
   fi
   SB_UPDATE_WAS_RUNNING="${running}" SB_UPDATE_OLD_PASSWORD="${SVC_SERVER_PASSWORD}"
   sb::update_snapshot
-  sb::write_files
+  sb::write_password
+  sb::write_activate
   [[ "${SB_SERVICE}" == none ]] || dkr::write_config
   # A stopped (or missing) container changes with its files: the next start converges it.
   if ((running)); then
     if ((STEP_RESTART)); then
       dkr::converge 1
     else
-      # set-password before reload: a reload logs in with the password the server has.
-      if ((STEP_SET_PASSWORD)) && [[ "${SB_PASSWORD}" != "${SVC_SERVER_PASSWORD}" ]]; then
+      # set-password before reload: a reload logs in with the password the server has. Given, it runs
+      # even when the recorded password is the spec's: the server may refuse it (a login-failed repair).
+      if ((STEP_SET_PASSWORD)); then
         dkr::exec_service password login-failed
         SVC_SERVER_PASSWORD="${SB_PASSWORD}"
       fi
@@ -126,6 +132,9 @@ drv::cmd_update() {
       dkr::wait_ready
     fi
   fi
+  # The state last: what the container accepted (a kill before this line leaves the change planned).
+  sb::write_state
+  sb::write_identity
   sb::update_done
   iact::info "sandbox ${SB_NAME} updated (steps: ${SB_STEPS_TEXT:-none}$( ((running)) || printf '; not running, so only its files changed'))"
 }
@@ -215,9 +224,9 @@ drv::cmd_backup() {
   tmp="$(mktemp "${out}.XXXXXX")"
   chmod 0600 "${tmp}"
   case "${SB_SERVICE}" in
-    postgres) docker exec "${DKR_CONTAINER}" pg_dump -h /run/postgresql -U "${SB_USER}" --no-owner "${SB_DB}" >"${tmp}" ;;
+    postgres) docker exec "${DKR_CONTAINER}" pg_dump -h /run/postgresql -p "${SB_PORT}" -U "${SB_USER}" --no-owner "${SB_DB}" >"${tmp}" ;;
     mysql) docker exec "${DKR_CONTAINER}" mariadb-dump --no-defaults -uroot -S /run/mysqld/mysqld.sock --single-transaction --databases "${SB_DB}" >"${tmp}" ;;
-    redis) docker exec "${DKR_CONTAINER}" iact-service save >/dev/null && docker exec "${DKR_CONTAINER}" cat /data/dump.rdb >"${tmp}" ;;
+    redis) printf '%s\n' "${SB_PASSWORD}" | docker exec -i "${DKR_CONTAINER}" iact-service save >/dev/null && docker exec "${DKR_CONTAINER}" cat /data/dump.rdb >"${tmp}" ;;
   esac || ok=0
   ((started)) && docker stop --time 30 "${DKR_CONTAINER}" >/dev/null
   if ((!ok)); then
@@ -232,7 +241,7 @@ drv::cmd_backup() {
 # the sandbox.json files, one `docker ps` and one `docker inspect`, one du, however many sandboxes.
 # A container whose directory is gone is reported (spec null) so that a plan deletes it.
 drv::cmd_status() {
-  local n name svc port hash spec state pid mount attempt ids='' inspect='' running healthy sep='' bytes
+  local n name svc port hash spec state pid mount attempt ids='' inspect='' running healthy sep='' bytes login
   local -a want=() names=() files=() mounts=()
   local -A spec_of=() service_of=() port_of=() hash_of=() state_of=() pid_of=() mount_of=() bytes_of=()
   ((ARG_JSON)) || {
@@ -290,17 +299,23 @@ drv::cmd_status() {
     ((${#want[@]} == 0)) || [[ " ${want[*]} " == *" ${name} "* ]] || continue
     SB_NAME="${name}" SB_SERVICE="${service_of[${name}]}" SB_PORT="${port_of[${name}]}" SB_PID=null
     [[ " ${IACT_SERVICES} " == *" ${SB_SERVICE} "* && "${SB_PORT}" =~ ^[0-9]+$ ]] || continue
-    running=false healthy=false
+    running=false healthy=false login=''
     if [[ "${SB_SERVICE}" == none ]]; then
       [[ -e "${SB_ENV_DIR}/${name}/.stopped" ]] || running=true healthy=true
     elif [[ "${state_of[${name}]:-}" == running ]]; then
       running=true
       [[ "${pid_of[${name}]}" =~ ^[1-9][0-9]*$ ]] && SB_PID="${pid_of[${name}]}"
-      iact::service_answers "${SB_PORT}" "${SB_SERVICE}" && healthy=true
+      if iact::service_answers "${SB_PORT}" "${SB_SERVICE}"; then
+        healthy=true
+        # A real login with the recorded password, as the lightweight status does.
+        SB_DIR="${SB_ENV_DIR}/${name}"
+        sb::status_login "${spec_of[${name}]}"
+        login="${REPLY}"
+      fi
     fi
     mount="${mount_of[${name}]:-}" bytes=0
     [[ -n "${mount}" ]] && bytes="${bytes_of[${mount}]:-0}"
-    sb::print_status "${sep}" "${running}" "${healthy}" "${hash_of[${name}]}" "${spec_of[${name}]}" "${bytes}"
+    sb::print_status "${sep}" "${running}" "${healthy}" "${hash_of[${name}]}" "${spec_of[${name}]}" "${bytes}" "${login}"
     sep=','
   done
   printf ']\n'

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # namespace driver (the script keeps its historical name): the same services as the lightweight driver,
-# each inside new pid/mount/ipc/uts/net namespaces with a cgroup v1 memory limit. The service
-# listens only on a unix socket in its sandbox directory; a host-side socat forwarder exposes it
-# on 127.0.0.1:PORT. capabilities.json records what the sandbox may listen on, read and write.
+# each in a bubblewrap sandbox (docs/namespace-sandbox.md): a root file system made of what
+# capabilities.json grants (read-only /usr, its own data/logs/run), own pid/mount/ipc/uts/net/cgroup
+# namespaces, a uid of its own with no capabilities, and a cgroup v1 memory limit. The service listens
+# only on a unix socket in its sandbox directory; a socat forwarder exposes it on 127.0.0.1:PORT.
 set -euo pipefail
 
 SCRIPT_DIR="${BASH_SOURCE[0]%/*}"
@@ -16,20 +17,28 @@ source "${SCRIPT_DIR}/lib/sandbox.sh"
 source "${SCRIPT_DIR}/lib/services.sh"
 # shellcheck source=lib/process.sh
 source "${SCRIPT_DIR}/lib/process.sh"
+# shellcheck source=lib/namespace.sh
+source "${SCRIPT_DIR}/lib/namespace.sh"
 
 SB_SCRIPT="${0##*/}"
 SB_DRIVER=namespace
 SB_TCP=0
-SB_DESCRIPTION="Namespace sandboxes: the service runs in its own pid/mount/ipc/uts/net namespaces with a
-cgroup memory limit (memory: or WASI_MEMORY_LIMIT), reachable on 127.0.0.1:PORT through a
-socat forwarder to its unix socket. Needs root, unshare and socat.
-WASI_USE_NAMESPACES=false runs the service without namespaces (socket + forwarder only)."
+SB_DESCRIPTION="Namespace sandboxes: the service runs in a bubblewrap sandbox built from its capabilities.json
+(read-only /usr, its own data/logs/run, private /tmp, no host /run, /var, /home; own pid/mount/ipc/
+uts/net/cgroup namespaces; a uid of its own, no capabilities) with a cgroup memory limit (memory: or
+WASI_MEMORY_LIMIT), reachable on 127.0.0.1:PORT through a socat forwarder to its unix socket.
+Needs root, bwrap and socat. WASI_USE_NAMESPACES=false runs the service without bubblewrap (its own
+uid, socket + forwarder only)."
 readonly CGROUP_MEMORY_ROOT=/sys/fs/cgroup/memory
 
-# Pid 1 inside the namespace: forwards stop/reload signals to the service (an init without
-# handlers would drop them) and reaps orphans. Arguments are the service's argv, never code.
+# Pid 1 inside the namespace, already the sandbox's uid: sends its output to the server log (logs/
+# is the service's, so root never opens a file there), forwards stop/reload signals to the service
+# (an init without handlers would drop them) and reaps orphans. Arguments: the log, then the
+# service's argv, never code.
 # shellcheck disable=SC2016 # expanded by the inner bash
 readonly NS_INIT='
+exec >>"$1" 2>&1
+shift
 child=""
 for sig in TERM INT HUP QUIT USR1 USR2; do trap "[ -n \"\$child\" ] && kill -s $sig \"\$child\" 2>/dev/null" "$sig"; done
 "$@" &
@@ -38,24 +47,22 @@ status=0
 while kill -0 "$child" 2>/dev/null; do wait "$child"; status=$?; done
 exit "$status"'
 
-ns::use_namespaces() {
-  local flag
-  flag=''
-  sb::setting WASI_USE_NAMESPACES && flag="${REPLY}"
-  [[ ! "${flag,,}" =~ ^(0|false|no|off)$ ]]
-}
-
 drv::prerequisites() {
   iact::need_binary jq "apt-get install -y jq"
   # Not a binary, but a prerequisite of this machine like one: the fix is outside the manifest.
   ((EUID == 0)) || iact::die 1 "the namespace driver needs root (pid/net namespaces, cgroup memory limits)" "run as root (sudo), or use the lightweight driver (bash/lightweight_venv.sh)" missing-binary
-  iact::need_binary unshare "apt-get install -y util-linux"
+  iact::need_binary bwrap "apt-get install -y bubblewrap (it builds the sandbox's file system and namespaces)"
+  iact::need_binary setpriv "apt-get install -y util-linux"
   iact::need_binary socat "apt-get install -y socat (it exposes the sandbox on 127.0.0.1)"
 }
 
-drv::set_pidfile() { SB_PIDFILE="${SB_DIR}/run/ns.pid"; }
+# Root's own directory, not run/ (the service's): a pid it cannot forge.
+drv::set_pidfile() { SB_PIDFILE="${SB_DIR}/ns.pid"; }
 
-# Host pid of the namespace's init (the child of unshare), which relays signals to the service.
+drv::own_dirs() { ns::own_dirs; }
+drv::run_uid() { ns::claim_uid; }
+
+# Host pid of the namespace's init (the child of bwrap), which relays signals to the service.
 drv::service_pid() {
   local nspid children=''
   nspid="$(sb::running_pid)" || return 1
@@ -69,18 +76,19 @@ drv::healthy() {
   svc::path IACT_CAT_SOCKET && [[ -S "${REPLY}" ]] && iact::service_answers "${SB_PORT}" "${SB_SERVICE}"
 }
 
-ns::cgroup() { printf '%s' "${CGROUP_MEMORY_ROOT}/iact/${SB_ENV}-${SB_NAME}"; }
-
-# Before a start: a forwarder or cgroup member left from a crash must not hold the port.
+# Before a start: a forwarder or cgroup member left from a crash must not hold the port; the
+# sandbox's uid, the ownership of its files and capabilities.json are made from the spec again.
 drv::prepare() {
-  if [[ "${SB_SERVICE}" != none ]] && ! sb::is_running; then
-    drv::stop_processes
-  fi
-  return 0
+  [[ "${SB_SERVICE}" == none ]] && return 0
+  sb::is_running || drv::stop_processes
+  ns::own_data
+  ns::own_dirs
+  ns::own_conf
+  ns::write_capabilities
 }
 
 drv::launch() {
-  local cg='' limit=-1 init=()
+  local cg='' limit=-1
   if [[ -d "${CGROUP_MEMORY_ROOT}" ]]; then
     cg="$(ns::cgroup)"
     mkdir -p "${cg}"
@@ -97,62 +105,47 @@ drv::launch() {
   else
     iact::warn "no cgroup v1 memory controller at ${CGROUP_MEMORY_ROOT}: memory is not limited"
   fi
-  if ns::use_namespaces; then
-    init=(unshare --pid --fork --mount-proc --ipc --uts --net --)
-  else
-    iact::warn "WASI_USE_NAMESPACES is off: ${SB_NAME} runs without namespaces"
-  fi
+  ns::use_namespaces || iact::warn "WASI_USE_NAMESPACES is off: ${SB_NAME} runs without namespaces (its own uid still)"
+  ns::bwrap_argv
   (
     sb::detach_fds
     # Join the cgroup first: everything the service forks inherits the limit.
     [[ -n "${cg}" ]] && printf '%s\n' "${BASHPID}" >"${cg}/cgroup.procs"
-    exec setsid "${init[@]}" bash -c "${NS_INIT}" iact-init "${SVC_ARGV[@]}"
-  ) </dev/null >>"${SB_DIR}/logs/server.log" 2>&1 &
+    exec setsid "${NS_ARGV[@]}" /bin/bash -c "${NS_INIT}" iact-init "${SB_DIR}/logs/server.log" "${SVC_ARGV[@]}" \
+      5<<<"${NS_PASSWD:-}" 6<<<"${NS_GROUP:-}"
+  ) </dev/null >>"${SB_DIR}/bwrap.log" 2>&1 &
   SB_LAUNCH_PID=$!
-  printf '%s\n' "${SB_LAUNCH_PID}" >"${SB_DIR}/run/ns.pid"
+  sb::write_file "${SB_DIR}/ns.pid" "${SB_LAUNCH_PID}"$'\n'
 }
 
+# The forwarder runs as the sandbox's uid too: a link planted in run/ leads it nowhere root could go.
 drv::after_ready() {
   local sock fwpid
   svc::path IACT_CAT_SOCKET
   sock="${REPLY}"
   (
     sb::detach_fds
-    exec setsid socat "TCP-LISTEN:${SB_PORT},bind=127.0.0.1,fork,reuseaddr" "UNIX-CONNECT:${sock}"
-  ) </dev/null >>"${SB_DIR}/logs/forwarder.log" 2>&1 &
+    exec setsid setpriv "--reuid=${SB_RUN_UID}" "--regid=${SB_RUN_UID}" --clear-groups "${SVC_PRIV[@]}" -- \
+      socat "TCP-LISTEN:${SB_PORT},bind=127.0.0.1,fork,reuseaddr" "UNIX-CONNECT:${sock}"
+  ) </dev/null >>"${SB_DIR}/forwarder.log" 2>&1 &
   fwpid=$!
-  printf '%s\n' "${fwpid}" >"${SB_DIR}/run/forwarder.pid"
+  sb::write_file "${SB_DIR}/forwarder.pid" "${fwpid}"$'\n'
   if ! iact::wait_for 10 iact::port_open "${SB_PORT}"; then
     drv::stop_processes
-    iact::die 1 "the forwarder for ${SB_NAME} did not listen on 127.0.0.1:${SB_PORT}" "see ${SB_DIR}/logs/forwarder.log" start-failed
+    iact::die 1 "the forwarder for ${SB_NAME} did not listen on 127.0.0.1:${SB_PORT}" "see ${SB_DIR}/forwarder.log" start-failed
   fi
-  ns::write_capabilities "${fwpid}"
+  ns::record_pids "${fwpid}"
 }
 
-ns::write_capabilities() {
-  local fwpid="$1" nspid init limit='null' socket
+# capabilities.json gets the pids of the running sandbox (namespace, init, forwarder).
+ns::record_pids() {
+  local fwpid="$1" nspid init json
   nspid="$(sb::running_pid || true)"
   init="$(drv::service_pid || true)"
-  if [[ -n "${SB_MEMORY}" ]]; then
-    iact::memory_bytes "${SB_MEMORY}"
-    limit="${REPLY}"
-  fi
-  svc::path IACT_CAT_SOCKET
-  socket="${REPLY}"
-  jq -n --arg name "${SB_NAME}" --arg environment "${SB_ENV}" --arg service "${SB_SERVICE}" --argjson port "${SB_PORT}" \
-    --arg socket "${socket}" --arg dir "${SB_DIR}" --arg bindir "${SVC_SERVER_BIN%/*}" \
-    --argjson limit "${limit}" --arg memory "${SB_MEMORY}" --arg cgroup "$(ns::cgroup)" \
-    --argjson nspid "${nspid:-null}" --argjson init "${init:-null}" --argjson forwarder "${fwpid}" \
-    --argjson namespaces "$(ns::use_namespaces && printf true || printf false)" '{
-      sandbox: $name, environment: $environment, service: $service,
-      listen: [{host: "127.0.0.1", port: $port, via: ("socat -> unix:" + $socket)}],
-      network: (if $namespaces then "none (own net namespace; only the unix socket above)" else "host" end),
-      namespaces: (if $namespaces then ["pid", "mount", "ipc", "uts", "net"] else [] end),
-      read: [$bindir, "/usr/lib", "/usr/share", "/etc", $dir],
-      write: [($dir + "/data"), ($dir + "/logs"), ($dir + "/run")],
-      memory: {limit: (if $memory == "" then null else $memory end), limit_bytes: $limit, cgroup: $cgroup},
-      pids: {namespace: $nspid, init: $init, forwarder: $forwarder}
-    }' >"${SB_DIR}/capabilities.json"
+  json="$(jq --argjson nspid "${nspid:-null}" --argjson init "${init:-null}" --argjson forwarder "${fwpid}" \
+    '. + {pids: {namespace: $nspid, init: $init, forwarder: $forwarder}}' "${SB_DIR}/capabilities.json")" ||
+    iact::die 1 "could not update capabilities.json of ${SB_NAME}" "check ${SB_DIR}" io
+  sb::write_file "${SB_DIR}/capabilities.json" "${json}"$'\n'
 }
 
 # Stops the service (through the namespace init), the forwarder and anything left in the cgroup.
@@ -161,26 +154,38 @@ drv::stop_processes() {
   if nspid="$(sb::running_pid)"; then
     init="$(drv::service_pid || true)"
     proc::stop_pid "${init:-${nspid}}" "${IACT_CAT_STOP_SIGNAL[${SB_SERVICE}]}"
-    # unshare exits with its child; when pid 1 of a pid namespace exits, the kernel kills the rest.
+    # bwrap exits with its child; when pid 1 of a pid namespace exits, the kernel kills the rest.
     iact::wait_for 10 proc::gone "${nspid}" || kill -s KILL "${nspid}" 2>/dev/null || true
   fi
   # The whole group: socat forks a child per open connection.
-  if proc::read_pidfile "${SB_DIR}/run/forwarder.pid"; then proc::stop_group "${REPLY}" TERM; fi
+  if proc::read_pidfile "${SB_DIR}/forwarder.pid"; then proc::stop_group "${REPLY}" TERM; fi
   cg="$(ns::cgroup)"
   if [[ -r "${cg}/cgroup.procs" ]]; then
     while IFS= read -r pid; do
       [[ -n "${pid}" ]] && kill -s KILL "${pid}" 2>/dev/null
     done <"${cg}/cgroup.procs"
   fi
-  sb::remove_existing "${SB_DIR}/run/ns.pid" "${SB_DIR}/run/forwarder.pid"
+  sb::remove_existing "${SB_DIR}/ns.pid" "${SB_DIR}/forwarder.pid"
   proc::wait_port_closed
 }
 
+# Destroy: the cgroup and the sandbox's uid claim go with it.
 drv::cleanup() {
   local cg
   cg="$(ns::cgroup)"
   [[ -d "${cg}" ]] && rmdir "${cg}" 2>/dev/null
+  ns::release_uid
   return 0
+}
+
+# info: the status plus what the sandbox may do (capabilities.json, the pids aside).
+drv::cmd_info() {
+  local caps
+  sb::need_args info 1 1 NAME
+  sb::locate "${ARG_POS[0]}"
+  caps="${SB_DIR}/capabilities.json"
+  [[ -f "${caps}" ]] || caps=/dev/null
+  sb::cmd_info | jq --slurpfile caps "${caps}" '. + {capabilities: ($caps[0] // null | if . == null then null else del(.pids) end)}'
 }
 
 main() {

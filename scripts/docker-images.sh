@@ -74,7 +74,7 @@ img::base() {
   ln -s usr/lib "${root}/lib"
   ln -s usr/lib64 "${root}/lib64"
   img::add_binary "${root}" /usr/bin/bash /usr/bin/setpriv
-  for tool in cat mkdir chown chmod rm mktemp find cp sha256sum cut sync; do
+  for tool in cat mkdir chown chmod rm mktemp find cp sha256sum cut sync sleep setsid; do
     img::add_binary "${root}" "$(command -v "${tool}")"
   done
   ln -s bash "${root}/usr/bin/sh"
@@ -104,8 +104,9 @@ img::postgres() {
   install -d -o postgres -m 0700 "${tmpl}"
   runuser -u postgres -- "${PGBIN}/initdb" -D "${tmpl}" -U postgres --no-sync --wal-segsize=1 -E UTF8 --locale=C \
     --auth-local=trust --auth-host=scram-sha-256 --no-instructions >/dev/null
-  # docker-proxy connects from the bridge, not from 127.0.0.1; a password is still required.
-  printf 'host all all all scram-sha-256\n' >>"${tmpl}/pg_hba.conf"
+  # Password logins from 127.0.0.1 only: the container shares the host's network and binds there
+  # (the entrypoint writes the same pg_hba.conf at every start).
+  printf 'local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n' >"${tmpl}/pg_hba.conf"
   # The manifest's settings: the entrypoint writes them to iact.conf, included last (it wins).
   printf "\ninclude_if_exists = 'iact.conf'\n" >>"${tmpl}/postgresql.conf"
   chown -R "${SVC_UID}:${SVC_UID}" "${tmpl}"

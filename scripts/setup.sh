@@ -23,13 +23,18 @@ readonly REQUIREMENTS=(
   "redis-cli|redis-tools|Redis sandboxes and tests"
   "jq|jq|the bash drivers' JSON"
   "socat|socat|the namespace driver's port forward"
-  "unshare|util-linux|the namespace driver"
+  "bwrap|bubblewrap|the namespace driver's sandbox"
+  "setpriv|util-linux|the service users (lightweight and namespace drivers)"
   "shellcheck|shellcheck|npm test (lint of bash/)"
   "dockerd|docker.io|the docker driver and its tests"
   "docker|docker.io|the docker driver and its tests"
   "git|git|iact diff --from and its tests"
   "ps|procps|the test suite's leftover checks"
   "python3|python3|the Python settings tests"
+  "ssh|openssh-client|service: tunnel (docs/tunnels.md)"
+  "ssh-keygen|openssh-client|the tunnel test's keys"
+  "sshd|openssh-server|the tunnel test's SSH server"
+  "ip|iproute2|the tunnel test's network namespace"
 )
 readonly NODE_MIN_MAJOR=20
 readonly NODE_MIN_MINOR=5

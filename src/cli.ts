@@ -68,6 +68,7 @@ const COMMANDS: Record<string, () => Promise<{ default: Runner }>> = {
   snapshot: () => import('./commands/snapshot.js'),
   restore: () => import('./commands/restore.js'),
   doctor: () => import('./commands/doctor.js'),
+  export: () => import('./commands/export.js'),
 };
 
 function lazy(name: keyof typeof COMMANDS) {
@@ -213,11 +214,14 @@ and exits 1, so that PW=$(iact config DB_PASSWORD) fails instead of capturing th
     .description('run a command against an ephemeral sandbox on a free port, destroyed afterwards')
     .option('-s, --service <service>', `${SERVER_SERVICES.join(' | ')} (required unless --from)`, collect)
     .option('--driver <driver>', 'lightweight | namespace | docker', 'lightweight')
+    .option('--setting <key=value>', 'a server setting (repeatable), e.g. max_connections=200', collect)
+    .option('--admin', 'the sandbox user is an administrator (postgres superuser; mysql ALL WITH GRANT OPTION)')
+    .option('--port <port>', 'this port instead of a free one')
     .option('--from <sandbox[@snapshot]>', "start from a copy of a sandbox's data (now, or a snapshot) of this project's environment")
     .option('-e, --env <name>', 'environment of the --from sandbox (default: detected)')
     .option('--durable', 'keep the data on disk with fsync on (default: tmpfs, fsync off)')
     .argument('<command...>', 'the command to run, after --')
-    .addHelpText('after', example('iact run --service postgres -- npm test\niact run --service redis -- pytest -x\niact run --from db@seeded -- npm test'))
+    .addHelpText('after', example('iact run --service postgres -- npm test\niact run --service redis -- pytest -x\niact run --service mysql --admin --setting max_connections=200 -- ./run-tests\niact run --from db@seeded -- npm test'))
     .action(lazy('run'));
 
   program
@@ -249,6 +253,17 @@ and exits 1, so that PW=$(iact config DB_PASSWORD) fails instead of capturing th
     .option('--json', 'machine-readable output')
     .addHelpText('after', example('iact doctor'))
     .action(lazy('doctor'));
+
+  program
+    .command('export')
+    .description('write an environment as objects for another engine (Kubernetes), secrets left out')
+    .addOption(new Option('-f, --format <format>', 'what to write').choices(['kubernetes']).makeOptionMandatory())
+    .option('-e, --env <name>', 'environment (default: detected)')
+    .addOption(new Option('--operator <operator>', 'postgres as a CloudNativePG Cluster').choices(['cnpg']))
+    .option('--include-secrets', 'write the Secret objects with their values (the file is made mode 0600)')
+    .option('-o, --out <file>', 'write to this file instead of stdout')
+    .addHelpText('after', example('iact export --format kubernetes --env staging > staging.k8s.yaml\niact export --format kubernetes --env staging --operator cnpg --out staging.yaml'))
+    .action(lazy('export'));
 
   return program;
 }

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 const SRC = path.resolve(__dirname, '../src');
 
 /** Folders whose modules are pure functions of their arguments. */
-const PURE = ['manifest', 'config', 'plan', 'render', 'diff', 'catalog', 'secrets', 'model', 'util'];
+const PURE = ['manifest', 'config', 'plan', 'render', 'diff', 'catalog', 'secrets', 'model', 'util', 'export'];
 /** Packages that touch the file system, processes or the network. */
 const EFFECTFUL = new Set(['fs', 'node:fs', 'fs/promises', 'node:fs/promises', 'child_process', 'node:child_process', 'net', 'node:net', 'execa', 'write-file-atomic']);
 /** The edge folder: a pure module may not import it even where its module happens to be pure today. */

@@ -4,12 +4,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, repoRoot } from './helpers/iact-project.js';
+import { repoRoot } from './helpers/iact-project.js';
 
 describe('packageDir', () => {
   let copy: string;
   beforeAll(() => {
-    ensureBuilt();
     copy = mkdtempSync(path.join(tmpdir(), 'iact-nobash-'));
     cpSync(path.join(repoRoot, 'dist'), path.join(copy, 'dist'), { recursive: true });
     symlinkSync(path.join(repoRoot, 'node_modules'), path.join(copy, 'node_modules'));

@@ -8,7 +8,7 @@ IACT_ACTIVATE_SH=1
 
 # The variables of each service, in src/sandbox/connection.ts's names (iact::activate_vars_<service>).
 iact::activate_vars_postgres() { REPLY='DB_HOST DB_PORT DB_NAME DB_USER DB_PASSWORD DATABASE_URL PGHOST PGPORT PGDATABASE PGUSER PGPASSWORD'; }
-iact::activate_vars_mysql() { REPLY='DB_HOST DB_PORT DB_NAME DB_USER DB_PASSWORD DATABASE_URL MYSQL_HOST MYSQL_TCP_PORT MYSQL_PWD'; }
+iact::activate_vars_mysql() { REPLY='DB_HOST DB_PORT DB_NAME DB_USER DB_PASSWORD DATABASE_URL MYSQL_HOST MYSQL_TCP_PORT MYSQL_PWD MYSQL_PORT MYSQL_USER MYSQL_PASSWORD MYSQL_DATABASE'; }
 iact::activate_vars_redis() { REPLY='REDIS_HOST REDIS_PORT REDIS_PASSWORD REDIS_URL'; }
 
 # The lines that set them; the password is read from secrets/password when the file is sourced
@@ -22,6 +22,7 @@ DATABASE_URL=\"postgresql://${4}:\$(_iact_urlencode \"\${_iact_pw}\")@127.0.0.1:
 iact::activate_set_mysql() {
   REPLY="export DB_HOST=127.0.0.1 DB_PORT=${2} DB_NAME=${3} DB_USER=${4} DB_PASSWORD=\"\${_iact_pw}\"
 export MYSQL_HOST=127.0.0.1 MYSQL_TCP_PORT=${2} MYSQL_PWD=\"\${_iact_pw}\"
+export MYSQL_PORT=${2} MYSQL_USER=${4} MYSQL_PASSWORD=\"\${_iact_pw}\" MYSQL_DATABASE=${3}
 DATABASE_URL=\"mysql://${4}:\$(_iact_urlencode \"\${_iact_pw}\")@127.0.0.1:${2}/${3}\"; export DATABASE_URL
 "
 }

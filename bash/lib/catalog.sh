@@ -6,58 +6,62 @@
 [[ -n "${IACT_CATALOG_SH:-}" ]] && return 0
 IACT_CATALOG_SH=1
 
-IACT_SERVICES='postgres mysql redis none'
+IACT_SERVICES='postgres mysql redis none tunnel'
 # name for people
-declare -gA IACT_CAT_LABEL=([postgres]=PostgreSQL [mysql]=MariaDB [redis]=Redis [none]='no service')
+declare -gA IACT_CAT_LABEL=([postgres]=PostgreSQL [mysql]=MariaDB [redis]=Redis [none]='no service' [tunnel]='SSH tunnel')
 # 1 when a server runs (0 for none)
-declare -gA IACT_CAT_PROCESS=([postgres]=1 [mysql]=1 [redis]=1 [none]=0)
+declare -gA IACT_CAT_PROCESS=([postgres]=1 [mysql]=1 [redis]=1 [none]=0 [tunnel]=1)
 # system user the server runs as when iact runs as root
-declare -gA IACT_CAT_OS_USER=([postgres]=postgres [mysql]=mysql [redis]=redis [none]=root)
+declare -gA IACT_CAT_OS_USER=([postgres]=postgres [mysql]=mysql [redis]=redis [none]=root [tunnel]=root)
 # users the server owns; a manifest user may not be one
-declare -gA IACT_CAT_ADMIN_USERS=([postgres]=postgres [mysql]='root mysql mariadb.sys' [redis]='' [none]='')
+declare -gA IACT_CAT_ADMIN_USERS=([postgres]=postgres [mysql]='root mysql mariadb.sys' [redis]='' [none]='' [tunnel]='')
 # relative to the sandbox directory
-declare -gA IACT_CAT_PIDFILE=([postgres]=data/postmaster.pid [mysql]=run/mariadbd.pid [redis]=run/redis.pid [none]='')
+declare -gA IACT_CAT_PIDFILE=([postgres]=data/postmaster.pid [mysql]=run/mariadbd.pid [redis]=run/redis.pid [none]='' [tunnel]=run/ssh.pid)
 # relative to the sandbox directory; %PORT% is the port
-declare -gA IACT_CAT_SOCKET=([postgres]=run/.s.PGSQL.%PORT% [mysql]=run/mysqld.sock [redis]=run/redis.sock [none]='')
+declare -gA IACT_CAT_SOCKET=([postgres]=run/.s.PGSQL.%PORT% [mysql]=run/mysqld.sock [redis]=run/redis.sock [none]='' [tunnel]='')
 # signal for a fast clean stop
-declare -gA IACT_CAT_STOP_SIGNAL=([postgres]=INT [mysql]=TERM [redis]=TERM [none]=TERM)
+declare -gA IACT_CAT_STOP_SIGNAL=([postgres]=INT [mysql]=TERM [redis]=TERM [none]=TERM [tunnel]=TERM)
 # how readiness is probed
-declare -gA IACT_CAT_READINESS=([postgres]=pidfile-ready [mysql]=admin-query [redis]=socket-and-pidfile [none]='')
+declare -gA IACT_CAT_READINESS=([postgres]=pidfile-ready [mysql]=admin-query [redis]=socket-and-pidfile [none]='' [tunnel]='')
 # config file iact writes, relative to the sandbox directory
-declare -gA IACT_CAT_CONFIG_FILE=([postgres]=data/iact.conf [mysql]=conf/my.cnf [redis]=conf/redis.conf [none]='')
+declare -gA IACT_CAT_CONFIG_FILE=([postgres]=data/iact.conf [mysql]=conf/my.cnf [redis]=conf/redis.conf [none]='' [tunnel]=conf/ssh.args)
 # its format (quoting rules)
-declare -gA IACT_CAT_CONFIG_FORMAT=([postgres]=postgresql [mysql]=ini [redis]=redis [none]='')
+declare -gA IACT_CAT_CONFIG_FORMAT=([postgres]=postgresql [mysql]=ini [redis]=redis [none]='' [tunnel]=ssh-args)
 # settings a reload applies; others need a restart
-declare -gA IACT_CAT_RELOADABLE=([postgres]='work_mem maintenance_work_mem statement_timeout lock_timeout idle_in_transaction_session_timeout log_statement log_min_duration_statement log_min_messages log_connections log_disconnections search_path default_transaction_isolation effective_cache_size random_page_cost timezone' [mysql]='max_connections wait_timeout interactive_timeout long_query_time slow_query_log general_log sql_mode max_allowed_packet sort_buffer_size join_buffer_size' [redis]='maxmemory maxmemory-policy timeout tcp-keepalive loglevel notify-keyspace-events slowlog-log-slower-than slowlog-max-len hz appendonly save' [none]='')
+declare -gA IACT_CAT_RELOADABLE=([postgres]='work_mem maintenance_work_mem statement_timeout lock_timeout idle_in_transaction_session_timeout log_statement log_min_duration_statement log_min_messages log_connections log_disconnections search_path default_transaction_isolation effective_cache_size random_page_cost timezone' [mysql]='max_connections wait_timeout interactive_timeout long_query_time slow_query_log general_log sql_mode max_allowed_packet sort_buffer_size join_buffer_size' [redis]='maxmemory maxmemory-policy timeout tcp-keepalive loglevel notify-keyspace-events slowlog-log-slower-than slowlog-max-len hz appendonly save' [none]='' [tunnel]='')
+# settings a manifest may set ('-' folded to '_'; * any)
+declare -gA IACT_CAT_SETTINGS=([postgres]='work_mem maintenance_work_mem statement_timeout lock_timeout idle_in_transaction_session_timeout idle_session_timeout log_statement log_min_duration_statement log_min_messages log_min_error_statement log_connections log_disconnections log_lock_waits log_temp_files log_checkpoints log_line_prefix log_autovacuum_min_duration search_path default_transaction_isolation default_transaction_read_only effective_cache_size random_page_cost seq_page_cost timezone datestyle application_name max_connections shared_buffers temp_buffers max_wal_size min_wal_size wal_level checkpoint_timeout synchronous_commit fsync full_page_writes max_locks_per_transaction max_prepared_transactions max_worker_processes max_parallel_workers max_parallel_workers_per_gather autovacuum jit track_io_timing default_statistics_target shared_preload_libraries pg_stat_statements.max pg_stat_statements.track' [mysql]='max_connections wait_timeout interactive_timeout long_query_time slow_query_log general_log sql_mode max_allowed_packet sort_buffer_size join_buffer_size log_queries_not_using_indexes min_examined_row_limit innodb_buffer_pool_size innodb_log_file_size innodb_flush_log_at_trx_commit innodb_doublewrite innodb_file_per_table innodb_lock_wait_timeout lock_wait_timeout character_set_server collation_server default_time_zone lower_case_table_names transaction_isolation max_heap_table_size tmp_table_size table_open_cache thread_cache_size net_read_timeout net_write_timeout default_storage_engine explicit_defaults_for_timestamp' [redis]='maxmemory maxmemory_policy maxmemory_samples timeout tcp_keepalive loglevel notify_keyspace_events slowlog_log_slower_than slowlog_max_len hz dynamic_hz appendonly appendfsync save databases maxclients masterauth masteruser lazyfree_lazy_eviction lazyfree_lazy_expire activerehashing activedefrag latency_monitor_threshold stop_writes_on_bgsave_error rdbcompression rdbchecksum busy_reply_threshold list_max_listpack_size hash_max_listpack_entries set_max_intset_entries zset_max_listpack_entries' [none]='*' [tunnel]='*')
 # setting keys iact owns ('-' folded to '_')
-declare -gA IACT_CAT_RESERVED=([postgres]='port listen_addresses unix_socket_directories data_directory hba_file ident_file config_file external_pid_file' [mysql]='port bind_address socket datadir pid_file skip_networking user log_error' [redis]='port bind unixsocket unixsocketperm dir requirepass protected_mode pidfile logfile daemonize include' [none]='')
+declare -gA IACT_CAT_RESERVED=([postgres]='port listen_addresses unix_socket_directories data_directory hba_file ident_file config_file external_pid_file' [mysql]='port bind_address socket datadir pid_file skip_networking user log_error' [redis]='port bind unixsocket unixsocketperm dir requirepass protected_mode pidfile logfile daemonize include' [none]='' [tunnel]='batchmode stricthostkeychecking userknownhostsfile globalknownhostsfile exitonforwardfailure passwordauthentication kbdinteractiveauthentication localforward remoteforward dynamicforward controlmaster controlpath proxycommand localcommand permitlocalcommand knownhostscommand remotecommand')
 # 1 when the sandbox has a database and a user
-declare -gA IACT_CAT_HAS_DATABASE=([postgres]=1 [mysql]=1 [redis]=0 [none]=0)
+declare -gA IACT_CAT_HAS_DATABASE=([postgres]=1 [mysql]=1 [redis]=0 [none]=0 [tunnel]=0)
 # 1 when the sandbox has a password
-declare -gA IACT_CAT_NEEDS_PASSWORD=([postgres]=1 [mysql]=1 [redis]=1 [none]=0)
+declare -gA IACT_CAT_NEEDS_PASSWORD=([postgres]=1 [mysql]=1 [redis]=1 [none]=0 [tunnel]=0)
+# 1 when the server reads its password from the config file iact writes
+declare -gA IACT_CAT_PASSWORD_IN_CONFIG=([postgres]=0 [mysql]=0 [redis]=1 [none]=0 [tunnel]=0)
 # how a backup is taken
-declare -gA IACT_CAT_BACKUP_METHOD=([postgres]=pg_dump [mysql]=mariadb-dump [redis]=rdb [none]=tar)
+declare -gA IACT_CAT_BACKUP_METHOD=([postgres]=pg_dump [mysql]=mariadb-dump [redis]=rdb [none]=tar [tunnel]=tar)
 # extension of a backup file
-declare -gA IACT_CAT_BACKUP_EXT=([postgres]=sql [mysql]=sql [redis]=rdb [none]=tar)
+declare -gA IACT_CAT_BACKUP_EXT=([postgres]=sql [mysql]=sql [redis]=rdb [none]=tar [tunnel]=tar)
 # version when the manifest pins none
-declare -gA IACT_CAT_DEFAULT_VERSION=([postgres]=15 [mysql]=10.11 [redis]=7 [none]='')
+declare -gA IACT_CAT_DEFAULT_VERSION=([postgres]=15 [mysql]=10.11 [redis]=7 [none]='' [tunnel]='')
 # binaries needed ('|' separates alternatives)
-declare -gA IACT_CAT_BINARIES=([postgres]='postgres initdb pg_dump psql' [mysql]='mariadbd mariadb-install-db mariadb mariadb-dump' [redis]='redis-server redis-cli' [none]='')
+declare -gA IACT_CAT_BINARIES=([postgres]='postgres initdb pg_dump psql' [mysql]='mariadbd mariadb-install-db mariadb mariadb-dump' [redis]='redis-server redis-cli' [none]='' [tunnel]=ssh)
 # versioned bin dirs searched before PATH (newest first)
-declare -gA IACT_CAT_BIN_DIRS=([postgres]='/usr/lib/postgresql/*/bin' [mysql]='' [redis]='' [none]='')
+declare -gA IACT_CAT_BIN_DIRS=([postgres]='/usr/lib/postgresql/*/bin' [mysql]='' [redis]='' [none]='' [tunnel]='')
 # how to install the binaries
-declare -gA IACT_CAT_INSTALL_HINT=([postgres]='apt-get install -y postgresql' [mysql]='apt-get install -y mariadb-server mariadb-client' [redis]='apt-get install -y redis-server redis-tools' [none]='')
+declare -gA IACT_CAT_INSTALL_HINT=([postgres]='apt-get install -y postgresql' [mysql]='apt-get install -y mariadb-server mariadb-client' [redis]='apt-get install -y redis-server redis-tools' [none]='' [tunnel]='apt-get install -y openssh-client')
 # docker image when the manifest names none
-declare -gA IACT_CAT_DEFAULT_IMAGE=([postgres]=iact/postgres:15 [mysql]=iact/mariadb:10.11 [redis]=iact/redis:7 [none]='')
+declare -gA IACT_CAT_DEFAULT_IMAGE=([postgres]=iact/postgres:15 [mysql]=iact/mariadb:10.11 [redis]=iact/redis:7 [none]='' [tunnel]='')
 # docker image repository (tag = version)
-declare -gA IACT_CAT_IMAGE_REPO=([postgres]=iact/postgres [mysql]=iact/mariadb [redis]=iact/redis [none]='')
+declare -gA IACT_CAT_IMAGE_REPO=([postgres]=iact/postgres [mysql]=iact/mariadb [redis]=iact/redis [none]='' [tunnel]='')
 # port inside the container
-declare -gA IACT_CAT_CONTAINER_PORT=([postgres]=5432 [mysql]=3306 [redis]=6379 [none]='')
+declare -gA IACT_CAT_CONTAINER_PORT=([postgres]=5432 [mysql]=3306 [redis]=6379 [none]='' [tunnel]='')
 # data directory inside the container
-declare -gA IACT_CAT_CONTAINER_DATA=([postgres]=/var/lib/postgresql/data [mysql]=/var/lib/mysql [redis]=/data [none]='')
+declare -gA IACT_CAT_CONTAINER_DATA=([postgres]=/var/lib/postgresql/data [mysql]=/var/lib/mysql [redis]=/data [none]='' [tunnel]='')
 # VAR=field exported by activate (field: host port database user password url)
-declare -gA IACT_CAT_CONNECTION_VARS=([postgres]='DB_HOST=host DB_PORT=port DB_NAME=database DB_USER=user DB_PASSWORD=password DATABASE_URL=url PGHOST=host PGPORT=port PGDATABASE=database PGUSER=user PGPASSWORD=password' [mysql]='DB_HOST=host DB_PORT=port DB_NAME=database DB_USER=user DB_PASSWORD=password DATABASE_URL=url MYSQL_HOST=host MYSQL_TCP_PORT=port MYSQL_PWD=password' [redis]='REDIS_HOST=host REDIS_PORT=port REDIS_PASSWORD=password REDIS_URL=url' [none]='')
+declare -gA IACT_CAT_CONNECTION_VARS=([postgres]='DB_HOST=host DB_PORT=port DB_NAME=database DB_USER=user DB_PASSWORD=password DATABASE_URL=url PGHOST=host PGPORT=port PGDATABASE=database PGUSER=user PGPASSWORD=password' [mysql]='DB_HOST=host DB_PORT=port DB_NAME=database DB_USER=user DB_PASSWORD=password DATABASE_URL=url MYSQL_HOST=host MYSQL_TCP_PORT=port MYSQL_PWD=password MYSQL_PORT=port MYSQL_USER=user MYSQL_PASSWORD=password MYSQL_DATABASE=database' [redis]='REDIS_HOST=host REDIS_PORT=port REDIS_PASSWORD=password REDIS_URL=url' [none]='' [tunnel]='')
 # connection URL, each {field} URL-encoded
-declare -gA IACT_CAT_URL_TEMPLATE=([postgres]='postgresql://{user}:{password}@{host}:{port}/{database}' [mysql]='mysql://{user}:{password}@{host}:{port}/{database}' [redis]='redis://default:{password}@{host}:{port}/0' [none]='')
+declare -gA IACT_CAT_URL_TEMPLATE=([postgres]='postgresql://{user}:{password}@{host}:{port}/{database}' [mysql]='mysql://{user}:{password}@{host}:{port}/{database}' [redis]='redis://default:{password}@{host}:{port}/0' [none]='' [tunnel]='')
 # drivers that run the service
-declare -gA IACT_CAT_DRIVERS=([postgres]='lightweight namespace docker' [mysql]='lightweight namespace docker' [redis]='lightweight namespace docker' [none]='lightweight namespace docker')
+declare -gA IACT_CAT_DRIVERS=([postgres]='lightweight namespace docker' [mysql]='lightweight namespace docker' [redis]='lightweight namespace docker' [none]='lightweight namespace docker' [tunnel]=lightweight)

@@ -15,7 +15,7 @@ source "${BASH_SOURCE[0]%/*}/activate.sh"
 
 readonly IACT_ENV_RE='^[a-z][a-z0-9_-]{0,62}$'
 # The closed set of structured error kinds (docs/driver-protocol.md "Errors"; src/drivers/errors.ts mirrors it).
-readonly IACT_ERROR_KINDS='usage not-found port-in-use missing-binary missing-image no-engine refused-setting start-failed login-failed locked backup-failed io internal'
+readonly IACT_ERROR_KINDS='usage not-found port-in-use missing-binary missing-image no-engine refused-setting start-failed login-failed locked backup-failed init-failed io internal'
 # Kinds whose next attempt may succeed without a change to the manifest.
 readonly IACT_RETRYABLE_KINDS='port-in-use start-failed login-failed locked no-engine io'
 

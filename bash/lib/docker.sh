@@ -53,6 +53,8 @@ dkr::image() {
 
 dkr::require_image() {
   docker image inspect --format '{{.Id}}' "${DKR_IMAGE}" >/dev/null 2>&1 && return 0
+  # An engine that stopped (mid-apply) is not a missing image.
+  docker version --format '{{.Server.Version}}' >/dev/null 2>&1 || iact::docker_no_engine
   if [[ "${DKR_IMAGE}" == iact/* ]]; then
     iact::die 1 "docker image ${DKR_IMAGE} is not built" \
       "run scripts/docker-images.sh (builds ${IACT_CAT_DEFAULT_IMAGE[*]} from this machine's binaries)" missing-image
@@ -115,6 +117,9 @@ dkr::write_config() {
 
 # A new container for the sandbox on its volume (made when missing; kept across containers). The
 # password reaches the service as a file path, never as a value: docker's command line shows in `ps`.
+# The host's network, the server bound to 127.0.0.1:PORT: it listens only where it is published
+# (no bridge address another container could reach), and its users are scoped to 127.0.0.1, where
+# iact and the applications connect from (docs/driver-protocol.md "Docker").
 dkr::run_container() {
   local volume out db_env
   local -a args
@@ -127,7 +132,7 @@ dkr::run_container() {
     --label "iact.environment=${SB_ENV}" --label "iact.name=${SB_NAME}" --label iact.driver=docker
     --label "iact.spec_hash=${SB_SPEC_HASH}" --label "iact.service=${SB_SERVICE}" --label "iact.port=${SB_PORT}"
     --label "iact.config_hash=${DKR_CONFIG_HASH}" --stop-signal "SIG${IACT_CAT_STOP_SIGNAL[${SB_SERVICE}]}"
-    -p "127.0.0.1:${SB_PORT}:${IACT_CAT_CONTAINER_PORT[${SB_SERVICE}]}"
+    --network host -e "IACT_PORT=${SB_PORT}"
     --mount "type=volume,source=${volume},target=${IACT_CAT_CONTAINER_DATA[${SB_SERVICE}]}"
     --mount "type=bind,source=${SB_DIR},target=${DKR_SANDBOX_MOUNT},readonly"
     -e "IACT_CONFIG=${DKR_SANDBOX_MOUNT}/${IACT_CAT_CONFIG_FILE[${SB_SERVICE}]}")
@@ -141,7 +146,7 @@ dkr::run_container() {
   args+=(-e "${db_env}_PASSWORD_FILE=${DKR_SANDBOX_MOUNT}/secrets/password" "${DKR_IMAGE}")
   if ! out="$(docker "${args[@]}" 2>&1)"; then
     dkr::require_image
-    iact::die 1 "docker run for sandbox ${SB_NAME} failed: ${out}" "read the docker error above" start-failed
+    iact::die 1 "docker run for sandbox ${SB_NAME} failed: ${out//$'\n'/; }" "read the docker error above" start-failed
   fi
 }
 
@@ -206,7 +211,9 @@ dkr::wait_ready() {
 # config hash differs or RECREATE=1, started when stopped; then waits for a real login.
 dkr::converge() {
   local recreate="${1:-0}"
-  dkr::config_hash <"${SB_DIR}/sandbox.json"
+  # The spec being applied, as sandbox.json will record it once the container accepted it.
+  sb::observed_json
+  dkr::config_hash <<<"${SB_JSON}"
   if [[ -n "${DKR_STATE}" ]] && ((recreate)) || [[ -n "${DKR_STATE}" && "${DKR_HASH}" != "${DKR_CONFIG_HASH}" ]]; then
     iact::info "sandbox ${SB_NAME}: new container ${DKR_CONTAINER} (data volume kept)"
     # A clean stop first: redis saves its data on SIGTERM, and `rm -f` would SIGKILL it unsaved.
@@ -226,10 +233,11 @@ dkr::converge() {
 }
 
 # `iact-service VERB` inside the running container (scripts/docker-images/): set-password and
-# reload read the mounted secret and config file, so no value is on a command line.
+# reload read the mounted secret and config file, so no value is on a command line; the password the
+# server has now (redis needs it to log in) goes on stdin, and no file in the container keeps it.
 dkr::exec_service() {
   local verb="$1" kind="$2" out
-  out="$(docker exec "${DKR_CONTAINER}" iact-service "${verb}" 2>&1 >/dev/null)" ||
+  out="$(printf '%s\n' "${SVC_SERVER_PASSWORD:-${SB_PASSWORD}}" | docker exec -i "${DKR_CONTAINER}" iact-service "${verb}" 2>&1 >/dev/null)" ||
     iact::die 1 "sandbox ${SB_NAME}: ${verb} in the running container failed${out:+: ${out//$'\n'/; }}" \
       "fix the manifest's settings, or read: docker logs ${DKR_CONTAINER}" "${kind}"
 }

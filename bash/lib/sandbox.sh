@@ -186,14 +186,17 @@ readonly SB_SPEC_JQ='
   # The config gets the values of the secret settings; sandbox.json keeps only their hashes (in .settings).
   | ($hashed + (.secret_settings // {})) as $s
   | (.service == "postgres" or .service == "mysql") as $sql
-  | ((if $sql then {database: (.database // (.name | ident)), user: (.user // (.name | ident))} else {} end)) as $db
+  | ((if $sql then {database: (.database // (.name | ident)), user: (.user // (.name | ident))}
+      elif .service == "tunnel" then ({database, user} | with_entries(select(.value != null))) else {} end)) as $db
   | ((if $driver == "namespace" and (.memory // "") == "" and $wmem != "" then {memory: $wmem} else {} end)) as $mem
   | ({name, environment: $env, driver: $driver, service, port, spec_hash: (.spec_hash // "")}
       + (del(.password, .secret_settings, .settings, .database, .user, .name, .environment, .driver, .service, .port, .spec_hash)
          | with_entries(select(.value != null)))
       + $db + $mem + {settings: $hashed}) as $obs
   | ([.name, (.environment // ""), (.driver // ""), .service, .port, ($obs.version // ""), ($obs.database // ""),
-      ($obs.user // ""), ($obs.memory // ""), ($obs.image // ""), $obs.spec_hash, ($obs.password_hash // "")]
+      ($obs.user // ""), ($obs.memory // ""), ($obs.image // ""), $obs.spec_hash, ($obs.password_hash // ""),
+      (if .admin == true then "1" else "" end), ((.extensions // []) | map(tostring) | join(" ")),
+      ((.init // []) | map(tostring) | join(" ")), (if .auth == false then "0" else "" end)]
      | map(tostring | gsub("[\u0000-\u001f]"; " ")) | join("\u001f")) + "\u0000"
     + ((.password // "") | tostring) + "\u0000"
     + ($s | to_entries | map((.key | gsub("[\u0000-\u001f]"; " ")) + "\u001f"
@@ -216,7 +219,9 @@ sb::ingest_spec() {
     IFS= read -r -d '' SB_OBSERVED_JSON || true
   } < <(jq -j --arg env "${SB_ENV}" --arg driver "${SB_DRIVER}" --arg wmem "${wmem}" "${SB_SPEC_JQ_DEFS} ${SB_SPEC_JQ}" "${file}" 2>/dev/null)
   [[ -n "${SB_OBSERVED_JSON}" ]] || iact::usage_error "spec '${file}' is not a JSON object with name, service, port and settings" "pass the JSON of a DriverSpec"
-  IFS=$'\x1f' read -r SPEC_NAME spec_env spec_driver SPEC_SERVICE SPEC_PORT SB_VERSION SB_DB SB_USER SB_MEMORY SB_IMAGE SB_SPEC_HASH SB_PASSWORD_HASH <<<"${fields}"
+  IFS=$'\x1f' read -r SPEC_NAME spec_env spec_driver SPEC_SERVICE SPEC_PORT SB_VERSION SB_DB SB_USER SB_MEMORY SB_IMAGE SB_SPEC_HASH SB_PASSWORD_HASH \
+    SB_ADMIN SB_EXTENSIONS_TEXT SB_INIT_TEXT SB_AUTH <<<"${fields}"
+  data::ingest
   [[ -z "${spec_env}" || "${spec_env}" == "${SB_ENV}" ]] || iact::usage_error "spec is for environment '${spec_env}', not '${SB_ENV}'" "pass --env ${spec_env}"
   [[ -z "${spec_driver}" || "${spec_driver}" == "${SB_DRIVER}" ]] || iact::usage_error "spec is for driver '${spec_driver}', not '${SB_DRIVER}'" "run the ${spec_driver} driver's script"
   SB_SETTING_KEYS=()
@@ -251,7 +256,7 @@ sb::load_create_spec() {
 # when the spec came without them (create without --spec; src/drivers/spec.ts does the same).
 sb::observed_json() {
   local json="${SB_OBSERVED_JSON}" hash
-  if [[ -z "${SB_PASSWORD_HASH}" && "${SB_SERVICE}" != none ]]; then
+  if [[ -z "${SB_PASSWORD_HASH}" && "${SB_SERVICE}" != none && "${SB_AUTH:-}" != 0 ]]; then
     SB_PASSWORD_HASH="$(sb::password_hash)"
     json="${json%\}}"
     json="${json%,\"settings\":*}"
@@ -316,17 +321,27 @@ sb::password_hash() {
   printf 'sha256:%s' "${sum:0:16}"
 }
 
-# sandbox.json (no password, 0600), secrets/password (0600), .meta, bin/activate.
+# sandbox.json (no password, 0600), secrets/password (0600), .meta, bin/activate. The state plans read:
+# written once the server has accepted the spec, never before (docs/driver-protocol.md "Update steps").
 sb::write_files() {
-  local json
-  # A layered data/ after a reboot is an empty mount point until mounted again (docs/data.md).
-  store::ensure_mounted
-  if [[ "${SB_SERVICE}" != none ]]; then
-    sb::write_file "${SB_DIR}/secrets/password" "${SB_PASSWORD}"
-  fi
+  sb::write_password
+  sb::write_state
+  sb::write_identity
+}
+
+# secrets/password (0600): the password the server has.
+sb::write_password() {
+  [[ "${SB_SERVICE}" == none ]] || sb::write_file "${SB_DIR}/secrets/password" "${SB_PASSWORD}"
+}
+
+# sandbox.json: the spec the sandbox was last applied with.
+sb::write_state() {
   sb::observed_json
-  json="${SB_JSON}"
-  sb::write_file "${SB_DIR}/sandbox.json" "${json}"$'\n'
+  sb::write_file "${SB_DIR}/sandbox.json" "${SB_JSON}"$'\n'
+}
+
+# .meta and bin/activate: which sandbox this is (status and destroy find it by .meta, even half-made).
+sb::write_identity() {
   sb::write_file "${SB_DIR}/.meta" "${SB_DRIVER} ${SB_SERVICE} ${SB_PORT} ${SB_VERSION:--}"$'\n'
   sb::write_activate
 }
@@ -339,7 +354,12 @@ sb::make_dirs() {
   # umask 077: every directory made here is 0700.
   ((${#missing[@]} == 0)) || mkdir -p -- "${missing[@]}"
   if ((EUID == 0)) && [[ "${SB_OS_USER}" != root ]]; then
-    chown "${SB_OS_USER}:" "${SB_DIR}" "${SB_DIR}/logs" "${SB_DIR}/run" "${SB_DIR}/conf" "${SB_DIR}/data"
+    # A driver that keeps root's files out of the service user's reach owns them its own way.
+    if declare -F drv::own_dirs >/dev/null; then
+      drv::own_dirs
+    else
+      chown "${SB_OS_USER}:" "${SB_DIR}" "${SB_DIR}/logs" "${SB_DIR}/run" "${SB_DIR}/conf" "${SB_DIR}/data"
+    fi
   fi
 }
 
@@ -457,7 +477,8 @@ sb::start_service() {
 sb::log_tail() {
   local f lines
   for f in "${SB_DIR}"/logs/*.log; do
-    [[ -s "${f}" ]] || continue
+    # logs/ is the service user's: a link it planted would make root print another file.
+    [[ -s "${f}" && -f "${f}" && ! -L "${f}" ]] || continue
     lines="$(tail -n 15 "${f}")"
     iact::warn "last lines of ${f}:"
     printf '%s\n' "${lines}" >&2
@@ -550,8 +571,8 @@ sb::cmd_create() {
       sb::die_port_in_use
     fi
   fi
-  # Keep the stored password when the spec has none (create is an ensure).
-  if [[ -z "${SB_PASSWORD}" && "${SB_SERVICE}" != none ]]; then
+  # Keep the stored password when the spec has none (create is an ensure); password: null has none.
+  if [[ -z "${SB_PASSWORD}" && "${SB_SERVICE}" != none && "${SB_AUTH:-}" != 0 ]]; then
     if [[ -r "${SB_DIR}/secrets/password" ]]; then
       IFS= read -r -d '' SB_PASSWORD <"${SB_DIR}/secrets/password" || true
     fi
@@ -587,21 +608,58 @@ sb::cmd_create() {
     SB_PORT="${SB_PORT_SAVED}"
     running=0
   fi
-  sb::write_files
+  # A layered data/ after a reboot is an empty mount point until mounted again (docs/data.md "Storage").
+  store::ensure_mounted
+  sb::write_identity
   svc::write_config
   svc::decide_reach
+  # A running sandbox whose recorded settings differ (or are unknown: sandbox.json is gone) restarts:
+  # its new process reads every setting, where a reload could carry only the reloadable ones.
+  if ((running)) && ! ((fresh)) && [[ "${SB_SERVICE}" != none ]] && ! sb::recorded_settings_match; then
+    iact::info "sandbox ${SB_NAME}: restarting it so that it runs with the spec's settings"
+    drv::stop_processes
+    running=0
+  fi
   drv::prepare
+  # A create that fails stops the server it started: no half-configured server is left listening.
+  IACT_ERROR_DEFER=1
+  trap 'sb::create_failed' EXIT
   sb::start_service
   if [[ "${SB_SERVICE}" != none ]]; then
     # A branch's data holds its source's database and user: they take this sandbox's names.
     ((!branched)) || svc::call adopt "${STORE_FROM_DB}" "${STORE_FROM_USER}" || iact::die 1 "could not rename the database and user of branch '${SB_NAME}'" "see ${SB_DIR}/logs/" login-failed
     # Credentials first: a reload logs in with the password the server has (docs/driver-protocol.md).
     svc::ensure_credentials || iact::die 1 "could not set the credentials of sandbox '${SB_NAME}'" "see ${SB_DIR}/logs/" login-failed
-    ((fresh)) || ! ((running)) || svc::reload "$(drv::service_pid)" "${SB_SETTING_KEYS[@]}"
     sb::wait_login
+    # Extensions and init files (docs/data.md); a failure leaves the create unfinished, so it is planned again.
+    data::after_create
   fi
+  # The state last: sandbox.json and secrets/password record only what the server accepted.
+  sb::write_password
+  sb::write_state
   : >"${SB_DIR}/.initialized"
+  trap - EXIT
+  # shellcheck disable=SC2034 # read by iact::die
+  IACT_ERROR_DEFER=0
   iact::info "sandbox ${SB_NAME} (${SB_SERVICE}, ${SB_DRIVER}) ready on 127.0.0.1:${SB_PORT} in ${SB_ENV}"
+}
+
+# True when sandbox.json records exactly the spec's settings (a create that changes none needs no restart).
+sb::recorded_settings_match() {
+  [[ -r "${SB_DIR}/sandbox.json" ]] || return 1
+  jq -e --argjson new "${SB_OBSERVED_JSON}" '(.settings // {}) == ($new.settings // {})' "${SB_DIR}/sandbox.json" >/dev/null 2>&1
+}
+
+# EXIT trap of create: a failed create stops the server this run started, then prints the error line last.
+sb::create_failed() {
+  local rc=$?
+  trap - EXIT
+  if ((rc != 0)) && [[ "${SB_STARTED_NOW:-0}" == 1 && "${SB_SERVICE}" != none ]]; then
+    iact::warn "stopping the ${SB_SERVICE} server of ${SB_NAME}: its create did not finish"
+    drv::stop_processes || true
+  fi
+  [[ -n "${IACT_ERROR_LINE:-}" ]] && printf '%s\n' "${IACT_ERROR_LINE}" >&2
+  exit "${rc}"
 }
 
 # create-many --specs FILE: many `none` sandboxes (a JSON array of specs) in one process, since
@@ -674,6 +732,7 @@ sb::cmd_create_many() {
 SB_UPDATE_FILES=(sandbox.json .meta secrets/password bin/activate data/iact.conf data/pg_hba.conf data/pg_ident.conf conf/my.cnf conf/redis.conf)
 SB_UPDATE_SAVED=''
 SB_UPDATE_WAS_RUNNING=0
+SB_UPDATE_STARTED_FOR_STEPS=0
 SB_UPDATE_OLD_PASSWORD=''
 SVC_SERVER_PASSWORD=
 
@@ -706,6 +765,8 @@ sb::update_rollback() {
       SB_PASSWORD="${SB_UPDATE_OLD_PASSWORD}" SB_STARTED_NOW=0
       svc::set_password || iact::warn "sandbox ${SB_NAME} kept its new password; apply again to converge"
     fi
+    # A stopped sandbox started for its steps is stopped again.
+    if ((SB_UPDATE_STARTED_FOR_STEPS)) && sb::is_running; then drv::stop_processes; fi
     if ((SB_UPDATE_WAS_RUNNING)) && ! sb::is_running; then
       # A fresh process reads the restored files; this one holds the new spec and the lock.
       if [[ -n "${SB_LOCK_FD:-}" ]]; then exec {SB_LOCK_FD}>&-; fi
@@ -716,6 +777,13 @@ sb::update_rollback() {
   # The structured error line comes last (docs/driver-protocol.md "Errors").
   [[ -n "${IACT_ERROR_LINE:-}" ]] && printf '%s\n' "${IACT_ERROR_LINE}" >&2
   exit "${rc}"
+}
+
+# The steps of docs/data.md, on the running server at its new port: extensions, then the init files.
+sb::update_data_steps() {
+  if ((STEP_EXTENSIONS)) && ((${#SB_EXTENSIONS[@]} > 0)); then svc::call extensions; fi
+  if ((STEP_INIT)) && ((${#SB_INIT_FILES[@]} > 0)); then data::run_init; fi
+  return 0
 }
 
 sb::update_done() {
@@ -730,7 +798,7 @@ sb::update_done() {
 # it gets what update always did, set-password and reload (plus restart with --restart).
 sb::update_steps() {
   local step steps=()
-  STEP_SET_PASSWORD=0 STEP_RELOAD=0 STEP_RESTART=0
+  STEP_SET_PASSWORD=0 STEP_RELOAD=0 STEP_RESTART=0 STEP_GRANT=0 STEP_EXTENSIONS=0 STEP_INIT=0
   if ((ARG_STEPS_GIVEN)); then
     IFS=, read -r -a steps <<<"${ARG_STEPS}"
   else
@@ -740,6 +808,9 @@ sb::update_steps() {
   for step in "${steps[@]}"; do
     case "${step}" in
       set-password) STEP_SET_PASSWORD=1 ;;
+      grant) STEP_GRANT=1 ;;
+      extensions) STEP_EXTENSIONS=1 ;;
+      init) STEP_INIT=1 ;;
       reload) STEP_RELOAD=1 ;;
       restart) STEP_RESTART=1 ;;
       recreate)
@@ -748,7 +819,7 @@ sb::update_steps() {
         STEP_RESTART=1
         ;;
       '') ;;
-      *) iact::usage_error "unknown update step '${step}'" "use set-password, reload and restart, comma-separated" ;;
+      *) iact::usage_error "unknown update step '${step}'" "use set-password, grant, reload, restart, extensions and init, comma-separated" ;;
     esac
   done
   SB_STEPS_TEXT="${steps[*]}"
@@ -759,7 +830,7 @@ sb::update_steps() {
 # when the given steps cannot carry it out. Sets SB_RELOAD_KEYS (changed reloadable settings) and
 # SB_DROPPED_KEYS (settings removed from the spec).
 sb::update_check_steps() {
-  local kind key old_memory='' restart_for=() reload_for=() password_for=() missing=()
+  local kind key old_memory='' old_admin='' old_extensions='' old_init='' old_auth='' restart_for=() reload_for=() password_for=() missing=()
   SB_RELOAD_KEYS=() SB_DROPPED_KEYS=()
   # A none sandbox is its files: nothing runs, every change is carried by writing them.
   [[ "${SB_SERVICE}" == none ]] && return 0
@@ -767,6 +838,10 @@ sb::update_check_steps() {
   while IFS=$'\t' read -r kind key; do
     case "${kind}" in
       memory) old_memory="${key}" ;;
+      admin) old_admin="${key}" ;;
+      extensions) old_extensions="${key}" ;;
+      init) old_init="${key}" ;;
+      auth) old_auth="${key}" ;;
       setting)
         if [[ " ${IACT_CAT_RELOADABLE[${SB_SERVICE}]} " == *" ${key} "* ]]; then
           reload_for+=("settings.${key}")
@@ -779,11 +854,19 @@ sb::update_check_steps() {
     esac
   done < <(jq -r --argjson new "${SB_OBSERVED_JSON}" '
       "memory\t\(.memory // "")",
+      "admin\t\(if .admin == true then "1" else "" end)",
+      "extensions\t\((.extensions // []) | join(" "))",
+      "init\t\((.init // []) | join(" "))",
+      "auth\t\(if .auth == false then "0" else "" end)",
       ((.settings // {}) as $o | $new.settings as $n
        | (($o | keys) + ($n | keys) | unique[] | select($o[.] != $n[.]) | "setting\t\(.)"),
          ($o | keys[] as $k | select($n | has($k) | not) | "dropped\t\($k)"))' "${SB_DIR}/sandbox.json" 2>/dev/null)
   [[ "${old_memory}" == "${SB_MEMORY}" ]] || restart_for+=(memory)
-  [[ "${SB_PASSWORD}" == "${SVC_SERVER_PASSWORD}" ]] || password_for+=(password)
+  [[ "${SB_PASSWORD}" == "${SVC_SERVER_PASSWORD}" && "${SB_AUTH}" == "${old_auth}" ]] || password_for+=(password)
+  # What docs/data.md adds: each field has its own step, and no other step carries it.
+  if [[ "${SB_ADMIN}" != "${old_admin}" ]] && ! ((STEP_GRANT)); then missing+=("grant (admin)"); fi
+  if [[ "${SB_EXTENSIONS_TEXT}" != "${old_extensions}" ]] && ! ((STEP_EXTENSIONS)); then missing+=("extensions (extensions)"); fi
+  if [[ "${SB_INIT_TEXT}" != "${old_init}" ]] && ! ((STEP_INIT)); then missing+=("init (init)"); fi
   if ((${#restart_for[@]} > 0)) && ! ((STEP_RESTART)); then missing+=("${SB_RESTART_STEP:-restart} (${restart_for[*]})"); fi
   # A restart starts a process that reads every setting: it carries reloadable ones too.
   if ((${#reload_for[@]} > 0)) && ! ((STEP_RELOAD || STEP_RESTART)); then missing+=("reload (${reload_for[*]})"); fi
@@ -822,11 +905,13 @@ sb::cmd_update() {
     sb::die_port_in_use
   fi
   SB_UPDATE_WAS_RUNNING="${running}" SB_UPDATE_OLD_PASSWORD="${SVC_SERVER_PASSWORD}"
+  store::ensure_mounted
   sb::update_snapshot
-  sb::write_files
   svc::write_config
+  sb::write_activate
   [[ "${SB_SERVICE}" == none ]] || svc::decide_reach
   if [[ "${SB_SERVICE}" == none ]]; then
+    sb::write_files
     sb::update_done
     iact::info "sandbox ${SB_NAME} updated"
     return 0
@@ -834,8 +919,10 @@ sb::cmd_update() {
   if ((running)); then
     # The running server still listens where it did (postgres names its socket by port).
     SB_PORT="${META_PORT}"
-    if ((STEP_SET_PASSWORD)); then
-      svc::set_password || iact::die 1 "could not set the new password of sandbox '${SB_NAME}'" "see ${SB_DIR}/logs/" login-failed
+    # A restart that follows gives a server that reads its password from its config (redis) the
+    # spec's, even when the one it has now is unknown (a login-failed repair).
+    if ((STEP_GRANT)) || { ((STEP_SET_PASSWORD)) && { ! ((STEP_RESTART)) || [[ "${IACT_CAT_PASSWORD_IN_CONFIG[${SB_SERVICE}]}" != 1 ]]; }; }; then
+      DATA_REVOKE="${STEP_GRANT}" svc::set_password || iact::die 1 "could not set the new password or grants of sandbox '${SB_NAME}'" "see ${SB_DIR}/logs/" login-failed
     fi
     # A restart that follows reads every setting anyway; a reload first would only check them twice.
     if ((STEP_RELOAD && !STEP_RESTART)); then
@@ -849,15 +936,24 @@ sb::cmd_update() {
     fi
     SB_PORT="${new_port}"
     sb::wait_login
-  elif ((STEP_SET_PASSWORD)) && [[ "${SB_PASSWORD}" != "${SVC_SERVER_PASSWORD}" ]]; then
-    # Stopped: the files carry everything but a password kept in the data directory, which only
-    # the server can change. It runs for that and is stopped again (an update leaves it stopped).
+    sb::update_data_steps
+  elif { ((STEP_SET_PASSWORD)) && [[ "${SB_PASSWORD}" != "${SVC_SERVER_PASSWORD}" ]]; } || ((STEP_GRANT || STEP_EXTENSIONS || STEP_INIT)); then
+    # Stopped: the files carry everything but what the data directory keeps (a password, grants,
+    # extensions, what init files make), which only the server can change. It runs for that and is
+    # stopped again (an update leaves it stopped).
     drv::prepare
+    SB_UPDATE_STARTED_FOR_STEPS=1
     sb::start_service
-    svc::set_password || iact::die 1 "could not set the new password of sandbox '${SB_NAME}'" "see ${SB_DIR}/logs/" login-failed
+    if ((STEP_SET_PASSWORD || STEP_GRANT)); then
+      DATA_REVOKE="${STEP_GRANT}" svc::set_password || iact::die 1 "could not set the new password or grants of sandbox '${SB_NAME}'" "see ${SB_DIR}/logs/" login-failed
+    fi
     sb::wait_login
+    sb::update_data_steps
     drv::stop_processes
   fi
+  # The state last: a kill before this line leaves the last applied spec recorded, so the next
+  # plan still shows the change (state never claims what the server has not accepted).
+  sb::write_files
   sb::update_done
   iact::info "sandbox ${SB_NAME} updated (steps: ${SB_STEPS_TEXT:-none}$( ((running)) || printf '; it was stopped and stays stopped'))"
 }
@@ -1049,7 +1145,11 @@ sb::cmd_status() {
       [[ ! -e "${SB_DIR}/.stopped" && -e "${SB_DIR}/.initialized" ]] && running=true healthy=true
     elif sb::probe_pid; then
       running=true
-      drv::healthy && healthy=true
+      if drv::healthy; then
+        healthy=true
+        sb::status_login "${p_spec[n]}"
+        version_json+="${REPLY}"
+      fi
     else
       SB_PID=null
     fi
@@ -1057,6 +1157,28 @@ sb::cmd_status() {
     sep=','
   done
   printf ']\n'
+}
+
+# REPLY = ',"login":true' or ',"login":false' after a real login over 127.0.0.1:SB_PORT with the
+# recorded password (secrets/password) and the user and database of SPEC_JSON; '' when it cannot be
+# checked (no readable secret, no client). A plan must not say "in sync" while that login fails
+# (docs/driver-protocol.md "Status").
+sb::status_login() {
+  local spec="$1"
+  REPLY=''
+  [[ "${spec}" != null && -r "${SB_DIR}/secrets/password" ]] || return 0
+  SB_PASSWORD='' SB_USER='' SB_DB=''
+  IFS= read -r -d '' SB_PASSWORD <"${SB_DIR}/secrets/password" || true
+  [[ "${spec}" =~ \"database\":\"([A-Za-z0-9_]+)\" ]] && SB_DB="${BASH_REMATCH[1]}"
+  [[ "${spec}" =~ \"user\":\"([A-Za-z0-9_]+)\" ]] && SB_USER="${BASH_REMATCH[1]}"
+  case "${SB_SERVICE}" in
+    postgres)
+      # Any installed psql logs in to any version; found once per status call.
+      [[ -n "${SVC_BIN:-}" ]] || SVC_BIN="$(svc::pg_bindir '' 2>/dev/null)" || return 0
+      ;;
+    mysql) command -v mariadb >/dev/null 2>&1 || return 0 ;;
+  esac
+  if svc::login_works; then REPLY=',"login":true'; else REPLY=',"login":false'; fi
 }
 
 # One status object of SB_NAME/SB_SERVICE/SB_PORT/SB_PID, the shape of schemas/driver-status.schema.json.

@@ -67,8 +67,9 @@ svc::decide_reach() {
   [[ "${SVC_REACH_OK:-0}" == 1 ]] && return 0
   SVC_PRIV=()
   ((EUID == 0)) && [[ "${SB_OS_USER}" != root ]] || return 0
-  if ! setpriv --reuid="${SB_OS_USER}" --regid="${SB_OS_USER}" --clear-groups -- test -x "${path}"; then
-    svc::call unreachable "${path}"
+  if ! svc::as_service test -x "${path}"; then
+    # A server the driver confines itself sees its directory at a path it can reach.
+    svc::run_uid || svc::call unreachable "${path}"
     SVC_PRIV=(--inh-caps=+dac_read_search --ambient-caps=+dac_read_search)
   else
     SVC_REACH_OK=1
@@ -84,6 +85,29 @@ svc::as_user() {
   else
     "$@"
   fi
+}
+
+# Run a command as the sandbox's service identity: SB_OS_USER, or the sandbox's own uid/gid when
+# the driver gives one (SB_RUN_UID, the namespace driver: docs/driver-protocol.md "Service identity").
+svc::as_service() {
+  if ((EUID == 0)) && svc::run_uid; then
+    setpriv --reuid="${SB_RUN_UID}" --regid="${SB_RUN_UID}" --clear-groups "${SVC_PRIV[@]}" -- "$@"
+  else
+    svc::as_user "${SB_OS_USER}" "$@"
+  fi
+}
+
+# True when the sandbox has a uid of its own (SB_RUN_UID, asked of drv::run_uid once).
+svc::run_uid() {
+  [[ -n "${SB_RUN_UID:-}" ]] && return 0
+  declare -F drv::run_uid >/dev/null || return 1
+  drv::run_uid
+  [[ -n "${SB_RUN_UID:-}" ]]
+}
+
+# REPLY = the owner spec chown gives what the service writes (user:group).
+svc::owner() {
+  if svc::run_uid; then REPLY="${SB_RUN_UID}:${SB_RUN_UID}"; else REPLY="${SB_OS_USER}:"; fi
 }
 
 svc::pg_bindir() {
@@ -319,6 +343,8 @@ port=${SB_PORT}
   if ((SB_TCP)); then text+="bind-address=127.0.0.1"$'\n'; else text+="skip-networking"$'\n'; fi
   text+="skip-name-resolve
 skip-log-bin
+character-set-server=utf8mb4
+collation-server=utf8mb4_unicode_ci
 performance_schema=OFF
 innodb_log_file_size=8M
 innodb_buffer_pool_size=32M
@@ -333,6 +359,17 @@ innodb_buffer_pool_dump_at_shutdown=OFF
     text+="${SB_SETTING_KEYS[i]}=${value}"$'\n'
   done
   svc::_write_owned "${file}" "${text}"
+}
+
+# REPLY = the maxmemory a memory limit gives redis: 3/4 of it, so that clients get an error (or
+# keys are evicted, as maxmemory-policy says) before the kernel kills the server. False without a
+# limit or when the manifest sets maxmemory itself.
+svc::redis_maxmemory() {
+  REPLY=''
+  [[ -n "${SB_MEMORY:-}" ]] || return 1
+  svc::setting_value maxmemory && return 1
+  iact::memory_bytes "${SB_MEMORY}"
+  REPLY=$((REPLY * 3 / 4))
 }
 
 svc::redis_write_config() {
@@ -351,7 +388,12 @@ logfile ${SB_DIR}/logs/redis.log
 daemonize no
 save 3600 1 300 100 60 10000
 appendonly no
-requirepass $(svc::redis_quote "${SB_PASSWORD}")
+"
+  # password: null (docs/data.md): no requirepass, reachable on 127.0.0.1 only.
+  [[ "${SB_AUTH:-}" == 0 ]] || text+="requirepass $(svc::redis_quote "${SB_PASSWORD}")"$'\n'
+  # The manifest's maxmemory-policy, written below with the other settings, overrides noeviction.
+  svc::redis_maxmemory && text+="maxmemory ${REPLY}
+maxmemory-policy noeviction
 "
   for i in "${!SB_SETTING_KEYS[@]}"; do
     svc::redis_value "${SB_SETTING_VALUES[i]}"
@@ -360,12 +402,18 @@ requirepass $(svc::redis_quote "${SB_PASSWORD}")
   svc::_write_owned "${file}" "${text}"
 }
 
-# Atomic 0600 write, owned by the service user (it must read its own config).
+# Atomic 0600 write, owned by the service user (it must read its own config). The file is made
+# new (mktemp: O_EXCL) and renamed over DEST: a symlink the service user planted there is replaced,
+# never followed (docs/driver-protocol.md "Service identity").
 svc::_write_owned() {
-  local dest="$1" content="$2"
-  sb::write_file "${dest}" "${content}"
-  ((EUID == 0)) && chown "${SB_OS_USER}:" "${dest}"
-  return 0
+  local dest="$1" content="$2" tmp
+  tmp="$(mktemp "${dest%/*}/.iact-write.XXXXXX")"
+  printf '%s' "${content}" >"${tmp}"
+  if ((EUID == 0)); then
+    svc::owner
+    chown "${REPLY}" "${tmp}"
+  fi
+  mv -fT -- "${tmp}" "${dest}"
 }
 
 # --- processes -----------------------------------------------------------------------------
@@ -374,7 +422,8 @@ svc::_write_owned() {
 svc::server_argv() {
   SVC_ARGV=()
   svc::call argv
-  if ((EUID == 0)) && [[ "${SB_OS_USER}" != root ]]; then
+  # A driver with a service identity of its own (SB_RUN_UID) confines and drops privileges itself.
+  if ((EUID == 0)) && [[ "${SB_OS_USER}" != root ]] && ! svc::run_uid; then
     SVC_ARGV=(setpriv --reuid="${SB_OS_USER}" --regid="${SB_OS_USER}" --init-groups "${SVC_PRIV[@]}" -- "${SVC_ARGV[@]}")
   fi
   return 0
@@ -412,13 +461,13 @@ svc::redis_ready() {
 # --- administration through the socket -----------------------------------------------------
 
 svc::psql_admin() {
-  IACT_PW="${SB_PASSWORD}" IACT_DB="${SB_DB}" IACT_USER="${SB_USER}" \
-    svc::as_user "${SB_OS_USER}" "${SVC_BIN}/psql" -X -q -v ON_ERROR_STOP=1 \
+  IACT_PW="${SB_PASSWORD}" IACT_DB="${SB_DB}" IACT_USER="${SB_USER}" IACT_ADMIN="${SB_ADMIN:-0}" \
+    svc::as_service "${SVC_BIN}/psql" -X -q -v ON_ERROR_STOP=1 \
     -h "${SB_DIR}/run" -p "${SB_PORT}" -U postgres -d postgres
 }
 
 svc::mysql_admin() {
-  svc::as_user "${SB_OS_USER}" mariadb --no-defaults --socket="${SB_DIR}/${IACT_CAT_SOCKET[mysql]}" -u "${SB_OS_USER}" --connect-timeout=5 "$@"
+  svc::as_service mariadb --no-defaults --socket="${SB_DIR}/${IACT_CAT_SOCKET[mysql]}" -u "${SB_OS_USER}" --connect-timeout=5 "$@"
 }
 
 svc::mysql_admin_query() {
@@ -436,7 +485,13 @@ svc::mysql_quote() {
 
 # Logs in with the password the server has now (SVC_SERVER_PASSWORD, which set-password moves on).
 svc::redis_admin() {
-  REDISCLI_AUTH="${SVC_SERVER_PASSWORD:-${SB_PASSWORD}}" redis-cli --no-auth-warning -s "${SB_DIR}/${IACT_CAT_SOCKET[redis]}" "$@"
+  local pw="${SVC_SERVER_PASSWORD:-${SB_PASSWORD}}"
+  # A server without auth (password: null) refuses an AUTH: send none.
+  if [[ -z "${pw}" ]]; then
+    redis-cli --no-auth-warning -s "${SB_DIR}/${IACT_CAT_SOCKET[redis]}" "$@"
+    return
+  fi
+  REDISCLI_AUTH="${pw}" redis-cli --no-auth-warning -s "${SB_DIR}/${IACT_CAT_SOCKET[redis]}" "$@"
 }
 
 # Idempotent: the database, the user and its password exist as the spec says.
@@ -449,10 +504,13 @@ svc::ensure_credentials() {
 svc::postgres_ensure_credentials() {
   # Values travel in the environment (\getenv), never on a command line; this session is never
   # logged, whatever log_statement the manifest sets, so the password stays out of server.log.
+  # pg_stat_statements (a manifest may preload it) would keep ALTER ROLE's text, password included.
   svc::psql_admin <<SQL
 SET log_statement = 'none';
 SET log_min_duration_statement = -1;
 SET log_min_error_statement = 'panic';
+SET pg_stat_statements.track = 'none';
+SET pg_stat_statements.track_utility = off;
 \getenv pw IACT_PW
 \getenv db IACT_DB
 \getenv usr IACT_USER
@@ -461,6 +519,8 @@ SELECT format('ALTER ROLE ${SVC_PG_TEMPLATE_ROLE} RENAME TO %I', :'usr')
    AND NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'usr') \gexec
 SELECT format('CREATE ROLE %I LOGIN', :'usr') WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'usr') \gexec
 SELECT format('ALTER ROLE %I WITH LOGIN PASSWORD %L', :'usr', :'pw') \gexec
+\getenv adm IACT_ADMIN
+SELECT format('ALTER ROLE %I %s', :'usr', CASE WHEN :'adm' = '1' THEN 'SUPERUSER' ELSE 'NOSUPERUSER' END) \gexec
 SELECT format('ALTER DATABASE ${SVC_PG_TEMPLATE_DB} RENAME TO %I', :'db')
  WHERE EXISTS (SELECT 1 FROM pg_database WHERE datname = '${SVC_PG_TEMPLATE_DB}')
    AND NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = :'db') \gexec
@@ -470,20 +530,25 @@ SQL
 }
 
 svc::mysql_ensure_credentials() {
-  local pw
+  local pw admin_sql
   pw="$(svc::mysql_quote "${SB_PASSWORD}")"
+  data::mysql_admin_sql
+  admin_sql="${REPLY}"
   # Admin is the service's OS user through the socket (unix_socket auth): no root, no anonymous users.
-  # sql_log_off: the password stays out of the general log, whatever the manifest's settings.
+  # sql_log_off and log_slow_query off: the password stays out of the general and slow query logs,
+  # whatever the manifest's settings (slow_query_log with long_query_time 0 logs every statement).
   svc::mysql_admin <<SQL
 SET SESSION sql_log_off = 1;
+SET SESSION log_slow_query = OFF;
 DELETE FROM mysql.global_priv WHERE User IN ('', 'root');
 DELETE FROM mysql.proxies_priv WHERE User IN ('', 'root');
 FLUSH PRIVILEGES;
-CREATE DATABASE IF NOT EXISTS \`${SB_DB}\`;
+CREATE DATABASE IF NOT EXISTS \`${SB_DB}\` CHARACTER SET utf8mb4;
 CREATE USER IF NOT EXISTS '${SB_USER}'@'localhost' IDENTIFIED BY ${pw};
 CREATE USER IF NOT EXISTS '${SB_USER}'@'127.0.0.1' IDENTIFIED BY ${pw};
 ALTER USER '${SB_USER}'@'localhost' IDENTIFIED BY ${pw};
 ALTER USER '${SB_USER}'@'127.0.0.1' IDENTIFIED BY ${pw};
+${admin_sql}
 GRANT ALL PRIVILEGES ON \`${SB_DB}\`.* TO '${SB_USER}'@'localhost', '${SB_USER}'@'127.0.0.1';
 SQL
 }
@@ -558,24 +623,30 @@ svc::mysql_reload() {
     svc::setting_value "${key}" || continue
     value="${REPLY}"
     [[ "${value}" =~ ^-?[0-9]+$ || "${value}" =~ ^(ON|OFF|on|off|true|false)$ ]] || value="'${value}'"
-    sql+="SET GLOBAL ${key//-/_} = ${value};"
+    sql+="SET GLOBAL ${key//-/_} = ${value};"$'\n'
   done
   [[ -z "${sql}" ]] && return 0
-  if ! out="$(svc::mysql_admin -e "${sql}" 2>&1)"; then
+  # On stdin, never in argv: /proc/PID/cmdline is readable by every local user (docs/driver-protocol.md).
+  if ! out="$(printf '%s' "${sql}" | svc::mysql_admin 2>&1)"; then
     iact::die 1 "MariaDB refused a setting at runtime: ${out}" "fix the value in the manifest's settings" refused-setting
   fi
 }
 
 svc::redis_reload() {
-  local key out
+  local key commands='' out line
   shift
   svc::warn_dropped
   for key in "$@"; do
     svc::setting_value "${key}" || continue
     svc::redis_value "${REPLY}"
-    out="$(svc::redis_admin CONFIG SET "${key}" "${REPLY}" 2>&1)" || true
-    [[ "${out}" == OK ]] || iact::die 1 "Redis refused ${key} at runtime: ${out}" "fix the value in the manifest's settings" refused-setting
+    commands+="CONFIG SET ${key} $(svc::redis_quote "${REPLY}")"$'\n'
   done
+  [[ -z "${commands}" ]] && return 0
+  # redis-cli reads the commands from stdin: no value (masterauth is a secret) in argv.
+  out="$(printf '%s' "${commands}" | svc::redis_admin 2>&1)" || true
+  while IFS= read -r line; do
+    [[ "${line}" == OK ]] || iact::die 1 "Redis refused a setting at runtime: ${line}" "fix the value in the manifest's settings" refused-setting
+  done <<<"${out}"
 }
 
 # A real login over 127.0.0.1:PORT with the sandbox's password.
@@ -595,7 +666,26 @@ svc::mysql_login_works() {
   [[ "${out}" == 1 ]]
 }
 
-svc::redis_login_works() { svc::redis_tcp_auth "${SB_PORT}" "${SB_PASSWORD}"; }
+svc::redis_login_works() {
+  if [[ "${SB_AUTH:-}" == 0 ]]; then
+    svc::redis_tcp_ping "${SB_PORT}"
+  else
+    svc::redis_tcp_auth "${SB_PORT}" "${SB_PASSWORD}"
+  fi
+}
+
+# PING over /dev/tcp, for a server without auth.
+svc::redis_tcp_ping() {
+  local port="$1" fd line='' LC_ALL=C
+  { exec {fd}<>"/dev/tcp/127.0.0.1/${port}"; } 2>/dev/null || return 1
+  printf 'PING\r\n' >&"${fd}" || {
+    exec {fd}>&-
+    return 1
+  }
+  read -r -t 5 line <&"${fd}" || true
+  exec {fd}>&-
+  [[ "${line}" == +PONG* ]]
+}
 
 # AUTH then PING over bash's /dev/tcp: no client process, the password never in argv.
 svc::redis_tcp_auth() {
@@ -620,11 +710,11 @@ svc::backup() {
 }
 
 svc::postgres_backup() {
-  svc::as_user "${SB_OS_USER}" "${SVC_BIN}/pg_dump" -h "${SB_DIR}/run" -p "${SB_PORT}" -U postgres -d "${SB_DB}" --no-owner >"$1"
+  svc::as_service "${SVC_BIN}/pg_dump" -h "${SB_DIR}/run" -p "${SB_PORT}" -U postgres -d "${SB_DB}" --no-owner >"$1"
 }
 
 svc::mysql_backup() {
-  svc::as_user "${SB_OS_USER}" mariadb-dump --no-defaults --socket="${SB_DIR}/${IACT_CAT_SOCKET[mysql]}" -u "${SB_OS_USER}" \
+  svc::as_service mariadb-dump --no-defaults --socket="${SB_DIR}/${IACT_CAT_SOCKET[mysql]}" -u "${SB_OS_USER}" \
     --single-transaction --routines --databases "${SB_DB}" >"$1"
 }
 
@@ -633,9 +723,13 @@ svc::redis_backup() {
     iact::warn "redis SAVE failed; see ${SB_DIR}/logs/redis.log"
     return 1
   fi
-  cat "${SB_DIR}/data/dump.rdb" >"$1"
+  # Read as the service: data/ is its to write, so root would follow a link it planted there.
+  svc::as_service cat "${SB_DIR}/data/dump.rdb" >"$1"
 }
 
 svc::none_backup() {
   tar -C "${SB_DIR}" --exclude=./secrets -cf "$1" .
 }
+
+# shellcheck source=data.sh
+source "${BASH_SOURCE[0]%/*}/data.sh"

@@ -22,9 +22,10 @@ store::mode() {
   if [[ -n "${forced}" ]]; then
     [[ " ${STORE_MODES} " == *" ${forced} "* ]] || iact::usage_error "IACT_STORAGE must be one of: ${STORE_MODES}, not '${forced}'"
     REPLY="${forced}" REASON="IACT_STORAGE=${forced}"
-    return 0
+    [[ "${forced}" != overlay || "${SB_DRIVER:-}" != namespace ]] && return 0
   fi
-  if ((EUID == 0)) && store::kernel_has overlay; then
+  # The namespace driver chowns data/ to a uid of its own per sandbox: on a layer that copies every file up.
+  if ((EUID == 0)) && [[ "${SB_DRIVER:-}" != namespace ]] && store::kernel_has overlay; then
     REPLY=overlay REASON="root and the kernel has overlayfs: a layer over the template, no copy"
     return 0
   fi

@@ -38,6 +38,23 @@ iact::setting_problem() {
     REPLY="setting '${key}' has a value with quotes, backslashes or line breaks" IACT_PROBLEM_FIX="use a plain value"
   elif [[ " ${IACT_CAT_RESERVED[${service}]:-} " == *" ${key//-/_} "* ]]; then
     REPLY="setting '${key}' is managed by iact" IACT_PROBLEM_FIX="remove it; use the sandbox's port/password fields instead"
+  elif [[ "${IACT_CAT_SETTINGS[${service}]:-}" != '*' && " ${IACT_CAT_SETTINGS[${service}]:-} " != *" ${key//-/_} "* ]]; then
+    # An allow-list (src/catalog/): include directives, option prefixes, loose- forms, ACL lines and
+    # listen addresses are refused by being absent (docs/manifest.md "Settings").
+    REPLY="setting '${key}' is not one a ${service} sandbox may set" IACT_PROBLEM_FIX="use one of: ${IACT_CAT_SETTINGS[${service}]:-}"
+  fi
+  [[ -z "${REPLY}" ]]
+}
+
+# iact::password_problem PASSWORD: false when the password breaks the one rule of src/secrets/
+# (passwordProblem): no control character, no single quote together with $, `, \ or ".
+iact::password_problem() {
+  local pw="$1"
+  REPLY='' IACT_PROBLEM_FIX=''
+  if [[ "${pw}" == *[[:cntrl:]]* ]]; then
+    REPLY="contains a control character (a line break, tab or NUL)" IACT_PROBLEM_FIX="use a password without control characters"
+  elif [[ "${pw}" == *\'* && "${pw}" == *[\$\`\\\"]* ]]; then
+    REPLY="contains a single quote together with \$, \`, \\ or \"" IACT_PROBLEM_FIX="drop the single quote, or the other character"
   fi
   [[ -z "${REPLY}" ]]
 }
@@ -65,8 +82,7 @@ iact::validate_spec() {
   [[ -z "${v}" || "${v}" =~ ${IACT_MEMORY_RE} ]] || iact::usage_error "invalid memory '${v}'" "use a size like 512M or 1G (digits, then K, M or G)"
   v="${vs_fields[image]:-}"
   [[ -z "${v}" || "${v}" =~ ${IACT_IMAGE_RE} ]] || iact::usage_error "invalid image '${v}'" "use a reference like iact/postgres:15"
-  v="${vs_fields[password]:-}"
-  [[ "${v}" != *[$'\n\r']* ]] || iact::usage_error "the password contains a line break" "use a password without line breaks"
+  iact::password_problem "${vs_fields[password]:-}" || iact::usage_error "the password ${REPLY}" "${IACT_PROBLEM_FIX}"
   for i in "${!vs_keys[@]}"; do
     iact::setting_problem "${service}" "${vs_keys[i]}" "${vs_values[i]}" || iact::usage_error "${REPLY}" "${IACT_PROBLEM_FIX}"
   done

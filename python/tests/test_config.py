@@ -44,7 +44,9 @@ def test_development_is_the_default_with_typed_values(project: Path) -> None:
     assert llm is not None
     assert llm["max_tokens"] == 2000 and isinstance(llm["max_tokens"], int)
     assert llm["monthly_budget"] == 0 and llm["prefer_local"] is True and llm["fallback_to_heuristics"] is True
-    assert config.get_cache_config() == {"backend": "memory", "ttl": 300}
+    cache = config.get_cache_config()
+    assert cache == {"backend": "redis", "ttl": 300, "sandbox": "dev-redis", "host": "127.0.0.1", "port": 56379, "password": "(sensitive)"}
+    assert isinstance(cache["port"], int)
     assert config.get_api_config() == {"base_url": "http://localhost:8000", "timeout": 30, "verify_ssl": False, "use_mock": True}
     assert config.get_logging_config() == {"level": "DEBUG", "console": True, "file": False}
     assert config.get_feature_flags() == {"enable_llm": True, "enable_caching": True, "debug_mode": True}

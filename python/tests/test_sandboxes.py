@@ -109,15 +109,16 @@ def test_a_killed_pytest_leaves_no_server(service: str, tmp_path: Path) -> None:
     (tmp_path / "test_inner.py").write_text(textwrap.dedent(INNER_TEST.format(service=service)))
     hold = tmp_path / "hold.json"
     run_root = tmp_path / "run-root"
+    log = tmp_path / "inner.log"
     env = {**os.environ, "HOLD_FILE": str(hold), "IACT_RUN_ROOT": str(run_root),
            "PYTHONPATH": str(Path(iact.__file__).resolve().parents[1])}
     inner = subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "iact.pytest_plugin",
                               "--rootdir", str(tmp_path), "-c", os.devnull, str(tmp_path / "test_inner.py")],
-                             cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                             cwd=tmp_path, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 120
         while not hold.exists():
-            assert inner.poll() is None, "the inner pytest ended before its sandbox was up"
+            assert inner.poll() is None, f"the inner pytest ended before its sandbox was up:\n{log.read_text()}"
             assert time.monotonic() < deadline, "no sandbox in the inner pytest after 120s"
             time.sleep(0.1)
         held = json.loads(hold.read_text())

@@ -13,6 +13,12 @@ readonly SOCKET=/run/mysqld/mysqld.sock
 readonly SHARE=/usr/share/mysql
 readonly SVC_UID=999
 readonly TEMPLATE=/usr/share/iact/mysql-template
+# The host's network: the server listens on 127.0.0.1:$IACT_PORT only, where the driver publishes it,
+# and the user exists for 127.0.0.1 (and the socket) only. Without IACT_PORT (a driver that publishes
+# through a bridge) it listens on the container's addresses at 3306 for any host, as it did before.
+readonly PORT="${IACT_PORT:-3306}"
+if [[ -n "${IACT_PORT:-}" ]]; then BIND=127.0.0.1 USER_HOSTS=("'127.0.0.1'" "'localhost'"); else BIND=0.0.0.0 USER_HOSTS=("'%'"); fi
+readonly BIND USER_HOSTS
 DB_USER="${MARIADB_USER:-${MYSQL_USER:-}}"
 DB_NAME="${MARIADB_DATABASE:-${MYSQL_DATABASE:-}}"
 PW_FILE="${MARIADB_PASSWORD_FILE:-${MYSQL_PASSWORD_FILE:-}}"
@@ -41,20 +47,24 @@ svc::sql_string() {
   printf "'%s'" "${s}"
 }
 
-# Idempotent: creates what is missing and sets the current password.
+# Idempotent: creates what is missing and sets the current password. The user exists at 127.0.0.1
+# (TCP, where iact and applications connect from) and localhost (the socket) only (USER_HOSTS).
 svc::user_sql() {
-  local pw account db
+  local pw user account db
   pw="$(svc::sql_string "$1")"
-  account="$(svc::sql_string "${DB_USER}")@'%'"
+  user="$(svc::sql_string "${DB_USER}")"
   db="${DB_NAME//\`/\`\`}"
-  # Never in the general log, whatever the settings: the password stays out of it.
-  printf 'SET SESSION sql_log_off = 1;\n'
+  # Never in the general or slow query log, whatever the settings: the password stays out of them.
+  printf 'SET SESSION sql_log_off = 1;\nSET SESSION log_slow_query = OFF;\n'
+  [[ "${USER_HOSTS[*]}" == "'%'" ]] || printf 'DROP USER IF EXISTS %s@%s;\n' "${user}" "'%'"
   # shellcheck disable=SC2016 # backticks quote SQL identifiers
   printf 'CREATE DATABASE IF NOT EXISTS `%s`;\n' "${db}"
-  printf 'CREATE USER IF NOT EXISTS %s IDENTIFIED BY %s;\n' "${account}" "${pw}"
-  printf 'ALTER USER %s IDENTIFIED BY %s;\n' "${account}" "${pw}"
-  # shellcheck disable=SC2016
-  printf 'GRANT ALL PRIVILEGES ON `%s`.* TO %s;\n' "${db}" "${account}"
+  for account in "${USER_HOSTS[@]/#/${user}@}"; do
+    printf 'CREATE USER IF NOT EXISTS %s IDENTIFIED BY %s;\n' "${account}" "${pw}"
+    printf 'ALTER USER %s IDENTIFIED BY %s;\n' "${account}" "${pw}"
+    # shellcheck disable=SC2016
+    printf 'GRANT ALL PRIVILEGES ON `%s`.* TO %s;\n' "${db}" "${account}"
+  done
 }
 
 # The settings of $IACT_CONFIG ([mariadbd] key=value lines; the driver checked names and values) as
@@ -97,14 +107,20 @@ svc::run() {
     # Written last: its absence means the first start did not finish, and the next one starts over.
     : >"${DATADIR}/iact-initialised"
   fi
-  # tmpfs: the init file holding the password never reaches the disk.
+  # tmpfs: the init file holding the password never reaches the disk, and is removed once the server
+  # has read it (it runs before the first connection is accepted): no plaintext stays in the container.
   initfile=/dev/shm/iact-init.sql
   (umask 077 && svc::user_sql "${pw}" >"${initfile}")
   chown "${SVC_UID}" "${initfile}"
+  # Detached (its parent exits): the container's init reaps it, not mariadbd.
+  # shellcheck disable=SC2016 # $1 and $2 are the inner bash's arguments
+  (setsid bash -c 'until mariadb --no-defaults -uroot -S "$1" -e "SELECT 1" >/dev/null 2>&1; do sleep 0.1; done; rm -f -- "$2"' \
+    iact-init-cleanup "${SOCKET}" "${initfile}" </dev/null >/dev/null 2>&1 &)
   # The manifest's settings as an option file (read before mariadbd drops root), not as arguments.
   [[ -n "${IACT_CONFIG:-}" && -r "${IACT_CONFIG}" ]] && defaults="--defaults-file=${IACT_CONFIG}"
+  [[ "${PORT}" =~ ^[0-9]+$ ]] || svc::die "IACT_PORT '${PORT}' is not a port"
   exec mariadbd "${defaults}" --user=mysql --datadir="${DATADIR}" --socket="${SOCKET}" \
-    --pid-file="${RUNDIR}/mysqld.pid" --bind-address=0.0.0.0 --port=3306 --skip-name-resolve \
+    --pid-file="${RUNDIR}/mysqld.pid" --bind-address="${BIND}" --port="${PORT}" --skip-name-resolve \
     --innodb-log-file-size=16M --init-file="${initfile}" "$@"
 }
 

@@ -11,6 +11,12 @@ readonly PGBIN=/usr/lib/postgresql/15/bin
 readonly SOCKDIR=/run/postgresql
 readonly SVC_UID=999
 readonly TEMPLATE=/usr/share/iact/pgdata-template
+# The host's network: the server listens on 127.0.0.1:$IACT_PORT only, where the driver publishes it,
+# and takes password logins from there only. Without IACT_PORT (a driver that publishes through a
+# bridge) it listens on the container's addresses at 5432, as it did before.
+readonly PORT="${IACT_PORT:-5432}"
+if [[ -n "${IACT_PORT:-}" ]]; then LISTEN=127.0.0.1 HBA_FROM=127.0.0.1/32; else LISTEN='*' HBA_FROM=all; fi
+readonly LISTEN HBA_FROM
 PGDATA="${PGDATA:-/var/lib/postgresql/data}"
 DB_USER="${POSTGRES_USER:-postgres}"
 DB_NAME="${POSTGRES_DB:-${DB_USER}}"
@@ -41,8 +47,10 @@ svc::as_service() {
 # shellcheck disable=SC2016 # $iact$ is SQL dollar quoting
 svc::role_sql() {
   local pw="$1" role="${DB_USER//\"/\"\"}" literal="${DB_USER//\'/\'\'}"
-  # Never logged, whatever log_statement is set to: the password stays out of the server log.
+  # Never logged, whatever log_statement is set to, nor kept by pg_stat_statements: the password stays
+  # out of the server log and the statement statistics.
   printf "SET log_statement = 'none'; SET log_min_duration_statement = -1; SET log_min_error_statement = 'panic';\n"
+  printf "SET pg_stat_statements.track = 'none'; SET pg_stat_statements.track_utility = off;\n"
   printf 'DO $iact$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '\''%s'\'') THEN CREATE ROLE "%s" SUPERUSER; END IF; END $iact$;\n' "${literal}" "${role}"
   printf 'ALTER ROLE "%s" WITH LOGIN PASSWORD '\''%s'\'';\n' "${role}" "${pw//\'/\'\'}"
 }
@@ -112,12 +120,17 @@ svc::run() {
     svc::converge "${pw}"
   fi
   svc::install_config
+  # Password logins from 127.0.0.1 only (the users are scoped to where iact connects from); the
+  # socket inside the container for the admin verbs. Rewritten at every start: older volumes allowed all.
+  printf 'local all all trust\nhost all all %s scram-sha-256\n' "${HBA_FROM}" >"${PGDATA}/pg_hba.conf"
+  chown "${SVC_UID}:${SVC_UID}" "${PGDATA}/pg_hba.conf"
+  [[ "${PORT}" =~ ^[0-9]+$ ]] || svc::die "IACT_PORT '${PORT}' is not a port"
   exec setpriv --reuid="${SVC_UID}" --regid="${SVC_UID}" --clear-groups -- \
-    "${PGBIN}/postgres" -D "${PGDATA}" -c listen_addresses='*' -c unix_socket_directories="${SOCKDIR}" "$@"
+    "${PGBIN}/postgres" -D "${PGDATA}" -c listen_addresses="${LISTEN}" -c port="${PORT}" -c unix_socket_directories="${SOCKDIR}" "$@"
 }
 
 svc::psql() {
-  "${PGBIN}/psql" -X -q -v ON_ERROR_STOP=1 -h "${SOCKDIR}" -U "${DB_USER}" -d postgres "$@"
+  "${PGBIN}/psql" -X -q -v ON_ERROR_STOP=1 -h "${SOCKDIR}" -p "${PORT}" -U "${DB_USER}" -d postgres "$@"
 }
 
 main() {

@@ -1,16 +1,21 @@
 #!/bin/bash
 # Entrypoint of iact/redis (scripts/docker-images.sh). REDIS_PASSWORD_FILE (or REDIS_PASSWORD) sets requirepass.
-#   iact-service run [redis-server args]   write the config (password included) to tmpfs, run redis-server
+# The server binds 127.0.0.1:$IACT_PORT (the host's network: where the driver publishes it). Its config,
+# password included, reaches redis-server on stdin: no file in the container keeps the password.
+#   iact-service run [redis-server args]   run redis-server with the config on its stdin
 #   iact-service password                  CONFIG SET requirepass from the secret file on the running server
 #   iact-service reload                    CONFIG SET each setting of $IACT_CONFIG (mounted by the driver)
 #   iact-service ready                     exit 0 once the server answers PING
 #   iact-service save                      SAVE: dump.rdb in /data is current
+# The admin verbs read the password the server has now from their stdin (one line; the driver sends it).
 set -euo pipefail
 
 readonly DATADIR=/data
-readonly CONF=/dev/shm/redis.conf
-readonly CURRENT=/dev/shm/iact-current-password
 readonly SOCKET=/dev/shm/redis.sock
+# 127.0.0.1:$IACT_PORT on the host's network; without IACT_PORT (published through a bridge) 0.0.0.0:6379.
+readonly PORT="${IACT_PORT:-6379}"
+if [[ -n "${IACT_PORT:-}" ]]; then BIND='127.0.0.1' PROTECTED=yes; else BIND='0.0.0.0' PROTECTED=no; fi
+readonly BIND PROTECTED
 readonly SVC_UID=999
 
 svc::die() {
@@ -39,29 +44,34 @@ svc::quoted() {
 }
 
 svc::run() {
-  local pw
+  local pw conf
   pw="$(svc::password)"
   mkdir -p "${DATADIR}"
   chown "${SVC_UID}:${SVC_UID}" "${DATADIR}"
-  (
-    umask 077
-    printf '%s' "${pw}" >"${CURRENT}"
-    {
-      printf 'bind 0.0.0.0\nport 6379\nprotected-mode no\ndir %s\ndbfilename dump.rdb\n' "${DATADIR}"
-      printf 'unixsocket %s\nunixsocketperm 700\nsave 60 1\nappendonly no\n' "${SOCKET}"
-      printf 'requirepass %s\n' "$(svc::quoted "${pw}")"
-      # The manifest's settings (redis.conf lines written by the driver), read at start.
-      if [[ -n "${IACT_CONFIG:-}" && -r "${IACT_CONFIG}" ]]; then cat "${IACT_CONFIG}"; fi
-    } >"${CONF}"
-  )
-  chown "${SVC_UID}" "${CONF}"
-  exec setpriv --reuid="${SVC_UID}" --regid="${SVC_UID}" --clear-groups -- redis-server "${CONF}" "$@"
+  [[ "${PORT}" =~ ^[0-9]+$ ]] || svc::die "IACT_PORT '${PORT}' is not a port"
+  conf="$(
+    printf 'bind %s\nport %s\nprotected-mode %s\ndir %s\ndbfilename dump.rdb\n' "${BIND}" "${PORT}" "${PROTECTED}" "${DATADIR}"
+    printf 'unixsocket %s\nunixsocketperm 700\nsave 60 1\nappendonly no\n' "${SOCKET}"
+    printf 'requirepass %s\n' "$(svc::quoted "${pw}")"
+    # The manifest's settings (redis.conf lines written by the driver), read at start.
+    if [[ -n "${IACT_CONFIG:-}" && -r "${IACT_CONFIG}" ]]; then cat "${IACT_CONFIG}"; fi
+  )"
+  # `redis-server -` reads its config from stdin: nothing written to disk or tmpfs.
+  exec setpriv --reuid="${SVC_UID}" --regid="${SVC_UID}" --clear-groups -- redis-server - "$@" <<<"${conf}"
+}
+
+# The password the server has now: the first line of stdin (the driver's), else the secret file.
+svc::current_password() {
+  local pw=''
+  if [[ ! -t 0 ]] && IFS= read -r pw && [[ -n "${pw}" ]]; then
+    printf '%s' "${pw}"
+  else
+    svc::password
+  fi
 }
 
 svc::cli() {
-  local pw
-  pw="$(<"${CURRENT}")"
-  REDISCLI_AUTH="${pw}" redis-cli --no-auth-warning -s "${SOCKET}" "$@"
+  REDISCLI_AUTH="${SVC_CURRENT}" redis-cli --no-auth-warning -s "${SOCKET}" "$@"
 }
 
 svc::set_password() {
@@ -69,7 +79,6 @@ svc::set_password() {
   pw="$(svc::password)"
   reply="$(printf 'CONFIG SET requirepass %s\n' "$(svc::quoted "${pw}")" | svc::cli)"
   [[ "${reply}" == OK ]] || svc::die "CONFIG SET requirepass failed"
-  (umask 077 && printf '%s' "${pw}" >"${CURRENT}")
 }
 
 # CONFIG SET for every "key value" line of $IACT_CONFIG, on the client's stdin (values never in argv).
@@ -91,6 +100,7 @@ svc::reload() {
 main() {
   local verb="${1:-run}"
   shift || true
+  [[ "${verb}" == run ]] || SVC_CURRENT="$(svc::current_password)"
   case "${verb}" in
     run) svc::run "$@" ;;
     password) svc::set_password ;;

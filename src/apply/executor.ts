@@ -327,7 +327,7 @@ export function countOutcomes(results: ActionResult[]): ApplyCounts {
   return counts;
 }
 
-/** SPEC's closing line, naming each failure and skip. */
+/** The closing line of docs/commands.md "iact apply", naming each failure and skip. */
 export function summaryLine(results: ActionResult[], verb: 'Apply' | 'Destroy' = 'Apply'): string {
   const c = countOutcomes(results);
   // Destroy only deletes: "0 created, 0 updated, ..." would be noise (Terraform: "Destroy complete! Resources: 2 destroyed.").

@@ -11,6 +11,8 @@ export interface HistoryEvent {
   outcome: string; // "created", "failed", "skipped", "started", "completed", ...
   duration_ms?: number;
   error?: string;
+  /** The init files that ran, each "PATH sha256:HEX" (docs/data.md "Init"). */
+  init?: string[];
   pid: number;
 }
 

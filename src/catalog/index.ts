@@ -4,17 +4,18 @@ import { mysql } from './mysql.js';
 import { none } from './none.js';
 import { postgres } from './postgres.js';
 import { redis } from './redis.js';
+import { tunnel } from './tunnel.js';
 import type { ConnectionField, ServiceEntry } from './types.js';
 
 export type { BinaryNeed, ConnectionField, ServiceEntry } from './types.js';
 
-export const SERVICES = ['postgres', 'mysql', 'redis', 'none'] as const;
+export const SERVICES = ['postgres', 'mysql', 'redis', 'none', 'tunnel'] as const;
 export type ServiceKind = (typeof SERVICES)[number];
 
-export const CATALOG: Readonly<Record<ServiceKind, ServiceEntry>> = { postgres, mysql, redis, none };
+export const CATALOG: Readonly<Record<ServiceKind, ServiceEntry>> = { postgres, mysql, redis, none, tunnel };
 
-/** The services that run a server (everything but `none`), in catalogue order. */
-export const SERVER_SERVICES: readonly ServiceKind[] = SERVICES.filter((s) => CATALOG[s].process);
+/** The services that run a server of their own (not `none`, not a `tunnel` to one elsewhere), in catalogue order. */
+export const SERVER_SERVICES: readonly ServiceKind[] = SERVICES.filter((s) => CATALOG[s].process && CATALOG[s].connection !== undefined);
 
 export function isService(name: string): name is ServiceKind {
   return (SERVICES as readonly string[]).includes(name);
@@ -40,6 +41,16 @@ export function isReloadable(service: string, key: string): boolean {
 
 export function isReserved(service: string, key: string): boolean {
   return (serviceEntry(service)?.reserved ?? []).includes(foldSettingKey(key));
+}
+
+/** True when a manifest may set KEY for SERVICE: on the catalogue's allow-list, '-' and '_' folded. */
+export function isAllowedSetting(service: string, key: string): boolean {
+  const allowed = serviceEntry(service)?.settings;
+  if (allowed === undefined) return false;
+  const folded = foldSettingKey(key);
+  // Keys iact owns are refused even where any other key goes (bash/lib/validate.sh checks them first too).
+  if (serviceEntry(service)!.reserved.some((k) => foldSettingKey(k) === folded)) return false;
+  return allowed === 'any' || allowed.some((k) => foldSettingKey(k) === folded);
 }
 
 /** Debian packages that install every binary of the service, without repeats. */

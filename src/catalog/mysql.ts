@@ -20,6 +20,16 @@ export const mysql: ServiceEntry = {
     'max_connections', 'wait_timeout', 'interactive_timeout', 'long_query_time', 'slow_query_log',
     'general_log', 'sql_mode', 'max_allowed_packet', 'sort_buffer_size', 'join_buffer_size',
   ],
+  // Exact names only: MariaDB also reads unique prefixes (`bind`) and loose-/skip-/maximum- forms, none of
+  // which is listed. Never: bind_address, port, socket, *_file paths, log_bin, init_*, plugin_load* (docs/manifest.md "Settings").
+  settings: [
+    'max_connections', 'wait_timeout', 'interactive_timeout', 'long_query_time', 'slow_query_log', 'general_log', 'sql_mode',
+    'max_allowed_packet', 'sort_buffer_size', 'join_buffer_size', 'log_queries_not_using_indexes', 'min_examined_row_limit',
+    'innodb_buffer_pool_size', 'innodb_log_file_size', 'innodb_flush_log_at_trx_commit', 'innodb_doublewrite', 'innodb_file_per_table',
+    'innodb_lock_wait_timeout', 'lock_wait_timeout', 'character_set_server', 'collation_server', 'default_time_zone',
+    'lower_case_table_names', 'transaction_isolation', 'max_heap_table_size', 'tmp_table_size', 'table_open_cache',
+    'thread_cache_size', 'net_read_timeout', 'net_write_timeout', 'default_storage_engine', 'explicit_defaults_for_timestamp',
+  ],
   reserved: ['port', 'bind_address', 'socket', 'datadir', 'pid_file', 'skip_networking', 'user', 'log_error'],
   socket: 'run/mysqld.sock',
   pidfile: 'run/mariadbd.pid',
@@ -35,9 +45,13 @@ export const mysql: ServiceEntry = {
       DB_HOST: 'host', DB_PORT: 'port', DB_NAME: 'database', DB_USER: 'user', DB_PASSWORD: 'password', DATABASE_URL: 'url',
       // The mariadb client's own variables.
       MYSQL_HOST: 'host', MYSQL_TCP_PORT: 'port', MYSQL_PWD: 'password',
+      // The names client libraries' test suites and the official images read.
+      MYSQL_PORT: 'port', MYSQL_USER: 'user', MYSQL_PASSWORD: 'password', MYSQL_DATABASE: 'database',
     },
+    envFile: { MYSQL_HOST: 'host', MYSQL_PORT: 'port', MYSQL_USER: 'user', MYSQL_PASSWORD: 'password', MYSQL_DATABASE: 'database' },
   },
+  initKinds: ['.sql', '.sh'],
   docker: { imageRepo: 'iact/mariadb', port: 3306, dataPath: '/var/lib/mysql' },
   drivers: ['lightweight', 'namespace', 'docker'],
-  ephemeralSettings: { innodb_flush_log_at_trx_commit: 0, innodb_doublewrite: 0, sync_frm: 0 },
+  ephemeralSettings: { innodb_flush_log_at_trx_commit: 0, innodb_doublewrite: 0 },
 };

@@ -10,6 +10,8 @@ export const none: ServiceEntry = {
   osUser: 'root',
   adminUsers: [],
   reloadable: [],
+  // No server reads them: they are the sandbox's own metadata.
+  settings: 'any',
   reserved: [],
   stopSignal: 'TERM',
   backup: { method: 'tar', ext: 'tar' },

@@ -18,6 +18,15 @@ export const redis: ServiceEntry = {
     'maxmemory', 'maxmemory-policy', 'timeout', 'tcp-keepalive', 'loglevel', 'notify-keyspace-events',
     'slowlog-log-slower-than', 'slowlog-max-len', 'hz', 'appendonly', 'save',
   ],
+  // Never: user/aclfile (ACL lines), include, rename-command, bind, dir, dbfilename, loadmodule, replicaof,
+  // enable-*-command, tls-* (docs/manifest.md "Settings").
+  settings: [
+    'maxmemory', 'maxmemory-policy', 'maxmemory-samples', 'timeout', 'tcp-keepalive', 'loglevel', 'notify-keyspace-events',
+    'slowlog-log-slower-than', 'slowlog-max-len', 'hz', 'dynamic-hz', 'appendonly', 'appendfsync', 'save', 'databases', 'maxclients',
+    'masterauth', 'masteruser', 'lazyfree-lazy-eviction', 'lazyfree-lazy-expire', 'activerehashing', 'activedefrag',
+    'latency-monitor-threshold', 'stop-writes-on-bgsave-error', 'rdbcompression', 'rdbchecksum', 'busy-reply-threshold',
+    'list-max-listpack-size', 'hash-max-listpack-entries', 'set-max-intset-entries', 'zset-max-listpack-entries',
+  ],
   reserved: ['port', 'bind', 'unixsocket', 'unixsocketperm', 'dir', 'requirepass', 'protected_mode', 'pidfile', 'logfile', 'daemonize', 'include'],
   socket: 'run/redis.sock',
   pidfile: 'run/redis.pid',
@@ -26,12 +35,14 @@ export const redis: ServiceEntry = {
   backup: { method: 'rdb', ext: 'rdb' },
   hasDatabase: false,
   needsPassword: true,
+  passwordInConfig: true,
   serves: 'cache',
   connection: {
     // Redis 6+ ACL form: redis-cli sends AUTH with an empty user for `redis://:pass@`, which fails.
     urlTemplate: 'redis://default:{password}@{host}:{port}/0',
     env: { REDIS_HOST: 'host', REDIS_PORT: 'port', REDIS_PASSWORD: 'password', REDIS_URL: 'url' },
   },
+  initKinds: ['.redis', '.sh'],
   docker: { imageRepo: 'iact/redis', port: 6379, dataPath: '/data' },
   drivers: ['lightweight', 'namespace', 'docker'],
 };

@@ -10,7 +10,7 @@ export interface BinaryNeed {
 /** What a connection variable holds (docs/service-catalogue.md, "Connection variables"). */
 export type ConnectionField = 'host' | 'port' | 'database' | 'user' | 'password' | 'url' | 'sandbox';
 
-export type ConfigFormat = 'postgresql' | 'ini' | 'redis';
+export type ConfigFormat = 'postgresql' | 'ini' | 'redis' | 'ssh-args';
 export type ReadinessProbe = 'pidfile-ready' | 'admin-query' | 'socket-and-pidfile';
 export type BackupMethod = 'pg_dump' | 'mariadb-dump' | 'rdb' | 'tar';
 
@@ -37,7 +37,13 @@ export interface ServiceEntry {
   config?: { file: string; format: ConfigFormat };
   /** Settings the running server picks up on reload; every other setting needs a restart. */
   reloadable: string[];
-  /** Setting keys the driver owns ('-' folded to '_'); a manifest may not set them. */
+  /**
+   * The settings a manifest may set ('-' and '_' folded): an allow-list, so an include directive, an
+   * option prefix or `loose-` form, an ACL line or a listen address is refused by being absent
+   * (docs/manifest.md "Settings"); 'any' where no server reads them (`none`).
+   */
+  settings: readonly string[] | 'any';
+  /** Setting keys the driver owns ('-' folded to '_'): refused with "managed by iact" rather than "not allowed". */
   reserved: string[];
   /** Unix socket and pidfile, relative to the sandbox directory; %PORT% is the sandbox's port. */
   socket?: string;
@@ -50,13 +56,27 @@ export interface ServiceEntry {
   hasDatabase: boolean;
   /** The manifest requires a password. */
   needsPassword: boolean;
+  /**
+   * The server reads its password from the config file iact writes (redis requirepass): a restart
+   * gives it the recorded password without knowing the one it has now.
+   */
+  passwordInConfig?: boolean;
   /** Which connection a sandbox of this service can serve (connections.database / connections.cache). */
   serves?: 'database' | 'cache';
   /**
    * What `iact run` and bin/activate export: variable -> what it holds, in this order; `url` is
    * `urlTemplate` with each {field} URL-encoded.
    */
-  connection?: { urlTemplate: string; env: Record<string, ConnectionField> };
+  connection?: {
+    urlTemplate: string;
+    env: Record<string, ConnectionField>;
+    /** Variables the env file adds when connections.database is bound to a sandbox of this service (docs/connection-variables.md). */
+    envFile?: Record<string, Exclude<ConnectionField, 'url' | 'sandbox'>>;
+  };
+  /** The manifest's `extensions:` are created in the sandbox's database (CREATE EXTENSION; docs/data.md). */
+  extensions?: boolean;
+  /** Kinds of `init:` file the service runs, by extension (docs/data.md "Init"); `.sh` runs with the connection variables. */
+  initKinds?: string[];
   /** Docker: image repository (tag = version), the port and data directory inside the container. */
   docker?: { imageRepo: string; port: number; dataPath: string };
   /** Drivers that can run this service. */

@@ -1,9 +1,10 @@
 // The apply/destroy flow shared by `iact apply`, `iact destroy` and `iact reconcile`:
 // lock -> fresh plan -> stale check -> safety checks -> confirm -> execute -> env file -> history.
+import { randomBytes } from 'node:crypto';
 import { mkdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { DiagnosticError, diag, type Diagnostic } from '../diagnostics.js';
-import { toDriverSpec } from '../drivers/spec.js';
+import { sensitiveSettingKeys, toDriverSpec } from '../drivers/spec.js';
 import { parseBranchRef } from '../sandbox/branch.js';
 import type { DriverSpec } from '../drivers/types.js';
 import { nextApplied, writeApplied } from '../apply/applied.js';
@@ -13,9 +14,13 @@ import { countOutcomes, executePlan, summaryLine, type ActionResult, type ApplyE
 import { liveReporter, plainReporter, recordReporter, type ApplyRecord, type ProgressReporter } from '../apply/progress.js';
 import { renderEnvFile } from '../config/render.js';
 import { summaryLine as planSummaryLine } from '../render/common.js';
-import { buildPlan } from '../plan/planner.js';
+import { buildPlan, withoutHeld } from '../plan/planner.js';
 import { hasChanges, type Plan, type PlanInputs } from '../plan/types.js';
 import { redact } from '../secrets/index.js';
+import { withKept } from '../io/kept.js';
+import { generatesPassword } from '../manifest/kept.js';
+import { PORT_CHOSEN_AT_APPLY, type ResolvedEnvironment } from '../model/types.js';
+import { freePort } from '../sandbox/free-port.js';
 import type { CommandIO } from './io.js';
 import { driverContext, envFilePath, lookupDriver, preparePlan, type Selected } from './shared.js';
 
@@ -35,6 +40,8 @@ export interface ConvergeOptions {
   destroy: boolean;
   /** reconcile: no plan text, no prompt, a quiet reporter. */
   quiet?: boolean;
+  /** reconcile: sandboxes backing off after failures; their changes (and their dependents') wait for a later pass. */
+  hold?: ReadonlySet<string>;
   signal?: AbortSignal;
 }
 
@@ -133,6 +140,28 @@ function protectedDiagnostics(plan: Plan, options: ConvergeOptions): Diagnostic[
   ];
 }
 
+/**
+ * What the manifest leaves to the first apply (docs/data.md "Minimal manifests"): a free port, a
+ * password. Drivers keep both (.meta, secrets/password); later loads read them back (src/io/kept.ts).
+ */
+async function chooseAtApply(resolved: ResolvedEnvironment): Promise<Record<string, { port?: number; password?: string }>> {
+  const out: Record<string, { port?: number; password?: string }> = {};
+  const claimed = new Set(Object.values(resolved.sandboxes).map((sb) => sb.port));
+  for (const sb of Object.values(resolved.sandboxes)) {
+    const values: { port?: number; password?: string } = {};
+    if (sb.port === PORT_CHOSEN_AT_APPLY) {
+      let port = await freePort();
+      // Not one the manifest gives a sandbox that is not running yet, nor one chosen a moment ago.
+      while (claimed.has(port) || port < 1024) port = await freePort();
+      claimed.add(port);
+      values.port = port;
+    }
+    if (generatesPassword(sb)) values.password = randomBytes(18).toString('base64url');
+    if (values.port !== undefined || values.password !== undefined) out[sb.name] = values;
+  }
+  return out;
+}
+
 export async function converge(selected: Selected, environment: string, io: CommandIO, options: ConvergeOptions): Promise<ConvergeResult> {
   const paths = selected.paths;
   const reporterOut = options.json ? io.stderr : io.stdout;
@@ -194,6 +223,8 @@ export async function converge(selected: Selected, environment: string, io: Comm
       plan.summary.config = plan.config_changes.length;
     }
 
+    if (options.hold) plan = withoutHeld(plan, options.hold);
+
     if (options.saved && options.saved.fingerprint !== plan.fingerprint) {
       throw new DiagnosticError(
         diag('Saved plan is stale', {
@@ -232,11 +263,14 @@ export async function converge(selected: Selected, environment: string, io: Comm
     if (!options.quiet) await confirm(io, plan, options);
 
     const specs: Record<string, DriverSpec> = {};
+    const chosen = await chooseAtApply(resolved);
     for (const [name, sandbox] of Object.entries(resolved.sandboxes)) {
-      specs[name] = toDriverSpec(environment, sandbox);
+      specs[name] = toDriverSpec(environment, { ...sandbox, ...chosen[name] }, sensitiveSettingKeys(resolved, name));
       // A branch's source is in this environment's sandbox root (docs/data.md "Branches").
       if (sandbox.from) specs[name].from = { ...parseBranchRef(sandbox.from), environment, root: paths.sandboxes };
     }
+    // Generated passwords are secrets like the manifest's: scrubbed from every message.
+    for (const values of Object.values(chosen)) if (values.password) secrets.push(values.password);
     const backupDir = options.backup ? path.join(paths.backups, environment) : null;
     if (backupDir && plan.changes.some((c) => c.backup)) await mkdir(backupDir, { recursive: true, mode: 0o700 });
     if (!options.quiet && !emit) say('\n');
@@ -247,7 +281,13 @@ export async function converge(selected: Selected, environment: string, io: Comm
       const safe = event.message ? { ...event, message: redact(event.message, secrets) } : event;
       reporter.event(safe);
       if (safe.type === 'end') {
-        record([{ address: safe.address, action: safe.action, outcome: safe.outcome ?? 'unknown', duration_ms: safe.elapsedMs, error: safe.outcome === 'failed' ? safe.message : undefined }]);
+        // The init files that ran, by hash (docs/data.md "Init"): a create runs them, an update with the step init again.
+        const change = plan.changes.find((c) => c.name === safe.name);
+        const ranInit = change && (change.steps.includes('init') || change.steps.includes('create')) && safe.outcome !== 'failed' && safe.outcome !== 'skipped';
+        const init = ranInit ? specs[safe.name]?.init : undefined;
+        record([
+          { address: safe.address, action: safe.action, outcome: safe.outcome ?? 'unknown', duration_ms: safe.elapsedMs, error: safe.outcome === 'failed' ? safe.message : undefined, ...(init ? { init } : {}) },
+        ]);
       }
     };
     const results = await executePlan(plan, {
@@ -265,7 +305,11 @@ export async function converge(selected: Selected, environment: string, io: Comm
     const config = plan.config_changes[0];
     // Settings that point at a sandbox apply did not converge would send applications to the wrong place.
     const bound = [resolved.connections.database?.sandbox, resolved.connections.cache?.sandbox];
-    const unconverged = results.filter((r) => (r.outcome === 'failed' || r.outcome === 'skipped') && bound.includes(r.name)).map((r) => r.address);
+    const unconverged = [
+      ...results.filter((r) => (r.outcome === 'failed' || r.outcome === 'skipped') && bound.includes(r.name)).map((r) => r.address),
+      // A sandbox reconcile holds back (backing off) did not converge either.
+      ...[...(options.hold ?? [])].filter((n) => bound.includes(n)).map((n) => `sandbox.${n}`),
+    ];
     if (config && config.action !== 'no-op' && config.action !== 'delete' && unconverged.length > 0) {
       reporter.line(`${envFile.relative}: left as it was, because ${unconverged.join(' and ')} did not converge; the next apply writes it`);
     } else if (config && config.action !== 'no-op') {
@@ -274,7 +318,9 @@ export async function converge(selected: Selected, environment: string, io: Comm
       } else {
         const { default: writeFileAtomic } = await import('write-file-atomic');
         await mkdir(paths.envFiles, { recursive: true, mode: 0o700 });
-        await writeFileAtomic(envFile.absolute, renderEnvFile(resolved, { mask: false }), { mode: 0o600 });
+        // The ports and passwords chosen by this apply, as the drivers kept them.
+        const settled = await withKept(paths.sandboxes, resolved);
+        await writeFileAtomic(envFile.absolute, renderEnvFile(settled, { mask: false }), { mode: 0o600 });
       }
       reporter.line(`${envFile.relative}: ${config.action === 'create' ? 'written' : config.action === 'delete' ? 'removed' : 'updated'}`);
       record([{ address: envFile.relative, action: config.action, outcome: config.action === 'delete' ? 'deleted' : 'written' }]);

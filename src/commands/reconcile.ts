@@ -30,10 +30,42 @@ export interface PassLog {
   retryable?: boolean;
   /** Milliseconds until the next pass (absent after the last one). */
   next_pass_in_ms?: number;
+  /** Sandboxes left alone this pass: each backs off after its own failures (the others heal every interval). */
+  held?: string[];
 }
 
-/** ok: converged. refused: converged except protected sandboxes (needs a person, not a retry). */
-export type PassOutcome = 'ok' | 'refused' | 'failed' | 'locked';
+/**
+ * ok: converged. refused: converged except protected sandboxes (needs a person, not a retry).
+ * failed: the pass itself failed (the manifest, the drivers); sandbox-failed: some sandboxes' actions
+ * failed, and only they back off (docs/commands.md "reconcile").
+ */
+export type PassOutcome = 'ok' | 'refused' | 'failed' | 'sandbox-failed' | 'locked';
+
+/** Per sandbox: failures in a row and when it may be tried again. */
+export interface SandboxBackoff {
+  failures: number;
+  until: number;
+}
+
+/**
+ * Pure: the backoff of each sandbox after a pass's results; a success forgets it, a failure waits
+ * nextDelay() of its own count (a sandbox that fails never delays the others' healing).
+ */
+export function nextBackoff(
+  backoff: ReadonlyMap<string, SandboxBackoff>,
+  results: readonly { name: string; outcome: string; retryable?: boolean }[],
+  intervalMs: number,
+  now: number,
+): Map<string, SandboxBackoff> {
+  const next = new Map(backoff);
+  for (const r of results) {
+    if (r.outcome === 'failed') {
+      const failures = (next.get(r.name)?.failures ?? 0) + 1;
+      next.set(r.name, { failures, until: now + nextDelay(intervalMs, failures, r.retryable ?? true) });
+    } else if (r.outcome !== 'skipped') next.delete(r.name);
+  }
+  return next;
+}
 
 /**
  * Pure: the wait after a pass, given how many passes in a row have failed and whether the last
@@ -92,8 +124,12 @@ export default async function reconcile(opts: Record<string, unknown>, io: Comma
   const passIO: CommandIO = { ...io, stdout: io.stderr, isTTY: false, prompt: undefined };
 
   /** One level-based pass: observe, plan, apply what differs; fills `entry`. */
+  let backoff = new Map<string, SandboxBackoff>();
   const runPass = async (pass: number, entry: PassLog, signal: AbortSignal): Promise<{ outcome: PassOutcome; secrets: string[] }> => {
     let secrets: string[] = [];
+    const now = Date.now();
+    const hold = new Set([...backoff].filter(([, b]) => b.until > now).map(([name]) => name));
+    if (hold.size > 0) entry.held = [...hold].sort().map((n) => `sandbox.${n}`);
     const options = (targets: string[]): ConvergeOptions => ({
       command: `iact reconcile (pass ${pass})`,
       verb: 'Apply',
@@ -107,6 +143,7 @@ export default async function reconcile(opts: Record<string, unknown>, io: Comma
       destroy: false,
       quiet: true,
       signal,
+      hold,
     });
     try {
       // The manifest and .env are re-read every pass: a merged change is picked up without a restart.
@@ -153,6 +190,8 @@ export default async function reconcile(opts: Record<string, unknown>, io: Comma
       if (failedResults.length > 0) entry.retryable = failedResults.some((r) => r.retryable !== false);
       if (entry.error) messages.unshift(entry.error);
       if (messages.length > 0) entry.error = messages.join('; ');
+      backoff = nextBackoff(backoff, result.results, intervalMs, Date.now());
+      if (failedResults.length > 0) return { outcome: 'sandbox-failed', secrets };
       if (failedActions > 0 || result.exitCode !== 0) return { outcome: 'failed', secrets };
       return { outcome: refused.length > 0 ? 'refused' : 'ok', secrets };
     } catch (error) {
@@ -176,7 +215,8 @@ export default async function reconcile(opts: Record<string, unknown>, io: Comma
       const entry: PassLog = { time: new Date(started).toISOString(), environment, pass, changes_found: 0, applied: 0, failed: 0, duration_ms: 0 };
       const { outcome, secrets } = await runPass(pass, entry, signal);
       lastOutcome = outcome;
-      // Back off on failures a retry may fix; a lock or a refusal is not such a failure.
+      // The loop backs off when the pass itself fails; a failing sandbox backs off alone (nextBackoff),
+      // so the others heal every interval. A lock or a refusal is not a failure.
       if (outcome === 'failed') failures += 1;
       else if (outcome !== 'locked') failures = 0;
       entry.duration_ms = Date.now() - started;

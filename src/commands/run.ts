@@ -3,7 +3,8 @@
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { DiagnosticError, diag } from '../diagnostics.js';
-import type { DriverName } from '../model/types.js';
+import { CATALOG } from '../catalog/index.js';
+import type { DriverName, SettingValue } from '../model/types.js';
 import type { EphemeralService } from '../sandbox/connection.js';
 import { createEphemeral, type EphemeralSandbox } from '../sandbox/ephemeral.js';
 import type { CommandIO } from './io.js';
@@ -12,6 +13,26 @@ const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143, SIGHUP:
 
 function exitCodeOfSignal(signal: NodeJS.Signals): number {
   return 128 + (constants.signals[signal] ?? 1);
+}
+
+/** --setting K=V, repeatable: the sandbox's settings (docs/commands.md "iact run"). */
+function parseSettings(raw: unknown): Record<string, SettingValue> {
+  const settings: Record<string, SettingValue> = {};
+  for (const item of (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]).map(String)) {
+    const eq = item.indexOf('=');
+    if (eq <= 0) throw new DiagnosticError(diag(`--setting ${item} is not KEY=VALUE`, { fix: 'write it as --setting max_connections=200' }));
+    settings[item.slice(0, eq)] = item.slice(eq + 1);
+  }
+  return settings;
+}
+
+function parsePort(raw: unknown): number | undefined {
+  if (raw === undefined) return undefined;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 1024 || port > 65535) {
+    throw new DiagnosticError(diag(`--port ${String(raw)} is not a port iact can use`, { fix: 'pass 1024..65535, or leave --port out for a free one' }));
+  }
+  return port;
 }
 
 export default async function run(opts: Record<string, unknown>, io: CommandIO, args: string[]): Promise<number> {
@@ -34,6 +55,12 @@ export default async function run(opts: Record<string, unknown>, io: CommandIO, 
   }
   const service = services[0] as EphemeralService | undefined;
   const driver = (typeof opts.driver === 'string' ? opts.driver : 'lightweight') as DriverName;
+  const settings = parseSettings(opts.setting);
+  const port = parsePort(opts.port);
+  const admin = opts.admin === true;
+  if (admin && service !== undefined && !CATALOG[service].hasDatabase) {
+    throw new DiagnosticError(diag(`--admin is for a service with users (postgres, mysql), not ${service}`, { fix: 'drop --admin' }));
+  }
 
   let interrupted: NodeJS.Signals | undefined;
   let signals = 0;
@@ -61,7 +88,7 @@ export default async function run(opts: Record<string, unknown>, io: CommandIO, 
     const started = Date.now();
     try {
       sandbox = await createEphemeral(
-        { service, driver, from, durable: opts.durable === true },
+        { service, driver, settings, admin, port, from, durable: opts.durable === true },
         { env: io.env, log: (m) => io.stderr(`iact run: ${m}\n`), project: { cwd: io.cwd, env: typeof opts.env === 'string' ? opts.env : undefined, variables: io.env } },
       );
     } catch (error) {
@@ -76,6 +103,8 @@ export default async function run(opts: Record<string, unknown>, io: CommandIO, 
     const code = await new Promise<number>((resolve) => {
       const [file, ...rest] = command as [string, ...string[]];
       child = spawn(file, rest, { stdio: 'inherit', env: { ...io.env, ...conn.env }, cwd: io.cwd });
+      // It dies with iact, even a SIGKILLed one: the sandbox's supervisor stops it.
+      if (child.pid !== undefined) sandbox!.watch(child.pid);
       child.once('error', (error: NodeJS.ErrnoException) => {
         io.stderr(`error: cannot run ${file}: ${error.code === 'ENOENT' ? 'command not found' : error.message}\n`);
         resolve(error.code === 'ENOENT' ? 127 : 126);

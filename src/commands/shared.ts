@@ -7,9 +7,10 @@ import type { DriverContext, DriverWriter, SandboxStatus } from '../drivers/type
 import { describeDetected } from '../manifest/detect.js';
 import { detectEnvironmentIn } from '../io/detect.js';
 import { duplicateManifest, invalidEnvironmentName, listEnvironments, loadEnvironment, manifestFile, projectSalt, unknownEnvironment } from '../io/load.js';
-import type { DriverName, ResolvedEnvironment, SandboxSpec } from '../model/types.js';
+import { PORT_CHOSEN_AT_APPLY, type DriverName, type ResolvedEnvironment, type SandboxSpec } from '../model/types.js';
 import { readApplied } from '../apply/applied.js';
 import { beginObservation, type Observation } from '../io/observe.js';
+import { missingExtensionNotices } from '../io/extensions.js';
 import { buildPlan, prepareDesired, type PlanOptions } from '../plan/planner.js';
 import type { Plan, PlanNotice } from '../plan/types.js';
 import { checkEnvironmentFlags, findProjectRoot, projectPaths, type ProjectPaths } from '../project.js';
@@ -131,7 +132,7 @@ export async function preparePlan(
   const plan = buildPlan({
     desired: resolved,
     observed: observation.observed,
-    notices: [...observation.notices, ...(await portsTakenNotices(resolved, observation.observed))],
+    notices: [...observation.notices, ...(await portsTakenNotices(resolved, observation.observed)), ...(await missingExtensionNotices(resolved))],
     unobservedDrivers: observation.unobservedDrivers,
     envFile: { path: envFilePath(selected.paths, environment).relative, current },
     options,
@@ -149,7 +150,9 @@ export async function preparePlan(
 async function portsTakenNotices(resolved: ResolvedEnvironment, observed: readonly SandboxStatus[]): Promise<PlanNotice[]> {
   const held = new Set(observed.filter((s) => s.environment === resolved.environment).map((s) => s.port));
   const current = new Map(observed.map((s) => [s.name, s.port]));
-  const claims = Object.values(resolved.sandboxes).filter((sb) => sb.service !== 'none' && current.get(sb.name) !== sb.port && !held.has(sb.port));
+  const claims = Object.values(resolved.sandboxes).filter(
+    (sb) => sb.service !== 'none' && sb.port !== PORT_CHOSEN_AT_APPLY && current.get(sb.name) !== sb.port && !held.has(sb.port),
+  );
   if (claims.length === 0) return [];
   const { portInUse } = await import('../io/port.js');
   const taken = await Promise.all(claims.map(async (sb) => ((await portInUse(sb.port)) ? sb : undefined)));

@@ -1,4 +1,5 @@
 // Pure: `iact config` output in text, json, env and shell formats, masked unless asked otherwise.
+import { DiagnosticError, diag } from '../diagnostics.js';
 import type { ResolvedEnvironment } from '../model/types.js';
 import { MASKED, redact } from '../secrets/index.js';
 import { envFileQuote } from '../util/env-quote.js';
@@ -77,7 +78,16 @@ export function renderConfig(resolved: ResolvedEnvironment, opts: { format: Conf
         lines.push(`# ${v.key} is sensitive: add --show-sensitive to include it`);
         continue;
       }
-      lines.push(`${prefix}${v.key}=${envFileQuote(v.value) ?? "''"}`);
+      const quoted = envFileQuote(v.value);
+      // Never a line that reads back as another value (an empty password with exit 0 was one).
+      if (quoted === undefined) {
+        throw new DiagnosticError(
+          diag(`${v.key} has a value the ${format} format cannot carry for bash, python-dotenv and node alike`, {
+            fix: 'run iact validate: it names the value to change (docs/manifest.md "Secrets")',
+          }),
+        );
+      }
+      lines.push(`${prefix}${v.key}=${quoted}`);
     }
     out = `${lines.join('\n')}\n`;
   }

@@ -1,6 +1,8 @@
 // Pure: the connection settings as environment variables (docs/connection-variables.md) and the env file apps source.
+import { serviceEntry } from '../catalog/index.js';
+import { generatesPassword } from '../manifest/kept.js';
 import { maskedEnvValue } from '../secrets/index.js';
-import type { ResolvedEnvironment } from '../model/types.js';
+import { KNOWN_AFTER_APPLY, PORT_CHOSEN_AT_APPLY, type ResolvedEnvironment } from '../model/types.js';
 import { envFileQuote } from '../util/env-quote.js';
 
 export interface ConnectionVariable {
@@ -22,15 +24,20 @@ export function connectionVariables(resolved: ResolvedEnvironment): ConnectionVa
     out.push({ key, value: text(value), sensitive: path !== undefined && sensitive.has(path), ...(path ? { path } : {}) });
   };
   const c = resolved.connections;
+  // A bound sandbox's password not generated yet (its first apply): a placeholder the plan masks.
+  const generated = (sandbox: string | undefined): string | undefined => {
+    const sb = sandbox === undefined ? undefined : resolved.sandboxes[sandbox];
+    return sb && generatesPassword(sb) ? KNOWN_AFTER_APPLY : undefined;
+  };
   add('ENVIRONMENT', resolved.environment);
   if (c.database) {
     const db = c.database;
     const p = (f: string) => `connections.database.${f}`;
     add('DB_HOST', db.host, p('host'));
-    add('DB_PORT', db.port, p('port'));
+    add('DB_PORT', db.port === PORT_CHOSEN_AT_APPLY ? KNOWN_AFTER_APPLY : db.port, p('port'));
     add('DB_NAME', db.database, p('database'));
     add('DB_USER', db.user, p('user'));
-    add('DB_PASSWORD', db.password, p('password'));
+    add('DB_PASSWORD', db.password ?? generated(db.sandbox), p('password'));
     add('DB_SSL_MODE', db.ssl_mode, p('ssl_mode'));
     add('DB_SSL_CA', db.ssl_ca, p('ssl_ca'));
     add('DB_USE_VM', db.use_vm, p('use_vm'));
@@ -39,6 +46,14 @@ export function connectionVariables(resolved: ResolvedEnvironment): ConnectionVa
     add('SSH_TUNNEL_HOST', db.ssh_tunnel.host, p('ssh_tunnel.host'));
     add('SSH_TUNNEL_PORT', db.ssh_tunnel.port, p('ssh_tunnel.port'));
     add('SSH_TUNNEL_USER', db.ssh_tunnel.user, p('ssh_tunnel.user'));
+    // The bound service's own names too (MYSQL_HOST, ...): the catalogue says which (docs/connection-variables.md).
+    const bound = db.sandbox === undefined ? undefined : resolved.sandboxes[db.sandbox];
+    const extra = bound ? serviceEntry(bound.service)?.connection?.envFile : undefined;
+    const fieldOf = { host: 'host', port: 'port', database: 'database', user: 'user', password: 'password' } as const;
+    for (const [key, field] of Object.entries(extra ?? {})) {
+      const value = field === 'port' ? (db.port === PORT_CHOSEN_AT_APPLY ? KNOWN_AFTER_APPLY : db.port) : db[fieldOf[field]];
+      add(key, value, p(fieldOf[field]));
+    }
   }
   if (c.cache) {
     const cache = c.cache;
@@ -46,8 +61,8 @@ export function connectionVariables(resolved: ResolvedEnvironment): ConnectionVa
     add('CACHE_BACKEND', cache.backend, p('backend'));
     add('CACHE_TTL', cache.ttl, p('ttl'));
     add('REDIS_HOST', cache.host, p('host'));
-    add('REDIS_PORT', cache.port, p('port'));
-    add('REDIS_PASSWORD', cache.password, p('password'));
+    add('REDIS_PORT', cache.port === PORT_CHOSEN_AT_APPLY ? KNOWN_AFTER_APPLY : cache.port, p('port'));
+    add('REDIS_PASSWORD', cache.password ?? generated(cache.sandbox), p('password'));
   }
   if (c.llm) {
     const llm = c.llm;

@@ -4,6 +4,7 @@ import { execFile } from 'node:child_process';
 import { constants, existsSync } from 'node:fs';
 import { access, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { installedExtensions } from '../io/extensions.js';
 import { CATALOG, SERVER_SERVICES, defaultImage, installHint } from '../catalog/index.js';
 import type { DriverName } from '../model/types.js';
 import { packageDir } from '../package-dir.js';
@@ -156,6 +157,7 @@ export async function probeMachine(probe: ProbeEnv): Promise<CheckResult[]> {
           results.push({ id: service, need: label, state: 'ok', found: `${version} (${path.dirname(server)})`, required: false });
         }
         results.push(await user);
+        if (service === 'postgres' && missing.length === 0) results.push(await extensionsCheck());
         return results;
       }),
     );
@@ -209,20 +211,20 @@ export async function probeMachine(probe: ProbeEnv): Promise<CheckResult[]> {
   };
 
   const namespace = async (): Promise<CheckResult[]> => {
-    const [rootCheck, unshare, forwarder, cgroup, shared] = await Promise.all([
+    const [rootCheck, sandbox, forwarder, cgroup, shared] = await Promise.all([
       Promise.resolve<Omit<CheckResult, 'driver'>>(
         root
           ? { id: 'root', need: 'root (to create namespaces)', state: 'ok', found: 'running as root', required: true }
           : { id: 'root', need: 'root (to create namespaces)', state: 'missing', found: `running as uid ${probe.uid}`, fix: 'run iact as root (sudo) to use the namespace driver, or use the lightweight driver', required: true },
       ),
-      probeUnshare(env, root),
+      probeBwrap(env, root),
       probeForwarder(env),
       probeCgroupMemory(),
       lightweight(),
     ]);
     // The same binaries run inside the namespaces, so lightweight's checks count here too.
     const reused = shared.map((r) => ({ ...r, driver: 'namespace' as DriverName }));
-    return [rootCheck, unshare, forwarder, cgroup].map((r) => ({ ...r, driver: 'namespace' as DriverName })).concat(reused);
+    return [rootCheck, sandbox, forwarder, cgroup].map((r) => ({ ...r, driver: 'namespace' as DriverName })).concat(reused);
   };
 
   const docker = async (): Promise<CheckResult[]> => {
@@ -232,6 +234,16 @@ export async function probeMachine(probe: ProbeEnv): Promise<CheckResult[]> {
 
   const all = await Promise.all([lightweight(), namespace(), docker()]);
   return all.flat();
+}
+
+/** What `extensions:` can ask for here (docs/data.md "Extensions"): the control files of the newest PostgreSQL. */
+async function extensionsCheck(): Promise<Omit<CheckResult, 'driver'>> {
+  const need = 'PostgreSQL extensions (extensions:)';
+  const installed = await installedExtensions();
+  if (!installed || installed.names.length === 0) {
+    return { id: 'postgres-extensions', need, state: 'warning', found: 'no extension control files found', fix: 'apt-get install -y postgresql-contrib', required: false };
+  }
+  return { id: 'postgres-extensions', need, state: 'ok', found: `${installed.names.length} for PostgreSQL ${installed.version}: ${installed.names.join(', ')}`, required: false };
 }
 
 async function userId(user: string): Promise<number | null> {
@@ -245,25 +257,26 @@ async function userId(user: string): Promise<number | null> {
   }
 }
 
-async function probeUnshare(env: NodeJS.ProcessEnv, root: boolean): Promise<Omit<CheckResult, 'driver'>> {
-  const need = 'unshare (pid/mount/ipc/uts/net namespaces)';
-  const file = await which('unshare', env);
-  if (!file) return { id: 'unshare', need, state: 'missing', found: 'unshare not found on PATH', fix: 'apt-get install util-linux', required: true };
-  if (!root) return { id: 'unshare', need, state: 'ok', found: `${file} (not tried: needs root)`, required: true };
-  // An absolute program inside, so a PATH without `true` does not fail the probe.
-  const inner = (await which('bash', env)) ?? '/bin/sh';
-  const out = await capture(file, ['--pid', '--fork', '--mount-proc', '--ipc', '--uts', '--net', inner, '-c', ':'], env);
+async function probeBwrap(env: NodeJS.ProcessEnv, root: boolean): Promise<Omit<CheckResult, 'driver'>> {
+  const need = 'bwrap (the sandbox: its own file system and pid/mount/ipc/uts/net/cgroup namespaces)';
+  const file = await which('bwrap', env);
+  if (!file) return { id: 'bwrap', need, state: 'missing', found: 'bwrap not found on PATH', fix: 'apt-get install bubblewrap', required: true };
+  if (!root) return { id: 'bwrap', need, state: 'ok', found: `${file} (not tried: needs root)`, required: true };
+  // The driver's own shape of sandbox (bash/lib/namespace.sh), around an absolute program from /usr.
+  const args = ['--unshare-ipc', '--unshare-pid', '--unshare-net', '--unshare-uts', '--unshare-cgroup', '--ro-bind', '/usr', '/usr', '--symlink', 'usr/lib', '/lib', '--symlink', 'usr/bin', '/bin'];
+  if (existsSync('/usr/lib64')) args.push('--symlink', 'usr/lib64', '/lib64');
+  const out = await capture(file, [...args, '--proc', '/proc', '--dev', '/dev', '--', '/usr/bin/true'], env);
   if (!out.ok) {
     return {
-      id: 'unshare',
+      id: 'bwrap',
       need,
       state: 'missing',
-      found: `${file} cannot create namespaces here: ${out.stderr.trim().split('\n')[0] ?? 'failed'}`,
-      fix: 'run on a host (or a privileged container) that allows unshare(2) for root',
+      found: `${file} cannot build a sandbox here: ${out.stderr.trim().split('\n')[0] ?? 'failed'}`,
+      fix: 'run on a host (or a privileged container) that allows mount and pid/net namespaces for root',
       required: true,
     };
   }
-  return { id: 'unshare', need, state: 'ok', found: `${file} (namespaces created and torn down)`, required: true };
+  return { id: 'bwrap', need, state: 'ok', found: `${file} (a sandbox built and torn down)`, required: true };
 }
 
 async function probeForwarder(env: NodeJS.ProcessEnv): Promise<Omit<CheckResult, 'driver'>> {

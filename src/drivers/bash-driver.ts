@@ -1,4 +1,4 @@
-// A DriverWriter that runs one bash driver script (SPEC "Drivers") with execa.
+// A DriverWriter that runs one bash driver script (docs/driver-protocol.md) with execa.
 // Effects live here: temp spec files, child processes, schema validation of the status JSON.
 import { spawn } from 'node:child_process';
 import { access, constants, mkdtemp, rm, writeFile } from 'node:fs/promises';

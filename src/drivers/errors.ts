@@ -5,7 +5,7 @@ import { diag, type Diagnostic } from '../diagnostics.js';
 /** The kinds a driver script reports in its `iact-error:` line (bash/lib/common.sh IACT_ERROR_KINDS). */
 export const SCRIPT_ERROR_KINDS = [
   'usage', 'not-found', 'port-in-use', 'missing-binary', 'missing-image', 'no-engine', 'refused-setting',
-  'start-failed', 'login-failed', 'locked', 'backup-failed', 'io', 'internal',
+  'start-failed', 'login-failed', 'locked', 'backup-failed', 'init-failed', 'io', 'internal',
 ] as const;
 
 /** Kinds only this side can see: the run itself timed out, was interrupted, or printed no valid result. */

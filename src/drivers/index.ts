@@ -1,4 +1,4 @@
-// Driver registry: one bash script per driver (SPEC "Drivers"), each wrapped by BashDriver.
+// Driver registry: one bash script per driver (README.md "Drivers", docs/driver-protocol.md), each wrapped by BashDriver.
 import { access, constants } from 'node:fs/promises';
 import type { DriverName } from '../model/types.js';
 import { BashDriver, findBinary, type AvailabilityCheck } from './bash-driver.js';
@@ -25,11 +25,11 @@ const lightweight: AvailabilityCheck = async () => (await needJq()) ?? ok;
 
 const namespace: AvailabilityCheck = async () => {
   if (process.getuid?.() !== 0) {
-    return { available: false, reason: 'the namespace driver needs root (unshare of pid/net namespaces, cgroup memory limits)', fix: 'run iact as root (sudo), or use driver: lightweight' };
+    return { available: false, reason: 'the namespace driver needs root (bubblewrap namespaces, a uid per sandbox, cgroup memory limits)', fix: 'run iact as root (sudo), or use driver: lightweight' };
   }
   const missing = (await needJq()) ?? undefined;
   if (missing) return missing;
-  if (!(await findBinary('unshare'))) return { available: false, reason: 'unshare is not installed', fix: 'apt-get install -y util-linux' };
+  if (!(await findBinary('bwrap'))) return { available: false, reason: 'bwrap is not installed (it builds the sandbox)', fix: 'apt-get install -y bubblewrap' };
   if (!(await findBinary('socat'))) return { available: false, reason: 'socat is not installed (it exposes the sandbox port on 127.0.0.1)', fix: 'apt-get install -y socat' };
   return ok;
 };

@@ -1,7 +1,7 @@
-// The driver contract (SPEC "Drivers"): readers observe, writers change the machine.
+// The driver contract (docs/driver-protocol.md): readers observe, writers change the machine.
 // The planner only ever sees a DriverReader; only apply holds a DriverWriter.
 
-import type { DriverName, ServiceKind, SettingValue } from '../model/types.js';
+import type { DriverName, ServiceKind, SettingValue, TunnelCheck, TunnelSsh } from '../model/types.js';
 import type { DriverStep } from '../plan/types.js';
 
 /** What the TypeScript side hands a driver script through `--spec FILE` (JSON, mode 0600). */
@@ -19,8 +19,18 @@ export interface DriverSpec {
   memory?: string;
   image?: string;
   settings: Record<string, SettingValue>;
+  /** Redis without auth (`password: null`). */
+  auth?: false;
+  /** Init files in run order, each "PATH sha256:HEX" (docs/driver-protocol.md "Init, extensions, admin"). */
+  init?: string[];
+  extensions?: string[];
+  admin?: boolean;
   depends_on?: string[]; // metadata: kept so a later plan knows the delete order
   protect?: boolean; // metadata: kept so a sandbox removed from the manifest stays protected
+  /** service: tunnel only (docs/tunnels.md). */
+  ssh?: TunnelSsh;
+  remote?: { host: string; port: number };
+  checks?: TunnelCheck;
   spec_hash: string; // hash of every field above but password, stamped by the writer at apply time
   /**
    * Plaintext values of the settings named like secrets (masterauth, requirepass); `settings` holds
@@ -59,6 +69,11 @@ export interface SandboxStatus {
   spec_hash: string;
   spec: ObservedSpec | null; // null when sandbox.json is missing or unreadable, or the create never finished (drift)
   data_bytes: number;
+  /**
+   * False when the server runs and answers but a real login with the recorded password fails (the
+   * password the plan compares by hash); absent when the driver did not check (docs/driver-protocol.md).
+   */
+  login?: boolean;
   /** Version of the service that made the data on disk (PostgreSQL's PG_VERSION), when the driver can tell. */
   version?: string;
 }

@@ -3,7 +3,10 @@ import { linkSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, write
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { lintDotenv, parseDotenv } from '../manifest/dotenv.js';
-import { diag, type Diagnostic } from '../diagnostics.js';
+import { diag, hasErrors, type Diagnostic } from '../diagnostics.js';
+import { projectPaths } from '../project.js';
+import { resolveInitFiles } from './init-files.js';
+import { withKept } from './kept.js';
 import type { ResolvedEnvironment } from '../model/types.js';
 import { ENVIRONMENT_NAME } from '../manifest/detect.js';
 import { resolveManifest } from '../manifest/resolve.js';
@@ -154,8 +157,13 @@ export async function loadEnvironment(opts: LoadOptions): Promise<LoadResult> {
     placeholders: opts.placeholders,
     salt: opts.salt,
   });
-  if (dotenvDiagnostics.length === 0) return { ...result, file };
-  return { ...result, diagnostics: [...dotenvDiagnostics, ...result.diagnostics], file };
+  const diagnostics = [...dotenvDiagnostics, ...result.diagnostics];
+  if (result.resolved && !hasErrors(result.diagnostics)) {
+    // What the manifest leaves to the machine: init files as they are now, the port and password kept at the first apply.
+    diagnostics.push(...(await resolveInitFiles(result.resolved)));
+    await withKept(projectPaths(root, opts.env ?? process.env).sandboxes, result.resolved);
+  }
+  return { ...result, diagnostics, file };
 }
 
 /**

@@ -12,7 +12,11 @@ import type {
   SandboxSpec,
   ServiceKind,
   SettingValue,
+  TunnelCheck,
+  TunnelSsh,
 } from '../model/types.js';
+import { PORT_CHOSEN_AT_APPLY } from '../model/types.js';
+import { serviceEntry } from '../catalog/index.js';
 import { isSensitiveVariable, SENSITIVE_FIELDS, variableHash } from '../secrets/index.js';
 import { sha256 } from '../util/hash.js';
 import { interpolate } from './interpolate.js';
@@ -212,6 +216,7 @@ export function resolveManifest(input: ResolveInput): ResolveResult {
     secretValues: [...secretValues],
     locations: {},
     variables: {},
+    ...(input.salt ? { fingerprintKey: input.salt } : {}),
   };
   // Hashed on first read (plans, diffs), mapped on first read (cross-environment diagnostics).
   computedOnFirstRead(resolved, 'variables', () => {
@@ -255,14 +260,19 @@ export function modelPath(path: string): string {
   return parts.join('.');
 }
 
+/** Database and user of a sandbox whose manifest names none: its name with '-' as '_' (the drivers' rule too). */
+export const defaultIdentifier = (sandboxName: string): string => sandboxName.replace(/-/g, '_');
+
 function toSandbox(name: string, raw: Obj): SandboxSpec {
   const settings: Record<string, SettingValue> = {};
   if (isObj(raw.settings)) for (const [k, v] of Object.entries(raw.settings)) settings[k] = v as SettingValue;
+  const service = raw.service as ServiceKind;
   const spec: SandboxSpec = {
     name,
-    service: raw.service as ServiceKind,
+    service,
     driver: (raw.driver as DriverName | undefined) ?? 'lightweight',
-    port: raw.port as number,
+    // No port: chosen at the first apply; the loader puts the kept one here afterwards (src/manifest/kept.ts).
+    port: typeof raw.port === 'number' ? raw.port : PORT_CHOSEN_AT_APPLY,
     settings,
     depends_on: Array.isArray(raw.depends_on) ? (raw.depends_on as string[]) : [],
     protect: raw.protect === true,
@@ -270,6 +280,17 @@ function toSandbox(name: string, raw: Obj): SandboxSpec {
   for (const field of ['version', 'database', 'user', 'password', 'memory', 'image'] as const) {
     if (typeof raw[field] === 'string') spec[field] = raw[field];
   }
+  if (isObj(raw.ssh)) spec.ssh = dropUndefined({ ...(raw.ssh as Obj) }) as unknown as TunnelSsh;
+  if (isObj(raw.remote)) spec.remote = { host: raw.remote.host as string, port: raw.remote.port as number };
+  if (typeof raw.checks === 'string') spec.checks = raw.checks as TunnelCheck;
+  if (serviceEntry(service)?.hasDatabase) {
+    spec.database ??= defaultIdentifier(name);
+    spec.user ??= defaultIdentifier(name);
+  }
+  if (raw.password === null) spec.auth = false;
+  if (Array.isArray(raw.init) && raw.init.length > 0) spec.init = raw.init as string[];
+  if (Array.isArray(raw.extensions) && raw.extensions.length > 0) spec.extensions = raw.extensions as string[];
+  if (raw.admin === true) spec.admin = true;
   if (typeof raw.from === 'string') {
     spec.from = raw.from;
     // A branch is created after its source (docs/data.md "Branches").
@@ -286,12 +307,17 @@ function toConnections(raw: Obj, sandboxes: Record<string, SandboxSpec>, derive:
   const db = isObj(raw.database) ? raw.database : undefined;
   if (db) {
     const tunnel = isObj(db.sshTunnel) ? db.sshTunnel : {};
-    const ssh_tunnel = {
-      enabled: tunnel.enabled === true,
-      ...(typeof tunnel.host === 'string' ? { host: tunnel.host } : {}),
-      ...(typeof tunnel.port === 'number' ? { port: tunnel.port } : {}),
-      ...(typeof tunnel.user === 'string' ? { user: tunnel.user } : {}),
-    };
+    // Bound to a tunnel sandbox, the SSH_TUNNEL_* variables describe that tunnel (docs/tunnels.md).
+    const through = typeof tunnel.sandbox === 'string' ? sandboxes[tunnel.sandbox] : undefined;
+    const ssh = through?.ssh;
+    const ssh_tunnel = ssh
+      ? { enabled: true, host: ssh.host, port: ssh.port ?? 22, ...(ssh.user ? { user: ssh.user } : {}), sandbox: through.name }
+      : {
+          enabled: tunnel.enabled === true,
+          ...(typeof tunnel.host === 'string' ? { host: tunnel.host } : {}),
+          ...(typeof tunnel.port === 'number' ? { port: tunnel.port } : {}),
+          ...(typeof tunnel.user === 'string' ? { user: tunnel.user } : {}),
+        };
     const bound = typeof db.sandbox === 'string' ? sandboxes[db.sandbox] : undefined;
     let settings: DatabaseSettings;
     if (bound) {
@@ -312,8 +338,9 @@ function toConnections(raw: Obj, sandboxes: Record<string, SandboxSpec>, derive:
       derive('connections.database.sandbox', 'connections.database.host');
     } else {
       settings = {
-        host: db.host as string,
-        port: (db.port as number | undefined) ?? 5432,
+        // Through a tunnel sandbox the database is at its local end.
+        host: through ? '127.0.0.1' : (db.host as string),
+        port: through ? through.port : ((db.port as number | undefined) ?? 5432),
         database: db.name as string,
         user: db.user as string,
         password: db.password as string | undefined,

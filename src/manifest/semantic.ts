@@ -1,8 +1,10 @@
 // Pure: checks the schema cannot express (names, references, cycles, ports, production rules).
 // Runs on the interpolated data even when the schema found errors, so every problem shows at once.
-import { serviceEntry, servicesServing } from '../catalog/index.js';
+import { isAllowedSetting, isReserved, serviceEntry, servicesServing } from '../catalog/index.js';
 import { diag, formatLocation, type Diagnostic, type SourceLocation } from '../diagnostics.js';
-import { SERVICES, type ResolvedEnvironment } from '../model/types.js';
+import { PORT_CHOSEN_AT_APPLY, SERVICES, type ResolvedEnvironment } from '../model/types.js';
+import { passwordProblem } from '../secrets/index.js';
+import { schemaAt } from './schema.js';
 import { envFileQuote } from '../util/env-quote.js';
 
 type Segments = readonly (string | number)[];
@@ -10,6 +12,8 @@ export type Locate = (segments: Segments, key?: boolean) => SourceLocation;
 
 type Obj = Record<string, unknown>;
 const SANDBOX_NAME = /^[a-z][a-z0-9-]{0,62}$/;
+/** The schema's pattern for a setting key (schemas/manifest.schema.json), read from the schema itself. */
+const SETTING_KEY = new RegExp((schemaAt(['sandboxes', 'x', 'settings']) as { propertyNames: { pattern: string } }).propertyNames.pattern, 'u');
 const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 /**
@@ -76,26 +80,85 @@ export function checkSemantics(data: Obj, ctx: { environment: string; fileEnviro
       );
     }
     const entry = service === undefined ? undefined : serviceEntry(service);
-    if (entry?.hasDatabase) {
-      for (const field of ['database', 'user', 'password']) {
-        if (sb[field] === undefined) {
-          out.push(
-            diag(`${service} sandbox ${name} needs ${field}`, {
-              location: locate(['sandboxes', name], true),
-              code: 'semantic.sandbox-field',
-              fix: field === 'password' ? `add password: \${${name.toUpperCase().replace(/-/g, '_')}_PASSWORD} and set it in .env` : `add ${field}: <name>`,
-            }),
-          );
-        }
+    out.push(...tunnelProblems(name, sb, driver, locate));
+    // Port, database, user and password may be omitted: defaults, or chosen once and kept (docs/data.md).
+    if (entry && sb.password === null) {
+      if (entry.name !== 'redis') {
+        out.push(
+          diag(`password: null (no auth) is for redis sandboxes; ${name} is a ${entry.name} sandbox`, {
+            location: locate(['sandboxes', name, 'password']),
+            code: 'semantic.no-auth',
+            fix: 'remove password: (one is generated and kept), or write password: ${VARIABLE}',
+          }),
+        );
+      } else if (ctx.environment === 'production') {
+        out.push(
+          diag(`sandbox ${name} has no password (password: null), which production never allows`, {
+            location: locate(['sandboxes', name, 'password']),
+            code: 'semantic.no-auth',
+            fix: 'remove password: (one is generated and kept), or write password: ${VARIABLE}',
+          }),
+        );
       }
-    } else if (entry?.needsPassword && sb.password === undefined) {
+    }
+    // What each service can do is the catalogue's (docs/service-catalogue.md).
+    const only = (field: string, allowed: (e: NonNullable<typeof entry>) => boolean, what: string) => {
+      if (sb[field] === undefined || !entry || allowed(entry)) return;
       out.push(
-        diag(`${entry.name} sandbox ${name} needs password (sandboxes always require one)`, {
-          location: locate(['sandboxes', name], true),
-          code: 'semantic.sandbox-field',
-          fix: `add password: \${${name.toUpperCase().replace(/-/g, '_')}_PASSWORD} and set it in .env`,
+        diag(`sandbox ${name} sets ${field}, which ${what}; it is a ${entry.name} sandbox`, {
+          location: locate(['sandboxes', name, field], true),
+          code: 'semantic.field-service',
+          fix: `remove ${field}:`,
         }),
       );
+    };
+    only('extensions', (e) => e.extensions === true, 'only postgres sandboxes have');
+    only('admin', (e) => e.hasDatabase, 'only postgres and mysql sandboxes have');
+    only('init', (e) => (e.initKinds?.length ?? 0) > 0, 'only sandboxes that run a server have');
+    // The docker driver runs none of these yet (docs/data.md "Drivers").
+    if (driver === 'docker') {
+      for (const field of ['init', 'extensions', 'admin', 'password']) {
+        if (sb[field] === undefined || (field === 'admin' && sb[field] === false) || (field === 'password' && sb[field] !== null)) continue;
+        out.push(
+          diag(`sandbox ${name} sets ${field === 'password' ? 'password: null' : field}, which the docker driver does not support yet`, {
+            location: locate(['sandboxes', name, field], true),
+            code: 'semantic.docker-unsupported',
+            fix: `use driver: lightweight or namespace for it, or remove ${field}:`,
+          }),
+        );
+      }
+    }
+    // A line break or NUL is the schema's error already (its secret pattern): said once.
+    if (typeof sb.password === 'string' && !/[\r\n\0]/.test(sb.password)) {
+      const problem = passwordProblem(sb.password);
+      // The value is never echoed: it is a secret.
+      if (problem) {
+        out.push(
+          diag(`the password of sandbox ${name} ${problem}`, {
+            location: locate(['sandboxes', name, 'password']),
+            code: 'semantic.password',
+            fix: 'choose a password without control characters, and without a single quote next to $, `, \\ or "',
+          }),
+        );
+      }
+    }
+    if (entry && isObj(sb.settings)) {
+      for (const key of Object.keys(sb.settings)) {
+        // A key the schema's pattern refuses was reported there.
+        if (isAllowedSetting(entry.name, key) || !SETTING_KEY.test(key)) continue;
+        const owned = isReserved(entry.name, key);
+        const allowed = entry.settings === 'any' ? [] : entry.settings;
+        out.push(
+          diag(owned ? `setting ${key} of sandbox ${name} is managed by iact` : `setting ${key} is not one a ${entry.name} sandbox may set`, {
+            location: locate(['sandboxes', name, 'settings', key], true),
+            code: 'semantic.setting-refused',
+            detail: owned
+              ? undefined
+              : `settings are an allow-list (docs/manifest.md "Settings"): include directives, option prefixes and loose- forms, ACL lines and listen addresses are never allowed; ${entry.name} allows ${allowed.join(', ')}`,
+            fix: owned ? "remove it; use the sandbox's port and password fields instead" : 'remove it, or spell it as one of the allowed names exactly',
+          }),
+        );
+      }
     }
     if (typeof sb.from === 'string') out.push(...branchProblems(name, sb, sandboxes, locate));
     const deps = Array.isArray(sb.depends_on) ? sb.depends_on : [];
@@ -119,6 +182,8 @@ export function checkSemantics(data: Obj, ctx: { environment: string; fileEnviro
   const connections = isObj(data.connections) ? data.connections : {};
   const db = isObj(connections.database) ? connections.database : undefined;
   let dbHas = { host: false, user: false, password: false };
+  const through = db && isObj(db.sshTunnel) ? str(db.sshTunnel.sandbox) : undefined;
+  if (db && through !== undefined) out.push(...tunnelBindingProblems(db, through, sandboxes, names, locate));
   if (db) {
     const bound = str(db.sandbox);
     if (bound !== undefined) {
@@ -151,10 +216,11 @@ export function checkSemantics(data: Obj, ctx: { environment: string; fileEnviro
           );
         }
       }
-      dbHas = { host: true, user: target?.user !== undefined, password: target?.password !== undefined };
+      // A bound sandbox always has a user and a password: its own, defaults or generated ones (docs/data.md).
+      dbHas = { host: true, user: target !== undefined, password: target !== undefined && target.password !== null };
     } else {
-      dbHas = { host: db.host !== undefined, user: db.user !== undefined, password: db.password !== undefined };
-      for (const field of ['host', 'name', 'user'] as const) {
+      dbHas = { host: db.host !== undefined || through !== undefined, user: db.user !== undefined, password: db.password !== undefined };
+      for (const field of through !== undefined ? (['name', 'user'] as const) : (['host', 'name', 'user'] as const)) {
         if (db[field] === undefined) {
           out.push(
             diag(`connections.database needs ${field} (or sandbox: NAME)`, {
@@ -243,6 +309,19 @@ export function checkSemantics(data: Obj, ctx: { environment: string; fileEnviro
     } else if (isObj(value)) for (const [k, v] of Object.entries(value)) walk(v, [...segments, k]);
   };
   walk(connections, ['connections']);
+  for (const section of ['database', 'cache']) {
+    const password = isObj(connections[section]) ? str((connections[section] as Obj).password) : undefined;
+    const problem = password === undefined || /[\r\n\0]/.test(password) ? undefined : passwordProblem(password);
+    if (problem && envFileQuote(password!) !== undefined) {
+      out.push(
+        diag(`connections.${section}.password ${problem}`, {
+          location: locate(['connections', section, 'password']),
+          code: 'semantic.password',
+          fix: 'choose a password without control characters',
+        }),
+      );
+    }
+  }
   return out;
 }
 
@@ -309,6 +388,8 @@ export function crossEnvironmentPortConflicts(envs: readonly ResolvedEnvironment
   const owners = new Map<number, { env: ResolvedEnvironment; name: string }>();
   for (const env of envs) {
     for (const sb of Object.values(env.sandboxes)) {
+      // A port chosen at the first apply is free by construction.
+      if (sb.port === PORT_CHOSEN_AT_APPLY) continue;
       const owner = owners.get(sb.port);
       if (owner && owner.env.environment !== env.environment) {
         const there = owner.env.locations[`sandboxes.${owner.name}.port`];
@@ -320,6 +401,78 @@ export function crossEnvironmentPortConflicts(envs: readonly ResolvedEnvironment
           }),
         );
       } else if (!owner) owners.set(sb.port, { env, name: sb.name });
+    }
+  }
+  return out;
+}
+
+/** A tunnel needs its ssh and remote blocks, the lightweight driver, and what its login check logs in with (docs/tunnels.md). */
+function tunnelProblems(name: string, sb: Obj, driver: string, locate: Locate): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const at = (field?: string) => locate(field && sb[field] !== undefined ? ['sandboxes', name, field] : ['sandboxes', name], true);
+  if (sb.service !== 'tunnel') {
+    for (const field of ['ssh', 'remote', 'checks']) {
+      if (sb[field] !== undefined) {
+        out.push(diag(`sandbox ${name} sets ${field}, which only a tunnel has`, { location: at(field), code: 'semantic.tunnel-field', fix: `remove ${field}:, or use service: tunnel` }));
+      }
+    }
+    return out;
+  }
+  for (const field of ['ssh', 'remote']) {
+    if (sb[field] === undefined) {
+      const fix = field === 'ssh' ? 'add ssh: { host: HOST, user: USER, knownHosts: FILE }' : 'add remote: { host: HOST, port: PORT } (as the SSH server sees it)';
+      out.push(diag(`tunnel sandbox ${name} needs ${field}`, { location: at(), code: 'semantic.sandbox-field', fix }));
+    }
+  }
+  if (driver !== 'lightweight') {
+    out.push(diag(`tunnel sandbox ${name} uses driver ${driver}`, { location: at('driver'), code: 'semantic.tunnel-driver', fix: 'use driver: lightweight (an ssh process on this machine)' }));
+  }
+  const checks = str(sb.checks) ?? 'tcp';
+  const needs = checks === 'redis' ? ['password'] : checks === 'tcp' ? [] : ['database', 'user', 'password'];
+  for (const field of needs) {
+    if (sb[field] === undefined) {
+      out.push(
+        diag(`tunnel sandbox ${name} checks ${checks} through the tunnel and needs ${field} to log in`, {
+          location: at('checks'),
+          code: 'semantic.sandbox-field',
+          fix: `add ${field}: (the remote server's), or use checks: tcp`,
+        }),
+      );
+    }
+  }
+  return out;
+}
+
+/** connections.database.sshTunnel.sandbox: a tunnel of this environment, which gives host and port. */
+function tunnelBindingProblems(db: Obj, through: string, sandboxes: Record<string, Obj>, names: string[], locate: Locate): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const location = locate(['connections', 'database', 'sshTunnel', 'sandbox']);
+  const tunnels = names.filter((n) => sandboxes[n]!.service === 'tunnel');
+  const fix = tunnels.length > 0 ? `use one of: ${tunnels.join(', ')}` : 'add a sandbox with service: tunnel';
+  const target = sandboxes[through];
+  if (!target) out.push(diag(`connections.database.sshTunnel is bound to sandbox ${through}, which does not exist`, { location, code: 'semantic.connection-missing', fix }));
+  else if (target.service !== 'tunnel') out.push(diag(`connections.database.sshTunnel is bound to sandbox ${through}, a ${String(target.service)} sandbox, not a tunnel`, { location, code: 'semantic.connection-kind', fix }));
+  for (const field of ['sandbox', 'host', 'port']) {
+    if (db[field] !== undefined) {
+      out.push(
+        diag(`connections.database sets ${field} and is reached through tunnel ${through}`, {
+          location: locate(['connections', 'database', field], true),
+          code: 'semantic.connection-both',
+          fix: `remove ${field}: the database is at 127.0.0.1 on the tunnel's port`,
+        }),
+      );
+    }
+  }
+  const tunnel = isObj(db.sshTunnel) ? db.sshTunnel : {};
+  for (const field of ['enabled', 'host', 'port', 'user']) {
+    if (tunnel[field] !== undefined) {
+      out.push(
+        diag(`connections.database.sshTunnel sets both sandbox and ${field}`, {
+          location: locate(['connections', 'database', 'sshTunnel', field], true),
+          code: 'semantic.connection-both',
+          fix: `remove ${field}: it comes from tunnel ${through}`,
+        }),
+      );
     }
   }
   return out;

@@ -12,30 +12,74 @@ export type DriverName = (typeof DRIVERS)[number];
 
 export type SettingValue = string | number | boolean;
 
+/**
+ * The port of a sandbox whose manifest names none and that has none kept yet: as bind(2)'s port 0,
+ * "any free port", chosen at the first apply and kept in sandbox.json (docs/data.md "Minimal manifests").
+ */
+export const PORT_CHOSEN_AT_APPLY = 0;
+
+/** What plans and the planned env file show for a value iact chooses at apply: a port picked free, a generated password. */
+export const KNOWN_AFTER_APPLY = '(known after apply)';
+
+/** One file an `init:` entry stands for, as the project holds it now (docs/data.md "Init"). */
+export interface InitFile {
+  /** Relative to the project root, with '/' separators. */
+  path: string;
+  /** `sha256:` and 16 hex digits of its content. */
+  hash: string;
+}
+
 /** One sandbox as the manifest wants it (defaults applied). */
 export interface SandboxSpec {
   name: string; // ^[a-z][a-z0-9-]{0,62}$
   service: ServiceKind;
   driver: DriverName;
-  port: number; // 1024..65535
+  port: number; // 1024..65535, or PORT_CHOSEN_AT_APPLY
   version?: string;
   database?: string;
   user?: string;
-  password?: string; // sensitive; never rendered
+  /** Sensitive; never rendered. Omitted: generated at the first apply, then the kept one (src/manifest/kept.ts). */
+  password?: string;
+  /** false: `password: null`, a redis sandbox without auth on 127.0.0.1. */
+  auth?: false;
   memory?: string; // e.g. 512M
   image?: string; // docker driver only
   settings: Record<string, SettingValue>;
   depends_on: string[];
   protect: boolean;
+  /** service: tunnel (docs/tunnels.md): the SSH server, the server reached through it, how it is checked. */
+  ssh?: TunnelSsh;
+  remote?: { host: string; port: number };
+  checks?: TunnelCheck;
+  /** The manifest's `init:` entries (files or directories), as written. */
+  init?: string[];
+  /** What `init` stands for on disk, in run order; filled by the loader (src/io/init-files.ts). */
+  initFiles?: InitFile[];
+  /** PostgreSQL extensions created in the sandbox's database. */
+  extensions?: string[];
+  /** The sandbox user is an administrator (superuser; ALL WITH GRANT OPTION). */
+  admin?: boolean;
   /** SANDBOX or SANDBOX@SNAPSHOT whose data a new sandbox starts from (docs/data.md "Branches"); create only. */
   from?: string;
 }
+
+export interface TunnelSsh {
+  host: string;
+  port?: number;
+  user?: string;
+  identityFile?: string;
+  knownHosts: string;
+}
+
+export type TunnelCheck = 'postgres' | 'mysql' | 'redis' | 'tcp';
 
 export interface SshTunnel {
   enabled: boolean;
   host?: string;
   port?: number;
   user?: string;
+  /** The tunnel sandbox the database is reached through (docs/tunnels.md). */
+  sandbox?: string;
 }
 
 /** Database settings, named as EnvironmentConfig returns them (docs/connection-variables.md). */
@@ -118,4 +162,6 @@ export interface ResolvedEnvironment {
    * plan can say "the file changed" apart from "a variable changed". Absent for models built in code.
    */
   sourceHash?: string;
+  /** The project's salt (.iact/salt): keys every hash a plan holds of something secret. Never rendered. */
+  fingerprintKey?: string;
 }

@@ -8,6 +8,9 @@ export type EffectKind =
   | 'restart' // lightweight/namespace: a new process on the same data; docker: a new container on the same volume
   | 'reload' // the running server picks it up (SIGHUP, SET GLOBAL, CONFIG SET)
   | 'set-password' // in place, no restart (ALTER ROLE / ALTER USER / CONFIG SET requirepass)
+  | 'grant' // in place: the user becomes an administrator or stops being one (docs/data.md "Admin")
+  | 'extensions' // in place: CREATE EXTENSION for the ones added (docs/data.md "Extensions")
+  | 'init' // the init files run again, in order (docs/data.md "Init")
   | 'metadata'; // no machine change at all
 
 export interface FieldEffect {
@@ -27,11 +30,28 @@ const BY_FIELD: Readonly<Record<string, EffectKind>> = {
   port: 'restart',
   memory: 'restart',
   password: 'set-password',
+  auth: 'set-password',
+  admin: 'grant',
+  extensions: 'extensions',
+  init: 'init',
   depends_on: 'metadata',
   protect: 'metadata',
 };
 
-const IMPACT: Record<EffectKind, Impact> = { replace: 'data-loss', restart: 'restart', reload: 'reload', 'set-password': 'none', metadata: 'none' };
+const IMPACT: Record<EffectKind, Impact> = {
+  replace: 'data-loss',
+  restart: 'restart',
+  reload: 'reload',
+  'set-password': 'none',
+  grant: 'none',
+  extensions: 'none',
+  // Init files are rerunnable by design: running them again is what the change asks for.
+  init: 'none',
+  metadata: 'none',
+};
+
+/** Kinds carried out by the driver step of the same name. */
+const SAME_NAMED: ReadonlySet<EffectKind> = new Set(['reload', 'set-password', 'grant', 'extensions', 'init']);
 
 /** How a restart is done: docker replaces the container (same volume), the others restart the process. */
 export function restartStep(driver: string): DriverStep {
@@ -39,7 +59,7 @@ export function restartStep(driver: string): DriverStep {
 }
 
 export function effectFor(kind: EffectKind, driver: string): FieldEffect {
-  const steps: DriverStep[] = kind === 'restart' ? [restartStep(driver)] : kind === 'reload' ? ['reload'] : kind === 'set-password' ? ['set-password'] : [];
+  const steps: DriverStep[] = kind === 'restart' ? [restartStep(driver)] : SAME_NAMED.has(kind) ? [kind as DriverStep] : [];
   return { kind, impact: IMPACT[kind], steps };
 }
 

@@ -1,15 +1,17 @@
 // The planner: a pure function of (desired, observed) -> plan. No fs, no processes.
 import { createPatch } from 'diff';
 import { connectionVariables, renderEnvFile } from '../config/render.js';
-import { canonicalJson, observableSpec, specHash } from '../drivers/spec.js';
+import { canonicalJson, observableSpec, sensitiveSettingKeys, specHash } from '../drivers/spec.js';
 import type { ObservedSpec, SandboxStatus } from '../drivers/types.js';
-import { fingerprintSecret, isSensitiveKey, MASKED, MASKED_CHANGED } from '../secrets/index.js';
-import type { ResolvedEnvironment, SandboxSpec } from '../model/types.js';
+import { envFileHash, fingerprintSecret, isSensitiveKey, MASKED, MASKED_CHANGED } from '../secrets/index.js';
+import { PORT_CHOSEN_AT_APPLY, type ResolvedEnvironment, type SandboxSpec } from '../model/types.js';
+import { generatesPassword } from '../manifest/kept.js';
 import { sha256 } from '../util/hash.js';
 import { serviceEntry } from '../catalog/index.js';
 import { driftSentence, hasDrift } from './drift.js';
 import { effectFor, effectOf, orderSteps, restartStep, worstImpact, type FieldEffect } from './impact.js';
 import {
+  KNOWN_AFTER_APPLY,
   PLAN_FORMAT_VERSION,
   type Action,
   type ConfigChange,
@@ -59,7 +61,11 @@ export interface PreparedDesired {
 }
 
 /** Fields compared between the manifest and sandbox.json, in display order. */
-const COMPARED_FIELDS = ['service', 'driver', 'version', 'image', 'port', 'database', 'user', 'password', 'memory', 'depends_on', 'protect'] as const;
+const COMPARED_FIELDS = [
+  'service', 'driver', 'version', 'image', 'port', 'database', 'user', 'password', 'auth', 'admin', 'memory', 'extensions', 'init', 'depends_on', 'protect',
+  // service: tunnel (docs/tunnels.md); any change restarts the ssh process.
+  'ssh.host', 'ssh.port', 'ssh.user', 'ssh.identityFile', 'ssh.knownHosts', 'remote.host', 'remote.port', 'checks',
+] as const;
 
 type Comparable = Record<string, DisplayValue | undefined>;
 
@@ -68,6 +74,8 @@ interface DesiredSandbox {
   display: Record<string, DisplayValue>;
   /** Fields (`user`, `settings.<key>`) the manifest fills from a sensitive variable. */
   secretFields: ReadonlySet<string>;
+  /** Setting keys filled from a sensitive variable: sandbox.json keeps their hashes. */
+  secretSettings: ReadonlySet<string>;
 }
 
 const NO_SECRET_FIELDS: ReadonlySet<string> = new Set();
@@ -93,9 +101,21 @@ function comparable(spec: Omit<ObservedSpec, 'spec_hash'> | ObservedSpec): Compa
     database: spec.database,
     user: spec.user,
     password: spec.password_hash,
+    auth: spec.auth === false ? false : undefined,
+    admin: spec.admin ? true : undefined,
     memory: spec.memory,
+    extensions: spec.extensions && spec.extensions.length > 0 ? [...spec.extensions] : undefined,
+    init: spec.init && spec.init.length > 0 ? [...spec.init] : undefined,
     depends_on: spec.depends_on && spec.depends_on.length > 0 ? [...spec.depends_on] : undefined,
     protect: spec.protect ? true : undefined,
+    'ssh.host': spec.ssh?.host,
+    'ssh.port': spec.ssh?.port,
+    'ssh.user': spec.ssh?.user,
+    'ssh.identityFile': spec.ssh?.identityFile,
+    'ssh.knownHosts': spec.ssh?.knownHosts,
+    'remote.host': spec.remote?.host,
+    'remote.port': spec.remote?.port,
+    checks: spec.checks,
   };
   for (const [key, value] of Object.entries(spec.settings ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
     out[`settings.${key}`] = value;
@@ -170,7 +190,7 @@ function expandTargets(targets: string[], sandboxes: Record<string, SandboxSpec>
 /** A model built in code has no text: its interpolated content stands in (secrets as salted hashes). */
 function modelHash(desired: ResolvedEnvironment): string {
   const secrets = new Set(desired.secretValues);
-  const scrub = (value: string): string => (secrets.has(value) ? fingerprintSecret(value) : value);
+  const scrub = (value: string): string => (secrets.has(value) ? fingerprintSecret(value, desired.fingerprintKey) : value);
   const manifest = { environment: desired.environment, sandboxes: desired.sandboxes, connections: desired.connections, features: desired.features };
   return sha256(canonicalJson(manifest, scrub));
 }
@@ -183,10 +203,14 @@ export function prepareDesired(desired: ResolvedEnvironment): PreparedDesired {
   const sandboxes: PreparedDesired['sandboxes'] = new Map();
   const sensitivePaths = new Set(desired.sensitivePaths);
   for (const [name, spec] of Object.entries(desired.sandboxes)) {
-    const after = comparable(observableSpec(desired.environment, spec));
+    const secretSettings = sensitiveSettingKeys(desired, name);
+    const after = comparable(observableSpec(desired.environment, spec, secretSettings));
+    // Chosen at apply (docs/data.md "Minimal manifests"): a free port, a generated password.
+    if (spec.port === PORT_CHOSEN_AT_APPLY) after.port = KNOWN_AFTER_APPLY;
+    if (after.password === undefined && generatesPassword(spec)) after.password = KNOWN_AFTER_APPLY;
     const fromSecrets = Object.keys(after).filter((field) => field !== 'password' && sensitivePaths.has(`sandboxes.${name}.${field}`));
     const secretFields = fromSecrets.length > 0 ? new Set(fromSecrets) : NO_SECRET_FIELDS;
-    sandboxes.set(name, { after, display: display(after, secretFields), secretFields });
+    sandboxes.set(name, { after, display: display(after, secretFields), secretFields, secretSettings });
   }
   return { sandboxes, manifestHash: desired.sourceHash ?? modelHash(desired) };
 }
@@ -251,10 +275,12 @@ function planSandbox(
 
   const before = comparable(status.spec);
   let compared = after;
+  // A generated password not read back (a model built in code): the driver keeps the one it has.
+  if (after.password === KNOWN_AFTER_APPLY) compared = { ...after, password: before.password };
   if (status.version !== undefined) {
     // No pin means "the version that made the data": pinning that one, or dropping the pin, changes nothing.
     before.version ??= status.version;
-    if (after.version === undefined) compared = { ...after, version: status.version };
+    if (after.version === undefined) compared = { ...compared, version: status.version };
   }
   let effected = fieldChanges(before, compared, spec.service, spec.driver, desired.secretFields);
   const drift: Drift[] = [];
@@ -262,7 +288,7 @@ function planSandbox(
     drift.push({ kind: 'spec-edited' });
     // The manifest is still what was last applied: every difference is the hand edit, and rewriting
     // sandbox.json from the manifest repairs it; the data was never touched, so nothing forces a replace.
-    if (effected.length > 0 && status.spec_hash === specHash(observableSpec(status.environment, spec))) {
+    if (effected.length > 0 && status.spec_hash === specHash(observableSpec(status.environment, spec, desired.secretSettings))) {
       effected = effected.map((f) => (f.effect.kind === 'replace' ? { ...f, impact: 'restart', effect: effectFor('restart', spec.driver) } : f));
     }
   }
@@ -271,6 +297,10 @@ function planSandbox(
   const unhealthy = hasProcess && status.running && !status.healthy;
   if (stopped) drift.push({ kind: 'stopped' });
   if (unhealthy) drift.push({ kind: 'unhealthy', detail: String(status.port) });
+  // The status logged in with the recorded password, whose hash equals the manifest's when no field
+  // changed: "in sync" must mean the manifest's password works (docs/plan-json.md "Drift kinds").
+  const loginFailed = hasProcess && status.running && status.healthy && status.login === false;
+  if (loginFailed) drift.push({ kind: 'login-failed' });
 
   const fields: FieldChange[] = effected.map(({ effect: _effect, ...field }) => field);
   const reasons = fields.map(describeField);
@@ -287,6 +317,9 @@ function planSandbox(
     action = 'update';
     impact = hasProcess ? 'restart' : 'none';
     if (hasProcess) driverSteps.push(restartStep(spec.driver));
+  } else if (loginFailed) {
+    action = 'update';
+    impact = serviceEntry(spec.service)?.passwordInConfig ? 'restart' : 'none';
   } else if (stopped) {
     action = 'start';
     steps = ['start'];
@@ -300,6 +333,8 @@ function planSandbox(
   if (action === 'update') {
     // A process that does not answer is restarted; a stopped one is started once its files are rewritten.
     if (unhealthy) driverSteps.push(restartStep(spec.driver));
+    // The server gets the recorded password again: set-password, or a restart where it reads it from its config.
+    if (loginFailed) driverSteps.push(serviceEntry(spec.service)?.passwordInConfig ? restartStep(spec.driver) : 'set-password');
     steps = [...orderSteps(driverSteps), ...(stopped ? (['start'] as const) : [])];
     if (stopped || unhealthy) impact = worstImpact([impact, 'restart']);
   }
@@ -437,12 +472,32 @@ export function planInputs(input: PlanInput): PlanInputs {
     manifest: prepared.manifestHash,
     variables: { ...desired.variables },
     observed,
-    env_file: input.envFile.current === null ? '' : sha256(input.envFile.current),
+    env_file: envFileHash(input.envFile.current, desired.fingerprintKey),
   };
 }
 
 export function fingerprintOf(inputs: PlanInputs, targets: string[], refreshOnly: boolean): string {
   return `sha256:${sha256(canonicalJson({ inputs, targets: [...targets].sort(), refreshOnly }))}`;
+}
+
+/**
+ * The plan without the changes of `held` sandboxes and of those that depend on them (reconcile's
+ * per-sandbox backoff): they wait for a later pass, the rest goes ahead. Summary recounted.
+ */
+export function withoutHeld(plan: Plan, held: ReadonlySet<string>): Plan {
+  if (held.size === 0) return plan;
+  const out = new Set(held);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const c of plan.changes) {
+      if (!out.has(c.name) && c.depends_on.some((d) => out.has(d))) {
+        out.add(c.name);
+        grew = true;
+      }
+    }
+  }
+  const changes = plan.changes.filter((c) => !out.has(c.name));
+  return { ...plan, changes, summary: summarize(changes, plan.config_changes) };
 }
 
 export function buildPlan(input: PlanInput): Plan {

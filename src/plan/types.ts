@@ -16,11 +16,13 @@ export type Impact = (typeof IMPACTS)[number];
  * What apply does, in order (docs/plan-json.md, "Steps"). set-password, reload, restart and
  * recreate are an update's driver steps (`update --steps`, docs/driver-protocol.md).
  */
-export const STEPS = ['preflight', 'backup', 'delete', 'create', 'set-password', 'reload', 'restart', 'recreate', 'stop', 'start'] as const;
+export const STEPS = [
+  'preflight', 'backup', 'delete', 'create', 'set-password', 'grant', 'reload', 'restart', 'recreate', 'extensions', 'init', 'stop', 'start',
+] as const;
 export type Step = (typeof STEPS)[number];
 
 /** The steps `<script> update --steps` carries out, in the order the driver runs them. */
-export const DRIVER_STEPS = ['set-password', 'reload', 'restart', 'recreate'] as const;
+export const DRIVER_STEPS = ['set-password', 'grant', 'reload', 'restart', 'recreate', 'extensions', 'init'] as const;
 export type DriverStep = (typeof DRIVER_STEPS)[number];
 
 export function isDriverStep(step: Step): step is DriverStep {
@@ -31,7 +33,7 @@ export function isDriverStep(step: Step): step is DriverStep {
  * Closed set of drift (docs/plan-json.md, "Drift kinds"): what the machine shows that neither the
  * last applied spec nor the manifest explain. Renderers turn a kind into a sentence (plan/drift.ts).
  */
-export const DRIFT_KINDS = ['stopped', 'unhealthy', 'half-made', 'spec-edited', 'directory-missing', 'other-driver'] as const;
+export const DRIFT_KINDS = ['stopped', 'unhealthy', 'half-made', 'spec-edited', 'directory-missing', 'other-driver', 'login-failed'] as const;
 export type DriftKind = (typeof DRIFT_KINDS)[number];
 
 export interface Drift {
@@ -39,6 +41,8 @@ export interface Drift {
   /** The one variable part: the port that stopped answering, the driver the half-made sandbox is under. */
   detail?: string;
 }
+
+export { KNOWN_AFTER_APPLY } from '../model/types.js';
 
 /** Display value of a field: plain JSON, secrets already replaced by the masks below. */
 export type DisplayValue = string | number | boolean | null | DisplayValue[] | { [key: string]: DisplayValue };

@@ -1,5 +1,6 @@
 // Shared by the renderers: words, symbols, value formatting and masking. Pure.
 import { isSensitiveKey, MASKED, MASKED_CHANGED } from '../secrets/index.js';
+import { KNOWN_AFTER_APPLY } from '../model/types.js';
 import { driftSentence } from '../plan/drift.js';
 import type { Action, ConfigChange, DisplayValue, Impact, Plan, ResourceChange } from '../plan/types.js';
 
@@ -129,7 +130,7 @@ export function sortedKeys(record: Record<string, unknown>): string[] {
 /** One value on one line, HCL-like: strings quoted, masks bare, lists inline. */
 export function formatValue(value: DisplayValue | undefined, key = ''): string {
   if (value === undefined) return 'null';
-  if (value === MASKED || value === MASKED_CHANGED) return value;
+  if (value === MASKED || value === MASKED_CHANGED || value === KNOWN_AFTER_APPLY) return value;
   if (key !== '' && isSensitiveKey(key)) return MASKED;
   if (value === null) return 'null';
   if (typeof value === 'string') return JSON.stringify(value);

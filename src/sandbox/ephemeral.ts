@@ -1,6 +1,7 @@
 // Ephemeral sandboxes (`iact run`, `withSandbox`): a unique name, a free port, a random password,
 // in a private sandbox root; destroyed afterwards whatever happens. A run killed outright leaves an
 // owner record whose pid is dead; the next run reaps it.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { hostname, tmpdir } from 'node:os';
 import { access, chmod, constants, mkdir, readdir, readFile, rename, rm, stat, statfs, unlink, writeFile } from 'node:fs/promises';
@@ -12,6 +13,7 @@ import { DriverError, driverDiagnostic } from '../drivers/errors.js';
 import { toDriverSpec } from '../drivers/spec.js';
 import type { BranchSource, DriverContext, DriverWriter } from '../drivers/types.js';
 import { DRIVERS, type DriverName, type SettingValue } from '../model/types.js';
+import { packageDir } from '../package-dir.js';
 import { redact } from '../secrets/index.js';
 import { resolveBranchSource, type BranchProject } from './branch.js';
 import { connectionFor, EPHEMERAL_SERVICES, type EphemeralService, type SandboxConnection } from './connection.js';
@@ -25,6 +27,10 @@ export interface EphemeralSpec {
   settings?: Record<string, SettingValue>;
   memory?: string;
   image?: string;
+  /** The sandbox user is an administrator (docs/data.md "Admin"). */
+  admin?: boolean;
+  /** This port instead of a free one (`iact run --port`); taken, it is an error, not a retry. */
+  port?: number;
   /**
    * Start from a sandbox's data: 'db' (its data now; the source keeps running) or 'db@snapshot', in
    * the project of `options.project`, or a resolved source (docs/data.md "Branches").
@@ -54,6 +60,8 @@ export interface EphemeralSandbox {
   connection: SandboxConnection;
   /** Destroy the sandbox and forget it; safe to call twice. */
   destroy(): Promise<void>;
+  /** A process (the user's command) that dies with this process too: its supervisor stops it. */
+  watch(pid: number): void;
 }
 
 /** Sandboxes of `iact run` live in their own environment, apart from any project's. */
@@ -216,6 +224,8 @@ export async function createEphemeral(request: EphemeralSpec, options: Ephemeral
   const ownerFile = path.join(ownersDir, `${name}.json`);
   const owner: OwnerRecord = { pid: process.pid, host: hostname(), driver: driverName, started: new Date().toISOString() };
   await writeFile(ownerFile, `${JSON.stringify(owner)}\n`, { mode: 0o600 });
+  const scriptPath = (driver as { scriptPath?: unknown }).scriptPath;
+  const supervisor = superviseSandbox(ownerFile, path.join(root, RUN_ENVIRONMENT, name), typeof scriptPath === 'string' ? [scriptPath, name, root, RUN_ENVIRONMENT] : []);
 
   // One destruction however many callers (a signal handler and a finally block) ask for it.
   let destroying: Promise<void> | undefined;
@@ -226,12 +236,14 @@ export async function createEphemeral(request: EphemeralSpec, options: Ephemeral
       // Only once the driver is done: a kept owner record lets the next run reap what is left.
       await rm(path.join(root, RUN_ENVIRONMENT, name), { recursive: true, force: true }).catch(() => undefined);
       await unlink(ownerFile).catch(() => undefined);
+      supervisor.done();
     })());
+  const watch = (pid: number) => supervisor.watch(pid);
 
-  const attempts = Math.max(1, options.attempts ?? 5);
+  const attempts = spec.port === undefined ? Math.max(1, options.attempts ?? 5) : 1;
   let lastError: unknown;
   for (let attempt = 1; attempt <= attempts; attempt += 1) {
-    const port = await (options.pickPort ?? freePort)();
+    const port = spec.port ?? (await (options.pickPort ?? freePort)());
     const desired = toDriverSpec(RUN_ENVIRONMENT, {
       name,
       service: spec.service,
@@ -247,6 +259,7 @@ export async function createEphemeral(request: EphemeralSpec, options: Ephemeral
       settings: { ...(spec.durable ? {} : CATALOG[spec.service].ephemeralSettings), ...spec.settings },
       depends_on: [],
       protect: false,
+      ...(spec.admin && CATALOG[spec.service].hasDatabase ? { admin: true } : {}),
     });
     if (from) desired.from = from;
     try {
@@ -254,6 +267,7 @@ export async function createEphemeral(request: EphemeralSpec, options: Ephemeral
       return {
         connection: connectionFor({ name, service: spec.service, host: '127.0.0.1', port, database: DATABASE, user: USER, password }),
         destroy,
+        watch,
       };
     } catch (error) {
       lastError = error;
@@ -270,6 +284,35 @@ export async function createEphemeral(request: EphemeralSpec, options: Ephemeral
   if (lastError instanceof DriverError) throw new DiagnosticError(driverDiagnostic(lastError, context));
   const message = redact(lastError instanceof Error ? lastError.message : String(lastError), [password]);
   throw new DiagnosticError(diag(context, { detail: message, fix: 'run `iact doctor` to check what the driver needs' }));
+}
+
+/**
+ * bash/run-watchdog.sh in a session of its own, reading a pipe from this process: should this process
+ * die without saying `done` (SIGKILL included), it stops the watched processes and destroys the
+ * sandbox, so neither outlives iact (docs/commands.md "iact run"). DESTROY: script, name, root, environment.
+ */
+function superviseSandbox(ownerFile: string, dir: string, destroy: string[]): { watch(pid: number): void; done(): void } {
+  let child: ChildProcess | undefined;
+  try {
+    child = spawn('bash', [path.join(packageDir(), 'bash', 'run-watchdog.sh'), ownerFile, dir, ...destroy], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
+    child.on('error', () => undefined);
+    child.stdin?.on('error', () => undefined);
+    // Neither the process nor its pipe keeps this one alive; the pipe closes when this one ends.
+    child.unref();
+    (child.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+  } catch {
+    child = undefined;
+  }
+  const send = (line: string) => {
+    if (child?.stdin && !child.stdin.destroyed) child.stdin.write(`${line}\n`);
+  };
+  return {
+    watch: (pid) => send(`pid ${pid}`),
+    done: () => {
+      send('done');
+      child?.stdin?.end();
+    },
+  };
 }
 
 /** Sandboxes of withSandbox calls still running in this process, for the one signal handler. */

@@ -2,6 +2,7 @@
 // The one place for these facts (docs/manifest.md "Secrets"); bash/lib/sandbox.sh mirrors passwordHash
 // only for `create` without --spec (docs/driver-protocol.md).
 import type { SettingValue } from '../model/types.js';
+import { envFileQuote } from '../util/env-quote.js';
 import { sha256 } from '../util/hash.js';
 
 // Whole words for TOKEN, KEY, PASS and AUTH: LLM_MAX_TOKENS is not a secret; API_KEY, masterauth and requirepass are.
@@ -15,6 +16,19 @@ export function isSensitiveKey(key: string): boolean {
 /** A variable is secret by its name, or because the manifest lists it under `sensitive:`. */
 export function isSensitiveVariable(name: string, listed: readonly string[] = []): boolean {
   return isSensitiveKey(name) || listed.includes(name);
+}
+
+/**
+ * The one rule for what a password may hold (docs/manifest.md "Secrets"): no control character, and
+ * nothing the env file cannot carry for bash, python-dotenv and node's dotenv alike (a single quote
+ * together with $, `, \ or "). Validate refuses the rest, so no output format ever has to drop or
+ * mangle one; bash/lib/validate.sh applies the same rule. Undefined when the password is fine.
+ */
+export function passwordProblem(password: string): string | undefined {
+  const control = [...password].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
+  if (control) return 'contains a control character (a line break, tab or NUL)';
+  if (envFileQuote(password) === undefined) return 'contains a single quote together with $, `, \\ or ", which no env-file quoting carries for bash, python-dotenv and node alike';
+  return undefined;
 }
 
 /** Manifest fields that always hold a secret, whatever fills them. */
@@ -54,8 +68,13 @@ export function variableHash(name: string, value: string | undefined, salt = '')
 }
 
 /** A secret inside a fingerprinted model built in code (it has no manifest text to hash instead). */
-export function fingerprintSecret(value: string): string {
-  return `secret:${sha256(`iact-fp\0${value}`).slice(0, 16)}`;
+export function fingerprintSecret(value: string, salt = ''): string {
+  return `secret:${sha256(`iact-fp\0${salt}\0${value}`).slice(0, 16)}`;
+}
+
+/** The rendered env file holds secrets in plain text: a plan keeps only this keyed hash of it ("" when absent). */
+export function envFileHash(content: string | null, salt = ''): string {
+  return content === null ? '' : sha256(`iact-env-file\0${salt}\0${content}`);
 }
 
 /** What `iact config` shows for a masked value: enough to see it changed, nothing to guess it from. */

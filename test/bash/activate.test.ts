@@ -4,15 +4,15 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { connectionFor } from '../../src/sandbox/connection.js';
 import { specFor, TRICKY_PASSWORD } from '../helpers/lifecycle.js';
-import { freePort, repoRoot, requireBinary, tempRoot, TEMPLATE_DIR, type TempRoot } from '../helpers/services.js';
+import { describeNeeding, freePort, repoRoot, tempRoot, TEMPLATE_DIR, type TempRoot } from '../helpers/services.js';
 
 const SCRIPT = path.join(repoRoot, 'bash', 'lightweight_venv.sh');
 const SERVICES = ['postgres', 'mysql', 'redis'] as const;
 
-describe('bin/activate', () => {
+describeNeeding(...SERVICES)('bin/activate', () => {
   let root: TempRoot;
   let sub: string;
   // No IACT_SANDBOX_ROOT: the default .iact/sandboxes of the project, found from a subdirectory.
@@ -20,16 +20,12 @@ describe('bin/activate', () => {
   const run = (args: string[], cwd: string, input?: string) =>
     execa('bash', [SCRIPT, ...args, '--env', 'development'], { cwd, env: env(), extendEnv: false, reject: false, ...(input === undefined ? { stdin: 'ignore' as const } : { input }) });
   const ports: Record<string, number> = {};
-  // Missing binaries fail with an install hint; IACT_ALLOW_MISSING_SERVICES=1 skips visibly.
-  let available = false;
 
   beforeAll(async () => {
     root = tempRoot('iact-activate-');
     mkdirSync(path.join(root.dir, 'environments'));
     sub = path.join(root.dir, 'app', 'src');
     mkdirSync(sub, { recursive: true });
-    available = SERVICES.every((service) => requireBinary(service));
-    if (!available) return;
     for (const service of SERVICES) {
       ports[service] = await freePort();
       const spec = specFor('lightweight', service, `act-${service}`, ports[service] as number);
@@ -43,8 +39,7 @@ describe('bin/activate', () => {
     root.cleanup();
   });
 
-  it('status and activate from a subdirectory find the sandboxes of the project root', async (ctx) => {
-    if (!available) ctx.skip();
+  it('status and activate from a subdirectory find the sandboxes of the project root', async () => {
     const status = await run(['status', '--json'], sub);
     expect(status.exitCode).toBe(0);
     expect((JSON.parse(status.stdout) as Array<{ name: string }>).map((s) => s.name).sort()).toEqual(['act-mysql', 'act-postgres', 'act-redis']);
@@ -52,8 +47,7 @@ describe('bin/activate', () => {
     expect(activate.stdout.trim()).toBe(path.join(root.dir, '.iact', 'sandboxes', 'development', 'act-postgres', 'bin', 'activate'));
   });
 
-  it.for(SERVICES)('%s: exports what iact run exports, and deactivate restores set and unset variables alike', async (service, ctx) => {
-    if (!available) ctx.skip();
+  it.for(SERVICES)('%s: exports what iact run exports, and deactivate restores set and unset variables alike', async (service) => {
     const expected = connectionFor({ name: `act-${service}`, service, host: '127.0.0.1', port: ports[service] as number, database: service === 'redis' ? '' : 'appdb', user: service === 'redis' ? '' : 'app', password: TRICKY_PASSWORD }).env;
     const names = Object.keys(expected);
     // Half the variables set beforehand, half unset: each must come back as it was.
@@ -77,8 +71,7 @@ describe('bin/activate', () => {
     expect(lines).toContain('after IACT_SANDBOX_DIR=<unset>');
   });
 
-  it('a bare psql works after source "$(bash/lightweight_venv.sh activate NAME)": no password prompt', async (ctx) => {
-    if (!available) ctx.skip();
+  it('a bare psql works after source "$(bash/lightweight_venv.sh activate NAME)": no password prompt', async () => {
     const r = await execa('bash', ['-c', `source "$(bash "$1" activate act-postgres)" && psql -X -w -tA -c 'select 1'`, 'x', SCRIPT], { cwd: sub, env: env(), extendEnv: false, reject: false, stdin: 'ignore' });
     expect(r.stderr).toBe('');
     expect(r.stdout.trim()).toBe('1');

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { specFor } from '../helpers/lifecycle.js';
-import { freePort, repoRoot, requireBinary, tempRoot, TEMPLATE_DIR, type TempRoot } from '../helpers/services.js';
+import { freePort, repoRoot, needs, tempRoot, TEMPLATE_DIR, type TempRoot } from '../helpers/services.js';
 
 const SCRIPT = path.join(repoRoot, 'bash', 'lightweight_venv.sh');
 
@@ -73,8 +73,7 @@ describe('structured driver errors', () => {
     afterAll(() => new Promise<void>((resolve) => squatter.close(() => resolve())));
 
     it('a port in use is port-in-use, retryable, and nothing is created', async (ctx) => {
-      // Missing binaries fail with an install hint; IACT_ALLOW_MISSING_SERVICES=1 skips visibly.
-      if (!requireBinary('redis')) ctx.skip();
+      needs(ctx, 'redis'); // a missing binary fails with its install hint (test/helpers/services.ts)
       const spec = specFor('lightweight', 'redis', 'squatted', taken, { password: 'squat-India-9' });
       const r = await run(['create', 'squatted', 'redis', String(taken), '--spec', '-'], { input: JSON.stringify(spec) });
       expect(r.exitCode).toBe(1);
@@ -85,8 +84,7 @@ describe('structured driver errors', () => {
     });
 
     it('a failed update still ends with the error line, after its rollback: refused-setting', async (ctx) => {
-      // Missing binaries fail with an install hint; IACT_ALLOW_MISSING_SERVICES=1 skips visibly.
-      if (!requireBinary('redis')) ctx.skip();
+      needs(ctx, 'redis'); // a missing binary fails with its install hint (test/helpers/services.ts)
       const port = await freePort();
       const spec = specFor('lightweight', 'redis', 'refuses', port, { settings: { 'maxmemory-policy': 'allkeys-lru' } });
       try {

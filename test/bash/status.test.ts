@@ -5,7 +5,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, repoRoot, requireBinary, tempRoot, type TempRoot } from '../helpers/services.js';
+import { freePort, needs, repoRoot, tempRoot, type TempRoot } from '../helpers/services.js';
 
 const SCRIPT = path.join(repoRoot, 'bash', 'lightweight_venv.sh');
 
@@ -123,8 +123,8 @@ describe('lightweight create, after the sandbox directory was deleted behind iac
   });
   afterAll(() => root.cleanup());
 
-  it('names the server still holding the port (its cwd is the deleted directory) and how to stop it', async () => {
-    if (!requireBinary('redis')) return;
+  it('names the server still holding the port (its cwd is the deleted directory) and how to stop it', async (t) => {
+    needs(t, 'redis');
     const port = await freePort();
     const spec = JSON.stringify({ name: 'oc', service: 'redis', port, password: 'orphan-pw-123', settings: {} });
     const create = () =>

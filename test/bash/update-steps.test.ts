@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DriverSpec } from '../../src/drivers/types.js';
 import type { DriverName } from '../../src/model/types.js';
 import { creds, specFor } from '../helpers/lifecycle.js';
-import { client, freePort, portOpen, repoRoot, requireBinary, tempRoot, TEMPLATE_DIR, type TempRoot } from '../helpers/services.js';
+import { client, freePort, portOpen, repoRoot, needs, tempRoot, TEMPLATE_DIR, type TempRoot } from '../helpers/services.js';
 
 const isRoot = process.getuid?.() === 0;
 const DRIVERS: readonly { driver: DriverName; script: string }[] = [
@@ -45,8 +45,7 @@ describe.each(DRIVERS)('update --steps ($driver)', ({ driver, script }) => {
   afterAll(() => root.cleanup());
 
   it('redis with settings: a new password and a reloadable setting in one update both take effect, same process', async (ctx) => {
-    // Missing binaries fail with an install hint; IACT_ALLOW_MISSING_SERVICES=1 skips visibly.
-    if (!requireBinary('redis')) ctx.skip();
+    needs(ctx, 'redis'); // a missing binary fails with its install hint (test/helpers/services.ts)
     const port = await freePort();
     const first = specFor(driver, 'redis', 'rd-pw', port, { password: 'first-Alpha-1', settings: { loglevel: 'notice', 'maxmemory-policy': 'allkeys-lru' } });
     const second = specFor(driver, 'redis', 'rd-pw', port, { password: 'second-Bravo-2', settings: { loglevel: 'warning', 'maxmemory-policy': 'allkeys-lru' } });
@@ -65,8 +64,7 @@ describe.each(DRIVERS)('update --steps ($driver)', ({ driver, script }) => {
   });
 
   it('mysql: a new password and a reloadable setting at runtime, same process; a dropped setting is named', async (ctx) => {
-    // Missing binaries fail with an install hint; IACT_ALLOW_MISSING_SERVICES=1 skips visibly.
-    if (!requireBinary('mysql')) ctx.skip();
+    needs(ctx, 'mysql'); // a missing binary fails with its install hint (test/helpers/services.ts)
     const port = await freePort();
     const first = specFor(driver, 'mysql', 'my-pw', port, { password: 'first-Kilo-1', settings: { max_connections: 50, wait_timeout: 100 } });
     const second = specFor(driver, 'mysql', 'my-pw', port, { password: 'second-Lima-2', settings: { max_connections: 60 } });
@@ -86,8 +84,7 @@ describe.each(DRIVERS)('update --steps ($driver)', ({ driver, script }) => {
   });
 
   it('refuses what the steps cannot carry out: exit 2, files, process and port unchanged', async (ctx) => {
-    // Missing binaries fail with an install hint; IACT_ALLOW_MISSING_SERVICES=1 skips visibly.
-    if (!requireBinary('postgres')) ctx.skip();
+    needs(ctx, 'postgres'); // a missing binary fails with its install hint (test/helpers/services.ts)
     const port = await freePort();
     const spec = specFor(driver, 'postgres', 'pg-steps', port, { password: 'pg-Charlie-3', settings: { work_mem: '4MB' } });
     try {
@@ -128,8 +125,7 @@ describe.each(DRIVERS)('update --steps ($driver)', ({ driver, script }) => {
   });
 
   it('a stopped sandbox stays stopped; its new password and port work once it starts', async (ctx) => {
-    // Missing binaries fail with an install hint; IACT_ALLOW_MISSING_SERVICES=1 skips visibly.
-    if (!requireBinary('postgres')) ctx.skip();
+    needs(ctx, 'postgres'); // a missing binary fails with its install hint (test/helpers/services.ts)
     const port = await freePort();
     const spec = specFor(driver, 'postgres', 'pg-stopped', port, { password: 'stopped-Echo-5' });
     try {
@@ -150,8 +146,7 @@ describe.each(DRIVERS)('update --steps ($driver)', ({ driver, script }) => {
   });
 
   it('callers from before --steps: nothing means set-password and reload, --restart adds a restart', async (ctx) => {
-    // Missing binaries fail with an install hint; IACT_ALLOW_MISSING_SERVICES=1 skips visibly.
-    if (!requireBinary('redis')) ctx.skip();
+    needs(ctx, 'redis'); // a missing binary fails with its install hint (test/helpers/services.ts)
     const port = await freePort();
     const spec = specFor(driver, 'redis', 'rd-legacy', port, { password: 'legacy-Golf-7', settings: { hz: 10 } });
     try {

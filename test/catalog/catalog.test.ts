@@ -2,7 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CATALOG, SERVICES, connectionEnv, defaultImage, installHint, isReloadable, isReserved } from '../../src/catalog/index.js';
+import { CATALOG, SERVICES, connectionEnv, defaultImage, installHint, isAllowedSetting, isReloadable, isReserved } from '../../src/catalog/index.js';
 import { renderCatalogSh } from '../../src/catalog/bash.js';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
@@ -21,13 +21,13 @@ describe('service catalogue', () => {
   });
 
   it('bash reads the agreed maps with the catalogue values, sourced twice (guarded)', () => {
-    expect(bashMap('IACT_CAT_OS_USER')).toEqual({ postgres: 'postgres', mysql: 'mysql', redis: 'redis', none: 'root' });
-    expect(bashMap('IACT_CAT_SOCKET')).toEqual({ postgres: 'run/.s.PGSQL.%PORT%', mysql: 'run/mysqld.sock', redis: 'run/redis.sock', none: '' });
-    expect(bashMap('IACT_CAT_DEFAULT_IMAGE')).toEqual({ postgres: 'iact/postgres:15', mysql: 'iact/mariadb:10.11', redis: 'iact/redis:7', none: '' });
+    expect(bashMap('IACT_CAT_OS_USER')).toEqual({ postgres: 'postgres', mysql: 'mysql', redis: 'redis', none: 'root', tunnel: 'root' });
+    expect(bashMap('IACT_CAT_SOCKET')).toEqual({ postgres: 'run/.s.PGSQL.%PORT%', mysql: 'run/mysqld.sock', redis: 'run/redis.sock', none: '', tunnel: '' });
+    expect(bashMap('IACT_CAT_DEFAULT_IMAGE')).toEqual({ postgres: 'iact/postgres:15', mysql: 'iact/mariadb:10.11', redis: 'iact/redis:7', none: '', tunnel: '' });
     const reloadable = bashMap('IACT_CAT_RELOADABLE');
     for (const s of SERVICES) expect(reloadable[s]!.split(' ').filter(Boolean)).toEqual(CATALOG[s].reloadable);
     expect(bashMap('IACT_CAT_ADMIN_USERS').mysql).toBe('root mysql mariadb.sys');
-    expect(bashMap('IACT_CAT_HAS_DATABASE')).toEqual({ postgres: '1', mysql: '1', redis: '0', none: '0' });
+    expect(bashMap('IACT_CAT_HAS_DATABASE')).toEqual({ postgres: '1', mysql: '1', redis: '0', none: '0', tunnel: '0' });
     expect(bashMap('IACT_CAT_INSTALL_HINT').postgres).toBe(installHint(CATALOG.postgres));
   });
 
@@ -44,6 +44,18 @@ describe('service catalogue', () => {
     expect(isReserved('mysql', 'bind-address')).toBe(true);
     expect(isReserved('redis', 'protected-mode')).toBe(true);
     expect(isReloadable('oracle', 'x')).toBe(false);
+  });
+
+  it('allows every reloadable setting and every setting of ephemeral sandboxes, and none of the keys iact owns', () => {
+    for (const s of SERVICES) {
+      for (const key of CATALOG[s].reloadable) expect(isAllowedSetting(s, key), `${s} ${key}`).toBe(true);
+      for (const key of Object.keys(CATALOG[s].ephemeralSettings ?? {})) expect(isAllowedSetting(s, key), `${s} ${key}`).toBe(true);
+      for (const key of CATALOG[s].reserved) expect(isAllowedSetting(s, key), `${s} ${key}`).toBe(false);
+    }
+    expect(isAllowedSetting('mysql', 'max-connections')).toBe(true);
+    expect(isAllowedSetting('mysql', 'loose-max-connections')).toBe(false);
+    expect(isAllowedSetting('none', 'anything.at_all')).toBe(true);
+    expect(isAllowedSetting('oracle', 'x')).toBe(false);
   });
 
   it('builds the connection variables iact run exports, URL-encoded', () => {

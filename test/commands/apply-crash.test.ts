@@ -1,10 +1,9 @@
 // Crash safety, for real: an apply killed with SIGKILL at several points, then rerun, converges.
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, freePorts, makeProject, processesUnder, servicesAvailable, type Project } from '../helpers/iact-project.js';
+import { afterEach, expect, it } from 'vitest';
+import { describeNeeding, freePorts, makeProject, processesUnder, type Project } from '../helpers/iact-project.js';
 
-const haveServices = servicesAvailable(['postgres', 'redis']);
 
 function manifest(ports: number[]): string {
   return `apiVersion: iact/v1
@@ -32,9 +31,8 @@ function expectNoCorruptJson(dir: string): void {
   }
 }
 
-describe.skipIf(!haveServices)('apply killed with SIGKILL', () => {
+describeNeeding('postgres', 'redis')('apply killed with SIGKILL', () => {
   let project: Project;
-  beforeAll(() => ensureBuilt());
   afterEach(async () => project?.cleanup());
 
   it.each([150, 400, 700, 1000])('converges on rerun after a kill at %d ms', async (killAfterMs) => {

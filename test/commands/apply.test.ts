@@ -4,8 +4,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, copyFileSync, rmSyn
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { cliPath, ensureBuilt, freePorts, makeProject, portOpen, processesUnder, servicesAvailable, type Project } from '../helpers/iact-project.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { describeNeeding, cliPath, freePorts, makeProject, portOpen, processesUnder, type Project, needs } from '../helpers/iact-project.js';
 import { devManifest } from '../helpers/manifests.js';
 
 const PG_PASSWORD = 'pg-Secret-4711';
@@ -14,7 +14,6 @@ const REDIS_PASSWORD = 'redis-Secret-4713';
 const ENV_TEXT = `DB_VM_PASSWORD=${PG_PASSWORD}\nMYSQL_VM_PASSWORD=${MY_PASSWORD}\nREDIS_VM_PASSWORD=${REDIS_PASSWORD}\n`;
 const SECRETS = [PG_PASSWORD, MY_PASSWORD, REDIS_PASSWORD];
 
-const haveServices = servicesAvailable(['postgres', 'mysql', 'redis']);
 
 /** The three services of the end-to-end scenario; withRedis: false drops redis (and binds the cache to memory). */
 const manifest = (ports: { pg: number; my: number; redis: number }, opts: { withRedis?: boolean } = {}) =>
@@ -48,9 +47,8 @@ function expectNoSecrets(...texts: string[]): void {
   for (const text of texts) for (const secret of SECRETS) expect(text).not.toContain(secret);
 }
 
-describe.skipIf(!haveServices)('apply end to end (lightweight driver)', () => {
+describeNeeding('postgres', 'mysql', 'redis')('apply end to end (lightweight driver)', () => {
   let project: Project;
-  beforeAll(() => ensureBuilt());
   afterEach(async () => project?.cleanup());
 
   it('converges, keeps data across a restart, backs up before a delete, and destroys everything', async () => {
@@ -344,18 +342,8 @@ function answerPrompt(cwd: string, args: string[], keys: string): { exitCode: nu
   return { exitCode: Number(exit?.[1]), output: out };
 }
 
-const havePython = (() => {
-  try {
-    execFileSync('python3', ['-c', 'import pty'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-
 describe('apply: flags and saved plans (no services needed)', () => {
   let project: Project;
-  beforeAll(() => ensureBuilt());
   afterEach(async () => project?.cleanup());
 
   it('refuses --target with a saved plan, which already fixes its targets', async () => {
@@ -395,7 +383,8 @@ describe('apply: flags and saved plans (no services needed)', () => {
     expect(run.stderr).not.toContain('hunter2');
   });
 
-  it.skipIf(!havePython)('Ctrl-C or Ctrl-D at the prompt changes nothing, like "no"; Ctrl-C exits 130', async () => {
+  it('Ctrl-C or Ctrl-D at the prompt changes nothing, like "no"; Ctrl-C exits 130', async (t) => {
+    needs(t, 'python3'); // its pty module gives the CLI a terminal
     project = makeProject();
     project.writeManifest('development', NONE_MANIFEST);
     for (const [keys, code] of [['\u0003', 130], ['\u0004', 1], ['no\r', 1]] as const) {

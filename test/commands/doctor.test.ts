@@ -3,12 +3,11 @@ import { existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { CheckResult } from '../../src/doctor/types.js';
-import { cliPath, ensureBuilt, servicesAvailable } from '../helpers/iact-project.js';
+import { cliPath, needs } from '../helpers/iact-project.js';
 
 // The first test expects every service binary; without them it fails with the install hint (or skips, when allowed).
-const haveServices = servicesAvailable(['postgres', 'mysql', 'redis']);
 
 function which(bin: string): string {
   for (const dir of (process.env.PATH ?? '').split(':')) {
@@ -43,10 +42,10 @@ describe('iact doctor', () => {
     dirs.push(d);
     return d;
   };
-  beforeAll(() => ensureBuilt());
   afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
-  it.skipIf(!haveServices)('reports every driver on this machine, each missing check with a fix, in well under the time of serial probes', async () => {
+  it('reports every driver on this machine, each missing check with a fix, in well under the time of serial probes', async (t) => {
+    needs(t, 'postgres', 'mysql', 'redis');
     const started = Date.now();
     const r = await doctor([]);
     const elapsed = Date.now() - started;
@@ -68,12 +67,12 @@ describe('iact doctor', () => {
     expect(elapsed).toBeLessThan(15_000);
   });
 
-  it('names socat, unshare, docker and the service binaries with install hints when PATH hides them', async () => {
+  it('names socat, bwrap, docker and the service binaries with install hints when PATH hides them', async () => {
     const bin = pathWith(tempBin(), ['bash', 'jq', ...BASE_TOOLS]);
     const r = await doctor([], { PATH: bin });
     expect(r.exitCode).toBe(0); // lightweight still runs `none` sandboxes with bash, jq and the base tools
     expect(r.stdout).toMatch(/MISSING\s+socat \(exposes the port on 127\.0\.0\.1\)\s+socat is not on PATH\n\s+fix: apt-get install socat/);
-    expect(r.stdout).toMatch(/MISSING\s+unshare .*\n\s+fix: apt-get install util-linux/);
+    expect(r.stdout).toMatch(/MISSING\s+bwrap .*\n\s+fix: apt-get install bubblewrap/);
     expect(r.stdout).toMatch(/MISSING\s+docker CLI\s+docker not found on PATH\n\s+fix: apt-get install docker\.io/);
     expect(r.stdout).toMatch(/MISSING\s+a reachable Docker engine.*\n\s+fix: .*docker-engine\.sh start/);
     expect(r.stdout).toMatch(/MISSING\s+MariaDB .*not found: mariadbd, mariadb-install-db, mariadb, mariadb-dump\n\s+fix: apt-get install -y mariadb-server mariadb-client/);
@@ -83,8 +82,9 @@ describe('iact doctor', () => {
     expect(r.stdout).toMatch(/missing prerequisites; the default driver \(lightweight\) is usable\.$/m);
   });
 
-  it.skipIf(!haveServices)('hides only socat: the namespace driver loses its forwarder, nothing else changes', async () => {
-    const tools = ['bash', 'jq', ...BASE_TOOLS, 'unshare', 'setpriv', 'redis-server', 'redis-cli', 'mariadbd', 'mariadb-install-db', 'mariadb', 'mariadb-dump', 'docker'];
+  it('hides only socat: the namespace driver loses its forwarder, nothing else changes', async (t) => {
+    needs(t, 'postgres', 'mysql', 'redis');
+    const tools = ['bash', 'jq', ...BASE_TOOLS, 'bwrap', 'setpriv', 'redis-server', 'redis-cli', 'mariadbd', 'mariadb-install-db', 'mariadb', 'mariadb-dump', 'docker'];
     const bin = pathWith(tempBin(), tools);
     const r = await doctor(['--json'], { PATH: bin });
     const json = JSON.parse(r.stdout) as { checks: CheckResult[]; drivers: { driver: string; usable: boolean }[] };

@@ -1,7 +1,7 @@
 // iact plan through the built CLI (execa drops the last newline of stderr): the flag combinations it refuses, and how it reads --env and --target.
 import { createServer, type AddressInfo } from 'node:net';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, makeProject, type Project } from '../helpers/iact-project.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { makeProject, type Project } from '../helpers/iact-project.js';
 
 /** Two sandboxes of service `none`: plannable without any database binary. */
 const MANIFEST = [
@@ -15,7 +15,6 @@ const MANIFEST = [
 
 describe('iact plan (CLI)', () => {
   let project: Project;
-  beforeAll(() => ensureBuilt());
   afterEach(async () => project?.cleanup());
 
   const setup = () => {

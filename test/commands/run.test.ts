@@ -1,16 +1,16 @@
 // iact run and withSandbox with the real lightweight driver: real services, real clients,
 // nothing left behind (sandbox directory, process, port), also after failures and signals.
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import { withSandbox, createEphemeral } from '../../src/sandbox/ephemeral.js';
-import { cliPath, ensureBuilt, freePort, portOpen, servicesAvailable } from '../helpers/iact-project.js';
+import { describeNeeding, cliPath, freePort, portOpen } from '../helpers/iact-project.js';
 import { killProcessesIn, processesIn } from '../sandbox/procs.js';
+import { processesMentioning } from '../helpers/services.js';
 
-const haveServices = servicesAvailable(['postgres', 'mysql', 'redis']);
 
 interface Run {
   root: string;
@@ -67,8 +67,7 @@ async function expectNothingLeft(run: Run, ports: number[]): Promise<void> {
 const WRITE_READ_PG = `psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -Atc "create table t(x int); insert into t values (1); select x from t" && test "$DB_HOST" = 127.0.0.1 && test -n "$DB_PASSWORD"`;
 
 // Real services on two shared cores: generous limits, so load elsewhere does not fail a correct run.
-describe.skipIf(!haveServices)('iact run (lightweight driver)', { timeout: 300_000 }, () => {
-  beforeAll(() => ensureBuilt());
+describeNeeding('postgres', 'mysql', 'redis')('iact run (lightweight driver)', { timeout: 300_000 }, () => {
   afterEach(removeRuns);
 
   it('ten runs at once all pass, one interrupted with SIGINT exits 130, and nothing is left', async () => {
@@ -187,7 +186,7 @@ describe.skipIf(!haveServices)('iact run (lightweight driver)', { timeout: 300_0
     expect(sandboxesIn(run.root)).toEqual([]);
   });
 
-  it('a run killed with SIGKILL leaves a sandbox that the next run removes', async () => {
+  it('a run killed with SIGKILL together with its supervisor (power loss) leaves a sandbox that the next run removes', async () => {
     const run = newRun();
     const victim = iactRun(run, ['--service', 'redis', '--', 'sh', '-c', 'echo "started $$"; exec sleep 60']);
     const commandPid = await new Promise<number>((resolve) =>
@@ -196,8 +195,10 @@ describe.skipIf(!haveServices)('iact run (lightweight driver)', { timeout: 300_0
         if (m) resolve(Number(m[1]));
       }),
     );
+    // Everything at once, the supervisor too (bash/run-watchdog.sh, which would otherwise clean up).
+    for (const pid of processesMentioning(run.root).filter((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('run-watchdog.sh'))) process.kill(pid, 'SIGKILL');
     victim.kill('SIGKILL');
-    process.kill(commandPid, 'SIGKILL'); // the command outlives a SIGKILLed iact, as any orphan would
+    process.kill(commandPid, 'SIGKILL');
     await victim;
     expect(sandboxesIn(run.root)).toHaveLength(1);
     const next = await iactRun(run, ['--service', 'redis', '--', 'true']);
@@ -207,7 +208,7 @@ describe.skipIf(!haveServices)('iact run (lightweight driver)', { timeout: 300_0
   });
 });
 
-describe.skipIf(!haveServices)('withSandbox (library)', { timeout: 180_000 }, () => {
+describeNeeding('postgres', 'mysql', 'redis')('withSandbox (library)', { timeout: 180_000 }, () => {
   afterEach(removeRuns);
 
   it('gives a live connection and destroys the sandbox after, also when the callback throws', async () => {

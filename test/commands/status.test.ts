@@ -1,15 +1,14 @@
 // iact status against real lightweight sandboxes: live state, data size, drift, orphans; no secrets.
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, freePorts, makeProject, repoRoot, servicesAvailable, type Project } from '../helpers/iact-project.js';
+import { afterEach, expect, it } from 'vitest';
+import { describeNeeding, freePorts, makeProject, repoRoot, type Project } from '../helpers/iact-project.js';
 import { killProcessesIn } from '../sandbox/procs.js';
 import type { StatusRow } from '../../src/sandbox/status-view.js';
 
 const PG_PASSWORD = 'status-Pg-Secret-71';
 const REDIS_PASSWORD = 'status-Redis-Secret-72';
 
-const haveServices = servicesAvailable(['postgres', 'redis']);
 
 interface Sandboxes {
   pg?: number;
@@ -26,9 +25,8 @@ function manifest(s: Sandboxes): string {
 }
 
 
-describe.skipIf(!haveServices)('iact status (lightweight driver)', { timeout: 180_000 }, () => {
+describeNeeding('postgres', 'redis')('iact status (lightweight driver)', { timeout: 180_000 }, () => {
   let project: Project;
-  beforeAll(() => ensureBuilt());
   afterEach(async () => {
     const dir = project?.dir;
     await project?.cleanup();

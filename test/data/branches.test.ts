@@ -4,11 +4,10 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync }
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliPath, ensureBuilt, freePorts, makeProject, repoRoot, servicesAvailable, type Project } from '../helpers/iact-project.js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { cliPath, describeNeeding, freePorts, makeProject, repoRoot, type Project } from '../helpers/iact-project.js';
 import { client, type Credentials } from '../helpers/services.js';
 
-const have = servicesAvailable(['postgres', 'mysql', 'redis']);
 const driver = path.join(repoRoot, 'bash', 'lightweight_venv.sh');
 
 /** Mount points under DIR still in this mount namespace (an overlay data directory left behind). */
@@ -25,7 +24,7 @@ const values = async (c: Credentials, sql = 'SELECT coalesce(string_agg(x::text,
   return r.out;
 };
 
-describe.skipIf(!have)('snapshots and branches, postgres through the CLI', () => {
+describeNeeding('postgres', 'mysql', 'redis')('snapshots and branches, postgres through the CLI', () => {
   let project: Project;
   let runRoot: string;
   let ports: number[];
@@ -56,7 +55,6 @@ ${
     execa(process.execPath, [cliPath, 'run', ...args], { cwd: project.dir, env: { NO_COLOR: '1', IACT_ENV: '', IACT_RUN_ROOT: runRoot, ...env }, reject: false, stdin: 'ignore' });
 
   beforeAll(async () => {
-    ensureBuilt();
     project = makeProject('iact-branches-');
     runRoot = mkdtempSync(path.join(tmpdir(), 'iact-branches-run-'));
     ports = await freePorts(2);
@@ -148,7 +146,7 @@ ${
   }, 120_000);
 });
 
-describe.skipIf(!have)('branches with the driver alone: mysql and redis, and plain copies', () => {
+describeNeeding('postgres', 'mysql', 'redis')('branches with the driver alone: mysql and redis, and plain copies', () => {
   let root: string;
   let cwd: string;
   const drv = (args: string[], env: Record<string, string> = {}) =>

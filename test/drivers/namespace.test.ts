@@ -1,4 +1,4 @@
-// namespace driver: the shared lifecycle (real services in pid/net/... namespaces behind a socat
+// namespace driver: the shared lifecycle (real services in bubblewrap sandboxes behind a socat
 // forwarder), plus what only this driver does: cgroup memory limits, capabilities.json, no root.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -7,18 +7,15 @@ import { execa } from 'execa';
 import { getDriver } from '../../src/drivers/index.js';
 import type { DriverContext } from '../../src/drivers/types.js';
 import { lifecycleSuite, specFor, creds } from '../helpers/lifecycle.js';
-import { client, freePort, processesMentioning, repoRoot, requireBinary, TEMPLATE_DIR, tempRoot, waitFor, type TempRoot } from '../helpers/services.js';
-
-const isRoot = process.getuid?.() === 0;
+import { client, freePort, processesMentioning, needs, repoRoot, TEMPLATE_DIR, tempRoot, waitFor, type TempRoot } from '../helpers/services.js';
 
 describe('namespace driver', () => {
-  it('runs as root here (the namespace driver needs it)', () => {
-    if (!isRoot && process.env.IACT_ALLOW_MISSING_SERVICES === '1') return;
-    expect(isRoot).toBe(true);
-    expect(requireBinary('namespace')).toBe(true);
+  it('runs as root here, with bwrap, setpriv and socat (the namespace driver needs them)', (t) => {
+    needs(t, 'root', 'namespace');
+    expect(process.getuid?.()).toBe(0);
   });
 
-  if (isRoot) lifecycleSuite('namespace');
+  lifecycleSuite('namespace');
 
   describe('isolation', () => {
     const driver = getDriver('namespace');
@@ -31,15 +28,15 @@ describe('namespace driver', () => {
     });
     afterAll(() => root.cleanup());
 
-    it('puts the service in its own pid and net namespaces, under the memory limit, and describes it in capabilities.json', async () => {
-      if (!isRoot || !requireBinary('redis') || !requireBinary('namespace')) return;
+    it('puts the service in its own pid and net namespaces, under the memory limit, and describes it in capabilities.json', async (t) => {
+      needs(t, 'root', 'namespace', 'redis', 'cgroup-v1-memory');
       const port = await freePort();
       const spec = specFor('namespace', 'redis', 'iso', port, { memory: '64M' });
       const dir = path.join(root.sandboxRoot, 'development', 'iso');
       try {
         await driver.create(ctx, spec);
         const caps = JSON.parse(readFileSync(path.join(dir, 'capabilities.json'), 'utf8'));
-        expect(caps).toMatchObject({ sandbox: 'iso', listen: [{ host: '127.0.0.1', port }], namespaces: ['pid', 'mount', 'ipc', 'uts', 'net'], memory: { limit: '64M', limit_bytes: 64 * 1024 * 1024 } });
+        expect(caps).toMatchObject({ sandbox: 'iso', listen: [{ host: '127.0.0.1', port }], namespaces: ['pid', 'mount', 'ipc', 'uts', 'net', 'cgroup'], memory: { limit: '64M', limit_bytes: 64 * 1024 * 1024 } });
         expect(caps.write).toContain(path.join(dir, 'data'));
 
         const cgroup = caps.memory.cgroup as string;
@@ -65,16 +62,17 @@ describe('namespace driver', () => {
       expect(existsSync(path.join('/sys/fs/cgroup/memory/iact', 'development-iso'))).toBe(false);
     });
 
-    it('a process in the namespaces that exceeds the memory limit is OOM-killed by the kernel', async () => {
-      if (!isRoot || !existsSync('/sys/fs/cgroup/memory')) return;
+    it('a process in the namespaces that exceeds the memory limit is OOM-killed by the kernel', async (t) => {
+      needs(t, 'root', 'namespace', 'cgroup-v1-memory', 'python3');
       const cg = '/sys/fs/cgroup/memory/iact/test-oom';
       await execa('mkdir', ['-p', cg]);
       try {
         const limit = 32 * 1024 * 1024;
         await execa('bash', ['-c', `echo ${limit} > ${cg}/memory.limit_in_bytes; echo ${limit} > ${cg}/memory.memsw.limit_in_bytes 2>/dev/null || true`]);
-        // The same launch as the driver: join the cgroup, then unshare; 200 MB of real pages.
-        const r = await execa('bash', ['-c', `echo $BASHPID > ${cg}/cgroup.procs; exec unshare --pid --fork --mount-proc --ipc --uts --net -- python3 -c 'b = b"x" * (200 * 1024 * 1024); print(len(b))'`], { reject: false });
-        // unshare itself exits 1 ("sigprocmask unblock failed") when its child is SIGKILLed; the cgroup counts the kill.
+        // The same launch as the driver: join the cgroup, then bwrap; 200 MB of real pages.
+        const sandbox = 'bwrap --unshare-pid --unshare-net --unshare-ipc --unshare-uts --ro-bind /usr /usr --symlink usr/lib /lib --symlink usr/lib64 /lib64 --symlink usr/bin /bin --proc /proc --dev /dev --';
+        const r = await execa('bash', ['-c', `echo $BASHPID > ${cg}/cgroup.procs; exec ${sandbox} python3 -c 'b = b"x" * (200 * 1024 * 1024); print(len(b))'`], { reject: false });
+        // bwrap exits non-zero when its child is SIGKILLed; the cgroup counts the kill.
         expect(r.exitCode).not.toBe(0);
         expect(String(r.stdout)).not.toContain('209715200');
         expect(readFileSync(`${cg}/memory.oom_control`, 'utf8')).toMatch(/oom_kill [1-9]/);
@@ -83,8 +81,8 @@ describe('namespace driver', () => {
       }
     });
 
-    it('without root it fails with a clear error and the fix', async () => {
-      if (!isRoot) return;
+    it('without root it fails with a clear error and the fix', async (t) => {
+      needs(t, 'root', 'namespace'); // setpriv drops to nobody, which only root may do
       const r = await execa('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', '--', 'bash', path.join(repoRoot, 'bash', 'wasm_style_sandbox.sh'), 'create', 'x', 'redis', '20000'], {
         cwd: '/tmp',
         env: { IACT_SANDBOX_ROOT: '/tmp/iact-nonroot-never' },

@@ -11,38 +11,6 @@ const imagesSh = path.join(repoRoot, 'scripts', 'docker-images.sh');
 
 const PSQL = ['/usr/lib/postgresql/15/bin/psql', '/usr/bin/psql'].find((p) => existsSync(p)) ?? 'psql';
 
-function onPath(bin: string): boolean {
-  const dirs = [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/usr/bin'];
-  return dirs.some((d) => d && existsSync(path.join(d, bin)));
-}
-
-/**
- * True when docker, dockerd and the host clients exist. Missing: the test fails with an install hint,
- * unless IACT_ALLOW_MISSING_SERVICES=1 (then false: the suite is skipped).
- */
-export function dockerAvailable(): boolean {
-  const need: Array<[string, string]> = [
-    ['docker', 'apt-get install -y docker.io'],
-    ['dockerd', 'apt-get install -y docker.io'],
-    ['jq', 'apt-get install -y jq'],
-    ['mariadb', 'apt-get install -y mariadb-client'],
-    ['redis-cli', 'apt-get install -y redis-tools'],
-  ];
-  const missing = need.filter(([bin]) => !onPath(bin));
-  if (!existsSync(PSQL) && !onPath('psql')) missing.push(['psql', 'apt-get install -y postgresql-client']);
-  // The images are made of this machine's service binaries.
-  for (const [bin, hint] of [
-    ['/usr/lib/postgresql/15/bin/postgres', 'apt-get install -y postgresql-15'],
-    ['/usr/sbin/mariadbd', 'apt-get install -y mariadb-server'],
-    ['/usr/bin/redis-server', 'apt-get install -y redis-server'],
-  ] as const) {
-    if (!existsSync(bin)) missing.push([bin, hint]);
-  }
-  if (missing.length === 0) return true;
-  if (process.env.IACT_ALLOW_MISSING_SERVICES === '1') return false;
-  throw new Error(`docker driver tests need: ${missing.map(([b]) => b).join(', ')}\n  fix: ${[...new Set(missing.map(([, h]) => h))].join(' && ')}`);
-}
-
 export interface Engine {
   dockerHost: string;
   startedByUs: boolean;

@@ -1,26 +1,17 @@
 // A throw-away iact project in a temp dir, driven through the built CLI as a user would.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
-import { freePort, portOpen, requireBinary } from './services.js';
+import { describeNeeding, freePort, needs, portOpen } from './services.js';
 
-export { freePort, portOpen };
+export { describeNeeding, freePort, needs, portOpen };
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const cliPath = path.join(repoRoot, 'dist', 'cli.js');
 
-/** Build once per test file when dist/ is missing or older than src/ (CI builds first anyway). */
-export function ensureBuilt(): void {
-  if (!existsSync(cliPath)) execFileSync('npm', ['run', 'build'], { cwd: repoRoot, stdio: 'inherit' });
-}
-
-/** Fails the test with an install hint, unless IACT_ALLOW_MISSING_SERVICES=1 (then: false = skip). */
-export function servicesAvailable(services: string[]): boolean {
-  return services.map((s) => requireBinary(s)).every(Boolean);
-}
 
 export async function freePorts(n: number): Promise<number[]> {
   const ports = new Set<number>();

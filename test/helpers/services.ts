@@ -1,10 +1,12 @@
 // Shared helpers for driver tests: temp sandbox roots, free ports, binaries, real clients, leftovers.
+import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
+import { describe, type SuiteAPI, type TestContext } from 'vitest';
 import type { ServiceKind } from '../../src/model/types.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -12,30 +14,98 @@ export const PG_BIN = '/usr/lib/postgresql/15/bin';
 /** Templates are a per-machine cache; tests share one so only the first test pays initdb. */
 export const TEMPLATE_DIR = path.join(tmpdir(), 'iact-test-templates');
 
-const BINARIES: Record<string, { bins: string[]; hint: string }> = {
-  postgres: { bins: ['postgres', 'initdb', 'psql', 'pg_dump'], hint: 'apt-get install -y postgresql' },
-  mysql: { bins: ['mariadbd', 'mariadb-install-db', 'mariadb', 'mariadb-dump'], hint: 'apt-get install -y mariadb-server mariadb-client' },
-  redis: { bins: ['redis-server', 'redis-cli'], hint: 'apt-get install -y redis-server redis-tools' },
-  none: { bins: [], hint: '' },
-  namespace: { bins: ['unshare', 'socat'], hint: 'apt-get install -y util-linux socat' },
-  jq: { bins: ['jq'], hint: 'apt-get install -y jq' },
-};
+type Missing = () => string[];
 
 function onPath(bin: string): boolean {
   const dirs = [...(process.env.PATH ?? '').split(':'), PG_BIN, '/usr/sbin', '/sbin'];
   return dirs.some((d) => d !== '' && existsSync(path.join(d, bin)));
 }
 
+const bins =
+  (...names: string[]): Missing =>
+  () =>
+    names.filter((b) => !onPath(b));
+
+const files =
+  (...paths: string[]): Missing =>
+  () =>
+    paths.filter((p) => !existsSync(p));
+
+function pythonModule(module: string): Missing {
+  return () => {
+    if (!onPath('python3')) return ['python3'];
+    return spawnSync('python3', ['-c', `import ${module}`], { stdio: 'ignore' }).status === 0 ? [] : [`python3 module ${module}`];
+  };
+}
+
+/** Everything a test may need that this machine might lack, with the command that installs it. */
+const PREREQUISITES: Record<string, { missing: Missing; hint: string }> = {
+  postgres: { missing: bins('postgres', 'initdb', 'psql', 'pg_dump'), hint: 'apt-get install -y postgresql' },
+  mysql: { missing: bins('mariadbd', 'mariadb-install-db', 'mariadb', 'mariadb-dump'), hint: 'apt-get install -y mariadb-server mariadb-client' },
+  redis: { missing: bins('redis-server', 'redis-cli'), hint: 'apt-get install -y redis-server redis-tools' },
+  none: { missing: () => [], hint: '' },
+  jq: { missing: bins('jq'), hint: 'apt-get install -y jq' },
+  root: { missing: () => (process.getuid?.() === 0 ? [] : ['root']), hint: 'run the tests as root (sudo)' },
+  namespace: { missing: bins('bwrap', 'socat', 'setpriv'), hint: 'apt-get install -y bubblewrap socat util-linux' },
+  'cgroup-v1-memory': { missing: files('/sys/fs/cgroup/memory'), hint: 'mount the cgroup v1 memory controller (boot with systemd.unified_cgroup_hierarchy=0)' },
+  python3: { missing: bins('python3'), hint: 'apt-get install -y python3' },
+  // An SSH server the tunnel test runs in a network namespace of its own (docs/tunnels.md).
+  'ssh-server': { missing: bins('sshd', 'ssh', 'ssh-keygen', 'ip'), hint: 'apt-get install -y openssh-server openssh-client iproute2' },
+  'python-dotenv': { missing: pythonModule('dotenv'), hint: 'apt-get install -y python3-dotenv' },
+  pytest: {
+    missing: () => {
+      const probe = spawnSync('python3', ['-c', 'import sys, pytest; sys.exit(0 if sys.version_info >= (3, 9) else 3)'], { stdio: 'ignore' });
+      return probe.error ? ['python3'] : probe.status === 3 ? ['python3 >= 3.9'] : probe.status === 0 ? [] : ['pytest'];
+    },
+    hint: 'install Python 3.9+ and pytest (apt-get install -y python3 python3-pytest, or python3 -m pip install pytest)',
+  },
+  docker: {
+    missing: () => [
+      ...bins('docker', 'dockerd', 'jq', 'mariadb', 'redis-cli')(),
+      ...(existsSync(path.join(PG_BIN, 'psql')) || onPath('psql') ? [] : ['psql']),
+      // The images are made of this machine's service binaries (scripts/docker-images.sh).
+      ...files(path.join(PG_BIN, 'postgres'), '/usr/sbin/mariadbd', '/usr/bin/redis-server')(),
+    ],
+    hint: 'apt-get install -y docker.io jq postgresql-15 mariadb-server mariadb-client redis-server redis-tools',
+  },
+};
+
 /**
- * True when the binaries of `what` are installed. Missing ones fail the test with an install
- * hint, unless IACT_ALLOW_MISSING_SERVICES=1 (then false: the caller skips, visibly).
+ * The one gate for what a test needs (`postgres`, `namespace`, `root`, `python-dotenv`, `docker`, ...).
+ * Undefined when all of it is here. Anything missing fails with the install hint; only under
+ * IACT_ALLOW_MISSING_SERVICES=1 is the reason returned instead, for a visible skip.
  */
-export function requireBinary(what: string): boolean {
-  const entry = BINARIES[what] ?? { bins: [what], hint: `install ${what}` };
-  const missing = entry.bins.filter((b) => !onPath(b));
-  if (missing.length === 0) return true;
-  if (process.env.IACT_ALLOW_MISSING_SERVICES === '1') return false;
-  throw new Error(`missing binaries for ${what}: ${missing.join(', ')}\n  fix: ${entry.hint} (or set IACT_ALLOW_MISSING_SERVICES=1 to skip)`);
+export function missingPrerequisites(...needs: string[]): string | undefined {
+  const missing: string[] = [];
+  const hints = new Set<string>();
+  for (const need of needs) {
+    const entry = PREREQUISITES[need] ?? { missing: bins(need), hint: `install ${need}` };
+    const absent = entry.missing();
+    if (absent.length === 0) continue;
+    missing.push(...absent);
+    hints.add(entry.hint);
+  }
+  if (missing.length === 0) return undefined;
+  const reason = `missing ${[...new Set(missing)].join(', ')} (fix: ${[...hints].join('; ')})`;
+  if (process.env.IACT_ALLOW_MISSING_SERVICES === '1') return reason;
+  throw new Error(`this test needs ${[...new Set(missing)].join(', ')}\n  fix: ${[...hints].join('; ')} (or set IACT_ALLOW_MISSING_SERVICES=1 to skip, visibly)`);
+}
+
+/** Inside a test: fails with the install hint, or skips this test with the reason (IACT_ALLOW_MISSING_SERVICES=1). */
+export function needs(ctx: TestContext, ...what: string[]): void {
+  const reason = missingPrerequisites(...what);
+  if (reason) ctx.skip(reason);
+}
+
+/**
+ * `describe` for a suite that needs `what`: fails the file with the install hint, or under
+ * IACT_ALLOW_MISSING_SERVICES=1 reports the suite as skipped with the reason in its title.
+ */
+export function describeNeeding(...what: string[]): SuiteAPI {
+  const reason = missingPrerequisites(...what);
+  if (!reason) return describe;
+  return ((title: string, ...rest: Parameters<SuiteAPI>[1][]) =>
+    (describe.skipIf(true) as (...args: unknown[]) => void)(`${title} [skipped: ${reason}]`, ...rest)) as unknown as SuiteAPI;
 }
 
 export async function freePort(): Promise<number> {

@@ -2,18 +2,16 @@
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import { IactError, apply, destroy, plan, status, type ApplyRecord } from '../../src/index.js';
-import { client, freePort, portOpen, requireBinary } from '../helpers/services.js';
+import { client, describeNeeding, freePort, portOpen } from '../helpers/services.js';
 import { devManifest } from '../helpers/manifests.js';
 import { killProcessesIn } from '../sandbox/procs.js';
 
 const DB_PASSWORD = 'lib-Pg-Secret-81';
 const REDIS_PASSWORD = 'lib-Redis-Secret-82';
 
-const haveServices = ['postgres', 'redis'].map((s) => requireBinary(s)).every(Boolean);
-
-describe.skipIf(!haveServices)('library: plan, apply, status, destroy', { timeout: 180_000 }, () => {
+describeNeeding('postgres', 'redis')('library: plan, apply, status, destroy', { timeout: 180_000 }, () => {
   let dir: string | undefined;
   afterEach(() => {
     if (!dir) return;

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, repoRoot } from '../helpers/iact-project.js';
+import { repoRoot } from '../helpers/iact-project.js';
 
 function filesUnder(dir: string): string[] {
   return readdirSync(path.join(repoRoot, dir)).flatMap((name) => {
@@ -15,7 +15,6 @@ function filesUnder(dir: string): string[] {
 describe('the npm package', () => {
   let packed: Set<string>;
   beforeAll(() => {
-    ensureBuilt();
     const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
     packed = new Set((JSON.parse(out) as Array<{ files: Array<{ path: string }> }>)[0]!.files.map((f) => f.path));
   }, 120_000);

@@ -1,26 +1,13 @@
 // `npm test` covers the Python side: python/tests (pytest) against real servers through the built CLI,
 // every test passing, none skipped, and no sandbox, owner record or process left in the run root.
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
-import { afterAll, describe, expect, it } from 'vitest';
-import { cliPath, ensureBuilt, repoRoot, servicesAvailable } from '../helpers/iact-project.js';
+import { afterAll, expect, it } from 'vitest';
+import { cliPath, describeNeeding, repoRoot } from '../helpers/iact-project.js';
 import { killProcessesIn, processesIn } from '../sandbox/procs.js';
 
-const PYTHON_HINT = 'install Python 3.9+ and pytest (apt-get install -y python3 python3-pytest, or python3 -m pip install pytest)';
-
-/** python3 with pytest, or an install hint (a skip only under IACT_ALLOW_MISSING_SERVICES=1, as for the servers). */
-function pythonAvailable(): boolean {
-  const probe = spawnSync('python3', ['-c', 'import sys, pytest; sys.exit(0 if sys.version_info >= (3, 9) else 3)'], { encoding: 'utf8' });
-  if (probe.status === 0) return true;
-  if (process.env.IACT_ALLOW_MISSING_SERVICES === '1') return false;
-  const why = probe.error ? 'python3 is not on PATH' : probe.status === 3 ? 'python3 is older than 3.9' : `python3 cannot import pytest: ${probe.stderr.trim().split('\n').pop()}`;
-  throw new Error(`${why}\n  fix: ${PYTHON_HINT} (or set IACT_ALLOW_MISSING_SERVICES=1 to skip)`);
-}
-
-const available = servicesAvailable(['postgres', 'mysql', 'redis']) && pythonAvailable();
 const runRoot = mkdtempSync(path.join(tmpdir(), 'iact-python-run-'));
 
 afterAll(() => {
@@ -39,9 +26,8 @@ function pytest(args: string[]) {
   });
 }
 
-describe.skipIf(!available)('python/ (the iact package and its pytest plugin)', { timeout: 600_000 }, () => {
+describeNeeding('postgres', 'mysql', 'redis', 'pytest')('python/ (the iact package and its pytest plugin)', { timeout: 600_000 }, () => {
   it('python3 -m pytest python/tests: every test passes, none skipped, nothing left behind', async () => {
-    ensureBuilt();
     const collected = await pytest(['--collect-only']);
     const count = Number(/^(\d+) tests? collected/m.exec(String(collected.all))?.[1]);
     expect(count, String(collected.all)).toBeGreaterThan(0);

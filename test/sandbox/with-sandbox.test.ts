@@ -3,11 +3,10 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, portOpen, repoRoot, servicesAvailable } from '../helpers/iact-project.js';
+import { afterEach, expect, it } from 'vitest';
+import { describeNeeding, portOpen, repoRoot } from '../helpers/iact-project.js';
 import { killProcessesIn, processesIn } from './procs.js';
 
-const haveServices = servicesAvailable(['redis']);
 
 // Three sandboxes at once, each callback waiting forever; the ports go to stdout.
 const SCRIPT = `
@@ -21,9 +20,8 @@ for (let i = 0; i < 3; i += 1) {
 }
 `;
 
-describe.skipIf(!haveServices)('withSandbox and signals', { timeout: 120_000 }, () => {
+describeNeeding('redis')('withSandbox and signals', { timeout: 120_000 }, () => {
   let root = '';
-  beforeAll(() => ensureBuilt());
   afterEach(() => {
     killProcessesIn(root);
     rmSync(root, { recursive: true, force: true });

@@ -12,7 +12,7 @@ const HIDDEN = ['shellcheck', 'dockerd'];
 /** What setup.sh checks: stand-ins (the simulation tests setup.sh's decisions, not the tools). */
 const PRESENT = [
   'initdb', 'pg_dump', 'psql', 'mariadbd', 'mariadb-install-db', 'mariadb', 'mariadb-dump', 'redis-server', 'redis-cli', 'jq', 'socat',
-  'unshare', 'docker', 'git', 'ps', 'python3',
+  'bwrap', 'setpriv', 'docker', 'git', 'ps', 'python3',
 ];
 /** What setup.sh runs itself: the real coreutils. */
 const COREUTILS = ['dirname', 'id', 'env', 'sed', 'readlink'];

@@ -8,11 +8,14 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DriverName } from '../../src/model/types.js';
 import type { Step } from '../../src/plan/types.js';
-import { docker, dockerAvailable, ensureEngine, ensureImages, query, stopEngine, type Engine, type Login } from '../helpers/docker.js';
-import { ensureBuilt, freePorts, makeProject, servicesAvailable, type Project } from '../helpers/iact-project.js';
+import { docker, ensureEngine, ensureImages, query, stopEngine, type Engine, type Login } from '../helpers/docker.js';
+import { freePorts, makeProject, needs, type Project } from '../helpers/iact-project.js';
+import { missingPrerequisites } from '../helpers/services.js';
 
 type Service = 'postgres' | 'mysql' | 'redis';
 const SERVICES: Service[] = ['postgres', 'mysql', 'redis'];
+/** What each driver's row needs: missing, it fails with the install hint, or skips showing why (test/helpers/services.ts). */
+const NEEDS: Record<DriverName, string[]> = { lightweight: [...SERVICES], namespace: ['root', 'namespace', ...SERVICES], docker: ['docker'] };
 const ENV = 'development';
 const SLOW = 900_000;
 
@@ -53,8 +56,6 @@ describe.each<DriverName>(['lightweight', 'namespace', 'docker'])('the plan tell
   let engine: Engine | undefined;
   let env: Record<string, string> = {};
   let cells: Cell[] = [];
-  /** False only when IACT_ALLOW_MISSING_SERVICES=1 and something is missing (a visible skip, as elsewhere). */
-  let ready = false;
   const suffix = randomBytes(3).toString('hex');
 
   /** pid of the server, or the container id on docker, per sandbox. */
@@ -85,19 +86,12 @@ describe.each<DriverName>(['lightweight', 'namespace', 'docker'])('the plan tell
   }
 
   beforeAll(async () => {
-    if (driver === 'namespace' && process.getuid?.() !== 0) {
-      if (process.env.IACT_ALLOW_MISSING_SERVICES === '1') return;
-      throw new Error('the namespace driver needs root\n  fix: run the tests as root');
-    }
+    if (missingPrerequisites(...NEEDS[driver])) return; // each test then skips with the reason
     if (driver === 'docker') {
-      if (!dockerAvailable()) return;
       engine = await ensureEngine();
       await ensureImages(engine.dockerHost);
       env = { DOCKER_HOST: engine.dockerHost };
-    } else if (!servicesAvailable(SERVICES)) {
-      return;
     }
-    ensureBuilt();
     project = makeProject(`iact-truth-${driver}-`);
     const ports = await freePorts(SERVICES.length);
     cells = SERVICES.map((service, i) => ({
@@ -109,7 +103,6 @@ describe.each<DriverName>(['lightweight', 'namespace', 'docker'])('the plan tell
     }));
     project.writeManifest(ENV, manifest(driver, cells));
     await applyAndSettle();
-    ready = true;
   }, SLOW);
 
   afterAll(async () => {
@@ -117,8 +110,8 @@ describe.each<DriverName>(['lightweight', 'namespace', 'docker'])('the plan tell
     if (engine?.startedByUs) await stopEngine();
   }, SLOW);
 
-  it('(a) a reloadable setting: steps [reload]; same process; the server reports the new value', async () => {
-    if (!ready) return;
+  it('(a) a reloadable setting: steps [reload]; same process; the server reports the new value', async (t) => {
+    needs(t, ...NEEDS[driver]);
     const before = await identities();
     cells = cells.map((c) => ({ ...c, setting: RELOADABLE[c.service].after }));
     project.writeManifest(ENV, manifest(driver, cells));
@@ -132,8 +125,8 @@ describe.each<DriverName>(['lightweight', 'namespace', 'docker'])('the plan tell
     }
   }, SLOW);
 
-  it(`(b) the port: steps [${driver === 'docker' ? 'recreate' : 'restart'}]; a new process; the data written before is still there`, async () => {
-    if (!ready) return;
+  it(`(b) the port: steps [${driver === 'docker' ? 'recreate' : 'restart'}]; a new process; the data written before is still there`, async (t) => {
+    needs(t, ...NEEDS[driver]);
     for (const c of cells) {
       const write = c.service === 'redis' ? ['SET', 'truth', 'kept'] : ['CREATE TABLE truth (v text); INSERT INTO truth VALUES (\'kept\')'];
       expect((await query(c.service, login(c), write)).exitCode).toBe(0);
@@ -153,8 +146,8 @@ describe.each<DriverName>(['lightweight', 'namespace', 'docker'])('the plan tell
     }
   }, SLOW);
 
-  it('(c) the password: steps [set-password]; same process; the new password logs in, the old one is refused', async () => {
-    if (!ready) return;
+  it('(c) the password: steps [set-password]; same process; the new password logs in, the old one is refused', async (t) => {
+    needs(t, ...NEEDS[driver]);
     const before = await identities();
     const old = cells.map((c) => c.password);
     cells = cells.map((c) => ({ ...c, password: `second-${randomBytes(6).toString('hex')}` }));
