@@ -35,6 +35,9 @@ readonly REQUIREMENTS=(
   "ssh-keygen|openssh-client|the tunnel test's keys"
   "sshd|openssh-server|the tunnel test's SSH server"
   "ip|iproute2|the tunnel test's network namespace"
+  "openssl|openssl|tls: true sandboxes' certificates"
+  "zsh|zsh|the completion tests (zsh)"
+  "fish|fish|the completion tests (fish)"
 )
 readonly NODE_MIN_MAJOR=20
 readonly NODE_MIN_MINOR=5

@@ -1,6 +1,6 @@
 // The command line as a module: parse options, lazy-import the command, map errors to exit codes.
 // Importing it runs nothing (tests call buildProgram and main); src/bin.ts is the executable.
-import { Command, CommanderError, Option } from 'commander';
+import { Argument, Command, CommanderError, Option } from 'commander';
 import { SERVER_SERVICES } from './catalog/index.js';
 import { colorAllowed, type CommandIO } from './commands/io.js';
 
@@ -50,7 +50,7 @@ function makeIO(): CommandIO {
   };
 }
 
-type Runner = (opts: Record<string, unknown>, io: CommandIO, args: string[]) => Promise<number>;
+type Runner = (opts: Record<string, unknown>, io: CommandIO, args: string[], cmd: Command) => Promise<number>;
 
 /** Each command lives in its own module (its own chunk when bundled), loaded only when it runs. */
 const COMMANDS: Record<string, () => Promise<{ default: Runner }>> = {
@@ -68,6 +68,12 @@ const COMMANDS: Record<string, () => Promise<{ default: Runner }>> = {
   snapshot: () => import('./commands/snapshot.js'),
   restore: () => import('./commands/restore.js'),
   doctor: () => import('./commands/doctor.js'),
+  logs: () => import('./commands/logs.js'),
+  connect: () => import('./commands/connect.js'),
+  exec: () => import('./commands/exec.js'),
+  install: () => import('./commands/install.js'),
+  completion: () => import('./commands/completion.js'),
+  __complete: () => import('./commands/completion.js').then((m) => ({ default: m.complete })),
   export: () => import('./commands/export.js'),
 };
 
@@ -77,7 +83,7 @@ function lazy(name: keyof typeof COMMANDS) {
     const opts = { ...cmd.optsWithGlobals() } as Record<string, unknown>;
     if ('env' in opts) (await import('./project.js')).checkEnvironmentFlags(opts);
     const mod = await COMMANDS[name]!();
-    process.exitCode = await mod.default(opts, makeIO(), cmd.args);
+    process.exitCode = await mod.default(opts, makeIO(), cmd.args, cmd);
   };
 }
 
@@ -253,6 +259,55 @@ and exits 1, so that PW=$(iact config DB_PASSWORD) fails instead of capturing th
     .option('--json', 'machine-readable output')
     .addHelpText('after', example('iact doctor'))
     .action(lazy('doctor'));
+
+  program
+    .command('logs')
+    .description("a sandbox's server log; -f follows it across restarts and rotation")
+    .argument('<sandbox>', 'sandbox name')
+    .option('-e, --env <name>', 'environment (default: detected)')
+    .option('-f, --follow', 'keep printing what the server logs (Ctrl-C to stop)')
+    .option('-n, --lines <n>', 'only the last N lines')
+    .addHelpText('after', example('iact logs dev-postgres -n 50\niact logs dev-redis -f --env staging'))
+    .action(lazy('logs'));
+
+  program
+    .command('connect')
+    .description("open the service's client (psql, mariadb, redis-cli) on a sandbox, logged in")
+    .argument('<sandbox>', 'sandbox name')
+    .option('-e, --env <name>', 'environment (default: detected)')
+    .addHelpText('after', example('iact connect dev-postgres\necho "select 1" | iact connect dev-postgres'))
+    .action(lazy('connect'));
+
+  program
+    .command('exec')
+    .description("run a command with a sandbox's connection variables (DB_*, PG*, REDIS_*, DATABASE_URL)")
+    .argument('<sandbox>', 'sandbox name')
+    .argument('<command...>', 'the command to run, after --')
+    .option('-e, --env <name>', 'environment (default: detected)')
+    .addHelpText('after', example('iact exec dev-postgres -- npm run migrate\niact exec dev-redis -- sh -c \'redis-cli -u "$REDIS_URL" ping\''))
+    .action(lazy('exec'));
+
+  program
+    .command('install')
+    .description('download server binaries iact can run beside the system ones (postgres@16)')
+    .argument('<what>', 'postgres@MAJOR (13 to 17)')
+    .addHelpText('after', example('iact install postgres@16'))
+    .action(lazy('install'));
+
+  program
+    .command('completion')
+    .description('print a shell completion script (commands, flags, environments, sandboxes)')
+    .addArgument(new Argument('<shell>', 'bash, zsh or fish').choices(['bash', 'zsh', 'fish']))
+    .addHelpText('after', example('source <(iact completion bash)\niact completion fish > ~/.config/fish/completions/iact.fish'))
+    .action(lazy('completion'));
+
+  // What the completion scripts call on each Tab: the candidates for the words typed so far.
+  program
+    .command('__complete', { hidden: true })
+    .argument('[words...]', 'the words after `iact`, the last one being completed')
+    .allowUnknownOption()
+    .helpOption(false)
+    .action(lazy('__complete'));
 
   program
     .command('export')

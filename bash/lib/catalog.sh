@@ -65,3 +65,5 @@ declare -gA IACT_CAT_CONNECTION_VARS=([postgres]='DB_HOST=host DB_PORT=port DB_N
 declare -gA IACT_CAT_URL_TEMPLATE=([postgres]='postgresql://{user}:{password}@{host}:{port}/{database}' [mysql]='mysql://{user}:{password}@{host}:{port}/{database}' [redis]='redis://default:{password}@{host}:{port}/0' [none]='' [tunnel]='')
 # drivers that run the service
 declare -gA IACT_CAT_DRIVERS=([postgres]='lightweight namespace docker' [mysql]='lightweight namespace docker' [redis]='lightweight namespace docker' [none]='lightweight namespace docker' [tunnel]=lightweight)
+# drivers that serve it with tls: true
+declare -gA IACT_CAT_TLS_DRIVERS=([postgres]=lightweight [mysql]=lightweight [redis]='' [none]='' [tunnel]='')

@@ -171,6 +171,9 @@ sb::validate_fields() {
   local -A spec_fields=([name]="${SB_NAME}" [environment]="${SB_ENV}" [service]="${SB_SERVICE}" [port]="${SB_PORT}"
     [database]="${SB_DB}" [user]="${SB_USER}" [version]="${SB_VERSION}" [memory]="${SB_MEMORY}" [image]="${SB_IMAGE:-}" [password]="${SB_PASSWORD}")
   iact::validate_spec spec_fields SB_SETTING_KEYS SB_SETTING_VALUES
+  if [[ "${SB_TLS:-false}" == true && " ${IACT_CAT_TLS_DRIVERS[${SB_SERVICE}]:-} " != *" ${SB_DRIVER} "* ]]; then
+    iact::usage_error "tls: true is not served for ${SB_SERVICE} by the ${SB_DRIVER} driver" "remove tls:, or use a driver of: ${IACT_CAT_TLS_DRIVERS[${SB_SERVICE}]:-none}"
+  fi
 }
 
 # One jq call turns a spec (file, or the JSON built for `create NAME SERVICE PORT` without --spec) into: the fields,
@@ -196,7 +199,7 @@ readonly SB_SPEC_JQ='
   | ([.name, (.environment // ""), (.driver // ""), .service, .port, ($obs.version // ""), ($obs.database // ""),
       ($obs.user // ""), ($obs.memory // ""), ($obs.image // ""), $obs.spec_hash, ($obs.password_hash // ""),
       (if .admin == true then "1" else "" end), ((.extensions // []) | map(tostring) | join(" ")),
-      ((.init // []) | map(tostring) | join(" ")), (if .auth == false then "0" else "" end)]
+      ((.init // []) | map(tostring) | join(" ")), (if .auth == false then "0" else "" end), ($obs.tls == true)]
      | map(tostring | gsub("[\u0000-\u001f]"; " ")) | join("\u001f")) + "\u0000"
     + ((.password // "") | tostring) + "\u0000"
     + ($s | to_entries | map((.key | gsub("[\u0000-\u001f]"; " ")) + "\u001f"
@@ -220,7 +223,7 @@ sb::ingest_spec() {
   } < <(jq -j --arg env "${SB_ENV}" --arg driver "${SB_DRIVER}" --arg wmem "${wmem}" "${SB_SPEC_JQ_DEFS} ${SB_SPEC_JQ}" "${file}" 2>/dev/null)
   [[ -n "${SB_OBSERVED_JSON}" ]] || iact::usage_error "spec '${file}' is not a JSON object with name, service, port and settings" "pass the JSON of a DriverSpec"
   IFS=$'\x1f' read -r SPEC_NAME spec_env spec_driver SPEC_SERVICE SPEC_PORT SB_VERSION SB_DB SB_USER SB_MEMORY SB_IMAGE SB_SPEC_HASH SB_PASSWORD_HASH \
-    SB_ADMIN SB_EXTENSIONS_TEXT SB_INIT_TEXT SB_AUTH <<<"${fields}"
+    SB_ADMIN SB_EXTENSIONS_TEXT SB_INIT_TEXT SB_AUTH SB_TLS <<<"${fields}"
   data::ingest
   [[ -z "${spec_env}" || "${spec_env}" == "${SB_ENV}" ]] || iact::usage_error "spec is for environment '${spec_env}', not '${SB_ENV}'" "pass --env ${spec_env}"
   [[ -z "${spec_driver}" || "${spec_driver}" == "${SB_DRIVER}" ]] || iact::usage_error "spec is for driver '${spec_driver}', not '${SB_DRIVER}'" "run the ${spec_driver} driver's script"
@@ -306,6 +309,8 @@ sb::load_existing() {
   [[ "${json}" =~ \"user\":\"([A-Za-z0-9_]+)\" ]] && SB_USER="${BASH_REMATCH[1]}"
   SB_MEMORY=''
   [[ "${json}" =~ \"memory\":\"([0-9A-Za-z]+)\" ]] && SB_MEMORY="${BASH_REMATCH[1]}"
+  # A setting could be named tls too: ask jq for the top-level field.
+  SB_TLS="$(jq -r '.tls == true' "${SB_DIR}/sandbox.json" 2>/dev/null || printf false)"
   [[ -n "${SB_DB:-}" ]] || SB_DB="$(sb::default_ident "${SB_NAME}")"
   [[ -n "${SB_USER:-}" ]] || SB_USER="$(sb::default_ident "${SB_NAME}")"
   SB_PASSWORD=''

@@ -110,13 +110,39 @@ svc::owner() {
   if svc::run_uid; then REPLY="${SB_RUN_UID}:${SB_RUN_UID}"; else REPLY="${SB_OS_USER}:"; fi
 }
 
+# REPLY = the iact cache, where `iact install` puts server binaries (docs/operators.md, "iact
+# install"): the rule of iactCacheDir in src/install/cache.ts, which test/bash/pg-versions.test.ts
+# holds this to.
+svc::iact_cache_dir() {
+  if [[ -n "${IACT_CACHE_DIR:-}" ]]; then
+    REPLY="${IACT_CACHE_DIR}"
+  elif [[ -n "${XDG_CACHE_HOME:-}" ]]; then
+    REPLY="${XDG_CACHE_HOME}/iact"
+  elif ((EUID == 0)); then
+    # As root the server runs as its system user, who cannot enter /root.
+    REPLY=/var/cache/iact
+  else
+    REPLY="${HOME}/.cache/iact"
+  fi
+  [[ "${REPLY}" == /* ]] || REPLY="${PWD}/${REPLY}"
+}
+
+# The bin dir of PostgreSQL VERSION's major: the system's, else the iact cache's; unpinned, the
+# newest system one.
 svc::pg_bindir() {
-  local version="${1:-}" dir best=''
+  local version="${1:-}" major dir best='' cache
   if [[ -n "${version}" ]]; then
-    dir="/usr/lib/postgresql/${version%%.*}/bin"
-    [[ -x "${dir}/postgres" ]] || iact::die 1 "PostgreSQL ${version} is not installed (no ${dir}/postgres)" "apt-get install -y postgresql-${version%%.*}, or drop 'version' from the sandbox" missing-binary
-    printf '%s' "${dir}"
-    return 0
+    major="${version%%.*}"
+    svc::iact_cache_dir
+    cache="${REPLY}/postgres/${major}/bin"
+    for dir in "/usr/lib/postgresql/${major}/bin" "${cache}"; do
+      if [[ -x "${dir}/postgres" ]]; then
+        printf '%s' "${dir}"
+        return 0
+      fi
+    done
+    iact::die 1 "PostgreSQL ${major} is not installed (no postgres in /usr/lib/postgresql/${major}/bin or ${cache})" \
+      "iact install postgres@${major} (or apt-get install -y postgresql-${major}), or drop 'version' from the sandbox" missing-binary
   fi
   for dir in /usr/lib/postgresql/*/bin; do
     [[ -x "${dir}/postgres" ]] || continue
@@ -130,12 +156,29 @@ svc::pg_bindir() {
   printf '%s' "${best}"
 }
 
+# The major of a bin dir: /usr/lib/postgresql/16/bin and <cache>/postgres/16/bin are 16; 0 when unknown.
 svc::_major() {
-  local dir="$1" v
-  v="${dir#/usr/lib/postgresql/}"
-  v="${v%%/*}"
+  local v="${1%/bin}"
+  v="${v##*/}"
   [[ "${v}" =~ ^[0-9]+$ ]] || v=0
   printf '%s' "${v}"
+}
+
+# REPLY = the client TOOL (psql, pg_dump) for the server in SVC_BIN: its own, else the newest
+# system one (the iact cache's builds carry the server only, docs/operators.md).
+svc::pg_client() {
+  local tool="$1" dir
+  REPLY=''
+  if [[ -x "${SVC_BIN}/${tool}" ]]; then
+    REPLY="${SVC_BIN}/${tool}"
+    return 0
+  fi
+  for dir in /usr/lib/postgresql/*/bin; do
+    [[ -x "${dir}/${tool}" ]] || continue
+    if [[ -z "${REPLY}" ]] || (($(svc::_major "${dir}") > $(svc::_major "${REPLY%/*}"))); then REPLY="${dir}/${tool}"; fi
+  done
+  [[ -n "${REPLY}" ]] || REPLY="$(command -v "${tool}" 2>/dev/null || true)"
+  [[ -n "${REPLY}" ]]
 }
 
 # Checks the binaries of SERVICE exist (of VERSION, when pinned); sets SVC_SERVER_BIN (the server's
@@ -150,6 +193,7 @@ svc::postgres_check_binaries() {
   SVC_BIN="$(svc::pg_bindir "$1")"
   SVC_VERSION_KEY="$(svc::_major "${SVC_BIN}")"
   SVC_SERVER_BIN="${SVC_BIN}/postgres"
+  svc::pg_client psql || iact::die 1 "psql is not installed" "apt-get install -y postgresql-client" missing-binary
 }
 
 svc::mysql_check_binaries() {
@@ -305,7 +349,43 @@ svc::redis_value() {
 # socket only) at the catalogue's IACT_CAT_CONFIG_FILE.
 svc::write_config() {
   svc::path IACT_CAT_CONFIG_FILE || return 0
-  svc::call write_config "${REPLY}"
+  local config="${REPLY}"
+  [[ "${SB_TLS:-false}" == true ]] && svc::tls_files
+  svc::call write_config "${config}"
+}
+
+# tls/ of a tls: true sandbox (docs/operators.md, "TLS sandboxes"): a CA of this sandbox alone and
+# a server certificate it signed for 127.0.0.1 and localhost. Made once; the CA's key is deleted at
+# once, so nothing else can ever be signed by it. ca.crt is for clients; server.key (0600) for the server.
+svc::tls_files() {
+  local dir="${SB_DIR}/tls" work
+  [[ -s "${dir}/ca.crt" && -s "${dir}/server.crt" && -s "${dir}/server.key" ]] && return 0
+  iact::need_binary openssl "apt-get install -y openssl"
+  work="$(mktemp -d "${SB_DIR}/.tls.XXXXXX")"
+  if ! {
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
+      -subj "/CN=iact sandbox ${SB_NAME} (${SB_ENV}) CA" -keyout "${work}/ca.key" -out "${work}/ca.crt" \
+      -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign &&
+      openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+        -subj "/CN=localhost" -keyout "${work}/server.key" -out "${work}/server.csr" &&
+      printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' >"${work}/ext" &&
+      openssl x509 -req -in "${work}/server.csr" -CA "${work}/ca.crt" -CAkey "${work}/ca.key" -CAcreateserial \
+        -days 3650 -extfile "${work}/ext" -out "${work}/server.crt"
+  } >"${work}/openssl.log" 2>&1; then
+    iact::warn "openssl failed: $(tail -n 3 "${work}/openssl.log")"
+    rm -rf "${work}"
+    iact::die 1 "could not make the TLS certificates of sandbox ${SB_NAME}" "check that openssl works: openssl version" start-failed
+  fi
+  mkdir -p "${dir}"
+  chmod 0755 "${dir}"
+  chmod 0644 "${work}/ca.crt" "${work}/server.crt"
+  chmod 0600 "${work}/server.key"
+  if ((EUID == 0)); then
+    svc::owner
+    chown "${REPLY}" "${work}/server.key" "${work}/server.crt"
+  fi
+  mv -f "${work}/ca.crt" "${work}/server.crt" "${work}/server.key" "${dir}/"
+  rm -rf "${work}"
 }
 
 svc::postgres_write_config() {
@@ -317,6 +397,16 @@ port = ${SB_PORT}
 unix_socket_directories = '${SB_DIR}/run'
 unix_socket_permissions = 0700
 "
+  local host=host
+  if [[ "${SB_TLS:-false}" == true ]]; then
+    # hostssl only: a TCP connection without TLS finds no pg_hba.conf line and is refused.
+    host=hostssl
+    text+="ssl = on
+ssl_cert_file = '${SB_DIR}/tls/server.crt'
+ssl_key_file = '${SB_DIR}/tls/server.key'
+ssl_min_protocol_version = 'TLSv1.2'
+"
+  fi
   for i in "${!SB_SETTING_KEYS[@]}"; do
     text+="${SB_SETTING_KEYS[i]} = '${SB_SETTING_VALUES[i]}'"$'\n'
   done
@@ -324,7 +414,7 @@ unix_socket_permissions = 0700
   svc::_write_owned "${SB_DIR}/data/pg_hba.conf" "# iact: the superuser only by peer (its OS user), everyone else by password.
 local all postgres peer map=iact
 local all all scram-sha-256
-host all all 127.0.0.1/32 scram-sha-256
+${host} all all 127.0.0.1/32 scram-sha-256
 "
   svc::_write_owned "${SB_DIR}/data/pg_ident.conf" "iact ${SB_OS_USER} postgres
 "
@@ -351,6 +441,14 @@ innodb_buffer_pool_size=32M
 innodb_buffer_pool_load_at_startup=OFF
 innodb_buffer_pool_dump_at_shutdown=OFF
 "
+  if [[ "${SB_TLS:-false}" == true ]]; then
+    # Over TCP only TLS; the unix socket (iact's own administration) counts as secure.
+    text+="ssl-ca=${SB_DIR}/tls/ca.crt
+ssl-cert=${SB_DIR}/tls/server.crt
+ssl-key=${SB_DIR}/tls/server.key
+require_secure_transport=ON
+"
+  fi
   for i in "${!SB_SETTING_KEYS[@]}"; do
     value="${SB_SETTING_VALUES[i]}"
     # An option file ends a value at '#' or ';' (a comment) and trims blanks: quote such a value
@@ -461,8 +559,9 @@ svc::redis_ready() {
 # --- administration through the socket -----------------------------------------------------
 
 svc::psql_admin() {
+  svc::pg_client psql
   IACT_PW="${SB_PASSWORD}" IACT_DB="${SB_DB}" IACT_USER="${SB_USER}" IACT_ADMIN="${SB_ADMIN:-0}" \
-    svc::as_service "${SVC_BIN}/psql" -X -q -v ON_ERROR_STOP=1 \
+    svc::as_service "${REPLY}" -X -q -v ON_ERROR_STOP=1 \
     -h "${SB_DIR}/run" -p "${SB_PORT}" -U postgres -d postgres
 }
 
@@ -656,13 +755,18 @@ svc::login_works() {
 
 svc::postgres_login_works() {
   local out
-  out="$(PGPASSWORD="${SB_PASSWORD}" PGCONNECT_TIMEOUT=5 "${SVC_BIN}/psql" -X -w -tA -h 127.0.0.1 -p "${SB_PORT}" -U "${SB_USER}" -d "${SB_DB}" -c 'SELECT 1' 2>/dev/null)" || return 1
+  svc::pg_client psql || return 1
+  local mode=prefer
+  [[ "${SB_TLS:-false}" == true ]] && mode=verify-full
+  out="$(PGSSLMODE="${mode}" PGSSLROOTCERT="${SB_DIR}/tls/ca.crt" PGPASSWORD="${SB_PASSWORD}" PGCONNECT_TIMEOUT=5 "${REPLY}" -X -w -tA -h 127.0.0.1 -p "${SB_PORT}" -U "${SB_USER}" -d "${SB_DB}" -c 'SELECT 1' 2>/dev/null)" || return 1
   [[ "${out}" == 1 ]]
 }
 
 svc::mysql_login_works() {
   local out
-  out="$(MYSQL_PWD="${SB_PASSWORD}" mariadb --no-defaults --protocol=TCP -h 127.0.0.1 -P "${SB_PORT}" -u "${SB_USER}" -D "${SB_DB}" --connect-timeout=5 -N -B -e 'SELECT 1' 2>/dev/null)" || return 1
+  local -a tls=()
+  [[ "${SB_TLS:-false}" == true ]] && tls=(--ssl --ssl-ca="${SB_DIR}/tls/ca.crt" --ssl-verify-server-cert)
+  out="$(MYSQL_PWD="${SB_PASSWORD}" mariadb --no-defaults "${tls[@]}" --protocol=TCP -h 127.0.0.1 -P "${SB_PORT}" -u "${SB_USER}" -D "${SB_DB}" --connect-timeout=5 -N -B -e 'SELECT 1' 2>/dev/null)" || return 1
   [[ "${out}" == 1 ]]
 }
 
@@ -710,7 +814,15 @@ svc::backup() {
 }
 
 svc::postgres_backup() {
-  svc::as_service "${SVC_BIN}/pg_dump" -h "${SB_DIR}/run" -p "${SB_PORT}" -U postgres -d "${SB_DB}" --no-owner >"$1"
+  local server
+  server="$(svc::_major "${SVC_BIN}")"
+  svc::pg_client pg_dump || iact::die 1 "pg_dump is not installed" "apt-get install -y postgresql-client" missing-binary
+  # pg_dump refuses a server newer than itself.
+  if ((server > 0)) && [[ "${REPLY}" == /usr/lib/postgresql/*/bin/pg_dump ]] && (($(svc::_major "${REPLY%/*}") < server)); then
+    iact::die 1 "no pg_dump of PostgreSQL ${server} or newer to back up ${SB_NAME} (found ${REPLY})" \
+      "apt-get install -y postgresql-client-${server} (from the PostgreSQL apt repository), or pass --no-backup" missing-binary
+  fi
+  svc::as_service "${REPLY}" -h "${SB_DIR}/run" -p "${SB_PORT}" -U postgres -d "${SB_DB}" --no-owner >"$1"
 }
 
 svc::mysql_backup() {

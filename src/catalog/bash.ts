@@ -46,6 +46,7 @@ const COLUMNS: Column[] = [
   ['IACT_CAT_CONNECTION_VARS', (e) => list(Object.entries(e.connection?.env ?? {}).map(([k, f]) => `${k}=${f}`)), 'VAR=field exported by activate (field: host port database user password url)'],
   ['IACT_CAT_URL_TEMPLATE', (e) => e.connection?.urlTemplate ?? '', 'connection URL, each {field} URL-encoded'],
   ['IACT_CAT_DRIVERS', (e) => list(e.drivers), 'drivers that run the service'],
+  ['IACT_CAT_TLS_DRIVERS', (e) => list(e.tlsDrivers ?? []), 'drivers that serve it with tls: true'],
 ];
 
 export function renderCatalogSh(): string {

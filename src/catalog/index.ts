@@ -7,7 +7,7 @@ import { redis } from './redis.js';
 import { tunnel } from './tunnel.js';
 import type { ConnectionField, ServiceEntry } from './types.js';
 
-export type { BinaryNeed, ConnectionField, ServiceEntry } from './types.js';
+export type { BinaryNeed, ClientEntry, ConnectionField, ServiceEntry } from './types.js';
 
 export const SERVICES = ['postgres', 'mysql', 'redis', 'none', 'tunnel'] as const;
 export type ServiceKind = (typeof SERVICES)[number];

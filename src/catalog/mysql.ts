@@ -31,6 +31,15 @@ export const mysql: ServiceEntry = {
     'thread_cache_size', 'net_read_timeout', 'net_write_timeout', 'default_storage_engine', 'explicit_defaults_for_timestamp',
   ],
   reserved: ['port', 'bind_address', 'socket', 'datadir', 'pid_file', 'skip_networking', 'user', 'log_error'],
+  // log-error in conf/my.cnf (bash/lib/services.sh svc::write_config).
+  logFile: 'logs/mariadbd.log',
+  client: {
+    binary: { names: ['mariadb', 'mysql'], package: 'mariadb-client' },
+    args: ['{database}'],
+    env: {},
+    defaultsFile: { host: 'host', port: 'port', user: 'user', password: 'password' },
+    tls: { args: ['--ssl', '--ssl-ca={ca}', '--ssl-verify-server-cert'], env: {} },
+  },
   socket: 'run/mysqld.sock',
   pidfile: 'run/mariadbd.pid',
   stopSignal: 'TERM',
@@ -53,5 +62,7 @@ export const mysql: ServiceEntry = {
   initKinds: ['.sql', '.sh'],
   docker: { imageRepo: 'iact/mariadb', port: 3306, dataPath: '/var/lib/mysql' },
   drivers: ['lightweight', 'namespace', 'docker'],
+  // The namespace driver runs mariadbd with skip-networking (a unix socket): no TLS there.
+  tlsDrivers: ['lightweight'],
   ephemeralSettings: { innodb_flush_log_at_trx_commit: 0, innodb_doublewrite: 0 },
 };

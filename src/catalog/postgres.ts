@@ -36,6 +36,14 @@ export const postgres: ServiceEntry = {
     'shared_preload_libraries', 'pg_stat_statements.max', 'pg_stat_statements.track',
   ],
   reserved: ['port', 'listen_addresses', 'unix_socket_directories', 'data_directory', 'hba_file', 'ident_file', 'config_file', 'external_pid_file'],
+  // The server's stderr (bash/lightweight_venv.sh drv::launch); logging_collector stays off.
+  logFile: 'logs/server.log',
+  client: {
+    binary: { names: ['psql'], package: 'postgresql-client' },
+    args: ['--host={host}', '--port={port}', '--username={user}', '--dbname={database}'],
+    env: { PGPASSWORD: 'password' },
+    tls: { args: [], env: { PGSSLMODE: 'verify-full', PGSSLROOTCERT: '{ca}' } },
+  },
   socket: 'run/.s.PGSQL.%PORT%',
   pidfile: 'data/postmaster.pid',
   // Fast shutdown: does not wait for clients to leave.
@@ -57,5 +65,7 @@ export const postgres: ServiceEntry = {
   extensions: true,
   docker: { imageRepo: 'iact/postgres', port: 5432, dataPath: '/var/lib/postgresql/data' },
   drivers: ['lightweight', 'namespace', 'docker'],
+  // The namespace driver reaches the server through a unix socket, where PostgreSQL speaks no TLS.
+  tlsDrivers: ['lightweight'],
   ephemeralSettings: { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' },
 };

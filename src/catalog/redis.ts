@@ -28,6 +28,14 @@ export const redis: ServiceEntry = {
     'list-max-listpack-size', 'hash-max-listpack-entries', 'set-max-intset-entries', 'zset-max-listpack-entries',
   ],
   reserved: ['port', 'bind', 'unixsocket', 'unixsocketperm', 'dir', 'requirepass', 'protected_mode', 'pidfile', 'logfile', 'daemonize', 'include'],
+  // logfile in conf/redis.conf (bash/lib/services.sh svc::write_config).
+  logFile: 'logs/redis.log',
+  client: {
+    binary: { names: ['redis-cli'], package: 'redis-tools' },
+    args: ['-h', '{host}', '-p', '{port}'],
+    // redis-cli reads the password from REDISCLI_AUTH and then says nothing about it on stderr.
+    env: { REDISCLI_AUTH: 'password' },
+  },
   socket: 'run/redis.sock',
   pidfile: 'run/redis.pid',
   stopSignal: 'TERM',

@@ -10,6 +10,21 @@ export interface BinaryNeed {
 /** What a connection variable holds (docs/service-catalogue.md, "Connection variables"). */
 export type ConnectionField = 'host' | 'port' | 'database' | 'user' | 'password' | 'url' | 'sandbox';
 
+/**
+ * The service's own client, as `iact connect` runs it: `args` may name {host}, {port}, {database}
+ * and {user} (never the password); the password reaches it through `env` or a 0600 defaults file.
+ */
+export interface ClientEntry {
+  binary: BinaryNeed;
+  args: string[];
+  /** Variables set for the client only: variable -> what it holds (e.g. PGPASSWORD: 'password'). */
+  env: Record<string, ConnectionField>;
+  /** MariaDB: `--defaults-extra-file=FILE` (first argument) whose `[client]` section holds these keys. */
+  defaultsFile?: Record<string, ConnectionField>;
+  /** For a `tls: true` sandbox: more arguments and variables; {ca} is the sandbox's CA file. */
+  tls?: { args: string[]; env: Record<string, string> };
+}
+
 export type ConfigFormat = 'postgresql' | 'ini' | 'redis' | 'ssh-args';
 export type ReadinessProbe = 'pidfile-ready' | 'admin-query' | 'socket-and-pidfile';
 export type BackupMethod = 'pg_dump' | 'mariadb-dump' | 'rdb' | 'tar';
@@ -45,6 +60,10 @@ export interface ServiceEntry {
   settings: readonly string[] | 'any';
   /** Setting keys the driver owns ('-' folded to '_'): refused with "managed by iact" rather than "not allowed". */
   reserved: string[];
+  /** The server's log, relative to the sandbox directory (lightweight and namespace drivers; `iact logs`). */
+  logFile?: string;
+  /** The interactive client of `iact connect`. */
+  client?: ClientEntry;
   /** Unix socket and pidfile, relative to the sandbox directory; %PORT% is the sandbox's port. */
   socket?: string;
   pidfile?: string;
@@ -81,6 +100,8 @@ export interface ServiceEntry {
   docker?: { imageRepo: string; port: number; dataPath: string };
   /** Drivers that can run this service. */
   drivers: DriverName[];
+  /** Drivers that can serve it with `tls: true` (TLS only, a per-sandbox CA; docs/operators.md). */
+  tlsDrivers?: DriverName[];
   /**
    * Settings of an ephemeral sandbox (`iact run`, `withSandbox`) unless --durable: its data is thrown
    * away, so it never waits for a disk (docs/data.md "Ephemeral sandboxes"); the caller's settings win.

@@ -1,19 +1,15 @@
 // iact run --service S [--driver D] -- COMMAND...: a throwaway sandbox for one command.
 // The sandbox is destroyed whatever happens: the command fails, is interrupted, or iact errs.
-import { spawn } from 'node:child_process';
-import { constants } from 'node:os';
+import type { ChildProcess } from 'node:child_process';
 import { DiagnosticError, diag } from '../diagnostics.js';
 import { CATALOG } from '../catalog/index.js';
 import type { DriverName, SettingValue } from '../model/types.js';
 import type { EphemeralService } from '../sandbox/connection.js';
+import { startForeground } from '../sandbox/child.js';
 import { createEphemeral, type EphemeralSandbox } from '../sandbox/ephemeral.js';
 import type { CommandIO } from './io.js';
 
 const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
-
-function exitCodeOfSignal(signal: NodeJS.Signals): number {
-  return 128 + (constants.signals[signal] ?? 1);
-}
 
 /** --setting K=V, repeatable: the sandbox's settings (docs/commands.md "iact run"). */
 function parseSettings(raw: unknown): Record<string, SettingValue> {
@@ -64,7 +60,7 @@ export default async function run(opts: Record<string, unknown>, io: CommandIO, 
 
   let interrupted: NodeJS.Signals | undefined;
   let signals = 0;
-  let child: ReturnType<typeof spawn> | undefined;
+  let child: ChildProcess | undefined;
   let sandbox: EphemeralSandbox | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
     // While the command runs it decides: it gets the signal, and its exit status becomes ours
@@ -100,18 +96,11 @@ export default async function run(opts: Record<string, unknown>, io: CommandIO, 
     io.stderr(`iact run: ${conn.service} sandbox ${conn.name}${from ? ` (from ${from})` : ''} ready on ${conn.host}:${conn.port} after ${((Date.now() - started) / 1000).toFixed(1)}s\n`);
     if (interrupted) return SIGNAL_EXIT[interrupted] ?? 1;
 
-    const code = await new Promise<number>((resolve) => {
-      const [file, ...rest] = command as [string, ...string[]];
-      child = spawn(file, rest, { stdio: 'inherit', env: { ...io.env, ...conn.env }, cwd: io.cwd });
-      // It dies with iact, even a SIGKILLed one: the sandbox's supervisor stops it.
-      if (child.pid !== undefined) sandbox!.watch(child.pid);
-      child.once('error', (error: NodeJS.ErrnoException) => {
-        io.stderr(`error: cannot run ${file}: ${error.code === 'ENOENT' ? 'command not found' : error.message}\n`);
-        resolve(error.code === 'ENOENT' ? 127 : 126);
-      });
-      child.once('exit', (exitCode, signal) => resolve(exitCode ?? (signal ? exitCodeOfSignal(signal) : 1)));
-    });
-    return code;
+    const running = startForeground(command, { env: { ...io.env, ...conn.env }, cwd: io.cwd, log: io.stderr });
+    child = running.child;
+    // It dies with iact, even a SIGKILLed one: the sandbox's supervisor stops it.
+    if (child.pid !== undefined) sandbox!.watch(child.pid);
+    return await running.exit;
   } finally {
     if (sandbox) {
       const name = sandbox.connection.name;

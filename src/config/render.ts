@@ -40,6 +40,8 @@ export function connectionVariables(resolved: ResolvedEnvironment): ConnectionVa
     add('DB_PASSWORD', db.password ?? generated(db.sandbox), p('password'));
     add('DB_SSL_MODE', db.ssl_mode, p('ssl_mode'));
     add('DB_SSL_CA', db.ssl_ca, p('ssl_ca'));
+    // libpq's name for the same file (sslrootcert), which verify-full needs.
+    add('DB_SSL_ROOT_CERT', db.ssl_ca, p('ssl_ca'));
     add('DB_USE_VM', db.use_vm, p('use_vm'));
     add('DB_SANDBOX', db.sandbox, p('sandbox'));
     add('SSH_TUNNEL_ENABLED', db.ssh_tunnel.enabled, p('ssh_tunnel.enabled'));

@@ -173,6 +173,9 @@ function spread(row: ParityRow, names: string[], only?: (v: DiffValue | null) =>
 }
 
 /** Divergence that staging cannot rehearse for production. Differences by design (names, ports) stay unflagged. */
+/** sslmode values that always encrypt: environments that differ only among these all exercise TLS (a `tls: true` sandbox is verify-full). */
+const TLS_MODES: ReadonlySet<string> = new Set(['require', 'verify-ca', 'verify-full']);
+
 function flagRisk(row: ParityRow, names: string[], rows: ParityRow[]): void {
   const present = names.map((n) => row.values[n] ?? null).filter((v) => v !== null);
   const presentDiffers = present.some((v) => !sameValue(v, present[0]));
@@ -191,7 +194,7 @@ function flagRisk(row: ParityRow, names: string[], rows: ParityRow[]): void {
     } else if (present.length > 0 && present.length < withSandbox.length) {
       flag(`Version pinned in some environments only (${spread(row, names)}): the unpinned one runs whatever binary the machine has.`);
     }
-  } else if (row.key === 'DB_SSL_MODE' && row.differs) {
+  } else if (row.key === 'DB_SSL_MODE' && row.differs && !names.every((n) => TLS_MODES.has(String(row.values[n])))) {
     flag(`TLS to the database differs (${spread(row, names)}): certificate and connection errors show up only where TLS is required.`);
   } else if (row.key === 'CACHE_BACKEND' && row.differs) {
     flag(`Different cache backends (${spread(row, names)}): expiry, eviction and sharing between processes are not exercised everywhere.`);

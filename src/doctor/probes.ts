@@ -1,15 +1,20 @@
 // The I/O half of `iact doctor`: look at this machine (PATH, versions, kernel features, docker)
 // and turn what is found into CheckResults. Every probe runs in parallel and has a short timeout.
 import { execFile } from 'node:child_process';
-import { constants, existsSync } from 'node:fs';
-import { access, readdir, readFile, stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { installedExtensions } from '../io/extensions.js';
 import { CATALOG, SERVER_SERVICES, defaultImage, installHint } from '../catalog/index.js';
 import type { DriverName } from '../model/types.js';
 import { packageDir } from '../package-dir.js';
+import { iactCacheDir, postgresMajors } from '../install/cache.js';
+import { POSTGRES_MAJORS } from '../install/postgres.js';
+import { versionedDirs, which, whichAny } from '../io/which.js';
 import { runRoot } from '../sandbox/ephemeral.js';
 import type { CheckResult } from './types.js';
+
+export { which } from '../io/which.js';
 
 interface Captured {
   ok: boolean;
@@ -29,46 +34,6 @@ function capture(file: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs
       resolve({ ok: !error, stdout: String(stdout), stderr: String(stderr) });
     });
   });
-}
-
-async function executable(file: string): Promise<boolean> {
-  try {
-    await access(file, constants.X_OK);
-    return (await stat(file)).isFile();
-  } catch {
-    return false;
-  }
-}
-
-/** `command -v NAME` against the given PATH. */
-export async function which(name: string, env: NodeJS.ProcessEnv, extraDirs: string[] = []): Promise<string | null> {
-  const dirs = [...(env.PATH ?? '').split(':').filter(Boolean), ...extraDirs];
-  for (const dir of dirs) {
-    const candidate = path.join(dir, name);
-    if (await executable(candidate)) return candidate;
-  }
-  return null;
-}
-
-/** Debian keeps some servers' binaries off PATH, in versioned dirs (the catalogue's binDirs), newest first. */
-async function versionedDirs(pattern: string | undefined): Promise<string[]> {
-  if (!pattern) return [];
-  const [head, tail] = pattern.split('*') as [string, string | undefined];
-  try {
-    const versions = (await readdir(head)).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a));
-    return versions.map((v) => `${head}${v}${tail ?? ''}`);
-  } catch {
-    return [];
-  }
-}
-
-/** The first of several alternative names found (mariadbd or mysqld). */
-async function whichAny(names: string[], env: NodeJS.ProcessEnv, extraDirs: string[] = []): Promise<string | null> {
-  for (const name of names) {
-    const found = await which(name, env, extraDirs);
-    if (found) return found;
-  }
-  return null;
 }
 
 export function versionAtLeast(found: string, wanted: [number, number]): boolean {
@@ -178,6 +143,16 @@ export async function probeMachine(probe: ProbeEnv): Promise<CheckResult[]> {
     return { id: `${service}-user`, need, state: 'ok', found: `user ${user} (uid ${uid}) via setpriv`, required: false };
   };
 
+  /** Which PostgreSQL majors a sandbox's `version:` can name here, and where each comes from. */
+  const pgMajors = memo(async (): Promise<Omit<CheckResult, 'driver'>> => {
+    const majors = await postgresMajors(env, probe.uid);
+    const need = 'PostgreSQL majors';
+    const fix = `iact install postgres@MAJOR adds one (${POSTGRES_MAJORS.join(', ')}) to ${path.join(iactCacheDir(env, probe.uid), 'postgres')}`;
+    if (majors.length === 0) return { id: 'postgres-majors', need, state: 'warning', found: 'none', fix, required: false };
+    const found = majors.map((m) => `${m.major} (${m.source === 'system' ? 'system' : 'iact cache'} ${path.dirname(m.bin)})`).join(', ');
+    return { id: 'postgres-majors', need, state: 'ok', found, fix, required: false };
+  });
+
   const tools = memo(async (): Promise<Omit<CheckResult, 'driver'>> => {
     const need = BASE_TOOLS.map((t) => t.bin).join(', ');
     const found = await Promise.all(BASE_TOOLS.map((t) => which(t.bin, env)));
@@ -205,8 +180,8 @@ export async function probeMachine(probe: ProbeEnv): Promise<CheckResult[]> {
   });
 
   const lightweight = async (): Promise<CheckResult[]> => {
-    const [b, j, t, st, ...services] = await Promise.all([bash(), jq(), tools(), storage(), ...SERVER_SERVICES.map((s) => serviceChecks.get(s)!())]);
-    const own = [b!, j!, t!, st!, ...(services as Omit<CheckResult, 'driver'>[][]).flat()];
+    const [b, j, t, st, majors, ...services] = await Promise.all([bash(), jq(), tools(), storage(), pgMajors(), ...SERVER_SERVICES.map((s) => serviceChecks.get(s)!())]);
+    const own = [b!, j!, t!, st!, ...(services as Omit<CheckResult, 'driver'>[][]).flat(), majors as Omit<CheckResult, 'driver'>];
     return own.map((r) => ({ ...r, driver: 'lightweight' as DriverName }));
   };
 

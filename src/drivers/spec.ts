@@ -87,6 +87,7 @@ export function observableSpec(environment: string, sandbox: SandboxSpec, sensit
     password_hash: sandbox.password === undefined ? undefined : passwordHash(environment, sandbox.name, sandbox.password),
     memory: sandbox.memory,
     image: sandbox.image,
+    tls: sandbox.tls ? true : undefined,
     settings: observableSettings(environment, sandbox, sensitive),
     // Absent unless set, so sandboxes that use none of them keep the spec hash they were applied with.
     auth: sandbox.auth === false ? false : undefined,

@@ -132,6 +132,16 @@ export function duplicateManifest(root: string, environment: string): Diagnostic
   });
 }
 
+/**
+ * A database bound to a `tls: true` sandbox is verified against that sandbox's own CA, which the
+ * driver keeps in its directory (tls/ca.crt): its absolute path goes to DB_SSL_CA and DB_SSL_ROOT_CERT.
+ */
+function withSandboxCa(resolved: ResolvedEnvironment | undefined, sandboxRoot: string): void {
+  const db = resolved?.connections.database;
+  const bound = db?.sandbox ? resolved!.sandboxes[db.sandbox] : undefined;
+  if (db && bound?.tls && db.ssl_ca === undefined) db.ssl_ca = path.join(sandboxRoot, resolved!.environment, bound.name, 'tls', 'ca.crt');
+}
+
 export async function loadEnvironment(opts: LoadOptions): Promise<LoadResult> {
   const { root, environment } = opts;
   const badName = invalidEnvironmentName(root, environment);
@@ -163,6 +173,7 @@ export async function loadEnvironment(opts: LoadOptions): Promise<LoadResult> {
     diagnostics.push(...(await resolveInitFiles(result.resolved)));
     await withKept(projectPaths(root, opts.env ?? process.env).sandboxes, result.resolved);
   }
+  withSandboxCa(result.resolved, projectPaths(root, opts.env ?? process.env).sandboxes);
   return { ...result, diagnostics, file };
 }
 

@@ -277,6 +277,7 @@ function toSandbox(name: string, raw: Obj): SandboxSpec {
     depends_on: Array.isArray(raw.depends_on) ? (raw.depends_on as string[]) : [],
     protect: raw.protect === true,
   };
+  if (raw.tls === true) spec.tls = true;
   for (const field of ['version', 'database', 'user', 'password', 'memory', 'image'] as const) {
     if (typeof raw[field] === 'string') spec[field] = raw[field];
   }
@@ -321,7 +322,8 @@ function toConnections(raw: Obj, sandboxes: Record<string, SandboxSpec>, derive:
     const bound = typeof db.sandbox === 'string' ? sandboxes[db.sandbox] : undefined;
     let settings: DatabaseSettings;
     if (bound) {
-      // Sandboxes listen on 127.0.0.1 without TLS.
+      // Sandboxes listen on 127.0.0.1; a tls: true one only over TLS, checked against its own CA
+      // (whose path the loader adds: it knows where the sandboxes live).
       settings = {
         sandbox: bound.name,
         host: '127.0.0.1',
@@ -329,7 +331,7 @@ function toConnections(raw: Obj, sandboxes: Record<string, SandboxSpec>, derive:
         database: bound.database ?? '',
         user: bound.user ?? '',
         password: bound.password,
-        ssl_mode: (db.sslMode as string | undefined) ?? 'disable',
+        ssl_mode: (db.sslMode as string | undefined) ?? (bound.tls ? 'verify-full' : 'disable'),
         use_vm: true,
         ssh_tunnel,
       };

@@ -1,8 +1,8 @@
 // Pure: checks the schema cannot express (names, references, cycles, ports, production rules).
 // Runs on the interpolated data even when the schema found errors, so every problem shows at once.
-import { isAllowedSetting, isReserved, serviceEntry, servicesServing } from '../catalog/index.js';
+import { CATALOG, isAllowedSetting, isReserved, serviceEntry, servicesServing } from '../catalog/index.js';
 import { diag, formatLocation, type Diagnostic, type SourceLocation } from '../diagnostics.js';
-import { PORT_CHOSEN_AT_APPLY, SERVICES, type ResolvedEnvironment } from '../model/types.js';
+import { PORT_CHOSEN_AT_APPLY, SERVICES, type DriverName, type ResolvedEnvironment } from '../model/types.js';
 import { passwordProblem } from '../secrets/index.js';
 import { schemaAt } from './schema.js';
 import { envFileQuote } from '../util/env-quote.js';
@@ -11,7 +11,7 @@ type Segments = readonly (string | number)[];
 export type Locate = (segments: Segments, key?: boolean) => SourceLocation;
 
 type Obj = Record<string, unknown>;
-const SANDBOX_NAME = /^[a-z][a-z0-9-]{0,62}$/;
+export const SANDBOX_NAME = /^[a-z][a-z0-9-]{0,62}$/;
 /** The schema's pattern for a setting key (schemas/manifest.schema.json), read from the schema itself. */
 const SETTING_KEY = new RegExp((schemaAt(['sandboxes', 'x', 'settings']) as { propertyNames: { pattern: string } }).propertyNames.pattern, 'u');
 const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -81,6 +81,16 @@ export function checkSemantics(data: Obj, ctx: { environment: string; fileEnviro
     }
     const entry = service === undefined ? undefined : serviceEntry(service);
     out.push(...tunnelProblems(name, sb, driver, locate));
+    if (sb.tls === true && entry && !(entry.tlsDrivers ?? []).includes(driver as DriverName)) {
+      const where = SERVICES.filter((s) => (CATALOG[s].tlsDrivers ?? []).length > 0).map((s) => `${s} (${CATALOG[s].tlsDrivers!.join(', ')})`);
+      out.push(
+        diag(`sandbox ${name} sets tls: true, which ${entry.name} with the ${driver} driver cannot serve`, {
+          location: locate(['sandboxes', name, 'tls'], true),
+          code: 'semantic.tls-unsupported',
+          fix: `remove tls:, or use one of: ${where.join(', ')}`,
+        }),
+      );
+    }
     // Port, database, user and password may be omitted: defaults, or chosen once and kept (docs/data.md).
     if (entry && sb.password === null) {
       if (entry.name !== 'redis') {

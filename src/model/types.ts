@@ -44,6 +44,7 @@ export interface SandboxSpec {
   auth?: false;
   memory?: string; // e.g. 512M
   image?: string; // docker driver only
+  tls?: boolean; // serve TLS only, with a per-sandbox CA (docs/operators.md, "TLS sandboxes")
   settings: Record<string, SettingValue>;
   depends_on: string[];
   protect: boolean;

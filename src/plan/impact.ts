@@ -29,6 +29,8 @@ const BY_FIELD: Readonly<Record<string, EffectKind>> = {
   user: 'replace',
   port: 'restart',
   memory: 'restart',
+  // New certificates and server options: the server starts again with them.
+  tls: 'restart',
   password: 'set-password',
   auth: 'set-password',
   admin: 'grant',

@@ -62,7 +62,7 @@ export interface PreparedDesired {
 
 /** Fields compared between the manifest and sandbox.json, in display order. */
 const COMPARED_FIELDS = [
-  'service', 'driver', 'version', 'image', 'port', 'database', 'user', 'password', 'auth', 'admin', 'memory', 'extensions', 'init', 'depends_on', 'protect',
+  'service', 'driver', 'version', 'image', 'port', 'database', 'user', 'password', 'auth', 'admin', 'memory', 'tls', 'extensions', 'init', 'depends_on', 'protect',
   // service: tunnel (docs/tunnels.md); any change restarts the ssh process.
   'ssh.host', 'ssh.port', 'ssh.user', 'ssh.identityFile', 'ssh.knownHosts', 'remote.host', 'remote.port', 'checks',
 ] as const;
@@ -106,6 +106,7 @@ function comparable(spec: Omit<ObservedSpec, 'spec_hash'> | ObservedSpec): Compa
     memory: spec.memory,
     extensions: spec.extensions && spec.extensions.length > 0 ? [...spec.extensions] : undefined,
     init: spec.init && spec.init.length > 0 ? [...spec.init] : undefined,
+    tls: spec.tls ? true : undefined,
     depends_on: spec.depends_on && spec.depends_on.length > 0 ? [...spec.depends_on] : undefined,
     protect: spec.protect ? true : undefined,
     'ssh.host': spec.ssh?.host,

@@ -17,17 +17,17 @@ const set = (label: string, text: string, commit?: string): ManifestSet => ({
   manifests: new Map([['staging', { file: 'environments/staging.yaml', text }]]),
 });
 
-const SECRETS = ['requirepass-secret-1', 'requirepass-secret-2', 'redis-pw-from-env', 'seed-value-xyz'];
+const SECRETS = ['masterauth-secret-1', 'masterauth-secret-2', 'redis-pw-from-env', 'seed-value-xyz'];
 const variables = { REDIS_PW: 'redis-pw-from-env', SIGNING_SEED: 'seed-value-xyz' };
 
 describe('masking in the pure core', () => {
   it('revisions: a secret setting, a sensitive variable and a listed variable are masked; their changes are visible', () => {
-    const from = set('HEAD~1', manifest('staging', 'requirepass: requirepass-secret-1, timeout: 10'), 'a'.repeat(40));
-    const to = set('working tree', manifest('staging', 'requirepass: requirepass-secret-2, timeout: 20'));
+    const from = set('HEAD~1', manifest('staging', 'masterauth: masterauth-secret-1, timeout: 10'), 'a'.repeat(40));
+    const to = set('working tree', manifest('staging', 'masterauth: masterauth-secret-2, timeout: 20'));
     const d = compareRevisions({ from, to, before: resolveSet(from, '/p', () => variables), after: resolveSet(to, '/p', () => variables) });
     const sb = d.environments[0]!.sandboxes[0]!;
     expect(sb.fields).toEqual([
-      { field: 'settings.requirepass', before: '(sensitive)', after: '(sensitive, changed)', sensitive: true, impact: 'restart' },
+      { field: 'settings.masterauth', before: '(sensitive)', after: '(sensitive, changed)', sensitive: true, impact: 'restart' },
       { field: 'settings.timeout', before: 10, after: 20, sensitive: false, impact: 'reload' },
     ]);
     const all = JSON.stringify(d) + renderRevisionText(d, { color: true }) + renderRevisionMarkdown(d).join('');
@@ -36,11 +36,11 @@ describe('masking in the pure core', () => {
 
   it('parity: the same secrets never show, the API URL built from a listed variable is masked', () => {
     const sides = ['staging', 'qa'].map((env) => {
-      const s: ManifestSet = { label: 'working tree', manifests: new Map([[env, { file: `environments/${env}.yaml`, text: manifest(env, 'requirepass: requirepass-secret-1') }]]) };
+      const s: ManifestSet = { label: 'working tree', manifests: new Map([[env, { file: `environments/${env}.yaml`, text: manifest(env, 'masterauth: masterauth-secret-1') }]]) };
       return resolveSet(s, '/p', () => variables).get(env)!.resolved!;
     });
     const r = buildParity({ source: 't', environments: sides });
-    expect(r.rows.find((x) => x.key === 'sandbox[cache].settings.requirepass')!.values).toEqual({ staging: '(sensitive)', qa: '(sensitive)' });
+    expect(r.rows.find((x) => x.key === 'sandbox[cache].settings.masterauth')!.values).toEqual({ staging: '(sensitive)', qa: '(sensitive)' });
     expect(r.rows.find((x) => x.key === 'API_BASE_URL')!.values).toEqual({ staging: '(sensitive)', qa: '(sensitive)' });
     const all = JSON.stringify(r) + renderParityText(r, { color: false }) + renderParityMarkdown(r).join('');
     for (const s of SECRETS) expect(all).not.toContain(s);

@@ -9,11 +9,8 @@ import { repoRoot } from '../helpers/services.js';
 
 const SETUP = path.join(repoRoot, 'scripts', 'setup.sh');
 const HIDDEN = ['shellcheck', 'dockerd'];
-/** What setup.sh checks: stand-ins (the simulation tests setup.sh's decisions, not the tools). */
-const PRESENT = [
-  'initdb', 'pg_dump', 'psql', 'mariadbd', 'mariadb-install-db', 'mariadb', 'mariadb-dump', 'redis-server', 'redis-cli', 'jq', 'socat',
-  'bwrap', 'setpriv', 'docker', 'git', 'ps', 'python3',
-];
+/** What setup.sh checks (its REQUIREMENTS table), as stand-ins: the simulation tests setup.sh's decisions, not the tools. */
+const PRESENT = [...readFileSync(SETUP, 'utf8').matchAll(/^ {2}"([^|"]+)\|/gm)].map((m) => m[1]!).filter((tool) => !HIDDEN.includes(tool));
 /** What setup.sh runs itself: the real coreutils. */
 const COREUTILS = ['dirname', 'id', 'env', 'sed', 'readlink'];
 

@@ -1,0 +1,147 @@
+// tls: true sandboxes for real: postgres and mariadb serve TLS only, with a CA of the sandbox's own
+// that clients verify (verify-full, for 127.0.0.1 and localhost); plaintext is refused; the env file
+// says verify-full and where the CA is; parity no longer flags ssl_mode when both sides use TLS.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeNeeding, freePorts, makeProject, repoRoot, type Project } from '../helpers/iact-project.js';
+import { TEMPLATE_DIR } from '../helpers/services.js';
+
+const PG_PW = 'tls-Pg-Secret-21';
+const MY_PW = 'tls-My-Secret-22';
+const env = { IACT_TEMPLATE_DIR: TEMPLATE_DIR };
+
+describeNeeding('postgres', 'mysql')('TLS sandboxes (lightweight postgres and mariadb)', { timeout: 600_000 }, () => {
+  let project: Project;
+  let pg: number;
+  let my: number;
+  let caPg: string;
+  let caMy: string;
+  beforeAll(async () => {
+    project = makeProject('iact-tls-');
+    [pg, my] = (await freePorts(2)) as [number, number];
+    project.writeEnv(`PG_PW=${PG_PW}\nMY_PW=${MY_PW}\n`);
+    project.writeManifest(
+      'development',
+      `apiVersion: iact/v1
+environment: development
+defaults: { driver: lightweight }
+sandboxes:
+  dev-postgres:
+    service: postgres
+    port: ${pg}
+    database: app
+    user: app
+    password: \${PG_PW}
+    tls: true
+  dev-mysql:
+    service: mysql
+    port: ${my}
+    database: shop
+    user: shop
+    password: \${MY_PW}
+    tls: true
+connections:
+  database: { sandbox: dev-postgres }
+`,
+    );
+    project.writeManifest('production', 'apiVersion: iact/v1\nenvironment: production\nconnections:\n  database: { host: db.example.com, name: app, user: app, password: "${DB_PROD_PASSWORD}", sslMode: require }\n  api: { baseUrl: "https://api.example.com" }\n');
+    const applied = await project.iact(['apply', '--auto-approve'], { env });
+    expect(applied.exitCode, applied.stdout + applied.stderr).toBe(0);
+    caPg = project.file('.iact/sandboxes/development/dev-postgres/tls/ca.crt');
+    caMy = project.file('.iact/sandboxes/development/dev-mysql/tls/ca.crt');
+  });
+  afterAll(async () => project?.cleanup());
+
+  it('postgres: verify-full against the sandbox CA works for 127.0.0.1 and localhost; plaintext is refused', async () => {
+    for (const host of ['127.0.0.1', 'localhost']) {
+      const secure = await execa('psql', ['-X', '-w', '-tA', `host=${host} port=${pg} dbname=app user=app sslmode=verify-full sslrootcert=${caPg}`, '-c', 'select ssl from pg_stat_ssl where pid = pg_backend_pid()'], { env: { PGPASSWORD: PG_PW }, reject: false });
+      expect(secure.exitCode, `${host}: ${secure.stderr}`).toBe(0);
+      expect(secure.stdout.trim()).toBe('t');
+    }
+    const plain = await execa('psql', ['-X', '-w', '-tA', `host=127.0.0.1 port=${pg} dbname=app user=app sslmode=disable`, '-c', 'select 1'], { env: { PGPASSWORD: PG_PW }, reject: false });
+    expect(plain.exitCode).not.toBe(0);
+    expect(plain.stderr).toMatch(/no pg_hba\.conf entry .* no encryption/);
+    // Another CA (the mariadb sandbox's) does not vouch for this server.
+    const wrongCa = await execa('psql', ['-X', '-w', '-tA', `host=127.0.0.1 port=${pg} dbname=app user=app sslmode=verify-full sslrootcert=${caMy}`, '-c', 'select 1'], { env: { PGPASSWORD: PG_PW }, reject: false });
+    expect(wrongCa.exitCode).not.toBe(0);
+    expect(wrongCa.stderr).toMatch(/certificate verify failed/);
+  });
+
+  it('mariadb: a verified TLS login works; a plaintext one is refused', async () => {
+    const base = ['--no-defaults', '--protocol=TCP', '-h', '127.0.0.1', '-P', String(my), '-u', 'shop', '-N', '-B'];
+    const secure = await execa('mariadb', [...base, '--ssl', `--ssl-ca=${caMy}`, '--ssl-verify-server-cert', '-e', "show status like 'Ssl_version'", 'shop'], { env: { MYSQL_PWD: MY_PW }, reject: false });
+    expect(secure.exitCode, secure.stderr).toBe(0);
+    expect(secure.stdout).toMatch(/^Ssl_version\tTLSv1\.[23]$/);
+    const required = await execa('mariadb', [...base, '--ssl', `--ssl-ca=${caMy}`, '--ssl-verify-server-cert', '-e', 'select @@require_secure_transport', 'shop'], { env: { MYSQL_PWD: MY_PW }, reject: false });
+    expect(required.stdout.trim()).toBe('1');
+    // The same user and password without TLS: refused (MariaDB says so as an access denial).
+    const plain = await execa('mariadb', [...base, '--skip-ssl', '-e', 'select 1', 'shop'], { env: { MYSQL_PWD: MY_PW }, reject: false });
+    expect(plain.exitCode).not.toBe(0);
+    expect(plain.stderr).toMatch(/insecure transport are prohibited|Access denied for user 'shop'/);
+  });
+
+  it('the env file says verify-full and where the CA is; a plan right after apply has no changes', async () => {
+    const envFile = project.read('.iact/env/development.env');
+    expect(envFile).toContain("DB_SSL_MODE='verify-full'");
+    expect(envFile).toContain(`DB_SSL_ROOT_CERT='${caPg}'`);
+    expect(readFileSync(caPg, 'utf8')).toMatch(/^-----BEGIN CERTIFICATE-----/);
+    // The CA's key is gone: nothing else can ever be signed by it.
+    expect(readdirSync(path.dirname(caPg)).sort()).toEqual(['ca.crt', 'server.crt', 'server.key']);
+    expect(statSync(path.join(path.dirname(caPg), 'server.key')).mode & 0o777).toBe(0o600);
+    const plan = await project.iact(['plan', '--detailed-exitcode'], { env });
+    expect(plan.exitCode, plan.stdout + plan.stderr).toBe(0);
+    // An app that sources the env file reaches the database with verify-full.
+    const app = await execa('bash', ['-c', 'set -a; source .iact/env/development.env; set +a; PGPASSWORD="$DB_PASSWORD" psql -X -w -tA "host=$DB_HOST port=$DB_PORT dbname=$DB_NAME user=$DB_USER sslmode=$DB_SSL_MODE sslrootcert=$DB_SSL_ROOT_CERT" -c "select 42"'], { cwd: project.dir, reject: false });
+    expect(app.exitCode, app.stderr).toBe(0);
+    expect(app.stdout.trim()).toBe('42');
+  });
+
+  it('iact connect logs in over verified TLS (psql verify-full, mariadb --ssl-verify-server-cert)', async () => {
+    const connect = (sandbox: string, input: string) =>
+      execa(process.execPath, [path.join(repoRoot, 'dist', 'cli.js'), 'connect', sandbox], { cwd: project.dir, env: { NO_COLOR: '1', ...env }, input, reject: false });
+    const pgRun = await connect('dev-postgres', "select 'ssl=' || ssl from pg_stat_ssl where pid = pg_backend_pid();\n");
+    expect(pgRun.exitCode, String(pgRun.stderr)).toBe(0);
+    expect(String(pgRun.stdout)).toContain('ssl=t');
+    const myRun = await connect('dev-mysql', "show status like 'Ssl_version';\n");
+    expect(myRun.exitCode, String(myRun.stderr)).toBe(0);
+    expect(String(myRun.stdout)).toMatch(/Ssl_version\tTLSv1\.[23]/);
+  });
+
+  it('parity: verify-full in development and require in production both use TLS, so ssl_mode is not flagged', async () => {
+    const parity = await project.iact(['diff', '--env', 'development', '--env', 'production', '--format', 'json']);
+    expect(parity.exitCode, parity.stderr).toBe(0);
+    const row = (JSON.parse(parity.stdout) as { rows: { key: string; values: Record<string, unknown>; risky: boolean }[] }).rows.find((r) => r.key === 'DB_SSL_MODE');
+    expect(row).toMatchObject({ values: { development: 'verify-full', production: 'require' }, risky: false });
+  });
+
+  it('turning tls off and on again is a restart each way; plaintext is accepted, then refused again', async () => {
+    const manifest = project.read('environments/development.yaml');
+    const base = ['--no-defaults', '--protocol=TCP', '-h', '127.0.0.1', '-P', String(my), '-u', 'shop', '-N', '-B', '--skip-ssl', '-e', 'select 7', 'shop'];
+    for (const tls of [false, true]) {
+      project.writeManifest('development', manifest.replace(/(dev-mysql:[\s\S]*?)tls: true/, `$1tls: ${tls}`));
+      const plan = await project.iact(['plan'], { env });
+      expect(plan.stdout).toMatch(tls ? /\+ tls += true # restart/ : /- tls += true # restart/);
+      const applied = await project.iact(['apply', '--auto-approve'], { env });
+      expect(applied.exitCode, applied.stdout + applied.stderr).toBe(0);
+      const plain = await execa('mariadb', base, { env: { MYSQL_PWD: MY_PW }, reject: false });
+      expect(plain.exitCode === 0, `tls: ${tls}: ${plain.stderr}`).toBe(!tls);
+      expect((await project.iact(['plan', '--detailed-exitcode'], { env })).exitCode).toBe(0);
+    }
+  });
+
+  it('validate refuses tls: true where it cannot be served (redis, the namespace driver)', async () => {
+    const bad = makeProject('iact-tls-bad-');
+    try {
+      bad.writeManifest('development', 'apiVersion: iact/v1\nenvironment: development\nsandboxes:\n  dev-redis: { service: redis, port: 56390, password: x-Secret-1, tls: true }\n  ns-pg: { service: postgres, driver: namespace, port: 56391, database: a, user: a, password: x-Secret-2, tls: true }\n');
+      const result = await bad.iact(['validate']);
+      expect(result.exitCode).toBe(1);
+      expect(result.stdout + result.stderr).toContain('sandbox dev-redis sets tls: true, which redis with the lightweight driver cannot serve');
+      expect(result.stdout + result.stderr).toContain('sandbox ns-pg sets tls: true, which postgres with the namespace driver cannot serve');
+      expect(result.stdout + result.stderr).toContain('fix: remove tls:, or use one of: postgres (lightweight), mysql (lightweight)');
+    } finally {
+      await bad.cleanup();
+    }
+  });
+});
