@@ -65,6 +65,8 @@ const COMMANDS: Record<string, () => Promise<{ default: Runner }>> = {
   diff: () => import('./commands/diff.js'),
   reconcile: () => import('./commands/reconcile.js'),
   run: () => import('./commands/run.js'),
+  snapshot: () => import('./commands/snapshot.js'),
+  restore: () => import('./commands/restore.js'),
   doctor: () => import('./commands/doctor.js'),
   logs: () => import('./commands/logs.js'),
   connect: () => import('./commands/connect.js'),
@@ -216,14 +218,40 @@ and exits 1, so that PW=$(iact config DB_PASSWORD) fails instead of capturing th
   program
     .command('run')
     .description('run a command against an ephemeral sandbox on a free port, destroyed afterwards')
-    .requiredOption('-s, --service <service>', SERVER_SERVICES.join(' | '), collect)
+    .option('-s, --service <service>', `${SERVER_SERVICES.join(' | ')} (required unless --from)`, collect)
     .option('--driver <driver>', 'lightweight | namespace | docker', 'lightweight')
     .option('--setting <key=value>', 'a server setting (repeatable), e.g. max_connections=200', collect)
     .option('--admin', 'the sandbox user is an administrator (postgres superuser; mysql ALL WITH GRANT OPTION)')
     .option('--port <port>', 'this port instead of a free one')
+    .option('--from <sandbox[@snapshot]>', "start from a copy of a sandbox's data (now, or a snapshot) of this project's environment")
+    .option('-e, --env <name>', 'environment of the --from sandbox (default: detected)')
+    .option('--durable', 'keep the data on disk with fsync on (default: tmpfs, fsync off)')
     .argument('<command...>', 'the command to run, after --')
-    .addHelpText('after', example('iact run --service postgres -- npm test\niact run --service redis -- pytest -x\niact run --service mysql --admin --setting max_connections=200 -- ./run-tests'))
+    .addHelpText('after', example('iact run --service postgres -- npm test\niact run --service redis -- pytest -x\niact run --service mysql --admin --setting max_connections=200 -- ./run-tests\niact run --from db@seeded -- npm test'))
     .action(lazy('run'));
+
+  program
+    .command('snapshot')
+    .description("a consistent copy of a sandbox's data to branch from or restore (copy-on-write where the machine can)")
+    .argument('[sandbox-and-name...]', 'SANDBOX [NAME] (default name: the UTC time)')
+    .option('-e, --env <name>', 'environment (default: detected)')
+    .option('-l, --list', 'list the snapshots (of one sandbox when named)')
+    .option('--delete <sandbox@name>', 'delete a snapshot (branches made from it keep their data)')
+    .option('--json', 'machine-readable output')
+    .addHelpText('after', example('iact snapshot db seeded\niact snapshot --list\niact snapshot --delete db@seeded'))
+    .action(lazy('snapshot'));
+
+  program
+    .command('restore')
+    .description("replace a sandbox's data with a snapshot's (asks for `yes` unless --auto-approve; a backup first)")
+    .argument('<sandbox@snapshot>', 'the sandbox and the snapshot to restore')
+    .option('-e, --env <name>', 'environment (default: detected)')
+    .option('-y, --auto-approve', 'do not ask for confirmation')
+    .option('--allow-destroy', 'allow restoring protected and production sandboxes')
+    .option('--no-backup', 'skip the backup of the data being replaced')
+    .option('--lock-timeout <duration>', 'wait this long for another apply to finish (e.g. 30s)', '0s')
+    .addHelpText('after', example('iact restore db@seeded\niact restore db@seeded --auto-approve'))
+    .action(lazy('restore'));
 
   program
     .command('doctor')

@@ -8,6 +8,8 @@
 IACT_SANDBOX_SH=1
 # Sandbox-name globs (status): matching a thousand names in C, not one [[ ]] each.
 shopt -s extglob
+# shellcheck source=storage.sh
+source "${BASH_SOURCE[0]%/*}/storage.sh"
 
 
 SB_SETTING_KEYS=()
@@ -31,6 +33,7 @@ sb::parse_args() {
   ARG_YES=0
   ARG_JSON=0
   ARG_PORT_IS_OURS=0
+  ARG_FROM=''
   while (($# > 0)); do
     case "$1" in
       --env)
@@ -62,6 +65,12 @@ sb::parse_args() {
         shift 2
         ;;
       --steps=*) ARG_STEPS="${1#--steps=}" ARG_STEPS_GIVEN=1 && shift ;;
+      --from)
+        (($# >= 2)) || iact::usage_error "--from needs SANDBOX[@SNAPSHOT]"
+        ARG_FROM="$2"
+        shift 2
+        ;;
+      --from=*) ARG_FROM="${1#--from=}" && shift ;;
       --restart) ARG_RESTART=1 && shift ;;
       --yes | -y) ARG_YES=1 && shift ;;
       --json) ARG_JSON=1 && shift ;;
@@ -561,6 +570,7 @@ sb::start_service() {
     if iact::port_open "${SB_PORT}"; then
       sb::die_port_in_use
     fi
+    store::ensure_mounted
     svc::server_argv
     drv::launch
     # shellcheck disable=SC2034 # read by svc::ensure_credentials
@@ -648,10 +658,11 @@ sb::claim_existing() {
 }
 
 sb::cmd_create() {
-  local old_port='' running=0 fresh=0
+  local old_port='' running=0 fresh=0 branched=0
   sb::need_args create 3 3 'NAME SERVICE PORT [--spec FILE]'
   sb::locate "${ARG_POS[0]}"
   sb::load_create_spec "${ARG_POS[0]}" "${ARG_POS[1]}" "${ARG_POS[2]}"
+  store::take_from
   drv::prerequisites
   svc::set_os_user "${SB_SERVICE}"
   svc::check_binaries "${SB_SERVICE}" "${SB_VERSION}"
@@ -699,10 +710,15 @@ sb::cmd_create() {
       SB_PORT="${SB_PORT_SAVED}"
       running=0
     fi
-    if declare -F "svc::${SB_SERVICE}_make_template" >/dev/null; then
+    if store::has_from; then
+      store::seed_branch
+      branched=1
+    elif declare -F "svc::${SB_SERVICE}_make_template" >/dev/null; then
       svc::ensure_template "${SB_SERVICE}" "${SB_OS_USER}"
-      rm -rf "${SB_DIR}/data"
-      sb::copy_template
+      # A layer over the template, a reflinked copy or a copy (docs/data.md "Storage"); a copy needs room first.
+      store::mode "${SB_DIR}"
+      [[ "${REPLY}" == overlay ]] || sb::check_template_room
+      store::seed "${SVC_TEMPLATE}/data"
     fi
     sb::remove_existing "${SB_DIR}"/run/*.pid "${SB_DIR}/.stopped"
   elif ((running)) && [[ "${old_port}" != "${SB_PORT}" ]]; then
@@ -712,6 +728,8 @@ sb::cmd_create() {
     SB_PORT="${SB_PORT_SAVED}"
     running=0
   fi
+  # A layered data/ after a reboot is an empty mount point until mounted again (docs/data.md "Storage").
+  store::ensure_mounted
   sb::write_identity
   svc::write_config
   svc::decide_reach
@@ -728,6 +746,8 @@ sb::cmd_create() {
   trap 'sb::create_failed' EXIT
   sb::start_service
   if [[ "${SB_SERVICE}" != none ]]; then
+    # A branch's data holds its source's database and user: they take this sandbox's names.
+    ((!branched)) || svc::call adopt "${STORE_FROM_DB}" "${STORE_FROM_USER}" || iact::die 1 "could not rename the database and user of branch '${SB_NAME}'" "see ${SB_DIR}/logs/" login-failed
     # Credentials first: a reload logs in with the password the server has (docs/driver-protocol.md).
     svc::ensure_credentials || iact::die 1 "could not set the credentials of sandbox '${SB_NAME}'" "see ${SB_DIR}/logs/" login-failed
     sb::wait_login
@@ -746,7 +766,8 @@ sb::cmd_create() {
 
 # data/ from the template, after checking the filesystem has room for it. A copy the disk could not
 # hold is removed again (the sandbox stays visible by its .meta), so a full disk does not stay full.
-sb::copy_template() {
+# Fails (io) before a copy of the template that the sandbox's filesystem has no room for.
+sb::check_template_room() {
   local need free
   sb::template_bytes
   # Room for the first WAL segments, logs and a dump on top of the copy.
@@ -756,14 +777,6 @@ sb::copy_template() {
     iact::die 1 "not enough disk space for sandbox '${SB_NAME}': it needs about $(sb::mb "${need}") MB in ${SB_DIR}, and $(sb::mb "${free}") MB are free" \
       "free space on that filesystem, or set IACT_SANDBOX_ROOT to one with room; then apply again (or destroy ${SB_NAME})" io
   fi
-  if ! cp -a "${SVC_TEMPLATE}/data" "${SB_DIR}/data" 2>"${SB_DIR}/.create.err"; then
-    rm -rf -- "${SB_DIR}/data"
-    IACT_ERROR_DETAIL="$(tail -n 3 "${SB_DIR}/.create.err")"
-    iact::die 1 "could not copy the ${SB_SERVICE} template into ${SB_DIR}/data (it needs about $(sb::mb "${need}") MB); the partial copy was removed" \
-      "free space on that filesystem, or set IACT_SANDBOX_ROOT to one with room; then apply again (or destroy ${SB_NAME})" io
-  fi
-  rm -f -- "${SB_DIR}/.create.err"
-  chmod 0700 "${SB_DIR}/data"
 }
 
 # REPLY = bytes of the template's data/ (measured once, kept next to it).
@@ -1045,6 +1058,7 @@ sb::cmd_update() {
     sb::die_port_in_use
   fi
   SB_UPDATE_WAS_RUNNING="${running}" SB_UPDATE_OLD_PASSWORD="${SVC_SERVER_PASSWORD}"
+  store::ensure_mounted
   sb::update_snapshot
   svc::write_config
   sb::write_activate
@@ -1151,6 +1165,8 @@ sb::cmd_destroy() {
   SB_PORT="${META_PORT:-0}"
   [[ "${SB_SERVICE}" == none ]] || drv::stop_processes
   drv::cleanup
+  # Unmount a layered data/ before rm (which would otherwise walk into the mount).
+  store::release_data
   # SB_DIR is ROOT/ENV/NAME with NAME validated: never anything above the sandbox.
   rm -rf -- "${SB_DIR}"
   rm -f -- "${SB_ENV_DIR}/.${SB_NAME}.lock"
@@ -1432,6 +1448,10 @@ verbs:
   list | info NAME | activate NAME         activate prints the path of bin/activate
   backup NAME --out FILE                   pg_dump / mariadb-dump / RDB copy / tar (mode 0600)
   preflight NAME --spec FILE [--port-is-ours]  would create succeed? (binaries, version, port); changes nothing
+  create NAME SERVICE PORT --from SRC[@SNAP]   a branch: the data of sandbox SRC (now, or its snapshot SNAP)
+  snapshot NAME [SNAP] | snapshots [NAME...]   take a snapshot (prints its JSON) | list them (JSON array)
+  snapshot-delete NAME SNAP | restore NAME SNAP
+  storage                                  which storage new data directories get here: overlay, reflink or copy
 
 SERVICE: ${IACT_SERVICES}; PORT: 1024..65535; NAME: ^[a-z][a-z0-9-]{0,62}\$
 Sandboxes live in \$IACT_SANDBOX_ROOT/<environment>/<name>/ (default .iact/sandboxes; WASI_SANDBOX_DIR honoured).
@@ -1455,6 +1475,7 @@ sb::main() {
   sb::enter_project_root
   case "${verb}" in
     create | update | start | stop | destroy | status | list | info | activate | backup | preflight | create-many) sb::verb "${verb}" ;;
+    snapshot | snapshots | snapshot-delete | restore | storage) sb::verb "${verb}" ;;
     *)
       declare -F "drv::cmd_${verb}" >/dev/null || iact::usage_error "unknown verb '${verb}'" "${SB_SCRIPT} --help"
       "drv::cmd_${verb}"

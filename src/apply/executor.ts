@@ -70,6 +70,11 @@ function stamp(date: Date): string {
   return date.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
 }
 
+/** Where the backup of sandbox NAME taken at DATE goes (`iact restore` takes one the same way). */
+export function backupPath(dir: string, name: string, service: string, date: Date): string {
+  return path.join(dir, `${name}-${stamp(date)}.${serviceEntry(service)?.backup.ext ?? 'bak'}`);
+}
+
 /** Fewer than this many `none` creates are not worth a batch; more are split into chunks. */
 const BATCH_MIN = 8;
 const BATCH_SIZE = 250;
@@ -165,7 +170,7 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
           break;
         case 'backup': {
           if (!options.backupDir) break; // --no-backup
-          const file = path.join(options.backupDir, `${change.name}-${stamp(now())}.${serviceEntry(change.service)?.backup.ext ?? 'bak'}`);
+          const file = backupPath(options.backupDir, change.name, change.service, now());
           // false: the sandbox's create never finished, so it holds no data and no backup was written.
           const written = await (await writerFor('observed')).backup(ctx, change.name, file);
           backupFile = written === false ? undefined : file;

@@ -25,7 +25,7 @@ export const mysql: ServiceEntry = {
   settings: [
     'max_connections', 'wait_timeout', 'interactive_timeout', 'long_query_time', 'slow_query_log', 'general_log', 'sql_mode',
     'max_allowed_packet', 'sort_buffer_size', 'join_buffer_size', 'log_queries_not_using_indexes', 'min_examined_row_limit',
-    'innodb_buffer_pool_size', 'innodb_log_file_size', 'innodb_flush_log_at_trx_commit', 'innodb_file_per_table',
+    'innodb_buffer_pool_size', 'innodb_log_file_size', 'innodb_flush_log_at_trx_commit', 'innodb_doublewrite', 'innodb_file_per_table',
     'innodb_lock_wait_timeout', 'lock_wait_timeout', 'character_set_server', 'collation_server', 'default_time_zone',
     'lower_case_table_names', 'transaction_isolation', 'max_heap_table_size', 'tmp_table_size', 'table_open_cache',
     'thread_cache_size', 'net_read_timeout', 'net_write_timeout', 'default_storage_engine', 'explicit_defaults_for_timestamp',
@@ -64,4 +64,5 @@ export const mysql: ServiceEntry = {
   drivers: ['lightweight', 'namespace', 'docker'],
   // The namespace driver runs mariadbd with skip-networking (a unix socket): no TLS there.
   tlsDrivers: ['lightweight'],
+  ephemeralSettings: { innodb_flush_log_at_trx_commit: 0, innodb_doublewrite: 0 },
 };

@@ -67,4 +67,5 @@ export const postgres: ServiceEntry = {
   drivers: ['lightweight', 'namespace', 'docker'],
   // The namespace driver reaches the server through a unix socket, where PostgreSQL speaks no TLS.
   tlsDrivers: ['lightweight'],
+  ephemeralSettings: { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' },
 };

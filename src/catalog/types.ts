@@ -102,4 +102,9 @@ export interface ServiceEntry {
   drivers: DriverName[];
   /** Drivers that can serve it with `tls: true` (TLS only, a per-sandbox CA; docs/operators.md). */
   tlsDrivers?: DriverName[];
+  /**
+   * Settings of an ephemeral sandbox (`iact run`, `withSandbox`) unless --durable: its data is thrown
+   * away, so it never waits for a disk (docs/data.md "Ephemeral sandboxes"); the caller's settings win.
+   */
+  ephemeralSettings?: Record<string, string | number | boolean>;
 }

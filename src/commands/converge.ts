@@ -5,6 +5,7 @@ import { mkdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { DiagnosticError, diag, type Diagnostic } from '../diagnostics.js';
 import { sensitiveSettingKeys, toDriverSpec } from '../drivers/spec.js';
+import { parseBranchRef } from '../sandbox/branch.js';
 import type { DriverSpec } from '../drivers/types.js';
 import { nextApplied, writeApplied } from '../apply/applied.js';
 import { appendHistory, type HistoryEvent } from '../apply/history.js';
@@ -263,7 +264,11 @@ export async function converge(selected: Selected, environment: string, io: Comm
 
     const specs: Record<string, DriverSpec> = {};
     const chosen = await chooseAtApply(resolved);
-    for (const [name, sandbox] of Object.entries(resolved.sandboxes)) specs[name] = toDriverSpec(environment, { ...sandbox, ...chosen[name] }, sensitiveSettingKeys(resolved, name));
+    for (const [name, sandbox] of Object.entries(resolved.sandboxes)) {
+      specs[name] = toDriverSpec(environment, { ...sandbox, ...chosen[name] }, sensitiveSettingKeys(resolved, name));
+      // A branch's source is in this environment's sandbox root (docs/data.md "Branches").
+      if (sandbox.from) specs[name].from = { ...parseBranchRef(sandbox.from), environment, root: paths.sandboxes };
+    }
     // Generated passwords are secrets like the manifest's: scrubbed from every message.
     for (const values of Object.values(chosen)) if (values.password) secrets.push(values.password);
     const backupDir = options.backup ? path.join(paths.backups, environment) : null;

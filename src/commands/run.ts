@@ -37,7 +37,11 @@ export default async function run(opts: Record<string, unknown>, io: CommandIO, 
     throw new DiagnosticError(diag('iact run needs a command to run', { fix: 'put it after --, e.g. iact run --service postgres -- npm test' }));
   }
   // Repeatable on the command line only so that a second one is refused instead of silently winning.
-  const services = (Array.isArray(opts.service) ? opts.service : [opts.service]).map(String);
+  const services = (Array.isArray(opts.service) ? opts.service : opts.service === undefined ? [] : [opts.service]).map(String);
+  const from = typeof opts.from === 'string' ? opts.from : undefined;
+  if (services.length === 0 && from === undefined) {
+    throw new DiagnosticError(diag('iact run needs --service or --from', { fix: 'e.g. iact run --service postgres -- npm test, or iact run --from db@seeded -- npm test' }));
+  }
   if (services.length > 1) {
     throw new DiagnosticError(
       diag(`--service was given ${services.length} times (${services.join(', ')}); iact run makes one sandbox`, {
@@ -45,12 +49,12 @@ export default async function run(opts: Record<string, unknown>, io: CommandIO, 
       }),
     );
   }
-  const service = services[0] as EphemeralService;
+  const service = services[0] as EphemeralService | undefined;
   const driver = (typeof opts.driver === 'string' ? opts.driver : 'lightweight') as DriverName;
   const settings = parseSettings(opts.setting);
   const port = parsePort(opts.port);
   const admin = opts.admin === true;
-  if (admin && !CATALOG[service]?.hasDatabase) {
+  if (admin && service !== undefined && !CATALOG[service].hasDatabase) {
     throw new DiagnosticError(diag(`--admin is for a service with users (postgres, mysql), not ${service}`, { fix: 'drop --admin' }));
   }
 
@@ -79,14 +83,17 @@ export default async function run(opts: Record<string, unknown>, io: CommandIO, 
   try {
     const started = Date.now();
     try {
-      sandbox = await createEphemeral({ service, driver, settings, admin, port }, { env: io.env, log: (m) => io.stderr(`iact run: ${m}\n`) });
+      sandbox = await createEphemeral(
+        { service, driver, settings, admin, port, from, durable: opts.durable === true },
+        { env: io.env, log: (m) => io.stderr(`iact run: ${m}\n`), project: { cwd: io.cwd, env: typeof opts.env === 'string' ? opts.env : undefined, variables: io.env } },
+      );
     } catch (error) {
       // A terminal's Ctrl-C reaches the driver script too; the failed create already cleaned up.
       if (interrupted) return SIGNAL_EXIT[interrupted] ?? 1;
       throw error;
     }
     const conn = sandbox.connection;
-    io.stderr(`iact run: ${service} sandbox ${conn.name} ready on ${conn.host}:${conn.port} after ${((Date.now() - started) / 1000).toFixed(1)}s\n`);
+    io.stderr(`iact run: ${conn.service} sandbox ${conn.name}${from ? ` (from ${from})` : ''} ready on ${conn.host}:${conn.port} after ${((Date.now() - started) / 1000).toFixed(1)}s\n`);
     if (interrupted) return SIGNAL_EXIT[interrupted] ?? 1;
 
     const running = startForeground(command, { env: { ...io.env, ...conn.env }, cwd: io.cwd, log: io.stderr });

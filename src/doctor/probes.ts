@@ -11,6 +11,7 @@ import { packageDir } from '../package-dir.js';
 import { iactCacheDir, postgresMajors } from '../install/cache.js';
 import { POSTGRES_MAJORS } from '../install/postgres.js';
 import { versionedDirs, which, whichAny } from '../io/which.js';
+import { runRoot } from '../sandbox/ephemeral.js';
 import type { CheckResult } from './types.js';
 
 export { which } from '../io/which.js';
@@ -161,9 +162,26 @@ export async function probeMachine(probe: ProbeEnv): Promise<CheckResult[]> {
     return { id: 'tools', need, state: 'missing', found: `not found: ${missing.map((t) => t.bin).join(', ')}`, fix: `apt-get install ${pkgs.join(' ')}`, required: true };
   });
 
+  /** What new data directories are made with here, as the drivers decide it (bash/lib/storage.sh; docs/data.md "Storage"). */
+  const storage = memo(async (): Promise<Omit<CheckResult, 'driver'>> => {
+    const need = 'copy-on-write data directories (overlayfs or reflinks)';
+    const [out, run] = await Promise.all([capture('bash', [path.join(packageDir(), 'bash', 'lightweight_venv.sh'), 'storage'], env, 5000), runRoot(env, false)]);
+    const ephemeral = run.tmpfs ? `; iact run keeps data on tmpfs (${run.root})` : `; iact run keeps data in ${run.root} (no roomy tmpfs at /dev/shm)`;
+    let mode: { storage?: string; reason?: string } = {};
+    try {
+      mode = JSON.parse(out.stdout) as typeof mode;
+    } catch {
+      return { id: 'storage', need, state: 'warning', found: `could not ask the driver: ${out.stderr.trim().split('\n').pop() ?? 'no output'}`, required: false };
+    }
+    if (mode.storage === 'copy') {
+      return { id: 'storage', need, state: 'warning', found: `copy: ${mode.reason ?? ''}${ephemeral}`, fix: 'run iact as root (overlayfs), or put IACT_SANDBOX_ROOT on btrfs or xfs (reflinks): a new sandbox and a snapshot then copy no data', required: false };
+    }
+    return { id: 'storage', need, state: 'ok', found: `${mode.storage ?? 'unknown'}: ${mode.reason ?? ''}${ephemeral}`, required: false };
+  });
+
   const lightweight = async (): Promise<CheckResult[]> => {
-    const [b, j, t, majors, ...services] = await Promise.all([bash(), jq(), tools(), pgMajors(), ...SERVER_SERVICES.map((s) => serviceChecks.get(s)!())]);
-    const own = [b!, j!, t!, ...(services as Omit<CheckResult, 'driver'>[][]).flat(), majors as Omit<CheckResult, 'driver'>];
+    const [b, j, t, st, majors, ...services] = await Promise.all([bash(), jq(), tools(), storage(), pgMajors(), ...SERVER_SERVICES.map((s) => serviceChecks.get(s)!())]);
+    const own = [b!, j!, t!, st!, ...(services as Omit<CheckResult, 'driver'>[][]).flat(), majors as Omit<CheckResult, 'driver'>];
     return own.map((r) => ({ ...r, driver: 'lightweight' as DriverName }));
   };
 

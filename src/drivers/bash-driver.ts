@@ -9,7 +9,7 @@ import type { DriverName } from '../model/types.js';
 import { packageDir } from '../package-dir.js';
 import { redact } from '../secrets/index.js';
 import { DriverError, humanStderr, reportedError, type DriverErrorKind } from './errors.js';
-import type { BatchResult, DriverAvailability, DriverContext, DriverSpec, DriverWriter, SandboxStatus, UpdateOptions } from './types.js';
+import type { BatchResult, DriverAvailability, DriverContext, DriverSpec, DriverWriter, SandboxStatus, SnapshotDriver, SnapshotRecord, StorageMode, UpdateOptions } from './types.js';
 
 export const BASH_DIR = path.join(packageDir(), 'bash');
 
@@ -113,7 +113,16 @@ function checkSpec(spec: DriverSpec): void {
 
 export type AvailabilityCheck = (ctx: DriverContext, driver: BashDriver) => Promise<DriverAvailability>;
 
-export class BashDriver implements DriverWriter {
+/** stdout of a verb that prints JSON; a DriverError (bad-output) when it is not. */
+function parseJson<T>(stdout: string, command: string): T {
+  try {
+    return JSON.parse(stdout) as T;
+  } catch {
+    throw new DriverError({ summary: `${command} printed no JSON result`, kind: 'bad-output', exit: 0, command, message: `${command} printed no JSON result` });
+  }
+}
+
+export class BashDriver implements DriverWriter, SnapshotDriver {
   readonly name: DriverName;
   readonly script: string; // file name inside bash/
   private readonly check: AvailabilityCheck;
@@ -209,6 +218,33 @@ export class BashDriver implements DriverWriter {
     await this.run(ctx, ['backup', name, '--out', out]);
     // The script writes no file for a sandbox whose create never finished (docs/driver-protocol.md "Verbs").
     return (await access(out).then(() => true, () => false)) ? undefined : false;
+  }
+
+  async snapshot(ctx: DriverContext, name: string, snapshot?: string): Promise<SnapshotRecord> {
+    checkName(name);
+    const { stdout, command } = await this.run(ctx, ['snapshot', name, ...(snapshot ? [snapshot] : [])]);
+    return parseJson<SnapshotRecord>(stdout, command);
+  }
+
+  async snapshots(ctx: DriverContext, names: string[] = []): Promise<SnapshotRecord[]> {
+    names.forEach(checkName);
+    const { stdout, command } = await this.run(ctx, ['snapshots', ...names, '--json']);
+    return parseJson<SnapshotRecord[]>(stdout, command);
+  }
+
+  async deleteSnapshot(ctx: DriverContext, name: string, snapshot: string): Promise<void> {
+    checkName(name);
+    await this.run(ctx, ['snapshot-delete', name, snapshot]);
+  }
+
+  async restore(ctx: DriverContext, name: string, snapshot: string): Promise<void> {
+    checkName(name);
+    await this.run(ctx, ['restore', name, snapshot]);
+  }
+
+  async storage(ctx: DriverContext): Promise<{ storage: StorageMode; reason: string; root: string }> {
+    const { stdout, command } = await this.run(ctx, ['storage']);
+    return parseJson(stdout, command);
   }
 
   /**

@@ -3,7 +3,7 @@ import { access, constants } from 'node:fs/promises';
 import type { DriverName } from '../model/types.js';
 import { BashDriver, findBinary, type AvailabilityCheck } from './bash-driver.js';
 import { reportedError } from './errors.js';
-import type { DriverAvailability, DriverWriter } from './types.js';
+import type { DriverAvailability, DriverWriter, SnapshotDriver } from './types.js';
 
 export { BashDriver, BASH_DIR, parseStatus } from './bash-driver.js';
 export { DriverError, driverDiagnostic, type DriverErrorKind } from './errors.js';
@@ -62,9 +62,9 @@ const docker: AvailabilityCheck = async (ctx, driver) => {
 };
 
 const CHECKS: Record<DriverName, AvailabilityCheck> = { lightweight, namespace, docker };
-const cache = new Map<DriverName, DriverWriter>();
+const cache = new Map<DriverName, BashDriver>();
 
-export function getDriver(name: DriverName): DriverWriter {
+export function getDriver(name: DriverName): DriverWriter & SnapshotDriver {
   let driver = cache.get(name);
   if (!driver) {
     const script = SCRIPTS[name];

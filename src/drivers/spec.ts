@@ -115,6 +115,6 @@ export function toDriverSpec(environment: string, sandbox: SandboxSpec, sensitiv
 
 /** What a driver should report for a sandbox applied with `spec` (no plaintext password). */
 export function observedFromDriverSpec(spec: DriverSpec): ObservedSpec {
-  const { password: _secret, secret_settings: _secrets, ...observed } = spec;
+  const { password: _secret, secret_settings: _secrets, from: _from, ...observed } = spec;
   return observed;
 }

@@ -39,10 +39,24 @@ export interface DriverSpec {
    * their salted hashes, so sandbox.json and the drivers' status never show them.
    */
   secret_settings?: Record<string, SettingValue>;
+  /**
+   * Create only: the new sandbox starts as a copy of this sandbox's data (docs/data.md "Branches").
+   * An instruction, not state: the driver keeps it out of sandbox.json, and no hash covers it.
+   */
+  from?: BranchSource;
+}
+
+/** Where a branch's data comes from: a sandbox (its data now) or one of its snapshots. */
+export interface BranchSource {
+  sandbox: string;
+  snapshot?: string;
+  environment: string;
+  /** Absolute sandbox root of the source's project. */
+  root: string;
 }
 
 /** sandbox.json as a driver reports it: the DriverSpec without its plaintext secrets. */
-export type ObservedSpec = Omit<DriverSpec, 'password' | 'secret_settings'>;
+export type ObservedSpec = Omit<DriverSpec, 'password' | 'secret_settings' | 'from'>;
 
 /** One element of `<script> status --json` (schemas/driver-status.schema.json). */
 export interface SandboxStatus {
@@ -116,6 +130,34 @@ export interface DriverWriter extends DriverReader {
    * sandbox dominates their cost. One result per spec, in order.
    */
   createMany?(ctx: DriverContext, specs: DriverSpec[]): Promise<BatchResult[]>;
+}
+
+/** A snapshot as `<script> snapshot` prints it and `snapshots --json` lists it (docs/data.md "Snapshots"). */
+export interface SnapshotRecord {
+  sandbox: string;
+  environment: string;
+  name: string;
+  service: ServiceKind;
+  driver: DriverName;
+  /** The data's major version (postgres), else empty. */
+  version: string;
+  database: string;
+  user: string;
+  storage: StorageMode;
+  created: string;
+  dir: string;
+}
+
+/** What a new data directory is made with on this machine (docs/data.md "Storage"). */
+export type StorageMode = 'overlay' | 'reflink' | 'copy';
+
+/** Snapshots and branches (docs/driver-protocol.md "Snapshots and branches"); the docker driver refuses them. */
+export interface SnapshotDriver {
+  snapshot(ctx: DriverContext, name: string, snapshot?: string): Promise<SnapshotRecord>;
+  snapshots(ctx: DriverContext, names?: string[]): Promise<SnapshotRecord[]>;
+  deleteSnapshot(ctx: DriverContext, name: string, snapshot: string): Promise<void>;
+  restore(ctx: DriverContext, name: string, snapshot: string): Promise<void>;
+  storage(ctx: DriverContext): Promise<{ storage: StorageMode; reason: string; root: string }>;
 }
 
 export interface BatchResult {

@@ -306,6 +306,12 @@ function toSandbox(name: string, raw: Obj): SandboxSpec {
   if (Array.isArray(raw.init) && raw.init.length > 0) spec.init = raw.init as string[];
   if (Array.isArray(raw.extensions) && raw.extensions.length > 0) spec.extensions = raw.extensions as string[];
   if (raw.admin === true) spec.admin = true;
+  if (typeof raw.from === 'string') {
+    spec.from = raw.from;
+    // A branch is created after its source (docs/data.md "Branches").
+    const source = raw.from.split('@')[0]!;
+    if (!spec.depends_on.includes(source)) spec.depends_on = [...spec.depends_on, source];
+  }
   return spec;
 }
 

@@ -170,6 +170,7 @@ export function checkSemantics(data: Obj, ctx: { environment: string; fileEnviro
         );
       }
     }
+    if (typeof sb.from === 'string') out.push(...branchProblems(name, sb, sandboxes, locate));
     const deps = Array.isArray(sb.depends_on) ? sb.depends_on : [];
     deps.forEach((dep, index) => {
       if (typeof dep !== 'string') return;
@@ -337,6 +338,25 @@ export function checkSemantics(data: Obj, ctx: { environment: string; fileEnviro
 function pick(names: string[], sandboxes: Record<string, Obj>, services: string[]): string {
   const fitting = names.filter((n) => services.includes(String(sandboxes[n]?.service)));
   return fitting.length > 0 ? `use one of: ${fitting.join(', ')}` : `add a ${services.join(' or ')} sandbox under sandboxes:`;
+}
+
+/** `from:` names another sandbox of this environment, of the same service, on a driver that branches (docs/data.md "Branches"). */
+function branchProblems(name: string, sb: Obj, sandboxes: Record<string, Obj>, locate: Locate): Diagnostic[] {
+  const source = String(sb.from).split('@')[0]!;
+  const at = { location: locate(['sandboxes', name, 'from']), code: 'semantic.branch' };
+  const others = Object.keys(sandboxes).filter((n) => n !== name && sandboxes[n]?.service === sb.service);
+  if (source === name) return [diag(`sandbox ${name} cannot be a branch of itself`, { ...at, fix: 'name another sandbox in from:' })];
+  const src = sandboxes[source];
+  if (!src) {
+    return [diag(`sandbox ${name} branches from ${source}, which is not a sandbox of this environment`, { ...at, fix: others.length > 0 ? `use one of: ${others.join(', ')}` : 'remove from:' })];
+  }
+  if (src.service !== sb.service) {
+    return [diag(`sandbox ${name} (${String(sb.service)}) cannot branch from ${source}, a ${String(src.service)} sandbox`, { ...at, fix: others.length > 0 ? `use one of: ${others.join(', ')}` : 'remove from:' })];
+  }
+  if (sb.driver === 'docker' || src.driver === 'docker') {
+    return [diag(`sandbox ${name}: the docker driver has no branches yet`, { ...at, fix: 'use driver: lightweight (or namespace) for the branch and its source' })];
+  }
+  return [];
 }
 
 function dependencyCycles(sandboxes: Record<string, Obj>, locate: Locate): Diagnostic[] {

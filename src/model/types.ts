@@ -60,6 +60,8 @@ export interface SandboxSpec {
   extensions?: string[];
   /** The sandbox user is an administrator (superuser; ALL WITH GRANT OPTION). */
   admin?: boolean;
+  /** SANDBOX or SANDBOX@SNAPSHOT whose data a new sandbox starts from (docs/data.md "Branches"); create only. */
+  from?: string;
 }
 
 export interface TunnelSsh {

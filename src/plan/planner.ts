@@ -240,6 +240,8 @@ function planSandbox(
   if (!status) {
     const drift: Drift[] = appliedBefore ? [{ kind: 'directory-missing' }] : [];
     const reasons = appliedBefore ? driftReasons(drift) : ['not on the machine'];
+    // from: is read by create only (docs/data.md "Branches"): the plan says so where it acts.
+    if (spec.from) reasons.push(`starts as a copy of ${spec.from.includes('@') ? 'snapshot ' : ''}${spec.from}`);
     return { ...base, action: 'create', impact: 'none', reasons, steps: ['create'], before: null, fields: [], drift };
   }
   if (!status.spec && status.driver !== spec.driver) {

@@ -4,22 +4,24 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { hostname, tmpdir } from 'node:os';
-import { chmod, mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { access, chmod, constants, mkdir, readdir, readFile, rename, rm, stat, statfs, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { alive } from '../apply/lock.js';
 import { CATALOG } from '../catalog/index.js';
 import { DiagnosticError, diag } from '../diagnostics.js';
 import { DriverError, driverDiagnostic } from '../drivers/errors.js';
 import { toDriverSpec } from '../drivers/spec.js';
-import type { DriverContext, DriverWriter } from '../drivers/types.js';
+import type { BranchSource, DriverContext, DriverWriter } from '../drivers/types.js';
 import { DRIVERS, type DriverName, type SettingValue } from '../model/types.js';
 import { packageDir } from '../package-dir.js';
 import { redact } from '../secrets/index.js';
+import { resolveBranchSource, type BranchProject } from './branch.js';
 import { connectionFor, EPHEMERAL_SERVICES, type EphemeralService, type SandboxConnection } from './connection.js';
 import { freePort, portTaken } from './free-port.js';
 
 export interface EphemeralSpec {
-  service: EphemeralService;
+  /** Required unless `from` is given (a branch has its source's service). */
+  service?: EphemeralService;
   driver?: DriverName;
   version?: string;
   settings?: Record<string, SettingValue>;
@@ -29,6 +31,13 @@ export interface EphemeralSpec {
   admin?: boolean;
   /** This port instead of a free one (`iact run --port`); taken, it is an error, not a retry. */
   port?: number;
+  /**
+   * Start from a sandbox's data: 'db' (its data now; the source keeps running) or 'db@snapshot', in
+   * the project of `options.project`, or a resolved source (docs/data.md "Branches").
+   */
+  from?: string | BranchSource;
+  /** Data on disk with the service's own fsync; default: tmpfs and fsync off (docs/data.md). */
+  durable?: boolean;
 }
 
 export interface EphemeralOptions {
@@ -43,6 +52,8 @@ export interface EphemeralOptions {
   lookup?: (name: DriverName) => Promise<DriverWriter>;
   /** Where candidate ports come from (default: the kernel, via bind to port 0); a seam for race tests. */
   pickPort?: () => Promise<number>;
+  /** The project a string `from` names a sandbox of; default: found and detected as the CLI does. */
+  project?: BranchProject;
 }
 
 export interface EphemeralSandbox {
@@ -63,7 +74,32 @@ export function defaultRunRoot(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(tmpdir(), `iact-run-${process.getuid?.() ?? 'user'}`);
 }
 
-function validate(spec: EphemeralSpec): void {
+const TMPFS_MAGIC = 0x01021994;
+/** Below this much free space a tmpfs is not used for run sandboxes (a container's 64 MB /dev/shm). */
+const TMPFS_MIN_FREE = 512 * 1024 * 1024;
+const TMPFS_DIR = '/dev/shm';
+
+/**
+ * Where run sandboxes live: IACT_RUN_ROOT; else, unless durable, a directory on the memory-backed
+ * /dev/shm when it is a tmpfs with room (docs/data.md "Ephemeral sandboxes"); else the temp dir.
+ */
+export async function runRoot(env: NodeJS.ProcessEnv, durable: boolean): Promise<{ root: string; tmpfs: boolean }> {
+  if (env.IACT_RUN_ROOT) return { root: path.resolve(env.IACT_RUN_ROOT), tmpfs: false };
+  if (!durable) {
+    try {
+      const fs = await statfs(TMPFS_DIR);
+      await access(TMPFS_DIR, constants.W_OK);
+      if (fs.type === TMPFS_MAGIC && fs.bavail * fs.bsize >= TMPFS_MIN_FREE) {
+        return { root: path.join(TMPFS_DIR, `iact-run-${process.getuid?.() ?? 'user'}`), tmpfs: true };
+      }
+    } catch {
+      // No /dev/shm here: the temp dir.
+    }
+  }
+  return { root: defaultRunRoot(env), tmpfs: false };
+}
+
+function validate(spec: EphemeralSpec & { service: EphemeralService }): void {
   if (!(EPHEMERAL_SERVICES as readonly string[]).includes(spec.service)) {
     throw new DiagnosticError(diag(`--service ${String(spec.service)} is not a service iact can run`, { fix: `use one of: ${EPHEMERAL_SERVICES.join(', ')}` }));
   }
@@ -146,10 +182,25 @@ function contextFor(root: string): DriverContext {
 }
 
 /** Create a sandbox on a free port; retry with another port when one is taken under our feet. */
-export async function createEphemeral(spec: EphemeralSpec, options: EphemeralOptions = {}): Promise<EphemeralSandbox> {
-  validate(spec);
+export async function createEphemeral(request: EphemeralSpec, options: EphemeralOptions = {}): Promise<EphemeralSandbox> {
   const env = options.env ?? process.env;
-  const root = options.root ? path.resolve(options.root) : defaultRunRoot(env);
+  let from: BranchSource | undefined;
+  let service = request.service;
+  if (request.from !== undefined) {
+    const branch = await resolveBranchSource(request.from, { variables: env, ...options.project });
+    from = branch.source;
+    if (service !== undefined && service !== branch.service) {
+      throw new DiagnosticError(diag(`--service ${service} does not match ${from.sandbox}, a ${branch.service} sandbox`, { fix: `drop --service: a branch has its source's service (${branch.service})` }));
+    }
+    service = branch.service as EphemeralService;
+    if (request.driver === 'docker') {
+      throw new DiagnosticError(diag('the docker driver has no branches yet', { fix: 'drop --driver docker: the lightweight driver branches (docs/data.md "Branches")' }));
+    }
+  }
+  if (service === undefined) throw new DiagnosticError(diag('an ephemeral sandbox needs a service', { fix: 'pass --service postgres (or mysql, redis), or --from SANDBOX[@SNAPSHOT]' }));
+  const spec = { ...request, service };
+  validate(spec);
+  const root = options.root ? path.resolve(options.root) : (await runRoot(env, spec.durable === true)).root;
   const log = options.log ?? (() => undefined);
   const lookup = options.lookup ?? defaultLookup;
   const driverName: DriverName = spec.driver ?? 'lightweight';
@@ -204,11 +255,13 @@ export async function createEphemeral(spec: EphemeralSpec, options: EphemeralOpt
       password,
       memory: spec.memory,
       image: spec.image,
-      settings: spec.settings ?? {},
+      // Data thrown away afterwards never waits for a disk, unless asked to (--durable); the caller's settings win.
+      settings: { ...(spec.durable ? {} : CATALOG[spec.service].ephemeralSettings), ...spec.settings },
       depends_on: [],
       protect: false,
       ...(spec.admin && CATALOG[spec.service].hasDatabase ? { admin: true } : {}),
     });
+    if (from) desired.from = from;
     try {
       await driver.create(ctx, desired);
       return {

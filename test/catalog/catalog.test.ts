@@ -46,9 +46,10 @@ describe('service catalogue', () => {
     expect(isReloadable('oracle', 'x')).toBe(false);
   });
 
-  it('allows every reloadable setting, and none of the keys iact owns', () => {
+  it('allows every reloadable setting and every setting of ephemeral sandboxes, and none of the keys iact owns', () => {
     for (const s of SERVICES) {
       for (const key of CATALOG[s].reloadable) expect(isAllowedSetting(s, key), `${s} ${key}`).toBe(true);
+      for (const key of Object.keys(CATALOG[s].ephemeralSettings ?? {})) expect(isAllowedSetting(s, key), `${s} ${key}`).toBe(true);
       for (const key of CATALOG[s].reserved) expect(isAllowedSetting(s, key), `${s} ${key}`).toBe(false);
     }
     expect(isAllowedSetting('mysql', 'max-connections')).toBe(true);
