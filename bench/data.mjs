@@ -77,7 +77,15 @@ const cleanups = [];
 function report(figure, ms, floorMs, target, note = '') {
   const ratio = floorMs ? ms / floorMs : undefined;
   const pass = target.kind === 'ratio' ? ratio <= target.value : ms <= target.value;
-  results.push({ figure, ms: Math.round(ms), floor_ms: floorMs ? Math.round(floorMs) : null, ratio: ratio ? Number(ratio.toFixed(2)) : null, target: `${target.kind === 'ratio' ? '<= ' + target.value + 'x floor' : '<= ' + target.value + ' ms'}`, pass, note });
+  results.push({
+    figure,
+    ms: Math.round(ms),
+    floor_ms: floorMs ? Math.round(floorMs) : null,
+    ratio: ratio ? Number(ratio.toFixed(2)) : null,
+    target: `${target.kind === 'ratio' ? `<= ${target.value}x floor` : `<= ${target.value} ms`}`,
+    pass,
+    note,
+  });
 }
 
 // --- floors: an existing cluster, started and stopped ---------------------------------------
@@ -89,7 +97,8 @@ async function makeCluster(name, service) {
   return { dir: path.join(sandboxRoot, 'bench', name), port };
 }
 
-const asUser = (user, argv) => (process.getuid?.() === 0 ? ['setpriv', [`--reuid=${user}`, `--regid=${user}`, '--init-groups', '--', ...argv]] : [argv[0], argv.slice(1)]);
+const asUser = (user, argv) =>
+  process.getuid?.() === 0 ? ['setpriv', [`--reuid=${user}`, `--regid=${user}`, '--init-groups', '--', ...argv]] : [argv[0], argv.slice(1)];
 const pgBin = sh('bash', ['-c', 'ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1']).trim();
 
 /** postgres -D DATA until its pidfile says ready, then SIGINT until it is gone. */
@@ -130,7 +139,11 @@ async function redisStartStop(cluster) {
   const exited = new Promise((r) => child.on('exit', r));
   const sock = path.join(cluster.dir, 'run', 'redis.sock');
   for (;;) {
-    if (existsSync(sock) && spawnSync('redis-cli', ['-s', sock, '--no-auth-warning', 'PING'], { encoding: 'utf8' }).stdout.includes('NOAUTH')) break;
+    if (
+      existsSync(sock) &&
+      spawnSync('redis-cli', ['-s', sock, '--no-auth-warning', 'PING'], { encoding: 'utf8' }).stdout.includes('NOAUTH')
+    )
+      break;
     if (child.exitCode !== null) throw new Error(`redis-server of ${cluster.dir} exited with ${child.exitCode}`);
     await sleep(2);
   }
@@ -163,7 +176,12 @@ async function main() {
     const app = mkdtempSync(path.join(tmpdir(), 'iact-bench-dev-'));
     cpSync(path.join(repo, 'environments'), path.join(app, 'environments'), { recursive: true });
     writeFileSync(path.join(app, 'environments', 'development.yaml'), dev);
-    const appEnv = { ...process.env, DEV_POSTGRES_PORT: String(await freePort()), DEV_REDIS_PORT: String(await freePort()), IACT_ENV: 'development' };
+    const appEnv = {
+      ...process.env,
+      DEV_POSTGRES_PORT: String(await freePort()),
+      DEV_REDIS_PORT: String(await freePort()),
+      IACT_ENV: 'development',
+    };
     try {
       samples.apply.push(await timed('node', [cli, 'apply', '--auto-approve'], { cwd: app, env: appEnv }));
     } finally {
@@ -173,7 +191,13 @@ async function main() {
   }
   const floorPg = median(samples.pg);
   const floorRd = median(samples.rd);
-  report('iact run --service postgres -- true', median(samples.runPg), floorPg, { kind: 'ratio', value: 2 }, `pg_ctl start -w + stop -w: ${Math.round(median(samples.pgctl))} ms`);
+  report(
+    'iact run --service postgres -- true',
+    median(samples.runPg),
+    floorPg,
+    { kind: 'ratio', value: 2 },
+    `pg_ctl start -w + stop -w: ${Math.round(median(samples.pgctl))} ms`,
+  );
   report('iact run --service redis -- true', median(samples.runRd), floorRd, { kind: 'ratio', value: 1.5 });
   report('bundled development apply from nothing', median(samples.apply), floorPg, { kind: 'ratio', value: 3 });
 
@@ -192,15 +216,47 @@ async function big(floorPg) {
   const pw = readFileSync(path.join(sandboxRoot, 'bench', 'big', 'secrets', 'password'), 'utf8');
   const rows = Math.round((SIZE_MB * 1024 * 1024) / 1040);
   const t = now();
-  sh('psql', ['-X', '-q', '-h', '127.0.0.1', '-p', String(port), '-U', 'big', 'big', '-c', `SET synchronous_commit = off; CREATE TABLE filler AS SELECT g, repeat(md5(g::text), 31) AS pad FROM generate_series(1, ${rows}) g`], { env: { ...process.env, PGPASSWORD: pw } });
+  sh(
+    'psql',
+    [
+      '-X',
+      '-q',
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(port),
+      '-U',
+      'big',
+      'big',
+      '-c',
+      `SET synchronous_commit = off; CREATE TABLE filler AS SELECT g, repeat(md5(g::text), 31) AS pad FROM generate_series(1, ${rows}) g`,
+    ],
+    { env: { ...process.env, PGPASSWORD: pw } },
+  );
   const bytes = Number(sh('du', ['-sb', path.join(sandboxRoot, 'bench', 'big', 'data')]).split('\t')[0]);
   console.error(`filled big with ${(bytes / 1e9).toFixed(2)} GB in ${((now() - t) / 1000).toFixed(1)} s`);
   const snap = await timed('node', [cli, 'snapshot', 'big', 's1', '--env', 'bench'], { cwd: project, env });
-  report(`iact snapshot of a ${(bytes / 1e9).toFixed(2)} GB postgres sandbox (running)`, snap, floorPg, { kind: 'ms', value: 1000 }, 'stops and starts the server: the floor is inside it');
+  report(
+    `iact snapshot of a ${(bytes / 1e9).toFixed(2)} GB postgres sandbox (running)`,
+    snap,
+    floorPg,
+    { kind: 'ms', value: 1000 },
+    'stops and starts the server: the floor is inside it',
+  );
   const branchPort = await freePort();
-  const branch = await timed('bash', [driver, 'create', 'big-branch', 'postgres', String(branchPort), '--from', 'big@s1', '--env', 'bench'], { cwd: project, env });
+  const branch = await timed(
+    'bash',
+    [driver, 'create', 'big-branch', 'postgres', String(branchPort), '--from', 'big@s1', '--env', 'bench'],
+    { cwd: project, env },
+  );
   cleanups.unshift(() => spawnSync('bash', [driver, 'destroy', 'big-branch', '--yes', '--env', 'bench'], { cwd: project, env }));
-  report(`a branch of it (driver create --from big@s1, ready for logins)`, branch, floorPg, { kind: 'ms', value: 1000 }, 'starts a server: the floor is inside it');
+  report(
+    `a branch of it (driver create --from big@s1, ready for logins)`,
+    branch,
+    floorPg,
+    { kind: 'ms', value: 1000 },
+    'starts a server: the floor is inside it',
+  );
   const runFrom = await timed('node', [cli, 'run', '--from', 'big@s1', '--env', 'bench', '--', 'true'], { cwd: project, env: { ...env } });
   report(`iact run --from big@s1 -- true`, runFrom, floorPg, { kind: 'ms', value: 1000 }, 'create, run, destroy');
 }
@@ -214,6 +270,8 @@ try {
 const w = Math.max(...results.map((r) => r.figure.length));
 console.log(`${'figure'.padEnd(w)}  ${'ms'.padStart(6)}  ${'floor'.padStart(6)}  ${'ratio'.padStart(6)}  target`);
 for (const r of results) {
-  console.log(`${r.figure.padEnd(w)}  ${String(r.ms).padStart(6)}  ${String(r.floor_ms ?? '-').padStart(6)}  ${String(r.ratio ?? '-').padStart(6)}  ${r.target} ${r.pass ? 'ok' : 'MISSED'}${r.note ? `  (${r.note})` : ''}`);
+  console.log(
+    `${r.figure.padEnd(w)}  ${String(r.ms).padStart(6)}  ${String(r.floor_ms ?? '-').padStart(6)}  ${String(r.ratio ?? '-').padStart(6)}  ${r.target} ${r.pass ? 'ok' : 'MISSED'}${r.note ? `  (${r.note})` : ''}`,
+  );
 }
 if (JSON_OUT) writeFileSync(JSON_OUT, `${JSON.stringify({ load: readFileSync('/proc/loadavg', 'utf8').trim(), results }, null, 2)}\n`);

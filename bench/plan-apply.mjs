@@ -62,7 +62,9 @@ for (const n of sizes) {
     if (check.status !== 0) throw new Error(`plan after apply of ${n} should say No changes (exit ${check.status})`);
     const rss = peakRss(dir, ['plan']);
     rows.push({ case: `none x ${n}`, apply_s: apply.seconds, plan_median_s: median(plans), plan_peak_rss_mb: rss });
-    console.error(`none x ${n}: apply ${apply.seconds.toFixed(2)} s, plan ${median(plans).toFixed(3)} s (median of ${runs}), peak ${rss.toFixed(0)} MB`);
+    console.error(
+      `none x ${n}: apply ${apply.seconds.toFixed(2)} s, plan ${median(plans).toFixed(3)} s (median of ${runs}), peak ${rss.toFixed(0)} MB`,
+    );
   } finally {
     iact(dir, ['destroy', '--auto-approve'], { allowFail: true });
     rmSync(dir, { recursive: true, force: true });
@@ -87,9 +89,11 @@ if (!skipPostgres) {
   }
 }
 
-const node0 = median(Array.from({ length: runs }, () => {
-  const t = process.hrtime.bigint();
-  execFileSync(process.execPath, ['-e', '0']);
-  return Number(process.hrtime.bigint() - t) / 1e9;
-}));
+const node0 = median(
+  Array.from({ length: runs }, () => {
+    const t = process.hrtime.bigint();
+    execFileSync(process.execPath, ['-e', '0']);
+    return Number(process.hrtime.bigint() - t) / 1e9;
+  }),
+);
 console.log(JSON.stringify({ node_e_0_s: node0, rows }, null, 2));

@@ -69,7 +69,9 @@ try {
         parse_ms_min: round(Math.min(...samples.map((s) => s.parse_ms))),
       };
       rows.push(row);
-      console.error(`${n} sandboxes, ${mode}: import ${row.import_ms} ms, parse ${row.parse_ms} ms (median of ${runs}, fastest ${row.parse_ms_min} ms)`);
+      console.error(
+        `${n} sandboxes, ${mode}: import ${row.import_ms} ms, parse ${row.parse_ms} ms (median of ${runs}, fastest ${row.parse_ms_min} ms)`,
+      );
     }
   }
 } finally {

@@ -15,14 +15,20 @@ const schemaPath = path.join(root, 'schemas/manifest.schema.json');
 // The catalogue is TypeScript; esbuild turns it into one module in memory (no dist/ needed).
 const bundled = await build({
   absWorkingDir: root,
-  stdin: { contents: "export { renderCatalogSh } from './src/catalog/bash.ts'; export { SERVICES } from './src/catalog/index.ts';", resolveDir: root, loader: 'ts' },
+  stdin: {
+    contents: "export { renderCatalogSh } from './src/catalog/bash.ts'; export { SERVICES } from './src/catalog/index.ts';",
+    resolveDir: root,
+    loader: 'ts',
+  },
   bundle: true,
   write: false,
   format: 'esm',
   platform: 'node',
   logLevel: 'error',
 });
-const { renderCatalogSh, SERVICES } = await import(`data:text/javascript;base64,${Buffer.from(bundled.outputFiles[0].text).toString('base64')}`);
+const { renderCatalogSh, SERVICES } = await import(
+  `data:text/javascript;base64,${Buffer.from(bundled.outputFiles[0].text).toString('base64')}`
+);
 
 /** The schema with sandboxFields.service's enum set to the catalogue's services (its layout kept). */
 function schemaText() {
@@ -45,9 +51,11 @@ const read = (file) => {
 };
 const stale = outputs.filter(([file, text]) => read(file) !== text);
 if (process.argv.includes('--check')) {
-  for (const [file] of stale) process.stderr.write(`${path.relative(root, file)} is out of date: run node scripts/gen-catalog.mjs (npm run build does)\n`);
+  for (const [file] of stale)
+    process.stderr.write(`${path.relative(root, file)} is out of date: run node scripts/gen-catalog.mjs (npm run build does)\n`);
   process.exit(stale.length > 0 ? 1 : 0);
 }
 for (const [file, text] of stale) writeFileSync(file, text);
 // The manifest validator is compiled from the schema: keep it in step.
-if (stale.some(([file]) => file === schemaPath)) execFileSync(process.execPath, [path.join(root, 'scripts/gen-manifest-validator.mjs')], { stdio: 'inherit' });
+if (stale.some(([file]) => file === schemaPath))
+  execFileSync(process.execPath, [path.join(root, 'scripts/gen-manifest-validator.mjs')], { stdio: 'inherit' });

@@ -13,7 +13,13 @@ const outPath = path.join(root, 'src/manifest/schema.generated.ts');
 
 export function generate() {
   const schema = JSON.parse(readFileSync(schemaPath, 'utf8'));
-  const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true, strictRequired: false, code: { source: true, esm: true, lines: false } });
+  const ajv = new Ajv2020({
+    allErrors: true,
+    strict: true,
+    allowUnionTypes: true,
+    strictRequired: false,
+    code: { source: true, esm: true, lines: false },
+  });
   const validate = ajv.compile(schema);
   const code = standaloneCode(ajv, validate);
   if (/\brequire\(|^import /m.test(code)) {

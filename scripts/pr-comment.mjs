@@ -52,9 +52,14 @@ export function commentBodies({ name, markdown, errors, exitCode, command }) {
   let parts;
   if (exitCode !== 0 && exitCode !== 2) {
     const log = errors.trim().slice(-20_000) || '(nothing on stderr)';
-    parts = [`**iact ${command} failed** (exit code ${exitCode}); the job log has the details.\n\n\`\`\`\n${log.replace(/```/g, "'''")}\n\`\`\``];
+    parts = [
+      `**iact ${command} failed** (exit code ${exitCode}); the job log has the details.\n\n\`\`\`\n${log.replace(/```/g, "'''")}\n\`\`\``,
+    ];
   } else {
-    parts = markdown.split(PART_SEPARATOR).map((p) => p.trim()).filter((p) => p !== '');
+    parts = markdown
+      .split(PART_SEPARATOR)
+      .map((p) => p.trim())
+      .filter((p) => p !== '');
     if (parts.length === 0) parts = [`**iact ${command}:** no changes.`];
   }
   parts = fitting(parts, GITHUB_COMMENT_LIMIT - header.length);
@@ -71,9 +76,14 @@ export function partOf(body, name) {
 function readEnv() {
   const env = process.env;
   const token = env.GITHUB_TOKEN;
-  if (!token) fail('GITHUB_TOKEN is not set', 'pass github-token to the action (the default is the workflow token), with permissions: pull-requests: write');
+  if (!token)
+    fail(
+      'GITHUB_TOKEN is not set',
+      'pass github-token to the action (the default is the workflow token), with permissions: pull-requests: write',
+    );
   const repository = env.GITHUB_REPOSITORY ?? '';
-  if (!/^[^/\s]+\/[^/\s]+$/.test(repository)) fail(`GITHUB_REPOSITORY '${repository}' is not owner/name`, 'run it in GitHub Actions, or set GITHUB_REPOSITORY');
+  if (!/^[^/\s]+\/[^/\s]+$/.test(repository))
+    fail(`GITHUB_REPOSITORY '${repository}' is not owner/name`, 'run it in GitHub Actions, or set GITHUB_REPOSITORY');
   let pr = env.IACT_PR_NUMBER ?? '';
   if (pr === '' && env.GITHUB_EVENT_PATH) {
     try {
@@ -83,7 +93,8 @@ function readEnv() {
       pr = '';
     }
   }
-  if (!/^\d+$/.test(pr)) fail('no pull request number: this run is not for a pull request', 'run the action on pull_request events, or pass pr-number');
+  if (!/^\d+$/.test(pr))
+    fail('no pull request number: this run is not for a pull request', 'run the action on pull_request events, or pass pr-number');
   const command = env.IACT_COMMAND || 'diff';
   const name = env.IACT_COMMENT_NAME || command;
   if (!NAME_RE.test(name)) fail(`comment name '${name}' is not allowed`, 'use letters, digits, ".", "_" and "-"');
@@ -153,7 +164,9 @@ async function main() {
   const kept = [];
   for (const [i, body] of bodies.entries()) {
     const old = existing[i];
-    const saved = old ? await request('PATCH', `${base}/comments/${old.id}`, { body }) : await request('POST', `${base}/${o.pr}/comments`, { body });
+    const saved = old
+      ? await request('PATCH', `${base}/comments/${old.id}`, { body })
+      : await request('POST', `${base}/${o.pr}/comments`, { body });
     kept.push({ id: saved.id, url: saved.html_url });
     process.stderr.write(`iact: ${old ? 'updated' : 'created'} comment ${saved.id} (part ${i + 1} of ${bodies.length})\n`);
   }
@@ -162,11 +175,19 @@ async function main() {
     process.stderr.write(`iact: deleted comment ${old.id} (a part this run no longer needs)\n`);
   }
   if (process.env.GITHUB_OUTPUT) {
-    appendFileSync(process.env.GITHUB_OUTPUT, `comment-id=${kept[0].id}\ncomment-url=${kept[0].url ?? ''}\ncomment-ids=${kept.map((k) => k.id).join(',')}\n`);
+    appendFileSync(
+      process.env.GITHUB_OUTPUT,
+      `comment-id=${kept[0].id}\ncomment-url=${kept[0].url ?? ''}\ncomment-ids=${kept.map((k) => k.id).join(',')}\n`,
+    );
   }
 }
 
 // Imported by tests for commentBodies; run as a script by action.yml.
 if (import.meta.url === `file://${process.argv[1]}`) {
-  main().catch((error) => fail(`could not update the pull-request comment: ${error instanceof Error ? error.message : String(error)}`, 'check GITHUB_API_URL and the network; run it again'));
+  main().catch((error) =>
+    fail(
+      `could not update the pull-request comment: ${error instanceof Error ? error.message : String(error)}`,
+      'check GITHUB_API_URL and the network; run it again',
+    ),
+  );
 }

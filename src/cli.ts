@@ -104,8 +104,7 @@ export function buildProgram(): Command {
     .configureHelp({ sortSubcommands: false })
     .exitOverride();
 
-  const formatOpt = (choices: string[], def = 'text') =>
-    new Option('-f, --format <format>', 'output format').choices(choices).default(def);
+  const formatOpt = (choices: string[], def = 'text') => new Option('-f, --format <format>', 'output format').choices(choices).default(def);
 
   program
     .command('validate')
@@ -146,8 +145,11 @@ and exits 1, so that PW=$(iact config DB_PASSWORD) fails instead of capturing th
     .addOption(formatOpt(['text', 'json', 'markdown']))
     .option('--detailed-exitcode', 'exit 0 when no changes, 2 when changes, 1 on error')
     .option('-t, --target <name>', 'limit to this sandbox (repeatable)', collect)
-    .option('--refresh-only', 'report drift only: what changed on the machine behind iact\'s back')
-    .addHelpText('after', example('iact plan\niact plan --env staging --format markdown > plan.md\niact plan --out dev.plan && iact apply dev.plan'))
+    .option('--refresh-only', "report drift only: what changed on the machine behind iact's back")
+    .addHelpText(
+      'after',
+      example('iact plan\niact plan --env staging --format markdown > plan.md\niact plan --out dev.plan && iact apply dev.plan'),
+    )
     .action(lazy('plan'));
 
   program
@@ -227,7 +229,12 @@ and exits 1, so that PW=$(iact config DB_PASSWORD) fails instead of capturing th
     .option('-e, --env <name>', 'environment of the --from sandbox (default: detected)')
     .option('--durable', 'keep the data on disk with fsync on (default: tmpfs, fsync off)')
     .argument('<command...>', 'the command to run, after --')
-    .addHelpText('after', example('iact run --service postgres -- npm test\niact run --service redis -- pytest -x\niact run --service mysql --admin --setting max_connections=200 -- ./run-tests\niact run --from db@seeded -- npm test'))
+    .addHelpText(
+      'after',
+      example(
+        'iact run --service postgres -- npm test\niact run --service redis -- pytest -x\niact run --service mysql --admin --setting max_connections=200 -- ./run-tests\niact run --from db@seeded -- npm test',
+      ),
+    )
     .action(lazy('run'));
 
   program
@@ -284,7 +291,10 @@ and exits 1, so that PW=$(iact config DB_PASSWORD) fails instead of capturing th
     .argument('<sandbox>', 'sandbox name')
     .argument('<command...>', 'the command to run, after --')
     .option('-e, --env <name>', 'environment (default: detected)')
-    .addHelpText('after', example('iact exec dev-postgres -- npm run migrate\niact exec dev-redis -- sh -c \'redis-cli -u "$REDIS_URL" ping\''))
+    .addHelpText(
+      'after',
+      example('iact exec dev-postgres -- npm run migrate\niact exec dev-redis -- sh -c \'redis-cli -u "$REDIS_URL" ping\''),
+    )
     .action(lazy('exec'));
 
   program
@@ -317,7 +327,12 @@ and exits 1, so that PW=$(iact config DB_PASSWORD) fails instead of capturing th
     .addOption(new Option('--operator <operator>', 'postgres as a CloudNativePG Cluster').choices(['cnpg']))
     .option('--include-secrets', 'write the Secret objects with their values (the file is made mode 0600)')
     .option('-o, --out <file>', 'write to this file instead of stdout')
-    .addHelpText('after', example('iact export --format kubernetes --env staging > staging.k8s.yaml\niact export --format kubernetes --env staging --operator cnpg --out staging.yaml'))
+    .addHelpText(
+      'after',
+      example(
+        'iact export --format kubernetes --env staging > staging.k8s.yaml\niact export --format kubernetes --env staging --operator cnpg --out staging.yaml',
+      ),
+    )
     .action(lazy('export'));
 
   return program;
@@ -364,4 +379,3 @@ async function handleError(error: unknown): Promise<number> {
   }
   return 1;
 }
-

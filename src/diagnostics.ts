@@ -55,11 +55,23 @@ export function formatDiagnostics(diags: readonly Diagnostic[]): string {
 }
 
 const SYSTEM_FIXES: Record<string, (path: string) => { summary: string; fix: string }> = {
-  EACCES: (p) => ({ summary: `permission denied: ${p}`, fix: `check the owner and mode of ${p} and its folder, or run iact as a user who may write there` }),
-  EPERM: (p) => ({ summary: `operation not permitted on ${p}`, fix: `check ${p}: an immutable (chattr +i) or foreign-owned file cannot be replaced` }),
-  EROFS: (p) => ({ summary: `${p} is on a read-only file system`, fix: 'run iact in a writable checkout (it keeps its state in .iact/), or mount it read-write' }),
+  EACCES: (p) => ({
+    summary: `permission denied: ${p}`,
+    fix: `check the owner and mode of ${p} and its folder, or run iact as a user who may write there`,
+  }),
+  EPERM: (p) => ({
+    summary: `operation not permitted on ${p}`,
+    fix: `check ${p}: an immutable (chattr +i) or foreign-owned file cannot be replaced`,
+  }),
+  EROFS: (p) => ({
+    summary: `${p} is on a read-only file system`,
+    fix: 'run iact in a writable checkout (it keeps its state in .iact/), or mount it read-write',
+  }),
   ENOSPC: (p) => ({ summary: `no space left on the device of ${p}`, fix: 'free some disk space, then run it again' }),
-  ENOENT: (p) => ({ summary: `no such file or folder: ${p}`, fix: 'check that the folder exists and is writable (a read-only mount can report this too)' }),
+  ENOENT: (p) => ({
+    summary: `no such file or folder: ${p}`,
+    fix: 'check that the folder exists and is writable (a read-only mount can report this too)',
+  }),
 };
 
 /** A file-system error from Node (code, syscall, path) as a diagnostic with a fix; undefined for other errors. */
@@ -70,9 +82,14 @@ export function systemErrorDiagnostic(error: unknown): Diagnostic | undefined {
   const temporary = /\.(\d+|tmp)$/.test(e.path);
   const where = temporary ? e.path.slice(0, Math.max(1, e.path.lastIndexOf('/'))) : e.path;
   const known = SYSTEM_FIXES[e.code];
-  const summary = known ? known(where).summary : `${typeof e.syscall === 'string' ? e.syscall : 'file operation'} failed on ${where} (${e.code})`;
+  const summary = known
+    ? known(where).summary
+    : `${typeof e.syscall === 'string' ? e.syscall : 'file operation'} failed on ${where} (${e.code})`;
   return diag(summary, {
-    detail: typeof e.syscall === 'string' ? `while trying to ${e.syscall} ${temporary ? `a temporary file in it, ${e.path}` : 'it'} (${e.code})` : undefined,
+    detail:
+      typeof e.syscall === 'string'
+        ? `while trying to ${e.syscall} ${temporary ? `a temporary file in it, ${e.path}` : 'it'} (${e.code})`
+        : undefined,
     fix: known ? known(where).fix : 'check the path and its permissions',
     code: `system.${e.code.toLowerCase()}`,
   });

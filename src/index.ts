@@ -12,11 +12,32 @@ export { withSandbox, createEphemeral, type EphemeralSpec, type EphemeralOptions
 export { connectionFor, type SandboxConnection, type EphemeralService } from './sandbox/connection.js';
 export { freePort, portTaken } from './sandbox/free-port.js';
 export { buildPlan, type PlanInput, type PlanOptions } from './plan/planner.js';
-export { PLAN_FORMAT_VERSION, hasChanges, type Plan, type ResourceChange, type ConfigChange, type Action, type Impact } from './plan/types.js';
+export {
+  PLAN_FORMAT_VERSION,
+  hasChanges,
+  type Plan,
+  type ResourceChange,
+  type ConfigChange,
+  type Action,
+  type Impact,
+} from './plan/types.js';
 export { effectOf, orderSteps } from './plan/impact.js';
 export { CATALOG, SERVICES, serviceEntry, type ServiceEntry } from './catalog/index.js';
 export { renderPlanText, renderPlanJson, renderPlanMarkdown } from './render/index.js';
 export { getDriver } from './drivers/index.js';
 export type { DriverReader, DriverWriter, DriverSpec, SandboxStatus } from './drivers/types.js';
-export { plan, apply, destroy, status, IactError, type ProjectOptions, type PlanRequest, type ApplyRequest, type ApplyResult, type ApplyRecord, type SummaryRecord, type StatusReport } from './library/lifecycle.js';
+export {
+  plan,
+  apply,
+  destroy,
+  status,
+  IactError,
+  type ProjectOptions,
+  type PlanRequest,
+  type ApplyRequest,
+  type ApplyResult,
+  type ApplyRecord,
+  type SummaryRecord,
+  type StatusReport,
+} from './library/lifecycle.js';
 export type { ActionResult, Outcome } from './apply/executor.js';

@@ -63,7 +63,11 @@ export function projectPaths(root: string, env: NodeJS.ProcessEnv = process.env,
 export function checkEnvironmentFlags(opts: { env?: unknown; all?: unknown }): void {
   const names = Array.isArray(opts.env) ? (opts.env as unknown[]) : opts.env === undefined ? [] : [opts.env];
   if (names.some((n) => typeof n === 'string' && n.trim() === '')) {
-    throw new DiagnosticError(diag('--env needs an environment name', { fix: 'pass --env NAME (e.g. --env staging), or leave --env out to use the detected environment' }));
+    throw new DiagnosticError(
+      diag('--env needs an environment name', {
+        fix: 'pass --env NAME (e.g. --env staging), or leave --env out to use the detected environment',
+      }),
+    );
   }
   if (opts.all && names.length > 0) throw new DiagnosticError(diag('--env and --all exclude each other', { fix: 'pass one of them' }));
 }

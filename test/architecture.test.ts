@@ -9,7 +9,18 @@ const SRC = path.resolve(__dirname, '../src');
 /** Folders whose modules are pure functions of their arguments. */
 const PURE = ['manifest', 'config', 'plan', 'render', 'diff', 'catalog', 'secrets', 'model', 'util', 'export'];
 /** Packages that touch the file system, processes or the network. */
-const EFFECTFUL = new Set(['fs', 'node:fs', 'fs/promises', 'node:fs/promises', 'child_process', 'node:child_process', 'net', 'node:net', 'execa', 'write-file-atomic']);
+const EFFECTFUL = new Set([
+  'fs',
+  'node:fs',
+  'fs/promises',
+  'node:fs/promises',
+  'child_process',
+  'node:child_process',
+  'net',
+  'node:net',
+  'execa',
+  'write-file-atomic',
+]);
 /** The edge folder: a pure module may not import it even where its module happens to be pure today. */
 const EDGE = 'io';
 
@@ -108,7 +119,12 @@ describe('architecture', () => {
       for (const next of edges.get(folder)?.keys() ?? []) {
         if (state.get(next) === 'open') {
           const loop = [...stack.slice(stack.indexOf(next)), next];
-          cycles.push(loop.slice(1).map((to, i) => edges.get(loop[i]!)!.get(to)!).join(', '));
+          cycles.push(
+            loop
+              .slice(1)
+              .map((to, i) => edges.get(loop[i]!)!.get(to)!)
+              .join(', '),
+          );
         } else if (!state.has(next)) visit(next);
       }
       stack.pop();

@@ -20,8 +20,12 @@ describe('systemErrorDiagnostic', () => {
   });
 
   it('knows read-only file systems and full disks, and leaves other errors alone', () => {
-    expect(systemErrorDiagnostic({ code: 'EROFS', path: '/repo/.iact', syscall: 'mkdir' })?.summary).toBe('/repo/.iact is on a read-only file system');
-    expect(systemErrorDiagnostic({ code: 'ENOSPC', path: '/repo/.iact/env/x.env', syscall: 'write' })?.fix).toContain('free some disk space');
+    expect(systemErrorDiagnostic({ code: 'EROFS', path: '/repo/.iact', syscall: 'mkdir' })?.summary).toBe(
+      '/repo/.iact is on a read-only file system',
+    );
+    expect(systemErrorDiagnostic({ code: 'ENOSPC', path: '/repo/.iact/env/x.env', syscall: 'write' })?.fix).toContain(
+      'free some disk space',
+    );
     expect(systemErrorDiagnostic({ code: 'EWEIRD', path: '/x', syscall: 'open' })).toMatchObject({ summary: 'open failed on /x (EWEIRD)' });
     expect(systemErrorDiagnostic(new Error('plain'))).toBeUndefined();
     // write-file-atomic's temporary file: the folder is named, the file only in the detail.

@@ -16,7 +16,11 @@ describe('packageDir', () => {
   afterAll(() => rmSync(copy, { recursive: true, force: true }));
 
   it('a dist/ without bash/ beside it: exit 1, what is missing and the fix, no stack trace', async () => {
-    const r = await execa(process.execPath, [path.join(copy, 'dist', 'cli.js'), 'status'], { cwd: repoRoot, reject: false, env: { IACT_DEBUG: '' } });
+    const r = await execa(process.execPath, [path.join(copy, 'dist', 'cli.js'), 'status'], {
+      cwd: repoRoot,
+      reject: false,
+      env: { IACT_DEBUG: '' },
+    });
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toContain('this iact install is incomplete: no bash/lib/common.sh above');
     expect(r.stderr).toContain('fix: reinstall iact');

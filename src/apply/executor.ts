@@ -67,7 +67,10 @@ function withNote(error: unknown, note: string): Error {
 }
 
 function stamp(date: Date): string {
-  return date.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return date
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
 }
 
 /** Where the backup of sandbox NAME taken at DATE goes (`iact restore` takes one the same way). */
@@ -78,7 +81,6 @@ export function backupPath(dir: string, name: string, service: string, date: Dat
 /** Fewer than this many `none` creates are not worth a batch; more are split into chunks. */
 const BATCH_MIN = 8;
 const BATCH_SIZE = 250;
-
 
 const portOf = (side: ResourceChange['before']): unknown => side?.port;
 
@@ -156,7 +158,8 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
       if (!desired) throw new Error(`no desired spec for ${change.address}`);
       return desired;
     };
-    const writerFor = async (which: 'desired' | 'observed'): Promise<DriverWriter> => options.lookup(which === 'desired' ? need().driver : observedDriver);
+    const writerFor = async (which: 'desired' | 'observed'): Promise<DriverWriter> =>
+      options.lookup(which === 'desired' ? need().driver : observedDriver);
     let backupFile: string | undefined;
     let deleted = false;
     if (change.action === 'update') {
@@ -208,7 +211,8 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
   // `none` creates without dependencies go to the driver in batches: one process for many.
   const batched = new Map<string, Promise<ActionResult>>();
   const batchable = changes.filter(
-    (c) => c.action === 'create' && c.service === 'none' && (waitsFor.get(c.name) ?? []).length === 0 && options.specs[c.name] !== undefined,
+    (c) =>
+      c.action === 'create' && c.service === 'none' && (waitsFor.get(c.name) ?? []).length === 0 && options.specs[c.name] !== undefined,
   );
   const byDriver = new Map<DriverName, ResourceChange[]>();
   for (const c of batchable) byDriver.set(options.specs[c.name]!.driver, [...(byDriver.get(options.specs[c.name]!.driver) ?? []), c]);
@@ -223,13 +227,24 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
         const started = Date.now();
         const skipAll = options.signal?.aborted;
         for (const c of chunk) {
-          if (skipAll) out.set(c.name, { address: c.address, name: c.name, action: c.action, outcome: 'skipped', elapsedMs: 0, message: 'interrupted before it began' });
+          if (skipAll)
+            out.set(c.name, {
+              address: c.address,
+              name: c.name,
+              action: c.action,
+              outcome: 'skipped',
+              elapsedMs: 0,
+              message: 'interrupted before it began',
+            });
           else options.onEvent({ type: 'begin', address: c.address, name: c.name, action: c.action });
         }
         if (skipAll) return out;
         let batch: BatchResult[];
         try {
-          batch = await writer.createMany(options.ctx, chunk.map((c) => options.specs[c.name]!));
+          batch = await writer.createMany(
+            options.ctx,
+            chunk.map((c) => options.specs[c.name]!),
+          );
         } catch (error) {
           const message = error instanceof Error ? error.message : String(error);
           batch = chunk.map((c) => ({ name: c.name, ok: false, message }));
@@ -281,7 +296,12 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
       const base = { address: change.address, name: change.name, action: change.action };
       const blocked = deps.find((d) => d.outcome === 'failed' || d.outcome === 'skipped');
       if (blocked) {
-        const result: ActionResult = { ...base, outcome: 'skipped', elapsedMs: 0, message: `${blocked.address} ${blocked.outcome === 'failed' ? 'failed' : 'was skipped'}` };
+        const result: ActionResult = {
+          ...base,
+          outcome: 'skipped',
+          elapsedMs: 0,
+          message: `${blocked.address} ${blocked.outcome === 'failed' ? 'failed' : 'was skipped'}`,
+        };
         options.onEvent({ type: 'end', ...result });
         return result;
       }
@@ -332,7 +352,10 @@ export function countOutcomes(results: ActionResult[]): ApplyCounts {
 export function summaryLine(results: ActionResult[], verb: 'Apply' | 'Destroy' = 'Apply'): string {
   const c = countOutcomes(results);
   // Destroy only deletes: "0 created, 0 updated, ..." would be noise (Terraform: "Destroy complete! Resources: 2 destroyed.").
-  const base = verb === 'Destroy' ? `${c.deleted} deleted.` : `${c.created} created, ${c.updated} updated, ${c.replaced} replaced, ${c.deleted} deleted, ${c.started} started.`;
+  const base =
+    verb === 'Destroy'
+      ? `${c.deleted} deleted.`
+      : `${c.created} created, ${c.updated} updated, ${c.replaced} replaced, ${c.deleted} deleted, ${c.started} started.`;
   if (c.failed === 0 && c.skipped === 0) return `${verb} complete: ${base}`;
   const failed = results.filter((r) => r.outcome === 'failed').map((r) => r.address);
   const skipped = results.filter((r) => r.outcome === 'skipped').map((r) => r.address);

@@ -181,7 +181,9 @@ export async function acquireLock(locksDir: string, environment: string, options
           detail: `lock file: ${file}`,
           code: 'lock.held',
           fix: `${
-            options.timeoutMs > 0 ? 'wait for that run to finish, or raise --lock-timeout' : 'wait for that run to finish, or pass --lock-timeout 5m to wait for it'
+            options.timeoutMs > 0
+              ? 'wait for that run to finish, or raise --lock-timeout'
+              : 'wait for that run to finish, or pass --lock-timeout 5m to wait for it'
           }; if pid ${String(holder!.pid)} is not an iact (ps -p ${String(holder!.pid)} -o args=), delete ${file}`,
         }),
       );

@@ -33,7 +33,12 @@ export default async function apply(opts: Record<string, unknown>, io: CommandIO
 }
 
 /** `iact apply` from its flags (`opts`, as commander names them) to the converge result. */
-export async function runApply(opts: Record<string, unknown>, io: CommandIO, args: string[], extras: RunExtras = {}): Promise<ConvergeResult> {
+export async function runApply(
+  opts: Record<string, unknown>,
+  io: CommandIO,
+  args: string[],
+  extras: RunExtras = {},
+): Promise<ConvergeResult> {
   const planFile = args[0];
   let saved: Plan | undefined;
   if (planFile) {
@@ -49,7 +54,9 @@ export async function runApply(opts: Record<string, unknown>, io: CommandIO, arg
     saved = await readPlanFile(path.resolve(io.cwd, planFile), planFile);
     if (typeof opts.env === 'string' && opts.env !== saved.environment) {
       throw new DiagnosticError(
-        diag(`${planFile} is a plan for ${saved.environment}, not ${opts.env}`, { fix: `drop --env, or make a plan for ${opts.env} with iact plan --env ${opts.env} --out FILE` }),
+        diag(`${planFile} is a plan for ${saved.environment}, not ${opts.env}`, {
+          fix: `drop --env, or make a plan for ${opts.env} with iact plan --env ${opts.env} --out FILE`,
+        }),
       );
     }
   }

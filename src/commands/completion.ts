@@ -90,7 +90,12 @@ async function sandboxesOf(root: string, environment: string, env: NodeJS.Proces
     let text: string | undefined;
     try {
       // A FIFO or a huge file in environments/ must not hang the shell's completion (docs/manifest.md "Files").
-      text = readProjectText(path.join(root, 'environments', `${environment}.${ext}`), `environments/${environment}.${ext}`, MAX_MANIFEST_BYTES, 'manifests');
+      text = readProjectText(
+        path.join(root, 'environments', `${environment}.${ext}`),
+        `environments/${environment}.${ext}`,
+        MAX_MANIFEST_BYTES,
+        'manifests',
+      );
     } catch {
       continue;
     }
@@ -98,7 +103,8 @@ async function sandboxesOf(root: string, environment: string, env: NodeJS.Proces
     for (const n of sandboxNamesOf(text, `${environment}.${ext}`)) names.add(n);
   }
   try {
-    for (const n of readdirSync(path.join(projectPaths(root, env, sandboxRootSetting(root, environment, env)).sandboxes, environment))) if (!n.startsWith('.')) names.add(n);
+    for (const n of readdirSync(path.join(projectPaths(root, env, sandboxRootSetting(root, environment, env)).sandboxes, environment)))
+      if (!n.startsWith('.')) names.add(n);
   } catch {
     // no sandbox on this machine yet
   }
@@ -157,20 +163,33 @@ export async function candidates(program: Command, words: string[], io: CommandI
   const parsed = parseWords(program, before);
   const scope = parsed.sub ? [parsed.sub, program] : [program];
   const last = before[before.length - 1];
-  const pendingOption = last && last.startsWith('-') && !last.includes('=') && !parsed.afterDashDash ? findOption(scope, last) : undefined;
+  const pendingOption = last?.startsWith('-') && !last.includes('=') && !parsed.afterDashDash ? findOption(scope, last) : undefined;
   let found: string[];
   if (parsed.afterDashDash) {
     found = [];
   } else if (pendingOption && takesValue(pendingOption)) {
     found = await valuesOf(optionKind(pendingOption), parsed, io);
   } else if (current.startsWith('-')) {
-    found = scope.flatMap((c) => c.options.filter((o) => !o.hidden).flatMap((o) => [o.long, o.short].filter((f): f is string => Boolean(f))));
+    found = scope.flatMap((c) =>
+      c.options.filter((o) => !o.hidden).flatMap((o) => [o.long, o.short].filter((f): f is string => Boolean(f))),
+    );
     found.push('--help');
   } else if (!parsed.sub) {
-    found = program.createHelp().visibleCommands(program).map((c) => c.name()).filter((n) => n !== 'help');
+    found = program
+      .createHelp()
+      .visibleCommands(program)
+      .map((c) => c.name())
+      .filter((n) => n !== 'help');
   } else {
     const argument = parsed.sub.registeredArguments[Math.min(parsed.positionals, parsed.sub.registeredArguments.length - 1)];
-    const kind: ValueKind = !argument || parsed.positionals >= parsed.sub.registeredArguments.length && !argument.variadic ? 'none' : argument.argChoices ? { choices: argument.argChoices } : argument.name() === 'sandbox' ? 'sandbox' : 'none';
+    const kind: ValueKind =
+      !argument || (parsed.positionals >= parsed.sub.registeredArguments.length && !argument.variadic)
+        ? 'none'
+        : argument.argChoices
+          ? { choices: argument.argChoices }
+          : argument.name() === 'sandbox'
+            ? 'sandbox'
+            : 'none';
     found = await valuesOf(kind, parsed, io);
   }
   return [...new Set(found)].filter((c) => c.startsWith(current));

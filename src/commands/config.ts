@@ -48,7 +48,9 @@ async function run(opts: ConfigOptions, io: CommandIO, args: string[]): Promise<
       throw new DiagnosticError(
         diag(`no setting "${key}" in ${resolved.environment}`, {
           code: 'config.unknown-key',
-          fix: suggestion ? `did you mean "${suggestion}"?` : `use a variable name (DB_HOST) or a path (database.host); \`iact config --format env\` lists them`,
+          fix: suggestion
+            ? `did you mean "${suggestion}"?`
+            : `use a variable name (DB_HOST) or a path (database.host); \`iact config --format env\` lists them`,
         }),
       );
     }

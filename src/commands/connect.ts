@@ -15,12 +15,22 @@ import type { CommandIO } from './io.js';
 type Values = Record<ConnectionField, string>;
 
 function valuesOf(conn: SandboxConnection): Values {
-  return { host: conn.host, port: String(conn.port), database: conn.database, user: conn.user, password: conn.password, url: conn.url, sandbox: conn.name };
+  return {
+    host: conn.host,
+    port: String(conn.port),
+    database: conn.database,
+    user: conn.user,
+    password: conn.password,
+    url: conn.url,
+    sandbox: conn.name,
+  };
 }
 
 /** The client's argv: `args` with {field} filled in; the catalogue never puts {password} there. */
 export function clientArgs(client: ClientEntry, values: Values, defaultsFile?: string): string[] {
-  const args = client.args.map((a) => a.replace(/\{(\w+)\}/g, (_, f: string) => (f === 'password' ? '' : (values[f as ConnectionField] ?? ''))));
+  const args = client.args.map((a) =>
+    a.replace(/\{(\w+)\}/g, (_, f: string) => (f === 'password' ? '' : (values[f as ConnectionField] ?? ''))),
+  );
   return defaultsFile ? [`--defaults-extra-file=${defaultsFile}`, ...args] : args;
 }
 
@@ -33,7 +43,8 @@ export default async function connect(opts: Record<string, unknown>, io: Command
   const name = args[0]!;
   const sandbox = await findSandbox(opts, io, name, 'connect to');
   const client = sandbox.entry.client;
-  if (!client) throw new DiagnosticError(diag(`iact has no client for ${sandbox.entry.label}`, { fix: `use iact exec ${name} -- YOUR-CLIENT` }));
+  if (!client)
+    throw new DiagnosticError(diag(`iact has no client for ${sandbox.entry.label}`, { fix: `use iact exec ${name} -- YOUR-CLIENT` }));
   const binary = await whichAny(client.binary.names, io.env, await versionedDirs(sandbox.entry.binDirs));
   if (!binary) {
     throw new DiagnosticError(

@@ -111,7 +111,9 @@ async function confirm(io: CommandIO, plan: Plan, options: ConvergeOptions): Pro
       : `\nDo you want to perform these actions in ${plan.environment}? Only 'yes' will be accepted: `;
   const answer = (await io.prompt(question)).trim();
   if (answer !== 'yes') {
-    throw new DiagnosticError(diag(`${options.verb} cancelled: the answer was not "yes"`, { fix: 'nothing was changed; run it again and type yes to proceed' }));
+    throw new DiagnosticError(
+      diag(`${options.verb} cancelled: the answer was not "yes"`, { fix: 'nothing was changed; run it again and type yes to proceed' }),
+    );
   }
 }
 
@@ -120,16 +122,21 @@ function protectedDiagnostics(plan: Plan, options: ConvergeOptions): Diagnostic[
   const blocked = plan.changes
     .filter((c) => c.requiresAllowDestroy && (c.action === 'delete' || c.action === 'replace'))
     .map((c) =>
-      diag(`${c.address} would be ${c.action === 'delete' ? 'deleted' : 'replaced'}, but it is protected${plan.environment === 'production' ? ' (every production sandbox is)' : ''}`, {
-        detail: c.reasons.join('; '),
-        fix: `review the plan, then rerun with --allow-destroy to let iact ${c.action} it`,
-        code: 'apply.protected',
-        subject: c.address,
-      }),
+      diag(
+        `${c.address} would be ${c.action === 'delete' ? 'deleted' : 'replaced'}, but it is protected${plan.environment === 'production' ? ' (every production sandbox is)' : ''}`,
+        {
+          detail: c.reasons.join('; '),
+          fix: `review the plan, then rerun with --allow-destroy to let iact ${c.action} it`,
+          code: 'apply.protected',
+          subject: c.address,
+        },
+      ),
     );
   if (blocked.length === 0 || !options.destroy) return blocked;
   // Nothing is deleted when one sandbox is refused: say what this destroy covers, so the rerun holds no surprise.
-  const covered = plan.changes.filter((c) => c.action === 'delete').map((c) => `${c.address}${c.requiresAllowDestroy ? ' (protected)' : ''}`);
+  const covered = plan.changes
+    .filter((c) => c.action === 'delete')
+    .map((c) => `${c.address}${c.requiresAllowDestroy ? ' (protected)' : ''}`);
   return [
     ...blocked,
     diag(`nothing was destroyed; with --allow-destroy this destroy deletes ${covered.length} sandbox${covered.length === 1 ? '' : 'es'}`, {
@@ -186,11 +193,19 @@ export async function converge(selected: Selected, environment: string, io: Comm
         if (historyWarned) return;
         historyWarned = true;
         const code = (error as NodeJS.ErrnoException).code;
-        io.stderr(`warning: could not write ${path.relative(paths.root, path.join(paths.history, `${environment}.jsonl`))}${code ? ` (${code})` : ''}; this run is not recorded\n  fix: check the owner and mode of ${paths.history} and the file in it\n`);
+        io.stderr(
+          `warning: could not write ${path.relative(paths.root, path.join(paths.history, `${environment}.jsonl`))}${code ? ` (${code})` : ''}; this run is not recorded\n  fix: check the owner and mode of ${paths.history} and the file in it\n`,
+        );
       }),
     );
   try {
-    const prepared = await preparePlan(selected, environment, io, { targets: options.targets, refreshOnly: false, backup: options.backup }, options.signal);
+    const prepared = await preparePlan(
+      selected,
+      environment,
+      io,
+      { targets: options.targets, refreshOnly: false, backup: options.backup },
+      options.signal,
+    );
     const { resolved } = prepared;
     let plan = prepared.plan;
     const secrets = resolved.secretValues;
@@ -219,7 +234,10 @@ export async function converge(selected: Selected, environment: string, io: Comm
         })),
       };
       const hadEnvFile = prepared.plan.inputs.env_file !== '';
-      plan = { ...plan, config_changes: options.targets.length === 0 && hadEnvFile ? [{ path: envFile.relative, action: 'delete', diff: '' }] : [] };
+      plan = {
+        ...plan,
+        config_changes: options.targets.length === 0 && hadEnvFile ? [{ path: envFile.relative, action: 'delete', diff: '' }] : [],
+      };
       plan.summary.config = plan.config_changes.length;
     }
 
@@ -283,10 +301,21 @@ export async function converge(selected: Selected, environment: string, io: Comm
       if (safe.type === 'end') {
         // The init files that ran, by hash (docs/data.md "Init"): a create runs them, an update with the step init again.
         const change = plan.changes.find((c) => c.name === safe.name);
-        const ranInit = change && (change.steps.includes('init') || change.steps.includes('create')) && safe.outcome !== 'failed' && safe.outcome !== 'skipped';
+        const ranInit =
+          change &&
+          (change.steps.includes('init') || change.steps.includes('create')) &&
+          safe.outcome !== 'failed' &&
+          safe.outcome !== 'skipped';
         const init = ranInit ? specs[safe.name]?.init : undefined;
         record([
-          { address: safe.address, action: safe.action, outcome: safe.outcome ?? 'unknown', duration_ms: safe.elapsedMs, error: safe.outcome === 'failed' ? safe.message : undefined, ...(init ? { init } : {}) },
+          {
+            address: safe.address,
+            action: safe.action,
+            outcome: safe.outcome ?? 'unknown',
+            duration_ms: safe.elapsedMs,
+            error: safe.outcome === 'failed' ? safe.message : undefined,
+            ...(init ? { init } : {}),
+          },
         ]);
       }
     };
@@ -334,7 +363,9 @@ export async function converge(selected: Selected, environment: string, io: Comm
     else say(`\n${line}\n`);
     // Skipped actions (a failed dependency, an interrupt) leave the environment unconverged too.
     const unfinished = counts.failed > 0 || counts.skipped > 0;
-    record([{ outcome: unfinished ? (options.signal?.aborted ? 'interrupted' : 'failed') : 'completed', error: unfinished ? line : undefined }]);
+    record([
+      { outcome: unfinished ? (options.signal?.aborted ? 'interrupted' : 'failed') : 'completed', error: unfinished ? line : undefined },
+    ]);
     return { exitCode: unfinished ? 1 : 0, plan, results, changed: true, summary };
   } finally {
     await Promise.all(history);

@@ -58,10 +58,15 @@ function checkCombination(o: DiffOptions, io: CommandIO): void {
   }
   if (o.from === undefined && o.env.length < 2) {
     problems.push(
-      diag(o.to !== undefined ? '--to needs --from (or two --env to compare environments at that revision)' : 'iact diff needs --from GITREF or two --env', {
-        code: 'diff.usage',
-        fix: 'e.g. `iact diff --from origin/main` (what this branch changes) or `iact diff --env staging --env production` (parity)',
-      }),
+      diag(
+        o.to !== undefined
+          ? '--to needs --from (or two --env to compare environments at that revision)'
+          : 'iact diff needs --from GITREF or two --env',
+        {
+          code: 'diff.usage',
+          fix: 'e.g. `iact diff --from origin/main` (what this branch changes) or `iact diff --env staging --env production` (parity)',
+        },
+      ),
     );
   }
   const repeated = o.env.filter((e, i) => o.env.indexOf(e) !== i);
@@ -107,7 +112,10 @@ async function revisionReport(o: DiffOptions, root: string, io: CommandIO) {
     throw new DiagnosticError(
       diag(`no manifest for environment "${only}" in ${from.label} or ${to.label}`, {
         code: 'env.unknown',
-        fix: known.length > 0 ? `use --env ${known.join(' | ')}, or drop --env to diff every environment` : 'neither side has manifests in environments/',
+        fix:
+          known.length > 0
+            ? `use --env ${known.join(' | ')}, or drop --env to diff every environment`
+            : 'neither side has manifests in environments/',
       }),
     );
   }
@@ -133,7 +141,9 @@ async function parityReport(o: DiffOptions, root: string, io: CommandIO) {
   if (missing.length > 0) {
     if (o.to === undefined) throw new DiagnosticError(missing.map((e) => unknownEnvironment(root, e, '--env')));
     const known = [...set.manifests.keys()].sort().join(' | ') || '(none)';
-    throw new DiagnosticError(missing.map((e) => diag(`no manifest for environment "${e}" at ${o.to}`, { code: 'env.unknown', fix: `use --env ${known}` })));
+    throw new DiagnosticError(
+      missing.map((e) => diag(`no manifest for environment "${e}" at ${o.to}`, { code: 'env.unknown', fix: `use --env ${known}` })),
+    );
   }
   const chosen: ManifestSet = { ...set, manifests: new Map(o.env.map((e) => [e, set.manifests.get(e)!])) };
   const variablesFor = variableSource(root, io);
@@ -151,7 +161,10 @@ async function parityReport(o: DiffOptions, root: string, io: CommandIO) {
       ),
     );
   }
-  const report = buildParity({ source: o.to !== undefined ? `manifests at ${o.to}` : `manifests in the ${WORKING_TREE}`, environments: o.env.map((e) => sides.get(e)!.resolved!) });
+  const report = buildParity({
+    source: o.to !== undefined ? `manifests at ${o.to}` : `manifests in the ${WORKING_TREE}`,
+    environments: o.env.map((e) => sides.get(e)!.resolved!),
+  });
   return { report, secrets, failed: false };
 }
 

@@ -8,7 +8,9 @@ import type { CommandIO } from './io.js';
 export default async function exec(opts: Record<string, unknown>, io: CommandIO, args: string[]): Promise<number> {
   const [name, ...command] = args;
   if (!name || command.length === 0 || !command[0]) {
-    throw new DiagnosticError(diag('iact exec needs a sandbox and a command', { fix: 'e.g. iact exec dev-postgres -- psql -c "select 1"' }));
+    throw new DiagnosticError(
+      diag('iact exec needs a sandbox and a command', { fix: 'e.g. iact exec dev-postgres -- psql -c "select 1"' }),
+    );
   }
   const sandbox = await findSandbox(opts, io, name, 'exec');
   const conn = await connectionOf(sandbox);

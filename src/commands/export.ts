@@ -49,6 +49,8 @@ export default async function exportCommand(opts: ExportOptions, io: CommandIO):
     );
   }
   const count = result.documents.filter((d) => d.object).length;
-  io.stderr(`Wrote ${count} Kubernetes objects of ${environment} to ${opts.out}${includeSecrets ? ' (mode 0600: it holds secrets)' : ''}.\n`);
+  io.stderr(
+    `Wrote ${count} Kubernetes objects of ${environment} to ${opts.out}${includeSecrets ? ' (mode 0600: it holds secrets)' : ''}.\n`,
+  );
   return 0;
 }

@@ -17,13 +17,18 @@ export const GITIGNORE_LINES = ['.env', '.env.*', '!.env.example', '.iact/', 'no
 export default async function init(opts: InitOptions, io: CommandIO): Promise<number> {
   const root = path.resolve(io.cwd, opts.dir ?? '.');
   const files: Array<[string, string]> = [
-    ...(['development', 'staging', 'production'] as const).map((name): [string, string] => [`environments/${name}.yaml`, manifestTemplate(name, SCAFFOLD_SCHEMA_REF)]),
+    ...(['development', 'staging', 'production'] as const).map((name): [string, string] => [
+      `environments/${name}.yaml`,
+      manifestTemplate(name, SCAFFOLD_SCHEMA_REF),
+    ]),
     ['.env.example', ENV_EXAMPLE_TEMPLATE],
   ];
   try {
     mkdirSync(path.join(root, 'environments'), { recursive: true });
   } catch (error) {
-    throw new DiagnosticError(diag(`cannot create ${path.join(root, 'environments')}: ${(error as Error).message}`, { fix: 'check the directory permissions' }));
+    throw new DiagnosticError(
+      diag(`cannot create ${path.join(root, 'environments')}: ${(error as Error).message}`, { fix: 'check the directory permissions' }),
+    );
   }
   // Every other command says "run iact init": on a half-set-up project it must fill the gaps, not refuse.
   for (const [rel, content] of files) {

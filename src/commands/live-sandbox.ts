@@ -40,7 +40,11 @@ export async function findSandbox(opts: Record<string, unknown>, io: CommandIO, 
   const selected = selectEnvironments(opts, io);
   const environment = selected.environments[0]!;
   if (!SANDBOX_NAME.test(name)) {
-    throw new DiagnosticError(diag(`'${name}' is not a sandbox name`, { fix: "sandbox names are lowercase letters, digits and '-', starting with a letter; `iact status` lists them" }));
+    throw new DiagnosticError(
+      diag(`'${name}' is not a sandbox name`, {
+        fix: "sandbox names are lowercase letters, digits and '-', starting with a letter; `iact status` lists them",
+      }),
+    );
   }
   const envDir = path.join(selected.sandboxesFor?.(environment) ?? selected.paths.sandboxes, environment);
   const dir = path.join(envDir, name);
@@ -49,7 +53,12 @@ export async function findSandbox(opts: Record<string, unknown>, io: CommandIO, 
     spec = JSON.parse(await readFile(path.join(dir, 'sandbox.json'), 'utf8')) as typeof spec;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code !== 'ENOENT' && code !== 'ENOTDIR') throw new DiagnosticError(diag(`cannot read ${path.join(dir, 'sandbox.json')}: ${(error as Error).message}`, { fix: `run \`iact apply --env ${environment}\` to repair the sandbox` }));
+    if (code !== 'ENOENT' && code !== 'ENOTDIR')
+      throw new DiagnosticError(
+        diag(`cannot read ${path.join(dir, 'sandbox.json')}: ${(error as Error).message}`, {
+          fix: `run \`iact apply --env ${environment}\` to repair the sandbox`,
+        }),
+      );
     const known = await namesOnDisk(envDir);
     throw new DiagnosticError(
       diag(`no sandbox '${name}' in environment ${environment}${selected.detectedFrom ? ` (${selected.detectedFrom})` : ''}`, {
@@ -61,17 +70,29 @@ export async function findSandbox(opts: Record<string, unknown>, io: CommandIO, 
   const entry = typeof spec.service === 'string' ? serviceEntry(spec.service) : undefined;
   const driver = spec.driver as DriverName;
   if (!entry || !(DRIVERS as readonly string[]).includes(driver)) {
-    throw new DiagnosticError(diag(`${path.join(dir, 'sandbox.json')} names no service or driver iact knows`, { fix: `run \`iact apply --env ${environment}\` to repair the sandbox` }));
+    throw new DiagnosticError(
+      diag(`${path.join(dir, 'sandbox.json')} names no service or driver iact knows`, {
+        fix: `run \`iact apply --env ${environment}\` to repair the sandbox`,
+      }),
+    );
   }
   if (!entry.process) {
-    throw new DiagnosticError(diag(`sandbox ${name} runs no server (service ${entry.name}): there is nothing to ${command}`, { fix: 'pick a postgres, mysql or redis sandbox; `iact status` lists them' }));
+    throw new DiagnosticError(
+      diag(`sandbox ${name} runs no server (service ${entry.name}): there is nothing to ${command}`, {
+        fix: 'pick a postgres, mysql or redis sandbox; `iact status` lists them',
+      }),
+    );
   }
   return { name, environment, dir, driver, service: entry.name as EphemeralService, entry, selected, tls: spec.tls === true };
 }
 
 /** Host, port, database, user and password of a live sandbox, and the variables `iact run` exports for it. */
 export async function connectionOf(sandbox: LiveSandbox): Promise<SandboxConnection> {
-  const spec = JSON.parse(await readFile(path.join(sandbox.dir, 'sandbox.json'), 'utf8')) as { port?: unknown; database?: unknown; user?: unknown };
+  const spec = JSON.parse(await readFile(path.join(sandbox.dir, 'sandbox.json'), 'utf8')) as {
+    port?: unknown;
+    database?: unknown;
+    user?: unknown;
+  };
   let password: string;
   try {
     password = await readFile(path.join(sandbox.dir, 'secrets', 'password'), 'utf8');

@@ -11,7 +11,8 @@ import type { CommandIO } from './io.js';
 function lineCount(value: unknown): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new DiagnosticError(diag(`--lines ${String(value)} is not a number of lines`, { fix: 'pass a whole number, e.g. -n 50' }));
+  if (!Number.isInteger(n) || n < 0)
+    throw new DiagnosticError(diag(`--lines ${String(value)} is not a number of lines`, { fix: 'pass a whole number, e.g. -n 50' }));
   return n;
 }
 
@@ -30,7 +31,11 @@ function interruptible(): { signal: AbortSignal; release: () => void } {
   };
 }
 
-function run(file: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(
+  file: string,
+  args: string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv },
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(file, args, { ...options, timeout: 60_000, maxBuffer: 1 << 20 }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
@@ -44,12 +49,21 @@ function run(file: string, args: string[], options: { cwd: string; env: NodeJS.P
  * "Drivers"); looked up again after a restart, since a recreating update makes a new container.
  */
 async function containerOf(sandbox: LiveSandbox, io: CommandIO): Promise<string | undefined> {
-  const filters = [`label=iact.environment=${sandbox.environment}`, `label=iact.name=${sandbox.name}`, 'label=iact.driver=docker'].flatMap((f) => ['--filter', f]);
+  const filters = [`label=iact.environment=${sandbox.environment}`, `label=iact.name=${sandbox.name}`, 'label=iact.driver=docker'].flatMap(
+    (f) => ['--filter', f],
+  );
   const out = await run('docker', ['ps', '-aq', '--no-trunc', ...filters], { cwd: io.cwd, env: io.env });
   if (out.code !== 0) {
-    throw new DiagnosticError(diag(`cannot list the containers of sandbox ${sandbox.name}: ${out.stderr.trim() || `docker exit ${out.code}`}`, { fix: 'check that the docker engine runs (`iact doctor`; scripts/docker-engine.sh start)' }));
+    throw new DiagnosticError(
+      diag(`cannot list the containers of sandbox ${sandbox.name}: ${out.stderr.trim() || `docker exit ${out.code}`}`, {
+        fix: 'check that the docker engine runs (`iact doctor`; scripts/docker-engine.sh start)',
+      }),
+    );
   }
-  return out.stdout.split('\n').find((l) => l.trim() !== '')?.trim();
+  return out.stdout
+    .split('\n')
+    .find((l) => l.trim() !== '')
+    ?.trim();
 }
 
 async function dockerRunning(container: string, io: CommandIO): Promise<boolean> {
@@ -63,7 +77,10 @@ async function dockerRunning(container: string, io: CommandIO): Promise<boolean>
  */
 async function dockerLogs(sandbox: LiveSandbox, io: CommandIO, lines: number | undefined, follow: boolean): Promise<number> {
   let container = await containerOf(sandbox, io);
-  if (!container) throw new DiagnosticError(diag(`sandbox ${sandbox.name} has no container`, { fix: `run \`iact apply --env ${sandbox.environment}\` to create it again` }));
+  if (!container)
+    throw new DiagnosticError(
+      diag(`sandbox ${sandbox.name} has no container`, { fix: `run \`iact apply --env ${sandbox.environment}\` to create it again` }),
+    );
   const base = ['logs', ...(lines !== undefined ? ['--tail', String(lines)] : [])];
   if (!follow) return startForeground(['docker', ...base, container], { env: io.env, cwd: io.cwd, log: io.stderr }).exit;
   const { signal, release } = interruptible();
@@ -111,7 +128,9 @@ export default async function logs(opts: Record<string, unknown>, io: CommandIO,
     return 0;
   }
   if (!(await tailLog(file, io.stdout, { lines, follow: false }))) {
-    throw new DiagnosticError(diag(`sandbox ${sandbox.name} has no log yet (${file})`, { fix: `start it: iact apply --env ${sandbox.environment}` }));
+    throw new DiagnosticError(
+      diag(`sandbox ${sandbox.name} has no log yet (${file})`, { fix: `start it: iact apply --env ${sandbox.environment}` }),
+    );
   }
   return 0;
 }

@@ -53,7 +53,11 @@ export default async function plan(opts: Record<string, unknown>, io: CommandIO)
   if (plans.length === 0) return 1; // every environment failed, each said why above
   const nowhere = several && failedEnvironments === 0 ? options.targets.filter((t) => !targetsFound.has(t)) : [];
   if (nowhere.length > 0) {
-    throw new DiagnosticError(nowhere.map((t) => diag(`--target ${t}: no sandbox of that name in any environment`, { fix: 'check the name with iact status --env NAME' })));
+    throw new DiagnosticError(
+      nowhere.map((t) =>
+        diag(`--target ${t}: no sandbox of that name in any environment`, { fix: 'check the name with iact status --env NAME' }),
+      ),
+    );
   }
 
   const { renderPlans } = await renderers;

@@ -81,7 +81,11 @@ function errorText(error: unknown): string {
   if (error instanceof DiagnosticError) {
     // file:line first, as iact validate prints it: a log reader must find the line to fix.
     return error.diagnostics
-      .map((d) => [d.location ? `${formatLocation(d.location)} ${d.summary}` : d.summary, d.detail, d.fix ? `fix: ${d.fix}` : undefined].filter(Boolean).join(': '))
+      .map((d) =>
+        [d.location ? `${formatLocation(d.location)} ${d.summary}` : d.summary, d.detail, d.fix ? `fix: ${d.fix}` : undefined]
+          .filter(Boolean)
+          .join(': '),
+      )
       .join('; ');
   }
   return error instanceof Error ? error.message : String(error);
@@ -90,7 +94,9 @@ function errorText(error: unknown): string {
 /** Names of the sandboxes a refusal names, when every diagnostic is a protection refusal; else null. */
 export function refusedSandboxes(error: unknown): string[] | null {
   if (!(error instanceof DiagnosticError) || error.diagnostics.length === 0) return null;
-  const names = error.diagnostics.map((d) => (d.code === 'apply.protected' && d.subject?.startsWith('sandbox.') ? d.subject.slice('sandbox.'.length) : undefined));
+  const names = error.diagnostics.map((d) =>
+    d.code === 'apply.protected' && d.subject?.startsWith('sandbox.') ? d.subject.slice('sandbox.'.length) : undefined,
+  );
   return names.every((n): n is string => n !== undefined) ? names : null;
 }
 
@@ -176,14 +182,17 @@ export default async function reconcile(opts: Record<string, unknown>, io: Comma
         }
       }
       const plan = result.plan;
-      const found = plan ? plan.changes.filter((c) => c.action !== 'no-op').length + plan.config_changes.filter((c) => c.action !== 'no-op').length : 0;
+      const found = plan
+        ? plan.changes.filter((c) => c.action !== 'no-op').length + plan.config_changes.filter((c) => c.action !== 'no-op').length
+        : 0;
       entry.changes_found = found + refused.length;
       // converge writes the connection-settings file once it went past planning (result.changed).
       const configWritten = result.changed && plan ? plan.config_changes.filter((c) => c.action !== 'no-op').length : 0;
       entry.applied = result.results.filter((r) => r.outcome !== 'failed' && r.outcome !== 'skipped').length + configWritten;
       const failedActions = result.results.filter((r) => r.outcome === 'failed' || r.outcome === 'skipped').length;
       entry.failed = failedActions + refused.length;
-      if (result.results.length > 0) entry.actions = result.results.map((r) => ({ address: r.address, action: r.action, outcome: r.outcome }));
+      if (result.results.length > 0)
+        entry.actions = result.results.map((r) => ({ address: r.address, action: r.action, outcome: r.outcome }));
       const failedResults = result.results.filter((r) => r.outcome === 'failed');
       const messages = failedResults.filter((r) => r.message).map((r) => `${r.address}: ${r.message}`);
       // A failure the drivers call retryable (a port in use, a lock, a slow start) may pass next time.
@@ -212,7 +221,15 @@ export default async function reconcile(opts: Record<string, unknown>, io: Comma
     let lastOutcome: PassOutcome = 'ok';
     for (let pass = 1; ; pass += 1) {
       const started = Date.now();
-      const entry: PassLog = { time: new Date(started).toISOString(), environment, pass, changes_found: 0, applied: 0, failed: 0, duration_ms: 0 };
+      const entry: PassLog = {
+        time: new Date(started).toISOString(),
+        environment,
+        pass,
+        changes_found: 0,
+        applied: 0,
+        failed: 0,
+        duration_ms: 0,
+      };
       const { outcome, secrets } = await runPass(pass, entry, signal);
       lastOutcome = outcome;
       // The loop backs off when the pass itself fails; a failing sandbox backs off alone (nextBackoff),

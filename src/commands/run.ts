@@ -16,7 +16,8 @@ function parseSettings(raw: unknown): Record<string, SettingValue> {
   const settings: Record<string, SettingValue> = {};
   for (const item of (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]).map(String)) {
     const eq = item.indexOf('=');
-    if (eq <= 0) throw new DiagnosticError(diag(`--setting ${item} is not KEY=VALUE`, { fix: 'write it as --setting max_connections=200' }));
+    if (eq <= 0)
+      throw new DiagnosticError(diag(`--setting ${item} is not KEY=VALUE`, { fix: 'write it as --setting max_connections=200' }));
     settings[item.slice(0, eq)] = item.slice(eq + 1);
   }
   return settings;
@@ -26,7 +27,9 @@ function parsePort(raw: unknown): number | undefined {
   if (raw === undefined) return undefined;
   const port = Number(raw);
   if (!Number.isInteger(port) || port < 1024 || port > 65535) {
-    throw new DiagnosticError(diag(`--port ${String(raw)} is not a port iact can use`, { fix: 'pass 1024..65535, or leave --port out for a free one' }));
+    throw new DiagnosticError(
+      diag(`--port ${String(raw)} is not a port iact can use`, { fix: 'pass 1024..65535, or leave --port out for a free one' }),
+    );
   }
   return port;
 }
@@ -34,13 +37,19 @@ function parsePort(raw: unknown): number | undefined {
 export default async function run(opts: Record<string, unknown>, io: CommandIO, args: string[]): Promise<number> {
   const command = args;
   if (command.length === 0 || !command[0]) {
-    throw new DiagnosticError(diag('iact run needs a command to run', { fix: 'put it after --, e.g. iact run --service postgres -- npm test' }));
+    throw new DiagnosticError(
+      diag('iact run needs a command to run', { fix: 'put it after --, e.g. iact run --service postgres -- npm test' }),
+    );
   }
   // Repeatable on the command line only so that a second one is refused instead of silently winning.
   const services = (Array.isArray(opts.service) ? opts.service : opts.service === undefined ? [] : [opts.service]).map(String);
   const from = typeof opts.from === 'string' ? opts.from : undefined;
   if (services.length === 0 && from === undefined) {
-    throw new DiagnosticError(diag('iact run needs --service or --from', { fix: 'e.g. iact run --service postgres -- npm test, or iact run --from db@seeded -- npm test' }));
+    throw new DiagnosticError(
+      diag('iact run needs --service or --from', {
+        fix: 'e.g. iact run --service postgres -- npm test, or iact run --from db@seeded -- npm test',
+      }),
+    );
   }
   if (services.length > 1) {
     throw new DiagnosticError(
@@ -72,7 +81,9 @@ export default async function run(opts: Record<string, unknown>, io: CommandIO, 
     interrupted ??= signal;
     signals += 1;
     if (signals >= 3) {
-      io.stderr(`iact run: stopping at once; ${sandbox ? `${sandbox.connection.name} is left behind and` : 'anything left behind'} will be removed by the next iact run\n`);
+      io.stderr(
+        `iact run: stopping at once; ${sandbox ? `${sandbox.connection.name} is left behind and` : 'anything left behind'} will be removed by the next iact run\n`,
+      );
       process.exit(SIGNAL_EXIT[signal] ?? 1);
     }
     io.stderr(`iact run: ${signal} received: removing the sandbox first (send it twice more to stop at once)\n`);
@@ -85,7 +96,11 @@ export default async function run(opts: Record<string, unknown>, io: CommandIO, 
     try {
       sandbox = await createEphemeral(
         { service, driver, settings, admin, port, from, durable: opts.durable === true },
-        { env: io.env, log: (m) => io.stderr(`iact run: ${m}\n`), project: { cwd: io.cwd, env: typeof opts.env === 'string' ? opts.env : undefined, variables: io.env } },
+        {
+          env: io.env,
+          log: (m) => io.stderr(`iact run: ${m}\n`),
+          project: { cwd: io.cwd, env: typeof opts.env === 'string' ? opts.env : undefined, variables: io.env },
+        },
       );
     } catch (error) {
       // A terminal's Ctrl-C reaches the driver script too; the failed create already cleaned up.
@@ -93,7 +108,9 @@ export default async function run(opts: Record<string, unknown>, io: CommandIO, 
       throw error;
     }
     const conn = sandbox.connection;
-    io.stderr(`iact run: ${conn.service} sandbox ${conn.name}${from ? ` (from ${from})` : ''} ready on ${conn.host}:${conn.port} after ${((Date.now() - started) / 1000).toFixed(1)}s\n`);
+    io.stderr(
+      `iact run: ${conn.service} sandbox ${conn.name}${from ? ` (from ${from})` : ''} ready on ${conn.host}:${conn.port} after ${((Date.now() - started) / 1000).toFixed(1)}s\n`,
+    );
     if (interrupted) return SIGNAL_EXIT[interrupted] ?? 1;
 
     const running = startForeground(command, { env: { ...io.env, ...conn.env }, cwd: io.cwd, log: io.stderr });
@@ -109,7 +126,9 @@ export default async function run(opts: Record<string, unknown>, io: CommandIO, 
         await sandbox.destroy();
         io.stderr(`iact run: ${name} destroyed after ${((Date.now() - destroyStarted) / 1000).toFixed(1)}s\n`);
       } catch (error) {
-        io.stderr(`warning: could not destroy ${name}: ${error instanceof Error ? error.message : String(error)}; the next iact run removes it\n`);
+        io.stderr(
+          `warning: could not destroy ${name}: ${error instanceof Error ? error.message : String(error)}; the next iact run removes it\n`,
+        );
       }
     }
     process.off('SIGINT', onSignal);

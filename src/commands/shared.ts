@@ -6,7 +6,16 @@ import { DiagnosticError, diag, formatDiagnostics, hasErrors } from '../diagnost
 import type { DriverContext, DriverWriter, SandboxStatus } from '../drivers/types.js';
 import { describeDetected } from '../manifest/detect.js';
 import { detectEnvironmentIn } from '../io/detect.js';
-import { duplicateManifest, invalidEnvironmentName, listEnvironments, loadEnvironment, manifestFile, projectSalt, sandboxRootSetting, unknownEnvironment } from '../io/load.js';
+import {
+  duplicateManifest,
+  invalidEnvironmentName,
+  listEnvironments,
+  loadEnvironment,
+  manifestFile,
+  projectSalt,
+  sandboxRootSetting,
+  unknownEnvironment,
+} from '../io/load.js';
 import { PORT_CHOSEN_AT_APPLY, type DriverName, type ResolvedEnvironment, type SandboxSpec } from '../model/types.js';
 import { readApplied } from '../apply/applied.js';
 import { beginObservation, type Observation } from '../io/observe.js';
@@ -32,11 +41,17 @@ export function selectEnvironments(opts: { dir?: unknown; env?: unknown; all?: u
   checkEnvironmentFlags(opts);
   const root = findProjectRoot(io.cwd, typeof opts.dir === 'string' ? opts.dir : undefined);
   // The CLI and the driver scripts read IACT_SANDBOX_ROOT from the same places (docs/manifest.md "Files").
-  const sandboxesFor = (environment: string) => checkedSandboxes(projectPaths(root, io.env, sandboxRootSetting(root, environment, io.env))).sandboxes;
+  const sandboxesFor = (environment: string) =>
+    checkedSandboxes(projectPaths(root, io.env, sandboxRootSetting(root, environment, io.env))).sandboxes;
   if (opts.all) {
     const environments = listEnvironments(root);
     if (environments.length === 0) throw new DiagnosticError(unknownEnvironment(root, 'development'));
-    return { root, paths: checkedSandboxes(projectPaths(root, io.env, sandboxRootSetting(root, environments[0]!, io.env))), environments, sandboxesFor };
+    return {
+      root,
+      paths: checkedSandboxes(projectPaths(root, io.env, sandboxRootSetting(root, environments[0]!, io.env))),
+      environments,
+      sandboxesFor,
+    };
   }
   const flag = typeof opts.env === 'string' ? opts.env : Array.isArray(opts.env) ? (opts.env[0] as string | undefined) : undefined;
   const detected = detectEnvironmentIn(root, { flag, env: io.env });
@@ -153,7 +168,11 @@ export async function preparePlan(
   const plan = buildPlan({
     desired: resolved,
     observed: observation.observed,
-    notices: [...observation.notices, ...(await portsTakenNotices(resolved, observation.observed)), ...(await missingExtensionNotices(resolved))],
+    notices: [
+      ...observation.notices,
+      ...(await portsTakenNotices(resolved, observation.observed)),
+      ...(await missingExtensionNotices(resolved)),
+    ],
     unobservedDrivers: observation.unobservedDrivers,
     envFile: { path: envFilePath(selected.paths, environment).relative, current },
     options,

@@ -13,7 +13,10 @@ export default async function status(opts: Record<string, unknown>, io: CommandI
 }
 
 /** The report of `iact status` for --dir/--env; the library calls it too. */
-export async function runStatus(opts: Record<string, unknown>, io: CommandIO): Promise<{ report: StatusReport; secrets: string[]; location: string }> {
+export async function runStatus(
+  opts: Record<string, unknown>,
+  io: CommandIO,
+): Promise<{ report: StatusReport; secrets: string[]; location: string }> {
   const selected = selectEnvironments({ dir: opts.dir, env: opts.env }, io);
   const environment = selected.environments[0]!;
   const { plan, observation, resolved } = await preparePlan(selected, environment, io, { targets: [], refreshOnly: false, backup: false });

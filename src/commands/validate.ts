@@ -61,7 +61,9 @@ async function run(opts: ValidateOptions, io: CommandIO): Promise<number> {
     if (result.resolved) {
       resolved.push(result.resolved);
       const count = Object.keys(result.resolved.sandboxes).length;
-      const note = result.placeholdersUsed?.length ? `; unset here, checked with .env.example values: ${result.placeholdersUsed.join(', ')}` : '';
+      const note = result.placeholdersUsed?.length
+        ? `; unset here, checked with .env.example values: ${result.placeholdersUsed.join(', ')}`
+        : '';
       notes.set(result.resolved.file, `ok  ${result.resolved.file} (${count} sandbox${count === 1 ? '' : 'es'}${note})`);
     }
   }
@@ -86,7 +88,9 @@ async function run(opts: ValidateOptions, io: CommandIO): Promise<number> {
     const badManifests = [...badFiles].filter((file) => selectedFiles.has(file) || file === '?').length;
     const elsewhere = [...badFiles].filter((file) => !selectedFiles.has(file) && file !== '?').sort();
     const also = elsewhere.length > 0 ? ` and ${elsewhere.join(', ')}` : '';
-    io.stderr(`\n${errors} error${errors === 1 ? '' : 's'} in ${badManifests} of ${selected.length} manifest${selected.length === 1 ? '' : 's'}${also}.\n`);
+    io.stderr(
+      `\n${errors} error${errors === 1 ? '' : 's'} in ${badManifests} of ${selected.length} manifest${selected.length === 1 ? '' : 's'}${also}.\n`,
+    );
     return 1;
   }
   io.stdout(`${selected.length} manifest${selected.length === 1 ? '' : 's'} valid.\n`);

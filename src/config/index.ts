@@ -50,4 +50,3 @@ export function makeConfig(resolved: ResolvedEnvironment, source: string): Envir
     resolved,
   };
 }
-

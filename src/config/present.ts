@@ -96,12 +96,18 @@ export function renderConfig(resolved: ResolvedEnvironment, opts: { format: Conf
 }
 
 /** One setting by variable name (DB_HOST) or dotted path (database.host, features.debug_mode). */
-export function lookupSetting(resolved: ResolvedEnvironment, key: string, mask: boolean): { found: true; value: string } | { found: false; candidates: string[] } {
+export function lookupSetting(
+  resolved: ResolvedEnvironment,
+  key: string,
+  mask: boolean,
+): { found: true; value: string } | { found: false; candidates: string[] } {
   const vars = connectionVariables(resolved);
   const byName = vars.find((v) => v.key === key);
   if (byName) return { found: true, value: mask && byName.sensitive ? MASKED : byName.value };
   const view = configView(resolved, '', mask) as unknown as Record<string, unknown>;
-  const value = key.split('.').reduce<unknown>((acc, k) => (acc !== null && typeof acc === 'object' ? (acc as Record<string, unknown>)[k] : undefined), view);
+  const value = key
+    .split('.')
+    .reduce<unknown>((acc, k) => (acc !== null && typeof acc === 'object' ? (acc as Record<string, unknown>)[k] : undefined), view);
   if (value !== undefined && (value === null || typeof value !== 'object')) return { found: true, value: String(value) };
   if (value !== undefined) return { found: true, value: JSON.stringify(value) };
   const paths: string[] = [];

@@ -83,7 +83,12 @@ export function buildParity(input: ParityInput): ParityReport {
   const names = envs.map((e) => e.environment);
   const rows: ParityRow[] = [];
   /** `among`: the environments a row compares (a sandbox's fields only where that sandbox exists). */
-  const add = (key: string, section: ParityRow['section'], pick: (e: ResolvedEnvironment) => DiffValue | null, among: (e: ResolvedEnvironment) => boolean = () => true) => {
+  const add = (
+    key: string,
+    section: ParityRow['section'],
+    pick: (e: ResolvedEnvironment) => DiffValue | null,
+    among: (e: ResolvedEnvironment) => boolean = () => true,
+  ) => {
     const values: Record<string, DiffValue | null> = {};
     for (const e of envs) values[e.environment] = pick(e);
     const list = envs.filter(among).map((e) => values[e.environment] ?? null);
@@ -103,19 +108,28 @@ export function buildParity(input: ParityInput): ParityReport {
     }
     add(`sandbox[${role}]`, 'sandbox', (e) => roles[envs.indexOf(e)]!.get(role)?.name ?? null);
     for (const field of [...fields].sort(fieldOrder)) {
-      add(`sandbox[${role}].${field}`, 'sandbox', (e) => {
-        const spec = roles[envs.indexOf(e)]!.get(role);
-        if (!spec) return null;
-        const sensitive = field === 'password' || e.sensitivePaths.includes(`sandboxes.${spec.name}.${field}`) || isSensitiveKey(field.replace(/^settings\./, ''));
-        return display(e, flattenSandbox(spec)[field], sensitive);
-      }, (e) => roles[envs.indexOf(e)]!.has(role));
+      add(
+        `sandbox[${role}].${field}`,
+        'sandbox',
+        (e) => {
+          const spec = roles[envs.indexOf(e)]!.get(role);
+          if (!spec) return null;
+          const sensitive =
+            field === 'password' ||
+            e.sensitivePaths.includes(`sandboxes.${spec.name}.${field}`) ||
+            isSensitiveKey(field.replace(/^settings\./, ''));
+          return display(e, flattenSandbox(spec)[field], sensitive);
+        },
+        (e) => roles[envs.indexOf(e)]!.has(role),
+      );
     }
   }
 
   // Connection settings, by the variable name apps read; ENVIRONMENT differs by definition.
   const settings = envs.map((e) => new Map(connectionVariables(e).map((v) => [v.key, v])));
   const keys: string[] = [];
-  for (const s of settings) for (const k of s.keys()) if (!keys.includes(k) && k !== 'ENVIRONMENT' && !k.startsWith('FEATURE_')) keys.push(k);
+  for (const s of settings)
+    for (const k of s.keys()) if (!keys.includes(k) && k !== 'ENVIRONMENT' && !k.startsWith('FEATURE_')) keys.push(k);
   for (const key of keys) {
     add(key, 'connection', (e) => {
       const v = settings[envs.indexOf(e)]!.get(key);
@@ -185,12 +199,16 @@ function flagRisk(row: ParityRow, names: string[], rows: ParityRow[]): void {
   };
   const sandboxField = /^sandbox\[[^\]]+\]\.(service|version)$/.exec(row.key)?.[1];
   if (sandboxField === 'service' && presentDiffers) {
-    flag(`Different engines (${spread(row, names, (v) => v !== null)}): queries, types and migrations that pass on one can fail on the other.`);
+    flag(
+      `Different engines (${spread(row, names, (v) => v !== null)}): queries, types and migrations that pass on one can fail on the other.`,
+    );
   } else if (sandboxField === 'version' && row.differs) {
     const identity = rows.find((r) => r.key === row.key.slice(0, row.key.lastIndexOf('.')));
     const withSandbox = names.filter((n) => (identity?.values[n] ?? null) !== null);
     if (presentDiffers) {
-      flag(`Version ${spread(row, names, (v) => v !== null)}: behaviour, extensions and dump formats differ between versions, so tests in one do not vouch for the other.`);
+      flag(
+        `Version ${spread(row, names, (v) => v !== null)}: behaviour, extensions and dump formats differ between versions, so tests in one do not vouch for the other.`,
+      );
     } else if (present.length > 0 && present.length < withSandbox.length) {
       flag(`Version pinned in some environments only (${spread(row, names)}): the unpinned one runs whatever binary the machine has.`);
     }
@@ -202,7 +220,9 @@ function flagRisk(row: ParityRow, names: string[], rows: ParityRow[]): void {
     const prod = productionOf(names);
     const off = names.filter((n) => n !== prod && row.values[n] !== true);
     if (row.values[prod] === true && off.length > 0) {
-      flag(`On in ${prod} but ${off.map((n) => `${row.values[n] === null ? 'absent' : 'off'} in ${n}`).join(', ')}: ${prod} runs code that ${off.join(' and ')} never exercised.`);
+      flag(
+        `On in ${prod} but ${off.map((n) => `${row.values[n] === null ? 'absent' : 'off'} in ${n}`).join(', ')}: ${prod} runs code that ${off.join(' and ')} never exercised.`,
+      );
     }
   }
 }

@@ -39,7 +39,12 @@ function diffFriendly(lines: string[]): string[] {
   });
 }
 
-const ACTION_WORD: Record<SandboxDiff['action'], string> = { create: '+ create', update: '~ update', replace: '-/+ replace', delete: '- delete' };
+const ACTION_WORD: Record<SandboxDiff['action'], string> = {
+  create: '+ create',
+  update: '~ update',
+  replace: '-/+ replace',
+  delete: '- delete',
+};
 const CHANGE_WORD = { added: '+ added', removed: '- removed', changed: '~ changed' } as const;
 const TABLE_HEAD = '| Change | What | Impact | Details |\n| --- | --- | --- | --- |';
 
@@ -57,14 +62,18 @@ function environmentRows(e: EnvironmentDiff): string[] {
   const rows: string[] = [];
   for (const s of e.sandboxes) {
     const impact = sandboxNote(s).replace(/^ \((.*)\)$/, '$1') || 'none';
-    rows.push(`| ${ACTION_WORD[s.action]} | sandbox ${code(s.name)} (${escapeCell(s.service)}) | ${s.impact === 'data-loss' ? `**${impact}**` : impact} | ${fieldDetail(s)} |`);
+    rows.push(
+      `| ${ACTION_WORD[s.action]} | sandbox ${code(s.name)} (${escapeCell(s.service)}) | ${s.impact === 'data-loss' ? `**${impact}**` : impact} | ${fieldDetail(s)} |`,
+    );
   }
   for (const c of e.connections) {
-    const detail = c.change === 'added' ? mdValue(c.after) : c.change === 'removed' ? mdValue(c.before) : `${mdValue(c.before)} → ${mdValue(c.after)}`;
+    const detail =
+      c.change === 'added' ? mdValue(c.after) : c.change === 'removed' ? mdValue(c.before) : `${mdValue(c.before)} → ${mdValue(c.after)}`;
     rows.push(`| ${CHANGE_WORD[c.change]} | setting ${code(c.key)} | env file | ${detail} |`);
   }
   for (const f of e.features) {
-    const detail = f.change === 'added' ? mdValue(f.after) : f.change === 'removed' ? mdValue(f.before) : `${mdValue(f.before)} → ${mdValue(f.after)}`;
+    const detail =
+      f.change === 'added' ? mdValue(f.after) : f.change === 'removed' ? mdValue(f.before) : `${mdValue(f.before)} → ${mdValue(f.after)}`;
     rows.push(`| ${CHANGE_WORD[f.change]} | feature ${code(f.name)} | env file | ${detail} |`);
   }
   return rows;
@@ -77,22 +86,43 @@ function cautionBlock(d: RevisionDiff): Block | undefined {
     const gone = e.sandboxes.filter((s) => s.impact === 'data-loss');
     lossy += gone.length;
     if (gone.length === 0) continue;
-    const what = gone.map((s) => `${s.action === 'delete' ? 'deletes' : 'replaces'} ${code(s.name)}${s.needs_allow_destroy ? ' (needs `--allow-destroy`)' : ''}`);
+    const what = gone.map(
+      (s) =>
+        `${s.action === 'delete' ? 'deletes' : 'replaces'} ${code(s.name)}${s.needs_allow_destroy ? ' (needs `--allow-destroy`)' : ''}`,
+    );
     items.push(`> - ${code(e.environment)}: ${what.join('; ')}`);
   }
   if (lossy === 0) return undefined;
-  return { kind: 'text', text: ['> [!CAUTION]', `> :warning: **This change loses data in ${lossy} ${lossy === 1 ? 'sandbox' : 'sandboxes'} when applied.**`, ...items].join('\n') };
+  return {
+    kind: 'text',
+    text: [
+      '> [!CAUTION]',
+      `> :warning: **This change loses data in ${lossy} ${lossy === 1 ? 'sandbox' : 'sandboxes'} when applied.**`,
+      ...items,
+    ].join('\n'),
+  };
 }
 
 export function renderRevisionMarkdown(d: RevisionDiff, opts: DiffMarkdownOptions = {}): string[] {
   const title = `iact diff · ${d.from.ref} → ${d.to.ref}`;
-  const blocks: Block[] = [{ kind: 'text', text: `**iact diff · ${code(d.from.ref)} → ${d.to.commit ? code(d.to.ref) : d.to.ref}:** ${escapeCell(revisionSummaryLine(d))}` }];
+  const blocks: Block[] = [
+    {
+      kind: 'text',
+      text: `**iact diff · ${code(d.from.ref)} → ${d.to.commit ? code(d.to.ref) : d.to.ref}:** ${escapeCell(revisionSummaryLine(d))}`,
+    },
+  ];
   const caution = cautionBlock(d);
   if (caution) blocks.push(caution);
   const errors = d.environments.filter((e) => e.status === 'error');
   if (errors.length > 0) {
-    const lines = errors.flatMap((e) => [`> - ${code(e.environment)} could not be compared:`, ...e.problems.map((p) => `>   ${code(p.split('\n')[0]!)}`)]);
-    blocks.push({ kind: 'text', text: ['> [!WARNING]', '> **Some manifests do not resolve; run `iact validate --all`.**', ...lines].join('\n') });
+    const lines = errors.flatMap((e) => [
+      `> - ${code(e.environment)} could not be compared:`,
+      ...e.problems.map((p) => `>   ${code(p.split('\n')[0]!)}`),
+    ]);
+    blocks.push({
+      kind: 'text',
+      text: ['> [!WARNING]', '> **Some manifests do not resolve; run `iact validate --all`.**', ...lines].join('\n'),
+    });
   }
   const p = palette(false);
   for (const e of d.environments) {
@@ -117,7 +147,10 @@ export function renderRevisionMarkdown(d: RevisionDiff, opts: DiffMarkdownOption
   if (unchanged.length > 0) blocks.push({ kind: 'text', text: `Unchanged: ${unchanged.join(', ')}.` });
   const { added, removed } = d.env_example;
   if (added.length + removed.length > 0) {
-    blocks.push({ kind: 'text', text: `\`.env.example\`: ${[...added.map((k) => `added ${code(k)}`), ...removed.map((k) => `removed ${code(k)}`)].join(', ')}.` });
+    blocks.push({
+      kind: 'text',
+      text: `\`.env.example\`: ${[...added.map((k) => `added ${code(k)}`), ...removed.map((k) => `removed ${code(k)}`)].join(', ')}.`,
+    });
   }
   const unset = unsetNote(d.environments);
   if (unset) blocks.push({ kind: 'text', text: `<sub>${escapeCell(unset)}</sub>` });
@@ -166,7 +199,8 @@ export function renderParityMarkdown(r: ParityReport, opts: DiffMarkdownOptions 
   const unset = Object.entries(r.unset_variables)
     .filter(([, names]) => names.length > 0)
     .map(([env, names]) => `${env}: ${names.join(', ')}`);
-  if (unset.length > 0) blocks.push({ kind: 'text', text: `<sub>Variables not set here, shown as \${NAME}: ${escapeCell(unset.join('; '))}. ${LEGEND}</sub>` });
+  if (unset.length > 0)
+    blocks.push({ kind: 'text', text: `<sub>Variables not set here, shown as \${NAME}: ${escapeCell(unset.join('; '))}. ${LEGEND}</sub>` });
   else blocks.push({ kind: 'text', text: `<sub>${LEGEND}</sub>` });
   return splitComment(blocks, { maxChars: opts.maxChars, title, marker: 'iact-diff' });
 }

@@ -12,7 +12,10 @@ export interface Palette {
   dim: Paint;
 }
 
-const sgr = (open: number, close: number): Paint => (t) => (t === '' ? t : `\u001b[${open}m${t}\u001b[${close}m`);
+const sgr =
+  (open: number, close: number): Paint =>
+  (t) =>
+    t === '' ? t : `\u001b[${open}m${t}\u001b[${close}m`;
 const plain: Paint = (t) => t;
 
 export function palette(color: boolean): Palette {
@@ -66,7 +69,12 @@ function fieldLines(s: SandboxDiff, width: number, p: Palette): string[] {
     if (s.action === 'create') return `      ${paintMark('+', p)} ${name} = ${formatDiffValue(f.after)}`;
     if (s.action === 'delete') return `      ${paintMark('-', p)} ${name} = ${formatDiffValue(f.before)}`;
     const mark = f.before === undefined ? '+' : f.after === undefined ? '-' : '~';
-    const value = mark === '+' ? formatDiffValue(f.after) : mark === '-' ? formatDiffValue(f.before) : `${formatDiffValue(f.before)} -> ${formatDiffValue(f.after)}`;
+    const value =
+      mark === '+'
+        ? formatDiffValue(f.after)
+        : mark === '-'
+          ? formatDiffValue(f.before)
+          : `${formatDiffValue(f.before)} -> ${formatDiffValue(f.after)}`;
     return `      ${paintMark(mark, p)} ${name} = ${value} ${p.dim(`# ${FIELD_NOTE[f.impact]}`)}`;
   });
 }
@@ -82,7 +90,10 @@ function settingLine(mark: string, key: string, width: number, before: string, a
 export function environmentText(e: EnvironmentDiff, p: Palette): string[] {
   const file = e.after_file ?? e.before_file ?? '';
   if (e.status === 'error') {
-    return [`${paintMark('!', p)} ${p.bold(`environment ${e.environment}`)} could not be compared (${file}):`, ...e.problems.flatMap((l) => l.split('\n').map((x) => `    ${x}`))];
+    return [
+      `${paintMark('!', p)} ${p.bold(`environment ${e.environment}`)} could not be compared (${file}):`,
+      ...e.problems.flatMap((l) => l.split('\n').map((x) => `    ${x}`)),
+    ];
   }
   if (e.status === 'unchanged') return [`  ${p.bold(`environment ${e.environment}`)} (${file}): no changes`];
   const head =
@@ -100,7 +111,8 @@ export function environmentText(e: EnvironmentDiff, p: Palette): string[] {
   if (e.connections.length > 0) {
     lines.push('  connection settings:');
     const width = Math.max(0, ...e.connections.map((c) => c.key.length));
-    for (const c of e.connections) lines.push(settingLine(CHANGE_MARK[c.change], c.key, width, formatDiffValue(c.before), formatDiffValue(c.after), p));
+    for (const c of e.connections)
+      lines.push(settingLine(CHANGE_MARK[c.change], c.key, width, formatDiffValue(c.before), formatDiffValue(c.after), p));
   }
   if (e.features.length > 0) {
     lines.push('  features:');
@@ -118,7 +130,8 @@ export function sideLabel(side: { ref: string; commit: string | null }): string 
 export function revisionSummaryLine(d: RevisionDiff): string {
   const s = d.summary;
   const failed = s.errors > 0 ? `${plural(s.errors, 'environment', 'environments')} could not be compared. ` : '';
-  if (!s.has_differences) return `${failed}No differences between ${d.from.ref} and ${d.to.ref === 'working tree' ? 'the working tree' : d.to.ref}.`;
+  if (!s.has_differences)
+    return `${failed}No differences between ${d.from.ref} and ${d.to.ref === 'working tree' ? 'the working tree' : d.to.ref}.`;
   const changed = d.environments.filter((e) => e.status !== 'unchanged' && e.status !== 'error').map((e) => e.environment);
   const parts = [`${s.create} to create, ${s.update} to update, ${s.replace} to replace, ${s.delete} to delete`];
   const extra: string[] = [];
@@ -172,7 +185,8 @@ export function renderParityText(r: ParityReport, opts: { color: boolean }): str
   const head = ['KEY', ...r.environments];
   const body = r.rows.map((row) => [row.key, ...r.environments.map((e) => cell(row.values[e], max))]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  const line = (mark: string, cells: string[]) => `${mark} ${cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')}`.trimEnd();
+  const line = (mark: string, cells: string[]) =>
+    `${mark} ${cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')}`.trimEnd();
   const out = [p.bold(`iact diff: ${r.environments.join(' vs ')} (${r.source})`), '', p.bold(line(' ', head))];
   r.rows.forEach((row, i) => {
     const text = line(paintMark(rowMark(row), p), body[i]!);

@@ -65,7 +65,11 @@ function compareEnvironment(environment: string, before: ResolvedSide | undefine
   return diff;
 }
 
-function compareSandboxes(environment: string, before: ResolvedEnvironment | undefined, after: ResolvedEnvironment | undefined): SandboxDiff[] {
+function compareSandboxes(
+  environment: string,
+  before: ResolvedEnvironment | undefined,
+  after: ResolvedEnvironment | undefined,
+): SandboxDiff[] {
   const b = before?.sandboxes ?? {};
   const a = after?.sandboxes ?? {};
   const out: SandboxDiff[] = [];
@@ -85,7 +89,11 @@ function compareSandboxes(environment: string, before: ResolvedEnvironment | und
 }
 
 function isSensitiveField(resolved: ResolvedEnvironment, name: string, field: string): boolean {
-  return field === 'password' || resolved.sensitivePaths.includes(`sandboxes.${name}.${field}`) || isSensitiveKey(field.replace(/^settings\./, ''));
+  return (
+    field === 'password' ||
+    resolved.sensitivePaths.includes(`sandboxes.${name}.${field}`) ||
+    isSensitiveKey(field.replace(/^settings\./, ''))
+  );
 }
 
 /** Apply refuses to delete or replace these without --allow-destroy (docs/commands.md "iact apply"). */
@@ -140,7 +148,13 @@ function reasonFor(f: FieldDiff): string {
   return `${f.field} ${what} (${effect[f.impact]})`;
 }
 
-function wholeSandbox(name: string, spec: SandboxSpec, resolved: ResolvedEnvironment, action: 'create' | 'delete', environment: string): SandboxDiff {
+function wholeSandbox(
+  name: string,
+  spec: SandboxSpec,
+  resolved: ResolvedEnvironment,
+  action: 'create' | 'delete',
+  environment: string,
+): SandboxDiff {
   const flat = flattenSandbox(spec);
   const fields: FieldDiff[] = [];
   for (const [field, value] of Object.entries(flat)) {
@@ -214,7 +228,8 @@ function compareEnvExample(before: string | undefined, after: string | undefined
 }
 
 function summarize(environments: EnvironmentDiff[], input: RevisionInput): DiffSummary {
-  const count = (action: SandboxDiff['action']) => environments.reduce((n, e) => n + e.sandboxes.filter((s) => s.action === action).length, 0);
+  const count = (action: SandboxDiff['action']) =>
+    environments.reduce((n, e) => n + e.sandboxes.filter((s) => s.action === action).length, 0);
   const summary: DiffSummary = {
     environments_changed: environments.filter((e) => e.status !== 'unchanged' && e.status !== 'error').length,
     create: count('create'),

@@ -64,7 +64,6 @@ export function unsetVariables(resolved: ResolvedEnvironment | undefined): strin
     .sort();
 }
 
-
 /** A sandbox as flat field -> value, the way the impact table names fields (settings.<key>). */
 export function flattenSandbox(spec: SandboxSpec): Record<string, DiffValue> {
   const out: Record<string, DiffValue> = { service: spec.service, driver: spec.driver, port: spec.port };

@@ -114,7 +114,14 @@ export async function probeMachine(probe: ProbeEnv): Promise<CheckResult[]> {
         const results: Omit<CheckResult, 'driver'>[] = [];
         const user = serviceUser(service, svc.osUser);
         if (missing.length > 0) {
-          results.push({ id: service, need: label, state: 'missing', found: `not found: ${missing.join(', ')}`, fix: installHint(svc), required: false });
+          results.push({
+            id: service,
+            need: label,
+            state: 'missing',
+            found: `not found: ${missing.join(', ')}`,
+            fix: installHint(svc),
+            required: false,
+          });
         } else {
           const server = found[0]!;
           const out = await capture(server, svc.versionArgs, env);
@@ -137,7 +144,10 @@ export async function probeMachine(probe: ProbeEnv): Promise<CheckResult[]> {
     if (!setpriv) problems.push('setpriv is not on PATH');
     if (uid === null) problems.push(`no system user ${user}`);
     if (problems.length > 0) {
-      const fix = uid === null ? `useradd --system --no-create-home --shell /usr/sbin/nologin ${user} (installing the server package creates it)` : 'apt-get install util-linux';
+      const fix =
+        uid === null
+          ? `useradd --system --no-create-home --shell /usr/sbin/nologin ${user} (installing the server package creates it)`
+          : 'apt-get install util-linux';
       return { id: `${service}-user`, need, state: 'missing', found: problems.join('; '), fix, required: false };
     }
     return { id: `${service}-user`, need, state: 'ok', found: `user ${user} (uid ${uid}) via setpriv`, required: false };
@@ -159,28 +169,60 @@ export async function probeMachine(probe: ProbeEnv): Promise<CheckResult[]> {
     const missing = BASE_TOOLS.filter((_, i) => !found[i]);
     if (missing.length === 0) return { id: 'tools', need, state: 'ok', found: 'all on PATH', required: true };
     const pkgs = [...new Set(missing.map((t) => t.pkg))];
-    return { id: 'tools', need, state: 'missing', found: `not found: ${missing.map((t) => t.bin).join(', ')}`, fix: `apt-get install ${pkgs.join(' ')}`, required: true };
+    return {
+      id: 'tools',
+      need,
+      state: 'missing',
+      found: `not found: ${missing.map((t) => t.bin).join(', ')}`,
+      fix: `apt-get install ${pkgs.join(' ')}`,
+      required: true,
+    };
   });
 
   /** What new data directories are made with here, as the drivers decide it (bash/lib/storage.sh; docs/data.md "Storage"). */
   const storage = memo(async (): Promise<Omit<CheckResult, 'driver'>> => {
     const need = 'copy-on-write data directories (overlayfs or reflinks)';
-    const [out, run] = await Promise.all([capture('bash', [path.join(packageDir(), 'bash', 'lightweight_venv.sh'), 'storage'], env, 5000), runRoot(env, false)]);
-    const ephemeral = run.tmpfs ? `; iact run keeps data on tmpfs (${run.root})` : `; iact run keeps data in ${run.root} (no roomy tmpfs at /dev/shm)`;
+    const [out, run] = await Promise.all([
+      capture('bash', [path.join(packageDir(), 'bash', 'lightweight_venv.sh'), 'storage'], env, 5000),
+      runRoot(env, false),
+    ]);
+    const ephemeral = run.tmpfs
+      ? `; iact run keeps data on tmpfs (${run.root})`
+      : `; iact run keeps data in ${run.root} (no roomy tmpfs at /dev/shm)`;
     let mode: { storage?: string; reason?: string } = {};
     try {
       mode = JSON.parse(out.stdout) as typeof mode;
     } catch {
-      return { id: 'storage', need, state: 'warning', found: `could not ask the driver: ${out.stderr.trim().split('\n').pop() ?? 'no output'}`, required: false };
+      return {
+        id: 'storage',
+        need,
+        state: 'warning',
+        found: `could not ask the driver: ${out.stderr.trim().split('\n').pop() ?? 'no output'}`,
+        required: false,
+      };
     }
     if (mode.storage === 'copy') {
-      return { id: 'storage', need, state: 'warning', found: `copy: ${mode.reason ?? ''}${ephemeral}`, fix: 'run iact as root (overlayfs), or put IACT_SANDBOX_ROOT on btrfs or xfs (reflinks): a new sandbox and a snapshot then copy no data', required: false };
+      return {
+        id: 'storage',
+        need,
+        state: 'warning',
+        found: `copy: ${mode.reason ?? ''}${ephemeral}`,
+        fix: 'run iact as root (overlayfs), or put IACT_SANDBOX_ROOT on btrfs or xfs (reflinks): a new sandbox and a snapshot then copy no data',
+        required: false,
+      };
     }
     return { id: 'storage', need, state: 'ok', found: `${mode.storage ?? 'unknown'}: ${mode.reason ?? ''}${ephemeral}`, required: false };
   });
 
   const lightweight = async (): Promise<CheckResult[]> => {
-    const [b, j, t, st, majors, ...services] = await Promise.all([bash(), jq(), tools(), storage(), pgMajors(), ...SERVER_SERVICES.map((s) => serviceChecks.get(s)!())]);
+    const [b, j, t, st, majors, ...services] = await Promise.all([
+      bash(),
+      jq(),
+      tools(),
+      storage(),
+      pgMajors(),
+      ...SERVER_SERVICES.map((s) => serviceChecks.get(s)!()),
+    ]);
     const own = [b!, j!, t!, st!, ...(services as Omit<CheckResult, 'driver'>[][]).flat(), majors as Omit<CheckResult, 'driver'>];
     return own.map((r) => ({ ...r, driver: 'lightweight' as DriverName }));
   };
@@ -190,7 +232,14 @@ export async function probeMachine(probe: ProbeEnv): Promise<CheckResult[]> {
       Promise.resolve<Omit<CheckResult, 'driver'>>(
         root
           ? { id: 'root', need: 'root (to create namespaces)', state: 'ok', found: 'running as root', required: true }
-          : { id: 'root', need: 'root (to create namespaces)', state: 'missing', found: `running as uid ${probe.uid}`, fix: 'run iact as root (sudo) to use the namespace driver, or use the lightweight driver', required: true },
+          : {
+              id: 'root',
+              need: 'root (to create namespaces)',
+              state: 'missing',
+              found: `running as uid ${probe.uid}`,
+              fix: 'run iact as root (sudo) to use the namespace driver, or use the lightweight driver',
+              required: true,
+            },
       ),
       probeBwrap(env, root),
       probeForwarder(env),
@@ -216,9 +265,22 @@ async function extensionsCheck(): Promise<Omit<CheckResult, 'driver'>> {
   const need = 'PostgreSQL extensions (extensions:)';
   const installed = await installedExtensions();
   if (!installed || installed.names.length === 0) {
-    return { id: 'postgres-extensions', need, state: 'warning', found: 'no extension control files found', fix: 'apt-get install -y postgresql-contrib', required: false };
+    return {
+      id: 'postgres-extensions',
+      need,
+      state: 'warning',
+      found: 'no extension control files found',
+      fix: 'apt-get install -y postgresql-contrib',
+      required: false,
+    };
   }
-  return { id: 'postgres-extensions', need, state: 'ok', found: `${installed.names.length} for PostgreSQL ${installed.version}: ${installed.names.join(', ')}`, required: false };
+  return {
+    id: 'postgres-extensions',
+    need,
+    state: 'ok',
+    found: `${installed.names.length} for PostgreSQL ${installed.version}: ${installed.names.join(', ')}`,
+    required: false,
+  };
 }
 
 async function userId(user: string): Promise<number | null> {
@@ -235,10 +297,26 @@ async function userId(user: string): Promise<number | null> {
 async function probeBwrap(env: NodeJS.ProcessEnv, root: boolean): Promise<Omit<CheckResult, 'driver'>> {
   const need = 'bwrap (the sandbox: its own file system and pid/mount/ipc/uts/net/cgroup namespaces)';
   const file = await which('bwrap', env);
-  if (!file) return { id: 'bwrap', need, state: 'missing', found: 'bwrap not found on PATH', fix: 'apt-get install bubblewrap', required: true };
+  if (!file)
+    return { id: 'bwrap', need, state: 'missing', found: 'bwrap not found on PATH', fix: 'apt-get install bubblewrap', required: true };
   if (!root) return { id: 'bwrap', need, state: 'ok', found: `${file} (not tried: needs root)`, required: true };
   // The driver's own shape of sandbox (bash/lib/namespace.sh), around an absolute program from /usr.
-  const args = ['--unshare-ipc', '--unshare-pid', '--unshare-net', '--unshare-uts', '--unshare-cgroup', '--ro-bind', '/usr', '/usr', '--symlink', 'usr/lib', '/lib', '--symlink', 'usr/bin', '/bin'];
+  const args = [
+    '--unshare-ipc',
+    '--unshare-pid',
+    '--unshare-net',
+    '--unshare-uts',
+    '--unshare-cgroup',
+    '--ro-bind',
+    '/usr',
+    '/usr',
+    '--symlink',
+    'usr/lib',
+    '/lib',
+    '--symlink',
+    'usr/bin',
+    '/bin',
+  ];
   if (existsSync('/usr/lib64')) args.push('--symlink', 'usr/lib64', '/lib64');
   const out = await capture(file, [...args, '--proc', '/proc', '--dev', '/dev', '--', '/usr/bin/true'], env);
   if (!out.ok) {
@@ -271,7 +349,8 @@ async function probeForwarder(env: NodeJS.ProcessEnv): Promise<Omit<CheckResult,
 async function probeCgroupMemory(): Promise<Omit<CheckResult, 'driver'>> {
   const need = 'cgroup v1 memory controller (memory: limits)';
   const v1 = '/sys/fs/cgroup/memory';
-  if (existsSync(path.join(v1, 'memory.limit_in_bytes'))) return { id: 'cgroup-memory', need, state: 'ok', found: `cgroup v1 (${v1})`, required: false };
+  if (existsSync(path.join(v1, 'memory.limit_in_bytes')))
+    return { id: 'cgroup-memory', need, state: 'ok', found: `cgroup v1 (${v1})`, required: false };
   for (const file of ['/sys/fs/cgroup/cgroup.controllers', '/sys/fs/cgroup/unified/cgroup.controllers']) {
     try {
       const controllers = (await readFile(file, 'utf8')).split(/\s+/);
@@ -311,8 +390,22 @@ async function probeDocker(env: NodeJS.ProcessEnv): Promise<Omit<CheckResult, 'd
   const cli = await which('docker', env);
   if (!cli) {
     return [
-      { id: 'docker-cli', need: cliNeed, state: 'missing', found: 'docker not found on PATH', fix: 'apt-get install docker.io', required: true },
-      { id: 'docker-engine', need: engineNeed, state: 'missing', found: 'not checked: no docker CLI', fix: `apt-get install docker.io, then ${scriptPath('docker-engine.sh')} start`, required: true },
+      {
+        id: 'docker-cli',
+        need: cliNeed,
+        state: 'missing',
+        found: 'docker not found on PATH',
+        fix: 'apt-get install docker.io',
+        required: true,
+      },
+      {
+        id: 'docker-engine',
+        need: engineNeed,
+        state: 'missing',
+        found: 'not checked: no docker CLI',
+        fix: `apt-get install docker.io, then ${scriptPath('docker-engine.sh')} start`,
+        required: true,
+      },
     ];
   }
   const candidates = engineCandidates(env);
@@ -321,7 +414,9 @@ async function probeDocker(env: NodeJS.ProcessEnv): Promise<Omit<CheckResult, 'd
     ...candidates.map((host) => capture(cli, ['info', '--format', '{{.ServerVersion}}'], { ...env, DOCKER_HOST: host }, 4000)),
   ]);
   const version = firstVersion(cliVersion!.stdout) ?? 'unknown version';
-  const results: Omit<CheckResult, 'driver'>[] = [{ id: 'docker-cli', need: cliNeed, state: 'ok', found: `${version} (${cli})`, required: true }];
+  const results: Omit<CheckResult, 'driver'>[] = [
+    { id: 'docker-cli', need: cliNeed, state: 'ok', found: `${version} (${cli})`, required: true },
+  ];
   const index = answers.findIndex((a) => a.ok && a.stdout.trim() !== '');
   if (index === -1) {
     results.push({
@@ -333,12 +428,25 @@ async function probeDocker(env: NodeJS.ProcessEnv): Promise<Omit<CheckResult, 'd
       required: true,
     });
     for (const [service, image] of DOCKER_IMAGES) {
-      results.push({ id: `${service}-image`, need: `image ${image}`, state: 'warning', found: 'not checked: no engine', fix: `start the engine, then ${scriptPath('docker-images.sh')} ${service}`, required: false });
+      results.push({
+        id: `${service}-image`,
+        need: `image ${image}`,
+        state: 'warning',
+        found: 'not checked: no engine',
+        fix: `start the engine, then ${scriptPath('docker-images.sh')} ${service}`,
+        required: false,
+      });
     }
     return results;
   }
   const host = candidates[index]!;
-  results.push({ id: 'docker-engine', need: engineNeed, state: 'ok', found: `engine ${answers[index]!.stdout.trim()} at ${host}`, required: true });
+  results.push({
+    id: 'docker-engine',
+    need: engineNeed,
+    state: 'ok',
+    found: `engine ${answers[index]!.stdout.trim()} at ${host}`,
+    required: true,
+  });
   const images = await Promise.all(
     DOCKER_IMAGES.map(async ([service, image]) => {
       const out = await capture(cli, ['image', 'inspect', '--format', '{{.Id}}', image], { ...env, DOCKER_HOST: host }, 4000);
@@ -349,7 +457,14 @@ async function probeDocker(env: NodeJS.ProcessEnv): Promise<Omit<CheckResult, 'd
     results.push(
       present
         ? { id: `${service}-image`, need: `image ${image}`, state: 'ok', found: 'present', required: false }
-        : { id: `${service}-image`, need: `image ${image}`, state: 'missing', found: 'not built', fix: `${scriptPath('docker-images.sh')} ${service} (or set image: in the manifest)`, required: false },
+        : {
+            id: `${service}-image`,
+            need: `image ${image}`,
+            state: 'missing',
+            found: 'not built',
+            fix: `${scriptPath('docker-images.sh')} ${service} (or set image: in the manifest)`,
+            required: false,
+          },
     );
   }
   return results;

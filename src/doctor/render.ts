@@ -35,7 +35,8 @@ export function renderDoctorText(results: readonly CheckResult[], options: { col
     const state = verdict.usable ? paint('32', `usable; services: ${verdict.services.join(', ')}`) : paint('31', 'not usable here');
     lines.push(`${label}: ${state}`);
     const sameAsDefault = (r: CheckResult) =>
-      verdict.driver !== DEFAULT_DRIVER && results.some((d) => d.driver === DEFAULT_DRIVER && d.id === r.id && d.state === r.state && d.found === r.found);
+      verdict.driver !== DEFAULT_DRIVER &&
+      results.some((d) => d.driver === DEFAULT_DRIVER && d.id === r.id && d.state === r.state && d.found === r.found);
     for (const r of own.filter((c) => !sameAsDefault(c))) {
       const mark = paint(tint[r.state], MARK[r.state].padEnd(7));
       lines.push(`  ${mark}  ${r.need.padEnd(needWidth)}  ${r.found}`);
@@ -55,6 +56,11 @@ export function renderDoctorText(results: readonly CheckResult[], options: { col
   return `${lines.join('\n')}\n`;
 }
 
-export function doctorJson(results: readonly CheckResult[]): { default_driver: string; usable: boolean; drivers: DriverVerdict[]; checks: CheckResult[] } {
+export function doctorJson(results: readonly CheckResult[]): {
+  default_driver: string;
+  usable: boolean;
+  drivers: DriverVerdict[];
+  checks: CheckResult[];
+} {
   return { default_driver: DEFAULT_DRIVER, usable: defaultDriverUsable(results), drivers: verdicts(results), checks: [...results] };
 }

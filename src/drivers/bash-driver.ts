@@ -9,7 +9,18 @@ import type { DriverName } from '../model/types.js';
 import { packageDir } from '../package-dir.js';
 import { redact } from '../secrets/index.js';
 import { DriverError, humanStderr, reportedError, type DriverErrorKind } from './errors.js';
-import type { BatchResult, DriverAvailability, DriverContext, DriverSpec, DriverWriter, SandboxStatus, SnapshotDriver, SnapshotRecord, StorageMode, UpdateOptions } from './types.js';
+import type {
+  BatchResult,
+  DriverAvailability,
+  DriverContext,
+  DriverSpec,
+  DriverWriter,
+  SandboxStatus,
+  SnapshotDriver,
+  SnapshotRecord,
+  StorageMode,
+  UpdateOptions,
+} from './types.js';
 
 export const BASH_DIR = path.join(packageDir(), 'bash');
 
@@ -89,7 +100,11 @@ const usage = (summary: string): DriverError => new DriverError({ summary, kind:
 const driverTimeoutMs = (): number => Number(process.env.IACT_DRIVER_TIMEOUT_MS) || DEFAULT_TIMEOUT_MS;
 
 function tail(text: string, lines: number): string {
-  return text.split('\n').filter((l) => l.trim() !== '').slice(-lines).join('\n');
+  return text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .slice(-lines)
+    .join('\n');
 }
 
 function checkName(name: string): void {
@@ -118,7 +133,13 @@ function parseJson<T>(stdout: string, command: string): T {
   try {
     return JSON.parse(stdout) as T;
   } catch {
-    throw new DriverError({ summary: `${command} printed no JSON result`, kind: 'bad-output', exit: 0, command, message: `${command} printed no JSON result` });
+    throw new DriverError({
+      summary: `${command} printed no JSON result`,
+      kind: 'bad-output',
+      exit: 0,
+      command,
+      message: `${command} printed no JSON result`,
+    });
   }
 }
 
@@ -151,7 +172,13 @@ export class BashDriver implements DriverWriter, SnapshotDriver {
     try {
       return await parseStatus(stdout);
     } catch (error) {
-      throw new DriverError({ summary: (error as Error).message, kind: 'bad-output', exit: 0, command, message: `${(error as Error).message}\n  command: ${command}` });
+      throw new DriverError({
+        summary: (error as Error).message,
+        kind: 'bad-output',
+        exit: 0,
+        command,
+        message: `${(error as Error).message}\n  command: ${command}`,
+      });
     }
   }
 
@@ -179,7 +206,13 @@ export class BashDriver implements DriverWriter, SnapshotDriver {
       try {
         reported = JSON.parse(stdout) as BatchResult[];
       } catch {
-        throw new DriverError({ summary: 'create-many printed no JSON result', kind: 'bad-output', exit: 0, command: `bash/${this.script} create-many`, message: `create-many printed no JSON result\n  command: bash/${this.script} create-many` });
+        throw new DriverError({
+          summary: 'create-many printed no JSON result',
+          kind: 'bad-output',
+          exit: 0,
+          command: `bash/${this.script} create-many`,
+          message: `create-many printed no JSON result\n  command: bash/${this.script} create-many`,
+        });
       }
       for (const r of reported) results.set(r.name, r);
     }
@@ -194,7 +227,12 @@ export class BashDriver implements DriverWriter, SnapshotDriver {
 
   async preflight(ctx: DriverContext, spec: DriverSpec, opts: { portIsOurs: boolean }): Promise<void> {
     checkSpec(spec);
-    await this.run(ctx, ['preflight', spec.name, '--spec', '-', ...(opts.portIsOurs ? ['--port-is-ours'] : [])], secretsOf(spec), JSON.stringify(spec));
+    await this.run(
+      ctx,
+      ['preflight', spec.name, '--spec', '-', ...(opts.portIsOurs ? ['--port-is-ours'] : [])],
+      secretsOf(spec),
+      JSON.stringify(spec),
+    );
   }
 
   async start(ctx: DriverContext, name: string): Promise<void> {
@@ -217,7 +255,12 @@ export class BashDriver implements DriverWriter, SnapshotDriver {
     const out = path.resolve(ctx.root, outFile);
     await this.run(ctx, ['backup', name, '--out', out]);
     // The script writes no file for a sandbox whose create never finished (docs/driver-protocol.md "Verbs").
-    return (await access(out).then(() => true, () => false)) ? undefined : false;
+    return (await access(out).then(
+      () => true,
+      () => false,
+    ))
+      ? undefined
+      : false;
   }
 
   async snapshot(ctx: DriverContext, name: string, snapshot?: string): Promise<SnapshotRecord> {
@@ -313,13 +356,17 @@ export class BashDriver implements DriverWriter, SnapshotDriver {
       child.on('error', (error) => {
         clearTimeout(timer);
         const canceled = error.name === 'AbortError';
-        reject(failure(command, [], { exitCode: undefined, canceled, timedOut, stderr: '', message: canceled ? undefined : error.message }));
+        reject(
+          failure(command, [], { exitCode: undefined, canceled, timedOut, stderr: '', message: canceled ? undefined : error.message }),
+        );
       });
       child.on('close', (code, signal) => {
         clearTimeout(timer);
         const err = Buffer.concat(stderr).toString('utf8');
-        if (code === 0 && bytes <= MAX_OUTPUT_BYTES) resolve({ stdout: Buffer.concat(stdout).toString('utf8').replace(/\n$/, ''), command });
-        else if (bytes > MAX_OUTPUT_BYTES) reject(failure(command, [], { exitCode: undefined, stderr: err, message: `more than ${MAX_OUTPUT_BYTES} bytes of output` }));
+        if (code === 0 && bytes <= MAX_OUTPUT_BYTES)
+          resolve({ stdout: Buffer.concat(stdout).toString('utf8').replace(/\n$/, ''), command });
+        else if (bytes > MAX_OUTPUT_BYTES)
+          reject(failure(command, [], { exitCode: undefined, stderr: err, message: `more than ${MAX_OUTPUT_BYTES} bytes of output` }));
         else reject(failure(command, [], { exitCode: code ?? undefined, signal: signal ?? undefined, timedOut, stderr: err }));
       });
     });
@@ -329,7 +376,7 @@ export class BashDriver implements DriverWriter, SnapshotDriver {
     checkContext(ctx);
     const fullArgs = [...args, '--env', ctx.environment];
     const secrets = (Array.isArray(secret) ? secret : [secret]).filter((s): s is string => typeof s === 'string' && s !== '');
-    return { fullArgs, secrets, command: redact(['bash/' + this.script, ...fullArgs].join(' '), secrets) };
+    return { fullArgs, secrets, command: redact([`bash/${this.script}`, ...fullArgs].join(' '), secrets) };
   }
 
   /** Specs without passwords (create-many's `none` sandboxes), in a 0700 temp dir while the script runs. */

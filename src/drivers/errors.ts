@@ -4,8 +4,20 @@ import { diag, type Diagnostic } from '../diagnostics.js';
 
 /** The kinds a driver script reports in its `iact-error:` line (bash/lib/common.sh IACT_ERROR_KINDS). */
 export const SCRIPT_ERROR_KINDS = [
-  'usage', 'not-found', 'port-in-use', 'missing-binary', 'missing-image', 'no-engine', 'refused-setting',
-  'start-failed', 'login-failed', 'locked', 'backup-failed', 'init-failed', 'io', 'internal',
+  'usage',
+  'not-found',
+  'port-in-use',
+  'missing-binary',
+  'missing-image',
+  'no-engine',
+  'refused-setting',
+  'start-failed',
+  'login-failed',
+  'locked',
+  'backup-failed',
+  'init-failed',
+  'io',
+  'internal',
 ] as const;
 
 /** Kinds only this side can see: the run itself timed out, was interrupted, or printed no valid result. */
@@ -14,7 +26,15 @@ export const RUN_ERROR_KINDS = ['timeout', 'interrupted', 'bad-output'] as const
 export type DriverErrorKind = (typeof SCRIPT_ERROR_KINDS)[number] | (typeof RUN_ERROR_KINDS)[number];
 
 /** A next attempt may succeed without a change to the manifest (bash/lib/common.sh IACT_RETRYABLE_KINDS, plus timeout). */
-const RETRYABLE: ReadonlySet<DriverErrorKind> = new Set<DriverErrorKind>(['port-in-use', 'start-failed', 'login-failed', 'locked', 'no-engine', 'io', 'timeout']);
+const RETRYABLE: ReadonlySet<DriverErrorKind> = new Set<DriverErrorKind>([
+  'port-in-use',
+  'start-failed',
+  'login-failed',
+  'locked',
+  'no-engine',
+  'io',
+  'timeout',
+]);
 
 export function isRetryableKind(kind: DriverErrorKind): boolean {
   return RETRYABLE.has(kind);

@@ -25,12 +25,22 @@ const lightweight: AvailabilityCheck = async () => (await needJq()) ?? ok;
 
 const namespace: AvailabilityCheck = async () => {
   if (process.getuid?.() !== 0) {
-    return { available: false, reason: 'the namespace driver needs root (bubblewrap namespaces, a uid per sandbox, cgroup memory limits)', fix: 'run iact as root (sudo), or use driver: lightweight' };
+    return {
+      available: false,
+      reason: 'the namespace driver needs root (bubblewrap namespaces, a uid per sandbox, cgroup memory limits)',
+      fix: 'run iact as root (sudo), or use driver: lightweight',
+    };
   }
   const missing = (await needJq()) ?? undefined;
   if (missing) return missing;
-  if (!(await findBinary('bwrap'))) return { available: false, reason: 'bwrap is not installed (it builds the sandbox)', fix: 'apt-get install -y bubblewrap' };
-  if (!(await findBinary('socat'))) return { available: false, reason: 'socat is not installed (it exposes the sandbox port on 127.0.0.1)', fix: 'apt-get install -y socat' };
+  if (!(await findBinary('bwrap')))
+    return { available: false, reason: 'bwrap is not installed (it builds the sandbox)', fix: 'apt-get install -y bubblewrap' };
+  if (!(await findBinary('socat')))
+    return {
+      available: false,
+      reason: 'socat is not installed (it exposes the sandbox port on 127.0.0.1)',
+      fix: 'apt-get install -y socat',
+    };
   return ok;
 };
 
@@ -53,7 +63,11 @@ const docker: AvailabilityCheck = async (ctx, driver) => {
     });
     if (r.exitCode === 0) return ok;
     const reported = reportedError(String(r.stderr ?? ''), r.exitCode);
-    return { available: false, reason: reported?.summary || 'the docker engine is not reachable', fix: reported?.fix || 'start a docker engine (dockerd) and retry' };
+    return {
+      available: false,
+      reason: reported?.summary || 'the docker engine is not reachable',
+      fix: reported?.fix || 'start a docker engine (dockerd) and retry',
+    };
   }
   if (!(await findBinary('docker'))) return { available: false, reason: 'docker is not installed', fix: 'apt-get install -y docker.io' };
   const r = await execa('docker', ['info', '--format', '{{.ServerVersion}}'], { stdin: 'ignore', reject: false, timeout: 5_000 });

@@ -74,7 +74,11 @@ export function specHash(spec: Omit<ObservedSpec, 'spec_hash'> | ObservedSpec): 
  * What sandbox.json should say for this sandbox, minus its hash (plans compare this; no hashing).
  * `sensitive`: setting keys filled from a sensitive variable (sensitiveSettingKeys), kept as hashes too.
  */
-export function observableSpec(environment: string, sandbox: SandboxSpec, sensitive: ReadonlySet<string> = NO_KEYS): Omit<ObservedSpec, 'spec_hash'> {
+export function observableSpec(
+  environment: string,
+  sandbox: SandboxSpec,
+  sensitive: ReadonlySet<string> = NO_KEYS,
+): Omit<ObservedSpec, 'spec_hash'> {
   return {
     name: sandbox.name,
     environment,

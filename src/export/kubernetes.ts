@@ -14,7 +14,10 @@ export interface KubernetesExportOptions {
   includeSecrets: boolean;
 }
 
-export type KubeObject = { apiVersion: string; kind: string; metadata: { name: string; labels: Record<string, string> } } & Record<string, unknown>;
+export type KubeObject = { apiVersion: string; kind: string; metadata: { name: string; labels: Record<string, string> } } & Record<
+  string,
+  unknown
+>;
 
 /** One YAML document: the object, and the comment lines printed above it. */
 export interface KubeDocument {
@@ -48,7 +51,12 @@ interface ServiceImage {
 /** The official image, with the default version, port and data path of the catalogue's docker facts. */
 function serviceImage(service: ClusterService): ServiceImage {
   const entry = CATALOG[service];
-  return { repository: OFFICIAL_IMAGE[service], defaultVersion: entry.defaultVersion ?? 'latest', port: entry.docker!.port, dataPath: entry.docker!.dataPath };
+  return {
+    repository: OFFICIAL_IMAGE[service],
+    defaultVersion: entry.defaultVersion ?? 'latest',
+    port: entry.docker!.port,
+    dataPath: entry.docker!.dataPath,
+  };
 }
 
 const isClusterService = (service: ServiceKind): service is ClusterService => service in OFFICIAL_IMAGE;
@@ -115,7 +123,10 @@ function plainSettings(sandbox: SandboxSpec): [string, SettingValue][] {
   return Object.entries(sandbox.settings).filter(([key]) => !isSensitiveKey(key));
 }
 
-const fromSecret = (envName: string, secret: string, key: string) => ({ name: envName, valueFrom: { secretKeyRef: { name: secret, key } } });
+const fromSecret = (envName: string, secret: string, key: string) => ({
+  name: envName,
+  valueFrom: { secretKeyRef: { name: secret, key } },
+});
 
 /** A Secret left out of the export: its name, type and keys, and how to make it (docs/kubernetes.md). */
 function secretComments(secret: SandboxSecret, how: string, command: string): string[] {
@@ -127,12 +138,19 @@ function secretComments(secret: SandboxSecret, how: string, command: string): st
 }
 
 function secretObject(environment: string, sandbox: string | undefined, secret: SandboxSecret): KubeObject {
-  return { apiVersion: 'v1', kind: 'Secret', metadata: { name: secret.name, labels: labels(environment, sandbox) }, type: secret.type, stringData: secret.data };
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: secret.name, labels: labels(environment, sandbox) },
+    type: secret.type,
+    stringData: secret.data,
+  };
 }
 
 function secretDocument(environment: string, sandbox: SandboxSpec, opts: KubernetesExportOptions): KubeDocument {
   const secret = sandboxSecret(sandbox);
-  if (opts.includeSecrets) return { comments: [`sandbox ${sandbox.name}: its credentials`], object: secretObject(environment, sandbox.name, secret) };
+  if (opts.includeSecrets)
+    return { comments: [`sandbox ${sandbox.name}: its credentials`], object: secretObject(environment, sandbox.name, secret) };
   const username = secret.data.username === undefined ? '' : ` --from-literal=username=${secret.data.username}`;
   const others = Object.keys(secret.data).filter((k) => k !== 'username' && k !== 'password');
   const command = `printf '%s' "$PASSWORD" | kubectl create secret generic ${secret.name} --type=${secret.type}${username} --from-file=password=/dev/stdin`;
@@ -154,7 +172,14 @@ function redisStartScript(secretEnv: [string, string][]): string {
   const lines = secretEnv.map(
     ([key, env]) => `{ printf '${key} "'; printf '%s' "$${env}" | sed 's/[\\\\"]/\\\\&/g'; printf '"\\n'; } >> "$conf"`,
   );
-  return ['set -eu', 'umask 077', 'conf="${TMPDIR:-/tmp}/iact-secrets.conf"', ': > "$conf"', ...lines, 'exec redis-server "$conf" "$@"'].join('\n');
+  return [
+    'set -eu',
+    'umask 077',
+    'conf="${TMPDIR:-/tmp}/iact-secrets.conf"',
+    ': > "$conf"',
+    ...lines,
+    'exec redis-server "$conf" "$@"',
+  ].join('\n');
 }
 
 interface Container {
@@ -203,7 +228,10 @@ function containerFor(sandbox: SandboxSpec): Container {
         readinessProbe: probe(['healthcheck.sh', '--connect', '--innodb_initialized']),
       };
     case 'redis': {
-      const secretEnv: [string, string][] = [['requirepass', 'REDISCLI_AUTH'], ...secretSettings(sandbox).map(([k]): [string, string] => [k, settingEnvName(k)])];
+      const secretEnv: [string, string][] = [
+        ['requirepass', 'REDISCLI_AUTH'],
+        ...secretSettings(sandbox).map(([k]): [string, string] => [k, settingEnvName(k)]),
+      ];
       return {
         // redis-cli reads REDISCLI_AUTH, so the probe logs in without the password in its argv.
         env: [fromSecret('REDISCLI_AUTH', secret, 'password'), ...secretSettingEnv],
@@ -289,7 +317,12 @@ function cnpgClusterDocument(environment: string, sandbox: SandboxSpec): KubeDoc
       ...(res ? { resources: res } : {}),
     },
   };
-  return { comments: [`sandbox ${sandbox.name}: a CloudNativePG cluster, reached in the namespace at ${sandbox.name}-rw:${serviceImage('postgres').port}`], object: cluster };
+  return {
+    comments: [
+      `sandbox ${sandbox.name}: a CloudNativePG cluster, reached in the namespace at ${sandbox.name}-rw:${serviceImage('postgres').port}`,
+    ],
+    object: cluster,
+  };
 }
 
 /**
@@ -373,7 +406,11 @@ export function buildKubernetesExport(resolved: ResolvedEnvironment, opts: Kuber
     }
     if (!isClusterService(sandbox.service)) {
       // A tunnel reaches a server elsewhere from this machine; a cluster reaches it over its own network.
-      documents.push({ comments: [`sandbox ${sandbox.name} (service ${sandbox.service}) forwards to a server elsewhere: nothing to export; point the settings at that server`] });
+      documents.push({
+        comments: [
+          `sandbox ${sandbox.name} (service ${sandbox.service}) forwards to a server elsewhere: nothing to export; point the settings at that server`,
+        ],
+      });
       continue;
     }
     documents.push(secretDocument(env, sandbox, opts));

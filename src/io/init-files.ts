@@ -19,31 +19,50 @@ export async function resolveInitFiles(resolved: ResolvedEnvironment): Promise<D
     Object.values(resolved.sandboxes)
       .filter((sb) => sb.init !== undefined)
       .map(async (sb) => {
-        const files: InitFile[][] = await Promise.all((sb.init ?? []).map((entry, index) => filesOf(resolved, sb, entry, index, diagnostics)));
+        const files: InitFile[][] = await Promise.all(
+          (sb.init ?? []).map((entry, index) => filesOf(resolved, sb, entry, index, diagnostics)),
+        );
         sb.initFiles = files.flat();
       }),
   );
   return diagnostics;
 }
 
-async function filesOf(resolved: ResolvedEnvironment, sb: SandboxSpec, entry: string, index: number, out: Diagnostic[]): Promise<InitFile[]> {
+async function filesOf(
+  resolved: ResolvedEnvironment,
+  sb: SandboxSpec,
+  entry: string,
+  index: number,
+  out: Diagnostic[],
+): Promise<InitFile[]> {
   const kinds = CATALOG[sb.service].initKinds ?? [];
   // Locations are mapped on first read: only a problem asks for them.
   const problem = (summary: string, fix: string) =>
-    out.push(diag(summary, { location: resolved.locations[`sandboxes.${sb.name}.init.${index}`] ?? resolved.locations[`sandboxes.${sb.name}.init`], code: 'init.file', fix }));
+    out.push(
+      diag(summary, {
+        location: resolved.locations[`sandboxes.${sb.name}.init.${index}`] ?? resolved.locations[`sandboxes.${sb.name}.init`],
+        code: 'init.file',
+        fix,
+      }),
+    );
   const absolute = path.resolve(resolved.root, entry);
   const relative = (file: string) => path.relative(resolved.root, file).split(path.sep).join('/');
-  let info;
+  let info: import('node:fs').Stats;
   try {
     info = await stat(absolute);
   } catch {
-    problem(`init file ${entry} of sandbox ${sb.name} does not exist`, `create ${entry}, or fix the path: init paths are relative to the project root (the folder that holds environments/)`);
+    problem(
+      `init file ${entry} of sandbox ${sb.name} does not exist`,
+      `create ${entry}, or fix the path: init paths are relative to the project root (the folder that holds environments/)`,
+    );
     return [];
   }
   const candidates: string[] = [];
   if (info.isDirectory()) {
     // Only the kinds the service runs; anything else there (a README) is left alone.
-    const names = (await readdir(absolute, { withFileTypes: true })).filter((d) => d.isFile() && kinds.includes(path.extname(d.name))).map((d) => d.name);
+    const names = (await readdir(absolute, { withFileTypes: true }))
+      .filter((d) => d.isFile() && kinds.includes(path.extname(d.name)))
+      .map((d) => d.name);
     candidates.push(...names.sort().map((n) => path.join(absolute, n)));
   } else if (kinds.includes(path.extname(absolute))) {
     candidates.push(absolute);

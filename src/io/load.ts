@@ -74,7 +74,12 @@ function readDotenvFile(root: string, rel: string): Record<string, string> {
  * `.env` then `.env.<environment>`; the process environment wins over both. Lines dotenv would
  * misread are added to `diagnostics` when given.
  */
-export function readVariables(root: string, environment: string, env: NodeJS.ProcessEnv, diagnostics?: Diagnostic[]): Record<string, string | undefined> {
+export function readVariables(
+  root: string,
+  environment: string,
+  env: NodeJS.ProcessEnv,
+  diagnostics?: Diagnostic[],
+): Record<string, string | undefined> {
   const read = (rel: string): Record<string, string> => {
     const text = readDotenvText(root, rel);
     if (text === undefined) return {};
@@ -104,7 +109,10 @@ export function unknownEnvironment(root: string, environment: string, source?: s
   return diag(`no manifest for environment "${environment}"${source ? ` (from ${source})` : ''}`, {
     code: 'env.unknown',
     detail: existing.length > 0 ? `manifests in environments/: ${existing.join(', ')}` : 'environments/ has no manifests',
-    fix: existing.length > 0 ? `use --env ${existing.join(' | ')}, or create environments/${environment}.yaml` : 'run `iact init` to scaffold development, staging and production',
+    fix:
+      existing.length > 0
+        ? `use --env ${existing.join(' | ')}, or create environments/${environment}.yaml`
+        : 'run `iact init` to scaffold development, staging and production',
   });
 }
 
@@ -187,7 +195,8 @@ export async function loadEnvironment(opts: LoadOptions): Promise<LoadResult> {
   });
   const diagnostics = [...dotenvDiagnostics, ...result.diagnostics];
   // Where the drivers keep this environment's sandboxes (IACT_SANDBOX_ROOT may come from its .env files).
-  const sandboxes = () => projectPaths(root, opts.env ?? process.env, sandboxRootSetting(root, environment, opts.env ?? process.env)).sandboxes;
+  const sandboxes = () =>
+    projectPaths(root, opts.env ?? process.env, sandboxRootSetting(root, environment, opts.env ?? process.env)).sandboxes;
   if (result.resolved && !hasErrors(result.diagnostics)) {
     // What the manifest leaves to the machine: init files as they are now, the port and password kept at the first apply.
     diagnostics.push(...(await resolveInitFiles(result.resolved)));

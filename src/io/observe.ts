@@ -73,9 +73,14 @@ export function driversOnDisk(sandboxRoot: string, environment: string, names = 
   return found;
 }
 
-async function ask(name: DriverName, ctx: DriverContext, lookup: DriverLookup, onStarted: () => void = () => undefined): Promise<DriverResult> {
+async function ask(
+  name: DriverName,
+  ctx: DriverContext,
+  lookup: DriverLookup,
+  onStarted: () => void = () => undefined,
+): Promise<DriverResult> {
   let driver: DriverReader;
-  let availability;
+  let availability: Awaited<ReturnType<DriverReader['available']>> | undefined;
   try {
     driver = await lookup(name);
     availability = await driver.available(ctx);
@@ -86,7 +91,11 @@ async function ask(name: DriverName, ctx: DriverContext, lookup: DriverLookup, o
     return {
       name,
       statuses: [],
-      notice: { severity: 'error', summary: `driver ${name} cannot run here: ${availability.reason ?? 'unavailable'}`, fix: availability.fix },
+      notice: {
+        severity: 'error',
+        summary: `driver ${name} cannot run here: ${availability.reason ?? 'unavailable'}`,
+        fix: availability.fix,
+      },
     };
   }
   try {
@@ -161,7 +170,10 @@ export function beginObservation(ctx: DriverContext, lookup: DriverLookup): Pend
         notices.push(
           wanted.has(result.name)
             ? result.notice
-            : { ...result.notice, detail: `${ctx.environment} has sandboxes of driver ${result.name} on disk that may be due for deletion` },
+            : {
+                ...result.notice,
+                detail: `${ctx.environment} has sandboxes of driver ${result.name} on disk that may be due for deletion`,
+              },
         );
         unobservedDrivers.push(result.name);
       }

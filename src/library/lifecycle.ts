@@ -72,7 +72,14 @@ export class IactError extends DiagnosticError {
 function commandIO(options: ProjectOptions): CommandIO {
   const log = options.log ?? ((text: string) => void process.stderr.write(text));
   // stdout carries only what the records and return values already hold.
-  return { cwd: options.cwd ?? process.cwd(), env: options.variables ?? process.env, stdout: () => undefined, stderr: log, isTTY: false, color: false };
+  return {
+    cwd: options.cwd ?? process.cwd(),
+    env: options.variables ?? process.env,
+    stdout: () => undefined,
+    stderr: log,
+    isTTY: false,
+    color: false,
+  };
 }
 
 /** DiagnosticError and file-system errors become IactError; anything else is a bug and stays as thrown. */
@@ -99,7 +106,10 @@ async function planJson(plan: Plan): Promise<Plan> {
 export function plan(options: PlanRequest = {}): Promise<Plan> {
   return diagnosed(async () => {
     const io = commandIO(options);
-    const [{ planOptions }, { preparePlan, selectEnvironments }] = await Promise.all([import('../commands/plan.js'), import('../commands/shared.js')]);
+    const [{ planOptions }, { preparePlan, selectEnvironments }] = await Promise.all([
+      import('../commands/plan.js'),
+      import('../commands/shared.js'),
+    ]);
     const opts = { ...flags(options), target: options.targets, refreshOnly: options.refreshOnly };
     const selected = selectEnvironments(opts, io);
     const prepared = await preparePlan(selected, selected.environments[0]!, io, planOptions(opts));
@@ -109,7 +119,11 @@ export function plan(options: PlanRequest = {}): Promise<Plan> {
 
 async function converged(
   options: ApplyRequest,
-  run: (opts: Record<string, unknown>, io: CommandIO, extras: { signal?: AbortSignal; onRecord: (r: ApplyRecord) => void }) => Promise<ConvergeResult>,
+  run: (
+    opts: Record<string, unknown>,
+    io: CommandIO,
+    extras: { signal?: AbortSignal; onRecord: (r: ApplyRecord) => void },
+  ) => Promise<ConvergeResult>,
 ): Promise<ApplyResult> {
   const events: ApplyRecord[] = [];
   const onRecord = (record: ApplyRecord) => {
@@ -134,7 +148,10 @@ async function converged(
         ? unfinished.map((r) =>
             diag(`${r.address}: ${r.action} ${r.outcome}`, {
               detail: r.message,
-              fix: r.outcome === 'failed' ? 'fix the cause above, then apply again: what converged is kept' : 'it waited for a sandbox that failed, or the run was aborted; apply again',
+              fix:
+                r.outcome === 'failed'
+                  ? 'fix the cause above, then apply again: what converged is kept'
+                  : 'it waited for a sandbox that failed, or the run was aborted; apply again',
             }),
           )
         : [diag(outcome.summary.message, { fix: 'see the events for the cause' })],

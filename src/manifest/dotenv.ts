@@ -12,7 +12,7 @@ export const MAX_DOTENV_BYTES = 1024 * 1024;
 let parser: Parse | undefined;
 
 export function parseDotenv(text: string): Record<string, string> {
-  parser ??= (util as unknown as { parseEnv?: Parse }).parseEnv ?? ((createRequire(import.meta.url)('dotenv') as { parse: Parse }).parse);
+  parser ??= (util as unknown as { parseEnv?: Parse }).parseEnv ?? (createRequire(import.meta.url)('dotenv') as { parse: Parse }).parse;
   return { ...parser(text) };
 }
 
@@ -76,7 +76,10 @@ export function lintDotenv(text: string, file: string): Diagnostic[] {
         diag(`${key} holds ${differs}, which node's dotenv and python-dotenv read differently`, {
           location: at,
           detail: 'iact, your application and its tests would each get another value (the value itself is not shown: it may be a secret)',
-          fix: quote === '`' ? `quote the value with ' or " instead` : "write it without backslash escapes: in single quotes every other character stays as written",
+          fix:
+            quote === '`'
+              ? `quote the value with ' or " instead`
+              : 'write it without backslash escapes: in single quotes every other character stays as written',
           code: 'dotenv.escape',
         }),
       );

@@ -89,7 +89,11 @@ export function interpolate(input: string, lookup: Lookup, opts: InterpolateOpti
     const value = lookup(name);
     const operator = /^(:-|-|:\?|\?)/.exec(rest)?.[0];
     if (rest.length > 0 && !operator) {
-      problems.push({ kind: 'syntax', index, message: `invalid variable reference \${${body}}: use \${${name}}, \${${name}:-default} or \${${name}:?message}` });
+      problems.push({
+        kind: 'syntax',
+        index,
+        message: `invalid variable reference \${${body}}: use \${${name}}, \${${name}:-default} or \${${name}:?message}`,
+      });
       return '';
     }
     const argument = operator ? rest.slice(operator.length) : '';

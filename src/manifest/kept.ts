@@ -39,7 +39,10 @@ export function settleKept(resolved: ResolvedEnvironment, kept: Readonly<Record<
       secrets.add(password);
     }
     const { database, cache } = resolved.connections;
-    for (const [section, bound] of [['database', database], ['cache', cache]] as const) {
+    for (const [section, bound] of [
+      ['database', database],
+      ['cache', cache],
+    ] as const) {
       if (bound?.sandbox !== name) continue;
       if (port !== undefined) bound.port = port;
       if (password !== undefined) {

@@ -96,7 +96,10 @@ export function coerce(node: JsonSchema | undefined, value: unknown, interpolate
   if (typeof value === 'number' && types.includes('string') && !numeric) return String(value);
   if (!interpolated || typeof value !== 'string' || types.includes('string')) return value;
   const text = value.trim();
-  if ((types.includes('integer') && /^[+-]?\d+$/.test(text)) || (types.includes('number') && /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text))) {
+  if (
+    (types.includes('integer') && /^[+-]?\d+$/.test(text)) ||
+    (types.includes('number') && /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text))
+  ) {
     return Number(text);
   }
   if (types.includes('boolean') && /^(true|false)$/i.test(text)) return text.toLowerCase() === 'true';
@@ -184,11 +187,22 @@ function dotted(segments: readonly (string | number)[]): string {
   return segments.length === 0 ? 'the top level' : segments.join('.');
 }
 
-const TYPE_WORDS: Record<string, string> = { integer: 'an integer', number: 'a number', string: 'a string', boolean: 'true or false', array: 'a list', object: 'a mapping' };
-const typeWords = (types: string) => types.split(',').map((t) => TYPE_WORDS[t] ?? t).join(' or ');
+const TYPE_WORDS: Record<string, string> = {
+  integer: 'an integer',
+  number: 'a number',
+  string: 'a string',
+  boolean: 'true or false',
+  array: 'a list',
+  object: 'a mapping',
+};
+const typeWords = (types: string) =>
+  types
+    .split(',')
+    .map((t) => TYPE_WORDS[t] ?? t)
+    .join(' or ');
 
 function show(value: unknown): string {
-  const text = typeof value === 'string' ? JSON.stringify(value) : JSON.stringify(value) ?? String(value);
+  const text = typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
@@ -215,7 +229,9 @@ export function validateAgainstSchema(data: unknown, ctx: SchemaContext): Diagno
   const misspelled = new Set(
     errors
       .filter((e) => e.keyword === 'additionalProperties')
-      .map((e) => `${e.instancePath}\0${didYouMean(String(e.params.additionalProperty), knownKeys(pointerToSegments(e.instancePath))) ?? ''}`),
+      .map(
+        (e) => `${e.instancePath}\0${didYouMean(String(e.params.additionalProperty), knownKeys(pointerToSegments(e.instancePath))) ?? ''}`,
+      ),
   );
   for (const error of errors) {
     // propertyNames reports each bad key, then once more for the whole object: keep the first.
@@ -247,7 +263,8 @@ function describe(error: AjvError, data: unknown, ctx: SchemaContext): Diagnosti
     return diag(`invalid name ${show(error.propertyName)} in ${here}`, {
       location: ctx.locate(keyPath, true),
       code: 'schema.name',
-      fix: typeof propertyNames?.description === 'string' ? propertyNames.description : `names must match ${String(propertyNames?.pattern)}`,
+      fix:
+        typeof propertyNames?.description === 'string' ? propertyNames.description : `names must match ${String(propertyNames?.pattern)}`,
     });
   }
   switch (error.keyword) {
@@ -276,12 +293,17 @@ function describe(error: AjvError, data: unknown, ctx: SchemaContext): Diagnosti
       const unquote =
         typeof value === 'string' &&
         ((/integer|number/.test(wanted) && /^-?\d+(\.\d+)?$/.test(value)) || (/boolean/.test(wanted) && /^(true|false)$/.test(value)));
-      return diag(`${here} must be ${typeWords(wanted)}, got ${kindOf(value)}${typeof value === 'string' || typeof value === 'number' ? ` ${shown}` : ''}`, {
-        location: ctx.locate(segments),
-        code: 'schema.type',
-        detail: description,
-        fix: unquote ? `remove the quotes: ${String(segments[segments.length - 1])}: ${String(value)}` : `write ${typeWords(wanted)} here`,
-      });
+      return diag(
+        `${here} must be ${typeWords(wanted)}, got ${kindOf(value)}${typeof value === 'string' || typeof value === 'number' ? ` ${shown}` : ''}`,
+        {
+          location: ctx.locate(segments),
+          code: 'schema.type',
+          detail: description,
+          fix: unquote
+            ? `remove the quotes: ${String(segments[segments.length - 1])}: ${String(value)}`
+            : `write ${typeWords(wanted)} here`,
+        },
+      );
     }
     case 'enum': {
       const allowed = (node?.enum as unknown[] | undefined) ?? (p.allowedValues as unknown[]) ?? [];
@@ -304,7 +326,8 @@ function describe(error: AjvError, data: unknown, ctx: SchemaContext): Diagnosti
     case 'exclusiveMaximum': {
       const min = node?.minimum ?? node?.exclusiveMinimum;
       const max = node?.maximum;
-      const range = min !== undefined && max !== undefined ? `${String(min)}..${String(max)}` : `${String(p.comparison)} ${String(p.limit)}`;
+      const range =
+        min !== undefined && max !== undefined ? `${String(min)}..${String(max)}` : `${String(p.comparison)} ${String(p.limit)}`;
       return diag(`${here} is ${shown}, out of range (${range})`, {
         location: ctx.locate(segments),
         code: 'schema.range',
@@ -319,6 +342,10 @@ function describe(error: AjvError, data: unknown, ctx: SchemaContext): Diagnosti
         fix: description ? `${description} (must match ${String(p.pattern)})` : `must match ${String(p.pattern)}`,
       });
     default:
-      return diag(`${here} ${error.message ?? 'is invalid'}`, { location: ctx.locate(segments), code: `schema.${error.keyword}`, fix: description });
+      return diag(`${here} ${error.message ?? 'is invalid'}`, {
+        location: ctx.locate(segments),
+        code: `schema.${error.keyword}`,
+        fix: description,
+      });
   }
 }

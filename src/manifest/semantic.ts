@@ -13,7 +13,10 @@ export type Locate = (segments: Segments, key?: boolean) => SourceLocation;
 type Obj = Record<string, unknown>;
 export const SANDBOX_NAME = /^[a-z][a-z0-9-]{0,62}$/;
 /** The schema's pattern for a setting key (schemas/manifest.schema.json), read from the schema itself. */
-const SETTING_KEY = new RegExp((schemaAt(['sandboxes', 'x', 'settings']) as { propertyNames: { pattern: string } }).propertyNames.pattern, 'u');
+const SETTING_KEY = new RegExp(
+  (schemaAt(['sandboxes', 'x', 'settings']) as { propertyNames: { pattern: string } }).propertyNames.pattern,
+  'u',
+);
 const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 /**
@@ -34,7 +37,10 @@ export function mergedSandboxes(data: Obj): Record<string, Obj> {
   return out;
 }
 
-export function checkSemantics(data: Obj, ctx: { environment: string; fileEnvironment: string; file: string; locate: Locate }): Diagnostic[] {
+export function checkSemantics(
+  data: Obj,
+  ctx: { environment: string; fileEnvironment: string; file: string; locate: Locate },
+): Diagnostic[] {
   const out: Diagnostic[] = [];
   const { locate, file } = ctx;
   const declared = str(data.environment);
@@ -58,11 +64,14 @@ export function checkSemantics(data: Obj, ctx: { environment: string; fileEnviro
     const owner = portOwner.get(sb.port);
     if (owner) {
       out.push(
-        diag(`port ${sb.port} of sandbox ${name} is already used by sandbox ${owner} (${formatLocation(locate(['sandboxes', owner, 'port']))})`, {
-          location: locate(['sandboxes', name, 'port']),
-          code: 'semantic.port-reused',
-          fix: 'give every sandbox its own port',
-        }),
+        diag(
+          `port ${sb.port} of sandbox ${name} is already used by sandbox ${owner} (${formatLocation(locate(['sandboxes', owner, 'port']))})`,
+          {
+            location: locate(['sandboxes', name, 'port']),
+            code: 'semantic.port-reused',
+            fix: 'give every sandbox its own port',
+          },
+        ),
       );
     } else portOwner.set(sb.port, name);
   }
@@ -82,7 +91,9 @@ export function checkSemantics(data: Obj, ctx: { environment: string; fileEnviro
     const entry = service === undefined ? undefined : serviceEntry(service);
     out.push(...tunnelProblems(name, sb, driver, locate));
     if (sb.tls === true && entry && !(entry.tlsDrivers ?? []).includes(driver as DriverName)) {
-      const where = SERVICES.filter((s) => (CATALOG[s].tlsDrivers ?? []).length > 0).map((s) => `${s} (${CATALOG[s].tlsDrivers!.join(', ')})`);
+      const where = SERVICES.filter((s) => (CATALOG[s].tlsDrivers ?? []).length > 0).map(
+        (s) => `${s} (${CATALOG[s].tlsDrivers!.join(', ')})`,
+      );
       out.push(
         diag(`sandbox ${name} sets tls: true, which ${entry.name} with the ${driver} driver cannot serve`, {
           location: locate(['sandboxes', name, 'tls'], true),
@@ -159,14 +170,19 @@ export function checkSemantics(data: Obj, ctx: { environment: string; fileEnviro
         const owned = isReserved(entry.name, key);
         const allowed = entry.settings === 'any' ? [] : entry.settings;
         out.push(
-          diag(owned ? `setting ${key} of sandbox ${name} is managed by iact` : `setting ${key} is not one a ${entry.name} sandbox may set`, {
-            location: locate(['sandboxes', name, 'settings', key], true),
-            code: 'semantic.setting-refused',
-            detail: owned
-              ? undefined
-              : `settings are an allow-list (docs/manifest.md "Settings"): include directives, option prefixes and loose- forms, ACL lines and listen addresses are never allowed; ${entry.name} allows ${allowed.join(', ')}`,
-            fix: owned ? "remove it; use the sandbox's port and password fields instead" : 'remove it, or spell it as one of the allowed names exactly',
-          }),
+          diag(
+            owned ? `setting ${key} of sandbox ${name} is managed by iact` : `setting ${key} is not one a ${entry.name} sandbox may set`,
+            {
+              location: locate(['sandboxes', name, 'settings', key], true),
+              code: 'semantic.setting-refused',
+              detail: owned
+                ? undefined
+                : `settings are an allow-list (docs/manifest.md "Settings"): include directives, option prefixes and loose- forms, ACL lines and listen addresses are never allowed; ${entry.name} allows ${allowed.join(', ')}`,
+              fix: owned
+                ? "remove it; use the sandbox's port and password fields instead"
+                : 'remove it, or spell it as one of the allowed names exactly',
+            },
+          ),
         );
       }
     }
@@ -175,7 +191,13 @@ export function checkSemantics(data: Obj, ctx: { environment: string; fileEnviro
     deps.forEach((dep, index) => {
       if (typeof dep !== 'string') return;
       if (dep === name) {
-        out.push(diag(`sandbox ${name} depends on itself`, { location: locate(['sandboxes', name, 'depends_on', index]), code: 'semantic.depends-cycle', fix: `remove ${dep} from depends_on` }));
+        out.push(
+          diag(`sandbox ${name} depends on itself`, {
+            location: locate(['sandboxes', name, 'depends_on', index]),
+            code: 'semantic.depends-cycle',
+            fix: `remove ${dep} from depends_on`,
+          }),
+        );
       } else if (!(dep in sandboxes)) {
         out.push(
           diag(`sandbox ${name} depends on ${dep}, which is not a sandbox of this environment`, {
@@ -265,7 +287,11 @@ export function checkSemantics(data: Obj, ctx: { environment: string; fileEnviro
               target
                 ? `connections.cache is bound to sandbox ${bound}, a ${String(target.service)} sandbox, not redis`
                 : `connections.cache is bound to sandbox ${bound}, which does not exist`,
-              { location: locate(['connections', 'cache', 'sandbox']), code: target ? 'semantic.connection-kind' : 'semantic.connection-missing', fix: pick(names, sandboxes, servicesServing('cache')) },
+              {
+                location: locate(['connections', 'cache', 'sandbox']),
+                code: target ? 'semantic.connection-kind' : 'semantic.connection-missing',
+                fix: pick(names, sandboxes, servicesServing('cache')),
+              },
             ),
           );
         }
@@ -309,11 +335,14 @@ export function checkSemantics(data: Obj, ctx: { environment: string; fileEnviro
     if (typeof value === 'string') {
       if (envFileQuote(value) === undefined) {
         out.push(
-          diag(`${segments.join('.')} contains a single quote together with $, \`, \\ or ", which the env file cannot carry for both bash and Python`, {
-            location: locate(segments),
-            code: 'semantic.unquotable',
-            fix: 'drop one of those characters from the value',
-          }),
+          diag(
+            `${segments.join('.')} contains a single quote together with $, \`, \\ or ", which the env file cannot carry for both bash and Python`,
+            {
+              location: locate(segments),
+              code: 'semantic.unquotable',
+              fix: 'drop one of those characters from the value',
+            },
+          ),
         );
       }
     } else if (isObj(value)) for (const [k, v] of Object.entries(value)) walk(v, [...segments, k]);
@@ -348,13 +377,28 @@ function branchProblems(name: string, sb: Obj, sandboxes: Record<string, Obj>, l
   if (source === name) return [diag(`sandbox ${name} cannot be a branch of itself`, { ...at, fix: 'name another sandbox in from:' })];
   const src = sandboxes[source];
   if (!src) {
-    return [diag(`sandbox ${name} branches from ${source}, which is not a sandbox of this environment`, { ...at, fix: others.length > 0 ? `use one of: ${others.join(', ')}` : 'remove from:' })];
+    return [
+      diag(`sandbox ${name} branches from ${source}, which is not a sandbox of this environment`, {
+        ...at,
+        fix: others.length > 0 ? `use one of: ${others.join(', ')}` : 'remove from:',
+      }),
+    ];
   }
   if (src.service !== sb.service) {
-    return [diag(`sandbox ${name} (${String(sb.service)}) cannot branch from ${source}, a ${String(src.service)} sandbox`, { ...at, fix: others.length > 0 ? `use one of: ${others.join(', ')}` : 'remove from:' })];
+    return [
+      diag(`sandbox ${name} (${String(sb.service)}) cannot branch from ${source}, a ${String(src.service)} sandbox`, {
+        ...at,
+        fix: others.length > 0 ? `use one of: ${others.join(', ')}` : 'remove from:',
+      }),
+    ];
   }
   if (sb.driver === 'docker' || src.driver === 'docker') {
-    return [diag(`sandbox ${name}: the docker driver has no branches yet`, { ...at, fix: 'use driver: lightweight (or namespace) for the branch and its source' })];
+    return [
+      diag(`sandbox ${name}: the docker driver has no branches yet`, {
+        ...at,
+        fix: 'use driver: lightweight (or namespace) for the branch and its source',
+      }),
+    ];
   }
   return [];
 }
@@ -375,7 +419,7 @@ function dependencyCycles(sandboxes: Record<string, Obj>, locate: Locate): Diagn
         const key = [...cycle.slice(0, -1)].sort().join(',');
         if (!reported.has(key)) {
           reported.add(key);
-          const index = (sandboxes[name]?.depends_on as unknown[]).indexOf(dep);
+          const index = ((sandboxes[name]?.depends_on as unknown[] | undefined) ?? []).indexOf(dep);
           out.push(
             diag(`depends_on cycle: ${cycle.join(' -> ')}`, {
               location: locate(['sandboxes', name, 'depends_on', index]),
@@ -404,11 +448,14 @@ export function crossEnvironmentPortConflicts(envs: readonly ResolvedEnvironment
       if (owner && owner.env.environment !== env.environment) {
         const there = owner.env.locations[`sandboxes.${owner.name}.port`];
         out.push(
-          diag(`port ${sb.port} of sandbox ${sb.name} is also used by ${owner.env.environment}/${owner.name}${there ? ` (${formatLocation(there)})` : ''}`, {
-            location: env.locations[`sandboxes.${sb.name}.port`] ?? { file: env.file, line: 1, col: 1 },
-            code: 'semantic.port-reused-across',
-            fix: 'environments share this machine; give each sandbox its own port',
-          }),
+          diag(
+            `port ${sb.port} of sandbox ${sb.name} is also used by ${owner.env.environment}/${owner.name}${there ? ` (${formatLocation(there)})` : ''}`,
+            {
+              location: env.locations[`sandboxes.${sb.name}.port`] ?? { file: env.file, line: 1, col: 1 },
+              code: 'semantic.port-reused-across',
+              fix: 'environments share this machine; give each sandbox its own port',
+            },
+          ),
         );
       } else if (!owner) owners.set(sb.port, { env, name: sb.name });
     }
@@ -423,19 +470,34 @@ function tunnelProblems(name: string, sb: Obj, driver: string, locate: Locate): 
   if (sb.service !== 'tunnel') {
     for (const field of ['ssh', 'remote', 'checks']) {
       if (sb[field] !== undefined) {
-        out.push(diag(`sandbox ${name} sets ${field}, which only a tunnel has`, { location: at(field), code: 'semantic.tunnel-field', fix: `remove ${field}:, or use service: tunnel` }));
+        out.push(
+          diag(`sandbox ${name} sets ${field}, which only a tunnel has`, {
+            location: at(field),
+            code: 'semantic.tunnel-field',
+            fix: `remove ${field}:, or use service: tunnel`,
+          }),
+        );
       }
     }
     return out;
   }
   for (const field of ['ssh', 'remote']) {
     if (sb[field] === undefined) {
-      const fix = field === 'ssh' ? 'add ssh: { host: HOST, user: USER, knownHosts: FILE }' : 'add remote: { host: HOST, port: PORT } (as the SSH server sees it)';
+      const fix =
+        field === 'ssh'
+          ? 'add ssh: { host: HOST, user: USER, knownHosts: FILE }'
+          : 'add remote: { host: HOST, port: PORT } (as the SSH server sees it)';
       out.push(diag(`tunnel sandbox ${name} needs ${field}`, { location: at(), code: 'semantic.sandbox-field', fix }));
     }
   }
   if (driver !== 'lightweight') {
-    out.push(diag(`tunnel sandbox ${name} uses driver ${driver}`, { location: at('driver'), code: 'semantic.tunnel-driver', fix: 'use driver: lightweight (an ssh process on this machine)' }));
+    out.push(
+      diag(`tunnel sandbox ${name} uses driver ${driver}`, {
+        location: at('driver'),
+        code: 'semantic.tunnel-driver',
+        fix: 'use driver: lightweight (an ssh process on this machine)',
+      }),
+    );
   }
   const checks = str(sb.checks) ?? 'tcp';
   const needs = checks === 'redis' ? ['password'] : checks === 'tcp' ? [] : ['database', 'user', 'password'];
@@ -460,8 +522,22 @@ function tunnelBindingProblems(db: Obj, through: string, sandboxes: Record<strin
   const tunnels = names.filter((n) => sandboxes[n]!.service === 'tunnel');
   const fix = tunnels.length > 0 ? `use one of: ${tunnels.join(', ')}` : 'add a sandbox with service: tunnel';
   const target = sandboxes[through];
-  if (!target) out.push(diag(`connections.database.sshTunnel is bound to sandbox ${through}, which does not exist`, { location, code: 'semantic.connection-missing', fix }));
-  else if (target.service !== 'tunnel') out.push(diag(`connections.database.sshTunnel is bound to sandbox ${through}, a ${String(target.service)} sandbox, not a tunnel`, { location, code: 'semantic.connection-kind', fix }));
+  if (!target)
+    out.push(
+      diag(`connections.database.sshTunnel is bound to sandbox ${through}, which does not exist`, {
+        location,
+        code: 'semantic.connection-missing',
+        fix,
+      }),
+    );
+  else if (target.service !== 'tunnel')
+    out.push(
+      diag(`connections.database.sshTunnel is bound to sandbox ${through}, a ${String(target.service)} sandbox, not a tunnel`, {
+        location,
+        code: 'semantic.connection-kind',
+        fix,
+      }),
+    );
   for (const field of ['sandbox', 'host', 'port']) {
     if (db[field] !== undefined) {
       out.push(

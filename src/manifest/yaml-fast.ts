@@ -439,7 +439,8 @@ class SubsetParser {
         // Not closed on this line: a multi-line scalar.
         if (quote === -1) bail();
         // '' is an escaped quote; a lone ' closes the scalar.
-        if (quote + 1 === line.length || line.charCodeAt(quote + 1) !== SQUOTE) return this.closeQuoted(out + line.slice(from, quote), quote, 'QUOTE_SINGLE');
+        if (quote + 1 === line.length || line.charCodeAt(quote + 1) !== SQUOTE)
+          return this.closeQuoted(out + line.slice(from, quote), quote, 'QUOTE_SINGLE');
         out += line.slice(from, quote + 1);
         from = quote + 2;
       }

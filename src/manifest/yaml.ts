@@ -82,7 +82,11 @@ export function parseYamlFull(text: string, file: string): ParsedYaml {
   try {
     doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, merge: false, strict: true });
   } catch (error) {
-    return { data: undefined, origins, diagnostics: [diag(`cannot parse YAML: ${(error as Error).message}`, { location: { file, line: 1, col: 1 }, code: 'yaml.syntax' })] };
+    return {
+      data: undefined,
+      origins,
+      diagnostics: [diag(`cannot parse YAML: ${(error as Error).message}`, { location: { file, line: 1, col: 1 }, code: 'yaml.syntax' })],
+    };
   }
 
   const diagnostics: Diagnostic[] = [];
@@ -112,7 +116,9 @@ export function parseYamlFull(text: string, file: string): ParsedYaml {
       diag(duplicate ? `duplicate key: ${keyTextAt(text, error.pos[0])}` : `invalid YAML: ${firstLine(error.message, error.code)}`, {
         location: tooDeep ? { ...at(error.pos[0]), col: 1 } : at(error.pos[0]),
         code: duplicate ? 'yaml.duplicate-key' : 'yaml.syntax',
-        fix: duplicate ? 'remove one of the two entries; YAML keeps only one of them' : (YAML_FIXES[error.code] ?? 'check indentation, quotes and brackets around this position'),
+        fix: duplicate
+          ? 'remove one of the two entries; YAML keeps only one of them'
+          : (YAML_FIXES[error.code] ?? 'check indentation, quotes and brackets around this position'),
       }),
     );
   }
@@ -165,7 +171,9 @@ export function parseYamlFull(text: string, file: string): ParsedYaml {
         const key = String(keyNode.value);
         if (key === '__proto__') {
           // Assigning it anywhere downstream would replace an object's prototype.
-          diagnostics.push(diag('the key __proto__ is not allowed', { location: at(keyNode.range?.[0] ?? 0), code: 'yaml.key', fix: 'remove it' }));
+          diagnostics.push(
+            diag('the key __proto__ is not allowed', { location: at(keyNode.range?.[0] ?? 0), code: 'yaml.key', fix: 'remove it' }),
+          );
           continue;
         }
         const childPath = [...path, key];
@@ -174,7 +182,12 @@ export function parseYamlFull(text: string, file: string): ParsedYaml {
         const valueOrigin: ValueOrigin = valueNode?.range ? origin(valueNode) : { value: keyLoc ?? { file, line: 1, col: 1 } };
         origins.set(joinPath(childPath), { ...valueOrigin, key: keyLoc });
         // Object.create(null) + defineProperty: a "__proto__" key is data, not a prototype change.
-        Object.defineProperty(out, key, { value: walk(valueNode, childPath, depth + 1), enumerable: true, writable: true, configurable: true });
+        Object.defineProperty(out, key, {
+          value: walk(valueNode, childPath, depth + 1),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
       }
       return { ...out };
     }
@@ -205,12 +218,18 @@ function firstLine(message: string, code: string): string {
   if (code === 'MULTIPLE_DOCS') return 'a manifest is one YAML document; found a second one (---)';
   if (/Maximum call stack/.test(message)) return 'nesting too deep';
   // Garbage input can make the parser quote kilobytes of it: keep the message readable.
-  const line = message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '').replace(/[\u0000-\u001f\u007f-\u009f\ufffd]/g, '?');
+  const line = message
+    .split('\n')[0]!
+    .replace(/ at line \d+, column \d+:?$/, '')
+    .replace(/[\u0000-\u001f\u007f-\u009f\ufffd]/g, '?');
   return line.length > 120 ? `${line.slice(0, 117)}...` : line;
 }
 
 function keyTextAt(text: string, offset: number): string {
-  const rest = text.slice(offset, offset + 80).split(/[:\n]/)[0]!.trim();
+  const rest = text
+    .slice(offset, offset + 80)
+    .split(/[:\n]/)[0]!
+    .trim();
   return rest.length > 0 ? rest : '(empty)';
 }
 
@@ -244,8 +263,8 @@ export function unquotedInterpolationsInFlow(text: string): Array<{ offset: numb
       previous = '}';
       continue;
     }
-    if ((ch === '"' || ch === "'") && /[\n:,{[\-]/.test(previous)) quote = ch;
-    else if ((ch === '{' || ch === '[') && /[\n:,{[\-]/.test(previous)) depth++;
+    if ((ch === '"' || ch === "'") && /[\n:,{[-]/.test(previous)) quote = ch;
+    else if ((ch === '{' || ch === '[') && /[\n:,{[-]/.test(previous)) depth++;
     else if ((ch === '}' || ch === ']') && depth > 0) depth--;
     else if (ch === '\n' && depth === 0) {
       previous = '\n';

@@ -69,7 +69,8 @@ export function effectFor(kind: EffectKind, driver: string): FieldEffect {
 export function effectOf(field: string, service: string, driver: string): FieldEffect {
   const direct = BY_FIELD[field];
   if (direct) return effectFor(direct, driver);
-  if (field.startsWith('settings.')) return effectFor(isReloadable(service, field.slice('settings.'.length)) ? 'reload' : 'restart', driver);
+  if (field.startsWith('settings.'))
+    return effectFor(isReloadable(service, field.slice('settings.'.length)) ? 'reload' : 'restart', driver);
   return effectFor('restart', driver);
 }
 

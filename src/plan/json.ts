@@ -25,7 +25,11 @@ function sortDeep(value: Json): Json {
 }
 
 function sortHashes(hashes: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.keys(hashes).sort().map((k) => [k, hashes[k]!]));
+  return Object.fromEntries(
+    Object.keys(hashes)
+      .sort()
+      .map((k) => [k, hashes[k]!]),
+  );
 }
 
 function record(value: Record<string, DisplayValue> | null): Record<string, DisplayValue> | null {

@@ -27,9 +27,17 @@ const isRecordOrNull: Check = (v) => v === null || isRecord(v);
 const isArray: Check = (v) => Array.isArray(v);
 const isDriftList: Check = (v) =>
   Array.isArray(v) &&
-  v.every((d) => isRecord(d) && (DRIFT_KINDS as readonly unknown[]).includes((d as Record<string, unknown>).kind) && ['undefined', 'string'].includes(typeof (d as Record<string, unknown>).detail));
+  v.every(
+    (d) =>
+      isRecord(d) &&
+      (DRIFT_KINDS as readonly unknown[]).includes((d as Record<string, unknown>).kind) &&
+      ['undefined', 'string'].includes(typeof (d as Record<string, unknown>).detail),
+  );
 const isStepList: Check = (v) => Array.isArray(v) && v.every((s) => (STEPS as readonly unknown[]).includes(s));
-const oneOf = (values: readonly string[]): Check => (v) => typeof v === 'string' && values.includes(v);
+const oneOf =
+  (values: readonly string[]): Check =>
+  (v) =>
+    typeof v === 'string' && values.includes(v);
 
 const PLAN_FIELDS: Record<string, [Check, string]> = {
   environment: [isString, 'a string'],
@@ -128,7 +136,11 @@ export function parsePlanFile(text: string, file: string): Plan {
   }
   if (!isRecord(raw)) {
     throw new DiagnosticError(
-      diag(`${file} is not a plan file: expected a JSON object`, { location: { file, line: 1, col: 1 }, fix: RECREATE, code: 'planfile.shape' }),
+      diag(`${file} is not a plan file: expected a JSON object`, {
+        location: { file, line: 1, col: 1 },
+        fix: RECREATE,
+        code: 'planfile.shape',
+      }),
     );
   }
   const rawPlan = raw as Record<string, unknown>;
@@ -151,7 +163,8 @@ export function parsePlanFile(text: string, file: string): Plan {
     rawPlan.changes.forEach((c: unknown, i) => {
       checkFields(c, `plan.changes[${i}]`, CHANGE_FIELDS, problems);
       const fields = isRecord(c) ? (c as Record<string, unknown>).fields : undefined;
-      if (Array.isArray(fields)) fields.forEach((f: unknown, j) => checkFields(f, `plan.changes[${i}].fields[${j}]`, FIELD_FIELDS, problems));
+      if (Array.isArray(fields))
+        fields.forEach((f: unknown, j) => checkFields(f, `plan.changes[${i}].fields[${j}]`, FIELD_FIELDS, problems));
     });
   }
   if (Array.isArray(rawPlan.config_changes)) {

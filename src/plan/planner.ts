@@ -62,9 +62,31 @@ export interface PreparedDesired {
 
 /** Fields compared between the manifest and sandbox.json, in display order. */
 const COMPARED_FIELDS = [
-  'service', 'driver', 'version', 'image', 'port', 'database', 'user', 'password', 'auth', 'admin', 'memory', 'tls', 'extensions', 'init', 'depends_on', 'protect',
+  'service',
+  'driver',
+  'version',
+  'image',
+  'port',
+  'database',
+  'user',
+  'password',
+  'auth',
+  'admin',
+  'memory',
+  'tls',
+  'extensions',
+  'init',
+  'depends_on',
+  'protect',
   // service: tunnel (docs/tunnels.md); any change restarts the ssh process.
-  'ssh.host', 'ssh.port', 'ssh.user', 'ssh.identityFile', 'ssh.knownHosts', 'remote.host', 'remote.port', 'checks',
+  'ssh.host',
+  'ssh.port',
+  'ssh.user',
+  'ssh.identityFile',
+  'ssh.knownHosts',
+  'remote.host',
+  'remote.port',
+  'checks',
 ] as const;
 
 type Comparable = Record<string, DisplayValue | undefined>;
@@ -142,7 +164,13 @@ function display(values: Comparable, secretFields: ReadonlySet<string>): Record<
 /** A field change and the effect that decided its impact (the steps come from it). */
 type Effected = FieldChange & { effect: FieldEffect };
 
-function fieldChanges(before: Comparable, after: Comparable, service: string, driver: string, secretFields: ReadonlySet<string>): Effected[] {
+function fieldChanges(
+  before: Comparable,
+  after: Comparable,
+  service: string,
+  driver: string,
+  secretFields: ReadonlySet<string>,
+): Effected[] {
   const changes: Effected[] = [];
   const compare = (field: string) => {
     const b = before[field];
@@ -192,7 +220,12 @@ function expandTargets(targets: string[], sandboxes: Record<string, SandboxSpec>
 function modelHash(desired: ResolvedEnvironment): string {
   const secrets = new Set(desired.secretValues);
   const scrub = (value: string): string => (secrets.has(value) ? fingerprintSecret(value, desired.fingerprintKey) : value);
-  const manifest = { environment: desired.environment, sandboxes: desired.sandboxes, connections: desired.connections, features: desired.features };
+  const manifest = {
+    environment: desired.environment,
+    sandboxes: desired.sandboxes,
+    connections: desired.connections,
+    features: desired.features,
+  };
   return sha256(canonicalJson(manifest, scrub));
 }
 
@@ -305,7 +338,9 @@ function planSandbox(
     // The manifest is still what was last applied: every difference is the hand edit, and rewriting
     // sandbox.json from the manifest repairs it; the data was never touched, so nothing forces a replace.
     if (effected.length > 0 && status.spec_hash === specHash(observableSpec(status.environment, spec, desired.secretSettings))) {
-      effected = effected.map((f) => (f.effect.kind === 'replace' ? { ...f, impact: 'restart', effect: effectFor('restart', spec.driver) } : f));
+      effected = effected.map((f) =>
+        f.effect.kind === 'replace' ? { ...f, impact: 'restart', effect: effectFor('restart', spec.driver) } : f,
+      );
     }
   }
   const hasProcess = serviceEntry(spec.service)?.process ?? true;
@@ -426,7 +461,7 @@ function maskEnvText(text: string, sensitiveKeys: Set<string>, changedKeys: Set<
     .split('\n')
     .map((line) => {
       const m = /^(export\s+)?([A-Za-z_][A-Za-z0-9_]*)=/.exec(line);
-      if (!m || !m[2] || !(sensitiveKeys.has(m[2]) || isSensitiveKey(m[2]))) return line;
+      if (!m?.[2] || !(sensitiveKeys.has(m[2]) || isSensitiveKey(m[2]))) return line;
       return `${m[0]}${changedKeys.has(m[2]) ? MASKED_CHANGED : MASKED}`;
     })
     .join('\n');
@@ -445,7 +480,11 @@ export function planEnvFile(desired: ResolvedEnvironment, envFile: PlanInput['en
   const wanted = renderEnvFile(desired, { mask: false });
   const current = envFile.current;
   if (current === wanted) return { path: envFile.path, action: 'no-op', diff: '' };
-  const sensitiveKeys = new Set(connectionVariables(desired).filter((v) => v.sensitive).map((v) => v.key));
+  const sensitiveKeys = new Set(
+    connectionVariables(desired)
+      .filter((v) => v.sensitive)
+      .map((v) => v.key),
+  );
   const before = current === null ? new Map<string, string>() : envValues(current);
   const after = envValues(wanted);
   const changed = new Set([...after.keys()].filter((k) => before.has(k) && before.get(k) !== after.get(k)));
@@ -453,7 +492,10 @@ export function planEnvFile(desired: ResolvedEnvironment, envFile: PlanInput['en
   const maskedAfter = maskEnvText(wanted, sensitiveKeys, changed);
   const patch = createPatch(envFile.path, maskedBefore, maskedAfter, current === null ? '(absent)' : 'on disk', 'manifest', { context: 2 });
   // createPatch's first line is an "Index:" header meant for svn; reviewers know the ---/+++ form.
-  const diff = patch.split('\n').filter((l, i) => !(i < 2 && (l.startsWith('Index:') || /^=+$/.test(l)))).join('\n');
+  const diff = patch
+    .split('\n')
+    .filter((l, i) => !(i < 2 && (l.startsWith('Index:') || /^=+$/.test(l))))
+    .join('\n');
   return { path: envFile.path, action: current === null ? 'create' : 'update', diff };
 }
 

@@ -17,7 +17,19 @@ export type Impact = (typeof IMPACTS)[number];
  * recreate are an update's driver steps (`update --steps`, docs/driver-protocol.md).
  */
 export const STEPS = [
-  'preflight', 'backup', 'delete', 'create', 'set-password', 'grant', 'reload', 'restart', 'recreate', 'extensions', 'init', 'stop', 'start',
+  'preflight',
+  'backup',
+  'delete',
+  'create',
+  'set-password',
+  'grant',
+  'reload',
+  'restart',
+  'recreate',
+  'extensions',
+  'init',
+  'stop',
+  'start',
 ] as const;
 export type Step = (typeof STEPS)[number];
 
@@ -33,7 +45,16 @@ export function isDriverStep(step: Step): step is DriverStep {
  * Closed set of drift (docs/plan-json.md, "Drift kinds"): what the machine shows that neither the
  * last applied spec nor the manifest explain. Renderers turn a kind into a sentence (plan/drift.ts).
  */
-export const DRIFT_KINDS = ['stopped', 'unhealthy', 'half-made', 'spec-edited', 'directory-missing', 'other-driver', 'login-failed', 'data-missing'] as const;
+export const DRIFT_KINDS = [
+  'stopped',
+  'unhealthy',
+  'half-made',
+  'spec-edited',
+  'directory-missing',
+  'other-driver',
+  'login-failed',
+  'data-missing',
+] as const;
 export type DriftKind = (typeof DRIFT_KINDS)[number];
 
 export interface Drift {

@@ -52,7 +52,8 @@ export function packBlocks(blocks: Block[], budget: number): string[] {
     let open = block.open;
     let body: string[] = [];
     let bodyLength = 0; // sum of (line + '\n'), kept so each line costs O(1)
-    const fits = (line: string) => (current === '' ? 0 : current.length + 2) + open.length + bodyLength + 1 + line.length + close.length <= budget;
+    const fits = (line: string) =>
+      (current === '' ? 0 : current.length + 2) + open.length + bodyLength + 1 + line.length + close.length <= budget;
     for (const raw of block.lines) {
       let line = raw;
       if (!fits(line)) {

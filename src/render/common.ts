@@ -37,9 +37,9 @@ const CONFIG_VERBS: Record<ConfigChange['action'], string> = {
   'no-op': 'is unchanged',
 };
 
-
 export function verbOf(change: ResourceChange, refreshOnly = false): string {
-  if (refreshOnly) return change.action === 'no-op' ? 'has drifted' : `has drifted (a plan without --refresh-only would ${change.action} it)`;
+  if (refreshOnly)
+    return change.action === 'no-op' ? 'has drifted' : `has drifted (a plan without --refresh-only would ${change.action} it)`;
   return VERBS[change.action];
 }
 

@@ -82,7 +82,10 @@ function noticeBlock(plans: Plan[]): Block | undefined {
     }
   }
   if (items.length === 0) return undefined;
-  return { kind: 'text', text: ['> [!WARNING]', '> **Part of the machine could not be observed; the plan covers everything else.**', ...items].join('\n') };
+  return {
+    kind: 'text',
+    text: ['> [!WARNING]', '> **Part of the machine could not be observed; the plan covers everything else.**', ...items].join('\n'),
+  };
 }
 
 const TABLE_HEAD = '| Address | Action | Impact | Reasons |\n| --- | --- | --- | --- |';
@@ -96,7 +99,9 @@ function tableRows(plan: Plan): string[] {
     return `| ${code(c.address)} | ${c.action} | ${impact} | ${escapeCell(reasons.join('\n'))} |`;
   });
   for (const c of configChanges(plan)) {
-    rows.push(`| ${code(c.path)} | ${c.action} | none | connection settings ${c.action === 'create' ? 'created' : c.action === 'delete' ? 'removed' : 'changed'} |`);
+    rows.push(
+      `| ${code(c.path)} | ${c.action} | none | connection settings ${c.action === 'create' ? 'created' : c.action === 'delete' ? 'removed' : 'changed'} |`,
+    );
   }
   return rows;
 }
@@ -148,5 +153,10 @@ export function renderPlanMarkdown(plans: Plan[], opts: MarkdownOptions = {}): s
   const notices = noticeBlock(plans);
   if (notices) blocks.push(notices);
   for (const plan of plans) blocks.push(...environmentBlocks(plan, plans.length > 1));
-  return splitComment(blocks, { maxChars: opts.maxChars, title: `iact plan · ${label}`, footer: 'iact plan', marker: `iact-plan: ${label}` });
+  return splitComment(blocks, {
+    maxChars: opts.maxChars,
+    title: `iact plan · ${label}`,
+    footer: 'iact plan',
+    marker: `iact-plan: ${label}`,
+  });
 }

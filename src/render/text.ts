@@ -34,7 +34,10 @@ interface Palette {
   dim: Paint;
 }
 
-const sgr = (open: number, close: number): Paint => (t) => (t === '' ? t : `\u001b[${open}m${t}\u001b[${close}m`);
+const sgr =
+  (open: number, close: number): Paint =>
+  (t) =>
+    t === '' ? t : `\u001b[${open}m${t}\u001b[${close}m`;
 const plain: Paint = (t) => t;
 
 function palette(color: boolean): Palette {
@@ -267,4 +270,3 @@ export function renderPlanText(plan: Plan, opts: TextOptions): string {
   out.push(p.bold(last));
   return `${out.join('\n')}\n`;
 }
-

@@ -14,7 +14,11 @@ export const BRANCH_SOURCE_RE = /^([a-z][a-z0-9-]{0,62})(?:@([a-z0-9][a-z0-9._-]
 export function parseBranchRef(ref: string): { sandbox: string; snapshot?: string } {
   const m = BRANCH_SOURCE_RE.exec(ref);
   if (!m || ref.includes('..')) {
-    throw new DiagnosticError(diag(`'${ref}' is not SANDBOX or SANDBOX@SNAPSHOT`, { fix: 'e.g. --from db, or --from db@before-migration (iact snapshot --list shows the snapshots)' }));
+    throw new DiagnosticError(
+      diag(`'${ref}' is not SANDBOX or SANDBOX@SNAPSHOT`, {
+        fix: 'e.g. --from db, or --from db@before-migration (iact snapshot --list shows the snapshots)',
+      }),
+    );
   }
   return { sandbox: m[1]!, ...(m[2] ? { snapshot: m[2] } : {}) };
 }
@@ -29,7 +33,11 @@ export interface BranchProject {
 }
 
 /** A sandbox's driver and service from its .meta ("driver service port version", docs/driver-protocol.md); undefined when there is none. */
-export async function readMeta(sandboxRoot: string, environment: string, name: string): Promise<{ driver: string; service: string } | undefined> {
+export async function readMeta(
+  sandboxRoot: string,
+  environment: string,
+  name: string,
+): Promise<{ driver: string; service: string } | undefined> {
   try {
     const [driver = '', service = ''] = (await readFile(path.join(sandboxRoot, environment, name, '.meta'), 'utf8')).split(/\s+/);
     return { driver, service };
@@ -39,7 +47,10 @@ export async function readMeta(sandboxRoot: string, environment: string, name: s
 }
 
 /** The source of `ref` in the project, and the service its data belongs to. */
-export async function resolveBranchSource(ref: string | BranchSource, project: BranchProject = {}): Promise<{ source: BranchSource; service: ServiceKind }> {
+export async function resolveBranchSource(
+  ref: string | BranchSource,
+  project: BranchProject = {},
+): Promise<{ source: BranchSource; service: ServiceKind }> {
   let source: BranchSource;
   if (typeof ref === 'string') {
     const variables = project.variables ?? process.env;
@@ -54,7 +65,9 @@ export async function resolveBranchSource(ref: string | BranchSource, project: B
   let service: string | undefined;
   try {
     if (source.snapshot) {
-      const record = JSON.parse(await readFile(path.join(envDir, '.snapshots', source.sandbox, source.snapshot, 'snapshot.json'), 'utf8')) as { service?: string };
+      const record = JSON.parse(
+        await readFile(path.join(envDir, '.snapshots', source.sandbox, source.snapshot, 'snapshot.json'), 'utf8'),
+      ) as { service?: string };
       service = record.service;
     } else {
       service = (await readMeta(source.root, source.environment, source.sandbox))?.service;
@@ -63,7 +76,9 @@ export async function resolveBranchSource(ref: string | BranchSource, project: B
   } catch {
     throw new DiagnosticError(
       diag(`there is no ${source.snapshot ? 'snapshot' : 'sandbox'} ${where} to branch from`, {
-        fix: source.snapshot ? `iact snapshot --list ${source.sandbox} shows its snapshots; take one with iact snapshot ${source.sandbox} ${source.snapshot}` : `iact apply creates it; iact status lists the sandboxes of ${source.environment}`,
+        fix: source.snapshot
+          ? `iact snapshot --list ${source.sandbox} shows its snapshots; take one with iact snapshot ${source.sandbox} ${source.snapshot}`
+          : `iact apply creates it; iact status lists the sandboxes of ${source.environment}`,
       }),
     );
   }

@@ -14,7 +14,10 @@ export interface ForegroundChild {
 }
 
 /** Starts `command` with inherited stdio; `log` hears why it could not start. */
-export function startForeground(command: readonly string[], options: { env: NodeJS.ProcessEnv; cwd: string; log: (text: string) => void }): ForegroundChild {
+export function startForeground(
+  command: readonly string[],
+  options: { env: NodeJS.ProcessEnv; cwd: string; log: (text: string) => void },
+): ForegroundChild {
   const [file, ...rest] = command as [string, ...string[]];
   const child = spawn(file, rest, { stdio: 'inherit', env: options.env, cwd: options.cwd });
   const exit = new Promise<number>((resolve) => {

@@ -24,7 +24,15 @@ export interface SandboxConnection {
   env: Record<string, string>;
 }
 
-export function connectionFor(input: { name: string; service: EphemeralService; host: string; port: number; database: string; user: string; password: string }): SandboxConnection {
+export function connectionFor(input: {
+  name: string;
+  service: EphemeralService;
+  host: string;
+  port: number;
+  database: string;
+  user: string;
+  password: string;
+}): SandboxConnection {
   const { name, service, host, port, password } = input;
   const entry = CATALOG[service];
   const database = entry.hasDatabase ? input.database : '';

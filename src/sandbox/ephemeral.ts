@@ -101,7 +101,9 @@ export async function runRoot(env: NodeJS.ProcessEnv, durable: boolean): Promise
 
 function validate(spec: EphemeralSpec & { service: EphemeralService }): void {
   if (!(EPHEMERAL_SERVICES as readonly string[]).includes(spec.service)) {
-    throw new DiagnosticError(diag(`--service ${String(spec.service)} is not a service iact can run`, { fix: `use one of: ${EPHEMERAL_SERVICES.join(', ')}` }));
+    throw new DiagnosticError(
+      diag(`--service ${String(spec.service)} is not a service iact can run`, { fix: `use one of: ${EPHEMERAL_SERVICES.join(', ')}` }),
+    );
   }
   if (spec.driver !== undefined && !(DRIVERS as readonly string[]).includes(spec.driver)) {
     throw new DiagnosticError(diag(`--driver ${String(spec.driver)} is not a driver`, { fix: `use one of: ${DRIVERS.join(', ')}` }));
@@ -121,7 +123,12 @@ interface OwnerRecord {
 }
 
 /** Destroy run sandboxes whose owning process died without cleaning up (SIGKILL, power loss). */
-async function reapOrphans(root: string, ownersDir: string, lookup: (name: DriverName) => Promise<DriverWriter>, log: (m: string) => void): Promise<void> {
+async function reapOrphans(
+  root: string,
+  ownersDir: string,
+  lookup: (name: DriverName) => Promise<DriverWriter>,
+  log: (m: string) => void,
+): Promise<void> {
   let entries: string[];
   try {
     entries = await readdir(ownersDir);
@@ -172,7 +179,9 @@ async function refuseForeignRoot(root: string): Promise<void> {
   const owner = (await stat(root)).uid;
   if (owner !== uid) {
     throw new DiagnosticError(
-      diag(`${root} belongs to uid ${owner}, not to this user (uid ${uid})`, { fix: 'remove it, or set IACT_RUN_ROOT to a directory of your own' }),
+      diag(`${root} belongs to uid ${owner}, not to this user (uid ${uid})`, {
+        fix: 'remove it, or set IACT_RUN_ROOT to a directory of your own',
+      }),
     );
   }
 }
@@ -190,14 +199,25 @@ export async function createEphemeral(request: EphemeralSpec, options: Ephemeral
     const branch = await resolveBranchSource(request.from, { variables: env, ...options.project });
     from = branch.source;
     if (service !== undefined && service !== branch.service) {
-      throw new DiagnosticError(diag(`--service ${service} does not match ${from.sandbox}, a ${branch.service} sandbox`, { fix: `drop --service: a branch has its source's service (${branch.service})` }));
+      throw new DiagnosticError(
+        diag(`--service ${service} does not match ${from.sandbox}, a ${branch.service} sandbox`, {
+          fix: `drop --service: a branch has its source's service (${branch.service})`,
+        }),
+      );
     }
     service = branch.service as EphemeralService;
     if (request.driver === 'docker') {
-      throw new DiagnosticError(diag('the docker driver has no branches yet', { fix: 'drop --driver docker: the lightweight driver branches (docs/data.md "Branches")' }));
+      throw new DiagnosticError(
+        diag('the docker driver has no branches yet', {
+          fix: 'drop --driver docker: the lightweight driver branches (docs/data.md "Branches")',
+        }),
+      );
     }
   }
-  if (service === undefined) throw new DiagnosticError(diag('an ephemeral sandbox needs a service', { fix: 'pass --service postgres (or mysql, redis), or --from SANDBOX[@SNAPSHOT]' }));
+  if (service === undefined)
+    throw new DiagnosticError(
+      diag('an ephemeral sandbox needs a service', { fix: 'pass --service postgres (or mysql, redis), or --from SANDBOX[@SNAPSHOT]' }),
+    );
   const spec = { ...request, service };
   validate(spec);
   const root = options.root ? path.resolve(options.root) : (await runRoot(env, spec.durable === true)).root;
@@ -216,7 +236,11 @@ export async function createEphemeral(request: EphemeralSpec, options: Ephemeral
   const ctx = contextFor(root);
   const availability = await driver.available(ctx);
   if (!availability.available) {
-    throw new DiagnosticError(diag(`driver ${driverName} cannot run here: ${availability.reason ?? 'unavailable'}`, { fix: availability.fix ?? 'run `iact doctor` to see what it needs' }));
+    throw new DiagnosticError(
+      diag(`driver ${driverName} cannot run here: ${availability.reason ?? 'unavailable'}`, {
+        fix: availability.fix ?? 'run `iact doctor` to see what it needs',
+      }),
+    );
   }
 
   const name = `run-${randomBytes(5).toString('hex')}`;
@@ -225,7 +249,11 @@ export async function createEphemeral(request: EphemeralSpec, options: Ephemeral
   const owner: OwnerRecord = { pid: process.pid, host: hostname(), driver: driverName, started: new Date().toISOString() };
   await writeFile(ownerFile, `${JSON.stringify(owner)}\n`, { mode: 0o600 });
   const scriptPath = (driver as { scriptPath?: unknown }).scriptPath;
-  const supervisor = superviseSandbox(ownerFile, path.join(root, RUN_ENVIRONMENT, name), typeof scriptPath === 'string' ? [scriptPath, name, root, RUN_ENVIRONMENT] : []);
+  const supervisor = superviseSandbox(
+    ownerFile,
+    path.join(root, RUN_ENVIRONMENT, name),
+    typeof scriptPath === 'string' ? [scriptPath, name, root, RUN_ENVIRONMENT] : [],
+  );
 
   // One destruction however many callers (a signal handler and a finally block) ask for it.
   let destroying: Promise<void> | undefined;
@@ -294,7 +322,10 @@ export async function createEphemeral(request: EphemeralSpec, options: Ephemeral
 function superviseSandbox(ownerFile: string, dir: string, destroy: string[]): { watch(pid: number): void; done(): Promise<void> } {
   let child: ChildProcess | undefined;
   try {
-    child = spawn('bash', [path.join(packageDir(), 'bash', 'run-watchdog.sh'), ownerFile, dir, ...destroy], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
+    child = spawn('bash', [path.join(packageDir(), 'bash', 'run-watchdog.sh'), ownerFile, dir, ...destroy], {
+      detached: true,
+      stdio: ['pipe', 'ignore', 'ignore'],
+    });
     child.on('error', () => undefined);
     child.stdin?.on('error', () => undefined);
     // Neither the process nor its pipe keeps this one alive; the pipe closes when this one ends.
@@ -353,7 +384,11 @@ function untrack(sandbox: EphemeralSandbox): void {
  * The library form of `iact run`: a fresh sandbox for `fn`, destroyed when `fn` settles
  * (returns, throws, or the process is asked to stop while it runs).
  */
-export async function withSandbox<T>(spec: EphemeralSpec, fn: (conn: SandboxConnection) => Promise<T>, options: EphemeralOptions = {}): Promise<T> {
+export async function withSandbox<T>(
+  spec: EphemeralSpec,
+  fn: (conn: SandboxConnection) => Promise<T>,
+  options: EphemeralOptions = {},
+): Promise<T> {
   const sandbox = await createEphemeral(spec, options);
   track(sandbox);
   try {

@@ -29,7 +29,13 @@ export async function offsetOfLastLines(file: FileHandle, size: number, lines: n
 }
 
 /** Copies bytes [from, to) of the file to `write`, decoded as UTF-8 across chunk boundaries. */
-async function copyRange(file: FileHandle, from: number, to: number, decoder: StringDecoder, write: (text: string) => void): Promise<number> {
+async function copyRange(
+  file: FileHandle,
+  from: number,
+  to: number,
+  decoder: StringDecoder,
+  write: (text: string) => void,
+): Promise<number> {
   const buffer = Buffer.allocUnsafe(CHUNK);
   let offset = from;
   while (offset < to) {

@@ -142,7 +142,11 @@ export function renderStatusText(report: StatusReport, options: { color: boolean
       r.note,
     ]);
     const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-    const row = (c: string[]) => c.map((v, i) => (i === c.length - 1 ? v : v.padEnd(widths[i]!))).join('  ').trimEnd();
+    const row = (c: string[]) =>
+      c
+        .map((v, i) => (i === c.length - 1 ? v : v.padEnd(widths[i]!)))
+        .join('  ')
+        .trimEnd();
     lines.push(row(header));
     report.sandboxes.forEach((r, i) => {
       const text = row(cells[i]!);

@@ -6,7 +6,8 @@ import { envFileQuote } from '../util/env-quote.js';
 import { sha256 } from '../util/hash.js';
 
 // Whole words for TOKEN, KEY, PASS and AUTH: LLM_MAX_TOKENS is not a secret; API_KEY, masterauth and requirepass are.
-const SENSITIVE_KEY = /PASSWORD|PASSWD|PASSPHRASE|SECRET|CREDENTIAL|REQUIREPASS|MASTERAUTH|(^|[_.-])(TOKEN|API_?KEY|KEY|PASS|AUTH)($|[_.-])/i;
+const SENSITIVE_KEY =
+  /PASSWORD|PASSWD|PASSPHRASE|SECRET|CREDENTIAL|REQUIREPASS|MASTERAUTH|(^|[_.-])(TOKEN|API_?KEY|KEY|PASS|AUTH)($|[_.-])/i;
 
 /** The sensitivity rule for every name: variables, setting keys, env-file keys, plan fields. */
 export function isSensitiveKey(key: string): boolean {
@@ -27,7 +28,8 @@ export function isSensitiveVariable(name: string, listed: readonly string[] = []
 export function passwordProblem(password: string): string | undefined {
   const control = [...password].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
   if (control) return 'contains a control character (a line break, tab or NUL)';
-  if (envFileQuote(password) === undefined) return 'contains a single quote together with $, `, \\ or ", which no env-file quoting carries for bash, python-dotenv and node alike';
+  if (envFileQuote(password) === undefined)
+    return 'contains a single quote together with $, `, \\ or ", which no env-file quoting carries for bash, python-dotenv and node alike';
   return undefined;
 }
 

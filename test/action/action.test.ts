@@ -20,7 +20,15 @@ let stub: GitHubStub;
 
 function git(...args: string[]): string {
   // Fixed identity and dates: the same commits (and so the same output) on every run.
-  const env = { ...process.env, GIT_AUTHOR_NAME: 'Dev', GIT_AUTHOR_EMAIL: 'dev@example.com', GIT_COMMITTER_NAME: 'Dev', GIT_COMMITTER_EMAIL: 'dev@example.com', GIT_AUTHOR_DATE: '2024-01-01T00:00:00Z', GIT_COMMITTER_DATE: '2024-01-01T00:00:00Z' };
+  const env = {
+    ...process.env,
+    GIT_AUTHOR_NAME: 'Dev',
+    GIT_AUTHOR_EMAIL: 'dev@example.com',
+    GIT_COMMITTER_NAME: 'Dev',
+    GIT_COMMITTER_EMAIL: 'dev@example.com',
+    GIT_AUTHOR_DATE: '2024-01-01T00:00:00Z',
+    GIT_COMMITTER_DATE: '2024-01-01T00:00:00Z',
+  };
   return execFileSync('git', args, { cwd: repo, env, encoding: 'utf8' });
 }
 
@@ -39,7 +47,13 @@ function action(inputs: Record<string, string> = {}) {
     workspace: repo,
     inputs,
     github: { base_ref: 'main', token: TOKEN, event: { pull_request: { number: PR } } },
-    env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? '/root', NO_COLOR: '1', GITHUB_API_URL: stub.url, GITHUB_REPOSITORY: REPOSITORY },
+    env: {
+      PATH: process.env.PATH!,
+      HOME: process.env.HOME ?? '/root',
+      NO_COLOR: '1',
+      GITHUB_API_URL: stub.url,
+      GITHUB_REPOSITORY: REPOSITORY,
+    },
     skip: ['install'],
   });
 }
@@ -91,7 +105,11 @@ describe('action.yml (composite: iact diff, one pull-request comment)', { timeou
   });
 
   it('splits a huge diff into several marked comments under 65,536 characters, and deletes parts no longer needed', async () => {
-    const many = Array.from({ length: 700 }, (_, i) => `  worker-queue-number-${i}:\n    service: none\n    port: ${20000 + i}\n    settings: { purpose: "a rather long description of queue worker ${i}" }\n`).join('');
+    const many = Array.from(
+      { length: 700 },
+      (_, i) =>
+        `  worker-queue-number-${i}:\n    service: none\n    port: ${20000 + i}\n    settings: { purpose: "a rather long description of queue worker ${i}" }\n`,
+    ).join('');
     commitHead(manifest(55442, many), 'seven hundred workers');
     const big = await action();
     expect(big.exitCode, big.log).toBe(0);
@@ -107,7 +125,10 @@ describe('action.yml (composite: iact diff, one pull-request comment)', { timeou
     commitHead(manifest(55442), 'drop the workers again');
     const small = await action();
     expect(small.exitCode, small.log).toBe(0);
-    expect(writes()).toEqual([`PATCH /repos/${REPOSITORY}/issues/comments/${ids[0]}`, ...ids.slice(1).map((id) => `DELETE /repos/${REPOSITORY}/issues/comments/${id}`)]);
+    expect(writes()).toEqual([
+      `PATCH /repos/${REPOSITORY}/issues/comments/${ids[0]}`,
+      ...ids.slice(1).map((id) => `DELETE /repos/${REPOSITORY}/issues/comments/${id}`),
+    ]);
     expect(stub.comments.map((c) => c.id)).toEqual([ids[0]]);
     expect(stub.comments[0]!.body).toContain('part 1 of 1');
   });
@@ -132,7 +153,10 @@ describe('action.yml (composite: iact diff, one pull-request comment)', { timeou
     expect(strict.log).toContain('::error::iact found changes (fail-on-changes is true)');
     expect(stub.comments).toHaveLength(1);
 
-    commitHead('apiVersion: iact/v1\nenvironment: development\nsandboxes:\n  dev-postgres:\n    service: postgres\n    port: 80\n', 'a port iact refuses');
+    commitHead(
+      'apiVersion: iact/v1\nenvironment: development\nsandboxes:\n  dev-postgres:\n    service: postgres\n    port: 80\n',
+      'a port iact refuses',
+    );
     const broken = await action();
     expect(broken.exitCode).toBe(1);
     expect(broken.outputs['exit-code']).toBe('1');

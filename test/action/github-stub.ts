@@ -40,14 +40,20 @@ export async function startGitHubStub(repository: string, pr: number): Promise<G
         res.writeHead(status, { 'Content-Type': 'application/json' });
         res.end(data === undefined ? '' : JSON.stringify(data));
       };
-      if (body?.body !== undefined && body.body.length > 65_536) return send(422, { message: 'Body is too long (maximum is 65536 characters)' });
+      if (body?.body !== undefined && body.body.length > 65_536)
+        return send(422, { message: 'Body is too long (maximum is 65536 characters)' });
       if (url.pathname === listPath && req.method === 'GET') {
         const perPage = Number(url.searchParams.get('per_page') ?? 30);
         const page = Number(url.searchParams.get('page') ?? 1);
         return send(200, comments.slice((page - 1) * perPage, page * perPage));
       }
       if (url.pathname === listPath && req.method === 'POST') {
-        const comment = { id: nextId, body: body!.body!, html_url: `https://github.example/${repository}/pull/${pr}#issuecomment-${nextId}`, user: { login: 'github-actions[bot]', type: 'Bot' } };
+        const comment = {
+          id: nextId,
+          body: body!.body!,
+          html_url: `https://github.example/${repository}/pull/${pr}#issuecomment-${nextId}`,
+          user: { login: 'github-actions[bot]', type: 'Bot' },
+        };
         nextId += 1;
         comments.push(comment);
         return send(201, comment);

@@ -38,7 +38,8 @@ type Context = Record<string, unknown>;
 
 function lookup(context: Context, expression: string): string {
   let value: unknown = context;
-  for (const key of expression.trim().split('.')) value = value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined;
+  for (const key of expression.trim().split('.'))
+    value = value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined;
   return value === undefined || value === null ? '' : String(value);
 }
 
@@ -74,7 +75,8 @@ export async function runAction(options: {
     const github = { action_path: repoRoot, workspace: options.workspace, ...options.github };
     const runner = { temp };
     const inputs: Record<string, string> = {};
-    for (const [name, spec] of Object.entries(action.inputs)) inputs[name] = options.inputs[name] ?? evaluate(spec.default ?? '', { github, runner });
+    for (const [name, spec] of Object.entries(action.inputs))
+      inputs[name] = options.inputs[name] ?? evaluate(spec.default ?? '', { github, runner });
     const steps: Record<string, { outputs: Record<string, string> }> = {};
     const summaryFile = path.join(temp, 'step-summary.md');
     writeFileSync(summaryFile, '');
@@ -92,7 +94,14 @@ export async function runAction(options: {
       const cwd = path.resolve(options.workspace, evaluate(step['working-directory'] ?? '.', context));
       const result = await execa('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', step.run], {
         cwd,
-        env: { ...options.env, ...stepEnv, GITHUB_OUTPUT: outputFile, GITHUB_STEP_SUMMARY: summaryFile, GITHUB_WORKSPACE: options.workspace, RUNNER_TEMP: temp },
+        env: {
+          ...options.env,
+          ...stepEnv,
+          GITHUB_OUTPUT: outputFile,
+          GITHUB_STEP_SUMMARY: summaryFile,
+          GITHUB_WORKSPACE: options.workspace,
+          RUNNER_TEMP: temp,
+        },
         extendEnv: false,
         reject: false,
         all: true,

@@ -6,7 +6,14 @@ import type { DriverSpec, DriverWriter } from '../../src/drivers/types.js';
 import type { Action, ResourceChange, Step } from '../../src/plan/types.js';
 
 /** The steps the planner gives each action (src/plan/planner.ts). */
-const STEPS_OF: Record<Action, Step[]> = { create: ['create'], update: ['restart'], replace: ['preflight', 'delete', 'create'], start: ['start'], delete: ['delete'], 'no-op': [] };
+const STEPS_OF: Record<Action, Step[]> = {
+  create: ['create'],
+  update: ['restart'],
+  replace: ['preflight', 'delete', 'create'],
+  start: ['start'],
+  delete: ['delete'],
+  'no-op': [],
+};
 import { planOf } from '../helpers/plans.js';
 
 function change(name: string, action: Action, depends_on: string[] = []): ResourceChange {
@@ -28,7 +35,6 @@ function change(name: string, action: Action, depends_on: string[] = []): Resour
     depends_on,
   };
 }
-
 
 function recorder(failing: Set<string> = new Set(), delayMs = 20) {
   const log: string[] = [];
@@ -59,15 +65,32 @@ function recorder(failing: Set<string> = new Set(), delayMs = 20) {
 }
 
 const specs = (names: string[]): Record<string, DriverSpec> =>
-  Object.fromEntries(names.map((n) => [n, { name: n, environment: 'development', driver: 'lightweight', service: 'none', port: 2000, settings: {}, spec_hash: '' }]));
+  Object.fromEntries(
+    names.map((n) => [
+      n,
+      { name: n, environment: 'development', driver: 'lightweight', service: 'none', port: 2000, settings: {}, spec_hash: '' },
+    ]),
+  );
 
 const ctx = { root: '/tmp', sandboxRoot: '/tmp/sb', environment: 'development' };
 
 describe('executePlan', () => {
   it('creates dependencies first and deletes dependents first', async () => {
     const r = recorder();
-    const p = planOf([change('app', 'create', ['db']), change('db', 'create'), change('old-app', 'delete', ['old-db']), change('old-db', 'delete')]);
-    await executePlan(p, { ctx, parallelism: 4, lookup: async () => r.writer, specs: specs(['app', 'db']), backupDir: null, onEvent: () => undefined });
+    const p = planOf([
+      change('app', 'create', ['db']),
+      change('db', 'create'),
+      change('old-app', 'delete', ['old-db']),
+      change('old-db', 'delete'),
+    ]);
+    await executePlan(p, {
+      ctx,
+      parallelism: 4,
+      lookup: async () => r.writer,
+      specs: specs(['app', 'db']),
+      backupDir: null,
+      onEvent: () => undefined,
+    });
     expect(r.log.indexOf('create:db:end')).toBeLessThan(r.log.indexOf('create:app:begin'));
     expect(r.log.indexOf('destroy:old-app:end')).toBeLessThan(r.log.indexOf('destroy:old-db:begin'));
   });
@@ -75,7 +98,14 @@ describe('executePlan', () => {
   it('runs independent sandboxes in parallel, bounded by --parallelism', async () => {
     const r = recorder(new Set(), 40);
     const names = ['a', 'b', 'c', 'd', 'e', 'f'];
-    await executePlan(planOf(names.map((n) => change(n, 'create'))), { ctx, parallelism: 3, lookup: async () => r.writer, specs: specs(names), backupDir: null, onEvent: () => undefined });
+    await executePlan(planOf(names.map((n) => change(n, 'create'))), {
+      ctx,
+      parallelism: 3,
+      lookup: async () => r.writer,
+      specs: specs(names),
+      backupDir: null,
+      onEvent: () => undefined,
+    });
     expect(r.maxRunning()).toBe(3);
   });
 
@@ -91,7 +121,12 @@ describe('executePlan', () => {
         throw new Error('Redis refused maxmemory');
       },
     } as unknown as DriverWriter;
-    const replaced: ResourceChange = { ...change('db', 'replace'), service: 'redis', backup: true, steps: ['preflight', 'backup', 'delete', 'create'] };
+    const replaced: ResourceChange = {
+      ...change('db', 'replace'),
+      service: 'redis',
+      backup: true,
+      steps: ['preflight', 'backup', 'delete', 'create'],
+    };
     const results = await executePlan(planOf([replaced]), {
       ctx,
       parallelism: 1,
@@ -102,14 +137,24 @@ describe('executePlan', () => {
       now: () => new Date('2026-01-02T03:04:05Z'),
     });
     expect(calls).toEqual(['preflight', 'backup', 'destroy', 'create']);
-    expect(results[0]).toMatchObject({ outcome: 'failed', message: 'Redis refused maxmemory\nthe old sandbox was deleted; its backup is /tmp/backups/db-20260102T030405Z.rdb' });
+    expect(results[0]).toMatchObject({
+      outcome: 'failed',
+      message: 'Redis refused maxmemory\nthe old sandbox was deleted; its backup is /tmp/backups/db-20260102T030405Z.rdb',
+    });
   });
 
   it('keeps going after a failure, skips only the dependents, and names each outcome', async () => {
     const r = recorder(new Set(['db']));
     const events: ApplyEvent[] = [];
     const p = planOf([change('db', 'create'), change('app', 'create', ['db']), change('cache', 'create')]);
-    const results = await executePlan(p, { ctx, parallelism: 2, lookup: async () => r.writer, specs: specs(['db', 'app', 'cache']), backupDir: null, onEvent: (e) => events.push(e) });
+    const results = await executePlan(p, {
+      ctx,
+      parallelism: 2,
+      lookup: async () => r.writer,
+      specs: specs(['db', 'app', 'cache']),
+      backupDir: null,
+      onEvent: (e) => events.push(e),
+    });
     const byName = Object.fromEntries(results.map((x) => [x.name, x]));
     expect(byName.db!.outcome).toBe('failed');
     expect(byName.db!.message).toContain('already in use');
@@ -117,7 +162,9 @@ describe('executePlan', () => {
     expect(byName.app!.message).toBe('sandbox.db failed');
     expect(byName.cache!.outcome).toBe('created');
     expect(r.log).not.toContain('create:app:begin');
-    expect(summaryLine(results)).toBe('Apply failed: 1 created, 0 updated, 0 replaced, 0 deleted, 0 started. Failed: sandbox.db. Skipped: sandbox.app.');
+    expect(summaryLine(results)).toBe(
+      'Apply failed: 1 created, 0 updated, 0 replaced, 0 deleted, 0 started. Failed: sandbox.db. Skipped: sandbox.app.',
+    );
     expect(events.filter((e) => e.type === 'end')).toHaveLength(3);
   });
 
@@ -125,7 +172,15 @@ describe('executePlan', () => {
     const r = recorder();
     const controller = new AbortController();
     controller.abort();
-    const results = await executePlan(planOf([change('a', 'create')]), { ctx, parallelism: 1, lookup: async () => r.writer, specs: specs(['a']), backupDir: null, onEvent: () => undefined, signal: controller.signal });
+    const results = await executePlan(planOf([change('a', 'create')]), {
+      ctx,
+      parallelism: 1,
+      lookup: async () => r.writer,
+      specs: specs(['a']),
+      backupDir: null,
+      onEvent: () => undefined,
+      signal: controller.signal,
+    });
     expect(results[0]!.outcome).toBe('skipped');
     expect(r.log).toEqual([]);
   });
@@ -133,7 +188,14 @@ describe('executePlan', () => {
   it('performs the steps of the plan: stop+start for a sandbox whose port stopped answering, start for a stopped one', async () => {
     const r = recorder();
     const unhealthy: ResourceChange = { ...change('a', 'start'), impact: 'restart', steps: ['stop', 'start'] };
-    await executePlan(planOf([unhealthy, change('b', 'start')]), { ctx, parallelism: 1, lookup: async () => r.writer, specs: specs([]), backupDir: null, onEvent: () => undefined });
+    await executePlan(planOf([unhealthy, change('b', 'start')]), {
+      ctx,
+      parallelism: 1,
+      lookup: async () => r.writer,
+      specs: specs([]),
+      backupDir: null,
+      onEvent: () => undefined,
+    });
     expect(r.log.filter((l) => l.endsWith(':begin'))).toEqual(['stop:a:begin', 'start:a:begin', 'start:b:begin']);
   });
 
@@ -144,13 +206,24 @@ describe('executePlan', () => {
       ...r.writer,
       createMany: async (_ctx: unknown, list: DriverSpec[]) => {
         batches.push(list.map((s) => s.name));
-        return list.map((s) => ({ name: s.name, ok: s.name !== 'n3', message: s.name === 'n3' ? 'port 2003 is already in use' : undefined }));
+        return list.map((s) => ({
+          name: s.name,
+          ok: s.name !== 'n3',
+          message: s.name === 'n3' ? 'port 2003 is already in use' : undefined,
+        }));
       },
     } as DriverWriter;
     const names = Array.from({ length: 12 }, (_, i) => `n${i}`);
     const changes = [...names.map((n) => change(n, 'create')), { ...change('app', 'create', ['n1']), service: 'postgres' }];
     const events: ApplyEvent[] = [];
-    const results = await executePlan(planOf(changes), { ctx, parallelism: 2, lookup: async () => writer, specs: specs([...names, 'app']), backupDir: null, onEvent: (e) => events.push(e) });
+    const results = await executePlan(planOf(changes), {
+      ctx,
+      parallelism: 2,
+      lookup: async () => writer,
+      specs: specs([...names, 'app']),
+      backupDir: null,
+      onEvent: (e) => events.push(e),
+    });
     expect(batches).toEqual([names]);
     expect(r.log).toEqual(['create:app:begin', 'create:app:end']);
     const byName = Object.fromEntries(results.map((x) => [x.name, x]));
@@ -189,7 +262,9 @@ describe('executePlan', () => {
   it('summarises a destroy by what it deleted', () => {
     const results = [{ address: 'sandbox.a', name: 'a', action: 'delete' as const, outcome: 'deleted' as const, elapsedMs: 1 }];
     expect(summaryLine(results, 'Destroy')).toBe('Destroy complete: 1 deleted.');
-    expect(summaryLine([...results, { address: 'sandbox.b', name: 'b', action: 'delete', outcome: 'failed', elapsedMs: 1 }], 'Destroy')).toBe('Destroy failed: 1 deleted. Failed: sandbox.b.');
+    expect(
+      summaryLine([...results, { address: 'sandbox.b', name: 'b', action: 'delete', outcome: 'failed', elapsedMs: 1 }], 'Destroy'),
+    ).toBe('Destroy failed: 1 deleted. Failed: sandbox.b.');
   });
 
   it('summarises a clean run with the closing line of docs/commands.md', () => {
@@ -204,12 +279,20 @@ describe('executePlan performs steps, deciding nothing again', () => {
     const calls: string[] = [];
     const writer = {
       name: 'lightweight',
-      update: async (_ctx: unknown, spec: DriverSpec, opts: { steps: string[] }) => void calls.push(`update:${spec.name}:${opts.steps.join(',')}`),
+      update: async (_ctx: unknown, spec: DriverSpec, opts: { steps: string[] }) =>
+        void calls.push(`update:${spec.name}:${opts.steps.join(',')}`),
       start: async (_ctx: unknown, name: string) => void calls.push(`start:${name}`),
     } as unknown as DriverWriter;
     const update: ResourceChange = { ...change('db', 'update'), steps: ['set-password', 'reload', 'start'] };
     const files: ResourceChange = { ...change('meta', 'update'), steps: [] };
-    await executePlan(planOf([update, files]), { ctx, parallelism: 1, lookup: async () => writer, specs: specs(['db', 'meta']), backupDir: null, onEvent: () => undefined });
+    await executePlan(planOf([update, files]), {
+      ctx,
+      parallelism: 1,
+      lookup: async () => writer,
+      specs: specs(['db', 'meta']),
+      backupDir: null,
+      onEvent: () => undefined,
+    });
     expect(calls).toEqual(['update:db:set-password,reload', 'start:db', 'update:meta:']);
   });
 });

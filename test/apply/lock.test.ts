@@ -47,7 +47,10 @@ describe('acquireLock', () => {
     const deadPid = child.pid!;
     await new Promise((resolve) => child.on('exit', resolve));
     mkdirSync(dir, { recursive: true });
-    writeFileSync(path.join(dir, 'development.lock'), JSON.stringify({ pid: deadPid, host: hostname(), command: 'iact apply', started: '2026-01-01T00:00:00Z' }));
+    writeFileSync(
+      path.join(dir, 'development.lock'),
+      JSON.stringify({ pid: deadPid, host: hostname(), command: 'iact apply', started: '2026-01-01T00:00:00Z' }),
+    );
     const warnings: string[] = [];
     const lock = await acquireLock(dir, 'development', { command: 'iact apply', timeoutMs: 0, onWarning: (m) => warnings.push(m) });
     expect(warnings).toHaveLength(1);

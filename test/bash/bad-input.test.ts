@@ -9,7 +9,8 @@ const SCRIPTS = ['lightweight_venv.sh', 'wasm_style_sandbox.sh'];
 
 describe.each(SCRIPTS)('bash/%s', (script) => {
   let root: TempRoot;
-  const run = (args: string[]) => execa('bash', [path.join(repoRoot, 'bash', script), ...args], { cwd: root.dir, env: root.env, reject: false, stdin: 'ignore' });
+  const run = (args: string[]) =>
+    execa('bash', [path.join(repoRoot, 'bash', script), ...args], { cwd: root.dir, env: root.env, reject: false, stdin: 'ignore' });
 
   beforeAll(() => {
     root = tempRoot('iact-badinput-');
@@ -19,7 +20,8 @@ describe.each(SCRIPTS)('bash/%s', (script) => {
   it('--help prints the verbs and exits 0', async () => {
     const r = await run(['--help']);
     expect(r.exitCode).toBe(0);
-    for (const verb of ['create', 'update', 'start', 'stop', 'destroy', 'status', 'list', 'info', 'activate', 'backup']) expect(r.stdout).toContain(verb);
+    for (const verb of ['create', 'update', 'start', 'stop', 'destroy', 'status', 'list', 'info', 'activate', 'backup'])
+      expect(r.stdout).toContain(verb);
   });
 
   const bad: Array<[string, string[], RegExp]> = [
@@ -59,7 +61,18 @@ describe.each(SCRIPTS)('bash/%s', (script) => {
   ];
 
   it.each(badSpecs)('a spec with %s exits 2 and creates nothing', async (_label, patch, message) => {
-    const spec = { name: 'ok-name', environment: 'development', service: 'postgres', port: 20000, database: 'db', user: 'app', password: 'pw-secret-1', settings: {}, spec_hash: 'sha256:x', ...patch };
+    const spec = {
+      name: 'ok-name',
+      environment: 'development',
+      service: 'postgres',
+      port: 20000,
+      database: 'db',
+      user: 'app',
+      password: 'pw-secret-1',
+      settings: {},
+      spec_hash: 'sha256:x',
+      ...patch,
+    };
     const file = path.join(root.dir, 'spec.json');
     writeFileSync(file, JSON.stringify(spec), { mode: 0o600 });
     const r = await run(['create', 'ok-name', 'postgres', '20000', '--spec', file]);

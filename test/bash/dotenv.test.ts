@@ -29,7 +29,10 @@ describe('iact::dotenv_get', () => {
       writeFileSync(path.join(dir, '.env'), `${TEXT}\n`);
       const expected = parse(TEXT);
       for (const [key, value] of Object.entries(expected)) {
-        const got = execFileSync('bash', ['-c', `source "$1"; iact::dotenv_get .env "$2"`, 'x', common, key], { cwd: dir, encoding: 'utf8' });
+        const got = execFileSync('bash', ['-c', `source "$1"; iact::dotenv_get .env "$2"`, 'x', common, key], {
+          cwd: dir,
+          encoding: 'utf8',
+        });
         expect(got, key).toBe(value);
       }
       const missing = (() => {

@@ -43,7 +43,14 @@ describe('structured driver errors', () => {
   it('a usage error is kind usage, exit 2, not retryable', async () => {
     const r = await run(['create', 'a;b', 'redis', '20000']);
     expect(r.exitCode).toBe(2);
-    expect(lastError(r.stderr)).toEqual({ summary: "invalid sandbox name 'a;b'", detail: '', fix: expect.stringContaining('lowercase'), retryable: false, kind: 'usage', exit: 2 });
+    expect(lastError(r.stderr)).toEqual({
+      summary: "invalid sandbox name 'a;b'",
+      detail: '',
+      fix: expect.stringContaining('lowercase'),
+      retryable: false,
+      kind: 'usage',
+      exit: 2,
+    });
   });
 
   it('a missing sandbox is not-found; without IACT_DRIVER_ERRORS there is no iact-error line', async () => {
@@ -57,9 +64,20 @@ describe('structured driver errors', () => {
   });
 
   it('a missing binary is missing-binary with its install hint', async () => {
-    const r = await execa('/bin/bash', [SCRIPT, 'create', 'no-jq', 'none', '20000', '--env', 'development'], { cwd: root.dir, env: { ...root.env, PATH: '/nonexistent', IACT_DRIVER_ERRORS: 'json' }, extendEnv: false, reject: false, stdin: 'ignore' });
+    const r = await execa('/bin/bash', [SCRIPT, 'create', 'no-jq', 'none', '20000', '--env', 'development'], {
+      cwd: root.dir,
+      env: { ...root.env, PATH: '/nonexistent', IACT_DRIVER_ERRORS: 'json' },
+      extendEnv: false,
+      reject: false,
+      stdin: 'ignore',
+    });
     expect(r.exitCode).toBe(1);
-    expect(lastError(r.stderr)).toMatchObject({ summary: 'jq is not installed', fix: 'apt-get install -y jq', kind: 'missing-binary', retryable: false });
+    expect(lastError(r.stderr)).toMatchObject({
+      summary: 'jq is not installed',
+      fix: 'apt-get install -y jq',
+      kind: 'missing-binary',
+      retryable: false,
+    });
   });
 
   describe('with a real server', () => {
@@ -93,7 +111,12 @@ describe('structured driver errors', () => {
         const r = await run(['update', 'refuses', '--spec', '-', '--steps', 'reload'], { input: JSON.stringify(bad) });
         expect(r.exitCode).toBe(1);
         expect(r.stderr).toMatch(/back at its last applied spec/);
-        expect(lastError(r.stderr)).toMatchObject({ kind: 'refused-setting', retryable: false, exit: 1, summary: expect.stringContaining('maxmemory-policy') });
+        expect(lastError(r.stderr)).toMatchObject({
+          kind: 'refused-setting',
+          retryable: false,
+          exit: 1,
+          summary: expect.stringContaining('maxmemory-policy'),
+        });
       } finally {
         await run(['destroy', 'refuses', '--yes']);
       }

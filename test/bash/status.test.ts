@@ -24,9 +24,11 @@ interface Status {
 describe('bash status reader', () => {
   let root: TempRoot;
   let envDir: string;
-  const run = (args: string[]) => execa('bash', [SCRIPT, ...args, '--env', 'development'], { cwd: root.dir, env: root.env, stdin: 'ignore' });
+  const run = (args: string[]) =>
+    execa('bash', [SCRIPT, ...args, '--env', 'development'], { cwd: root.dir, env: root.env, stdin: 'ignore' });
   const specFile = (name: string) => path.join(envDir, name, 'sandbox.json');
-  const edit = (name: string, change: (line: string) => string) => writeFileSync(specFile(name), `${change(readFileSync(specFile(name), 'utf8').trim())}\n`);
+  const edit = (name: string, change: (line: string) => string) =>
+    writeFileSync(specFile(name), `${change(readFileSync(specFile(name), 'utf8').trim())}\n`);
 
   beforeAll(async () => {
     root = tempRoot('iact-status-');
@@ -108,7 +110,9 @@ describe('bash status reader, racing a destroy', () => {
       } catch {
         continue; // mawk is optional
       }
-      writeFileSync(path.join(bin, awk), `#!/usr/bin/env bash\nrm -rf -- ${JSON.stringify(victim)}\nexec ${JSON.stringify(real)} "$@"\n`, { mode: 0o755 });
+      writeFileSync(path.join(bin, awk), `#!/usr/bin/env bash\nrm -rf -- ${JSON.stringify(victim)}\nexec ${JSON.stringify(real)} "$@"\n`, {
+        mode: 0o755,
+      });
     }
     const r = await run(['status', '--json'], { PATH: `${bin}:${process.env.PATH}` });
     expect(r.exitCode, r.stderr).toBe(0);
@@ -128,12 +132,19 @@ describe('lightweight create, after the sandbox directory was deleted behind iac
     const port = await freePort();
     const spec = JSON.stringify({ name: 'oc', service: 'redis', port, password: 'orphan-pw-123', settings: {} });
     const create = () =>
-      execa('bash', [SCRIPT, 'create', 'oc', 'redis', String(port), '--spec', '-', '--env', 'development'], { cwd: root.dir, env: root.env, input: spec, reject: false });
+      execa('bash', [SCRIPT, 'create', 'oc', 'redis', String(port), '--spec', '-', '--env', 'development'], {
+        cwd: root.dir,
+        env: root.env,
+        input: spec,
+        reject: false,
+      });
     expect((await create()).exitCode).toBe(0);
     rmSync(path.join(root.sandboxRoot, 'development', 'oc'), { recursive: true, force: true });
     const again = await create();
     expect(again.exitCode).toBe(1);
-    expect(again.stderr).toMatch(new RegExp(`port ${port} is held by pid (\\d+), a server left running after the directory of sandbox 'oc' was deleted`));
+    expect(again.stderr).toMatch(
+      new RegExp(`port ${port} is held by pid (\\d+), a server left running after the directory of sandbox 'oc' was deleted`),
+    );
     expect(again.stderr).toContain('kill -9');
   });
 });

@@ -46,7 +46,10 @@ connections:
   database: { sandbox: dev-postgres }
 `,
     );
-    project.writeManifest('production', 'apiVersion: iact/v1\nenvironment: production\nconnections:\n  database: { host: db.example.com, name: app, user: app, password: "${DB_PROD_PASSWORD}", sslMode: require }\n  api: { baseUrl: "https://api.example.com" }\n');
+    project.writeManifest(
+      'production',
+      'apiVersion: iact/v1\nenvironment: production\nconnections:\n  database: { host: db.example.com, name: app, user: app, password: "${DB_PROD_PASSWORD}", sslMode: require }\n  api: { baseUrl: "https://api.example.com" }\n',
+    );
     const applied = await project.iact(['apply', '--auto-approve'], { env });
     expect(applied.exitCode, applied.stdout + applied.stderr).toBe(0);
     caPg = project.file('.iact/sandboxes/development/dev-postgres/tls/ca.crt');
@@ -56,25 +59,52 @@ connections:
 
   it('postgres: verify-full against the sandbox CA works for 127.0.0.1 and localhost; plaintext is refused', async () => {
     for (const host of ['127.0.0.1', 'localhost']) {
-      const secure = await execa('psql', ['-X', '-w', '-tA', `host=${host} port=${pg} dbname=app user=app sslmode=verify-full sslrootcert=${caPg}`, '-c', 'select ssl from pg_stat_ssl where pid = pg_backend_pid()'], { env: { PGPASSWORD: PG_PW }, reject: false });
+      const secure = await execa(
+        'psql',
+        [
+          '-X',
+          '-w',
+          '-tA',
+          `host=${host} port=${pg} dbname=app user=app sslmode=verify-full sslrootcert=${caPg}`,
+          '-c',
+          'select ssl from pg_stat_ssl where pid = pg_backend_pid()',
+        ],
+        { env: { PGPASSWORD: PG_PW }, reject: false },
+      );
       expect(secure.exitCode, `${host}: ${secure.stderr}`).toBe(0);
       expect(secure.stdout.trim()).toBe('t');
     }
-    const plain = await execa('psql', ['-X', '-w', '-tA', `host=127.0.0.1 port=${pg} dbname=app user=app sslmode=disable`, '-c', 'select 1'], { env: { PGPASSWORD: PG_PW }, reject: false });
+    const plain = await execa(
+      'psql',
+      ['-X', '-w', '-tA', `host=127.0.0.1 port=${pg} dbname=app user=app sslmode=disable`, '-c', 'select 1'],
+      { env: { PGPASSWORD: PG_PW }, reject: false },
+    );
     expect(plain.exitCode).not.toBe(0);
     expect(plain.stderr).toMatch(/no pg_hba\.conf entry .* no encryption/);
     // Another CA (the mariadb sandbox's) does not vouch for this server.
-    const wrongCa = await execa('psql', ['-X', '-w', '-tA', `host=127.0.0.1 port=${pg} dbname=app user=app sslmode=verify-full sslrootcert=${caMy}`, '-c', 'select 1'], { env: { PGPASSWORD: PG_PW }, reject: false });
+    const wrongCa = await execa(
+      'psql',
+      ['-X', '-w', '-tA', `host=127.0.0.1 port=${pg} dbname=app user=app sslmode=verify-full sslrootcert=${caMy}`, '-c', 'select 1'],
+      { env: { PGPASSWORD: PG_PW }, reject: false },
+    );
     expect(wrongCa.exitCode).not.toBe(0);
     expect(wrongCa.stderr).toMatch(/certificate verify failed/);
   });
 
   it('mariadb: a verified TLS login works; a plaintext one is refused', async () => {
     const base = ['--no-defaults', '--protocol=TCP', '-h', '127.0.0.1', '-P', String(my), '-u', 'shop', '-N', '-B'];
-    const secure = await execa('mariadb', [...base, '--ssl', `--ssl-ca=${caMy}`, '--ssl-verify-server-cert', '-e', "show status like 'Ssl_version'", 'shop'], { env: { MYSQL_PWD: MY_PW }, reject: false });
+    const secure = await execa(
+      'mariadb',
+      [...base, '--ssl', `--ssl-ca=${caMy}`, '--ssl-verify-server-cert', '-e', "show status like 'Ssl_version'", 'shop'],
+      { env: { MYSQL_PWD: MY_PW }, reject: false },
+    );
     expect(secure.exitCode, secure.stderr).toBe(0);
     expect(secure.stdout).toMatch(/^Ssl_version\tTLSv1\.[23]$/);
-    const required = await execa('mariadb', [...base, '--ssl', `--ssl-ca=${caMy}`, '--ssl-verify-server-cert', '-e', 'select @@require_secure_transport', 'shop'], { env: { MYSQL_PWD: MY_PW }, reject: false });
+    const required = await execa(
+      'mariadb',
+      [...base, '--ssl', `--ssl-ca=${caMy}`, '--ssl-verify-server-cert', '-e', 'select @@require_secure_transport', 'shop'],
+      { env: { MYSQL_PWD: MY_PW }, reject: false },
+    );
     expect(required.stdout.trim()).toBe('1');
     // The same user and password without TLS: refused (MariaDB says so as an access denial).
     const plain = await execa('mariadb', [...base, '--skip-ssl', '-e', 'select 1', 'shop'], { env: { MYSQL_PWD: MY_PW }, reject: false });
@@ -93,14 +123,26 @@ connections:
     const plan = await project.iact(['plan', '--detailed-exitcode'], { env });
     expect(plan.exitCode, plan.stdout + plan.stderr).toBe(0);
     // An app that sources the env file reaches the database with verify-full.
-    const app = await execa('bash', ['-c', 'set -a; source .iact/env/development.env; set +a; PGPASSWORD="$DB_PASSWORD" psql -X -w -tA "host=$DB_HOST port=$DB_PORT dbname=$DB_NAME user=$DB_USER sslmode=$DB_SSL_MODE sslrootcert=$DB_SSL_ROOT_CERT" -c "select 42"'], { cwd: project.dir, reject: false });
+    const app = await execa(
+      'bash',
+      [
+        '-c',
+        'set -a; source .iact/env/development.env; set +a; PGPASSWORD="$DB_PASSWORD" psql -X -w -tA "host=$DB_HOST port=$DB_PORT dbname=$DB_NAME user=$DB_USER sslmode=$DB_SSL_MODE sslrootcert=$DB_SSL_ROOT_CERT" -c "select 42"',
+      ],
+      { cwd: project.dir, reject: false },
+    );
     expect(app.exitCode, app.stderr).toBe(0);
     expect(app.stdout.trim()).toBe('42');
   });
 
   it('iact connect logs in over verified TLS (psql verify-full, mariadb --ssl-verify-server-cert)', async () => {
     const connect = (sandbox: string, input: string) =>
-      execa(process.execPath, [path.join(repoRoot, 'dist', 'cli.js'), 'connect', sandbox], { cwd: project.dir, env: { NO_COLOR: '1', ...env }, input, reject: false });
+      execa(process.execPath, [path.join(repoRoot, 'dist', 'cli.js'), 'connect', sandbox], {
+        cwd: project.dir,
+        env: { NO_COLOR: '1', ...env },
+        input,
+        reject: false,
+      });
     const pgRun = await connect('dev-postgres', "select 'ssl=' || ssl from pg_stat_ssl where pid = pg_backend_pid();\n");
     expect(pgRun.exitCode, String(pgRun.stderr)).toBe(0);
     expect(String(pgRun.stdout)).toContain('ssl=t');
@@ -112,13 +154,30 @@ connections:
   it('parity: verify-full in development and require in production both use TLS, so ssl_mode is not flagged', async () => {
     const parity = await project.iact(['diff', '--env', 'development', '--env', 'production', '--format', 'json']);
     expect(parity.exitCode, parity.stderr).toBe(0);
-    const row = (JSON.parse(parity.stdout) as { rows: { key: string; values: Record<string, unknown>; risky: boolean }[] }).rows.find((r) => r.key === 'DB_SSL_MODE');
+    const row = (JSON.parse(parity.stdout) as { rows: { key: string; values: Record<string, unknown>; risky: boolean }[] }).rows.find(
+      (r) => r.key === 'DB_SSL_MODE',
+    );
     expect(row).toMatchObject({ values: { development: 'verify-full', production: 'require' }, risky: false });
   });
 
   it('turning tls off and on again is a restart each way; plaintext is accepted, then refused again', async () => {
     const manifest = project.read('environments/development.yaml');
-    const base = ['--no-defaults', '--protocol=TCP', '-h', '127.0.0.1', '-P', String(my), '-u', 'shop', '-N', '-B', '--skip-ssl', '-e', 'select 7', 'shop'];
+    const base = [
+      '--no-defaults',
+      '--protocol=TCP',
+      '-h',
+      '127.0.0.1',
+      '-P',
+      String(my),
+      '-u',
+      'shop',
+      '-N',
+      '-B',
+      '--skip-ssl',
+      '-e',
+      'select 7',
+      'shop',
+    ];
     for (const tls of [false, true]) {
       project.writeManifest('development', manifest.replace(/(dev-mysql:[\s\S]*?)tls: true/, `$1tls: ${tls}`));
       const plan = await project.iact(['plan'], { env });
@@ -134,11 +193,18 @@ connections:
   it('validate refuses tls: true where it cannot be served (redis, the namespace driver)', async () => {
     const bad = makeProject('iact-tls-bad-');
     try {
-      bad.writeManifest('development', 'apiVersion: iact/v1\nenvironment: development\nsandboxes:\n  dev-redis: { service: redis, port: 56390, password: x-Secret-1, tls: true }\n  ns-pg: { service: postgres, driver: namespace, port: 56391, database: a, user: a, password: x-Secret-2, tls: true }\n');
+      bad.writeManifest(
+        'development',
+        'apiVersion: iact/v1\nenvironment: development\nsandboxes:\n  dev-redis: { service: redis, port: 56390, password: x-Secret-1, tls: true }\n  ns-pg: { service: postgres, driver: namespace, port: 56391, database: a, user: a, password: x-Secret-2, tls: true }\n',
+      );
       const result = await bad.iact(['validate']);
       expect(result.exitCode).toBe(1);
-      expect(result.stdout + result.stderr).toContain('sandbox dev-redis sets tls: true, which redis with the lightweight driver cannot serve');
-      expect(result.stdout + result.stderr).toContain('sandbox ns-pg sets tls: true, which postgres with the namespace driver cannot serve');
+      expect(result.stdout + result.stderr).toContain(
+        'sandbox dev-redis sets tls: true, which redis with the lightweight driver cannot serve',
+      );
+      expect(result.stdout + result.stderr).toContain(
+        'sandbox ns-pg sets tls: true, which postgres with the namespace driver cannot serve',
+      );
       expect(result.stdout + result.stderr).toContain('fix: remove tls:, or use one of: postgres (lightweight), mysql (lightweight)');
     } finally {
       await bad.cleanup();

@@ -34,7 +34,16 @@ describe.each(DRIVERS)('update --steps ($driver)', ({ driver, script }) => {
     run(['update', spec.name, '--spec', '-', ...(steps === null ? [] : ['--steps', steps.join(',')])], JSON.stringify(spec), extraEnv);
   const status = async (name: string) => {
     const r = await run(['status', name, '--json']);
-    return (JSON.parse(r.stdout) as Array<{ name: string; pid: number | null; running: boolean; healthy: boolean; port: number; spec_hash: string }>)[0];
+    return (
+      JSON.parse(r.stdout) as Array<{
+        name: string;
+        pid: number | null;
+        running: boolean;
+        healthy: boolean;
+        port: number;
+        spec_hash: string;
+      }>
+    )[0];
   };
   const sandboxFile = (name: string, file: string) => readFileSync(path.join(root.sandboxRoot, 'development', name, file), 'utf8');
 
@@ -47,8 +56,14 @@ describe.each(DRIVERS)('update --steps ($driver)', ({ driver, script }) => {
   it('redis with settings: a new password and a reloadable setting in one update both take effect, same process', async (ctx) => {
     needs(ctx, 'redis'); // a missing binary fails with its install hint (test/helpers/services.ts)
     const port = await freePort();
-    const first = specFor(driver, 'redis', 'rd-pw', port, { password: 'first-Alpha-1', settings: { loglevel: 'notice', 'maxmemory-policy': 'allkeys-lru' } });
-    const second = specFor(driver, 'redis', 'rd-pw', port, { password: 'second-Bravo-2', settings: { loglevel: 'warning', 'maxmemory-policy': 'allkeys-lru' } });
+    const first = specFor(driver, 'redis', 'rd-pw', port, {
+      password: 'first-Alpha-1',
+      settings: { loglevel: 'notice', 'maxmemory-policy': 'allkeys-lru' },
+    });
+    const second = specFor(driver, 'redis', 'rd-pw', port, {
+      password: 'second-Bravo-2',
+      settings: { loglevel: 'warning', 'maxmemory-policy': 'allkeys-lru' },
+    });
     try {
       await create(first);
       const pid = (await status('rd-pw'))?.pid;
@@ -66,7 +81,10 @@ describe.each(DRIVERS)('update --steps ($driver)', ({ driver, script }) => {
   it('mysql: a new password and a reloadable setting at runtime, same process; a dropped setting is named', async (ctx) => {
     needs(ctx, 'mysql'); // a missing binary fails with its install hint (test/helpers/services.ts)
     const port = await freePort();
-    const first = specFor(driver, 'mysql', 'my-pw', port, { password: 'first-Kilo-1', settings: { max_connections: 50, wait_timeout: 100 } });
+    const first = specFor(driver, 'mysql', 'my-pw', port, {
+      password: 'first-Kilo-1',
+      settings: { max_connections: 50, wait_timeout: 100 },
+    });
     const second = specFor(driver, 'mysql', 'my-pw', port, { password: 'second-Lima-2', settings: { max_connections: 60 } });
     try {
       await create(first);
@@ -89,13 +107,36 @@ describe.each(DRIVERS)('update --steps ($driver)', ({ driver, script }) => {
     const spec = specFor(driver, 'postgres', 'pg-steps', port, { password: 'pg-Charlie-3', settings: { work_mem: '4MB' } });
     try {
       await create(spec);
-      const before = { json: sandboxFile('pg-steps', 'sandbox.json'), conf: sandboxFile('pg-steps', 'data/iact.conf'), pid: (await status('pg-steps'))?.pid };
+      const before = {
+        json: sandboxFile('pg-steps', 'sandbox.json'),
+        conf: sandboxFile('pg-steps', 'data/iact.conf'),
+        pid: (await status('pg-steps'))?.pid,
+      };
       const newPort = await freePort();
       const cases: Array<[DriverSpec, string[], RegExp]> = [
-        [specFor(driver, 'postgres', 'pg-steps', newPort, { password: 'pg-Charlie-3', settings: { work_mem: '4MB' } }), ['reload'], /needs the step\(s\) restart \(port\)/],
-        [specFor(driver, 'postgres', 'pg-steps', port, { password: 'pg-Charlie-3', settings: { work_mem: '4MB', shared_buffers: '64MB' } }), ['reload'], /restart \(settings\.shared_buffers\)/],
-        [specFor(driver, 'postgres', 'pg-steps', port, { password: 'pg-Charlie-3', settings: { work_mem: '8MB' } }), ['set-password'], /reload \(settings\.work_mem\)/],
-        [specFor(driver, 'postgres', 'pg-steps', port, { password: 'pg-Delta-4', settings: { work_mem: '4MB' } }), ['reload', 'restart'], /set-password \(password\)/],
+        [
+          specFor(driver, 'postgres', 'pg-steps', newPort, { password: 'pg-Charlie-3', settings: { work_mem: '4MB' } }),
+          ['reload'],
+          /needs the step\(s\) restart \(port\)/,
+        ],
+        [
+          specFor(driver, 'postgres', 'pg-steps', port, {
+            password: 'pg-Charlie-3',
+            settings: { work_mem: '4MB', shared_buffers: '64MB' },
+          }),
+          ['reload'],
+          /restart \(settings\.shared_buffers\)/,
+        ],
+        [
+          specFor(driver, 'postgres', 'pg-steps', port, { password: 'pg-Charlie-3', settings: { work_mem: '8MB' } }),
+          ['set-password'],
+          /reload \(settings\.work_mem\)/,
+        ],
+        [
+          specFor(driver, 'postgres', 'pg-steps', port, { password: 'pg-Delta-4', settings: { work_mem: '4MB' } }),
+          ['reload', 'restart'],
+          /set-password \(password\)/,
+        ],
         [spec, ['recreate'], /no step 'recreate'/],
         [spec, ['bounce'], /unknown update step 'bounce'/],
       ];

@@ -10,7 +10,7 @@ const SAMPLES: Record<string, string[]> = {
   memory: ['512M', '1G', '64K', '1048576', '0', '512MB', '512m', '1.5G', '1T', '', '1234567890'],
   version: ['15', '10.11', '7.2.4', '15-beta1', '7.0.0-rc2', 'x15', '15 ', '.15', '1'.repeat(33)],
   database: ['appdb', '_x', 'App_1', '1db', 'a-b', "x'; DROP", 'a'.repeat(63), 'a'.repeat(64)],
-  image: ['iact/postgres:15', 'postgres', 'Registry/x', 'x:tag@sha256:' + 'a'.repeat(64), 'x:'],
+  image: ['iact/postgres:15', 'postgres', 'Registry/x', `x:tag@sha256:${'a'.repeat(64)}`, 'x:'],
 };
 // A setting's key and value: the schema's propertyNames and value pattern.
 const SETTING_KEYS = ['work_mem', 'maxmemory-policy', 'a.b', '_x', 'Bad', 'bad key', 'k'.repeat(63), 'k'.repeat(64)];
@@ -44,22 +44,49 @@ describe('iact::validate_spec agrees with the manifest schema', () => {
   it.each(Object.keys(SAMPLES))('%s', async (field) => {
     const values = SAMPLES[field] as string[];
     const verdicts = await bashVerdicts(values.map((value) => ({ field, value })));
-    expect(Object.fromEntries(values.map((v, i) => [v, verdicts[i]]))).toEqual(Object.fromEntries(values.map((v) => [v, schemaAccepts(field, v) ? 'ok' : 'bad'])));
+    expect(Object.fromEntries(values.map((v, i) => [v, verdicts[i]]))).toEqual(
+      Object.fromEntries(values.map((v) => [v, schemaAccepts(field, v) ? 'ok' : 'bad'])),
+    );
   });
 
   it('setting keys and values', async () => {
-    const settings = schemaAt(['sandboxes', 'x', 'settings']) as { propertyNames: { pattern: string }; additionalProperties: { pattern: string } };
+    const settings = schemaAt(['sandboxes', 'x', 'settings']) as {
+      propertyNames: { pattern: string };
+      additionalProperties: { pattern: string };
+    };
     const keyRe = new RegExp(settings.propertyNames.pattern, 'u');
     const valueRe = new RegExp(settings.additionalProperties.pattern, 'u');
     // The key's syntax alone: `none` allows any key (postgres, mysql and redis have an allow-list, below).
-    const cases = [...SETTING_KEYS.map((key) => ({ field: 'setting', key, value: '1', service: 'none' })), ...SETTING_VALUES.map((value) => ({ field: 'setting', key: 'work_mem', value }))];
+    const cases = [
+      ...SETTING_KEYS.map((key) => ({ field: 'setting', key, value: '1', service: 'none' })),
+      ...SETTING_VALUES.map((value) => ({ field: 'setting', key: 'work_mem', value })),
+    ];
     const verdicts = await bashVerdicts(cases);
     expect(verdicts).toEqual(cases.map((c) => (keyRe.test(c.key) && valueRe.test(c.value) ? 'ok' : 'bad')));
   });
 
   it('allows the settings the catalogue allows, per service, and nothing else (the TypeScript check agrees)', async () => {
-    const keys = ['work_mem', 'include', 'include_dir', 'listen_addresses', 'bind', 'bind-address', 'loose-bind-address', 'loose_max_connections', 'max-connections', 'skip-grant-tables', 'user', 'maxmemory-policy', 'rename-command', 'aclfile', 'masterauth', 'role'];
-    const cases = (['postgres', 'mysql', 'redis', 'none'] as const).flatMap((service) => keys.map((key) => ({ field: 'setting', key, value: '1', service })));
+    const keys = [
+      'work_mem',
+      'include',
+      'include_dir',
+      'listen_addresses',
+      'bind',
+      'bind-address',
+      'loose-bind-address',
+      'loose_max_connections',
+      'max-connections',
+      'skip-grant-tables',
+      'user',
+      'maxmemory-policy',
+      'rename-command',
+      'aclfile',
+      'masterauth',
+      'role',
+    ];
+    const cases = (['postgres', 'mysql', 'redis', 'none'] as const).flatMap((service) =>
+      keys.map((key) => ({ field: 'setting', key, value: '1', service })),
+    );
     const verdicts = await bashVerdicts(cases);
     expect(verdicts).toEqual(cases.map((c) => (isAllowedSetting(c.service, c.key) ? 'ok' : 'bad')));
     expect(verdicts.filter((v) => v === 'ok').length).toBeGreaterThan(keys.length);

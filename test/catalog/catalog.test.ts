@@ -2,7 +2,16 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CATALOG, SERVICES, connectionEnv, defaultImage, installHint, isAllowedSetting, isReloadable, isReserved } from '../../src/catalog/index.js';
+import {
+  CATALOG,
+  SERVICES,
+  connectionEnv,
+  defaultImage,
+  installHint,
+  isAllowedSetting,
+  isReloadable,
+  isReserved,
+} from '../../src/catalog/index.js';
 import { renderCatalogSh } from '../../src/catalog/bash.js';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
@@ -12,7 +21,12 @@ const CATALOG_SH = path.join(REPO, 'bash/lib/catalog.sh');
 function bashMap(name: string): Record<string, string> {
   const script = `set -euo pipefail; source "$1"; source "$1"; for s in \${IACT_SERVICES}; do printf '%s=%s\\n' "$s" "\${${name}[$s]}"; done`;
   const out = execFileSync('bash', ['-c', script, 'bash', CATALOG_SH], { encoding: 'utf8' });
-  return Object.fromEntries(out.trimEnd().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+  return Object.fromEntries(
+    out
+      .trimEnd()
+      .split('\n')
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
 }
 
 describe('service catalogue', () => {
@@ -22,8 +36,20 @@ describe('service catalogue', () => {
 
   it('bash reads the agreed maps with the catalogue values, sourced twice (guarded)', () => {
     expect(bashMap('IACT_CAT_OS_USER')).toEqual({ postgres: 'postgres', mysql: 'mysql', redis: 'redis', none: 'root', tunnel: 'root' });
-    expect(bashMap('IACT_CAT_SOCKET')).toEqual({ postgres: 'run/.s.PGSQL.%PORT%', mysql: 'run/mysqld.sock', redis: 'run/redis.sock', none: '', tunnel: '' });
-    expect(bashMap('IACT_CAT_DEFAULT_IMAGE')).toEqual({ postgres: 'iact/postgres:15', mysql: 'iact/mariadb:10.11', redis: 'iact/redis:7', none: '', tunnel: '' });
+    expect(bashMap('IACT_CAT_SOCKET')).toEqual({
+      postgres: 'run/.s.PGSQL.%PORT%',
+      mysql: 'run/mysqld.sock',
+      redis: 'run/redis.sock',
+      none: '',
+      tunnel: '',
+    });
+    expect(bashMap('IACT_CAT_DEFAULT_IMAGE')).toEqual({
+      postgres: 'iact/postgres:15',
+      mysql: 'iact/mariadb:10.11',
+      redis: 'iact/redis:7',
+      none: '',
+      tunnel: '',
+    });
     const reloadable = bashMap('IACT_CAT_RELOADABLE');
     for (const s of SERVICES) expect(reloadable[s]!.split(' ').filter(Boolean)).toEqual(CATALOG[s].reloadable);
     expect(bashMap('IACT_CAT_ADMIN_USERS').mysql).toBe('root mysql mariadb.sys');
@@ -35,7 +61,10 @@ describe('service catalogue', () => {
     const text = renderCatalogSh();
     expect(text).not.toMatch(/\(\)\s*\{|^function /m);
     const statements = text.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#'));
-    for (const line of statements) expect(line).toMatch(/^(\[\[ -n "\$\{IACT_CATALOG_SH:-\}" \]\] && return 0|IACT_CATALOG_SH=1|IACT_SERVICES=.*|declare -gA IACT_CAT_[A-Z_]+=\(.*\))$/);
+    for (const line of statements)
+      expect(line).toMatch(
+        /^(\[\[ -n "\$\{IACT_CATALOG_SH:-\}" \]\] && return 0|IACT_CATALOG_SH=1|IACT_SERVICES=.*|declare -gA IACT_CAT_[A-Z_]+=\(.*\))$/,
+      );
   });
 
   it('answers reloadable and reserved with - and _ folded, for known services only', () => {
@@ -59,9 +88,23 @@ describe('service catalogue', () => {
   });
 
   it('builds the connection variables iact run exports, URL-encoded', () => {
-    const env = connectionEnv(CATALOG.postgres, { host: '127.0.0.1', port: '5433', database: 'd b', user: 'u', password: 'p@ss', sandbox: 'run-1' });
-    expect(env).toMatchObject({ DB_HOST: '127.0.0.1', PGPORT: '5433', DATABASE_URL: 'postgresql://u:p%40ss@127.0.0.1:5433/d%20b', IACT_SANDBOX: 'run-1' });
-    expect(connectionEnv(CATALOG.redis, { host: 'h', port: '1', database: '', user: '', password: 'x', sandbox: 's' }).REDIS_URL).toBe('redis://default:x@h:1/0');
+    const env = connectionEnv(CATALOG.postgres, {
+      host: '127.0.0.1',
+      port: '5433',
+      database: 'd b',
+      user: 'u',
+      password: 'p@ss',
+      sandbox: 'run-1',
+    });
+    expect(env).toMatchObject({
+      DB_HOST: '127.0.0.1',
+      PGPORT: '5433',
+      DATABASE_URL: 'postgresql://u:p%40ss@127.0.0.1:5433/d%20b',
+      IACT_SANDBOX: 'run-1',
+    });
+    expect(connectionEnv(CATALOG.redis, { host: 'h', port: '1', database: '', user: '', password: 'x', sandbox: 's' }).REDIS_URL).toBe(
+      'redis://default:x@h:1/0',
+    );
     expect(defaultImage(CATALOG.postgres, '15.4')).toBe('iact/postgres:15');
     expect(defaultImage(CATALOG.postgres, '16')).toBe('iact/postgres:16');
   });

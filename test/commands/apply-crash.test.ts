@@ -4,7 +4,6 @@ import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { describeNeeding, freePorts, makeProject, processesUnder, type Project } from '../helpers/iact-project.js';
 
-
 function manifest(ports: number[]): string {
   return `apiVersion: iact/v1
 environment: development
@@ -22,7 +21,11 @@ connections:
 /** Every JSON file iact or a driver wrote must parse; history may not hold a torn line. */
 function expectNoCorruptJson(dir: string): void {
   const walk = (d: string): string[] =>
-    existsSync(d) ? readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? (e.name === 'data' ? [] : walk(path.join(d, e.name))) : [path.join(d, e.name)])) : [];
+    existsSync(d)
+      ? readdirSync(d, { withFileTypes: true }).flatMap((e) =>
+          e.isDirectory() ? (e.name === 'data' ? [] : walk(path.join(d, e.name))) : [path.join(d, e.name)],
+        )
+      : [];
   for (const file of walk(path.join(dir, '.iact'))) {
     if (file.endsWith('.json')) expect(() => JSON.parse(readFileSync(file, 'utf8')), file).not.toThrow();
     if (file.endsWith('.jsonl')) {
@@ -54,7 +57,11 @@ describeNeeding('postgres', 'redis')('apply killed with SIGKILL', () => {
 
     // No orphan: every service process under the project is a sandbox's recorded pid.
     const status = JSON.parse((await project.iact(['status', '--json'])).stdout) as unknown;
-    const recorded = new Set(JSON.stringify(status).match(/"pid":\s*(\d+)/g)?.map((m) => Number(m.replace(/\D/g, ''))) ?? []);
+    const recorded = new Set(
+      JSON.stringify(status)
+        .match(/"pid":\s*(\d+)/g)
+        ?.map((m) => Number(m.replace(/\D/g, ''))) ?? [],
+    );
     const running = processesUnder(project.dir).filter((pid) => {
       try {
         return !readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('socat');

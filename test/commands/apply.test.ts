@@ -5,7 +5,16 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { describeNeeding, cliPath, freePorts, makeProject, portOpen, processesUnder, type Project, needs } from '../helpers/iact-project.js';
+import {
+  describeNeeding,
+  cliPath,
+  freePorts,
+  makeProject,
+  portOpen,
+  processesUnder,
+  type Project,
+  needs,
+} from '../helpers/iact-project.js';
 import { devManifest } from '../helpers/manifests.js';
 
 const PG_PASSWORD = 'pg-Secret-4711';
@@ -13,7 +22,6 @@ const MY_PASSWORD = 'my-Secret-4712';
 const REDIS_PASSWORD = 'redis-Secret-4713';
 const ENV_TEXT = `DB_VM_PASSWORD=${PG_PASSWORD}\nMYSQL_VM_PASSWORD=${MY_PASSWORD}\nREDIS_VM_PASSWORD=${REDIS_PASSWORD}\n`;
 const SECRETS = [PG_PASSWORD, MY_PASSWORD, REDIS_PASSWORD];
-
 
 /** The three services of the end-to-end scenario; withRedis: false drops redis (and binds the cache to memory). */
 const manifest = (ports: { pg: number; my: number; redis: number }, opts: { withRedis?: boolean } = {}) =>
@@ -35,7 +43,9 @@ function mariadb(port: number, sql: string, password = MY_PASSWORD): string {
 }
 
 function redis(port: number, ...args: string[]): string {
-  return execFileSync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), '--no-auth-warning', '-a', REDIS_PASSWORD, ...args], { encoding: 'utf8' }).trim();
+  return execFileSync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), '--no-auth-warning', '-a', REDIS_PASSWORD, ...args], {
+    encoding: 'utf8',
+  }).trim();
 }
 
 const t0 = Date.now();
@@ -47,7 +57,11 @@ function expectNoSecrets(...texts: string[]): void {
   for (const text of texts) for (const secret of SECRETS) expect(text).not.toContain(secret);
 }
 
-describeNeeding('postgres', 'mysql', 'redis')('apply end to end (lightweight driver)', () => {
+describeNeeding(
+  'postgres',
+  'mysql',
+  'redis',
+)('apply end to end (lightweight driver)', () => {
   let project: Project;
   afterEach(async () => project?.cleanup());
 
@@ -112,7 +126,11 @@ describeNeeding('postgres', 'mysql', 'redis')('apply end to end (lightweight dri
     const restoreDir = mkdtempSync(path.join(tmpdir(), 'iact-restore-'));
     const [restorePort] = await freePorts(1);
     copyFileSync(project.file(`.iact/backups/development/${rdb}`), path.join(restoreDir, 'dump.rdb'));
-    const server = spawn('redis-server', ['--port', String(restorePort), '--bind', '127.0.0.1', '--dir', restoreDir, '--dbfilename', 'dump.rdb', '--save', ''], { stdio: 'ignore' });
+    const server = spawn(
+      'redis-server',
+      ['--port', String(restorePort), '--bind', '127.0.0.1', '--dir', restoreDir, '--dbfilename', 'dump.rdb', '--save', ''],
+      { stdio: 'ignore' },
+    );
     try {
       await waitFor(() => portOpen(restorePort!));
       expect(execFileSync('redis-cli', ['-p', String(restorePort), 'GET', 'greeting'], { encoding: 'utf8' }).trim()).toBe('kept');
@@ -231,7 +249,11 @@ describeNeeding('postgres', 'mysql', 'redis')('apply end to end (lightweight dri
     project = makeProject();
     const [pg, rd] = await freePorts(2);
     project.writeEnv(ENV_TEXT);
-    const withSetting = (value: string) => devManifest(pg!, { redis: rd! }).replace('    password: ${REDIS_VM_PASSWORD}', `    password: \${REDIS_VM_PASSWORD}\n    settings: { maxmemory: ${value} }`);
+    const withSetting = (value: string) =>
+      devManifest(pg!, { redis: rd! }).replace(
+        '    password: ${REDIS_VM_PASSWORD}',
+        `    password: \${REDIS_VM_PASSWORD}\n    settings: { maxmemory: ${value} }`,
+      );
     project.writeManifest('development', withSetting('lots'));
     const refused = await project.iact(['apply', '--auto-approve']);
     expect(refused.exitCode, refused.stdout + refused.stderr).toBe(1);
@@ -254,7 +276,10 @@ describeNeeding('postgres', 'mysql', 'redis')('apply end to end (lightweight dri
     project.writeManifest('development', devManifest(pg!));
     const r = await project.iact(['apply', '--auto-approve', '--json']);
     expect(r.exitCode, r.stdout + r.stderr).toBe(0);
-    const events = r.stdout.trim().split('\n').map((line) => JSON.parse(line) as { type: string; address?: string });
+    const events = r.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { type: string; address?: string });
     expect(events.map((e) => e.type)).toEqual(expect.arrayContaining(['begin', 'end']));
     expect(events.find((e) => e.type === 'begin')?.address).toBe('sandbox.dev-postgres');
     expect(events.at(-1)?.type).toBe('summary');
@@ -268,7 +293,10 @@ describeNeeding('postgres', 'mysql', 'redis')('apply end to end (lightweight dri
     project.writeEnv(ENV_TEXT);
     project.writeManifest('development', devManifest(pg!));
     expect((await project.iact(['apply', '--auto-approve'])).exitCode).toBe(0);
-    project.writeManifest('development', devManifest(pg!).replace('    password: ${DB_VM_PASSWORD}', '    password: ${DB_VM_PASSWORD}\n    protect: true'));
+    project.writeManifest(
+      'development',
+      devManifest(pg!).replace('    password: ${DB_VM_PASSWORD}', '    password: ${DB_VM_PASSWORD}\n    protect: true'),
+    );
     const refused = await project.iact(['destroy', '--auto-approve', '--no-backup']);
     expect(refused.exitCode, refused.stdout + refused.stderr).toBe(1);
     expect(refused.stderr).toContain('sandbox.dev-postgres would be deleted, but it is protected');
@@ -387,7 +415,11 @@ describe('apply: flags and saved plans (no services needed)', () => {
     needs(t, 'python3'); // its pty module gives the CLI a terminal
     project = makeProject();
     project.writeManifest('development', NONE_MANIFEST);
-    for (const [keys, code] of [['\u0003', 130], ['\u0004', 1], ['no\r', 1]] as const) {
+    for (const [keys, code] of [
+      ['\u0003', 130],
+      ['\u0004', 1],
+      ['no\r', 1],
+    ] as const) {
       const run = answerPrompt(project.dir, ['apply'], keys);
       expect(run.exitCode, run.output).toBe(code);
       expect(run.output).toContain('error: Apply cancelled: the answer was not "yes"');
@@ -407,4 +439,3 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000): Promi
   }
   throw new Error('timed out');
 }
-

@@ -14,7 +14,10 @@ let bin: string;
 async function complete(words: string[], extraEnv: Record<string, string> = {}): Promise<string[]> {
   const quoted = words.map((w) => `'${w.replace(/'/g, "'\\''")}'`).join(' ');
   const script = `set -euo pipefail; source <(iact completion bash); COMP_WORDS=(iact ${quoted}); COMP_CWORD=${words.length}; _iact_complete; printf '%s\\n' "\${COMPREPLY[@]}"`;
-  const result = await execa('bash', ['-c', script], { cwd: project.dir, env: { PATH: `${bin}:${process.env.PATH}`, IACT_ENV: '', ENVIRONMENT: '', ...extraEnv } });
+  const result = await execa('bash', ['-c', script], {
+    cwd: project.dir,
+    env: { PATH: `${bin}:${process.env.PATH}`, IACT_ENV: '', ENVIRONMENT: '', ...extraEnv },
+  });
   return result.stdout.split('\n').filter(Boolean);
 }
 
@@ -25,7 +28,10 @@ describe('iact completion', { timeout: 120_000 }, () => {
       'development',
       'apiVersion: iact/v1\nenvironment: development\nsandboxes:\n  # the database\n  dev-postgres:\n    service: postgres\n    port: 55432\n    settings:\n      work_mem: 4MB\n  "dev-redis":\n    service: redis\n    port: 56379\nconnections:\n  cache: { backend: memory }\n',
     );
-    project.writeManifest('staging', 'apiVersion: iact/v1\nenvironment: staging\nsandboxes: { stg-db: { service: postgres, port: 5544 }, stg-cache: { service: redis, port: 5545 } }\n');
+    project.writeManifest(
+      'staging',
+      'apiVersion: iact/v1\nenvironment: staging\nsandboxes: { stg-db: { service: postgres, port: 5544 }, stg-cache: { service: redis, port: 5545 } }\n',
+    );
     bin = path.join(project.dir, 'bin');
     mkdirSync(bin);
     writeFileSync(path.join(bin, 'iact'), `#!/bin/sh\nexec "${process.execPath}" "${cliPath}" "$@"\n`);
@@ -34,7 +40,10 @@ describe('iact completion', { timeout: 120_000 }, () => {
   afterAll(async () => project?.cleanup());
 
   it('source <(iact completion bash) registers the completion function', async () => {
-    const result = await execa('bash', ['-c', 'source <(iact completion bash); complete -p iact'], { cwd: project.dir, env: { PATH: `${bin}:${process.env.PATH}` } });
+    const result = await execa('bash', ['-c', 'source <(iact completion bash); complete -p iact'], {
+      cwd: project.dir,
+      env: { PATH: `${bin}:${process.env.PATH}` },
+    });
     expect(result.stdout).toBe('complete -o default -F _iact_complete iact');
   });
 
@@ -74,7 +83,10 @@ words=(iact exec dev-postgres -- ''); CURRENT=5; _iact`;
   it('fish: complete -C gives the same candidates', async (ctx) => {
     needs(ctx, 'fish');
     const script = 'iact completion fish | source; complete -C"iact pl"; complete -C"iact connect dev-"; complete -C"iact plan --env s"';
-    const result = await execa('fish', ['--no-config', '-c', script], { cwd: project.dir, env: { PATH: `${bin}:${process.env.PATH}`, HOME: project.dir } });
+    const result = await execa('fish', ['--no-config', '-c', script], {
+      cwd: project.dir,
+      env: { PATH: `${bin}:${process.env.PATH}`, HOME: project.dir },
+    });
     expect(result.stdout.split('\n')).toEqual(['plan', 'dev-postgres', 'dev-redis', 'staging']);
   });
 

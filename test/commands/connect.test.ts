@@ -82,16 +82,43 @@ sandboxes:
   afterAll(async () => project?.cleanup());
 
   const cases = [
-    { sandbox: 'dev-postgres', client: 'psql', password: PASSWORDS.pg, query: "select 'who=' || current_user || '@' || current_database();\n", expected: 'who=app@app' },
-    { sandbox: 'dev-mysql', client: 'mariadb', password: PASSWORDS.my, query: "select concat('who=', current_user(), '@', database());\n", expected: 'who=shop@127.0.0.1@shop' },
-    { sandbox: 'dev-redis', client: 'redis-cli', password: PASSWORDS.redis, query: 'SET greeting hello-from-stdin\nGET greeting\n', expected: 'hello-from-stdin' },
+    {
+      sandbox: 'dev-postgres',
+      client: 'psql',
+      password: PASSWORDS.pg,
+      query: "select 'who=' || current_user || '@' || current_database();\n",
+      expected: 'who=app@app',
+    },
+    {
+      sandbox: 'dev-mysql',
+      client: 'mariadb',
+      password: PASSWORDS.my,
+      query: "select concat('who=', current_user(), '@', database());\n",
+      expected: 'who=shop@127.0.0.1@shop',
+    },
+    {
+      sandbox: 'dev-redis',
+      client: 'redis-cli',
+      password: PASSWORDS.redis,
+      query: 'SET greeting hello-from-stdin\nGET greeting\n',
+      expected: 'hello-from-stdin',
+    },
   ];
 
   for (const c of cases) {
     it(`${c.sandbox}: ${c.client} reads the query from stdin; no command line holds the password while it runs`, async () => {
-      const running = execa(process.execPath, [cliPath, 'connect', c.sandbox], { cwd: project.dir, env: { NO_COLOR: '1', ...env }, stdin: 'pipe', reject: false });
+      const running = execa(process.execPath, [cliPath, 'connect', c.sandbox], {
+        cwd: project.dir,
+        env: { NO_COLOR: '1', ...env },
+        stdin: 'pipe',
+        reject: false,
+      });
       let argv: string[] | undefined;
-      await until(() => (argv = clientArgv(c.client, String(ports[cases.indexOf(c)])) ?? clientArgv(c.client, '--defaults-extra-file=')) !== undefined, `${c.client} to start`);
+      await until(
+        () =>
+          (argv = clientArgv(c.client, String(ports[cases.indexOf(c)])) ?? clientArgv(c.client, '--defaults-extra-file=')) !== undefined,
+        `${c.client} to start`,
+      );
       expect(cmdlinesContaining(c.password)).toEqual([]);
       // MariaDB's client reads the password from a private defaults file that is gone afterwards.
       const defaultsFile = argv!.find((a) => a.startsWith('--defaults-extra-file='))?.slice('--defaults-extra-file='.length);
@@ -106,13 +133,23 @@ sandboxes:
   }
 
   it("passes the client's exit code through (psql stops a failing script with 3)", async () => {
-    const result = await execa(process.execPath, [cliPath, 'connect', 'dev-postgres'], { cwd: project.dir, env: { NO_COLOR: '1', ...env }, input: '\\set ON_ERROR_STOP on\nselect 1/0;\n', reject: false });
+    const result = await execa(process.execPath, [cliPath, 'connect', 'dev-postgres'], {
+      cwd: project.dir,
+      env: { NO_COLOR: '1', ...env },
+      input: '\\set ON_ERROR_STOP on\nselect 1/0;\n',
+      reject: false,
+    });
     expect(result.exitCode).toBe(3);
     expect(String(result.stderr)).toContain('division by zero');
   });
 
   it("a SIGINT to iact (a terminal's Ctrl-C reaches the client itself) neither ends iact nor is sent on to the client", async () => {
-    const running = execa(process.execPath, [cliPath, 'connect', 'dev-postgres'], { cwd: project.dir, env: { NO_COLOR: '1', ...env }, stdin: 'pipe', reject: false });
+    const running = execa(process.execPath, [cliPath, 'connect', 'dev-postgres'], {
+      cwd: project.dir,
+      env: { NO_COLOR: '1', ...env },
+      stdin: 'pipe',
+      reject: false,
+    });
     await until(() => clientArgv('psql', String(ports[0])) !== undefined, 'psql to start');
     running.kill('SIGINT');
     await new Promise((r) => setTimeout(r, 500));

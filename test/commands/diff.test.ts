@@ -87,10 +87,17 @@ describe('iact diff --from HEAD~1', () => {
       { field: 'settings.work_mem', after: '64MB', sensitive: false, impact: 'reload' }, // reloadable in postgres
     ]);
     const redis = dev.sandboxes.find((s) => s.name === 'dev-redis')!;
-    expect(redis.fields).toEqual([{ field: 'password', before: '(sensitive)', after: '(sensitive, changed)', sensitive: true, impact: 'none' }]);
+    expect(redis.fields).toEqual([
+      { field: 'password', before: '(sensitive)', after: '(sensitive, changed)', sensitive: true, impact: 'none' },
+    ]);
     // An unset variable is shown by name, never failing the diff.
     const queue = dev.sandboxes.find((s) => s.name === 'dev-queue')!;
-    expect(queue.fields.find((f) => f.field === 'password')).toEqual({ field: 'password', after: '${QUEUE_PASSWORD}', sensitive: true, impact: 'none' });
+    expect(queue.fields.find((f) => f.field === 'password')).toEqual({
+      field: 'password',
+      after: '${QUEUE_PASSWORD}',
+      sensitive: true,
+      impact: 'none',
+    });
     expect(dev.unset_variables).toEqual(['QUEUE_PASSWORD']);
     expect(dev.connections).toEqual([
       { key: 'DB_PORT', change: 'changed', before: '55432', after: '55442', sensitive: false },
@@ -106,9 +113,22 @@ describe('iact diff --from HEAD~1', () => {
     ]);
     const prod = d.environments[1]!;
     expect(prod.unset_variables).toEqual(['PROD_DB_HOST', 'PROD_DB_PASSWORD']);
-    expect(prod.connections.find((c) => c.key === 'DB_HOST')).toEqual({ key: 'DB_HOST', change: 'added', after: '${PROD_DB_HOST}', sensitive: false });
-    expect(prod.connections.find((c) => c.key === 'DB_PASSWORD')).toEqual({ key: 'DB_PASSWORD', change: 'added', after: '${PROD_DB_PASSWORD}', sensitive: true });
-    expect(d.env_example).toEqual({ added: ['DB_DEV_PASSWORD_V2', 'PROD_DB_HOST', 'PROD_DB_PASSWORD', 'QUEUE_PASSWORD'], removed: ['DB_DEV_PASSWORD'] });
+    expect(prod.connections.find((c) => c.key === 'DB_HOST')).toEqual({
+      key: 'DB_HOST',
+      change: 'added',
+      after: '${PROD_DB_HOST}',
+      sensitive: false,
+    });
+    expect(prod.connections.find((c) => c.key === 'DB_PASSWORD')).toEqual({
+      key: 'DB_PASSWORD',
+      change: 'added',
+      after: '${PROD_DB_PASSWORD}',
+      sensitive: true,
+    });
+    expect(d.env_example).toEqual({
+      added: ['DB_DEV_PASSWORD_V2', 'PROD_DB_HOST', 'PROD_DB_PASSWORD', 'QUEUE_PASSWORD'],
+      removed: ['DB_DEV_PASSWORD'],
+    });
     expect(d.summary).toEqual({
       environments_changed: 2,
       create: 1,
@@ -184,9 +204,15 @@ describe('iact diff --from HEAD~1', () => {
     expect(code).toBe(0);
     const r = JSON.parse(out) as ParityReport;
     expect(r.source).toBe('manifests at HEAD~1');
-    expect(r.rows.find((x) => x.key === 'sandbox[database].version')).toMatchObject({ values: { development: '15', staging: '15' }, differs: false });
+    expect(r.rows.find((x) => x.key === 'sandbox[database].version')).toMatchObject({
+      values: { development: '15', staging: '15' },
+      differs: false,
+    });
     const now = JSON.parse((await run({ env: ['development', 'staging'], format: 'json' })).out) as ParityReport;
-    expect(now.rows.find((x) => x.key === 'sandbox[database].version')).toMatchObject({ values: { development: '16', staging: '15' }, risky: true });
+    expect(now.rows.find((x) => x.key === 'sandbox[database].version')).toMatchObject({
+      values: { development: '16', staging: '15' },
+      risky: true,
+    });
     expectNoSecret(out);
   });
 
@@ -280,7 +306,10 @@ describe('iact diff errors are diagnostics', () => {
     const broken = tempRepo();
     try {
       commitTree(broken, path.join(FIXTURES, 'revisions/base'), 'base');
-      writeFileSync(path.join(broken, 'environments/staging.yaml'), 'apiVersion: iact/v1\nenvironment: staging\nsandboxes:\n  Bad_Name: { service: postgres, port: 80 }\n');
+      writeFileSync(
+        path.join(broken, 'environments/staging.yaml'),
+        'apiVersion: iact/v1\nenvironment: staging\nsandboxes:\n  Bad_Name: { service: postgres, port: 80 }\n',
+      );
       const r = await run({ from: 'HEAD', format: 'text' }, {}, broken);
       expect(r.code).toBe(1);
       expect(r.out).toContain('! environment staging could not be compared (environments/staging.yaml):');
@@ -347,7 +376,10 @@ describe('a base revision whose manifest does not resolve', () => {
     const fixing = tempRepo();
     try {
       commitTree(fixing, path.join(FIXTURES, 'revisions/base'), 'base');
-      writeFileSync(path.join(fixing, 'environments/staging.yaml'), 'apiVersion: iact/v1\nenvironment: staging\nsandboxes:\n  Bad_Name: { service: postgres, port: 80 }\n');
+      writeFileSync(
+        path.join(fixing, 'environments/staging.yaml'),
+        'apiVersion: iact/v1\nenvironment: staging\nsandboxes:\n  Bad_Name: { service: postgres, port: 80 }\n',
+      );
       git(fixing, 'commit', '-q', '-am', 'break staging');
       commitTree(fixing, path.join(FIXTURES, 'revisions/base'), 'fix staging');
       const r = await run({ from: 'HEAD~1', detailedExitcode: true }, {}, fixing);

@@ -28,7 +28,13 @@ function pathWith(dir: string, tools: string[]): string {
 async function doctor(args: string[], env: Record<string, string> = {}) {
   const cwd = mkdtempSync(path.join(tmpdir(), 'iact-doctor-cwd-'));
   try {
-    const r = await execa(process.execPath, [cliPath, 'doctor', ...args], { cwd, env: { NO_COLOR: '1', ...env }, extendEnv: !('PATH' in env), reject: false, stdin: 'ignore' });
+    const r = await execa(process.execPath, [cliPath, 'doctor', ...args], {
+      cwd,
+      env: { NO_COLOR: '1', ...env },
+      extendEnv: !('PATH' in env),
+      reject: false,
+      stdin: 'ignore',
+    });
     return { exitCode: r.exitCode ?? 1, stdout: String(r.stdout), stderr: String(r.stderr) };
   } finally {
     rmSync(cwd, { recursive: true, force: true });
@@ -75,7 +81,9 @@ describe('iact doctor', () => {
     expect(r.stdout).toMatch(/MISSING\s+bwrap .*\n\s+fix: apt-get install bubblewrap/);
     expect(r.stdout).toMatch(/MISSING\s+docker CLI\s+docker not found on PATH\n\s+fix: apt-get install docker\.io/);
     expect(r.stdout).toMatch(/MISSING\s+a reachable Docker engine.*\n\s+fix: .*docker-engine\.sh start/);
-    expect(r.stdout).toMatch(/MISSING\s+MariaDB .*not found: mariadbd, mariadb-install-db, mariadb, mariadb-dump\n\s+fix: apt-get install -y mariadb-server mariadb-client/);
+    expect(r.stdout).toMatch(
+      /MISSING\s+MariaDB .*not found: mariadbd, mariadb-install-db, mariadb, mariadb-dump\n\s+fix: apt-get install -y mariadb-server mariadb-client/,
+    );
     expect(r.stdout).toMatch(/MISSING\s+Redis .*not found: redis-server, redis-cli\n\s+fix: apt-get install -y redis-server redis-tools/);
     expect(r.stdout).toMatch(/^lightweight \(default driver\): usable; services: none$/m);
     expect(r.stdout).toMatch(/^namespace: not usable here$/m);
@@ -84,7 +92,20 @@ describe('iact doctor', () => {
 
   it('hides only socat: the namespace driver loses its forwarder, nothing else changes', async (t) => {
     needs(t, 'postgres', 'mysql', 'redis');
-    const tools = ['bash', 'jq', ...BASE_TOOLS, 'bwrap', 'setpriv', 'redis-server', 'redis-cli', 'mariadbd', 'mariadb-install-db', 'mariadb', 'mariadb-dump', 'docker'];
+    const tools = [
+      'bash',
+      'jq',
+      ...BASE_TOOLS,
+      'bwrap',
+      'setpriv',
+      'redis-server',
+      'redis-cli',
+      'mariadbd',
+      'mariadb-install-db',
+      'mariadb',
+      'mariadb-dump',
+      'docker',
+    ];
     const bin = pathWith(tempBin(), tools);
     const r = await doctor(['--json'], { PATH: bin });
     const json = JSON.parse(r.stdout) as { checks: CheckResult[]; drivers: { driver: string; usable: boolean }[] };

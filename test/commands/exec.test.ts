@@ -24,7 +24,8 @@ describeNeeding('postgres')('iact exec (lightweight postgres)', { timeout: 240_0
   afterAll(async () => project?.cleanup());
 
   it('exports the connection variables of iact run; psql with no arguments reaches the sandbox (exit 0)', async () => {
-    const script = 'printf "%s|%s|%s|%s|%s\\n" "$DB_HOST" "$DB_PORT" "$DB_NAME" "$DB_USER" "$IACT_SANDBOX"; psql -Atc "select current_user"; psql "$DATABASE_URL" -Atc "select 40 + 2"';
+    const script =
+      'printf "%s|%s|%s|%s|%s\\n" "$DB_HOST" "$DB_PORT" "$DB_NAME" "$DB_USER" "$IACT_SANDBOX"; psql -Atc "select current_user"; psql "$DATABASE_URL" -Atc "select 40 + 2"';
     const result = await project.iact(['exec', 'dev-postgres', '--', 'sh', '-c', script], { env });
     expect(result.exitCode, result.stderr).toBe(0);
     expect(result.stdout).toBe(`127.0.0.1|${port}|app|app|dev-postgres\napp\n42`);

@@ -14,8 +14,12 @@ describe('iact init', () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('created environments/development.yaml');
     expect(run.stdout).toContain('updated .gitignore (.env.* !.env.example .iact/)');
-    expect(readFileSync(path.join(dir, '.gitignore'), 'utf8')).toBe('node_modules/\n.env\n# iact: secrets, working area, installed packages\n.env.*\n!.env.example\n.iact/\n');
-    expect(readFileSync(path.join(dir, 'environments/staging.yaml'), 'utf8')).toContain('$schema=../node_modules/iact/schemas/manifest.schema.json');
+    expect(readFileSync(path.join(dir, '.gitignore'), 'utf8')).toBe(
+      'node_modules/\n.env\n# iact: secrets, working area, installed packages\n.env.*\n!.env.example\n.iact/\n',
+    );
+    expect(readFileSync(path.join(dir, 'environments/staging.yaml'), 'utf8')).toContain(
+      '$schema=../node_modules/iact/schemas/manifest.schema.json',
+    );
     const validate = await runCli(['validate', '--all'], dir);
     expect(validate.stderr).toBe('');
     expect(validate.code).toBe(0);
@@ -24,10 +28,14 @@ describe('iact init', () => {
   it('in an empty folder: ignores node_modules/ too, and a second run exits 0 keeping every file', async () => {
     const dir = tempProject();
     expect((await runCommand('init', {}, dir)).code).toBe(0);
-    expect(readFileSync(path.join(dir, '.gitignore'), 'utf8')).toBe('# iact: secrets, working area, installed packages\n.env\n.env.*\n!.env.example\n.iact/\nnode_modules/\n');
+    expect(readFileSync(path.join(dir, '.gitignore'), 'utf8')).toBe(
+      '# iact: secrets, working area, installed packages\n.env\n.env.*\n!.env.example\n.iact/\nnode_modules/\n',
+    );
     const again = await runCommand('init', {}, dir);
     expect(again.code).toBe(0);
-    expect(again.stdout).toContain('kept existing environments/development.yaml\nkept existing environments/staging.yaml\nkept existing environments/production.yaml\nkept existing .env.example\n');
+    expect(again.stdout).toContain(
+      'kept existing environments/development.yaml\nkept existing environments/staging.yaml\nkept existing environments/production.yaml\nkept existing .env.example\n',
+    );
     expect(again.stdout).not.toContain('.gitignore');
   });
 

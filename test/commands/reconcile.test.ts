@@ -15,7 +15,6 @@ import type { PassLog } from '../../src/commands/reconcile.js';
 const PG_PASSWORD = 'reconcile-Pg-Secret-91';
 const REDIS_PASSWORD = 'reconcile-Redis-Secret-92';
 
-
 const manifest = (ports: { pg: number; redis: number }, opts: { withRedis?: boolean; protectRedis?: boolean; extra?: string } = {}) =>
   devManifest(ports.pg, { redis: opts.withRedis === false ? undefined : ports.redis, protectRedis: opts.protectRedis, extra: opts.extra });
 
@@ -52,7 +51,8 @@ class Loop {
     for (;;) {
       const found = this.lines.slice(from).find(predicate);
       if (found) return found;
-      if (Date.now() > deadline) throw new Error(`no matching pass line within ${timeoutMs} ms; got:\n${this.raw.join('\n')}\nstderr:\n${this.stderr}`);
+      if (Date.now() > deadline)
+        throw new Error(`no matching pass line within ${timeoutMs} ms; got:\n${this.raw.join('\n')}\nstderr:\n${this.stderr}`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, 250);
         this.waiters.push(() => {
@@ -110,7 +110,11 @@ describeNeeding('postgres', 'redis')('iact reconcile (lightweight driver)', { ti
     const killedAt = Date.now();
     const killedIndex = loop.lines.length;
     process.kill(pgRow.pid!, 'SIGKILL');
-    const healed = await loop.waitFor((l) => (l.actions ?? []).some((a) => a.address === 'sandbox.dev-postgres' && a.action === 'start'), killedIndex, 60_000);
+    const healed = await loop.waitFor(
+      (l) => (l.actions ?? []).some((a) => a.address === 'sandbox.dev-postgres' && a.action === 'start'),
+      killedIndex,
+      60_000,
+    );
     expect(healed).toMatchObject({ changes_found: 1, applied: 1, failed: 0 });
     expect(healed.actions).toEqual([{ address: 'sandbox.dev-postgres', action: 'start', outcome: 'started' }]);
     const healedAfter = Date.now() - killedAt;
@@ -118,20 +122,32 @@ describeNeeding('postgres', 'redis')('iact reconcile (lightweight driver)', { ti
     // At most: the rest of a pass already past its observation, one interval, and the healing pass.
     const before = loop.lines[loop.lines.indexOf(healed) - 1]!;
     expect(healedAfter).toBeLessThan(before.duration_ms + 2000 + healed.duration_ms + 1500);
-    console.log(`reconcile: postgres killed -> running again and accepting logins after ${healedAfter} ms (pass took ${healed.duration_ms} ms)`);
+    console.log(
+      `reconcile: postgres killed -> running again and accepting logins after ${healedAfter} ms (pass took ${healed.duration_ms} ms)`,
+    );
 
     // A sandbox that vanished (destroyed behind iact's back) is created again.
     const vanishedIndex = loop.lines.length;
-    execFileSync('bash', [path.join(repoRoot, 'bash', 'lightweight_venv.sh'), 'destroy', 'dev-redis', '--yes', '--env', 'development'], { cwd: project.dir, stdio: 'ignore' });
+    execFileSync('bash', [path.join(repoRoot, 'bash', 'lightweight_venv.sh'), 'destroy', 'dev-redis', '--yes', '--env', 'development'], {
+      cwd: project.dir,
+      stdio: 'ignore',
+    });
     expect(await portOpen(ports.redis)).toBe(false);
-    const recreated = await loop.waitFor((l) => (l.actions ?? []).some((a) => a.address === 'sandbox.dev-redis' && a.action === 'create'), vanishedIndex, 60_000);
+    const recreated = await loop.waitFor(
+      (l) => (l.actions ?? []).some((a) => a.address === 'sandbox.dev-redis' && a.action === 'create'),
+      vanishedIndex,
+      60_000,
+    );
     expect(recreated.failed).toBe(0);
     expect(await portOpen(ports.redis)).toBe(true);
 
     // A lock held by another live apply (this test process stands in for it): the pass is skipped and logged.
     const lockFile = project.file('.iact/locks/development.lock');
     const lockedIndex = loop.lines.length;
-    writeFileSync(lockFile, `${JSON.stringify({ pid: process.pid, host: hostname(), command: 'iact apply', started: new Date().toISOString() })}\n`);
+    writeFileSync(
+      lockFile,
+      `${JSON.stringify({ pid: process.pid, host: hostname(), command: 'iact apply', started: new Date().toISOString() })}\n`,
+    );
     const locked = await loop.waitFor((l) => l.skipped === 'locked', lockedIndex, 60_000);
     expect(locked.error).toMatch(/environment development is locked by pid \d+ on .* \(iact apply, started /);
     expect(locked.next_pass_in_ms).toBe(2000); // a lock is not a failure: no backoff
@@ -143,7 +159,10 @@ describeNeeding('postgres', 'redis')('iact reconcile (lightweight driver)', { ti
     const result = await loop.child;
     expect(result.exitCode).toBe(0);
     expect(existsSync(lockFile)).toBe(false);
-    for (const line of loop.raw) expect(Object.keys(JSON.parse(line) as object)).toEqual(expect.arrayContaining(['time', 'environment', 'pass', 'changes_found', 'applied', 'failed', 'duration_ms']));
+    for (const line of loop.raw)
+      expect(Object.keys(JSON.parse(line) as object)).toEqual(
+        expect.arrayContaining(['time', 'environment', 'pass', 'changes_found', 'applied', 'failed', 'duration_ms']),
+      );
     const everything = loop.raw.join('\n') + loop.stderr;
     expect(everything).not.toContain(PG_PASSWORD);
     expect(everything).not.toContain(REDIS_PASSWORD);
@@ -159,7 +178,9 @@ describeNeeding('postgres', 'redis')('iact reconcile (lightweight driver)', { ti
     while (!loop.stderr.includes('sandbox.dev-postgres: creating...') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     process.kill(loop.child.pid!, 'SIGTERM');
     const result = await loop.child;
-    expect(result.exitCode, `exit ${String(result.exitCode)} signal ${String(result.signal)}\n${loop.raw.join('\n')}\n${loop.stderr}`).toBe(0);
+    expect(result.exitCode, `exit ${String(result.exitCode)} signal ${String(result.signal)}\n${loop.raw.join('\n')}\n${loop.stderr}`).toBe(
+      0,
+    );
     expect(loop.stderr).toContain('SIGTERM received: finishing the actions already running');
     expect(loop.lines).toHaveLength(1);
     expect(loop.lines[0]!.actions).toEqual([{ address: 'sandbox.dev-postgres', action: 'create', outcome: 'created' }]);
@@ -183,7 +204,9 @@ describeNeeding('postgres', 'redis')('iact reconcile (lightweight driver)', { ti
     project.writeManifest('development', 'apiVersion: iact/v1\nenvironment: development\nsandboxes:\n  t: { service: none, port: 80 }\n');
     const broken = await project.iact(['reconcile', '--once']);
     expect(broken.exitCode).toBe(1);
-    expect((JSON.parse(broken.stdout.trim()) as { error: string }).error).toMatch(/^environments\/development\.yaml:4:\d+ sandboxes\.t\.port is 80, out of range/);
+    expect((JSON.parse(broken.stdout.trim()) as { error: string }).error).toMatch(
+      /^environments\/development\.yaml:4:\d+ sandboxes\.t\.port is 80, out of range/,
+    );
   });
 
   it('never deletes a protected sandbox, keeps healing the rest, and backs off on failures a retry may fix', async () => {
@@ -203,8 +226,17 @@ describeNeeding('postgres', 'redis')('iact reconcile (lightweight driver)', { ti
     const squatter: Server = createServer();
     await new Promise<void>((resolve) => squatter.listen(busy, '127.0.0.1', resolve));
     try {
-      project.writeManifest('development', manifest(ports, { withRedis: false, extra: `  extra-cache:\n    service: redis\n    port: ${busy}\n    password: \${REDIS_VM_PASSWORD}\n` }));
-      execFileSync('bash', [path.join(repoRoot, 'bash', 'lightweight_venv.sh'), 'stop', 'dev-postgres', '--env', 'development'], { cwd: project.dir, stdio: 'ignore' });
+      project.writeManifest(
+        'development',
+        manifest(ports, {
+          withRedis: false,
+          extra: `  extra-cache:\n    service: redis\n    port: ${busy}\n    password: \${REDIS_VM_PASSWORD}\n`,
+        }),
+      );
+      execFileSync('bash', [path.join(repoRoot, 'bash', 'lightweight_venv.sh'), 'stop', 'dev-postgres', '--env', 'development'], {
+        cwd: project.dir,
+        stdio: 'ignore',
+      });
       loop = new Loop(project.spawnIact(['reconcile', '--interval', '1s']));
       const a = await loop.waitFor((l) => l.pass === 1, 0);
       const b = await loop.waitFor((l) => l.pass === 2, 0);

@@ -11,7 +11,6 @@ import { describeNeeding, cliPath, freePort, portOpen } from '../helpers/iact-pr
 import { killProcessesIn, processesIn } from '../sandbox/procs.js';
 import { processesMentioning } from '../helpers/services.js';
 
-
 interface Run {
   root: string;
   cwd: string;
@@ -122,7 +121,14 @@ describeNeeding('postgres', 'mysql', 'redis')('iact run (lightweight driver)', {
 
   it('a command that handles SIGINT itself decides the exit status (an interactive client survives Ctrl-C)', async () => {
     const run = newRun();
-    const child = iactRun(run, ['--service', 'redis', '--', 'sh', '-c', 'trap "echo caught; exit 0" INT; echo started; while :; do sleep 0.1; done']);
+    const child = iactRun(run, [
+      '--service',
+      'redis',
+      '--',
+      'sh',
+      '-c',
+      'trap "echo caught; exit 0" INT; echo started; while :; do sleep 0.1; done',
+    ]);
     await new Promise<void>((resolve) => child.stdout!.on('data', (c: Buffer) => c.toString().includes('started') && resolve()));
     process.kill(child.pid!, 'SIGINT');
     const r = await child;
@@ -134,7 +140,13 @@ describeNeeding('postgres', 'mysql', 'redis')('iact run (lightweight driver)', {
   it("a terminal's Ctrl-C (SIGINT to the whole process group), while the sandbox is made and while the command runs", async () => {
     const run = newRun();
     const asTerminal = (args: string[]) =>
-      execa(process.execPath, [cliPath, 'run', ...args], { cwd: run.cwd, env: { NO_COLOR: '1', IACT_RUN_ROOT: run.root }, reject: false, stdin: 'ignore', detached: true });
+      execa(process.execPath, [cliPath, 'run', ...args], {
+        cwd: run.cwd,
+        env: { NO_COLOR: '1', IACT_RUN_ROOT: run.root },
+        reject: false,
+        stdin: 'ignore',
+        detached: true,
+      });
     // During creation: as soon as the sandbox directory exists, the driver script is still at work.
     const early = asTerminal(['--service', 'postgres', '--', 'sh', '-c', 'echo should-not-run']);
     const deadline = Date.now() + 120_000;
@@ -156,8 +168,22 @@ describeNeeding('postgres', 'mysql', 'redis')('iact run (lightweight driver)', {
   it('redis and mysql: REDIS_* / DB_* exported, real clients write and read', async () => {
     const run = newRun();
     const [redis, mysql] = await Promise.all([
-      iactRun(run, ['--service', 'redis', '--', 'sh', '-c', 'redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" -a "$REDIS_PASSWORD" --no-auth-warning set k v >/dev/null && redis-cli -u "$REDIS_URL" --no-auth-warning get k']),
-      iactRun(run, ['--service', 'mysql', '--', 'sh', '-c', 'mariadb -h "$DB_HOST" -P "$DB_PORT" -u "$DB_USER" -p"$DB_PASSWORD" "$DB_NAME" -N -B -e "create table t(x int); insert into t values (42); select x from t"']),
+      iactRun(run, [
+        '--service',
+        'redis',
+        '--',
+        'sh',
+        '-c',
+        'redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" -a "$REDIS_PASSWORD" --no-auth-warning set k v >/dev/null && redis-cli -u "$REDIS_URL" --no-auth-warning get k',
+      ]),
+      iactRun(run, [
+        '--service',
+        'mysql',
+        '--',
+        'sh',
+        '-c',
+        'mariadb -h "$DB_HOST" -P "$DB_PORT" -u "$DB_USER" -p"$DB_PASSWORD" "$DB_NAME" -N -B -e "create table t(x int); insert into t values (42); select x from t"',
+      ]),
     ]);
     expect(redis.exitCode, String(redis.stderr)).toBe(0);
     expect(String(redis.stdout).trim()).toBe('v');
@@ -174,7 +200,9 @@ describeNeeding('postgres', 'mysql', 'redis')('iact run (lightweight driver)', {
     await expectNothingLeft(run, portsFrom(String(r.stderr)));
     const bad = await iactRun(run, ['--service', 'oracle', '--', 'true']);
     expect(bad.exitCode).toBe(1);
-    expect(String(bad.stderr)).toMatch(/^error: --service oracle is not a service iact can run\n {2}fix: use one of: postgres, mysql, redis/m);
+    expect(String(bad.stderr)).toMatch(
+      /^error: --service oracle is not a service iact can run\n {2}fix: use one of: postgres, mysql, redis/m,
+    );
     expect(String(bad.stderr)).not.toMatch(/\n\s+at /);
   });
 
@@ -182,7 +210,9 @@ describeNeeding('postgres', 'mysql', 'redis')('iact run (lightweight driver)', {
     const run = newRun();
     const r = await iactRun(run, ['--service', 'postgres', '--service', 'redis', '--', 'true']);
     expect(r.exitCode).toBe(1);
-    expect(String(r.stderr)).toMatch(/^error: --service was given 2 times \(postgres, redis\); iact run makes one sandbox\n {2}fix: pass --service once; for two services, nest the runs: iact run --service postgres -- iact run --service redis -- COMMAND/m);
+    expect(String(r.stderr)).toMatch(
+      /^error: --service was given 2 times \(postgres, redis\); iact run makes one sandbox\n {2}fix: pass --service once; for two services, nest the runs: iact run --service postgres -- iact run --service redis -- COMMAND/m,
+    );
     expect(sandboxesIn(run.root)).toEqual([]);
   });
 
@@ -196,7 +226,8 @@ describeNeeding('postgres', 'mysql', 'redis')('iact run (lightweight driver)', {
       }),
     );
     // Everything at once, the supervisor too (bash/run-watchdog.sh, which would otherwise clean up).
-    for (const pid of processesMentioning(run.root).filter((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('run-watchdog.sh'))) process.kill(pid, 'SIGKILL');
+    for (const pid of processesMentioning(run.root).filter((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('run-watchdog.sh')))
+      process.kill(pid, 'SIGKILL');
     victim.kill('SIGKILL');
     process.kill(commandPid, 'SIGKILL');
     await victim;
@@ -214,22 +245,30 @@ describeNeeding('postgres', 'mysql', 'redis')('withSandbox (library)', { timeout
   it('gives a live connection and destroys the sandbox after, also when the callback throws', async () => {
     const run = newRun();
     let seen = 0;
-    const value = await withSandbox({ service: 'postgres' }, async (conn) => {
-      seen = conn.port;
-      expect(conn.url).toBe(`postgresql://${conn.user}:${conn.password}@127.0.0.1:${conn.port}/${conn.database}`);
-      const r = await execa('psql', [conn.url, '-Atc', 'select 40 + 2'], { reject: false });
-      return String(r.stdout).trim();
-    }, { root: run.root });
+    const value = await withSandbox(
+      { service: 'postgres' },
+      async (conn) => {
+        seen = conn.port;
+        expect(conn.url).toBe(`postgresql://${conn.user}:${conn.password}@127.0.0.1:${conn.port}/${conn.database}`);
+        const r = await execa('psql', [conn.url, '-Atc', 'select 40 + 2'], { reject: false });
+        return String(r.stdout).trim();
+      },
+      { root: run.root },
+    );
     expect(value).toBe('42');
     await expectNothingLeft(run, [seen]);
 
     let port = 0;
     await expect(
-      withSandbox({ service: 'redis' }, async (conn) => {
-        port = conn.port;
-        expect(await portOpen(conn.port)).toBe(true);
-        throw new Error('test failed inside');
-      }, { root: run.root }),
+      withSandbox(
+        { service: 'redis' },
+        async (conn) => {
+          port = conn.port;
+          expect(await portOpen(conn.port)).toBe(true);
+          throw new Error('test failed inside');
+        },
+        { root: run.root },
+      ),
     ).rejects.toThrow('test failed inside');
     await expectNothingLeft(run, [port]);
   });
@@ -242,7 +281,10 @@ describeNeeding('postgres', 'mysql', 'redis')('withSandbox (library)', { timeout
     const candidates = [busyPort];
     const logs: string[] = [];
     try {
-      const sandbox = await createEphemeral({ service: 'redis' }, { root: run.root, log: (m) => logs.push(m), pickPort: async () => candidates.shift() ?? freePort() });
+      const sandbox = await createEphemeral(
+        { service: 'redis' },
+        { root: run.root, log: (m) => logs.push(m), pickPort: async () => candidates.shift() ?? freePort() },
+      );
       try {
         expect(sandbox.connection.port).not.toBe(busyPort);
         expect(await portOpen(sandbox.connection.port)).toBe(true);

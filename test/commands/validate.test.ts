@@ -5,7 +5,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { cleanupTemp, FIXTURES, REPO, runCli, runCommand, tempProject } from '../manifest/helpers.js';
 
 const UPDATE = process.env.UPDATE_GOLDEN === '1';
-const cases = readdirSync(FIXTURES).filter((name) => existsSync(path.join(FIXTURES, name, 'environments'))).sort();
+const cases = readdirSync(FIXTURES)
+  .filter((name) => existsSync(path.join(FIXTURES, name, 'environments')))
+  .sort();
 
 function argsOf(fixture: string): string[] {
   const file = path.join(FIXTURES, fixture, 'args.txt');
@@ -75,7 +77,9 @@ describe('validate: broken manifests', () => {
     const run = await runCommand('validate', { env: 'development' }, dir);
     expect(run.code).toBe(1);
     expect(run.stdout).toBe('');
-    expect(run.stderr).toMatch(/^environments\/development\.yaml:6:11 {2}error: port 56379 of sandbox dev-redis is also used by staging\/staging-redis \(environments\/staging\.yaml:7:11\)$/m);
+    expect(run.stderr).toMatch(
+      /^environments\/development\.yaml:6:11 {2}error: port 56379 of sandbox dev-redis is also used by staging\/staging-redis \(environments\/staging\.yaml:7:11\)$/m,
+    );
   });
 
   it('never echoes secret values in diagnostics', async () => {
@@ -99,7 +103,9 @@ describe('validate: the bundled manifests', () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('ok  environments/development.yaml (2 sandboxes)');
     expect(run.stdout).toContain('ok  environments/staging.yaml (2 sandboxes)');
-    expect(run.stdout).toMatch(/ok {2}environments\/production\.yaml \(0 sandboxes; unset here, checked with \.env\.example values: .*DB_PROD_PASSWORD/);
+    expect(run.stdout).toMatch(
+      /ok {2}environments\/production\.yaml \(0 sandboxes; unset here, checked with \.env\.example values: .*DB_PROD_PASSWORD/,
+    );
     expect(run.stdout).toContain('3 manifests valid.');
   });
 
@@ -111,7 +117,9 @@ describe('validate: the bundled manifests', () => {
     writeFileSync(path.join(dir, '.env.example'), example);
     const run = await runCommand('validate', { env: 'production' }, dir);
     expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/^environments\/production\.yaml:12:15 {2}error: variable DB_PROD_PASSWORD is not set, used by connections\.database\.password$/m);
+    expect(run.stderr).toMatch(
+      /^environments\/production\.yaml:12:15 {2}error: variable DB_PROD_PASSWORD is not set, used by connections\.database\.password$/m,
+    );
     expect(run.stderr).toContain('fix: set DB_PROD_PASSWORD in .env.production');
   });
 

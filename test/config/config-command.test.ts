@@ -83,7 +83,10 @@ describe('iact config', () => {
     const { execFileSync } = await import('node:child_process');
     const out = execFileSync(
       'bash',
-      ['-c', `set -euo pipefail; eval "$(node ${JSON.stringify(path.join(REPO, 'dist/cli.js'))} config --env production --format shell --show-sensitive)"; printf '%s\\n' "$DB_PASSWORD" "$DB_HOST" "$DB_SSL_MODE" "$FEATURE_DEBUG_MODE"`],
+      [
+        '-c',
+        `set -euo pipefail; eval "$(node ${JSON.stringify(path.join(REPO, 'dist/cli.js'))} config --env production --format shell --show-sensitive)"; printf '%s\\n' "$DB_PASSWORD" "$DB_HOST" "$DB_SSL_MODE" "$FEATURE_DEBUG_MODE"`,
+      ],
       { cwd: dir, env: { PATH: process.env.PATH, ...PROD_ENV }, encoding: 'utf8' },
     );
     expect(out).toBe(`${PROD_ENV.DB_PROD_PASSWORD}\n${PROD_ENV.DB_PROD_HOST}\nrequire\nfalse\n`);
@@ -98,7 +101,9 @@ describe('iact config', () => {
     const tree = await runCommand('config', { env: 'production' }, dir, PROD_ENV, ['database']);
     expect(tree.code).toBe(1);
     expect(tree.stderr).toBe('database holds sensitive values; add --show-sensitive to print it\n');
-    expect((await runCommand('config', { env: 'production', showSensitive: true }, dir, PROD_ENV, ['DB_PASSWORD'])).stdout).toBe(`${PROD_ENV.DB_PROD_PASSWORD}\n`);
+    expect((await runCommand('config', { env: 'production', showSensitive: true }, dir, PROD_ENV, ['DB_PASSWORD'])).stdout).toBe(
+      `${PROD_ENV.DB_PROD_PASSWORD}\n`,
+    );
     const unknown = await runCommand('config', { env: 'production' }, dir, PROD_ENV, ['DB_HOTS']);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toBe('error: no setting "DB_HOTS" in production\n  fix: did you mean "DB_HOST"?\n');
@@ -133,9 +138,9 @@ describe('iact config', () => {
         '  manifests in environments/: development, production, staging\n' +
         '  fix: use --env staging\n',
     );
-    const escape = await runCommand('config', {}, dir, { IACT_ENV: '../etc' });
-    expect(escape.stderr).toContain('error: invalid environment name "../etc" (from IACT_ENV in the process environment)');
-    expect(escape.stderr).not.toContain('create environments/../etc');
+    const escaped = await runCommand('config', {}, dir, { IACT_ENV: '../etc' });
+    expect(escaped.stderr).toContain('error: invalid environment name "../etc" (from IACT_ENV in the process environment)');
+    expect(escaped.stderr).not.toContain('create environments/../etc');
     cpSync(path.join(dir, 'environments/staging.yaml'), path.join(dir, 'environments/staging.yml'));
     const twice = await runCommand('config', { env: 'staging' }, dir, {});
     expect(twice.code).toBe(1);
@@ -150,7 +155,9 @@ describe('iact config', () => {
     const run = await runCommand('config', { env: 'production' }, dir, { ...PROD_ENV, DB_PROD_PASSWORD: "it's-$HOME" });
     expect(run.code).toBe(1);
     expect(run.stderr).not.toContain("it's");
-    expect(run.stderr).toMatch(/^environments\/production\.yaml:12:15 {2}error: connections\.database\.password contains a single quote together with/m);
+    expect(run.stderr).toMatch(
+      /^environments\/production\.yaml:12:15 {2}error: connections\.database\.password contains a single quote together with/m,
+    );
   });
 
   it('reports a missing production secret with file:line:col and exits 1', async () => {

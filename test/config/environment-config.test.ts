@@ -39,7 +39,14 @@ describe('loadEnvironmentConfig', () => {
     expect(config.isFeatureEnabled('debug_mode')).toBe(true);
     expect(config.isFeatureEnabled('nope')).toBe(false);
     expect(config.validate()).toEqual({ valid: true, problems: [] });
-    expect(config.toEnv()).toMatchObject({ DB_HOST: '127.0.0.1', DB_PORT: '55432', DB_PASSWORD: 'dev-pw-123', CACHE_BACKEND: 'redis', REDIS_HOST: '127.0.0.1', REDIS_PORT: '56379' });
+    expect(config.toEnv()).toMatchObject({
+      DB_HOST: '127.0.0.1',
+      DB_PORT: '55432',
+      DB_PASSWORD: 'dev-pw-123',
+      CACHE_BACKEND: 'redis',
+      REDIS_HOST: '127.0.0.1',
+      REDIS_PORT: '56379',
+    });
     // Callers get copies: mutating one does not change the next.
     config.database()!.port = 1;
     expect(config.database()!.port).toBe(55432);
@@ -83,6 +90,8 @@ describe('loadEnvironmentConfig', () => {
       location: { file: 'environments/production.yaml', line: 8, col: 11 },
     });
     const unknown = await loadEnvironmentConfig({ cwd: dir, env: { APP_ENV: 'qa' } }).catch((e: unknown) => e);
-    expect((unknown as DiagnosticError).diagnostics[0]!.summary).toBe('no manifest for environment "qa" (from APP_ENV in the process environment)');
+    expect((unknown as DiagnosticError).diagnostics[0]!.summary).toBe(
+      'no manifest for environment "qa" (from APP_ENV in the process environment)',
+    );
   });
 });

@@ -28,7 +28,13 @@ features:
 `;
 
 function resolve(password: string) {
-  const r = resolveManifest({ text: manifest.replace('/a b', '/x'), file: 'environments/development.yaml', environment: 'development', root: '/p', variables: { DB_VM_PASSWORD: password } });
+  const r = resolveManifest({
+    text: manifest.replace('/a b', '/x'),
+    file: 'environments/development.yaml',
+    environment: 'development',
+    root: '/p',
+    variables: { DB_VM_PASSWORD: password },
+  });
   if (!r.resolved) throw new Error(JSON.stringify(r.diagnostics));
   return r.resolved;
 }
@@ -37,11 +43,15 @@ afterAll(cleanupTemp);
 
 /** python-dotenv's reading of KEY (the test asks for python-dotenv first: test/helpers/services.ts). */
 function pythonDotenv(file: string, key: string): string {
-  return execFileSync('python3', ['-c', 'import sys, dotenv; sys.stdout.write(dotenv.dotenv_values(sys.argv[1])[sys.argv[2]])', file, key], { encoding: 'utf8' });
+  return execFileSync(
+    'python3',
+    ['-c', 'import sys, dotenv; sys.stdout.write(dotenv.dotenv_values(sys.argv[1])[sys.argv[2]])', file, key],
+    { encoding: 'utf8' },
+  );
 }
 
 describe('renderEnvFile', () => {
-  const tricky = ["it's a \"pass\" word & more", 'plain-pw', "with 'single' quotes only", 'dollar $HOME `id` \\n'];
+  const tricky = ['it\'s a "pass" word & more', 'plain-pw', "with 'single' quotes only", 'dollar $HOME `id` \\n'];
 
   for (const password of tricky) {
     it(`bash source, node dotenv and python-dotenv read back ${JSON.stringify(password)} exactly`, (t) => {
@@ -56,7 +66,9 @@ describe('renderEnvFile', () => {
       const dir = tempProject();
       const file = path.join(dir, 'development.env');
       writeFileSync(file, text);
-      const fromBash = execFileSync('bash', ['-c', 'set -euo pipefail; source "$1"; printf "%s" "$DB_PASSWORD"', 'bash', file], { encoding: 'utf8' });
+      const fromBash = execFileSync('bash', ['-c', 'set -euo pipefail; source "$1"; printf "%s" "$DB_PASSWORD"', 'bash', file], {
+        encoding: 'utf8',
+      });
       expect(fromBash).toBe(password);
       expect(parse(text).DB_PASSWORD).toBe(password);
       expect(pythonDotenv(file, 'DB_PASSWORD')).toBe(password);
@@ -66,7 +78,9 @@ describe('renderEnvFile', () => {
   it('is deterministic, has a header without timestamps, and masks with a salted hash', () => {
     const a = renderEnvFile(resolve('secret-one'), { mask: false });
     expect(renderEnvFile(resolve('secret-one'), { mask: false })).toBe(a);
-    expect(a.split('\n')[0]).toBe('# iact connection settings for development, rendered from environments/development.yaml. Do not edit: `iact apply` rewrites this file.');
+    expect(a.split('\n')[0]).toBe(
+      '# iact connection settings for development, rendered from environments/development.yaml. Do not edit: `iact apply` rewrites this file.',
+    );
     expect(a).toContain("DB_PASSWORD='secret-one'\n");
     expect(a).toContain("FEATURE_NEW_UI='true'\n");
     const masked1 = renderEnvFile(resolve('secret-one'), { mask: true });
@@ -79,8 +93,21 @@ describe('renderEnvFile', () => {
   it('uses the variable names of docs/connection-variables.md and flags sensitive ones', () => {
     const vars = connectionVariables(resolve('pw-1234'));
     expect(vars.map((v) => v.key)).toEqual([
-      'ENVIRONMENT', 'DB_HOST', 'DB_PORT', 'DB_NAME', 'DB_USER', 'DB_PASSWORD', 'DB_SSL_MODE', 'DB_USE_VM', 'DB_SANDBOX',
-      'SSH_TUNNEL_ENABLED', 'API_BASE_URL', 'API_TIMEOUT', 'API_VERIFY_SSL', 'API_USE_MOCK', 'FEATURE_NEW_UI',
+      'ENVIRONMENT',
+      'DB_HOST',
+      'DB_PORT',
+      'DB_NAME',
+      'DB_USER',
+      'DB_PASSWORD',
+      'DB_SSL_MODE',
+      'DB_USE_VM',
+      'DB_SANDBOX',
+      'SSH_TUNNEL_ENABLED',
+      'API_BASE_URL',
+      'API_TIMEOUT',
+      'API_VERIFY_SSL',
+      'API_USE_MOCK',
+      'FEATURE_NEW_UI',
     ]);
     expect(vars.filter((v) => v.sensitive).map((v) => v.key)).toEqual(['DB_PASSWORD']);
   });

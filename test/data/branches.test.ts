@@ -18,13 +18,17 @@ function mountsUnder(dir: string): string[] {
     .filter((p) => p === dir || p.startsWith(`${dir}/`));
 }
 
-const values = async (c: Credentials, sql = 'SELECT coalesce(string_agg(x::text, \',\' ORDER BY x), \'\') FROM t'): Promise<string> => {
+const values = async (c: Credentials, sql = "SELECT coalesce(string_agg(x::text, ',' ORDER BY x), '') FROM t"): Promise<string> => {
   const r = await client('postgres', c, sql);
   expect(r.ok, r.err).toBe(true);
   return r.out;
 };
 
-describeNeeding('postgres', 'mysql', 'redis')('snapshots and branches, postgres through the CLI', () => {
+describeNeeding(
+  'postgres',
+  'mysql',
+  'redis',
+)('snapshots and branches, postgres through the CLI', () => {
   let project: Project;
   let runRoot: string;
   let ports: number[];
@@ -52,7 +56,12 @@ ${
     : ''
 }`;
   const run = (args: string[], env: Record<string, string> = {}) =>
-    execa(process.execPath, [cliPath, 'run', ...args], { cwd: project.dir, env: { NO_COLOR: '1', IACT_ENV: '', IACT_RUN_ROOT: runRoot, ...env }, reject: false, stdin: 'ignore' });
+    execa(process.execPath, [cliPath, 'run', ...args], {
+      cwd: project.dir,
+      env: { NO_COLOR: '1', IACT_ENV: '', IACT_RUN_ROOT: runRoot, ...env },
+      reject: false,
+      stdin: 'ignore',
+    });
 
   beforeAll(async () => {
     project = makeProject('iact-branches-');
@@ -85,19 +94,26 @@ ${
   }, 60_000);
 
   it('iact run --from a snapshot: the branch has the snapshot data; its writes reach neither the source nor the snapshot', async () => {
-    const first = await run(['--from', 'db@seeded', '--', 'sh', '-c', 'psql -X -tA -c "SELECT string_agg(x::text, \',\') FROM t" && psql -X -q -c "INSERT INTO t VALUES (100)" && psql -X -tA -c "SELECT string_agg(x::text, \',\' ORDER BY x) FROM t"']);
+    const first = await run([
+      '--from',
+      'db@seeded',
+      '--',
+      'sh',
+      '-c',
+      'psql -X -tA -c "SELECT string_agg(x::text, \',\') FROM t" && psql -X -q -c "INSERT INTO t VALUES (100)" && psql -X -tA -c "SELECT string_agg(x::text, \',\' ORDER BY x) FROM t"',
+    ]);
     expect(first.exitCode, first.stderr).toBe(0);
     expect(first.stdout.split('\n')).toEqual(['1', '1,100']);
     expect(first.stderr).toMatch(/postgres sandbox run-\w+ \(from db@seeded\) ready/);
     expect(await values(source())).toBe('1,2');
-    const again = await run(['--from', 'db@seeded', '--', 'psql', '-X', '-tA', '-c', 'SELECT string_agg(x::text, \',\') FROM t']);
+    const again = await run(['--from', 'db@seeded', '--', 'psql', '-X', '-tA', '-c', "SELECT string_agg(x::text, ',') FROM t"]);
     expect(again.stdout.trim()).toBe('1');
     // Nothing of the runs is left: directories, mounts.
     expect(readdirSync(path.join(runRoot, 'run')).filter((n) => n.startsWith('run-'))).toEqual([]);
   }, 90_000);
 
   it('iact run --from the live source sees its data now; the source runs on', async () => {
-    const live = await run(['--from', 'db', '--', 'psql', '-X', '-tA', '-c', 'SELECT string_agg(x::text, \',\' ORDER BY x) FROM t']);
+    const live = await run(['--from', 'db', '--', 'psql', '-X', '-tA', '-c', "SELECT string_agg(x::text, ',' ORDER BY x) FROM t"]);
     expect(live.exitCode, live.stderr).toBe(0);
     expect(live.stdout.trim()).toBe('1,2');
     expect(await values(source())).toBe('1,2');
@@ -146,7 +162,11 @@ ${
   }, 120_000);
 });
 
-describeNeeding('postgres', 'mysql', 'redis')('branches with the driver alone: mysql and redis, and plain copies', () => {
+describeNeeding(
+  'postgres',
+  'mysql',
+  'redis',
+)('branches with the driver alone: mysql and redis, and plain copies', () => {
   let root: string;
   let cwd: string;
   const drv = (args: string[], env: Record<string, string> = {}) =>
@@ -166,7 +186,8 @@ describeNeeding('postgres', 'mysql', 'redis')('branches with the driver alone: m
   });
 
   afterAll(async () => {
-    for (const name of existsSync(path.join(root, 'dev')) ? readdirSync(path.join(root, 'dev')).filter((n) => !n.startsWith('.')) : []) await drv(['destroy', name, '--yes']);
+    for (const name of existsSync(path.join(root, 'dev')) ? readdirSync(path.join(root, 'dev')).filter((n) => !n.startsWith('.')) : [])
+      await drv(['destroy', name, '--yes']);
     expect(mountsUnder(root)).toEqual([]);
     rmSync(root, { recursive: true, force: true });
   }, 120_000);
@@ -204,7 +225,10 @@ describeNeeding('postgres', 'mysql', 'redis')('branches with the driver alone: m
     const storage = JSON.parse((await drv(['storage'])).stdout) as { storage: string; reason: string };
     expect(['overlay', 'reflink', 'copy']).toContain(storage.storage);
     expect(storage.reason).not.toBe('');
-    expect(JSON.parse((await drv(['storage'], { IACT_STORAGE: 'copy' })).stdout)).toMatchObject({ storage: 'copy', reason: 'IACT_STORAGE=copy' });
+    expect(JSON.parse((await drv(['storage'], { IACT_STORAGE: 'copy' })).stdout)).toMatchObject({
+      storage: 'copy',
+      reason: 'IACT_STORAGE=copy',
+    });
     const bad = await drv(['snapshot', 'cache', '../x']);
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr).toContain("invalid snapshot name '../x'");

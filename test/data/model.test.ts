@@ -13,7 +13,13 @@ const base = { file: 'environments/development.yaml', environment: 'development'
 const head = 'apiVersion: iact/v1\nenvironment: development\n';
 
 function resolve(text: string, environment = 'development'): ResolvedEnvironment {
-  const { resolved, diagnostics } = resolveManifest({ ...base, file: `environments/${environment}.yaml`, environment, text, variables: {} });
+  const { resolved, diagnostics } = resolveManifest({
+    ...base,
+    file: `environments/${environment}.yaml`,
+    environment,
+    text,
+    variables: {},
+  });
   expect(diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
   return resolved!;
 }
@@ -24,20 +30,45 @@ const problems = (text: string, environment = 'development') =>
 /** What a driver reports for a sandbox applied with this spec, running and healthy. */
 function observed(environment: string, sb: SandboxSpec): SandboxStatus {
   const spec = observedFromDriverSpec(toDriverSpec(environment, sb));
-  return { name: sb.name, environment, driver: sb.driver, service: sb.service, port: sb.port, running: true, healthy: true, pid: 1, spec_hash: spec.spec_hash, spec, data_bytes: 0 };
+  return {
+    name: sb.name,
+    environment,
+    driver: sb.driver,
+    service: sb.service,
+    port: sb.port,
+    running: true,
+    healthy: true,
+    pid: 1,
+    spec_hash: spec.spec_hash,
+    spec,
+    data_bytes: 0,
+  };
 }
 
 const plan = (desired: ResolvedEnvironment, observedStatuses: SandboxStatus[]) =>
-  buildPlan({ desired, observed: observedStatuses, notices: [], envFile: { path: '.iact/env/development.env', current: null }, options: { targets: [], refreshOnly: false, backup: true } });
+  buildPlan({
+    desired,
+    observed: observedStatuses,
+    notices: [],
+    envFile: { path: '.iact/env/development.env', current: null },
+    options: { targets: [], refreshOnly: false, backup: true },
+  });
 
 describe('minimal manifests', () => {
   it('takes `service:` alone: database and user from the name, the port and the password chosen at apply', () => {
-    const resolved = resolve(`${head}sandboxes:\n  my-db: { service: mysql }\n  cache: { service: redis }\nconnections:\n  database: { sandbox: my-db }\n`);
+    const resolved = resolve(
+      `${head}sandboxes:\n  my-db: { service: mysql }\n  cache: { service: redis }\nconnections:\n  database: { sandbox: my-db }\n`,
+    );
     expect(resolved.sandboxes['my-db']).toMatchObject({ port: 0, database: 'my_db', user: 'my_db' });
     expect(resolved.sandboxes['my-db']!.password).toBeUndefined();
     expect(resolved.sandboxes.cache!.database).toBeUndefined();
     const vars = Object.fromEntries(connectionVariables(resolved).map((v) => [v.key, v.value]));
-    expect(vars).toMatchObject({ DB_PORT: '(known after apply)', DB_PASSWORD: '(known after apply)', MYSQL_DATABASE: 'my_db', MYSQL_PORT: '(known after apply)' });
+    expect(vars).toMatchObject({
+      DB_PORT: '(known after apply)',
+      DB_PASSWORD: '(known after apply)',
+      MYSQL_DATABASE: 'my_db',
+      MYSQL_PORT: '(known after apply)',
+    });
 
     const created = plan(resolved, []);
     expect(created.changes.map((c) => [c.name, c.action, c.after?.port, c.after?.password])).toEqual([
@@ -47,16 +78,23 @@ describe('minimal manifests', () => {
   });
 
   it('puts the kept port and password into the sandbox, its connections and the secret lists', () => {
-    const resolved = resolve(`${head}sandboxes:\n  db: { service: postgres }\n  cache: { service: redis }\nconnections:\n  database: { sandbox: db }\n  cache: { backend: redis, sandbox: cache }\n`);
+    const resolved = resolve(
+      `${head}sandboxes:\n  db: { service: postgres }\n  cache: { service: redis }\nconnections:\n  database: { sandbox: db }\n  cache: { backend: redis, sandbox: cache }\n`,
+    );
     settleKept(resolved, { db: { port: 41001, password: 'kept-Secret-1' }, cache: { port: 41002, password: 'kept-Secret-2' } });
     expect(resolved.sandboxes.db).toMatchObject({ port: 41001, password: 'kept-Secret-1' });
     expect(resolved.connections.database).toMatchObject({ port: 41001, password: 'kept-Secret-1' });
     expect(resolved.connections.cache).toMatchObject({ port: 41002, password: 'kept-Secret-2' });
     expect(resolved.secretValues).toEqual(expect.arrayContaining(['kept-Secret-1', 'kept-Secret-2']));
-    expect(resolved.sensitivePaths).toEqual(expect.arrayContaining(['sandboxes.db.password', 'connections.database.password', 'connections.cache.password']));
+    expect(resolved.sensitivePaths).toEqual(
+      expect.arrayContaining(['sandboxes.db.password', 'connections.database.password', 'connections.cache.password']),
+    );
     expect(renderEnvFile(resolved, { mask: true })).not.toContain('kept-Secret');
     // What the machine then reports is exactly this: no changes.
-    const again = plan(resolved, Object.values(resolved.sandboxes).map((sb) => observed('development', sb)));
+    const again = plan(
+      resolved,
+      Object.values(resolved.sandboxes).map((sb) => observed('development', sb)),
+    );
     expect(again.changes.map((c) => c.action)).toEqual(['no-op', 'no-op']);
   });
 
@@ -70,8 +108,12 @@ describe('minimal manifests', () => {
     expect(problems(`${head}sandboxes:\n  db: { service: postgres, password: null }\n`)).toContain('semantic.no-auth');
     expect(problems(`${head}sandboxes:\n  c: { service: redis, extensions: [pgcrypto] }\n`)).toContain('semantic.field-service');
     expect(problems(`${head}sandboxes:\n  c: { service: redis, admin: true }\n`)).toContain('semantic.field-service');
-    expect(problems(`${head}sandboxes:\n  d: { service: postgres, driver: docker, init: [db.sql] }\n`)).toContain('semantic.docker-unsupported');
-    expect(problems('apiVersion: iact/v1\nenvironment: production\nsandboxes:\n  c: { service: redis, password: null }\n', 'production')).toContain('semantic.no-auth');
+    expect(problems(`${head}sandboxes:\n  d: { service: postgres, driver: docker, init: [db.sql] }\n`)).toContain(
+      'semantic.docker-unsupported',
+    );
+    expect(
+      problems('apiVersion: iact/v1\nenvironment: production\nsandboxes:\n  c: { service: redis, password: null }\n', 'production'),
+    ).toContain('semantic.no-auth');
     expect(problems(`${head}sandboxes:\n  db: { service: postgres, init: ["has space.sql"] }\n`)).toContain('schema.pattern');
     expect(resolve(`${head}sandboxes:\n  c: { service: redis, password: null }\n`).sandboxes.c).toMatchObject({ auth: false });
   });
@@ -97,7 +139,11 @@ describe('init, extensions and admin in the plan', () => {
     const changed = plan(withFiles('sha256:0000000000000002'), machine).changes[0]!;
     expect(changed).toMatchObject({ action: 'update', impact: 'none', steps: ['init'] });
     expect(changed.fields).toEqual([
-      expect.objectContaining({ field: 'init', before: ['db/schema.sql sha256:0000000000000001'], after: ['db/schema.sql sha256:0000000000000002'] }),
+      expect.objectContaining({
+        field: 'init',
+        before: ['db/schema.sql sha256:0000000000000001'],
+        after: ['db/schema.sql sha256:0000000000000002'],
+      }),
     ]);
   });
 

@@ -24,11 +24,15 @@ const GIT_ENV = {
 };
 
 export function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', ['-c', 'user.email=test@example.com', '-c', 'user.name=iact test', '-c', 'core.autocrlf=false', '-c', 'commit.gpgsign=false', ...args], {
-    cwd,
-    env: { ...process.env, ...GIT_ENV },
-    encoding: 'utf8',
-  });
+  return execFileSync(
+    'git',
+    ['-c', 'user.email=test@example.com', '-c', 'user.name=iact test', '-c', 'core.autocrlf=false', '-c', 'commit.gpgsign=false', ...args],
+    {
+      cwd,
+      env: { ...process.env, ...GIT_ENV },
+      encoding: 'utf8',
+    },
+  );
 }
 
 /** Replace the repository's files (except .git) with a fixture tree and commit them. */
@@ -73,7 +77,8 @@ export function recordingIO(cwd: string, env: NodeJS.ProcessEnv = {}, color = fa
 export function golden(file: string, actual: string): void {
   const p = path.join(FIXTURES, file);
   if (UPDATE || !existsSync(p)) {
-    if (!UPDATE) throw new Error(`${p} is missing: run UPDATE_GOLDEN=1 npx vitest run test/diff test/commands/diff.test.ts and read the result`);
+    if (!UPDATE)
+      throw new Error(`${p} is missing: run UPDATE_GOLDEN=1 npx vitest run test/diff test/commands/diff.test.ts and read the result`);
     writeFileSync(p, actual);
     return;
   }

@@ -36,11 +36,17 @@ describe('masking in the pure core', () => {
 
   it('parity: the same secrets never show, the API URL built from a listed variable is masked', () => {
     const sides = ['staging', 'qa'].map((env) => {
-      const s: ManifestSet = { label: 'working tree', manifests: new Map([[env, { file: `environments/${env}.yaml`, text: manifest(env, 'masterauth: masterauth-secret-1') }]]) };
+      const s: ManifestSet = {
+        label: 'working tree',
+        manifests: new Map([[env, { file: `environments/${env}.yaml`, text: manifest(env, 'masterauth: masterauth-secret-1') }]]),
+      };
       return resolveSet(s, '/p', () => variables).get(env)!.resolved!;
     });
     const r = buildParity({ source: 't', environments: sides });
-    expect(r.rows.find((x) => x.key === 'sandbox[cache].settings.masterauth')!.values).toEqual({ staging: '(sensitive)', qa: '(sensitive)' });
+    expect(r.rows.find((x) => x.key === 'sandbox[cache].settings.masterauth')!.values).toEqual({
+      staging: '(sensitive)',
+      qa: '(sensitive)',
+    });
     expect(r.rows.find((x) => x.key === 'API_BASE_URL')!.values).toEqual({ staging: '(sensitive)', qa: '(sensitive)' });
     const all = JSON.stringify(r) + renderParityText(r, { color: false }) + renderParityMarkdown(r).join('');
     for (const s of SECRETS) expect(all).not.toContain(s);

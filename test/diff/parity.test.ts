@@ -43,7 +43,9 @@ describe('parity table on the bundled manifests', () => {
     const { out } = await parity(bundledProject(), envs, 'markdown');
     golden('parity/bundled.md', out);
     expect(out.length).toBeLessThan(GITHUB_LIMIT);
-    expect(out.split('\n')[0]).toMatch(/^\*\*iact diff · `development` ↔ `staging` ↔ `production`:\*\* Parity: \d+ of \d+ keys differ, \d+ risky divergences?\.$/);
+    expect(out.split('\n')[0]).toMatch(
+      /^\*\*iact diff · `development` ↔ `staging` ↔ `production`:\*\* Parity: \d+ of \d+ keys differ, \d+ risky divergences?\.$/,
+    );
   });
 
   it('json (golden): stable shape with format_version, rows flag differs and risky', async () => {
@@ -70,7 +72,10 @@ describe('parity table on the bundled manifests', () => {
   it('--detailed-exitcode: 2 when environments differ, 0 when their manifests agree', async () => {
     const dir = bundledProject();
     cpSync(path.join(dir, 'environments/staging.yaml'), path.join(dir, 'environments/staging2.yaml'));
-    const text = readFileSync(path.join(dir, 'environments/staging2.yaml'), 'utf8').replace('environment: staging', 'environment: staging2');
+    const text = readFileSync(path.join(dir, 'environments/staging2.yaml'), 'utf8').replace(
+      'environment: staging',
+      'environment: staging2',
+    );
     writeFileSync(path.join(dir, 'environments/staging2.yaml'), text);
     expect((await parity(dir, ['development', 'staging'], 'text', {}, { detailedExitcode: true })).code).toBe(2);
     const same = await parity(dir, ['staging', 'staging2'], 'text', {}, { detailedExitcode: true });
@@ -81,7 +86,12 @@ describe('parity table on the bundled manifests', () => {
   });
 
   it('secrets set in the environment never show', async () => {
-    const secrets = { DB_PROD_PASSWORD: 'prod-secret-91ab', DB_STAGING_PASSWORD: 'staging-secret-22cd', LLM_API_KEY: 'sk-llm-secret-77ef', REDIS_PROD_PASSWORD: 'redis-prod-secret-5' };
+    const secrets = {
+      DB_PROD_PASSWORD: 'prod-secret-91ab',
+      DB_STAGING_PASSWORD: 'staging-secret-22cd',
+      LLM_API_KEY: 'sk-llm-secret-77ef',
+      REDIS_PROD_PASSWORD: 'redis-prod-secret-5',
+    };
     for (const format of ['text', 'json', 'markdown']) {
       const { out } = await parity(bundledProject(), envs, format, secrets);
       for (const s of Object.values(secrets)) expect(out).not.toContain(s);
@@ -100,7 +110,8 @@ interface Parts {
 function manifest(environment: string, parts: Parts) {
   let connections = parts.connections ?? '';
   if (environment === 'production') {
-    if (!connections.includes('  database:')) connections += '  database: { host: db.example.com, name: app, user: app, password: "${DB_PROD_PASSWORD}" }\n';
+    if (!connections.includes('  database:'))
+      connections += '  database: { host: db.example.com, name: app, user: app, password: "${DB_PROD_PASSWORD}" }\n';
     connections += '  api: { baseUrl: https://api.example.com, timeout: 10, verifySsl: true, useMock: false }\n';
   }
   const text = [
@@ -109,7 +120,14 @@ function manifest(environment: string, parts: Parts) {
     connections ? `connections:\n${connections}` : '',
     parts.features ? `features: ${parts.features}\n` : '',
   ].join('');
-  const result = resolveManifest({ text, file: `environments/${environment}.yaml`, environment, root: '/p', variables: {}, allowMissingVariables: true });
+  const result = resolveManifest({
+    text,
+    file: `environments/${environment}.yaml`,
+    environment,
+    root: '/p',
+    variables: {},
+    allowMissingVariables: true,
+  });
   if (!result.resolved) throw new Error(JSON.stringify(result.diagnostics));
   return result.resolved;
 }
@@ -121,26 +139,40 @@ const pg = (name: string, version: string | undefined, service = 'postgres'): Pa
 
 describe('risky divergence rules', () => {
   it('postgres 15 in staging but 16 in production', () => {
-    const r = buildParity({ source: 't', environments: [manifest('staging', pg('staging-postgres', '15')), manifest('production', pg('prod-postgres', '16'))] });
+    const r = buildParity({
+      source: 't',
+      environments: [manifest('staging', pg('staging-postgres', '15')), manifest('production', pg('prod-postgres', '16'))],
+    });
     const row = r.rows.find((x) => x.key === 'sandbox[database].version')!;
     expect(row).toMatchObject({ values: { staging: '15', production: '16' }, differs: true, risky: true });
-    expect(row.why).toBe('Version 15 in staging, 16 in production: behaviour, extensions and dump formats differ between versions, so tests in one do not vouch for the other.');
+    expect(row.why).toBe(
+      'Version 15 in staging, 16 in production: behaviour, extensions and dump formats differ between versions, so tests in one do not vouch for the other.',
+    );
     // Names differ by design: marked as differing, not risky.
     expect(r.rows.find((x) => x.key === 'sandbox[database]')).toMatchObject({ differs: true, risky: false });
     // Passwords are never compared or shown.
-    expect(r.rows.find((x) => x.key === 'sandbox[database].password')).toMatchObject({ values: { staging: '(sensitive)', production: '(sensitive)' }, differs: false });
+    expect(r.rows.find((x) => x.key === 'sandbox[database].password')).toMatchObject({
+      values: { staging: '(sensitive)', production: '(sensitive)' },
+      differs: false,
+    });
     expect(JSON.stringify(r)).not.toContain('pw-');
   });
 
   it('version pinned in one environment only', () => {
-    const r = buildParity({ source: 't', environments: [manifest('staging', pg('staging-postgres', '15')), manifest('production', pg('prod-postgres', undefined))] });
+    const r = buildParity({
+      source: 't',
+      environments: [manifest('staging', pg('staging-postgres', '15')), manifest('production', pg('prod-postgres', undefined))],
+    });
     const row = r.rows.find((x) => x.key === 'sandbox[database].version')!;
     expect(row.risky).toBe(true);
     expect(row.why).toMatch(/^Version pinned in some environments only \(15 in staging, unset in production\)/);
   });
 
   it('a different service kind behind the same connection', () => {
-    const r = buildParity({ source: 't', environments: [manifest('staging', pg('staging-postgres', '15')), manifest('production', pg('prod-db', '15', 'mysql'))] });
+    const r = buildParity({
+      source: 't',
+      environments: [manifest('staging', pg('staging-postgres', '15')), manifest('production', pg('prod-db', '15', 'mysql'))],
+    });
     const row = r.rows.find((x) => x.key === 'sandbox[database].service')!;
     expect(row).toMatchObject({ values: { staging: 'postgres', production: 'mysql' }, risky: true });
     expect(row.why).toMatch(/^Different engines \(postgres in staging, mysql in production\)/);
@@ -149,9 +181,15 @@ describe('risky divergence rules', () => {
   it('a feature flag on in production but off in staging; off in production is only a difference', () => {
     const r = buildParity({
       source: 't',
-      environments: [manifest('staging', { features: '{ new_checkout: false, debug_mode: true }' }), manifest('production', { features: '{ new_checkout: true, debug_mode: false }' })],
+      environments: [
+        manifest('staging', { features: '{ new_checkout: false, debug_mode: true }' }),
+        manifest('production', { features: '{ new_checkout: true, debug_mode: false }' }),
+      ],
     });
-    expect(r.rows.find((x) => x.key === 'features.new_checkout')).toMatchObject({ risky: true, why: 'On in production but off in staging: production runs code that staging never exercised.' });
+    expect(r.rows.find((x) => x.key === 'features.new_checkout')).toMatchObject({
+      risky: true,
+      why: 'On in production but off in staging: production runs code that staging never exercised.',
+    });
     expect(r.rows.find((x) => x.key === 'features.debug_mode')).toMatchObject({ differs: true, risky: false });
   });
 
@@ -159,8 +197,13 @@ describe('risky divergence rules', () => {
     const r = buildParity({
       source: 't',
       environments: [
-        manifest('staging', { connections: '  database: { host: db.staging, name: app, user: app, sslMode: disable }\n  cache: { backend: memory, ttl: 60 }\n' }),
-        manifest('production', { connections: '  database: { host: db.prod, name: app, user: app, password: x, sslMode: require }\n  cache: { backend: redis, host: cache.prod, ttl: 60 }\n' }),
+        manifest('staging', {
+          connections: '  database: { host: db.staging, name: app, user: app, sslMode: disable }\n  cache: { backend: memory, ttl: 60 }\n',
+        }),
+        manifest('production', {
+          connections:
+            '  database: { host: db.prod, name: app, user: app, password: x, sslMode: require }\n  cache: { backend: redis, host: cache.prod, ttl: 60 }\n',
+        }),
       ],
     });
     expect(r.rows.find((x) => x.key === 'DB_SSL_MODE')).toMatchObject({ risky: true });
@@ -174,7 +217,10 @@ describe('risky divergence rules', () => {
     expect(buildParity({ source: 't', environments: envs }).rows.find((x) => x.key === 'features.f')).toMatchObject({ risky: true });
     const noProd = [manifest('qa', { features: '{ f: true }' }), manifest('preview', { features: '{ f: false }' })];
     // Last given (preview) is the target; f is off there, so it is not "on in production".
-    expect(buildParity({ source: 't', environments: noProd }).rows.find((x) => x.key === 'features.f')).toMatchObject({ risky: false, differs: true });
+    expect(buildParity({ source: 't', environments: noProd }).rows.find((x) => x.key === 'features.f')).toMatchObject({
+      risky: false,
+      differs: true,
+    });
   });
 
   it('sandboxes of one kind that serve no connection match by name without the environment prefix', () => {

@@ -20,7 +20,10 @@ function sandbox(i: number): SandboxDiff {
     needs_allow_destroy: false,
     fields:
       i % 2 === 0
-        ? [{ field: 'port', after: 20000 + i, sensitive: false, impact: 'none' }, { field: 'password', after: '(sensitive)', sensitive: true, impact: 'none' }]
+        ? [
+            { field: 'port', after: 20000 + i, sensitive: false, impact: 'none' },
+            { field: 'password', after: '(sensitive)', sensitive: true, impact: 'none' },
+          ]
         : [{ field: 'version', before: '15', after: '16', sensitive: false, impact: 'data-loss' }],
   };
 }
@@ -44,7 +47,17 @@ function bigDiff(n: number): RevisionDiff {
     to: { ref: 'working tree', commit: null },
     environments: [env],
     env_example: { added: [], removed: [] },
-    summary: { environments_changed: 1, create: n / 2, update: 0, replace: n / 2, delete: 0, connections: 1, features: 0, errors: 0, has_differences: true },
+    summary: {
+      environments_changed: 1,
+      create: n / 2,
+      update: 0,
+      replace: n / 2,
+      delete: 0,
+      connections: 1,
+      features: 0,
+      errors: 0,
+      has_differences: true,
+    },
   };
 }
 
@@ -74,9 +87,19 @@ describe('markdown split', () => {
   it('a small maxChars splits a parity table and repeats its header', () => {
     const envs = ['staging', 'production'].map((environment) => {
       const features = Array.from({ length: 120 }, (_, i) => `f${i}: ${environment === 'production' || i % 3 === 0}`).join(', ');
-      const extra = environment === 'production' ? '\nconnections:\n  database: { host: db, name: app, user: app, password: x }\n  api: { baseUrl: https://a.example.com, timeout: 1, verifySsl: true, useMock: false }' : '';
+      const extra =
+        environment === 'production'
+          ? '\nconnections:\n  database: { host: db, name: app, user: app, password: x }\n  api: { baseUrl: https://a.example.com, timeout: 1, verifySsl: true, useMock: false }'
+          : '';
       const text = `apiVersion: iact/v1\nenvironment: ${environment}\nfeatures: { ${features} }${extra}\n`;
-      const r = resolveManifest({ text, file: `environments/${environment}.yaml`, environment, root: '/p', variables: {}, allowMissingVariables: true });
+      const r = resolveManifest({
+        text,
+        file: `environments/${environment}.yaml`,
+        environment,
+        root: '/p',
+        variables: {},
+        allowMissingVariables: true,
+      });
       if (!r.resolved) throw new Error(JSON.stringify(r.diagnostics));
       return r.resolved;
     });
@@ -116,7 +139,10 @@ describe('text', () => {
       const text = `apiVersion: iact/v1\nenvironment: ${environment}\nsandboxes:\n  ${environment}-redis: { service: redis, port: ${port}, password: pw12345 }\nconnections:\n  cache: { backend: redis, sandbox: ${environment}-redis, ttl: 60 }\n`;
       return resolveManifest({ text, file: 'x', environment, root: '/p', variables: {}, allowMissingVariables: true }).resolved!;
     };
-    const out = renderParityText(buildParity({ source: 'manifests in the working tree', environments: [env('qa', 56001), env('staging', 56002)] }), { color: false });
+    const out = renderParityText(
+      buildParity({ source: 'manifests in the working tree', environments: [env('qa', 56001), env('staging', 56002)] }),
+      { color: false },
+    );
     const header = out.split('\n')[2]!;
     const portRow = out.split('\n').find((l) => l.includes('sandbox[cache].port'))!;
     expect(portRow.indexOf('56001')).toBe(header.indexOf('qa'));

@@ -52,7 +52,10 @@ function iactCommands(workflow: Workflow): string[][] {
   for (const job of Object.values(workflow.jobs)) {
     for (const step of job.steps) {
       if (!step.run) continue;
-      const script = step.run.replace(/\\\n/g, ' ').replace(/\$\{\{[^}]*\}\}/g, 'main').replace(/\$\{?[A-Z_]+\}?/g, 'main');
+      const script = step.run
+        .replace(/\\\n/g, ' ')
+        .replace(/\$\{\{[^}]*\}\}/g, 'main')
+        .replace(/\$\{?[A-Z_]+\}?/g, 'main');
       for (const line of script.split('\n')) {
         // The command word `iact` (node_modules/.bin is on the PATH), not a word that merely ends in it.
         const found = /(?:^|[\s;&|(])iact (?=\S)/.exec(line);

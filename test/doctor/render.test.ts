@@ -3,8 +3,23 @@ import { describe, expect, it } from 'vitest';
 import { defaultDriverUsable, doctorJson, renderDoctorText, verdicts } from '../../src/doctor/render.js';
 import type { CheckResult } from '../../src/doctor/types.js';
 
-const ok = (driver: CheckResult['driver'], id: string, required = false): CheckResult => ({ driver, id, need: id, state: 'ok', found: `${id} found`, required });
-const missing = (driver: CheckResult['driver'], id: string, required: boolean, fix: string): CheckResult => ({ driver, id, need: id, state: 'missing', found: `${id} not found`, fix, required });
+const ok = (driver: CheckResult['driver'], id: string, required = false): CheckResult => ({
+  driver,
+  id,
+  need: id,
+  state: 'ok',
+  found: `${id} found`,
+  required,
+});
+const missing = (driver: CheckResult['driver'], id: string, required: boolean, fix: string): CheckResult => ({
+  driver,
+  id,
+  need: id,
+  state: 'missing',
+  found: `${id} not found`,
+  fix,
+  required,
+});
 
 describe('doctor verdicts', () => {
   it('a missing service binary limits the services, a missing required check disables the driver', () => {

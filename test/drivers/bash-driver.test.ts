@@ -18,7 +18,15 @@ const validStatus = {
   healthy: true,
   pid: 123,
   spec_hash: 'sha256:abc',
-  spec: { name: 'dev-pg', environment: 'development', driver: 'lightweight', service: 'postgres', port: 5433, settings: { max_connections: 50 }, spec_hash: 'sha256:abc' },
+  spec: {
+    name: 'dev-pg',
+    environment: 'development',
+    driver: 'lightweight',
+    service: 'postgres',
+    port: 5433,
+    settings: { max_connections: 50 },
+    spec_hash: 'sha256:abc',
+  },
   data_bytes: 10,
 };
 
@@ -52,7 +60,11 @@ describe('driver registry', () => {
 
 describe('parseStatus (schemas/driver-status.schema.json)', () => {
   it('accepts what the scripts print', async () => {
-    expect(await parseStatus(JSON.stringify([validStatus, { ...validStatus, name: 'x', spec: null, pid: null, running: false, healthy: false }]))).toHaveLength(2);
+    expect(
+      await parseStatus(
+        JSON.stringify([validStatus, { ...validStatus, name: 'x', spec: null, pid: null, running: false, healthy: false }]),
+      ),
+    ).toHaveLength(2);
   });
 
   it.each([
@@ -95,7 +107,11 @@ describe('BashDriver against the lightweight script', () => {
     );
     expect(error).toBeInstanceOf(DriverError);
     const e = error as DriverError;
-    expect(e.message).toMatch(new RegExp(`^Command failed with exit code 1: bash/lightweight_venv.sh create taken redis ${blockedPort} --spec - --env development\\n`));
+    expect(e.message).toMatch(
+      new RegExp(
+        `^Command failed with exit code 1: bash/lightweight_venv.sh create taken redis ${blockedPort} --spec - --env development\\n`,
+      ),
+    );
     expect(e.message).toContain(`port ${blockedPort} is already in use`);
     expect(e.exitCode).toBe(1);
     expect(e.message).not.toContain('hunter2');
@@ -110,7 +126,9 @@ describe('BashDriver against the lightweight script', () => {
     await expect(missing.status(ctx)).rejects.toMatchObject({
       name: 'DriverError',
       exitCode: 127,
-      message: expect.stringMatching(/^Command failed with exit code 127: bash\/no-such-driver.sh status --json --env development\n.*No such file/s),
+      message: expect.stringMatching(
+        /^Command failed with exit code 127: bash\/no-such-driver.sh status --json --env development\n.*No such file/s,
+      ),
     });
     process.env.IACT_DRIVER_TIMEOUT_MS = '1';
     try {
@@ -135,7 +153,15 @@ describe('BashDriver against the lightweight script', () => {
     await driver.create(ctx, spec);
     try {
       const [status] = await driver.status(ctx);
-      expect(status).toMatchObject({ name: 'plain', service: 'none', driver: 'lightweight', running: true, healthy: true, pid: null, spec_hash: spec.spec_hash });
+      expect(status).toMatchObject({
+        name: 'plain',
+        service: 'none',
+        driver: 'lightweight',
+        running: true,
+        healthy: true,
+        pid: null,
+        spec_hash: spec.spec_hash,
+      });
       expect(status?.spec?.settings).toEqual({ greeting: 'hello', workers: 4, debug: true });
       expect(status?.data_bytes).toBe(0); // a none sandbox holds no service data
     } finally {
@@ -164,7 +190,12 @@ describe('createMany (none sandboxes in one call)', () => {
       expect(results[4]).toMatchObject({ ok: false, message: expect.stringMatching(/only none/) });
       const status = await driver.status(ctx);
       expect(status.map((s) => s.name).sort()).toEqual(['many-0', 'many-1', 'many-2']);
-      expect(status.find((s) => s.name === 'many-1')).toMatchObject({ running: true, healthy: true, spec_hash: specs[1]!.spec_hash, spec: { settings: { i: 1 } } });
+      expect(status.find((s) => s.name === 'many-1')).toMatchObject({
+        running: true,
+        healthy: true,
+        spec_hash: specs[1]!.spec_hash,
+        spec: { settings: { i: 1 } },
+      });
       // Idempotent like create: a second call changes nothing.
       expect((await driver.createMany!(ctx, specs)).every((r) => r.ok)).toBe(true);
       expect(await driver.status(ctx)).toHaveLength(3);

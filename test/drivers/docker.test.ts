@@ -11,15 +11,30 @@ import { getDriver } from '../../src/drivers/index.js';
 import { parseStatus } from '../../src/drivers/bash-driver.js';
 import { toDriverSpec } from '../../src/drivers/spec.js';
 import type { SandboxStatus } from '../../src/drivers/types.js';
-import { docker, driverRunner, ensureEngine, ensureImages, query, stopEngine, virtualizeSh, type DriverRunner, type Engine } from '../helpers/docker.js';
+import {
+  docker,
+  driverRunner,
+  ensureEngine,
+  ensureImages,
+  query,
+  stopEngine,
+  virtualizeSh,
+  type DriverRunner,
+  type Engine,
+} from '../helpers/docker.js';
 import { describeNeeding, freePorts, portOpen } from '../helpers/iact-project.js';
 
 const ENV = `dkt${process.pid}`;
 
 type Service = 'postgres' | 'mysql' | 'redis';
 const CASES: Array<{ service: Service; write: string[]; read: string[]; expected: string }> = [
-  { service: 'postgres', write: ['CREATE TABLE t (v text); INSERT INTO t VALUES (\'kept\')'], read: ['SELECT v FROM t'], expected: 'kept' },
-  { service: 'mysql', write: ['CREATE TABLE t (v varchar(10)); INSERT INTO t VALUES (\'kept\')'], read: ['SELECT v FROM t'], expected: 'kept' },
+  { service: 'postgres', write: ["CREATE TABLE t (v text); INSERT INTO t VALUES ('kept')"], read: ['SELECT v FROM t'], expected: 'kept' },
+  {
+    service: 'mysql',
+    write: ["CREATE TABLE t (v varchar(10)); INSERT INTO t VALUES ('kept')"],
+    read: ['SELECT v FROM t'],
+    expected: 'kept',
+  },
   { service: 'redis', write: ['SET', 'k', 'kept'], read: ['GET', 'k'], expected: 'kept' },
 ];
 
@@ -58,12 +73,21 @@ describeNeeding('docker')('docker driver (bash/virtualize.sh)', () => {
 
   function writeSpec(name: string, spec: Record<string, unknown>): string {
     const file = path.join(work, `${name}-${Date.now()}.json`);
-    writeFileSync(file, JSON.stringify({ name, environment: ENV, driver: 'docker', settings: {}, spec_hash: `sha256:${name}`, ...spec }), { mode: 0o600 });
+    writeFileSync(file, JSON.stringify({ name, environment: ENV, driver: 'docker', settings: {}, spec_hash: `sha256:${name}`, ...spec }), {
+      mode: 0o600,
+    });
     return file;
   }
 
   async function containersOf(name: string): Promise<string[]> {
-    const r = await docker(engine.dockerHost, ['ps', '-aq', '--filter', `label=iact.environment=${ENV}`, '--filter', `label=iact.name=${name}`]);
+    const r = await docker(engine.dockerHost, [
+      'ps',
+      '-aq',
+      '--filter',
+      `label=iact.environment=${ENV}`,
+      '--filter',
+      `label=iact.name=${name}`,
+    ]);
     return r.stdout.split('\n').filter(Boolean);
   }
 
@@ -96,12 +120,20 @@ describeNeeding('docker')('docker driver (bash/virtualize.sh)', () => {
         expect(id).toBeTruthy();
         const inspect = await docker(engine.dockerHost, ['inspect', id!]);
         const info = JSON.parse(inspect.stdout)[0];
-        expect(info.Config.Labels).toMatchObject({ 'iact.environment': ENV, 'iact.name': name, 'iact.spec_hash': `sha256:${name}`, 'iact.service': c.service, 'iact.port': String(port) });
+        expect(info.Config.Labels).toMatchObject({
+          'iact.environment': ENV,
+          'iact.name': name,
+          'iact.spec_hash': `sha256:${name}`,
+          'iact.service': c.service,
+          'iact.port': String(port),
+        });
         expect(info.HostConfig.Memory).toBe(256 * 1024 * 1024);
         // The host's network, the server bound to 127.0.0.1:PORT: it listens only where it is published.
         expect(info.HostConfig.NetworkMode).toBe('host');
         expect(info.Config.Env).toContain(`IACT_PORT=${port}`);
-        expect(info.Mounts.some((m: { Type: string; Name?: string }) => m.Type === 'volume' && m.Name === `iact-${ENV}-${name}-data`)).toBe(true);
+        expect(info.Mounts.some((m: { Type: string; Name?: string }) => m.Type === 'volume' && m.Name === `iact-${ENV}-${name}-data`)).toBe(
+          true,
+        );
         expect(inspect.stdout).not.toContain(password);
 
         // Sandbox directory: 0700, sandbox.json without the password (0600), the password apart (0600).
@@ -112,7 +144,16 @@ describeNeeding('docker')('docker driver (bash/virtualize.sh)', () => {
         expect(statSync(path.join(dir, 'secrets', 'password')).mode & 0o777).toBe(0o600);
 
         let [st] = await status([name]);
-        expect(st).toMatchObject({ name, environment: ENV, driver: 'docker', service: c.service, port, running: true, healthy: true, spec_hash: `sha256:${name}` });
+        expect(st).toMatchObject({
+          name,
+          environment: ENV,
+          driver: 'docker',
+          service: c.service,
+          port,
+          running: true,
+          healthy: true,
+          spec_hash: `sha256:${name}`,
+        });
         expect(st!.pid).toBeGreaterThan(1);
         expect(st!.data_bytes).toBeGreaterThan(0);
         expect(st!.spec).not.toHaveProperty('password');
@@ -189,9 +230,18 @@ describeNeeding('docker')('docker driver (bash/virtualize.sh)', () => {
     expect((await query('postgres', { ...login, password: 'second-pw' }, ['SELECT 1'])).stdout).toBe('1');
 
     // A port change recreates the container and keeps the volume (and the data in it).
-    expect((await query('postgres', { ...login, password: 'second-pw' }, ['CREATE TABLE kept (v int); INSERT INTO kept VALUES (7)'])).exitCode).toBe(0);
+    expect(
+      (await query('postgres', { ...login, password: 'second-pw' }, ['CREATE TABLE kept (v int); INSERT INTO kept VALUES (7)'])).exitCode,
+    ).toBe(0);
     const [newPort] = await freePorts(1);
-    const moved = await run(['update', name, '--spec', writeSpec(name, { service: 'postgres', port: newPort, password: 'second-pw' }), '--steps', 'recreate']);
+    const moved = await run([
+      'update',
+      name,
+      '--spec',
+      writeSpec(name, { service: 'postgres', port: newPort, password: 'second-pw' }),
+      '--steps',
+      'recreate',
+    ]);
     expect(moved.exitCode, moved.stderr).toBe(0);
     expect(await containersOf(name)).not.toEqual([before]);
     expect((await query('postgres', { ...login, port: newPort!, password: 'second-pw' }, ['SELECT v FROM kept'])).stdout).toBe('7');
@@ -199,7 +249,20 @@ describeNeeding('docker')('docker driver (bash/virtualize.sh)', () => {
 
     // A setting postgres refuses at start: the update fails and the sandbox is back as last applied, running.
     const applied = await status([name]);
-    const refused = await run(['update', name, '--spec', writeSpec(name, { service: 'postgres', port: newPort, password: 'second-pw', settings: { shared_buffers: 'lots' }, spec_hash: 'sha256:refused' }), '--steps', 'recreate']);
+    const refused = await run([
+      'update',
+      name,
+      '--spec',
+      writeSpec(name, {
+        service: 'postgres',
+        port: newPort,
+        password: 'second-pw',
+        settings: { shared_buffers: 'lots' },
+        spec_hash: 'sha256:refused',
+      }),
+      '--steps',
+      'recreate',
+    ]);
     expect(refused.exitCode).not.toBe(0);
     expect(refused.stderr).toContain('back at its last applied spec');
     const [after] = await status([name]);
@@ -215,10 +278,31 @@ describeNeeding('docker')('docker driver (bash/virtualize.sh)', () => {
 
   // docs/driver-protocol.md "Update steps": set-password and reload act in the running container (same
   // id); recreate is a new container on the same volume; steps that cannot carry a change are refused.
-  const STEPS: Array<{ service: Service; key: string; before: string; after: string; show: string[]; restartOnly: Record<string, string> }> = [
+  const STEPS: Array<{
+    service: Service;
+    key: string;
+    before: string;
+    after: string;
+    show: string[];
+    restartOnly: Record<string, string>;
+  }> = [
     { service: 'postgres', key: 'work_mem', before: '4MB', after: '8MB', show: ['SHOW work_mem'], restartOnly: { shared_buffers: '16MB' } },
-    { service: 'mysql', key: 'max_connections', before: '50', after: '60', show: ['SELECT @@global.max_connections'], restartOnly: { innodb_buffer_pool_size: '64M' } },
-    { service: 'redis', key: 'loglevel', before: 'notice', after: 'warning', show: ['CONFIG', 'GET', 'loglevel'], restartOnly: { databases: '8' } },
+    {
+      service: 'mysql',
+      key: 'max_connections',
+      before: '50',
+      after: '60',
+      show: ['SELECT @@global.max_connections'],
+      restartOnly: { innodb_buffer_pool_size: '64M' },
+    },
+    {
+      service: 'redis',
+      key: 'loglevel',
+      before: 'notice',
+      after: 'warning',
+      show: ['CONFIG', 'GET', 'loglevel'],
+      restartOnly: { databases: '8' },
+    },
   ];
 
   describe.concurrent('update steps: reload and set-password keep the container, recreate keeps the data', () => {
@@ -229,19 +313,40 @@ describeNeeding('docker')('docker driver (bash/virtualize.sh)', () => {
         const base = { service: c.service, port, database: 'appdb', user: 'app' };
         const login = { port: port!, user: 'app', database: 'appdb', password: 'first-pw' };
         const live = async (l: typeof login) => (await query(c.service, l, c.show)).stdout.split('\n').pop();
-        const created = await run(['create', name, c.service, String(port), '--spec', writeSpec(name, { ...base, password: 'first-pw', settings: { [c.key]: c.before } })]);
+        const created = await run([
+          'create',
+          name,
+          c.service,
+          String(port),
+          '--spec',
+          writeSpec(name, { ...base, password: 'first-pw', settings: { [c.key]: c.before } }),
+        ]);
         expect(created.exitCode, created.stderr).toBe(0);
         expect(await live(login)).toBe(c.before);
         const [id] = await containersOf(name);
 
         // A reloadable setting: the running server has the new value, the container is the same.
-        const reloaded = await run(['update', name, '--spec', writeSpec(name, { ...base, password: 'first-pw', settings: { [c.key]: c.after } }), '--steps', 'reload']);
+        const reloaded = await run([
+          'update',
+          name,
+          '--spec',
+          writeSpec(name, { ...base, password: 'first-pw', settings: { [c.key]: c.after } }),
+          '--steps',
+          'reload',
+        ]);
         expect(reloaded.exitCode, reloaded.stderr).toBe(0);
         expect(await containersOf(name)).toEqual([id]);
         expect(await live(login)).toBe(c.after);
 
         // A password: set in the running container; the new one logs in, the old one is refused.
-        const changed = await run(['update', name, '--spec', writeSpec(name, { ...base, password: 'second-pw', settings: { [c.key]: c.after } }), '--steps', 'set-password']);
+        const changed = await run([
+          'update',
+          name,
+          '--spec',
+          writeSpec(name, { ...base, password: 'second-pw', settings: { [c.key]: c.after } }),
+          '--steps',
+          'set-password',
+        ]);
         expect(changed.exitCode, changed.stderr).toBe(0);
         expect(changed.stderr).not.toContain('second-pw');
         expect(await containersOf(name)).toEqual([id]);
@@ -254,7 +359,13 @@ describeNeeding('docker')('docker driver (bash/virtualize.sh)', () => {
 
         // Steps that cannot carry the change (a restart-only setting, a port) are refused: exit 2, nothing changed.
         const specBefore = readFileSync(path.join(root, ENV, name, 'sandbox.json'), 'utf8');
-        const moved = { ...base, port: newPort, password: 'second-pw', settings: { [c.key]: c.after, ...c.restartOnly }, spec_hash: `sha256:${name}-moved` };
+        const moved = {
+          ...base,
+          port: newPort,
+          password: 'second-pw',
+          settings: { [c.key]: c.after, ...c.restartOnly },
+          spec_hash: `sha256:${name}-moved`,
+        };
         const refused = await run(['update', name, '--spec', writeSpec(name, moved), '--steps', 'set-password,reload']);
         expect(refused.exitCode, refused.stderr).toBe(2);
         expect(refused.stderr).toMatch(/needs the step\(s\) recreate \(port settings\./);
@@ -262,14 +373,24 @@ describeNeeding('docker')('docker driver (bash/virtualize.sh)', () => {
         expect(await containersOf(name)).toEqual([id]);
 
         // recreate: a new container on the same volume, on the new port, with the data and the password.
-        expect((await query(c.service, relogin, c.service === 'redis' ? ['SET', 'k', 'kept'] : ['CREATE TABLE kept (v int); INSERT INTO kept VALUES (7)'])).exitCode).toBe(0);
+        expect(
+          (
+            await query(
+              c.service,
+              relogin,
+              c.service === 'redis' ? ['SET', 'k', 'kept'] : ['CREATE TABLE kept (v int); INSERT INTO kept VALUES (7)'],
+            )
+          ).exitCode,
+        ).toBe(0);
         if (c.service === 'redis') expect((await query('redis', relogin, ['SAVE'])).stdout).toBe('OK');
         const recreated = await run(['update', name, '--spec', writeSpec(name, moved), '--steps', 'recreate']);
         expect(recreated.exitCode, recreated.stderr).toBe(0);
         const [newId] = await containersOf(name);
         expect(newId).not.toBe(id);
         const moved2 = { ...relogin, port: newPort! };
-        expect((await query(c.service, moved2, c.service === 'redis' ? ['GET', 'k'] : ['SELECT v FROM kept'])).stdout).toBe(c.service === 'redis' ? 'kept' : '7');
+        expect((await query(c.service, moved2, c.service === 'redis' ? ['GET', 'k'] : ['SELECT v FROM kept'])).stdout).toBe(
+          c.service === 'redis' ? 'kept' : '7',
+        );
         expect(await live(moved2)).toBe(c.after);
         expect(await portOpen(port!)).toBe(false);
         expect((await run(['destroy', name, '--yes'])).exitCode).toBe(0);
@@ -282,9 +403,19 @@ describeNeeding('docker')('docker driver (bash/virtualize.sh)', () => {
     const [port] = await freePorts(1);
     const login = { port: port!, user: 'reload_refused', database: 'reload_refused', password: 'pw-1' };
     const base = { service: 'postgres', port, password: 'pw-1' };
-    expect((await run(['create', name, 'postgres', String(port), '--spec', writeSpec(name, { ...base, settings: { work_mem: '4MB' } })])).exitCode).toBe(0);
+    expect(
+      (await run(['create', name, 'postgres', String(port), '--spec', writeSpec(name, { ...base, settings: { work_mem: '4MB' } })]))
+        .exitCode,
+    ).toBe(0);
     const [id] = await containersOf(name);
-    const refused = await run(['update', name, '--spec', writeSpec(name, { ...base, settings: { work_mem: 'lots' }, spec_hash: 'sha256:refused' }), '--steps', 'reload']);
+    const refused = await run([
+      'update',
+      name,
+      '--spec',
+      writeSpec(name, { ...base, settings: { work_mem: 'lots' }, spec_hash: 'sha256:refused' }),
+      '--steps',
+      'reload',
+    ]);
     expect(refused.exitCode).toBe(1);
     expect(refused.stderr).toMatch(/work_mem/);
     expect(refused.stderr).toContain('back at its last applied spec');
@@ -303,7 +434,11 @@ describeNeeding('docker')('docker driver (bash/virtualize.sh)', () => {
       const file = path.join(work, `bad-${Date.now()}.json`);
       writeFileSync(file, JSON.stringify({ name: 'badset', service: 'postgres', port, settings }), { mode: 0o600 });
       const viaDocker = await run(['create', 'badset', 'postgres', String(port), '--spec', file]);
-      const viaLightweight = await execa('bash', [lightweight, 'create', 'badset', 'postgres', String(port), '--spec', file, '--env', ENV], { cwd: work, env: { IACT_SANDBOX_ROOT: root }, reject: false, stdin: 'ignore' });
+      const viaLightweight = await execa(
+        'bash',
+        [lightweight, 'create', 'badset', 'postgres', String(port), '--spec', file, '--env', ENV],
+        { cwd: work, env: { IACT_SANDBOX_ROOT: root }, reject: false, stdin: 'ignore' },
+      );
       expect(viaDocker.exitCode, JSON.stringify(settings)).toBe(2);
       expect(viaLightweight.exitCode, JSON.stringify(settings)).toBe(2);
       expect(viaDocker.stderr).toMatch(/^error: (invalid setting name|setting .* (has a value|is managed by iact))/m);
@@ -327,7 +462,14 @@ describeNeeding('docker')('docker driver (bash/virtualize.sh)', () => {
       ['create', 'okname', 'postgres', '25999', '--spec', writeSpec('other', { service: 'postgres', port: 25999 })],
       ['create', 'okname', 'postgres', '25999', '--spec', writeSpec('okname', { service: 'postgres', port: 25999, user: 'x; DROP' })],
       ['create', 'okname', 'postgres', '25999', '--spec', writeSpec('okname', { service: 'postgres', port: 25999, memory: '1G; id' })],
-      ['create', 'okname', 'redis', '25999', '--spec', writeSpec('okname', { service: 'redis', port: 25999, settings: { maxmemory: '1mb\nrequirepass x' } })],
+      [
+        'create',
+        'okname',
+        'redis',
+        '25999',
+        '--spec',
+        writeSpec('okname', { service: 'redis', port: 25999, settings: { maxmemory: '1mb\nrequirepass x' } }),
+      ],
       ['create', 'okname', 'redis', '25999', '--spec', writeSpec('okname', { service: 'redis', port: 25999, password: 'two\nlines' })],
       ['destroy', '$(id)', '--yes'],
       ['start', '../x'],
@@ -339,7 +481,12 @@ describeNeeding('docker')('docker driver (bash/virtualize.sh)', () => {
       expect(r.stderr).toMatch(/^error: /m);
       expect(r.stdout).toBe('');
     }
-    const badEnv = await execa('bash', [virtualizeSh, 'status', '--json', '--env', 'Bad;Env'], { cwd: work, env: { IACT_SANDBOX_ROOT: root, DOCKER_HOST: engine.dockerHost }, reject: false, stdin: 'ignore' });
+    const badEnv = await execa('bash', [virtualizeSh, 'status', '--json', '--env', 'Bad;Env'], {
+      cwd: work,
+      env: { IACT_SANDBOX_ROOT: root, DOCKER_HOST: engine.dockerHost },
+      reject: false,
+      stdin: 'ignore',
+    });
     expect(badEnv.exitCode).toBe(2);
     expect(existsSync(path.join(root, ENV, 'okname'))).toBe(false);
     expect((await docker(engine.dockerHost, ['ps', '-aq', '--filter', mine[0]!])).stdout).toBe(before.stdout);
@@ -383,14 +530,25 @@ describeNeeding('docker')('docker driver (bash/virtualize.sh)', () => {
     process.env.DOCKER_HOST = engine.dockerHost; // BashDriver passes the process environment on
     try {
       expect(await driver.available(ctx)).toEqual({ available: true });
-      const spec = toDriverSpec(ENV, { name: 'ts-redis', service: 'redis', driver: 'docker', port: port!, password: 'ts-secret', settings: { masterauth: 'docker-masterauth-Yankee' }, depends_on: [], protect: false });
+      const spec = toDriverSpec(ENV, {
+        name: 'ts-redis',
+        service: 'redis',
+        driver: 'docker',
+        port: port!,
+        password: 'ts-secret',
+        settings: { masterauth: 'docker-masterauth-Yankee' },
+        depends_on: [],
+        protect: false,
+      });
       await driver.create(ctx, spec);
       const all = await driver.status(ctx);
       const mine = all.find((s) => s.name === 'ts-redis');
       expect(mine).toMatchObject({ running: true, healthy: true, spec_hash: spec.spec_hash });
       expect(mine!.spec).toMatchObject({ password_hash: spec.password_hash, settings: spec.settings });
       // The secret setting reaches redis; sandbox.json and status hold its hash.
-      expect((await query('redis', { port: port!, user: '', database: '', password: 'ts-secret' }, ['CONFIG', 'GET', 'masterauth'])).stdout).toContain('docker-masterauth-Yankee');
+      expect(
+        (await query('redis', { port: port!, user: '', database: '', password: 'ts-secret' }, ['CONFIG', 'GET', 'masterauth'])).stdout,
+      ).toContain('docker-masterauth-Yankee');
       expect(JSON.stringify(all)).not.toContain('docker-masterauth-Yankee');
       expect(readFileSync(path.join(root, ENV, 'ts-redis', 'sandbox.json'), 'utf8')).not.toContain('docker-masterauth-Yankee');
 
@@ -408,7 +566,18 @@ describeNeeding('docker')('docker driver (bash/virtualize.sh)', () => {
 
   it('status: a container removed between `docker ps` and `docker inspect` (a concurrent destroy) is left out, not an error', async () => {
     // Two labelled containers; a shim in front of the real CLI removes one just before the first inspect.
-    const labels = (name: string) => ['--label', `iact.environment=${ENV}`, '--label', 'iact.driver=docker', '--label', `iact.name=${name}`, '--label', 'iact.service=redis', '--label', 'iact.port=26399'];
+    const labels = (name: string) => [
+      '--label',
+      `iact.environment=${ENV}`,
+      '--label',
+      'iact.driver=docker',
+      '--label',
+      `iact.name=${name}`,
+      '--label',
+      'iact.service=redis',
+      '--label',
+      'iact.port=26399',
+    ];
     const kept = await docker(engine.dockerHost, ['create', ...labels('race-kept'), 'iact/redis:7']);
     const gone = await docker(engine.dockerHost, ['create', ...labels('race-gone'), 'iact/redis:7']);
     expect(kept.exitCode, kept.stderr).toBe(0);

@@ -17,21 +17,43 @@ describe('driver errors', () => {
       'iact-error: {"summary":"old","detail":"","fix":"","retryable":false,"kind":"internal","exit":1}',
       'iact-error: {"summary":"port 55432 is already in use","detail":"ss says pid 7","fix":"choose another port","retryable":true,"kind":"port-in-use","exit":1}',
     ].join('\n');
-    expect(reportedError(stderr, 1)).toEqual({ summary: 'port 55432 is already in use', detail: 'ss says pid 7', fix: 'choose another port', kind: 'port-in-use', retryable: true });
+    expect(reportedError(stderr, 1)).toEqual({
+      summary: 'port 55432 is already in use',
+      detail: 'ss says pid 7',
+      fix: 'choose another port',
+      kind: 'port-in-use',
+      retryable: true,
+    });
     expect(humanStderr(stderr)).not.toContain('iact-error');
   });
 
   it('falls back to the error: and fix: lines of a script without the structured line; kind from the exit code', () => {
-    expect(reportedError('info: x\nerror: invalid port 80\n  fix: use 1024..65535\n', 2)).toEqual({ summary: 'invalid port 80', detail: '', fix: 'use 1024..65535', kind: 'usage', retryable: false });
+    expect(reportedError('info: x\nerror: invalid port 80\n  fix: use 1024..65535\n', 2)).toEqual({
+      summary: 'invalid port 80',
+      detail: '',
+      fix: 'use 1024..65535',
+      kind: 'usage',
+      retryable: false,
+    });
     expect(reportedError('error: boom\n', 1)).toMatchObject({ kind: 'internal', fix: '' });
     expect(reportedError('iact-error: {not json\nerror: boom\n', 1)).toMatchObject({ summary: 'boom', kind: 'internal' });
     expect(reportedError('nothing useful', 1)).toBeUndefined();
   });
 
   it('a diagnostic from a DriverError keeps its summary and fix, and names the kind', () => {
-    const error = new DriverError({ summary: 'Redis refused maxmemory at runtime', fix: 'fix the value in the manifest', kind: 'refused-setting', exit: 1, command: 'bash/lightweight_venv.sh update x' });
+    const error = new DriverError({
+      summary: 'Redis refused maxmemory at runtime',
+      fix: 'fix the value in the manifest',
+      kind: 'refused-setting',
+      exit: 1,
+      command: 'bash/lightweight_venv.sh update x',
+    });
     expect(error.retryable).toBe(false);
-    expect(driverDiagnostic(error)).toMatchObject({ summary: 'Redis refused maxmemory at runtime', fix: 'fix the value in the manifest', code: 'driver.refused-setting' });
+    expect(driverDiagnostic(error)).toMatchObject({
+      summary: 'Redis refused maxmemory at runtime',
+      fix: 'fix the value in the manifest',
+      code: 'driver.refused-setting',
+    });
   });
 
   it('a real script refusing bad input is a typed usage error, not text to match', async () => {

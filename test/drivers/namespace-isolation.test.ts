@@ -42,13 +42,39 @@ const rc = (out: string): number => Number(/rc=(\d+)/.exec(out)?.[1] ?? 'NaN');
 
 /** Runs SNIPPET inside BOX's namespaces, as its uid, with no capabilities; its exit code. */
 async function asSandboxUser(box: Box, snippet: string): Promise<number> {
-  const r = await execa('nsenter', ['-t', String(box.init), '-m', '-u', '-i', '-n', '-p', '-r', '-w', '-S', String(box.uid), '-G', String(box.uid), '--', '/bin/bash', '-c', `(${snippet}) >/dev/null 2>&1; echo rc=$?`], { reject: false });
+  const r = await execa(
+    'nsenter',
+    [
+      '-t',
+      String(box.init),
+      '-m',
+      '-u',
+      '-i',
+      '-n',
+      '-p',
+      '-r',
+      '-w',
+      '-S',
+      String(box.uid),
+      '-G',
+      String(box.uid),
+      '--',
+      '/bin/bash',
+      '-c',
+      `(${snippet}) >/dev/null 2>&1; echo rc=$?`,
+    ],
+    { reject: false },
+  );
   return rc(r.stdout);
 }
 
 /** The same snippet on the host as the same uid: what the probe does without the sandbox. */
 async function onHostAs(uid: number, snippet: string): Promise<number> {
-  const r = await execa('setpriv', [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--', '/bin/bash', '-c', `(${snippet}) >/dev/null 2>&1; echo rc=$?`], { reject: false });
+  const r = await execa(
+    'setpriv',
+    [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--', '/bin/bash', '-c', `(${snippet}) >/dev/null 2>&1; echo rc=$?`],
+    { reject: false },
+  );
   return rc(r.stdout);
 }
 
@@ -61,19 +87,69 @@ async function asPgSuperuser(box: Box, snippet: string): Promise<number> {
 }
 
 function superPsql(box: Box, sql: string) {
-  return execa('setpriv', [`--reuid=${box.uid}`, `--regid=${box.uid}`, '--clear-groups', '--', '/usr/lib/postgresql/15/bin/psql', '-X', '-q', '-tA', '-h', path.join(box.dir, 'run'), '-p', String(box.spec.port), '-U', 'postgres', '-d', 'postgres', '-c', sql], { reject: false });
+  return execa(
+    'setpriv',
+    [
+      `--reuid=${box.uid}`,
+      `--regid=${box.uid}`,
+      '--clear-groups',
+      '--',
+      '/usr/lib/postgresql/15/bin/psql',
+      '-X',
+      '-q',
+      '-tA',
+      '-h',
+      path.join(box.dir, 'run'),
+      '-p',
+      String(box.spec.port),
+      '-U',
+      'postgres',
+      '-d',
+      'postgres',
+      '-c',
+      sql,
+    ],
+    { reject: false },
+  );
 }
 
 /** The MariaDB superuser (unix_socket auth as the sandbox's service user). */
 function superMaria(box: Box, sql: string) {
-  return execa('setpriv', [`--reuid=${box.uid}`, `--regid=${box.uid}`, '--clear-groups', '--', 'mariadb', '--no-defaults', `--socket=${box.socket}`, '-u', 'mysql', '-N', '-B', '-e', sql], { reject: false });
+  return execa(
+    'setpriv',
+    [
+      `--reuid=${box.uid}`,
+      `--regid=${box.uid}`,
+      '--clear-groups',
+      '--',
+      'mariadb',
+      '--no-defaults',
+      `--socket=${box.socket}`,
+      '-u',
+      'mysql',
+      '-N',
+      '-B',
+      '-e',
+      sql,
+    ],
+    { reject: false },
+  );
 }
 
 function redisCli(box: Box, ...args: string[]) {
-  return execa('redis-cli', ['--no-auth-warning', '-p', String(box.spec.port), ...args], { env: { REDISCLI_AUTH: box.spec.password ?? '' }, reject: false });
+  return execa('redis-cli', ['--no-auth-warning', '-p', String(box.spec.port), ...args], {
+    env: { REDISCLI_AUTH: box.spec.password ?? '' },
+    reject: false,
+  });
 }
 
-describeNeeding('root', 'namespace', 'postgres', 'mysql', 'redis')('namespace driver isolation', () => {
+describeNeeding(
+  'root',
+  'namespace',
+  'postgres',
+  'mysql',
+  'redis',
+)('namespace driver isolation', () => {
   const driver = getDriver('namespace');
   const lightweight = getDriver('lightweight');
   let root: TempRoot;
@@ -104,7 +180,15 @@ describeNeeding('root', 'namespace', 'postgres', 'mysql', 'redis')('namespace dr
         await driver.start(ctx, spec.name);
       }
       const caps = JSON.parse(readFileSync(path.join(dir, 'capabilities.json'), 'utf8'));
-      boxes[service] = { service, spec, dir, socket: path.join(dir, SOCKET[service]!.replace('%PORT%', String(port))), uid: caps.user.uid, init: caps.pids.init, caps };
+      boxes[service] = {
+        service,
+        spec,
+        dir,
+        socket: path.join(dir, SOCKET[service]!.replace('%PORT%', String(port))),
+        uid: caps.user.uid,
+        init: caps.pids.init,
+        caps,
+      };
     }
     const fport = await freePort();
     await lightweight.create(otherCtx, specFor('lightweight', 'postgres', 'foreign', fport, { password: `pw-foreign-${tag}` }));
@@ -129,11 +213,11 @@ describeNeeding('root', 'namespace', 'postgres', 'mysql', 'redis')('namespace dr
       ['read /etc/shadow', probe.read('/etc/shadow')],
       ...HOST_DIRS.map((d): [string, string] => [`read ${d}`, probe.read(d)]),
       ...others(box).map((b): [string, string] => [`read ${b.spec.name}'s data`, probe.read(path.join(b.dir, 'data'))]),
-      ['read another project\'s sandbox data', probe.read(path.join(foreign.dir, 'data'))],
+      ["read another project's sandbox data", probe.read(path.join(foreign.dir, 'data'))],
       ['read its own secrets', probe.read(path.join(box.dir, 'secrets', 'password'))],
       ...HOST_SOCKETS.map((s): [string, string] => [`connect to the host's ${s}`, probe.connect(s)]),
       ...others(box).map((b): [string, string] => [`connect to ${b.spec.name}'s socket`, probe.connect(b.socket)]),
-      ['connect to another project\'s sandbox socket', probe.connect(foreign.socket)],
+      ["connect to another project's sandbox socket", probe.connect(foreign.socket)],
       ['write its capabilities.json', probe.write(path.join(box.dir, 'capabilities.json'))],
       ['write in its sandbox directory', probe.write(path.join(box.dir, `probe-${tag}`))],
       ['write its config directory', probe.write(path.join(box.dir, 'conf', `probe-${tag}`))],
@@ -183,24 +267,31 @@ describeNeeding('root', 'namespace', 'postgres', 'mysql', 'redis')('namespace dr
     }
   });
 
-  it.each(['postgres', 'mysql', 'redis'] as const)('%s: as its uid inside the sandbox, what capabilities allow works and everything else fails', async (service) => {
-    const box = must(service);
-    expect(await wrong((s) => asSandboxUser(box, s), allowedProbes(box), true)).toEqual([]);
-    // The probes that must fail inside do work on the host, as the same uid where it has the right.
-    expect(await onHostAs(box.uid, probe.connect(HOST_SOCKETS[0]!))).toBe(0);
-    expect(await onHostAs(box.uid, probe.tcp(box.spec.port))).toBe(0);
-    expect(await onHostAs(0, probe.read('/etc/shadow'))).toBe(0);
-    expect(await wrong((s) => asSandboxUser(box, s), deniedProbes(box), false)).toEqual([]);
-  }, 120_000);
+  it.each(['postgres', 'mysql', 'redis'] as const)(
+    '%s: as its uid inside the sandbox, what capabilities allow works and everything else fails',
+    async (service) => {
+      const box = must(service);
+      expect(await wrong((s) => asSandboxUser(box, s), allowedProbes(box), true)).toEqual([]);
+      // The probes that must fail inside do work on the host, as the same uid where it has the right.
+      expect(await onHostAs(box.uid, probe.connect(HOST_SOCKETS[0]!))).toBe(0);
+      expect(await onHostAs(box.uid, probe.tcp(box.spec.port))).toBe(0);
+      expect(await onHostAs(0, probe.read('/etc/shadow'))).toBe(0);
+      expect(await wrong((s) => asSandboxUser(box, s), deniedProbes(box), false)).toEqual([]);
+    },
+    120_000,
+  );
 
-  it.each(['postgres', 'mysql', 'redis'] as const)('%s: /tmp and /dev/shm inside are private: a file written there never reaches the host', async (service) => {
-    const box = must(service);
-    for (const dir of ['/tmp', '/dev/shm']) {
-      const file = path.join(dir, `iact-escape-${service}-${tag}`);
-      expect(await asSandboxUser(box, `echo x > '${file}' && cat '${file}'`)).toBe(0);
-      expect(existsSync(file)).toBe(false);
-    }
-  });
+  it.each(['postgres', 'mysql', 'redis'] as const)(
+    '%s: /tmp and /dev/shm inside are private: a file written there never reaches the host',
+    async (service) => {
+      const box = must(service);
+      for (const dir of ['/tmp', '/dev/shm']) {
+        const file = path.join(dir, `iact-escape-${service}-${tag}`);
+        expect(await asSandboxUser(box, `echo x > '${file}' && cat '${file}'`)).toBe(0);
+        expect(existsSync(file)).toBe(false);
+      }
+    },
+  );
 
   it('postgres superuser, COPY ... FROM PROGRAM: the program gets only the sandbox', async () => {
     const box = must('postgres');
@@ -224,8 +315,15 @@ describeNeeding('root', 'namespace', 'postgres', 'mysql', 'redis')('namespace dr
     expect(await loadFile(ok)).toBe('1');
     expect(await loadFile('/etc/ld.so.cache')).toBe('1');
 
-    const deniedWrites = [path.join(box.dir, `outfile-${tag}`), path.join(box.dir, 'conf', `outfile-${tag}`), `/etc/outfile-${tag}`, `/usr/outfile-${tag}`, `/var/lib/mysql/outfile-${tag}`,
-      ...others(box).map((b) => path.join(b.dir, 'data', `outfile-${tag}`)), path.join(foreign.dir, 'data', `outfile-${tag}`)];
+    const deniedWrites = [
+      path.join(box.dir, `outfile-${tag}`),
+      path.join(box.dir, 'conf', `outfile-${tag}`),
+      `/etc/outfile-${tag}`,
+      `/usr/outfile-${tag}`,
+      `/var/lib/mysql/outfile-${tag}`,
+      ...others(box).map((b) => path.join(b.dir, 'data', `outfile-${tag}`)),
+      path.join(foreign.dir, 'data', `outfile-${tag}`),
+    ];
     for (const p of deniedWrites) {
       expect((await outfile(p)).exitCode, p).not.toBe(0);
       expect(existsSync(p), p).toBe(false);
@@ -233,7 +331,14 @@ describeNeeding('root', 'namespace', 'postgres', 'mysql', 'redis')('namespace dr
     const hostTmp = `/tmp/outfile-${tag}`;
     await outfile(hostTmp);
     expect(existsSync(hostTmp)).toBe(false);
-    for (const p of ['/etc/shadow', '/var/lib/mysql/mysql/user.MAI', '/root/.bashrc', path.join(box.dir, 'secrets', 'password'), path.join(must('postgres').dir, 'data', 'PG_VERSION'), path.join(foreign.dir, 'data', 'PG_VERSION')]) {
+    for (const p of [
+      '/etc/shadow',
+      '/var/lib/mysql/mysql/user.MAI',
+      '/root/.bashrc',
+      path.join(box.dir, 'secrets', 'password'),
+      path.join(must('postgres').dir, 'data', 'PG_VERSION'),
+      path.join(foreign.dir, 'data', 'PG_VERSION'),
+    ]) {
       expect(await loadFile(p), p).toBe('0');
     }
   }, 60_000);
@@ -250,7 +355,17 @@ describeNeeding('root', 'namespace', 'postgres', 'mysql', 'redis')('namespace dr
     try {
       expect(await saveTo(path.join(box.dir, 'data'))).toBe(true);
       expect(existsSync(path.join(box.dir, 'data', `probe-${tag}.rdb`))).toBe(true);
-      for (const dir of [box.dir, path.join(box.dir, 'conf'), '/etc', '/usr', '/root', '/var/lib/redis', '/var/lib/postgresql', ...others(box).map((b) => path.join(b.dir, 'data')), path.join(foreign.dir, 'data')]) {
+      for (const dir of [
+        box.dir,
+        path.join(box.dir, 'conf'),
+        '/etc',
+        '/usr',
+        '/root',
+        '/var/lib/redis',
+        '/var/lib/postgresql',
+        ...others(box).map((b) => path.join(b.dir, 'data')),
+        path.join(foreign.dir, 'data'),
+      ]) {
         expect(await saveTo(dir), dir).toBe(false);
         expect(existsSync(path.join(dir, `probe-${tag}.rdb`)), dir).toBe(false);
       }
@@ -274,7 +389,12 @@ describeNeeding('root', 'namespace', 'postgres', 'mysql', 'redis')('namespace dr
   }, 60_000);
 });
 
-describeNeeding('root', 'namespace', 'redis', 'cgroup-v1-memory')('namespace driver: redis under a memory limit', () => {
+describeNeeding(
+  'root',
+  'namespace',
+  'redis',
+  'cgroup-v1-memory',
+)('namespace driver: redis under a memory limit', () => {
   const driver = getDriver('namespace');
   let root: TempRoot;
   let ctx: DriverContext;
@@ -289,12 +409,23 @@ describeNeeding('root', 'namespace', 'redis', 'cgroup-v1-memory')('namespace dri
     const spec = specFor('namespace', 'redis', 'mem', await freePort(), { memory: '64M' });
     try {
       await driver.create(ctx, spec);
-      const cli = (...args: string[]) => execa('redis-cli', ['--no-auth-warning', '-p', String(spec.port), ...args], { env: { REDISCLI_AUTH: spec.password ?? '' }, reject: false });
+      const cli = (...args: string[]) =>
+        execa('redis-cli', ['--no-auth-warning', '-p', String(spec.port), ...args], {
+          env: { REDISCLI_AUTH: spec.password ?? '' },
+          reject: false,
+        });
       expect((await cli('CONFIG', 'GET', 'maxmemory')).stdout).toContain(String((64 * 1024 * 1024 * 3) / 4));
       expect((await cli('CONFIG', 'GET', 'maxmemory-policy')).stdout).toContain('noeviction');
       const pid = JSON.parse(readFileSync(path.join(root.sandboxRoot, ENV, 'mem', 'capabilities.json'), 'utf8')).pids.init;
       // ~100 MB of values in 1 MB pieces: more than the limit.
-      const fill = await execa('bash', ['-c', `for i in $(seq 1 100); do head -c 1048576 /dev/zero | tr '\\0' x | redis-cli --no-auth-warning -p ${spec.port} -x SET "k$i"; done`], { env: { REDISCLI_AUTH: spec.password ?? '' }, reject: false });
+      const fill = await execa(
+        'bash',
+        [
+          '-c',
+          `for i in $(seq 1 100); do head -c 1048576 /dev/zero | tr '\\0' x | redis-cli --no-auth-warning -p ${spec.port} -x SET "k$i"; done`,
+        ],
+        { env: { REDISCLI_AUTH: spec.password ?? '' }, reject: false },
+      );
       expect(`${fill.stdout}${fill.stderr}`).toMatch(/OOM command not allowed/);
       expect((await cli('PING')).stdout.trim()).toBe('PONG');
       expect(Number((await cli('DBSIZE')).stdout.trim())).toBeGreaterThan(0);

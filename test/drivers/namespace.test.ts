@@ -7,7 +7,17 @@ import { execa } from 'execa';
 import { getDriver } from '../../src/drivers/index.js';
 import type { DriverContext } from '../../src/drivers/types.js';
 import { lifecycleSuite, specFor, creds } from '../helpers/lifecycle.js';
-import { client, freePort, processesMentioning, needs, repoRoot, TEMPLATE_DIR, tempRoot, waitFor, type TempRoot } from '../helpers/services.js';
+import {
+  client,
+  freePort,
+  processesMentioning,
+  needs,
+  repoRoot,
+  TEMPLATE_DIR,
+  tempRoot,
+  waitFor,
+  type TempRoot,
+} from '../helpers/services.js';
 
 describe('namespace driver', () => {
   it('runs as root here, with bwrap, setpriv and socat (the namespace driver needs them)', (t) => {
@@ -36,7 +46,12 @@ describe('namespace driver', () => {
       try {
         await driver.create(ctx, spec);
         const caps = JSON.parse(readFileSync(path.join(dir, 'capabilities.json'), 'utf8'));
-        expect(caps).toMatchObject({ sandbox: 'iso', listen: [{ host: '127.0.0.1', port }], namespaces: ['pid', 'mount', 'ipc', 'uts', 'net', 'cgroup'], memory: { limit: '64M', limit_bytes: 64 * 1024 * 1024 } });
+        expect(caps).toMatchObject({
+          sandbox: 'iso',
+          listen: [{ host: '127.0.0.1', port }],
+          namespaces: ['pid', 'mount', 'ipc', 'uts', 'net', 'cgroup'],
+          memory: { limit: '64M', limit_bytes: 64 * 1024 * 1024 },
+        });
         expect(caps.write).toContain(path.join(dir, 'data'));
 
         const cgroup = caps.memory.cgroup as string;
@@ -50,7 +65,12 @@ describe('namespace driver', () => {
         expect(readlinkSync(`/proc/${init}/ns/pid`)).not.toBe(readlinkSync('/proc/self/ns/pid'));
         expect(readlinkSync(`/proc/${init}/ns/net`)).not.toBe(readlinkSync('/proc/self/ns/net'));
         const ss = await execa('ss', ['-ltnpH'], { reject: false });
-        expect(String(ss.stdout).split('\n').filter((l) => l.includes(`:${port} `)).every((l) => l.includes('socat'))).toBe(true);
+        expect(
+          String(ss.stdout)
+            .split('\n')
+            .filter((l) => l.includes(`:${port} `))
+            .every((l) => l.includes('socat')),
+        ).toBe(true);
 
         expect((await client('redis', creds(spec), 'PING')).out).toBe('PONG');
         expect((await client('redis', { ...creds(spec), password: 'wrong' }, 'PING')).ok).toBe(false);
@@ -68,10 +88,18 @@ describe('namespace driver', () => {
       await execa('mkdir', ['-p', cg]);
       try {
         const limit = 32 * 1024 * 1024;
-        await execa('bash', ['-c', `echo ${limit} > ${cg}/memory.limit_in_bytes; echo ${limit} > ${cg}/memory.memsw.limit_in_bytes 2>/dev/null || true`]);
+        await execa('bash', [
+          '-c',
+          `echo ${limit} > ${cg}/memory.limit_in_bytes; echo ${limit} > ${cg}/memory.memsw.limit_in_bytes 2>/dev/null || true`,
+        ]);
         // The same launch as the driver: join the cgroup, then bwrap; 200 MB of real pages.
-        const sandbox = 'bwrap --unshare-pid --unshare-net --unshare-ipc --unshare-uts --ro-bind /usr /usr --symlink usr/lib /lib --symlink usr/lib64 /lib64 --symlink usr/bin /bin --proc /proc --dev /dev --';
-        const r = await execa('bash', ['-c', `echo $BASHPID > ${cg}/cgroup.procs; exec ${sandbox} python3 -c 'b = b"x" * (200 * 1024 * 1024); print(len(b))'`], { reject: false });
+        const sandbox =
+          'bwrap --unshare-pid --unshare-net --unshare-ipc --unshare-uts --ro-bind /usr /usr --symlink usr/lib /lib --symlink usr/lib64 /lib64 --symlink usr/bin /bin --proc /proc --dev /dev --';
+        const r = await execa(
+          'bash',
+          ['-c', `echo $BASHPID > ${cg}/cgroup.procs; exec ${sandbox} python3 -c 'b = b"x" * (200 * 1024 * 1024); print(len(b))'`],
+          { reject: false },
+        );
         // bwrap exits non-zero when its child is SIGKILLed; the cgroup counts the kill.
         expect(r.exitCode).not.toBe(0);
         expect(String(r.stdout)).not.toContain('209715200');
@@ -83,11 +111,26 @@ describe('namespace driver', () => {
 
     it('without root it fails with a clear error and the fix', async (t) => {
       needs(t, 'root', 'namespace'); // setpriv drops to nobody, which only root may do
-      const r = await execa('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', '--', 'bash', path.join(repoRoot, 'bash', 'wasm_style_sandbox.sh'), 'create', 'x', 'redis', '20000'], {
-        cwd: '/tmp',
-        env: { IACT_SANDBOX_ROOT: '/tmp/iact-nonroot-never' },
-        reject: false,
-      });
+      const r = await execa(
+        'setpriv',
+        [
+          '--reuid=nobody',
+          '--regid=nogroup',
+          '--clear-groups',
+          '--',
+          'bash',
+          path.join(repoRoot, 'bash', 'wasm_style_sandbox.sh'),
+          'create',
+          'x',
+          'redis',
+          '20000',
+        ],
+        {
+          cwd: '/tmp',
+          env: { IACT_SANDBOX_ROOT: '/tmp/iact-nonroot-never' },
+          reject: false,
+        },
+      );
       expect(r.exitCode).toBe(1);
       expect(r.stderr).toMatch(/needs root/);
       expect(r.stderr).toMatch(/fix: /);

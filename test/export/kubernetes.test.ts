@@ -63,16 +63,30 @@ function schemaErrors(obj: Obj): string[] {
  */
 function unknownFields(objects: Obj[]): string[] {
   const checked = objects.filter((o) => TYPES[`${o.apiVersion}/${o.kind}`]);
-  const imports = [...new Set(checked.map((o) => TYPES[`${o.apiVersion}/${o.kind}`]!))].map(([mod, type]) => `import type { ${type} } from '${mod}';`);
+  const imports = [...new Set(checked.map((o) => TYPES[`${o.apiVersion}/${o.kind}`]!))].map(
+    ([mod, type]) => `import type { ${type} } from '${mod}';`,
+  );
   const bodies = checked.map((o, i) => `export const o${i}: ${TYPES[`${o.apiVersion}/${o.kind}`]![1]} = ${JSON.stringify(o)};`);
   const file = path.join(REPO, 'test/export/__strict_check__.ts');
   const source = [...imports, ...bodies].join('\n');
-  const options: ts.CompilerOptions = { strict: true, noEmit: true, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022, types: [], skipLibCheck: true, lib: ['lib.es2022.d.ts'] };
+  const options: ts.CompilerOptions = {
+    strict: true,
+    noEmit: true,
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    target: ts.ScriptTarget.ES2022,
+    types: [],
+    skipLibCheck: true,
+    lib: ['lib.es2022.d.ts'],
+  };
   const host = ts.createCompilerHost(options);
   const readFile = host.readFile.bind(host);
   const getSourceFile = host.getSourceFile.bind(host);
   host.readFile = (f) => (f === file ? source : readFile(f));
-  host.fileExists = ((exists) => (f: string) => f === file || exists(f))(host.fileExists.bind(host));
+  host.fileExists = (
+    (exists) => (f: string) =>
+      f === file || exists(f)
+  )(host.fileExists.bind(host));
   host.getSourceFile = (f, lang, ...rest) => (f === file ? ts.createSourceFile(f, source, lang) : getSourceFile(f, lang, ...rest));
   const program = ts.createProgram([file], options, host);
   return ts
@@ -129,7 +143,9 @@ describe('iact export --format kubernetes', () => {
       expect(run.stdout).toBe(golden(variant, run.stdout));
       const objects = objectsOf(run.stdout);
       expect(objects.map((o) => o.kind)).toEqual(
-        variant === 'staging.yaml' ? ['Service', 'StatefulSet', 'Service', 'StatefulSet', 'ConfigMap'] : ['Cluster', 'Service', 'StatefulSet', 'ConfigMap'],
+        variant === 'staging.yaml'
+          ? ['Service', 'StatefulSet', 'Service', 'StatefulSet', 'ConfigMap']
+          : ['Cluster', 'Service', 'StatefulSet', 'ConfigMap'],
       );
       for (const obj of objects) {
         expect(schemaErrors(obj), `${obj.kind} ${obj.metadata.name}`).toEqual([]);
@@ -139,7 +155,9 @@ describe('iact export --format kubernetes', () => {
       expect(objects.filter((o) => o.kind !== 'ConfigMap').every((o) => o.metadata.labels['iact.dev/sandbox'])).toBe(true);
       // No Secret object and no value: only their names and keys, for the operator to fill.
       expect(run.stdout).not.toContain('iact-staging-password');
-      expect(run.stdout).toContain('# Secret staging-postgres-credentials (kubernetes.io/basic-auth, keys: username, password) is not exported');
+      expect(run.stdout).toContain(
+        '# Secret staging-postgres-credentials (kubernetes.io/basic-auth, keys: username, password) is not exported',
+      );
       expect(run.stdout).toContain('# Secret staging-settings (Opaque, keys: DB_PASSWORD, REDIS_PASSWORD, LLM_API_KEY)');
     });
   }
@@ -147,7 +165,14 @@ describe('iact export --format kubernetes', () => {
   it('the connection settings are the env file variables, pointed at the in-cluster services', async () => {
     const cm = (yaml: string) => objectsOf(yaml).find((o) => o.kind === 'ConfigMap') as unknown as { data: Record<string, string> };
     const plain = cm((await runExport(project(), { env: 'staging' })).stdout).data;
-    expect(plain).toMatchObject({ ENVIRONMENT: 'staging', DB_HOST: 'staging-postgres', DB_PORT: '5432', REDIS_HOST: 'staging-redis', REDIS_PORT: '6379', CACHE_TTL: '1800' });
+    expect(plain).toMatchObject({
+      ENVIRONMENT: 'staging',
+      DB_HOST: 'staging-postgres',
+      DB_PORT: '5432',
+      REDIS_HOST: 'staging-redis',
+      REDIS_PORT: '6379',
+      CACHE_TTL: '1800',
+    });
     expect(plain).not.toHaveProperty('DB_PASSWORD');
     const cnpg = cm((await runExport(project(), { env: 'staging', operator: 'cnpg' })).stdout).data;
     expect(cnpg.DB_HOST).toBe('staging-postgres-rw');
@@ -176,10 +201,17 @@ describe('iact export --format kubernetes', () => {
     expect(run.stderr).toMatch(/Wrote 8 Kubernetes objects of staging to .*mode 0600/);
     expect(statSync(out).mode & 0o777).toBe(0o600);
     const objects = objectsOf(readFileSync(out, 'utf8'));
-    const secrets = objects.filter((o) => o.kind === 'Secret') as unknown as { metadata: { name: string }; stringData: Record<string, string> }[];
+    const secrets = objects.filter((o) => o.kind === 'Secret') as unknown as {
+      metadata: { name: string };
+      stringData: Record<string, string>;
+    }[];
     expect(secrets.map((s) => s.metadata.name)).toEqual(['staging-postgres-credentials', 'staging-redis-credentials', 'staging-settings']);
     expect(secrets[0]!.stringData).toEqual({ username: 'iact_user', password: STAGING_SECRETS.DB_STAGING_PASSWORD });
-    expect(secrets[2]!.stringData).toEqual({ DB_PASSWORD: STAGING_SECRETS.DB_STAGING_PASSWORD, REDIS_PASSWORD: STAGING_SECRETS.REDIS_STAGING_PASSWORD, LLM_API_KEY: STAGING_SECRETS.LLM_API_KEY });
+    expect(secrets[2]!.stringData).toEqual({
+      DB_PASSWORD: STAGING_SECRETS.DB_STAGING_PASSWORD,
+      REDIS_PASSWORD: STAGING_SECRETS.REDIS_STAGING_PASSWORD,
+      LLM_API_KEY: STAGING_SECRETS.LLM_API_KEY,
+    });
     for (const obj of objects) expect(schemaErrors(obj), `${obj.kind} ${obj.metadata.name}`).toEqual([]);
 
     const masked = await runExport(project(), { env: 'staging' }, STAGING_SECRETS);
@@ -205,10 +237,19 @@ describe('iact export --format kubernetes', () => {
     needs(ctx, 'redis');
     const password = 'tr1cky "pass" \\ word';
     const masterauth = 'primary secret $value';
-    const manifest = MIXED.replace('password: mixed-redis-pw', `password: '${password}'`).replace('masterauth: primary-secret-value', `masterauth: '${masterauth}'`);
+    const manifest = MIXED.replace('password: mixed-redis-pw', `password: '${password}'`).replace(
+      'masterauth: primary-secret-value',
+      `masterauth: '${masterauth}'`,
+    );
     const run = await runExport(project({ mixed: manifest }), { env: 'mixed' });
     const sts = objectsOf(run.stdout).find((o) => o.metadata.name === 'mixed-cache' && o.kind === 'StatefulSet') as unknown as {
-      spec: { template: { spec: { containers: { command: string[]; args: string[]; env: { name: string }[]; readinessProbe: { exec: { command: string[] } } }[] } } };
+      spec: {
+        template: {
+          spec: {
+            containers: { command: string[]; args: string[]; env: { name: string }[]; readinessProbe: { exec: { command: string[] } } }[];
+          };
+        };
+      };
     };
     const container = sts.spec.template.spec.containers[0]!;
     expect(container.env.map((e) => e.name)).toEqual(['REDISCLI_AUTH', 'IACT_SETTING_MASTERAUTH']);
@@ -217,9 +258,14 @@ describe('iact export --format kubernetes', () => {
     // What Kubernetes would run, with the Secret's values in the container's environment; only the data dir and port differ.
     const env = { PATH: process.env.PATH, TMPDIR: dir, REDISCLI_AUTH: password, IACT_SETTING_MASTERAUTH: masterauth };
     const [cmd, ...cmdArgs] = container.command;
-    const server = execa(cmd!, [...cmdArgs, ...container.args.map((a) => (a === '/data' ? dir : a)), '--port', String(port), '--bind', '127.0.0.1', '--save', ''], { env, extendEnv: false, reject: false });
+    const server = execa(
+      cmd!,
+      [...cmdArgs, ...container.args.map((a) => (a === '/data' ? dir : a)), '--port', String(port), '--bind', '127.0.0.1', '--save', ''],
+      { env, extendEnv: false, reject: false },
+    );
     try {
-      const cli = (args: string[], extra: Record<string, string> = {}) => execa('redis-cli', ['-p', String(port), ...args], { env: { ...env, ...extra }, extendEnv: false, reject: false });
+      const cli = (args: string[], extra: Record<string, string> = {}) =>
+        execa('redis-cli', ['-p', String(port), ...args], { env: { ...env, ...extra }, extendEnv: false, reject: false });
       for (let i = 0; i < 100 && (await cli(['ping'])).stdout !== 'PONG'; i++) await new Promise((r) => setTimeout(r, 50));
       expect((await cli(['ping'])).stdout).toBe('PONG');
       expect((await cli(['config', 'get', 'masterauth'])).stdout).toBe(`masterauth\n${masterauth}`);
@@ -230,7 +276,12 @@ describe('iact export --format kubernetes', () => {
       expect(cmdline).not.toContain('primary');
       // The readiness probe as Kubernetes runs it: ready with the Secret's password, not with another.
       const [probe, ...probeArgs] = container.readinessProbe.exec.command;
-      const probeWith = (auth: string) => execa(probe!, probeArgs.map((a) => a.replace('redis-cli ping', `redis-cli -p ${port} ping`)), { env: { ...env, REDISCLI_AUTH: auth }, extendEnv: false, reject: false });
+      const probeWith = (auth: string) =>
+        execa(
+          probe!,
+          probeArgs.map((a) => a.replace('redis-cli ping', `redis-cli -p ${port} ping`)),
+          { env: { ...env, REDISCLI_AUTH: auth }, extendEnv: false, reject: false },
+        );
       expect((await probeWith(password)).exitCode).toBe(0);
       expect((await probeWith('wrong-password')).exitCode).not.toBe(0);
     } finally {
@@ -241,7 +292,9 @@ describe('iact export --format kubernetes', () => {
 
   it('a sandbox name Kubernetes cannot take is an error at its line, with the fix', async () => {
     const long = `s${'a'.repeat(55)}`;
-    const run = await runExport(project({ bad: BAD.replace('LONGNAME', long) }), { env: 'bad' }).catch((error: Error & { diagnostics?: unknown[] }) => error);
+    const run = await runExport(project({ bad: BAD.replace('LONGNAME', long) }), { env: 'bad' }).catch(
+      (error: Error & { diagnostics?: unknown[] }) => error,
+    );
     expect(run).toBeInstanceOf(Error);
     const diagnostics = (run as { diagnostics: { summary: string; location?: { line: number }; fix?: string }[] }).diagnostics;
     expect(diagnostics[0]!.summary).toBe(`sandbox ${long} cannot be a Kubernetes object name`);
@@ -251,7 +304,9 @@ describe('iact export --format kubernetes', () => {
 
   it('an environment name Kubernetes cannot take is an error too', async () => {
     const manifest = BAD.replace('environment: bad', 'environment: my_env').replace(/LONGNAME/, 'fine-redis');
-    await expect(runExport(project({ my_env: manifest }), { env: 'my_env' })).rejects.toThrow('environment my_env cannot name Kubernetes objects (my_env-settings)');
+    await expect(runExport(project({ my_env: manifest }), { env: 'my_env' })).rejects.toThrow(
+      'environment my_env cannot name Kubernetes objects (my_env-settings)',
+    );
   });
 
   it('through the built CLI: the same golden, and --format is required', async () => {

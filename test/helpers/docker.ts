@@ -43,9 +43,7 @@ export interface RunResult {
   stderr: string;
 }
 
-export interface DriverRunner {
-  (args: string[], opts?: { env?: Record<string, string>; timeout?: number }): Promise<RunResult>;
-}
+export type DriverRunner = (args: string[], opts?: { env?: Record<string, string>; timeout?: number }) => Promise<RunResult>;
 
 /** Runs bash/virtualize.sh ARGS --env ENV in `cwd` with its own sandbox root. */
 export function driverRunner(cwd: string, sandboxRoot: string, environment: string, dockerHost: string): DriverRunner {
@@ -75,19 +73,57 @@ export interface Login {
 
 /** One statement through the real client of the service; passwords travel in the environment. */
 export async function query(service: 'postgres' | 'mysql' | 'redis', login: Login, statement: string[]): Promise<RunResult> {
-  let r;
+  let r: Awaited<ReturnType<typeof execa>>;
   if (service === 'postgres') {
-    r = await execa(PSQL, ['-X', '-w', '-h', '127.0.0.1', '-p', String(login.port), '-U', login.user, '-d', login.database, '-tA', '-v', 'ON_ERROR_STOP=1', '-c', statement.join(' ')], {
-      env: { PGPASSWORD: login.password, PGCONNECT_TIMEOUT: '5' },
-      reject: false,
-      stdin: 'ignore',
-    });
+    r = await execa(
+      PSQL,
+      [
+        '-X',
+        '-w',
+        '-h',
+        '127.0.0.1',
+        '-p',
+        String(login.port),
+        '-U',
+        login.user,
+        '-d',
+        login.database,
+        '-tA',
+        '-v',
+        'ON_ERROR_STOP=1',
+        '-c',
+        statement.join(' '),
+      ],
+      {
+        env: { PGPASSWORD: login.password, PGCONNECT_TIMEOUT: '5' },
+        reject: false,
+        stdin: 'ignore',
+      },
+    );
   } else if (service === 'mysql') {
-    r = await execa('mariadb', ['--no-defaults', '--connect-timeout=5', '-h', '127.0.0.1', '-P', String(login.port), '-u', login.user, '-N', '-B', '-e', statement.join(' '), login.database], {
-      env: { MYSQL_PWD: login.password },
-      reject: false,
-      stdin: 'ignore',
-    });
+    r = await execa(
+      'mariadb',
+      [
+        '--no-defaults',
+        '--connect-timeout=5',
+        '-h',
+        '127.0.0.1',
+        '-P',
+        String(login.port),
+        '-u',
+        login.user,
+        '-N',
+        '-B',
+        '-e',
+        statement.join(' '),
+        login.database,
+      ],
+      {
+        env: { MYSQL_PWD: login.password },
+        reject: false,
+        stdin: 'ignore',
+      },
+    );
   } else {
     r = await execa('redis-cli', ['--no-auth-warning', '-h', '127.0.0.1', '-p', String(login.port), ...statement], {
       env: { REDISCLI_AUTH: login.password },

@@ -12,7 +12,6 @@ export { describeNeeding, freePort, needs, portOpen };
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const cliPath = path.join(repoRoot, 'dist', 'cli.js');
 
-
 export async function freePorts(n: number): Promise<number[]> {
   const ports = new Set<number>();
   while (ports.size < n) ports.add(await freePort());
@@ -23,7 +22,10 @@ export interface Project {
   dir: string;
   writeManifest(environment: string, yaml: string): void;
   writeEnv(text: string): void;
-  iact(args: string[], opts?: { env?: Record<string, string>; reject?: boolean }): Promise<{ exitCode: number; stdout: string; stderr: string }>;
+  iact(
+    args: string[],
+    opts?: { env?: Record<string, string>; reject?: boolean },
+  ): Promise<{ exitCode: number; stdout: string; stderr: string }>;
   spawnIact(args: string[], opts?: { env?: Record<string, string> }): ResultPromise;
   file(rel: string): string;
   read(rel: string): string;
@@ -41,10 +43,16 @@ export function makeProject(prefix = 'iact-e2e-'): Project {
     writeManifest: (environment, yaml) => writeFileSync(path.join(dir, 'environments', `${environment}.yaml`), yaml),
     writeEnv: (text) => writeFileSync(path.join(dir, '.env'), text, { mode: 0o600 }),
     async iact(args, opts = {}) {
-      const result = await execa(process.execPath, [cliPath, ...args], { cwd: dir, env: { ...baseEnv, ...opts.env }, reject: false, stdin: 'ignore' });
+      const result = await execa(process.execPath, [cliPath, ...args], {
+        cwd: dir,
+        env: { ...baseEnv, ...opts.env },
+        reject: false,
+        stdin: 'ignore',
+      });
       return { exitCode: result.exitCode ?? 1, stdout: String(result.stdout), stderr: String(result.stderr) };
     },
-    spawnIact: (args, opts = {}) => execa(process.execPath, [cliPath, ...args], { cwd: dir, env: { ...baseEnv, ...opts.env }, reject: false, stdin: 'ignore' }),
+    spawnIact: (args, opts = {}) =>
+      execa(process.execPath, [cliPath, ...args], { cwd: dir, env: { ...baseEnv, ...opts.env }, reject: false, stdin: 'ignore' }),
     file: (rel) => path.join(dir, rel),
     read: (rel) => readFileSync(path.join(dir, rel), 'utf8'),
     async cleanup() {

@@ -8,13 +8,32 @@ import { getDriver, type BashDriver } from '../../src/drivers/index.js';
 import { toDriverSpec } from '../../src/drivers/spec.js';
 import type { DriverContext, DriverSpec } from '../../src/drivers/types.js';
 import type { DriverName, ServiceKind } from '../../src/model/types.js';
-import { client, freePort, mode, portOpen, needs, processesMentioning, readCommand, TEMPLATE_DIR, tempRoot, waitFor, writeCommand, type TempRoot } from './services.js';
+import {
+  client,
+  freePort,
+  mode,
+  portOpen,
+  needs,
+  processesMentioning,
+  readCommand,
+  TEMPLATE_DIR,
+  tempRoot,
+  waitFor,
+  writeCommand,
+  type TempRoot,
+} from './services.js';
 
 // A double quote, a dollar, a backtick, a backslash and a space: the password must survive every
 // config format. No single quote beside them: the one password rule refuses that (src/secrets/).
 export const TRICKY_PASSWORD = `S3cr"et\`pw$x y\\z`;
 
-export function specFor(driver: DriverName, service: ServiceKind, name: string, port: number, extra: Partial<{ password: string; settings: Record<string, string | number | boolean>; memory: string }> = {}): DriverSpec {
+export function specFor(
+  driver: DriverName,
+  service: ServiceKind,
+  name: string,
+  port: number,
+  extra: Partial<{ password: string; settings: Record<string, string | number | boolean>; memory: string }> = {},
+): DriverSpec {
   return toDriverSpec('development', {
     name,
     service,
@@ -88,7 +107,12 @@ export function lifecycleSuite(driverName: DriverName, services: ServiceKind[] =
 
           // bin/activate exports the credentials and deactivate restores the shell.
           const vars = service === 'redis' ? 'REDIS_PORT REDIS_PASSWORD' : 'DB_PORT DB_NAME DB_USER DB_PASSWORD';
-          const shell = await execa('bash', ['-c', `export DB_PORT=old REDIS_PORT=old; source "$1"; for v in ${vars}; do printf '%s=%s\\n' "$v" "\${!v}"; done; deactivate; printf 'after=%s\\n' "\${DB_PORT:-}\${REDIS_PORT:-}"`, 'x', path.join(dir, 'bin', 'activate')]);
+          const shell = await execa('bash', [
+            '-c',
+            `export DB_PORT=old REDIS_PORT=old; source "$1"; for v in ${vars}; do printf '%s=%s\\n' "$v" "\${!v}"; done; deactivate; printf 'after=%s\\n' "\${DB_PORT:-}\${REDIS_PORT:-}"`,
+            'x',
+            path.join(dir, 'bin', 'activate'),
+          ]);
           expect(shell.stdout).toContain(`PORT=${port}`);
           expect(shell.stdout).toContain(`PASSWORD=${TRICKY_PASSWORD}`);
           expect(shell.stdout).toContain('after=oldold');
@@ -165,7 +189,8 @@ export function lifecycleSuite(driverName: DriverName, services: ServiceKind[] =
       needs(t, service, ...driverNeeds);
       const port = await freePort();
       const name = `log-${service}`;
-      const settings: Record<string, string | number> = service === 'postgres' ? { log_statement: 'all', log_min_error_statement: 'debug5' } : { general_log: 1 };
+      const settings: Record<string, string | number> =
+        service === 'postgres' ? { log_statement: 'all', log_min_error_statement: 'debug5' } : { general_log: 1 };
       const first = specFor(driverName, service, name, port, { password: 'logged-first-Golf', settings });
       const second = specFor(driverName, service, name, port, { password: 'logged-second-Hotel', settings });
       const dir = path.join(root.sandboxRoot, 'development', name);
@@ -174,7 +199,9 @@ export function lifecycleSuite(driverName: DriverName, services: ServiceKind[] =
         await driver.update(ctx, second, { steps: ['set-password'] });
         expect((await client(service, creds(second), 'SELECT 1')).ok).toBe(true);
         // Statement logging is really on: the probe above is in the log.
-        const logs = logFiles(dir).map((file) => readFileSync(file, 'latin1')).join('\n');
+        const logs = logFiles(dir)
+          .map((file) => readFileSync(file, 'latin1'))
+          .join('\n');
         expect(logs).toMatch(/SELECT 1/);
         expect(logs).not.toContain('logged-first-Golf');
         expect(logs).not.toContain('logged-second-Hotel');
@@ -186,7 +213,9 @@ export function lifecycleSuite(driverName: DriverName, services: ServiceKind[] =
 
   it('a secret-named setting (masterauth) reaches the server, while sandbox.json and status hold only its hash', async (t) => {
     needs(t, 'redis', ...driverNeeds);
-    const spec = specFor(driverName, 'redis', 'replica', await freePort(), { settings: { masterauth: 'masterauth-Zulu-77', 'maxmemory-policy': 'allkeys-lru' } });
+    const spec = specFor(driverName, 'redis', 'replica', await freePort(), {
+      settings: { masterauth: 'masterauth-Zulu-77', 'maxmemory-policy': 'allkeys-lru' },
+    });
     expect(spec.secret_settings).toEqual({ masterauth: 'masterauth-Zulu-77' });
     try {
       await driver.create(ctx, spec);
@@ -195,7 +224,9 @@ export function lifecycleSuite(driverName: DriverName, services: ServiceKind[] =
       expect(status?.spec?.settings).toEqual(spec.settings); // the hash, as the plan compares it
       expect(status?.spec?.settings.masterauth).toMatch(/^sha256:[0-9a-f]{16}$/);
       expect(JSON.stringify(status)).not.toContain('masterauth-Zulu-77');
-      expect(readFileSync(path.join(root.sandboxRoot, 'development', 'replica', 'sandbox.json'), 'utf8')).not.toContain('masterauth-Zulu-77');
+      expect(readFileSync(path.join(root.sandboxRoot, 'development', 'replica', 'sandbox.json'), 'utf8')).not.toContain(
+        'masterauth-Zulu-77',
+      );
     } finally {
       await driver.destroy(ctx, 'replica');
     }
@@ -322,13 +353,17 @@ export function lifecycleSuite(driverName: DriverName, services: ServiceKind[] =
     try {
       // Kill the whole script process group mid-way (after .meta, around the server start; sandbox.json
       // comes last, once the server accepted the spec).
-      const child = execa('bash', [(driver as BashDriver).scriptPath, 'create', 'half', 'postgres', String(port), '--spec', specFile, '--env', 'development'], {
-        cwd: root.dir,
-        env: root.env,
-        detached: true,
-        reject: false,
-        stdin: 'ignore',
-      });
+      const child = execa(
+        'bash',
+        [(driver as BashDriver).scriptPath, 'create', 'half', 'postgres', String(port), '--spec', specFile, '--env', 'development'],
+        {
+          cwd: root.dir,
+          env: root.env,
+          detached: true,
+          reject: false,
+          stdin: 'ignore',
+        },
+      );
       const dir = path.join(root.sandboxRoot, 'development', 'half');
       await waitFor(() => existsSync(path.join(dir, '.meta')), 20_000);
       process.kill(-(child.pid as number), 'SIGKILL');

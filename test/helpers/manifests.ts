@@ -27,7 +27,14 @@ export function devManifest(postgresPort: number, opts: DevManifestOptions = {})
     '    password: ${DB_VM_PASSWORD}',
   ];
   if (opts.mysql !== undefined) {
-    lines.push('  dev-mysql:', '    service: mysql', `    port: ${opts.mysql}`, '    database: app', '    user: app', '    password: ${MYSQL_VM_PASSWORD}');
+    lines.push(
+      '  dev-mysql:',
+      '    service: mysql',
+      `    port: ${opts.mysql}`,
+      '    database: app',
+      '    user: app',
+      '    password: ${MYSQL_VM_PASSWORD}',
+    );
   }
   if (opts.redis !== undefined) {
     lines.push('  dev-redis:', '    service: redis', `    port: ${opts.redis}`, '    password: ${REDIS_VM_PASSWORD}');

@@ -9,7 +9,22 @@ const asUser = (user: string) => (process.getuid?.() === 0 ? ['setpriv', `--reui
 
 /** SQL as the postgres superuser over the sandbox's socket (peer authentication); stdout, trimmed. */
 export async function psqlAdmin(sandboxDir: string, port: number, sql: string): Promise<string> {
-  const [cmd, ...args] = [...asUser('postgres'), path.join(PG_BIN, 'psql'), '-X', '-tA', '-v', 'ON_ERROR_STOP=1', '-h', path.join(sandboxDir, 'run'), '-p', String(port), '-U', 'postgres', '-d', 'postgres'];
+  const [cmd, ...args] = [
+    ...asUser('postgres'),
+    path.join(PG_BIN, 'psql'),
+    '-X',
+    '-tA',
+    '-v',
+    'ON_ERROR_STOP=1',
+    '-h',
+    path.join(sandboxDir, 'run'),
+    '-p',
+    String(port),
+    '-U',
+    'postgres',
+    '-d',
+    'postgres',
+  ];
   const r = await execa(cmd!, args, { input: sql, reject: false });
   if (r.exitCode !== 0) throw new Error(`psql as postgres failed: ${String(r.stderr)}`);
   return String(r.stdout).trim();
@@ -17,7 +32,16 @@ export async function psqlAdmin(sandboxDir: string, port: number, sql: string): 
 
 /** SQL as the mysql system user over the sandbox's socket (unix_socket authentication). */
 export async function mysqlAdmin(sandboxDir: string, sql: string): Promise<string> {
-  const [cmd, ...args] = [...asUser('mysql'), 'mariadb', '--no-defaults', `--socket=${path.join(sandboxDir, 'run', 'mysqld.sock')}`, '-u', 'mysql', '-N', '-B'];
+  const [cmd, ...args] = [
+    ...asUser('mysql'),
+    'mariadb',
+    '--no-defaults',
+    `--socket=${path.join(sandboxDir, 'run', 'mysqld.sock')}`,
+    '-u',
+    'mysql',
+    '-N',
+    '-B',
+  ];
   const r = await execa(cmd!, args, { input: sql, reject: false });
   if (r.exitCode !== 0) throw new Error(`mariadb as mysql failed: ${String(r.stderr)}`);
   return String(r.stdout).trim();
@@ -25,7 +49,11 @@ export async function mysqlAdmin(sandboxDir: string, sql: string): Promise<strin
 
 /** A redis command over the sandbox's socket, authenticated with PASSWORD (in the environment); the commands go on stdin. */
 export async function redisAdmin(sandboxDir: string, password: string, commands: string): Promise<string> {
-  const r = await execa('redis-cli', ['--no-auth-warning', '-s', path.join(sandboxDir, 'run', 'redis.sock')], { input: commands, env: { REDISCLI_AUTH: password }, reject: false });
+  const r = await execa('redis-cli', ['--no-auth-warning', '-s', path.join(sandboxDir, 'run', 'redis.sock')], {
+    input: commands,
+    env: { REDISCLI_AUTH: password },
+    reject: false,
+  });
   return String(r.stdout).trim();
 }
 

@@ -41,20 +41,28 @@ function pythonModule(module: string): Missing {
 /** Everything a test may need that this machine might lack, with the command that installs it. */
 const PREREQUISITES: Record<string, { missing: Missing; hint: string }> = {
   postgres: { missing: bins('postgres', 'initdb', 'psql', 'pg_dump'), hint: 'apt-get install -y postgresql' },
-  mysql: { missing: bins('mariadbd', 'mariadb-install-db', 'mariadb', 'mariadb-dump'), hint: 'apt-get install -y mariadb-server mariadb-client' },
+  mysql: {
+    missing: bins('mariadbd', 'mariadb-install-db', 'mariadb', 'mariadb-dump'),
+    hint: 'apt-get install -y mariadb-server mariadb-client',
+  },
   redis: { missing: bins('redis-server', 'redis-cli'), hint: 'apt-get install -y redis-server redis-tools' },
   none: { missing: () => [], hint: '' },
   jq: { missing: bins('jq'), hint: 'apt-get install -y jq' },
   root: { missing: () => (process.getuid?.() === 0 ? [] : ['root']), hint: 'run the tests as root (sudo)' },
   namespace: { missing: bins('bwrap', 'socat', 'setpriv'), hint: 'apt-get install -y bubblewrap socat util-linux' },
-  'cgroup-v1-memory': { missing: files('/sys/fs/cgroup/memory'), hint: 'mount the cgroup v1 memory controller (boot with systemd.unified_cgroup_hierarchy=0)' },
+  'cgroup-v1-memory': {
+    missing: files('/sys/fs/cgroup/memory'),
+    hint: 'mount the cgroup v1 memory controller (boot with systemd.unified_cgroup_hierarchy=0)',
+  },
   python3: { missing: bins('python3'), hint: 'apt-get install -y python3' },
   // An SSH server the tunnel test runs in a network namespace of its own (docs/tunnels.md).
   'ssh-server': { missing: bins('sshd', 'ssh', 'ssh-keygen', 'ip'), hint: 'apt-get install -y openssh-server openssh-client iproute2' },
   'python-dotenv': { missing: pythonModule('dotenv'), hint: 'apt-get install -y python3-dotenv' },
   pytest: {
     missing: () => {
-      const probe = spawnSync('python3', ['-c', 'import sys, pytest; sys.exit(0 if sys.version_info >= (3, 9) else 3)'], { stdio: 'ignore' });
+      const probe = spawnSync('python3', ['-c', 'import sys, pytest; sys.exit(0 if sys.version_info >= (3, 9) else 3)'], {
+        stdio: 'ignore',
+      });
       return probe.error ? ['python3'] : probe.status === 3 ? ['python3 >= 3.9'] : probe.status === 0 ? [] : ['pytest'];
     },
     hint: 'install Python 3.9+ and pytest (apt-get install -y python3 python3-pytest, or python3 -m pip install pytest)',
@@ -88,7 +96,9 @@ export function missingPrerequisites(...needs: string[]): string | undefined {
   if (missing.length === 0) return undefined;
   const reason = `missing ${[...new Set(missing)].join(', ')} (fix: ${[...hints].join('; ')})`;
   if (process.env.IACT_ALLOW_MISSING_SERVICES === '1') return reason;
-  throw new Error(`this test needs ${[...new Set(missing)].join(', ')}\n  fix: ${[...hints].join('; ')} (or set IACT_ALLOW_MISSING_SERVICES=1 to skip, visibly)`);
+  throw new Error(
+    `this test needs ${[...new Set(missing)].join(', ')}\n  fix: ${[...hints].join('; ')} (or set IACT_ALLOW_MISSING_SERVICES=1 to skip, visibly)`,
+  );
 }
 
 /** Inside a test: fails with the install hint, or skips this test with the reason (IACT_ALLOW_MISSING_SERVICES=1). */
@@ -214,19 +224,43 @@ export interface ClientResult {
 
 /** Runs SQL or a Redis command with the real CLI clients over TCP 127.0.0.1 (password in the env, not argv). */
 export async function client(service: ServiceKind, c: Credentials, command: string): Promise<ClientResult> {
-  let r;
+  let r: Awaited<ReturnType<typeof execa>>;
   if (service === 'postgres') {
-    r = await execa(path.join(PG_BIN, 'psql'), ['-X', '-w', '-tA', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', String(c.port), '-U', c.user, '-d', c.database, '-c', command], {
-      env: { PGPASSWORD: c.password, PGCONNECT_TIMEOUT: '5' },
-      reject: false,
-      stdin: 'ignore',
-    });
+    r = await execa(
+      path.join(PG_BIN, 'psql'),
+      ['-X', '-w', '-tA', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', String(c.port), '-U', c.user, '-d', c.database, '-c', command],
+      {
+        env: { PGPASSWORD: c.password, PGCONNECT_TIMEOUT: '5' },
+        reject: false,
+        stdin: 'ignore',
+      },
+    );
   } else if (service === 'mysql') {
-    r = await execa('mariadb', ['--no-defaults', '--protocol=TCP', '-h', '127.0.0.1', '-P', String(c.port), '-u', c.user, '-D', c.database, '--connect-timeout=5', '-N', '-B', '-e', command], {
-      env: { MYSQL_PWD: c.password },
-      reject: false,
-      stdin: 'ignore',
-    });
+    r = await execa(
+      'mariadb',
+      [
+        '--no-defaults',
+        '--protocol=TCP',
+        '-h',
+        '127.0.0.1',
+        '-P',
+        String(c.port),
+        '-u',
+        c.user,
+        '-D',
+        c.database,
+        '--connect-timeout=5',
+        '-N',
+        '-B',
+        '-e',
+        command,
+      ],
+      {
+        env: { MYSQL_PWD: c.password },
+        reject: false,
+        stdin: 'ignore',
+      },
+    );
   } else if (service === 'redis') {
     r = await execa('redis-cli', ['--no-auth-warning', '-h', '127.0.0.1', '-p', String(c.port), ...command.split(' ')], {
       env: { REDISCLI_AUTH: c.password },
@@ -235,7 +269,8 @@ export async function client(service: ServiceKind, c: Credentials, command: stri
     });
     // redis-cli exits 0 even for server errors; an error reply is a failure here.
     const out = String(r.stdout).trim();
-    const failed = r.exitCode !== 0 || /^(ERR|NOAUTH|WRONGPASS|AUTH failed)/m.test(out) || /AUTH failed|NOAUTH|WRONGPASS/.test(String(r.stderr));
+    const failed =
+      r.exitCode !== 0 || /^(ERR|NOAUTH|WRONGPASS|AUTH failed)/m.test(out) || /AUTH failed|NOAUTH|WRONGPASS/.test(String(r.stderr));
     return { ok: !failed, out, err: String(r.stderr) };
   } else {
     throw new Error(`no client for ${service}`);
@@ -246,7 +281,7 @@ export async function client(service: ServiceKind, c: Credentials, command: stri
 /** Writes a row (or key) that must survive a stop/start. */
 export function writeCommand(service: ServiceKind): string {
   if (service === 'redis') return 'SET iact_probe survived';
-  return 'CREATE TABLE IF NOT EXISTS iact_probe (v text); INSERT INTO iact_probe VALUES (\'survived\')';
+  return "CREATE TABLE IF NOT EXISTS iact_probe (v text); INSERT INTO iact_probe VALUES ('survived')";
 }
 
 export function readCommand(service: ServiceKind): string {

@@ -6,7 +6,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadEnvironment, projectSalt } from '../../src/io/load.js';
 import { variableHash } from '../../src/secrets/index.js';
 
-const MANIFEST = 'apiVersion: iact/v1\nenvironment: development\nsandboxes:\n  cache: { service: redis, driver: lightweight, port: 46379, password: "${DB_PASSWORD}" }\n';
+const MANIFEST =
+  'apiVersion: iact/v1\nenvironment: development\nsandboxes:\n  cache: { service: redis, driver: lightweight, port: 46379, password: "${DB_PASSWORD}" }\n';
 
 describe('loadEnvironment: the salt of the variables hashes', () => {
   let root: string;

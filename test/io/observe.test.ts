@@ -24,7 +24,19 @@ function sandboxRoot(sandboxes: Record<string, DriverName>): string {
 }
 
 function status(name: string, driver: DriverName): SandboxStatus {
-  return { name, environment: 'development', driver, service: 'none', port: 30000, running: true, healthy: true, pid: null, spec_hash: '', spec: null, data_bytes: 0 };
+  return {
+    name,
+    environment: 'development',
+    driver,
+    service: 'none',
+    port: 30000,
+    running: true,
+    healthy: true,
+    pid: null,
+    spec_hash: '',
+    spec: null,
+    data_bytes: 0,
+  };
 }
 
 /** Readers that report the sandboxes of their driver and record that they were asked. */
@@ -44,7 +56,10 @@ function readers(onDisk: Record<string, DriverName>, unavailable: DriverName[] =
 }
 
 const manifest = (drivers: Record<string, DriverName>) =>
-  ({ environment: 'development', sandboxes: Object.fromEntries(Object.entries(drivers).map(([name, driver]) => [name, { name, driver }])) }) as unknown as ResolvedEnvironment;
+  ({
+    environment: 'development',
+    sandboxes: Object.fromEntries(Object.entries(drivers).map(([name, driver]) => [name, { name, driver }])),
+  }) as unknown as ResolvedEnvironment;
 
 describe('beginObservation', () => {
   it('finds a docker sandbox behind many lightweight ones (read only because lightweight does not report it)', async () => {

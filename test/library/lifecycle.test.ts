@@ -31,7 +31,11 @@ describeNeeding('postgres', 'redis')('library: plan, apply, status, destroy', { 
     while (redis === pg) redis = await freePort();
     writeFileSync(path.join(dir, 'environments', 'development.yaml'), devManifest(pg, { redis, cache: true, protectRedis }));
     // Variables come from the caller, not from .env or process.env.
-    const project = { cwd: dir, variables: { DB_VM_PASSWORD: DB_PASSWORD, REDIS_VM_PASSWORD: REDIS_PASSWORD, PATH: process.env.PATH }, log: () => undefined };
+    const project = {
+      cwd: dir,
+      variables: { DB_VM_PASSWORD: DB_PASSWORD, REDIS_VM_PASSWORD: REDIS_PASSWORD, PATH: process.env.PATH },
+      log: () => undefined,
+    };
     return { dir, pg, redis, project };
   }
 
@@ -41,15 +45,20 @@ describeNeeding('postgres', 'redis')('library: plan, apply, status, destroy', { 
     const planned = await plan(project);
     expect(planned.environment).toBe('development');
     expect(planned.summary).toMatchObject({ create: 2, delete: 0, config: 1 });
-    expect(planned.changes.map((c) => `${c.address} ${c.action}`).sort()).toEqual(['sandbox.dev-postgres create', 'sandbox.dev-redis create']);
+    expect(planned.changes.map((c) => `${c.address} ${c.action}`).sort()).toEqual([
+      'sandbox.dev-postgres create',
+      'sandbox.dev-redis create',
+    ]);
 
     const seen: ApplyRecord[] = [];
     const applied = await apply({ ...project, onEvent: (e) => seen.push(e) });
     expect(seen).toEqual(applied.events);
-    expect(applied.events.filter((e) => e.type === 'end').map((e) => ('outcome' in e ? `${e.address} ${e.outcome}` : '')).sort()).toEqual([
-      'sandbox.dev-postgres created',
-      'sandbox.dev-redis created',
-    ]);
+    expect(
+      applied.events
+        .filter((e) => e.type === 'end')
+        .map((e) => ('outcome' in e ? `${e.address} ${e.outcome}` : ''))
+        .sort(),
+    ).toEqual(['sandbox.dev-postgres created', 'sandbox.dev-redis created']);
     expect(applied.events.at(-1)).toEqual(applied.summary);
     expect(applied.summary).toMatchObject({ type: 'summary', created: 2, failed: 0, skipped: 0 });
     expect(applied.plan.summary.create).toBe(2);
@@ -57,7 +66,7 @@ describeNeeding('postgres', 'redis')('library: plan, apply, status, destroy', { 
 
     // The servers are real: log in with the manifest's credentials, write and read back.
     const creds = { port: pg, database: 'app', user: 'app', password: DB_PASSWORD };
-    expect((await client('postgres', creds, 'CREATE TABLE lib_probe (v text); INSERT INTO lib_probe VALUES (\'kept\')')).ok).toBe(true);
+    expect((await client('postgres', creds, "CREATE TABLE lib_probe (v text); INSERT INTO lib_probe VALUES ('kept')")).ok).toBe(true);
     expect((await client('postgres', creds, 'SELECT v FROM lib_probe')).out).toBe('kept');
     const redisCreds = { port: redis, database: '0', user: 'default', password: REDIS_PASSWORD };
     expect((await client('redis', redisCreds, 'SET lib_probe kept')).ok).toBe(true);
@@ -93,7 +102,9 @@ describeNeeding('postgres', 'redis')('library: plan, apply, status, destroy', { 
     expect(existsSync(path.join(dir, '.iact', 'env', 'development.env'))).toBe(false);
     expect((await status(project)).sandboxes.every((s) => s.state === 'missing')).toBe(true);
     const empty = await destroy(project);
-    expect(empty.summary.message).toBe('Nothing to destroy: no sandbox and no connection-settings file of development exists on this machine.');
+    expect(empty.summary.message).toBe(
+      'Nothing to destroy: no sandbox and no connection-settings file of development exists on this machine.',
+    );
   });
 
   it('a destroy refused for a protected sandbox throws, deletes nothing and lists what it would delete', async () => {

@@ -4,7 +4,18 @@ import { lintDotenv, parseDotenv } from '../../src/manifest/dotenv.js';
 
 describe('lintDotenv', () => {
   it('is silent on what dotenv reads as intended: comments, blanks, export, quotes, multi-line values', () => {
-    const text = ['# comment', '', 'A=1', 'export B=2', "C='single'", 'D="double # not a comment"', 'E="line one', 'line two"', 'G.H-I=ok', 'J=  # empty'].join('\n');
+    const text = [
+      '# comment',
+      '',
+      'A=1',
+      'export B=2',
+      "C='single'",
+      'D="double # not a comment"',
+      'E="line one',
+      'line two"',
+      'G.H-I=ok',
+      'J=  # empty',
+    ].join('\n');
     expect(lintDotenv(text, '.env')).toEqual([]);
     expect(parseDotenv(text)).toMatchObject({ A: '1', B: '2', C: 'single', E: 'line one\nline two', 'G.H-I': 'ok' });
   });

@@ -25,7 +25,9 @@ describe('interpolate', () => {
 
   it('names a missing variable with its offset and the manifest message', () => {
     const r = interpolate('x ${NOPE:?set NOPE in .env}', lookup);
-    expect(r.problems).toEqual([{ kind: 'missing', variable: 'NOPE', index: 2, message: 'variable NOPE is not set', hint: 'set NOPE in .env' }]);
+    expect(r.problems).toEqual([
+      { kind: 'missing', variable: 'NOPE', index: 2, message: 'variable NOPE is not set', hint: 'set NOPE in .env' },
+    ]);
     expect(interpolate('${NOPE}', lookup).problems[0]?.message).toBe('variable NOPE is not set');
     expect(interpolate('${EMPTY:?}', lookup).problems[0]?.message).toBe('variable EMPTY is empty');
     expect(interpolate('${EMPTY}', lookup).problems).toEqual([]);

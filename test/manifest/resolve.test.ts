@@ -9,12 +9,23 @@ const base = { file: 'environments/development.yaml', environment: 'development'
 
 describe('resolveManifest', () => {
   it('applies defaults, coerces interpolated ports and derives the bound connection', () => {
-    const { resolved, diagnostics } = resolveManifest({ ...base, text, variables: { DEV_POSTGRES_PORT: '55999', DB_VM_PASSWORD: 'pw-from-env' } });
+    const { resolved, diagnostics } = resolveManifest({
+      ...base,
+      text,
+      variables: { DEV_POSTGRES_PORT: '55999', DB_VM_PASSWORD: 'pw-from-env' },
+    });
     expect(diagnostics).toEqual([]);
     const pg = resolved!.sandboxes['dev-postgres']!;
     expect(pg).toMatchObject({ driver: 'lightweight', port: 55999, depends_on: [], protect: false, password: 'pw-from-env' });
     expect(resolved!.sandboxes['dev-redis']!.settings).toEqual({});
-    expect(resolved!.connections.database).toMatchObject({ host: '127.0.0.1', port: 55999, database: 'iact_dev', user: 'iact_user', use_vm: true, sandbox: 'dev-postgres' });
+    expect(resolved!.connections.database).toMatchObject({
+      host: '127.0.0.1',
+      port: 55999,
+      database: 'iact_dev',
+      user: 'iact_user',
+      use_vm: true,
+      sandbox: 'dev-postgres',
+    });
     expect(resolved!.locations['sandboxes.dev-postgres.port']).toEqual({ file: base.file, line: 11, col: 11 });
     expect(resolved!.locations['connections.database.port']).toEqual({ file: base.file, line: 11, col: 11 });
   });
@@ -24,12 +35,17 @@ describe('resolveManifest', () => {
     const fixes = resolveManifest({ ...base, text: quoted, variables: {} }).diagnostics.map((d) => d.fix);
     expect(fixes).toEqual(expect.arrayContaining(['remove the quotes: port: 41000', 'remove the quotes: protect: true']));
     const tabbed = 'apiVersion: iact/v1\nenvironment: development\nsandboxes:\n\tt:\n    service: none\n';
-    expect(resolveManifest({ ...base, text: tabbed, variables: {} }).diagnostics[0]).toMatchObject({ location: { line: 4 }, fix: expect.stringContaining('indent with spaces') });
+    expect(resolveManifest({ ...base, text: tabbed, variables: {} }).diagnostics[0]).toMatchObject({
+      location: { line: 4 },
+      fix: expect.stringContaining('indent with spaces'),
+    });
   });
 
   it('tracks sensitive paths and values, and hashes variables without revealing them', () => {
     const { resolved } = resolveManifest({ ...base, text, variables: { DB_VM_PASSWORD: 'pw-from-env' } });
-    expect(resolved!.sensitivePaths).toEqual(expect.arrayContaining(['sandboxes.dev-postgres.password', 'connections.database.password', 'sandboxes.dev-redis.password']));
+    expect(resolved!.sensitivePaths).toEqual(
+      expect.arrayContaining(['sandboxes.dev-postgres.password', 'connections.database.password', 'sandboxes.dev-redis.password']),
+    );
     expect(resolved!.secretValues).toContain('pw-from-env');
     expect(resolved!.variables.DB_VM_PASSWORD).toMatch(/^sha256:[0-9a-f]{16}$/);
     expect(JSON.stringify(resolved!.variables)).not.toContain('pw-from-env');
@@ -62,7 +78,12 @@ connections:
       allowMissingVariables: true,
     });
     expect(diagnostics).toEqual([]);
-    expect(resolved!.connections.database).toMatchObject({ host: '${DB_PROD_HOST}', password: '${DB_PROD_PASSWORD}', port: 5432, ssl_mode: 'require' });
+    expect(resolved!.connections.database).toMatchObject({
+      host: '${DB_PROD_HOST}',
+      password: '${DB_PROD_PASSWORD}',
+      port: 5432,
+      ssl_mode: 'require',
+    });
     expect(resolved!.variables.DB_PROD_PASSWORD).toBe('unset');
   });
 

@@ -41,7 +41,12 @@ function documentedExamples(): { where: string; text: string }[] {
   const docs = [path.join(REPO, 'README.md'), ...readdirSync(path.join(REPO, 'docs')).map((f) => path.join(REPO, 'docs', f))];
   return docs
     .filter((f) => f.endsWith('.md'))
-    .flatMap((f) => [...readFileSync(f, 'utf8').matchAll(/^```ya?ml\n([\s\S]*?)^```/gm)].map((m, i) => ({ where: `${path.relative(REPO, f)} #${i + 1}`, text: m[1]! })));
+    .flatMap((f) =>
+      [...readFileSync(f, 'utf8').matchAll(/^```ya?ml\n([\s\S]*?)^```/gm)].map((m, i) => ({
+        where: `${path.relative(REPO, f)} #${i + 1}`,
+        text: m[1]!,
+      })),
+    );
 }
 
 /** The manifest bench/plan-apply.mjs generates. */
@@ -107,9 +112,18 @@ describe('parseYamlFast on hand-written cases', () => {
     ['compact nested lists', '- - 1\n  - 2\n- -\n  - ~\n'],
     ['an item on the lines below its dash', '-\n  a: 1\n-\n    - 2\n'],
     ['empty values where yaml places them', 'a:\nb:    # note\nc:   \nd:\n  # nothing\ne:\n  - \n  - # note\n  -\n'],
-    ['flow collections', 'd: { driver: lightweight }\nx: [a, "b", \'c\', 3]\ne: {}\nf: [ ]\nu: { baseUrl: http://localhost:8000, t: 30 }\n'],
-    ['scalars of each core-schema type', 'n: [~, null, Null, NULL]\nb: [true, True, TRUE, false, False, FALSE]\ni: [0, -0, +12, 007, -42]\ns: [1.2.3, 1_000, 0b1, 512M, +, truE, nulls]\n'],
-    ['quoted scalars', `a: "x # y: z"\nb: 'it''s'\nc: "\\"q\\" \\\\ \\n \\t \\/ \\0 \\_ \\N \\L \\P \\ "\nd: ''\ne: ""\n"k": 1\n'l m': 2\n`],
+    [
+      'flow collections',
+      'd: { driver: lightweight }\nx: [a, "b", \'c\', 3]\ne: {}\nf: [ ]\nu: { baseUrl: http://localhost:8000, t: 30 }\n',
+    ],
+    [
+      'scalars of each core-schema type',
+      'n: [~, null, Null, NULL]\nb: [true, True, TRUE, false, False, FALSE]\ni: [0, -0, +12, 007, -42]\ns: [1.2.3, 1_000, 0b1, 512M, +, truE, nulls]\n',
+    ],
+    [
+      'quoted scalars',
+      `a: "x # y: z"\nb: 'it''s'\nc: "\\"q\\" \\\\ \\n \\t \\/ \\0 \\_ \\N \\L \\P \\ "\nd: ''\ne: ""\n"k": 1\n'l m': 2\n`,
+    ],
     ['plain scalars with indicators inside', 'a: x:y\nb: a#b\nc: ${VAR:-a b}\nd: -x\ne: a, b]\nf: it\'s "so"\n'],
     ['a leading document start', '# c\n--- # start\na: 1\n'],
     ['a root block indented', '  a: 1\n  b:\n     c: 2\n'],
@@ -218,7 +232,8 @@ type SeqNode = { kind: 'seq'; width: number; sameColumn: boolean; items: { value
 type Tree = Leaf | MapNode | SeqNode;
 
 const pick = <T>(...values: T[]) => fc.constantFrom(...values);
-const joined = (parts: fc.Arbitrary<string>, sep: string, max: number) => fc.array(parts, { minLength: 1, maxLength: max }).map((p) => p.join(sep));
+const joined = (parts: fc.Arbitrary<string>, sep: string, max: number) =>
+  fc.array(parts, { minLength: 1, maxLength: max }).map((p) => p.join(sep));
 
 const intText = fc.oneof(
   fc.integer().map(String),
@@ -227,7 +242,10 @@ const intText = fc.oneof(
   pick('-0', '0', '30000', '65535'),
 );
 // Words are strings to yaml except these (they would make a plain key non-string).
-const wordText = fc.oneof(fc.stringMatching(/^[a-z][a-z0-9_-]{0,10}$/).filter((w) => !['true', 'false', 'null'].includes(w)), pick('sb-1', 'a_b', 'x.y', 'localhost', 'iact/v1', 'lightweight'));
+const wordText = fc.oneof(
+  fc.stringMatching(/^[a-z][a-z0-9_-]{0,10}$/).filter((w) => !['true', 'false', 'null'].includes(w)),
+  pick('sb-1', 'a_b', 'x.y', 'localhost', 'iact/v1', 'lightweight'),
+);
 /** Plain scalars that stay strings: interpolations, URLs, versions and indicator characters inside. */
 const plainText = joined(
   fc.oneof(
@@ -238,7 +256,9 @@ const plainText = joined(
   ' ',
   4,
 );
-const doubleQuoted = joined(pick('a', ' ', '#', ': ', "'", '\\"', '\\\\', '\\n', '\\t', '\\/', '\\ ', 'é', '${X}', '5', 'true'), '', 8).map((s) => `"${s}"`);
+const doubleQuoted = joined(pick('a', ' ', '#', ': ', "'", '\\"', '\\\\', '\\n', '\\t', '\\/', '\\ ', 'é', '${X}', '5', 'true'), '', 8).map(
+  (s) => `"${s}"`,
+);
 const singleQuoted = joined(pick('a', ' ', '#', ': ', '"', "''", '\\', '${X:-y}', '7', 'null'), '', 8).map((s) => `'${s}'`);
 const blockScalar = fc.oneof(
   intText,
@@ -248,9 +268,18 @@ const blockScalar = fc.oneof(
   singleQuoted,
   pick('""', "''"),
 );
-const flowScalar = fc.oneof(intText, pick('true', 'FALSE', '~', 'null'), wordText, pick('http://localhost:8000', 'a b'), doubleQuoted, singleQuoted);
+const flowScalar = fc.oneof(
+  intText,
+  pick('true', 'FALSE', '~', 'null'),
+  wordText,
+  pick('http://localhost:8000', 'a b'),
+  doubleQuoted,
+  singleQuoted,
+);
 const flowText = fc.oneof(
-  fc.uniqueArray(fc.tuple(wordText, flowScalar), { maxLength: 4, selector: ([k]) => k }).map((es) => (es.length === 0 ? '{}' : `{ ${es.map(([k, v]) => `${k}: ${v}`).join(', ')} }`)),
+  fc
+    .uniqueArray(fc.tuple(wordText, flowScalar), { maxLength: 4, selector: ([k]) => k })
+    .map((es) => (es.length === 0 ? '{}' : `{ ${es.map(([k, v]) => `${k}: ${v}`).join(', ')} }`)),
   fc.array(flowScalar, { maxLength: 4 }).map((xs) => `[${xs.join(', ')}]`),
   pick('{ driver: lightweight }', '[a, b]', '[ ]', '{}'),
 );
@@ -269,13 +298,21 @@ const documents = fc.letrec<{ tree: Tree; leaf: Leaf; map: MapNode; seq: SeqNode
   tree: fc.oneof({ depthSize: 'small', withCrossShrink: true }, tie('leaf'), tie('map'), tie('seq')),
   leaf: fc.record({
     kind: fc.constant('leaf' as const),
-    text: fc.oneof({ weight: 6, arbitrary: blockScalar }, { weight: 2, arbitrary: flowText }, { weight: 1, arbitrary: fc.constant(undefined) }),
+    text: fc.oneof(
+      { weight: 6, arbitrary: blockScalar },
+      { weight: 2, arbitrary: flowText },
+      { weight: 1, arbitrary: fc.constant(undefined) },
+    ),
     comment,
   }),
   map: fc.record({
     kind: fc.constant('map' as const),
     width: fc.integer({ min: 1, max: 4 }),
-    entries: fc.uniqueArray(fc.record({ key: keyText, value: tie('tree'), before: decoration }), { minLength: 1, maxLength: 4, selector: (e) => keyValue(e.key) }),
+    entries: fc.uniqueArray(fc.record({ key: keyText, value: tie('tree'), before: decoration }), {
+      minLength: 1,
+      maxLength: 4,
+      selector: (e) => keyValue(e.key),
+    }),
   }),
   seq: fc.record({
     kind: fc.constant('seq' as const),
@@ -319,7 +356,34 @@ const mutated = fc
   .tuple(
     subsetDocument,
     fc.array(
-      fc.tuple(fc.nat(), pick(' ', '\t', '#', ':', '- ', '&a ', '*a', '!', '|', '"', "'", '\\', '{', ']', ',', '1.5', '0x1', '\n', '\n  ', '? ', 'true: ', '---\n', '')),
+      fc.tuple(
+        fc.nat(),
+        pick(
+          ' ',
+          '\t',
+          '#',
+          ':',
+          '- ',
+          '&a ',
+          '*a',
+          '!',
+          '|',
+          '"',
+          "'",
+          '\\',
+          '{',
+          ']',
+          ',',
+          '1.5',
+          '0x1',
+          '\n',
+          '\n  ',
+          '? ',
+          'true: ',
+          '---\n',
+          '',
+        ),
+      ),
       { minLength: 1, maxLength: 3 },
     ),
   )

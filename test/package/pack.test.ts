@@ -15,12 +15,17 @@ function filesUnder(dir: string): string[] {
 describe('the npm package', () => {
   let packed: Set<string>;
   beforeAll(() => {
-    const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     packed = new Set((JSON.parse(out) as Array<{ files: Array<{ path: string }> }>)[0]!.files.map((f) => f.path));
   }, 120_000);
 
   it('ships the CLI, the library, the bash drivers, the schemas and the docker scripts', () => {
-    for (const file of ['dist/cli.js', 'dist/index.js', 'dist/index.d.ts', 'scripts/docker-engine.sh', 'scripts/docker-images.sh']) expect(packed, file).toContain(file);
+    for (const file of ['dist/cli.js', 'dist/index.js', 'dist/index.d.ts', 'scripts/docker-engine.sh', 'scripts/docker-images.sh'])
+      expect(packed, file).toContain(file);
     for (const dir of ['bash', 'schemas', 'scripts/docker-images']) {
       for (const file of filesUnder(dir)) expect(packed, file).toContain(file);
     }

@@ -51,7 +51,9 @@ describe('golden plans', () => {
 
     // The last line is the summary, in one of its three forms.
     const last = text.trimEnd().split('\n').pop()!;
-    expect(last).toMatch(/^(Plan: \d+ to create, \d+ to update, \d+ to replace, \d+ to delete, \d+ to start\.|No changes\. \S+ matches its manifest\.|No changes in what iact could observe; see the (errors|warnings) above\.|No drift\. .+|Drift: .+)$/);
+    expect(last).toMatch(
+      /^(Plan: \d+ to create, \d+ to update, \d+ to replace, \d+ to delete, \d+ to start\.|No changes\. \S+ matches its manifest\.|No changes in what iact could observe; see the (errors|warnings) above\.|No drift\. .+|Drift: .+)$/,
+    );
 
     // Every comment body fits GitHub.
     for (const body of renderPlanMarkdown([plan])) expect(body.length).toBeLessThan(GITHUB_LIMIT);
@@ -69,7 +71,13 @@ describe('golden plans', () => {
     expect(renderPlanText(reread, { color: false })).toBe(text);
     expect(renderPlans([reread], 'markdown', { color: false })).toBe(markdown);
     for (const secret of secrets) {
-      for (const [what, output] of [['text', text], ['colour text', coloured], ['json', json], ['markdown', markdown], ['plan file', saved]] as const) {
+      for (const [what, output] of [
+        ['text', text],
+        ['colour text', coloured],
+        ['json', json],
+        ['markdown', markdown],
+        ['plan file', saved],
+      ] as const) {
         expect(output.includes(secret), `${name}: a secret appears in the ${what} output`).toBe(false);
       }
     }

@@ -20,19 +20,24 @@ const driver = fc.constantFrom('lightweight', 'namespace', 'docker' as const);
 const settingValue = fc.oneof(fc.integer({ min: 0, max: 10_000 }), fc.boolean(), word(`${LOWER}0123456789_`, `${LOWER}0123456789_`, 0, 7));
 
 const sandbox = (sandboxName: string) =>
-  fc.record({
-    service,
-    driver,
-    port: fc.integer({ min: 1024, max: 65535 }),
-    version: fc.option(fc.constantFrom('15', '16', '10.11', '7'), { nil: undefined }),
-    database: fc.option(word(`${LOWER}_`, `${LOWER}_`, 0, 9), { nil: undefined }),
-    user: fc.option(word(`${LOWER}_`, `${LOWER}_`, 0, 9), { nil: undefined }),
-    // A marker no plan text contains: a random password could otherwise equal part of a name ("rototype" in "aprototype").
-    password: fc.option(fc.string({ minLength: 2, maxLength: 16 }).map((s) => `pw§${s}`), { nil: undefined }),
-    memory: fc.option(fc.constantFrom('256M', '1G'), { nil: undefined }),
-    settings: fc.dictionary(word(`${LOWER}_`, `${LOWER}_`, 0, 9), settingValue, { maxKeys: 3 }),
-    protect: fc.boolean(),
-  }).map((fields): SandboxSpec => ({ name: sandboxName, depends_on: [], image: undefined, ...fields }));
+  fc
+    .record({
+      service,
+      driver,
+      port: fc.integer({ min: 1024, max: 65535 }),
+      version: fc.option(fc.constantFrom('15', '16', '10.11', '7'), { nil: undefined }),
+      database: fc.option(word(`${LOWER}_`, `${LOWER}_`, 0, 9), { nil: undefined }),
+      user: fc.option(word(`${LOWER}_`, `${LOWER}_`, 0, 9), { nil: undefined }),
+      // A marker no plan text contains: a random password could otherwise equal part of a name ("rototype" in "aprototype").
+      password: fc.option(
+        fc.string({ minLength: 2, maxLength: 16 }).map((s) => `pw§${s}`),
+        { nil: undefined },
+      ),
+      memory: fc.option(fc.constantFrom('256M', '1G'), { nil: undefined }),
+      settings: fc.dictionary(word(`${LOWER}_`, `${LOWER}_`, 0, 9), settingValue, { maxKeys: 3 }),
+      protect: fc.boolean(),
+    })
+    .map((fields): SandboxSpec => ({ name: sandboxName, depends_on: [], image: undefined, ...fields }));
 
 const environment = fc
   .uniqueArray(name, { maxLength: 8 })
@@ -105,9 +110,18 @@ describe('planner property', () => {
   it('never puts a password into the plan', () => {
     fc.assert(
       fc.property(environment, fc.constantFrom(0, 1), (desired, variant) => {
-        const observed = variant === 0 ? [] : machineAfterApply({ ...desired, sandboxes: Object.fromEntries(Object.entries(desired.sandboxes).map(([k, s]) => [k, { ...s, password: `old-${s.password ?? 'x'}-secret` }])) });
+        const observed =
+          variant === 0
+            ? []
+            : machineAfterApply({
+                ...desired,
+                sandboxes: Object.fromEntries(
+                  Object.entries(desired.sandboxes).map(([k, s]) => [k, { ...s, password: `old-${s.password ?? 'x'}-secret` }]),
+                ),
+              });
         const text = JSON.stringify(plan(desired, observed, null));
-        for (const secret of desired.secretValues) if (secret.trim().length >= 6) expect(text).not.toContain(JSON.stringify(secret).slice(1, -1));
+        for (const secret of desired.secretValues)
+          if (secret.trim().length >= 6) expect(text).not.toContain(JSON.stringify(secret).slice(1, -1));
       }),
       { numRuns: 60 },
     );

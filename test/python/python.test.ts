@@ -26,7 +26,12 @@ function pytest(args: string[]) {
   });
 }
 
-describeNeeding('postgres', 'mysql', 'redis', 'pytest')('python/ (the iact package and its pytest plugin)', { timeout: 600_000 }, () => {
+describeNeeding(
+  'postgres',
+  'mysql',
+  'redis',
+  'pytest',
+)('python/ (the iact package and its pytest plugin)', { timeout: 600_000 }, () => {
   it('python3 -m pytest python/tests: every test passes, none skipped, nothing left behind', async () => {
     const collected = await pytest(['--collect-only']);
     const count = Number(/^(\d+) tests? collected/m.exec(String(collected.all))?.[1]);

@@ -31,7 +31,9 @@ function checkParts(parts: string[], maxChars: number, plans: Plan[]): void {
     expect(part.length, `part ${i + 1}`).toBeLessThan(maxChars);
     const lines = part.split('\n');
     expect(lines.filter((l) => FENCE.test(l)).length % 2, `part ${i + 1}: fences closed`).toBe(0);
-    expect(lines.filter((l) => l.startsWith('<details>')).length, `part ${i + 1}: details closed`).toBe(lines.filter((l) => l === '</details>').length);
+    expect(lines.filter((l) => l.startsWith('<details>')).length, `part ${i + 1}: details closed`).toBe(
+      lines.filter((l) => l === '</details>').length,
+    );
     if (parts.length > 1) expect(part).toContain(`part ${i + 1} of ${parts.length}`);
     // No line was cut: every line is a line of the unsplit rendering, or the parts' own chrome.
     for (const line of lines) {
@@ -51,9 +53,13 @@ describe('renderPlanMarkdown', () => {
 
   it('starts with the summary line and warns loudly about deletes and data loss', () => {
     const lines = body!.split('\n');
-    expect(lines[0]).toBe('**iact plan · development:** Plan: 1 to create, 3 to update, 1 to replace, 1 to delete, 1 to start. Connection settings: .iact/env/development.env will be updated.');
+    expect(lines[0]).toBe(
+      '**iact plan · development:** Plan: 1 to create, 3 to update, 1 to replace, 1 to delete, 1 to start. Connection settings: .iact/env/development.env will be updated.',
+    );
     expect(body).toContain('> [!CAUTION]\n> :warning: **This plan deletes 1 sandbox and loses data in 2 sandboxes.**');
-    expect(body).toContain('> - `development`: deletes `sandbox.old-cache`; loses data in `sandbox.legacy-db`, `sandbox.old-cache`; needs `--allow-destroy` for `sandbox.legacy-db`');
+    expect(body).toContain(
+      '> - `development`: deletes `sandbox.old-cache`; loses data in `sandbox.legacy-db`, `sandbox.old-cache`; needs `--allow-destroy` for `sandbox.legacy-db`',
+    );
     expect(body).toContain('> [!WARNING]');
   });
 
@@ -69,7 +75,9 @@ describe('renderPlanMarkdown', () => {
   it('has a table of changes: address, action, impact, reasons', () => {
     expect(body).toContain('| Address | Action | Impact | Reasons |\n| --- | --- | --- | --- |');
     expect(body).toContain('| `sandbox.cache` | update | restart | port changed<br>settings.maxmemory changed |');
-    expect(body).toContain('| `sandbox.old-cache` | delete | **data-loss: backup to .iact/backups/development/ first** | no longer in the manifest |');
+    expect(body).toContain(
+      '| `sandbox.old-cache` | delete | **data-loss: backup to .iact/backups/development/ first** | no longer in the manifest |',
+    );
     expect(body).toContain('| `sandbox.worker` | start | none | service is not running (drift) |');
     expect(body).toContain('| `.iact/env/development.env` | update | none | connection settings changed |');
     expect(body).not.toContain('sandbox.steady');
@@ -125,7 +133,9 @@ describe('renderPlanMarkdown', () => {
   it('summarises every environment first with --all', () => {
     const out = renderPlans([everyActionPlan(), emptyPlan('staging')], 'markdown', { color: true });
     const lines = out.split('\n');
-    expect(lines[0]).toBe('- **iact plan · development:** Plan: 1 to create, 3 to update, 1 to replace, 1 to delete, 1 to start. Connection settings: .iact/env/development.env will be updated.');
+    expect(lines[0]).toBe(
+      '- **iact plan · development:** Plan: 1 to create, 3 to update, 1 to replace, 1 to delete, 1 to start. Connection settings: .iact/env/development.env will be updated.',
+    );
     expect(lines[1]).toBe('- **iact plan · staging:** No changes. staging matches its manifest.');
     expect(out).toContain('### development');
     expect(out).not.toMatch(/\u001b\[/);

@@ -69,7 +69,9 @@ describe('plan files', () => {
 
   it('never echoes the content of a file that is not JSON (a secret, binary bytes)', () => {
     const secret = diagnosticOf(() => parsePlanFile('PW=hunter2xyz\n', '.env'));
-    expect(secret).toBe(".env:1:1  error: .env is not an iact plan file (not JSON)\n  fix: check the path: show and apply read the files `iact plan --out FILE` writes");
+    expect(secret).toBe(
+      '.env:1:1  error: .env is not an iact plan file (not JSON)\n  fix: check the path: show and apply read the files `iact plan --out FILE` writes',
+    );
     const binary = diagnosticOf(() => parsePlanFile('\u0000\u00ff\u001b[31mGARBAGE', 'x.bin'));
     expect(binary).not.toMatch(/GARBAGE|\u001b|\u0000/);
   });
@@ -101,8 +103,12 @@ describe('plan files', () => {
       'error: plan file nope.plan not found\n  fix: create it with `iact plan --out nope.plan`',
     );
     mkdirSync(path.join(dir, 'folder.plan'), { recursive: true });
-    expect(await diagnosticOfAsync(() => readPlanFile(path.join(dir, 'folder.plan'), 'folder.plan'))).toContain('pass the plan file, not a folder');
-    expect(await diagnosticOfAsync(() => writePlanFile(path.join(dir, 'no', 'such', 'dir.plan'), plan))).toContain('cannot write plan file');
+    expect(await diagnosticOfAsync(() => readPlanFile(path.join(dir, 'folder.plan'), 'folder.plan'))).toContain(
+      'pass the plan file, not a folder',
+    );
+    expect(await diagnosticOfAsync(() => writePlanFile(path.join(dir, 'no', 'such', 'dir.plan'), plan))).toContain(
+      'cannot write plan file',
+    );
   });
 });
 
@@ -134,7 +140,9 @@ describe('iact show', () => {
   });
 
   it('fails with a diagnostic for a missing or stale-format file', async () => {
-    expect(await diagnosticOfAsync(() => show({ format: 'text' }, captureIO(), ['missing.plan']))).toContain('plan file missing.plan not found');
+    expect(await diagnosticOfAsync(() => show({ format: 'text' }, captureIO(), ['missing.plan']))).toContain(
+      'plan file missing.plan not found',
+    );
     writeFileSync(path.join(dir, 'v1.plan'), '{"format_version": 1}');
     expect(await diagnosticOfAsync(() => show({ format: 'text' }, captureIO(), ['v1.plan']))).toContain('expected 2, received 1');
   });

@@ -205,7 +205,8 @@ export function hugePlan(count: number, environment = 'production'): Plan {
         backup: i % 10 === 9,
         reasons: [i % 10 === 9 ? 'no longer in the manifest' : 'not on the machine'],
         before: i % 10 === 9 ? { driver: 'lightweight', port: 20000 + i, service: 'none' } : null,
-        after: i % 10 === 9 ? null : { depends_on: [], driver: 'lightweight', port: 20000 + i, protect: false, service: 'none', settings: {} },
+        after:
+          i % 10 === 9 ? null : { depends_on: [], driver: 'lightweight', port: 20000 + i, protect: false, service: 'none', settings: {} },
       }),
     );
   }

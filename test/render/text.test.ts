@@ -17,8 +17,12 @@ describe('renderPlanText', () => {
     expect(lines).toContain('  - sandbox.old-cache {');
     expect(lines).toContain('  > sandbox.worker');
     expect(lines).toContain('  # sandbox.app-db (postgres, lightweight) will be created');
-    expect(lines).toContain('  # sandbox.old-cache (redis, lightweight) will be deleted (data-loss: backup to .iact/backups/development/ first)');
-    expect(lines).toContain('  # sandbox.legacy-db (mysql, lightweight) must be replaced (data-loss: backup to .iact/backups/development/ first)');
+    expect(lines).toContain(
+      '  # sandbox.old-cache (redis, lightweight) will be deleted (data-loss: backup to .iact/backups/development/ first)',
+    );
+    expect(lines).toContain(
+      '  # sandbox.legacy-db (mysql, lightweight) must be replaced (data-loss: backup to .iact/backups/development/ first)',
+    );
     expect(lines).toContain('  # sandbox.worker (none, lightweight) will be started');
     expect(text).not.toContain('sandbox.steady'); // no-op changes are not shown
   });
@@ -67,8 +71,12 @@ describe('renderPlanText', () => {
 
   it('ends with the summary line', () => {
     expect(text.endsWith('Plan: 1 to create, 3 to update, 1 to replace, 1 to delete, 1 to start.\n')).toBe(true);
-    expect(renderPlanText(emptyPlan('staging'), { color: false }).trimEnd().split('\n').pop()).toBe('No changes. staging matches its manifest.');
-    expect(renderPlanText(emptyPlan('staging', true), { color: false }).trimEnd().split('\n').pop()).toBe('No drift. staging matches its last applied spec.');
+    expect(renderPlanText(emptyPlan('staging'), { color: false }).trimEnd().split('\n').pop()).toBe(
+      'No changes. staging matches its manifest.',
+    );
+    expect(renderPlanText(emptyPlan('staging', true), { color: false }).trimEnd().split('\n').pop()).toBe(
+      'No drift. staging matches its last applied spec.',
+    );
   });
 
   it('words a refresh-only plan as drift', () => {

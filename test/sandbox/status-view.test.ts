@@ -26,14 +26,28 @@ const change = (over: Partial<ResourceChange>): ResourceChange => ({
 
 const plan = (c: ResourceChange) => planOf([c]);
 
-
 const observed: SandboxStatus[] = [
-  { name: 'db', environment: 'development', driver: 'lightweight', service: 'postgres', port: 5432, running: true, healthy: true, pid: 10, spec_hash: 'h', spec: null, data_bytes: 1 },
+  {
+    name: 'db',
+    environment: 'development',
+    driver: 'lightweight',
+    service: 'postgres',
+    port: 5432,
+    running: true,
+    healthy: true,
+    pid: 10,
+    spec_hash: 'h',
+    spec: null,
+    data_bytes: 1,
+  },
 ];
 
 describe('statusReport', () => {
   it('a field changed in the manifest is "changed"', () => {
-    expect(statusReport(plan(change({})), observed).sandboxes[0]).toMatchObject({ state: 'changed', note: 'manifest changed: database; apply updates it' });
+    expect(statusReport(plan(change({})), observed).sandboxes[0]).toMatchObject({
+      state: 'changed',
+      note: 'manifest changed: database; apply updates it',
+    });
   });
 
   it('the same field after a hand edit of sandbox.json is drift, not a manifest change', () => {

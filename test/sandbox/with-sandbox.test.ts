@@ -7,7 +7,6 @@ import { afterEach, expect, it } from 'vitest';
 import { describeNeeding, portOpen, repoRoot } from '../helpers/iact-project.js';
 import { killProcessesIn, processesIn } from './procs.js';
 
-
 // Three sandboxes at once, each callback waiting forever; the ports go to stdout.
 const SCRIPT = `
 import { withSandbox } from ${JSON.stringify(path.join(repoRoot, 'dist', 'index.js'))};

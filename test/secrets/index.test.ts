@@ -7,7 +7,8 @@ describe('secrets', () => {
     for (const k of ['DB_PASSWORD', 'API_KEY', 'GITHUB_TOKEN', 'LLM_API_KEY', 'apiKey', 'requirepass', 'masterauth', 'client_secret']) {
       expect(isSensitiveKey(k), k).toBe(true);
     }
-    for (const k of ['LLM_MAX_TOKENS', 'DB_HOST', 'max_connections', 'KEYBOARD', 'maxmemory-policy']) expect(isSensitiveKey(k), k).toBe(false);
+    for (const k of ['LLM_MAX_TOKENS', 'DB_HOST', 'max_connections', 'KEYBOARD', 'maxmemory-policy'])
+      expect(isSensitiveKey(k), k).toBe(false);
     expect(isSensitiveVariable('DATABASE_URL', ['DATABASE_URL'])).toBe(true);
   });
 
@@ -16,7 +17,9 @@ describe('secrets', () => {
   });
 
   it('hashes a password exactly as the bash drivers do without --spec (docs/driver-protocol.md)', () => {
-    const bash = execFileSync('bash', ['-c', `printf 'iact-password\\0%s\\0%s\\0%s' dev pg 's3cret' | sha256sum | cut -c1-16`], { encoding: 'utf8' }).trim();
+    const bash = execFileSync('bash', ['-c', `printf 'iact-password\\0%s\\0%s\\0%s' dev pg 's3cret' | sha256sum | cut -c1-16`], {
+      encoding: 'utf8',
+    }).trim();
     expect(passwordHash('dev', 'pg', 's3cret')).toBe(`sha256:${bash}`);
   });
 

@@ -11,7 +11,11 @@ export interface ScriptResult {
 }
 
 /** bash/<script> ARGS... in the temp project, the password (when given) as a spec on stdin. */
-export async function script(root: TempRoot, args: string[], opts: { input?: string; driver?: string; env?: Record<string, string> } = {}): Promise<ScriptResult> {
+export async function script(
+  root: TempRoot,
+  args: string[],
+  opts: { input?: string; driver?: string; env?: Record<string, string> } = {},
+): Promise<ScriptResult> {
   const file = path.join(repoRoot, 'bash', opts.driver ?? 'lightweight_venv.sh');
   const r = await execa('bash', [file, ...args, '--env', 'development'], {
     cwd: root.dir,
@@ -24,16 +28,29 @@ export async function script(root: TempRoot, args: string[], opts: { input?: str
 
 /** The spec iact would pass for a sandbox (settings empty), as JSON for `--spec -`. */
 export function spec(name: string, service: string, port: number, password: string): string {
-  return JSON.stringify({ name, environment: 'development', driver: 'lightweight', service, port, password, settings: {}, spec_hash: `sha256:${name}${port}` });
+  return JSON.stringify({
+    name,
+    environment: 'development',
+    driver: 'lightweight',
+    service,
+    port,
+    password,
+    settings: {},
+    spec_hash: `sha256:${name}${port}`,
+  });
 }
 
 /** Runs a shell command as a system user (the attacker: the service's own user). */
 export function asUser(user: string, command: string): { ok: boolean; out: string } {
   try {
-    return { ok: true, out: execFileSync('setpriv', [`--reuid=${user}`, `--regid=${user}`, '--clear-groups', '--', 'sh', '-c', command], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }) };
+    return {
+      ok: true,
+      out: execFileSync('setpriv', [`--reuid=${user}`, `--regid=${user}`, '--clear-groups', '--', 'sh', '-c', command], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
+    };
   } catch (error) {
     return { ok: false, out: String((error as { stderr?: string }).stderr ?? '') };
   }
 }
-
-

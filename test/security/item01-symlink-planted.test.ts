@@ -38,7 +38,10 @@ function untouched(file: string): void {
 /** What drivers before this change left: the service user owned the directory, conf/, logs/, run/, data/. */
 function oldLayout(dir: string, user: string): void {
   const { uid, gid } = (() => {
-    const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith(`${user}:`))!.split(':');
+    const line = readFileSync('/etc/passwd', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith(`${user}:`))!
+      .split(':');
     return { uid: Number(line[2]), gid: Number(line[3]) };
   })();
   for (const d of ['', 'conf', 'logs', 'run', 'data']) chownSync(path.join(dir, d), uid, gid);
@@ -50,7 +53,9 @@ describe('item 1: links planted by the service user', () => {
     const port = await freePort();
     const name = 'links-redis';
     const dir = path.join(root.sandboxRoot, 'development', name);
-    const created = await script(root, ['create', name, 'redis', String(port), '--spec', '-'], { input: spec(name, 'redis', port, 'first-pass') });
+    const created = await script(root, ['create', name, 'redis', String(port), '--spec', '-'], {
+      input: spec(name, 'redis', port, 'first-pass'),
+    });
     expect(created.exitCode, created.stderr).toBe(0);
     oldLayout(dir, 'redis');
 
@@ -64,9 +69,13 @@ describe('item 1: links planted by the service user', () => {
     asUser('redis', `cd '${dir}' && rm -f logs/redis.log && ln -s '${log}' logs/redis.log`);
     asUser('redis', `cd '${dir}' && mv secrets secrets.old && mkdir secrets && ln -s '${password}' secrets/password`);
 
-    const again = await script(root, ['create', name, 'redis', String(port), '--spec', '-'], { input: spec(name, 'redis', port, 'second-pass') });
+    const again = await script(root, ['create', name, 'redis', String(port), '--spec', '-'], {
+      input: spec(name, 'redis', port, 'second-pass'),
+    });
     expect(again.exitCode, again.stderr).toBe(0);
-    const updated = await script(root, ['update', name, '--spec', '-', '--steps', 'set-password'], { input: spec(name, 'redis', port, 'third-pass') });
+    const updated = await script(root, ['update', name, '--spec', '-', '--steps', 'set-password'], {
+      input: spec(name, 'redis', port, 'third-pass'),
+    });
     expect(updated.exitCode, updated.stderr).toBe(0);
     await script(root, ['stop', name]);
     expect((await script(root, ['start', name])).exitCode).toBe(0);
@@ -82,7 +91,9 @@ describe('item 1: links planted by the service user', () => {
     const port = await freePort();
     const name = 'links-pg';
     const dir = path.join(root.sandboxRoot, 'development', name);
-    const created = await script(root, ['create', name, 'postgres', String(port), '--spec', '-'], { input: spec(name, 'postgres', port, 'pg-first') });
+    const created = await script(root, ['create', name, 'postgres', String(port), '--spec', '-'], {
+      input: spec(name, 'postgres', port, 'pg-first'),
+    });
     expect(created.exitCode, created.stderr).toBe(0);
 
     const files = ['iact.conf', 'pg_hba.conf', 'pg_ident.conf'].map((f) => [f, victim(f)] as const);
@@ -90,7 +101,9 @@ describe('item 1: links planted by the service user', () => {
       const planted = asUser('postgres', `cd '${dir}/data' && rm -f ${f} && ln -s '${target}' ${f}`);
       expect(planted.ok, planted.out).toBe(true); // data/ is the postgres user's: this attack always succeeds
     }
-    const again = await script(root, ['create', name, 'postgres', String(port), '--spec', '-'], { input: spec(name, 'postgres', port, 'pg-first') });
+    const again = await script(root, ['create', name, 'postgres', String(port), '--spec', '-'], {
+      input: spec(name, 'postgres', port, 'pg-first'),
+    });
     expect(again.exitCode, again.stderr).toBe(0);
     for (const [, target] of files) untouched(target);
     expect((await client('postgres', { port, database: 'links_pg', user: 'links_pg', password: 'pg-first' }, 'SELECT 1')).out).toBe('1');

@@ -30,7 +30,9 @@ describe('item 2: a sandbox directory that is a symbolic link', () => {
     const link = path.join(envDir, 'linked');
     symlinkSync(elsewhere, link);
 
-    const created = await script(root, ['create', 'linked', 'redis', String(port), '--spec', '-'], { input: spec('linked', 'redis', port, 'pw-linked') });
+    const created = await script(root, ['create', 'linked', 'redis', String(port), '--spec', '-'], {
+      input: spec('linked', 'redis', port, 'pw-linked'),
+    });
     expect(created.exitCode).toBe(1);
     expect(created.stderr).toContain(`${link} is a symbolic link`);
     expect(await portOpen(port)).toBe(false);

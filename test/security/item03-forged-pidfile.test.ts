@@ -33,7 +33,9 @@ describe('item 3: a forged pidfile', () => {
     needs(ctx, 'root', 'redis');
     const port = await freePort();
     const dir = path.join(root.sandboxRoot, 'development', 'forged');
-    const created = await script(root, ['create', 'forged', 'redis', String(port), '--spec', '-'], { input: spec('forged', 'redis', port, 'pw-forged') });
+    const created = await script(root, ['create', 'forged', 'redis', String(port), '--spec', '-'], {
+      input: spec('forged', 'redis', port, 'pw-forged'),
+    });
     expect(created.exitCode, created.stderr).toBe(0);
     const before = JSON.parse((await script(root, ['status', '--json'])).stdout)[0];
     const server = before.pid as number;
@@ -66,7 +68,17 @@ describe('item 3: a forged pidfile', () => {
     project.writeEnv('REDIS_PW=item-three\n');
     project.writeManifest(
       'development',
-      ['apiVersion: iact/v1', 'environment: development', 'defaults: { driver: lightweight }', 'sandboxes:', '  cache:', '    service: redis', `    port: ${port}`, '    password: ${REDIS_PW}', ''].join('\n'),
+      [
+        'apiVersion: iact/v1',
+        'environment: development',
+        'defaults: { driver: lightweight }',
+        'sandboxes:',
+        '  cache:',
+        '    service: redis',
+        `    port: ${port}`,
+        '    password: ${REDIS_PW}',
+        '',
+      ].join('\n'),
     );
     expect((await project.iact(['apply', '--auto-approve'])).exitCode).toBe(0);
     const bystander = spawn('sleep', ['600'], { stdio: 'ignore' });

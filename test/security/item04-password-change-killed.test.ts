@@ -34,7 +34,27 @@ describeNeeding('postgres', 'root')('item 4: SIGKILL during an in-place password
 
   it('after a kill between the files and ALTER ROLE, the plan shows the change and apply makes the new password work', async () => {
     // A transaction holding the role's row: the driver's ALTER ROLE waits on it, so the kill lands mid-change.
-    const blocker = execa('setpriv', ['--reuid=postgres', '--regid=postgres', '--init-groups', '--', path.join(PG_BIN, 'psql'), '-X', '-tA', '-h', path.join(dir, 'run'), '-p', String(port), '-U', 'postgres', '-d', 'postgres'], { stdin: 'pipe', reject: false });
+    const blocker = execa(
+      'setpriv',
+      [
+        '--reuid=postgres',
+        '--regid=postgres',
+        '--init-groups',
+        '--',
+        path.join(PG_BIN, 'psql'),
+        '-X',
+        '-tA',
+        '-h',
+        path.join(dir, 'run'),
+        '-p',
+        String(port),
+        '-U',
+        'postgres',
+        '-d',
+        'postgres',
+      ],
+      { stdin: 'pipe', reject: false },
+    );
     blocker.stdin!.write("BEGIN; ALTER ROLE app CONNECTION LIMIT -1; SELECT 'locked';\n");
     let out = '';
     blocker.stdout!.on('data', (c: Buffer) => (out += c.toString()));

@@ -27,7 +27,9 @@ describeNeeding('redis', 'mysql')('item 5: secrets and setting values never ride
     chmodSync(argvLog, 0o666);
     for (const bin of ['redis-cli', 'mariadb']) {
       const real = execaSyncWhich(bin);
-      writeFileSync(path.join(wrapperDir, bin), `#!/bin/bash\nprintf '%s\\n' "${bin} $*" >>'${argvLog}'\nexec '${real}' "$@"\n`, { mode: 0o755 });
+      writeFileSync(path.join(wrapperDir, bin), `#!/bin/bash\nprintf '%s\\n' "${bin} $*" >>'${argvLog}'\nexec '${real}' "$@"\n`, {
+        mode: 0o755,
+      });
     }
   });
 
@@ -46,13 +48,22 @@ describeNeeding('redis', 'mysql')('item 5: secrets and setting values never ride
 
   it('redis: a repair create and a reload send CONFIG SET on stdin; masterauth and the password stay off argv', async () => {
     const port = await freePort();
-    const first = specFor('lightweight', 'redis', 'rd-argv', port, { password: 'item05-Redis-pw-1', settings: { masterauth: MASTERAUTH, maxmemory: '64mb' } });
+    const first = specFor('lightweight', 'redis', 'rd-argv', port, {
+      password: 'item05-Redis-pw-1',
+      settings: { masterauth: MASTERAUTH, maxmemory: '64mb' },
+    });
     expect((await create(first)).exitCode).toBe(0);
     // create is an ensure: on the running server, with a changed setting.
-    const second = specFor('lightweight', 'redis', 'rd-argv', port, { password: 'item05-Redis-pw-2', settings: { masterauth: MASTERAUTH, maxmemory: '128mb' } });
+    const second = specFor('lightweight', 'redis', 'rd-argv', port, {
+      password: 'item05-Redis-pw-2',
+      settings: { masterauth: MASTERAUTH, maxmemory: '128mb' },
+    });
     const ensured = await create(second);
     expect(ensured.exitCode, ensured.stderr).toBe(0);
-    const third = specFor('lightweight', 'redis', 'rd-argv', port, { password: 'item05-Redis-pw-3', settings: { masterauth: MASTERAUTH, maxmemory: '96mb', 'notify-keyspace-events': 'Ex' } });
+    const third = specFor('lightweight', 'redis', 'rd-argv', port, {
+      password: 'item05-Redis-pw-3',
+      settings: { masterauth: MASTERAUTH, maxmemory: '96mb', 'notify-keyspace-events': 'Ex' },
+    });
     const reloaded = await update(third, 'set-password,reload');
     expect(reloaded.exitCode, reloaded.stderr).toBe(0);
     const c = { port, database: '', user: '', password: 'item05-Redis-pw-3' };
@@ -60,7 +71,8 @@ describeNeeding('redis', 'mysql')('item 5: secrets and setting values never ride
     expect((await client('redis', c, 'CONFIG GET notify-keyspace-events')).out).toMatch(/xE|Ex/);
     const log = argv();
     expect(log).toContain('redis-cli');
-    for (const secret of [MASTERAUTH, 'item05-Redis-pw-1', 'item05-Redis-pw-2', 'item05-Redis-pw-3', '96mb', 'Ex']) expect(log).not.toContain(secret);
+    for (const secret of [MASTERAUTH, 'item05-Redis-pw-1', 'item05-Redis-pw-2', 'item05-Redis-pw-3', '96mb', 'Ex'])
+      expect(log).not.toContain(secret);
     // `-x CONFIG SET requirepass` reads the value from stdin; no CONFIG SET carries a value in argv.
     expect(log).not.toMatch(/CONFIG SET \S+ \S/i);
   }, 120_000);
@@ -70,10 +82,17 @@ describeNeeding('redis', 'mysql')('item 5: secrets and setting values never ride
     const first = specFor('lightweight', 'mysql', 'my-argv', port, { password: 'item05-Maria-pw-1', settings: { long_query_time: 7 } });
     const created = await create(first);
     expect(created.exitCode, created.stderr).toBe(0);
-    const second = specFor('lightweight', 'mysql', 'my-argv', port, { password: 'item05-Maria-pw-2', settings: { long_query_time: 9, sql_mode: 'ANSI_QUOTES' } });
+    const second = specFor('lightweight', 'mysql', 'my-argv', port, {
+      password: 'item05-Maria-pw-2',
+      settings: { long_query_time: 9, sql_mode: 'ANSI_QUOTES' },
+    });
     const updated = await update(second, 'set-password,reload');
     expect(updated.exitCode, updated.stderr).toBe(0);
-    const out = await client('mysql', { port, database: 'appdb', user: 'app', password: 'item05-Maria-pw-2' }, 'SELECT @@global.long_query_time, @@global.sql_mode');
+    const out = await client(
+      'mysql',
+      { port, database: 'appdb', user: 'app', password: 'item05-Maria-pw-2' },
+      'SELECT @@global.long_query_time, @@global.sql_mode',
+    );
     expect(out.out).toMatch(/^9\.0+\s+ANSI_QUOTES$/);
     const log = argv();
     expect(log).toContain('mariadb');

@@ -11,7 +11,6 @@ import { freePort, repoRoot, TEMPLATE_DIR, tempRoot, type TempRoot } from '../he
 import { describeNeeding } from '../helpers/iact-project.js';
 import type { DriverSpec } from '../../src/drivers/types.js';
 
-
 /** Every regular file under DIR whose text holds NEEDLE (relative paths). */
 function filesHolding(dir: string, needle: string): string[] {
   const found: string[] = [];
@@ -35,7 +34,12 @@ describeNeeding('postgres', 'mysql')('item 6: passwords never reach server logs 
   afterAll(() => root?.cleanup());
 
   const run = (args: string[], input: string) =>
-    execa('bash', [path.join(repoRoot, 'bash', 'lightweight_venv.sh'), ...args, '--env', 'development'], { cwd: root.dir, env: { ...root.env, IACT_TEMPLATE_DIR: TEMPLATE_DIR }, input, reject: false });
+    execa('bash', [path.join(repoRoot, 'bash', 'lightweight_venv.sh'), ...args, '--env', 'development'], {
+      cwd: root.dir,
+      env: { ...root.env, IACT_TEMPLATE_DIR: TEMPLATE_DIR },
+      input,
+      reject: false,
+    });
   const create = (spec: DriverSpec) => run(['create', spec.name, spec.service, String(spec.port), '--spec', '-'], JSON.stringify(spec));
   const update = (spec: DriverSpec) => run(['update', spec.name, '--spec', '-', '--steps', 'set-password'], JSON.stringify(spec));
 

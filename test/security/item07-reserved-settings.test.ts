@@ -10,7 +10,6 @@ import { specFor } from '../helpers/lifecycle.js';
 import { freePorts, makeProject, portOpen, describeNeeding, type Project } from '../helpers/iact-project.js';
 import { processesMentioning, repoRoot, TEMPLATE_DIR, tempRoot, type TempRoot } from '../helpers/services.js';
 
-
 const BYPASSES: Array<{ service: 'postgres' | 'mysql' | 'redis'; key: string; value: string }> = [
   { service: 'postgres', key: 'include', value: '/some/file.conf' },
   { service: 'postgres', key: 'include_dir', value: '/etc' },
@@ -21,7 +20,11 @@ const BYPASSES: Array<{ service: 'postgres' | 'mysql' | 'redis'; key: string; va
   { service: 'redis', key: 'rename-command', value: 'CONFIG x' },
 ];
 
-describeNeeding('postgres', 'mysql', 'redis')('item 7: reserved settings cannot be bypassed', () => {
+describeNeeding(
+  'postgres',
+  'mysql',
+  'redis',
+)('item 7: reserved settings cannot be bypassed', () => {
   let project: Project;
   let root: TempRoot;
   beforeAll(() => {
@@ -44,18 +47,35 @@ describeNeeding('postgres', 'mysql', 'redis')('item 7: reserved settings cannot 
     const r = await project.iact(['validate']);
     expect(r.exitCode).toBe(1);
     const out = r.stdout + r.stderr;
-    for (const b of BYPASSES) expect(out).toMatch(new RegExp(`environments/development\\.yaml:\\d+:\\d+.*setting ${b.key} is not one a ${b.service} sandbox may set`));
+    for (const b of BYPASSES)
+      expect(out).toMatch(
+        new RegExp(`environments/development\\.yaml:\\d+:\\d+.*setting ${b.key} is not one a ${b.service} sandbox may set`),
+      );
   });
 
   it('the driver refuses each one before anything is written or started', async () => {
     for (const [i, b] of BYPASSES.entries()) {
       const spec = specFor('lightweight', b.service, `bypass-${i}`, 31000 + i, { password: 'item07-pw', settings: { [b.key]: b.value } });
-      const r = await execa('bash', [path.join(repoRoot, 'bash', 'lightweight_venv.sh'), 'create', spec.name, spec.service, String(spec.port), '--spec', '-', '--env', 'development'], {
-        cwd: root.dir,
-        env: { ...root.env, IACT_TEMPLATE_DIR: TEMPLATE_DIR },
-        input: JSON.stringify(spec),
-        reject: false,
-      });
+      const r = await execa(
+        'bash',
+        [
+          path.join(repoRoot, 'bash', 'lightweight_venv.sh'),
+          'create',
+          spec.name,
+          spec.service,
+          String(spec.port),
+          '--spec',
+          '-',
+          '--env',
+          'development',
+        ],
+        {
+          cwd: root.dir,
+          env: { ...root.env, IACT_TEMPLATE_DIR: TEMPLATE_DIR },
+          input: JSON.stringify(spec),
+          reject: false,
+        },
+      );
       expect(r.exitCode, `${b.service} ${b.key}: ${r.stderr}`).toBe(2);
       expect(r.stderr).toContain(`setting '${b.key}' is not one a ${b.service} sandbox may set`);
       expect(existsSync(path.join(root.sandboxRoot, 'development', spec.name))).toBe(false);
@@ -65,13 +85,30 @@ describeNeeding('postgres', 'mysql', 'redis')('item 7: reserved settings cannot 
   it('a create that fails after its server started leaves no server running', async () => {
     const [port] = (await freePorts(1)) as [number];
     // Allowed, and the server starts with it, but the user's role cannot be made in a read-only transaction.
-    const spec = specFor('lightweight', 'postgres', 'read-only', port, { password: 'item07-pw', settings: { default_transaction_read_only: 'on' } });
-    const r = await execa('bash', [path.join(repoRoot, 'bash', 'lightweight_venv.sh'), 'create', spec.name, spec.service, String(spec.port), '--spec', '-', '--env', 'development'], {
-      cwd: root.dir,
-      env: { ...root.env, IACT_TEMPLATE_DIR: TEMPLATE_DIR, IACT_DRIVER_ERRORS: 'json' },
-      input: JSON.stringify(spec),
-      reject: false,
+    const spec = specFor('lightweight', 'postgres', 'read-only', port, {
+      password: 'item07-pw',
+      settings: { default_transaction_read_only: 'on' },
     });
+    const r = await execa(
+      'bash',
+      [
+        path.join(repoRoot, 'bash', 'lightweight_venv.sh'),
+        'create',
+        spec.name,
+        spec.service,
+        String(spec.port),
+        '--spec',
+        '-',
+        '--env',
+        'development',
+      ],
+      {
+        cwd: root.dir,
+        env: { ...root.env, IACT_TEMPLATE_DIR: TEMPLATE_DIR, IACT_DRIVER_ERRORS: 'json' },
+        input: JSON.stringify(spec),
+        reject: false,
+      },
+    );
     expect(r.exitCode, r.stderr).toBe(1);
     expect(r.stderr.trimEnd().split('\n').pop()).toMatch(/^iact-error: .*could not set the credentials/);
     expect(await portOpen(port)).toBe(false);

@@ -28,7 +28,12 @@ beforeAll(() => {
   };
 });
 afterAll(async () => {
-  for (const [name, driver] of [['q-postgres', undefined], ['q-mysql', undefined], ['q-redis', undefined], ['q-ns', 'wasm_style_sandbox.sh']] as const) {
+  for (const [name, driver] of [
+    ['q-postgres', undefined],
+    ['q-mysql', undefined],
+    ['q-redis', undefined],
+    ['q-ns', 'wasm_style_sandbox.sh'],
+  ] as const) {
     await script(root, ['destroy', name, '--yes'], { driver });
   }
   for (const pid of processesMentioning(base)) process.kill(pid, 'SIGKILL');
@@ -44,14 +49,18 @@ describe('item 8: paths with blanks and quotes', () => {
     ['redis', 'q-redis'],
   ] as const) {
     it(`lightweight ${service} in a project path with blanks, quotes, # ; and , accepts its password login`, async (ctx) => {
-    needs(ctx, 'root', service);
-    const port = await freePort();
-    const created = await script(root, ['create', name, service, String(port), '--spec', '-'], { input: spec(name, service, port, `pw-${name}`) });
-    expect(created.exitCode, created.stderr).toBe(0);
-    const probe = service === 'redis' ? 'PING' : 'SELECT 1';
-    expect((await client(service, { port, database: DB[name], user: DB[name], password: `pw-${name}` }, probe)).out).toBe(service === 'redis' ? 'PONG' : '1');
-    // The sandbox's own files stay in it: nothing was written at a path cut short by a quote.
-    expect(existsSync(path.join(base, 'a'))).toBe(false);
+      needs(ctx, 'root', service);
+      const port = await freePort();
+      const created = await script(root, ['create', name, service, String(port), '--spec', '-'], {
+        input: spec(name, service, port, `pw-${name}`),
+      });
+      expect(created.exitCode, created.stderr).toBe(0);
+      const probe = service === 'redis' ? 'PING' : 'SELECT 1';
+      expect((await client(service, { port, database: DB[name], user: DB[name], password: `pw-${name}` }, probe)).out).toBe(
+        service === 'redis' ? 'PONG' : '1',
+      );
+      // The sandbox's own files stay in it: nothing was written at a path cut short by a quote.
+      expect(existsSync(path.join(base, 'a'))).toBe(false);
     }, 120_000);
   }
 

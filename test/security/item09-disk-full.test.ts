@@ -36,7 +36,10 @@ describe('item 9: a full disk during create', () => {
     const freeBefore = freeBytes(small);
     const port = await freePort();
 
-    const created = await script(root, ['create', 'full', 'postgres', String(port), '--spec', '-'], { input: spec('full', 'postgres', port, 'pw-full'), env });
+    const created = await script(root, ['create', 'full', 'postgres', String(port), '--spec', '-'], {
+      input: spec('full', 'postgres', port, 'pw-full'),
+      env,
+    });
     expect(created.exitCode).toBe(1);
     expect(created.stderr).toMatch(/not enough disk space for sandbox 'full': it needs about \d+ MB in .*, and \d+ MB are free/);
     expect(created.stderr).toContain('"kind":"io"');
@@ -45,7 +48,9 @@ describe('item 9: a full disk during create', () => {
 
     const status = await script(root, ['status', '--json'], { env });
     expect(status.exitCode, status.stderr).toBe(0);
-    expect(JSON.parse(status.stdout)).toEqual([expect.objectContaining({ name: 'full', service: 'postgres', port, running: false, spec: null })]);
+    expect(JSON.parse(status.stdout)).toEqual([
+      expect.objectContaining({ name: 'full', service: 'postgres', port, running: false, spec: null }),
+    ]);
 
     const destroyed = await script(root, ['destroy', 'full', '--yes'], { env });
     expect(destroyed.exitCode, destroyed.stderr).toBe(0);

@@ -31,7 +31,9 @@ try {
 `;
 
 function contender(lockModule: string, locks: string): { child: ChildProcess; said: Promise<string> } {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', CONTENDER, lockModule, locks], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--input-type=module', '-e', CONTENDER, lockModule, locks], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   children.push(child);
   const said = new Promise<string>((resolve) => {
     let out = '';
@@ -52,7 +54,7 @@ async function deadPid(): Promise<number> {
 
 describe('item 10: stale-lock race', () => {
   it('a process that read the dead holder before another took the lock over does not take it too', async () => {
-      const lockModule = path.join(repoRoot, 'dist', 'apply', 'lock.js');
+    const lockModule = path.join(repoRoot, 'dist', 'apply', 'lock.js');
     const locks = path.join(dir, 'locks');
     mkdirSync(locks, { recursive: true });
     const file = path.join(locks, 'development.lock');

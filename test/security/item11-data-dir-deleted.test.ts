@@ -30,8 +30,15 @@ describe('item 11: a data directory deleted under a running server', () => {
 
     const plan = await project.iact(['plan', '--format', 'json']);
     expect(plan.exitCode, plan.stderr).toBe(0);
-    const change = (JSON.parse(plan.stdout) as { changes: { name: string; action: string; impact: string; drift: { kind: string }[]; steps: string[] }[] }).changes.find((c) => c.name === 'dev-postgres');
-    expect(change).toMatchObject({ action: 'replace', impact: 'data-loss', drift: [{ kind: 'data-missing' }], steps: ['preflight', 'delete', 'create'] });
+    const change = (
+      JSON.parse(plan.stdout) as { changes: { name: string; action: string; impact: string; drift: { kind: string }[]; steps: string[] }[] }
+    ).changes.find((c) => c.name === 'dev-postgres');
+    expect(change).toMatchObject({
+      action: 'replace',
+      impact: 'data-loss',
+      drift: [{ kind: 'data-missing' }],
+      steps: ['preflight', 'delete', 'create'],
+    });
     const text = await project.iact(['plan']);
     expect(text.stdout).toContain('its data directory is gone');
 

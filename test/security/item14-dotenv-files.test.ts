@@ -73,7 +73,9 @@ describe('item 14: .env that is no regular file, or too large', () => {
     }
   }, 30_000);
 
-  it('the drivers cap .env at the CLI\'s number', () => {
-    expect(readFileSync(path.join(repoRoot, 'bash', 'lib', 'common.sh'), 'utf8')).toContain(`readonly IACT_DOTENV_MAX_BYTES=${MAX_DOTENV_BYTES}\n`);
+  it("the drivers cap .env at the CLI's number", () => {
+    expect(readFileSync(path.join(repoRoot, 'bash', 'lib', 'common.sh'), 'utf8')).toContain(
+      `readonly IACT_DOTENV_MAX_BYTES=${MAX_DOTENV_BYTES}\n`,
+    );
   });
 });

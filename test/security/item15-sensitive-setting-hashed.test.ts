@@ -16,7 +16,17 @@ describeNeeding('redis')('item 15: sensitive setting values in sandbox.json', ()
     project.writeEnv(`REDIS_PASSWORD_VALUE=item15-Redis-pw\nEVICTION_SECRET=${VALUE}\n`);
     project.writeManifest(
       'development',
-      ['apiVersion: iact/v1', 'environment: development', 'sandboxes:', '  cache:', '    service: redis', `    port: ${port}`, '    password: ${REDIS_PASSWORD_VALUE}', "    settings: { maxmemory-policy: '${EVICTION_SECRET}' }", ''].join('\n'),
+      [
+        'apiVersion: iact/v1',
+        'environment: development',
+        'sandboxes:',
+        '  cache:',
+        '    service: redis',
+        `    port: ${port}`,
+        '    password: ${REDIS_PASSWORD_VALUE}',
+        "    settings: { maxmemory-policy: '${EVICTION_SECRET}' }",
+        '',
+      ].join('\n'),
     );
   });
   afterAll(async () => {
@@ -26,7 +36,9 @@ describeNeeding('redis')('item 15: sensitive setting values in sandbox.json', ()
   it('the server runs with it; sandbox.json, status and the plan show only a hash', async () => {
     const applied = await project.iact(['apply', '--auto-approve']);
     expect(applied.exitCode, applied.stderr).toBe(0);
-    expect((await client('redis', { port, database: '', user: '', password: 'item15-Redis-pw' }, 'CONFIG GET maxmemory-policy')).out).toContain(VALUE);
+    expect(
+      (await client('redis', { port, database: '', user: '', password: 'item15-Redis-pw' }, 'CONFIG GET maxmemory-policy')).out,
+    ).toContain(VALUE);
     const state = readFileSync(project.file('.iact/sandboxes/development/cache/sandbox.json'), 'utf8');
     expect(state).not.toContain(VALUE);
     expect(JSON.parse(state).settings['maxmemory-policy']).toMatch(/^sha256:[0-9a-f]{16}$/);

@@ -19,8 +19,20 @@ describe('item 16: destroy of a sandbox that never started', () => {
     // A library that does not exist: PostgreSQL refuses to start with it, after the sandbox was made.
     project.writeManifest(
       'development',
-      ['apiVersion: iact/v1', 'environment: development', 'defaults: { driver: lightweight }', 'sandboxes:', '  never:', '    service: postgres',
-        `    port: ${port}`, '    database: app', '    user: app', '    password: never-started-pw', '    settings: { shared_preload_libraries: iact_no_such_library }', ''].join('\n'),
+      [
+        'apiVersion: iact/v1',
+        'environment: development',
+        'defaults: { driver: lightweight }',
+        'sandboxes:',
+        '  never:',
+        '    service: postgres',
+        `    port: ${port}`,
+        '    database: app',
+        '    user: app',
+        '    password: never-started-pw',
+        '    settings: { shared_preload_libraries: iact_no_such_library }',
+        '',
+      ].join('\n'),
     );
     const applied = await project.iact(['apply', '--auto-approve']);
     expect(applied.exitCode).toBe(1);

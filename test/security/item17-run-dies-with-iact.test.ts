@@ -8,7 +8,6 @@ import { makeProject, portOpen, describeNeeding, type Project } from '../helpers
 import { alive, processTree } from '../helpers/server-admin.js';
 import { waitFor } from '../helpers/services.js';
 
-
 describeNeeding('redis')('item 17: iact run dies whole', () => {
   let project: Project;
   const runRoot = mkdtempSync(path.join(tmpdir(), 'iact-item17-run-'));
@@ -22,7 +21,10 @@ describeNeeding('redis')('item 17: iact run dies whole', () => {
     project = makeProject('iact-item17-');
     const marker = project.file('started');
     // The command and a child of its own, both waiting; the marker says where the server listens.
-    const child = project.spawnIact(['run', '--service', 'redis', '--', 'bash', '-c', `sleep 300 & printf '%s %s %s' "$$" "$!" "$REDIS_PORT" > '${marker}'; wait`], { env: { IACT_RUN_ROOT: runRoot } });
+    const child = project.spawnIact(
+      ['run', '--service', 'redis', '--', 'bash', '-c', `sleep 300 & printf '%s %s %s' "$$" "$!" "$REDIS_PORT" > '${marker}'; wait`],
+      { env: { IACT_RUN_ROOT: runRoot } },
+    );
     expect(await waitFor(() => existsSync(marker) && readFileSync(marker, 'utf8').split(' ').length === 3, 60_000)).toBe(true);
     const [shell, sleeper, port] = readFileSync(marker, 'utf8').split(' ').map(Number) as [number, number, number];
     expect(await portOpen(port)).toBe(true);
@@ -33,7 +35,12 @@ describeNeeding('redis')('item 17: iact run dies whole', () => {
     const killedAt = Date.now();
     expect(await waitFor(() => !alive(shell) && !alive(sleeper), 15_000)).toBe(true);
     expect(await waitFor(async () => !(await portOpen(port)), 30_000)).toBe(true);
-    expect(await waitFor(() => readdirSync(path.join(runRoot, 'run')).length === 0 && readdirSync(path.join(runRoot, 'owners')).length === 0, 30_000)).toBe(true);
+    expect(
+      await waitFor(
+        () => readdirSync(path.join(runRoot, 'run')).length === 0 && readdirSync(path.join(runRoot, 'owners')).length === 0,
+        30_000,
+      ),
+    ).toBe(true);
     expect(Date.now() - killedAt).toBeLessThan(30_000);
   }, 120_000);
 });

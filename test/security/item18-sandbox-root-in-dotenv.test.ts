@@ -23,7 +23,17 @@ describe('item 18: IACT_SANDBOX_ROOT in .env', () => {
     project.writeEnv('IACT_SANDBOX_ROOT=alt-sandboxes\nREDIS_PW=item-eighteen\n');
     project.writeManifest(
       'development',
-      ['apiVersion: iact/v1', 'environment: development', 'defaults: { driver: lightweight }', 'sandboxes:', '  cache:', '    service: redis', `    port: ${port}`, '    password: ${REDIS_PW}', ''].join('\n'),
+      [
+        'apiVersion: iact/v1',
+        'environment: development',
+        'defaults: { driver: lightweight }',
+        'sandboxes:',
+        '  cache:',
+        '    service: redis',
+        `    port: ${port}`,
+        '    password: ${REDIS_PW}',
+        '',
+      ].join('\n'),
     );
     const applied = await project.iact(['apply', '--auto-approve']);
     expect(applied.exitCode, applied.stdout + applied.stderr).toBe(0);

@@ -48,8 +48,13 @@ describe('item 19: Ctrl-C to the whole process group', () => {
     expect(code, out).toBe(1);
     // The create that was running finished: its sandbox works with its password.
     expect(existsSync(path.join(envDir, first, '.initialized')), out).toBe(true);
-    const creds = first === 'dev-postgres' ? { service: 'postgres' as const, port: pg!, password: PG } : { service: 'mysql' as const, port: my!, password: MY };
-    expect((await client(creds.service, { port: creds.port, database: 'app', user: 'app', password: creds.password }, 'SELECT 1')).out).toBe('1');
+    const creds =
+      first === 'dev-postgres'
+        ? { service: 'postgres' as const, port: pg!, password: PG }
+        : { service: 'mysql' as const, port: my!, password: MY };
+    expect(
+      (await client(creds.service, { port: creds.port, database: 'app', user: 'app', password: creds.password }, 'SELECT 1')).out,
+    ).toBe('1');
     // Nothing else was begun, so nothing is half-made.
     for (const name of readdirSync(envDir).filter((n) => !n.startsWith('.'))) {
       expect(existsSync(path.join(envDir, name, '.initialized')), `${name} is half-made`).toBe(true);

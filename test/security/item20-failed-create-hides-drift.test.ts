@@ -6,9 +6,18 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { freePorts, makeProject, describeNeeding, type Project } from '../helpers/iact-project.js';
 import { client } from '../helpers/services.js';
 
-
 const manifest = (port: number, settings: string) =>
-  ['apiVersion: iact/v1', 'environment: development', 'sandboxes:', '  cache:', '    service: redis', `    port: ${port}`, '    password: ${CACHE_PASSWORD}', `    settings: { ${settings} }`, ''].join('\n');
+  [
+    'apiVersion: iact/v1',
+    'environment: development',
+    'sandboxes:',
+    '  cache:',
+    '    service: redis',
+    `    port: ${port}`,
+    '    password: ${CACHE_PASSWORD}',
+    `    settings: { ${settings} }`,
+    '',
+  ].join('\n');
 
 describeNeeding('redis')('item 20: a failed create hides drift', () => {
   let project: Project;

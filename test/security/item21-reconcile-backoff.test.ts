@@ -7,7 +7,6 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { freePorts, makeProject, portOpen, describeNeeding, type Project } from '../helpers/iact-project.js';
 import type { PassLog } from '../../src/commands/reconcile.js';
 
-
 describeNeeding('redis')('item 21: one failing sandbox does not slow the healing of the others', () => {
   let project: Project;
   let squatter: Server;
@@ -25,7 +24,12 @@ describeNeeding('redis')('item 21: one failing sandbox does not slow the healing
     await new Promise<void>((resolve) => squatter.listen(busy, '127.0.0.1', resolve));
     project.writeEnv('REDIS_PW=item21-Redis-pw\n');
     const sandbox = (name: string, port: number) => [`  ${name}:`, '    service: redis', `    port: ${port}`, '    password: ${REDIS_PW}'];
-    project.writeManifest('development', ['apiVersion: iact/v1', 'environment: development', 'sandboxes:', ...sandbox('cache', good), ...sandbox('broken', busy), ''].join('\n'));
+    project.writeManifest(
+      'development',
+      ['apiVersion: iact/v1', 'environment: development', 'sandboxes:', ...sandbox('cache', good), ...sandbox('broken', busy), ''].join(
+        '\n',
+      ),
+    );
 
     const child = project.spawnIact(['reconcile', '--interval', '1s']);
     const lines: PassLog[] = [];
@@ -57,7 +61,11 @@ describeNeeding('redis')('item 21: one failing sandbox does not slow the healing
       const from = lines.length;
       process.kill(pid, 'SIGKILL');
       const killedAt = Date.now();
-      const healed = await waitFor((l) => l.actions?.some((a) => a.address === 'sandbox.cache' && a.outcome === 'started') ?? false, from, 30_000);
+      const healed = await waitFor(
+        (l) => l.actions?.some((a) => a.address === 'sandbox.cache' && a.outcome === 'started') ?? false,
+        from,
+        30_000,
+      );
       const tookMs = Date.now() - killedAt;
       expect(healed, JSON.stringify(lines.slice(from))).toBeDefined();
       expect(await portOpen(good)).toBe(true);

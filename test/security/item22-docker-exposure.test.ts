@@ -30,9 +30,15 @@ function listeners(port: number): string[] {
 const reachable = (host: string, port: number) =>
   new Promise<boolean>((resolve) => {
     const socket = connect({ host, port, timeout: 2000 });
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
     socket.once('error', () => resolve(false));
-    socket.once('timeout', () => (socket.destroy(), resolve(false)));
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
   });
 
 describeNeeding('docker', 'root')('item 22: docker sandboxes are exposed only where published', () => {
@@ -42,7 +48,17 @@ describeNeeding('docker', 'root')('item 22: docker sandboxes are exposed only wh
   const ports: Record<string, number> = {};
   const specFile = (service: string, password: string, hash: string): string => {
     const file = path.join(work, `${service}-${hash}.json`);
-    const spec = { name: `x-${service}`, environment: ENV, driver: 'docker', service, port: ports[service], password, settings: {}, spec_hash: `sha256:${hash}`, ...(service === 'redis' ? {} : { database: 'app', user: 'app' }) };
+    const spec = {
+      name: `x-${service}`,
+      environment: ENV,
+      driver: 'docker',
+      service,
+      port: ports[service],
+      password,
+      settings: {},
+      spec_hash: `sha256:${hash}`,
+      ...(service === 'redis' ? {} : { database: 'app', user: 'app' }),
+    };
     writeFileSync(file, JSON.stringify(spec), { mode: 0o600 });
     return file;
   };
@@ -68,12 +84,15 @@ describeNeeding('docker', 'root')('item 22: docker sandboxes are exposed only wh
     if (work) rmSync(work, { recursive: true, force: true });
   }, 180_000);
 
-  const inspect = async (service: string) => JSON.parse((await docker(engine.dockerHost, ['inspect', `iact-${ENV}-x-${service}`])).stdout)[0];
+  const inspect = async (service: string) =>
+    JSON.parse((await docker(engine.dockerHost, ['inspect', `iact-${ENV}-x-${service}`])).stdout)[0];
 
   it.each(SERVICES)('%s listens on 127.0.0.1:PORT only, on no container address', async (service) => {
     expect(listeners(ports[service]!)).toEqual(['0100007F']);
     const info = await inspect(service);
-    const addresses = Object.values((info.NetworkSettings?.Networks ?? {}) as Record<string, { IPAddress?: string }>).map((n) => n.IPAddress).filter(Boolean) as string[];
+    const addresses = Object.values((info.NetworkSettings?.Networks ?? {}) as Record<string, { IPAddress?: string }>)
+      .map((n) => n.IPAddress)
+      .filter(Boolean) as string[];
     const inside = { postgres: 5432, mysql: 3306, redis: 6379 }[service];
     for (const ip of addresses) {
       expect(await reachable(ip, inside), `${ip}:${inside}`).toBe(false);
@@ -82,7 +101,19 @@ describeNeeding('docker', 'root')('item 22: docker sandboxes are exposed only wh
   });
 
   it('the database users accept logins from 127.0.0.1 only', async () => {
-    const hosts = await docker(engine.dockerHost, ['exec', `iact-${ENV}-x-mysql`, 'mariadb', '--no-defaults', '-uroot', '-S', '/run/mysqld/mysqld.sock', '-N', '-B', '-e', "SELECT host FROM mysql.user WHERE user = 'app' ORDER BY host"]);
+    const hosts = await docker(engine.dockerHost, [
+      'exec',
+      `iact-${ENV}-x-mysql`,
+      'mariadb',
+      '--no-defaults',
+      '-uroot',
+      '-S',
+      '/run/mysqld/mysqld.sock',
+      '-N',
+      '-B',
+      '-e',
+      "SELECT host FROM mysql.user WHERE user = 'app' ORDER BY host",
+    ]);
     expect(hosts.stdout.split('\n')).toEqual(['127.0.0.1', 'localhost']);
     const hba = await docker(engine.dockerHost, ['exec', `iact-${ENV}-x-postgres`, 'cat', '/var/lib/postgresql/data/pg_hba.conf']);
     expect(hba.stdout.split('\n').filter((l) => /^host/.test(l))).toEqual(['host all all 127.0.0.1/32 scram-sha-256']);
@@ -97,17 +128,32 @@ describeNeeding('docker', 'root')('item 22: docker sandboxes are exposed only wh
     // Every file where a run could leave one (tmpfs, /run, /etc, the data volume), but the read-only
     // mount of the sandbox directory (/run/iact: the host's own secret file).
     const scan = async (password: string) =>
-      execa('docker', ['exec', '-i', container, 'bash', '-c', 'IFS= read -r pw; while IFS= read -r -d "" f; do c="$(cat -- "$f" 2>/dev/null)"; [[ "$c" == *"$pw"* ]] && printf "%s\\n" "$f"; done < <(find /dev/shm /tmp /run /etc /root /var /data -path /run/iact -prune -o -type f -size -20M -print0 2>/dev/null); true'], {
-        env: { DOCKER_HOST: engine.dockerHost },
-        input: `${password}\n`,
-        reject: false,
-      });
+      execa(
+        'docker',
+        [
+          'exec',
+          '-i',
+          container,
+          'bash',
+          '-c',
+          'IFS= read -r pw; while IFS= read -r -d "" f; do c="$(cat -- "$f" 2>/dev/null)"; [[ "$c" == *"$pw"* ]] && printf "%s\\n" "$f"; done < <(find /dev/shm /tmp /run /etc /root /var /data -path /run/iact -prune -o -type f -size -20M -print0 2>/dev/null); true',
+        ],
+        {
+          env: { DOCKER_HOST: engine.dockerHost },
+          input: `${password}\n`,
+          reject: false,
+        },
+      );
     const before = await scan(PASSWORD[service]);
     expect(before.stdout.trim(), before.stderr).toBe('');
     const changed = `${PASSWORD[service]}-changed`;
     const r = await run(['update', `x-${service}`, '--spec', specFile(service, changed, `${service}-2`), '--steps', 'set-password']);
     expect(r.exitCode, r.stderr).toBe(0);
-    const login = await query(service, { port: ports[service]!, user: 'app', database: 'app', password: changed }, service === 'redis' ? ['PING'] : ['SELECT 1']);
+    const login = await query(
+      service,
+      { port: ports[service]!, user: 'app', database: 'app', password: changed },
+      service === 'redis' ? ['PING'] : ['SELECT 1'],
+    );
     expect(login.stdout).toMatch(/^(1|PONG)$/);
     const after = await scan(changed);
     expect(after.stdout.trim(), after.stderr).toBe('');

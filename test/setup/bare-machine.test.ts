@@ -29,7 +29,8 @@ function bareMachine(): { bin: string; aptLog: string; npmLog: string; run: (arg
   dir = mkdtempSync(path.join(tmpdir(), 'iact-bare-'));
   const bin = path.join(dir, 'bin');
   execFileSync('mkdir', [bin]);
-  for (const tool of COREUTILS) symlinkSync(execFileSync('bash', ['-c', 'command -v "$1"', 'which', tool], { encoding: 'utf8' }).trim(), path.join(bin, tool));
+  for (const tool of COREUTILS)
+    symlinkSync(execFileSync('bash', ['-c', 'command -v "$1"', 'which', tool], { encoding: 'utf8' }).trim(), path.join(bin, tool));
   for (const tool of PRESENT) script(path.join(bin, tool), 'exit 0');
   script(path.join(bin, 'node'), 'echo 20.19.0');
   const aptLog = path.join(dir, 'apt.log');
@@ -48,7 +49,10 @@ if [[ "$1" == install ]]; then
 fi`,
   );
   // npm link makes `iact` a link to this checkout's CLI, as the real one does through the global prefix.
-  script(path.join(bin, 'npm'), `printf '%s\\n' "$*" >> '${npmLog}'\n[[ "$1" != link ]] || /bin/ln -sf '${path.join(repoRoot, 'dist', 'cli.js')}' '${bin}/iact'`);
+  script(
+    path.join(bin, 'npm'),
+    `printf '%s\\n' "$*" >> '${npmLog}'\n[[ "$1" != link ]] || /bin/ln -sf '${path.join(repoRoot, 'dist', 'cli.js')}' '${bin}/iact'`,
+  );
   script(path.join(bin, 'sudo'), 'exec "$@"');
   const run = (args: string[] = []) => {
     const r = spawnSync('/bin/bash', [SETUP, ...args], { encoding: 'utf8', env: { PATH: bin, HOME: dir } });

@@ -15,15 +15,28 @@ import { missingPrerequisites } from '../helpers/services.js';
 type Service = 'postgres' | 'mysql' | 'redis';
 const SERVICES: Service[] = ['postgres', 'mysql', 'redis'];
 /** What each driver's row needs: missing, it fails with the install hint, or skips showing why (test/helpers/services.ts). */
-const NEEDS: Record<DriverName, string[]> = { lightweight: [...SERVICES], namespace: ['root', 'namespace', ...SERVICES], docker: ['docker'] };
+const NEEDS: Record<DriverName, string[]> = {
+  lightweight: [...SERVICES],
+  namespace: ['root', 'namespace', ...SERVICES],
+  docker: ['docker'],
+};
 const ENV = 'development';
 const SLOW = 900_000;
 
 /** Per service: a reloadable setting (the catalogue's) with two values, and how the server reports it. */
-const RELOADABLE: Record<Service, { key: string; before: string | number; after: string | number; read: string[]; shows: (out: string, v: string | number) => boolean }> = {
+const RELOADABLE: Record<
+  Service,
+  { key: string; before: string | number; after: string | number; read: string[]; shows: (out: string, v: string | number) => boolean }
+> = {
   postgres: { key: 'work_mem', before: '4MB', after: '8MB', read: ['SHOW work_mem'], shows: (out, v) => out === String(v) },
   mysql: { key: 'max_connections', before: 50, after: 60, read: ['SELECT @@GLOBAL.max_connections'], shows: (out, v) => out === String(v) },
-  redis: { key: 'maxmemory-policy', before: 'allkeys-lru', after: 'allkeys-random', read: ['CONFIG', 'GET', 'maxmemory-policy'], shows: (out, v) => out.split('\n').includes(String(v)) },
+  redis: {
+    key: 'maxmemory-policy',
+    before: 'allkeys-lru',
+    after: 'allkeys-random',
+    read: ['CONFIG', 'GET', 'maxmemory-policy'],
+    shows: (out, v) => out.split('\n').includes(String(v)),
+  },
 };
 
 interface Cell {
@@ -38,7 +51,13 @@ function manifest(driver: DriverName, cells: Cell[]): string {
   const lines = ['apiVersion: iact/v1', `environment: ${ENV}`, `defaults: { driver: ${driver} }`, 'sandboxes:'];
   for (const c of cells) {
     const r = RELOADABLE[c.service];
-    lines.push(`  ${c.name}:`, `    service: ${c.service}`, `    port: ${c.port}`, `    password: ${c.password}`, `    settings: { ${r.key}: ${JSON.stringify(c.setting)} }`);
+    lines.push(
+      `  ${c.name}:`,
+      `    service: ${c.service}`,
+      `    port: ${c.port}`,
+      `    password: ${c.password}`,
+      `    settings: { ${r.key}: ${JSON.stringify(c.setting)} }`,
+    );
     if (c.service !== 'redis') lines.push('    database: app', '    user: app_user');
   }
   return `${lines.join('\n')}\n`;
@@ -62,10 +81,13 @@ describe.each<DriverName>(['lightweight', 'namespace', 'docker'])('the plan tell
   async function identities(): Promise<Record<string, string>> {
     const out: Record<string, string> = {};
     if (driver === 'docker') {
-      for (const c of cells) out[c.name] = (await docker(engine!.dockerHost, ['inspect', '--format', '{{.Id}}', `iact-${ENV}-${c.name}`])).stdout.trim();
+      for (const c of cells)
+        out[c.name] = (await docker(engine!.dockerHost, ['inspect', '--format', '{{.Id}}', `iact-${ENV}-${c.name}`])).stdout.trim();
       return out;
     }
-    const status = JSON.parse((await project.iact(['status', '--json'], { env })).stdout) as { sandboxes: { name: string; pid: number | null }[] };
+    const status = JSON.parse((await project.iact(['status', '--json'], { env })).stdout) as {
+      sandboxes: { name: string; pid: number | null }[];
+    };
     for (const row of status.sandboxes) out[row.name] = String(row.pid);
     return out;
   }
@@ -74,7 +96,11 @@ describe.each<DriverName>(['lightweight', 'namespace', 'docker'])('the plan tell
     const r = await project.iact(['plan', '--format', 'json'], { env });
     expect(r.exitCode, r.stderr).toBe(0);
     const plan = JSON.parse(r.stdout) as { changes: { name: string; action: string; steps: Step[] }[] };
-    return Object.fromEntries(plan.changes.filter((c) => c.action !== 'no-op').map((c) => [c.name, c.action === 'update' ? c.steps : [`not an update: ${c.action}` as Step]]));
+    return Object.fromEntries(
+      plan.changes
+        .filter((c) => c.action !== 'no-op')
+        .map((c) => [c.name, c.action === 'update' ? c.steps : [`not an update: ${c.action}` as Step]]),
+    );
   }
 
   async function applyAndSettle(): Promise<void> {
@@ -110,54 +136,66 @@ describe.each<DriverName>(['lightweight', 'namespace', 'docker'])('the plan tell
     if (engine?.startedByUs) await stopEngine();
   }, SLOW);
 
-  it('(a) a reloadable setting: steps [reload]; same process; the server reports the new value', async (t) => {
-    needs(t, ...NEEDS[driver]);
-    const before = await identities();
-    cells = cells.map((c) => ({ ...c, setting: RELOADABLE[c.service].after }));
-    project.writeManifest(ENV, manifest(driver, cells));
-    expect(await planSteps()).toEqual(Object.fromEntries(cells.map((c) => [c.name, ['reload']])));
-    await applyAndSettle();
-    expect(await identities()).toEqual(before);
-    for (const c of cells) {
-      const r = RELOADABLE[c.service];
-      const out = (await query(c.service, login(c), r.read)).stdout;
-      expect(r.shows(out, c.setting), `${c.service} reports ${r.key} = ${out}`).toBe(true);
-    }
-  }, SLOW);
+  it(
+    '(a) a reloadable setting: steps [reload]; same process; the server reports the new value',
+    async (t) => {
+      needs(t, ...NEEDS[driver]);
+      const before = await identities();
+      cells = cells.map((c) => ({ ...c, setting: RELOADABLE[c.service].after }));
+      project.writeManifest(ENV, manifest(driver, cells));
+      expect(await planSteps()).toEqual(Object.fromEntries(cells.map((c) => [c.name, ['reload']])));
+      await applyAndSettle();
+      expect(await identities()).toEqual(before);
+      for (const c of cells) {
+        const r = RELOADABLE[c.service];
+        const out = (await query(c.service, login(c), r.read)).stdout;
+        expect(r.shows(out, c.setting), `${c.service} reports ${r.key} = ${out}`).toBe(true);
+      }
+    },
+    SLOW,
+  );
 
-  it(`(b) the port: steps [${driver === 'docker' ? 'recreate' : 'restart'}]; a new process; the data written before is still there`, async (t) => {
-    needs(t, ...NEEDS[driver]);
-    for (const c of cells) {
-      const write = c.service === 'redis' ? ['SET', 'truth', 'kept'] : ['CREATE TABLE truth (v text); INSERT INTO truth VALUES (\'kept\')'];
-      expect((await query(c.service, login(c), write)).exitCode).toBe(0);
-    }
-    const before = await identities();
-    const ports = await freePorts(cells.length);
-    cells = cells.map((c, i) => ({ ...c, port: ports[i]! }));
-    project.writeManifest(ENV, manifest(driver, cells));
-    const step = driver === 'docker' ? 'recreate' : 'restart';
-    expect(await planSteps()).toEqual(Object.fromEntries(cells.map((c) => [c.name, [step]])));
-    await applyAndSettle();
-    const after = await identities();
-    for (const c of cells) {
-      expect(after[c.name], `${c.service}: a new process/container`).not.toBe(before[c.name]);
-      const read = c.service === 'redis' ? ['GET', 'truth'] : ['SELECT v FROM truth'];
-      expect((await query(c.service, login(c), read)).stdout, `${c.service}: data kept`).toBe('kept');
-    }
-  }, SLOW);
+  it(
+    `(b) the port: steps [${driver === 'docker' ? 'recreate' : 'restart'}]; a new process; the data written before is still there`,
+    async (t) => {
+      needs(t, ...NEEDS[driver]);
+      for (const c of cells) {
+        const write = c.service === 'redis' ? ['SET', 'truth', 'kept'] : ["CREATE TABLE truth (v text); INSERT INTO truth VALUES ('kept')"];
+        expect((await query(c.service, login(c), write)).exitCode).toBe(0);
+      }
+      const before = await identities();
+      const ports = await freePorts(cells.length);
+      cells = cells.map((c, i) => ({ ...c, port: ports[i]! }));
+      project.writeManifest(ENV, manifest(driver, cells));
+      const step = driver === 'docker' ? 'recreate' : 'restart';
+      expect(await planSteps()).toEqual(Object.fromEntries(cells.map((c) => [c.name, [step]])));
+      await applyAndSettle();
+      const after = await identities();
+      for (const c of cells) {
+        expect(after[c.name], `${c.service}: a new process/container`).not.toBe(before[c.name]);
+        const read = c.service === 'redis' ? ['GET', 'truth'] : ['SELECT v FROM truth'];
+        expect((await query(c.service, login(c), read)).stdout, `${c.service}: data kept`).toBe('kept');
+      }
+    },
+    SLOW,
+  );
 
-  it('(c) the password: steps [set-password]; same process; the new password logs in, the old one is refused', async (t) => {
-    needs(t, ...NEEDS[driver]);
-    const before = await identities();
-    const old = cells.map((c) => c.password);
-    cells = cells.map((c) => ({ ...c, password: `second-${randomBytes(6).toString('hex')}` }));
-    project.writeManifest(ENV, manifest(driver, cells));
-    expect(await planSteps()).toEqual(Object.fromEntries(cells.map((c) => [c.name, ['set-password']])));
-    await applyAndSettle();
-    expect(await identities()).toEqual(before);
-    for (const [i, c] of cells.entries()) {
-      expect(await canLogIn(c, c.password), `${c.service}: the new password logs in`).toBe(true);
-      expect(await canLogIn(c, old[i]!), `${c.service}: the old password is refused`).toBe(false);
-    }
-  }, SLOW);
+  it(
+    '(c) the password: steps [set-password]; same process; the new password logs in, the old one is refused',
+    async (t) => {
+      needs(t, ...NEEDS[driver]);
+      const before = await identities();
+      const old = cells.map((c) => c.password);
+      cells = cells.map((c) => ({ ...c, password: `second-${randomBytes(6).toString('hex')}` }));
+      project.writeManifest(ENV, manifest(driver, cells));
+      expect(await planSteps()).toEqual(Object.fromEntries(cells.map((c) => [c.name, ['set-password']])));
+      await applyAndSettle();
+      expect(await identities()).toEqual(before);
+      for (const [i, c] of cells.entries()) {
+        expect(await canLogIn(c, c.password), `${c.service}: the new password logs in`).toBe(true);
+        expect(await canLogIn(c, old[i]!), `${c.service}: the old password is refused`).toBe(false);
+      }
+    },
+    SLOW,
+  );
 });

@@ -37,11 +37,18 @@ describe('tunnel sandboxes in the manifest', () => {
     const dir = project(TUNNEL);
     const { resolved, diagnostics } = await loadEnvironment({ root: dir, environment: 'development', env: {} });
     expect(diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
-    expect(resolved!.sandboxes['db-tunnel']).toMatchObject({ service: 'tunnel', ssh: { host: 'bastion.example.com', port: 2222, user: 'deploy' }, remote: { host: 'db.internal', port: 5432 }, checks: 'postgres' });
+    expect(resolved!.sandboxes['db-tunnel']).toMatchObject({
+      service: 'tunnel',
+      ssh: { host: 'bastion.example.com', port: 2222, user: 'deploy' },
+      remote: { host: 'db.internal', port: 5432 },
+      checks: 'postgres',
+    });
     const env = await runCommand('config', { format: 'env' }, dir, {});
     expect(env.code).toBe(0);
     expect(env.stdout).toContain("DB_HOST='127.0.0.1'\nDB_PORT='45432'");
-    expect(env.stdout).toContain("SSH_TUNNEL_ENABLED='true'\nSSH_TUNNEL_HOST='bastion.example.com'\nSSH_TUNNEL_PORT='2222'\nSSH_TUNNEL_USER='deploy'");
+    expect(env.stdout).toContain(
+      "SSH_TUNNEL_ENABLED='true'\nSSH_TUNNEL_HOST='bastion.example.com'\nSSH_TUNNEL_PORT='2222'\nSSH_TUNNEL_USER='deploy'",
+    );
     expect(env.stdout).not.toContain('tunnel-pw');
   });
 

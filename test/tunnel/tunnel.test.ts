@@ -74,12 +74,37 @@ suite('service: tunnel through a real sshd to a database only it can reach', () 
 
     // The database elsewhere: a real postgres sandbox inside the namespace, on its loopback only.
     remote = tempRoot('iact-remote-');
-    const spec = JSON.stringify({ name: 'remote-pg', service: 'postgres', port: pgPort, database: 'app', user: 'app_user', password: PASSWORD, settings: {} });
-    await execa('ip', ['netns', 'exec', NS, path.join(repoRoot, 'bash/lightweight_venv.sh'), 'create', 'remote-pg', 'postgres', String(pgPort), '--spec', '-', '--env', 'remote'], {
-      cwd: remote.dir,
-      env: remote.env,
-      input: spec,
+    const spec = JSON.stringify({
+      name: 'remote-pg',
+      service: 'postgres',
+      port: pgPort,
+      database: 'app',
+      user: 'app_user',
+      password: PASSWORD,
+      settings: {},
     });
+    await execa(
+      'ip',
+      [
+        'netns',
+        'exec',
+        NS,
+        path.join(repoRoot, 'bash/lightweight_venv.sh'),
+        'create',
+        'remote-pg',
+        'postgres',
+        String(pgPort),
+        '--spec',
+        '-',
+        '--env',
+        'remote',
+      ],
+      {
+        cwd: remote.dir,
+        env: remote.env,
+        input: spec,
+      },
+    );
 
     project = makeProject('iact-tunnel-');
     chmodSync(k('id_ed25519'), 0o600);
@@ -111,11 +136,15 @@ connections:
   afterAll(async () => {
     await project?.cleanup();
     if (remote) {
-      await execa('ip', ['netns', 'exec', NS, path.join(repoRoot, 'bash/lightweight_venv.sh'), 'destroy', 'remote-pg', '--yes', '--env', 'remote'], {
-        cwd: remote.dir,
-        env: remote.env,
-        reject: false,
-      });
+      await execa(
+        'ip',
+        ['netns', 'exec', NS, path.join(repoRoot, 'bash/lightweight_venv.sh'), 'destroy', 'remote-pg', '--yes', '--env', 'remote'],
+        {
+          cwd: remote.dir,
+          env: remote.env,
+          reject: false,
+        },
+      );
       remote.cleanup();
     }
     sshd?.kill('SIGTERM');
@@ -137,15 +166,20 @@ connections:
   async function tunnelStatus(): Promise<{ running: boolean; healthy: boolean; pid: number | null }> {
     const status = await project.iact(['status', '--env', 'e2e', '--json']);
     expect(status.exitCode).toBe(0);
-    const all = (JSON.parse(status.stdout) as { sandboxes: { name: string; running: boolean; healthy: boolean; pid: number | null }[] }).sandboxes;
+    const all = (JSON.parse(status.stdout) as { sandboxes: { name: string; running: boolean; healthy: boolean; pid: number | null }[] })
+      .sandboxes;
     return all.find((s) => s.name === 'db-tunnel')!;
   }
 
   async function psqlThroughTunnel(): Promise<string> {
-    const result = await execa(path.join(PG_BIN, 'psql'), ['-X', '-w', '-tA', '-h', '127.0.0.1', '-p', String(localPort), '-U', 'app_user', '-d', 'app', '-c', 'SELECT current_database()'], {
-      env: { PGPASSWORD: PASSWORD, PGCONNECT_TIMEOUT: '5' },
-      reject: false,
-    });
+    const result = await execa(
+      path.join(PG_BIN, 'psql'),
+      ['-X', '-w', '-tA', '-h', '127.0.0.1', '-p', String(localPort), '-U', 'app_user', '-d', 'app', '-c', 'SELECT current_database()'],
+      {
+        env: { PGPASSWORD: PASSWORD, PGCONNECT_TIMEOUT: '5' },
+        reject: false,
+      },
+    );
     return result.stdout.trim();
   }
 
@@ -183,7 +217,9 @@ connections:
     expect(envFile).toContain(`SSH_TUNNEL_HOST='${SSH_ADDR}'`);
     expect(envFile).toContain("SSH_TUNNEL_USER='root'");
     const ssh = readFileSync(`/proc/${(await tunnelStatus()).pid}/cmdline`, 'utf8').split('\0');
-    expect(ssh).toEqual(expect.arrayContaining(['BatchMode=yes', 'StrictHostKeyChecking=yes', '-L', `127.0.0.1:${localPort}:127.0.0.1:${pgPort}`]));
+    expect(ssh).toEqual(
+      expect.arrayContaining(['BatchMode=yes', 'StrictHostKeyChecking=yes', '-L', `127.0.0.1:${localPort}:127.0.0.1:${pgPort}`]),
+    );
     expect(argvWithSecret()).toEqual([]);
     const plan = await project.iact(['plan', '--env', 'e2e', '--detailed-exitcode']);
     expect(plan.stdout).toContain('No changes.');
@@ -231,8 +267,14 @@ connections:
     const empty = path.join(keys.dir, 'empty_known_hosts');
     writeFileSync(empty, '');
     const [port] = (await freePorts(1)) as [number];
-    const manifest = project.read('environments/e2e.yaml').replace(/knownHosts: [^ }]+/, `knownHosts: ${empty}`).replace(`port: ${localPort}`, `port: ${port}`);
-    project.writeManifest('e2e', manifest.replace('db-tunnel:', 'stranger-tunnel:').replace('sandbox: db-tunnel', 'sandbox: stranger-tunnel'));
+    const manifest = project
+      .read('environments/e2e.yaml')
+      .replace(/knownHosts: [^ }]+/, `knownHosts: ${empty}`)
+      .replace(`port: ${localPort}`, `port: ${port}`);
+    project.writeManifest(
+      'e2e',
+      manifest.replace('db-tunnel:', 'stranger-tunnel:').replace('sandbox: db-tunnel', 'sandbox: stranger-tunnel'),
+    );
     const apply = await project.iact(['apply', '--env', 'e2e', '--auto-approve', '--allow-destroy', '--no-backup']);
     const output = `${apply.stdout}\n${apply.stderr}`;
     expect(apply.exitCode, output).toBe(1);
