@@ -29,6 +29,8 @@ drv::set_pidfile() {
   SB_PIDFILE="${REPLY}"
 }
 drv::service_pid() { sb::running_pid; }
+# Every server works in its data directory (postgres -D, mariadbd datadir, redis dir).
+drv::pid_is_ours() { [[ "/proc/$1/cwd" -ef "${SB_DIR}/data" ]]; }
 drv::prepare() { :; }
 drv::cleanup() { :; }
 drv::after_ready() { :; }
@@ -53,9 +55,8 @@ drv::launch() {
 }
 
 drv::stop_processes() {
-  local pid
-  pid="$(sb::running_pid)" || return 0
-  proc::stop_pid "${pid}" "${IACT_CAT_STOP_SIGNAL[${SB_SERVICE}]}"
+  sb::find_server || return 0
+  proc::stop_pid "${SB_PID}" "${IACT_CAT_STOP_SIGNAL[${SB_SERVICE}]}"
   proc::wait_port_closed
 }
 

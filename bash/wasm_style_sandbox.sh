@@ -125,8 +125,10 @@ drv::after_ready() {
   sock="${REPLY}"
   (
     sb::detach_fds
+    # From the socket's directory: a socat address splits at ':' and ',', which a path may hold.
+    cd "${sock%/*}" || exit 1
     exec setsid setpriv "--reuid=${SB_RUN_UID}" "--regid=${SB_RUN_UID}" --clear-groups "${SVC_PRIV[@]}" -- \
-      socat "TCP-LISTEN:${SB_PORT},bind=127.0.0.1,fork,reuseaddr" "UNIX-CONNECT:${sock}"
+      socat "TCP-LISTEN:${SB_PORT},bind=127.0.0.1,fork,reuseaddr" "UNIX-CONNECT:./${sock##*/}"
   ) </dev/null >>"${SB_DIR}/forwarder.log" 2>&1 &
   fwpid=$!
   sb::write_file "${SB_DIR}/forwarder.pid" "${fwpid}"$'\n'

@@ -37,9 +37,13 @@ export function findProjectRoot(cwd: string, dir?: string): string {
   );
 }
 
-export function projectPaths(root: string, env: NodeJS.ProcessEnv = process.env): ProjectPaths {
+/**
+ * `sandboxRoot`: IACT_SANDBOX_ROOT as the environment and the .env files set it (io/load.ts
+ * sandboxRootSetting); without it, the process environment alone. Empty counts as unset, as in bash.
+ */
+export function projectPaths(root: string, env: NodeJS.ProcessEnv = process.env, sandboxRoot?: string): ProjectPaths {
   const iact = path.join(root, '.iact');
-  const sandboxOverride = env.IACT_SANDBOX_ROOT ?? env.WASI_SANDBOX_DIR;
+  const sandboxOverride = sandboxRoot || env.IACT_SANDBOX_ROOT || env.WASI_SANDBOX_DIR;
   return {
     root,
     environments: path.join(root, 'environments'),

@@ -57,7 +57,18 @@ readonly IACT_ACTIVATE_URLENCODE
 # a subprocess (create-many writes thousands): its mode is the caller's umask (the drivers run under
 # 077). DIR is the sandbox directory, whose secrets/password the file reads when sourced.
 iact::write_activate() {
-  local file="$1" name="$2" env_name="$3" service="$4" dir="$5" port="$6" database="${7:-}" user="${8:-}"
+  local file="$1"
+  shift
+  # shellcheck disable=SC2016 # expanded by the shell that sources the file
+  iact::activate_text "$1" "$2" "$3" "$4" "$5" "${6:-}" "${7:-}" '"${IACT_SANDBOX_DIR}/secrets/password"'
+  printf '%s' "${REPLY}" >"${file}"
+}
+
+# iact::activate_text NAME ENVIRONMENT SERVICE DIR PORT DATABASE USER PASSWORD_FILE: REPLY = the text
+# of bin/activate, whose password is read from PASSWORD_FILE (a shell word, expanded when sourced):
+# secrets/password for the file, the spec's password on a pipe for init's .sh files (lib/data.sh).
+iact::activate_text() {
+  local name="$1" env_name="$2" service="$3" dir="$4" port="$5" database="${6:-}" user="${7:-}" password_file="$8"
   local vars='IACT_SANDBOX IACT_SANDBOX_DIR' v text q_dir set=''
   if declare -F "iact::activate_vars_${service}" >/dev/null; then
     "iact::activate_vars_${service}"
@@ -85,10 +96,10 @@ export IACT_SANDBOX=${name}
 export IACT_SANDBOX_DIR=${q_dir}
 "
   if [[ -n "${set}" ]]; then
-    text+="${IACT_ACTIVATE_URLENCODE}_iact_pw=\"\$(cat \"\${IACT_SANDBOX_DIR}/secrets/password\" 2>/dev/null)\"
+    text+="${IACT_ACTIVATE_URLENCODE}_iact_pw=\"\$(cat ${password_file} 2>/dev/null)\"
 ${set}unset _iact_pw; unset -f _iact_urlencode
 "
   fi
   text+="PS1=\"(iact:${name}) \${PS1-}\""$'\n'
-  printf '%s' "${text}" >"${file}"
+  REPLY="${text}"
 }

@@ -14,6 +14,7 @@ source "${BASH_SOURCE[0]%/*}/validate.sh"
 source "${BASH_SOURCE[0]%/*}/activate.sh"
 
 readonly IACT_ENV_RE='^[a-z][a-z0-9_-]{0,62}$'
+readonly IACT_DOTENV_MAX_BYTES=1048576
 # The closed set of structured error kinds (docs/driver-protocol.md "Errors"; src/drivers/errors.ts mirrors it).
 readonly IACT_ERROR_KINDS='usage not-found port-in-use missing-binary missing-image no-engine refused-setting start-failed login-failed locked backup-failed init-failed io internal'
 # Kinds whose next attempt may succeed without a change to the manifest.
@@ -112,9 +113,14 @@ iact::validate_service() {
 # Parses a dotenv file line by line into the associative array named ARRAY (first assignment
 # wins). The file is never sourced: values are data, not shell.
 iact::dotenv_load() {
-  local file="$1" line k v
+  local file="$1" line k v size
   local -n into="$2"
-  [[ -f "${file}" ]] || return 0
+  [[ -e "${file}" ]] || return 0
+  # A FIFO would hang every call, a huge file slow each one: regular files of at most 1 MB, as the
+  # CLI reads them (docs/manifest.md "Files"; src/manifest/dotenv.ts MAX_DOTENV_BYTES).
+  [[ -f "${file}" ]] || iact::usage_error "${file} is not a regular file" "iact reads .env files only from a regular file: replace ${file} with one, or remove it"
+  size="$(stat -L -c %s -- "${file}" 2>/dev/null)" || size=0
+  ((size <= IACT_DOTENV_MAX_BYTES)) || iact::usage_error "${file} is ${size} bytes; the limit for .env files is ${IACT_DOTENV_MAX_BYTES}" "check that ${file} is the right file: .env files hold a few settings"
   while IFS= read -r line || [[ -n "${line}" ]]; do
     line="${line#"${line%%[![:space:]]*}"}"
     [[ -z "${line}" || "${line}" == \#* ]] && continue

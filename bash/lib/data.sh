@@ -107,12 +107,17 @@ data::init_failed() {
     "fix ${file}${line:+ (line ${line})} and apply again: init files run again when their content changes" init-failed
 }
 
-# .sh: bash with the sandbox's connection variables exported (its bin/activate, the same set as iact run).
+# .sh: bash with the sandbox's connection variables exported (the set of its bin/activate and iact
+# run). The password is the spec's, on a pipe: secrets/password is written only once init has run
+# (docs/driver-protocol.md "Create"), and an update's init must see the new password, not the old.
 data::init_shell() {
   local file="$1" out
-  # A fresh bash: activate is written for interactive shells, not for this script's set -u.
-  # shellcheck disable=SC2016 # $1 and $2 are the inner shell's
-  if ! out="$(bash -c 'source "$1" && exec bash "$2"' iact-init "${SB_DIR}/bin/activate" "${file}" 2>&1 >/dev/null)"; then
+  iact::activate_text "${SB_NAME}" "${SB_ENV}" "${SB_SERVICE}" "${SB_DIR}" "${SB_PORT}" "${SB_DB:-}" "${SB_USER:-}" /dev/fd/3
+  # A fresh bash: activate is written for interactive shells, not for this script's set -u. Fd 4
+  # holds the activate text, fd 3 the password; both closed before the init file runs.
+  # shellcheck disable=SC2016 # $1 is the inner shell's
+  if ! out="$(bash -c 'source /dev/fd/4 && exec 3<&- 4<&- && exec bash "$1"' iact-init "${file}" \
+    3< <(printf '%s' "${SB_PASSWORD}") 4< <(printf '%s' "${REPLY}") 2>&1 >/dev/null)"; then
     data::init_failed "${file}" "${out}" "${file//./\\.}: line ([0-9]+): (.*)"
   fi
 }

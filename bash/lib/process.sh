@@ -28,7 +28,7 @@ proc::stop_group() {
   local pid="$1" sig="$2" timeout="${3:-5}"
   iact::pid_alive "${pid}" || return 0
   kill -s "${sig}" -- "-${pid}" 2>/dev/null || kill -s "${sig}" "${pid}" 2>/dev/null || true
-  iact::wait_for "${timeout}" proc::gone "${pid}" || kill -s KILL -- "-${pid}" 2>/dev/null || kill -s KILL "${pid}" 2>/dev/null || true
+  iact::wait_for "${timeout}" proc::gone "${pid}" || proc::kill_group "${pid}"
   return 0
 }
 
@@ -44,7 +44,7 @@ proc::stop_pid() {
   while iact::pid_alive "${pid}"; do
     if ((SECONDS >= deadline)); then
       iact::warn "pid ${pid} ignored SIG${sig} for ${timeout}s; killing it"
-      kill -s KILL -- "-${pid}" 2>/dev/null || kill -s KILL "${pid}" 2>/dev/null || true
+      proc::kill_group "${pid}"
       iact::wait_for 5 proc::gone "${pid}" || true
       return 0
     fi
@@ -56,3 +56,67 @@ proc::stop_pid() {
 }
 
 proc::gone() { ! iact::pid_alive "$1"; }
+
+# SIGKILL to PID's process group when PID leads one (the servers and forwarders are started with
+# setsid), else to PID alone: never to a group PID merely belongs to.
+proc::kill_group() {
+  local pid="$1" stat='' pgid=''
+  { IFS= read -r stat <"/proc/${pid}/stat"; } 2>/dev/null || return 0
+  stat="${stat##*) }"
+  read -r _ _ pgid _ <<<"${stat}"
+  if [[ "${pgid}" == "${pid}" ]]; then
+    kill -s KILL -- "-${pid}" 2>/dev/null || kill -s KILL "${pid}" 2>/dev/null || true
+  else
+    kill -s KILL "${pid}" 2>/dev/null || true
+  fi
+  return 0
+}
+
+# --- which process is this sandbox's (docs/driver-protocol.md "Processes") ------------------------
+# A pidfile in a directory the service user can write proves nothing: a pid is acted on only once
+# the process is shown to be the sandbox's own.
+
+# REPLY = the pid listening on 127.0.0.1:PORT (or 0.0.0.0:PORT) over TCP; false when none. Among
+# several holders of the socket (a redis forked for a save), the one whose parent is not one of them.
+proc::port_listener() {
+  local port="$1" hex inode='' line fields pids=() pid ppid stat
+  printf -v hex '%04X' "${port}"
+  while read -r -a fields; do
+    # local address, state 0A (LISTEN), inode
+    [[ "${fields[3]}" == 0A && ( "${fields[1]}" == "0100007F:${hex}" || "${fields[1]}" == "00000000:${hex}" ) ]] || continue
+    inode="${fields[9]}"
+    break
+  done </proc/net/tcp
+  [[ -n "${inode}" && "${inode}" != 0 ]] || return 1
+  while IFS= read -r line; do
+    line="${line#/proc/}"
+    pids+=("${line%%/*}")
+  done < <(find /proc/[0-9]*/fd -maxdepth 1 -lname "socket:\[${inode}\]" 2>/dev/null)
+  for pid in "${pids[@]}"; do
+    { IFS= read -r stat <"/proc/${pid}/stat"; } 2>/dev/null || continue
+    stat="${stat##*) }"
+    read -r _ ppid _ <<<"${stat}"
+    [[ " ${pids[*]} " == *" ${ppid} "* ]] && continue
+    REPLY="${pid}"
+    return 0
+  done
+  return 1
+}
+
+# True when PID works in DIR (its cwd), also when DIR was deleted under it (the kernel says "DIR (deleted)").
+proc::works_in() {
+  local pid="$1" dir="$2" cwd real
+  [[ "/proc/${pid}/cwd" -ef "${dir}" ]] && return 0
+  cwd="$(readlink "/proc/${pid}/cwd" 2>/dev/null)" || return 1
+  [[ "${cwd}" == *" (deleted)" ]] || return 1
+  real="$(cd "${dir%/*}" 2>/dev/null && pwd -P)" || real="${dir%/*}"
+  [[ "${cwd}" == "${real}/${dir##*/} (deleted)" ]]
+}
+
+# For people: what PID runs (its executable and user), when a pidfile names something unexpected.
+proc::describe() {
+  local pid="$1" exe user
+  exe="$(readlink "/proc/${pid}/exe" 2>/dev/null)" || exe='?'
+  user="$(stat -c %U "/proc/${pid}" 2>/dev/null)" || user='?'
+  printf '%s, run by %s' "${exe}" "${user}"
+}

@@ -142,6 +142,10 @@ sb::locate() {
     SB_ROOT=.iact/sandboxes
   fi
   [[ "${SB_ROOT}" == /* ]] || SB_ROOT="${PWD}/${SB_ROOT}"
+  # Every config format quotes blanks and quotes in paths; a line break or other control character
+  # would end a config line early (injection), so such a root is refused before anything is written.
+  [[ "${SB_ROOT}" != *[[:cntrl:]]* ]] || iact::usage_error "the sandbox root ${SB_ROOT@Q} contains a control character (a line break?)" \
+    "move the project, or set IACT_SANDBOX_ROOT to a path without one"
   SB_ENV_DIR="${SB_ROOT}/${SB_ENV}"
   if [[ -n "${name}" ]]; then
     iact::validate_name "${name}"
@@ -302,6 +306,9 @@ sb::load_existing() {
   SB_SERVICE="${META_SERVICE}"
   SB_PORT="${META_PORT}"
   SB_VERSION="${META_VERSION}"
+  svc::set_os_user "${SB_SERVICE}"
+  # Before any file in it is read: secrets/password linked to a root file would become the password.
+  sb::check_dir
   SB_DB='' SB_USER=''
   { IFS= read -r -d '' json <"${SB_DIR}/sandbox.json"; } 2>/dev/null || true
   # Identity fields precede settings in sandbox.json, so the first match is the top-level one.
@@ -315,7 +322,6 @@ sb::load_existing() {
   [[ -n "${SB_USER:-}" ]] || SB_USER="$(sb::default_ident "${SB_NAME}")"
   SB_PASSWORD=''
   if [[ -r "${SB_DIR}/secrets/password" ]]; then IFS= read -r -d '' SB_PASSWORD <"${SB_DIR}/secrets/password" || true; fi
-  svc::set_os_user "${SB_SERVICE}"
   svc::check_binaries "${SB_SERVICE}" "${SB_VERSION}"
   [[ "${SB_SERVICE}" == none ]] || svc::decide_reach
 }
@@ -351,21 +357,84 @@ sb::write_identity() {
   sb::write_activate
 }
 
+# The subdirectories of a sandbox. Root's, when iact runs as root: the sandbox directory, bin/,
+# conf/, logs/, secrets/ (the service user can plant no link or hard link where root writes); the
+# service user's: data/ and run/, where its server writes (docs/driver-protocol.md "Sandbox directories").
+readonly SB_SUBDIRS='bin logs data run conf secrets'
+
 sb::make_dirs() {
   local d missing=()
-  for d in "" /bin /logs /data /run /conf /secrets; do
-    [[ -d "${SB_DIR}${d}" ]] || missing+=("${SB_DIR}${d}")
+  sb::check_dir
+  [[ -d "${SB_DIR}" ]] || missing+=("${SB_DIR}")
+  for d in ${SB_SUBDIRS}; do
+    [[ -d "${SB_DIR}/${d}" ]] || missing+=("${SB_DIR}/${d}")
   done
   # umask 077: every directory made here is 0700.
   ((${#missing[@]} == 0)) || mkdir -p -- "${missing[@]}"
   if ((EUID == 0)) && [[ "${SB_OS_USER}" != root ]]; then
-    # A driver that keeps root's files out of the service user's reach owns them its own way.
+    # A driver that keeps root's files out of the service user's reach its own way (a uid per
+    # sandbox) says how; else the layout of docs/driver-protocol.md "Sandbox directories".
     if declare -F drv::own_dirs >/dev/null; then
       drv::own_dirs
     else
-      chown "${SB_OS_USER}:" "${SB_DIR}" "${SB_DIR}/logs" "${SB_DIR}/run" "${SB_DIR}/conf" "${SB_DIR}/data"
+      # Traversable, not writable: the server reaches data/, run/, its config and its log file.
+      chmod 0711 "${SB_DIR}" "${SB_DIR}/logs" "${SB_DIR}/conf"
+      chown -h "${SB_OS_USER}:" "${SB_DIR}/run" "${SB_DIR}/data"
     fi
   fi
+}
+
+# The sandbox directory and its subdirectories are real directories: a link would make root write,
+# chown or delete wherever it points. As root, the root-owned part must be root's: a sandbox made
+# when the service user owned its directory is taken back (sb::take_back_dir); another owner is refused.
+sb::check_dir() {
+  local d owner name
+  if [[ -L "${SB_DIR}" ]]; then
+    iact::die 1 "sandbox directory ${SB_DIR} is a symbolic link; iact never writes, chowns or deletes through one" \
+      "remove the link (rm -- '${SB_DIR}'); the next apply makes a real directory there" io
+  fi
+  [[ -e "${SB_DIR}" ]] || return 0
+  [[ -d "${SB_DIR}" ]] || iact::die 1 "sandbox path ${SB_DIR} is not a directory" "move it away; the next apply makes the sandbox directory there" io
+  for d in ${SB_SUBDIRS}; do
+    if [[ -L "${SB_DIR}/${d}" ]] || [[ -e "${SB_DIR}/${d}" && ! -d "${SB_DIR}/${d}" ]]; then
+      iact::die 1 "${SB_DIR}/${d} is not a real directory (a link, or a file)" \
+        "remove it (rm -- '${SB_DIR}/${d}') and apply again; iact makes the directory" io
+    fi
+  done
+  # A driver with its own layout (drv::own_dirs: a uid per sandbox) sets every owner itself.
+  ((EUID == 0)) && ! declare -F drv::own_dirs >/dev/null || return 0
+  local take_back=0
+  while read -r owner name; do
+    [[ "${owner}" == root ]] && continue
+    if [[ "${owner}" == "${SB_OS_USER:-}" ]]; then
+      take_back=1
+    else
+      iact::die 1 "${name} is owned by ${owner}, not root" "check who made it; chown root: '${name}' if it is this sandbox's, or destroy the sandbox" io
+    fi
+  done < <(stat -c '%U %n' -- "${SB_DIR}" "${SB_DIR}/bin" "${SB_DIR}/logs" "${SB_DIR}/conf" "${SB_DIR}/secrets" 2>/dev/null)
+  ((take_back == 0)) || sb::take_back_dir
+}
+
+# A sandbox from before root kept its directory: the service user owned it and could have planted
+# links, hard links or FIFOs where root writes. Those go, then the directories become root's.
+sb::take_back_dir() {
+  local planted=() d
+  chown -h root: "${SB_DIR}"
+  chmod 0711 "${SB_DIR}"
+  for d in bin logs conf secrets; do
+    if [[ -d "${SB_DIR}/${d}" ]]; then chown -h root: "${SB_DIR}/${d}"; fi
+  done
+  for d in logs conf; do
+    if [[ -d "${SB_DIR}/${d}" ]]; then chmod 0711 "${SB_DIR}/${d}"; fi
+  done
+  # From here no one but root can add an entry; remove what was planted before.
+  mapfile -t planted < <(find "${SB_DIR}" -mindepth 1 -maxdepth 2 \( -path "${SB_DIR}/data" -o -path "${SB_DIR}/run" \) -prune -o \
+    \( -type l -o -type p -o -type s -o -type b -o -type c -o \( -type f -links +1 \) \) -print 2>/dev/null)
+  if ((${#planted[@]} > 0)); then
+    iact::warn "removed what is no file of iact's from ${SB_DIR} (a link, hard link or FIFO root would have written through): ${planted[*]}"
+    rm -f -- "${planted[@]}"
+  fi
+  iact::info "sandbox directory ${SB_DIR} is root's again (the ${SB_OS_USER} user keeps data/ and run/)"
 }
 
 # Writes a file with mode 0600 (the scripts run under umask 077) without a subprocess.
@@ -411,16 +480,57 @@ iact::pid_alive() {
 }
 
 # Sets SB_PID to the sandbox's live pid (pidfile + /proc, no subprocess); false when not running.
+# The pid must pass the driver's cheap identity check (drv::pid_is_ours): a pidfile the service user
+# can write may name any process.
 sb::probe_pid() {
   drv::set_pidfile
   proc::read_pidfile "${SB_PIDFILE}" && iact::pid_alive "${REPLY}" || return 1
+  # A driver whose pidfiles are root's own (namespace) has nothing to check.
+  if declare -F drv::pid_is_ours >/dev/null; then drv::pid_is_ours "${REPLY}" || return 1; fi
   SB_PID="${REPLY}"
+}
+
+# SB_PID = this sandbox's server, proven before anything is sent to it (docs/driver-protocol.md
+# "Processes"): the process listening on its port from its data directory; without one (a server
+# still starting), the pidfile's pid if it works in the data directory and runs the service's
+# binary. A pidfile naming another process is reported, and that process left alone. False: none.
+sb::find_server() {
+  local named='' data="${SB_DIR}/data"
+  SB_PID=''
+  drv::set_pidfile
+  if proc::read_pidfile "${SB_PIDFILE}" && iact::pid_alive "${REPLY}"; then named="${REPLY}"; fi
+  if proc::port_listener "${SB_PORT}" && proc::works_in "${REPLY}" "${data}"; then
+    SB_PID="${REPLY}"
+  elif [[ -n "${named}" ]] && proc::works_in "${named}" "${data}" && sb::runs_server_binary "${named}"; then
+    SB_PID="${named}"
+  fi
+  if [[ -n "${named}" && "${named}" != "${SB_PID}" ]]; then
+    iact::warn "${SB_PIDFILE} names pid ${named} ($(proc::describe "${named}")), which is not the server of sandbox ${SB_NAME}; that process was left alone$([[ -n "${SB_PID}" ]] && printf '; the server is pid %s, found by its port %s' "${SB_PID}" "${SB_PORT}")"
+  fi
+  [[ -n "${SB_PID}" ]]
+}
+
+# The executable of PID is the service's server binary (SVC_SERVER_BIN when known, else by name).
+sb::runs_server_binary() {
+  local pid="$1" exe want="${IACT_CAT_BINARIES[${SB_SERVICE}]%% *}"
+  if [[ -n "${SVC_SERVER_BIN:-}" ]]; then
+    [[ "/proc/${pid}/exe" -ef "${SVC_SERVER_BIN}" ]]
+    return
+  fi
+  exe="$(readlink "/proc/${pid}/exe" 2>/dev/null)" || return 1
+  [[ "${exe##*/}" == "${want}" ]]
 }
 
 # Running pid of the sandbox in SB_DIR (prints it), or false.
 sb::running_pid() {
-  sb::probe_pid || return 1
+  sb::probe_pid || sb::server_by_port || return 1
   printf '%s' "${SB_PID}"
+}
+
+# A server the pidfile does not lead to (gone from it, or forged) is still found where it listens
+# (TCP drivers; the namespace driver's pidfiles are root's own).
+sb::server_by_port() {
+  ((SB_TCP)) && [[ "${SB_SERVICE}" != none ]] && iact::port_open "${SB_PORT}" && sb::find_server
 }
 
 sb::is_running() {
@@ -562,6 +672,7 @@ sb::cmd_create() {
   fi
   [[ "${SB_SERVICE}" == none ]] || svc::decide_reach "${SB_ENV_DIR}"
   sb::lock
+  sb::check_dir
 
   sb::claim_existing && old_port="${META_PORT}"
   if [[ -n "${old_port}" ]]; then
@@ -587,6 +698,8 @@ sb::cmd_create() {
   [[ -r "${SB_DIR}/secrets/password" ]] && { IFS= read -r -d '' SVC_SERVER_PASSWORD <"${SB_DIR}/secrets/password" || true; }
 
   sb::make_dirs
+  # Visible to status and destroy from here on, whatever happens next (a full disk, a kill).
+  [[ -f "${SB_DIR}/.meta" ]] || sb::write_file "${SB_DIR}/.meta" "${SB_DRIVER} ${SB_SERVICE} ${SB_PORT} ${SB_VERSION:--}"$'\n'
   if [[ ! -f "${SB_DIR}/.initialized" ]]; then
     # Half-made (killed) or new: whatever is there is not trusted; start from the template again.
     fresh=1
@@ -602,7 +715,9 @@ sb::cmd_create() {
       branched=1
     elif declare -F "svc::${SB_SERVICE}_make_template" >/dev/null; then
       svc::ensure_template "${SB_SERVICE}" "${SB_OS_USER}"
-      # A layer over the template, a reflinked copy or a copy (docs/data.md "Storage").
+      # A layer over the template, a reflinked copy or a copy (docs/data.md "Storage"); a copy needs room first.
+      store::mode "${SB_DIR}"
+      [[ "${REPLY}" == overlay ]] || sb::check_template_room
       store::seed "${SVC_TEMPLATE}/data"
     fi
     sb::remove_existing "${SB_DIR}"/run/*.pid "${SB_DIR}/.stopped"
@@ -648,6 +763,34 @@ sb::cmd_create() {
   IACT_ERROR_DEFER=0
   iact::info "sandbox ${SB_NAME} (${SB_SERVICE}, ${SB_DRIVER}) ready on 127.0.0.1:${SB_PORT} in ${SB_ENV}"
 }
+
+# data/ from the template, after checking the filesystem has room for it. A copy the disk could not
+# hold is removed again (the sandbox stays visible by its .meta), so a full disk does not stay full.
+# Fails (io) before a copy of the template that the sandbox's filesystem has no room for.
+sb::check_template_room() {
+  local need free
+  sb::template_bytes
+  # Room for the first WAL segments, logs and a dump on top of the copy.
+  need=$((REPLY + 16 * 1024 * 1024))
+  free="$(df -P -B1 -- "${SB_DIR}" 2>/dev/null | awk 'NR == 2 { print $4 }')"
+  if [[ "${free}" =~ ^[0-9]+$ ]] && ((free < need)); then
+    iact::die 1 "not enough disk space for sandbox '${SB_NAME}': it needs about $(sb::mb "${need}") MB in ${SB_DIR}, and $(sb::mb "${free}") MB are free" \
+      "free space on that filesystem, or set IACT_SANDBOX_ROOT to one with room; then apply again (or destroy ${SB_NAME})" io
+  fi
+}
+
+# REPLY = bytes of the template's data/ (measured once, kept next to it).
+sb::template_bytes() {
+  REPLY=''
+  [[ -r "${SVC_TEMPLATE}/.bytes" ]] && IFS= read -r REPLY <"${SVC_TEMPLATE}/.bytes"
+  if [[ ! "${REPLY}" =~ ^[0-9]+$ ]]; then
+    REPLY="$(du -sb -- "${SVC_TEMPLATE}/data" 2>/dev/null | awk '{ print $1 }')"
+    [[ "${REPLY}" =~ ^[0-9]+$ ]] || REPLY=0
+    { printf '%s\n' "${REPLY}" >"${SVC_TEMPLATE}/.bytes"; } 2>/dev/null || true
+  fi
+}
+
+sb::mb() { printf '%d' $((($1 + 1048575) / 1048576)); }
 
 # True when sandbox.json records exactly the spec's settings (a create that changes none needs no restart).
 sb::recorded_settings_match() {
@@ -747,7 +890,8 @@ sb::update_snapshot() {
   rm -rf -- "${SB_UPDATE_SAVED}"
   (umask 077 && mkdir -p -- "${SB_UPDATE_SAVED}/secrets" "${SB_UPDATE_SAVED}/bin" "${SB_UPDATE_SAVED}/data" "${SB_UPDATE_SAVED}/conf")
   for f in "${SB_UPDATE_FILES[@]}"; do
-    if [[ -f "${SB_DIR}/${f}" ]]; then cp -p -- "${SB_DIR}/${f}" "${SB_UPDATE_SAVED}/${f}"; fi
+    # -P: a link planted in data/ is kept as a link, never read through.
+    if [[ -f "${SB_DIR}/${f}" ]]; then cp -Pp -- "${SB_DIR}/${f}" "${SB_UPDATE_SAVED}/${f}"; fi
   done
   IACT_ERROR_DEFER=1
   trap 'sb::update_rollback' EXIT
@@ -760,7 +904,8 @@ sb::update_rollback() {
   trap - EXIT
   if ((rc != 0)) && [[ -d "${SB_UPDATE_SAVED}" ]]; then
     for f in "${SB_UPDATE_FILES[@]}"; do
-      if [[ -f "${SB_UPDATE_SAVED}/${f}" ]]; then mv -f -- "${SB_UPDATE_SAVED}/${f}" "${SB_DIR}/${f}"; fi
+      # -T: a rename onto the name itself, never into a directory a link there points to.
+      if [[ -f "${SB_UPDATE_SAVED}/${f}" ]]; then mv -fT -- "${SB_UPDATE_SAVED}/${f}" "${SB_DIR}/${f}"; fi
     done
     rm -rf -- "${SB_UPDATE_SAVED}"
     iact::warn "the update of sandbox ${SB_NAME} failed; it is back at its last applied spec"
@@ -890,6 +1035,9 @@ sb::update_begin() {
   { sb::read_meta "${SB_DIR}" && [[ -f "${SB_DIR}/.initialized" ]]; } || iact::die 1 "no sandbox '${SB_NAME}' in environment '${SB_ENV}'" "create it first" not-found
   [[ "${META_DRIVER}" == "${SB_DRIVER}" ]] || iact::die 1 "sandbox '${SB_NAME}' belongs to the ${META_DRIVER} driver" "use that driver's script" usage
   [[ "${META_SERVICE}" == "${SB_SERVICE}" ]] || iact::die 2 "sandbox '${SB_NAME}' runs ${META_SERVICE}; a service change is a replace, not an update" "destroy and create it (iact apply does)"
+  # The docker driver runs as root throughout (SB_OS_USER set by its script).
+  [[ -n "${SB_OS_USER:-}" ]] || svc::set_os_user "${SB_SERVICE}"
+  sb::check_dir
   SVC_SERVER_PASSWORD=''
   [[ -r "${SB_DIR}/secrets/password" ]] && { IFS= read -r -d '' SVC_SERVER_PASSWORD <"${SB_DIR}/secrets/password" || true; }
   [[ -n "${SB_PASSWORD}" || "${SB_SERVICE}" == none ]] || SB_PASSWORD="${SVC_SERVER_PASSWORD}"
@@ -996,6 +1144,11 @@ sb::cmd_destroy() {
   local answer=''
   sb::need_args destroy 1 1 'NAME [--yes]'
   sb::locate "${ARG_POS[0]}"
+  if [[ -L "${SB_DIR}" ]]; then
+    # Neither through it (its target is not a sandbox iact made) nor the link alone (that would report a destroy that did not happen).
+    iact::die 1 "sandbox directory ${SB_DIR} is a symbolic link; iact never deletes through one" \
+      "remove the link yourself (rm -- '${SB_DIR}'): what it points to is not a directory iact made, so it is left alone" io
+  fi
   if [[ ! -e "${SB_DIR}" ]]; then
     iact::info "no sandbox '${SB_NAME}' in environment '${SB_ENV}'; nothing to destroy"
     return 0
@@ -1079,6 +1232,14 @@ sb::cmd_status() {
     dirs=("${dirs[@]%/}")
     files=([a-z]*([a-z0-9-])/sandbox.json)
   fi
+  # A linked sandbox directory is not iact's: nothing is read or probed through it (create and
+  # destroy refuse it by name).
+  local real=()
+  for d in "${dirs[@]}"; do [[ -L "${d}" ]] || real+=("${d}"); done
+  if ((${#real[@]} != ${#dirs[@]})); then
+    dirs=("${real[@]}") files=()
+    for d in "${dirs[@]}"; do [[ -f "${d}/sandbox.json" ]] && files+=("${d}/sandbox.json"); done
+  fi
   stopped=(*/.stopped)
   initialized=(*/.initialized)
   # mawk reads them ~3x faster than gawk; any POSIX awk prints the same.
@@ -1146,9 +1307,14 @@ sb::cmd_status() {
     if svc::call data_version && [[ -n "${REPLY}" ]]; then
       version_json=",\"version\":\"${REPLY}\""
     fi
+    # An applied sandbox whose data directory was deleted (a spec is known: it was applied) is drift
+    # the plan repairs with a replace (docs/plan-json.md "Drift kinds").
+    if [[ "${SB_SERVICE}" != none && "${p_spec[n]}" != null ]] && ! svc::data_present; then
+      version_json+=',"data_missing":true'
+    fi
     if [[ "${SB_SERVICE}" == none ]]; then
       [[ ! -e "${SB_DIR}/.stopped" && -e "${SB_DIR}/.initialized" ]] && running=true healthy=true
-    elif sb::probe_pid; then
+    elif sb::probe_pid || sb::server_by_port 2>/dev/null; then
       running=true
       if drv::healthy; then
         healthy=true
@@ -1172,10 +1338,13 @@ sb::status_login() {
   local spec="$1"
   REPLY=''
   [[ "${spec}" != null && -r "${SB_DIR}/secrets/password" ]] || return 0
-  SB_PASSWORD='' SB_USER='' SB_DB=''
+  SB_PASSWORD='' SB_USER='' SB_DB='' SB_AUTH=''
   IFS= read -r -d '' SB_PASSWORD <"${SB_DIR}/secrets/password" || true
   [[ "${spec}" =~ \"database\":\"([A-Za-z0-9_]+)\" ]] && SB_DB="${BASH_REMATCH[1]}"
   [[ "${spec}" =~ \"user\":\"([A-Za-z0-9_]+)\" ]] && SB_USER="${BASH_REMATCH[1]}"
+  # password: null (redis without requirepass) is checked by a PING, not an AUTH (docs/data.md); only
+  # the fields before settings, where a setting named auth cannot match.
+  [[ "${spec%%\"settings\":*}" == *'"auth":false'* ]] && SB_AUTH=0
   case "${SB_SERVICE}" in
     postgres)
       # Any installed psql logs in to any version; found once per status call.
@@ -1226,13 +1395,23 @@ sb::cmd_backup() {
   [[ "${out}" == /* ]] || out="${PWD}/${out}"
   [[ -d "${out%/*}" ]] || iact::die 1 "directory ${out%/*} does not exist" "create it, or pass another --out" io
   sb::lock
+  if [[ "${SB_SERVICE}" != none && ! -f "${SB_DIR}/.initialized" ]] && ! sb::is_running; then
+    # Its create never finished: no server ever ran with data of the user's, and the config that
+    # failed it would fail a start for the backup too (docs/driver-protocol.md "Verbs").
+    iact::info "sandbox ${SB_NAME} never finished its create: it holds no data, so no backup is written"
+    return 0
+  fi
   if [[ "${SB_SERVICE}" != none ]] && ! sb::is_running; then
     # A dump needs the server: a stopped sandbox runs for its backup and is stopped again, so that
     # destroying a stopped sandbox still keeps its data.
     iact::info "sandbox ${SB_NAME} is stopped; starting it for the backup"
     drv::prerequisites
     drv::prepare
-    sb::start_service
+    # In a subshell: a server that does not start is a failed backup, whose fix names --no-backup.
+    if ! (sb::start_service); then
+      drv::stop_processes
+      iact::die 1 "backup of '${SB_NAME}' failed: its server did not start" "see ${SB_DIR}/logs/; iact destroy and apply take --no-backup to go on without one" backup-failed
+    fi
     started=1
     # Ready for logins, not just listening: redis refuses SAVE while it loads its RDB.
     iact::wait_for 30 svc::login_works || ok=0

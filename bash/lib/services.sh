@@ -283,7 +283,9 @@ CREATE ROLE ${SVC_PG_TEMPLATE_ROLE} LOGIN;
 CREATE DATABASE ${SVC_PG_TEMPLATE_DB} OWNER ${SVC_PG_TEMPLATE_ROLE};
 SQL
   # Sandbox-sized defaults (1 MB WAL segments above keep copies small); iact.conf, included last, wins.
-  printf "\nshared_buffers = 32MB\nmin_wal_size = 4MB\nmax_wal_size = 64MB\ninclude_if_exists = 'iact.conf'\n" >>"${build}/data/postgresql.conf"
+  # Appended as the postgres user: the file is in its directory.
+  printf "\nshared_buffers = 32MB\nmin_wal_size = 4MB\nmax_wal_size = 64MB\ninclude_if_exists = 'iact.conf'\n" |
+    svc::as_user "${user}" tee -a -- "${build}/data/postgresql.conf" >/dev/null
   sync
 }
 
@@ -315,6 +317,13 @@ svc::postgres_data_version() {
   return 0
 }
 
+# True when the sandbox's data directory holds data: the directory, and what its server cannot start without.
+svc::data_present() {
+  [[ -d "${SB_DIR}/data" ]] && svc::call data_present
+}
+svc::postgres_data_present() { [[ -f "${SB_DIR}/data/PG_VERSION" ]]; }
+svc::mysql_data_present() { [[ -d "${SB_DIR}/data/mysql" ]]; }
+
 # MariaDB checks its files with access(), which ignores capabilities: it needs a real path.
 svc::mysql_unreachable() {
   iact::die 1 "the ${SB_OS_USER} user cannot reach $1" "let it traverse the parent directories (chmod o+x on each), or set IACT_SANDBOX_ROOT to a path under a world-traversable directory" io
@@ -326,6 +335,22 @@ svc::mysql_unreachable() {
 svc::reserved_setting() {
   local service="$1" key="$2"
   [[ " ${IACT_CAT_RESERVED[${service}]:-} " == *" ${key//-/_} "* ]]
+}
+
+# A postgresql.conf string: single quotes, a quote doubled, a backslash escaped.
+svc::pg_quote() {
+  local s="$1"
+  s="${s//\\/\\\\}"
+  s="${s//\'/\'\'}"
+  printf "'%s'" "${s}"
+}
+
+# An option-file value MariaDB reads back unchanged: double quotes, with \\ and \" escaped.
+svc::ini_quote() {
+  local s="$1"
+  s="${s//\\/\\\\}"
+  s="${s//\"/\\\"}"
+  printf '"%s"' "${s}"
 }
 
 svc::redis_quote() {
@@ -389,12 +414,14 @@ svc::tls_files() {
 }
 
 svc::postgres_write_config() {
-  local file="$1" i text listen=''
+  local file="$1" i text listen='' sockdir
   ((SB_TCP)) && listen=127.0.0.1
+  # Relative to data/, postgres's working directory (docs/driver-protocol.md layout): a deep root passes the 107-byte socket limit.
+  sockdir="\"../${IACT_CAT_SOCKET[postgres]%/*}\""
   text="# Written by iact for sandbox ${SB_NAME}; changes are overwritten on the next apply.
 listen_addresses = '${listen}'
 port = ${SB_PORT}
-unix_socket_directories = '${SB_DIR}/run'
+unix_socket_directories = $(svc::pg_quote "${sockdir}")
 unix_socket_permissions = 0700
 "
   local host=host
@@ -422,12 +449,14 @@ ${host} all all 127.0.0.1/32 scram-sha-256
 
 svc::mysql_write_config() {
   local file="$1" i text value
+  svc::own_log "${SB_DIR}/logs/mariadbd.log"
+  # Paths quoted: the sandbox root may hold blanks, quotes, '#' or ';' (docs/driver-protocol.md "Sandbox directories").
   text="# Written by iact for sandbox ${SB_NAME}; changes are overwritten on the next apply.
 [mariadbd]
-datadir=${SB_DIR}/data
-socket=${SB_DIR}/${IACT_CAT_SOCKET[mysql]}
-pid-file=${SB_DIR}/${IACT_CAT_PIDFILE[mysql]}
-log-error=${SB_DIR}/logs/mariadbd.log
+datadir=$(svc::ini_quote "${SB_DIR}/data")
+socket=$(svc::ini_quote "${SB_DIR}/${IACT_CAT_SOCKET[mysql]}")
+pid-file=$(svc::ini_quote "${SB_DIR}/${IACT_CAT_PIDFILE[mysql]}")
+log-error=$(svc::ini_quote "${SB_DIR}/logs/mariadbd.log")
 port=${SB_PORT}
 "
   if ((SB_TCP)); then text+="bind-address=127.0.0.1"$'\n'; else text+="skip-networking"$'\n'; fi
@@ -473,16 +502,17 @@ svc::redis_maxmemory() {
 svc::redis_write_config() {
   local file="$1" i text port=0
   ((SB_TCP)) && port="${SB_PORT}"
+  svc::own_log "${SB_DIR}/logs/redis.log"
   text="# Written by iact for sandbox ${SB_NAME}; holds the password (mode 0600).
 bind 127.0.0.1
 port ${port}
 protected-mode yes
-unixsocket ${SB_DIR}/${IACT_CAT_SOCKET[redis]}
+unixsocket $(svc::redis_quote "${SB_DIR}/${IACT_CAT_SOCKET[redis]}")
 unixsocketperm 700
-dir ${SB_DIR}/data
+dir $(svc::redis_quote "${SB_DIR}/data")
 dbfilename dump.rdb
-pidfile ${SB_DIR}/${IACT_CAT_PIDFILE[redis]}
-logfile ${SB_DIR}/logs/redis.log
+pidfile $(svc::redis_quote "${SB_DIR}/${IACT_CAT_PIDFILE[redis]}")
+logfile $(svc::redis_quote "${SB_DIR}/logs/redis.log")
 daemonize no
 save 3600 1 300 100 60 10000
 appendonly no
@@ -500,18 +530,33 @@ maxmemory-policy noeviction
   svc::_write_owned "${file}" "${text}"
 }
 
-# Atomic 0600 write, owned by the service user (it must read its own config). The file is made
-# new (mktemp: O_EXCL) and renamed over DEST: a symlink the service user planted there is replaced,
-# never followed (docs/driver-protocol.md "Service identity").
+# A 0600 file the service reads (its config), written without following anything planted at
+# DEST: made new (mktemp: O_EXCL) in the sandbox directory, which is root's, so no one can swap it
+# for a link before it is written; chowned there; then renamed over DEST (a rename replaces a
+# link, never writes through it; data/ is the service's) (docs/driver-protocol.md "Service identity").
 svc::_write_owned() {
   local dest="$1" content="$2" tmp
-  tmp="$(mktemp "${dest%/*}/.iact-write.XXXXXX")"
+  tmp="$(mktemp "${SB_DIR}/.iact-write.XXXXXX")"
   printf '%s' "${content}" >"${tmp}"
   if ((EUID == 0)); then
     svc::owner
     chown "${REPLY}" "${tmp}"
   fi
-  mv -fT -- "${tmp}" "${dest}"
+  mv -fT -- "${tmp}" "${dest}" || {
+    rm -f -- "${tmp}"
+    iact::die 1 "could not write ${dest}" "check that it is not a directory; iact replaces the file there" io
+  }
+}
+
+# The log file a server opens itself, in root's logs/ (lightweight): made beforehand, the service's (0600).
+svc::own_log() {
+  local file="$1"
+  ((EUID == 0)) && [[ "${SB_OS_USER}" != root ]] || return 0
+  # A driver with its own layout (drv::own_dirs) gives logs/ to the service.
+  declare -F drv::own_dirs >/dev/null && return 0
+  [[ -f "${file}" && ! -L "${file}" ]] || { rm -f -- "${file}" && : >"${file}"; }
+  svc::owner
+  chown -h "${REPLY}" "${file}"
 }
 
 # --- processes -----------------------------------------------------------------------------
@@ -558,11 +603,17 @@ svc::redis_ready() {
 
 # --- administration through the socket -----------------------------------------------------
 
+# libpq splits a host at commas, which a sandbox path may hold: the socket directory is reached as
+# the client's working directory (/proc/self/cwd), a path without one.
+svc::pg_socket_client() {
+  (cd "${SB_DIR}/run" && svc::as_service "$@")
+}
+
 svc::psql_admin() {
   svc::pg_client psql
   IACT_PW="${SB_PASSWORD}" IACT_DB="${SB_DB}" IACT_USER="${SB_USER}" IACT_ADMIN="${SB_ADMIN:-0}" \
-    svc::as_service "${REPLY}" -X -q -v ON_ERROR_STOP=1 \
-    -h "${SB_DIR}/run" -p "${SB_PORT}" -U postgres -d postgres
+    svc::pg_socket_client "${REPLY}" -X -q -v ON_ERROR_STOP=1 \
+    -h /proc/self/cwd -p "${SB_PORT}" -U postgres -d postgres
 }
 
 svc::mysql_admin() {
@@ -822,7 +873,7 @@ svc::postgres_backup() {
     iact::die 1 "no pg_dump of PostgreSQL ${server} or newer to back up ${SB_NAME} (found ${REPLY})" \
       "apt-get install -y postgresql-client-${server} (from the PostgreSQL apt repository), or pass --no-backup" missing-binary
   fi
-  svc::as_service "${REPLY}" -h "${SB_DIR}/run" -p "${SB_PORT}" -U postgres -d "${SB_DB}" --no-owner >"$1"
+  svc::pg_socket_client "${REPLY}" -h /proc/self/cwd -p "${SB_PORT}" -U postgres -d "${SB_DB}" --no-owner >"$1"
 }
 
 svc::mysql_backup() {

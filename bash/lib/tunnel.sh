@@ -7,7 +7,7 @@
 [[ -n "${IACT_TUNNEL_SH:-}" ]] && return 0
 IACT_TUNNEL_SH=1
 
-# ssh's argv (NUL-separated) from sandbox.json: the fixed options first, since ssh keeps the first
+# ssh's argv (NUL-separated) from the tunnel's spec: the fixed options first, since ssh keeps the first
 # value it reads for an option and a manifest setting must not weaken them; paths relative to the
 # project root (the cwd here) made absolute, ~ left to ssh.
 # shellcheck disable=SC2016 # jq program: $vars are jq's
@@ -32,10 +32,20 @@ svc::tunnel_check_binaries() {
   SVC_SERVER_BIN="$(command -v ssh 2>/dev/null)" || iact::die 1 "ssh is not installed" "${2:-apt-get install -y openssh-client}" missing-binary
 }
 
+# REPLY = the tunnel's fields (ssh, remote, checks, database, user): the spec being applied (create
+# and update ingest it; sandbox.json is written only once a login through the tunnel works,
+# docs/driver-protocol.md "Create"), else the recorded sandbox.json (start, status).
+svc::tunnel_spec() {
+  REPLY="${SB_OBSERVED_JSON:-}"
+  [[ -n "${REPLY}" ]] && return 0
+  { IFS= read -r -d '' REPLY <"${SB_DIR}/sandbox.json"; } 2>/dev/null || true
+  [[ -n "${REPLY}" ]]
+}
+
 svc::tunnel_write_config() {
   local file="$1"
-  [[ -r "${SB_DIR}/sandbox.json" ]] || iact::die 1 "sandbox '${SB_NAME}' has no sandbox.json to read its tunnel from" "create it again" io
-  jq -j --arg root "${PWD}" --arg port "${SB_PORT}" "${SVC_TUNNEL_ARGS_JQ}" "${SB_DIR}/sandbox.json" >"${file}" ||
+  svc::tunnel_spec || iact::die 1 "sandbox '${SB_NAME}' has no spec to read its tunnel from" "create it again" io
+  jq -j --arg root "${PWD}" --arg port "${SB_PORT}" "${SVC_TUNNEL_ARGS_JQ}" <<<"${REPLY}" >"${file}" ||
     iact::die 2 "sandbox '${SB_NAME}' is a tunnel without ssh.host, ssh.knownHosts or remote" "add them to the manifest (docs/tunnels.md)" usage
 }
 
@@ -65,7 +75,8 @@ svc::tunnel_launched() {
 # PGPASSWORD, MYSQL_PWD, or AUTH over /dev/tcp); tcp: the local end accepts.
 svc::tunnel_login_works() {
   local fields='' checks db user bin out
-  fields="$(jq -r '[.checks // "tcp", .database // "", .user // ""] | join("\u001f")' "${SB_DIR}/sandbox.json" 2>/dev/null)" || return 1
+  svc::tunnel_spec || return 1
+  fields="$(jq -r '[.checks // "tcp", .database // "", .user // ""] | join("\u001f")' <<<"${REPLY}" 2>/dev/null)" || return 1
   IFS=$'\x1f' read -r checks db user <<<"${fields}"
   case "${checks}" in
     postgres)

@@ -171,8 +171,9 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
         case 'backup': {
           if (!options.backupDir) break; // --no-backup
           const file = backupPath(options.backupDir, change.name, change.service, now());
-          await (await writerFor('observed')).backup(ctx, change.name, file);
-          backupFile = file;
+          // false: the sandbox's create never finished, so it holds no data and no backup was written.
+          const written = await (await writerFor('observed')).backup(ctx, change.name, file);
+          backupFile = written === false ? undefined : file;
           break;
         }
         case 'delete':

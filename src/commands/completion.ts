@@ -1,12 +1,13 @@
 // iact completion bash|zsh|fish, and the hidden `iact __complete` each Tab calls. The scripts are
 // thin: the candidates come from the commander program itself (commands, flags, choices) and, for
 // environments and sandboxes, from environments/*.yaml parsed without interpolation (docs/operators.md).
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Command, Option } from 'commander';
 import { detectEnvironmentIn } from '../io/detect.js';
-import { listEnvironments } from '../io/load.js';
-import { parseYaml } from '../manifest/yaml.js';
+import { readProjectText } from '../io/files.js';
+import { listEnvironments, sandboxRootSetting } from '../io/load.js';
+import { MAX_MANIFEST_BYTES, parseYaml } from '../manifest/yaml.js';
 import { findProjectRoot, projectPaths } from '../project.js';
 import type { CommandIO } from './io.js';
 
@@ -86,16 +87,18 @@ function sandboxNamesOf(text: string, file: string): string[] {
 async function sandboxesOf(root: string, environment: string, env: NodeJS.ProcessEnv): Promise<string[]> {
   const names = new Set<string>();
   for (const ext of ['yaml', 'yml']) {
-    let text: string;
+    let text: string | undefined;
     try {
-      text = readFileSync(path.join(root, 'environments', `${environment}.${ext}`), 'utf8');
+      // A FIFO or a huge file in environments/ must not hang the shell's completion (docs/manifest.md "Files").
+      text = readProjectText(path.join(root, 'environments', `${environment}.${ext}`), `environments/${environment}.${ext}`, MAX_MANIFEST_BYTES, 'manifests');
     } catch {
       continue;
     }
+    if (text === undefined) continue;
     for (const n of sandboxNamesOf(text, `${environment}.${ext}`)) names.add(n);
   }
   try {
-    for (const n of readdirSync(path.join(projectPaths(root, env).sandboxes, environment))) if (!n.startsWith('.')) names.add(n);
+    for (const n of readdirSync(path.join(projectPaths(root, env, sandboxRootSetting(root, environment, env)).sandboxes, environment))) if (!n.startsWith('.')) names.add(n);
   } catch {
     // no sandbox on this machine yet
   }

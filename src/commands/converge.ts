@@ -291,7 +291,7 @@ export async function converge(selected: Selected, environment: string, io: Comm
       }
     };
     const results = await executePlan(plan, {
-      ctx: driverContext(selected, environment, undefined),
+      ctx: { ...driverContext(selected, environment, undefined), onWarning: (line) => io.stderr(`${redact(line, secrets)}\n`) },
       parallelism: options.parallelism,
       lookup: lookupDriver,
       specs,

@@ -42,7 +42,7 @@ export async function findSandbox(opts: Record<string, unknown>, io: CommandIO, 
   if (!SANDBOX_NAME.test(name)) {
     throw new DiagnosticError(diag(`'${name}' is not a sandbox name`, { fix: "sandbox names are lowercase letters, digits and '-', starting with a letter; `iact status` lists them" }));
   }
-  const envDir = path.join(selected.paths.sandboxes, environment);
+  const envDir = path.join(selected.sandboxesFor?.(environment) ?? selected.paths.sandboxes, environment);
   const dir = path.join(envDir, name);
   let spec: { driver?: unknown; service?: unknown; tls?: unknown };
   try {

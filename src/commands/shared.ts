@@ -6,7 +6,7 @@ import { DiagnosticError, diag, formatDiagnostics, hasErrors } from '../diagnost
 import type { DriverContext, DriverWriter, SandboxStatus } from '../drivers/types.js';
 import { describeDetected } from '../manifest/detect.js';
 import { detectEnvironmentIn } from '../io/detect.js';
-import { duplicateManifest, invalidEnvironmentName, listEnvironments, loadEnvironment, manifestFile, projectSalt, unknownEnvironment } from '../io/load.js';
+import { duplicateManifest, invalidEnvironmentName, listEnvironments, loadEnvironment, manifestFile, projectSalt, sandboxRootSetting, unknownEnvironment } from '../io/load.js';
 import { PORT_CHOSEN_AT_APPLY, type DriverName, type ResolvedEnvironment, type SandboxSpec } from '../model/types.js';
 import { readApplied } from '../apply/applied.js';
 import { beginObservation, type Observation } from '../io/observe.js';
@@ -18,7 +18,10 @@ import type { CommandIO } from './io.js';
 
 export interface Selected {
   root: string;
+  /** Paths of the first environment selected (its sandbox root may come from its .env files). */
   paths: ProjectPaths;
+  /** The sandbox root of each environment (IACT_SANDBOX_ROOT from the environment or its .env files). */
+  sandboxesFor?: (environment: string) => string;
   environments: string[];
   /** "staging, from ENVIRONMENT in .env" when the environment was detected, for messages. */
   detectedFrom?: string;
@@ -28,11 +31,12 @@ export interface Selected {
 export function selectEnvironments(opts: { dir?: unknown; env?: unknown; all?: unknown }, io: CommandIO): Selected {
   checkEnvironmentFlags(opts);
   const root = findProjectRoot(io.cwd, typeof opts.dir === 'string' ? opts.dir : undefined);
-  const paths = projectPaths(root, io.env);
+  // The CLI and the driver scripts read IACT_SANDBOX_ROOT from the same places (docs/manifest.md "Files").
+  const sandboxesFor = (environment: string) => checkedSandboxes(projectPaths(root, io.env, sandboxRootSetting(root, environment, io.env))).sandboxes;
   if (opts.all) {
     const environments = listEnvironments(root);
     if (environments.length === 0) throw new DiagnosticError(unknownEnvironment(root, 'development'));
-    return { root, paths, environments };
+    return { root, paths: checkedSandboxes(projectPaths(root, io.env, sandboxRootSetting(root, environments[0]!, io.env))), environments, sandboxesFor };
   }
   const flag = typeof opts.env === 'string' ? opts.env : Array.isArray(opts.env) ? (opts.env[0] as string | undefined) : undefined;
   const detected = detectEnvironmentIn(root, { flag, env: io.env });
@@ -40,7 +44,24 @@ export function selectEnvironments(opts: { dir?: unknown; env?: unknown; all?: u
   const problem = invalidEnvironmentName(root, detected.name, detected.source) ?? duplicateManifest(root, detected.name);
   if (problem) throw new DiagnosticError(problem);
   if (!manifestFile(root, detected.name)) throw new DiagnosticError(unknownEnvironment(root, detected.name, detected.source));
-  return { root, paths, environments: [detected.name], detectedFrom: describeDetected(detected) };
+  const paths = checkedSandboxes(projectPaths(root, io.env, sandboxRootSetting(root, detected.name, io.env)));
+  return { root, paths, environments: [detected.name], detectedFrom: describeDetected(detected), sandboxesFor };
+}
+
+/**
+ * Config files quote blanks and quotes in paths, but a control character (a line break) would end a
+ * line early: such a sandbox root is refused before anything is written (docs/driver-protocol.md "Sandbox directories").
+ */
+function checkedSandboxes(paths: ProjectPaths): ProjectPaths {
+  if (/[\u0000-\u001f\u007f]/.test(paths.sandboxes)) {
+    throw new DiagnosticError(
+      diag(`the sandbox root ${JSON.stringify(paths.sandboxes)} contains a control character (a line break?)`, {
+        code: 'paths.control',
+        fix: 'move the project, or set IACT_SANDBOX_ROOT to a path without one',
+      }),
+    );
+  }
+  return paths;
 }
 
 /** The resolved manifest; errors throw, warnings go to `warn` (stderr) so stdout stays the result. */
@@ -61,7 +82,7 @@ export async function loadResolved(
 }
 
 export function driverContext(selected: Selected, environment: string, signal?: AbortSignal): DriverContext {
-  return { root: selected.root, sandboxRoot: selected.paths.sandboxes, environment, signal };
+  return { root: selected.root, sandboxRoot: selected.sandboxesFor?.(environment) ?? selected.paths.sandboxes, environment, signal };
 }
 
 export async function lookupDriver(name: DriverName): Promise<DriverWriter> {

@@ -212,9 +212,12 @@ export class BashDriver implements DriverWriter, SnapshotDriver {
     await this.run(ctx, ['destroy', name, '--yes']);
   }
 
-  async backup(ctx: DriverContext, name: string, outFile: string): Promise<void> {
+  async backup(ctx: DriverContext, name: string, outFile: string): Promise<void | false> {
     checkName(name);
-    await this.run(ctx, ['backup', name, '--out', path.resolve(ctx.root, outFile)]);
+    const out = path.resolve(ctx.root, outFile);
+    await this.run(ctx, ['backup', name, '--out', out]);
+    // The script writes no file for a sandbox whose create never finished (docs/driver-protocol.md "Verbs").
+    return (await access(out).then(() => true, () => false)) ? undefined : false;
   }
 
   async snapshot(ctx: DriverContext, name: string, snapshot?: string): Promise<SnapshotRecord> {
@@ -256,11 +259,20 @@ export class BashDriver implements DriverWriter, SnapshotDriver {
       env: { IACT_SANDBOX_ROOT: ctx.sandboxRoot, IACT_DRIVER_ERRORS: 'json' },
       ...(input === undefined ? { stdin: 'ignore' as const } : { input }),
       reject: false,
+      // Its own process group: Ctrl-C on a terminal signals iact's group, and iact lets the actions
+      // already running finish (docs/commands.md "apply"); a driver killed mid-create leaves it half-made.
+      detached: true,
       timeout: driverTimeoutMs(),
       ...(ctx.signal ? { cancelSignal: ctx.signal } : {}),
       maxBuffer: MAX_OUTPUT_BYTES,
     });
-    if (result.exitCode === 0 && !result.failed) return { stdout: result.stdout, command };
+    if (result.exitCode === 0 && !result.failed) {
+      // What a script warns about while succeeding (a forged pidfile, a sandbox directory taken back) reaches the user.
+      if (ctx.onWarning) {
+        for (const line of String(result.stderr ?? '').split('\n')) if (line.startsWith('warning: ')) ctx.onWarning(redact(line, secrets));
+      }
+      return { stdout: result.stdout, command };
+    }
     throw failure(command, secrets, {
       exitCode: result.exitCode,
       signal: result.signal,

@@ -78,6 +78,8 @@ export interface SandboxStatus {
   login?: boolean;
   /** Version of the service that made the data on disk (PostgreSQL's PG_VERSION), when the driver can tell. */
   version?: string;
+  /** True when an applied sandbox's data directory is gone: drift the plan repairs with a replace. */
+  data_missing?: true;
 }
 
 export interface DriverAvailability {
@@ -91,6 +93,8 @@ export interface DriverContext {
   sandboxRoot: string; // absolute $IACT_SANDBOX_ROOT
   environment: string;
   signal?: AbortSignal;
+  /** Receives the `warning:` lines of a driver call that succeeded (secrets redacted). */
+  onWarning?: (line: string) => void;
 }
 
 export interface DriverReader {
@@ -114,7 +118,8 @@ export interface DriverWriter extends DriverReader {
   /** Succeeds when the sandbox is already gone. */
   destroy(ctx: DriverContext, name: string): Promise<void>;
   /** Dump the sandbox's data to `outFile` (pg_dump, mariadb-dump, RDB copy); no-op file for `none`. */
-  backup(ctx: DriverContext, name: string, outFile: string): Promise<void>;
+  /** false: nothing to back up (its create never finished), and no file was written. */
+  backup(ctx: DriverContext, name: string, outFile: string): Promise<void | false>;
   /**
    * Optional: throws what `create` would fail with here (binaries, version, image, a port in use)
    * and changes nothing. portIsOurs: the port belongs to the sandbox being replaced.

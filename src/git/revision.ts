@@ -1,11 +1,13 @@
 // I/O edge for `iact diff`: read manifests and .env.example from a git revision (`git show`,
 // `git ls-tree`) or from the working tree, without a checkout. Nothing here interprets them.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { DiagnosticError, diag } from '../diagnostics.js';
 import type { ManifestSet } from '../diff/types.js';
+import { MAX_DOTENV_BYTES } from '../manifest/dotenv.js';
 import { MAX_MANIFEST_BYTES, tooLargeDiagnostic } from '../manifest/yaml.js';
+import { readProjectText } from '../io/files.js';
 
 /** The manifests and .env.example of one side of a diff. */
 export type Snapshot = ManifestSet;
@@ -117,13 +119,13 @@ export function readWorkingTree(root: string): Snapshot {
     const environment = match[1]!;
     if (manifests.has(environment) && match[2] === 'yml') continue;
     const file = `environments/${name}`;
-    const text = readFileSync(path.join(root, file), 'utf8');
-    if (text.length > MAX_MANIFEST_BYTES) throw new DiagnosticError(tooLargeDiagnostic(file, text.length));
-    manifests.set(environment, { file, text });
+    // Regular files only, size-capped before reading (docs/manifest.md "Files").
+    const text = readProjectText(path.join(root, file), file, MAX_MANIFEST_BYTES, 'manifests');
+    if (text !== undefined) manifests.set(environment, { file, text });
   }
   let envExample: string | undefined;
   try {
-    envExample = readFileSync(path.join(root, '.env.example'), 'utf8');
+    envExample = readProjectText(path.join(root, '.env.example'), '.env.example', MAX_DOTENV_BYTES, '.env files');
   } catch {
     envExample = undefined;
   }

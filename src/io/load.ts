@@ -1,9 +1,10 @@
 // I/O edge of manifest loading: find the file, read it and the .env files, hand both to the pure resolver.
-import { linkSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { lintDotenv, parseDotenv } from '../manifest/dotenv.js';
-import { diag, hasErrors, type Diagnostic } from '../diagnostics.js';
+import { lintDotenv, MAX_DOTENV_BYTES, parseDotenv } from '../manifest/dotenv.js';
+import { readProjectText } from './files.js';
+import { DiagnosticError, diag, hasErrors, type Diagnostic } from '../diagnostics.js';
 import { projectPaths } from '../project.js';
 import { resolveInitFiles } from './init-files.js';
 import { withKept } from './kept.js';
@@ -49,7 +50,9 @@ export function manifestFile(root: string, environment: string): string | undefi
   for (const ext of ['yaml', 'yml']) {
     const rel = `environments/${environment}.${ext}`;
     try {
-      if (statSync(path.join(root, rel)).isFile()) return rel;
+      // Any entry of that name: what is not a regular file gets its diagnostic when read.
+      lstatSync(path.join(root, rel));
+      return rel;
     } catch {
       // not this extension
     }
@@ -57,17 +60,13 @@ export function manifestFile(root: string, environment: string): string | undefi
   return undefined;
 }
 
-function readDotenvText(file: string): string | undefined {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
+/** A .env file's text (undefined when absent); a FIFO, a directory or more than 1 MB is a DiagnosticError. */
+export function readDotenvText(root: string, rel: string): string | undefined {
+  return readProjectText(path.join(root, rel), rel, MAX_DOTENV_BYTES, '.env files');
 }
 
-function readDotenvFile(file: string): Record<string, string> {
-  const text = readDotenvText(file);
+function readDotenvFile(root: string, rel: string): Record<string, string> {
+  const text = readDotenvText(root, rel);
   return text === undefined ? {} : parseDotenv(text);
 }
 
@@ -77,7 +76,7 @@ function readDotenvFile(file: string): Record<string, string> {
  */
 export function readVariables(root: string, environment: string, env: NodeJS.ProcessEnv, diagnostics?: Diagnostic[]): Record<string, string | undefined> {
   const read = (rel: string): Record<string, string> => {
-    const text = readDotenvText(path.join(root, rel));
+    const text = readDotenvText(root, rel);
     if (text === undefined) return {};
     diagnostics?.push(...lintDotenv(text, rel));
     return parseDotenv(text);
@@ -86,6 +85,18 @@ export function readVariables(root: string, environment: string, env: NodeJS.Pro
   const out: Record<string, string | undefined> = { ...fromFiles };
   for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v;
   return out;
+}
+
+/**
+ * Where sandboxes live, as the drivers' bash decides it (bash/lib/sandbox.sh sb::locate):
+ * IACT_SANDBOX_ROOT, then WASI_SANDBOX_DIR, each from the process environment, then
+ * .env.<environment>, then .env; an empty value counts as unset. Undefined: the default.
+ */
+export function sandboxRootSetting(root: string, environment: string, env: NodeJS.ProcessEnv): string | undefined {
+  const base = readDotenvFile(root, '.env');
+  const specific = ENVIRONMENT_NAME.test(environment) ? readDotenvFile(root, `.env.${environment}`) : {};
+  const pick = (key: string): string | undefined => env[key] || specific[key] || base[key] || undefined;
+  return pick('IACT_SANDBOX_ROOT') ?? pick('WASI_SANDBOX_DIR');
 }
 
 export function unknownEnvironment(root: string, environment: string, source?: string): Diagnostic {
@@ -150,10 +161,17 @@ export async function loadEnvironment(opts: LoadOptions): Promise<LoadResult> {
   if (duplicate) return { diagnostics: [duplicate] };
   const file = manifestFile(root, environment);
   if (!file) return { diagnostics: [unknownEnvironment(root, environment)] };
-  const absolute = path.join(root, file);
-  const size = statSync(absolute).size;
-  if (size > MAX_MANIFEST_BYTES) return { file, diagnostics: [tooLargeDiagnostic(file, size)] };
-  const text = readFileSync(absolute, 'utf8');
+  let text: string | undefined;
+  try {
+    text = readProjectText(path.join(root, file), file, MAX_MANIFEST_BYTES, 'manifests');
+  } catch (error) {
+    if (error instanceof DiagnosticError) {
+      const tooLarge = error.diagnostics.some((d) => d.code === 'file.too-large');
+      return { file, diagnostics: tooLarge ? [tooLargeDiagnostic(file, statSync(path.join(root, file)).size)] : error.diagnostics };
+    }
+    throw error;
+  }
+  if (text === undefined) return { diagnostics: [unknownEnvironment(root, environment)] };
 
   const dotenvDiagnostics: Diagnostic[] = [];
   const variables = readVariables(root, environment, opts.env ?? process.env, dotenvDiagnostics);
@@ -168,12 +186,14 @@ export async function loadEnvironment(opts: LoadOptions): Promise<LoadResult> {
     salt: opts.salt,
   });
   const diagnostics = [...dotenvDiagnostics, ...result.diagnostics];
+  // Where the drivers keep this environment's sandboxes (IACT_SANDBOX_ROOT may come from its .env files).
+  const sandboxes = () => projectPaths(root, opts.env ?? process.env, sandboxRootSetting(root, environment, opts.env ?? process.env)).sandboxes;
   if (result.resolved && !hasErrors(result.diagnostics)) {
     // What the manifest leaves to the machine: init files as they are now, the port and password kept at the first apply.
     diagnostics.push(...(await resolveInitFiles(result.resolved)));
-    await withKept(projectPaths(root, opts.env ?? process.env).sandboxes, result.resolved);
+    await withKept(sandboxes(), result.resolved);
   }
-  withSandboxCa(result.resolved, projectPaths(root, opts.env ?? process.env).sandboxes);
+  withSandboxCa(result.resolved, sandboxes());
   return { ...result, diagnostics, file };
 }
 
@@ -212,5 +232,5 @@ export function projectSalt(root: string): string {
 
 /** .env.example of the project root, parsed ({} when absent). */
 export function readEnvExample(root: string): Record<string, string> {
-  return readDotenvFile(path.join(root, '.env.example'));
+  return readDotenvFile(root, '.env.example');
 }

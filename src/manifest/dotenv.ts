@@ -6,6 +6,9 @@ import { diag, type Diagnostic } from '../diagnostics.js';
 
 type Parse = (text: string) => Record<string, string>;
 
+/** .env files are read whole by every plan (and by each bash driver call): at most this many bytes (docs/manifest.md "Files"; bash/lib/common.sh holds the same number). */
+export const MAX_DOTENV_BYTES = 1024 * 1024;
+
 let parser: Parse | undefined;
 
 export function parseDotenv(text: string): Record<string, string> {

@@ -70,6 +70,20 @@ export function resolveManifest(input: ResolveInput): ResolveResult {
       ],
     };
   }
+  // A file that shares no field with a manifest (a link to /etc/shadow, a stray file): one diagnostic
+  // that quotes none of it, since its keys may be anyone's secrets (docs/manifest.md "Files").
+  const known = Object.keys((rootSchema()?.properties as Record<string, unknown> | undefined) ?? {});
+  if (!Object.keys(parsed.data).some((k) => known.includes(k))) {
+    return {
+      diagnostics: [
+        diag('this is not an iact manifest: none of its top-level keys is a manifest field (its content is not shown)', {
+          location: top,
+          code: 'schema.type',
+          fix: `a manifest starts with apiVersion: iact/v1 and environment:; start from \`iact init\` or the example in docs/manifest.md`,
+        }),
+      ],
+    };
+  }
   const origins = parsed.origins;
   const diagnostics: Diagnostic[] = [];
 

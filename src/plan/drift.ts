@@ -10,6 +10,7 @@ const SENTENCES: Record<DriftKind, (detail: string | undefined) => string> = {
   'directory-missing': () => 'the sandbox directory is gone although an earlier apply created it',
   'login-failed': () => "the server refuses the manifest's password (a login with it fails)",
   'other-driver': (driver) => `half-made under the ${driver ?? 'another'} driver (its create never finished, or sandbox.json is unreadable)`,
+  'data-missing': () => 'its data directory is gone (deleted under it); only a new one can be made',
 };
 
 export function driftSentence(drift: Drift): string {

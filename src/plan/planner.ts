@@ -274,6 +274,21 @@ function planSandbox(
     };
   }
 
+  if (status.data_missing && spec.driver === status.driver) {
+    // Nothing is left to back up, and neither start nor update can bring data back: a new sandbox.
+    const drift: Drift[] = [{ kind: 'data-missing' }];
+    return {
+      ...base,
+      action: 'replace',
+      impact: 'data-loss',
+      reasons: [`${driftSentence(drift[0]!)}; replace makes a new, empty one (drift)`],
+      steps: ['preflight', 'delete', 'create'],
+      before: display(comparable(status.spec), desired.secretFields),
+      fields: [],
+      drift,
+      requiresAllowDestroy: spec.protect || Boolean(status.spec.protect) || isProduction,
+    };
+  }
   const before = comparable(status.spec);
   let compared = after;
   // A generated password not read back (a model built in code): the driver keeps the one it has.

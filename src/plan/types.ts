@@ -33,7 +33,7 @@ export function isDriverStep(step: Step): step is DriverStep {
  * Closed set of drift (docs/plan-json.md, "Drift kinds"): what the machine shows that neither the
  * last applied spec nor the manifest explain. Renderers turn a kind into a sentence (plan/drift.ts).
  */
-export const DRIFT_KINDS = ['stopped', 'unhealthy', 'half-made', 'spec-edited', 'directory-missing', 'other-driver', 'login-failed'] as const;
+export const DRIFT_KINDS = ['stopped', 'unhealthy', 'half-made', 'spec-edited', 'directory-missing', 'other-driver', 'login-failed', 'data-missing'] as const;
 export type DriftKind = (typeof DRIFT_KINDS)[number];
 
 export interface Drift {

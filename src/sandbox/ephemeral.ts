@@ -236,7 +236,7 @@ export async function createEphemeral(request: EphemeralSpec, options: Ephemeral
       // Only once the driver is done: a kept owner record lets the next run reap what is left.
       await rm(path.join(root, RUN_ENVIRONMENT, name), { recursive: true, force: true }).catch(() => undefined);
       await unlink(ownerFile).catch(() => undefined);
-      supervisor.done();
+      await supervisor.done();
     })());
   const watch = (pid: number) => supervisor.watch(pid);
 
@@ -291,7 +291,7 @@ export async function createEphemeral(request: EphemeralSpec, options: Ephemeral
  * die without saying `done` (SIGKILL included), it stops the watched processes and destroys the
  * sandbox, so neither outlives iact (docs/commands.md "iact run"). DESTROY: script, name, root, environment.
  */
-function superviseSandbox(ownerFile: string, dir: string, destroy: string[]): { watch(pid: number): void; done(): void } {
+function superviseSandbox(ownerFile: string, dir: string, destroy: string[]): { watch(pid: number): void; done(): Promise<void> } {
   let child: ChildProcess | undefined;
   try {
     child = spawn('bash', [path.join(packageDir(), 'bash', 'run-watchdog.sh'), ownerFile, dir, ...destroy], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
@@ -308,10 +308,16 @@ function superviseSandbox(ownerFile: string, dir: string, destroy: string[]): { 
   };
   return {
     watch: (pid) => send(`pid ${pid}`),
-    done: () => {
-      send('done');
-      child?.stdin?.end();
-    },
+    // Resolves once the watchdog has exited, so no process of this sandbox outlives destroy().
+    done: () =>
+      new Promise<void>((resolve) => {
+        const watchdog = child;
+        if (!watchdog || watchdog.exitCode !== null || watchdog.signalCode !== null) return resolve();
+        watchdog.once('close', () => resolve());
+        watchdog.ref();
+        send('done');
+        watchdog.stdin?.end();
+      }),
   };
 }
 

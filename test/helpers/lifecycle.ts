@@ -65,8 +65,12 @@ export function lifecycleSuite(driverName: DriverName, services: ServiceKind[] =
         if (service === 'postgres') expect(status?.version).toBe(readFileSync(path.join(dir, 'data', 'PG_VERSION'), 'utf8').trim());
         expect(JSON.stringify(status)).not.toContain(TRICKY_PASSWORD);
 
-        // namespace: root's directory, which the sandbox's own uid (its group) may only traverse (docs/namespace-sandbox.md).
-        expect(mode(dir)).toBe(driverName === 'namespace' && service !== 'none' ? 0o710 : 0o700);
+        // As root, a service sandbox's directory is root's: lightweight lets the service user traverse it to
+        // data/ and run/ (docs/driver-protocol.md "Sandbox directories"); namespace lets only the sandbox's own
+        // uid, its group, traverse it (docs/namespace-sandbox.md).
+        const asService = process.getuid?.() === 0 && service !== 'none';
+        expect(mode(dir)).toBe(asService && driverName === 'lightweight' ? 0o711 : asService && driverName === 'namespace' ? 0o710 : 0o700);
+        expect(statSync(dir).uid).toBe(process.getuid?.());
         expect(mode(path.join(dir, 'sandbox.json'))).toBe(0o600);
         expect(readFileSync(path.join(dir, 'sandbox.json'), 'utf8')).not.toContain('S3cr');
         expect(existsSync(path.join(dir, 'bin', 'activate'))).toBe(true);
