@@ -10,37 +10,28 @@
 //   snapshot     iact snapshot of a 1 GB postgres sandbox                  target <= 1 s (copy-on-write)
 //   branch       a sandbox created from that snapshot (driver create --from), and iact run --from it
 // Usage: node bench/data.mjs [--runs N] [--size-mb MB] [--skip-big] [--json FILE]   (npm run build first)
-import { spawn, spawnSync } from "node:child_process";
-import {
-	chmodSync,
-	cpSync,
-	existsSync,
-	mkdirSync,
-	mkdtempSync,
-	readFileSync,
-	rmSync,
-	writeFileSync,
-} from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const cli = path.join(repo, "dist", "cli.js");
-const driver = path.join(repo, "bash", "lightweight_venv.sh");
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const cli = path.join(repo, 'dist', 'cli.js');
+const driver = path.join(repo, 'bash', 'lightweight_venv.sh');
 const args = process.argv.slice(2);
 const opt = (name, def) => {
-	const i = args.indexOf(name);
-	return i >= 0 ? args[i + 1] : def;
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : def;
 };
-const RUNS = Number(opt("--runs", "7"));
-const SIZE_MB = Number(opt("--size-mb", "1024"));
-const SKIP_BIG = args.includes("--skip-big");
-const JSON_OUT = opt("--json", undefined);
+const RUNS = Number(opt('--runs', '7'));
+const SIZE_MB = Number(opt('--size-mb', '1024'));
+const SKIP_BIG = args.includes('--skip-big');
+const JSON_OUT = opt('--json', undefined);
 if (!existsSync(cli)) {
-	console.error("error: dist/cli.js is missing\n  fix: npm run build");
-	process.exit(1);
+  console.error('error: dist/cli.js is missing\n  fix: npm run build');
+  process.exit(1);
 }
 
 const now = () => performance.now();
@@ -48,64 +39,51 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function freePort() {
-	return new Promise((resolve, reject) => {
-		const s = createServer();
-		s.once("error", reject);
-		s.listen(0, "127.0.0.1", () => {
-			const { port } = s.address();
-			s.close(() => resolve(port));
-		});
-	});
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
 }
 
 function sh(file, argv, options = {}) {
-	const r = spawnSync(file, argv, { encoding: "utf8", ...options });
-	if (r.status !== 0)
-		throw new Error(
-			`${file} ${argv.join(" ")} failed (${r.status}):\n${r.stderr}`,
-		);
-	return r.stdout;
+  const r = spawnSync(file, argv, { encoding: 'utf8', ...options });
+  if (r.status !== 0) throw new Error(`${file} ${argv.join(' ')} failed (${r.status}):\n${r.stderr}`);
+  return r.stdout;
 }
 
 /** Runs a command to its end; resolves to its wall time in ms (rejects on failure). */
 function timed(file, argv, options = {}) {
-	return new Promise((resolve, reject) => {
-		const t = now();
-		const child = spawn(file, argv, {
-			stdio: ["ignore", "ignore", "pipe"],
-			...options,
-		});
-		let err = "";
-		child.stderr.on("data", (d) => (err += d));
-		child.on("exit", (code) =>
-			code === 0
-				? resolve(now() - t)
-				: reject(
-						new Error(`${file} ${argv.join(" ")} exited ${code}:\n${err}`),
-					),
-		);
-	});
+  return new Promise((resolve, reject) => {
+    const t = now();
+    const child = spawn(file, argv, {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      ...options,
+    });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    child.on('exit', (code) => (code === 0 ? resolve(now() - t) : reject(new Error(`${file} ${argv.join(' ')} exited ${code}:\n${err}`))));
+  });
 }
 
-const project = mkdtempSync(path.join(tmpdir(), "iact-bench-data-"));
+const project = mkdtempSync(path.join(tmpdir(), 'iact-bench-data-'));
 // The floors spawn the servers as their users: they must reach the data directories.
 chmodSync(project, 0o755);
 // iact snapshot and iact run --from work in a project: one with no sandbox of its own in the manifest.
-mkdirSync(path.join(project, "environments"));
-writeFileSync(
-	path.join(project, "environments", "bench.yaml"),
-	"apiVersion: iact/v1\nenvironment: bench\nsandboxes: {}\n",
-);
-const sandboxRoot = path.join(project, ".iact", "sandboxes");
+mkdirSync(path.join(project, 'environments'));
+writeFileSync(path.join(project, 'environments', 'bench.yaml'), 'apiVersion: iact/v1\nenvironment: bench\nsandboxes: {}\n');
+const sandboxRoot = path.join(project, '.iact', 'sandboxes');
 const env = {
-	...process.env,
-	IACT_SANDBOX_ROOT: sandboxRoot,
-	IACT_ENV: "bench",
+  ...process.env,
+  IACT_SANDBOX_ROOT: sandboxRoot,
+  IACT_ENV: 'bench',
 };
 const results = [];
 const cleanups = [];
 
-<<<<<<< HEAD
 function report(figure, ms, floorMs, target, note = '') {
   const ratio = floorMs ? ms / floorMs : undefined;
   const pass = target.kind === 'ratio' ? ratio <= target.value : ms <= target.value;
@@ -114,119 +92,62 @@ function report(figure, ms, floorMs, target, note = '') {
     ms: Math.round(ms),
     floor_ms: floorMs ? Math.round(floorMs) : null,
     ratio: ratio ? Number(ratio.toFixed(2)) : null,
-    target: `${target.kind === 'ratio' ? `<= ${target.value}x floor` : `<= ${target.value} ms`}`,
+    target: `${target.kind === 'ratio' ? '<= ' + target.value + 'x floor' : '<= ' + target.value + ' ms'}`,
     pass,
     note,
   });
-=======
-function report(figure, ms, floorMs, target, note = "") {
-	const ratio = floorMs ? ms / floorMs : undefined;
-	const pass =
-		target.kind === "ratio" ? ratio <= target.value : ms <= target.value;
-	results.push({
-		figure,
-		ms: Math.round(ms),
-		floor_ms: floorMs ? Math.round(floorMs) : null,
-		ratio: ratio ? Number(ratio.toFixed(2)) : null,
-		target: `${target.kind === "ratio" ? "<= " + target.value + "x floor" : "<= " + target.value + " ms"}`,
-		pass,
-		note,
-	});
->>>>>>> i-data2
 }
 
 // --- floors: an existing cluster, started and stopped ---------------------------------------
 async function makeCluster(name, service) {
-	const port = await freePort();
-	sh(
-		"bash",
-		[driver, "create", name, service, String(port), "--env", "bench"],
-		{ cwd: project, env },
-	);
-	sh("bash", [driver, "stop", name, "--env", "bench"], { cwd: project, env });
-	cleanups.push(() =>
-		spawnSync("bash", [driver, "destroy", name, "--yes", "--env", "bench"], {
-			cwd: project,
-			env,
-		}),
-	);
-	return { dir: path.join(sandboxRoot, "bench", name), port };
+  const port = await freePort();
+  sh('bash', [driver, 'create', name, service, String(port), '--env', 'bench'], { cwd: project, env });
+  sh('bash', [driver, 'stop', name, '--env', 'bench'], { cwd: project, env });
+  cleanups.push(() =>
+    spawnSync('bash', [driver, 'destroy', name, '--yes', '--env', 'bench'], {
+      cwd: project,
+      env,
+    }),
+  );
+  return { dir: path.join(sandboxRoot, 'bench', name), port };
 }
 
 const asUser = (user, argv) =>
-<<<<<<< HEAD
   process.getuid?.() === 0 ? ['setpriv', [`--reuid=${user}`, `--regid=${user}`, '--init-groups', '--', ...argv]] : [argv[0], argv.slice(1)];
 const pgBin = sh('bash', ['-c', 'ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1']).trim();
-=======
-	process.getuid?.() === 0
-		? [
-				"setpriv",
-				[`--reuid=${user}`, `--regid=${user}`, "--init-groups", "--", ...argv],
-			]
-		: [argv[0], argv.slice(1)];
-const pgBin = sh("bash", [
-	"-c",
-	"ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1",
-]).trim();
->>>>>>> i-data2
 
 /** postgres -D DATA until its pidfile says ready, then SIGINT until it is gone. */
 async function pgStartStop(cluster) {
-	// The driver's stop left the data directory mounted (when it is a layer): the server finds it as start would.
-	const [file, argv] = asUser("postgres", [
-		`${pgBin}/postgres`,
-		"-D",
-		path.join(cluster.dir, "data"),
-	]);
-	const t0 = now();
-	const child = spawn(file, argv, { stdio: "ignore" });
-	const exited = new Promise((r) => child.on("exit", r));
-	const pidfile = path.join(cluster.dir, "data", "postmaster.pid");
-	for (;;) {
-		try {
-			if (readFileSync(pidfile, "utf8").split("\n")[7]?.startsWith("ready"))
-				break;
-		} catch {}
-		if (child.exitCode !== null)
-			throw new Error(
-				`postgres -D ${cluster.dir}/data exited with ${child.exitCode}`,
-			);
-		await sleep(2);
-	}
-	child.kill("SIGINT");
-	await exited;
-	return now() - t0;
+  // The driver's stop left the data directory mounted (when it is a layer): the server finds it as start would.
+  const [file, argv] = asUser('postgres', [`${pgBin}/postgres`, '-D', path.join(cluster.dir, 'data')]);
+  const t0 = now();
+  const child = spawn(file, argv, { stdio: 'ignore' });
+  const exited = new Promise((r) => child.on('exit', r));
+  const pidfile = path.join(cluster.dir, 'data', 'postmaster.pid');
+  for (;;) {
+    try {
+      if (readFileSync(pidfile, 'utf8').split('\n')[7]?.startsWith('ready')) break;
+    } catch {}
+    if (child.exitCode !== null) throw new Error(`postgres -D ${cluster.dir}/data exited with ${child.exitCode}`);
+    await sleep(2);
+  }
+  child.kill('SIGINT');
+  await exited;
+  return now() - t0;
 }
 
 async function pgCtlStartStop(cluster) {
-	const data = path.join(cluster.dir, "data");
-	const [f1, a1] = asUser("postgres", [
-		`${pgBin}/pg_ctl`,
-		"-D",
-		data,
-		"-w",
-		"-l",
-		path.join(cluster.dir, "logs", "pg_ctl.log"),
-		"start",
-	]);
-	const [f2, a2] = asUser("postgres", [
-		`${pgBin}/pg_ctl`,
-		"-D",
-		data,
-		"-w",
-		"-m",
-		"fast",
-		"stop",
-	]);
-	const t0 = now();
-	sh(f1, a1, { stdio: "ignore" });
-	sh(f2, a2, { stdio: "ignore" });
-	return now() - t0;
+  const data = path.join(cluster.dir, 'data');
+  const [f1, a1] = asUser('postgres', [`${pgBin}/pg_ctl`, '-D', data, '-w', '-l', path.join(cluster.dir, 'logs', 'pg_ctl.log'), 'start']);
+  const [f2, a2] = asUser('postgres', [`${pgBin}/pg_ctl`, '-D', data, '-w', '-m', 'fast', 'stop']);
+  const t0 = now();
+  sh(f1, a1, { stdio: 'ignore' });
+  sh(f2, a2, { stdio: 'ignore' });
+  return now() - t0;
 }
 
 /** redis-server CONFIG until PING answers on its socket, then SIGTERM until it is gone. */
 async function redisStartStop(cluster) {
-<<<<<<< HEAD
   const [file, argv] = asUser('redis', ['redis-server', path.join(cluster.dir, 'conf', 'redis.conf')]);
   const t0 = now();
   const child = spawn(file, argv, { stdio: 'ignore' });
@@ -235,7 +156,9 @@ async function redisStartStop(cluster) {
   for (;;) {
     if (
       existsSync(sock) &&
-      spawnSync('redis-cli', ['-s', sock, '--no-auth-warning', 'PING'], { encoding: 'utf8' }).stdout.includes('NOAUTH')
+      spawnSync('redis-cli', ['-s', sock, '--no-auth-warning', 'PING'], {
+        encoding: 'utf8',
+      }).stdout.includes('NOAUTH')
     )
       break;
     if (child.exitCode !== null) throw new Error(`redis-server of ${cluster.dir} exited with ${child.exitCode}`);
@@ -244,49 +167,28 @@ async function redisStartStop(cluster) {
   child.kill('SIGTERM');
   await exited;
   return now() - t0;
-=======
-	const [file, argv] = asUser("redis", [
-		"redis-server",
-		path.join(cluster.dir, "conf", "redis.conf"),
-	]);
-	const t0 = now();
-	const child = spawn(file, argv, { stdio: "ignore" });
-	const exited = new Promise((r) => child.on("exit", r));
-	const sock = path.join(cluster.dir, "run", "redis.sock");
-	for (;;) {
-		if (
-			existsSync(sock) &&
-			spawnSync("redis-cli", ["-s", sock, "--no-auth-warning", "PING"], {
-				encoding: "utf8",
-			}).stdout.includes("NOAUTH")
-		)
-			break;
-		if (child.exitCode !== null)
-			throw new Error(
-				`redis-server of ${cluster.dir} exited with ${child.exitCode}`,
-			);
-		await sleep(2);
-	}
-	child.kill("SIGTERM");
-	await exited;
-	return now() - t0;
->>>>>>> i-data2
 }
 
 const run = (argv, cwd = project) =>
-	timed("node", [cli, "run", ...argv, "--", "true"], {
-		cwd,
-		env: { ...process.env },
-	});
+  timed('node', [cli, 'run', ...argv, '--', 'true'], {
+    cwd,
+    env: { ...process.env },
+  });
 
 async function main() {
-<<<<<<< HEAD
   console.error(`bench/data.mjs: ${RUNS} runs, load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
   const storage = JSON.parse(sh('bash', [driver, 'storage', '--env', 'bench'], { cwd: project, env }));
   console.error(`storage: ${storage.storage} (${storage.reason})`);
   const pg = await makeCluster('floor-pg', 'postgres');
   const rd = await makeCluster('floor-redis', 'redis');
-  const samples = { pg: [], pgctl: [], runPg: [], rd: [], runRd: [], apply: [] };
+  const samples = {
+    pg: [],
+    pgctl: [],
+    runPg: [],
+    rd: [],
+    runRd: [],
+    apply: [],
+  };
   // A warm-up of each, not counted: templates, page cache, node's compile cache.
   await pgStartStop(pg);
   await run(['--service', 'postgres']);
@@ -300,7 +202,9 @@ async function main() {
     samples.runRd.push(await run(['--service', 'redis']));
     // The bundled development apply, from nothing, on free ports.
     const app = mkdtempSync(path.join(tmpdir(), 'iact-bench-dev-'));
-    cpSync(path.join(repo, 'environments'), path.join(app, 'environments'), { recursive: true });
+    cpSync(path.join(repo, 'environments'), path.join(app, 'environments'), {
+      recursive: true,
+    });
     writeFileSync(path.join(app, 'environments', 'development.yaml'), dev);
     const appEnv = {
       ...process.env,
@@ -309,9 +213,18 @@ async function main() {
       IACT_ENV: 'development',
     };
     try {
-      samples.apply.push(await timed('node', [cli, 'apply', '--auto-approve'], { cwd: app, env: appEnv }));
+      samples.apply.push(
+        await timed('node', [cli, 'apply', '--auto-approve'], {
+          cwd: app,
+          env: appEnv,
+        }),
+      );
     } finally {
-      spawnSync('node', [cli, 'destroy', '--auto-approve', '--no-backup'], { cwd: app, env: appEnv, stdio: 'ignore' });
+      spawnSync('node', [cli, 'destroy', '--auto-approve', '--no-backup'], {
+        cwd: app,
+        env: appEnv,
+        stdio: 'ignore',
+      });
       rmSync(app, { recursive: true, force: true });
     }
   }
@@ -324,109 +237,29 @@ async function main() {
     { kind: 'ratio', value: 2 },
     `pg_ctl start -w + stop -w: ${Math.round(median(samples.pgctl))} ms`,
   );
-  report('iact run --service redis -- true', median(samples.runRd), floorRd, { kind: 'ratio', value: 1.5 });
+  report('iact run --service redis -- true', median(samples.runRd), floorRd, {
+    kind: 'ratio',
+    value: 1.5,
+  });
   report('bundled development apply from nothing', median(samples.apply), floorPg, { kind: 'ratio', value: 3 });
-=======
-	console.error(
-		`bench/data.mjs: ${RUNS} runs, load average ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`,
-	);
-	const storage = JSON.parse(
-		sh("bash", [driver, "storage", "--env", "bench"], { cwd: project, env }),
-	);
-	console.error(`storage: ${storage.storage} (${storage.reason})`);
-	const pg = await makeCluster("floor-pg", "postgres");
-	const rd = await makeCluster("floor-redis", "redis");
-	const samples = {
-		pg: [],
-		pgctl: [],
-		runPg: [],
-		rd: [],
-		runRd: [],
-		apply: [],
-	};
-	// A warm-up of each, not counted: templates, page cache, node's compile cache.
-	await pgStartStop(pg);
-	await run(["--service", "postgres"]);
-	await run(["--service", "redis"]);
-	const dev = readFileSync(
-		path.join(repo, "environments", "development.yaml"),
-		"utf8",
-	);
-	for (let i = 0; i < RUNS; i++) {
-		samples.pg.push(await pgStartStop(pg));
-		samples.runPg.push(await run(["--service", "postgres"]));
-		samples.pgctl.push(await pgCtlStartStop(pg));
-		samples.rd.push(await redisStartStop(rd));
-		samples.runRd.push(await run(["--service", "redis"]));
-		// The bundled development apply, from nothing, on free ports.
-		const app = mkdtempSync(path.join(tmpdir(), "iact-bench-dev-"));
-		cpSync(path.join(repo, "environments"), path.join(app, "environments"), {
-			recursive: true,
-		});
-		writeFileSync(path.join(app, "environments", "development.yaml"), dev);
-		const appEnv = {
-			...process.env,
-			DEV_POSTGRES_PORT: String(await freePort()),
-			DEV_REDIS_PORT: String(await freePort()),
-			IACT_ENV: "development",
-		};
-		try {
-			samples.apply.push(
-				await timed("node", [cli, "apply", "--auto-approve"], {
-					cwd: app,
-					env: appEnv,
-				}),
-			);
-		} finally {
-			spawnSync("node", [cli, "destroy", "--auto-approve", "--no-backup"], {
-				cwd: app,
-				env: appEnv,
-				stdio: "ignore",
-			});
-			rmSync(app, { recursive: true, force: true });
-		}
-	}
-	const floorPg = median(samples.pg);
-	const floorRd = median(samples.rd);
-	report(
-		"iact run --service postgres -- true",
-		median(samples.runPg),
-		floorPg,
-		{ kind: "ratio", value: 2 },
-		`pg_ctl start -w + stop -w: ${Math.round(median(samples.pgctl))} ms`,
-	);
-	report("iact run --service redis -- true", median(samples.runRd), floorRd, {
-		kind: "ratio",
-		value: 1.5,
-	});
-	report(
-		"bundled development apply from nothing",
-		median(samples.apply),
-		floorPg,
-		{ kind: "ratio", value: 3 },
-	);
->>>>>>> i-data2
 
-	// Ten at once: the slowest decides.
-	const t0 = now();
-	await Promise.all(
-		Array.from({ length: 10 }, () => run(["--service", "postgres"])),
-	);
-	report(
-		"10 parallel iact run --service postgres (all done)",
-		now() - t0,
-		null,
-		{ kind: "ms", value: 4000 },
-	);
+  // Ten at once: the slowest decides.
+  const t0 = now();
+  await Promise.all(Array.from({ length: 10 }, () => run(['--service', 'postgres'])));
+  report('10 parallel iact run --service postgres (all done)', now() - t0, null, { kind: 'ms', value: 4000 });
 
-	if (!SKIP_BIG) await big(floorPg);
+  if (!SKIP_BIG) await big(floorPg);
 }
 
 async function big(floorPg) {
-<<<<<<< HEAD
   const port = await freePort();
   sh('bash', [driver, 'create', 'big', 'postgres', String(port), '--env', 'bench'], { cwd: project, env });
-  cleanups.unshift(() => spawnSync('bash', [driver, 'destroy', 'big', '--yes', '--env', 'bench'], { cwd: project, env }));
+  cleanups.unshift(() =>
+    spawnSync('bash', [driver, 'destroy', 'big', '--yes', '--env', 'bench'], {
+      cwd: project,
+      env,
+    }),
+  );
   const pw = readFileSync(path.join(sandboxRoot, 'bench', 'big', 'secrets', 'password'), 'utf8');
   const rows = Math.round((SIZE_MB * 1024 * 1024) / 1040);
   const t = now();
@@ -473,139 +306,23 @@ async function big(floorPg) {
   );
   const runFrom = await timed('node', [cli, 'run', '--from', 'big@s1', '--env', 'bench', '--', 'true'], { cwd: project, env: { ...env } });
   report(`iact run --from big@s1 -- true`, runFrom, floorPg, { kind: 'ms', value: 1000 }, 'create, run, destroy');
-=======
-	const port = await freePort();
-	sh(
-		"bash",
-		[driver, "create", "big", "postgres", String(port), "--env", "bench"],
-		{ cwd: project, env },
-	);
-	cleanups.unshift(() =>
-		spawnSync("bash", [driver, "destroy", "big", "--yes", "--env", "bench"], {
-			cwd: project,
-			env,
-		}),
-	);
-	const pw = readFileSync(
-		path.join(sandboxRoot, "bench", "big", "secrets", "password"),
-		"utf8",
-	);
-	const rows = Math.round((SIZE_MB * 1024 * 1024) / 1040);
-	const t = now();
-	sh(
-		"psql",
-		[
-			"-X",
-			"-q",
-			"-h",
-			"127.0.0.1",
-			"-p",
-			String(port),
-			"-U",
-			"big",
-			"big",
-			"-c",
-			`SET synchronous_commit = off; CREATE TABLE filler AS SELECT g, repeat(md5(g::text), 31) AS pad FROM generate_series(1, ${rows}) g`,
-		],
-		{ env: { ...process.env, PGPASSWORD: pw } },
-	);
-	const bytes = Number(
-		sh("du", ["-sb", path.join(sandboxRoot, "bench", "big", "data")]).split(
-			"\t",
-		)[0],
-	);
-	console.error(
-		`filled big with ${(bytes / 1e9).toFixed(2)} GB in ${((now() - t) / 1000).toFixed(1)} s`,
-	);
-	const snap = await timed(
-		"node",
-		[cli, "snapshot", "big", "s1", "--env", "bench"],
-		{ cwd: project, env },
-	);
-	report(
-		`iact snapshot of a ${(bytes / 1e9).toFixed(2)} GB postgres sandbox (running)`,
-		snap,
-		floorPg,
-		{ kind: "ms", value: 1000 },
-		"stops and starts the server: the floor is inside it",
-	);
-	const branchPort = await freePort();
-	const branch = await timed(
-		"bash",
-		[
-			driver,
-			"create",
-			"big-branch",
-			"postgres",
-			String(branchPort),
-			"--from",
-			"big@s1",
-			"--env",
-			"bench",
-		],
-		{ cwd: project, env },
-	);
-	cleanups.unshift(() =>
-		spawnSync(
-			"bash",
-			[driver, "destroy", "big-branch", "--yes", "--env", "bench"],
-			{ cwd: project, env },
-		),
-	);
-	report(
-		`a branch of it (driver create --from big@s1, ready for logins)`,
-		branch,
-		floorPg,
-		{ kind: "ms", value: 1000 },
-		"starts a server: the floor is inside it",
-	);
-	const runFrom = await timed(
-		"node",
-		[cli, "run", "--from", "big@s1", "--env", "bench", "--", "true"],
-		{ cwd: project, env: { ...env } },
-	);
-	report(
-		`iact run --from big@s1 -- true`,
-		runFrom,
-		floorPg,
-		{ kind: "ms", value: 1000 },
-		"create, run, destroy",
-	);
 }
 
 function printResults() {
-	const w = Math.max(...results.map((r) => r.figure.length));
-	console.log(
-		`${"figure".padEnd(w)}  ${"ms".padStart(6)}  ${"floor".padStart(6)}  ${"ratio".padStart(6)}  target`,
-	);
-	for (const r of results) {
-		console.log(
-			`${r.figure.padEnd(w)}  ${String(r.ms).padStart(6)}  ${String(r.floor_ms ?? "-").padStart(6)}  ${String(r.ratio ?? "-").padStart(6)}  ${r.target} ${r.pass ? "ok" : "MISSED"}${r.note ? `  (${r.note})` : ""}`,
-		);
-	}
-	if (JSON_OUT)
-		writeFileSync(
-			JSON_OUT,
-			`${JSON.stringify({ load: readFileSync("/proc/loadavg", "utf8").trim(), results }, null, 2)}\n`,
-		);
->>>>>>> i-data2
+  const w = Math.max(...results.map((r) => r.figure.length));
+  console.log(`${'figure'.padEnd(w)}  ${'ms'.padStart(6)}  ${'floor'.padStart(6)}  ${'ratio'.padStart(6)}  target`);
+  for (const r of results) {
+    console.log(
+      `${r.figure.padEnd(w)}  ${String(r.ms).padStart(6)}  ${String(r.floor_ms ?? '-').padStart(6)}  ${String(r.ratio ?? '-').padStart(6)}  ${r.target} ${r.pass ? 'ok' : 'MISSED'}${r.note ? `  (${r.note})` : ''}`,
+    );
+  }
+  if (JSON_OUT) writeFileSync(JSON_OUT, `${JSON.stringify({ load: readFileSync('/proc/loadavg', 'utf8').trim(), results }, null, 2)}\n`);
 }
 
 try {
-	await main();
+  await main();
 } finally {
-	for (const c of cleanups) c();
-	rmSync(project, { recursive: true, force: true });
-	printResults();
+  for (const c of cleanups) c();
+  rmSync(project, { recursive: true, force: true });
+  printResults();
 }
-<<<<<<< HEAD
-const w = Math.max(...results.map((r) => r.figure.length));
-console.log(`${'figure'.padEnd(w)}  ${'ms'.padStart(6)}  ${'floor'.padStart(6)}  ${'ratio'.padStart(6)}  target`);
-for (const r of results) {
-  console.log(
-    `${r.figure.padEnd(w)}  ${String(r.ms).padStart(6)}  ${String(r.floor_ms ?? '-').padStart(6)}  ${String(r.ratio ?? '-').padStart(6)}  ${r.target} ${r.pass ? 'ok' : 'MISSED'}${r.note ? `  (${r.note})` : ''}`,
-  );
-}
-if (JSON_OUT) writeFileSync(JSON_OUT, `${JSON.stringify({ load: readFileSync('/proc/loadavg', 'utf8').trim(), results }, null, 2)}\n`);
-=======
->>>>>>> i-data2
