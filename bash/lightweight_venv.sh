@@ -47,6 +47,8 @@ drv::healthy() {
 drv::launch() {
   (
     sb::detach_fds
+    # The server works in its data directory: how drv::pid_is_ours knows it (ssh does not chdir itself).
+    cd -- "${SB_DIR}/data" || exit 1
     exec setsid "${SVC_ARGV[@]}"
   ) </dev/null >>"${SB_DIR}/logs/server.log" 2>&1 &
   SB_LAUNCH_PID=$!

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
-import { describeNeeding, freePort, needs, portOpen } from './services.js';
+import { describeNeeding, freePort, needs, portOpen, unmountUnder } from './services.js';
 
 export { describeNeeding, freePort, needs, portOpen };
 
@@ -62,6 +62,7 @@ export function makeProject(prefix = 'iact-e2e-'): Project {
         }
       }
       killProcessesUnder(dir);
+      unmountUnder(dir);
       // A killed service may still be writing its last files for a moment.
       rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
     },

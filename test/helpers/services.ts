@@ -168,9 +168,20 @@ export function tempRoot(prefix = 'iact-drv-', opts: { private?: boolean } = {})
           // gone
         }
       }
+      unmountUnder(dir);
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Copy-on-write data directories are overlay mounts (docs/data.md "Storage"): a test's rm -rf needs them gone first. */
+export function unmountUnder(dir: string): void {
+  const points = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' ')[4]?.replace(/\\040/g, ' '))
+    .filter((point): point is string => point !== undefined && point.startsWith(`${dir}/`))
+    .sort((a, b) => b.length - a.length);
+  for (const point of points) spawnSync('umount', ['-l', point]);
 }
 
 /** Live (non-zombie) processes whose command line or cwd mentions `needle`. */

@@ -19,7 +19,8 @@ describe('item 11: a data directory deleted under a running server', () => {
   it('is planned as a replace with data loss, repaired by apply, and then in sync', async (ctx) => {
     needs(ctx, 'root', 'postgres');
     const [pg] = await freePorts(1);
-    project.writeEnv(`DB_VM_PASSWORD=${PASSWORD}\n`);
+    // A plain data directory (IACT_STORAGE=copy): an overlay layer's mount point cannot be removed at all.
+    project.writeEnv(`DB_VM_PASSWORD=${PASSWORD}\nIACT_STORAGE=copy\n`);
     project.writeManifest('development', devManifest(pg!));
     const applied = await project.iact(['apply', '--auto-approve']);
     expect(applied.exitCode, applied.stdout + applied.stderr).toBe(0);
