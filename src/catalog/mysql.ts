@@ -1,6 +1,20 @@
 // MariaDB's entry (service `mysql`) in the service catalogue (docs/service-catalogue.md).
 import type { ServiceEntry } from './types.js';
 
+/** Settings a running server takes on reload (docs/service-catalogue.md). */
+const RELOADABLE = [
+  'max_connections',
+  'wait_timeout',
+  'interactive_timeout',
+  'long_query_time',
+  'slow_query_log',
+  'general_log',
+  'sql_mode',
+  'max_allowed_packet',
+  'sort_buffer_size',
+  'join_buffer_size',
+];
+
 export const mysql: ServiceEntry = {
   name: 'mysql',
   label: 'MariaDB',
@@ -16,31 +30,12 @@ export const mysql: ServiceEntry = {
   osUser: 'mysql',
   adminUsers: ['root', 'mysql', 'mariadb.sys'],
   config: { file: 'conf/my.cnf', format: 'ini' },
-  reloadable: [
-    'max_connections',
-    'wait_timeout',
-    'interactive_timeout',
-    'long_query_time',
-    'slow_query_log',
-    'general_log',
-    'sql_mode',
-    'max_allowed_packet',
-    'sort_buffer_size',
-    'join_buffer_size',
-  ],
+  reloadable: RELOADABLE,
   // Exact names only: MariaDB also reads unique prefixes (`bind`) and loose-/skip-/maximum- forms, none of
   // which is listed. Never: bind_address, port, socket, *_file paths, log_bin, init_*, plugin_load* (docs/manifest.md "Settings").
+  // The reloadable ones, then those that need a restart.
   settings: [
-    'max_connections',
-    'wait_timeout',
-    'interactive_timeout',
-    'long_query_time',
-    'slow_query_log',
-    'general_log',
-    'sql_mode',
-    'max_allowed_packet',
-    'sort_buffer_size',
-    'join_buffer_size',
+    ...RELOADABLE,
     'log_queries_not_using_indexes',
     'min_examined_row_limit',
     'innodb_buffer_pool_size',

@@ -1,6 +1,21 @@
 // Redis's entry in the service catalogue (docs/service-catalogue.md).
 import type { ServiceEntry } from './types.js';
 
+/** Settings a running server takes on reload (docs/service-catalogue.md). */
+const RELOADABLE = [
+  'maxmemory',
+  'maxmemory-policy',
+  'timeout',
+  'tcp-keepalive',
+  'loglevel',
+  'notify-keyspace-events',
+  'slowlog-log-slower-than',
+  'slowlog-max-len',
+  'hz',
+  'appendonly',
+  'save',
+];
+
 export const redis: ServiceEntry = {
   name: 'redis',
   label: 'Redis',
@@ -14,36 +29,15 @@ export const redis: ServiceEntry = {
   osUser: 'redis',
   adminUsers: [],
   config: { file: 'conf/redis.conf', format: 'redis' },
-  reloadable: [
-    'maxmemory',
-    'maxmemory-policy',
-    'timeout',
-    'tcp-keepalive',
-    'loglevel',
-    'notify-keyspace-events',
-    'slowlog-log-slower-than',
-    'slowlog-max-len',
-    'hz',
-    'appendonly',
-    'save',
-  ],
+  reloadable: RELOADABLE,
   // Never: user/aclfile (ACL lines), include, rename-command, bind, dir, dbfilename, loadmodule, replicaof,
   // enable-*-command, tls-* (docs/manifest.md "Settings").
+  // The reloadable ones, then those that need a restart.
   settings: [
-    'maxmemory',
-    'maxmemory-policy',
+    ...RELOADABLE,
     'maxmemory-samples',
-    'timeout',
-    'tcp-keepalive',
-    'loglevel',
-    'notify-keyspace-events',
-    'slowlog-log-slower-than',
-    'slowlog-max-len',
-    'hz',
     'dynamic-hz',
-    'appendonly',
     'appendfsync',
-    'save',
     'databases',
     'maxclients',
     'masterauth',
