@@ -229,12 +229,7 @@ drv::cmd_backup() {
     redis) printf '%s\n' "${SB_PASSWORD}" | docker exec -i "${DKR_CONTAINER}" iact-service save >/dev/null && docker exec "${DKR_CONTAINER}" cat /data/dump.rdb >"${tmp}" ;;
   esac || ok=0
   ((started)) && docker stop --time 30 "${DKR_CONTAINER}" >/dev/null
-  if ((!ok)); then
-    rm -f "${tmp}"
-    iact::die 1 "backup of '${SB_NAME}' failed" "read: docker logs ${DKR_CONTAINER}; iact destroy and apply take --no-backup to go on without one" backup-failed
-  fi
-  mv -f "${tmp}" "${out}"
-  iact::info "backup of ${SB_NAME} written to ${out}"
+  sb::backup_done "${ok}" "${tmp}" "${out}" "read: docker logs ${DKR_CONTAINER}"
 }
 
 # One JSON array for every docker sandbox of the environment (sb::print_status's shape): one jq over

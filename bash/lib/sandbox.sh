@@ -1424,11 +1424,17 @@ sb::cmd_backup() {
   chmod 0600 "${tmp}"
   if ((ok)); then svc::backup "${tmp}" || ok=0; fi
   if ((started)); then drv::stop_processes; fi
+  sb::backup_done "${ok}" "${tmp}" "${out}" "see ${SB_DIR}/logs/"
+}
+
+# The end of every driver's backup: the dump moved into place, or removed and the failure named.
+sb::backup_done() {
+  local ok="$1" tmp="$2" out="$3" where="$4"
   if ((!ok)); then
-    rm -f "${tmp}"
-    iact::die 1 "backup of '${SB_NAME}' failed" "see ${SB_DIR}/logs/; iact destroy and apply take --no-backup to go on without one" backup-failed
+    rm -f -- "${tmp}"
+    iact::die 1 "backup of '${SB_NAME}' failed" "${where}; iact destroy and apply take --no-backup to go on without one" backup-failed
   fi
-  mv -f "${tmp}" "${out}"
+  mv -f -- "${tmp}" "${out}"
   iact::info "backup of ${SB_NAME} written to ${out}"
 }
 

@@ -45,3 +45,18 @@ export function devManifest(postgresPort: number, opts: DevManifestOptions = {})
   if (opts.cache) lines.push(`  cache: { backend: ${opts.redis === undefined ? 'memory' : 'redis, sandbox: dev-redis'} }`);
   return `${lines.join('\n')}\n`;
 }
+
+/** A development manifest with one lightweight redis sandbox `cache`, its password from REDIS_PW. */
+export function redisManifest(port: number): string {
+  return [
+    'apiVersion: iact/v1',
+    'environment: development',
+    'defaults: { driver: lightweight }',
+    'sandboxes:',
+    '  cache:',
+    '    service: redis',
+    `    port: ${port}`,
+    '    password: ${REDIS_PW}',
+    '',
+  ].join('\n');
+}

@@ -1,5 +1,6 @@
 // Issue 11, item 3: the service user writes another process's pid into its pidfile (docs/driver-protocol.md
 // "Processes"). Destroy must leave that process alone, stop the real server, and say so.
+import { redisManifest } from '../helpers/manifests.js';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -66,20 +67,7 @@ describe('item 3: a forged pidfile', () => {
     needs(ctx, 'root', 'redis');
     const port = await freePort();
     project.writeEnv('REDIS_PW=item-three\n');
-    project.writeManifest(
-      'development',
-      [
-        'apiVersion: iact/v1',
-        'environment: development',
-        'defaults: { driver: lightweight }',
-        'sandboxes:',
-        '  cache:',
-        '    service: redis',
-        `    port: ${port}`,
-        '    password: ${REDIS_PW}',
-        '',
-      ].join('\n'),
-    );
+    project.writeManifest('development', redisManifest(port));
     expect((await project.iact(['apply', '--auto-approve'])).exitCode).toBe(0);
     const bystander = spawn('sleep', ['600'], { stdio: 'ignore' });
     try {

@@ -1,5 +1,6 @@
 // Issue 11, item 18: IACT_SANDBOX_ROOT set in .env means the same to the CLI as to the driver
 // scripts (docs/manifest.md "Files"): apply makes the sandbox there, and both see it there.
+import { redisManifest } from '../helpers/manifests.js';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -21,20 +22,7 @@ describe('item 18: IACT_SANDBOX_ROOT in .env', () => {
     needs(ctx, 'root', 'redis');
     const [port] = await freePorts(1);
     project.writeEnv('IACT_SANDBOX_ROOT=alt-sandboxes\nREDIS_PW=item-eighteen\n');
-    project.writeManifest(
-      'development',
-      [
-        'apiVersion: iact/v1',
-        'environment: development',
-        'defaults: { driver: lightweight }',
-        'sandboxes:',
-        '  cache:',
-        '    service: redis',
-        `    port: ${port}`,
-        '    password: ${REDIS_PW}',
-        '',
-      ].join('\n'),
-    );
+    project.writeManifest('development', redisManifest(port!));
     const applied = await project.iact(['apply', '--auto-approve']);
     expect(applied.exitCode, applied.stdout + applied.stderr).toBe(0);
     expect(existsSync(path.join(project.dir, 'alt-sandboxes', 'development', 'cache', 'sandbox.json'))).toBe(true);
