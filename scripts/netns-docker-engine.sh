@@ -21,13 +21,13 @@ ne::certs() {
   chmod 0700 "${tls}"
   (
     cd "${tls}"
-    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj '/CN=iact test engine CA' -keyout ca-key.pem -out ca.pem 2>/dev/null
+    openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj '/CN=iact test engine CA' -keyout ca-key.pem -out ca.pem 2>/dev/null
     openssl req -newkey rsa:2048 -nodes -subj '/CN=iact-engine' -keyout server-key.pem -out server.csr 2>/dev/null
     printf 'subjectAltName=IP:%s\nextendedKeyUsage=serverAuth\n' "${addr}" >server.ext
-    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 2 -extfile server.ext -out server-cert.pem 2>/dev/null
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 30 -extfile server.ext -out server-cert.pem 2>/dev/null
     openssl req -newkey rsa:2048 -nodes -subj '/CN=iact-client' -keyout key.pem -out client.csr 2>/dev/null
     printf 'extendedKeyUsage=clientAuth\n' >client.ext
-    openssl x509 -req -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 2 -extfile client.ext -out cert.pem 2>/dev/null
+    openssl x509 -req -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 30 -extfile client.ext -out cert.pem 2>/dev/null
     rm -f ./*.csr ./*.ext ca-key.pem ca.srl
     chmod 0600 ./*.pem
   )

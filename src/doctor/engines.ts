@@ -136,23 +136,16 @@ async function tlsProblems(tls: {
     };
   }
   const now = Date.now();
-  for (const [what, c, file] of [
+  const dated = [
     ['the CA certificate', caCert, tls.ca],
     ['the client certificate', clientCert, tls.cert],
-  ] as const) {
-    const until = Date.parse(c.validTo);
-    if (until < now) {
+  ] as const;
+  for (const [what, c, file] of dated) {
+    if (Date.parse(c.validTo) < now) {
       return {
         state: 'missing',
         found: `${what} ${file} expired on ${c.validTo}`,
         fix: 'make a new one (docs/remote-engines.md "TLS certificates")',
-      };
-    }
-    if (until - now < 14 * DAY_MS) {
-      return {
-        state: 'warning',
-        found: `${what} ${file} expires on ${c.validTo}`,
-        fix: 'make a new one before then (docs/remote-engines.md "TLS certificates")',
       };
     }
   }
@@ -162,6 +155,15 @@ async function tlsProblems(tls: {
       found: `the client certificate ${tls.cert} was not issued by the CA ${tls.ca}`,
       fix: 'use the CA and client certificate made together for this engine (docs/remote-engines.md "TLS certificates")',
     };
+  }
+  for (const [what, c, file] of dated) {
+    if (Date.parse(c.validTo) - now < 14 * DAY_MS) {
+      return {
+        state: 'warning',
+        found: `${what} ${file} expires on ${c.validTo}`,
+        fix: 'make a new one before then (docs/remote-engines.md "TLS certificates")',
+      };
+    }
   }
   return undefined;
 }

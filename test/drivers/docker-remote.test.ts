@@ -173,6 +173,17 @@ describeNeeding('root', 'docker')('docker driver on remote engines over TCP with
     expect(status.exitCode, status.stderr).toBe(0);
     const rows = JSON.parse(status.stdout) as { sandboxes: Array<{ name: string; healthy: boolean; state: string }> };
     for (const row of rows.sandboxes) expect(row, JSON.stringify(row)).toMatchObject({ healthy: true });
+    // doctor: both engines reachable, their TLS files good, the images there.
+    const doctor = await project.iact(['doctor', '--json']);
+    const checks = (JSON.parse(doctor.stdout) as { checks: Array<{ id: string; need: string; state: string }> }).checks;
+    for (const e of [e1, e2]) {
+      for (const need of [`engine ${e.host}`, `TLS files of ${e.host}`, `images on ${e.host}`]) {
+        expect(
+          checks.find((c) => c.need === need),
+          need,
+        ).toMatchObject({ state: 'ok' });
+      }
+    }
     // No secret went into a container's argv or environment.
     const inspected = await dockerOn(e1, ['inspect', `iact-${ENV}-db`]);
     expect(inspected).not.toContain(PASSWORD);
@@ -231,6 +242,16 @@ describeNeeding('root', 'docker')('docker driver on remote engines over TCP with
     expect(out).toContain(`the docker engine ${e1.host} is not reachable`);
     expect(out).toMatch(/fix: check the network to it/);
     noStackTrace(out);
+
+    // doctor names the engine that is gone and says what to do.
+    const doctor = await project.iact(['doctor', '--json']);
+    expect(doctor.exitCode).toBe(1);
+    const down = (JSON.parse(doctor.stdout) as { checks: Array<{ need: string; state: string; found: string; fix?: string }> }).checks.find(
+      (c) => c.need === `engine ${e1.host}`,
+    );
+    expect(down, doctor.stdout).toMatchObject({ state: 'missing' });
+    expect(down!.found).toMatch(/not reachable/);
+    expect(down!.fix).toBeTruthy();
 
     // Also a plan while the link is down names the engine.
     const plan = await project.iact(['plan', '--env', ENV]);
