@@ -275,11 +275,12 @@ drv::cmd_status() {
            (.engine // null | tojson), tojson]
         | join("\u001f")' "${files[@]}" 2>/dev/null || true)
   fi
-  # The default engine too, for containers whose directory is gone; unreachable, it is no error when no sandbox uses it.
+  # The default engine too, for containers whose directory is gone; unreachable, it is no error when
+  # no sandbox uses it and others do (sandboxes all on remote engines).
   [[ -n "${used[null]+x}" ]] || engines+=(null)
   for engine in "${engines[@]}"; do
     optional=0
-    [[ "${engine}" == null && -z "${used[null]+x}" ]] && optional=1
+    [[ "${engine}" == null && -z "${used[null]+x}" ]] && ((${#engines[@]} > 1)) && optional=1
     dkr::engine_from_json "${engine}" 1
     for name in "${names[@]}"; do
       [[ "${engine_of[${name}]:-}" == "${engine}" ]] && connect_of["${name}"]="${IACT_CONNECT_HOST}"

@@ -273,7 +273,7 @@ describeNeeding('root', 'docker')('docker driver on remote engines over TCP with
     expect(plan2.exitCode, plan2.stdout).toBe(0);
   }, 600_000);
 
-  it('moving a sandbox to another engine is a replace', async () => {
+  it('moving a sandbox to another engine is a replace: backup through the old one, created on the new one', async () => {
     const [, e2] = engines as [RemoteEngine, RemoteEngine];
     const text = manifest({ dbSettings: 'work_mem: 8MB, max_connections: 40', password: NEW_PASSWORD, withCut: true }).replace(
       `  cut:\n    service: mysql\n`,
@@ -283,7 +283,15 @@ describeNeeding('root', 'docker')('docker driver on remote engines over TCP with
     const plan = await project.iact(['plan', '--env', ENV]);
     expect(plan.stdout).toMatch(/sandbox\.cut .*must be replaced/);
     expect(plan.stdout).toMatch(/host += "tcp:\/\/10\.251\.\d+\.2:2376" -> "tcp:\/\/10\.251\.\d+\.2:2376" # forces replacement/);
-  });
+    const r = await project.iact(['apply', '--env', ENV, '--auto-approve']);
+    expect(r.exitCode, r.stderr + r.stdout).toBe(0);
+    // The backup came through the old engine; the container is on the new one only.
+    expect(readdirSync(project.file(`.iact/backups/${ENV}`)).some((f) => f.startsWith('cut-'))).toBe(true);
+    expect(await dockerOn(e1, ['ps', '-a', '--format', '{{.Names}}'])).toBe(`iact-${ENV}-db`);
+    expect((await dockerOn(e2, ['ps', '-a', '--format', '{{.Names}}'])).split('\n').sort()).toEqual([`iact-${ENV}-cache`, `iact-${ENV}-cut`]);
+    const login = await query('mysql', { port: cutPort, user: 'cut', database: 'cut', password: PASSWORD }, ['SELECT 1'], e2.address);
+    expect(login.stdout, login.stderr).toBe('1');
+  }, 600_000);
 
   it('destroys with a backup streamed back through each engine', async () => {
     const [e1, e2] = engines as [RemoteEngine, RemoteEngine];
@@ -300,5 +308,6 @@ describeNeeding('root', 'docker')('docker driver on remote engines over TCP with
     expect(await dockerOn(e1, ['ps', '-aq'])).toBe('');
     expect(await dockerOn(e2, ['ps', '-aq'])).toBe('');
     expect(await dockerOn(e1, ['volume', 'ls', '-q'])).toBe('');
+    expect(await dockerOn(e2, ['volume', 'ls', '-q'])).toBe('');
   }, 600_000);
 });
