@@ -173,6 +173,9 @@ describeNeeding('root', 'docker')('docker driver on remote engines over TCP with
     expect(status.exitCode, status.stderr).toBe(0);
     const rows = JSON.parse(status.stdout) as { sandboxes: Array<{ name: string; healthy: boolean; state: string }> };
     for (const row of rows.sandboxes) expect(row, JSON.stringify(row)).toMatchObject({ healthy: true });
+    // iact exec hands a command the engine's address; psql logs in there.
+    const exec = await project.iact(['exec', 'db', '--env', ENV, '--', 'sh', '-c', 'echo "$DB_HOST"; psql -X -tA -c "SELECT 7"']);
+    expect(exec.stdout.trim().split('\n'), exec.stderr).toEqual([e1.address, '7']);
     // doctor: both engines reachable, their TLS files good, the images there.
     const doctor = await project.iact(['doctor', '--json']);
     const checks = (JSON.parse(doctor.stdout) as { checks: Array<{ id: string; need: string; state: string }> }).checks;
@@ -274,7 +277,7 @@ describeNeeding('root', 'docker')('docker driver on remote engines over TCP with
   }, 600_000);
 
   it('moving a sandbox to another engine is a replace: backup through the old one, created on the new one', async () => {
-    const [, e2] = engines as [RemoteEngine, RemoteEngine];
+    const [e1, e2] = engines as [RemoteEngine, RemoteEngine];
     const text = manifest({ dbSettings: 'work_mem: 8MB, max_connections: 40', password: NEW_PASSWORD, withCut: true }).replace(
       `  cut:\n    service: mysql\n`,
       `  cut:\n    service: mysql\n    engine:\n      host: ${e2.host}\n      tls: { dir: ${e2.certs} }\n      publish: ${e2.address}\n`,
@@ -288,7 +291,10 @@ describeNeeding('root', 'docker')('docker driver on remote engines over TCP with
     // The backup came through the old engine; the container is on the new one only.
     expect(readdirSync(project.file(`.iact/backups/${ENV}`)).some((f) => f.startsWith('cut-'))).toBe(true);
     expect(await dockerOn(e1, ['ps', '-a', '--format', '{{.Names}}'])).toBe(`iact-${ENV}-db`);
-    expect((await dockerOn(e2, ['ps', '-a', '--format', '{{.Names}}'])).split('\n').sort()).toEqual([`iact-${ENV}-cache`, `iact-${ENV}-cut`]);
+    expect((await dockerOn(e2, ['ps', '-a', '--format', '{{.Names}}'])).split('\n').sort()).toEqual([
+      `iact-${ENV}-cache`,
+      `iact-${ENV}-cut`,
+    ]);
     const login = await query('mysql', { port: cutPort, user: 'cut', database: 'cut', password: PASSWORD }, ['SELECT 1'], e2.address);
     expect(login.stdout, login.stderr).toBe('1');
   }, 600_000);
