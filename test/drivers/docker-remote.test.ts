@@ -3,7 +3,7 @@
 // there), reachable only over TCP with TLS certificates made with openssl. `iact` runs here; the
 // containers, volumes and published ports are on the engines' side of the veth.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
@@ -31,6 +31,9 @@ interface RemoteEngine {
 }
 
 let work: string;
+let savedDockerConfig: string | undefined;
+// The cache's engine is a docker context (in a DOCKER_CONFIG of this test's own).
+const CONTEXT = `iact-remote-${process.pid}`;
 let engines: RemoteEngine[] = [];
 let project: Project;
 let dbPort: number;
@@ -57,7 +60,7 @@ async function startEngine(n: number): Promise<RemoteEngine> {
       .filter((l) => l.includes('='))
       .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
   );
-  const engine: RemoteEngine = {
+  return {
     n,
     dir,
     host: out.DOCKER_HOST!,
@@ -65,15 +68,30 @@ async function startEngine(n: number): Promise<RemoteEngine> {
     certs: out.DOCKER_CERT_PATH!,
     socket: path.join(dir, 'docker.sock'),
   };
-  // The images, built on the engine over TLS from this machine's binaries, as a user would.
+}
+
+/** The images: built on the first engine over TLS from this machine's binaries, as a user would, then copied to the others. */
+async function loadImages(first: RemoteEngine, others: RemoteEngine[]): Promise<void> {
   const images = await execa('bash', [imagesSh, 'postgres', 'mysql', 'redis'], {
-    env: engineEnv(engine),
+    env: engineEnv(first),
     reject: false,
     stdin: 'ignore',
     timeout: 900_000,
   });
-  if (images.exitCode !== 0) throw new Error(`scripts/docker-images.sh against ${engine.host} failed:\n${images.stderr}`);
-  return engine;
+  if (images.exitCode !== 0) throw new Error(`scripts/docker-images.sh against ${first.host} failed:\n${images.stderr}`);
+  for (const e of others) {
+    const copy = await execa(
+      'sh',
+      ['-c', 'docker -H "$FROM" save iact/postgres:15 iact/mariadb:10.11 iact/redis:7 | docker -H "$TO" load -q'],
+      {
+        env: { FROM: `unix://${first.socket}`, TO: `unix://${e.socket}` },
+        reject: false,
+        stdin: 'ignore',
+        timeout: 600_000,
+      },
+    );
+    if (copy.exitCode !== 0) throw new Error(`docker save | docker load into ${e.host} failed:\n${copy.stderr}`);
+  }
 }
 
 function manifest(opts: { dbSettings?: string; password?: string; withCut?: boolean } = {}): string {
@@ -96,10 +114,7 @@ sandboxes:
     service: redis
     port: ${cachePort}
     password: ${PASSWORD}
-    engine:
-      host: ${e2.host}
-      tls: { ca: ${e2.certs}/ca.pem, cert: ${e2.certs}/cert.pem, key: ${e2.certs}/key.pem }
-      publish: ${e2.address}
+    engine: { context: ${CONTEXT}, publish: ${e2.address} }
 ${
   opts.withCut
     ? `  cut:
@@ -121,6 +136,18 @@ describeNeeding('root', 'docker')('docker driver on remote engines over TCP with
     work = mkdtempSync(path.join(tmpdir(), 'iact-remote-'));
     [dbPort, cachePort, cutPort] = (await freePorts(3)) as [number, number, number];
     engines = await Promise.all([startEngine(N1), startEngine(N2)]);
+    await loadImages(engines[0]!, [engines[1]!]);
+    const e2 = engines[1]!;
+    savedDockerConfig = process.env.DOCKER_CONFIG;
+    process.env.DOCKER_CONFIG = path.join(work, 'docker-config');
+    mkdirSync(process.env.DOCKER_CONFIG, { mode: 0o700 });
+    execFileSync('docker', [
+      'context',
+      'create',
+      CONTEXT,
+      '--docker',
+      `host=${e2.host},ca=${e2.certs}/ca.pem,cert=${e2.certs}/cert.pem,key=${e2.certs}/key.pem`,
+    ]);
     project = makeProject('iact-remote-e2e-');
   }, 900_000);
 
@@ -135,6 +162,8 @@ describeNeeding('root', 'docker')('docker driver on remote engines over TCP with
         stdin: 'ignore',
         timeout: 120_000,
       });
+    if (savedDockerConfig === undefined) delete process.env.DOCKER_CONFIG;
+    else process.env.DOCKER_CONFIG = savedDockerConfig;
     if (work) rmSync(work, { recursive: true, force: true });
   }, 300_000);
 
@@ -169,8 +198,21 @@ describeNeeding('root', 'docker')('docker driver on remote engines over TCP with
     const env = project.read(`.iact/env/${ENV}.env`);
     expect(env).toContain(`DB_HOST='${e1.address}'`);
     expect(env).toContain(`REDIS_HOST='${e2.address}'`);
-    const status = await project.iact(['status', '--env', ENV, '--json']);
+    // Status asks each engine once: one docker ps and one docker inspect (a docker on PATH that logs).
+    const shim = path.join(work, 'shim');
+    mkdirSync(shim, { recursive: true });
+    writeFileSync(
+      path.join(shim, 'docker'),
+      `#!/bin/sh\nprintf '%s|%s|%s\\n' "\${DOCKER_HOST:-}" "\${DOCKER_CONTEXT:-}" "$*" >>${shim}/calls\nexec ${execFileSync('sh', ['-c', 'command -v docker'], { encoding: 'utf8' }).trim()} "$@"\n`,
+    );
+    chmodSync(path.join(shim, 'docker'), 0o755);
+    const status = await project.iact(['status', '--env', ENV, '--json'], { env: { PATH: `${shim}:${process.env.PATH}` } });
     expect(status.exitCode, status.stderr).toBe(0);
+    const calls = readFileSync(path.join(shim, 'calls'), 'utf8').trim().split('\n');
+    const on = (prefix: string) =>
+      calls.filter((c) => c.startsWith(prefix)).map((c) => c.split('|')[2]!.replace(/^--tlsverify .* --tlskey \S+ /, ''));
+    expect(on(`${e1.host}|`).map((c) => c.split(' ').slice(0, 2).join(' '))).toEqual(['ps -aq', 'container inspect']);
+    expect(on(`|${CONTEXT}|`).map((c) => c.split(' ').slice(0, 2).join(' '))).toEqual(['ps -aq', 'container inspect']);
     const rows = JSON.parse(status.stdout) as { sandboxes: Array<{ name: string; healthy: boolean; state: string }> };
     for (const row of rows.sandboxes) expect(row, JSON.stringify(row)).toMatchObject({ healthy: true });
     // iact exec hands a command the engine's address; psql logs in there.
@@ -179,14 +221,18 @@ describeNeeding('root', 'docker')('docker driver on remote engines over TCP with
     // doctor: both engines reachable, their TLS files good, the images there.
     const doctor = await project.iact(['doctor', '--json']);
     const checks = (JSON.parse(doctor.stdout) as { checks: Array<{ id: string; need: string; state: string }> }).checks;
-    for (const e of [e1, e2]) {
-      for (const need of [`engine ${e.host}`, `TLS files of ${e.host}`, `images on ${e.host}`]) {
-        expect(
-          checks.find((c) => c.need === need),
-          need,
-        ).toMatchObject({ state: 'ok' });
-      }
-    }
+    const needs = [
+      `engine ${e1.host}`,
+      `TLS files of ${e1.host}`,
+      `images on ${e1.host}`,
+      `engine context ${CONTEXT}`,
+      `images on context ${CONTEXT}`,
+    ];
+    for (const need of needs)
+      expect(
+        checks.find((c) => c.need === need),
+        `${need}\n${doctor.stdout.slice(-3000)}`,
+      ).toMatchObject({ state: 'ok' });
     // No secret went into a container's argv or environment.
     const inspected = await dockerOn(e1, ['inspect', `iact-${ENV}-db`]);
     expect(inspected).not.toContain(PASSWORD);
