@@ -93,9 +93,13 @@ dkr::select_engine() {
     [[ -z "${DOCKER_HOST:-}" && -n "${DOCKER_CONTEXT:-}" && "${DOCKER_CONTEXT}" != default ]] && DKR_REMOTE=1
   fi
   if [[ -n "${ca}${cert}${key}" ]]; then
+    # Relative paths are the project root's: the driver runs there (docs/driver-protocol.md).
+    [[ "${ca}" == /* ]] || ca="${PWD}/${ca}"
+    [[ "${cert}" == /* ]] || cert="${PWD}/${cert}"
+    [[ "${key}" == /* ]] || key="${PWD}/${key}"
     for file in "${ca}" "${cert}" "${key}"; do
-      [[ "${file}" == /* && -f "${file}" && -r "${file}" ]] ||
-        iact::die 1 "TLS file '${file:-(none)}' of the docker engine ${DKR_ENGINE} is not a readable file" "fix engine.tls (ca, cert, key) in the manifest (docs/remote-engines.md)" usage
+      [[ -f "${file}" && -r "${file}" ]] ||
+        iact::die 1 "TLS file '${file}' of the docker engine ${DKR_ENGINE} is not a readable file" "fix engine.tls (ca, cert, key) in the manifest (docs/remote-engines.md)" usage
     done
     DKR_DOCKER_FLAGS=(--tlsverify --tlscacert "${ca}" --tlscert "${cert}" --tlskey "${key}")
   fi

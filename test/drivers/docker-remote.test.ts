@@ -3,7 +3,7 @@
 // there), reachable only over TCP with TLS certificates made with openssl. `iact` runs here; the
 // containers, volumes and published ports are on the engines' side of the veth.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
@@ -102,7 +102,7 @@ defaults:
   driver: docker
   engine:
     host: ${e1.host}
-    tls: { dir: ${e1.certs} }
+    tls: { dir: certs/engine-1 }
     publish: ${e1.address}
 sandboxes:
   db:
@@ -149,6 +149,8 @@ describeNeeding('root', 'docker')('docker driver on remote engines over TCP with
       `host=${e2.host},ca=${e2.certs}/ca.pem,cert=${e2.certs}/cert.pem,key=${e2.certs}/key.pem`,
     ]);
     project = makeProject('iact-remote-e2e-');
+    // The first engine's client files in the project, named relative to its root.
+    cpSync(engines[0]!.certs, project.file('certs/engine-1'), { recursive: true });
   }, 900_000);
 
   afterAll(async () => {
