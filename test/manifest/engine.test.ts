@@ -1,12 +1,6 @@
 // engine: in the manifest (docs/remote-engines.md): what is checked, with position and fix; what the
 // driver spec and the connections get; what a change costs in a plan.
-import { X509Certificate } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { probeEngines } from '../../src/doctor/engines.js';
+import { describe, expect, it } from 'vitest';
 import { toDriverSpec } from '../../src/drivers/spec.js';
 import { resolveManifest } from '../../src/manifest/resolve.js';
 import { effectOf } from '../../src/plan/impact.js';
@@ -113,76 +107,4 @@ connections:
     expect(effectOf('engine.tls', 'postgres', 'docker')).toMatchObject({ kind: 'metadata', steps: [] });
     expect(effectOf('engine.address', 'postgres', 'docker')).toMatchObject({ kind: 'metadata', steps: [] });
   });
-});
-
-describe('doctor: engines', () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'iact-engine-certs-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  const f = (name: string) => path.join(dir, name);
-  const ssl = (args: string[]) => execFileSync('openssl', args, { stdio: 'ignore' });
-
-  it('says when the client certificate has expired, or was not issued by the CA, and names the engine', async () => {
-    ssl([
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '2',
-      '-subj',
-      '/CN=ca',
-      '-keyout',
-      f('ca-key.pem'),
-      '-out',
-      f('ca.pem'),
-    ]);
-    ssl([
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '2',
-      '-subj',
-      '/CN=other',
-      '-keyout',
-      f('other-key.pem'),
-      '-out',
-      f('other.pem'),
-    ]);
-    ssl(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=client', '-keyout', f('key.pem'), '-out', f('client.csr')]);
-    ssl([
-      'x509',
-      '-req',
-      '-in',
-      f('client.csr'),
-      '-CA',
-      f('other.pem'),
-      '-CAkey',
-      f('other-key.pem'),
-      '-CAcreateserial',
-      '-days',
-      '2',
-      '-out',
-      f('cert.pem'),
-    ]);
-    expect(new X509Certificate(readFileSync(f('cert.pem'))).issuer).toContain('other');
-    const use = {
-      label: 'tcp://192.0.2.1:2376',
-      engine: { host: 'tcp://192.0.2.1:2376', tls: { ca: f('ca.pem'), cert: f('cert.pem'), key: f('key.pem') }, publish: '192.0.2.1' },
-      images: new Set(['iact/postgres:15']),
-      sandboxes: ['dev/db'],
-    };
-    const results = await probeEngines([use], dir, process.env, 'scripts/docker-images.sh');
-    const tls = results.find((r) => r.id === 'engine-1-tls')!;
-    expect(tls).toMatchObject({ state: 'missing', driver: 'docker' });
-    expect(tls.found).toContain(`was not issued by the CA ${f('ca.pem')}`);
-    const engine = results.find((r) => r.id === 'engine-1')!;
-    expect(engine.need).toBe('engine tcp://192.0.2.1:2376');
-    expect(engine.state).toBe('missing');
-    expect(engine.found).toContain('dev/db');
-    expect(engine.fix).toBeTruthy();
-  }, 30_000);
 });
