@@ -183,6 +183,44 @@ describeNeeding('root', 'docker')('docker driver on remote engines over TCP with
     expect(r.stdout + r.stderr).toContain('fix: add publish: ADDRESS');
   });
 
+  it('the driver checks the engine again: no publish address, a bad host, unreadable TLS files; nothing is made', async () => {
+    const [e1] = engines as [RemoteEngine];
+    const root = path.join(work, 'driver-checks');
+    const cases: Array<[Record<string, unknown>, number, RegExp]> = [
+      [
+        { host: e1.host, tls: { ca: `${e1.certs}/ca.pem`, cert: `${e1.certs}/cert.pem`, key: `${e1.certs}/key.pem` } },
+        2,
+        /is remote and no engine\.publish/,
+      ],
+      [{ host: 'tcp://h:2376;id', publish: '10.0.0.1' }, 2, /is not tcp:\/\/HOST:PORT/],
+      [
+        {
+          host: e1.host,
+          tls: { ca: '/nonexistent/ca.pem', cert: '/nonexistent/cert.pem', key: '/nonexistent/key.pem' },
+          publish: e1.address,
+        },
+        1,
+        /TLS file '\/nonexistent\/ca\.pem' .* is not a readable file/,
+      ],
+      [{ context: 'x y', publish: '10.0.0.1' }, 2, /is not a docker context name/],
+    ];
+    for (const [engine, exit, message] of cases) {
+      const spec = JSON.stringify({ name: 'checked', service: 'redis', port: cachePort, settings: {}, password: PASSWORD, engine });
+      const r = await execa(
+        'bash',
+        [path.join(repoRoot, 'bash', 'virtualize.sh'), 'create', 'checked', 'redis', String(cachePort), '--spec', '-', '--env', ENV],
+        {
+          env: { IACT_SANDBOX_ROOT: root },
+          input: spec,
+          reject: false,
+        },
+      );
+      expect(r.exitCode, r.stderr).toBe(exit);
+      expect(r.stderr).toMatch(message);
+      expect(existsSync(path.join(root, ENV, 'checked'))).toBe(false);
+    }
+  });
+
   it('creates on two engines, logs in over the veth addresses, reports status per engine', async () => {
     const [e1, e2] = engines as [RemoteEngine, RemoteEngine];
     project.writeManifest(ENV, manifest());
