@@ -130,6 +130,7 @@ export async function probeMachine(probe: ProbeEnv): Promise<CheckResult[]> {
         }
         results.push(await user);
         if (service === 'postgres' && missing.length === 0) results.push(await extensionsCheck());
+        if (service === 'redis' && missing.length === 0) results.push(await redisTlsCheck(found[0]!));
         return results;
       }),
     );
@@ -261,6 +262,26 @@ export async function probeMachine(probe: ProbeEnv): Promise<CheckResult[]> {
 }
 
 /** What `extensions:` can ask for here (docs/data.md "Extensions"): the control files of the newest PostgreSQL. */
+/** `tls: true` redis sandboxes need a redis-server built with TLS (its tls-* directives; bash/lib/services.sh asks the same). */
+async function redisTlsCheck(server: string): Promise<Omit<CheckResult, 'driver'>> {
+  const need = 'redis-server with TLS (tls: true)';
+  let tls = false;
+  try {
+    tls = (await readFile(server)).includes('tls-cert-file');
+  } catch {
+    // Unreadable: reported as without TLS, with the same fix.
+  }
+  if (tls) return { id: 'redis-tls', need, state: 'ok', found: `${server} is built with TLS`, required: false };
+  return {
+    id: 'redis-tls',
+    need,
+    state: 'warning',
+    found: `${server} is built without TLS`,
+    fix: "apt-get install -y redis-server (Debian's is built with TLS), or leave tls: off for redis sandboxes",
+    required: false,
+  };
+}
+
 async function extensionsCheck(): Promise<Omit<CheckResult, 'driver'>> {
   const need = 'PostgreSQL extensions (extensions:)';
   const installed = await installedExtensions();
