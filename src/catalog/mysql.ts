@@ -102,6 +102,6 @@ export const mysql: ServiceEntry = {
   initKinds: ['.sql', '.sh'],
   docker: { imageRepo: 'iact/mariadb', port: 3306, dataPath: '/var/lib/mysql' },
   drivers: ['lightweight', 'namespace', 'docker'],
-  tlsDrivers: ['lightweight', 'docker'],
+  tlsDrivers: ['lightweight', 'namespace', 'docker'],
   ephemeralSettings: { innodb_flush_log_at_trx_commit: 0, innodb_doublewrite: 0 },
 };

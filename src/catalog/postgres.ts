@@ -128,6 +128,6 @@ export const postgres: ServiceEntry = {
   docker: { imageRepo: 'iact/postgres', port: 5432, dataPath: '/var/lib/postgresql/data' },
   drivers: ['lightweight', 'namespace', 'docker'],
   // The namespace driver serves TLS from the server's own TCP listener (docs/namespace-sandbox.md "TLS").
-  tlsDrivers: ['lightweight', 'docker'],
+  tlsDrivers: ['lightweight', 'namespace', 'docker'],
   ephemeralSettings: { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' },
 };

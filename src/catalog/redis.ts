@@ -98,5 +98,5 @@ export const redis: ServiceEntry = {
   docker: { imageRepo: 'iact/redis', port: 6379, dataPath: '/data' },
   drivers: ['lightweight', 'namespace', 'docker'],
   // Where redis-server is built with TLS (Debian's is); the drivers refuse a build without it.
-  tlsDrivers: ['lightweight', 'docker'],
+  tlsDrivers: ['lightweight', 'namespace', 'docker'],
 };

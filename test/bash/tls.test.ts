@@ -317,7 +317,7 @@ connections:
       expect(result.exitCode).toBe(1);
       expect(result.stdout + result.stderr).toContain('sandbox tools sets tls: true, which none with the lightweight driver cannot serve');
       expect(result.stdout + result.stderr).toContain(
-        'fix: remove tls:, or use one of: postgres (lightweight, docker), mysql (lightweight, docker), redis (lightweight, docker)',
+        'fix: remove tls:, or use one of: postgres (lightweight, namespace, docker), mysql (lightweight, namespace, docker), redis (lightweight, namespace, docker)',
       );
     } finally {
       await bad.cleanup();
