@@ -230,6 +230,35 @@ connections:
     expect(activated.stdout.split('\n')).toEqual(['PONG', 'unset']);
   });
 
+  it('iact run --tls: each service serves TLS only and the command gets the verify-full variables', async () => {
+    const run = (service: string, script: string) =>
+      execa(process.execPath, [path.join(repoRoot, 'dist', 'cli.js'), 'run', '--service', service, '--tls', '--', 'bash', '-c', script], {
+        cwd: project.dir,
+        env: { NO_COLOR: '1', ...env },
+        reject: false,
+      });
+    const [pgRun, myRun, rdRun] = await Promise.all([
+      run(
+        'postgres',
+        'psql -X -w -tA -c "select ssl from pg_stat_ssl where pid = pg_backend_pid()"; PGSSLMODE=disable psql -X -w -tA -c "select 1" 2>/dev/null || echo refused',
+      ),
+      run(
+        'mysql',
+        'mariadb --no-defaults --protocol=TCP -h "$MYSQL_HOST" -P "$MYSQL_TCP_PORT" -u "$MYSQL_USER" --ssl --ssl-ca="$DB_SSL_CA" --ssl-verify-server-cert -N -B -e "select 6" "$MYSQL_DATABASE"',
+      ),
+      run(
+        'redis',
+        'redis-cli --no-auth-warning -u "$REDIS_URL" --cacert "$REDIS_SSL_CA" ping; redis-cli --no-auth-warning -h "$REDIS_HOST" -p "$REDIS_PORT" ping 2>&1 | grep -q PONG || echo refused',
+      ),
+    ]);
+    expect(pgRun.exitCode, String(pgRun.stderr)).toBe(0);
+    expect(String(pgRun.stdout).split('\n')).toEqual(['t', 'refused']);
+    expect(myRun.exitCode, String(myRun.stderr)).toBe(0);
+    expect(String(myRun.stdout).trim()).toBe('6');
+    expect(rdRun.exitCode, String(rdRun.stderr)).toBe(0);
+    expect(String(rdRun.stdout).split('\n')).toEqual(['PONG', 'refused']);
+  });
+
   it('iact connect logs in over verified TLS (psql verify-full, mariadb --ssl-verify-server-cert)', async () => {
     const connect = (sandbox: string, input: string) =>
       execa(process.execPath, [path.join(repoRoot, 'dist', 'cli.js'), 'connect', sandbox], {
