@@ -1,7 +1,7 @@
 // tls: true sandboxes for real: postgres, mariadb and redis serve TLS only, with a CA of the sandbox's own
 // that clients verify (verify-full, for 127.0.0.1 and localhost); plaintext is refused; the env file
 // says verify-full and where the CA is; parity no longer flags ssl_mode when both sides use TLS.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -332,6 +332,50 @@ connections:
       const plain = await execa('mariadb', base, { env: { MYSQL_PWD: MY_PW }, reject: false });
       expect(plain.exitCode === 0, `tls: ${tls}: ${plain.stderr}`).toBe(!tls);
       expect((await project.iact(['plan', '--detailed-exitcode'], { env })).exitCode).toBe(0);
+    }
+  });
+
+  it('a redis-server built without TLS: iact doctor warns, and the driver refuses tls: true before changing anything', async () => {
+    const fake = makeProject('iact-tls-nossl-');
+    try {
+      // A redis-server that knows no tls-* directive (a build without BUILD_TLS), first on PATH.
+      mkdirSync(fake.file('bin'));
+      writeFileSync(fake.file('bin/redis-server'), '#!/bin/sh\necho "Redis server v=7.0.15 sha=00000000:0 malloc=libc bits=64"\n', {
+        mode: 0o755,
+      });
+      const PATH = `${fake.file('bin')}:${process.env.PATH}`;
+      const doctor = await fake.iact(['doctor'], { env: { PATH } });
+      expect(doctor.stdout).toMatch(/redis-server with TLS \(tls: true\) +.*built without TLS/);
+      const spec = fake.file('spec.json');
+      writeFileSync(
+        spec,
+        JSON.stringify({
+          name: 'nossl',
+          environment: 'development',
+          driver: 'lightweight',
+          service: 'redis',
+          port: 56391,
+          password: 'x-Secret-4',
+          settings: {},
+          spec_hash: 'sha256:x',
+          tls: true,
+        }),
+      );
+      const refused = await execa(
+        'bash',
+        [path.join(repoRoot, 'bash', 'lightweight_venv.sh'), 'preflight', 'nossl', '--spec', spec, '--env', 'development'],
+        {
+          cwd: fake.dir,
+          env: { PATH, IACT_ENV: '', ENVIRONMENT: '', IACT_DRIVER_ERRORS: 'json' },
+          reject: false,
+        },
+      );
+      expect(refused.exitCode).toBe(1);
+      expect(refused.stderr).toContain('is built without TLS, and sandbox nossl sets tls: true');
+      expect(refused.stderr).toContain('"kind":"missing-binary"');
+      expect(existsSync(fake.file('.iact/sandboxes/development/nossl'))).toBe(false);
+    } finally {
+      await fake.cleanup();
     }
   });
 

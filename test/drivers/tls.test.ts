@@ -105,7 +105,8 @@ connections:
       expect((await cli(['--tls', '--cacert', ca('t-postgres'), 'PING'])).stdout.trim()).not.toBe('PONG');
     });
 
-    it('the driver logs in over TLS (login: true); a plan right after apply has no changes', async () => {
+    /** The driver's own status: health, the login check (over TLS) and the pid of each sandbox. */
+    async function driverStatus(): Promise<{ name: string; healthy: boolean; login?: boolean; pid: number | null }[]> {
       const script = driver === 'docker' ? 'virtualize.sh' : 'wasm_style_sandbox.sh';
       const status = await execa('bash', [path.join(repoRoot, 'bash', script), 'status', '--json', '--env', 'development'], {
         cwd: project.dir,
@@ -113,7 +114,13 @@ connections:
         reject: false,
       });
       expect(status.exitCode, status.stderr).toBe(0);
-      const rows = JSON.parse(status.stdout) as { name: string; healthy: boolean; login?: boolean }[];
+      return (JSON.parse(status.stdout) as { name: string; healthy: boolean; login?: boolean; pid: number | null }[]).sort((a, b) =>
+        a.name.localeCompare(b.name),
+      );
+    }
+
+    it('the driver logs in over TLS (login: true); a plan right after apply has no changes', async () => {
+      const rows = await driverStatus();
       expect(rows.map((r) => [r.name, r.healthy, r.login]).sort()).toEqual([
         ['t-mysql', true, true],
         ['t-postgres', true, true],
@@ -217,9 +224,18 @@ connections:
           ['t-postgres', 'update', [STEP[driver]]],
           ['t-redis', 'update', [STEP[driver]]],
         ]);
+        const pidsBefore = (await driverStatus()).map((r) => r.pid);
         const applied = await project.iact(['apply', '--auto-approve'], { env });
         expect(applied.exitCode, applied.stdout + applied.stderr).toBe(0);
         expect(await plainWorks()).toEqual({ postgres: !tls, mysql: !tls, redis: !tls });
+        // What the plan said: a new process (docker: a new container) for each, healthy, logged in.
+        const after = await driverStatus();
+        after.forEach((r, i) => expect(r.pid, r.name).not.toBe(pidsBefore[i]));
+        expect(after.map((r) => [r.healthy, r.login])).toEqual([
+          [true, true],
+          [true, true],
+          [true, true],
+        ]);
         const again = await project.iact(['plan', '--detailed-exitcode'], { env });
         expect(again.exitCode, again.stdout + again.stderr).toBe(0);
       }
