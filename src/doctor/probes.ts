@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { installedExtensions } from '../io/extensions.js';
+import { redisServerHasTls } from '../io/redis-tls.js';
 import { CATALOG, SERVER_SERVICES, defaultImage, installHint } from '../catalog/index.js';
 import type { DriverName } from '../model/types.js';
 import { packageDir } from '../package-dir.js';
@@ -262,16 +263,10 @@ export async function probeMachine(probe: ProbeEnv): Promise<CheckResult[]> {
 }
 
 /** What `extensions:` can ask for here (docs/data.md "Extensions"): the control files of the newest PostgreSQL. */
-/** `tls: true` redis sandboxes need a redis-server built with TLS (its tls-* directives; bash/lib/services.sh asks the same). */
+/** `tls: true` redis sandboxes need a redis-server built with TLS (src/io/redis-tls.ts asks as the drivers do). */
 async function redisTlsCheck(server: string): Promise<Omit<CheckResult, 'driver'>> {
   const need = 'redis-server with TLS (tls: true)';
-  let tls = false;
-  try {
-    tls = (await readFile(server)).includes('tls-cert-file');
-  } catch {
-    // Unreadable: reported as without TLS, with the same fix.
-  }
-  if (tls) return { id: 'redis-tls', need, state: 'ok', found: `${server} is built with TLS`, required: false };
+  if (await redisServerHasTls(server)) return { id: 'redis-tls', need, state: 'ok', found: `${server} is built with TLS`, required: false };
   return {
     id: 'redis-tls',
     need,

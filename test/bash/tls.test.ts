@@ -346,6 +346,14 @@ connections:
       const PATH = `${fake.file('bin')}:${process.env.PATH}`;
       const doctor = await fake.iact(['doctor'], { env: { PATH } });
       expect(doctor.stdout).toMatch(/redis-server with TLS \(tls: true\) +.*built without TLS/);
+      fake.writeManifest(
+        'development',
+        'apiVersion: iact/v1\nenvironment: development\nsandboxes:\n  nossl: { service: redis, port: 56391, password: x-Secret-4, tls: true }\n',
+      );
+      const plan = await fake.iact(['plan'], { env: { PATH } });
+      expect(plan.exitCode, plan.stdout).toBe(1);
+      expect(plan.stdout + plan.stderr).toContain('sandbox.nossl sets tls: true, and');
+      expect(plan.stdout + plan.stderr).toContain('is built without TLS');
       const spec = fake.file('spec.json');
       writeFileSync(
         spec,
