@@ -1,6 +1,7 @@
 // tls: true sandboxes for real: postgres, mariadb and redis serve TLS only, with a CA of the sandbox's own
 // that clients verify (verify-full, for 127.0.0.1 and localhost); plaintext is refused; the env file
 // says verify-full and where the CA is; parity no longer flags ssl_mode when both sides use TLS.
+// test/drivers/tls.test.ts runs the same checks and the tls toggles for every driver.
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -285,24 +286,6 @@ connections:
       (r) => r.key === 'DB_SSL_MODE',
     );
     expect(row).toMatchObject({ values: { development: 'verify-full', production: 'require' }, risky: false });
-  });
-
-  it('redis: turning tls off and on again is a restart each way; plaintext PING accepted, then refused', async () => {
-    const manifest = project.read('environments/development.yaml');
-    for (const tls of [false, true]) {
-      project.writeManifest('development', manifest.replace(/(dev-redis:[\s\S]*?)tls: true/, `$1tls: ${tls}`));
-      const plan = await project.iact(['plan'], { env });
-      expect(plan.stdout).toMatch(tls ? /\+ tls += true # restart/ : /- tls += true # restart/);
-      const applied = await project.iact(['apply', '--auto-approve'], { env });
-      expect(applied.exitCode, applied.stdout + applied.stderr).toBe(0);
-      const plain = await execa('redis-cli', ['--no-auth-warning', '-h', '127.0.0.1', '-p', String(rd), 'PING'], {
-        env: { REDISCLI_AUTH: RD_PW },
-        reject: false,
-      });
-      expect(plain.stdout.trim() === 'PONG', `tls: ${tls}: ${plain.stdout} ${plain.stderr}`).toBe(!tls);
-      const again = await project.iact(['plan', '--detailed-exitcode'], { env });
-      expect(again.exitCode, again.stdout).toBe(0);
-    }
   });
 
   it('turning tls off and on again is a restart each way; plaintext is accepted, then refused again', async () => {

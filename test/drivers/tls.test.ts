@@ -1,8 +1,8 @@
-// tls: true with the docker and namespace drivers, for real: postgres, mariadb and redis serve TLS
+// tls: true with every driver, for real: postgres, mariadb and redis serve TLS
 // only, verified against the sandbox's own CA from the host (verify-full to 127.0.0.1); plaintext is
 // refused; the drivers' own login checks speak TLS (plan right after apply: no changes); turning tls
 // off and on is planned as the restart (namespace) or recreate (docker) apply then takes.
-// The lightweight driver's TLS is tested in test/bash/tls.test.ts.
+// test/bash/tls.test.ts adds the env file, parity, iact run --tls and a redis-server without TLS.
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -14,15 +14,17 @@ const PG_PW = 'tls-Pg-Secret-31';
 const MY_PW = 'tls-My-Secret-32';
 const RD_PW = 'tls-Rd-Secret-33';
 
-type Driver = 'docker' | 'namespace';
+type Driver = 'lightweight' | 'docker' | 'namespace';
 const NEEDS: Record<Driver, string[]> = {
+  lightweight: ['postgres', 'mysql', 'redis'],
   docker: ['docker', 'postgres', 'mysql', 'redis'],
   namespace: ['root', 'namespace', 'postgres', 'mysql', 'redis'],
 };
+const SCRIPT: Record<Driver, string> = { lightweight: 'lightweight_venv.sh', docker: 'virtualize.sh', namespace: 'wasm_style_sandbox.sh' };
 // What a tls change restarts, as the plan says it (src/plan/impact.ts).
-const STEP: Record<Driver, string> = { docker: 'recreate', namespace: 'restart' };
+const STEP: Record<Driver, string> = { lightweight: 'restart', docker: 'recreate', namespace: 'restart' };
 
-for (const driver of ['docker', 'namespace'] as const) {
+for (const driver of ['lightweight', 'docker', 'namespace'] as const) {
   describeNeeding(...NEEDS[driver])(`TLS sandboxes with the ${driver} driver`, { timeout: 900_000 }, () => {
     let project: Project;
     const env: Record<string, string> = { IACT_TEMPLATE_DIR: TEMPLATE_DIR };
@@ -107,8 +109,7 @@ connections:
 
     /** The driver's own status: health, the login check (over TLS) and the pid of each sandbox. */
     async function driverStatus(): Promise<{ name: string; healthy: boolean; login?: boolean; pid: number | null }[]> {
-      const script = driver === 'docker' ? 'virtualize.sh' : 'wasm_style_sandbox.sh';
-      const status = await execa('bash', [path.join(repoRoot, 'bash', script), 'status', '--json', '--env', 'development'], {
+      const status = await execa('bash', [path.join(repoRoot, 'bash', SCRIPT[driver]), 'status', '--json', '--env', 'development'], {
         cwd: project.dir,
         env: { ...env, IACT_ENV: '', ENVIRONMENT: '' },
         reject: false,
