@@ -13,6 +13,9 @@ import { TEMPLATE_DIR } from '../helpers/services.js';
 const PG_PW = 'tls-Pg-Secret-31';
 const MY_PW = 'tls-My-Secret-32';
 const RD_PW = 'tls-Rd-Secret-33';
+// An environment of this run alone: the docker driver sees every container of an environment on a
+// shared engine, so another project's `development` must not meet ours.
+const ENV = `tls${process.pid}`;
 
 type Driver = 'lightweight' | 'docker' | 'namespace';
 const NEEDS: Record<Driver, string[]> = {
@@ -27,11 +30,11 @@ const STEP: Record<Driver, string> = { lightweight: 'restart', docker: 'recreate
 for (const driver of ['lightweight', 'docker', 'namespace'] as const) {
   describeNeeding(...NEEDS[driver])(`TLS sandboxes with the ${driver} driver`, { timeout: 900_000 }, () => {
     let project: Project;
-    const env: Record<string, string> = { IACT_TEMPLATE_DIR: TEMPLATE_DIR };
+    const env: Record<string, string> = { IACT_TEMPLATE_DIR: TEMPLATE_DIR, IACT_ENV: ENV };
     let pg: number;
     let my: number;
     let rd: number;
-    const ca = (name: string) => project.file(`.iact/sandboxes/development/${name}/tls/ca.crt`);
+    const ca = (name: string) => project.file(`.iact/sandboxes/${ENV}/${name}/tls/ca.crt`);
 
     beforeAll(async () => {
       if (driver === 'docker') {
@@ -43,9 +46,9 @@ for (const driver of ['lightweight', 'docker', 'namespace'] as const) {
       [pg, my, rd] = (await freePorts(3)) as [number, number, number];
       project.writeEnv(`PG_PW=${PG_PW}\nMY_PW=${MY_PW}\nRD_PW=${RD_PW}\n`);
       project.writeManifest(
-        'development',
+        ENV,
         `apiVersion: iact/v1
-environment: development
+environment: ${ENV}
 defaults: { driver: ${driver} }
 sandboxes:
   t-postgres: { service: postgres, port: ${pg}, database: app, user: app, password: "\${PG_PW}", tls: true }
@@ -59,7 +62,11 @@ connections:
       const applied = await project.iact(['apply', '--auto-approve'], { env });
       expect(applied.exitCode, applied.stdout + applied.stderr).toBe(0);
     }, 900_000);
-    afterAll(async () => project?.cleanup(), 300_000);
+    afterAll(async () => {
+      if (!project) return;
+      await project.iact(['destroy', '--env', ENV, '--auto-approve', '--allow-destroy', '--no-backup'], { env });
+      await project.cleanup();
+    }, 300_000);
 
     it('postgres: verify-full from the host works; plaintext and another CA are refused', async () => {
       const psql = (conninfo: string) =>
@@ -109,7 +116,7 @@ connections:
 
     /** The driver's own status: health, the login check (over TLS) and the pid of each sandbox. */
     async function driverStatus(): Promise<{ name: string; healthy: boolean; login?: boolean; pid: number | null }[]> {
-      const status = await execa('bash', [path.join(repoRoot, 'bash', SCRIPT[driver]), 'status', '--json', '--env', 'development'], {
+      const status = await execa('bash', [path.join(repoRoot, 'bash', SCRIPT[driver]), 'status', '--json', '--env', ENV], {
         cwd: project.dir,
         env: { ...env, IACT_ENV: '', ENVIRONMENT: '' },
         reject: false,
@@ -172,7 +179,7 @@ connections:
     });
 
     it(`turning tls off and on is planned as a ${STEP[driver]} and applied as one, for every service`, async () => {
-      const manifest = project.read('environments/development.yaml');
+      const manifest = project.read(`environments/${ENV}.yaml`);
       const plainWorks = async () => ({
         postgres:
           (
@@ -213,7 +220,7 @@ connections:
           ).stdout.trim() === 'PONG',
       });
       for (const tls of [false, true]) {
-        project.writeManifest('development', manifest.replace(/tls: true/g, `tls: ${tls}`));
+        project.writeManifest(ENV, manifest.replace(/tls: true/g, `tls: ${tls}`));
         const plan = await project.iact(['plan', '--format', 'json'], { env });
         expect(plan.exitCode, plan.stderr).toBe(0);
         const changes = (JSON.parse(plan.stdout) as { changes: { name: string; action: string; steps: string[] }[] }).changes
