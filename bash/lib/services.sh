@@ -846,10 +846,8 @@ svc::postgres_login_works() {
 
 svc::mysql_login_works() {
   local out
-  local -a tls=()
   svc::mysql_tls_args
-  tls=("${SVC_MYSQL_TLS[@]}")
-  out="$(MYSQL_PWD="${SB_PASSWORD}" mariadb --no-defaults "${tls[@]}" --protocol=TCP -h 127.0.0.1 -P "${SB_PORT}" -u "${SB_USER}" -D "${SB_DB}" --connect-timeout=5 -N -B -e 'SELECT 1' 2>/dev/null)" || return 1
+  out="$(MYSQL_PWD="${SB_PASSWORD}" mariadb --no-defaults "${SVC_MYSQL_TLS[@]}" --protocol=TCP -h 127.0.0.1 -P "${SB_PORT}" -u "${SB_USER}" -D "${SB_DB}" --connect-timeout=5 -N -B -e 'SELECT 1' 2>/dev/null)" || return 1
   [[ "${out}" == 1 ]]
 }
 
