@@ -295,6 +295,7 @@ drv::cmd_status() {
     SB_NAME="${name}" SB_SERVICE="${service_of[${name}]}" SB_PORT="${port_of[${name}]}" SB_PID=null
     [[ " ${IACT_SERVICES} " == *" ${SB_SERVICE} "* && "${SB_PORT}" =~ ^[0-9]+$ ]] || continue
     running=false healthy=false login=''
+    sb::spec_tls "${spec_of[${name}]}"
     if [[ "${SB_SERVICE}" == none ]]; then
       [[ -e "${SB_ENV_DIR}/${name}/.stopped" ]] || running=true healthy=true
     elif [[ "${state_of[${name}]:-}" == running ]]; then
