@@ -37,6 +37,10 @@ drv::prerequisites() {
   iact::docker_require_cli
   # The engine the spec names (docs/remote-engines.md), else DOCKER_HOST / DOCKER_CONTEXT.
   dkr::engine_of_spec
+  # Its certificates name 127.0.0.1 and are bind-mounted: neither holds on another host.
+  if ((DKR_REMOTE)) && [[ "${SB_TLS:-false}" == true ]]; then
+    iact::usage_error "sandbox ${SB_NAME}: tls: true is not served on a remote docker engine (${DKR_ENGINE}) yet" "remove tls:, or run it on a local engine (docs/remote-engines.md)"
+  fi
   iact::docker_require_engine
 }
 # No pidfile: a container's liveness is the engine's (status, dkr::inspect).
@@ -329,6 +333,7 @@ drv::cmd_status() {
     SB_NAME="${name}" SB_SERVICE="${service_of[${name}]}" SB_PORT="${port_of[${name}]}" SB_PID=null
     [[ " ${IACT_SERVICES} " == *" ${SB_SERVICE} "* && "${SB_PORT}" =~ ^[0-9]+$ ]] || continue
     running=false healthy=false login='' IACT_CONNECT_HOST="${connect_of[${name}]:-127.0.0.1}"
+    sb::spec_tls "${spec_of[${name}]}"
     if [[ "${SB_SERVICE}" == none ]]; then
       [[ -e "${SB_ENV_DIR}/${name}/.stopped" ]] || running=true healthy=true
     elif [[ "${state_of[${name}]:-}" == running ]]; then

@@ -23,6 +23,9 @@ source "${SCRIPT_DIR}/lib/namespace.sh"
 SB_SCRIPT="${0##*/}"
 SB_DRIVER=namespace
 SB_TCP=0
+# tls: true: the server listens on 127.0.0.1:PORT inside its own network namespace too, where it
+# speaks TLS itself; a relay there puts that on a unix socket (docs/namespace-sandbox.md "TLS").
+SB_TLS_TCP=1
 SB_DESCRIPTION="Namespace sandboxes: the service runs in a bubblewrap sandbox built from its capabilities.json
 (read-only /usr, its own data/logs/run, private /tmp, no host /run, /var, /home; own pid/mount/ipc/
 uts/net/cgroup namespaces; a uid of its own, no capabilities) with a cgroup memory limit (memory: or
@@ -33,14 +36,20 @@ readonly CGROUP_MEMORY_ROOT=/sys/fs/cgroup/memory
 
 # Pid 1 inside the namespace, already the sandbox's uid: sends its output to the server log (logs/
 # is the service's, so root never opens a file there), forwards stop/reload signals to the service
-# (an init without handlers would drop them) and reaps orphans. Arguments: the log, then the
-# service's argv, never code.
+# (an init without handlers would drop them) and reaps orphans. Arguments: the log, the relay socket
+# and port ('' '' unless tls: true), then the service's argv, never code. The relay copies bytes
+# between its unix socket and the server's TCP port in this network namespace: TLS stays end to end
+# between the client and the server; it dies with the namespace when pid 1 exits.
 # shellcheck disable=SC2016 # expanded by the inner bash
 readonly NS_INIT='
 exec >>"$1" 2>&1
-shift
+relay="$2" port="$3"
+shift 3
 child=""
 for sig in TERM INT HUP QUIT USR1 USR2; do trap "[ -n \"\$child\" ] && kill -s $sig \"\$child\" 2>/dev/null" "$sig"; done
+if [ -n "$relay" ]; then
+  (cd "${relay%/*}" && exec socat "UNIX-LISTEN:${relay##*/},fork,unlink-early,mode=600" "TCP:127.0.0.1:$port") &
+fi
 "$@" &
 child=$!
 status=0
@@ -54,6 +63,21 @@ drv::prerequisites() {
   iact::need_binary bwrap "apt-get install -y bubblewrap (it builds the sandbox's file system and namespaces)"
   iact::need_binary setpriv "apt-get install -y util-linux"
   iact::need_binary socat "apt-get install -y socat (it exposes the sandbox on 127.0.0.1)"
+  # TLS needs the server's own TCP port, which only its own network namespace keeps off the host's.
+  if [[ "${SB_TLS:-false}" == true ]] && ! ns::use_namespaces; then
+    iact::die 2 "sandbox ${SB_NAME} sets tls: true, which the namespace driver serves only with namespaces on" \
+      "unset WASI_USE_NAMESPACES (or set it to true), or use the lightweight driver" usage
+  fi
+}
+
+# The unix socket the host's forwarder connects to: the server's own, or for tls: true the relay's
+# in run/ (NS_INIT), which reaches the server's TLS port in its network namespace.
+ns::forward_socket() {
+  if [[ "${SB_TLS:-false}" == true ]]; then
+    REPLY="${SB_DIR}/run/tls-relay.sock"
+  else
+    svc::path IACT_CAT_SOCKET
+  fi
 }
 
 # Root's own directory, not run/ (the service's): a pid it cannot forge.
@@ -88,7 +112,11 @@ drv::prepare() {
 }
 
 drv::launch() {
-  local cg='' limit=-1
+  local cg='' limit=-1 relay=('' '')
+  if [[ "${SB_TLS:-false}" == true ]]; then
+    ns::forward_socket
+    relay=("${REPLY}" "${SB_PORT}")
+  fi
   if [[ -d "${CGROUP_MEMORY_ROOT}" ]]; then
     cg="$(ns::cgroup)"
     mkdir -p "${cg}"
@@ -111,7 +139,7 @@ drv::launch() {
     sb::detach_fds
     # Join the cgroup first: everything the service forks inherits the limit.
     [[ -n "${cg}" ]] && printf '%s\n' "${BASHPID}" >"${cg}/cgroup.procs"
-    exec setsid "${NS_ARGV[@]}" /bin/bash -c "${NS_INIT}" iact-init "${SB_DIR}/logs/server.log" "${SVC_ARGV[@]}" \
+    exec setsid "${NS_ARGV[@]}" /bin/bash -c "${NS_INIT}" iact-init "${SB_DIR}/logs/server.log" "${relay[@]}" "${SVC_ARGV[@]}" \
       5<<<"${NS_PASSWD:-}" 6<<<"${NS_GROUP:-}"
   ) </dev/null >>"${SB_DIR}/bwrap.log" 2>&1 &
   SB_LAUNCH_PID=$!
@@ -121,7 +149,7 @@ drv::launch() {
 # The forwarder runs as the sandbox's uid too: a link planted in run/ leads it nowhere root could go.
 drv::after_ready() {
   local sock fwpid
-  svc::path IACT_CAT_SOCKET
+  ns::forward_socket
   sock="${REPLY}"
   (
     sb::detach_fds

@@ -228,6 +228,7 @@ and exits 1, so that PW=$(iact config DB_PASSWORD) fails instead of capturing th
     .option('--from <sandbox[@snapshot]>', "start from a copy of a sandbox's data (now, or a snapshot) of this project's environment")
     .option('-e, --env <name>', 'environment of the --from sandbox (default: detected)')
     .option('--durable', 'keep the data on disk with fsync on (default: tmpfs, fsync off)')
+    .option('--tls', 'serve TLS only, with a CA of its own; the command gets verify-full variables (PGSSLMODE, DB_SSL_CA, rediss:// ...)')
     .argument('<command...>', 'the command to run, after --')
     .addHelpText(
       'after',

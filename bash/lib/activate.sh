@@ -33,6 +33,26 @@ REDIS_URL=\"redis://default:\$(_iact_urlencode \"\${_iact_pw}\")@${IACT_CONNECT_
 "
 }
 
+# A tls: true sandbox (SB_TLS): ACTIVATE_TLS_VARS and REPLY = the lines that make clients verify it
+# against its CA (quoted path $1), src/catalog's connection.tls (docs/connection-variables.md "TLS").
+iact::activate_tls_postgres() {
+  ACTIVATE_TLS_VARS='DB_SSL_MODE DB_SSL_CA DB_SSL_ROOT_CERT PGSSLMODE PGSSLROOTCERT'
+  REPLY="export DB_SSL_MODE=verify-full DB_SSL_CA=${1} DB_SSL_ROOT_CERT=${1} PGSSLMODE=verify-full PGSSLROOTCERT=${1}
+"
+}
+iact::activate_tls_mysql() {
+  ACTIVATE_TLS_VARS='DB_SSL_MODE DB_SSL_CA DB_SSL_ROOT_CERT'
+  REPLY="export DB_SSL_MODE=verify-full DB_SSL_CA=${1} DB_SSL_ROOT_CERT=${1}
+"
+}
+iact::activate_tls_redis() {
+  ACTIVATE_TLS_VARS='REDIS_SSL_MODE REDIS_SSL_CA'
+  # rediss://: TLS for redis-cli -u and the client libraries.
+  REPLY="REDIS_URL=\"rediss\${REDIS_URL#redis}\"; export REDIS_URL
+export REDIS_SSL_MODE=verify-full REDIS_SSL_CA=${1}
+"
+}
+
 # encodeURIComponent, in the sourcing shell (bytes, C locale): what src/sandbox/connection.ts does to the password.
 IFS= read -r -d '' IACT_ACTIVATE_URLENCODE <<'EOF' || true
 _iact_urlencode() {
@@ -69,12 +89,18 @@ iact::write_activate() {
 # secrets/password for the file, the spec's password on a pipe for init's .sh files (lib/data.sh).
 iact::activate_text() {
   local name="$1" env_name="$2" service="$3" dir="$4" port="$5" database="${6:-}" user="${7:-}" password_file="$8"
-  local vars='IACT_SANDBOX IACT_SANDBOX_DIR' v text q_dir set=''
+  local vars='IACT_SANDBOX IACT_SANDBOX_DIR' v text q_dir set='' ACTIVATE_TLS_VARS=''
   if declare -F "iact::activate_vars_${service}" >/dev/null; then
     "iact::activate_vars_${service}"
     vars+=" ${REPLY}"
     "iact::activate_set_${service}" "${dir}" "${port}" "${database}" "${user}"
     set="${REPLY}"
+    if [[ "${SB_TLS:-false}" == true ]] && declare -F "iact::activate_tls_${service}" >/dev/null; then
+      printf -v q_dir '%q' "${dir}/tls/ca.crt"
+      "iact::activate_tls_${service}" "${q_dir}"
+      vars+=" ${ACTIVATE_TLS_VARS}"
+      set+="${REPLY}"
+    fi
   fi
   printf -v q_dir '%q' "${dir}"
   text="# iact sandbox ${name} (${env_name}, ${service}): source this file from bash; run 'deactivate' to undo.

@@ -66,4 +66,4 @@ declare -gA IACT_CAT_URL_TEMPLATE=([postgres]='postgresql://{user}:{password}@{h
 # drivers that run the service
 declare -gA IACT_CAT_DRIVERS=([postgres]='lightweight namespace docker' [mysql]='lightweight namespace docker' [redis]='lightweight namespace docker' [none]='lightweight namespace docker' [tunnel]=lightweight)
 # drivers that serve it with tls: true
-declare -gA IACT_CAT_TLS_DRIVERS=([postgres]=lightweight [mysql]=lightweight [redis]='' [none]='' [tunnel]='')
+declare -gA IACT_CAT_TLS_DRIVERS=([postgres]='lightweight namespace docker' [mysql]='lightweight namespace docker' [redis]='lightweight namespace docker' [none]='' [tunnel]='')

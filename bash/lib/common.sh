@@ -243,7 +243,11 @@ iact::service_answers() {
 }
 
 iact::hello_postgres() { printf '\x00\x00\x00\x08\x04\xd2\x16\x2f'; } # SSLRequest: 'N' or 'S'
-iact::hello_redis() { printf 'PING\r\n'; }                                # -NOAUTH or +PONG
+# -NOAUTH or +PONG; a TLS-only server (tls: true) drops plaintext unanswered, so it gets an empty
+# ClientHello, which its TLS layer answers with a decode_error alert (redis.log notes the bad handshake).
+iact::hello_redis() {
+  if [[ "${SB_TLS:-false}" == true ]]; then printf '\x16\x03\x01\x00\x04\x01\x00\x00\x00'; else printf 'PING\r\n'; fi
+}
 
 # Wait until CMD... succeeds, polling every 20 ms, at most TIMEOUT seconds.
 iact::wait_for() {

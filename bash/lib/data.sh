@@ -123,9 +123,12 @@ data::init_shell() {
 }
 
 svc::postgres_init_file() {
-  local file="$1" out
+  local file="$1" out mode=prefer
+  # A tls: true sandbox: verified TLS, as every client of it (docs/operators.md "TLS sandboxes").
+  [[ "${SB_TLS:-false}" == true ]] && mode=verify-full
+  svc::tls_ca
   # ON_ERROR_STOP: the first failing statement ends the file; psql names the file and its line.
-  if ! out="$(PGPASSWORD="${SB_PASSWORD}" PGCONNECT_TIMEOUT=5 "${SVC_BIN}/psql" -X -q -w -v ON_ERROR_STOP=1 \
+  if ! out="$(PGSSLMODE="${mode}" PGSSLROOTCERT="${REPLY}" PGPASSWORD="${SB_PASSWORD}" PGCONNECT_TIMEOUT=5 "${SVC_BIN}/psql" -X -q -w -v ON_ERROR_STOP=1 \
     -h 127.0.0.1 -p "${SB_PORT}" -U "${SB_USER}" -d "${SB_DB}" -f "${file}" 2>&1 >/dev/null)"; then
     data::init_failed "${file}" "${out}" 'psql:[^:]*:([0-9]+): (.*)'
   fi
@@ -134,7 +137,8 @@ svc::postgres_init_file() {
 svc::mysql_init_file() {
   local file="$1" out
   # The client stops at the first error and reports "ERROR n (state) at line N: message".
-  if ! out="$(MYSQL_PWD="${SB_PASSWORD}" mariadb --no-defaults --protocol=TCP -h 127.0.0.1 -P "${SB_PORT}" -u "${SB_USER}" -D "${SB_DB}" \
+  svc::mysql_tls_args
+  if ! out="$(MYSQL_PWD="${SB_PASSWORD}" mariadb --no-defaults "${SVC_MYSQL_TLS[@]}" --protocol=TCP -h 127.0.0.1 -P "${SB_PORT}" -u "${SB_USER}" -D "${SB_DB}" \
     --connect-timeout=5 --default-character-set=utf8mb4 --batch <"${file}" 2>&1 >/dev/null)"; then
     data::init_failed "${file}" "${out}" 'ERROR [0-9]+ \([0-9A-Z]+\) at line ([0-9]+): (.*)'
   fi
@@ -153,10 +157,11 @@ svc::redis_init_file() {
     text+="${line}"$'\n'"ECHO __iact_init_line_${n}"$'\n'
   done <"${file}"
   [[ -n "${text}" ]] || return 0
+  svc::redis_tcp_args
   if [[ "${SB_AUTH:-}" == 0 ]]; then
-    out="$(redis-cli --no-raw -h 127.0.0.1 -p "${SB_PORT}" <<<"${text}" 2>&1)" || true
+    out="$(redis-cli --no-raw "${SVC_REDIS_TCP[@]}" <<<"${text}" 2>&1)" || true
   else
-    out="$(REDISCLI_AUTH="${SB_PASSWORD}" redis-cli --no-auth-warning --no-raw -h 127.0.0.1 -p "${SB_PORT}" <<<"${text}" 2>&1)" || true
+    out="$(REDISCLI_AUTH="${SB_PASSWORD}" redis-cli --no-auth-warning --no-raw "${SVC_REDIS_TCP[@]}" <<<"${text}" 2>&1)" || true
   fi
   mapfile -t lines <<<"${out}"
   # The reply before the k-th marker is the k-th command's.

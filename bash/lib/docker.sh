@@ -10,6 +10,10 @@ IACT_DOCKER_SH=1
 readonly IACT_PRIVATE_DOCKER_SOCKET="${IACT_DOCKER_RUN:-/run/iact-docker}/docker.sock"
 # The sandbox directory inside its container (read-only): secrets/password and the config file.
 readonly DKR_SANDBOX_MOUNT=/run/iact
+# A tls: true sandbox's tls/ inside its container (read-only), and the uid the images' services run
+# as (scripts/docker-images.sh SVC_UID), which must own the server's key (docs/operators.md "TLS sandboxes").
+readonly DKR_TLS_MOUNT=/run/iact-tls
+readonly DKR_SERVICE_UID=999
 
 # The docker CLI's own settings as this script found them: each engine of a status starts from them.
 readonly DKR_ENV_HOST="${DOCKER_HOST:-}" DKR_ENV_CONTEXT="${DOCKER_CONTEXT:-}"
@@ -202,6 +206,8 @@ dkr::config_hash() {
       ($reloadable | split(" ")) as $r
       | [.service, .port, (.memory // ""), $image, (.database // ""), (.user // ""),
          ((.settings // {}) | with_entries(select(.key as $k | $r | any(. == $k) | not)))]
+      # TLS rides on the container'"'"'s mounts and arguments; absent when off, so older hashes stay.
+      + (if .tls == true then ["tls"] else [] end)
       + (if $publish == "127.0.0.1" then [] else [$publish] end)' | sha256sum)"
   DKR_CONFIG_HASH="${sum:0:32}"
 }
@@ -226,6 +232,40 @@ dkr::write_config() {
     text+=$'\n'
   done
   sb::write_file "${SB_DIR}/${IACT_CAT_CONFIG_FILE[${SB_SERVICE}]}" "${text}"
+}
+
+# tls/ of a tls: true sandbox, as the container's service reads it: the shared certificates
+# (svc::tls_files), the server's key and certificate owned by DKR_SERVICE_UID (postgres refuses a key
+# others can read; it runs as that uid), and for postgres an hba file that has no plaintext TCP line.
+dkr::tls_files() {
+  local dir="${SB_DIR}/tls"
+  svc::tls_files
+  chown "${DKR_SERVICE_UID}:${DKR_SERVICE_UID}" "${dir}/server.key" "${dir}/server.crt"
+  chmod 0600 "${dir}/server.key"
+  # The socket inside the container (the image's admin verbs) stays trusted; TCP is TLS only.
+  [[ "${SB_SERVICE}" == postgres ]] && sb::write_file "${dir}/pg_hba.conf" "local all all trust
+hostssl all all 127.0.0.1/32 scram-sha-256
+" && chmod 0644 "${dir}/pg_hba.conf"
+  return 0
+}
+
+# DKR_TLS_ARGS = the server arguments of a tls: true sandbox (after the image: the entrypoint passes
+# them to the server, and the manifest's settings file stays settings only, which reload applies).
+dkr::tls_args() {
+  local t="${DKR_TLS_MOUNT}"
+  DKR_TLS_ARGS=()
+  [[ "${SB_TLS:-false}" == true ]] || return 0
+  case "${SB_SERVICE}" in
+    postgres)
+      DKR_TLS_ARGS=(-c ssl=on -c "ssl_cert_file=${t}/server.crt" -c "ssl_key_file=${t}/server.key"
+        -c ssl_min_protocol_version=TLSv1.2 -c "hba_file=${t}/pg_hba.conf")
+      ;;
+    mysql) DKR_TLS_ARGS=("--ssl-ca=${t}/ca.crt" "--ssl-cert=${t}/server.crt" "--ssl-key=${t}/server.key" --require-secure-transport=ON) ;;
+    redis)
+      DKR_TLS_ARGS=(--port 0 --tls-port "${SB_PORT}" --tls-cert-file "${t}/server.crt" --tls-key-file "${t}/server.key"
+        --tls-ca-cert-file "${t}/ca.crt" --tls-auth-clients no --tls-protocols 'TLSv1.2 TLSv1.3')
+      ;;
+  esac
 }
 
 # A new container for the sandbox on its volume (made when missing; kept across containers). The
@@ -254,13 +294,18 @@ dkr::run_container() {
   [[ "${DKR_PUBLISH}" == 127.0.0.1 ]] || args+=(-e "IACT_LISTEN=${DKR_PUBLISH}")
   ((DKR_REMOTE)) && args[0]=create args[1]=--quiet
   [[ -n "${SB_MEMORY}" ]] && args+=(--memory "${SB_MEMORY}")
+  dkr::tls_args
+  if [[ "${SB_TLS:-false}" == true ]]; then
+    dkr::tls_files
+    args+=(--mount "type=bind,source=${SB_DIR}/tls,target=${DKR_TLS_MOUNT},readonly")
+  fi
   case "${SB_SERVICE}" in
     postgres) db_env=POSTGRES args+=(-e "POSTGRES_DB=${SB_DB}") ;;
     mysql) db_env=MARIADB args+=(-e "MARIADB_DATABASE=${SB_DB}") ;;
     redis) db_env=REDIS ;;
   esac
   [[ "${SB_SERVICE}" == redis ]] || args+=(-e "${db_env}_USER=${SB_USER}")
-  args+=(-e "${db_env}_PASSWORD_FILE=${DKR_SANDBOX_MOUNT}/secrets/password" "${DKR_IMAGE}")
+  args+=(-e "${db_env}_PASSWORD_FILE=${DKR_SANDBOX_MOUNT}/secrets/password" "${DKR_IMAGE}" "${DKR_TLS_ARGS[@]}")
   if ! out="$(docker "${args[@]}" 2>&1)"; then
     dkr::require_image
     iact::die 1 "docker ${args[0]} for sandbox ${SB_NAME} failed: ${out//$'\n'/; }" "read the docker error above" start-failed
@@ -306,7 +351,8 @@ dkr::find_client() {
       [[ -n "${SVC_BIN:-}" ]] && DKR_HOST_CLIENT=1
       ;;
     mysql) command -v mariadb >/dev/null 2>&1 && DKR_HOST_CLIENT=1 ;;
-    redis) DKR_HOST_CLIENT=1 ;; # svc::redis_tcp_auth speaks RESP over /dev/tcp
+    # svc::redis_tcp_auth speaks RESP over /dev/tcp; TLS needs redis-cli.
+    redis) if [[ "${SB_TLS:-false}" != true ]] || command -v redis-cli >/dev/null 2>&1; then DKR_HOST_CLIENT=1; fi ;;
   esac
   return 0
 }

@@ -111,6 +111,8 @@ ns::read_paths() {
   if [[ "${conf}" == */* && " ${NS_WRITE[*]} " != *" ${SB_DIR}/${conf%%/*} "* ]]; then
     NS_READ+=("${SB_DIR}/${conf%%/*}")
   fi
+  # tls: true: the certificates and the key the server reads (made by svc::tls_files before a start).
+  [[ "${SB_TLS:-false}" == true ]] && NS_READ+=("${SB_DIR}/tls")
   for p in ${NS_SYSTEM_READS}; do
     [[ -e "${p}" ]] && NS_READ+=("${p}")
   done
@@ -129,6 +131,7 @@ ns::write_capabilities() {
   [[ "${SB_SERVICE}" == redis ]] && svc::redis_maxmemory && redis_max="${REPLY:-null}"
   svc::path IACT_CAT_SOCKET
   socket="${REPLY}"
+  [[ "${SB_TLS:-false}" == true ]] && socket="${SB_DIR}/run/tls-relay.sock -> TLS on 127.0.0.1:${SB_PORT} in the sandbox's network namespace"
   ns::write_dirs
   ns::read_paths
   json="$(jq -n --arg name "${SB_NAME}" --arg environment "${SB_ENV}" --arg service "${SB_SERVICE}" --argjson port "${SB_PORT}" \

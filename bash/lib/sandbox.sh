@@ -1302,6 +1302,7 @@ sb::cmd_status() {
   local version_json
   for n in "${!p_name[@]}"; do
     SB_NAME="${p_name[n]}" SB_DIR="${SB_ENV_DIR}/${p_name[n]}" SB_SERVICE="${p_service[n]}" SB_PORT="${p_port[n]}"
+    sb::spec_tls "${p_spec[n]}"
     running=false healthy=false SB_PID=null version_json='' REPLY=''
     # The major version the data directory was made by: pinning it is not a replace.
     if svc::call data_version && [[ -n "${REPLY}" ]]; then
@@ -1336,6 +1337,7 @@ sb::cmd_status() {
 # (docs/driver-protocol.md "Status").
 sb::status_login() {
   local spec="$1"
+  sb::spec_tls "${spec}"
   REPLY=''
   [[ "${spec}" != null && -r "${SB_DIR}/secrets/password" ]] || return 0
   SB_PASSWORD='' SB_USER='' SB_DB='' SB_AUTH=''
@@ -1353,6 +1355,14 @@ sb::status_login() {
     mysql) command -v mariadb >/dev/null 2>&1 || return 0 ;;
   esac
   if svc::login_works; then REPLY=',"login":true'; else REPLY=',"login":false'; fi
+}
+
+# SB_TLS = whether SPEC_JSON (sandbox.json's one line) says tls: true; only the fields before
+# settings, where a setting cannot match. Health and login checks speak TLS to such a sandbox.
+sb::spec_tls() {
+  SB_TLS=false
+  [[ "${1%%\"settings\":*}" == *'"tls":true'* ]] && SB_TLS=true
+  return 0
 }
 
 # One status object of SB_NAME/SB_SERVICE/SB_PORT/SB_PID, the shape of schemas/driver-status.schema.json.

@@ -222,6 +222,15 @@ svc::redis_check_binaries() {
     fi
   fi
   SVC_SERVER_BIN="$(command -v redis-server)"
+  if [[ "${SB_TLS:-false}" == true ]] && ! svc::redis_has_tls "${SVC_SERVER_BIN}"; then
+    iact::die 1 "${SVC_SERVER_BIN} is built without TLS, and sandbox ${SB_NAME} sets tls: true" \
+      "install a redis-server built with TLS (Debian's redis-server is: apt-get install -y redis-server), or remove tls:" missing-binary
+  fi
+}
+
+# True when redis-server BIN knows the tls-* directives (built with BUILD_TLS=yes; iact doctor asks the same).
+svc::redis_has_tls() {
+  grep -qaF tls-cert-file "$1" 2>/dev/null
 }
 
 svc::template_root() {
@@ -379,6 +388,17 @@ svc::write_config() {
   svc::call write_config "${config}"
 }
 
+# True when the server listens on 127.0.0.1:PORT: SB_TCP, or a tls: true sandbox of a driver that
+# sets SB_TLS_TCP (the namespace driver: TLS needs TCP, which the server has in its own network
+# namespace; docs/namespace-sandbox.md "TLS").
+svc::listens_tcp() {
+  ((SB_TCP)) && return 0
+  ((${SB_TLS_TCP:-0})) && [[ "${SB_TLS:-false}" == true ]]
+}
+
+# The CA file clients of a tls: true sandbox verify its server with (docs/operators.md "TLS sandboxes").
+svc::tls_ca() { REPLY="${SB_DIR}/tls/ca.crt"; }
+
 # tls/ of a tls: true sandbox (docs/operators.md, "TLS sandboxes"): a CA of this sandbox alone and
 # a server certificate it signed for 127.0.0.1 and localhost. Made once; the CA's key is deleted at
 # once, so nothing else can ever be signed by it. ca.crt is for clients; server.key (0600) for the server.
@@ -415,7 +435,7 @@ svc::tls_files() {
 
 svc::postgres_write_config() {
   local file="$1" i text listen='' sockdir
-  ((SB_TCP)) && listen=127.0.0.1
+  svc::listens_tcp && listen=127.0.0.1
   # Relative to data/, postgres's working directory (docs/driver-protocol.md layout): a deep root passes the 107-byte socket limit.
   sockdir="\"../${IACT_CAT_SOCKET[postgres]%/*}\""
   text="# Written by iact for sandbox ${SB_NAME}; changes are overwritten on the next apply.
@@ -459,7 +479,7 @@ pid-file=$(svc::ini_quote "${SB_DIR}/${IACT_CAT_PIDFILE[mysql]}")
 log-error=$(svc::ini_quote "${SB_DIR}/logs/mariadbd.log")
 port=${SB_PORT}
 "
-  if ((SB_TCP)); then text+="bind-address=127.0.0.1"$'\n'; else text+="skip-networking"$'\n'; fi
+  if svc::listens_tcp; then text+="bind-address=127.0.0.1"$'\n'; else text+="skip-networking"$'\n'; fi
   text+="skip-name-resolve
 skip-log-bin
 character-set-server=utf8mb4
@@ -500,13 +520,24 @@ svc::redis_maxmemory() {
 }
 
 svc::redis_write_config() {
-  local file="$1" i text port=0
-  ((SB_TCP)) && port="${SB_PORT}"
+  local file="$1" i text port=0 tls=''
+  svc::listens_tcp && port="${SB_PORT}"
   svc::own_log "${SB_DIR}/logs/redis.log"
+  if [[ "${SB_TLS:-false}" == true ]]; then
+    # TLS only on the port, no client certificates; the unix socket (iact's administration) stays plain.
+    tls="tls-port ${port}
+tls-cert-file $(svc::redis_quote "${SB_DIR}/tls/server.crt")
+tls-key-file $(svc::redis_quote "${SB_DIR}/tls/server.key")
+tls-ca-cert-file $(svc::redis_quote "${SB_DIR}/tls/ca.crt")
+tls-auth-clients no
+tls-protocols \"TLSv1.2 TLSv1.3\"
+"
+    port=0
+  fi
   text="# Written by iact for sandbox ${SB_NAME}; holds the password (mode 0600).
 bind 127.0.0.1
 port ${port}
-protected-mode yes
+${tls}protected-mode yes
 unixsocket $(svc::redis_quote "${SB_DIR}/${IACT_CAT_SOCKET[redis]}")
 unixsocketperm 700
 dir $(svc::redis_quote "${SB_DIR}/data")
@@ -815,18 +846,50 @@ svc::postgres_login_works() {
 
 svc::mysql_login_works() {
   local out
-  local -a tls=()
-  [[ "${SB_TLS:-false}" == true ]] && tls=(--ssl --ssl-ca="${SB_DIR}/tls/ca.crt" --ssl-verify-server-cert)
-  out="$(MYSQL_PWD="${SB_PASSWORD}" mariadb --no-defaults "${tls[@]}" --protocol=TCP -h "${IACT_CONNECT_HOST}" -P "${SB_PORT}" -u "${SB_USER}" -D "${SB_DB}" --connect-timeout=5 -N -B -e 'SELECT 1' 2>/dev/null)" || return 1
+  svc::mysql_tls_args
+  out="$(MYSQL_PWD="${SB_PASSWORD}" mariadb --no-defaults "${SVC_MYSQL_TLS[@]}" --protocol=TCP -h "${IACT_CONNECT_HOST}" -P "${SB_PORT}" -u "${SB_USER}" -D "${SB_DB}" --connect-timeout=5 -N -B -e 'SELECT 1' 2>/dev/null)" || return 1
   [[ "${out}" == 1 ]]
 }
 
+# SVC_MYSQL_TLS = the mariadb client's TLS arguments for a tls: true sandbox: verified against its CA.
+svc::mysql_tls_args() {
+  SVC_MYSQL_TLS=()
+  [[ "${SB_TLS:-false}" == true ]] || return 0
+  svc::tls_ca
+  SVC_MYSQL_TLS=(--ssl "--ssl-ca=${REPLY}" --ssl-verify-server-cert)
+}
+
 svc::redis_login_works() {
+  if [[ "${SB_TLS:-false}" == true ]]; then
+    svc::redis_tls_ping
+    return
+  fi
   if [[ "${SB_AUTH:-}" == 0 ]]; then
     svc::redis_tcp_ping "${SB_PORT}"
   else
     svc::redis_tcp_auth "${SB_PORT}" "${SB_PASSWORD}"
   fi
+}
+
+# SVC_REDIS_TCP = redis-cli's arguments for 127.0.0.1:SB_PORT; for a tls: true sandbox over TLS,
+# the server's certificate checked against the sandbox's CA.
+svc::redis_tcp_args() {
+  SVC_REDIS_TCP=(-h 127.0.0.1 -p "${SB_PORT}")
+  [[ "${SB_TLS:-false}" == true ]] || return 0
+  svc::tls_ca
+  SVC_REDIS_TCP=(--tls --cacert "${REPLY}" "${SVC_REDIS_TCP[@]}")
+}
+
+# A PING over verified TLS (bash cannot speak TLS): redis-cli, the password in REDISCLI_AUTH.
+svc::redis_tls_ping() {
+  local out
+  svc::redis_tcp_args
+  if [[ "${SB_AUTH:-}" == 0 ]]; then
+    out="$(timeout 5 redis-cli "${SVC_REDIS_TCP[@]}" PING 2>/dev/null)" || return 1
+  else
+    out="$(REDISCLI_AUTH="${SB_PASSWORD}" timeout 5 redis-cli --no-auth-warning "${SVC_REDIS_TCP[@]}" PING 2>/dev/null)" || return 1
+  fi
+  [[ "${out}" == PONG ]]
 }
 
 # PING over /dev/tcp, for a server without auth.

@@ -76,16 +76,19 @@ export function defaultImage(entry: ServiceEntry, version?: string): string | un
 export type ConnectionValues = Record<Exclude<ConnectionField, 'url'>, string>;
 
 /** The URL of a connection: the template with every {field} URL-encoded. */
-export function connectionUrl(entry: ServiceEntry, values: ConnectionValues): string {
-  const template = entry.connection?.urlTemplate ?? '';
+export function connectionUrl(entry: ServiceEntry, values: ConnectionValues, tls = false): string {
+  const template = (tls ? entry.connection?.tls?.urlTemplate : undefined) ?? entry.connection?.urlTemplate ?? '';
   return template.replace(/\{(\w+)\}/g, (_, field: string) => encodeURIComponent(values[field as keyof ConnectionValues] ?? ''));
 }
 
 /** The variables `iact run` and bin/activate export for a sandbox of this service. */
-export function connectionEnv(entry: ServiceEntry, values: ConnectionValues): Record<string, string> {
-  const url = connectionUrl(entry, values);
+export function connectionEnv(entry: ServiceEntry, values: ConnectionValues, tlsCa?: string): Record<string, string> {
+  const url = connectionUrl(entry, values, tlsCa !== undefined);
   const env: Record<string, string> = {};
   for (const [key, field] of Object.entries(entry.connection?.env ?? {})) env[key] = field === 'url' ? url : values[field];
+  // A tls: true sandbox: the variables that make clients verify it against its own CA.
+  if (tlsCa !== undefined)
+    for (const [key, value] of Object.entries(entry.connection?.tls?.env ?? {})) env[key] = value.replace(/\{ca\}/g, tlsCa);
   env.IACT_SANDBOX = values.sandbox;
   return env;
 }

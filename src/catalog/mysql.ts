@@ -97,11 +97,11 @@ export const mysql: ServiceEntry = {
       MYSQL_DATABASE: 'database',
     },
     envFile: { MYSQL_HOST: 'host', MYSQL_PORT: 'port', MYSQL_USER: 'user', MYSQL_PASSWORD: 'password', MYSQL_DATABASE: 'database' },
+    tls: { env: { DB_SSL_MODE: 'verify-full', DB_SSL_CA: '{ca}', DB_SSL_ROOT_CERT: '{ca}' } },
   },
   initKinds: ['.sql', '.sh'],
   docker: { imageRepo: 'iact/mariadb', port: 3306, dataPath: '/var/lib/mysql' },
   drivers: ['lightweight', 'namespace', 'docker'],
-  // The namespace driver runs mariadbd with skip-networking (a unix socket): no TLS there.
-  tlsDrivers: ['lightweight'],
+  tlsDrivers: ['lightweight', 'namespace', 'docker'],
   ephemeralSettings: { innodb_flush_log_at_trx_commit: 0, innodb_doublewrite: 0 },
 };

@@ -119,12 +119,15 @@ export const postgres: ServiceEntry = {
       PGUSER: 'user',
       PGPASSWORD: 'password',
     },
+    tls: {
+      env: { DB_SSL_MODE: 'verify-full', DB_SSL_CA: '{ca}', DB_SSL_ROOT_CERT: '{ca}', PGSSLMODE: 'verify-full', PGSSLROOTCERT: '{ca}' },
+    },
   },
   initKinds: ['.sql', '.sh'],
   extensions: true,
   docker: { imageRepo: 'iact/postgres', port: 5432, dataPath: '/var/lib/postgresql/data' },
   drivers: ['lightweight', 'namespace', 'docker'],
-  // The namespace driver reaches the server through a unix socket, where PostgreSQL speaks no TLS.
-  tlsDrivers: ['lightweight'],
+  // The namespace driver serves TLS from the server's own TCP listener (docs/namespace-sandbox.md "TLS").
+  tlsDrivers: ['lightweight', 'namespace', 'docker'],
   ephemeralSettings: { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' },
 };

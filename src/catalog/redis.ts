@@ -76,6 +76,7 @@ export const redis: ServiceEntry = {
     args: ['-h', '{host}', '-p', '{port}'],
     // redis-cli reads the password from REDISCLI_AUTH and then says nothing about it on stderr.
     env: { REDISCLI_AUTH: 'password' },
+    tls: { args: ['--tls', '--cacert', '{ca}'], env: {} },
   },
   socket: 'run/redis.sock',
   pidfile: 'run/redis.pid',
@@ -90,8 +91,12 @@ export const redis: ServiceEntry = {
     // Redis 6+ ACL form: redis-cli sends AUTH with an empty user for `redis://:pass@`, which fails.
     urlTemplate: 'redis://default:{password}@{host}:{port}/0',
     env: { REDIS_HOST: 'host', REDIS_PORT: 'port', REDIS_PASSWORD: 'password', REDIS_URL: 'url' },
+    // rediss:// is TLS for redis-cli -u and the usual client libraries; the CA as for DB_SSL_CA.
+    tls: { urlTemplate: 'rediss://default:{password}@{host}:{port}/0', env: { REDIS_SSL_MODE: 'verify-full', REDIS_SSL_CA: '{ca}' } },
   },
   initKinds: ['.redis', '.sh'],
   docker: { imageRepo: 'iact/redis', port: 6379, dataPath: '/data' },
   drivers: ['lightweight', 'namespace', 'docker'],
+  // Where redis-server is built with TLS (Debian's is); the drivers refuse a build without it.
+  tlsDrivers: ['lightweight', 'namespace', 'docker'],
 };

@@ -91,6 +91,11 @@ export interface ServiceEntry {
     env: Record<string, ConnectionField>;
     /** Variables the env file adds when connections.database is bound to a sandbox of this service (docs/connection-variables.md). */
     envFile?: Record<string, Exclude<ConnectionField, 'url' | 'sandbox'>>;
+    /**
+     * A `tls: true` sandbox (docs/connection-variables.md "TLS"): its URL, when the scheme differs
+     * (rediss://), and more variables, literal but for {ca}, the sandbox's CA file.
+     */
+    tls?: { urlTemplate?: string; env: Record<string, string> };
   };
   /** The manifest's `extensions:` are created in the sandbox's database (CREATE EXTENSION; docs/data.md). */
   extensions?: boolean;

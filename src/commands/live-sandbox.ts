@@ -121,5 +121,7 @@ export async function connectionOf(sandbox: LiveSandbox): Promise<SandboxConnect
     database: typeof spec.database === 'string' && spec.database !== '' ? spec.database : fallback,
     user: typeof spec.user === 'string' && spec.user !== '' ? spec.user : fallback,
     password,
+    // Its own CA (tls/ca.crt), as the env file says (docs/connection-variables.md "TLS").
+    ...(sandbox.tls ? { tlsCa: path.join(sandbox.dir, 'tls', 'ca.crt') } : {}),
   });
 }

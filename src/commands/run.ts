@@ -95,7 +95,7 @@ export default async function run(opts: Record<string, unknown>, io: CommandIO, 
     const started = Date.now();
     try {
       sandbox = await createEphemeral(
-        { service, driver, settings, admin, port, from, durable: opts.durable === true },
+        { service, driver, settings, admin, port, from, durable: opts.durable === true, tls: opts.tls === true },
         {
           env: io.env,
           log: (m) => io.stderr(`iact run: ${m}\n`),

@@ -20,6 +20,7 @@ import { PORT_CHOSEN_AT_APPLY, type DriverName, type ResolvedEnvironment, type S
 import { readApplied } from '../apply/applied.js';
 import { beginObservation, type Observation } from '../io/observe.js';
 import { missingExtensionNotices } from '../io/extensions.js';
+import { redisWithoutTlsNotices } from '../io/redis-tls.js';
 import { buildPlan, prepareDesired, type PlanOptions } from '../plan/planner.js';
 import type { Plan, PlanNotice } from '../plan/types.js';
 import { checkEnvironmentFlags, findProjectRoot, projectPaths, type ProjectPaths } from '../project.js';
@@ -172,6 +173,7 @@ export async function preparePlan(
       ...observation.notices,
       ...(await portsTakenNotices(resolved, observation.observed)),
       ...(await missingExtensionNotices(resolved)),
+      ...(await redisWithoutTlsNotices(resolved, io.env)),
     ],
     unobservedDrivers: observation.unobservedDrivers,
     envFile: { path: envFilePath(selected.paths, environment).relative, current },

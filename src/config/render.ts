@@ -65,6 +65,16 @@ export function connectionVariables(resolved: ResolvedEnvironment): ConnectionVa
     add('REDIS_HOST', cache.host, p('host'));
     add('REDIS_PORT', cache.port === PORT_CHOSEN_AT_APPLY ? KNOWN_AFTER_APPLY : cache.port, p('port'));
     add('REDIS_PASSWORD', cache.password ?? generated(cache.sandbox), p('password'));
+    if (cache.ssl_mode !== undefined) {
+      // A tls: true sandbox: most clients take TLS from a rediss:// URL; it holds the password.
+      const pw = cache.password ?? generated(cache.sandbox);
+      const port = cache.port === PORT_CHOSEN_AT_APPLY ? undefined : cache.port;
+      const auth = pw === undefined ? '' : `default:${encodeURIComponent(pw)}@`;
+      const url = pw === KNOWN_AFTER_APPLY || port === undefined ? KNOWN_AFTER_APPLY : `rediss://${auth}${cache.host}:${port}/0`;
+      add('REDIS_URL', url, p('password'));
+      add('REDIS_SSL_MODE', cache.ssl_mode, p('ssl_mode'));
+      add('REDIS_SSL_CA', cache.ssl_ca, p('ssl_ca'));
+    }
   }
   if (c.llm) {
     const llm = c.llm;

@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { installedExtensions } from '../io/extensions.js';
+import { redisServerHasTls } from '../io/redis-tls.js';
 import { CATALOG, SERVER_SERVICES, defaultImage, installHint } from '../catalog/index.js';
 import type { DriverName } from '../model/types.js';
 import { packageDir } from '../package-dir.js';
@@ -130,6 +131,7 @@ export async function probeMachine(probe: ProbeEnv): Promise<CheckResult[]> {
         }
         results.push(await user);
         if (service === 'postgres' && missing.length === 0) results.push(await extensionsCheck());
+        if (service === 'redis' && missing.length === 0) results.push(await redisTlsCheck(found[0]!));
         return results;
       }),
     );
@@ -261,6 +263,20 @@ export async function probeMachine(probe: ProbeEnv): Promise<CheckResult[]> {
 }
 
 /** What `extensions:` can ask for here (docs/data.md "Extensions"): the control files of the newest PostgreSQL. */
+/** `tls: true` redis sandboxes need a redis-server built with TLS (src/io/redis-tls.ts asks as the drivers do). */
+async function redisTlsCheck(server: string): Promise<Omit<CheckResult, 'driver'>> {
+  const need = 'redis-server with TLS (tls: true)';
+  if (await redisServerHasTls(server)) return { id: 'redis-tls', need, state: 'ok', found: `${server} is built with TLS`, required: false };
+  return {
+    id: 'redis-tls',
+    need,
+    state: 'warning',
+    found: `${server} is built without TLS`,
+    fix: "apt-get install -y redis-server (Debian's is built with TLS), or leave tls: off for redis sandboxes",
+    required: false,
+  };
+}
+
 async function extensionsCheck(): Promise<Omit<CheckResult, 'driver'>> {
   const need = 'PostgreSQL extensions (extensions:)';
   const installed = await installedExtensions();

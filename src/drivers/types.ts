@@ -18,7 +18,7 @@ export interface DriverSpec {
   password_hash?: string; // salted hash, stored in sandbox.json so plans can see a password change
   memory?: string;
   image?: string;
-  /** Serve TLS only (postgres and mysql, lightweight driver); absent when false, so older hashes stay. */
+  /** Serve TLS only (postgres, mysql, redis; every driver); absent when false, so older hashes stay. */
   tls?: boolean;
   settings: Record<string, SettingValue>;
   /** Redis without auth (`password: null`). */

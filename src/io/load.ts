@@ -153,12 +153,16 @@ export function duplicateManifest(root: string, environment: string): Diagnostic
 
 /**
  * A database bound to a `tls: true` sandbox is verified against that sandbox's own CA, which the
- * driver keeps in its directory (tls/ca.crt): its absolute path goes to DB_SSL_CA and DB_SSL_ROOT_CERT.
+ * driver keeps in its directory (tls/ca.crt): its absolute path goes to DB_SSL_CA and DB_SSL_ROOT_CERT
+ * (REDIS_SSL_CA for a cache bound to one).
  */
 function withSandboxCa(resolved: ResolvedEnvironment | undefined, sandboxRoot: string): void {
   const db = resolved?.connections.database;
   const bound = db?.sandbox ? resolved!.sandboxes[db.sandbox] : undefined;
   if (db && bound?.tls && db.ssl_ca === undefined) db.ssl_ca = path.join(sandboxRoot, resolved!.environment, bound.name, 'tls', 'ca.crt');
+  const cache = resolved?.connections.cache;
+  const cacheBound = cache?.sandbox ? resolved!.sandboxes[cache.sandbox] : undefined;
+  if (cache && cacheBound?.tls) cache.ssl_ca = path.join(sandboxRoot, resolved!.environment, cacheBound.name, 'tls', 'ca.crt');
 }
 
 export async function loadEnvironment(opts: LoadOptions): Promise<LoadResult> {

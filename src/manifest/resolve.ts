@@ -398,6 +398,8 @@ function toConnections(raw: Obj, sandboxes: Record<string, SandboxSpec>, derive:
     const settings: CacheSettings = { backend: cache.backend as CacheSettings['backend'], ttl: cache.ttl as number };
     if (bound) {
       Object.assign(settings, { sandbox: bound.name, host: sandboxHost(bound), port: bound.port, password: bound.password });
+      // A tls: true sandbox serves TLS only, checked against its own CA (path added by the loader).
+      if (bound.tls) settings.ssl_mode = 'verify-full';
       for (const f of ['port', 'password']) derive(`sandboxes.${bound.name}.${f}`, `connections.cache.${f}`);
       derive('connections.cache.sandbox', 'connections.cache.host');
     } else if (cache.backend === 'redis') {

@@ -114,6 +114,10 @@ export interface CacheSettings {
   host?: string;
   port?: number;
   password?: string;
+  /** verify-full when bound to a `tls: true` sandbox (REDIS_SSL_MODE); absent otherwise. */
+  ssl_mode?: string;
+  /** That sandbox's CA file (REDIS_SSL_CA), added by the loader, which knows where sandboxes live. */
+  ssl_ca?: string;
   ttl: number;
 }
 

@@ -211,6 +211,12 @@ function fieldChanges(
 function describeField(change: FieldChange): string {
   if (change.metadataOnly) return `${change.field} changed (metadata only, no service change)`;
   if (change.sensitive) return `${change.field} changed (sensitive)`;
+  // What the restart (docker: recreate) of a tls change does (docs/operators.md "TLS sandboxes").
+  if (change.field === 'tls') {
+    return change.after === true
+      ? 'tls turned on: the certificates are made (once, a CA of its own), then the server restarts serving TLS only'
+      : 'tls turned off: the server restarts accepting plaintext (the certificates stay)';
+  }
   return `${change.field} changed`;
 }
 

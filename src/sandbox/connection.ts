@@ -32,11 +32,23 @@ export function connectionFor(input: {
   database: string;
   user: string;
   password: string;
+  /** A `tls: true` sandbox's CA file: the URL and variables then ask for verified TLS. */
+  tlsCa?: string;
 }): SandboxConnection {
-  const { name, service, host, port, password } = input;
+  const { name, service, host, port, password, tlsCa } = input;
   const entry = CATALOG[service];
   const database = entry.hasDatabase ? input.database : '';
   const user = entry.hasDatabase ? input.user : '';
   const values = { host, port: String(port), database, user, password, sandbox: name };
-  return { name, service, host, port, database, user, password, url: connectionUrl(entry, values), env: connectionEnv(entry, values) };
+  return {
+    name,
+    service,
+    host,
+    port,
+    database,
+    user,
+    password,
+    url: connectionUrl(entry, values, tlsCa !== undefined),
+    env: connectionEnv(entry, values, tlsCa),
+  };
 }

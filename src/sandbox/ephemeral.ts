@@ -38,6 +38,8 @@ export interface EphemeralSpec {
   from?: string | BranchSource;
   /** Data on disk with the service's own fsync; default: tmpfs and fsync off (docs/data.md). */
   durable?: boolean;
+  /** Serve TLS only, with a CA of its own; the connection asks for verified TLS (docs/operators.md "TLS sandboxes"). */
+  tls?: boolean;
 }
 
 export interface EphemeralOptions {
@@ -288,12 +290,22 @@ export async function createEphemeral(request: EphemeralSpec, options: Ephemeral
       depends_on: [],
       protect: false,
       ...(spec.admin && CATALOG[spec.service].hasDatabase ? { admin: true } : {}),
+      ...(spec.tls ? { tls: true } : {}),
     });
     if (from) desired.from = from;
     try {
       await driver.create(ctx, desired);
       return {
-        connection: connectionFor({ name, service: spec.service, host: '127.0.0.1', port, database: DATABASE, user: USER, password }),
+        connection: connectionFor({
+          name,
+          service: spec.service,
+          host: '127.0.0.1',
+          port,
+          database: DATABASE,
+          user: USER,
+          password,
+          ...(spec.tls ? { tlsCa: path.join(root, RUN_ENVIRONMENT, name, 'tls', 'ca.crt') } : {}),
+        }),
         destroy,
         watch,
       };

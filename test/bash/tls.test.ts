@@ -1,7 +1,8 @@
-// tls: true sandboxes for real: postgres and mariadb serve TLS only, with a CA of the sandbox's own
+// tls: true sandboxes for real: postgres, mariadb and redis serve TLS only, with a CA of the sandbox's own
 // that clients verify (verify-full, for 127.0.0.1 and localhost); plaintext is refused; the env file
 // says verify-full and where the CA is; parity no longer flags ssl_mode when both sides use TLS.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+// test/drivers/tls.test.ts runs the same checks and the tls toggles for every driver.
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -10,18 +11,21 @@ import { TEMPLATE_DIR } from '../helpers/services.js';
 
 const PG_PW = 'tls-Pg-Secret-21';
 const MY_PW = 'tls-My-Secret-22';
+const RD_PW = 'tls-Rd-Secret-23';
 const env = { IACT_TEMPLATE_DIR: TEMPLATE_DIR };
 
-describeNeeding('postgres', 'mysql')('TLS sandboxes (lightweight postgres and mariadb)', { timeout: 600_000 }, () => {
+describeNeeding('postgres', 'mysql', 'redis')('TLS sandboxes (lightweight postgres, mariadb and redis)', { timeout: 600_000 }, () => {
   let project: Project;
   let pg: number;
   let my: number;
+  let rd: number;
   let caPg: string;
   let caMy: string;
+  let caRd: string;
   beforeAll(async () => {
     project = makeProject('iact-tls-');
-    [pg, my] = (await freePorts(2)) as [number, number];
-    project.writeEnv(`PG_PW=${PG_PW}\nMY_PW=${MY_PW}\n`);
+    [pg, my, rd] = (await freePorts(3)) as [number, number, number];
+    project.writeEnv(`PG_PW=${PG_PW}\nMY_PW=${MY_PW}\nRD_PW=${RD_PW}\n`);
     project.writeManifest(
       'development',
       `apiVersion: iact/v1
@@ -42,8 +46,14 @@ sandboxes:
     user: shop
     password: \${MY_PW}
     tls: true
+  dev-redis:
+    service: redis
+    port: ${rd}
+    password: \${RD_PW}
+    tls: true
 connections:
   database: { sandbox: dev-postgres }
+  cache: { backend: redis, sandbox: dev-redis }
 `,
     );
     project.writeManifest(
@@ -54,6 +64,7 @@ connections:
     expect(applied.exitCode, applied.stdout + applied.stderr).toBe(0);
     caPg = project.file('.iact/sandboxes/development/dev-postgres/tls/ca.crt');
     caMy = project.file('.iact/sandboxes/development/dev-mysql/tls/ca.crt');
+    caRd = project.file('.iact/sandboxes/development/dev-redis/tls/ca.crt');
   });
   afterAll(async () => project?.cleanup());
 
@@ -112,10 +123,48 @@ connections:
     expect(plain.stderr).toMatch(/insecure transport are prohibited|Access denied for user 'shop'/);
   });
 
+  it('redis: redis-cli --tls --cacert logs in; plaintext and another CA are refused', async () => {
+    const cli = (args: string[]) =>
+      execa('redis-cli', ['--no-auth-warning', '-h', '127.0.0.1', '-p', String(rd), ...args], {
+        env: { REDISCLI_AUTH: RD_PW },
+        reject: false,
+      });
+    const secure = await cli(['--tls', '--cacert', caRd, 'PING']);
+    expect(secure.exitCode, secure.stderr).toBe(0);
+    expect(secure.stdout.trim()).toBe('PONG');
+    const plain = await cli(['PING']);
+    expect(plain.stdout.trim()).not.toBe('PONG');
+    const wrongCa = await cli(['--tls', '--cacert', caPg, 'PING']);
+    expect(wrongCa.stdout.trim()).not.toBe('PONG');
+    expect(wrongCa.stderr + wrongCa.stdout).toMatch(/certificate verify failed|SSL/i);
+  });
+
+  it('the driver logs in over TLS to every sandbox (status login: true), and iact status says in sync', async () => {
+    const driver = await execa('bash', [path.join(repoRoot, 'bash', 'lightweight_venv.sh'), 'status', '--json', '--env', 'development'], {
+      cwd: project.dir,
+      env: { IACT_ENV: '', ENVIRONMENT: '' },
+      reject: false,
+    });
+    expect(driver.exitCode, driver.stderr).toBe(0);
+    const rows = JSON.parse(driver.stdout) as { name: string; login?: boolean; healthy: boolean }[];
+    expect(rows.map((r) => [r.name, r.healthy, r.login]).sort()).toEqual([
+      ['dev-mysql', true, true],
+      ['dev-postgres', true, true],
+      ['dev-redis', true, true],
+    ]);
+    const status = await project.iact(['status', '--json'], { env });
+    expect(status.exitCode, status.stderr).toBe(0);
+    const states = (JSON.parse(status.stdout) as { sandboxes: { name: string; state: string }[] }).sandboxes.map((r) => r.state);
+    expect(states).toEqual(['in sync', 'in sync', 'in sync']);
+  });
+
   it('the env file says verify-full and where the CA is; a plan right after apply has no changes', async () => {
     const envFile = project.read('.iact/env/development.env');
     expect(envFile).toContain("DB_SSL_MODE='verify-full'");
     expect(envFile).toContain(`DB_SSL_ROOT_CERT='${caPg}'`);
+    expect(envFile).toContain(`REDIS_URL='rediss://default:${RD_PW}@127.0.0.1:${rd}/0'`);
+    expect(envFile).toContain("REDIS_SSL_MODE='verify-full'");
+    expect(envFile).toContain(`REDIS_SSL_CA='${caRd}'`);
     expect(readFileSync(caPg, 'utf8')).toMatch(/^-----BEGIN CERTIFICATE-----/);
     // The CA's key is gone: nothing else can ever be signed by it.
     expect(readdirSync(path.dirname(caPg)).sort()).toEqual(['ca.crt', 'server.crt', 'server.key']);
@@ -133,6 +182,82 @@ connections:
     );
     expect(app.exitCode, app.stderr).toBe(0);
     expect(app.stdout.trim()).toBe('42');
+    const cacheApp = await execa(
+      'bash',
+      ['-c', 'set -a; source .iact/env/development.env; set +a; redis-cli --no-auth-warning -u "$REDIS_URL" --cacert "$REDIS_SSL_CA" ping'],
+      {
+        cwd: project.dir,
+        reject: false,
+      },
+    );
+    expect(cacheApp.exitCode, cacheApp.stderr).toBe(0);
+    expect(cacheApp.stdout.trim()).toBe('PONG');
+  });
+
+  it('iact exec exports the TLS variables of each service; bin/activate too', async () => {
+    const exec = (sandbox: string, script: string) =>
+      execa(process.execPath, [path.join(repoRoot, 'dist', 'cli.js'), 'exec', sandbox, '--', 'bash', '-c', script], {
+        cwd: project.dir,
+        env: { NO_COLOR: '1', ...env },
+        reject: false,
+      });
+    const pgRun = await exec(
+      'dev-postgres',
+      'echo "$PGSSLMODE $DB_SSL_MODE"; psql -X -w -tA -c "select ssl from pg_stat_ssl where pid = pg_backend_pid()"',
+    );
+    expect(pgRun.exitCode, String(pgRun.stderr)).toBe(0);
+    expect(String(pgRun.stdout).split('\n')).toEqual(['verify-full verify-full', 't']);
+    const myRun = await exec(
+      'dev-mysql',
+      'mariadb --no-defaults --protocol=TCP -h "$MYSQL_HOST" -P "$MYSQL_TCP_PORT" -u "$MYSQL_USER" --ssl --ssl-ca="$DB_SSL_CA" --ssl-verify-server-cert -N -B -e "select 5" "$MYSQL_DATABASE"',
+    );
+    expect(myRun.exitCode, String(myRun.stderr)).toBe(0);
+    expect(String(myRun.stdout).trim()).toBe('5');
+    const rdRun = await exec(
+      'dev-redis',
+      'echo "$REDIS_SSL_MODE ${REDIS_URL%%:*}"; redis-cli --no-auth-warning -u "$REDIS_URL" --cacert "$REDIS_SSL_CA" ping',
+    );
+    expect(rdRun.exitCode, String(rdRun.stderr)).toBe(0);
+    expect(String(rdRun.stdout).split('\n')).toEqual(['verify-full rediss', 'PONG']);
+    const activated = await execa(
+      'bash',
+      [
+        '-c',
+        'source .iact/sandboxes/development/dev-redis/bin/activate && redis-cli --no-auth-warning -u "$REDIS_URL" --cacert "$REDIS_SSL_CA" ping && deactivate && echo "${REDIS_SSL_CA-unset}"',
+      ],
+      { cwd: project.dir, reject: false },
+    );
+    expect(activated.exitCode, activated.stderr).toBe(0);
+    expect(activated.stdout.split('\n')).toEqual(['PONG', 'unset']);
+  });
+
+  it('iact run --tls: each service serves TLS only and the command gets the verify-full variables', async () => {
+    const run = (service: string, script: string) =>
+      execa(process.execPath, [path.join(repoRoot, 'dist', 'cli.js'), 'run', '--service', service, '--tls', '--', 'bash', '-c', script], {
+        cwd: project.dir,
+        env: { NO_COLOR: '1', ...env },
+        reject: false,
+      });
+    const [pgRun, myRun, rdRun] = await Promise.all([
+      run(
+        'postgres',
+        'psql -X -w -tA -c "select ssl from pg_stat_ssl where pid = pg_backend_pid()"; PGSSLMODE=disable psql -X -w -tA -c "select 1" 2>/dev/null || echo refused',
+      ),
+      run(
+        'mysql',
+        'mariadb --no-defaults --protocol=TCP -h "$MYSQL_HOST" -P "$MYSQL_TCP_PORT" -u "$MYSQL_USER" --ssl --ssl-ca="$DB_SSL_CA" --ssl-verify-server-cert -N -B -e "select 6" "$MYSQL_DATABASE"',
+      ),
+      run(
+        'redis',
+        'redis-cli --no-auth-warning -u "$REDIS_URL" --cacert "$REDIS_SSL_CA" ping; redis-cli --no-auth-warning -h "$REDIS_HOST" -p "$REDIS_PORT" ping 2>&1 | grep -q PONG || echo refused',
+      ),
+    ]);
+    expect(pgRun.exitCode, String(pgRun.stderr)).toBe(0);
+    expect(String(pgRun.stdout).split('\n')).toEqual(['t', 'refused']);
+    expect(myRun.exitCode, String(myRun.stderr)).toBe(0);
+    expect(String(myRun.stdout).trim()).toBe('6');
+    expect(rdRun.exitCode, String(rdRun.stderr)).toBe(0);
+    expect(String(rdRun.stdout).split('\n')).toEqual(['PONG', 'refused']);
   });
 
   it('iact connect logs in over verified TLS (psql verify-full, mariadb --ssl-verify-server-cert)', async () => {
@@ -149,6 +274,9 @@ connections:
     const myRun = await connect('dev-mysql', "show status like 'Ssl_version';\n");
     expect(myRun.exitCode, String(myRun.stderr)).toBe(0);
     expect(String(myRun.stdout)).toMatch(/Ssl_version\tTLSv1\.[23]/);
+    const rdRun = await connect('dev-redis', 'PING\n');
+    expect(rdRun.exitCode, String(rdRun.stderr)).toBe(0);
+    expect(String(rdRun.stdout).trim()).toBe('PONG');
   });
 
   it('parity: verify-full in development and require in production both use TLS, so ssl_mode is not flagged', async () => {
@@ -190,22 +318,71 @@ connections:
     }
   });
 
-  it('validate refuses tls: true where it cannot be served (redis, the namespace driver)', async () => {
+  it('a redis-server built without TLS: iact doctor warns, and the driver refuses tls: true before changing anything', async () => {
+    const fake = makeProject('iact-tls-nossl-');
+    try {
+      // A redis-server that knows no tls-* directive (a build without BUILD_TLS), first on PATH.
+      mkdirSync(fake.file('bin'));
+      writeFileSync(fake.file('bin/redis-server'), '#!/bin/sh\necho "Redis server v=7.0.15 sha=00000000:0 malloc=libc bits=64"\n', {
+        mode: 0o755,
+      });
+      const PATH = `${fake.file('bin')}:${process.env.PATH}`;
+      const doctor = await fake.iact(['doctor'], { env: { PATH } });
+      expect(doctor.stdout).toMatch(/redis-server with TLS \(tls: true\) +.*built without TLS/);
+      fake.writeManifest(
+        'development',
+        'apiVersion: iact/v1\nenvironment: development\nsandboxes:\n  nossl: { service: redis, port: 56391, password: x-Secret-4, tls: true }\n',
+      );
+      const plan = await fake.iact(['plan'], { env: { PATH } });
+      expect(plan.exitCode, plan.stdout).toBe(1);
+      expect(plan.stdout + plan.stderr).toContain('sandbox.nossl sets tls: true, and');
+      expect(plan.stdout + plan.stderr).toContain('is built without TLS');
+      const spec = fake.file('spec.json');
+      writeFileSync(
+        spec,
+        JSON.stringify({
+          name: 'nossl',
+          environment: 'development',
+          driver: 'lightweight',
+          service: 'redis',
+          port: 56391,
+          password: 'x-Secret-4',
+          settings: {},
+          spec_hash: 'sha256:x',
+          tls: true,
+        }),
+      );
+      const refused = await execa(
+        'bash',
+        [path.join(repoRoot, 'bash', 'lightweight_venv.sh'), 'preflight', 'nossl', '--spec', spec, '--env', 'development'],
+        {
+          cwd: fake.dir,
+          env: { PATH, IACT_ENV: '', ENVIRONMENT: '', IACT_DRIVER_ERRORS: 'json' },
+          reject: false,
+        },
+      );
+      expect(refused.exitCode).toBe(1);
+      expect(refused.stderr).toContain('is built without TLS, and sandbox nossl sets tls: true');
+      expect(refused.stderr).toContain('"kind":"missing-binary"');
+      expect(existsSync(fake.file('.iact/sandboxes/development/nossl'))).toBe(false);
+    } finally {
+      await fake.cleanup();
+    }
+  });
+
+  it('validate refuses tls: true where it cannot be served (a none sandbox)', async () => {
     const bad = makeProject('iact-tls-bad-');
     try {
       bad.writeManifest(
         'development',
-        'apiVersion: iact/v1\nenvironment: development\nsandboxes:\n  dev-redis: { service: redis, port: 56390, password: x-Secret-1, tls: true }\n  ns-pg: { service: postgres, driver: namespace, port: 56391, database: a, user: a, password: x-Secret-2, tls: true }\n',
+        'apiVersion: iact/v1\nenvironment: development\nsandboxes:\n  tools: { service: none, tls: true }\n',
       );
       const result = await bad.iact(['validate']);
       expect(result.exitCode).toBe(1);
+      expect(result.stdout + result.stderr).toContain('sandbox tools sets tls: true, which none with the lightweight driver cannot serve');
       expect(result.stdout + result.stderr).toContain(
-        'sandbox dev-redis sets tls: true, which redis with the lightweight driver cannot serve',
+        'fix: remove tls:, or use one of: postgres (lightweight, namespace, docker), mysql (lightweight, namespace, docker), redis (lightweight, namespace, docker)',
       );
-      expect(result.stdout + result.stderr).toContain(
-        'sandbox ns-pg sets tls: true, which postgres with the namespace driver cannot serve',
-      );
-      expect(result.stdout + result.stderr).toContain('fix: remove tls:, or use one of: postgres (lightweight), mysql (lightweight)');
     } finally {
       await bad.cleanup();
     }

@@ -111,4 +111,29 @@ describe('renderEnvFile', () => {
     ]);
     expect(vars.filter((v) => v.sensitive).map((v) => v.key)).toEqual(['DB_PASSWORD']);
   });
+
+  it('a cache bound to a tls: true redis sandbox gets a rediss:// REDIS_URL (sensitive) and REDIS_SSL_MODE; the loader adds REDIS_SSL_CA', () => {
+    const r = resolveManifest({
+      text: 'apiVersion: iact/v1\nenvironment: development\nsandboxes:\n  cache: { service: redis, port: 56379, password: "${RP}", tls: true }\nconnections:\n  cache: { backend: redis, sandbox: cache }\n',
+      file: 'environments/development.yaml',
+      environment: 'development',
+      root: '/p',
+      variables: { RP: 'p w/1' },
+    });
+    if (!r.resolved) throw new Error(JSON.stringify(r.diagnostics));
+    const vars = connectionVariables(r.resolved);
+    const get = (key: string) => vars.find((v) => v.key === key);
+    expect(get('REDIS_URL')).toMatchObject({ value: 'rediss://default:p%20w%2F1@127.0.0.1:56379/0', sensitive: true });
+    expect(get('REDIS_SSL_MODE')?.value).toBe('verify-full');
+    // The CA's path is the loader's (src/io/load.ts): it knows where the sandboxes live.
+    expect(get('REDIS_SSL_CA')).toBeUndefined();
+    const plain = resolveManifest({
+      text: 'apiVersion: iact/v1\nenvironment: development\nsandboxes:\n  cache: { service: redis, port: 56379, password: x-Secret-9 }\nconnections:\n  cache: { backend: redis, sandbox: cache }\n',
+      file: 'environments/development.yaml',
+      environment: 'development',
+      root: '/p',
+      variables: {},
+    });
+    expect(connectionVariables(plain.resolved!).map((v) => v.key)).not.toContain('REDIS_URL');
+  });
 });

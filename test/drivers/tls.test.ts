@@ -1,0 +1,252 @@
+// tls: true with every driver, for real: postgres, mariadb and redis serve TLS
+// only, verified against the sandbox's own CA from the host (verify-full to 127.0.0.1); plaintext is
+// refused; the drivers' own login checks speak TLS (plan right after apply: no changes); turning tls
+// off and on is planned as the restart (namespace) or recreate (docker) apply then takes.
+// test/bash/tls.test.ts adds the env file, parity, iact run --tls and a redis-server without TLS.
+import path from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { ensureEngine, ensureImages } from '../helpers/docker.js';
+import { describeNeeding, freePorts, makeProject, repoRoot, type Project } from '../helpers/iact-project.js';
+import { TEMPLATE_DIR } from '../helpers/services.js';
+
+const PG_PW = 'tls-Pg-Secret-31';
+const MY_PW = 'tls-My-Secret-32';
+const RD_PW = 'tls-Rd-Secret-33';
+// An environment of this run alone: the docker driver sees every container of an environment on a
+// shared engine, so another project's `development` must not meet ours.
+const ENV = `tls${process.pid}`;
+
+type Driver = 'lightweight' | 'docker' | 'namespace';
+const NEEDS: Record<Driver, string[]> = {
+  lightweight: ['postgres', 'mysql', 'redis'],
+  docker: ['docker', 'postgres', 'mysql', 'redis'],
+  namespace: ['root', 'namespace', 'postgres', 'mysql', 'redis'],
+};
+const SCRIPT: Record<Driver, string> = { lightweight: 'lightweight_venv.sh', docker: 'virtualize.sh', namespace: 'wasm_style_sandbox.sh' };
+// What a tls change restarts, as the plan says it (src/plan/impact.ts).
+const STEP: Record<Driver, string> = { lightweight: 'restart', docker: 'recreate', namespace: 'restart' };
+
+for (const driver of ['lightweight', 'docker', 'namespace'] as const) {
+  describeNeeding(...NEEDS[driver])(`TLS sandboxes with the ${driver} driver`, { timeout: 900_000 }, () => {
+    let project: Project;
+    const env: Record<string, string> = { IACT_TEMPLATE_DIR: TEMPLATE_DIR, IACT_ENV: ENV };
+    let pg: number;
+    let my: number;
+    let rd: number;
+    const ca = (name: string) => project.file(`.iact/sandboxes/${ENV}/${name}/tls/ca.crt`);
+
+    beforeAll(async () => {
+      if (driver === 'docker') {
+        const engine = await ensureEngine();
+        await ensureImages(engine.dockerHost);
+        env.DOCKER_HOST = engine.dockerHost;
+      }
+      project = makeProject(`iact-tls-${driver}-`);
+      [pg, my, rd] = (await freePorts(3)) as [number, number, number];
+      project.writeEnv(`PG_PW=${PG_PW}\nMY_PW=${MY_PW}\nRD_PW=${RD_PW}\n`);
+      project.writeManifest(
+        ENV,
+        `apiVersion: iact/v1
+environment: ${ENV}
+defaults: { driver: ${driver} }
+sandboxes:
+  t-postgres: { service: postgres, port: ${pg}, database: app, user: app, password: "\${PG_PW}", tls: true }
+  t-mysql: { service: mysql, port: ${my}, database: shop, user: shop, password: "\${MY_PW}", tls: true }
+  t-redis: { service: redis, port: ${rd}, password: "\${RD_PW}", tls: true }
+connections:
+  database: { sandbox: t-postgres }
+  cache: { backend: redis, sandbox: t-redis }
+`,
+      );
+      const applied = await project.iact(['apply', '--auto-approve'], { env });
+      expect(applied.exitCode, applied.stdout + applied.stderr).toBe(0);
+    }, 900_000);
+    afterAll(async () => {
+      if (!project) return;
+      await project.iact(['destroy', '--env', ENV, '--auto-approve', '--allow-destroy', '--no-backup'], { env });
+      await project.cleanup();
+    }, 300_000);
+
+    it('postgres: verify-full from the host works; plaintext and another CA are refused', async () => {
+      const psql = (conninfo: string) =>
+        execa('psql', ['-X', '-w', '-tA', conninfo, '-c', 'select ssl from pg_stat_ssl where pid = pg_backend_pid()'], {
+          env: { PGPASSWORD: PG_PW, PGCONNECT_TIMEOUT: '5' },
+          reject: false,
+        });
+      for (const host of ['127.0.0.1', 'localhost']) {
+        const secure = await psql(`host=${host} port=${pg} dbname=app user=app sslmode=verify-full sslrootcert=${ca('t-postgres')}`);
+        expect(secure.exitCode, `${host}: ${secure.stderr}`).toBe(0);
+        expect(secure.stdout.trim()).toBe('t');
+      }
+      const plain = await psql(`host=127.0.0.1 port=${pg} dbname=app user=app sslmode=disable`);
+      expect(plain.exitCode).not.toBe(0);
+      expect(plain.stderr).toMatch(/no pg_hba\.conf entry .* no encryption/);
+      const wrongCa = await psql(`host=127.0.0.1 port=${pg} dbname=app user=app sslmode=verify-full sslrootcert=${ca('t-mysql')}`);
+      expect(wrongCa.exitCode).not.toBe(0);
+      expect(wrongCa.stderr).toMatch(/certificate verify failed/);
+    });
+
+    it('mariadb: a verified TLS login works; plaintext is refused', async () => {
+      const base = ['--no-defaults', '--protocol=TCP', '-h', '127.0.0.1', '-P', String(my), '-u', 'shop', '-N', '-B'];
+      const secure = await execa(
+        'mariadb',
+        [...base, '--ssl', `--ssl-ca=${ca('t-mysql')}`, '--ssl-verify-server-cert', '-e', "show status like 'Ssl_version'", 'shop'],
+        { env: { MYSQL_PWD: MY_PW }, reject: false },
+      );
+      expect(secure.exitCode, secure.stderr).toBe(0);
+      expect(secure.stdout).toMatch(/^Ssl_version\tTLSv1\.[23]$/);
+      const plain = await execa('mariadb', [...base, '--skip-ssl', '-e', 'select 1', 'shop'], { env: { MYSQL_PWD: MY_PW }, reject: false });
+      expect(plain.exitCode).not.toBe(0);
+      expect(plain.stderr).toMatch(/insecure transport are prohibited|Access denied for user 'shop'/);
+    });
+
+    it('redis: redis-cli --tls --cacert is accepted; plaintext is refused', async () => {
+      const cli = (args: string[]) =>
+        execa('redis-cli', ['--no-auth-warning', '-h', '127.0.0.1', '-p', String(rd), ...args], {
+          env: { REDISCLI_AUTH: RD_PW },
+          reject: false,
+        });
+      const secure = await cli(['--tls', '--cacert', ca('t-redis'), 'PING']);
+      expect(secure.exitCode, secure.stderr).toBe(0);
+      expect(secure.stdout.trim()).toBe('PONG');
+      expect((await cli(['PING'])).stdout.trim()).not.toBe('PONG');
+      expect((await cli(['--tls', '--cacert', ca('t-postgres'), 'PING'])).stdout.trim()).not.toBe('PONG');
+    });
+
+    /** The driver's own status: health, the login check (over TLS) and the pid of each sandbox. */
+    async function driverStatus(): Promise<{ name: string; healthy: boolean; login?: boolean; pid: number | null }[]> {
+      const status = await execa('bash', [path.join(repoRoot, 'bash', SCRIPT[driver]), 'status', '--json', '--env', ENV], {
+        cwd: project.dir,
+        env: { ...env, IACT_ENV: '', ENVIRONMENT: '' },
+        reject: false,
+      });
+      expect(status.exitCode, status.stderr).toBe(0);
+      return (JSON.parse(status.stdout) as { name: string; healthy: boolean; login?: boolean; pid: number | null }[]).sort((a, b) =>
+        a.name.localeCompare(b.name),
+      );
+    }
+
+    it('the driver logs in over TLS (login: true); a plan right after apply has no changes', async () => {
+      const rows = await driverStatus();
+      expect(rows.map((r) => [r.name, r.healthy, r.login]).sort()).toEqual([
+        ['t-mysql', true, true],
+        ['t-postgres', true, true],
+        ['t-redis', true, true],
+      ]);
+      const plan = await project.iact(['plan', '--detailed-exitcode'], { env });
+      expect(plan.exitCode, plan.stdout + plan.stderr).toBe(0);
+      expect(plan.stdout).toContain('No changes');
+    });
+
+    it('iact exec and iact connect reach every service over verified TLS', async () => {
+      const cli = (args: string[], input?: string) =>
+        execa(process.execPath, [path.join(repoRoot, 'dist', 'cli.js'), ...args], {
+          cwd: project.dir,
+          env: { NO_COLOR: '1', IACT_ENV: '', ENVIRONMENT: '', ...env },
+          input,
+          reject: false,
+        });
+      const pgRun = await cli([
+        'exec',
+        't-postgres',
+        '--',
+        'psql',
+        '-X',
+        '-w',
+        '-tA',
+        '-c',
+        'select ssl from pg_stat_ssl where pid = pg_backend_pid()',
+      ]);
+      expect(pgRun.exitCode, String(pgRun.stderr)).toBe(0);
+      expect(String(pgRun.stdout).trim()).toBe('t');
+      const rdRun = await cli([
+        'exec',
+        't-redis',
+        '--',
+        'sh',
+        '-c',
+        'redis-cli --no-auth-warning -u "$REDIS_URL" --cacert "$REDIS_SSL_CA" ping',
+      ]);
+      expect(rdRun.exitCode, String(rdRun.stderr)).toBe(0);
+      expect(String(rdRun.stdout).trim()).toBe('PONG');
+      const myRun = await cli(['connect', 't-mysql'], "show status like 'Ssl_version';\n");
+      expect(myRun.exitCode, String(myRun.stderr)).toBe(0);
+      expect(String(myRun.stdout)).toMatch(/Ssl_version\tTLSv1\.[23]/);
+      const rdConnect = await cli(['connect', 't-redis'], 'PING\n');
+      expect(rdConnect.exitCode, String(rdConnect.stderr)).toBe(0);
+      expect(String(rdConnect.stdout).trim()).toBe('PONG');
+    });
+
+    it(`turning tls off and on is planned as a ${STEP[driver]} and applied as one, for every service`, async () => {
+      const manifest = project.read(`environments/${ENV}.yaml`);
+      const plainWorks = async () => ({
+        postgres:
+          (
+            await execa('psql', ['-X', '-w', '-tA', `host=127.0.0.1 port=${pg} dbname=app user=app sslmode=disable`, '-c', 'select 1'], {
+              env: { PGPASSWORD: PG_PW, PGCONNECT_TIMEOUT: '5' },
+              reject: false,
+            })
+          ).exitCode === 0,
+        mysql:
+          (
+            await execa(
+              'mariadb',
+              [
+                '--no-defaults',
+                '--protocol=TCP',
+                '-h',
+                '127.0.0.1',
+                '-P',
+                String(my),
+                '-u',
+                'shop',
+                '--skip-ssl',
+                '-N',
+                '-B',
+                '-e',
+                'select 1',
+                'shop',
+              ],
+              { env: { MYSQL_PWD: MY_PW }, reject: false },
+            )
+          ).exitCode === 0,
+        redis:
+          (
+            await execa('redis-cli', ['--no-auth-warning', '-h', '127.0.0.1', '-p', String(rd), 'PING'], {
+              env: { REDISCLI_AUTH: RD_PW },
+              reject: false,
+            })
+          ).stdout.trim() === 'PONG',
+      });
+      for (const tls of [false, true]) {
+        project.writeManifest(ENV, manifest.replace(/tls: true/g, `tls: ${tls}`));
+        const plan = await project.iact(['plan', '--format', 'json'], { env });
+        expect(plan.exitCode, plan.stderr).toBe(0);
+        const changes = (JSON.parse(plan.stdout) as { changes: { name: string; action: string; steps: string[] }[] }).changes
+          .filter((c) => c.name.startsWith('t-'))
+          .map((c) => [c.name, c.action, c.steps])
+          .sort();
+        expect(changes).toEqual([
+          ['t-mysql', 'update', [STEP[driver]]],
+          ['t-postgres', 'update', [STEP[driver]]],
+          ['t-redis', 'update', [STEP[driver]]],
+        ]);
+        const pidsBefore = (await driverStatus()).map((r) => r.pid);
+        const applied = await project.iact(['apply', '--auto-approve'], { env });
+        expect(applied.exitCode, applied.stdout + applied.stderr).toBe(0);
+        expect(await plainWorks()).toEqual({ postgres: !tls, mysql: !tls, redis: !tls });
+        // What the plan said: a new process (docker: a new container) for each, healthy, logged in.
+        const after = await driverStatus();
+        after.forEach((r, i) => expect(r.pid, r.name).not.toBe(pidsBefore[i]));
+        expect(after.map((r) => [r.healthy, r.login])).toEqual([
+          [true, true],
+          [true, true],
+          [true, true],
+        ]);
+        const again = await project.iact(['plan', '--detailed-exitcode'], { env });
+        expect(again.exitCode, again.stdout + again.stderr).toBe(0);
+      }
+    });
+  });
+}
