@@ -33,7 +33,15 @@ SB_RESTART_STEP=recreate
 
 drv::prerequisites() {
   iact::need_binary jq "apt-get install -y jq"
-  [[ "${SB_SERVICE:-none}" == none ]] || iact::docker_require_engine
+  [[ "${SB_SERVICE:-none}" != none ]] || return 0
+  iact::docker_require_cli
+  # The engine the spec names (docs/remote-engines.md), else DOCKER_HOST / DOCKER_CONTEXT.
+  dkr::engine_of_spec
+  # Its certificates name 127.0.0.1 and are bind-mounted: neither holds on another host.
+  if ((DKR_REMOTE)) && [[ "${SB_TLS:-false}" == true ]]; then
+    iact::usage_error "sandbox ${SB_NAME}: tls: true is not served on a remote docker engine (${DKR_ENGINE}) yet" "remove tls:, or run it on a local engine (docs/remote-engines.md)"
+  fi
+  iact::docker_require_engine
 }
 # No pidfile: a container's liveness is the engine's (status, dkr::inspect).
 drv::set_pidfile() { SB_PIDFILE=''; }
@@ -94,7 +102,7 @@ drv::cmd_create() {
   dkr::converge
   sb::write_state
   : >"${SB_DIR}/.initialized"
-  iact::info "sandbox ${SB_NAME} (${SB_SERVICE}, docker) ready on 127.0.0.1:${SB_PORT} in ${SB_ENV}"
+  iact::info "sandbox ${SB_NAME} (${SB_SERVICE}, docker on ${DKR_ENGINE}) ready on ${IACT_CONNECT_HOST}:${SB_PORT} in ${SB_ENV}"
 }
 
 # update NAME --spec - --steps a,b: the shared step reader and check (refuses, exit 2, what the steps
@@ -102,6 +110,9 @@ drv::cmd_create() {
 drv::cmd_update() {
   local running=0 new_port
   sb::update_begin
+  # Another engine is another container and volume: a replace (iact plan shows it so), never an update.
+  [[ "$(jq -cs '(.[0].engine // {} | {host, context}) == (.[1].engine // {} | {host, context})' "${SB_DIR}/sandbox.json" - <<<"${SB_OBSERVED_JSON}" 2>/dev/null)" == true ]] ||
+    iact::die 2 "sandbox '${SB_NAME}' moves to another docker engine; that is a replace, not an update" "destroy and create it (iact apply does)"
   new_port="${SB_PORT}"
   sb::lock
   DKR_CONTAINER="$(iact::docker_container_name "${SB_ENV}" "${SB_NAME}")"
@@ -152,7 +163,7 @@ drv::cmd_start() {
   # A running container may hold a password from an update that was rolled back: the file's wins.
   [[ "${DKR_STATE}" == running ]] && dkr::exec_service password login-failed
   dkr::converge
-  iact::info "sandbox ${SB_NAME} started on 127.0.0.1:${SB_PORT}"
+  iact::info "sandbox ${SB_NAME} started on ${IACT_CONNECT_HOST}:${SB_PORT}"
 }
 
 drv::cmd_stop() {
@@ -179,6 +190,8 @@ drv::cmd_destroy() {
     drv::stop_processes
     drv::cleanup
   elif sb::read_meta "${SB_DIR}" && [[ "${META_SERVICE}" != none ]]; then
+    iact::docker_require_cli
+    dkr::engine_from_json "$(jq -c '.engine // null' "${SB_DIR}/sandbox.json" 2>/dev/null || printf null)" 1
     iact::docker_require_engine
   fi
   sb::cmd_destroy
@@ -233,12 +246,13 @@ drv::cmd_backup() {
 }
 
 # One JSON array for every docker sandbox of the environment (sb::print_status's shape): one jq over
-# the sandbox.json files, one `docker ps` and one `docker inspect`, one du, however many sandboxes.
-# A container whose directory is gone is reported (spec null) so that a plan deletes it.
+# the sandbox.json files, then per engine (docs/remote-engines.md) one `docker ps` and one `docker
+# inspect`, and one du for the local ones, however many sandboxes. A container whose directory is gone
+# is reported (spec null) so that a plan deletes it: on the engines the sandboxes name, and the default.
 drv::cmd_status() {
-  local n name svc port hash spec state pid mount attempt ids='' inspect='' running healthy sep='' bytes login
-  local -a want=() names=() files=() mounts=()
-  local -A spec_of=() service_of=() port_of=() hash_of=() state_of=() pid_of=() mount_of=() bytes_of=()
+  local n name svc port hash spec state pid mount attempt ids='' inspect='' running healthy sep='' bytes login engine optional
+  local -a want=() names=() files=() mounts=() engines=()
+  local -A spec_of=() service_of=() port_of=() hash_of=() state_of=() pid_of=() mount_of=() bytes_of=() engine_of=() connect_of=() used=()
   ((ARG_JSON)) || {
     sb::cmd_status
     return
@@ -250,39 +264,63 @@ drv::cmd_status() {
   done
   drv::prerequisites
   iact::docker_require_cli
-  iact::docker_select_engine
   shopt -s nullglob
   files=("${SB_ENV_DIR}"/*/sandbox.json)
   if ((${#files[@]} > 0)); then
-    while IFS=$'\x1f' read -r name svc port hash spec; do
+    while IFS=$'\x1f' read -r name svc port hash engine spec; do
       iact::is_name "${name}" || continue
       spec_of["${name}"]="${spec}" service_of["${name}"]="${svc}" port_of["${name}"]="${port}" hash_of["${name}"]="${hash}"
+      engine_of["${name}"]="${engine}"
+      [[ -n "${used[${engine}]+x}" ]] || engines+=("${engine}")
+      used["${engine}"]=1
       names+=("${name}")
     done < <(jq -r 'select(type == "object" and .driver == "docker")
-        | [(input_filename | split("/") | .[-2]), (.service // ""), (.port // 0 | tostring), (.spec_hash // "" | tojson), tojson]
+        | [(input_filename | split("/") | .[-2]), (.service // ""), (.port // 0 | tostring), (.spec_hash // "" | tojson),
+           (.engine // null | tojson), tojson]
         | join("\u001f")' "${files[@]}" 2>/dev/null || true)
   fi
-  # A container can vanish between `ps` and `inspect` (a concurrent destroy): list again and retry.
-  for attempt in 1 2 3; do
-    ids="$(docker ps -aq --no-trunc --filter "label=iact.environment=${SB_ENV}" --filter label=iact.driver=docker 2>/dev/null)" || iact::docker_no_engine
-    [[ -z "${ids}" ]] && break
-    # shellcheck disable=SC2086 # one container id per word
-    inspect="$(docker container inspect ${ids} 2>/dev/null)" && break
-    ((attempt < 3)) || iact::die 1 "docker container inspect failed" "check the engine: scripts/docker-engine.sh status" no-engine
-  done
-  if [[ -n "${ids}" ]]; then
+  # The default engine too, for containers whose directory is gone; unreachable, it is no error when
+  # no sandbox uses it and others do (sandboxes all on remote engines).
+  [[ -n "${used[null]+x}" ]] || engines+=(null)
+  for engine in "${engines[@]}"; do
+    optional=0
+    [[ "${engine}" == null && -z "${used[null]+x}" ]] && ((${#engines[@]} > 1)) && optional=1
+    dkr::engine_from_json "${engine}" 1
+    for name in "${names[@]}"; do
+      [[ "${engine_of[${name}]:-}" == "${engine}" ]] && connect_of["${name}"]="${IACT_CONNECT_HOST}"
+    done
+    # A container can vanish between `ps` and `inspect` (a concurrent destroy): list again and retry.
+    inspect='' ids=''
+    for attempt in 1 2 3; do
+      if ! ids="$(docker ps -aq --no-trunc --filter "label=iact.environment=${SB_ENV}" --filter label=iact.driver=docker 2>/dev/null)"; then
+        ((optional)) && continue 2
+        iact::docker_no_engine
+      fi
+      [[ -z "${ids}" ]] && break
+      # shellcheck disable=SC2086 # one container id per word
+      inspect="$(docker container inspect ${ids} 2>/dev/null)" && break
+      ((attempt < 3)) || iact::die 1 "docker container inspect failed on ${DKR_ENGINE}" "check the engine: iact doctor" no-engine
+    done
+    [[ -n "${ids}" ]] || continue
     while IFS=$'\t' read -r name state pid svc port hash mount; do
       iact::is_name "${name}" || continue
-      state_of["${name}"]="${state}" pid_of["${name}"]="${pid}" mount_of["${name}"]="${mount}"
       if [[ -z "${spec_of[${name}]+x}" ]]; then
         spec_of["${name}"]=null service_of["${name}"]="${svc}" port_of["${name}"]="${port}" hash_of["${name}"]="${hash}"
+        engine_of["${name}"]="${engine}" connect_of["${name}"]="${IACT_CONNECT_HOST}"
         names+=("${name}")
       fi
-      [[ -n "${mount}" && -d "${mount}" ]] && mounts+=("${mount}")
+      # A container on an engine its sandbox does not name (left by an interrupted move) is not its state.
+      [[ "${engine_of[${name}]}" == "${engine}" ]] || continue
+      state_of["${name}"]="${state}" pid_of["${name}"]="${pid}"
+      # Volume paths of a remote engine are on its host, not here.
+      if ! ((DKR_REMOTE)); then
+        mount_of["${name}"]="${mount}"
+        [[ -n "${mount}" && -d "${mount}" ]] && mounts+=("${mount}")
+      fi
     done < <(jq -r '.[] | [.Config.Labels["iact.name"], .State.Status, (.State.Pid | tostring), .Config.Labels["iact.service"],
         .Config.Labels["iact.port"], (.Config.Labels["iact.spec_hash"] // "" | tojson),
         ([.Mounts[] | select(.Type == "volume") | .Source][0] // "")] | @tsv' <<<"${inspect}")
-  fi
+  done
   # Volume sizes in one du (readable when the engine is local and we are root).
   if ((${#mounts[@]} > 0)); then
     while IFS=$'\t' read -r bytes mount; do
@@ -294,7 +332,7 @@ drv::cmd_status() {
     ((${#want[@]} == 0)) || [[ " ${want[*]} " == *" ${name} "* ]] || continue
     SB_NAME="${name}" SB_SERVICE="${service_of[${name}]}" SB_PORT="${port_of[${name}]}" SB_PID=null
     [[ " ${IACT_SERVICES} " == *" ${SB_SERVICE} "* && "${SB_PORT}" =~ ^[0-9]+$ ]] || continue
-    running=false healthy=false login=''
+    running=false healthy=false login='' IACT_CONNECT_HOST="${connect_of[${name}]:-127.0.0.1}"
     sb::spec_tls "${spec_of[${name}]}"
     if [[ "${SB_SERVICE}" == none ]]; then
       [[ -e "${SB_ENV_DIR}/${name}/.stopped" ]] || running=true healthy=true

@@ -34,8 +34,9 @@ readonly REQUIREMENTS=(
   "ssh|openssh-client|service: tunnel (docs/tunnels.md)"
   "ssh-keygen|openssh-client|the tunnel test's keys"
   "sshd|openssh-server|the tunnel test's SSH server"
-  "ip|iproute2|the tunnel test's network namespace"
-  "openssl|openssl|tls: true sandboxes' certificates"
+  "ip|iproute2|the tunnel and remote-engine tests' network namespaces"
+  "nsenter|util-linux|the remote-engine test's second dockerd (scripts/netns-docker-engine.sh)"
+  "openssl|openssl|tls: true sandboxes' certificates; the remote-engine test's"
   "zsh|zsh|the completion tests (zsh)"
   "fish|fish|the completion tests (fish)"
 )

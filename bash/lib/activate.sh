@@ -14,22 +14,22 @@ iact::activate_vars_redis() { REPLY='REDIS_HOST REDIS_PORT REDIS_PASSWORD REDIS_
 # The lines that set them; the password is read from secrets/password when the file is sourced
 # (_iact_pw), so the file holds no secret. Database and user are identifiers: nothing to encode.
 iact::activate_set_postgres() {
-  REPLY="export DB_HOST=127.0.0.1 DB_PORT=${2} DB_NAME=${3} DB_USER=${4} DB_PASSWORD=\"\${_iact_pw}\"
-export PGHOST=127.0.0.1 PGPORT=${2} PGDATABASE=${3} PGUSER=${4} PGPASSWORD=\"\${_iact_pw}\"
-DATABASE_URL=\"postgresql://${4}:\$(_iact_urlencode \"\${_iact_pw}\")@127.0.0.1:${2}/${3}\"; export DATABASE_URL
+  REPLY="export DB_HOST=${IACT_CONNECT_HOST} DB_PORT=${2} DB_NAME=${3} DB_USER=${4} DB_PASSWORD=\"\${_iact_pw}\"
+export PGHOST=${IACT_CONNECT_HOST} PGPORT=${2} PGDATABASE=${3} PGUSER=${4} PGPASSWORD=\"\${_iact_pw}\"
+DATABASE_URL=\"postgresql://${4}:\$(_iact_urlencode \"\${_iact_pw}\")@${IACT_CONNECT_HOST}:${2}/${3}\"; export DATABASE_URL
 "
 }
 iact::activate_set_mysql() {
-  REPLY="export DB_HOST=127.0.0.1 DB_PORT=${2} DB_NAME=${3} DB_USER=${4} DB_PASSWORD=\"\${_iact_pw}\"
-export MYSQL_HOST=127.0.0.1 MYSQL_TCP_PORT=${2} MYSQL_PWD=\"\${_iact_pw}\"
+  REPLY="export DB_HOST=${IACT_CONNECT_HOST} DB_PORT=${2} DB_NAME=${3} DB_USER=${4} DB_PASSWORD=\"\${_iact_pw}\"
+export MYSQL_HOST=${IACT_CONNECT_HOST} MYSQL_TCP_PORT=${2} MYSQL_PWD=\"\${_iact_pw}\"
 export MYSQL_PORT=${2} MYSQL_USER=${4} MYSQL_PASSWORD=\"\${_iact_pw}\" MYSQL_DATABASE=${3}
-DATABASE_URL=\"mysql://${4}:\$(_iact_urlencode \"\${_iact_pw}\")@127.0.0.1:${2}/${3}\"; export DATABASE_URL
+DATABASE_URL=\"mysql://${4}:\$(_iact_urlencode \"\${_iact_pw}\")@${IACT_CONNECT_HOST}:${2}/${3}\"; export DATABASE_URL
 "
 }
 iact::activate_set_redis() {
   # Redis 6+ ACL form, as iact run: redis-cli sends AUTH with an empty user for redis://:pass@.
-  REPLY="export REDIS_HOST=127.0.0.1 REDIS_PORT=${2} REDIS_PASSWORD=\"\${_iact_pw}\"
-REDIS_URL=\"redis://default:\$(_iact_urlencode \"\${_iact_pw}\")@127.0.0.1:${2}/0\"; export REDIS_URL
+  REPLY="export REDIS_HOST=${IACT_CONNECT_HOST} REDIS_PORT=${2} REDIS_PASSWORD=\"\${_iact_pw}\"
+REDIS_URL=\"redis://default:\$(_iact_urlencode \"\${_iact_pw}\")@${IACT_CONNECT_HOST}:${2}/0\"; export REDIS_URL
 "
 }
 

@@ -18,6 +18,8 @@ readonly IACT_DOTENV_MAX_BYTES=1048576
 # The closed set of structured error kinds (docs/driver-protocol.md "Errors"; src/drivers/errors.ts mirrors it).
 readonly IACT_ERROR_KINDS='usage not-found port-in-use missing-binary missing-image no-engine refused-setting start-failed login-failed locked backup-failed init-failed io internal'
 # Kinds whose next attempt may succeed without a change to the manifest.
+# Where this machine reaches a sandbox's port: 127.0.0.1, or a remote docker engine's address (lib/docker.sh).
+IACT_CONNECT_HOST=127.0.0.1
 readonly IACT_RETRYABLE_KINDS='port-in-use start-failed login-failed locked no-engine io'
 
 iact::log() {
@@ -214,21 +216,21 @@ iact::sandbox_root() {
   printf '%s' "${root}"
 }
 
-# True when something accepts TCP connections on 127.0.0.1:PORT (bash's /dev/tcp: no fork).
+# True when something accepts TCP connections on IACT_CONNECT_HOST:PORT (bash's /dev/tcp: no fork).
 iact::port_open() {
   local port="$1" fd
-  if { exec {fd}<>"/dev/tcp/127.0.0.1/${port}"; } 2>/dev/null; then
+  if { exec {fd}<>"/dev/tcp/${IACT_CONNECT_HOST}/${port}"; } 2>/dev/null; then
     exec {fd}>&-
     return 0
   fi
   return 1
 }
 
-# A protocol-level answer on 127.0.0.1:PORT, without forking: health, not just an open port (docker-proxy
+# A protocol-level answer on IACT_CONNECT_HOST:PORT, without forking: health, not just an open port (docker-proxy
 # accepts TCP with the service down; a hung or SIGSTOPped server accepts and never answers).
 iact::service_answers() {
   local port="$1" service="$2" fd
-  { exec {fd}<>"/dev/tcp/127.0.0.1/${port}"; } 2>/dev/null || return 1
+  { exec {fd}<>"/dev/tcp/${IACT_CONNECT_HOST}/${port}"; } 2>/dev/null || return 1
   # A peer that already hung up must not kill the shell with SIGPIPE.
   trap '' PIPE
   # What makes the service answer (iact::hello_<service>); MariaDB greets first, unasked.

@@ -15,8 +15,22 @@ readonly DKR_SANDBOX_MOUNT=/run/iact
 readonly DKR_TLS_MOUNT=/run/iact-tls
 readonly DKR_SERVICE_UID=999
 
+# The docker CLI's own settings as this script found them: each engine of a status starts from them.
+readonly DKR_ENV_HOST="${DOCKER_HOST:-}" DKR_ENV_CONTEXT="${DOCKER_CONTEXT:-}"
+readonly DKR_ENV_TLS_VERIFY="${DOCKER_TLS_VERIFY:-}" DKR_ENV_CERT_PATH="${DOCKER_CERT_PATH:-}"
+# The engine in use (dkr::select_engine): its name in messages, remote or not, where ports bind.
+DKR_ENGINE='' DKR_ENGINE_SET=0 DKR_REMOTE=0 DKR_PUBLISH=127.0.0.1
+# engine.host: tcp://HOST:PORT, ssh://[USER@]HOST[:PORT] or unix:///PATH (IPv6 in brackets).
+readonly DKR_HOST_RE='^(tcp://[][A-Za-z0-9.:_-]{1,253}:[0-9]{1,5}|ssh://([A-Za-z_][A-Za-z0-9_.-]{0,62}@)?[][A-Za-z0-9.:_-]{1,253}(:[0-9]{1,5})?|unix:///[A-Za-z0-9._/-]{1,1000})$'
+# --tlsverify and the manifest's certificate files, given to every docker call.
+DKR_DOCKER_FLAGS=()
+
+# Every docker call of the driver goes to the selected engine.
+docker() { command docker "${DKR_DOCKER_FLAGS[@]}" "$@"; }
+
 # Use $DOCKER_HOST, else the system engine, else the private engine of scripts/docker-engine.sh.
 iact::docker_select_engine() {
+  ((DKR_ENGINE_SET)) && return 0
   [[ -n "${DOCKER_HOST:-}" ]] && return 0
   if [[ ! -S /var/run/docker.sock && -S "${IACT_PRIVATE_DOCKER_SOCKET}" ]]; then
     export DOCKER_HOST="unix://${IACT_PRIVATE_DOCKER_SOCKET}"
@@ -24,8 +38,105 @@ iact::docker_select_engine() {
 }
 
 iact::docker_no_engine() {
+  if ((DKR_REMOTE)); then
+    iact::die 1 "the docker engine ${DKR_ENGINE} is not reachable${SB_NAME:+ (sandbox ${SB_NAME})}" \
+      "check the network to it and that its dockerd runs, then apply again; iact doctor checks it (docs/remote-engines.md)" no-engine
+  fi
   iact::die 1 "no docker engine is reachable${DOCKER_HOST:+ at ${DOCKER_HOST}}" \
     "start one: scripts/docker-engine.sh start (a private dockerd; needs root and Debian's docker.io)" no-engine
+}
+
+# Selects the engine a sandbox's spec names (docs/remote-engines.md), its `engine` object in JSON
+# (null: DOCKER_HOST / DOCKER_CONTEXT as the docker CLI reads them). LENIENT=1 (status): a remote
+# engine without a publish address is looked at, not refused.
+dkr::engine_from_json() {
+  local json="${1:-null}" lenient="${2:-0}" host='' context='' ca='' cert='' key='' publish='' address=''
+  if [[ -n "${json}" && "${json}" != null ]]; then
+    IFS=$'\x1f' read -r host context ca cert key publish address < <(jq -r '[.host, .context, .tls.ca, .tls.cert, .tls.key, .publish, .address]
+      | map(. // "" | tostring | gsub("[\u0000-\u001f]"; " ")) | join("\u001f")' <<<"${json}") ||
+      iact::usage_error "the spec's engine is not an object" "pass the engine block iact writes (docs/remote-engines.md)"
+  fi
+  dkr::select_engine "${host}" "${context}" "${ca}" "${cert}" "${key}" "${publish}" "${address}" "${lenient}"
+}
+
+# The engine of the spec being applied (SB_OBSERVED_JSON: the spec given, or sandbox.json's).
+dkr::engine_of_spec() {
+  dkr::engine_from_json "$(jq -c '.engine // null' <<<"${SB_OBSERVED_JSON:-null}")"
+}
+
+# HOST CONTEXT CA CERT KEY PUBLISH ADDRESS LENIENT, each checked again here (the manifest's checks are
+# src/manifest/semantic.ts): exports DOCKER_HOST or DOCKER_CONTEXT for the CLI, the TLS files as flags;
+# sets DKR_ENGINE, DKR_REMOTE, DKR_PUBLISH and IACT_CONNECT_HOST (where this machine reaches ports).
+dkr::select_engine() {
+  local host="$1" context="$2" ca="$3" cert="$4" key="$5" publish="$6" address="$7" lenient="${8:-0}" file
+  DKR_DOCKER_FLAGS=() DKR_REMOTE=0 DKR_ENGINE_SET=0
+  # Start from the CLI's settings as found: a previous engine of this run must not leak into the next.
+  export DOCKER_HOST="${DKR_ENV_HOST}" DOCKER_CONTEXT="${DKR_ENV_CONTEXT}" DOCKER_TLS_VERIFY="${DKR_ENV_TLS_VERIFY}" DOCKER_CERT_PATH="${DKR_ENV_CERT_PATH}"
+  [[ -n "${DOCKER_HOST}" ]] || unset DOCKER_HOST
+  [[ -n "${DOCKER_CONTEXT}" ]] || unset DOCKER_CONTEXT
+  [[ -n "${DOCKER_TLS_VERIFY}" ]] || unset DOCKER_TLS_VERIFY
+  [[ -n "${DOCKER_CERT_PATH}" ]] || unset DOCKER_CERT_PATH
+  if [[ -n "${host}" ]]; then
+    [[ "${host}" =~ ${DKR_HOST_RE} ]] ||
+      iact::usage_error "engine host '${host}' is not tcp://HOST:PORT, ssh://[USER@]HOST[:PORT] or unix:///PATH" "fix engine.host in the manifest (docs/remote-engines.md)"
+    unset DOCKER_CONTEXT DOCKER_TLS_VERIFY DOCKER_CERT_PATH
+    export DOCKER_HOST="${host}"
+    DKR_ENGINE="${host}" DKR_ENGINE_SET=1
+    [[ "${host}" == unix://* ]] || DKR_REMOTE=1
+  elif [[ -n "${context}" ]]; then
+    [[ "${context}" =~ ^[A-Za-z0-9][A-Za-z0-9_.+-]{0,62}$ ]] || iact::usage_error "engine context '${context}' is not a docker context name" "fix engine.context in the manifest"
+    unset DOCKER_HOST DOCKER_TLS_VERIFY DOCKER_CERT_PATH
+    export DOCKER_CONTEXT="${context}"
+    DKR_ENGINE="context ${context}" DKR_ENGINE_SET=1
+    [[ "${context}" == default ]] || DKR_REMOTE=1
+  else
+    iact::docker_select_engine
+    DKR_ENGINE="${DOCKER_HOST:-${DOCKER_CONTEXT:+context ${DOCKER_CONTEXT}}}"
+    DKR_ENGINE="${DKR_ENGINE:-the local engine}"
+    [[ "${DOCKER_HOST:-}" == tcp://* || "${DOCKER_HOST:-}" == ssh://* ]] && DKR_REMOTE=1
+    [[ -z "${DOCKER_HOST:-}" && -n "${DOCKER_CONTEXT:-}" && "${DOCKER_CONTEXT}" != default ]] && DKR_REMOTE=1
+  fi
+  if [[ -n "${ca}${cert}${key}" ]]; then
+    # Relative paths are the project root's: the driver runs there (docs/driver-protocol.md).
+    [[ "${ca}" == /* ]] || ca="${PWD}/${ca}"
+    [[ "${cert}" == /* ]] || cert="${PWD}/${cert}"
+    [[ "${key}" == /* ]] || key="${PWD}/${key}"
+    for file in "${ca}" "${cert}" "${key}"; do
+      [[ -f "${file}" && -r "${file}" ]] ||
+        iact::die 1 "TLS file '${file}' of the docker engine ${DKR_ENGINE} is not a readable file" "fix engine.tls (ca, cert, key) in the manifest (docs/remote-engines.md)" usage
+    done
+    DKR_DOCKER_FLAGS=(--tlsverify --tlscacert "${ca}" --tlscert "${cert}" --tlskey "${key}")
+  fi
+  [[ -z "${publish}" || "${publish}" =~ ^[0-9A-Fa-f.:]{2,45}$ ]] || iact::usage_error "engine publish '${publish}' is not an IP address" "fix engine.publish in the manifest"
+  [[ -z "${address}" || "${address}" =~ ^[A-Za-z0-9:][A-Za-z0-9.:_-]{0,252}$ ]] || iact::usage_error "engine address '${address}' is not a host name or IP address" "fix engine.address in the manifest"
+  if [[ -z "${publish}" ]] && ((DKR_REMOTE)) && ! ((lenient)); then
+    iact::usage_error "the docker engine ${DKR_ENGINE} is remote and no engine.publish says where its ports bind${SB_NAME:+ (sandbox ${SB_NAME})}" \
+      "set engine.publish to the address of the engine's host that clients reach, e.g. publish: 10.0.0.5 (docs/remote-engines.md)"
+  fi
+  DKR_PUBLISH="${publish:-127.0.0.1}"
+  IACT_CONNECT_HOST="${address:-${DKR_PUBLISH}}"
+  if [[ "${IACT_CONNECT_HOST}" == 0.0.0.0 || "${IACT_CONNECT_HOST}" == :: ]]; then
+    ((DKR_REMOTE)) && ! ((lenient)) && iact::usage_error "publish ${DKR_PUBLISH} on the remote docker engine ${DKR_ENGINE} needs engine.address: the host clients reach" \
+      "set engine.address (docs/remote-engines.md)"
+    IACT_CONNECT_HOST=127.0.0.1
+  fi
+  DKR_ENGINE_SET=1
+}
+
+# A remote engine cannot bind-mount this machine's sandbox directory: the password and config file
+# reach the container by `docker cp` of a tar stream on stdin (never argv), into DKR_SANDBOX_MOUNT.
+dkr::push_files() {
+  local config="${IACT_CAT_CONFIG_FILE[${SB_SERVICE}]}"
+  local -a files=()
+  ((DKR_REMOTE)) || return 0
+  [[ -f "${SB_DIR}/secrets/password" && ! -L "${SB_DIR}/secrets/password" ]] && files+=(secrets/password)
+  [[ -f "${SB_DIR}/${config}" && ! -L "${SB_DIR}/${config}" ]] && files+=("${config}")
+  ((${#files[@]} > 0)) || return 0
+  tar -C "${SB_DIR}" --owner=0 --group=0 --numeric-owner --transform "s,^,${DKR_SANDBOX_MOUNT##*/}/," -cf - "${files[@]}" |
+    docker cp - "${DKR_CONTAINER}:${DKR_SANDBOX_MOUNT%/*}" >/dev/null 2>&1 || {
+    docker version --format '{{.Server.Version}}' >/dev/null 2>&1 || iact::docker_no_engine
+    iact::die 1 "sandbox ${SB_NAME}: its files could not be copied into container ${DKR_CONTAINER} on ${DKR_ENGINE}" "read: docker logs ${DKR_CONTAINER}" start-failed
+  }
 }
 
 iact::docker_require_cli() {
@@ -90,12 +201,14 @@ dkr::inspect() {
 dkr::config_hash() {
   local sum
   dkr::image
-  sum="$(jq -cj --arg image "${DKR_IMAGE}" --arg reloadable "${IACT_CAT_RELOADABLE[${SB_SERVICE}]}" '
+  # The publish address joins the hash only off 127.0.0.1: containers made before it existed keep theirs.
+  sum="$(jq -cj --arg image "${DKR_IMAGE}" --arg reloadable "${IACT_CAT_RELOADABLE[${SB_SERVICE}]}" --arg publish "${DKR_PUBLISH}" '
       ($reloadable | split(" ")) as $r
       | [.service, .port, (.memory // ""), $image, (.database // ""), (.user // ""),
          ((.settings // {}) | with_entries(select(.key as $k | $r | any(. == $k) | not)))]
       # TLS rides on the container'"'"'s mounts and arguments; absent when off, so older hashes stay.
-      + (if .tls == true then ["tls"] else [] end)' | sha256sum)"
+      + (if .tls == true then ["tls"] else [] end)
+      + (if $publish == "127.0.0.1" then [] else [$publish] end)' | sha256sum)"
   DKR_CONFIG_HASH="${sum:0:32}"
 }
 
@@ -168,14 +281,18 @@ dkr::run_container() {
     iact::die 2 "sandbox directory ${SB_DIR} contains ',' or ':', which docker mounts cannot express" "set IACT_SANDBOX_ROOT to a plain path"
   docker volume create --label "iact.environment=${SB_ENV}" --label "iact.name=${SB_NAME}" --label iact.driver=docker "${volume}" >/dev/null
   # --pull never: no registry is reachable here, and a missing image must not wait for one.
+  # A remote engine gets the sandbox's files by docker cp before the first start (dkr::push_files).
   args=(run -d --pull never --name "${DKR_CONTAINER}" --init --restart no
     --label "iact.environment=${SB_ENV}" --label "iact.name=${SB_NAME}" --label iact.driver=docker
     --label "iact.spec_hash=${SB_SPEC_HASH}" --label "iact.service=${SB_SERVICE}" --label "iact.port=${SB_PORT}"
     --label "iact.config_hash=${DKR_CONFIG_HASH}" --stop-signal "SIG${IACT_CAT_STOP_SIGNAL[${SB_SERVICE}]}"
     --network host -e "IACT_PORT=${SB_PORT}"
     --mount "type=volume,source=${volume},target=${IACT_CAT_CONTAINER_DATA[${SB_SERVICE}]}"
-    --mount "type=bind,source=${SB_DIR},target=${DKR_SANDBOX_MOUNT},readonly"
     -e "IACT_CONFIG=${DKR_SANDBOX_MOUNT}/${IACT_CAT_CONFIG_FILE[${SB_SERVICE}]}")
+  ((DKR_REMOTE)) || args+=(--mount "type=bind,source=${SB_DIR},target=${DKR_SANDBOX_MOUNT},readonly")
+  # Where the server listens on the engine's host network (docs/remote-engines.md "Publish addresses").
+  [[ "${DKR_PUBLISH}" == 127.0.0.1 ]] || args+=(-e "IACT_LISTEN=${DKR_PUBLISH}")
+  ((DKR_REMOTE)) && args[0]=create args[1]=--quiet
   [[ -n "${SB_MEMORY}" ]] && args+=(--memory "${SB_MEMORY}")
   dkr::tls_args
   if [[ "${SB_TLS:-false}" == true ]]; then
@@ -191,7 +308,19 @@ dkr::run_container() {
   args+=(-e "${db_env}_PASSWORD_FILE=${DKR_SANDBOX_MOUNT}/secrets/password" "${DKR_IMAGE}" "${DKR_TLS_ARGS[@]}")
   if ! out="$(docker "${args[@]}" 2>&1)"; then
     dkr::require_image
-    iact::die 1 "docker run for sandbox ${SB_NAME} failed: ${out//$'\n'/; }" "read the docker error above" start-failed
+    iact::die 1 "docker ${args[0]} for sandbox ${SB_NAME} failed: ${out//$'\n'/; }" "read the docker error above" start-failed
+  fi
+  ((DKR_REMOTE)) && dkr::start_container
+  return 0
+}
+
+# docker start, the sandbox's files copied in first on a remote engine; an engine gone says so.
+dkr::start_container() {
+  local out
+  dkr::push_files
+  if ! out="$(docker start "${DKR_CONTAINER}" 2>&1 >/dev/null)"; then
+    docker version --format '{{.Server.Version}}' >/dev/null 2>&1 || iact::docker_no_engine
+    iact::die 1 "docker start for sandbox ${SB_NAME} failed: ${out//$'\n'/; }" "read: docker logs ${DKR_CONTAINER}" start-failed
   fi
 }
 
@@ -239,7 +368,10 @@ dkr::wait_ready() {
   until dkr::login_works; do
     if ((SECONDS >= next_check)); then
       next_check=$((SECONDS + 1))
-      state="$(docker container inspect --format '{{.State.Status}}' "${DKR_CONTAINER}" 2>/dev/null || printf 'missing')"
+      if ! state="$(docker container inspect --format '{{.State.Status}}' "${DKR_CONTAINER}" 2>/dev/null)"; then
+        docker version --format '{{.Server.Version}}' >/dev/null 2>&1 || iact::docker_no_engine
+        state=missing
+      fi
       if [[ "${state}" != running && "${state}" != created && "${state}" != restarting ]]; then
         dkr::log_tail
         iact::die 1 "sandbox ${SB_NAME}: container ${DKR_CONTAINER} is ${state} before accepting logins" "read: docker logs ${DKR_CONTAINER}" start-failed
@@ -247,7 +379,7 @@ dkr::wait_ready() {
     fi
     if ((SECONDS >= deadline)); then
       dkr::log_tail
-      iact::die 1 "sandbox ${SB_NAME}: no login on 127.0.0.1:${SB_PORT} after ${IACT_DOCKER_READY_TIMEOUT:-180}s" "read: docker logs ${DKR_CONTAINER}" login-failed
+      iact::die 1 "sandbox ${SB_NAME}: no login on ${IACT_CONNECT_HOST}:${SB_PORT} after ${IACT_DOCKER_READY_TIMEOUT:-180}s" "read: docker logs ${DKR_CONTAINER}" login-failed
     fi
     sleep 0.1
   done
@@ -273,7 +405,7 @@ dkr::converge() {
   if [[ -z "${DKR_STATE}" ]]; then
     dkr::run_container
   elif [[ "${DKR_STATE}" != running ]]; then
-    docker start "${DKR_CONTAINER}" >/dev/null
+    dkr::start_container
   fi
   dkr::wait_ready
 }
@@ -283,6 +415,8 @@ dkr::converge() {
 # server has now (redis needs it to log in) goes on stdin, and no file in the container keeps it.
 dkr::exec_service() {
   local verb="$1" kind="$2" out
+  # The secret and config file it reads, as they are now.
+  dkr::push_files
   out="$(printf '%s\n' "${SVC_SERVER_PASSWORD:-${SB_PASSWORD}}" | docker exec -i "${DKR_CONTAINER}" iact-service "${verb}" 2>&1 >/dev/null)" ||
     iact::die 1 "sandbox ${SB_NAME}: ${verb} in the running container failed${out:+: ${out//$'\n'/; }}" \
       "fix the manifest's settings, or read: docker logs ${DKR_CONTAINER}" "${kind}"

@@ -603,7 +603,7 @@ sb::log_tail() {
 
 # Waits until a real login works (the service may still be finishing its startup).
 sb::wait_login() {
-  iact::wait_for 30 svc::login_works || iact::die 1 "a password login to ${SB_SERVICE} on 127.0.0.1:${SB_PORT} does not work" "see ${SB_DIR}/logs/" login-failed
+  iact::wait_for 30 svc::login_works || iact::die 1 "a password login to ${SB_SERVICE} on ${IACT_CONNECT_HOST}:${SB_PORT} does not work" "see ${SB_DIR}/logs/" login-failed
 }
 
 # --- verbs ---------------------------------------------------------------------------------
@@ -619,7 +619,7 @@ sb::die_port_in_use() {
         "stop it: kill ${proc#/proc/} (a redis without its directory ignores SIGTERM: kill -9 ${proc#/proc/}), then apply again" port-in-use
     fi
   done
-  iact::die 1 "port ${SB_PORT} is already in use" "choose another port, or stop what listens on 127.0.0.1:${SB_PORT}" port-in-use
+  iact::die 1 "port ${SB_PORT} is already in use" "choose another port, or stop what listens on ${IACT_CONNECT_HOST}:${SB_PORT}" port-in-use
 }
 
 # NAME --spec FILE of update and preflight: SB_* from the spec, checked again here (names, ports).

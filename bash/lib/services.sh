@@ -830,7 +830,7 @@ svc::redis_reload() {
   done <<<"${out}"
 }
 
-# A real login over 127.0.0.1:PORT with the sandbox's password.
+# A real login over IACT_CONNECT_HOST:PORT with the sandbox's password.
 svc::login_works() {
   svc::call login_works
 }
@@ -840,14 +840,14 @@ svc::postgres_login_works() {
   svc::pg_client psql || return 1
   local mode=prefer
   [[ "${SB_TLS:-false}" == true ]] && mode=verify-full
-  out="$(PGSSLMODE="${mode}" PGSSLROOTCERT="${SB_DIR}/tls/ca.crt" PGPASSWORD="${SB_PASSWORD}" PGCONNECT_TIMEOUT=5 "${REPLY}" -X -w -tA -h 127.0.0.1 -p "${SB_PORT}" -U "${SB_USER}" -d "${SB_DB}" -c 'SELECT 1' 2>/dev/null)" || return 1
+  out="$(PGSSLMODE="${mode}" PGSSLROOTCERT="${SB_DIR}/tls/ca.crt" PGPASSWORD="${SB_PASSWORD}" PGCONNECT_TIMEOUT=5 "${REPLY}" -X -w -tA -h "${IACT_CONNECT_HOST}" -p "${SB_PORT}" -U "${SB_USER}" -d "${SB_DB}" -c 'SELECT 1' 2>/dev/null)" || return 1
   [[ "${out}" == 1 ]]
 }
 
 svc::mysql_login_works() {
   local out
   svc::mysql_tls_args
-  out="$(MYSQL_PWD="${SB_PASSWORD}" mariadb --no-defaults "${SVC_MYSQL_TLS[@]}" --protocol=TCP -h 127.0.0.1 -P "${SB_PORT}" -u "${SB_USER}" -D "${SB_DB}" --connect-timeout=5 -N -B -e 'SELECT 1' 2>/dev/null)" || return 1
+  out="$(MYSQL_PWD="${SB_PASSWORD}" mariadb --no-defaults "${SVC_MYSQL_TLS[@]}" --protocol=TCP -h "${IACT_CONNECT_HOST}" -P "${SB_PORT}" -u "${SB_USER}" -D "${SB_DB}" --connect-timeout=5 -N -B -e 'SELECT 1' 2>/dev/null)" || return 1
   [[ "${out}" == 1 ]]
 }
 
@@ -895,7 +895,7 @@ svc::redis_tls_ping() {
 # PING over /dev/tcp, for a server without auth.
 svc::redis_tcp_ping() {
   local port="$1" fd line='' LC_ALL=C
-  { exec {fd}<>"/dev/tcp/127.0.0.1/${port}"; } 2>/dev/null || return 1
+  { exec {fd}<>"/dev/tcp/${IACT_CONNECT_HOST}/${port}"; } 2>/dev/null || return 1
   printf 'PING\r\n' >&"${fd}" || {
     exec {fd}>&-
     return 1
@@ -908,7 +908,7 @@ svc::redis_tcp_ping() {
 # AUTH then PING over bash's /dev/tcp: no client process, the password never in argv.
 svc::redis_tcp_auth() {
   local port="$1" pw="$2" fd line1='' line2='' LC_ALL=C
-  { exec {fd}<>"/dev/tcp/127.0.0.1/${port}"; } 2>/dev/null || return 1
+  { exec {fd}<>"/dev/tcp/${IACT_CONNECT_HOST}/${port}"; } 2>/dev/null || return 1
   # shellcheck disable=SC2016 # RESP: '$' is literal
   printf '*2\r\n$4\r\nAUTH\r\n$%d\r\n%s\r\n*1\r\n$4\r\nPING\r\n' "${#pw}" "${pw}" >&"${fd}" || {
     exec {fd}>&-

@@ -17,7 +17,9 @@ readonly TEMPLATE=/usr/share/iact/mysql-template
 # and the user exists for 127.0.0.1 (and the socket) only. Without IACT_PORT (a driver that publishes
 # through a bridge) it listens on the container's addresses at 3306 for any host, as it did before.
 readonly PORT="${IACT_PORT:-3306}"
-if [[ -n "${IACT_PORT:-}" ]]; then BIND=127.0.0.1 USER_HOSTS=("'127.0.0.1'" "'localhost'"); else BIND=0.0.0.0 USER_HOSTS=("'%'"); fi
+# On a remote engine (IACT_LISTEN, docs/remote-engines.md) the user logs in from the clients that reach it.
+if [[ -n "${IACT_PORT:-}" ]]; then BIND="${IACT_LISTEN:-127.0.0.1}" USER_HOSTS=("'127.0.0.1'" "'localhost'"); else BIND=0.0.0.0 USER_HOSTS=("'%'"); fi
+[[ "${BIND}" == 127.0.0.1 ]] || USER_HOSTS=("'%'")
 readonly BIND USER_HOSTS
 DB_USER="${MARIADB_USER:-${MYSQL_USER:-}}"
 DB_NAME="${MARIADB_DATABASE:-${MYSQL_DATABASE:-}}"
@@ -119,6 +121,7 @@ svc::run() {
   # The manifest's settings as an option file (read before mariadbd drops root), not as arguments.
   [[ -n "${IACT_CONFIG:-}" && -r "${IACT_CONFIG}" ]] && defaults="--defaults-file=${IACT_CONFIG}"
   [[ "${PORT}" =~ ^[0-9]+$ ]] || svc::die "IACT_PORT '${PORT}' is not a port"
+  [[ "${BIND}" =~ ^[0-9A-Fa-f.:*]+$ ]] || svc::die "IACT_LISTEN is not an IP address"
   exec mariadbd "${defaults}" --user=mysql --datadir="${DATADIR}" --socket="${SOCKET}" \
     --pid-file="${RUNDIR}/mysqld.pid" --bind-address="${BIND}" --port="${PORT}" --skip-name-resolve \
     --innodb-log-file-size=16M --init-file="${initfile}" "$@"

@@ -15,7 +15,10 @@ readonly TEMPLATE=/usr/share/iact/pgdata-template
 # and takes password logins from there only. Without IACT_PORT (a driver that publishes through a
 # bridge) it listens on the container's addresses at 5432, as it did before.
 readonly PORT="${IACT_PORT:-5432}"
-if [[ -n "${IACT_PORT:-}" ]]; then LISTEN=127.0.0.1 HBA_FROM=127.0.0.1/32; else LISTEN='*' HBA_FROM=all; fi
+# On a remote engine the driver sets IACT_LISTEN (docs/remote-engines.md): the server listens there, and
+# password logins come from the clients that reach it.
+if [[ -n "${IACT_PORT:-}" ]]; then LISTEN="${IACT_LISTEN:-127.0.0.1}" HBA_FROM=127.0.0.1/32; else LISTEN='*' HBA_FROM=all; fi
+[[ "${LISTEN}" == 127.0.0.1 || "${LISTEN}" == '*' ]] || HBA_FROM=all
 readonly LISTEN HBA_FROM
 PGDATA="${PGDATA:-/var/lib/postgresql/data}"
 DB_USER="${POSTGRES_USER:-postgres}"
@@ -125,6 +128,7 @@ svc::run() {
   printf 'local all all trust\nhost all all %s scram-sha-256\n' "${HBA_FROM}" >"${PGDATA}/pg_hba.conf"
   chown "${SVC_UID}:${SVC_UID}" "${PGDATA}/pg_hba.conf"
   [[ "${PORT}" =~ ^[0-9]+$ ]] || svc::die "IACT_PORT '${PORT}' is not a port"
+  [[ "${LISTEN}" =~ ^[0-9A-Fa-f.:*]+$ ]] || svc::die "IACT_LISTEN is not an IP address"
   exec setpriv --reuid="${SVC_UID}" --regid="${SVC_UID}" --clear-groups -- \
     "${PGBIN}/postgres" -D "${PGDATA}" -c listen_addresses="${LISTEN}" -c port="${PORT}" -c unix_socket_directories="${SOCKDIR}" "$@"
 }

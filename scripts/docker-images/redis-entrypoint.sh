@@ -14,7 +14,8 @@ readonly DATADIR=/data
 readonly SOCKET=/dev/shm/redis.sock
 # 127.0.0.1:$IACT_PORT on the host's network; without IACT_PORT (published through a bridge) 0.0.0.0:6379.
 readonly PORT="${IACT_PORT:-6379}"
-if [[ -n "${IACT_PORT:-}" ]]; then BIND='127.0.0.1' PROTECTED=yes; else BIND='0.0.0.0' PROTECTED=no; fi
+# IACT_LISTEN: the address of a remote engine's host (docs/remote-engines.md).
+if [[ -n "${IACT_PORT:-}" ]]; then BIND="${IACT_LISTEN:-127.0.0.1}" PROTECTED=yes; else BIND='0.0.0.0' PROTECTED=no; fi
 readonly BIND PROTECTED
 readonly SVC_UID=999
 
@@ -49,6 +50,7 @@ svc::run() {
   mkdir -p "${DATADIR}"
   chown "${SVC_UID}:${SVC_UID}" "${DATADIR}"
   [[ "${PORT}" =~ ^[0-9]+$ ]] || svc::die "IACT_PORT '${PORT}' is not a port"
+  [[ "${BIND}" =~ ^[0-9A-Fa-f.:*]+$ ]] || svc::die "IACT_LISTEN is not an IP address"
   conf="$(
     printf 'bind %s\nport %s\nprotected-mode %s\ndir %s\ndbfilename dump.rdb\n' "${BIND}" "${PORT}" "${PROTECTED}" "${DATADIR}"
     printf 'unixsocket %s\nunixsocketperm 700\nsave 60 1\nappendonly no\n' "${SOCKET}"

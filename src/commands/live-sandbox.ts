@@ -7,6 +7,7 @@ import { serviceEntry, type ServiceEntry } from '../catalog/index.js';
 import { selectEnvironments, type Selected } from './shared.js';
 import type { CommandIO } from './io.js';
 import { DiagnosticError, diag } from '../diagnostics.js';
+import { sandboxHost } from '../manifest/resolve.js';
 import { SANDBOX_NAME } from '../manifest/semantic.js';
 import { DRIVERS, type DriverName } from '../model/types.js';
 import { connectionFor, type EphemeralService, type SandboxConnection } from '../sandbox/connection.js';
@@ -24,8 +25,14 @@ export interface LiveSandbox {
   tls: boolean;
 }
 
-/** Services listen on 127.0.0.1 only (README, "Drivers"). */
-const HOST = '127.0.0.1';
+/** Services listen on 127.0.0.1 only (README, "Drivers"), or at a remote docker engine's address (docs/remote-engines.md). */
+function hostOf(engine: unknown): string {
+  if (engine === null || typeof engine !== 'object') return '127.0.0.1';
+  const { address, publish } = engine as { address?: unknown; publish?: unknown };
+  return sandboxHost({
+    engine: { address: typeof address === 'string' ? address : undefined, publish: typeof publish === 'string' ? publish : undefined },
+  });
+}
 
 async function namesOnDisk(envDir: string): Promise<string[]> {
   try {
@@ -92,6 +99,7 @@ export async function connectionOf(sandbox: LiveSandbox): Promise<SandboxConnect
     port?: unknown;
     database?: unknown;
     user?: unknown;
+    engine?: unknown;
   };
   let password: string;
   try {
@@ -108,7 +116,7 @@ export async function connectionOf(sandbox: LiveSandbox): Promise<SandboxConnect
   return connectionFor({
     name: sandbox.name,
     service: sandbox.service,
-    host: HOST,
+    host: hostOf(spec.engine),
     port: Number(spec.port),
     database: typeof spec.database === 'string' && spec.database !== '' ? spec.database : fallback,
     user: typeof spec.user === 'string' && spec.user !== '' ? spec.user : fallback,

@@ -70,7 +70,7 @@ const DOCKER_IMAGES: [service: string, image: string][] = SERVER_SERVICES.flatMa
 });
 
 /** scripts/ of this iact checkout when it is there, else the repo-relative name. */
-function scriptPath(name: string): string {
+export function scriptPath(name: string): string {
   const candidate = path.join(packageDir(), 'scripts', name);
   return existsSync(candidate) ? candidate : `scripts/${name}`;
 }

@@ -103,6 +103,7 @@ export function observableSpec(
     ssh: sandbox.ssh,
     remote: sandbox.remote,
     checks: sandbox.checks,
+    engine: sandbox.engine,
   };
 }
 

@@ -1,7 +1,7 @@
 // The driver contract (docs/driver-protocol.md): readers observe, writers change the machine.
 // The planner only ever sees a DriverReader; only apply holds a DriverWriter.
 
-import type { DriverName, ServiceKind, SettingValue, TunnelCheck, TunnelSsh } from '../model/types.js';
+import type { DockerEngine, DriverName, ServiceKind, SettingValue, TunnelCheck, TunnelSsh } from '../model/types.js';
 import type { DriverStep } from '../plan/types.js';
 
 /** What the TypeScript side hands a driver script through `--spec FILE` (JSON, mode 0600). */
@@ -33,6 +33,8 @@ export interface DriverSpec {
   ssh?: TunnelSsh;
   remote?: { host: string; port: number };
   checks?: TunnelCheck;
+  /** driver: docker (docs/remote-engines.md). */
+  engine?: DockerEngine;
   spec_hash: string; // hash of every field above but password, stamped by the writer at apply time
   /**
    * Plaintext values of the settings named like secrets (masterauth, requirepass); `settings` holds

@@ -97,6 +97,13 @@ function serviceHost(sandbox: SandboxSpec, opts: KubernetesExportOptions): strin
   return sandbox.service === 'postgres' && opts.operator === 'cnpg' ? `${sandbox.name}-rw` : sandbox.name;
 }
 
+/** Where a tunnel's server is on the network: its remote host, or the SSH server when that is loopback there. */
+export function tunnelTarget(tunnel: SandboxSpec): { host: string; port: number } {
+  const remote = tunnel.remote!;
+  const loopback = remote.host === 'localhost' || remote.host === '::1' || remote.host.startsWith('127.');
+  return { host: loopback && tunnel.ssh ? tunnel.ssh.host : remote.host, port: remote.port };
+}
+
 /** Environment variable that carries a secret-named setting into the container. */
 const settingEnvName = (key: string): string => `IACT_SETTING_${key.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
 
@@ -336,6 +343,12 @@ export function clusterSettings(resolved: ResolvedEnvironment, opts: KubernetesE
   if (connections.database && db && isClusterService(db.service)) {
     connections.database = { ...connections.database, host: serviceHost(db, opts), port: serviceImage(db.service).port };
   }
+  // A tunnel forwards this machine's 127.0.0.1 to a server; in the cluster there is no tunnel, so the
+  // settings name that server as the SSH server sees it (docs/kubernetes.md "Tunnels").
+  const tunnel = inCluster(connections.database?.ssh_tunnel.sandbox);
+  if (connections.database && tunnel?.service === 'tunnel' && tunnel.remote) {
+    connections.database = { ...connections.database, ...tunnelTarget(tunnel), ssh_tunnel: { enabled: false } };
+  }
   const cache = inCluster(connections.cache?.sandbox);
   if (connections.cache && cache && isClusterService(cache.service)) {
     connections.cache = { ...connections.cache, host: serviceHost(cache, opts), port: serviceImage(cache.service).port };
@@ -408,7 +421,9 @@ export function buildKubernetesExport(resolved: ResolvedEnvironment, opts: Kuber
       // A tunnel reaches a server elsewhere from this machine; a cluster reaches it over its own network.
       documents.push({
         comments: [
-          `sandbox ${sandbox.name} (service ${sandbox.service}) forwards to a server elsewhere: nothing to export; point the settings at that server`,
+          `sandbox ${sandbox.name} (service ${sandbox.service}) forwards to a server elsewhere: nothing to export; the settings name that server${
+            sandbox.remote ? ` (${tunnelTarget(sandbox).host}:${tunnelTarget(sandbox).port})` : ''
+          }, which the cluster must reach`,
         ],
       });
       continue;

@@ -5,6 +5,7 @@ import type {
   CacheSettings,
   Connections,
   DatabaseSettings,
+  DockerEngine,
   DriverName,
   LlmSettings,
   LoggingSettings,
@@ -298,6 +299,8 @@ function toSandbox(name: string, raw: Obj): SandboxSpec {
   if (isObj(raw.ssh)) spec.ssh = dropUndefined({ ...(raw.ssh as Obj) }) as unknown as TunnelSsh;
   if (isObj(raw.remote)) spec.remote = { host: raw.remote.host as string, port: raw.remote.port as number };
   if (typeof raw.checks === 'string') spec.checks = raw.checks as TunnelCheck;
+  // Only a docker sandbox has an engine; one from `defaults:` means nothing to the others.
+  if (isObj(raw.engine) && spec.driver === 'docker') spec.engine = toEngine(raw.engine);
   if (serviceEntry(service)?.hasDatabase) {
     spec.database ??= defaultIdentifier(name);
     spec.user ??= defaultIdentifier(name);
@@ -313,6 +316,27 @@ function toSandbox(name: string, raw: Obj): SandboxSpec {
     if (!spec.depends_on.includes(source)) spec.depends_on = [...spec.depends_on, source];
   }
   return spec;
+}
+
+function toEngine(raw: Obj): DockerEngine {
+  const engine: DockerEngine = {};
+  for (const field of ['host', 'context', 'publish', 'address'] as const) if (typeof raw[field] === 'string') engine[field] = raw[field];
+  const tls = raw.tls;
+  if (isObj(tls)) {
+    const dir = typeof tls.dir === 'string' ? tls.dir.replace(/\/+$/, '') : undefined;
+    // A dir holds what DOCKER_CERT_PATH holds; the driver gets the three files either way.
+    const file = (field: 'ca' | 'cert' | 'key') => (typeof tls[field] === 'string' ? (tls[field] as string) : `${dir}/${field}.pem`);
+    engine.tls = { ca: file('ca'), cert: file('cert'), key: file('key') };
+  }
+  return engine;
+}
+
+/** Where clients reach a sandbox's port: its engine's address or publish address, else 127.0.0.1 (docs/remote-engines.md). */
+export function sandboxHost(sandbox: Pick<SandboxSpec, 'engine'>): string {
+  const engine = sandbox.engine;
+  if (engine?.address) return engine.address;
+  if (engine?.publish && engine.publish !== '0.0.0.0' && engine.publish !== '::') return engine.publish;
+  return '127.0.0.1';
 }
 
 type Derive = (from: string, to: string) => void;
@@ -336,11 +360,11 @@ function toConnections(raw: Obj, sandboxes: Record<string, SandboxSpec>, derive:
     const bound = typeof db.sandbox === 'string' ? sandboxes[db.sandbox] : undefined;
     let settings: DatabaseSettings;
     if (bound) {
-      // Sandboxes listen on 127.0.0.1; a tls: true one only over TLS, checked against its own CA
-      // (whose path the loader adds: it knows where the sandboxes live).
+      // Sandboxes listen on 127.0.0.1 (a remote engine's: its address); a tls: true one only over TLS,
+      // checked against its own CA (whose path the loader adds: it knows where the sandboxes live).
       settings = {
         sandbox: bound.name,
-        host: '127.0.0.1',
+        host: sandboxHost(bound),
         port: bound.port,
         database: bound.database ?? '',
         user: bound.user ?? '',
@@ -373,7 +397,7 @@ function toConnections(raw: Obj, sandboxes: Record<string, SandboxSpec>, derive:
     const bound = cache.backend === 'redis' && typeof cache.sandbox === 'string' ? sandboxes[cache.sandbox] : undefined;
     const settings: CacheSettings = { backend: cache.backend as CacheSettings['backend'], ttl: cache.ttl as number };
     if (bound) {
-      Object.assign(settings, { sandbox: bound.name, host: '127.0.0.1', port: bound.port, password: bound.password });
+      Object.assign(settings, { sandbox: bound.name, host: sandboxHost(bound), port: bound.port, password: bound.password });
       // A tls: true sandbox serves TLS only, checked against its own CA (path added by the loader).
       if (bound.tls) settings.ssl_mode = 'verify-full';
       for (const f of ['port', 'password']) derive(`sandboxes.${bound.name}.${f}`, `connections.cache.${f}`);

@@ -90,6 +90,7 @@ export function checkSemantics(
     }
     const entry = service === undefined ? undefined : serviceEntry(service);
     out.push(...tunnelProblems(name, sb, driver, locate));
+    out.push(...engineProblems(name, sb, driver, data, locate));
     if (sb.tls === true && entry && !(entry.tlsDrivers ?? []).includes(driver as DriverName)) {
       const where = SERVICES.filter((s) => (CATALOG[s].tlsDrivers ?? []).length > 0).map(
         (s) => `${s} (${CATALOG[s].tlsDrivers!.join(', ')})`,
@@ -459,6 +460,107 @@ export function crossEnvironmentPortConflicts(envs: readonly ResolvedEnvironment
         );
       } else if (!owner) owners.set(sb.port, { env, name: sb.name });
     }
+  }
+  return out;
+}
+
+/**
+ * engine: (docs/remote-engines.md) on docker sandboxes only; host or context; TLS files for a tcp://
+ * host and only there; a remote engine names the address its ports bind to (the driver checks again).
+ */
+function engineProblems(name: string, sb: Obj, driver: string, data: Obj, locate: Locate): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  if (!isObj(sb.engine)) return out;
+  const own = isObj(data.sandboxes) && isObj(data.sandboxes[name]) && data.sandboxes[name].engine !== undefined;
+  const at = (...field: string[]) => locate(own ? ['sandboxes', name, 'engine', ...field] : ['defaults', 'engine', ...field], true);
+  const where = own ? `sandbox ${name}` : `defaults (for docker sandbox ${name})`;
+  if (driver !== 'docker') {
+    // From defaults it applies to the docker sandboxes only.
+    if (own) {
+      out.push(
+        diag(`sandbox ${name} sets engine, which only the docker driver has; its driver is ${driver}`, {
+          location: at(),
+          code: 'semantic.engine-driver',
+          fix: 'remove engine:, or use driver: docker',
+        }),
+      );
+    }
+    return out;
+  }
+  const engine = sb.engine;
+  const host = str(engine.host);
+  const context = str(engine.context);
+  if (host !== undefined && context !== undefined) {
+    out.push(
+      diag(`${where}: engine sets both host and context`, {
+        location: at('context'),
+        code: 'semantic.engine-target',
+        fix: 'keep one: host: tcp://HOST:2376 (or ssh://USER@HOST), or context: NAME',
+      }),
+    );
+  }
+  const tls = isObj(engine.tls) ? engine.tls : undefined;
+  if (host?.startsWith('tcp://') && !tls) {
+    out.push(
+      diag(`${where}: engine host ${host} has no tls:, and a docker engine on plain TCP lets anyone who reaches it run as root`, {
+        location: at('host'),
+        code: 'semantic.engine-tls',
+        fix: 'add tls: { dir: DIR } (ca.pem, cert.pem, key.pem) or tls: { ca: FILE, cert: FILE, key: FILE } (docs/remote-engines.md)',
+      }),
+    );
+  }
+  if (tls) {
+    if (!host?.startsWith('tcp://')) {
+      out.push(
+        diag(`${where}: engine tls is for a tcp:// host${host ? `, not ${host}` : ''}`, {
+          location: at('tls'),
+          code: 'semantic.engine-tls',
+          fix: 'remove tls:, or set host: tcp://HOST:2376 (an ssh:// host or a context carries its own credentials)',
+        }),
+      );
+    }
+    const files = ['ca', 'cert', 'key'].filter((f) => tls[f] !== undefined);
+    if (tls.dir !== undefined ? files.length > 0 : files.length !== 3) {
+      out.push(
+        diag(`${where}: engine tls needs either dir or all of ca, cert and key`, {
+          location: at('tls'),
+          code: 'semantic.engine-tls',
+          fix: 'write tls: { dir: DIR } (holding ca.pem, cert.pem, key.pem) or tls: { ca: FILE, cert: FILE, key: FILE }',
+        }),
+      );
+    }
+  }
+  const remote = (host !== undefined && !host.startsWith('unix://')) || (context !== undefined && context !== 'default');
+  const publish = str(engine.publish);
+  if (remote && publish === undefined) {
+    out.push(
+      diag(
+        `${where} runs on the remote docker engine ${host ?? `context ${context}`}, and engine.publish does not say where its ports bind`,
+        {
+          location: at(),
+          code: 'semantic.engine-publish',
+          fix: "add publish: ADDRESS, the engine host's IP address that clients reach, e.g. publish: 10.0.0.5 (docs/remote-engines.md)",
+        },
+      ),
+    );
+  }
+  if (remote && sb.tls === true) {
+    out.push(
+      diag(`${where}: tls: true is not served on a remote docker engine yet (its certificates name 127.0.0.1)`, {
+        location: locate(['sandboxes', name, 'tls'], true),
+        code: 'semantic.engine-tls',
+        fix: 'remove tls:, or run the sandbox on a local engine (docs/remote-engines.md)',
+      }),
+    );
+  }
+  if (remote && (publish === '0.0.0.0' || publish === '::') && engine.address === undefined) {
+    out.push(
+      diag(`${where}: publish ${publish} binds every address of the engine's host; clients need to be told one`, {
+        location: at('publish'),
+        code: 'semantic.engine-publish',
+        fix: 'add address: HOST (the name or IP clients connect to), or publish a single address',
+      }),
+    );
   }
   return out;
 }

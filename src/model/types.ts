@@ -52,6 +52,8 @@ export interface SandboxSpec {
   ssh?: TunnelSsh;
   remote?: { host: string; port: number };
   checks?: TunnelCheck;
+  /** driver: docker only (docs/remote-engines.md): the engine it runs on; omitted, DOCKER_HOST / DOCKER_CONTEXT. */
+  engine?: DockerEngine;
   /** The manifest's `init:` entries (files or directories), as written. */
   init?: string[];
   /** What `init` stands for on disk, in run order; filled by the loader (src/io/init-files.ts). */
@@ -70,6 +72,15 @@ export interface TunnelSsh {
   user?: string;
   identityFile?: string;
   knownHosts: string;
+}
+
+/** A docker engine as the driver gets it: TLS as three files (a `dir:` expanded), paths as written. */
+export interface DockerEngine {
+  host?: string;
+  context?: string;
+  tls?: { ca: string; cert: string; key: string };
+  publish?: string;
+  address?: string;
 }
 
 export type TunnelCheck = 'postgres' | 'mysql' | 'redis' | 'tcp';

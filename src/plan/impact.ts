@@ -38,6 +38,14 @@ const BY_FIELD: Readonly<Record<string, EffectKind>> = {
   init: 'init',
   depends_on: 'metadata',
   protect: 'metadata',
+  // Another engine holds neither the container nor the volume (docs/remote-engines.md).
+  'engine.host': 'replace',
+  'engine.context': 'replace',
+  // The server listens at another address: a new container on the same volume.
+  'engine.publish': 'restart',
+  // The same engine reached with other files, or clients told another host: the driver rewrites its files.
+  'engine.tls': 'metadata',
+  'engine.address': 'metadata',
 };
 
 const IMPACT: Record<EffectKind, Impact> = {

@@ -87,6 +87,12 @@ const COMPARED_FIELDS = [
   'remote.host',
   'remote.port',
   'checks',
+  // driver: docker (docs/remote-engines.md): another engine is a replace.
+  'engine.host',
+  'engine.context',
+  'engine.tls',
+  'engine.publish',
+  'engine.address',
 ] as const;
 
 type Comparable = Record<string, DisplayValue | undefined>;
@@ -139,6 +145,11 @@ function comparable(spec: Omit<ObservedSpec, 'spec_hash'> | ObservedSpec): Compa
     'remote.host': spec.remote?.host,
     'remote.port': spec.remote?.port,
     checks: spec.checks,
+    'engine.host': spec.engine?.host,
+    'engine.context': spec.engine?.context,
+    'engine.tls': spec.engine?.tls ? [spec.engine.tls.ca, spec.engine.tls.cert, spec.engine.tls.key] : undefined,
+    'engine.publish': spec.engine?.publish,
+    'engine.address': spec.engine?.address,
   };
   for (const [key, value] of Object.entries(spec.settings ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
     out[`settings.${key}`] = value;

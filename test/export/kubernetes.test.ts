@@ -233,6 +233,18 @@ describe('iact export --format kubernetes', () => {
     expect(run.stdout).not.toContain('mixed-redis-pw');
   });
 
+  it('a database reached through a tunnel: the settings name its server, not 127.0.0.1, and no tunnel', async () => {
+    const run = await runExport(project({ tunneled: TUNNELED }), { env: 'tunneled' });
+    expect(run.code, run.stderr).toBe(0);
+    const settings = objectsOf(run.stdout).find((o) => o.kind === 'ConfigMap') as Obj & { data: Record<string, string> };
+    expect(settings.data).toMatchObject({ DB_HOST: 'db.internal', DB_PORT: '5432', SSH_TUNNEL_ENABLED: 'false' });
+    expect(run.stdout).toContain('the settings name that server (db.internal:5432), which the cluster must reach');
+    // remote.host 127.0.0.1 is the SSH server itself.
+    const local = await runExport(project({ tunneled: TUNNELED.replace('host: db.internal', 'host: 127.0.0.1') }), { env: 'tunneled' });
+    const data = (objectsOf(local.stdout).find((o) => o.kind === 'ConfigMap') as Obj & { data: Record<string, string> }).data;
+    expect(data.DB_HOST).toBe('bastion.example.com');
+  });
+
   it('the redis container starts a real redis-server with its password from the Secret, in no argv', async (ctx) => {
     needs(ctx, 'redis');
     const password = 'tr1cky "pass" \\ word';
@@ -356,6 +368,21 @@ sandboxes:
 connections:
   database:
     sandbox: mixed-maria
+`;
+
+const TUNNELED = `apiVersion: iact/v1
+environment: tunneled
+sandboxes:
+  vm-db:
+    service: tunnel
+    port: 50997
+    ssh: { host: bastion.example.com, user: deploy, knownHosts: known_hosts }
+    remote: { host: db.internal, port: 5432 }
+connections:
+  database:
+    name: app
+    user: app
+    sshTunnel: { sandbox: vm-db }
 `;
 
 const BAD = `apiVersion: iact/v1

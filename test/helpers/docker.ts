@@ -72,7 +72,12 @@ export interface Login {
 }
 
 /** One statement through the real client of the service; passwords travel in the environment. */
-export async function query(service: 'postgres' | 'mysql' | 'redis', login: Login, statement: string[]): Promise<RunResult> {
+export async function query(
+  service: 'postgres' | 'mysql' | 'redis',
+  login: Login,
+  statement: string[],
+  host = '127.0.0.1',
+): Promise<RunResult> {
   let r: Awaited<ReturnType<typeof execa>>;
   if (service === 'postgres') {
     r = await execa(
@@ -81,7 +86,7 @@ export async function query(service: 'postgres' | 'mysql' | 'redis', login: Logi
         '-X',
         '-w',
         '-h',
-        '127.0.0.1',
+        host,
         '-p',
         String(login.port),
         '-U',
@@ -107,7 +112,7 @@ export async function query(service: 'postgres' | 'mysql' | 'redis', login: Logi
         '--no-defaults',
         '--connect-timeout=5',
         '-h',
-        '127.0.0.1',
+        host,
         '-P',
         String(login.port),
         '-u',
@@ -125,7 +130,7 @@ export async function query(service: 'postgres' | 'mysql' | 'redis', login: Logi
       },
     );
   } else {
-    r = await execa('redis-cli', ['--no-auth-warning', '-h', '127.0.0.1', '-p', String(login.port), ...statement], {
+    r = await execa('redis-cli', ['--no-auth-warning', '-h', host, '-p', String(login.port), ...statement], {
       env: { REDISCLI_AUTH: login.password },
       reject: false,
       stdin: 'ignore',
