@@ -58,7 +58,12 @@ drv::launch() {
 
 drv::stop_processes() {
   sb::find_server || return 0
-  proc::stop_pid "${SB_PID}" "${IACT_CAT_STOP_SIGNAL[${SB_SERVICE}]}"
+  if ((${SB_DISCARD:-0})); then
+    # destroy deletes the data next: stop at once, no checkpoint or save (docs/data.md "Speed").
+    proc::discard_pid "${SB_PID}" "${IACT_CAT_DISCARD_SIGNAL[${SB_SERVICE}]}"
+  else
+    proc::stop_pid "${SB_PID}" "${IACT_CAT_STOP_SIGNAL[${SB_SERVICE}]}"
+  fi
   proc::wait_port_closed
 }
 
