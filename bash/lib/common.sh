@@ -243,14 +243,14 @@ iact::service_answers() {
 iact::hello_postgres() { printf '\x00\x00\x00\x08\x04\xd2\x16\x2f'; } # SSLRequest: 'N' or 'S'
 iact::hello_redis() { printf 'PING\r\n'; }                                # -NOAUTH or +PONG
 
-# Wait until CMD... succeeds, polling every 20 ms, at most TIMEOUT seconds.
+# Wait until CMD... succeeds, polling every 10 ms, at most TIMEOUT seconds.
 iact::wait_for() {
   local timeout="$1"
   shift
   local deadline=$((SECONDS + timeout))
   until "$@"; do
     ((SECONDS < deadline)) || return 1
-    sleep 0.02
+    sleep 0.01
   done
 }
 

@@ -48,9 +48,9 @@ proc::stop_pid() {
       iact::wait_for 5 proc::gone "${pid}" || true
       return 0
     fi
-    sleep 0.02
+    sleep 0.01
     ticks=$((ticks + 1))
-    ((ticks % 50 == 0)) && kill -s "${sig}" "${pid}" 2>/dev/null
+    ((ticks % 100 == 0)) && kill -s "${sig}" "${pid}" 2>/dev/null
   done
   return 0
 }
