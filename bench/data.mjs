@@ -105,8 +105,21 @@ function report(figure, ms, floors, target, note = '') {
 }
 
 // --- floors: an existing cluster, started and stopped ---------------------------------------
+/** A free port below the kernel's ephemeral range: no run sandbox or warm spare (kernel-chosen ports) takes it meanwhile. */
+async function floorPort() {
+  for (;;) {
+    const port = 20000 + Math.floor(Math.random() * 10000);
+    const free = await new Promise((resolve) => {
+      const s = createServer();
+      s.once('error', () => resolve(false));
+      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+}
+
 async function makeCluster(name, service) {
-  const port = await freePort();
+  const port = await floorPort();
   sh('bash', [driver, 'create', name, service, String(port), '--env', 'bench'], { cwd: project, env });
   sh('bash', [driver, 'stop', name, '--env', 'bench'], { cwd: project, env });
   cleanups.push(() =>
@@ -142,9 +155,10 @@ async function pgStartStop(cluster) {
   return now() - t0;
 }
 
+// Its log in run/, the server user's (logs/ is root's when iact runs as root).
 async function pgCtlStartStop(cluster) {
   const data = path.join(cluster.dir, 'data');
-  const [f1, a1] = asUser('postgres', [`${pgBin}/pg_ctl`, '-D', data, '-w', '-l', path.join(cluster.dir, 'logs', 'pg_ctl.log'), 'start']);
+  const [f1, a1] = asUser('postgres', [`${pgBin}/pg_ctl`, '-D', data, '-w', '-l', path.join(cluster.dir, 'run', 'pg_ctl.log'), 'start']);
   const [f2, a2] = asUser('postgres', [`${pgBin}/pg_ctl`, '-D', data, '-w', '-m', 'fast', 'stop']);
   const t0 = now();
   sh(f1, a1, { stdio: 'ignore' });
@@ -235,6 +249,8 @@ async function main() {
   await run(['--service', 'redis']);
   await run(['--service', 'postgres'], project, warmEnv);
   await run(['--service', 'redis'], project, warmEnv);
+  await spareReady('postgres');
+  await spareReady('redis');
   const dev = readFileSync(path.join(repo, 'environments', 'development.yaml'), 'utf8');
   for (let i = 0; i < RUNS; i++) {
     samples.pg.push(await pgStartStop(pg));

@@ -531,13 +531,17 @@ maxmemory-policy noeviction
 }
 
 # A 0600 file the service reads (its config), written without following anything planted at
-# DEST: made new (mktemp: O_EXCL) in the sandbox directory, which is root's, so no one can swap it
-# for a link before it is written; chowned there; then renamed over DEST (a rename replaces a
-# link, never writes through it; data/ is the service's) (docs/driver-protocol.md "Service identity").
+# DEST: made new (noclobber: O_EXCL, no mktemp process) in the sandbox directory, which is root's,
+# so no one can swap it for a link before it is written; chowned there; then renamed over DEST (a
+# rename replaces a link, never writes through it; data/ is the service's) (docs/driver-protocol.md
+# "Service identity").
 svc::_write_owned() {
-  local dest="$1" content="$2" tmp
-  tmp="$(mktemp "${SB_DIR}/.iact-write.XXXXXX")"
-  printf '%s' "${content}" >"${tmp}"
+  local dest="$1" content="$2" tmp written=0
+  tmp="${SB_DIR}/.iact-write.${BASHPID}.${SRANDOM}"
+  set -C
+  { printf '%s' "${content}" >"${tmp}"; } 2>/dev/null && written=1
+  set +C
+  ((written)) || iact::die 1 "could not write ${tmp}" "check the sandbox directory ${SB_DIR}; iact writes its files there first" io
   if ((EUID == 0)); then
     svc::owner
     chown "${REPLY}" "${tmp}"

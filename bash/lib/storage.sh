@@ -173,9 +173,11 @@ store::ref_name() {
 # HOLDER (a directory) holds every store layer listed in LOWERS_FILE.
 store::ref_all() {
   local holder="$1" file="$2" l
-  store::ref_name "${holder}"
+  REPLY=''
   while IFS= read -r l; do
     store::is_store_layer "${l}" || continue
+    # Hashed once, and only for a store layer (a template is none: the common create hashes nothing).
+    [[ -n "${REPLY}" ]] || store::ref_name "${holder}"
     mkdir -p -- "${l%/data}/refs"
     printf '%s\n%s\n' "${holder}" "${file}" >"${l%/data}/refs/${REPLY}"
   done <"${file}"

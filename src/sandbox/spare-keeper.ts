@@ -137,10 +137,21 @@ export default async function keepSpare(): Promise<number> {
   return 0;
 }
 
-/** Run roots spares may live in: IACT_RUN_ROOT, else both the tmpfs one and the temp dir one. */
+/** Run roots spares may live in (IACT_RUN_ROOT, else the tmpfs one and the temp dir one) that are this user's. */
 export async function spareRoots(env: NodeJS.ProcessEnv): Promise<string[]> {
   const roots = new Set<string>([(await runRoot(env, false)).root, (await runRoot(env, true)).root, defaultRunRoot(env)]);
-  return [...roots];
+  const uid = process.getuid?.();
+  const mine = await Promise.all(
+    [...roots].map(async (root) => {
+      try {
+        // Another user's root (a shared temp dir) could hold records planted for us to act on.
+        return uid === undefined || (await stat(root)).uid === uid ? root : undefined;
+      } catch {
+        return undefined;
+      }
+    }),
+  );
+  return mine.filter((r): r is string => r !== undefined);
 }
 
 /** PID is a keeper of this user: `iact __spare` in its command line (proven before any signal). */
