@@ -11,16 +11,7 @@ import { CATALOG } from '../catalog/index.js';
 import { DRIVERS } from '../model/types.js';
 import { EPHEMERAL_SERVICES } from './connection.js';
 import { createKept, defaultRunRoot, type KeptSandbox, RUN_ENVIRONMENT, reapOrphans, runRoot, spareShapeOf } from './ephemeral.js';
-import {
-  listSpares,
-  publishSpare,
-  releaseSlot,
-  SPARE_DRIVERS,
-  type SpareRecord,
-  type SpareRequest,
-  shapeKey,
-  takeSlot,
-} from './spares.js';
+import { listSpares, publishSpare, releaseSlot, SPARE_DRIVERS, type SpareRecord, type SpareRequest, shapeKey, takeSlot } from './spares.js';
 
 const CLAIM_POLL_MS = 200;
 

@@ -164,7 +164,9 @@ export async function claimSpare(root: string, key: string, environment: string)
 }
 
 /** Ready records and keepers at work in ROOT/spares/ (for `iact run --spares` and the reaper). */
-export async function listSpares(root: string): Promise<{ ready: (SpareRecord & { file: string })[]; making: { key: string; pid: number; file: string }[] }> {
+export async function listSpares(
+  root: string,
+): Promise<{ ready: (SpareRecord & { file: string })[]; making: { key: string; pid: number; file: string }[] }> {
   const ready: (SpareRecord & { file: string })[] = [];
   const making: { key: string; pid: number; file: string }[] = [];
   let entries: string[];

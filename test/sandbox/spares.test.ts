@@ -71,7 +71,9 @@ const PRINT_PORT = 'psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -Atc "select 1" >/de
 const portOf = (stdout: string) => Number(/port=(\d+)/.exec(stdout)?.[1]);
 
 async function expectNothingLeft(root: string): Promise<void> {
-  expect(await waitFor(() => processesIn(root).length === 0, 30_000), `no process under ${root}: ${processesIn(root).join(' ')}`).toBe(true);
+  expect(await waitFor(() => processesIn(root).length === 0, 30_000), `no process under ${root}: ${processesIn(root).join(' ')}`).toBe(
+    true,
+  );
   const runDir = path.join(root, 'run');
   expect(existsSync(runDir) ? readdirSync(runDir).filter((n) => n.startsWith('run-')) : []).toEqual([]);
   const spares = path.join(root, 'spares');
