@@ -15,7 +15,7 @@ import type { BranchSource, DriverContext, DriverWriter } from '../drivers/types
 import { DRIVERS, type DriverName, type SettingValue } from '../model/types.js';
 import { packageDir } from '../package-dir.js';
 import { redact } from '../secrets/index.js';
-import { resolveBranchSource, type BranchProject } from './branch.js';
+import type { BranchProject } from './branch.js';
 import { connectionFor, EPHEMERAL_SERVICES, type EphemeralService, type SandboxConnection } from './connection.js';
 import { freePort, portTaken } from './free-port.js';
 import {
@@ -236,6 +236,8 @@ export async function createKept(request: EphemeralSpec, options: EphemeralOptio
   let from: BranchSource | undefined;
   let service = request.service;
   if (request.from !== undefined) {
+    // Loaded only for a branch: it brings the manifest loader (yaml, schema), which a plain run never needs.
+    const { resolveBranchSource } = await import('./branch.js');
     const branch = await resolveBranchSource(request.from, { variables: env, ...options.project });
     from = branch.source;
     if (service !== undefined && service !== branch.service) {
