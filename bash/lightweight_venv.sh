@@ -5,7 +5,8 @@ set -euo pipefail
 
 SCRIPT_DIR="${BASH_SOURCE[0]%/*}"
 [[ "${SCRIPT_DIR}" == "${BASH_SOURCE[0]}" ]] && SCRIPT_DIR=.
-SCRIPT_DIR="$(cd "${SCRIPT_DIR}" && pwd)"
+# iact passes an absolute path: no subshell then.
+[[ "${SCRIPT_DIR}" == /* ]] || SCRIPT_DIR="$(cd "${SCRIPT_DIR}" && pwd)"
 # shellcheck source=lib/common.sh
 source "${SCRIPT_DIR}/lib/common.sh"
 # shellcheck source=lib/sandbox.sh

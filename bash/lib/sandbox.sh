@@ -1175,8 +1175,7 @@ sb::cmd_destroy() {
   # Unmount a layered data/ before rm (which would otherwise walk into the mount).
   store::release_data
   # SB_DIR is ROOT/ENV/NAME with NAME validated: never anything above the sandbox.
-  rm -rf -- "${SB_DIR}"
-  rm -f -- "${SB_ENV_DIR}/.${SB_NAME}.lock"
+  rm -rf -- "${SB_DIR}" "${SB_ENV_DIR}/.${SB_NAME}.lock"
   iact::info "sandbox ${SB_NAME} destroyed"
 }
 
