@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterEach, expect, it } from 'vitest';
+import { withSandbox } from '../../src/sandbox/ephemeral.js';
 import { listSpares } from '../../src/sandbox/spares.js';
 import { cliPath, describeNeeding, freePort } from '../helpers/iact-project.js';
 import { waitFor } from '../helpers/services.js';
@@ -154,6 +155,18 @@ describeNeeding('postgres')('warm spares of iact run', { timeout: 300_000 }, () 
     const clean = await execa(process.execPath, [cliPath, 'run', '--clean-spares'], { env: { IACT_RUN_ROOT: r.root }, reject: false });
     expect(clean.exitCode, clean.stderr).toBe(0);
     await expectNothingLeft(r.root);
+  });
+
+  it('withSandbox leaves a spare and takes one as iact run does; spare: false does neither', async () => {
+    const r = newRoot();
+    const env = { ...process.env, IACT_RUN_SPARE_TTL: '30' };
+    const first = await withSandbox({ service: 'postgres' }, async (c) => c.port, { root: r.root, env });
+    const spare = await readySpare(r.root);
+    expect(spare.port).not.toBe(first);
+    const off = await withSandbox({ service: 'postgres' }, async (c) => c.port, { root: r.root, env, spare: false });
+    expect(off).not.toBe(spare.port);
+    const second = await withSandbox({ service: 'postgres' }, async (c) => c.port, { root: r.root, env });
+    expect(second).toBe(spare.port);
   });
 
   it('an unclaimed spare stops itself after its TTL; IACT_RUN_SPARE_TTL=0 makes none', async () => {
