@@ -846,12 +846,16 @@ svc::redis_tcp_ping() {
   [[ "${line}" == +PONG* ]]
 }
 
-# AUTH then PING over bash's /dev/tcp: no client process, the password never in argv.
+# AUTH then PING over bash's /dev/tcp, the password never in argv. Written in one write: bash's
+# printf writes each line apart, and a command split over small writes waits ~40 ms (Nagle against
+# the server's delayed ACK); printenv (fully buffered) sends it whole, from its environment.
 svc::redis_tcp_auth() {
-  local port="$1" pw="$2" fd line1='' line2='' LC_ALL=C
+  local port="$1" pw="$2" fd line1='' line2='' resp LC_ALL=C
   { exec {fd}<>"/dev/tcp/127.0.0.1/${port}"; } 2>/dev/null || return 1
+  # printenv ends it with the last "\n".
   # shellcheck disable=SC2016 # RESP: '$' is literal
-  printf '*2\r\n$4\r\nAUTH\r\n$%d\r\n%s\r\n*1\r\n$4\r\nPING\r\n' "${#pw}" "${pw}" >&"${fd}" || {
+  printf -v resp '*2\r\n$4\r\nAUTH\r\n$%d\r\n%s\r\n*1\r\n$4\r\nPING\r' "${#pw}" "${pw}"
+  IACT_RESP="${resp}" printenv IACT_RESP >&"${fd}" || {
     exec {fd}>&-
     return 1
   }
