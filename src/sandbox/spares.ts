@@ -71,7 +71,8 @@ export function spareTtlSeconds(env: NodeJS.ProcessEnv): number {
   const raw = env[SPARE_TTL_ENV];
   if (raw === undefined || raw.trim() === '') return DEFAULT_SPARE_TTL_SECONDS;
   const n = Number(raw);
-  return Number.isFinite(n) && n >= 0 ? n : DEFAULT_SPARE_TTL_SECONDS;
+  // At most a day: node's timers cannot wait longer than ~24.8 days and would fire at once.
+  return Number.isFinite(n) && n >= 0 ? Math.min(n, 86_400) : DEFAULT_SPARE_TTL_SECONDS;
 }
 
 /** A short hash of the shape (and of this installation: another iact's scripts make other sandboxes). */

@@ -6,9 +6,9 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
-import { afterEach, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { withSandbox } from '../../src/sandbox/ephemeral.js';
-import { listSpares } from '../../src/sandbox/spares.js';
+import { listSpares, shapeKey, spareTtlSeconds, type SpareShape } from '../../src/sandbox/spares.js';
 import { cliPath, describeNeeding, freePort } from '../helpers/iact-project.js';
 import { waitFor } from '../helpers/services.js';
 import { killProcessesIn, processesIn } from './procs.js';
@@ -82,6 +82,39 @@ async function expectNothingLeft(root: string): Promise<void> {
   const owners = path.join(root, 'owners');
   expect(existsSync(owners) ? readdirSync(owners) : []).toEqual([]);
 }
+
+describe('spare shapes and TTL', () => {
+  it('IACT_RUN_SPARE_TTL: default 60, 0 turns spares off, nonsense is the default, at most a day', () => {
+    expect(spareTtlSeconds({})).toBe(60);
+    expect(spareTtlSeconds({ IACT_RUN_SPARE_TTL: '0' })).toBe(0);
+    expect(spareTtlSeconds({ IACT_RUN_SPARE_TTL: '2.5' })).toBe(2.5);
+    expect(spareTtlSeconds({ IACT_RUN_SPARE_TTL: 'soon' })).toBe(60);
+    expect(spareTtlSeconds({ IACT_RUN_SPARE_TTL: '-1' })).toBe(60);
+    expect(spareTtlSeconds({ IACT_RUN_SPARE_TTL: '1e12' })).toBe(86_400);
+  });
+
+  it('a shape is its service, version, settings, admin, durable and driver; setting order does not matter', () => {
+    const base: SpareShape = {
+      driver: 'lightweight',
+      service: 'postgres',
+      settings: { fsync: 'off', a: '1' },
+      admin: false,
+      durable: false,
+    };
+    const key = shapeKey(base);
+    expect(shapeKey({ ...base, settings: { a: '1', fsync: 'off' } })).toBe(key);
+    for (const other of [
+      { ...base, settings: { fsync: 'off', a: '2' } },
+      { ...base, admin: true },
+      { ...base, durable: true },
+      { ...base, version: '16' },
+      { ...base, service: 'redis' as const },
+      { ...base, driver: 'namespace' as const },
+    ]) {
+      expect(shapeKey(other)).not.toBe(key);
+    }
+  });
+});
 
 describeNeeding('postgres')('warm spares of iact run', { timeout: 300_000 }, () => {
   afterEach(cleanup);
