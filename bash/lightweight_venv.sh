@@ -5,7 +5,8 @@ set -euo pipefail
 
 SCRIPT_DIR="${BASH_SOURCE[0]%/*}"
 [[ "${SCRIPT_DIR}" == "${BASH_SOURCE[0]}" ]] && SCRIPT_DIR=.
-SCRIPT_DIR="$(cd "${SCRIPT_DIR}" && pwd)"
+# iact passes an absolute path: no subshell then.
+[[ "${SCRIPT_DIR}" == /* ]] || SCRIPT_DIR="$(cd "${SCRIPT_DIR}" && pwd)"
 # shellcheck source=lib/common.sh
 source "${SCRIPT_DIR}/lib/common.sh"
 # shellcheck source=lib/sandbox.sh
@@ -58,7 +59,12 @@ drv::launch() {
 
 drv::stop_processes() {
   sb::find_server || return 0
-  proc::stop_pid "${SB_PID}" "${IACT_CAT_STOP_SIGNAL[${SB_SERVICE}]}"
+  if ((${SB_DISCARD:-0})); then
+    # destroy deletes the data next: stop at once, no checkpoint or save (docs/data.md "Speed").
+    proc::discard_pid "${SB_PID}" "${IACT_CAT_DISCARD_SIGNAL[${SB_SERVICE}]}"
+  else
+    proc::stop_pid "${SB_PID}" "${IACT_CAT_STOP_SIGNAL[${SB_SERVICE}]}"
+  fi
   proc::wait_port_closed
 }
 

@@ -30,6 +30,14 @@ watchdog::tree() {
   printf '%s\n' "${!in_tree[@]}"
 }
 
+# PID exists and is not a zombie.
+watchdog::running() {
+  local stat=''
+  { IFS= read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
+  stat="${stat##*) }"
+  [[ "${stat:0:1}" != Z && "${stat:0:1}" != X ]]
+}
+
 watchdog::alive() {
   local pid
   for pid in "$@"; do
@@ -39,7 +47,8 @@ watchdog::alive() {
 }
 
 main() {
-  local owner="$1" dir="$2" script="${3:-}" name="${4:-}" root="${5:-}" env_name="${6:-run}" line
+  # The iact that started this watchdog (its parent until it dies).
+  local owner="$1" dir="$2" script="${3:-}" name="${4:-}" root="${5:-}" env_name="${6:-run}" line starter="${PPID}"
   local -a watched=() doomed=()
   while IFS= read -r line; do
     case "${line}" in
@@ -59,6 +68,11 @@ main() {
       sleep 0.1
     done
     kill -KILL "${doomed[@]}" 2>/dev/null || true
+  fi
+  # A warm spare claimed by a run (docs/data.md "Warm spares"): its owner record names that run, alive, now.
+  if [[ -r "${owner}" ]] && { IFS= read -r line <"${owner}"; } 2>/dev/null && [[ "${line}" =~ \"pid\":([0-9]+) ]] &&
+    [[ "${BASH_REMATCH[1]}" != "${starter}" ]] && watchdog::running "${BASH_REMATCH[1]}"; then
+    exit 0
   fi
   if [[ -n "${script}" && -n "${name}" ]]; then
     (cd "${root}" && IACT_SANDBOX_ROOT="${root}" IACT_DRIVER_ERRORS='' bash "${script}" destroy "${name}" --yes --env "${env_name}") </dev/null >/dev/null 2>&1 || true

@@ -74,6 +74,7 @@ const COMMANDS: Record<string, () => Promise<{ default: Runner }>> = {
   install: () => import('./commands/install.js'),
   completion: () => import('./commands/completion.js'),
   __complete: () => import('./commands/completion.js').then((m) => ({ default: m.complete })),
+  __spare: () => import('./sandbox/spare-keeper.js'),
   export: () => import('./commands/export.js'),
 };
 
@@ -229,7 +230,9 @@ and exits 1, so that PW=$(iact config DB_PASSWORD) fails instead of capturing th
     .option('-e, --env <name>', 'environment of the --from sandbox (default: detected)')
     .option('--durable', 'keep the data on disk with fsync on (default: tmpfs, fsync off)')
     .option('--tls', 'serve TLS only, with a CA of its own; the command gets verify-full variables (PGSSLMODE, DB_SSL_CA, rediss:// ...)')
-    .argument('<command...>', 'the command to run, after --')
+    .option('--spares', 'list the warm spares kept for the next runs, and run nothing')
+    .option('--clean-spares', 'stop and remove every warm spare, and run nothing')
+    .argument('[command...]', 'the command to run, after --')
     .addHelpText(
       'after',
       example(
@@ -311,6 +314,12 @@ and exits 1, so that PW=$(iact config DB_PASSWORD) fails instead of capturing th
     .addArgument(new Argument('<shell>', 'bash, zsh or fish').choices(['bash', 'zsh', 'fish']))
     .addHelpText('after', example('source <(iact completion bash)\niact completion fish > ~/.config/fish/completions/iact.fish'))
     .action(lazy('completion'));
+
+  // A run's warm spare, kept in the background (docs/data.md "Warm spares").
+  program
+    .command('__spare', { hidden: true })
+    .description('keep one warm spare for iact run (started by iact itself; the request on stdin)')
+    .action(lazy('__spare'));
 
   // What the completion scripts call on each Tab: the candidates for the words typed so far.
   program

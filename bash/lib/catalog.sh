@@ -21,6 +21,8 @@ declare -gA IACT_CAT_PIDFILE=([postgres]=data/postmaster.pid [mysql]=run/mariadb
 declare -gA IACT_CAT_SOCKET=([postgres]=run/.s.PGSQL.%PORT% [mysql]=run/mysqld.sock [redis]=run/redis.sock [none]='' [tunnel]='')
 # signal for a fast clean stop
 declare -gA IACT_CAT_STOP_SIGNAL=([postgres]=INT [mysql]=TERM [redis]=TERM [none]=TERM [tunnel]=TERM)
+# signal for an immediate stop when the data is thrown away (destroy)
+declare -gA IACT_CAT_DISCARD_SIGNAL=([postgres]=QUIT [mysql]=KILL [redis]=KILL [none]=TERM [tunnel]=TERM)
 # how readiness is probed
 declare -gA IACT_CAT_READINESS=([postgres]=pidfile-ready [mysql]=admin-query [redis]=socket-and-pidfile [none]='' [tunnel]='')
 # config file iact writes, relative to the sandbox directory

@@ -249,14 +249,14 @@ iact::hello_redis() {
   if [[ "${SB_TLS:-false}" == true ]]; then printf '\x16\x03\x01\x00\x04\x01\x00\x00\x00'; else printf 'PING\r\n'; fi
 }
 
-# Wait until CMD... succeeds, polling every 20 ms, at most TIMEOUT seconds.
+# Wait until CMD... succeeds, polling every 10 ms, at most TIMEOUT seconds.
 iact::wait_for() {
   local timeout="$1"
   shift
   local deadline=$((SECONDS + timeout))
   until "$@"; do
     ((SECONDS < deadline)) || return 1
-    sleep 0.02
+    sleep 0.01
   done
 }
 

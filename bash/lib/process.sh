@@ -48,14 +48,29 @@ proc::stop_pid() {
       iact::wait_for 5 proc::gone "${pid}" || true
       return 0
     fi
-    sleep 0.02
+    sleep 0.01
     ticks=$((ticks + 1))
-    ((ticks % 50 == 0)) && kill -s "${sig}" "${pid}" 2>/dev/null
+    ((ticks % 100 == 0)) && kill -s "${sig}" "${pid}" 2>/dev/null
   done
   return 0
 }
 
 proc::gone() { ! iact::pid_alive "$1"; }
+
+# proc::discard_pid PID SIGNAL: stop a server whose data is thrown away. KILL goes to its process
+# group when it leads one (a redis child saving in the background dies with it); another signal
+# (postgres QUIT: immediate shutdown) is sent as proc::stop_pid sends it, with its SIGKILL fallback.
+proc::discard_pid() {
+  local pid="$1" sig="$2"
+  if [[ "${sig}" != KILL ]]; then
+    proc::stop_pid "${pid}" "${sig}" 10
+    return 0
+  fi
+  iact::pid_alive "${pid}" || return 0
+  proc::kill_group "${pid}"
+  iact::wait_for 5 proc::gone "${pid}" || iact::warn "pid ${pid} is still there after SIGKILL"
+  return 0
+}
 
 # SIGKILL to PID's process group when PID leads one (the servers and forwarders are started with
 # setsid), else to PID alone: never to a group PID merely belongs to.
@@ -79,15 +94,9 @@ proc::kill_group() {
 # REPLY = the pid listening on 127.0.0.1:PORT (or 0.0.0.0:PORT) over TCP; false when none. Among
 # several holders of the socket (a redis forked for a save), the one whose parent is not one of them.
 proc::port_listener() {
-  local port="$1" hex inode='' line fields pids=() pid ppid stat
-  printf -v hex '%04X' "${port}"
-  while read -r -a fields; do
-    # local address, state 0A (LISTEN), inode
-    [[ "${fields[3]}" == 0A && ( "${fields[1]}" == "0100007F:${hex}" || "${fields[1]}" == "00000000:${hex}" ) ]] || continue
-    inode="${fields[9]}"
-    break
-  done </proc/net/tcp
-  [[ -n "${inode}" && "${inode}" != 0 ]] || return 1
+  local port="$1" inode line pids=() pid ppid stat
+  proc::listen_inode "${port}" || return 1
+  inode="${REPLY}"
   while IFS= read -r line; do
     line="${line#/proc/}"
     pids+=("${line%%/*}")
@@ -101,6 +110,29 @@ proc::port_listener() {
     return 0
   done
   return 1
+}
+
+# REPLY = the inode of the socket listening on 127.0.0.1:PORT (or 0.0.0.0:PORT) over TCP; false when none.
+proc::listen_inode() {
+  local port="$1" hex fields
+  printf -v hex '%04X' "${port}"
+  REPLY=''
+  while read -r -a fields; do
+    # local address, state 0A (LISTEN), inode
+    [[ "${fields[3]}" == 0A && ( "${fields[1]}" == "0100007F:${hex}" || "${fields[1]}" == "00000000:${hex}" ) ]] || continue
+    REPLY="${fields[9]}"
+    break
+  done </proc/net/tcp
+  [[ -n "${REPLY}" && "${REPLY}" != 0 ]]
+}
+
+# True when PID itself holds the socket listening on PORT (one process's fds, not every process's).
+proc::holds_listener() {
+  local pid="$1" port="$2" found
+  [[ "${pid}" =~ ^[0-9]+$ ]] || return 1
+  proc::listen_inode "${port}" || return 1
+  found="$(find "/proc/${pid}/fd" -maxdepth 1 -lname "socket:\[${REPLY}\]" -print -quit 2>/dev/null)"
+  [[ -n "${found}" ]]
 }
 
 # True when PID works in DIR (its cwd), also when DIR was deleted under it (the kernel says "DIR (deleted)").

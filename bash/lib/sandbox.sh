@@ -499,7 +499,10 @@ sb::find_server() {
   SB_PID=''
   drv::set_pidfile
   if proc::read_pidfile "${SB_PIDFILE}" && iact::pid_alive "${REPLY}"; then named="${REPLY}"; fi
-  if proc::port_listener "${SB_PORT}" && proc::works_in "${REPLY}" "${data}"; then
+  # The pidfile's process holding the listening socket itself proves it without a scan of every process.
+  if [[ -n "${named}" ]] && proc::works_in "${named}" "${data}" && proc::holds_listener "${named}" "${SB_PORT}"; then
+    SB_PID="${named}"
+  elif proc::port_listener "${SB_PORT}" && proc::works_in "${REPLY}" "${data}"; then
     SB_PID="${REPLY}"
   elif [[ -n "${named}" ]] && proc::works_in "${named}" "${data}" && sb::runs_server_binary "${named}"; then
     SB_PID="${named}"
@@ -582,7 +585,8 @@ sb::start_service() {
         drv::stop_processes
         iact::die 1 "${SB_SERVICE} in sandbox '${SB_NAME}' did not start" "see ${SB_DIR}/logs/" start-failed
       fi
-      sleep 0.02
+      # Postgres and redis are ready in tens of ms: a short interval is most of the saving.
+      sleep 0.01
     done
     drv::after_ready
   fi
@@ -1163,13 +1167,15 @@ sb::cmd_destroy() {
   fi
   SB_SERVICE="${META_SERVICE:-none}"
   SB_PORT="${META_PORT:-0}"
+  # The data goes next: a driver may stop its server at once (no checkpoint, no save).
+  # shellcheck disable=SC2034 # read by drv::stop_processes
+  SB_DISCARD=1
   [[ "${SB_SERVICE}" == none ]] || drv::stop_processes
   drv::cleanup
   # Unmount a layered data/ before rm (which would otherwise walk into the mount).
   store::release_data
   # SB_DIR is ROOT/ENV/NAME with NAME validated: never anything above the sandbox.
-  rm -rf -- "${SB_DIR}"
-  rm -f -- "${SB_ENV_DIR}/.${SB_NAME}.lock"
+  rm -rf -- "${SB_DIR}" "${SB_ENV_DIR}/.${SB_NAME}.lock"
   iact::info "sandbox ${SB_NAME} destroyed"
 }
 

@@ -562,13 +562,17 @@ maxmemory-policy noeviction
 }
 
 # A 0600 file the service reads (its config), written without following anything planted at
-# DEST: made new (mktemp: O_EXCL) in the sandbox directory, which is root's, so no one can swap it
-# for a link before it is written; chowned there; then renamed over DEST (a rename replaces a
-# link, never writes through it; data/ is the service's) (docs/driver-protocol.md "Service identity").
+# DEST: made new (noclobber: O_EXCL, no mktemp process) in the sandbox directory, which is root's,
+# so no one can swap it for a link before it is written; chowned there; then renamed over DEST (a
+# rename replaces a link, never writes through it; data/ is the service's) (docs/driver-protocol.md
+# "Service identity").
 svc::_write_owned() {
-  local dest="$1" content="$2" tmp
-  tmp="$(mktemp "${SB_DIR}/.iact-write.XXXXXX")"
-  printf '%s' "${content}" >"${tmp}"
+  local dest="$1" content="$2" tmp written=0
+  tmp="${SB_DIR}/.iact-write.${BASHPID}.${SRANDOM}"
+  set -C
+  { printf '%s' "${content}" >"${tmp}"; } 2>/dev/null && written=1
+  set +C
+  ((written)) || iact::die 1 "could not write ${tmp}" "check the sandbox directory ${SB_DIR}; iact writes its files there first" io
   if ((EUID == 0)); then
     svc::owner
     chown "${REPLY}" "${tmp}"
@@ -905,12 +909,16 @@ svc::redis_tcp_ping() {
   [[ "${line}" == +PONG* ]]
 }
 
-# AUTH then PING over bash's /dev/tcp: no client process, the password never in argv.
+# AUTH then PING over bash's /dev/tcp, the password never in argv. Written in one write: bash's
+# printf writes each line apart, and a command split over small writes waits ~40 ms (Nagle against
+# the server's delayed ACK); printenv (fully buffered) sends it whole, from its environment.
 svc::redis_tcp_auth() {
-  local port="$1" pw="$2" fd line1='' line2='' LC_ALL=C
+  local port="$1" pw="$2" fd line1='' line2='' resp LC_ALL=C
   { exec {fd}<>"/dev/tcp/${IACT_CONNECT_HOST}/${port}"; } 2>/dev/null || return 1
+  # printenv ends it with the last "\n".
   # shellcheck disable=SC2016 # RESP: '$' is literal
-  printf '*2\r\n$4\r\nAUTH\r\n$%d\r\n%s\r\n*1\r\n$4\r\nPING\r\n' "${#pw}" "${pw}" >&"${fd}" || {
+  printf -v resp '*2\r\n$4\r\nAUTH\r\n$%d\r\n%s\r\n*1\r\n$4\r\nPING\r' "${#pw}" "${pw}"
+  IACT_RESP="${resp}" printenv IACT_RESP >&"${fd}" || {
     exec {fd}>&-
     return 1
   }

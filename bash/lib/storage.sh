@@ -73,7 +73,7 @@ store::mount() {
   local IFS=:
   opts="lowerdir=${lowers[*]},upperdir=${dir}/.layer/upper,workdir=${dir}/.layer/work,index=off"
   IFS=$' \t\n'
-  mkdir -p -- "${dir}/data"
+  [[ -d "${dir}/data" && ! -L "${dir}/data" ]] || mkdir -p -- "${dir}/data"
   # Renaming a directory of a lower layer needs redirect_dir (postgres, mariadb rename few; some do).
   out="$(mount -t overlay overlay -o "${opts},redirect_dir=on" "${dir}/data" 2>&1)" ||
     out="$(mount -t overlay overlay -o "${opts}" "${dir}/data" 2>&1)" ||
@@ -141,9 +141,9 @@ store::copy_stack() {
 # The upper and work directories of an overlay sandbox; the upper is the data directory's root,
 # so it carries the mode and owner the server checks (0700, the service user).
 store::layer_dirs() {
-  rm -rf -- "${SB_DIR}/.layer"
-  mkdir -p -- "${SB_DIR}/.layer/upper" "${SB_DIR}/.layer/work"
-  chmod 0700 "${SB_DIR}/.layer/upper"
+  if [[ -e "${SB_DIR}/.layer" || -L "${SB_DIR}/.layer" ]]; then rm -rf -- "${SB_DIR}/.layer"; fi
+  # shellcheck disable=SC2174 # -m is for upper and work; .layer itself gets 0700 from the drivers' umask 077
+  mkdir -p -m 0700 -- "${SB_DIR}/.layer/upper" "${SB_DIR}/.layer/work"
   if ((EUID == 0)) && [[ "${SB_OS_USER:-root}" != root ]]; then chown "${SB_OS_USER}:" "${SB_DIR}/.layer/upper"; fi
   return 0
 }
@@ -157,7 +157,20 @@ store::release_data() {
     rm -rf -- "${SB_DIR}/.layer"
     store::gc "${lowers[@]}"
   fi
+  # A new sandbox's data/ is an empty directory (sb::make_dirs): nothing to remove, no rm process.
+  if [[ -d "${SB_DIR}/data" && ! -L "${SB_DIR}/data" ]] && store::empty_dir "${SB_DIR}/data"; then return 0; fi
   rm -rf -- "${SB_DIR}/data"
+}
+
+# True when DIR has no entry at all (dot files included).
+store::empty_dir() {
+  local entries=()
+  entries=("$1"/* "$1"/.[!.]* "$1"/..?*)
+  local e
+  for e in "${entries[@]}"; do
+    [[ -e "${e}" || -L "${e}" ]] && return 1
+  done
+  return 0
 }
 
 # --- layers and their holders ------------------------------------------------------------------
@@ -173,9 +186,11 @@ store::ref_name() {
 # HOLDER (a directory) holds every store layer listed in LOWERS_FILE.
 store::ref_all() {
   local holder="$1" file="$2" l
-  store::ref_name "${holder}"
+  REPLY=''
   while IFS= read -r l; do
     store::is_store_layer "${l}" || continue
+    # Hashed once, and only for a store layer (a template is none: the common create hashes nothing).
+    [[ -n "${REPLY}" ]] || store::ref_name "${holder}"
     mkdir -p -- "${l%/data}/refs"
     printf '%s\n%s\n' "${holder}" "${file}" >"${l%/data}/refs/${REPLY}"
   done <"${file}"

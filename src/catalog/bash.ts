@@ -24,6 +24,7 @@ const COLUMNS: Column[] = [
   ['IACT_CAT_PIDFILE', (e) => e.pidfile ?? '', 'relative to the sandbox directory'],
   ['IACT_CAT_SOCKET', (e) => e.socket ?? '', 'relative to the sandbox directory; %PORT% is the port'],
   ['IACT_CAT_STOP_SIGNAL', (e) => e.stopSignal, 'signal for a fast clean stop'],
+  ['IACT_CAT_DISCARD_SIGNAL', (e) => e.discardSignal, 'signal for an immediate stop when the data is thrown away (destroy)'],
   ['IACT_CAT_READINESS', (e) => e.readiness ?? '', 'how readiness is probed'],
   ['IACT_CAT_CONFIG_FILE', (e) => e.config?.file ?? '', 'config file iact writes, relative to the sandbox directory'],
   ['IACT_CAT_CONFIG_FORMAT', (e) => e.config?.format ?? '', 'its format (quoting rules)'],

@@ -72,6 +72,8 @@ export const mysql: ServiceEntry = {
   socket: 'run/mysqld.sock',
   pidfile: 'run/mariadbd.pid',
   stopSignal: 'TERM',
+  // One process and data about to be deleted: nothing to flush.
+  discardSignal: 'KILL',
   readiness: 'admin-query',
   backup: { method: 'mariadb-dump', ext: 'sql' },
   hasDatabase: true,

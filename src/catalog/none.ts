@@ -14,6 +14,7 @@ export const none: ServiceEntry = {
   settings: 'any',
   reserved: [],
   stopSignal: 'TERM',
+  discardSignal: 'TERM',
   backup: { method: 'tar', ext: 'tar' },
   hasDatabase: false,
   needsPassword: false,

@@ -98,6 +98,8 @@ export const postgres: ServiceEntry = {
   pidfile: 'data/postmaster.pid',
   // Fast shutdown: does not wait for clients to leave.
   stopSignal: 'INT',
+  // Immediate shutdown: the postmaster stops its backends without a checkpoint.
+  discardSignal: 'QUIT',
   readiness: 'pidfile-ready',
   backup: { method: 'pg_dump', ext: 'sql' },
   hasDatabase: true,

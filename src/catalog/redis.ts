@@ -81,6 +81,8 @@ export const redis: ServiceEntry = {
   socket: 'run/redis.sock',
   pidfile: 'run/redis.pid',
   stopSignal: 'TERM',
+  // SIGTERM would write an RDB (its save points) that destroy deletes next.
+  discardSignal: 'KILL',
   readiness: 'socket-and-pidfile',
   backup: { method: 'rdb', ext: 'rdb' },
   hasDatabase: false,

@@ -38,6 +38,7 @@ export const tunnel: ServiceEntry = {
   ],
   pidfile: 'run/ssh.pid',
   stopSignal: 'TERM',
+  discardSignal: 'TERM',
   // Nothing to keep: the data lives on the remote server.
   backup: { method: 'tar', ext: 'tar' },
   hasDatabase: false,

@@ -69,6 +69,8 @@ export interface ServiceEntry {
   pidfile?: string;
   /** Signal that stops the server quickly and cleanly. */
   stopSignal: 'INT' | 'TERM';
+  /** Signal that stops the server at once when its data is thrown away (destroy): no checkpoint, no save. */
+  discardSignal: 'QUIT' | 'KILL' | 'TERM';
   readiness?: ReadinessProbe;
   backup: { method: BackupMethod; ext: string };
   /** The manifest requires database and user (and the password). */

@@ -34,8 +34,33 @@ function parsePort(raw: unknown): number | undefined {
   return port;
 }
 
+/** --spares and --clean-spares: the warm spares of every run root of this user (docs/data.md "Warm spares"). */
+async function spares(opts: Record<string, unknown>, io: CommandIO, command: string[]): Promise<number> {
+  if (command.length > 0) {
+    throw new DiagnosticError(
+      diag(`${opts.cleanSpares ? '--clean-spares' : '--spares'} runs no command`, { fix: 'drop the command after --, or the flag' }),
+    );
+  }
+  const { cleanSpares, spareListing, spareRoots } = await import('../sandbox/spare-keeper.js');
+  const roots = await spareRoots(io.env);
+  if (opts.cleanSpares) {
+    const stopped = await cleanSpares(roots, (m) => io.stderr(`iact run: ${m}\n`));
+    io.stderr(`iact run: ${stopped === 0 ? 'no warm spares' : `${stopped} warm spare keeper${stopped === 1 ? '' : 's'} stopped`}\n`);
+    return 0;
+  }
+  const { ready, making } = await spareListing(roots);
+  for (const s of ready) {
+    const left = Math.max(0, Math.round((Date.parse(s.expires) - Date.now()) / 1000));
+    io.stdout(`${s.name}\t${s.service}\t127.0.0.1:${s.port}\texpires in ${left}s\t${s.root}\n`);
+  }
+  for (const m of making) io.stdout(`(being made)\t\t\tkeeper pid ${m.keeper}\t${m.root}\n`);
+  if (ready.length + making.length === 0) io.stderr('iact run: no warm spares\n');
+  return 0;
+}
+
 export default async function run(opts: Record<string, unknown>, io: CommandIO, args: string[]): Promise<number> {
   const command = args;
+  if (opts.spares === true || opts.cleanSpares === true) return spares(opts, io, command);
   if (command.length === 0 || !command[0]) {
     throw new DiagnosticError(
       diag('iact run needs a command to run', { fix: 'put it after --, e.g. iact run --service postgres -- npm test' }),

@@ -1,4 +1,4 @@
-// A DriverWriter that runs one bash driver script (docs/driver-protocol.md) with execa.
+// A DriverWriter that runs one bash driver script (docs/driver-protocol.md) on node:child_process.
 // Effects live here: temp spec files, child processes, schema validation of the status JSON.
 import { spawn } from 'node:child_process';
 import { access, constants, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -296,78 +296,100 @@ export class BashDriver implements DriverWriter, SnapshotDriver {
    */
   async run(ctx: DriverContext, args: string[], secret?: string | string[], input?: string): Promise<{ stdout: string; command: string }> {
     const { fullArgs, command, secrets } = this.invocation(ctx, args, secret);
-    const { execa } = await import('execa');
-    const result = await execa('bash', [this.scriptPath, ...fullArgs], {
-      cwd: ctx.root,
-      env: { IACT_SANDBOX_ROOT: ctx.sandboxRoot, IACT_DRIVER_ERRORS: 'json' },
-      ...(input === undefined ? { stdin: 'ignore' as const } : { input }),
-      reject: false,
-      // Its own process group: Ctrl-C on a terminal signals iact's group, and iact lets the actions
-      // already running finish (docs/commands.md "apply"); a driver killed mid-create leaves it half-made.
-      detached: true,
-      timeout: driverTimeoutMs(),
-      ...(ctx.signal ? { cancelSignal: ctx.signal } : {}),
-      maxBuffer: MAX_OUTPUT_BYTES,
-    });
-    if (result.exitCode === 0 && !result.failed) {
+    // Its own process group: Ctrl-C on a terminal signals iact's group, and iact lets the actions
+    // already running finish (docs/commands.md "apply"); a driver killed mid-create leaves it half-made.
+    const outcome = await this.spawnScript(ctx, fullArgs, { input, detached: true });
+    if (outcome.exitCode === 0 && outcome.ok) {
       // What a script warns about while succeeding (a forged pidfile, a sandbox directory taken back) reaches the user.
       if (ctx.onWarning) {
-        for (const line of String(result.stderr ?? '').split('\n')) if (line.startsWith('warning: ')) ctx.onWarning(redact(line, secrets));
+        for (const line of outcome.stderr.split('\n')) if (line.startsWith('warning: ')) ctx.onWarning(redact(line, secrets));
       }
-      return { stdout: result.stdout, command };
+      return { stdout: outcome.stdout, command };
     }
-    throw failure(command, secrets, {
-      exitCode: result.exitCode,
-      signal: result.signal,
-      timedOut: result.timedOut,
-      canceled: result.isCanceled,
-      stderr: String(result.stderr ?? ''),
-      message: result.exitCode === undefined ? result.message : undefined,
-    });
+    throw failure(command, secrets, outcome);
+  }
+
+  /** A read-only verb (status): the same process, in iact's process group. */
+  private async read(ctx: DriverContext, args: string[]): Promise<{ stdout: string; command: string }> {
+    const { fullArgs, command } = this.invocation(ctx, args);
+    const outcome = await this.spawnScript(ctx, fullArgs, { detached: false });
+    if (outcome.exitCode === 0 && outcome.ok) return { stdout: outcome.stdout, command };
+    throw failure(command, [], outcome);
   }
 
   /**
-   * A read-only verb (status) on node:child_process (commander loads it anyway): every plan waits
-   * for it, and execa's import and set-up cost ~40 ms before the script starts; writers keep execa.
+   * The script on node:child_process: every `iact run` and plan waits for it, and execa's import and
+   * set-up cost ~40 ms before the script starts. Timeout and cancel end it with SIGTERM, then SIGKILL
+   * after 5 s (as execa did); output beyond MAX_OUTPUT_BYTES is a failure.
    */
-  private read(ctx: DriverContext, args: string[]): Promise<{ stdout: string; command: string }> {
-    const { fullArgs, command } = this.invocation(ctx, args);
-    return new Promise((resolve, reject) => {
-      const child = spawn('bash', [this.scriptPath, ...fullArgs], {
-        cwd: ctx.root,
-        env: { ...process.env, IACT_SANDBOX_ROOT: ctx.sandboxRoot, IACT_DRIVER_ERRORS: 'json' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-        ...(ctx.signal ? { signal: ctx.signal } : {}),
-      });
+  private spawnScript(
+    ctx: DriverContext,
+    fullArgs: string[],
+    opts: { input?: string; detached: boolean },
+  ): Promise<Outcome & { ok: boolean; stdout: string }> {
+    return new Promise((resolve) => {
+      let child: ReturnType<typeof spawn>;
+      try {
+        child = spawn('bash', [this.scriptPath, ...fullArgs], {
+          cwd: ctx.root,
+          env: { ...process.env, IACT_SANDBOX_ROOT: ctx.sandboxRoot, IACT_DRIVER_ERRORS: 'json' },
+          stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+          detached: opts.detached,
+        });
+      } catch (error) {
+        resolve({ ok: false, exitCode: undefined, stdout: '', stderr: '', message: (error as Error).message });
+        return;
+      }
       const stdout: Buffer[] = [];
       const stderr: Buffer[] = [];
       let bytes = 0;
       let timedOut = false;
-      const timer = setTimeout(() => {
-        timedOut = true;
+      let canceled = false;
+      let overflow = false;
+      let killer: NodeJS.Timeout | undefined;
+      const end = (why: () => void) => {
+        why();
         child.kill('SIGTERM');
-      }, driverTimeoutMs());
-      child.stdout.on('data', (chunk: Buffer) => {
+        killer ??= setTimeout(() => child.kill('SIGKILL'), 5_000);
+        killer.unref();
+      };
+      const timer = setTimeout(() => end(() => (timedOut = true)), driverTimeoutMs());
+      const onAbort = () => end(() => (canceled = true));
+      if (ctx.signal?.aborted) onAbort();
+      else ctx.signal?.addEventListener('abort', onAbort, { once: true });
+      child.stdout!.on('data', (chunk: Buffer) => {
         bytes += chunk.length;
-        if (bytes > MAX_OUTPUT_BYTES) child.kill('SIGTERM');
+        if (bytes > MAX_OUTPUT_BYTES) end(() => (overflow = true));
         else stdout.push(chunk);
       });
-      child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
-      child.on('error', (error) => {
-        clearTimeout(timer);
-        const canceled = error.name === 'AbortError';
-        reject(
-          failure(command, [], { exitCode: undefined, canceled, timedOut, stderr: '', message: canceled ? undefined : error.message }),
-        );
-      });
+      child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk));
+      if (opts.input !== undefined) {
+        child.stdin!.on('error', () => undefined);
+        child.stdin!.end(opts.input);
+      }
+      let failedToStart: Error | undefined;
+      child.on('error', (error) => (failedToStart = error));
       child.on('close', (code, signal) => {
         clearTimeout(timer);
+        if (killer) clearTimeout(killer);
+        ctx.signal?.removeEventListener('abort', onAbort);
         const err = Buffer.concat(stderr).toString('utf8');
-        if (code === 0 && bytes <= MAX_OUTPUT_BYTES)
-          resolve({ stdout: Buffer.concat(stdout).toString('utf8').replace(/\n$/, ''), command });
-        else if (bytes > MAX_OUTPUT_BYTES)
-          reject(failure(command, [], { exitCode: undefined, stderr: err, message: `more than ${MAX_OUTPUT_BYTES} bytes of output` }));
-        else reject(failure(command, [], { exitCode: code ?? undefined, signal: signal ?? undefined, timedOut, stderr: err }));
+        const out = Buffer.concat(stdout).toString('utf8').replace(/\n$/, '');
+        if (failedToStart && code === null) {
+          resolve({ ok: false, exitCode: undefined, stdout: '', stderr: err, message: failedToStart.message });
+        } else if (overflow) {
+          resolve({ ok: false, exitCode: undefined, stdout: '', stderr: err, message: `more than ${MAX_OUTPUT_BYTES} bytes of output` });
+        } else {
+          resolve({
+            ok: !timedOut && !canceled && code === 0,
+            exitCode: code ?? undefined,
+            signal: signal ?? undefined,
+            timedOut,
+            canceled,
+            stdout: out,
+            stderr: err,
+          });
+        }
       });
     });
   }

@@ -15,9 +15,20 @@ import type { BranchSource, DriverContext, DriverWriter } from '../drivers/types
 import { DRIVERS, type DriverName, type SettingValue } from '../model/types.js';
 import { packageDir } from '../package-dir.js';
 import { redact } from '../secrets/index.js';
-import { resolveBranchSource, type BranchProject } from './branch.js';
+import type { BranchProject } from './branch.js';
 import { connectionFor, EPHEMERAL_SERVICES, type EphemeralService, type SandboxConnection } from './connection.js';
 import { freePort, portTaken } from './free-port.js';
+import {
+  claimSpare,
+  launchKeeper,
+  orphanSpares,
+  SPARE_DRIVERS,
+  shapeKey,
+  spareTtlSeconds,
+  spareUnderway,
+  type OwnerRecord,
+  type SpareShape,
+} from './spares.js';
 
 export interface EphemeralSpec {
   /** Required unless `from` is given (a branch has its source's service). */
@@ -56,6 +67,11 @@ export interface EphemeralOptions {
   pickPort?: () => Promise<number>;
   /** The project a string `from` names a sandbox of; default: found and detected as the CLI does. */
   project?: BranchProject;
+  /**
+   * Take a warm spare of the same shape when one is ready, and leave one for the next call (docs/data.md
+   * "Warm spares"; default true; IACT_RUN_SPARE_TTL=0 turns them off). Never with port, from, lookup or pickPort.
+   */
+  spare?: boolean;
 }
 
 export interface EphemeralSandbox {
@@ -117,20 +133,15 @@ async function defaultLookup(name: DriverName): Promise<DriverWriter> {
   return getDriver(name);
 }
 
-interface OwnerRecord {
-  pid: number;
-  host: string;
-  driver: DriverName;
-  started: string;
-}
-
 /** Destroy run sandboxes whose owning process died without cleaning up (SIGKILL, power loss). */
-async function reapOrphans(
+export async function reapOrphans(
   root: string,
   ownersDir: string,
   lookup: (name: DriverName) => Promise<DriverWriter>,
   log: (m: string) => void,
 ): Promise<void> {
+  // Spares whose keeper died join the owners of dead runs.
+  await orphanSpares(root);
   let entries: string[];
   try {
     entries = await readdir(ownersDir);
@@ -188,16 +199,48 @@ async function refuseForeignRoot(root: string): Promise<void> {
   }
 }
 
-function contextFor(root: string): DriverContext {
+export function contextFor(root: string): DriverContext {
   return { root, sandboxRoot: root, environment: RUN_ENVIRONMENT };
+}
+
+/** The settings the driver gets: the ephemeral ones unless durable, then the caller's. */
+function finalSettings(spec: EphemeralSpec & { service: EphemeralService }): Record<string, SettingValue> {
+  return { ...(spec.durable ? {} : CATALOG[spec.service].ephemeralSettings), ...spec.settings };
+}
+
+/** What a warm spare must match to serve SPEC (docs/data.md "Warm spares"). */
+export function spareShapeOf(spec: EphemeralSpec & { service: EphemeralService }, driver: DriverName): SpareShape {
+  return {
+    driver,
+    service: spec.service,
+    version: spec.version,
+    settings: finalSettings(spec),
+    admin: spec.admin === true && CATALOG[spec.service].hasDatabase,
+    memory: spec.memory,
+    image: spec.image,
+    durable: spec.durable === true,
+    tls: spec.tls === true,
+  };
+}
+
+/** An ephemeral sandbox and what only iact's own keeper of spares needs. */
+export interface KeptSandbox extends EphemeralSandbox {
+  /** Tell the supervisor this process is done with the sandbox without destroying it (a claimed spare). */
+  release(): Promise<void>;
 }
 
 /** Create a sandbox on a free port; retry with another port when one is taken under our feet. */
 export async function createEphemeral(request: EphemeralSpec, options: EphemeralOptions = {}): Promise<EphemeralSandbox> {
+  return createKept(request, options);
+}
+
+export async function createKept(request: EphemeralSpec, options: EphemeralOptions = {}): Promise<KeptSandbox> {
   const env = options.env ?? process.env;
   let from: BranchSource | undefined;
   let service = request.service;
   if (request.from !== undefined) {
+    // Loaded only for a branch: it brings the manifest loader (yaml, schema), which a plain run never needs.
+    const { resolveBranchSource } = await import('./branch.js');
     const branch = await resolveBranchSource(request.from, { variables: env, ...options.project });
     from = branch.source;
     if (service !== undefined && service !== branch.service) {
@@ -245,30 +288,95 @@ export async function createEphemeral(request: EphemeralSpec, options: Ephemeral
     );
   }
 
+  const ttlSeconds = spareTtlSeconds(env);
+  const spareable =
+    options.spare !== false &&
+    ttlSeconds > 0 &&
+    SPARE_DRIVERS.includes(driverName) &&
+    spec.port === undefined &&
+    from === undefined &&
+    options.lookup === undefined &&
+    options.pickPort === undefined;
+  const key = spareable ? shapeKey(spareShapeOf(spec, driverName)) : '';
+  let handedOut = false;
+
+  /** The owner record, the supervisor and the one destroy() of sandbox NAME, which this process owns now. */
+  const own = async (name: string) => {
+    const ownerFile = path.join(ownersDir, `${name}.json`);
+    const owner: OwnerRecord = { pid: process.pid, host: hostname(), driver: driverName, started: new Date().toISOString() };
+    // Aside, then renamed: a claimed spare's record is replaced at once, never read half-written.
+    const tmp = path.join(ownersDir, `.${name}.${process.pid}.tmp`);
+    await writeFile(tmp, `${JSON.stringify(owner)}\n`, { mode: 0o600 });
+    await rename(tmp, ownerFile);
+    const scriptPath = (driver as { scriptPath?: unknown }).scriptPath;
+    const supervisor = superviseSandbox(
+      ownerFile,
+      path.join(root, RUN_ENVIRONMENT, name),
+      typeof scriptPath === 'string' ? [scriptPath, name, root, RUN_ENVIRONMENT] : [],
+    );
+    // One destruction however many callers (a signal handler and a finally block) ask for it.
+    let destroying: Promise<void> | undefined;
+    const destroy = (): Promise<void> =>
+      (destroying ??= (async () => {
+        // A terminal's Ctrl-C also reaches the driver script; one more try usually finishes the job.
+        await driver.destroy(ctx, name).catch(() => driver.destroy(ctx, name));
+        // Only once the driver is done: a kept owner record lets the next run reap what is left.
+        await rm(path.join(root, RUN_ENVIRONMENT, name), { recursive: true, force: true }).catch(() => undefined);
+        await unlink(ownerFile).catch(() => undefined);
+        await supervisor.done();
+        // A spare of this shape for the next call, made in the background after this one is gone.
+        if (spareable && handedOut && !(await spareUnderway(root, key).catch(() => true))) {
+          launchKeeper(
+            {
+              root,
+              ttlSeconds,
+              spec: {
+                service: spec.service,
+                driver: driverName,
+                version: spec.version,
+                settings: spec.settings,
+                memory: spec.memory,
+                image: spec.image,
+                admin: spec.admin,
+                durable: spec.durable,
+                tls: spec.tls,
+              },
+            },
+            env,
+          );
+        }
+      })());
+    return { destroy, watch: (pid: number) => supervisor.watch(pid), release: () => supervisor.done() };
+  };
+
+  if (spareable) {
+    const claimed = await claimSpare(root, key, RUN_ENVIRONMENT).catch(() => undefined);
+    if (claimed) {
+      const owned = await own(claimed.name);
+      if (!claimed.broken) {
+        handedOut = true;
+        log(`took the warm spare ${claimed.name}`);
+        return {
+          connection: connectionFor({
+            name: claimed.name,
+            service: spec.service,
+            host: '127.0.0.1',
+            port: claimed.port,
+            database: DATABASE,
+            user: USER,
+            password: claimed.password,
+          }),
+          ...owned,
+        };
+      }
+      // Its server is gone: remove what is left and create one as if there had been no spare.
+      await owned.destroy().catch(() => undefined);
+    }
+  }
+
   const name = `run-${randomBytes(5).toString('hex')}`;
   const password = randomBytes(16).toString('hex');
-  const ownerFile = path.join(ownersDir, `${name}.json`);
-  const owner: OwnerRecord = { pid: process.pid, host: hostname(), driver: driverName, started: new Date().toISOString() };
-  await writeFile(ownerFile, `${JSON.stringify(owner)}\n`, { mode: 0o600 });
-  const scriptPath = (driver as { scriptPath?: unknown }).scriptPath;
-  const supervisor = superviseSandbox(
-    ownerFile,
-    path.join(root, RUN_ENVIRONMENT, name),
-    typeof scriptPath === 'string' ? [scriptPath, name, root, RUN_ENVIRONMENT] : [],
-  );
-
-  // One destruction however many callers (a signal handler and a finally block) ask for it.
-  let destroying: Promise<void> | undefined;
-  const destroy = (): Promise<void> =>
-    (destroying ??= (async () => {
-      // A terminal's Ctrl-C also reaches the driver script; one more try usually finishes the job.
-      await driver.destroy(ctx, name).catch(() => driver.destroy(ctx, name));
-      // Only once the driver is done: a kept owner record lets the next run reap what is left.
-      await rm(path.join(root, RUN_ENVIRONMENT, name), { recursive: true, force: true }).catch(() => undefined);
-      await unlink(ownerFile).catch(() => undefined);
-      await supervisor.done();
-    })());
-  const watch = (pid: number) => supervisor.watch(pid);
+  const { destroy, watch, release } = await own(name);
 
   const attempts = spec.port === undefined ? Math.max(1, options.attempts ?? 5) : 1;
   let lastError: unknown;
@@ -286,7 +394,7 @@ export async function createEphemeral(request: EphemeralSpec, options: Ephemeral
       memory: spec.memory,
       image: spec.image,
       // Data thrown away afterwards never waits for a disk, unless asked to (--durable); the caller's settings win.
-      settings: { ...(spec.durable ? {} : CATALOG[spec.service].ephemeralSettings), ...spec.settings },
+      settings: finalSettings(spec),
       depends_on: [],
       protect: false,
       ...(spec.admin && CATALOG[spec.service].hasDatabase ? { admin: true } : {}),
@@ -295,6 +403,7 @@ export async function createEphemeral(request: EphemeralSpec, options: Ephemeral
     if (from) desired.from = from;
     try {
       await driver.create(ctx, desired);
+      handedOut = true;
       return {
         connection: connectionFor({
           name,
@@ -308,6 +417,7 @@ export async function createEphemeral(request: EphemeralSpec, options: Ephemeral
         }),
         destroy,
         watch,
+        release,
       };
     } catch (error) {
       lastError = error;
