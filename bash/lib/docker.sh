@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Docker helpers of bash/virtualize.sh. Sourced, never executed; needs common.sh (and its catalog.sh)
-# and sandbox.sh. One container per sandbox (iact-<env>-<name>), one named volume for its data, labels
+# and sandbox.sh. One container per sandbox (iact-<env>-<name>.<project>), one named volume for its data, labels
 # for discovery; what differs per service (image, port, data path) is read from lib/catalog.sh.
 
 [[ -n "${IACT_DOCKER_SH:-}" ]] && return 0
@@ -149,8 +149,62 @@ iact::docker_require_engine() {
   docker version --format '{{.Server.Version}}' >/dev/null 2>&1 || iact::docker_no_engine
 }
 
-iact::docker_container_name() { printf 'iact-%s-%s' "$1" "$2"; }
-iact::docker_volume_name() { printf 'iact-%s-%s-data' "$1" "$2"; }
+# A project's containers on a shared engine (docs/remote-engines.md "Projects on one engine"): the
+# sandbox root holds a random id, made at the first docker create; it names and labels them.
+readonly DKR_PROJECT_RE='^[0-9a-f]{12}$'
+
+# DKR_PROJECT = the id in SB_ROOT/.docker-project; empty when there is none and CREATE is not 1.
+dkr::project() {
+  local create="${1:-0}" file="${SB_ROOT}/.docker-project" tmp id=''
+  DKR_PROJECT=''
+  if [[ ! -e "${file}" && ! -L "${file}" ]]; then
+    ((create)) || return 0
+    [[ -d "${SB_ROOT}" ]] || (umask 066 && mkdir -p "${SB_ROOT}")
+    tmp="$(mktemp "${SB_ROOT}/.docker-project.XXXXXX")"
+    od -An -N6 -tx1 /dev/urandom | tr -d ' \n' >"${tmp}"
+    chmod 0644 "${tmp}"
+    # link(2) does not replace: of two first creates racing, one id stands and both read it.
+    ln "${tmp}" "${file}" 2>/dev/null || true
+    rm -f "${tmp}"
+  fi
+  [[ -f "${file}" && ! -L "${file}" ]] && { IFS= read -r id <"${file}" || true; }
+  [[ "${id}" =~ ${DKR_PROJECT_RE} ]] ||
+    iact::die 1 "${file} does not hold a project id (12 hex digits)" "restore it from a backup; without it this project's containers are not recognised (docs/remote-engines.md)" usage
+  DKR_PROJECT="${id}"
+}
+
+# Whether NAME is a container name a sandbox of SB_ENV named SB_NAME may record: iact-ENV-NAME (made
+# before projects) or iact-ENV-NAME.PROJECT.
+dkr::is_own_container_name() {
+  [[ "$1" == "iact-${SB_ENV}-${SB_NAME}" || ("$1" == "iact-${SB_ENV}-${SB_NAME}."* && "${1##*.}" =~ ${DKR_PROJECT_RE}) ]]
+}
+
+# DKR_CONTAINER and DKR_VOLUME (the container's name + -data) of the sandbox: what its directory
+# records in docker-container; else, for a sandbox made before projects, the old name iact-ENV-NAME
+# when that container is on the engine without a project label and publishes the port sandbox.json
+# records (or, no such container, that volume is there without one): adopted, so an upgrade keeps its
+# data; else iact-ENV-NAME.PROJECT. Recorded when the directory exists. Needs the engine selected.
+dkr::names() {
+  local file="${SB_DIR}/docker-container" name='' legacy="iact-${SB_ENV}-${SB_NAME}" out port
+  [[ -n "${DKR_PROJECT:-}" ]] || dkr::project 1
+  if [[ -f "${file}" && ! -L "${file}" ]]; then
+    IFS= read -r name <"${file}" || true
+    dkr::is_own_container_name "${name}" ||
+      iact::die 1 "${file} names container '${name}', not one of sandbox ${SB_NAME}" "remove the file to let iact find its container" usage
+  elif [[ -f "${SB_DIR}/sandbox.json" ]]; then
+    port="$(jq -r '.port // ""' "${SB_DIR}/sandbox.json" 2>/dev/null || true)"
+    if out="$(docker container inspect --format '{{index .Config.Labels "iact.project"}}/{{index .Config.Labels "iact.port"}}' "${legacy}" 2>/dev/null)"; then
+      [[ -n "${port}" && "${out}" == "/${port}" ]] && name="${legacy}"
+    elif out="$(docker volume inspect --format '{{index .Labels "iact.project"}}' "${legacy}-data" 2>/dev/null)" && [[ -z "${out}" ]]; then
+      name="${legacy}"
+    fi
+    [[ -n "${name}" ]] && iact::info "sandbox ${SB_NAME}: keeps its container ${name}, made before project names (docs/remote-engines.md)"
+  fi
+  [[ -n "${name}" ]] || name="${legacy}.${DKR_PROJECT}"
+  DKR_CONTAINER="${name}" DKR_VOLUME="${name}-data"
+  if [[ -d "${SB_DIR}" && ! -L "${SB_DIR}" && ! -f "${file}" ]]; then sb::write_file "${file}" "${name}"$'\n'; fi
+  return 0
+}
 
 # DKR_IMAGE = the spec's image, else the catalogue's default for the service, tagged with the
 # spec's version when that is not the default's (postgres 16 -> iact/postgres:16).
@@ -274,16 +328,16 @@ dkr::tls_args() {
 # (no bridge address another container could reach), and its users are scoped to 127.0.0.1, where
 # iact and the applications connect from (docs/driver-protocol.md "Docker").
 dkr::run_container() {
-  local volume out db_env
+  local volume="${DKR_VOLUME}" out db_env
   local -a args
-  volume="$(iact::docker_volume_name "${SB_ENV}" "${SB_NAME}")"
   [[ "${SB_DIR}" != *,* && "${SB_DIR}" != *:* ]] ||
     iact::die 2 "sandbox directory ${SB_DIR} contains ',' or ':', which docker mounts cannot express" "set IACT_SANDBOX_ROOT to a plain path"
-  docker volume create --label "iact.environment=${SB_ENV}" --label "iact.name=${SB_NAME}" --label iact.driver=docker "${volume}" >/dev/null
+  docker volume create --label "iact.environment=${SB_ENV}" --label "iact.name=${SB_NAME}" --label iact.driver=docker \
+    --label "iact.project=${DKR_PROJECT}" "${volume}" >/dev/null
   # --pull never: no registry is reachable here, and a missing image must not wait for one.
   # A remote engine gets the sandbox's files by docker cp before the first start (dkr::push_files).
   args=(run -d --pull never --name "${DKR_CONTAINER}" --init --restart no
-    --label "iact.environment=${SB_ENV}" --label "iact.name=${SB_NAME}" --label iact.driver=docker
+    --label "iact.environment=${SB_ENV}" --label "iact.name=${SB_NAME}" --label iact.driver=docker --label "iact.project=${DKR_PROJECT}"
     --label "iact.spec_hash=${SB_SPEC_HASH}" --label "iact.service=${SB_SERVICE}" --label "iact.port=${SB_PORT}"
     --label "iact.config_hash=${DKR_CONFIG_HASH}" --stop-signal "SIG${IACT_CAT_STOP_SIGNAL[${SB_SERVICE}]}"
     --network host -e "IACT_PORT=${SB_PORT}"

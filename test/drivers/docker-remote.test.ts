@@ -129,6 +129,9 @@ ${
 `;
 }
 
+/** A sandbox's container: iact-ENV-NAME.PROJECT, the project's id in its sandbox root (docs/remote-engines.md). */
+const named = (name: string) => `iact-${ENV}-${name}.${readFileSync(project.file('.iact/sandboxes/.docker-project'), 'utf8').trim()}`;
+
 const noStackTrace = (text: string) => expect(text).not.toMatch(/^\s+at .+\(.+:\d+:\d+\)$/m);
 
 describeNeeding('root', 'docker')('docker driver on remote engines over TCP with TLS (network namespaces)', () => {
@@ -227,8 +230,8 @@ describeNeeding('root', 'docker')('docker driver on remote engines over TCP with
     const r = await project.iact(['apply', '--env', ENV, '--auto-approve']);
     expect(r.exitCode, r.stderr + r.stdout).toBe(0);
     // The containers and volumes are on the engines, not here.
-    expect(await dockerOn(e1, ['ps', '--format', '{{.Names}}'])).toBe(`iact-${ENV}-db`);
-    expect(await dockerOn(e2, ['ps', '--format', '{{.Names}}'])).toBe(`iact-${ENV}-cache`);
+    expect(await dockerOn(e1, ['ps', '--format', '{{.Names}}'])).toBe(`${named('db')}`);
+    expect(await dockerOn(e2, ['ps', '--format', '{{.Names}}'])).toBe(`${named('cache')}`);
     // A real login from here to the address each port is published on.
     const login = await query('postgres', { port: dbPort, user: 'db', database: 'db', password: PASSWORD }, ['SHOW work_mem'], e1.address);
     expect(login.stdout, login.stderr).toBe('4MB');
@@ -274,7 +277,7 @@ describeNeeding('root', 'docker')('docker driver on remote engines over TCP with
         `${need}\n${doctor.stdout.slice(-3000)}`,
       ).toMatchObject({ state: 'ok' });
     // No secret went into a container's argv or environment.
-    const inspected = await dockerOn(e1, ['inspect', `iact-${ENV}-db`]);
+    const inspected = await dockerOn(e1, ['inspect', `${named('db')}`]);
     expect(inspected).not.toContain(PASSWORD);
   }, 600_000);
 
@@ -284,7 +287,7 @@ describeNeeding('root', 'docker')('docker driver on remote engines over TCP with
     expect((await query('postgres', login, ["CREATE TABLE kept (v text); INSERT INTO kept VALUES ('remote')"], e1.address)).exitCode).toBe(
       0,
     );
-    const id = await dockerOn(e1, ['inspect', '--format', '{{.Id}}', `iact-${ENV}-db`]);
+    const id = await dockerOn(e1, ['inspect', '--format', '{{.Id}}', `${named('db')}`]);
 
     project.writeManifest(ENV, manifest({ dbSettings: 'work_mem: 8MB', password: NEW_PASSWORD }));
     const plan = await project.iact(['plan', '--env', ENV]);
@@ -293,12 +296,12 @@ describeNeeding('root', 'docker')('docker driver on remote engines over TCP with
     expect(r.exitCode, r.stderr + r.stdout).toBe(0);
     const after = { ...login, password: NEW_PASSWORD };
     expect((await query('postgres', after, ['SHOW work_mem'], e1.address)).stdout).toBe('8MB');
-    expect(await dockerOn(e1, ['inspect', '--format', '{{.Id}}', `iact-${ENV}-db`])).toBe(id);
+    expect(await dockerOn(e1, ['inspect', '--format', '{{.Id}}', `${named('db')}`])).toBe(id);
 
     project.writeManifest(ENV, manifest({ dbSettings: 'work_mem: 8MB, max_connections: 40', password: NEW_PASSWORD }));
     r = await project.iact(['apply', '--env', ENV, '--auto-approve']);
     expect(r.exitCode, r.stderr + r.stdout).toBe(0);
-    expect(await dockerOn(e1, ['inspect', '--format', '{{.Id}}', `iact-${ENV}-db`])).not.toBe(id);
+    expect(await dockerOn(e1, ['inspect', '--format', '{{.Id}}', `${named('db')}`])).not.toBe(id);
     expect((await query('postgres', after, ['SHOW max_connections'], e1.address)).stdout).toBe('40');
     expect((await query('postgres', after, ['SELECT v FROM kept'], e1.address)).stdout).toBe('remote');
   }, 600_000);
@@ -312,7 +315,7 @@ describeNeeding('root', 'docker')('docker driver on remote engines over TCP with
     const deadline = Date.now() + 120_000;
     let cut = false;
     while (Date.now() < deadline && apply.exitCode === null) {
-      const state = await execa('docker', ['inspect', '--format', '{{.State.Status}}', `iact-${ENV}-cut`], {
+      const state = await execa('docker', ['inspect', '--format', '{{.State.Status}}', `${named('cut')}`], {
         env: { DOCKER_HOST: `unix://${e1.socket}` },
         reject: false,
         stdin: 'ignore',
@@ -356,8 +359,8 @@ describeNeeding('root', 'docker')('docker driver on remote engines over TCP with
     expect(rows.sandboxes.map((s) => s.name).sort()).toEqual(['cache', 'cut', 'db']);
     for (const row of rows.sandboxes) expect(row, JSON.stringify(row)).toMatchObject({ healthy: true });
     // Nothing half-made: one container and one volume per sandbox on the engine.
-    expect((await dockerOn(e1, ['ps', '-a', '--format', '{{.Names}}'])).split('\n').sort()).toEqual([`iact-${ENV}-cut`, `iact-${ENV}-db`]);
-    expect((await dockerOn(e1, ['volume', 'ls', '-q'])).split('\n').sort()).toEqual([`iact-${ENV}-cut-data`, `iact-${ENV}-db-data`]);
+    expect((await dockerOn(e1, ['ps', '-a', '--format', '{{.Names}}'])).split('\n').sort()).toEqual([`${named('cut')}`, `${named('db')}`]);
+    expect((await dockerOn(e1, ['volume', 'ls', '-q'])).split('\n').sort()).toEqual([`${named('cut')}-data`, `${named('db')}-data`]);
     const plan2 = await project.iact(['plan', '--env', ENV, '--detailed-exitcode']);
     expect(plan2.exitCode, plan2.stdout).toBe(0);
   }, 600_000);
@@ -376,10 +379,10 @@ describeNeeding('root', 'docker')('docker driver on remote engines over TCP with
     expect(r.exitCode, r.stderr + r.stdout).toBe(0);
     // The backup came through the old engine; the container is on the new one only.
     expect(readdirSync(project.file(`.iact/backups/${ENV}`)).some((f) => f.startsWith('cut-'))).toBe(true);
-    expect(await dockerOn(e1, ['ps', '-a', '--format', '{{.Names}}'])).toBe(`iact-${ENV}-db`);
+    expect(await dockerOn(e1, ['ps', '-a', '--format', '{{.Names}}'])).toBe(`${named('db')}`);
     expect((await dockerOn(e2, ['ps', '-a', '--format', '{{.Names}}'])).split('\n').sort()).toEqual([
-      `iact-${ENV}-cache`,
-      `iact-${ENV}-cut`,
+      `${named('cache')}`,
+      `${named('cut')}`,
     ]);
     const login = await query('mysql', { port: cutPort, user: 'cut', database: 'cut', password: PASSWORD }, ['SELECT 1'], e2.address);
     expect(login.stdout, login.stderr).toBe('1');
