@@ -37,10 +37,6 @@ drv::prerequisites() {
   iact::docker_require_cli
   # The engine the spec names (docs/remote-engines.md), else DOCKER_HOST / DOCKER_CONTEXT.
   dkr::engine_of_spec
-  # Its certificates name 127.0.0.1 and are bind-mounted: neither holds on another host.
-  if ((DKR_REMOTE)) && [[ "${SB_TLS:-false}" == true ]]; then
-    iact::usage_error "sandbox ${SB_NAME}: tls: true is not served on a remote docker engine (${DKR_ENGINE}) yet" "remove tls:, or run it on a local engine (docs/remote-engines.md)"
-  fi
   iact::docker_require_engine
 }
 # No pidfile: a container's liveness is the engine's (status, dkr::inspect).

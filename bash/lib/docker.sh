@@ -126,14 +126,24 @@ dkr::select_engine() {
 # A remote engine cannot bind-mount this machine's sandbox directory: the password and config file
 # reach the container by `docker cp` of a tar stream on stdin (never argv), into DKR_SANDBOX_MOUNT.
 dkr::push_files() {
-  local config="${IACT_CAT_CONFIG_FILE[${SB_SERVICE}]}"
-  local -a files=()
+  local config="${IACT_CAT_CONFIG_FILE[${SB_SERVICE}]}" file
+  local -a files=() tls=()
   ((DKR_REMOTE)) || return 0
   [[ -f "${SB_DIR}/secrets/password" && ! -L "${SB_DIR}/secrets/password" ]] && files+=(secrets/password)
   [[ -f "${SB_DIR}/${config}" && ! -L "${SB_DIR}/${config}" ]] && files+=("${config}")
+  # tls/ into DKR_TLS_MOUNT with the owners dkr::tls_files gave them: the key DKR_SERVICE_UID's, 0600.
+  if [[ "${SB_TLS:-false}" == true ]]; then
+    for file in ca.crt server.crt server.key pg_hba.conf; do
+      [[ -f "${SB_DIR}/tls/${file}" && ! -L "${SB_DIR}/tls/${file}" ]] && tls+=("${file}")
+    done
+  fi
   ((${#files[@]} > 0)) || return 0
-  tar -C "${SB_DIR}" --owner=0 --group=0 --numeric-owner --transform "s,^,${DKR_SANDBOX_MOUNT##*/}/," -cf - "${files[@]}" |
-    docker cp - "${DKR_CONTAINER}:${DKR_SANDBOX_MOUNT%/*}" >/dev/null 2>&1 || {
+  {
+    tar -C "${SB_DIR}" --owner=0 --group=0 --numeric-owner --transform "s,^,${DKR_SANDBOX_MOUNT##*/}/," -cf - "${files[@]}" |
+      docker cp - "${DKR_CONTAINER}:${DKR_SANDBOX_MOUNT%/*}" >/dev/null 2>&1 &&
+      { ((${#tls[@]} == 0)) || tar -C "${SB_DIR}/tls" --numeric-owner --transform "s,^,${DKR_TLS_MOUNT##*/}/," -cf - "${tls[@]}" |
+        docker cp - "${DKR_CONTAINER}:${DKR_TLS_MOUNT%/*}" >/dev/null 2>&1; }
+  } || {
     docker version --format '{{.Server.Version}}' >/dev/null 2>&1 || iact::docker_no_engine
     iact::die 1 "sandbox ${SB_NAME}: its files could not be copied into container ${DKR_CONTAINER} on ${DKR_ENGINE}" "read: docker logs ${DKR_CONTAINER}" start-failed
   }
@@ -291,14 +301,26 @@ dkr::write_config() {
 # tls/ of a tls: true sandbox, as the container's service reads it: the shared certificates
 # (svc::tls_files), the server's key and certificate owned by DKR_SERVICE_UID (postgres refuses a key
 # others can read; it runs as that uid), and for postgres an hba file that has no plaintext TCP line.
+# The certificate names where clients connect: 127.0.0.1 and, off it, the engine's publish address and
+# engine.address (docs/remote-engines.md "TLS on a remote engine"), so verify-full holds there too.
 dkr::tls_files() {
-  local dir="${SB_DIR}/tls"
+  local dir="${SB_DIR}/tls" from=127.0.0.1/32 host san
+  local -A seen=([127.0.0.1]=1 [0.0.0.0]=1 [::]=1 [localhost]=1)
+  SVC_TLS_SANS=''
+  for host in "${DKR_PUBLISH}" "${IACT_CONNECT_HOST}"; do
+    [[ -n "${host}" && -z "${seen[${host}]+x}" ]] || continue
+    seen["${host}"]=1
+    if [[ "${host}" =~ ^[0-9.]+$ || "${host}" == *:* ]]; then san="IP:${host}"; else san="DNS:${host}"; fi
+    SVC_TLS_SANS+="${SVC_TLS_SANS:+,}${san}"
+  done
   svc::tls_files
   chown "${DKR_SERVICE_UID}:${DKR_SERVICE_UID}" "${dir}/server.key" "${dir}/server.crt"
   chmod 0600 "${dir}/server.key"
-  # The socket inside the container (the image's admin verbs) stays trusted; TCP is TLS only.
+  # The socket inside the container (the image's admin verbs) stays trusted; TCP is TLS only, from
+  # 127.0.0.1, or from the clients that reach a publish address (as the image's own hba does).
+  [[ "${DKR_PUBLISH}" == 127.0.0.1 ]] || from=all
   [[ "${SB_SERVICE}" == postgres ]] && sb::write_file "${dir}/pg_hba.conf" "local all all trust
-hostssl all all 127.0.0.1/32 scram-sha-256
+hostssl all all ${from} scram-sha-256
 " && chmod 0644 "${dir}/pg_hba.conf"
   return 0
 }
@@ -351,7 +373,8 @@ dkr::run_container() {
   dkr::tls_args
   if [[ "${SB_TLS:-false}" == true ]]; then
     dkr::tls_files
-    args+=(--mount "type=bind,source=${SB_DIR}/tls,target=${DKR_TLS_MOUNT},readonly")
+    # A remote engine gets tls/ by docker cp (dkr::push_files).
+    ((DKR_REMOTE)) || args+=(--mount "type=bind,source=${SB_DIR}/tls,target=${DKR_TLS_MOUNT},readonly")
   fi
   case "${SB_SERVICE}" in
     postgres) db_env=POSTGRES args+=(-e "POSTGRES_DB=${SB_DB}") ;;

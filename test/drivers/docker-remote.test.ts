@@ -405,4 +405,64 @@ describeNeeding('root', 'docker')('docker driver on remote engines over TCP with
     expect(await dockerOn(e1, ['volume', 'ls', '-q'])).toBe('');
     expect(await dockerOn(e2, ['volume', 'ls', '-q'])).toBe('');
   }, 600_000);
+
+  it("tls: true on a remote engine: verify-full to the engine address, plaintext refused, the key the service uid's", async () => {
+    const [e1] = engines as [RemoteEngine];
+    project.writeManifest(
+      ENV,
+      `apiVersion: iact/v1
+environment: ${ENV}
+defaults:
+  driver: docker
+  engine:
+    host: ${e1.host}
+    tls: { dir: certs/engine-1 }
+    publish: ${e1.address}
+sandboxes:
+  sec:
+    service: postgres
+    port: ${dbPort}
+    password: ${PASSWORD}
+    tls: true
+  rsec:
+    service: redis
+    port: ${cachePort}
+    password: ${PASSWORD}
+    tls: true
+`,
+    );
+    const r = await project.iact(['apply', '--env', ENV, '--auto-approve']);
+    expect(r.exitCode, r.stderr + r.stdout).toBe(0);
+    const ca = (name: string) => project.file(`.iact/sandboxes/${ENV}/${name}/tls/ca.crt`);
+    const psql = (conninfo: string) =>
+      execa('psql', ['-X', '-w', '-tA', conninfo, '-c', 'SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()'], {
+        env: { PGPASSWORD: PASSWORD, PGCONNECT_TIMEOUT: '5' },
+        reject: false,
+        stdin: 'ignore',
+      });
+    const secure = await psql(`host=${e1.address} port=${dbPort} dbname=sec user=sec sslmode=verify-full sslrootcert=${ca('sec')}`);
+    expect(String(secure.stdout).trim(), String(secure.stderr)).toBe('t');
+    const plain = await psql(`host=${e1.address} port=${dbPort} dbname=sec user=sec sslmode=disable`);
+    expect(plain.exitCode).not.toBe(0);
+    expect(String(plain.stderr)).toMatch(/no encryption|pg_hba\.conf/);
+    const redis = (args: string[]) =>
+      execa('redis-cli', ['--no-auth-warning', '-h', e1.address, '-p', String(cachePort), ...args, 'PING'], {
+        env: { REDISCLI_AUTH: PASSWORD },
+        reject: false,
+        stdin: 'ignore',
+        timeout: 10_000,
+      });
+    const tls = await redis(['--tls', '--cacert', ca('rsec')]);
+    expect(String(tls.stdout).trim(), String(tls.stderr)).toBe('PONG');
+    const cleartext = await redis([]);
+    expect(String(cleartext.stdout).trim()).not.toBe('PONG');
+    // The certificates came by docker cp: the key is the image's service uid's, 0600; no bind mount.
+    expect(await dockerOn(e1, ['exec', named('sec'), 'stat', '-c', '%u %a', '/run/iact-tls/server.key'])).toBe('999 600');
+    expect(await dockerOn(e1, ['inspect', '--format', '{{range .Mounts}}{{.Type}} {{end}}', named('sec')])).toBe('volume');
+    const plan = await project.iact(['plan', '--env', ENV, '--detailed-exitcode']);
+    expect(plan.exitCode, plan.stdout).toBe(0);
+    const gone = await project.iact(['destroy', '--env', ENV, '--auto-approve', '--no-backup']);
+    expect(gone.exitCode, gone.stderr + gone.stdout).toBe(0);
+    expect(await dockerOn(e1, ['ps', '-aq'])).toBe('');
+  }, 600_000);
 });

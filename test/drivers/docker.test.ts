@@ -569,8 +569,18 @@ describeNeeding('docker')('docker driver (bash/virtualize.sh)', () => {
   }, 180_000);
 
   it('status: a container removed between `docker ps` and `docker inspect` (a concurrent destroy) is left out, not an error', async () => {
-    // Two labelled containers; a shim in front of the real CLI removes one just before the first inspect.
+    // Two of this project's orphans (its name and label, no directory); a shim in front of the real CLI
+    // removes one just before the first inspect.
+    const idFile = path.join(root, '.docker-project');
+    mkdirSync(root, { recursive: true });
+    // The id the first create makes; this test may run alone.
+    if (!existsSync(idFile)) writeFileSync(idFile, '0123456789ab');
+    const project = readFileSync(idFile, 'utf8').trim();
     const labels = (name: string) => [
+      '--name',
+      `iact-${ENV}-${name}.${project}`,
+      '--label',
+      `iact.project=${project}`,
       '--label',
       `iact.environment=${ENV}`,
       '--label',
