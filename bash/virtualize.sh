@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# docker driver: one container per sandbox, labelled with environment, name, spec hash and config
-# hash; a named volume for the data; the port published on 127.0.0.1 only. Driver hooks over bash/lib
-# (docs/driver-protocol.md): arguments, spec, validation, sandbox files, activate, update steps and
-# rollback are the shared ones; the verbs whose shared form runs a local process are replaced here.
+# docker driver: one container per sandbox, labelled with project, environment, name, spec hash and
+# config hash; a named volume for the data; the port published on 127.0.0.1 only. Driver hooks over
+# bash/lib (docs/driver-protocol.md): arguments, spec, validation, sandbox files, activate, update
+# steps and rollback are the shared ones; the verbs whose shared form runs a local process are
+# replaced here.
 set -euo pipefail
 
 SCRIPT_DIR="${BASH_SOURCE[0]%/*}"

@@ -876,10 +876,11 @@ svc::redis_login_works() {
   fi
 }
 
-# SVC_REDIS_TCP = redis-cli's arguments for 127.0.0.1:SB_PORT; for a tls: true sandbox over TLS,
-# the server's certificate checked against the sandbox's CA.
+# SVC_REDIS_TCP = redis-cli's arguments for IACT_CONNECT_HOST (127.0.0.1 but on a remote docker
+# engine):SB_PORT; for a tls: true sandbox over TLS, the server's certificate checked against the
+# sandbox's CA.
 svc::redis_tcp_args() {
-  SVC_REDIS_TCP=(-h 127.0.0.1 -p "${SB_PORT}")
+  SVC_REDIS_TCP=(-h "${IACT_CONNECT_HOST:-127.0.0.1}" -p "${SB_PORT}")
   [[ "${SB_TLS:-false}" == true ]] || return 0
   svc::tls_ca
   SVC_REDIS_TCP=(--tls --cacert "${REPLY}" "${SVC_REDIS_TCP[@]}")

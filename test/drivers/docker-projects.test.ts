@@ -47,7 +47,7 @@ sandboxes:
     b = makeProject('iact-proj-b-');
     a.writeManifest(ENV, manifest(ports[0]!));
     b.writeManifest(ENV, manifest(ports[1]!));
-    // The driver as it was before projects (main before this change), for the upgrade case.
+    // The driver as it was before project ids (commit 39ea03d, main before them), for the upgrade case.
     old = mkdtempSync(path.join(tmpdir(), 'iact-old-driver-'));
     execFileSync('sh', ['-c', `git -C "${repoRoot}" archive 39ea03d bash | tar -x -C "${old}"`]);
     cpSync(path.join(repoRoot, 'bash', 'lib', 'catalog.sh'), path.join(old, 'bash', 'lib', 'catalog.sh'));

@@ -465,4 +465,113 @@ sandboxes:
     expect(gone.exitCode, gone.stderr + gone.stdout).toBe(0);
     expect(await dockerOn(e1, ['ps', '-aq'])).toBe('');
   }, 600_000);
+
+  it('an ssh:// engine: sshd beside the second engine, host key checked; create, login, destroy', async () => {
+    const [, e2] = engines as [RemoteEngine, RemoteEngine];
+    // sshd in the engine's namespace, on its veth address; a session there gets DOCKER_HOST (SetEnv)
+    // so the `docker system dial-stdio` the CLI runs over ssh reaches that engine's socket.
+    const keys = path.join(work, 'ssh');
+    mkdirSync(keys, { mode: 0o700 });
+    const k = (f: string) => path.join(keys, f);
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', k('host_key')]);
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', k('id_ed25519')]);
+    writeFileSync(k('authorized_keys'), readFileSync(k('id_ed25519.pub')));
+    writeFileSync(k('known_hosts'), `${e2.address} ${readFileSync(k('host_key.pub'), 'utf8')}`);
+    writeFileSync(
+      k('sshd_config'),
+      [
+        `ListenAddress ${e2.address}`,
+        `HostKey ${k('host_key')}`,
+        `AuthorizedKeysFile ${k('authorized_keys')}`,
+        `PidFile ${k('sshd.pid')}`,
+        'PermitRootLogin prohibit-password',
+        'PasswordAuthentication no',
+        'KbdInteractiveAuthentication no',
+        'UsePAM no',
+        'StrictModes no',
+        `SetEnv DOCKER_HOST=unix://${e2.socket}`,
+        '',
+      ].join('\n'),
+    );
+    // The client side as a user would write it in ~/.ssh/config; here a config file of the test's own
+    // (ssh reads ~ from the passwd entry, not $HOME), given to ssh by a wrapper first on PATH.
+    writeFileSync(
+      k('ssh_config'),
+      [
+        `Host ${e2.address}`,
+        '  User root',
+        `  IdentityFile ${k('id_ed25519')}`,
+        '  IdentitiesOnly yes',
+        `  UserKnownHostsFile ${k('known_hosts')}`,
+        '  StrictHostKeyChecking yes',
+        '  BatchMode yes',
+        '',
+      ].join('\n'),
+    );
+    const bin = path.join(keys, 'bin');
+    mkdirSync(bin);
+    const realSsh = execFileSync('sh', ['-c', 'command -v ssh'], { encoding: 'utf8' }).trim();
+    writeFileSync(path.join(bin, 'ssh'), `#!/bin/sh\nexec ${realSsh} -F ${k('ssh_config')} "$@"\n`, { mode: 0o755 });
+    mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
+    const sshd = execa('ip', ['netns', 'exec', `iact-engine-${e2.n}`, '/usr/sbin/sshd', '-D', '-e', '-f', k('sshd_config')], {
+      reject: false,
+      stdin: 'ignore',
+    });
+    const env = { PATH: `${bin}:${process.env.PATH}` };
+    try {
+      // sshd answers once the docker CLI gets through it.
+      let reached = false;
+      for (let i = 0; i < 50 && !reached; i++) {
+        const v = await execa('docker', ['-H', `ssh://root@${e2.address}`, 'version', '--format', '{{.Server.Version}}'], {
+          env,
+          reject: false,
+          stdin: 'ignore',
+          timeout: 30_000,
+        });
+        reached = v.exitCode === 0;
+        if (!reached) await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      expect(reached).toBe(true);
+      project.writeManifest(
+        ENV,
+        `apiVersion: iact/v1
+environment: ${ENV}
+sandboxes:
+  viassh:
+    service: redis
+    driver: docker
+    port: ${cachePort}
+    password: ${PASSWORD}
+    engine: { host: ssh://root@${e2.address}, publish: ${e2.address} }
+`,
+      );
+      const r = await project.iact(['apply', '--env', ENV, '--auto-approve'], { env });
+      expect(r.exitCode, r.stderr + r.stdout).toBe(0);
+      expect(await dockerOn(e2, ['ps', '--format', '{{.Names}}'])).toBe(named('viassh'));
+      const ping = await query('redis', { port: cachePort, user: '', database: '', password: PASSWORD }, ['PING'], e2.address);
+      expect(ping.stdout, ping.stderr).toBe('PONG');
+      const plan = await project.iact(['plan', '--env', ENV, '--detailed-exitcode'], { env });
+      expect(plan.exitCode, plan.stdout + plan.stderr).toBe(0);
+      // Host key checking is on: another key for the address in known_hosts is refused.
+      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', k('other_key')]);
+      const knownHosts = readFileSync(k('known_hosts'), 'utf8');
+      writeFileSync(k('known_hosts'), `${e2.address} ${readFileSync(k('other_key.pub'), 'utf8')}`);
+      const refused = await execa('docker', ['-H', `ssh://root@${e2.address}`, 'version', '--format', '{{.Server.Version}}'], {
+        env,
+        reject: false,
+        stdin: 'ignore',
+        timeout: 30_000,
+      });
+      expect(refused.exitCode).not.toBe(0);
+      expect(String(refused.stderr)).toMatch(/Host key verification failed|HOST IDENTIFICATION HAS CHANGED/);
+      writeFileSync(k('known_hosts'), knownHosts);
+      const gone = await project.iact(['destroy', '--env', ENV, '--auto-approve', '--no-backup'], { env });
+      expect(gone.exitCode, gone.stderr + gone.stdout).toBe(0);
+      expect(await dockerOn(e2, ['ps', '-aq'])).toBe('');
+      expect(await dockerOn(e2, ['volume', 'ls', '-q'])).toBe('');
+    } finally {
+      sshd.kill('SIGTERM');
+      await sshd;
+    }
+  }, 600_000);
 });
