@@ -23,10 +23,11 @@ source "${SCRIPT_DIR}/lib/docker.sh"
 SB_SCRIPT="${0##*/}"
 SB_DRIVER=docker
 SB_TCP=1
-SB_DESCRIPTION="Docker sandboxes: one container per sandbox (iact-<env>-<name>.<project>) from the images of
-scripts/docker-images.sh, its data in a named volume, published on 127.0.0.1:PORT only. Update steps
-set-password and reload act in the running container; recreate (or restart) makes a new one on the
-same volume. \`check\` exits 0 when a docker engine is reachable (scripts/docker-engine.sh starts one)."
+SB_DESCRIPTION="Docker sandboxes: one container per sandbox (iact-<env>-<name>.<project>) from
+the images of scripts/docker-images.sh, its data in a named volume, published on 127.0.0.1:PORT
+only. Update steps set-password and reload act in the running container; recreate (or restart)
+makes a new one on the same volume. \`check\` exits 0 when a docker engine is reachable
+(scripts/docker-engine.sh starts one)."
 # Containers run as the image's service account; files here stay root's.
 SB_OS_USER=root
 # What the shared update check names the step a port, memory or restart-only setting needs.
@@ -43,7 +44,6 @@ drv::prerequisites() {
 # No pidfile: a container's liveness is the engine's (status, dkr::inspect).
 drv::set_pidfile() { SB_PIDFILE=''; }
 drv::prepare() { :; }
-# destroy: the container, then its volume.
 # destroy: the container, then its volume (dkr::names in drv::cmd_destroy; none when unset).
 drv::stop_processes() { [[ -z "${DKR_CONTAINER:-}" ]] || docker rm -f -v "${DKR_CONTAINER}" >/dev/null 2>&1 || true; }
 drv::cleanup() {
