@@ -295,7 +295,6 @@ drv::cmd_status() {
     SB_NAME="${name}" dkr::is_own_container_name "${recorded}" || recorded=''
     records+="${name}"$'\t'"${recorded}"$'\t'"${port_of[${name}]}"$'\n'
   done
-  records="$(jq -Rn '[inputs | split("\t") | select(length == 3) | {key: .[0], value: {recorded: .[1], port: .[2]}}] | from_entries' <<<"${records}")"
   # The default engine too, for containers whose directory is gone; unreachable, it is no error when
   # no sandbox uses it and others do (sandboxes all on remote engines).
   [[ -n "${used[null]+x}" ]] || engines+=(null)
@@ -334,8 +333,10 @@ drv::cmd_status() {
         mount_of["${name}"]="${mount}"
         [[ -n "${mount}" && -d "${mount}" ]] && mounts+=("${mount}")
       fi
-    done < <(jq -r --arg env "${SB_ENV}" --arg project "${DKR_PROJECT}" --argjson records "${records}" '.[]
-        | (.Name | ltrimstr("/")) as $n | (.Config.Labels // {}) as $l | ($l["iact.name"] // "") as $name
+    done < <(jq -r --arg env "${SB_ENV}" --arg project "${DKR_PROJECT}" --arg records "${records}" '
+        ($records | split("\n") | map(split("\t") | select(length == 3) | {key: .[0], value: {recorded: .[1], port: .[2]}})
+          | from_entries) as $records
+        | .[] | (.Name | ltrimstr("/")) as $n | (.Config.Labels // {}) as $l | ($l["iact.name"] // "") as $name
         | "iact-\($env)-\($name)" as $old | $records[$name] as $r
         | select(if $r != null then
             (if $r.recorded != "" then $n == $r.recorded
