@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# docker driver: one container per sandbox, labelled with environment, name, spec hash and config
-# hash; a named volume for the data; the port published on 127.0.0.1 only. Driver hooks over bash/lib
-# (docs/driver-protocol.md): arguments, spec, validation, sandbox files, activate, update steps and
-# rollback are the shared ones; the verbs whose shared form runs a local process are replaced here.
+# docker driver: one container per sandbox, labelled with project, environment, name, spec hash and
+# config hash; a named volume for the data; the port published on 127.0.0.1 only. Driver hooks over
+# bash/lib (docs/driver-protocol.md): arguments, spec, validation, sandbox files, activate, update
+# steps and rollback are the shared ones; the verbs whose shared form runs a local process are
+# replaced here.
 set -euo pipefail
 
 SCRIPT_DIR="${BASH_SOURCE[0]%/*}"
@@ -22,10 +23,11 @@ source "${SCRIPT_DIR}/lib/docker.sh"
 SB_SCRIPT="${0##*/}"
 SB_DRIVER=docker
 SB_TCP=1
-SB_DESCRIPTION="Docker sandboxes: one container per sandbox (iact-<env>-<name>) from the images of
-scripts/docker-images.sh, its data in a named volume, published on 127.0.0.1:PORT only. Update steps
-set-password and reload act in the running container; recreate (or restart) makes a new one on the
-same volume. \`check\` exits 0 when a docker engine is reachable (scripts/docker-engine.sh starts one)."
+SB_DESCRIPTION="Docker sandboxes: one container per sandbox (iact-<env>-<name>.<project>) from
+the images of scripts/docker-images.sh, its data in a named volume, published on 127.0.0.1:PORT
+only. Update steps set-password and reload act in the running container; recreate (or restart)
+makes a new one on the same volume. \`check\` exits 0 when a docker engine is reachable
+(scripts/docker-engine.sh starts one)."
 # Containers run as the image's service account; files here stay root's.
 SB_OS_USER=root
 # What the shared update check names the step a port, memory or restart-only setting needs.
@@ -37,22 +39,16 @@ drv::prerequisites() {
   iact::docker_require_cli
   # The engine the spec names (docs/remote-engines.md), else DOCKER_HOST / DOCKER_CONTEXT.
   dkr::engine_of_spec
-  # Its certificates name 127.0.0.1 and are bind-mounted: neither holds on another host.
-  if ((DKR_REMOTE)) && [[ "${SB_TLS:-false}" == true ]]; then
-    iact::usage_error "sandbox ${SB_NAME}: tls: true is not served on a remote docker engine (${DKR_ENGINE}) yet" "remove tls:, or run it on a local engine (docs/remote-engines.md)"
-  fi
   iact::docker_require_engine
 }
 # No pidfile: a container's liveness is the engine's (status, dkr::inspect).
 drv::set_pidfile() { SB_PIDFILE=''; }
 drv::prepare() { :; }
-# destroy: the container, then its volume.
-drv::stop_processes() { docker rm -f -v "$(iact::docker_container_name "${SB_ENV}" "${SB_NAME}")" >/dev/null 2>&1 || true; }
+# destroy: the container, then its volume (dkr::names in drv::cmd_destroy; none when unset).
+drv::stop_processes() { [[ -z "${DKR_CONTAINER:-}" ]] || docker rm -f -v "${DKR_CONTAINER}" >/dev/null 2>&1 || true; }
 drv::cleanup() {
-  local volume
-  volume="$(iact::docker_volume_name "${SB_ENV}" "${SB_NAME}")"
-  if command -v docker >/dev/null 2>&1 && docker volume inspect "${volume}" >/dev/null 2>&1; then
-    docker volume rm -f "${volume}" >/dev/null
+  if [[ -n "${DKR_VOLUME:-}" ]] && command -v docker >/dev/null 2>&1 && docker volume inspect "${DKR_VOLUME}" >/dev/null 2>&1; then
+    docker volume rm -f "${DKR_VOLUME}" >/dev/null
   fi
   return 0
 }
@@ -67,8 +63,8 @@ dkr::load() {
   sb::validate_fields
   SB_PASSWORD=''
   [[ -r "${SB_DIR}/secrets/password" ]] && { IFS= read -r -d '' SB_PASSWORD <"${SB_DIR}/secrets/password" || true; }
-  DKR_CONTAINER="$(iact::docker_container_name "${SB_ENV}" "${SB_NAME}")"
   drv::prerequisites
+  [[ "${SB_SERVICE}" == none ]] || dkr::names
 }
 
 drv::cmd_create() {
@@ -81,10 +77,10 @@ drv::cmd_create() {
   sb::locate "${ARG_POS[0]}"
   sb::load_create_spec "${ARG_POS[0]}" "${ARG_POS[1]}" "${ARG_POS[2]}"
   drv::prerequisites
-  DKR_CONTAINER="$(iact::docker_container_name "${SB_ENV}" "${SB_NAME}")"
   [[ -d "${SB_ENV_DIR}" ]] || (umask 066 && mkdir -p "${SB_ENV_DIR}")
   sb::lock
   sb::claim_existing || true
+  dkr::names
   dkr::inspect
   # Before anything is written: the port must be free unless our own running container publishes it.
   if [[ "${DKR_STATE}" != running || "${DKR_PORT}" != "${SB_PORT}" ]] && iact::port_open "${SB_PORT}"; then
@@ -98,6 +94,8 @@ drv::cmd_create() {
   # read, is written once a login with it works (docs/driver-protocol.md "Update steps").
   sb::write_password
   sb::write_identity
+  # The container's name, recorded before it exists: an interrupted create is still this project's.
+  [[ -f "${SB_DIR}/docker-container" ]] || sb::write_file "${SB_DIR}/docker-container" "${DKR_CONTAINER}"$'\n'
   dkr::write_config
   dkr::converge
   sb::write_state
@@ -115,8 +113,8 @@ drv::cmd_update() {
     iact::die 2 "sandbox '${SB_NAME}' moves to another docker engine; that is a replace, not an update" "destroy and create it (iact apply does)"
   new_port="${SB_PORT}"
   sb::lock
-  DKR_CONTAINER="$(iact::docker_container_name "${SB_ENV}" "${SB_NAME}")"
   if [[ "${SB_SERVICE}" != none ]]; then
+    dkr::names
     dkr::inspect
     [[ "${DKR_STATE}" == running ]] && running=1
     if ((running && STEP_RESTART)) && [[ "${META_PORT}" != "${new_port}" ]] && iact::port_open "${new_port}"; then
@@ -185,14 +183,21 @@ drv::cmd_stop() {
 drv::cmd_destroy() {
   sb::need_args destroy 1 1 'NAME [--yes]'
   sb::locate "${ARG_POS[0]}"
+  # Without its directory, only a container of this project's name (status's orphans): never one
+  # made before projects, which no record here names (docs/remote-engines.md).
   if [[ ! -e "${SB_DIR}" ]] && command -v docker >/dev/null 2>&1; then
     iact::docker_select_engine
-    drv::stop_processes
-    drv::cleanup
+    dkr::project
+    if [[ -n "${DKR_PROJECT}" ]]; then
+      DKR_CONTAINER="iact-${SB_ENV}-${SB_NAME}.${DKR_PROJECT}" DKR_VOLUME="iact-${SB_ENV}-${SB_NAME}.${DKR_PROJECT}-data"
+      drv::stop_processes
+      drv::cleanup
+    fi
   elif sb::read_meta "${SB_DIR}" && [[ "${META_SERVICE}" != none ]]; then
     iact::docker_require_cli
     dkr::engine_from_json "$(jq -c '.engine // null' "${SB_DIR}/sandbox.json" 2>/dev/null || printf null)" 1
     iact::docker_require_engine
+    dkr::names
   fi
   sb::cmd_destroy
 }
@@ -251,6 +256,7 @@ drv::cmd_backup() {
 # is reported (spec null) so that a plan deletes it: on the engines the sandboxes name, and the default.
 drv::cmd_status() {
   local n name svc port hash spec state pid mount attempt ids='' inspect='' running healthy sep='' bytes login engine optional
+  local recorded records='' file
   local -a want=() names=() files=() mounts=() engines=()
   local -A spec_of=() service_of=() port_of=() hash_of=() state_of=() pid_of=() mount_of=() bytes_of=() engine_of=() connect_of=() used=()
   ((ARG_JSON)) || {
@@ -279,6 +285,16 @@ drv::cmd_status() {
            (.engine // null | tojson), tojson]
         | join("\u001f")' "${files[@]}" 2>/dev/null || true)
   fi
+  # Which container each sandbox here is (dkr::names): the one its docker-container file records,
+  # else its project name, or its name from before projects if that container is unlabelled and
+  # publishes the sandbox's port. Other projects' containers on a shared engine are not ours.
+  dkr::project
+  for name in "${names[@]}"; do
+    recorded='' file="${SB_ENV_DIR}/${name}/docker-container"
+    [[ -f "${file}" && ! -L "${file}" ]] && { IFS= read -r recorded <"${file}" || true; }
+    SB_NAME="${name}" dkr::is_own_container_name "${recorded}" || recorded=''
+    records+="${name}"$'\t'"${recorded}"$'\t'"${port_of[${name}]}"$'\n'
+  done
   # The default engine too, for containers whose directory is gone; unreachable, it is no error when
   # no sandbox uses it and others do (sandboxes all on remote engines).
   [[ -n "${used[null]+x}" ]] || engines+=(null)
@@ -317,7 +333,16 @@ drv::cmd_status() {
         mount_of["${name}"]="${mount}"
         [[ -n "${mount}" && -d "${mount}" ]] && mounts+=("${mount}")
       fi
-    done < <(jq -r '.[] | [.Config.Labels["iact.name"], .State.Status, (.State.Pid | tostring), .Config.Labels["iact.service"],
+    done < <(jq -r --arg env "${SB_ENV}" --arg project "${DKR_PROJECT}" --arg records "${records}" '
+        ($records | split("\n") | map(split("\t") | select(length == 3) | {key: .[0], value: {recorded: .[1], port: .[2]}})
+          | from_entries) as $records
+        | .[] | (.Name | ltrimstr("/")) as $n | (.Config.Labels // {}) as $l | ($l["iact.name"] // "") as $name
+        | "iact-\($env)-\($name)" as $old | $records[$name] as $r
+        | select(if $r != null then
+            (if $r.recorded != "" then $n == $r.recorded
+             else ($project != "" and $n == "\($old).\($project)") or ($n == $old and ($l["iact.project"] // "") == "" and $l["iact.port"] == $r.port) end)
+          else $project != "" and $l["iact.project"] == $project and $n == "\($old).\($project)" end)
+        | [.Config.Labels["iact.name"], .State.Status, (.State.Pid | tostring), .Config.Labels["iact.service"],
         .Config.Labels["iact.port"], (.Config.Labels["iact.spec_hash"] // "" | tojson),
         ([.Mounts[] | select(.Type == "volume") | .Source][0] // "")] | @tsv' <<<"${inspect}")
   done

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Docker helpers of bash/virtualize.sh. Sourced, never executed; needs common.sh (and its catalog.sh)
-# and sandbox.sh. One container per sandbox (iact-<env>-<name>), one named volume for its data, labels
+# and sandbox.sh. One container per sandbox (iact-<env>-<name>.<project>), one named volume for its data, labels
 # for discovery; what differs per service (image, port, data path) is read from lib/catalog.sh.
 
 [[ -n "${IACT_DOCKER_SH:-}" ]] && return 0
@@ -126,14 +126,24 @@ dkr::select_engine() {
 # A remote engine cannot bind-mount this machine's sandbox directory: the password and config file
 # reach the container by `docker cp` of a tar stream on stdin (never argv), into DKR_SANDBOX_MOUNT.
 dkr::push_files() {
-  local config="${IACT_CAT_CONFIG_FILE[${SB_SERVICE}]}"
-  local -a files=()
+  local config="${IACT_CAT_CONFIG_FILE[${SB_SERVICE}]}" file
+  local -a files=() tls=()
   ((DKR_REMOTE)) || return 0
   [[ -f "${SB_DIR}/secrets/password" && ! -L "${SB_DIR}/secrets/password" ]] && files+=(secrets/password)
   [[ -f "${SB_DIR}/${config}" && ! -L "${SB_DIR}/${config}" ]] && files+=("${config}")
+  # tls/ into DKR_TLS_MOUNT with the owners dkr::tls_files gave them: the key DKR_SERVICE_UID's, 0600.
+  if [[ "${SB_TLS:-false}" == true ]]; then
+    for file in ca.crt server.crt server.key pg_hba.conf; do
+      [[ -f "${SB_DIR}/tls/${file}" && ! -L "${SB_DIR}/tls/${file}" ]] && tls+=("${file}")
+    done
+  fi
   ((${#files[@]} > 0)) || return 0
-  tar -C "${SB_DIR}" --owner=0 --group=0 --numeric-owner --transform "s,^,${DKR_SANDBOX_MOUNT##*/}/," -cf - "${files[@]}" |
-    docker cp - "${DKR_CONTAINER}:${DKR_SANDBOX_MOUNT%/*}" >/dev/null 2>&1 || {
+  {
+    tar -C "${SB_DIR}" --owner=0 --group=0 --numeric-owner --transform "s,^,${DKR_SANDBOX_MOUNT##*/}/," -cf - "${files[@]}" |
+      docker cp - "${DKR_CONTAINER}:${DKR_SANDBOX_MOUNT%/*}" >/dev/null 2>&1 &&
+      { ((${#tls[@]} == 0)) || tar -C "${SB_DIR}/tls" --numeric-owner --transform "s,^,${DKR_TLS_MOUNT##*/}/," -cf - "${tls[@]}" |
+        docker cp - "${DKR_CONTAINER}:${DKR_TLS_MOUNT%/*}" >/dev/null 2>&1; }
+  } || {
     docker version --format '{{.Server.Version}}' >/dev/null 2>&1 || iact::docker_no_engine
     iact::die 1 "sandbox ${SB_NAME}: its files could not be copied into container ${DKR_CONTAINER} on ${DKR_ENGINE}" "read: docker logs ${DKR_CONTAINER}" start-failed
   }
@@ -149,8 +159,62 @@ iact::docker_require_engine() {
   docker version --format '{{.Server.Version}}' >/dev/null 2>&1 || iact::docker_no_engine
 }
 
-iact::docker_container_name() { printf 'iact-%s-%s' "$1" "$2"; }
-iact::docker_volume_name() { printf 'iact-%s-%s-data' "$1" "$2"; }
+# A project's containers on a shared engine (docs/remote-engines.md "Projects on one engine"): the
+# sandbox root holds a random id, made at the first docker create; it names and labels them.
+readonly DKR_PROJECT_RE='^[0-9a-f]{12}$'
+
+# DKR_PROJECT = the id in SB_ROOT/.docker-project; empty when there is none and CREATE is not 1.
+dkr::project() {
+  local create="${1:-0}" file="${SB_ROOT}/.docker-project" tmp id=''
+  DKR_PROJECT=''
+  if [[ ! -e "${file}" && ! -L "${file}" ]]; then
+    ((create)) || return 0
+    [[ -d "${SB_ROOT}" ]] || (umask 066 && mkdir -p "${SB_ROOT}")
+    tmp="$(mktemp "${SB_ROOT}/.docker-project.XXXXXX")"
+    od -An -N6 -tx1 /dev/urandom | tr -d ' \n' >"${tmp}"
+    chmod 0644 "${tmp}"
+    # link(2) does not replace: of two first creates racing, one id stands and both read it.
+    ln "${tmp}" "${file}" 2>/dev/null || true
+    rm -f "${tmp}"
+  fi
+  [[ -f "${file}" && ! -L "${file}" ]] && { IFS= read -r id <"${file}" || true; }
+  [[ "${id}" =~ ${DKR_PROJECT_RE} ]] ||
+    iact::die 1 "${file} does not hold a project id (12 hex digits)" "restore it from a backup; without it this project's containers are not recognised (docs/remote-engines.md)" usage
+  DKR_PROJECT="${id}"
+}
+
+# Whether NAME is a container name a sandbox of SB_ENV named SB_NAME may record: iact-ENV-NAME (made
+# before projects) or iact-ENV-NAME.PROJECT.
+dkr::is_own_container_name() {
+  [[ "$1" == "iact-${SB_ENV}-${SB_NAME}" || ("$1" == "iact-${SB_ENV}-${SB_NAME}."* && "${1##*.}" =~ ${DKR_PROJECT_RE}) ]]
+}
+
+# DKR_CONTAINER and DKR_VOLUME (the container's name + -data) of the sandbox: what its directory
+# records in docker-container; else, for a sandbox made before projects, the old name iact-ENV-NAME
+# when that container is on the engine without a project label and publishes the port sandbox.json
+# records (or, no such container, that volume is there without one): adopted, so an upgrade keeps its
+# data; else iact-ENV-NAME.PROJECT. Recorded when the directory exists. Needs the engine selected.
+dkr::names() {
+  local file="${SB_DIR}/docker-container" name='' legacy="iact-${SB_ENV}-${SB_NAME}" out port
+  [[ -n "${DKR_PROJECT:-}" ]] || dkr::project 1
+  if [[ -f "${file}" && ! -L "${file}" ]]; then
+    IFS= read -r name <"${file}" || true
+    dkr::is_own_container_name "${name}" ||
+      iact::die 1 "${file} names container '${name}', not one of sandbox ${SB_NAME}" "remove the file to let iact find its container" usage
+  elif [[ -f "${SB_DIR}/sandbox.json" ]]; then
+    port="$(jq -r '.port // ""' "${SB_DIR}/sandbox.json" 2>/dev/null || true)"
+    if out="$(docker container inspect --format '{{index .Config.Labels "iact.project"}}/{{index .Config.Labels "iact.port"}}' "${legacy}" 2>/dev/null)"; then
+      [[ -n "${port}" && "${out}" == "/${port}" ]] && name="${legacy}"
+    elif out="$(docker volume inspect --format '{{index .Labels "iact.project"}}' "${legacy}-data" 2>/dev/null)" && [[ -z "${out}" ]]; then
+      name="${legacy}"
+    fi
+    [[ -n "${name}" ]] && iact::info "sandbox ${SB_NAME}: keeps its container ${name}, made before project names (docs/remote-engines.md)"
+  fi
+  [[ -n "${name}" ]] || name="${legacy}.${DKR_PROJECT}"
+  DKR_CONTAINER="${name}" DKR_VOLUME="${name}-data"
+  if [[ -d "${SB_DIR}" && ! -L "${SB_DIR}" && ! -f "${file}" ]]; then sb::write_file "${file}" "${name}"$'\n'; fi
+  return 0
+}
 
 # DKR_IMAGE = the spec's image, else the catalogue's default for the service, tagged with the
 # spec's version when that is not the default's (postgres 16 -> iact/postgres:16).
@@ -237,14 +301,26 @@ dkr::write_config() {
 # tls/ of a tls: true sandbox, as the container's service reads it: the shared certificates
 # (svc::tls_files), the server's key and certificate owned by DKR_SERVICE_UID (postgres refuses a key
 # others can read; it runs as that uid), and for postgres an hba file that has no plaintext TCP line.
+# The certificate names where clients connect: 127.0.0.1 and, off it, the engine's publish address and
+# engine.address (docs/remote-engines.md "TLS on a remote engine"), so verify-full holds there too.
 dkr::tls_files() {
-  local dir="${SB_DIR}/tls"
+  local dir="${SB_DIR}/tls" from=127.0.0.1/32 host san
+  local -A seen=([127.0.0.1]=1 [0.0.0.0]=1 [::]=1 [localhost]=1)
+  SVC_TLS_SANS=''
+  for host in "${DKR_PUBLISH}" "${IACT_CONNECT_HOST}"; do
+    [[ -n "${host}" && -z "${seen[${host}]+x}" ]] || continue
+    seen["${host}"]=1
+    if [[ "${host}" =~ ^[0-9.]+$ || "${host}" == *:* ]]; then san="IP:${host}"; else san="DNS:${host}"; fi
+    SVC_TLS_SANS+="${SVC_TLS_SANS:+,}${san}"
+  done
   svc::tls_files
   chown "${DKR_SERVICE_UID}:${DKR_SERVICE_UID}" "${dir}/server.key" "${dir}/server.crt"
   chmod 0600 "${dir}/server.key"
-  # The socket inside the container (the image's admin verbs) stays trusted; TCP is TLS only.
+  # The socket inside the container (the image's admin verbs) stays trusted; TCP is TLS only, from
+  # 127.0.0.1, or from the clients that reach a publish address (as the image's own hba does).
+  [[ "${DKR_PUBLISH}" == 127.0.0.1 ]] || from=all
   [[ "${SB_SERVICE}" == postgres ]] && sb::write_file "${dir}/pg_hba.conf" "local all all trust
-hostssl all all 127.0.0.1/32 scram-sha-256
+hostssl all all ${from} scram-sha-256
 " && chmod 0644 "${dir}/pg_hba.conf"
   return 0
 }
@@ -274,16 +350,16 @@ dkr::tls_args() {
 # (no bridge address another container could reach), and its users are scoped to 127.0.0.1, where
 # iact and the applications connect from (docs/driver-protocol.md "Docker").
 dkr::run_container() {
-  local volume out db_env
+  local volume="${DKR_VOLUME}" out db_env
   local -a args
-  volume="$(iact::docker_volume_name "${SB_ENV}" "${SB_NAME}")"
   [[ "${SB_DIR}" != *,* && "${SB_DIR}" != *:* ]] ||
     iact::die 2 "sandbox directory ${SB_DIR} contains ',' or ':', which docker mounts cannot express" "set IACT_SANDBOX_ROOT to a plain path"
-  docker volume create --label "iact.environment=${SB_ENV}" --label "iact.name=${SB_NAME}" --label iact.driver=docker "${volume}" >/dev/null
+  docker volume create --label "iact.environment=${SB_ENV}" --label "iact.name=${SB_NAME}" --label iact.driver=docker \
+    --label "iact.project=${DKR_PROJECT}" "${volume}" >/dev/null
   # --pull never: no registry is reachable here, and a missing image must not wait for one.
   # A remote engine gets the sandbox's files by docker cp before the first start (dkr::push_files).
   args=(run -d --pull never --name "${DKR_CONTAINER}" --init --restart no
-    --label "iact.environment=${SB_ENV}" --label "iact.name=${SB_NAME}" --label iact.driver=docker
+    --label "iact.environment=${SB_ENV}" --label "iact.name=${SB_NAME}" --label iact.driver=docker --label "iact.project=${DKR_PROJECT}"
     --label "iact.spec_hash=${SB_SPEC_HASH}" --label "iact.service=${SB_SERVICE}" --label "iact.port=${SB_PORT}"
     --label "iact.config_hash=${DKR_CONFIG_HASH}" --stop-signal "SIG${IACT_CAT_STOP_SIGNAL[${SB_SERVICE}]}"
     --network host -e "IACT_PORT=${SB_PORT}"
@@ -297,7 +373,8 @@ dkr::run_container() {
   dkr::tls_args
   if [[ "${SB_TLS:-false}" == true ]]; then
     dkr::tls_files
-    args+=(--mount "type=bind,source=${SB_DIR}/tls,target=${DKR_TLS_MOUNT},readonly")
+    # A remote engine gets tls/ by docker cp (dkr::push_files).
+    ((DKR_REMOTE)) || args+=(--mount "type=bind,source=${SB_DIR}/tls,target=${DKR_TLS_MOUNT},readonly")
   fi
   case "${SB_SERVICE}" in
     postgres) db_env=POSTGRES args+=(-e "POSTGRES_DB=${SB_DB}") ;;

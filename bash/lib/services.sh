@@ -402,9 +402,12 @@ svc::tls_ca() { REPLY="${SB_DIR}/tls/ca.crt"; }
 # tls/ of a tls: true sandbox (docs/operators.md, "TLS sandboxes"): a CA of this sandbox alone and
 # a server certificate it signed for 127.0.0.1 and localhost. Made once; the CA's key is deleted at
 # once, so nothing else can ever be signed by it. ca.crt is for clients; server.key (0600) for the server.
+# SVC_TLS_SANS: more subject alternative names (IP:A,DNS:B; the docker driver's engine addresses); the
+# certificates are made again when the names differ from those tls/sans records.
 svc::tls_files() {
-  local dir="${SB_DIR}/tls" work
-  [[ -s "${dir}/ca.crt" && -s "${dir}/server.crt" && -s "${dir}/server.key" ]] && return 0
+  local dir="${SB_DIR}/tls" work sans="IP:127.0.0.1,DNS:localhost${SVC_TLS_SANS:+,${SVC_TLS_SANS}}" had='IP:127.0.0.1,DNS:localhost'
+  [[ -f "${dir}/sans" && ! -L "${dir}/sans" ]] && { IFS= read -r had <"${dir}/sans" || true; }
+  [[ -s "${dir}/ca.crt" && -s "${dir}/server.crt" && -s "${dir}/server.key" && "${had}" == "${sans}" ]] && return 0
   iact::need_binary openssl "apt-get install -y openssl"
   work="$(mktemp -d "${SB_DIR}/.tls.XXXXXX")"
   if ! {
@@ -413,7 +416,7 @@ svc::tls_files() {
       -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign &&
       openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
         -subj "/CN=localhost" -keyout "${work}/server.key" -out "${work}/server.csr" &&
-      printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' >"${work}/ext" &&
+      printf 'subjectAltName=%s\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' "${sans}" >"${work}/ext" &&
       openssl x509 -req -in "${work}/server.csr" -CA "${work}/ca.crt" -CAkey "${work}/ca.key" -CAcreateserial \
         -days 3650 -extfile "${work}/ext" -out "${work}/server.crt"
   } >"${work}/openssl.log" 2>&1; then
@@ -429,7 +432,9 @@ svc::tls_files() {
     svc::owner
     chown "${REPLY}" "${work}/server.key" "${work}/server.crt"
   fi
-  mv -f "${work}/ca.crt" "${work}/server.crt" "${work}/server.key" "${dir}/"
+  printf '%s\n' "${sans}" >"${work}/sans"
+  chmod 0644 "${work}/sans"
+  mv -f "${work}/ca.crt" "${work}/server.crt" "${work}/server.key" "${work}/sans" "${dir}/"
   rm -rf "${work}"
 }
 
@@ -875,10 +880,11 @@ svc::redis_login_works() {
   fi
 }
 
-# SVC_REDIS_TCP = redis-cli's arguments for 127.0.0.1:SB_PORT; for a tls: true sandbox over TLS,
-# the server's certificate checked against the sandbox's CA.
+# SVC_REDIS_TCP = redis-cli's arguments for IACT_CONNECT_HOST (127.0.0.1 but on a remote docker
+# engine):SB_PORT; for a tls: true sandbox over TLS, the server's certificate checked against the
+# sandbox's CA.
 svc::redis_tcp_args() {
-  SVC_REDIS_TCP=(-h 127.0.0.1 -p "${SB_PORT}")
+  SVC_REDIS_TCP=(-h "${IACT_CONNECT_HOST:-127.0.0.1}" -p "${SB_PORT}")
   [[ "${SB_TLS:-false}" == true ]] || return 0
   svc::tls_ca
   SVC_REDIS_TCP=(--tls --cacert "${REPLY}" "${SVC_REDIS_TCP[@]}")

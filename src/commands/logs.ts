@@ -1,6 +1,7 @@
 // iact logs SANDBOX [-f] [-n N] [--env E]: the server's log. Lightweight and namespace sandboxes
 // keep it in the sandbox directory (the catalogue's logFile); docker sandboxes have `docker logs`.
 import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DiagnosticError, diag } from '../diagnostics.js';
 import { findSandbox, type LiveSandbox } from './live-sandbox.js';
@@ -44,15 +45,31 @@ function run(
   });
 }
 
+/** What the docker driver records in a sandbox's `docker-container`: iact-ENV-NAME, with `.PROJECT` since projects (docs/remote-engines.md). */
+export function recordedContainer(sandbox: Pick<LiveSandbox, 'environment' | 'name'>, text: string): string | undefined {
+  const name = text.trim();
+  const base = `iact-${sandbox.environment}-${sandbox.name}`;
+  return name === base || (name.startsWith(`${base}.`) && /^[0-9a-f]{12}$/.test(name.slice(base.length + 1))) ? name : undefined;
+}
+
 /**
- * The container of a docker sandbox, found by the labels the docker driver puts on it (README,
- * "Drivers"); looked up again after a restart, since a recreating update makes a new container.
+ * The container of a docker sandbox: the name its directory records (docs/remote-engines.md
+ * "Projects on one engine"; another project's container of the same environment and name is not
+ * it), looked up again after a restart, since a recreating update makes a new container.
  */
 async function containerOf(sandbox: LiveSandbox, io: CommandIO): Promise<string | undefined> {
-  const filters = [`label=iact.environment=${sandbox.environment}`, `label=iact.name=${sandbox.name}`, 'label=iact.driver=docker'].flatMap(
-    (f) => ['--filter', f],
-  );
-  const out = await run('docker', ['ps', '-aq', '--no-trunc', ...filters], { cwd: io.cwd, env: io.env });
+  let recorded: string | undefined;
+  try {
+    recorded = recordedContainer(sandbox, await readFile(path.join(sandbox.dir, 'docker-container'), 'utf8'));
+  } catch {
+    // Made before projects and not touched since: its old name (the driver records it at the next change).
+    recorded = `iact-${sandbox.environment}-${sandbox.name}`;
+  }
+  if (!recorded) return undefined;
+  const out = await run('docker', ['ps', '-aq', '--no-trunc', '--filter', `name=^/?${recorded.replaceAll('.', '\\.')}$`], {
+    cwd: io.cwd,
+    env: io.env,
+  });
   if (out.code !== 0) {
     throw new DiagnosticError(
       diag(`cannot list the containers of sandbox ${sandbox.name}: ${out.stderr.trim() || `docker exit ${out.code}`}`, {

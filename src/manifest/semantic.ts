@@ -544,15 +544,6 @@ function engineProblems(name: string, sb: Obj, driver: string, data: Obj, locate
       ),
     );
   }
-  if (remote && sb.tls === true) {
-    out.push(
-      diag(`${where}: tls: true is not served on a remote docker engine yet (its certificates name 127.0.0.1)`, {
-        location: locate(['sandboxes', name, 'tls'], true),
-        code: 'semantic.engine-tls',
-        fix: 'remove tls:, or run the sandbox on a local engine (docs/remote-engines.md)',
-      }),
-    );
-  }
   if (remote && (publish === '0.0.0.0' || publish === '::') && engine.address === undefined) {
     out.push(
       diag(`${where}: publish ${publish} binds every address of the engine's host; clients need to be told one`, {

@@ -129,6 +129,9 @@ ${
 `;
 }
 
+/** A sandbox's container: iact-ENV-NAME.PROJECT, the project's id in its sandbox root (docs/remote-engines.md). */
+const named = (name: string) => `iact-${ENV}-${name}.${readFileSync(project.file('.iact/sandboxes/.docker-project'), 'utf8').trim()}`;
+
 const noStackTrace = (text: string) => expect(text).not.toMatch(/^\s+at .+\(.+:\d+:\d+\)$/m);
 
 describeNeeding('root', 'docker')('docker driver on remote engines over TCP with TLS (network namespaces)', () => {
@@ -227,8 +230,8 @@ describeNeeding('root', 'docker')('docker driver on remote engines over TCP with
     const r = await project.iact(['apply', '--env', ENV, '--auto-approve']);
     expect(r.exitCode, r.stderr + r.stdout).toBe(0);
     // The containers and volumes are on the engines, not here.
-    expect(await dockerOn(e1, ['ps', '--format', '{{.Names}}'])).toBe(`iact-${ENV}-db`);
-    expect(await dockerOn(e2, ['ps', '--format', '{{.Names}}'])).toBe(`iact-${ENV}-cache`);
+    expect(await dockerOn(e1, ['ps', '--format', '{{.Names}}'])).toBe(`${named('db')}`);
+    expect(await dockerOn(e2, ['ps', '--format', '{{.Names}}'])).toBe(`${named('cache')}`);
     // A real login from here to the address each port is published on.
     const login = await query('postgres', { port: dbPort, user: 'db', database: 'db', password: PASSWORD }, ['SHOW work_mem'], e1.address);
     expect(login.stdout, login.stderr).toBe('4MB');
@@ -274,7 +277,7 @@ describeNeeding('root', 'docker')('docker driver on remote engines over TCP with
         `${need}\n${doctor.stdout.slice(-3000)}`,
       ).toMatchObject({ state: 'ok' });
     // No secret went into a container's argv or environment.
-    const inspected = await dockerOn(e1, ['inspect', `iact-${ENV}-db`]);
+    const inspected = await dockerOn(e1, ['inspect', `${named('db')}`]);
     expect(inspected).not.toContain(PASSWORD);
   }, 600_000);
 
@@ -284,7 +287,7 @@ describeNeeding('root', 'docker')('docker driver on remote engines over TCP with
     expect((await query('postgres', login, ["CREATE TABLE kept (v text); INSERT INTO kept VALUES ('remote')"], e1.address)).exitCode).toBe(
       0,
     );
-    const id = await dockerOn(e1, ['inspect', '--format', '{{.Id}}', `iact-${ENV}-db`]);
+    const id = await dockerOn(e1, ['inspect', '--format', '{{.Id}}', `${named('db')}`]);
 
     project.writeManifest(ENV, manifest({ dbSettings: 'work_mem: 8MB', password: NEW_PASSWORD }));
     const plan = await project.iact(['plan', '--env', ENV]);
@@ -293,12 +296,12 @@ describeNeeding('root', 'docker')('docker driver on remote engines over TCP with
     expect(r.exitCode, r.stderr + r.stdout).toBe(0);
     const after = { ...login, password: NEW_PASSWORD };
     expect((await query('postgres', after, ['SHOW work_mem'], e1.address)).stdout).toBe('8MB');
-    expect(await dockerOn(e1, ['inspect', '--format', '{{.Id}}', `iact-${ENV}-db`])).toBe(id);
+    expect(await dockerOn(e1, ['inspect', '--format', '{{.Id}}', `${named('db')}`])).toBe(id);
 
     project.writeManifest(ENV, manifest({ dbSettings: 'work_mem: 8MB, max_connections: 40', password: NEW_PASSWORD }));
     r = await project.iact(['apply', '--env', ENV, '--auto-approve']);
     expect(r.exitCode, r.stderr + r.stdout).toBe(0);
-    expect(await dockerOn(e1, ['inspect', '--format', '{{.Id}}', `iact-${ENV}-db`])).not.toBe(id);
+    expect(await dockerOn(e1, ['inspect', '--format', '{{.Id}}', `${named('db')}`])).not.toBe(id);
     expect((await query('postgres', after, ['SHOW max_connections'], e1.address)).stdout).toBe('40');
     expect((await query('postgres', after, ['SELECT v FROM kept'], e1.address)).stdout).toBe('remote');
   }, 600_000);
@@ -312,7 +315,7 @@ describeNeeding('root', 'docker')('docker driver on remote engines over TCP with
     const deadline = Date.now() + 120_000;
     let cut = false;
     while (Date.now() < deadline && apply.exitCode === null) {
-      const state = await execa('docker', ['inspect', '--format', '{{.State.Status}}', `iact-${ENV}-cut`], {
+      const state = await execa('docker', ['inspect', '--format', '{{.State.Status}}', `${named('cut')}`], {
         env: { DOCKER_HOST: `unix://${e1.socket}` },
         reject: false,
         stdin: 'ignore',
@@ -356,8 +359,8 @@ describeNeeding('root', 'docker')('docker driver on remote engines over TCP with
     expect(rows.sandboxes.map((s) => s.name).sort()).toEqual(['cache', 'cut', 'db']);
     for (const row of rows.sandboxes) expect(row, JSON.stringify(row)).toMatchObject({ healthy: true });
     // Nothing half-made: one container and one volume per sandbox on the engine.
-    expect((await dockerOn(e1, ['ps', '-a', '--format', '{{.Names}}'])).split('\n').sort()).toEqual([`iact-${ENV}-cut`, `iact-${ENV}-db`]);
-    expect((await dockerOn(e1, ['volume', 'ls', '-q'])).split('\n').sort()).toEqual([`iact-${ENV}-cut-data`, `iact-${ENV}-db-data`]);
+    expect((await dockerOn(e1, ['ps', '-a', '--format', '{{.Names}}'])).split('\n').sort()).toEqual([`${named('cut')}`, `${named('db')}`]);
+    expect((await dockerOn(e1, ['volume', 'ls', '-q'])).split('\n').sort()).toEqual([`${named('cut')}-data`, `${named('db')}-data`]);
     const plan2 = await project.iact(['plan', '--env', ENV, '--detailed-exitcode']);
     expect(plan2.exitCode, plan2.stdout).toBe(0);
   }, 600_000);
@@ -376,10 +379,10 @@ describeNeeding('root', 'docker')('docker driver on remote engines over TCP with
     expect(r.exitCode, r.stderr + r.stdout).toBe(0);
     // The backup came through the old engine; the container is on the new one only.
     expect(readdirSync(project.file(`.iact/backups/${ENV}`)).some((f) => f.startsWith('cut-'))).toBe(true);
-    expect(await dockerOn(e1, ['ps', '-a', '--format', '{{.Names}}'])).toBe(`iact-${ENV}-db`);
+    expect(await dockerOn(e1, ['ps', '-a', '--format', '{{.Names}}'])).toBe(`${named('db')}`);
     expect((await dockerOn(e2, ['ps', '-a', '--format', '{{.Names}}'])).split('\n').sort()).toEqual([
-      `iact-${ENV}-cache`,
-      `iact-${ENV}-cut`,
+      `${named('cache')}`,
+      `${named('cut')}`,
     ]);
     const login = await query('mysql', { port: cutPort, user: 'cut', database: 'cut', password: PASSWORD }, ['SELECT 1'], e2.address);
     expect(login.stdout, login.stderr).toBe('1');
@@ -401,5 +404,179 @@ describeNeeding('root', 'docker')('docker driver on remote engines over TCP with
     expect(await dockerOn(e2, ['ps', '-aq'])).toBe('');
     expect(await dockerOn(e1, ['volume', 'ls', '-q'])).toBe('');
     expect(await dockerOn(e2, ['volume', 'ls', '-q'])).toBe('');
+  }, 600_000);
+
+  it("tls: true on a remote engine: verify-full to the engine address, plaintext refused, the key the service uid's", async () => {
+    const [e1] = engines as [RemoteEngine];
+    project.writeManifest(
+      ENV,
+      `apiVersion: iact/v1
+environment: ${ENV}
+defaults:
+  driver: docker
+  engine:
+    host: ${e1.host}
+    tls: { dir: certs/engine-1 }
+    publish: ${e1.address}
+sandboxes:
+  sec:
+    service: postgres
+    port: ${dbPort}
+    password: ${PASSWORD}
+    tls: true
+  rsec:
+    service: redis
+    port: ${cachePort}
+    password: ${PASSWORD}
+    tls: true
+`,
+    );
+    const r = await project.iact(['apply', '--env', ENV, '--auto-approve']);
+    expect(r.exitCode, r.stderr + r.stdout).toBe(0);
+    const ca = (name: string) => project.file(`.iact/sandboxes/${ENV}/${name}/tls/ca.crt`);
+    const psql = (conninfo: string) =>
+      execa('psql', ['-X', '-w', '-tA', conninfo, '-c', 'SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()'], {
+        env: { PGPASSWORD: PASSWORD, PGCONNECT_TIMEOUT: '5' },
+        reject: false,
+        stdin: 'ignore',
+      });
+    const secure = await psql(`host=${e1.address} port=${dbPort} dbname=sec user=sec sslmode=verify-full sslrootcert=${ca('sec')}`);
+    expect(String(secure.stdout).trim(), String(secure.stderr)).toBe('t');
+    const plain = await psql(`host=${e1.address} port=${dbPort} dbname=sec user=sec sslmode=disable`);
+    expect(plain.exitCode).not.toBe(0);
+    expect(String(plain.stderr)).toMatch(/no encryption|pg_hba\.conf/);
+    const redis = (args: string[]) =>
+      execa('redis-cli', ['--no-auth-warning', '-h', e1.address, '-p', String(cachePort), ...args, 'PING'], {
+        env: { REDISCLI_AUTH: PASSWORD },
+        reject: false,
+        stdin: 'ignore',
+        timeout: 10_000,
+      });
+    const tls = await redis(['--tls', '--cacert', ca('rsec')]);
+    expect(String(tls.stdout).trim(), String(tls.stderr)).toBe('PONG');
+    const cleartext = await redis([]);
+    expect(String(cleartext.stdout).trim()).not.toBe('PONG');
+    // The certificates came by docker cp: the key is the image's service uid's, 0600; no bind mount.
+    const listed = await execa('sh', ['-c', 'docker cp "$C:/run/iact-tls/server.key" - | tar -tvf - --numeric-owner'], {
+      env: { DOCKER_HOST: `unix://${e1.socket}`, C: named('sec') },
+      reject: false,
+      stdin: 'ignore',
+    });
+    expect(String(listed.stdout), String(listed.stderr)).toMatch(/^-rw------- 999\/999 /);
+    expect(await dockerOn(e1, ['inspect', '--format', '{{range .Mounts}}{{.Type}} {{end}}', named('sec')])).toBe('volume');
+    const plan = await project.iact(['plan', '--env', ENV, '--detailed-exitcode']);
+    expect(plan.exitCode, plan.stdout).toBe(0);
+    const gone = await project.iact(['destroy', '--env', ENV, '--auto-approve', '--no-backup']);
+    expect(gone.exitCode, gone.stderr + gone.stdout).toBe(0);
+    expect(await dockerOn(e1, ['ps', '-aq'])).toBe('');
+  }, 600_000);
+
+  it('an ssh:// engine: sshd beside the second engine, host key checked; create, login, destroy', async () => {
+    const [, e2] = engines as [RemoteEngine, RemoteEngine];
+    // sshd in the engine's namespace, on its veth address; a session there gets DOCKER_HOST (SetEnv)
+    // so the `docker system dial-stdio` the CLI runs over ssh reaches that engine's socket.
+    const keys = path.join(work, 'ssh');
+    mkdirSync(keys, { mode: 0o700 });
+    const k = (f: string) => path.join(keys, f);
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', k('host_key')]);
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', k('id_ed25519')]);
+    writeFileSync(k('authorized_keys'), readFileSync(k('id_ed25519.pub')));
+    writeFileSync(k('known_hosts'), `${e2.address} ${readFileSync(k('host_key.pub'), 'utf8')}`);
+    writeFileSync(
+      k('sshd_config'),
+      [
+        `ListenAddress ${e2.address}`,
+        `HostKey ${k('host_key')}`,
+        `AuthorizedKeysFile ${k('authorized_keys')}`,
+        `PidFile ${k('sshd.pid')}`,
+        'PermitRootLogin prohibit-password',
+        'PasswordAuthentication no',
+        'KbdInteractiveAuthentication no',
+        'UsePAM no',
+        'StrictModes no',
+        `SetEnv DOCKER_HOST=unix://${e2.socket}`,
+        '',
+      ].join('\n'),
+    );
+    // The client side as a user would write it in ~/.ssh/config; here a config file of the test's own
+    // (ssh reads ~ from the passwd entry, not $HOME), given to ssh by a wrapper first on PATH.
+    writeFileSync(
+      k('ssh_config'),
+      [
+        `Host ${e2.address}`,
+        '  User root',
+        `  IdentityFile ${k('id_ed25519')}`,
+        '  IdentitiesOnly yes',
+        `  UserKnownHostsFile ${k('known_hosts')}`,
+        '  StrictHostKeyChecking yes',
+        '  BatchMode yes',
+        '',
+      ].join('\n'),
+    );
+    const bin = path.join(keys, 'bin');
+    mkdirSync(bin);
+    const realSsh = execFileSync('sh', ['-c', 'command -v ssh'], { encoding: 'utf8' }).trim();
+    writeFileSync(path.join(bin, 'ssh'), `#!/bin/sh\nexec ${realSsh} -F ${k('ssh_config')} "$@"\n`, { mode: 0o755 });
+    mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
+    const sshd = execa('ip', ['netns', 'exec', `iact-engine-${e2.n}`, '/usr/sbin/sshd', '-D', '-e', '-f', k('sshd_config')], {
+      reject: false,
+      stdin: 'ignore',
+    });
+    const env = { PATH: `${bin}:${process.env.PATH}` };
+    try {
+      // sshd answers once the docker CLI gets through it.
+      let reached = false;
+      for (let i = 0; i < 50 && !reached; i++) {
+        const v = await execa('docker', ['-H', `ssh://root@${e2.address}`, 'version', '--format', '{{.Server.Version}}'], {
+          env,
+          reject: false,
+          stdin: 'ignore',
+          timeout: 30_000,
+        });
+        reached = v.exitCode === 0;
+        if (!reached) await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      expect(reached).toBe(true);
+      project.writeManifest(
+        ENV,
+        `apiVersion: iact/v1
+environment: ${ENV}
+sandboxes:
+  viassh:
+    service: redis
+    driver: docker
+    port: ${cachePort}
+    password: ${PASSWORD}
+    engine: { host: ssh://root@${e2.address}, publish: ${e2.address} }
+`,
+      );
+      const r = await project.iact(['apply', '--env', ENV, '--auto-approve'], { env });
+      expect(r.exitCode, r.stderr + r.stdout).toBe(0);
+      expect(await dockerOn(e2, ['ps', '--format', '{{.Names}}'])).toBe(named('viassh'));
+      const ping = await query('redis', { port: cachePort, user: '', database: '', password: PASSWORD }, ['PING'], e2.address);
+      expect(ping.stdout, ping.stderr).toBe('PONG');
+      const plan = await project.iact(['plan', '--env', ENV, '--detailed-exitcode'], { env });
+      expect(plan.exitCode, plan.stdout + plan.stderr).toBe(0);
+      // Host key checking is on: another key for the address in known_hosts is refused.
+      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', k('other_key')]);
+      const knownHosts = readFileSync(k('known_hosts'), 'utf8');
+      writeFileSync(k('known_hosts'), `${e2.address} ${readFileSync(k('other_key.pub'), 'utf8')}`);
+      const refused = await execa('docker', ['-H', `ssh://root@${e2.address}`, 'version', '--format', '{{.Server.Version}}'], {
+        env,
+        reject: false,
+        stdin: 'ignore',
+        timeout: 30_000,
+      });
+      expect(refused.exitCode).not.toBe(0);
+      expect(String(refused.stderr)).toMatch(/Host key verification failed|HOST IDENTIFICATION HAS CHANGED/);
+      writeFileSync(k('known_hosts'), knownHosts);
+      const gone = await project.iact(['destroy', '--env', ENV, '--auto-approve', '--no-backup'], { env });
+      expect(gone.exitCode, gone.stderr + gone.stdout).toBe(0);
+      expect(await dockerOn(e2, ['ps', '-aq'])).toBe('');
+      expect(await dockerOn(e2, ['volume', 'ls', '-q'])).toBe('');
+    } finally {
+      sshd.kill('SIGTERM');
+      await sshd;
+    }
   }, 600_000);
 });

@@ -12,6 +12,7 @@ import { parseStatus } from '../../src/drivers/bash-driver.js';
 import { toDriverSpec } from '../../src/drivers/spec.js';
 import type { SandboxStatus } from '../../src/drivers/types.js';
 import {
+  containerOf,
   docker,
   driverRunner,
   ensureEngine,
@@ -131,9 +132,11 @@ describeNeeding('docker')('docker driver (bash/virtualize.sh)', () => {
         // The host's network, the server bound to 127.0.0.1:PORT: it listens only where it is published.
         expect(info.HostConfig.NetworkMode).toBe('host');
         expect(info.Config.Env).toContain(`IACT_PORT=${port}`);
-        expect(info.Mounts.some((m: { Type: string; Name?: string }) => m.Type === 'volume' && m.Name === `iact-${ENV}-${name}-data`)).toBe(
-          true,
-        );
+        expect(
+          info.Mounts.some(
+            (m: { Type: string; Name?: string }) => m.Type === 'volume' && m.Name === `${containerOf(path.join(root, ENV, name))}-data`,
+          ),
+        ).toBe(true);
         expect(inspect.stdout).not.toContain(password);
 
         // Sandbox directory: 0700, sandbox.json without the password (0600), the password apart (0600).
@@ -186,10 +189,11 @@ describeNeeding('docker')('docker driver (bash/virtualize.sh)', () => {
         if (c.service === 'redis') expect(dump.subarray(0, 5).toString()).toBe('REDIS');
         else expect(dump.toString()).toContain('kept');
 
+        const volume = `${containerOf(dir)}-data`;
         const destroyed = await run(['destroy', name, '--yes']);
         expect(destroyed.exitCode, destroyed.stderr).toBe(0);
         expect(await containersOf(name)).toEqual([]);
-        expect((await docker(engine.dockerHost, ['volume', 'inspect', `iact-${ENV}-${name}-data`])).exitCode).not.toBe(0);
+        expect((await docker(engine.dockerHost, ['volume', 'inspect', volume])).exitCode).not.toBe(0);
         expect(await portOpen(port!)).toBe(false);
         expect(existsSync(dir)).toBe(false);
         expect(await status([name])).toEqual([]);
@@ -565,8 +569,18 @@ describeNeeding('docker')('docker driver (bash/virtualize.sh)', () => {
   }, 180_000);
 
   it('status: a container removed between `docker ps` and `docker inspect` (a concurrent destroy) is left out, not an error', async () => {
-    // Two labelled containers; a shim in front of the real CLI removes one just before the first inspect.
+    // Two of this project's orphans (its name and label, no directory); a shim in front of the real CLI
+    // removes one just before the first inspect.
+    const idFile = path.join(root, '.docker-project');
+    mkdirSync(root, { recursive: true });
+    // The id the first create makes; this test may run alone.
+    if (!existsSync(idFile)) writeFileSync(idFile, '0123456789ab');
+    const project = readFileSync(idFile, 'utf8').trim();
     const labels = (name: string) => [
+      '--name',
+      `iact-${ENV}-${name}.${project}`,
+      '--label',
+      `iact.project=${project}`,
       '--label',
       `iact.environment=${ENV}`,
       '--label',

@@ -1,6 +1,6 @@
 // Docker driver test support: a reachable engine (scripts/docker-engine.sh), the locally built images
 // (scripts/docker-images.sh), the driver script, and real host clients that read passwords from env.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { repoRoot } from './iact-project.js';
@@ -138,4 +138,9 @@ export async function query(
     });
   }
   return { exitCode: r.exitCode ?? 1, stdout: String(r.stdout).trim(), stderr: String(r.stderr) };
+}
+
+/** The container a docker sandbox's directory records (docs/remote-engines.md "Projects on one engine"). */
+export function containerOf(sandboxDir: string): string {
+  return readFileSync(path.join(sandboxDir, 'docker-container'), 'utf8').trim();
 }

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { docker, driverRunner, ensureEngine, ensureImages, query, type DriverRunner, type Engine } from '../helpers/docker.js';
+import { containerOf, docker, driverRunner, ensureEngine, ensureImages, query, type DriverRunner, type Engine } from '../helpers/docker.js';
 import { describeNeeding, freePorts } from '../helpers/iact-project.js';
 
 const ENV = 'secitem22';
@@ -44,6 +44,8 @@ const reachable = (host: string, port: number) =>
 describeNeeding('docker', 'root')('item 22: docker sandboxes are exposed only where published', () => {
   let engine: Engine;
   let work: string;
+  /** A sandbox's container, as its directory records it (docs/remote-engines.md "Projects on one engine"). */
+  const named = (name: string) => containerOf(path.join(work, 'sandboxes', ENV, name));
   let run: DriverRunner;
   const ports: Record<string, number> = {};
   const specFile = (service: string, password: string, hash: string): string => {
@@ -84,8 +86,7 @@ describeNeeding('docker', 'root')('item 22: docker sandboxes are exposed only wh
     if (work) rmSync(work, { recursive: true, force: true });
   }, 180_000);
 
-  const inspect = async (service: string) =>
-    JSON.parse((await docker(engine.dockerHost, ['inspect', `iact-${ENV}-x-${service}`])).stdout)[0];
+  const inspect = async (service: string) => JSON.parse((await docker(engine.dockerHost, ['inspect', named(`x-${service}`)])).stdout)[0];
 
   it.each(SERVICES)('%s listens on 127.0.0.1:PORT only, on no container address', async (service) => {
     expect(listeners(ports[service]!)).toEqual(['0100007F']);
@@ -103,7 +104,7 @@ describeNeeding('docker', 'root')('item 22: docker sandboxes are exposed only wh
   it('the database users accept logins from 127.0.0.1 only', async () => {
     const hosts = await docker(engine.dockerHost, [
       'exec',
-      `iact-${ENV}-x-mysql`,
+      named(`x-mysql`),
       'mariadb',
       '--no-defaults',
       '-uroot',
@@ -115,7 +116,7 @@ describeNeeding('docker', 'root')('item 22: docker sandboxes are exposed only wh
       "SELECT host FROM mysql.user WHERE user = 'app' ORDER BY host",
     ]);
     expect(hosts.stdout.split('\n')).toEqual(['127.0.0.1', 'localhost']);
-    const hba = await docker(engine.dockerHost, ['exec', `iact-${ENV}-x-postgres`, 'cat', '/var/lib/postgresql/data/pg_hba.conf']);
+    const hba = await docker(engine.dockerHost, ['exec', named(`x-postgres`), 'cat', '/var/lib/postgresql/data/pg_hba.conf']);
     expect(hba.stdout.split('\n').filter((l) => /^host/.test(l))).toEqual(['host all all 127.0.0.1/32 scram-sha-256']);
     for (const service of ['postgres', 'mysql'] as const) {
       const ok = await query(service, { port: ports[service]!, user: 'app', database: 'app', password: PASSWORD[service] }, ['SELECT 1']);
@@ -124,7 +125,7 @@ describeNeeding('docker', 'root')('item 22: docker sandboxes are exposed only wh
   });
 
   it.each(SERVICES)('%s: no file in the container holds the password after start (nor after a password change)', async (service) => {
-    const container = `iact-${ENV}-x-${service}`;
+    const container = named(`x-${service}`);
     // Every file where a run could leave one (tmpfs, /run, /etc, the data volume), but the read-only
     // mount of the sandbox directory (/run/iact: the host's own secret file).
     const scan = async (password: string) =>

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DriverName } from '../../src/model/types.js';
 import type { Step } from '../../src/plan/types.js';
-import { docker, ensureEngine, ensureImages, query, stopEngine, type Engine, type Login } from '../helpers/docker.js';
+import { containerOf, docker, ensureEngine, ensureImages, query, stopEngine, type Engine, type Login } from '../helpers/docker.js';
 import { freePorts, makeProject, needs, type Project } from '../helpers/iact-project.js';
 import { missingPrerequisites } from '../helpers/services.js';
 
@@ -82,7 +82,14 @@ describe.each<DriverName>(['lightweight', 'namespace', 'docker'])('the plan tell
     const out: Record<string, string> = {};
     if (driver === 'docker') {
       for (const c of cells)
-        out[c.name] = (await docker(engine!.dockerHost, ['inspect', '--format', '{{.Id}}', `iact-${ENV}-${c.name}`])).stdout.trim();
+        out[c.name] = (
+          await docker(engine!.dockerHost, [
+            'inspect',
+            '--format',
+            '{{.Id}}',
+            containerOf(project.file(`.iact/sandboxes/${ENV}/${c.name}`)),
+          ])
+        ).stdout.trim();
       return out;
     }
     const status = JSON.parse((await project.iact(['status', '--json'], { env })).stdout) as {
