@@ -59,19 +59,25 @@ export function lifecycleSuite(driverName: DriverName, services: ServiceKind[] =
   const driver = getDriver(driverName);
   // What the driver itself needs, checked with each test's services (test/helpers/services.ts).
   const driverNeeds = driverName === 'namespace' ? ['root', 'namespace'] : [];
-  let root: TempRoot;
-  let ctx: DriverContext;
+  // A root per test: the tests run at once, and a status call runs clients and du over every sandbox of its root.
+  const roots: TempRoot[] = [];
+  function ownRoot(): { root: TempRoot; ctx: DriverContext } {
+    const root = tempRoot(`iact-${driverName}-`);
+    roots.push(root);
+    return { root, ctx: { root: root.dir, sandboxRoot: root.sandboxRoot, environment: 'development' } };
+  }
 
   beforeAll(() => {
     process.env.IACT_TEMPLATE_DIR = TEMPLATE_DIR;
-    root = tempRoot(`iact-${driverName}-`);
-    ctx = { root: root.dir, sandboxRoot: root.sandboxRoot, environment: 'development' };
   });
-  afterAll(() => root.cleanup());
+  afterAll(() => {
+    for (const root of roots) root.cleanup();
+  });
 
   describe.concurrent.each(services)('%s', (service) => {
     it('create -> password login (wrong one refused) -> write -> stop -> stopped -> start -> data kept -> destroy -> nothing left', async (t) => {
       needs(t, service, ...driverNeeds);
+      const { root, ctx } = ownRoot();
       const port = await freePort();
       const name = `lc-${service}`;
       const spec = specFor(driverName, service, name, port);
@@ -156,6 +162,7 @@ export function lifecycleSuite(driverName: DriverName, services: ServiceKind[] =
   describe.concurrent.each(services.filter((s) => s !== 'none'))('%s', (service) => {
     it('update: a new password works at once, without a restart; the old one is refused; backup is 0600', async (t) => {
       needs(t, service, ...driverNeeds);
+      const { root, ctx } = ownRoot();
       const port = await freePort();
       const name = `up-${service}`;
       const spec = specFor(driverName, service, name, port, { password: 'first-password-1' });
@@ -189,6 +196,7 @@ export function lifecycleSuite(driverName: DriverName, services: ServiceKind[] =
   describe.concurrent.each(['postgres', 'mysql'] as const)('%s', (service) => {
     it('with every statement logged, neither the first password nor a new one reaches a server log', async (t) => {
       needs(t, service, ...driverNeeds);
+      const { root, ctx } = ownRoot();
       const port = await freePort();
       const name = `log-${service}`;
       const settings: Record<string, string | number> =
@@ -215,6 +223,7 @@ export function lifecycleSuite(driverName: DriverName, services: ServiceKind[] =
 
   it.concurrent('a secret-named setting (masterauth) reaches the server, while sandbox.json and status hold only its hash', async (t) => {
     needs(t, 'redis', ...driverNeeds);
+    const { root, ctx } = ownRoot();
     const spec = specFor(driverName, 'redis', 'replica', await freePort(), {
       settings: { masterauth: 'masterauth-Zulu-77', 'maxmemory-policy': 'allkeys-lru' },
     });
@@ -236,6 +245,7 @@ export function lifecycleSuite(driverName: DriverName, services: ServiceKind[] =
 
   it.concurrent('health is an answer, not an open port: a frozen server (SIGSTOP) is unhealthy until it resumes', async (t) => {
     needs(t, 'redis', ...driverNeeds);
+    const { root, ctx } = ownRoot();
     const spec = specFor(driverName, 'redis', 'frozen', await freePort());
     try {
       await driver.create(ctx, spec);
@@ -267,6 +277,7 @@ export function lifecycleSuite(driverName: DriverName, services: ServiceKind[] =
 
   it.concurrent('a failed update puts the sandbox back as last applied: files, spec hash, and a running server', async (t) => {
     needs(t, 'postgres', 'redis', ...driverNeeds);
+    const { root, ctx } = ownRoot();
     const [pgPort, redisPort] = [await freePort(), await freePort()];
     const pg = specFor(driverName, 'postgres', 'fail-pg', pgPort, { settings: { work_mem: '4MB' } });
     const rd = specFor(driverName, 'redis', 'fail-rd', redisPort, { settings: { 'maxmemory-policy': 'allkeys-lru' } });
@@ -302,6 +313,7 @@ export function lifecycleSuite(driverName: DriverName, services: ServiceKind[] =
 
   it.concurrent('update: a reloadable setting applies without a restart; a port change restarts on the new port', async (t) => {
     needs(t, 'postgres', ...driverNeeds);
+    const { ctx } = ownRoot();
     const port = await freePort();
     const spec = specFor(driverName, 'postgres', 'reconf', port, { settings: { work_mem: '4MB' } });
     try {
@@ -328,6 +340,7 @@ export function lifecycleSuite(driverName: DriverName, services: ServiceKind[] =
 
   it.concurrent('create twice is one sandbox (same process); destroy of a missing sandbox succeeds', async (t) => {
     needs(t, 'redis', ...driverNeeds);
+    const { ctx } = ownRoot();
     const port = await freePort();
     const spec = specFor(driverName, 'redis', 'twice', port);
     try {
@@ -347,6 +360,7 @@ export function lifecycleSuite(driverName: DriverName, services: ServiceKind[] =
 
   it.concurrent('create after a killed, half-finished create repairs the sandbox', async (t) => {
     needs(t, 'postgres', ...driverNeeds);
+    const { root, ctx } = ownRoot();
     const port = await freePort();
     const spec = specFor(driverName, 'postgres', 'half', port);
     const specFile = path.join(root.dir, 'half-spec.json');
