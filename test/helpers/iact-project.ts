@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
+import type { TestContext } from 'vitest';
 import { describeNeeding, freePort, needs, portOpen, unmountUnder } from './services.js';
 
 export { describeNeeding, freePort, needs, portOpen };
@@ -67,6 +68,13 @@ export function makeProject(prefix = 'iact-e2e-'): Project {
       rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
     },
   };
+  return project;
+}
+
+/** A project for one test, cleaned up when the test ends: the tests of a file can then run at once. */
+export function projectFor(t: TestContext, prefix?: string): Project {
+  const project = makeProject(prefix);
+  t.onTestFinished(() => project.cleanup());
   return project;
 }
 
