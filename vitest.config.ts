@@ -1,29 +1,27 @@
 // Two projects share one pool of 2 workers (CONTRIBUTING.md "How the suite stays fast"):
-//   services  every file that starts a server, a driver script, a CLI or any other process: forks,
-//             one fresh module graph per file (they set process.env, signal process groups).
-//   unit      pure files (values in, values out): worker threads that keep the module graph between
-//             files, so src/ is imported once per worker instead of once per file.
+//   services  every file that starts a server, a driver script, a CLI or any other process, or sets
+//             process.env: child processes (forks), for process-wide signals and environment.
+//   unit      pure files (values in, values out): worker threads, cheaper to start.
+// Neither isolates files: a worker keeps its process and module graph from file to file, so src/ and
+// the helpers are imported once per worker, not once per file (a fresh fork per file cost ~0.4 s each).
+// A file that changes process-wide state puts it back (process.env, signal handlers, cwd).
 // The sequencer starts the longest files first, so the two workers finish together.
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 import { LongestFirstSequencer } from './test/setup/sequencer.js';
 
-/**
- * What makes a test file a services file: it uses the service helpers, runs processes itself, or changes
- * process-wide state (env, cwd, mocks) that a shared module graph would carry into the next file.
- */
+/** What makes a test file a services file: it uses the service helpers, runs processes, or changes process state. */
 const TOUCHES_THE_MACHINE =
   /helpers\/(services|iact-project|docker|lifecycle|server-admin)\.js|security\/driver\.js|from '\.\/driver\.js'|sandbox\/procs\.js|'execa'|node:child_process|process\.env\.[A-Za-z_]+ =|process\.chdir|vi\.(mock|stub|spyOn|useFakeTimers)/;
 
-function testFiles(dir: string): string[] {
-  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
-    .filter((f) => f.endsWith('.test.ts'))
-    .map((f) => path.posix.join(dir, f.split(path.sep).join('/')));
-}
-
-const all = testFiles('test');
-const unit = all.filter((file) => !TOUCHES_THE_MACHINE.test(readFileSync(file, 'utf8')));
+const ROOT = path.dirname(fileURLToPath(import.meta.url));
+/** Test files as include patterns take them: relative to the root, forward slashes. */
+const all = readdirSync(path.join(ROOT, 'test'), { recursive: true, encoding: 'utf8' })
+  .filter((f) => f.endsWith('.test.ts'))
+  .map((f) => `test/${f.split(path.sep).join('/')}`);
+const unit = all.filter((file) => !TOUCHES_THE_MACHINE.test(readFileSync(path.join(ROOT, file), 'utf8')));
 
 const shared = { testTimeout: 60_000, hookTimeout: 60_000 };
 
@@ -35,7 +33,7 @@ export default defineConfig({
     maxWorkers: 2,
     sequence: { sequencer: LongestFirstSequencer },
     projects: [
-      { test: { ...shared, name: 'services', include: ['test/**/*.test.ts'], exclude: unit, pool: 'forks' } },
+      { test: { ...shared, name: 'services', include: ['test/**/*.test.ts'], exclude: unit, pool: 'forks', isolate: false } },
       { test: { ...shared, name: 'unit', include: unit, pool: 'threads', isolate: false } },
     ],
   },

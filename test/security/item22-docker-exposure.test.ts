@@ -123,43 +123,39 @@ describeNeeding('docker', 'root')('item 22: docker sandboxes are exposed only wh
     }
   });
 
-  // One container each: the three scans run at once.
-  it.concurrent.each(SERVICES)(
-    '%s: no file in the container holds the password after start (nor after a password change)',
-    async (service) => {
-      const container = `iact-${ENV}-x-${service}`;
-      // Every file where a run could leave one (tmpfs, /run, /etc, the data volume), but the read-only
-      // mount of the sandbox directory (/run/iact: the host's own secret file).
-      const scan = async (password: string) =>
-        execa(
-          'docker',
-          [
-            'exec',
-            '-i',
-            container,
-            'bash',
-            '-c',
-            'IFS= read -r pw; while IFS= read -r -d "" f; do c="$(cat -- "$f" 2>/dev/null)"; [[ "$c" == *"$pw"* ]] && printf "%s\\n" "$f"; done < <(find /dev/shm /tmp /run /etc /root /var /data -path /run/iact -prune -o -type f -size -20M -print0 2>/dev/null); true',
-          ],
-          {
-            env: { DOCKER_HOST: engine.dockerHost },
-            input: `${password}\n`,
-            reject: false,
-          },
-        );
-      const before = await scan(PASSWORD[service]);
-      expect(before.stdout.trim(), before.stderr).toBe('');
-      const changed = `${PASSWORD[service]}-changed`;
-      const r = await run(['update', `x-${service}`, '--spec', specFile(service, changed, `${service}-2`), '--steps', 'set-password']);
-      expect(r.exitCode, r.stderr).toBe(0);
-      const login = await query(
-        service,
-        { port: ports[service]!, user: 'app', database: 'app', password: changed },
-        service === 'redis' ? ['PING'] : ['SELECT 1'],
+  it.each(SERVICES)('%s: no file in the container holds the password after start (nor after a password change)', async (service) => {
+    const container = `iact-${ENV}-x-${service}`;
+    // Every file where a run could leave one (tmpfs, /run, /etc, the data volume), but the read-only
+    // mount of the sandbox directory (/run/iact: the host's own secret file).
+    const scan = async (password: string) =>
+      execa(
+        'docker',
+        [
+          'exec',
+          '-i',
+          container,
+          'bash',
+          '-c',
+          'IFS= read -r pw; while IFS= read -r -d "" f; do c="$(cat -- "$f" 2>/dev/null)"; [[ "$c" == *"$pw"* ]] && printf "%s\\n" "$f"; done < <(find /dev/shm /tmp /run /etc /root /var /data -path /run/iact -prune -o -type f -size -20M -print0 2>/dev/null); true',
+        ],
+        {
+          env: { DOCKER_HOST: engine.dockerHost },
+          input: `${password}\n`,
+          reject: false,
+        },
       );
-      expect(login.stdout).toMatch(/^(1|PONG)$/);
-      const after = await scan(changed);
-      expect(after.stdout.trim(), after.stderr).toBe('');
-    },
-  );
+    const before = await scan(PASSWORD[service]);
+    expect(before.stdout.trim(), before.stderr).toBe('');
+    const changed = `${PASSWORD[service]}-changed`;
+    const r = await run(['update', `x-${service}`, '--spec', specFile(service, changed, `${service}-2`), '--steps', 'set-password']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const login = await query(
+      service,
+      { port: ports[service]!, user: 'app', database: 'app', password: changed },
+      service === 'redis' ? ['PING'] : ['SELECT 1'],
+    );
+    expect(login.stdout).toMatch(/^(1|PONG)$/);
+    const after = await scan(changed);
+    expect(after.stdout.trim(), after.stderr).toBe('');
+  });
 });
