@@ -1,6 +1,6 @@
 // A throw-away iact project in a temp dir, driven through the built CLI as a user would.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -57,10 +57,10 @@ export function makeProject(prefix = 'iact-e2e-'): Project {
     file: (rel) => path.join(dir, rel),
     read: (rel) => readFileSync(path.join(dir, rel), 'utf8'),
     async cleanup() {
-      for (const env of ['development', 'staging', 'production', 'e2e']) {
-        if (existsSync(path.join(dir, '.iact', 'sandboxes', env))) {
-          await project.iact(['destroy', '--env', env, '--auto-approve', '--allow-destroy', '--no-backup']).catch(() => undefined);
-        }
+      const sandboxes = path.join(dir, '.iact', 'sandboxes');
+      for (const env of existsSync(sandboxes) ? readdirSync(sandboxes) : []) {
+        if (!/^[a-z][a-z0-9-]*$/.test(env)) continue; // .templates and the like are no environment
+        await project.iact(['destroy', '--env', env, '--auto-approve', '--allow-destroy', '--no-backup']).catch(() => undefined);
       }
       killProcessesUnder(dir);
       unmountUnder(dir);
