@@ -49,13 +49,19 @@ store::kernel_has() {
   return 1
 }
 
-# True when PATH is a mount point (a /proc/self/mountinfo read, no subprocess).
+# True when PATH is a mount point: listed in /proc/self/mountinfo (no subprocess), or else on another
+# device than its parent. A read of mountinfo while other sandboxes mount or unmount can miss a line
+# (the kernel restarts its listing between reads), and a missed overlay would be mounted twice or
+# left mounted under rm; the overlay has a device of its own, so stat catches what the read missed.
 store::mounted() {
-  local path="$1" _a _b _c _d point _rest
+  local path="$1" _a _b _c _d point _rest devs
   while read -r _a _b _c _d point _rest; do
     [[ "${point}" == "${path}" ]] && return 0
   done </proc/self/mountinfo
-  return 1
+  # Never through a link: a mount point iact unmounts is a directory of the sandbox itself.
+  [[ -d "${path}" && ! -L "${path}" ]] || return 1
+  devs="$(stat -c %d -- "${path}" "${path%/*}" 2>/dev/null)" || return 1
+  [[ "${devs%%$'\n'*}" != "${devs##*$'\n'}" ]]
 }
 
 store::is_layered() { [[ -f "${1}/.layer/lowers" ]]; }

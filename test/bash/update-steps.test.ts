@@ -16,7 +16,8 @@ const DRIVERS: readonly { driver: DriverName; script: string }[] = [
   ...(isRoot ? [{ driver: 'namespace' as const, script: 'wasm_style_sandbox.sh' }] : []),
 ];
 
-describe.each(DRIVERS)('update --steps ($driver)', ({ driver, script }) => {
+// The drivers run at once (a root each); within a driver the tests run in order.
+describe.concurrent.each(DRIVERS)('update --steps ($driver)', ({ driver, script }) => {
   let root: TempRoot;
   const run = (args: string[], input?: string, extraEnv: Record<string, string> = {}) =>
     execa('bash', [path.join(repoRoot, 'bash', script), ...args, '--env', 'development'], {
@@ -53,7 +54,7 @@ describe.each(DRIVERS)('update --steps ($driver)', ({ driver, script }) => {
   });
   afterAll(() => root.cleanup());
 
-  it('redis with settings: a new password and a reloadable setting in one update both take effect, same process', async (ctx) => {
+  it.sequential('redis with settings: a new password and a reloadable setting in one update both take effect, same process', async (ctx) => {
     needs(ctx, 'redis'); // a missing binary fails with its install hint (test/helpers/services.ts)
     const port = await freePort();
     const first = specFor(driver, 'redis', 'rd-pw', port, {
@@ -78,7 +79,7 @@ describe.each(DRIVERS)('update --steps ($driver)', ({ driver, script }) => {
     }
   });
 
-  it('mysql: a new password and a reloadable setting at runtime, same process; a dropped setting is named', async (ctx) => {
+  it.sequential('mysql: a new password and a reloadable setting at runtime, same process; a dropped setting is named', async (ctx) => {
     needs(ctx, 'mysql'); // a missing binary fails with its install hint (test/helpers/services.ts)
     const port = await freePort();
     const first = specFor(driver, 'mysql', 'my-pw', port, {
@@ -101,7 +102,7 @@ describe.each(DRIVERS)('update --steps ($driver)', ({ driver, script }) => {
     }
   });
 
-  it('refuses what the steps cannot carry out: exit 2, files, process and port unchanged', async (ctx) => {
+  it.sequential('refuses what the steps cannot carry out: exit 2, files, process and port unchanged', async (ctx) => {
     needs(ctx, 'postgres'); // a missing binary fails with its install hint (test/helpers/services.ts)
     const port = await freePort();
     const spec = specFor(driver, 'postgres', 'pg-steps', port, { password: 'pg-Charlie-3', settings: { work_mem: '4MB' } });
@@ -155,7 +156,7 @@ describe.each(DRIVERS)('update --steps ($driver)', ({ driver, script }) => {
       expect((await client('postgres', creds(spec), 'CREATE TABLE kept (v int)')).ok).toBe(true);
       const moved = specFor(driver, 'postgres', 'pg-steps', newPort, { password: 'pg-Delta-4', settings: { work_mem: '4MB' } });
       const r = await update(moved, ['set-password', 'restart']);
-      expect(r.exitCode).toBe(0);
+      expect(r.exitCode, r.stderr).toBe(0);
       expect(await status('pg-steps')).toMatchObject({ port: newPort, running: true, healthy: true, spec_hash: moved.spec_hash });
       expect((await status('pg-steps'))?.pid).not.toBe(before.pid);
       expect((await client('postgres', creds(moved), 'SELECT count(*) FROM kept')).out).toBe('0');
@@ -165,7 +166,7 @@ describe.each(DRIVERS)('update --steps ($driver)', ({ driver, script }) => {
     }
   });
 
-  it('a stopped sandbox stays stopped; its new password and port work once it starts', async (ctx) => {
+  it.sequential('a stopped sandbox stays stopped; its new password and port work once it starts', async (ctx) => {
     needs(ctx, 'postgres'); // a missing binary fails with its install hint (test/helpers/services.ts)
     const port = await freePort();
     const spec = specFor(driver, 'postgres', 'pg-stopped', port, { password: 'stopped-Echo-5' });
@@ -186,7 +187,7 @@ describe.each(DRIVERS)('update --steps ($driver)', ({ driver, script }) => {
     }
   });
 
-  it('callers from before --steps: nothing means set-password and reload, --restart adds a restart', async (ctx) => {
+  it.sequential('callers from before --steps: nothing means set-password and reload, --restart adds a restart', async (ctx) => {
     needs(ctx, 'redis'); // a missing binary fails with its install hint (test/helpers/services.ts)
     const port = await freePort();
     const spec = specFor(driver, 'redis', 'rd-legacy', port, { password: 'legacy-Golf-7', settings: { hz: 10 } });

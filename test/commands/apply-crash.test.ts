@@ -1,8 +1,8 @@
 // Crash safety, for real: an apply killed with SIGKILL at several points, then rerun, converges.
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, expect, it } from 'vitest';
-import { describeNeeding, freePorts, makeProject, processesUnder, type Project } from '../helpers/iact-project.js';
+import { expect, it } from 'vitest';
+import { describeNeeding, freePorts, processesUnder, projectFor } from '../helpers/iact-project.js';
 
 function manifest(ports: number[]): string {
   return `apiVersion: iact/v1
@@ -34,12 +34,10 @@ function expectNoCorruptJson(dir: string): void {
   }
 }
 
-describeNeeding('postgres', 'redis')('apply killed with SIGKILL', () => {
-  let project: Project;
-  afterEach(async () => project?.cleanup());
-
-  it.each([150, 400, 700, 1000])('converges on rerun after a kill at %d ms', async (killAfterMs) => {
-    project = makeProject();
+// Each kill point its own project: they run at once.
+describeNeeding('postgres', 'redis')('apply killed with SIGKILL', { concurrent: true }, () => {
+  it.for([150, 400, 700, 1000])('converges on rerun after a kill at %d ms', async (killAfterMs, t) => {
+    const project = projectFor(t);
     const ports = await freePorts(4);
     project.writeEnv('DB_VM_PASSWORD=crash-Secret-1\n');
     project.writeManifest('development', manifest(ports));

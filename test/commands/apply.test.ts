@@ -10,6 +10,7 @@ import {
   cliPath,
   freePorts,
   makeProject,
+  projectFor,
   portOpen,
   processesUnder,
   type Project,
@@ -57,16 +58,9 @@ function expectNoSecrets(...texts: string[]): void {
   for (const text of texts) for (const secret of SECRETS) expect(text).not.toContain(secret);
 }
 
-describeNeeding(
-  'postgres',
-  'mysql',
-  'redis',
-)('apply end to end (lightweight driver)', () => {
-  let project: Project;
-  afterEach(async () => project?.cleanup());
-
-  it('converges, keeps data across a restart, backs up before a delete, and destroys everything', async () => {
-    project = makeProject();
+describeNeeding('postgres', 'mysql', 'redis')('apply end to end (lightweight driver)', { concurrent: true }, () => {
+  it('converges, keeps data across a restart, backs up before a delete, and destroys everything', async (t) => {
+    const project = projectFor(t);
     const [pg, my, rd, pg2] = await freePorts(4);
     const ports = { pg: pg!, my: my!, redis: rd! };
     project.writeEnv(ENV_TEXT);
@@ -155,8 +149,8 @@ describeNeeding(
     expect(existsSync(envFile)).toBe(false);
   }, 240_000);
 
-  it('refuses without a terminal and without --auto-approve, and says how to proceed', async () => {
-    project = makeProject();
+  it('refuses without a terminal and without --auto-approve, and says how to proceed', async (t) => {
+    const project = projectFor(t);
     const [pg, my, rd] = await freePorts(3);
     project.writeEnv(ENV_TEXT);
     project.writeManifest('development', manifest({ pg: pg!, my: my!, redis: rd! }));
@@ -167,8 +161,8 @@ describeNeeding(
     expect(refused.stderr).not.toMatch(/\n\s+at /);
   });
 
-  it('keeps two applies apart: one runs, the other names the lock holder and exits 1', async () => {
-    project = makeProject();
+  it('keeps two applies apart: one runs, the other names the lock holder and exits 1', async (t) => {
+    const project = projectFor(t);
     const [pg, my, rd] = await freePorts(3);
     project.writeEnv(ENV_TEXT);
     project.writeManifest('development', manifest({ pg: pg!, my: my!, redis: rd! }));
@@ -189,8 +183,8 @@ describeNeeding(
     expect(existsSync(project.file('.iact/locks/development.lock'))).toBe(false);
   });
 
-  it('lets unrelated sandboxes converge when one fails, and names it', async () => {
-    project = makeProject();
+  it('lets unrelated sandboxes converge when one fails, and names it', async (t) => {
+    const project = projectFor(t);
     const [pg, my, rd] = await freePorts(3);
     project.writeEnv(ENV_TEXT);
     project.writeManifest('development', manifest({ pg: pg!, my: my!, redis: rd! }));
@@ -216,8 +210,8 @@ describeNeeding(
     expect(project.read('.iact/env/development.env')).toContain(`REDIS_PORT='${rd}'`);
   });
 
-  it('a replace that could not create the new sandbox deletes nothing (a version not installed, a port in use)', async () => {
-    project = makeProject();
+  it('a replace that could not create the new sandbox deletes nothing (a version not installed, a port in use)', async (t) => {
+    const project = projectFor(t);
     const [pg, taken] = await freePorts(2);
     project.writeEnv(ENV_TEXT);
     project.writeManifest('development', devManifest(pg!));
@@ -245,8 +239,8 @@ describeNeeding(
     }
   });
 
-  it('a create the server refused is planned as a create again, and converges once the manifest is fixed', async () => {
-    project = makeProject();
+  it('a create the server refused is planned as a create again, and converges once the manifest is fixed', async (t) => {
+    const project = projectFor(t);
     const [pg, rd] = await freePorts(2);
     project.writeEnv(ENV_TEXT);
     const withSetting = (value: string) =>
@@ -269,8 +263,8 @@ describeNeeding(
     expect((await project.iact(['plan', '--detailed-exitcode'])).exitCode).toBe(0);
   });
 
-  it('--json: stdout is one JSON event per line, ending with the summary', async () => {
-    project = makeProject();
+  it('--json: stdout is one JSON event per line, ending with the summary', async (t) => {
+    const project = projectFor(t);
     const [pg] = await freePorts(1);
     project.writeEnv(ENV_TEXT);
     project.writeManifest('development', devManifest(pg!));
@@ -287,8 +281,8 @@ describeNeeding(
     expectNoSecrets(r.stdout, r.stderr);
   });
 
-  it('destroy honours protect: true from the manifest even before it was applied', async () => {
-    project = makeProject();
+  it('destroy honours protect: true from the manifest even before it was applied', async (t) => {
+    const project = projectFor(t);
     const [pg] = await freePorts(1);
     project.writeEnv(ENV_TEXT);
     project.writeManifest('development', devManifest(pg!));
@@ -305,8 +299,8 @@ describeNeeding(
     expect(allowed.exitCode, allowed.stdout + allowed.stderr).toBe(0);
   });
 
-  it('refuses a stale saved plan and says what changed', async () => {
-    project = makeProject();
+  it('refuses a stale saved plan and says what changed', async (t) => {
+    const project = projectFor(t);
     const [pg, my, rd] = await freePorts(3);
     project.writeEnv(ENV_TEXT);
     project.writeManifest('development', manifest({ pg: pg!, my: my!, redis: rd! }, { withRedis: false }));

@@ -45,7 +45,7 @@ describeNeeding('postgres')('iact exec (lightweight postgres)', { timeout: 240_0
     await new Promise<void>((resolve) => running.stdout!.on('data', (d: Buffer) => d.toString().includes('started') && resolve()));
     running.kill('SIGTERM');
     const result = await running;
-    expect(result.exitCode).toBe(143);
+    expect(result.exitCode, `signal ${String(result.signal)}\n${String(result.stderr)}`).toBe(143);
   });
 
   it('127 and a message for a command that does not exist; a diagnostic for a sandbox that does not', async () => {

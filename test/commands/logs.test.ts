@@ -102,11 +102,12 @@ describeNeeding('docker')('iact logs (docker redis)', { timeout: 600_000 }, () =
   it('shows docker logs, and -f goes on after the container is stopped and started again', async () => {
     project = makeProject('iact-logs-docker-');
     const [port] = await freePorts(1);
+    // An environment of its own: the engine is shared, and docker sandboxes are found by environment label.
     project.writeManifest(
-      'development',
-      `apiVersion: iact/v1\nenvironment: development\nsandboxes:\n  dev-redis:\n    driver: docker\n    service: redis\n    port: ${port}\n    password: logs-Docker-Secret-9\n`,
+      'logsdocker',
+      `apiVersion: iact/v1\nenvironment: logsdocker\nsandboxes:\n  dev-redis:\n    driver: docker\n    service: redis\n    port: ${port}\n    password: logs-Docker-Secret-9\n`,
     );
-    const env = { DOCKER_HOST: engine.dockerHost };
+    const env = { DOCKER_HOST: engine.dockerHost, IACT_ENV: 'logsdocker' };
     const applied = await project.iact(['apply', '--auto-approve'], { env });
     expect(applied.exitCode, applied.stderr).toBe(0);
     const last = await project.iact(['logs', 'dev-redis', '-n', '2'], { env });
@@ -118,7 +119,7 @@ describeNeeding('docker')('iact logs (docker redis)', { timeout: 600_000 }, () =
     let out = '';
     follower.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
     await new Promise((r) => setTimeout(r, 1500));
-    const driverEnv = { ...process.env, ...env, IACT_ENV: 'development' };
+    const driverEnv = { ...process.env, ...env };
     await execa('bash', [virtualizeSh, 'stop', 'dev-redis'], { cwd: project.dir, env: driverEnv });
     await execa('bash', [virtualizeSh, 'start', 'dev-redis'], { cwd: project.dir, env: driverEnv });
     await until(() => /Ready to accept connections/.test(out), 'the restarted container in the followed log');

@@ -1,8 +1,10 @@
 // Docker driver test support: a reachable engine (scripts/docker-engine.sh), the locally built images
 // (scripts/docker-images.sh), the driver script, and real host clients that read passwords from env.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
+import { inject } from 'vitest';
 import { repoRoot } from './iact-project.js';
 
 export const virtualizeSh = path.join(repoRoot, 'bash', 'virtualize.sh');
@@ -16,14 +18,24 @@ export interface Engine {
   startedByUs: boolean;
 }
 
-/** Reuse a reachable engine or start the private one; the caller stops it if startedByUs. */
+/** Two test files starting the engine or building images at once would race: one at a time. */
+const LOCK = path.join(tmpdir(), 'iact-test-docker.lock');
+
+/**
+ * Reuse a reachable engine or start the private one. Within the suite the engine outlives this file: the
+ * start is noted for test/setup/docker-engine.ts, which stops it after the last file, and startedByUs is
+ * false so no file stops it under another. Outside the suite the caller stops it if startedByUs.
+ */
 export async function ensureEngine(): Promise<Engine> {
   const before = await execa('bash', [engineSh, 'status'], { reject: false, stdin: 'ignore' });
-  const started = await execa('bash', [engineSh, 'start'], { reject: false, stdin: 'ignore', timeout: 120_000 });
+  const started = await execa('flock', [LOCK, 'bash', engineSh, 'start'], { reject: false, stdin: 'ignore', timeout: 120_000 });
   if (started.exitCode !== 0) throw new Error(`scripts/docker-engine.sh start failed (exit ${started.exitCode}):\n${started.stderr}`);
   const match = /^export DOCKER_HOST=(\S+)$/m.exec(started.stdout);
   if (!match?.[1]) throw new Error(`scripts/docker-engine.sh start printed no DOCKER_HOST:\n${started.stdout}`);
-  return { dockerHost: match[1], startedByUs: before.exitCode !== 0 };
+  const startedByUs = before.exitCode !== 0;
+  const runDir = inject('iactRunDir');
+  if (startedByUs && runDir) writeFileSync(path.join(runDir, 'docker-engine-started'), `${match[1]}\n`);
+  return { dockerHost: match[1], startedByUs: startedByUs && !runDir };
 }
 
 export async function stopEngine(): Promise<void> {
@@ -32,7 +44,12 @@ export async function stopEngine(): Promise<void> {
 
 /** Builds the images that are missing or stale; returns the script's stderr (timings). */
 export async function ensureImages(dockerHost: string): Promise<string> {
-  const r = await execa('bash', [imagesSh], { env: { DOCKER_HOST: dockerHost }, reject: false, stdin: 'ignore', timeout: 900_000 });
+  const r = await execa('flock', [LOCK, 'bash', imagesSh], {
+    env: { DOCKER_HOST: dockerHost },
+    reject: false,
+    stdin: 'ignore',
+    timeout: 900_000,
+  });
   if (r.exitCode !== 0) throw new Error(`scripts/docker-images.sh failed (exit ${r.exitCode}):\n${r.stderr}`);
   return String(r.stderr);
 }

@@ -1,10 +1,11 @@
 // A throw-away iact project in a temp dir, driven through the built CLI as a user would.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
+import type { TestContext } from 'vitest';
 import { describeNeeding, freePort, needs, portOpen, unmountUnder } from './services.js';
 
 export { describeNeeding, freePort, needs, portOpen };
@@ -56,10 +57,10 @@ export function makeProject(prefix = 'iact-e2e-'): Project {
     file: (rel) => path.join(dir, rel),
     read: (rel) => readFileSync(path.join(dir, rel), 'utf8'),
     async cleanup() {
-      for (const env of ['development', 'staging', 'production', 'e2e']) {
-        if (existsSync(path.join(dir, '.iact', 'sandboxes', env))) {
-          await project.iact(['destroy', '--env', env, '--auto-approve', '--allow-destroy', '--no-backup']).catch(() => undefined);
-        }
+      const sandboxes = path.join(dir, '.iact', 'sandboxes');
+      for (const env of existsSync(sandboxes) ? readdirSync(sandboxes) : []) {
+        if (!/^[a-z][a-z0-9-]*$/.test(env)) continue; // .templates and the like are no environment
+        await project.iact(['destroy', '--env', env, '--auto-approve', '--allow-destroy', '--no-backup']).catch(() => undefined);
       }
       killProcessesUnder(dir);
       unmountUnder(dir);
@@ -67,6 +68,13 @@ export function makeProject(prefix = 'iact-e2e-'): Project {
       rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
     },
   };
+  return project;
+}
+
+/** A project for one test, cleaned up when the test ends: the tests of a file can then run at once. */
+export function projectFor(t: TestContext, prefix?: string): Project {
+  const project = makeProject(prefix);
+  t.onTestFinished(() => project.cleanup());
   return project;
 }
 

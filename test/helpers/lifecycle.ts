@@ -53,23 +53,31 @@ export function creds(spec: DriverSpec, password = spec.password ?? '') {
   return { port: spec.port, database: spec.database ?? '', user: spec.user ?? '', password };
 }
 
+// Every test has its own sandbox name and port: they run at once, overlapping their waits for servers
+// (CONTRIBUTING.md "How the suite stays fast").
 export function lifecycleSuite(driverName: DriverName, services: ServiceKind[] = ['postgres', 'mysql', 'redis', 'none']): void {
   const driver = getDriver(driverName);
   // What the driver itself needs, checked with each test's services (test/helpers/services.ts).
   const driverNeeds = driverName === 'namespace' ? ['root', 'namespace'] : [];
-  let root: TempRoot;
-  let ctx: DriverContext;
+  // A root per test: the tests run at once, and a status call runs clients and du over every sandbox of its root.
+  const roots: TempRoot[] = [];
+  function ownRoot(): { root: TempRoot; ctx: DriverContext } {
+    const root = tempRoot(`iact-${driverName}-`);
+    roots.push(root);
+    return { root, ctx: { root: root.dir, sandboxRoot: root.sandboxRoot, environment: 'development' } };
+  }
 
   beforeAll(() => {
     process.env.IACT_TEMPLATE_DIR = TEMPLATE_DIR;
-    root = tempRoot(`iact-${driverName}-`);
-    ctx = { root: root.dir, sandboxRoot: root.sandboxRoot, environment: 'development' };
   });
-  afterAll(() => root.cleanup());
+  afterAll(() => {
+    for (const root of roots) root.cleanup();
+  });
 
-  describe.each(services)('%s', (service) => {
+  describe.concurrent.each(services)('%s', (service) => {
     it('create -> password login (wrong one refused) -> write -> stop -> stopped -> start -> data kept -> destroy -> nothing left', async (t) => {
       needs(t, service, ...driverNeeds);
+      const { root, ctx } = ownRoot();
       const port = await freePort();
       const name = `lc-${service}`;
       const spec = specFor(driverName, service, name, port);
@@ -151,9 +159,10 @@ export function lifecycleSuite(driverName: DriverName, services: ServiceKind[] =
     });
   });
 
-  describe.each(services.filter((s) => s !== 'none'))('%s', (service) => {
+  describe.concurrent.each(services.filter((s) => s !== 'none'))('%s', (service) => {
     it('update: a new password works at once, without a restart; the old one is refused; backup is 0600', async (t) => {
       needs(t, service, ...driverNeeds);
+      const { root, ctx } = ownRoot();
       const port = await freePort();
       const name = `up-${service}`;
       const spec = specFor(driverName, service, name, port, { password: 'first-password-1' });
@@ -184,9 +193,10 @@ export function lifecycleSuite(driverName: DriverName, services: ServiceKind[] =
     });
   });
 
-  describe.each(['postgres', 'mysql'] as const)('%s', (service) => {
+  describe.concurrent.each(['postgres', 'mysql'] as const)('%s', (service) => {
     it('with every statement logged, neither the first password nor a new one reaches a server log', async (t) => {
       needs(t, service, ...driverNeeds);
+      const { root, ctx } = ownRoot();
       const port = await freePort();
       const name = `log-${service}`;
       const settings: Record<string, string | number> =
@@ -211,8 +221,9 @@ export function lifecycleSuite(driverName: DriverName, services: ServiceKind[] =
     });
   });
 
-  it('a secret-named setting (masterauth) reaches the server, while sandbox.json and status hold only its hash', async (t) => {
+  it.concurrent('a secret-named setting (masterauth) reaches the server, while sandbox.json and status hold only its hash', async (t) => {
     needs(t, 'redis', ...driverNeeds);
+    const { root, ctx } = ownRoot();
     const spec = specFor(driverName, 'redis', 'replica', await freePort(), {
       settings: { masterauth: 'masterauth-Zulu-77', 'maxmemory-policy': 'allkeys-lru' },
     });
@@ -232,8 +243,9 @@ export function lifecycleSuite(driverName: DriverName, services: ServiceKind[] =
     }
   });
 
-  it('health is an answer, not an open port: a frozen server (SIGSTOP) is unhealthy until it resumes', async (t) => {
+  it.concurrent('health is an answer, not an open port: a frozen server (SIGSTOP) is unhealthy until it resumes', async (t) => {
     needs(t, 'redis', ...driverNeeds);
+    const { root, ctx } = ownRoot();
     const spec = specFor(driverName, 'redis', 'frozen', await freePort());
     try {
       await driver.create(ctx, spec);
@@ -263,8 +275,9 @@ export function lifecycleSuite(driverName: DriverName, services: ServiceKind[] =
     }
   });
 
-  it('a failed update puts the sandbox back as last applied: files, spec hash, and a running server', async (t) => {
+  it.concurrent('a failed update puts the sandbox back as last applied: files, spec hash, and a running server', async (t) => {
     needs(t, 'postgres', 'redis', ...driverNeeds);
+    const { root, ctx } = ownRoot();
     const [pgPort, redisPort] = [await freePort(), await freePort()];
     const pg = specFor(driverName, 'postgres', 'fail-pg', pgPort, { settings: { work_mem: '4MB' } });
     const rd = specFor(driverName, 'redis', 'fail-rd', redisPort, { settings: { 'maxmemory-policy': 'allkeys-lru' } });
@@ -298,8 +311,9 @@ export function lifecycleSuite(driverName: DriverName, services: ServiceKind[] =
     }
   });
 
-  it('update: a reloadable setting applies without a restart; a port change restarts on the new port', async (t) => {
+  it.concurrent('update: a reloadable setting applies without a restart; a port change restarts on the new port', async (t) => {
     needs(t, 'postgres', ...driverNeeds);
+    const { ctx } = ownRoot();
     const port = await freePort();
     const spec = specFor(driverName, 'postgres', 'reconf', port, { settings: { work_mem: '4MB' } });
     try {
@@ -324,8 +338,9 @@ export function lifecycleSuite(driverName: DriverName, services: ServiceKind[] =
     }
   });
 
-  it('create twice is one sandbox (same process); destroy of a missing sandbox succeeds', async (t) => {
+  it.concurrent('create twice is one sandbox (same process); destroy of a missing sandbox succeeds', async (t) => {
     needs(t, 'redis', ...driverNeeds);
+    const { ctx } = ownRoot();
     const port = await freePort();
     const spec = specFor(driverName, 'redis', 'twice', port);
     try {
@@ -343,8 +358,9 @@ export function lifecycleSuite(driverName: DriverName, services: ServiceKind[] =
     await expect(driver.destroy(ctx, 'twice')).resolves.toBeUndefined();
   });
 
-  it('create after a killed, half-finished create repairs the sandbox', async (t) => {
+  it.concurrent('create after a killed, half-finished create repairs the sandbox', async (t) => {
     needs(t, 'postgres', ...driverNeeds);
+    const { root, ctx } = ownRoot();
     const port = await freePort();
     const spec = specFor(driverName, 'postgres', 'half', port);
     const specFile = path.join(root.dir, 'half-spec.json');

@@ -70,7 +70,8 @@ async function canLogIn(c: Cell, password: string): Promise<boolean> {
   return r.exitCode === 0 && (c.service === 'redis' ? r.stdout === 'PONG' : r.stdout === '1');
 }
 
-describe.each<DriverName>(['lightweight', 'namespace', 'docker'])('the plan tells the truth: %s driver', (driver) => {
+// The drivers' rows run at once (own project, names and ports); within a row the steps build on each other.
+describe.concurrent.each<DriverName>(['lightweight', 'namespace', 'docker'])('the plan tells the truth: %s driver', (driver) => {
   let project: Project;
   let engine: Engine | undefined;
   let env: Record<string, string> = {};
@@ -143,7 +144,7 @@ describe.each<DriverName>(['lightweight', 'namespace', 'docker'])('the plan tell
     if (engine?.startedByUs) await stopEngine();
   }, SLOW);
 
-  it(
+  it.sequential(
     '(a) a reloadable setting: steps [reload]; same process; the server reports the new value',
     async (t) => {
       needs(t, ...NEEDS[driver]);
@@ -162,7 +163,7 @@ describe.each<DriverName>(['lightweight', 'namespace', 'docker'])('the plan tell
     SLOW,
   );
 
-  it(
+  it.sequential(
     `(b) the port: steps [${driver === 'docker' ? 'recreate' : 'restart'}]; a new process; the data written before is still there`,
     async (t) => {
       needs(t, ...NEEDS[driver]);
@@ -187,7 +188,7 @@ describe.each<DriverName>(['lightweight', 'namespace', 'docker'])('the plan tell
     SLOW,
   );
 
-  it(
+  it.sequential(
     '(c) the password: steps [set-password]; same process; the new password logs in, the old one is refused',
     async (t) => {
       needs(t, ...NEEDS[driver]);
