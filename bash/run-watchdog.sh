@@ -30,6 +30,16 @@ watchdog::tree() {
   printf '%s\n' "${!in_tree[@]}"
 }
 
+# The start time of PID (clock ticks since boot, /proc/PID/stat field 22): with the pid, it names one
+# process; a pid alone may be another process's by the time iact dies (pids are reused).
+watchdog::started() {
+  local stat=''
+  { IFS= read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
+  stat="${stat##*) }"
+  read -r _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ stat _ <<<"${stat}"
+  printf '%s' "${stat}"
+}
+
 # PID exists and is not a zombie.
 watchdog::running() {
   local stat=''
@@ -48,18 +58,23 @@ watchdog::alive() {
 
 main() {
   # The iact that started this watchdog (its parent until it dies).
-  local owner="$1" dir="$2" script="${3:-}" name="${4:-}" root="${5:-}" env_name="${6:-run}" line starter="${PPID}"
+  local owner="$1" dir="$2" script="${3:-}" name="${4:-}" root="${5:-}" env_name="${6:-run}" line starter="${PPID}" started
   local -a watched=() doomed=()
   while IFS= read -r line; do
     case "${line}" in
       done) exit 0 ;;
-      pid\ *) [[ "${line#pid }" =~ ^[0-9]+$ ]] && watched+=("${line#pid }") ;;
+      pid\ *)
+        # Told while the command runs: its start time now proves it is the same process later.
+        if [[ "${line#pid }" =~ ^[0-9]+$ ]] && started="$(watchdog::started "${line#pid }")"; then
+          watched+=("${line#pid }:${started}")
+        fi
+        ;;
     esac
   done
   # iact is gone: first the user's command (it may still be writing to the server), then the sandbox.
-  for line in "${watched[@]}"; do
-    [[ -e "/proc/${line}" ]] || continue
-    mapfile -t -O "${#doomed[@]}" doomed < <(watchdog::tree "${line}")
+  for line in "${watched[@]+"${watched[@]}"}"; do
+    [[ "$(watchdog::started "${line%%:*}")" == "${line#*:}" ]] || continue
+    mapfile -t -O "${#doomed[@]}" doomed < <(watchdog::tree "${line%%:*}")
   done
   if ((${#doomed[@]} > 0)); then
     kill -TERM "${doomed[@]}" 2>/dev/null || true
