@@ -607,6 +607,11 @@ sb::log_tail() {
 
 # Waits until a real login works (the service may still be finishing its startup).
 sb::wait_login() {
+  # The credentials' own session logged in with the password just now (svc::postgres_ensure_credentials).
+  if ((${SVC_LOGIN_CHECKED:-0})); then
+    SVC_LOGIN_CHECKED=0
+    return 0
+  fi
   iact::wait_for 30 svc::login_works || iact::die 1 "a password login to ${SB_SERVICE} on ${IACT_CONNECT_HOST}:${SB_PORT} does not work" "see ${SB_DIR}/logs/" login-failed
 }
 
@@ -753,7 +758,7 @@ sb::cmd_create() {
     # A branch's data holds its source's database and user: they take this sandbox's names.
     ((!branched)) || svc::call adopt "${STORE_FROM_DB}" "${STORE_FROM_USER}" || iact::die 1 "could not rename the database and user of branch '${SB_NAME}'" "see ${SB_DIR}/logs/" login-failed
     # Credentials first: a reload logs in with the password the server has (docs/driver-protocol.md).
-    svc::ensure_credentials || iact::die 1 "could not set the credentials of sandbox '${SB_NAME}'" "see ${SB_DIR}/logs/" login-failed
+    SVC_LOGIN_IN_SESSION=1 svc::ensure_credentials || iact::die 1 "could not set the credentials of sandbox '${SB_NAME}'" "see ${SB_DIR}/logs/" login-failed
     sb::wait_login
     # Extensions and init files (docs/data.md); a failure leaves the create unfinished, so it is planned again.
     data::after_create

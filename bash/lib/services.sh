@@ -692,10 +692,23 @@ svc::ensure_credentials() {
 }
 
 svc::postgres_ensure_credentials() {
-  # Values travel in the environment (\getenv), never on a command line; this session is never
+  local login='' out status=0
+  SVC_LOGIN_CHECKED=0
+  # Asked by a create (SVC_LOGIN_IN_SESSION=1) of a plain lightweight sandbox: the same psql session then
+  # logs in over TCP with the password, as svc::postgres_login_works would (one client start less, docs/data.md "Speed").
+  if [[ "${SVC_LOGIN_IN_SESSION:-0}" == 1 && "${SB_DRIVER}" == lightweight && "${SB_TLS:-false}" != true ]]; then
+    login='\echo iact-credentials-set
+\getenv login IACT_LOGIN
+\connect -reuse-previous=off :login
+SELECT 1 AS iact_login \gset
+\echo iact-login-ok'
+  fi
+  # Values travel in the environment (\getenv, PGPASSWORD), never on a command line; this session is never
   # logged, whatever log_statement the manifest sets, so the password stays out of server.log.
   # pg_stat_statements (a manifest may preload it) would keep ALTER ROLE's text, password included.
-  svc::psql_admin <<SQL
+  # IACT_LOGIN, a URI: the names are identifiers (validated: nothing to escape), the password is PGPASSWORD.
+  out="$(PGPASSWORD="${SB_PASSWORD}" PGCONNECT_TIMEOUT=5 PGSSLMODE=prefer \
+    IACT_LOGIN="postgresql://${SB_USER}@${IACT_CONNECT_HOST}:${SB_PORT}/${SB_DB}" svc::psql_admin <<SQL
 SET log_statement = 'none';
 SET log_min_duration_statement = -1;
 SET log_min_error_statement = 'panic';
@@ -716,7 +729,16 @@ SELECT format('ALTER DATABASE ${SVC_PG_TEMPLATE_DB} RENAME TO %I', :'db')
    AND NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = :'db') \gexec
 SELECT format('CREATE DATABASE %I OWNER %I', :'db', :'usr') WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = :'db') \gexec
 SELECT format('ALTER DATABASE %I OWNER TO %I', :'db', :'usr') \gexec
+${login}
 SQL
+)" || status=$?
+  if [[ -n "${login}" ]]; then
+    # The credentials are set once the marker is out; a login that failed is retried by sb::wait_login.
+    [[ "${out}" == *iact-credentials-set* ]] || return 1
+    [[ "${out}" == *iact-login-ok* ]] && SVC_LOGIN_CHECKED=1
+    return 0
+  fi
+  return "${status}"
 }
 
 svc::mysql_ensure_credentials() {
