@@ -735,6 +735,7 @@ SQL
   if [[ -n "${login}" ]]; then
     # The credentials are set once the marker is out; a login that failed is retried by sb::wait_login.
     [[ "${out}" == *iact-credentials-set* ]] || return 1
+    # shellcheck disable=SC2034 # read by sb::wait_login
     [[ "${out}" == *iact-login-ok* ]] && SVC_LOGIN_CHECKED=1
     return 0
   fi
