@@ -26,6 +26,20 @@ const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const cli = path.join(repo, 'dist', 'cli.js');
 const driver = path.join(repo, 'bash', 'lightweight_venv.sh');
 const args = process.argv.slice(2);
+const KNOWN = new Set(['--runs', '--size-mb', '--skip-big', '--json']);
+const unknown = args.filter((a, i) => a.startsWith('-') && !KNOWN.has(a) && !['--runs', '--size-mb', '--json'].includes(args[i - 1]));
+if (args.includes('--help') || args.includes('-h') || unknown.length > 0) {
+  // The header above is the help: what each figure is, its floor and its target.
+  const header = readFileSync(fileURLToPath(import.meta.url), 'utf8')
+    .split('\n')
+    .slice(1, 17);
+  process.stdout.write(`${header.map((l) => l.replace(/^\/\/ ?/, '')).join('\n')}\n`);
+  if (unknown.length > 0 && !args.includes('--help') && !args.includes('-h')) {
+    process.stderr.write(`error: unknown option ${unknown[0]}\n`);
+    process.exit(2);
+  }
+  process.exit(0);
+}
 const opt = (name, def) => {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : def;
