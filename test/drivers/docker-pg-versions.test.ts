@@ -1,6 +1,7 @@
 // PostgreSQL majors beside each other on the docker driver (docs/operators.md "More PostgreSQL
 // majors"): `version: "16"` runs iact/postgres:16, which scripts/docker-images.sh postgres@16 builds
-// from the binaries `iact install postgres@16` cached; a major with no image fails with both commands.
+// from the binaries `iact install postgres@16` cached; a major with no image fails with both commands;
+// doctor lists the majors the engine has images of.
 import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -67,6 +68,10 @@ describeNeeding('docker', 'root')('docker driver: postgres 16 (iact install) bes
     const plan = await iact(['plan']);
     expect(plan.exitCode, plan.stderr).toBe(0);
     expect(plan.stdout).toContain(`No changes. ${ENV} matches its manifest.`);
+
+    // doctor names the majors this engine has images of (one `docker image ls`).
+    const doctor = await project.iact(['doctor'], { env });
+    expect(doctor.stdout).toMatch(/PostgreSQL majors with docker images\s+.*iact\/postgres:16.*iact\/postgres:15/);
   });
 
   it('a major whose image is not built fails with the two commands that build it', async () => {
