@@ -6,6 +6,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { probeEngines } from '../../src/doctor/engines.js';
 import { docker, ensureEngine, ensureImages, query, type Engine } from '../helpers/docker.js';
 import { describeNeeding, freePorts, makeProject, type Project } from '../helpers/iact-project.js';
 
@@ -84,6 +85,18 @@ describeNeeding('docker', 'root')('docker driver: postgres 16 (iact install) bes
     expect(applied.exitCode, applied.stdout + applied.stderr).not.toBe(0);
     expect(applied.stdout).toContain('docker image iact/postgres:13 is not built');
     expect(applied.stdout).toContain('fix: iact install postgres@13, then scripts/docker-images.sh postgres@13');
+    // doctor's check of an engine the manifests name gives the same two commands.
+    const use = {
+      label: engine.dockerHost,
+      engine: { host: engine.dockerHost, publish: '127.0.0.1' },
+      images: new Set(['iact/postgres:13', 'iact/postgres:16']),
+      sandboxes: [`${ENV}x/pg-thirteen`],
+    };
+    const images = (await probeEngines([use], project.dir, process.env, 'scripts/docker-images.sh')).find(
+      (r) => r.id === 'engine-1-images',
+    );
+    expect(images).toMatchObject({ state: 'missing', found: 'missing: iact/postgres:13' });
+    expect(images?.fix).toBe(`iact install postgres@13, then DOCKER_HOST=${engine.dockerHost} scripts/docker-images.sh postgres@13`);
     await project.iact(['destroy', '--auto-approve', '--allow-destroy', '--no-backup', '--env', `${ENV}x`], { env });
   });
 });
