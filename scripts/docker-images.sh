@@ -240,8 +240,8 @@ img::build_id() {
   local service="$1"
   {
     cat "${BASH_SOURCE[0]}" "$(img::entrypoint "${service}")"
-    # A newer `iact install` of the major rebuilds its image.
-    [[ "${service}" == postgres && -n "${PG_CACHED}" ]] && cat "${PG_CACHED}/iact-install.json" 2>/dev/null
+    # Another release installed rebuilds the image (not the time it was installed: a second cache with the same one does not).
+    [[ "${service}" == postgres && -n "${PG_CACHED}" ]] && grep -E '"(package|version|integrity)"' "${PG_CACHED}/iact-install.json" 2>/dev/null
     printf '%s' "${PG_MAJOR}"
   } | sha256sum | cut -c1-16
 }
@@ -281,7 +281,7 @@ main() {
       postgres | mysql | redis) services+=("${arg}") ;;
       postgres@1[3-7]) services+=("${arg}") ;;
       -h | --help)
-        sed -n '2,8p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+        sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
         return 0
         ;;
       *)

@@ -5,10 +5,11 @@
 import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { execa } from 'execa';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { probeEngines } from '../../src/doctor/engines.js';
 import { docker, ensureEngine, ensureImages, query, type Engine } from '../helpers/docker.js';
-import { describeNeeding, freePorts, makeProject, type Project } from '../helpers/iact-project.js';
+import { describeNeeding, freePorts, makeProject, repoRoot, type Project } from '../helpers/iact-project.js';
 
 const ENV = `dpgv${process.pid}`;
 const PASSWORD = 'docker-Pg-versions-16';
@@ -73,6 +74,20 @@ describeNeeding('docker', 'root')('docker driver: postgres 16 (iact install) bes
     // doctor names the majors this engine has images of (one `docker image ls`).
     const doctor = await project.iact(['doctor'], { env });
     expect(doctor.stdout).toMatch(/PostgreSQL majors with docker images\s+.*iact\/postgres:16.*iact\/postgres:15/);
+  });
+
+  it('docker-images.sh postgres@14 with no PostgreSQL 14 anywhere fails with the command that fetches it', async () => {
+    const empty = mkdtempSync(path.join(scratch, 'empty-cache-'));
+    const r = await execa('bash', [path.join(repoRoot, 'scripts', 'docker-images.sh'), 'postgres@14'], {
+      env: { IACT_CACHE_DIR: empty, DOCKER_HOST: engine.dockerHost },
+      reject: false,
+      stdin: 'ignore',
+    });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain(
+      `error: PostgreSQL 14 is not installed (no postgres in /usr/lib/postgresql/14/bin or ${empty}/postgres/14/bin)`,
+    );
+    expect(r.stderr).toContain('fix: iact install postgres@14');
   });
 
   it('a major whose image is not built fails with the two commands that build it', async () => {
