@@ -8,7 +8,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { probeEngines } from '../../src/doctor/engines.js';
-import { docker, ensureEngine, ensureImages, query, type Engine } from '../helpers/docker.js';
+import { containerOf, docker, driverRunner, ensureEngine, ensureImages, query, type Engine } from '../helpers/docker.js';
 import { describeNeeding, freePorts, makeProject, repoRoot, type Project } from '../helpers/iact-project.js';
 
 const ENV = `dpgv${process.pid}`;
@@ -70,6 +70,27 @@ describeNeeding('docker', 'root')('docker driver: postgres 16 (iact install) bes
     const plan = await iact(['plan']);
     expect(plan.exitCode, plan.stderr).toBe(0);
     expect(plan.stdout).toContain(`No changes. ${ENV} matches its manifest.`);
+
+    // The 15 sandbox backs up; the 16 image has no pg_dump (none here is 16 or newer) and says what to install.
+    const driver = driverRunner(project.dir, project.file('.iact/sandboxes'), ENV, engine.dockerHost);
+    const ok = await driver(['backup', 'pg-fifteen', '--out', path.join(scratch, 'fifteen.sql')]);
+    expect(ok.exitCode, ok.stderr).toBe(0);
+    const hasNewDump =
+      (
+        await docker(engine.dockerHost, [
+          'exec',
+          containerOf(project.file(`.iact/sandboxes/${ENV}/pg-sixteen`)),
+          'bash',
+          '-c',
+          'command -v pg_dump',
+        ])
+      ).exitCode === 0;
+    if (!hasNewDump) {
+      const noDump = await driver(['backup', 'pg-sixteen', '--out', path.join(scratch, 'sixteen.sql')]);
+      expect(noDump.exitCode).not.toBe(0);
+      expect(noDump.stderr).toContain('image iact/postgres:16 has no pg_dump');
+      expect(noDump.stderr).toContain('scripts/docker-images.sh --force postgres@16');
+    }
 
     // doctor names the majors this engine has images of (one `docker image ls`).
     const doctor = await project.iact(['doctor'], { env });
