@@ -6,6 +6,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CATALOG, defaultImage } from '../catalog/index.js';
+import { POSTGRES_MAJORS } from '../install/postgres.js';
 import { which } from '../io/which.js';
 import type { DockerEngine, ResolvedEnvironment } from '../model/types.js';
 import type { CheckResult } from './types.js';
@@ -91,7 +92,9 @@ function imagesTarget(image: string): string[] {
   const entry = Object.values(CATALOG).find((e) => e.docker?.imageRepo && image.startsWith(`${e.docker.imageRepo}:`));
   if (!entry) return [];
   const tag = image.slice(image.lastIndexOf(':') + 1);
-  if (entry.name === 'postgres' && /^\d+$/.test(tag) && image !== defaultImage(entry)) return [`postgres@${tag}`];
+  if (entry.name === 'postgres' && image !== defaultImage(entry) && (POSTGRES_MAJORS as readonly number[]).includes(Number(tag))) {
+    return [`postgres@${tag}`];
+  }
   return [entry.name];
 }
 
