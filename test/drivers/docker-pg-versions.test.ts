@@ -39,10 +39,13 @@ describeNeeding('docker', 'root')('docker driver: postgres 16 (iact install) bes
 
   afterAll(async () => {
     if (project) await iact(['destroy', '--auto-approve', '--allow-destroy', '--no-backup']).catch(() => undefined);
-    if (engine) {
-      const left = (await docker(engine.dockerHost, ['ps', '-aq', '--filter', `label=iact.environment=${ENV}`])).stdout.trim();
+    // The failed create of the second test leaves its volume (no sandbox record for destroy to find).
+    for (const environment of engine ? [ENV, `${ENV}x`] : []) {
+      const left = (await docker(engine.dockerHost, ['ps', '-aq', '--filter', `label=iact.environment=${environment}`])).stdout.trim();
       if (left) await docker(engine.dockerHost, ['rm', '-f', '-v', ...left.split('\n')]);
-      const volumes = (await docker(engine.dockerHost, ['volume', 'ls', '-q', '--filter', `label=iact.environment=${ENV}`])).stdout.trim();
+      const volumes = (
+        await docker(engine.dockerHost, ['volume', 'ls', '-q', '--filter', `label=iact.environment=${environment}`])
+      ).stdout.trim();
       if (volumes) await docker(engine.dockerHost, ['volume', 'rm', '-f', ...volumes.split('\n')]);
     }
     await project?.cleanup();
