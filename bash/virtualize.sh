@@ -246,8 +246,14 @@ drv::cmd_backup() {
     mysql) docker exec "${DKR_CONTAINER}" mariadb-dump --no-defaults -uroot -S /run/mysqld/mysqld.sock --single-transaction --databases "${SB_DB}" >"${tmp}" ;;
     redis) printf '%s\n' "${SB_PASSWORD}" | docker exec -i "${DKR_CONTAINER}" iact-service save >/dev/null && docker exec "${DKR_CONTAINER}" cat /data/dump.rdb >"${tmp}" ;;
   esac || ok=0
+  local where="read: docker logs ${DKR_CONTAINER}"
+  # An image of another major (docs/operators.md "Other majors on the docker driver") may have no pg_dump.
+  if ((!ok)) && [[ "${SB_SERVICE}" == postgres ]] && ! docker exec "${DKR_CONTAINER}" bash -c 'command -v pg_dump' >/dev/null 2>&1; then
+    dkr::image
+    where="image ${DKR_IMAGE} has no pg_dump (none of this machine is of its major or newer): install that client (apt-get install -y postgresql-client-${SB_VERSION%%.*} from the PostgreSQL apt repository), then scripts/docker-images.sh --force postgres@${SB_VERSION%%.*}"
+  fi
   ((started)) && docker stop --time 30 "${DKR_CONTAINER}" >/dev/null
-  sb::backup_done "${ok}" "${tmp}" "${out}" "read: docker logs ${DKR_CONTAINER}"
+  sb::backup_done "${ok}" "${tmp}" "${out}" "${where}"
 }
 
 # One JSON array for every docker sandbox of the environment (sb::print_status's shape): one jq over

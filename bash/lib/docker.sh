@@ -234,6 +234,11 @@ dkr::require_image() {
   docker image inspect --format '{{.Id}}' "${DKR_IMAGE}" >/dev/null 2>&1 && return 0
   # An engine that stopped (mid-apply) is not a missing image.
   docker version --format '{{.Server.Version}}' >/dev/null 2>&1 || iact::docker_no_engine
+  # Another PostgreSQL major (13-17, what `iact install` fetches) than the default image's (docs/operators.md).
+  if [[ "${DKR_IMAGE}" == iact/postgres:* && "${DKR_IMAGE}" != "${IACT_CAT_DEFAULT_IMAGE[postgres]}" && "${DKR_IMAGE##*:}" =~ ^1[3-7]$ ]]; then
+    iact::die 1 "docker image ${DKR_IMAGE} is not built" \
+      "iact install postgres@${DKR_IMAGE##*:}, then scripts/docker-images.sh postgres@${DKR_IMAGE##*:} (builds ${DKR_IMAGE} from the binaries it fetched)" missing-image
+  fi
   if [[ "${DKR_IMAGE}" == iact/* ]]; then
     iact::die 1 "docker image ${DKR_IMAGE} is not built" \
       "run scripts/docker-images.sh (builds ${IACT_CAT_DEFAULT_IMAGE[*]} from this machine's binaries)" missing-image

@@ -7,7 +7,10 @@
 #   iact-service ready                 exit 0 once the server accepts queries
 set -euo pipefail
 
-readonly PGBIN=/usr/lib/postgresql/15/bin
+# The image's one major is on its PATH (scripts/docker-images.sh: /usr/lib/postgresql/MAJOR/bin).
+PGBIN="$(command -v postgres)" || { printf 'iact-service: error: no postgres on PATH (%s)\n' "${PATH}" >&2; exit 1; }
+PGBIN="${PGBIN%/postgres}"
+readonly PGBIN
 readonly SOCKDIR=/run/postgresql
 readonly SVC_UID=999
 readonly TEMPLATE=/usr/share/iact/pgdata-template

@@ -6,6 +6,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CATALOG, defaultImage } from '../catalog/index.js';
+import { POSTGRES_MAJORS } from '../install/postgres.js';
 import { which } from '../io/which.js';
 import type { DockerEngine, ResolvedEnvironment } from '../model/types.js';
 import type { CheckResult } from './types.js';
@@ -86,21 +87,37 @@ function cliFor(
   return { args, env: out };
 }
 
+/** What scripts/docker-images.sh takes to build IMAGE: the service, or postgres@16 for another PostgreSQL major. */
+function imagesTarget(image: string): string[] {
+  const entry = Object.values(CATALOG).find((e) => e.docker?.imageRepo && image.startsWith(`${e.docker.imageRepo}:`));
+  if (!entry) return [];
+  const tag = image.slice(image.lastIndexOf(':') + 1);
+  if (entry.name === 'postgres' && image !== defaultImage(entry) && (POSTGRES_MAJORS as readonly number[]).includes(Number(tag))) {
+    return [`postgres@${tag}`];
+  }
+  return [entry.name];
+}
+
 /** How to run scripts/docker-images.sh against this engine. */
 function imagesFix(use: EngineUse, script: string, services: string[], tls?: { ca: string; cert: string; key: string }): string {
   const e = use.engine;
+  // Another PostgreSQL major's image is made from the binaries `iact install` fetched (docs/operators.md).
+  const first = services
+    .filter((t) => t.startsWith('postgres@'))
+    .map((t) => `iact install ${t}, then `)
+    .join('');
   const run = `${script} ${services.join(' ')}`.trim();
   if (e?.host && tls) {
     const dir = path.dirname(tls.ca);
     const sameDir =
       [tls.cert, tls.key].every((f) => path.dirname(f) === dir) && ['ca', 'cert', 'key'].every((n) => tls[n as 'ca'].endsWith(`/${n}.pem`));
     return sameDir
-      ? `DOCKER_HOST=${e.host} DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=${dir} ${run}`
-      : `put the TLS files in one directory as ca.pem, cert.pem, key.pem, then DOCKER_HOST=${e.host} DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=DIR ${run}`;
+      ? `${first}DOCKER_HOST=${e.host} DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=${dir} ${run}`
+      : `${first}put the TLS files in one directory as ca.pem, cert.pem, key.pem, then DOCKER_HOST=${e.host} DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=DIR ${run}`;
   }
-  if (e?.host) return `DOCKER_HOST=${e.host} ${run}`;
-  if (e?.context) return `DOCKER_CONTEXT=${e.context} ${run}`;
-  return run;
+  if (e?.host) return `${first}DOCKER_HOST=${e.host} ${run}`;
+  if (e?.context) return `${first}DOCKER_CONTEXT=${e.context} ${run}`;
+  return `${first}${run}`;
 }
 
 /** The certificate files: readable, in date, the client certificate issued by the CA file. */
@@ -245,9 +262,7 @@ export async function probeEngines(
         images.map((image) => capture(cli, [...args, 'image', 'inspect', '--format', '{{.Id}}', image], cliEnv, 8000)),
       );
       const missing = images.filter((_, j) => !present[j]!.ok);
-      const services = Object.values(CATALOG)
-        .filter((entry) => missing.some((image) => image.startsWith(`${entry.docker?.imageRepo}:`)))
-        .map((entry) => entry.name);
+      const services = [...new Set(missing.flatMap(imagesTarget))].sort();
       results.push(
         missing.length === 0
           ? { ...base, id: `${id}-images`, need: `images on ${use.label}`, state: 'ok', found: images.join(', ') || 'none needed' }

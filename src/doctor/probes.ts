@@ -400,6 +400,17 @@ function engineCandidates(env: NodeJS.ProcessEnv): string[] {
   return [...new Set([env.DOCKER_HOST, 'unix:///var/run/docker.sock', `unix://${run}/docker.sock`].filter((h): h is string => Boolean(h)))];
 }
 
+/** The PostgreSQL majors `version:` can name on this engine: the tags of iact/postgres (one `docker image ls`). */
+async function dockerPostgresMajors(cli: string, env: NodeJS.ProcessEnv): Promise<Omit<CheckResult, 'driver'>> {
+  const repo = (DOCKER_IMAGES.find(([service]) => service === 'postgres')?.[1] ?? 'iact/postgres:15').replace(/:[^:/]*$/, '');
+  const need = 'PostgreSQL majors with docker images';
+  const fix = `iact install postgres@MAJOR, then ${scriptPath('docker-images.sh')} postgres@MAJOR (${POSTGRES_MAJORS.join(', ')})`;
+  const out = await capture(cli, ['image', 'ls', repo, '--format', '{{.Tag}}'], env, 4000);
+  const majors = out.ok ? [...new Set(out.stdout.split('\n').filter((tag) => /^\d+$/.test(tag)))].map(Number).sort((a, b) => b - a) : [];
+  if (majors.length === 0) return { id: 'postgres-image-majors', need, state: 'warning', found: `no ${repo} image`, fix, required: false };
+  return { id: 'postgres-image-majors', need, state: 'ok', found: majors.map((m) => `${repo}:${m}`).join(', '), fix, required: false };
+}
+
 async function probeDocker(env: NodeJS.ProcessEnv): Promise<Omit<CheckResult, 'driver'>[]> {
   const cliNeed = 'docker CLI';
   const engineNeed = 'a reachable Docker engine';
@@ -469,6 +480,7 @@ async function probeDocker(env: NodeJS.ProcessEnv): Promise<Omit<CheckResult, 'd
       return { service, image, present: out.ok };
     }),
   );
+  results.push(await dockerPostgresMajors(cli, { ...env, DOCKER_HOST: host }));
   for (const { service, image, present } of images) {
     results.push(
       present

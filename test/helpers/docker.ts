@@ -42,10 +42,13 @@ export async function stopEngine(): Promise<void> {
   await execa('bash', [engineSh, 'stop'], { reject: false, stdin: 'ignore', timeout: 120_000 });
 }
 
-/** Builds the images that are missing or stale; returns the script's stderr (timings). */
-export async function ensureImages(dockerHost: string): Promise<string> {
-  const r = await execa('flock', [LOCK, 'bash', imagesSh], {
-    env: { DOCKER_HOST: dockerHost },
+/**
+ * Builds the images that are missing or stale (TARGETS as scripts/docker-images.sh takes them, e.g.
+ * postgres@16; default all); returns the script's stderr (timings).
+ */
+export async function ensureImages(dockerHost: string, targets: string[] = [], env: Record<string, string> = {}): Promise<string> {
+  const r = await execa('flock', [LOCK, 'bash', imagesSh, ...targets], {
+    env: { ...env, DOCKER_HOST: dockerHost },
     reject: false,
     stdin: 'ignore',
     timeout: 900_000,
