@@ -359,6 +359,8 @@ dkr::run_container() {
   local -a args
   [[ "${SB_DIR}" != *,* && "${SB_DIR}" != *:* ]] ||
     iact::die 2 "sandbox directory ${SB_DIR} contains ',' or ':', which docker mounts cannot express" "set IACT_SANDBOX_ROOT to a plain path"
+  # Before the volume: a missing image must leave nothing behind that no record names.
+  dkr::require_image
   docker volume create --label "iact.environment=${SB_ENV}" --label "iact.name=${SB_NAME}" --label iact.driver=docker \
     --label "iact.project=${DKR_PROJECT}" "${volume}" >/dev/null
   # --pull never: no registry is reachable here, and a missing image must not wait for one.
@@ -389,7 +391,6 @@ dkr::run_container() {
   [[ "${SB_SERVICE}" == redis ]] || args+=(-e "${db_env}_USER=${SB_USER}")
   args+=(-e "${db_env}_PASSWORD_FILE=${DKR_SANDBOX_MOUNT}/secrets/password" "${DKR_IMAGE}" "${DKR_TLS_ARGS[@]}")
   if ! out="$(docker "${args[@]}" 2>&1)"; then
-    dkr::require_image
     iact::die 1 "docker ${args[0]} for sandbox ${SB_NAME} failed: ${out//$'\n'/; }" "read the docker error above" start-failed
   fi
   ((DKR_REMOTE)) && dkr::start_container

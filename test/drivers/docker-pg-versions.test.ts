@@ -39,7 +39,7 @@ describeNeeding('docker', 'root')('docker driver: postgres 16 (iact install) bes
 
   afterAll(async () => {
     if (project) await iact(['destroy', '--auto-approve', '--allow-destroy', '--no-backup']).catch(() => undefined);
-    // The failed create of the second test leaves its volume (no sandbox record for destroy to find).
+    // Whatever a failed assertion left behind, containers and volumes alike.
     for (const environment of engine ? [ENV, `${ENV}x`] : []) {
       const left = (await docker(engine.dockerHost, ['ps', '-aq', '--filter', `label=iact.environment=${environment}`])).stdout.trim();
       if (left) await docker(engine.dockerHost, ['rm', '-f', '-v', ...left.split('\n')]);
@@ -124,6 +124,9 @@ describeNeeding('docker', 'root')('docker driver: postgres 16 (iact install) bes
     expect(applied.exitCode, applied.stdout + applied.stderr).not.toBe(0);
     expect(applied.stdout).toContain('docker image iact/postgres:13 is not built');
     expect(applied.stdout).toContain('fix: iact install postgres@13, then scripts/docker-images.sh postgres@13');
+    // Nothing is left that no record names: the image is checked before the volume is made.
+    const volumes = await docker(engine.dockerHost, ['volume', 'ls', '-q', '--filter', `label=iact.environment=${ENV}x`]);
+    expect(volumes.stdout.trim()).toBe('');
     // doctor's check of an engine the manifests name gives the same two commands.
     const use = {
       label: engine.dockerHost,
