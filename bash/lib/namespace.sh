@@ -200,4 +200,14 @@ ns::use_namespaces() {
   [[ ! "${flag,,}" =~ ^(0|false|no|off)$ ]]
 }
 
-ns::cgroup() { printf '%s' "${CGROUP_MEMORY_ROOT}/iact/${SB_ENV}-${SB_NAME}"; }
+# The sandbox's memory cgroup. Cgroups are machine-wide and stop kills what is in it, so the name carries
+# a hash of the sandbox directory: another project's sandbox of the same environment and name has its own.
+ns::cgroup() {
+  local dir="${SB_DIR}" hash=-3750763034362895579 i c LC_ALL=C
+  # FNV-1a, 64 bits, in bash arithmetic: no process per call (status asks for it per sandbox).
+  for ((i = 0; i < ${#dir}; i++)); do
+    printf -v c '%d' "'${dir:i:1}"
+    hash=$(((hash ^ c) * 1099511628211))
+  done
+  printf '%s/iact/%s-%s-%012x' "${CGROUP_MEMORY_ROOT}" "${SB_ENV}" "${SB_NAME}" "$((hash & 0xffffffffffff))"
+}
