@@ -42,13 +42,18 @@ export async function runForeground(
   command: readonly string[],
   options: { env: NodeJS.ProcessEnv; cwd: string; log: (text: string) => void; keepSigint?: boolean },
 ): Promise<number> {
-  const running = startForeground(command, options);
+  // Handlers before the spawn: on a busy machine the command can start and be seen (and signalled)
+  // before iact runs its next statement; a signal then would end iact and leave the command running.
+  // Node runs the handler from its event loop, so by then `running` is set.
+  let running: ForegroundChild | undefined;
   const forward = (signal: NodeJS.Signals) => {
     if (signal === 'SIGINT' && options.keepSigint) return;
-    if (running.child.exitCode === null && running.child.signalCode === null) running.child.kill(signal);
+    const child = running?.child;
+    if (child && child.exitCode === null && child.signalCode === null) child.kill(signal);
   };
   for (const s of HANDLED) process.on(s, forward);
   try {
+    running = startForeground(command, options);
     return await running.exit;
   } finally {
     for (const s of HANDLED) process.off(s, forward);
