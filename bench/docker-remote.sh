@@ -9,26 +9,10 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 readonly ROOT
+# shellcheck source=lib.sh
+source "${ROOT}/bench/lib.sh"
 readonly DRIVER="${ROOT}/bash/virtualize.sh"
 readonly N=250
-
-now_ms() { printf '%s' "$(($(date +%s%N) / 1000000))"; }
-
-median() {
-  local -a sorted
-  mapfile -t sorted < <(printf '%s\n' "$@" | sort -n)
-  printf '%s' "${sorted[$((${#sorted[@]} / 2))]}"
-}
-
-free_port() {
-  local port
-  while :; do
-    port=$((20000 + RANDOM % 20000))
-    { exec 3<>"/dev/tcp/127.0.0.1/${port}"; } 2>/dev/null || break
-    exec 3>&-
-  done
-  printf '%s' "${port}"
-}
 
 cleanup() {
   local service where

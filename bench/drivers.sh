@@ -8,6 +8,8 @@ set -euo pipefail
 ROOT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=../bash/lib/common.sh
 source "${ROOT_DIR}/bash/lib/common.sh"
+# shellcheck source=lib.sh
+source "${ROOT_DIR}/bench/lib.sh"
 
 RUNS=5
 DRIVERS="lightweight namespace"
@@ -19,21 +21,6 @@ declare -A TARGET=([lightweight:postgres]=0.6 [lightweight:mysql]=0.6 [lightweig
 
 now() { printf '%s' "${EPOCHREALTIME/./}"; }
 ms() { printf '%d.%03d' $(($1 / 1000000)) $((($1 % 1000000) / 1000)); }
-
-free_port() {
-  local port
-  while :; do
-    port=$((20000 + RANDOM % 30000))
-    iact::port_open "${port}" || break
-  done
-  printf '%s' "${port}"
-}
-
-median() {
-  local sorted
-  mapfile -t sorted < <(printf '%s\n' "$@" | sort -n)
-  printf '%s' "${sorted[$((${#sorted[@]} / 2))]}"
-}
 
 # One timed command (microseconds) whose output is discarded; fails loudly.
 timed() {

@@ -9,6 +9,8 @@ set -euo pipefail
 ROOT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=../bash/lib/common.sh
 source "${ROOT_DIR}/bash/lib/common.sh"
+# shellcheck source=lib.sh
+source "${ROOT_DIR}/bench/lib.sh"
 
 RUNS=5
 BASELINE=415aef6~1
@@ -25,19 +27,6 @@ done
 
 now() { printf '%s' "${EPOCHREALTIME/./}"; }
 ms() { printf '%d.%03d' $(($1 / 1000000)) $((($1 % 1000000) / 1000)); }
-median() {
-  local sorted
-  mapfile -t sorted < <(printf '%s\n' "$@" | sort -n)
-  printf '%s' "${sorted[$((${#sorted[@]} / 2))]}"
-}
-free_port() {
-  local port
-  while :; do
-    port=$((20000 + RANDOM % 30000))
-    iact::port_open "${port}" || break
-  done
-  printf '%s' "${port}"
-}
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/iact-bench-ns.XXXXXX")"
 chmod 0711 "${WORK}"

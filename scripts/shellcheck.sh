@@ -6,5 +6,5 @@ if ! command -v shellcheck >/dev/null 2>&1; then
   printf 'error: shellcheck is not installed\n  fix: apt-get install -y shellcheck\n' >&2
   exit 1
 fi
-mapfile -t files < <(find bash scripts .ci -type f \( -name '*.sh' -o -path '*/bin/*' -o -name run \) | sort)
+mapfile -t files < <(find bash scripts bench .ci -type f \( -name '*.sh' -o -path '*/bin/*' -o -name run \) | sort)
 shellcheck -x -P SCRIPTDIR "${files[@]}"

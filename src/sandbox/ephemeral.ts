@@ -208,7 +208,7 @@ function finalSettings(spec: EphemeralSpec & { service: EphemeralService }): Rec
   return { ...(spec.durable ? {} : CATALOG[spec.service].ephemeralSettings), ...spec.settings };
 }
 
-/** What a warm spare must match to serve SPEC (docs/data.md "Warm spares"). */
+/** What a warm spare must match to serve a request (docs/data.md "Warm spares"). */
 export function spareShapeOf(spec: EphemeralSpec & { service: EphemeralService }, driver: DriverName): SpareShape {
   return {
     driver,
