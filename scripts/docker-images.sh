@@ -208,8 +208,10 @@ img::mysql() {
   } | /usr/sbin/mariadbd --no-defaults --user=mysql --datadir="${tmpl}" --bootstrap --log-warnings=0 \
     --skip-networking --socket="${tmpl}/bootstrap.sock" --pid-file="${tmpl}/bootstrap.pid" \
     --enforce-storage-engine="" --max_allowed_packet=8M --net_buffer_length=16K --skip-name-resolve \
-    --innodb-log-file-size=16M >/dev/null 2>&1 || img::die "mariadbd --bootstrap of the template failed" "run it by hand to see why"
-  rm -f "${tmpl}/bootstrap.sock" "${tmpl}/bootstrap.pid"
+    --innodb-log-file-size=16M >/dev/null 2>"${root}/bootstrap.err" ||
+    img::die "mariadbd --bootstrap of the template failed: $(tail -n 5 "${root}/bootstrap.err" | tr '\n' ' ')" \
+      "read mariadbd's words above; a machine out of async I/O contexts (fs.aio-max-nr) or disk fails it"
+  rm -f "${tmpl}/bootstrap.sock" "${tmpl}/bootstrap.pid" "${root}/bootstrap.err"
   printf '10.11' >"${tmpl}/mysql_upgrade_info"
   chown -R "${SVC_UID}:${SVC_UID}" "${tmpl}"
   mkdir -p "${root}/var/lib/mysql" "${root}/run/mysqld"

@@ -8,11 +8,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { query } from '../helpers/docker.js';
+import { ensureImages, query } from '../helpers/docker.js';
 import { describeNeeding, freePorts, makeProject, repoRoot, type Project } from '../helpers/iact-project.js';
 
 const netnsEngine = path.join(repoRoot, 'scripts', 'netns-docker-engine.sh');
-const imagesSh = path.join(repoRoot, 'scripts', 'docker-images.sh');
 const ENV = 'e2e';
 // Two /24s per run (pid-derived), so parallel runs do not meet.
 const N1 = 20 + (process.pid % 100) * 2;
@@ -72,13 +71,8 @@ async function startEngine(n: number): Promise<RemoteEngine> {
 
 /** The images: built on the first engine over TLS from this machine's binaries, as a user would, then copied to the others. */
 async function loadImages(first: RemoteEngine, others: RemoteEngine[]): Promise<void> {
-  const images = await execa('bash', [imagesSh, 'postgres', 'mysql', 'redis'], {
-    env: engineEnv(first),
-    reject: false,
-    stdin: 'ignore',
-    timeout: 900_000,
-  });
-  if (images.exitCode !== 0) throw new Error(`scripts/docker-images.sh against ${first.host} failed:\n${images.stderr}`);
+  // Under the suite's image lock: builds on this machine go one at a time, whichever engine they are for.
+  await ensureImages(first.host, ['postgres', 'mysql', 'redis'], engineEnv(first));
   for (const e of others) {
     const copy = await execa(
       'sh',

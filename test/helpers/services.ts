@@ -118,16 +118,32 @@ export function describeNeeding(...what: string[]): SuiteAPI {
     (describe.skipIf(true) as (...args: unknown[]) => void)(`${title} [skipped: ${reason}]`, ...rest)) as unknown as SuiteAPI;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * Test ports come from below the kernel's ephemeral range (which starts at 32768 here), where no
+ * client connection's source port and no port-0 bind of iact's own lands; each vitest worker has a
+ * slice of its own (VITEST_POOL_ID) and hands each port out once, so concurrent tests never share one.
+ */
+const PORT_SLICE = 5000;
+const sliceStart = 20_000 + ((Number(process.env.VITEST_POOL_ID ?? '1') - 1) % 2) * PORT_SLICE;
+// Where in its slice this process starts: a worker that ran earlier files leaves no port behind, but a
+// server a failed test left running would still hold its port; starting elsewhere each run avoids it.
+let nextPort = (process.pid * 37) % PORT_SLICE;
+
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
     server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
+}
+
+export async function freePort(): Promise<number> {
+  for (let tries = 0; tries < PORT_SLICE; tries += 1) {
+    const port = sliceStart + (nextPort++ % PORT_SLICE);
+    if (await bindable(port)) return port;
+  }
+  throw new Error(`no free port in ${sliceStart}-${sliceStart + PORT_SLICE - 1}`);
 }
 
 export function portOpen(port: number): Promise<boolean> {
