@@ -69,6 +69,17 @@ engine::private_pid() {
   printf '%s' "${pid}"
 }
 
+# Closes every descriptor above stderr in this (sub)shell: dockerd outlives its caller, and a lock or pipe
+# it inherited (`flock LOCK docker-engine.sh start`) would stay held until it stops.
+engine::close_inherited_fds() {
+  local entry fd
+  for entry in /proc/self/fd/*; do
+    fd="${entry##*/}"
+    if [[ ! "${fd}" =~ ^[0-9]+$ ]] || ((fd <= 2)); then continue; fi
+    exec {fd}>&- 2>/dev/null || true
+  done
+}
+
 engine::start() {
   local host pid="" deadline storage
   if host="$(engine::find)"; then
@@ -87,14 +98,16 @@ engine::start() {
     rm -f "${SOCKET}"
     storage="$(engine::storage_driver)"
     # No iptables: ports are published by docker-proxy on 127.0.0.1.
-    setsid dockerd \
-      --iptables=false --ip-masq=false --ip6tables=false \
-      --storage-driver="${storage}" \
-      --data-root "${DATA_ROOT}" \
-      --exec-root "${RUN_DIR}/exec" \
-      --pidfile "${PIDFILE}" \
-      --host "unix://${SOCKET}" \
-      </dev/null >>"${LOGFILE}" 2>&1 &
+    (
+      engine::close_inherited_fds
+      exec setsid dockerd \
+        --iptables=false --ip-masq=false --ip6tables=false \
+        --storage-driver="${storage}" \
+        --data-root "${DATA_ROOT}" \
+        --exec-root "${RUN_DIR}/exec" \
+        --pidfile "${PIDFILE}" \
+        --host "unix://${SOCKET}"
+    ) </dev/null >>"${LOGFILE}" 2>&1 &
     pid="$!"
     disown
     printf 'info: started dockerd (pid %s, storage %s), log %s\n' "${pid}" "${storage}" "${LOGFILE}" >&2

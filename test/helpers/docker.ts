@@ -18,7 +18,10 @@ export interface Engine {
   startedByUs: boolean;
 }
 
-/** Two test files starting the engine or building images at once would race: one at a time. */
+/**
+ * Two test files starting the engine or building images at once would race: one at a time. `flock -o`
+ * keeps the lock's descriptor from the command: a dockerd started under it would hold the lock for good.
+ */
 const LOCK = path.join(tmpdir(), 'iact-test-docker.lock');
 
 /**
@@ -28,7 +31,7 @@ const LOCK = path.join(tmpdir(), 'iact-test-docker.lock');
  */
 export async function ensureEngine(): Promise<Engine> {
   const before = await execa('bash', [engineSh, 'status'], { reject: false, stdin: 'ignore' });
-  const started = await execa('flock', [LOCK, 'bash', engineSh, 'start'], { reject: false, stdin: 'ignore', timeout: 120_000 });
+  const started = await execa('flock', ['-o', LOCK, 'bash', engineSh, 'start'], { reject: false, stdin: 'ignore', timeout: 120_000 });
   if (started.exitCode !== 0) throw new Error(`scripts/docker-engine.sh start failed (exit ${started.exitCode}):\n${started.stderr}`);
   const match = /^export DOCKER_HOST=(\S+)$/m.exec(started.stdout);
   if (!match?.[1]) throw new Error(`scripts/docker-engine.sh start printed no DOCKER_HOST:\n${started.stdout}`);
@@ -47,7 +50,7 @@ export async function stopEngine(): Promise<void> {
  * postgres@16; default all); returns the script's stderr (timings).
  */
 export async function ensureImages(dockerHost: string, targets: string[] = [], env: Record<string, string> = {}): Promise<string> {
-  const r = await execa('flock', [LOCK, 'bash', imagesSh, ...targets], {
+  const r = await execa('flock', ['-o', LOCK, 'bash', imagesSh, ...targets], {
     env: { ...env, DOCKER_HOST: dockerHost },
     reject: false,
     stdin: 'ignore',
