@@ -51,7 +51,8 @@ data::after_create() {
 svc::postgres_extensions() {
   local ext sql='' out
   for ext in "${SB_EXTENSIONS[@]}"; do sql+="CREATE EXTENSION IF NOT EXISTS \"${ext}\";"$'\n'; done
-  if ! out="$(svc::as_service "${SVC_BIN}/psql" -X -q -v ON_ERROR_STOP=1 -h "${SB_DIR}/run" -p "${SB_PORT}" -U postgres -d "${SB_DB}" <<<"${sql}" 2>&1)"; then
+  # From run/, as every admin client (docs/driver-protocol.md "Sockets").
+  if ! out="$(svc::socket_client "${SVC_BIN}/psql" -X -q -v ON_ERROR_STOP=1 -h /proc/self/cwd -p "${SB_PORT}" -U postgres -d "${SB_DB}" <<<"${sql}" 2>&1)"; then
     out="${out//$'\n'/ }"
     iact::die 1 "PostgreSQL could not create an extension of sandbox '${SB_NAME}': ${out}" \
       "install the package that provides it for PostgreSQL $(svc::_major "${SVC_BIN}") (iact doctor lists the extensions this machine has), or remove it from extensions:" missing-binary

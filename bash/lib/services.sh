@@ -299,24 +299,36 @@ SQL
 }
 
 svc::mysql_make_template() {
-  local build="$1" user="$2" pid='' i sock
-  sock="${build}/run/s.sock"
+  local build="$1" user="$2" pid='' i server ok=1
+  # Each step returns on failure: the caller's `if !` turns errexit off here.
   mariadb-install-db --no-defaults --datadir="${build}/data" --user="${user}" \
-    --auth-root-authentication-method=socket --skip-test-db --innodb-log-file-size=8M
+    --auth-root-authentication-method=socket --skip-test-db --innodb-log-file-size=8M || return 1
   # install-db leaves some Aria pages only in its log; copies (which get a new log) would find
   # mysql.proc corrupt. One normal run that opens every system table, then a clean shutdown,
   # writes them all to their data files.
+  # The socket relative to the datadir (mariadbd's working directory), the clients run from run/:
+  # short however deep TMPDIR is (107-byte socket limit). build/ is root's own mktemp directory.
   (exec setsid mariadbd --no-defaults --datadir="${build}/data" --skip-networking --innodb-log-file-size=8M \
-    --socket="${sock}" --pid-file="${build}/run/m.pid" "--user=${user}" </dev/null >>"${build}/run/log" 2>&1) &
+    --socket=../run/s.sock --pid-file="${build}/run/m.pid" "--user=${user}" </dev/null >>"${build}/run/log" 2>&1) &
+  server=$!
   for ((i = 0; i < 3000; i++)); do
-    [[ -S "${sock}" ]] && svc::as_user "${user}" mariadb --no-defaults --socket="${sock}" -u "${user}" -e 'SELECT 1' >/dev/null 2>&1 && break
+    [[ -S "${build}/run/s.sock" ]] && svc::mysql_template_client "${build}" "${user}" mariadb -e 'SELECT 1' >/dev/null 2>&1 && break
+    iact::pid_alive "${server}" || break
     sleep 0.02
   done
-  svc::as_user "${user}" mariadb-check --no-defaults --socket="${sock}" -u "${user}" --databases mysql
-  svc::as_user "${user}" mariadb --no-defaults --socket="${sock}" -u "${user}" -e 'FLUSH TABLES'
-  IFS= read -r pid <"${build}/run/m.pid"
-  proc::stop_pid "${pid}" TERM 60
+  svc::mysql_template_client "${build}" "${user}" mariadb-check --databases mysql || ok=0
+  ((ok)) && { svc::mysql_template_client "${build}" "${user}" mariadb -e 'FLUSH TABLES' || ok=0; }
+  if [[ -f "${build}/run/m.pid" ]] && IFS= read -r pid <"${build}/run/m.pid"; then proc::stop_pid "${pid}" TERM 60; fi
+  # The server's own log, read as its user: run/ is the user's, so root would follow a link there.
+  ((ok)) || { svc::as_user "${user}" tail -n 20 -- "${build}/run/log"; return 1; }
   sync
+}
+
+# svc::mysql_template_client BUILD USER TOOL ARGS...: a client of the template's server, as USER, from BUILD/run.
+svc::mysql_template_client() {
+  local build="$1" user="$2" tool="$3"
+  shift 3
+  (cd "${build}/run" && svc::as_user "${user}" "${tool}" --no-defaults --socket=./s.sock -u "${user}" "$@")
 }
 
 # REPLY = the major version that made the data directory (a file read, no subprocess: status loops).
@@ -441,7 +453,7 @@ svc::tls_files() {
 svc::postgres_write_config() {
   local file="$1" i text listen='' sockdir
   svc::listens_tcp && listen=127.0.0.1
-  # Relative to data/, postgres's working directory (docs/driver-protocol.md layout): a deep root passes the 107-byte socket limit.
+  # Relative to data/, postgres's working directory: short however deep the root (107-byte socket limit) (docs/driver-protocol.md "Sockets").
   sockdir="\"../${IACT_CAT_SOCKET[postgres]%/*}\""
   text="# Written by iact for sandbox ${SB_NAME}; changes are overwritten on the next apply.
 listen_addresses = '${listen}'
@@ -476,10 +488,11 @@ svc::mysql_write_config() {
   local file="$1" i text value
   svc::own_log "${SB_DIR}/logs/mariadbd.log"
   # Paths quoted: the sandbox root may hold blanks, quotes, '#' or ';' (docs/driver-protocol.md "Sandbox directories").
+  # The socket relative to the datadir, mariadbd's working directory: short however deep the root (107-byte socket limit).
   text="# Written by iact for sandbox ${SB_NAME}; changes are overwritten on the next apply.
 [mariadbd]
 datadir=$(svc::ini_quote "${SB_DIR}/data")
-socket=$(svc::ini_quote "${SB_DIR}/${IACT_CAT_SOCKET[mysql]}")
+socket=$(svc::ini_quote "../${IACT_CAT_SOCKET[mysql]}")
 pid-file=$(svc::ini_quote "${SB_DIR}/${IACT_CAT_PIDFILE[mysql]}")
 log-error=$(svc::ini_quote "${SB_DIR}/logs/mariadbd.log")
 port=${SB_PORT}
@@ -539,11 +552,12 @@ tls-protocols \"TLSv1.2 TLSv1.3\"
 "
     port=0
   fi
+  # unixsocket relative to dir (data/), where redis-server chdirs: short however deep the root (107-byte socket limit).
   text="# Written by iact for sandbox ${SB_NAME}; holds the password (mode 0600).
 bind 127.0.0.1
 port ${port}
 ${tls}protected-mode yes
-unixsocket $(svc::redis_quote "${SB_DIR}/${IACT_CAT_SOCKET[redis]}")
+unixsocket $(svc::redis_quote "../${IACT_CAT_SOCKET[redis]}")
 unixsocketperm 700
 dir $(svc::redis_quote "${SB_DIR}/data")
 dbfilename dump.rdb
@@ -643,21 +657,30 @@ svc::redis_ready() {
 
 # --- administration through the socket -----------------------------------------------------
 
-# libpq splits a host at commas, which a sandbox path may hold: the socket directory is reached as
-# the client's working directory (/proc/self/cwd), a path without one.
-svc::pg_socket_client() {
-  (cd "${SB_DIR}/run" && svc::as_service "$@")
+# svc::socket_client CMD...: an admin client, as the service, working in the socket's directory
+# (run/): it names the socket ./NAME (libpq: /proc/self/cwd, as a host splits at commas), so a
+# deep sandbox root stays under the 107-byte socket limit (docs/driver-protocol.md "Sockets").
+# Root enters run/ by an entry of its own directory (sb::check_dir refused a link there); only the
+# unprivileged client opens what is inside.
+svc::socket_client() {
+  (cd "${SB_DIR}/${IACT_CAT_SOCKET[${SB_SERVICE}]%/*}" && svc::as_service "$@")
+}
+
+# REPLY = the socket's name in its directory, for a client that svc::socket_client runs.
+svc::socket_name() {
+  REPLY="./${IACT_CAT_SOCKET[${SB_SERVICE}]##*/}"
 }
 
 svc::psql_admin() {
   svc::pg_client psql
   IACT_PW="${SB_PASSWORD}" IACT_DB="${SB_DB}" IACT_USER="${SB_USER}" IACT_ADMIN="${SB_ADMIN:-0}" \
-    svc::pg_socket_client "${REPLY}" -X -q -v ON_ERROR_STOP=1 \
+    svc::socket_client "${REPLY}" -X -q -v ON_ERROR_STOP=1 \
     -h /proc/self/cwd -p "${SB_PORT}" -U postgres -d postgres
 }
 
 svc::mysql_admin() {
-  svc::as_service mariadb --no-defaults --socket="${SB_DIR}/${IACT_CAT_SOCKET[mysql]}" -u "${SB_OS_USER}" --connect-timeout=5 "$@"
+  svc::socket_name
+  svc::socket_client mariadb --no-defaults --socket="${REPLY}" -u "${SB_OS_USER}" --connect-timeout=5 "$@"
 }
 
 svc::mysql_admin_query() {
@@ -674,14 +697,17 @@ svc::mysql_quote() {
 }
 
 # Logs in with the password the server has now (SVC_SERVER_PASSWORD, which set-password moves on).
+# As the service, like mysql's and postgres's: root would connect through a link planted in run/.
 svc::redis_admin() {
-  local pw="${SVC_SERVER_PASSWORD:-${SB_PASSWORD}}"
+  local pw="${SVC_SERVER_PASSWORD:-${SB_PASSWORD}}" sock
+  svc::socket_name
+  sock="${REPLY}"
   # A server without auth (password: null) refuses an AUTH: send none.
   if [[ -z "${pw}" ]]; then
-    redis-cli --no-auth-warning -s "${SB_DIR}/${IACT_CAT_SOCKET[redis]}" "$@"
+    svc::socket_client redis-cli --no-auth-warning -s "${sock}" "$@"
     return
   fi
-  REDISCLI_AUTH="${pw}" redis-cli --no-auth-warning -s "${SB_DIR}/${IACT_CAT_SOCKET[redis]}" "$@"
+  REDISCLI_AUTH="${pw}" svc::socket_client redis-cli --no-auth-warning -s "${sock}" "$@"
 }
 
 # Idempotent: the database, the user and its password exist as the spec says.
@@ -973,11 +999,12 @@ svc::postgres_backup() {
     iact::die 1 "no pg_dump of PostgreSQL ${server} or newer to back up ${SB_NAME} (found ${REPLY})" \
       "apt-get install -y postgresql-client-${server} (from the PostgreSQL apt repository), or pass --no-backup" missing-binary
   fi
-  svc::pg_socket_client "${REPLY}" -h /proc/self/cwd -p "${SB_PORT}" -U postgres -d "${SB_DB}" --no-owner >"$1"
+  svc::socket_client "${REPLY}" -h /proc/self/cwd -p "${SB_PORT}" -U postgres -d "${SB_DB}" --no-owner >"$1"
 }
 
 svc::mysql_backup() {
-  svc::as_service mariadb-dump --no-defaults --socket="${SB_DIR}/${IACT_CAT_SOCKET[mysql]}" -u "${SB_OS_USER}" \
+  svc::socket_name
+  svc::socket_client mariadb-dump --no-defaults --socket="${REPLY}" -u "${SB_OS_USER}" \
     --single-transaction --routines --databases "${SB_DB}" >"$1"
 }
 
