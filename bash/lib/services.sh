@@ -285,16 +285,17 @@ svc::ensure_template() {
 
 svc::postgres_make_template() {
   local build="$1" user="$2"
+  # Each step returns on failure: the caller's `if !` turns errexit off here.
   svc::as_user "${user}" "${SVC_BIN}/initdb" -D "${build}/data" -U postgres -E UTF8 --locale=C.UTF-8 \
-    --auth-local=peer --auth-host=scram-sha-256 --no-sync --wal-segsize=1
-  svc::as_user "${user}" "${SVC_BIN}/postgres" --single -D "${build}/data" -c fsync=off postgres <<SQL
+    --auth-local=peer --auth-host=scram-sha-256 --no-sync --wal-segsize=1 || return 1
+  svc::as_user "${user}" "${SVC_BIN}/postgres" --single -D "${build}/data" -c fsync=off postgres <<SQL || return 1
 CREATE ROLE ${SVC_PG_TEMPLATE_ROLE} LOGIN;
 CREATE DATABASE ${SVC_PG_TEMPLATE_DB} OWNER ${SVC_PG_TEMPLATE_ROLE};
 SQL
   # Sandbox-sized defaults (1 MB WAL segments above keep copies small); iact.conf, included last, wins.
   # Appended as the postgres user: the file is in its directory.
   printf "\nshared_buffers = 32MB\nmin_wal_size = 4MB\nmax_wal_size = 64MB\ninclude_if_exists = 'iact.conf'\n" |
-    svc::as_user "${user}" tee -a -- "${build}/data/postgresql.conf" >/dev/null
+    svc::as_user "${user}" tee -a -- "${build}/data/postgresql.conf" >/dev/null || return 1
   sync
 }
 
