@@ -215,7 +215,7 @@ store::ref_all() {
     store::is_store_layer "${l}" || continue
     # Hashed once, and only for a store layer (a template is none: the common create hashes nothing).
     [[ -n "${REPLY}" ]] || store::ref_name "${holder}"
-    mkdir -p -- "${l%/data}/refs"
+    [[ -d "${l%/data}/refs" ]] || mkdir -p -- "${l%/data}/refs"
     printf '%s\n%s\n' "${holder}" "${file}" >"${l%/data}/refs/${REPLY}"
   done <"${file}"
 }
@@ -225,7 +225,8 @@ store::gc() {
   local l ref holder file held locked=0
   for l in "$@"; do
     if ! store::is_store_layer "${l}" || [[ ! -d "${l}" ]]; then continue; fi
-    ((locked)) || store::lock
+    # One stack's layers share one store (a template's copy is in it too).
+    ((locked)) || store::lock "${l%/*/data}"
     locked=1
     held=0
     for ref in "${l%/data}"/refs/*; do
@@ -242,12 +243,14 @@ store::gc() {
   ((!locked)) || store::unlock
 }
 
-# The lock of SB_ROOT's layer store: an import, the holders a sandbox takes and a collection never
-# interleave (two creates import a template once; a destroy never removes a layer a create takes).
+# The lock of layer store STORE (a .layers directory): an import, the holders a sandbox takes and a
+# collection never interleave (two creates import a template once; a destroy never removes a layer
+# a create takes).
 store::lock() {
-  [[ -d "${SB_ROOT}/.layers" ]] || mkdir -p -- "${SB_ROOT}/.layers"
-  exec {STORE_LOCK_FD}>"${SB_ROOT}/.layers/.lock"
-  flock -w 300 "${STORE_LOCK_FD}" || iact::die 1 "timed out waiting for the lock of ${SB_ROOT}/.layers" "remove ${SB_ROOT}/.layers/.lock if no other iact runs" locked
+  local store="$1"
+  [[ -d "${store}" ]] || mkdir -p -- "${store}"
+  exec {STORE_LOCK_FD}>"${store}/.lock"
+  flock -w 300 "${STORE_LOCK_FD}" || iact::die 1 "timed out waiting for the lock of ${store}" "remove ${store}/.lock if no other iact runs" locked
 }
 
 store::unlock() { exec {STORE_LOCK_FD}>&-; }
@@ -264,16 +267,21 @@ store::ephemeral() { [[ "${IACT_DRIVER_EPHEMERAL:-}" == 1 || -f "${SB_DIR}/.laye
 # Writes LOWER... as SB_DIR's layer stack and holds its store layers; a template becomes the store's
 # copy of it unless the sandbox is ephemeral.
 store::hold() {
-  local lowers=("$@") i need=0 eph=0
+  local lowers=("$@") i eph=0 store=''
   if store::ephemeral; then
     eph=1
     : >"${SB_DIR}/.layer/ephemeral"
   fi
+  # The store that holds the stack's layers, or gets the template's copy; none for the common
+  # ephemeral create (a template alone), which takes no lock.
   for i in "${!lowers[@]}"; do
-    if store::is_store_layer "${lowers[i]}" || { ((!eph)) && store::is_template "${lowers[i]}"; }; then need=1; fi
+    if ((!eph)) && store::is_template "${lowers[i]}"; then
+      store="${SB_ROOT}/.layers"
+      break
+    fi
+    if [[ -z "${store}" ]] && store::is_store_layer "${lowers[i]}"; then store="${lowers[i]%/*/data}"; fi
   done
-  # The common ephemeral create (a template alone) takes no lock.
-  ((!need)) || store::lock
+  [[ -z "${store}" ]] || store::lock "${store}"
   for i in "${!lowers[@]}"; do
     if ((eph)) || ! store::is_template "${lowers[i]}"; then continue; fi
     store::import_template "${lowers[i]}" || iact::die 1 "${REPLY}" "free space on that filesystem (the template's size), then apply again" io
@@ -281,7 +289,7 @@ store::hold() {
   done
   printf '%s\n' "${lowers[@]}" >"${SB_DIR}/.layer/lowers"
   store::ref_all "${SB_DIR}" "${SB_DIR}/.layer/lowers"
-  ((!need)) || store::unlock
+  [[ -z "${store}" ]] || store::unlock
 }
 
 # REPLY = the store layer that holds a copy of template data directory TDATA, imported now when the
@@ -303,8 +311,9 @@ store::import_template() {
   REPLY="${layer}"
   [[ ! -d "${layer}" ]] || return 0
   tmp="${SB_ROOT}/.layers/.import-${id}"
-  rm -rf -- "${tmp}" "${layer%/data}"
-  mkdir -p -- "${tmp}"
+  # Left by a killed import, or a layer whose data/ went missing.
+  if [[ -e "${tmp}" || -e "${layer%/data}" ]]; then rm -rf -- "${tmp}" "${layer%/data}"; fi
+  mkdir -p -- "${tmp}/refs"
   # Hard links are safe: a layer is only ever a read-only lower (overlayfs copies a file up before any write).
   if ! cp -al -- "${tdata}" "${tmp}/data" 2>/dev/null; then
     rm -rf -- "${tmp}/data"
@@ -333,7 +342,7 @@ store::over_template() {
 # each lowers file is replaced by a rename, so a kill leaves the old stack or the new one.
 store::adopt_templates() {
   local f holder
-  store::lock
+  store::lock "${SB_ROOT}/.layers"
   for f in "${SB_DIR}/.layer/lowers" "${SB_ENV_DIR}/.snapshots/${SB_NAME}"/*/lowers; do
     [[ -f "${f}" ]] || continue
     holder="${f%/lowers}"
