@@ -295,7 +295,7 @@ store::hold() {
 # REPLY = the store layer that holds a copy of template data directory TDATA, imported now when the
 # store has none (failing: what went wrong). One per template version (its directory's name), shared
 # by every sandbox made from it. Call with the store locked. Hard links where template and store
-# share a filesystem (no data copied: about 30 ms for PostgreSQL's 1300 files), else a reflinked or
+# share a filesystem (no data copied: about 35 ms for PostgreSQL's 1300 files), else a reflinked or
 # plain copy.
 store::import_template() {
   local tdata="$1" name id layer tmp out
