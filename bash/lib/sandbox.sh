@@ -573,7 +573,7 @@ sb::start_service() {
     if iact::port_open "${SB_PORT}"; then
       sb::die_port_in_use
     fi
-    store::ensure_mounted
+    store::ensure_mounted stopped
     svc::server_argv
     drv::launch
     # shellcheck disable=SC2034 # read by svc::ensure_credentials

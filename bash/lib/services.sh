@@ -340,8 +340,11 @@ svc::postgres_data_version() {
 }
 
 # True when the sandbox's data directory holds data: the directory, and what its server cannot start without.
+# A layered one not mounted (after a reboot; its next start mounts it) holds it while its layers are there.
 svc::data_present() {
-  [[ -d "${SB_DIR}/data" ]] && svc::call data_present
+  [[ -d "${SB_DIR}/data" ]] || return 1
+  svc::call data_present && return 0
+  store::is_layered "${SB_DIR}" && ! store::mounted "${SB_DIR}/data" && store::layers_present
 }
 svc::postgres_data_present() { [[ -f "${SB_DIR}/data/PG_VERSION" ]]; }
 svc::mysql_data_present() { [[ -d "${SB_DIR}/data/mysql" ]]; }

@@ -3,9 +3,10 @@
 # A sandbox's data/ is either a plain directory (storage "copy" or "reflink") or an overlayfs mount
 # (storage "overlay"): read-only lower layers (a template, snapshot layers) under the sandbox's own
 # upper directory, kept in SB_DIR/.layer/ {upper, work, lowers}. A snapshot freezes the upper as a new
-# layer in SB_ROOT/.layers/<id>/data, so it costs a rename whatever the data's size. A layer is kept
-# while a holder (a sandbox's .layer/lowers, a snapshot's lowers) names it: holders leave a ref file
-# in the layer's refs/ and a layer nobody holds is removed (store::gc).
+# layer in SB_ROOT/.layers/<id>/data, so it costs a rename whatever the data's size; a lasting
+# sandbox's template is imported there too (template-<name>), so no sandbox needs the cache. A layer
+# is kept while a holder (a sandbox's .layer/lowers, a snapshot's lowers) names it: holders leave a
+# ref file in the layer's refs/ and a layer nobody holds is removed (store::gc).
 # Sourced after common.sh, sandbox.sh and services.sh; reads the SB_* globals.
 
 [[ -n "${IACT_STORAGE_SH:-}" ]] && return 0
@@ -86,9 +87,27 @@ store::mount() {
     iact::die 1 "could not mount the overlay data directory of '${dir##*/}': ${out}" "run iact doctor; IACT_STORAGE=copy makes plain copies instead" io
 }
 
+# True when every layer of SB_DIR's stack is there: what its mount needs.
+store::layers_present() {
+  local l lowers=()
+  [[ -d "${SB_DIR}/.layer/upper" ]] || return 1
+  mapfile -t lowers <"${SB_DIR}/.layer/lowers"
+  for l in "${lowers[@]}"; do
+    [[ -d "${l}" ]] || return 1
+  done
+}
+
+# Mounts data/ when it is not. With "stopped" (no server works in data/), a mount over the cache's
+# template (a sandbox made before templates were imported) is remade over the store's copy of it.
 store::ensure_mounted() {
   store::is_layered "${SB_DIR}" || return 0
-  store::mounted "${SB_DIR}/data" || store::mount
+  if store::mounted "${SB_DIR}/data"; then
+    [[ "${1:-}" == stopped ]] && store::over_template || return 0
+    # Busy (a shell in data/): it stays as it is until a later start.
+    umount -- "${SB_DIR}/data" 2>/dev/null || return 0
+  fi
+  if store::over_template; then store::adopt_templates; fi
+  store::mount
 }
 
 store::umount() {
@@ -106,12 +125,11 @@ store::seed() {
   mode="${REPLY}"
   if [[ "${mode}" == overlay ]]; then
     local l ok=1
-    for l in "${lowers[@]}" "${SB_DIR}"; do store::mountable_path "${l}" || ok=0; done
+    for l in "${lowers[@]}" "${SB_DIR}" "${SB_ROOT}"; do store::mountable_path "${l}" || ok=0; done
     if ((ok)); then
       store::layer_dirs
-      printf '%s\n' "${lowers[@]}" >"${SB_DIR}/.layer/lowers"
+      store::hold "${lowers[@]}"
       store::mount
-      store::ref_all "${SB_DIR}" "${SB_DIR}/.layer/lowers"
       STORE_USED=overlay
       return 0
     fi
@@ -197,16 +215,19 @@ store::ref_all() {
     store::is_store_layer "${l}" || continue
     # Hashed once, and only for a store layer (a template is none: the common create hashes nothing).
     [[ -n "${REPLY}" ]] || store::ref_name "${holder}"
-    mkdir -p -- "${l%/data}/refs"
+    [[ -d "${l%/data}/refs" ]] || mkdir -p -- "${l%/data}/refs"
     printf '%s\n%s\n' "${holder}" "${file}" >"${l%/data}/refs/${REPLY}"
   done <"${file}"
 }
 
 # Removes every store layer among LAYER... that no live holder names any more.
 store::gc() {
-  local l ref holder file held
+  local l ref holder file held locked=0
   for l in "$@"; do
     if ! store::is_store_layer "${l}" || [[ ! -d "${l}" ]]; then continue; fi
+    # One stack's layers share one store (a template's copy is in it too).
+    ((locked)) || store::lock "${l%/*/data}"
+    locked=1
     held=0
     for ref in "${l%/data}"/refs/*; do
       [[ -f "${ref}" ]] || continue
@@ -219,6 +240,132 @@ store::gc() {
     done
     ((held)) || rm -rf -- "${l%/data}"
   done
+  ((!locked)) || store::unlock
+}
+
+# The lock of layer store STORE (a .layers directory): an import, the holders a sandbox takes and a
+# collection never interleave (two creates import a template once; a destroy never removes a layer
+# a create takes).
+store::lock() {
+  local store="$1"
+  [[ -d "${store}" ]] || mkdir -p -- "${store}"
+  exec {STORE_LOCK_FD}>"${store}/.lock"
+  flock -w 300 "${STORE_LOCK_FD}" || iact::die 1 "timed out waiting for the lock of ${store}" "remove ${store}/.lock if no other iact runs" locked
+}
+
+store::unlock() { exec {STORE_LOCK_FD}>&-; }
+
+# --- templates as layers (docs/data.md "Storage") ------------------------------------------------
+
+# A template is a data/ that svc::ensure_template finished (.complete beside it), outside the store.
+store::is_template() { [[ "$1" == */data && -f "${1%/data}/.complete" ]] && ! store::is_store_layer "$1"; }
+
+# iact run and withSandbox sandboxes die with their process: they lie over the cache's template
+# itself (no import to pay for). The TS driver says so (IACT_DRIVER_EPHEMERAL=1); the mark stays.
+store::ephemeral() { [[ "${IACT_DRIVER_EPHEMERAL:-}" == 1 || -f "${SB_DIR}/.layer/ephemeral" ]]; }
+
+# Writes LOWER... as SB_DIR's layer stack and holds its store layers; a template becomes the store's
+# copy of it unless the sandbox is ephemeral.
+store::hold() {
+  local lowers=("$@") i eph=0 store=''
+  if store::ephemeral; then
+    eph=1
+    : >"${SB_DIR}/.layer/ephemeral"
+  fi
+  # The store that holds the stack's layers, or gets the template's copy; none for the common
+  # ephemeral create (a template alone), which takes no lock.
+  for i in "${!lowers[@]}"; do
+    if ((!eph)) && store::is_template "${lowers[i]}"; then
+      store="${SB_ROOT}/.layers"
+      break
+    fi
+    if [[ -z "${store}" ]] && store::is_store_layer "${lowers[i]}"; then store="${lowers[i]%/*/data}"; fi
+  done
+  [[ -z "${store}" ]] || store::lock "${store}"
+  for i in "${!lowers[@]}"; do
+    if ((eph)) || ! store::is_template "${lowers[i]}"; then continue; fi
+    store::import_template "${lowers[i]}" || iact::die 1 "${REPLY}" "free space on that filesystem (the template's size), then apply again" io
+    lowers[i]="${REPLY}"
+  done
+  printf '%s\n' "${lowers[@]}" >"${SB_DIR}/.layer/lowers"
+  store::ref_all "${SB_DIR}" "${SB_DIR}/.layer/lowers"
+  [[ -z "${store}" ]] || store::unlock
+}
+
+# REPLY = the store layer that holds a copy of template data directory TDATA, imported now when the
+# store has none (failing: what went wrong). One per template version (its directory's name), shared
+# by every sandbox made from it. Call with the store locked. Hard links where template and store
+# share a filesystem (no data copied: about 35 ms for PostgreSQL's 1300 files), else a reflinked or
+# plain copy.
+store::import_template() {
+  local tdata="$1" name id layer tmp out
+  name="${tdata%/data}"
+  name="${name##*/}"
+  if [[ "${name}" =~ ^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$ ]]; then
+    id="template-${name}"
+  else
+    store::ref_name "${tdata}"
+    id="template-${REPLY}"
+  fi
+  layer="${SB_ROOT}/.layers/${id}/data"
+  REPLY="${layer}"
+  [[ ! -d "${layer}" ]] || return 0
+  tmp="${SB_ROOT}/.layers/.import-${id}"
+  # Left by a killed import, or a layer whose data/ went missing.
+  if [[ -e "${tmp}" || -e "${layer%/data}" ]]; then rm -rf -- "${tmp}" "${layer%/data}"; fi
+  mkdir -p -- "${tmp}/refs"
+  # Hard links are safe: a layer is only ever a read-only lower (overlayfs copies a file up before any write).
+  if ! cp -al -- "${tdata}" "${tmp}/data" 2>/dev/null; then
+    rm -rf -- "${tmp}/data"
+    iact::info "copying the template ${tdata%/data} into ${SB_ROOT}/.layers once (another filesystem: no hard links)"
+    if ! out="$(cp -a --reflink=auto -- "${tdata}" "${tmp}/data" 2>&1)"; then
+      rm -rf -- "${tmp}"
+      REPLY="could not copy the template ${tdata%/data} into ${SB_ROOT}/.layers: ${out}"
+      return 1
+    fi
+  fi
+  mv -T -- "${tmp}" "${layer%/data}"
+}
+
+# True when SB_DIR's layer stack names a template of the cache (made before templates were imported).
+store::over_template() {
+  local l lowers=()
+  ! store::ephemeral || return 1
+  mapfile -t lowers <"${SB_DIR}/.layer/lowers"
+  for l in "${lowers[@]}"; do
+    store::is_template "${l}" && return 0
+  done
+  return 1
+}
+
+# The sandbox (unmounted) and its snapshots take the store's copy of the templates they lie over;
+# each lowers file is replaced by a rename, so a kill leaves the old stack or the new one.
+store::adopt_templates() {
+  local f holder
+  store::lock "${SB_ROOT}/.layers"
+  for f in "${SB_DIR}/.layer/lowers" "${SB_ENV_DIR}/.snapshots/${SB_NAME}"/*/lowers; do
+    [[ -f "${f}" ]] || continue
+    holder="${f%/lowers}"
+    [[ "${f}" != "${SB_DIR}/.layer/lowers" ]] || holder="${SB_DIR}"
+    store::adopt_file "${holder}" "${f}"
+  done
+  store::unlock
+}
+
+store::adopt_file() {
+  local holder="$1" file="$2" lowers=() i changed=0
+  mapfile -t lowers <"${file}"
+  for i in "${!lowers[@]}"; do
+    store::is_template "${lowers[i]}" || continue
+    # It still runs over the template (still there); the next start tries again.
+    store::import_template "${lowers[i]}" || { iact::warn "${REPLY}; ${holder##*/} keeps using the template in the cache for now"; continue; }
+    lowers[i]="${REPLY}"
+    changed=1
+  done
+  ((changed)) || return 0
+  printf '%s\n' "${lowers[@]}" >"${file}.new"
+  mv -f -- "${file}.new" "${file}"
+  store::ref_all "${holder}" "${file}"
 }
 
 # --- snapshots -----------------------------------------------------------------------------------
@@ -255,7 +402,10 @@ store::freeze() {
     lowers=("${layer}" "${lowers[@]}")
     printf '%s\n' "${lowers[@]}" >"${snapdir}/lowers"
     store::ref_all "${snapdir}" "${snapdir}/lowers"
+    local eph=0
+    ! store::ephemeral || eph=1
     SB_OS_USER="${owner:-${SB_OS_USER:-root}}" store::layer_dirs
+    ((!eph)) || : >"${SB_DIR}/.layer/ephemeral"
     printf '%s\n' "${lowers[@]}" >"${SB_DIR}/.layer/lowers"
     store::ref_all "${SB_DIR}" "${SB_DIR}/.layer/lowers"
     store::mount
@@ -310,7 +460,7 @@ store::pause() {
     svc::call checkpoint || true
     drv::stop_processes
   fi
-  store::ensure_mounted
+  store::ensure_mounted stopped
 }
 
 store::resume() {

@@ -332,7 +332,12 @@ export class BashDriver implements DriverWriter, SnapshotDriver {
       try {
         child = spawn('bash', [this.scriptPath, ...fullArgs], {
           cwd: ctx.root,
-          env: { ...process.env, IACT_SANDBOX_ROOT: ctx.sandboxRoot, IACT_DRIVER_ERRORS: 'json' },
+          env: {
+            ...process.env,
+            IACT_SANDBOX_ROOT: ctx.sandboxRoot,
+            IACT_DRIVER_ERRORS: 'json',
+            IACT_DRIVER_EPHEMERAL: ctx.ephemeral ? '1' : '',
+          },
           stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
           detached: opts.detached,
         });

@@ -94,6 +94,8 @@ export interface DriverContext {
   root: string; // absolute project root (scripts run with it as cwd, so they read its .env)
   sandboxRoot: string; // absolute $IACT_SANDBOX_ROOT
   environment: string;
+  /** The sandboxes die with this process (iact run, withSandbox): their data may lie over the template cache (docs/data.md "Storage"). */
+  ephemeral?: boolean;
   signal?: AbortSignal;
   /** Receives the `warning:` lines of a driver call that succeeded (secrets redacted). */
   onWarning?: (line: string) => void;

@@ -200,7 +200,7 @@ async function refuseForeignRoot(root: string): Promise<void> {
 }
 
 export function contextFor(root: string): DriverContext {
-  return { root, sandboxRoot: root, environment: RUN_ENVIRONMENT };
+  return { root, sandboxRoot: root, environment: RUN_ENVIRONMENT, ephemeral: true };
 }
 
 /** The settings the driver gets: the ephemeral ones unless durable, then the caller's. */
