@@ -227,9 +227,11 @@ describeNeeding('root', 'docker')('docker driver on remote engines over TCP with
     expect(await dockerOn(e1, ['ps', '--format', '{{.Names}}'])).toBe(`${named('db')}`);
     expect(await dockerOn(e2, ['ps', '--format', '{{.Names}}'])).toBe(`${named('cache')}`);
     // A real login from here to the address each port is published on.
-    const login = await query('postgres', { port: dbPort, user: 'db', database: 'db', password: PASSWORD }, ['SHOW work_mem'], e1.address);
+    const login = await query('postgres', { port: dbPort, user: 'db', database: 'db', password: PASSWORD }, ['SHOW work_mem'], {
+      host: e1.address,
+    });
     expect(login.stdout, login.stderr).toBe('4MB');
-    const cache = await query('redis', { port: cachePort, user: '', database: '', password: PASSWORD }, ['PING'], e2.address);
+    const cache = await query('redis', { port: cachePort, user: '', database: '', password: PASSWORD }, ['PING'], { host: e2.address });
     expect(cache.stdout, cache.stderr).toBe('PONG');
     // The env file renders the hosts clients reach.
     const env = project.read(`.iact/env/${ENV}.env`);
@@ -278,9 +280,9 @@ describeNeeding('root', 'docker')('docker driver on remote engines over TCP with
   it('updates in place (reload, set-password) and recreates on a restart-only setting, data kept', async () => {
     const [e1] = engines as [RemoteEngine];
     const login = { port: dbPort, user: 'db', database: 'db', password: PASSWORD };
-    expect((await query('postgres', login, ["CREATE TABLE kept (v text); INSERT INTO kept VALUES ('remote')"], e1.address)).exitCode).toBe(
-      0,
-    );
+    expect(
+      (await query('postgres', login, ["CREATE TABLE kept (v text); INSERT INTO kept VALUES ('remote')"], { host: e1.address })).exitCode,
+    ).toBe(0);
     const id = await dockerOn(e1, ['inspect', '--format', '{{.Id}}', `${named('db')}`]);
 
     project.writeManifest(ENV, manifest({ dbSettings: 'work_mem: 8MB', password: NEW_PASSWORD }));
@@ -289,15 +291,15 @@ describeNeeding('root', 'docker')('docker driver on remote engines over TCP with
     let r = await project.iact(['apply', '--env', ENV, '--auto-approve']);
     expect(r.exitCode, r.stderr + r.stdout).toBe(0);
     const after = { ...login, password: NEW_PASSWORD };
-    expect((await query('postgres', after, ['SHOW work_mem'], e1.address)).stdout).toBe('8MB');
+    expect((await query('postgres', after, ['SHOW work_mem'], { host: e1.address })).stdout).toBe('8MB');
     expect(await dockerOn(e1, ['inspect', '--format', '{{.Id}}', `${named('db')}`])).toBe(id);
 
     project.writeManifest(ENV, manifest({ dbSettings: 'work_mem: 8MB, max_connections: 40', password: NEW_PASSWORD }));
     r = await project.iact(['apply', '--env', ENV, '--auto-approve']);
     expect(r.exitCode, r.stderr + r.stdout).toBe(0);
     expect(await dockerOn(e1, ['inspect', '--format', '{{.Id}}', `${named('db')}`])).not.toBe(id);
-    expect((await query('postgres', after, ['SHOW max_connections'], e1.address)).stdout).toBe('40');
-    expect((await query('postgres', after, ['SELECT v FROM kept'], e1.address)).stdout).toBe('remote');
+    expect((await query('postgres', after, ['SHOW max_connections'], { host: e1.address })).stdout).toBe('40');
+    expect((await query('postgres', after, ['SELECT v FROM kept'], { host: e1.address })).stdout).toBe('remote');
   }, 600_000);
 
   it('cut in the middle of an apply: an error naming the engine, and a rerun converges', async () => {
@@ -378,7 +380,9 @@ describeNeeding('root', 'docker')('docker driver on remote engines over TCP with
       `${named('cache')}`,
       `${named('cut')}`,
     ]);
-    const login = await query('mysql', { port: cutPort, user: 'cut', database: 'cut', password: PASSWORD }, ['SELECT 1'], e2.address);
+    const login = await query('mysql', { port: cutPort, user: 'cut', database: 'cut', password: PASSWORD }, ['SELECT 1'], {
+      host: e2.address,
+    });
     expect(login.stdout, login.stderr).toBe('1');
   }, 600_000);
 
@@ -547,7 +551,7 @@ sandboxes:
       const r = await project.iact(['apply', '--env', ENV, '--auto-approve'], { env });
       expect(r.exitCode, r.stderr + r.stdout).toBe(0);
       expect(await dockerOn(e2, ['ps', '--format', '{{.Names}}'])).toBe(named('viassh'));
-      const ping = await query('redis', { port: cachePort, user: '', database: '', password: PASSWORD }, ['PING'], e2.address);
+      const ping = await query('redis', { port: cachePort, user: '', database: '', password: PASSWORD }, ['PING'], { host: e2.address });
       expect(ping.stdout, ping.stderr).toBe('PONG');
       const plan = await project.iact(['plan', '--env', ENV, '--detailed-exitcode'], { env });
       expect(plan.exitCode, plan.stdout + plan.stderr).toBe(0);
