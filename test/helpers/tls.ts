@@ -1,0 +1,45 @@
+// A tls: true sandbox seen from the host with the service's own client (docs/operators.md "TLS sandboxes"): verify-full against
+// the sandbox's CA works for 127.0.0.1 and localhost; plaintext and a login trusting another CA are refused.
+import { expect } from 'vitest';
+import { type Credentials, query } from './services.js';
+
+export type TlsService = 'postgres' | 'mysql' | 'redis';
+
+/** A statement and the answer that shows the session is encrypted (redis answers a TLS client only). */
+const ENCRYPTED: Record<TlsService, { statement: string[]; answer: RegExp }> = {
+  postgres: { statement: ['select ssl from pg_stat_ssl where pid = pg_backend_pid()'], answer: /^t$/ },
+  mysql: { statement: ["show status like 'Ssl_version'"], answer: /^Ssl_version\tTLSv1\.[23]$/ },
+  redis: { statement: ['PING'], answer: /^PONG$/ },
+};
+
+/** What each client says when the server turns plaintext away (mariadb says it as an access denial). */
+const PLAINTEXT_REFUSED: Record<TlsService, RegExp> = {
+  postgres: /no pg_hba\.conf entry .* no encryption/,
+  mysql: /insecure transport are prohibited|Access denied for user/,
+  redis: /Connection reset|Server closed the connection|I\/O error/i,
+};
+
+/** Whether a plaintext login (TLS off in the client) gets an answer. */
+export async function plaintextAccepted(service: TlsService, login: Credentials): Promise<boolean> {
+  const r = await query(service, login, service === 'redis' ? ['PING'] : ['select 1'], { tls: 'off' });
+  return r.exitCode === 0 && r.stdout === (service === 'redis' ? 'PONG' : '1');
+}
+
+/** The service serves TLS only: verified logins with `ca` work, plaintext and `otherCa` are refused. */
+export async function expectTlsOnly(service: TlsService, login: Credentials, ca: string, otherCa: string): Promise<void> {
+  const { statement, answer } = ENCRYPTED[service];
+  for (const host of ['127.0.0.1', 'localhost']) {
+    const secure = await query(service, login, statement, { host, tls: { ca } });
+    expect(secure.exitCode, `${service} at ${host}: ${secure.stderr}`).toBe(0);
+    expect(secure.stdout, `${service} at ${host}`).toMatch(answer);
+  }
+  const plain = await query(service, login, statement, { tls: 'off' });
+  expect(plain.stdout, `${service}: plaintext`).not.toMatch(answer);
+  expect(plain.stderr + plain.stdout, `${service}: plaintext`).toMatch(PLAINTEXT_REFUSED[service]);
+  const wrongCa = await query(service, login, statement, { tls: { ca: otherCa } });
+  expect(wrongCa.stdout, `${service}: another CA`).not.toMatch(answer);
+  // OpenSSL's words for a chain the CA given does not vouch for (mariadb names the reason only).
+  expect(wrongCa.stderr + wrongCa.stdout, `${service}: another CA`).toMatch(
+    /certificate verify failed|self-signed certificate in certificate chain/i,
+  );
+}
