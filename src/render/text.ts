@@ -18,55 +18,18 @@ import {
   summaryLine,
   verbOf,
 } from './common.js';
+import { type Palette, paintMark, palette } from './palette.js';
 
 export interface TextOptions {
   color: boolean;
 }
 
-type Paint = (text: string) => string;
-
-interface Palette {
-  green: Paint;
-  yellow: Paint;
-  red: Paint;
-  cyan: Paint;
-  bold: Paint;
-  dim: Paint;
-}
-
-const sgr =
-  (open: number, close: number): Paint =>
-  (t) =>
-    t === '' ? t : `\u001b[${open}m${t}\u001b[${close}m`;
-const plain: Paint = (t) => t;
-
-function palette(color: boolean): Palette {
-  if (!color) return { green: plain, yellow: plain, red: plain, cyan: plain, bold: plain, dim: plain };
-  return { green: sgr(32, 39), yellow: sgr(33, 39), red: sgr(31, 39), cyan: sgr(36, 39), bold: sgr(1, 22), dim: sgr(2, 22) };
-}
-
 /** Symbol for a field or attribute line: + added, - removed, ~ changed. */
 type Mark = '+' | '-' | '~' | ' ';
 
-function paintMark(mark: Mark | '-/+' | '>', p: Palette): string {
-  switch (mark) {
-    case '+':
-      return p.green(mark);
-    case '-':
-      return p.red(mark);
-    case '~':
-      return p.yellow(mark);
-    case '-/+':
-      return `${p.red('-')}/${p.green('+')}`;
-    case '>':
-      return p.cyan(mark);
-    default:
-      return mark;
-  }
-}
-
-function actionMark(action: Action): Mark | '-/+' | '>' {
-  return SYMBOLS[action] as Mark | '-/+' | '>';
+/** An action's symbol in its colour, right-aligned in three columns. */
+function actionMark(action: Action, p: Palette): string {
+  return `${' '.repeat(Math.max(0, 3 - SYMBOLS[action].length))}${paintMark(SYMBOLS[action], p)}`;
 }
 
 const indentOf = (depth: number): string => ' '.repeat(6 + 4 * depth);
@@ -171,8 +134,7 @@ function resourceLines(change: ResourceChange, environment: string, refreshOnly:
   if (steps) lines.push(`  # ${steps}`);
   if (change.requiresAllowDestroy) lines.push(p.bold(`  #   ${guardNote(environment)}: apply refuses this without --allow-destroy`));
 
-  const mark = actionMark(change.action);
-  const prefix = `${' '.repeat(Math.max(0, 3 - SYMBOLS[change.action].length))}${paintMark(mark, p)} ${change.address}`;
+  const prefix = `${actionMark(change.action, p)} ${change.address}`;
   let body: string[] = [];
   switch (change.action) {
     case 'create':
@@ -252,7 +214,7 @@ export function renderPlanText(plan: Plan, opts: TextOptions): string {
     const legend = (['create', 'update', 'replace', 'delete', 'start'] as const).filter((a) => used.has(a));
     if (legend.length > 0) {
       out.push('Actions are shown with these symbols:');
-      for (const a of legend) out.push(`${' '.repeat(3 - SYMBOLS[a].length)}${paintMark(actionMark(a), p)} ${LEGEND[a]}`);
+      for (const a of legend) out.push(`${actionMark(a, p)} ${LEGEND[a]}`);
       out.push('');
     }
     out.push(plan.refresh_only ? 'iact found these differences made outside of iact:' : 'iact will perform the following actions:');
