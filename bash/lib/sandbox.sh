@@ -1,15 +1,24 @@
 #!/usr/bin/env bash
 # The verbs every process-based driver shares (docs/driver-protocol.md): argument parsing, spec files,
-# sandbox directories, status JSON, activate scripts. A driver script sets SB_DRIVER and SB_TCP,
-# defines drv::* (launch, stop, pid, healthy, prepare, cleanup) and calls sb::main.
+# sandbox directories, status JSON, activate scripts. A driver script sources this file and its own
+# lib, sets SB_DRIVER and SB_TCP, defines drv::* (launch, stop, pid, healthy, prepare, cleanup) and
+# calls sb::main.
 # Globals SB_* describe the sandbox being worked on; they are set once per invocation.
 
 [[ -n "${IACT_SANDBOX_SH:-}" ]] && return 0
 IACT_SANDBOX_SH=1
 # Sandbox-name globs (status): matching a thousand names in C, not one [[ ]] each.
 shopt -s extglob
+# shellcheck source=common.sh
+source "${BASH_SOURCE[0]%/*}/common.sh"
 # shellcheck source=storage.sh
 source "${BASH_SOURCE[0]%/*}/storage.sh"
+
+# The driver scripts' directory, absolute: the verbs change directory (sb::enter_project_root), then
+# run a script again. iact passes an absolute path: no subshell then.
+SCRIPT_DIR="${BASH_SOURCE[0]%/lib/*}"
+[[ "${SCRIPT_DIR}" == /* ]] || SCRIPT_DIR="$(cd "${SCRIPT_DIR}" && pwd)"
+SB_SCRIPT="${0##*/}"
 
 
 SB_SETTING_KEYS=()
@@ -1540,3 +1549,9 @@ sb::verb() { sb::hook "cmd_${1//-/_}"; }
 sb::hook() {
   if declare -F "drv::$1" >/dev/null; then "drv::$1"; else "sb::$1"; fi
 }
+
+# The services and their processes, which every verb above drives.
+# shellcheck source=services.sh
+source "${BASH_SOURCE[0]%/*}/services.sh"
+# shellcheck source=process.sh
+source "${BASH_SOURCE[0]%/*}/process.sh"
