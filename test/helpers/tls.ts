@@ -1,5 +1,6 @@
-// A tls: true sandbox seen from the host with the service's own client (docs/operators.md "TLS sandboxes"): verify-full against
-// the sandbox's CA works for 127.0.0.1 and localhost; plaintext and a login trusting another CA are refused.
+// A tls: true sandbox seen from the host with the service's own client (docs/operators.md "TLS
+// sandboxes"): verify-full against the sandbox's CA works (at 127.0.0.1 and localhost unless told);
+// plaintext and a login trusting another CA are refused.
 import { expect } from 'vitest';
 import { type Credentials, query } from './services.js';
 
@@ -20,23 +21,33 @@ const PLAINTEXT_REFUSED: Record<TlsService, RegExp> = {
 };
 
 /** Whether a plaintext login (TLS off in the client) gets an answer. */
-export async function plaintextAccepted(service: TlsService, login: Credentials): Promise<boolean> {
-  const r = await query(service, login, service === 'redis' ? ['PING'] : ['select 1'], { tls: 'off' });
+export async function plaintextAccepted(service: TlsService, login: Credentials, host?: string): Promise<boolean> {
+  const r = await query(service, login, service === 'redis' ? ['PING'] : ['select 1'], { host, tls: 'off' });
   return r.exitCode === 0 && r.stdout === (service === 'redis' ? 'PONG' : '1');
 }
 
-/** The service serves TLS only: verified logins with `ca` work, plaintext and `otherCa` are refused. */
-export async function expectTlsOnly(service: TlsService, login: Credentials, ca: string, otherCa: string): Promise<void> {
+/**
+ * The service serves TLS only: verified logins with `ca` work at each of `hosts` (names its certificate
+ * is made for), plaintext and `otherCa` are refused at the first.
+ */
+export async function expectTlsOnly(
+  service: TlsService,
+  login: Credentials,
+  ca: string,
+  otherCa: string,
+  hosts = ['127.0.0.1', 'localhost'],
+): Promise<void> {
   const { statement, answer } = ENCRYPTED[service];
-  for (const host of ['127.0.0.1', 'localhost']) {
+  const [first] = hosts;
+  for (const host of hosts) {
     const secure = await query(service, login, statement, { host, tls: { ca } });
     expect(secure.exitCode, `${service} at ${host}: ${secure.stderr}`).toBe(0);
     expect(secure.stdout, `${service} at ${host}`).toMatch(answer);
   }
-  const plain = await query(service, login, statement, { tls: 'off' });
+  const plain = await query(service, login, statement, { host: first, tls: 'off' });
   expect(plain.stdout, `${service}: plaintext`).not.toMatch(answer);
   expect(plain.stderr + plain.stdout, `${service}: plaintext`).toMatch(PLAINTEXT_REFUSED[service]);
-  const wrongCa = await query(service, login, statement, { tls: { ca: otherCa } });
+  const wrongCa = await query(service, login, statement, { host: first, tls: { ca: otherCa } });
   expect(wrongCa.stdout, `${service}: another CA`).not.toMatch(answer);
   // OpenSSL's words for a chain the CA given does not vouch for (mariadb names the reason only).
   expect(wrongCa.stderr + wrongCa.stdout, `${service}: another CA`).toMatch(
