@@ -1,6 +1,18 @@
 // The manifest the end-to-end tests apply (development, lightweight, unless told): postgres, optionally
 // mysql and redis, on the given ports, passwords from the project's .env (DB_VM_PASSWORD,
-// MYSQL_VM_PASSWORD, REDIS_VM_PASSWORD).
+// MYSQL_VM_PASSWORD, REDIS_VM_PASSWORD). Also: a short manifest resolved as the pure core sees it.
+import { resolveManifest } from '../../src/manifest/resolve.js';
+
+/** environments/dev.yaml of a project at /project: the header, then BODY; resolved, no variables. */
+export function resolveDev(body: string) {
+  return resolveManifest({
+    text: `apiVersion: iact/v1\nenvironment: dev\n${body}`,
+    file: 'environments/dev.yaml',
+    environment: 'dev',
+    root: '/project',
+    variables: {},
+  });
+}
 
 /** The .env line for each password devManifest() reads. */
 export function devEnv(passwords: { postgres: string; mysql?: string; redis?: string }): string {
