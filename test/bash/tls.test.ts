@@ -79,6 +79,14 @@ describeNeeding('postgres', 'mysql', 'redis')('TLS sandboxes (lightweight postgr
     expect(states).toEqual(['in sync', 'in sync', 'in sync']);
   });
 
+  it("the health probe finishes its TLS handshakes: status adds no handshake error to the servers' logs", async () => {
+    const logs = ['.iact/sandboxes/development/dev-postgres/logs/server.log', '.iact/sandboxes/development/dev-redis/logs/redis.log'];
+    const before = logs.map((log) => project.read(log));
+    for (let i = 0; i < 3; i++) expect((await project.iact(['status', '--json'], { env })).exitCode).toBe(0);
+    // What an earlier test's plaintext and wrong-CA clients left stays; nothing comes after it.
+    logs.forEach((log, i) => expect(project.read(log).slice(before[i]!.length), log).not.toMatch(/SSL|TLS|accept/));
+  });
+
   it('the env file says verify-full and where the CA is; a plan right after apply has no changes', async () => {
     const envFile = project.read('.iact/env/development.env');
     expect(envFile).toContain("DB_SSL_MODE='verify-full'");
