@@ -41,6 +41,20 @@ function attrLine(depth: number, mark: Mark, name: string, width: number, value:
   return `${indentOf(depth)}${paintMark(mark, p)} ${name.padEnd(width)} = ${value}${comment}`;
 }
 
+/**
+ * The display record with its dotted fields (engine.host, ssh.port) as nested records, as settings
+ * already are: each group renders as one block, new, gone or changed as a whole.
+ */
+function grouped(record: Record<string, DisplayValue>): Record<string, DisplayValue> {
+  const out: Record<string, DisplayValue> = {};
+  for (const [key, value] of Object.entries(record)) {
+    const dot = key.indexOf('.');
+    if (dot < 0) out[key] = value;
+    else ((out[key.slice(0, dot)] ??= {}) as Record<string, DisplayValue>)[key.slice(dot + 1)] = value;
+  }
+  return out;
+}
+
 /** Every attribute of a record with one mark (create: all +, delete: all -), nested objects as blocks. */
 function recordLines(record: Record<string, DisplayValue>, mark: Mark, depth: number, p: Palette): string[] {
   const keys = sortedKeys(record);
@@ -87,6 +101,8 @@ function fieldNote(f: FieldChange, action: Action): string {
 /** Field changes of an update or replace, by name; dotted fields (settings.x) grouped in nested blocks. */
 function fieldLines(change: ResourceChange, p: Palette): string[] {
   const { fields, action } = change;
+  const before = change.before && grouped(change.before);
+  const after = change.after && grouped(change.after);
   const top = fields.filter((f) => !f.field.includes('.'));
   const groups = new Map<string, FieldChange[]>();
   for (const f of fields) {
@@ -102,7 +118,7 @@ function fieldLines(change: ResourceChange, p: Palette): string[] {
   }
   for (const [group, members] of groups) {
     // A block is added or removed only when the whole object is new or gone, not just some keys.
-    const groupMark: Mark = change.before?.[group] === undefined ? '+' : change.after?.[group] === undefined ? '-' : '~';
+    const groupMark: Mark = before?.[group] === undefined ? '+' : after?.[group] === undefined ? '-' : '~';
     const inner = members.map((f) => ({ f, name: f.field.slice(group.length + 1) }));
     inner.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const innerWidth = Math.max(0, ...inner.map((i) => i.name.length));
@@ -122,7 +138,7 @@ function fieldLines(change: ResourceChange, p: Palette): string[] {
 function hiddenCount(change: ResourceChange): number {
   if (!change.after) return 0;
   const touched = new Set(change.fields.map((f) => f.field.split('.')[0]));
-  return Object.keys(change.after).filter((k) => !touched.has(k)).length;
+  return Object.keys(grouped(change.after)).filter((k) => !touched.has(k)).length;
 }
 
 function resourceLines(change: ResourceChange, environment: string, refreshOnly: boolean, p: Palette): string[] {
@@ -138,10 +154,10 @@ function resourceLines(change: ResourceChange, environment: string, refreshOnly:
   let body: string[] = [];
   switch (change.action) {
     case 'create':
-      body = change.after ? recordLines(change.after, '+', 0, p) : [];
+      body = change.after ? recordLines(grouped(change.after), '+', 0, p) : [];
       break;
     case 'delete':
-      body = change.before ? recordLines(change.before, '-', 0, p) : [];
+      body = change.before ? recordLines(grouped(change.before), '-', 0, p) : [];
       break;
     case 'update':
     case 'replace': {
@@ -150,7 +166,7 @@ function resourceLines(change: ResourceChange, environment: string, refreshOnly:
         const hidden = hiddenCount(change);
         if (hidden > 0) body.push(p.dim(`${' '.repeat(8)}# (${hidden} unchanged ${hidden === 1 ? 'field' : 'fields'} hidden)`));
       } else if (change.action === 'replace' && change.after) {
-        body = recordLines(change.after, '+', 0, p);
+        body = recordLines(grouped(change.after), '+', 0, p);
       }
       break;
     }

@@ -169,8 +169,9 @@ connections:
     // Not reachable from here without the tunnel: postgres listens on the namespace's loopback.
     expect(await psqlThroughTunnel()).toBe('');
     const created = await project.iact(['plan', '--env', 'e2e']);
-    expect(created.stdout.split('\n').find((l) => l.includes('+ ssh.host'))).toMatch(new RegExp(`= "${SSH_ADDR}"$`));
-    expect(created.stdout.split('\n').find((l) => l.includes('+ remote.port'))).toMatch(new RegExp(`= ${pgPort}$`));
+    // ssh: and remote: render as blocks, as settings: do.
+    expect(created.stdout).toMatch(new RegExp(`\\+ ssh \\{\\n[^}]*\\+ host += "${SSH_ADDR.replaceAll('.', '\\.')}"\\n`));
+    expect(created.stdout).toMatch(new RegExp(`\\+ remote \\{\\n[^}]*\\+ port += ${pgPort}\\n`));
     expect(created.stdout).not.toContain(PASSWORD);
     const apply = await project.iact(['apply', '--env', 'e2e', '--auto-approve']);
     expect(apply.stderr).not.toContain(PASSWORD);
