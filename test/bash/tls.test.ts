@@ -9,7 +9,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cliPath, describeNeeding, freePorts, makeProject, repoRoot, type Project } from '../helpers/iact-project.js';
 import { devEnv, devManifest } from '../helpers/manifests.js';
 import { type Credentials, query, TEMPLATE_DIR } from '../helpers/services.js';
-import { expectTlsOnly, plaintextAccepted } from '../helpers/tls.js';
+import { encryptedCheck, expectTlsOnly, plaintextAccepted, TLS_SERVICES, type TlsService } from '../helpers/tls.js';
 
 const PG_PW = 'tls-Pg-Secret-21';
 const MY_PW = 'tls-My-Secret-22';
@@ -114,67 +114,63 @@ describeNeeding('postgres', 'mysql', 'redis')('TLS sandboxes (lightweight postgr
   });
 
   it('iact exec exports the TLS variables of each service; bin/activate too', async () => {
-    const exec = (sandbox: string, script: string) => cli(['exec', sandbox, '--', 'bash', '-c', script]);
-    const pgRun = await exec(
-      'dev-postgres',
-      'echo "$PGSSLMODE $DB_SSL_MODE"; psql -X -w -tA -c "select ssl from pg_stat_ssl where pid = pg_backend_pid()"',
-    );
-    expect(pgRun.exitCode, String(pgRun.stderr)).toBe(0);
-    expect(String(pgRun.stdout).split('\n')).toEqual(['verify-full verify-full', 't']);
-    const myRun = await exec(
-      'dev-mysql',
-      'mariadb --no-defaults --protocol=TCP -h "$MYSQL_HOST" -P "$MYSQL_TCP_PORT" -u "$MYSQL_USER" --ssl --ssl-ca="$DB_SSL_CA" --ssl-verify-server-cert -N -B -e "select 5" "$MYSQL_DATABASE"',
-    );
-    expect(myRun.exitCode, String(myRun.stderr)).toBe(0);
-    expect(String(myRun.stdout).trim()).toBe('5');
-    const rdRun = await exec(
-      'dev-redis',
-      'echo "$REDIS_SSL_MODE ${REDIS_URL%%:*}"; redis-cli --no-auth-warning -u "$REDIS_URL" --cacert "$REDIS_SSL_CA" ping',
-    );
-    expect(rdRun.exitCode, String(rdRun.stderr)).toBe(0);
-    expect(String(rdRun.stdout).split('\n')).toEqual(['verify-full rediss', 'PONG']);
+    // The TLS variables each exports, then the question asked with those variables alone.
+    const exported: Record<TlsService, [string, string]> = {
+      postgres: ['"$PGSSLMODE $DB_SSL_MODE"', 'verify-full verify-full'],
+      mysql: ['"$DB_SSL_MODE $DB_SSL_CA"', `verify-full ${caMy}`],
+      redis: ['"$REDIS_SSL_MODE ${REDIS_URL%%:*}"', 'verify-full rediss'],
+    };
+    for (const service of TLS_SERVICES) {
+      const { fromEnv, answer } = encryptedCheck(service);
+      const r = await cli(['exec', `dev-${service}`, '--', 'bash', '-c', `echo ${exported[service][0]}; ${fromEnv}`]);
+      expect(r.exitCode, `${service}: ${r.stderr}`).toBe(0);
+      expect(String(r.stdout).split('\n')[0], service).toBe(exported[service][1]);
+      expect(String(r.stdout), service).toMatch(answer);
+    }
     const activated = await sh(
-      'source .iact/sandboxes/development/dev-redis/bin/activate && redis-cli --no-auth-warning -u "$REDIS_URL" --cacert "$REDIS_SSL_CA" ping && deactivate && echo "${REDIS_SSL_CA-unset}"',
+      `source .iact/sandboxes/development/dev-redis/bin/activate && ${encryptedCheck('redis').fromEnv} && deactivate && echo "\${REDIS_SSL_CA-unset}"`,
     );
     expect(activated.exitCode, activated.stderr).toBe(0);
     expect(activated.stdout.split('\n')).toEqual(['PONG', 'unset']);
   });
 
   it('iact run --tls: each service serves TLS only and the command gets the verify-full variables', async () => {
-    const run = (service: string, script: string) => cli(['run', '--service', service, '--tls', '--', 'bash', '-c', script]);
-    const [pgRun, myRun, rdRun] = await Promise.all([
-      run(
-        'postgres',
-        'psql -X -w -tA -c "select ssl from pg_stat_ssl where pid = pg_backend_pid()"; PGSSLMODE=disable psql -X -w -tA -c "select 1" 2>/dev/null || echo refused',
+    // After the verified login, the same without TLS: refused.
+    const plaintext: Record<TlsService, string> = {
+      postgres: 'PGSSLMODE=disable psql -X -w -tA -c "select 1"',
+      mysql:
+        'mariadb --no-defaults --protocol=TCP -h "$MYSQL_HOST" -P "$MYSQL_TCP_PORT" -u "$MYSQL_USER" --skip-ssl -e "select 1" "$MYSQL_DATABASE"',
+      redis: 'redis-cli --no-auth-warning -h "$REDIS_HOST" -p "$REDIS_PORT" ping | grep -q PONG',
+    };
+    const runs = await Promise.all(
+      TLS_SERVICES.map((service) =>
+        cli([
+          'run',
+          '--service',
+          service,
+          '--tls',
+          '--',
+          'bash',
+          '-c',
+          `${encryptedCheck(service).fromEnv}; ${plaintext[service]} >/dev/null 2>&1 || echo refused`,
+        ]),
       ),
-      run(
-        'mysql',
-        'mariadb --no-defaults --protocol=TCP -h "$MYSQL_HOST" -P "$MYSQL_TCP_PORT" -u "$MYSQL_USER" --ssl --ssl-ca="$DB_SSL_CA" --ssl-verify-server-cert -N -B -e "select 6" "$MYSQL_DATABASE"',
-      ),
-      run(
-        'redis',
-        'redis-cli --no-auth-warning -u "$REDIS_URL" --cacert "$REDIS_SSL_CA" ping; redis-cli --no-auth-warning -h "$REDIS_HOST" -p "$REDIS_PORT" ping 2>&1 | grep -q PONG || echo refused',
-      ),
-    ]);
-    expect(pgRun.exitCode, String(pgRun.stderr)).toBe(0);
-    expect(String(pgRun.stdout).split('\n')).toEqual(['t', 'refused']);
-    expect(myRun.exitCode, String(myRun.stderr)).toBe(0);
-    expect(String(myRun.stdout).trim()).toBe('6');
-    expect(rdRun.exitCode, String(rdRun.stderr)).toBe(0);
-    expect(String(rdRun.stdout).split('\n')).toEqual(['PONG', 'refused']);
+    );
+    runs.forEach((r, i) => {
+      const service = TLS_SERVICES[i]!;
+      expect(r.exitCode, `${service}: ${r.stderr}`).toBe(0);
+      expect(String(r.stdout), service).toMatch(encryptedCheck(service).answer);
+      expect(String(r.stdout).split('\n').pop(), service).toBe('refused');
+    });
   });
 
   it('iact connect logs in over verified TLS (psql verify-full, mariadb --ssl-verify-server-cert)', async () => {
-    const connect = (sandbox: string, input: string) => cli(['connect', sandbox], input);
-    const pgRun = await connect('dev-postgres', "select 'ssl=' || ssl from pg_stat_ssl where pid = pg_backend_pid();\n");
-    expect(pgRun.exitCode, String(pgRun.stderr)).toBe(0);
-    expect(String(pgRun.stdout)).toContain('ssl=t');
-    const myRun = await connect('dev-mysql', "show status like 'Ssl_version';\n");
-    expect(myRun.exitCode, String(myRun.stderr)).toBe(0);
-    expect(String(myRun.stdout)).toMatch(/Ssl_version\tTLSv1\.[23]/);
-    const rdRun = await connect('dev-redis', 'PING\n');
-    expect(rdRun.exitCode, String(rdRun.stderr)).toBe(0);
-    expect(String(rdRun.stdout).trim()).toBe('PONG');
+    for (const service of TLS_SERVICES) {
+      const { typed, answer } = encryptedCheck(service);
+      const r = await cli(['connect', `dev-${service}`], typed);
+      expect(r.exitCode, `${service}: ${r.stderr}`).toBe(0);
+      expect(String(r.stdout), service).toMatch(answer);
+    }
   });
 
   it('parity: verify-full in development and require in production both use TLS, so ssl_mode is not flagged', async () => {
