@@ -4,21 +4,12 @@
 set -euo pipefail
 
 SCRIPT_DIR="${BASH_SOURCE[0]%/*}"
-[[ "${SCRIPT_DIR}" == "${BASH_SOURCE[0]}" ]] && SCRIPT_DIR=.
-# iact passes an absolute path: no subshell then.
-[[ "${SCRIPT_DIR}" == /* ]] || SCRIPT_DIR="$(cd "${SCRIPT_DIR}" && pwd)"
-# shellcheck source=lib/common.sh
-source "${SCRIPT_DIR}/lib/common.sh"
+[[ "${SCRIPT_DIR}" != "${BASH_SOURCE[0]}" ]] || SCRIPT_DIR=.
 # shellcheck source=lib/sandbox.sh
 source "${SCRIPT_DIR}/lib/sandbox.sh"
-# shellcheck source=lib/services.sh
-source "${SCRIPT_DIR}/lib/services.sh"
-# shellcheck source=lib/process.sh
-source "${SCRIPT_DIR}/lib/process.sh"
 # shellcheck source=lib/tunnel.sh
 source "${SCRIPT_DIR}/lib/tunnel.sh"
 
-SB_SCRIPT="${0##*/}"
 SB_DRIVER=lightweight
 SB_TCP=1
 SB_DESCRIPTION="Lightweight sandboxes: a directory per sandbox (data/, logs/, bin/activate, sandbox.json),

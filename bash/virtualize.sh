@@ -7,20 +7,12 @@
 set -euo pipefail
 
 SCRIPT_DIR="${BASH_SOURCE[0]%/*}"
-[[ "${SCRIPT_DIR}" == "${BASH_SOURCE[0]}" ]] && SCRIPT_DIR=.
-SCRIPT_DIR="$(cd "${SCRIPT_DIR}" && pwd)"
-# shellcheck source=lib/common.sh
-source "${SCRIPT_DIR}/lib/common.sh"
+[[ "${SCRIPT_DIR}" != "${BASH_SOURCE[0]}" ]] || SCRIPT_DIR=.
 # shellcheck source=lib/sandbox.sh
 source "${SCRIPT_DIR}/lib/sandbox.sh"
-# shellcheck source=lib/services.sh
-source "${SCRIPT_DIR}/lib/services.sh"
-# shellcheck source=lib/process.sh
-source "${SCRIPT_DIR}/lib/process.sh"
 # shellcheck source=lib/docker.sh
 source "${SCRIPT_DIR}/lib/docker.sh"
 
-SB_SCRIPT="${0##*/}"
 SB_DRIVER=docker
 SB_TCP=1
 SB_DESCRIPTION="Docker sandboxes: one container per sandbox (iact-<env>-<name>.<project>) from
@@ -53,8 +45,9 @@ drv::cleanup() {
   return 0
 }
 
-# SB_* of an existing sandbox from its sandbox.json, read and checked by the shared spec reader.
-dkr::load() {
+# SB_* of an existing sandbox from its sandbox.json, read and checked by the shared spec reader
+# (the shared loader checks this machine's service binaries, which a container does not use).
+drv::load_existing() {
   { sb::exists && sb::read_meta "${SB_DIR}"; } ||
     iact::die 1 "no sandbox '${SB_NAME}' in environment '${SB_ENV}'" "create it: ${SB_SCRIPT} create ${SB_NAME} SERVICE PORT --env ${SB_ENV}" not-found
   [[ "${META_DRIVER}" == "${SB_DRIVER}" ]] || iact::die 1 "sandbox '${SB_NAME}' belongs to the ${META_DRIVER} driver" "use that driver's script" usage
@@ -106,22 +99,18 @@ drv::cmd_create() {
 # update NAME --spec - --steps a,b: the shared step reader and check (refuses, exit 2, what the steps
 # cannot carry out); restart and recreate both make a new container on the same volume.
 drv::cmd_update() {
-  local running=0 new_port
+  local running=0
   sb::update_begin
   # Another engine is another container and volume: a replace (iact plan shows it so), never an update.
   [[ "$(jq -cs '(.[0].engine // {} | {host, context}) == (.[1].engine // {} | {host, context})' "${SB_DIR}/sandbox.json" - <<<"${SB_OBSERVED_JSON}" 2>/dev/null)" == true ]] ||
     iact::die 2 "sandbox '${SB_NAME}' moves to another docker engine; that is a replace, not an update" "destroy and create it (iact apply does)"
-  new_port="${SB_PORT}"
   sb::lock
   if [[ "${SB_SERVICE}" != none ]]; then
     dkr::names
     dkr::inspect
     [[ "${DKR_STATE}" == running ]] && running=1
-    if ((running && STEP_RESTART)) && [[ "${META_PORT}" != "${new_port}" ]] && iact::port_open "${new_port}"; then
-      sb::die_port_in_use
-    fi
   fi
-  SB_UPDATE_WAS_RUNNING="${running}" SB_UPDATE_OLD_PASSWORD="${SVC_SERVER_PASSWORD}"
+  sb::update_was_running "${running}"
   sb::update_snapshot
   sb::write_password
   sb::write_activate
@@ -151,7 +140,7 @@ drv::cmd_update() {
 drv::cmd_start() {
   sb::need_args start 1 1 NAME
   sb::locate "${ARG_POS[0]}"
-  dkr::load
+  drv::load_existing
   sb::lock
   if [[ "${SB_SERVICE}" == none ]]; then
     sb::remove_existing "${SB_DIR}/.stopped"
@@ -164,19 +153,11 @@ drv::cmd_start() {
   iact::info "sandbox ${SB_NAME} started on ${IACT_CONNECT_HOST}:${SB_PORT}"
 }
 
-drv::cmd_stop() {
-  sb::need_args stop 1 1 NAME
-  sb::locate "${ARG_POS[0]}"
-  dkr::load
-  sb::lock
-  if [[ "${SB_SERVICE}" == none ]]; then
-    : >"${SB_DIR}/.stopped"
-  else
-    dkr::inspect
-    # docker stop returns once the container's init has exited: no reparented daemon is left to reap.
-    [[ "${DKR_STATE}" != running ]] || docker stop --time 30 "${DKR_CONTAINER}" >/dev/null
-  fi
-  iact::info "sandbox ${SB_NAME} stopped"
+# stop keeps the container for the next start (drv::stop_processes, for destroy, removes it).
+drv::stop_service() {
+  dkr::inspect
+  # docker stop returns once the container's init has exited: no reparented daemon is left to reap.
+  [[ "${DKR_STATE}" != running ]] || docker stop --time 30 "${DKR_CONTAINER}" >/dev/null
 }
 
 # The shared destroy, plus a container or volume whose directory is gone (status reports it).
@@ -217,17 +198,13 @@ drv::cmd_preflight() {
 
 drv::cmd_backup() {
   local out tmp started=0 ok=1
-  sb::need_args backup 1 1 'NAME --out FILE'
-  [[ -n "${ARG_OUT}" ]] || iact::usage_error "backup needs --out FILE"
-  sb::locate "${ARG_POS[0]}"
-  dkr::load
+  sb::backup_args
+  out="${REPLY}"
+  drv::load_existing
   [[ "${SB_SERVICE}" != none ]] || {
     sb::cmd_backup
     return
   }
-  out="${ARG_OUT}"
-  [[ "${out}" == /* ]] || out="${PWD}/${out}"
-  [[ -d "${out%/*}" ]] || iact::die 1 "directory ${out%/*} does not exist" "" io
   sb::lock
   dkr::inspect
   if [[ "${DKR_STATE}" != running ]]; then
@@ -261,19 +238,15 @@ drv::cmd_backup() {
 # inspect`, and one du for the local ones, however many sandboxes. A container whose directory is gone
 # is reported (spec null) so that a plan deletes it: on the engines the sandboxes name, and the default.
 drv::cmd_status() {
-  local n name svc port hash spec state pid mount attempt ids='' inspect='' running healthy sep='' bytes login engine optional
+  local name svc port hash spec state pid mount attempt ids='' inspect='' running healthy sep='' bytes login engine optional
   local recorded records='' file
-  local -a want=() names=() files=() mounts=() engines=()
+  local -a names=() files=() mounts=() engines=()
   local -A spec_of=() service_of=() port_of=() hash_of=() state_of=() pid_of=() mount_of=() bytes_of=() engine_of=() connect_of=() used=()
   ((ARG_JSON)) || {
     sb::cmd_status
     return
   }
-  sb::locate
-  for n in "${ARG_POS[@]}"; do
-    iact::validate_name "${n}"
-    want+=("${n}")
-  done
+  sb::locate_wanted
   drv::prerequisites
   iact::docker_require_cli
   shopt -s nullglob
@@ -360,7 +333,7 @@ drv::cmd_status() {
   fi
   printf '['
   for name in "${names[@]}"; do
-    ((${#want[@]} == 0)) || [[ " ${want[*]} " == *" ${name} "* ]] || continue
+    ((${#SB_WANTED[@]} == 0)) || [[ " ${SB_WANTED[*]} " == *" ${name} "* ]] || continue
     SB_NAME="${name}" SB_SERVICE="${service_of[${name}]}" SB_PORT="${port_of[${name}]}" SB_PID=null
     [[ " ${IACT_SERVICES} " == *" ${SB_SERVICE} "* && "${SB_PORT}" =~ ^[0-9]+$ ]] || continue
     running=false healthy=false login='' IACT_CONNECT_HOST="${connect_of[${name}]:-127.0.0.1}"

@@ -7,24 +7,17 @@
 set -euo pipefail
 
 SCRIPT_DIR="${BASH_SOURCE[0]%/*}"
-[[ "${SCRIPT_DIR}" == "${BASH_SOURCE[0]}" ]] && SCRIPT_DIR=.
-SCRIPT_DIR="$(cd "${SCRIPT_DIR}" && pwd)"
-# shellcheck source=lib/common.sh
-source "${SCRIPT_DIR}/lib/common.sh"
+[[ "${SCRIPT_DIR}" != "${BASH_SOURCE[0]}" ]] || SCRIPT_DIR=.
 # shellcheck source=lib/sandbox.sh
 source "${SCRIPT_DIR}/lib/sandbox.sh"
-# shellcheck source=lib/services.sh
-source "${SCRIPT_DIR}/lib/services.sh"
-# shellcheck source=lib/process.sh
-source "${SCRIPT_DIR}/lib/process.sh"
 # shellcheck source=lib/namespace.sh
 source "${SCRIPT_DIR}/lib/namespace.sh"
 
-SB_SCRIPT="${0##*/}"
 SB_DRIVER=namespace
 SB_TCP=0
 # tls: true: the server listens on 127.0.0.1:PORT inside its own network namespace too, where it
 # speaks TLS itself; a relay there puts that on a unix socket (docs/namespace-sandbox.md "TLS").
+# shellcheck disable=SC2034 # read by svc::listens_tcp (lib/services.sh, sourced by lib/sandbox.sh)
 SB_TLS_TCP=1
 SB_DESCRIPTION="Namespace sandboxes: the service runs in a bubblewrap sandbox built from its capabilities.json
 (read-only /usr, its own data/logs/run, private /tmp, no host /run, /var, /home; own pid/mount/ipc/

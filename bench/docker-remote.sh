@@ -25,17 +25,8 @@ cleanup() {
   rm -rf "${WORK}"
 }
 
-# Wall time in ms of one driver call; the call must succeed.
-timed() {
-  local started
-  started="$(now_ms)"
-  "${DRIVER}" "$@" --env benchr >/dev/null 2>"${WORK}/last.err" || {
-    printf 'error: %s failed:\n' "$*" >&2
-    cat "${WORK}/last.err" >&2
-    exit 1
-  }
-  printf '%s' "$(($(now_ms) - started))"
-}
+# Wall time in ms of one driver call in the bench's environment; the call must succeed.
+timed() { timed_ms "${DRIVER}" "$@" --env benchr; }
 
 # A spec for SERVICE on PORT, on the remote engine when ENGINE (JSON) is given.
 spec() {

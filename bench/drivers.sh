@@ -19,22 +19,6 @@ COUNT=1000
 declare -A SCRIPT=([lightweight]=lightweight_venv.sh [namespace]=wasm_style_sandbox.sh [docker]=virtualize.sh)
 declare -A TARGET=([lightweight:postgres]=0.6 [lightweight:mysql]=0.6 [lightweight:redis]=0.1 [lightweight:none]=0.02)
 
-now() { printf '%s' "${EPOCHREALTIME/./}"; }
-ms() { printf '%d.%03d' $(($1 / 1000000)) $((($1 % 1000000) / 1000)); }
-
-# One timed command (microseconds) whose output is discarded; fails loudly.
-timed() {
-  local start end
-  start="$(now)"
-  "$@" >/dev/null 2>"${WORK}/last.err" || {
-    printf 'bench: failed: %s\n' "$*" >&2
-    cat "${WORK}/last.err" >&2
-    exit 1
-  }
-  end="$(now)"
-  printf '%s' $((end - start))
-}
-
 bench_service() {
   local driver="$1" service="$2" script="${ROOT_DIR}/bash/${SCRIPT[$1]}" i name port creates=() statuses=() stops=() starts=() destroys=()
   # Warm-up: makes the template cluster once (not timed), like any machine after its first sandbox.
@@ -45,20 +29,20 @@ bench_service() {
   for ((i = 0; i < RUNS; i++)); do
     name="b-${service}-${i}"
     port="$(free_port)"
-    creates+=("$(timed "${script}" create "${name}" "${service}" "${port}")")
-    statuses+=("$(timed "${script}" status --json)")
-    stops+=("$(timed "${script}" stop "${name}")")
-    starts+=("$(timed "${script}" start "${name}")")
-    destroys+=("$(timed "${script}" destroy "${name}" --yes)")
+    creates+=("$(timed_us "${script}" create "${name}" "${service}" "${port}")")
+    statuses+=("$(timed_us "${script}" status --json)")
+    stops+=("$(timed_us "${script}" stop "${name}")")
+    starts+=("$(timed_us "${script}" start "${name}")")
+    destroys+=("$(timed_us "${script}" destroy "${name}" --yes)")
   done
   local c target verdict=''
   c="$(median "${creates[@]}")"
   target="${TARGET[${driver}:${service}]:-}"
   if [[ -n "${target}" ]]; then
-    verdict="$(awk -v c="$(ms "${c}")" -v t="${target}" 'BEGIN { print (c <= t) ? "ok (<= " t " s)" : "SLOW (target " t " s)" }')"
+    verdict="$(awk -v c="$(secs "${c}")" -v t="${target}" 'BEGIN { print (c <= t) ? "ok (<= " t " s)" : "SLOW (target " t " s)" }')"
   fi
-  printf '%-12s %-9s %10s %10s %10s %10s %10s  %s\n' "${driver}" "${service}" "$(ms "${c}")" "$(ms "$(median "${statuses[@]}")")" \
-    "$(ms "$(median "${stops[@]}")")" "$(ms "$(median "${starts[@]}")")" "$(ms "$(median "${destroys[@]}")")" "${verdict}"
+  printf '%-12s %-9s %10s %10s %10s %10s %10s  %s\n' "${driver}" "${service}" "$(secs "${c}")" "$(secs "$(median "${statuses[@]}")")" \
+    "$(secs "$(median "${stops[@]}")")" "$(secs "$(median "${starts[@]}")")" "$(secs "$(median "${destroys[@]}")")" "${verdict}"
 }
 
 # 1000 `none` sandboxes: one made by the script, the rest copies of its files with their own
@@ -78,16 +62,16 @@ bench_status_many() {
     cp "${src}/bin/activate" "${dst}/bin/activate"
   done
   for ((i = 0; i < RUNS; i++)); do
-    t1="$(now)"
+    t1="$(now_us)"
     count="$("${script}" status --json | jq length)"
-    t2="$(now)"
+    t2="$(now_us)"
     runs+=($((t2 - t1)))
   done
   [[ "${count}" == "${COUNT}" ]] || {
     printf 'bench: status reported %s sandboxes, expected %s\n' "${count}" "${COUNT}" >&2
     exit 1
   }
-  printf 'status --json over %d none sandboxes (one call, incl. jq length): median %s s (target <= 1 s)\n' "${COUNT}" "$(ms "$(median "${runs[@]}")")"
+  printf 'status --json over %d none sandboxes (one call, incl. jq length): median %s s (target <= 1 s)\n' "${COUNT}" "$(secs "$(median "${runs[@]}")")"
 }
 
 # Destroy whatever a failed run left (each script destroys only its own driver's sandboxes).

@@ -25,9 +25,6 @@ while (($# > 0)); do
 done
 ((EUID == 0)) || iact::die 1 "the namespace driver needs root" "run as root (sudo)"
 
-now() { printf '%s' "${EPOCHREALTIME/./}"; }
-ms() { printf '%d.%03d' $(($1 / 1000000)) $((($1 % 1000000) / 1000)); }
-
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/iact-bench-ns.XXXXXX")"
 chmod 0711 "${WORK}"
 OLD="${WORK}/baseline"
@@ -56,15 +53,15 @@ for service in ${SERVICES}; do
     CREATED+=("${kind}:${name}")
     starts=() stops=()
     for ((i = 0; i < RUNS; i++)); do
-      t0="$(now)"
+      t0="$(now_us)"
       bash "${SCRIPT[${kind}]}" stop "${name}" >/dev/null 2>&1
-      t1="$(now)"
+      t1="$(now_us)"
       bash "${SCRIPT[${kind}]}" start "${name}" >/dev/null 2>&1
-      t2="$(now)"
+      t2="$(now_us)"
       stops+=($((t1 - t0)))
       starts+=($((t2 - t1)))
     done
-    printf '%-10s %-11s %12s %12s\n' "${service}" "${kind}" "$(ms "$(median "${starts[@]}")")" "$(ms "$(median "${stops[@]}")")"
+    printf '%-10s %-11s %12s %12s\n' "${service}" "${kind}" "$(secs "$(median "${starts[@]}")")" "$(secs "$(median "${stops[@]}")")"
   done
 done
 
@@ -83,9 +80,9 @@ printf '\n%-30s %12s\n' launcher 'median (s)'
 for launcher in launch_unshare launch_bwrap; do
   times=()
   for ((i = 0; i < RUNS * 4; i++)); do
-    t0="$(now)"
+    t0="$(now_us)"
     "${launcher}"
-    times+=($(($(now) - t0)))
+    times+=($(($(now_us) - t0)))
   done
-  printf '%-30s %12s\n' "${launcher#launch_} + /usr/bin/true" "$(ms "$(median "${times[@]}")")"
+  printf '%-30s %12s\n' "${launcher#launch_} + /usr/bin/true" "$(secs "$(median "${times[@]}")")"
 done

@@ -230,6 +230,12 @@ iact::port_open() {
 # accepts TCP with the service down; a hung or SIGSTOPped server accepts and never answers).
 iact::service_answers() {
   local port="$1" service="$2" fd
+  # A TLS-only server (tls: true) logs every handshake begun and not finished, and bash cannot finish
+  # one: the service's own client does (iact::tls_answers_<service>).
+  if [[ "${SB_TLS:-false}" == true ]] && declare -F "iact::tls_answers_${service}" >/dev/null; then
+    "iact::tls_answers_${service}" "${port}"
+    return
+  fi
   { exec {fd}<>"/dev/tcp/${IACT_CONNECT_HOST}/${port}"; } 2>/dev/null || return 1
   # A peer that already hung up must not kill the shell with SIGPIPE.
   trap '' PIPE
@@ -242,11 +248,27 @@ iact::service_answers() {
   return "${answered}"
 }
 
-iact::hello_postgres() { printf '\x00\x00\x00\x08\x04\xd2\x16\x2f'; } # SSLRequest: 'N' or 'S'
-# -NOAUTH or +PONG; a TLS-only server (tls: true) drops plaintext unanswered, so it gets an empty
-# ClientHello, which its TLS layer answers with a decode_error alert (redis.log notes the bad handshake).
-iact::hello_redis() {
-  if [[ "${SB_TLS:-false}" == true ]]; then printf '\x16\x03\x01\x00\x04\x01\x00\x00\x00'; else printf 'PING\r\n'; fi
+iact::hello_postgres() { printf '\x00\x00\x00\x08\x04\xd2\x16\x2f'; } # SSLRequest: 'N' (a 'S' would need TLS next)
+iact::hello_redis() { printf 'PING\r\n'; } # -NOAUTH or +PONG
+
+# pg_isready: TLS (unverified: an answer is all this asks), then the startup packet; it hangs up at
+# the password request, which postgres does not log. 0 accepting, 1 rejecting (starting up): answered.
+iact::tls_answers_postgres() {
+  local bin rc=0
+  for bin in /usr/lib/postgresql/*/bin/pg_isready; do [[ -x "${bin}" ]] && break; done
+  [[ -x "${bin}" ]] || bin="$(command -v pg_isready)" || return 1
+  "${bin}" -q -h "${IACT_CONNECT_HOST}" -p "$1" -t 2 -d sslmode=require || rc=$?
+  ((rc <= 1))
+}
+
+# redis-cli over TLS without a password: NOAUTH (or PONG) once the handshake is done.
+iact::tls_answers_redis() {
+  local out
+  out="$(
+    unset REDISCLI_AUTH
+    timeout 2 redis-cli --tls --insecure -h "${IACT_CONNECT_HOST}" -p "$1" PING 2>/dev/null
+  )" || return 1
+  [[ -n "${out}" ]]
 }
 
 # Wait until CMD... succeeds, polling every 10 ms, at most TIMEOUT seconds.

@@ -1,15 +1,24 @@
 #!/usr/bin/env bash
 # The verbs every process-based driver shares (docs/driver-protocol.md): argument parsing, spec files,
-# sandbox directories, status JSON, activate scripts. A driver script sets SB_DRIVER and SB_TCP,
-# defines drv::* (launch, stop, pid, healthy, prepare, cleanup) and calls sb::main.
+# sandbox directories, status JSON, activate scripts. A driver script sources this file and its own
+# lib, sets SB_DRIVER and SB_TCP, defines drv::* (launch, stop, pid, healthy, prepare, cleanup) and
+# calls sb::main.
 # Globals SB_* describe the sandbox being worked on; they are set once per invocation.
 
 [[ -n "${IACT_SANDBOX_SH:-}" ]] && return 0
 IACT_SANDBOX_SH=1
 # Sandbox-name globs (status): matching a thousand names in C, not one [[ ]] each.
 shopt -s extglob
+# shellcheck source=common.sh
+source "${BASH_SOURCE[0]%/*}/common.sh"
 # shellcheck source=storage.sh
 source "${BASH_SOURCE[0]%/*}/storage.sh"
+
+# The driver scripts' directory, absolute: the verbs change directory (sb::enter_project_root), then
+# run a script again. iact passes an absolute path: no subshell then.
+SCRIPT_DIR="${BASH_SOURCE[0]%/lib/*}"
+[[ "${SCRIPT_DIR}" == /* ]] || SCRIPT_DIR="$(cd "${SCRIPT_DIR}" && pwd)"
+SB_SCRIPT="${0##*/}"
 
 
 SB_SETTING_KEYS=()
@@ -1053,6 +1062,15 @@ sb::update_begin() {
   sb::update_check_steps
 }
 
+# RUNNING (1/0): whether the sandbox ran before its update. A restart onto a new port needs that
+# port free; the rollback restores what ran, with the password the server had.
+sb::update_was_running() {
+  if (($1 && STEP_RESTART)) && [[ "${META_PORT}" != "${SB_PORT}" ]] && iact::port_open "${SB_PORT}"; then
+    sb::die_port_in_use
+  fi
+  SB_UPDATE_WAS_RUNNING="$1" SB_UPDATE_OLD_PASSWORD="${SVC_SERVER_PASSWORD}"
+}
+
 sb::cmd_update() {
   local running=0 new_port
   sb::update_begin
@@ -1063,10 +1081,7 @@ sb::cmd_update() {
   SB_PORT="${META_PORT}"
   sb::is_running && running=1
   SB_PORT="${new_port}"
-  if ((running && STEP_RESTART)) && [[ "${META_PORT}" != "${new_port}" ]] && iact::port_open "${new_port}"; then
-    sb::die_port_in_use
-  fi
-  SB_UPDATE_WAS_RUNNING="${running}" SB_UPDATE_OLD_PASSWORD="${SVC_SERVER_PASSWORD}"
+  sb::update_was_running "${running}"
   store::ensure_mounted
   sb::update_snapshot
   svc::write_config
@@ -1139,15 +1154,18 @@ sb::cmd_start() {
 sb::cmd_stop() {
   sb::need_args stop 1 1 NAME
   sb::locate "${ARG_POS[0]}"
-  sb::load_existing
+  sb::hook load_existing
   sb::lock
   if [[ "${SB_SERVICE}" == none ]]; then
     : >"${SB_DIR}/.stopped"
   else
-    drv::stop_processes
+    sb::hook stop_service
   fi
   iact::info "sandbox ${SB_NAME} stopped"
 }
+
+# What stop does to a service sandbox where the driver says nothing else: what destroy does.
+sb::stop_service() { drv::stop_processes; }
 
 sb::cmd_destroy() {
   local answer=''
@@ -1182,6 +1200,17 @@ sb::cmd_destroy() {
   # SB_DIR is ROOT/ENV/NAME with NAME validated: never anything above the sandbox.
   rm -rf -- "${SB_DIR}" "${SB_ENV_DIR}/.${SB_NAME}.lock"
   iact::info "sandbox ${SB_NAME} destroyed"
+}
+
+# status NAME...: the environment, and the names asked for (none: all) in SB_WANTED.
+sb::locate_wanted() {
+  local n
+  sb::locate
+  SB_WANTED=()
+  for n in "${ARG_POS[@]}"; do
+    iact::validate_name "${n}"
+    SB_WANTED+=("${n}")
+  done
 }
 
 # jq program of sb::cmd_status, for the sandbox.json files lib/status.awk cannot vouch for (hand
@@ -1219,23 +1248,19 @@ readonly SB_STATUS_JQ='
 # run a service and closes the array. Without --json, the same array becomes a table.
 sb::cmd_status() {
   local n d kind name service port hash spec running healthy side items=0 slow_json result names sep='' du_out awk_bin=awk out
-  local want=() dirs=() files=() stopped=() initialized=() lines=() slow=() du_dirs=()
+  local dirs=() files=() stopped=() initialized=() lines=() slow=() du_dirs=()
   local -A bytes=()
   if ! ((ARG_JSON)); then
     ARG_JSON=1 sb::verb status | jq -r 'sort_by(.name)[] | "\(.name)\t\(.service)\t127.0.0.1:\(.port)\t\(if .running then (if .healthy then "running" else "unhealthy" end) else "stopped" end)"'
     return
   fi
-  sb::locate
-  for n in "${ARG_POS[@]}"; do
-    iact::validate_name "${n}"
-    want+=("${n}")
-  done
+  sb::locate_wanted
   [[ -d "${SB_ENV_DIR}" ]] || { printf '[]\n'; return 0; }
   # Relative paths from here keep the argument lists short however many sandboxes there are.
   cd "${SB_ENV_DIR}" || iact::die 1 "cannot enter ${SB_ENV_DIR}" "check its permissions" io
   shopt -s nullglob
-  if ((${#want[@]} > 0)); then
-    for n in "${want[@]}"; do [[ -d "${n}" ]] && dirs+=("${n}"); done
+  if ((${#SB_WANTED[@]} > 0)); then
+    for n in "${SB_WANTED[@]}"; do [[ -d "${n}" ]] && dirs+=("${n}"); done
     for d in "${dirs[@]}"; do [[ -f "${d}/sandbox.json" ]] && files+=("${d}/sandbox.json"); done
   else
     # Only directories named like sandboxes: ^[a-z][a-z0-9-]*$.
@@ -1408,13 +1433,9 @@ sb::cmd_activate() {
 
 sb::cmd_backup() {
   local tmp out started=0 ok=1
-  sb::need_args backup 1 1 'NAME --out FILE'
-  [[ -n "${ARG_OUT}" ]] || iact::usage_error "backup needs --out FILE"
-  sb::locate "${ARG_POS[0]}"
+  sb::backup_args
+  out="${REPLY}"
   sb::load_existing
-  out="${ARG_OUT}"
-  [[ "${out}" == /* ]] || out="${PWD}/${out}"
-  [[ -d "${out%/*}" ]] || iact::die 1 "directory ${out%/*} does not exist" "create it, or pass another --out" io
   sb::lock
   if [[ "${SB_SERVICE}" != none && ! -f "${SB_DIR}/.initialized" ]] && ! sb::is_running; then
     # Its create never finished: no server ever ran with data of the user's, and the config that
@@ -1446,6 +1467,16 @@ sb::cmd_backup() {
   if ((ok)); then svc::backup "${tmp}" || ok=0; fi
   if ((started)); then drv::stop_processes; fi
   sb::backup_done "${ok}" "${tmp}" "${out}" "see ${SB_DIR}/logs/"
+}
+
+# backup NAME --out FILE: the sandbox located, and FILE as an absolute path in REPLY (its directory must exist).
+sb::backup_args() {
+  sb::need_args backup 1 1 'NAME --out FILE'
+  [[ -n "${ARG_OUT}" ]] || iact::usage_error "backup needs --out FILE"
+  sb::locate "${ARG_POS[0]}"
+  REPLY="${ARG_OUT}"
+  [[ "${REPLY}" == /* ]] || REPLY="${PWD}/${REPLY}"
+  [[ -d "${REPLY%/*}" ]] || iact::die 1 "directory ${REPLY%/*} does not exist" "create it, or pass another --out" io
 }
 
 # The end of every driver's backup: the dump moved into place, or removed and the failure named.
@@ -1512,7 +1543,15 @@ sb::main() {
 
 # Runs VERB: the driver's drv::cmd_VERB when it replaces one whose shared form runs a local process
 # (the docker driver, docs/driver-protocol.md), else sb::cmd_VERB.
-sb::verb() {
-  local fn="cmd_${1//-/_}"
-  if declare -F "drv::${fn}" >/dev/null; then "drv::${fn}"; else "sb::${fn}"; fi
+sb::verb() { sb::hook "cmd_${1//-/_}"; }
+
+# Runs drv::FN when the driver defines it, else the shared sb::FN.
+sb::hook() {
+  if declare -F "drv::$1" >/dev/null; then "drv::$1"; else "sb::$1"; fi
 }
+
+# The services and their processes, which every verb above drives.
+# shellcheck source=services.sh
+source "${BASH_SOURCE[0]%/*}/services.sh"
+# shellcheck source=process.sh
+source "${BASH_SOURCE[0]%/*}/process.sh"

@@ -1,8 +1,9 @@
 // Markdown for pull-request comments and $GITHUB_STEP_SUMMARY: a summary line first, a loud note for
 // data loss or risky divergence, a table, the full text in <details>; split under GitHub's limit. Pure.
 import type { DiffValue, EnvironmentDiff, ParityReport, ParityRow, RevisionDiff, SandboxDiff } from './types.js';
-import { cell, environmentText, palette, paritySummaryLine, revisionSummaryLine, sandboxNote, unsetNote } from './render-text.js';
+import { cell, environmentText, paritySummaryLine, revisionSummaryLine, sandboxNote, unsetNote } from './render-text.js';
 import { splitComment, type Block } from '../render/comments.js';
+import { palette } from '../render/palette.js';
 import { MASKED, MASKED_CHANGED } from '../secrets/index.js';
 
 export interface DiffMarkdownOptions {

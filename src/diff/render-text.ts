@@ -1,27 +1,9 @@
 // Text rendering of `iact diff`, in the plan's idiom (+ ~ -/+ -, `old -> new`). Pure; colour only when asked.
 import type { Impact } from '../plan/types.js';
 import { MASKED, MASKED_CHANGED } from '../secrets/index.js';
+import { plural, SYMBOLS, VERBS } from '../render/common.js';
+import { type Palette, paintMark, palette } from '../render/palette.js';
 import type { DiffValue, EnvironmentDiff, FieldDiff, ParityReport, ParityRow, RevisionDiff, SandboxDiff } from './types.js';
-
-type Paint = (text: string) => string;
-export interface Palette {
-  green: Paint;
-  yellow: Paint;
-  red: Paint;
-  bold: Paint;
-  dim: Paint;
-}
-
-const sgr =
-  (open: number, close: number): Paint =>
-  (t) =>
-    t === '' ? t : `\u001b[${open}m${t}\u001b[${close}m`;
-const plain: Paint = (t) => t;
-
-export function palette(color: boolean): Palette {
-  if (!color) return { green: plain, yellow: plain, red: plain, bold: plain, dim: plain };
-  return { green: sgr(32, 39), yellow: sgr(33, 39), red: sgr(31, 39), bold: sgr(1, 22), dim: sgr(2, 22) };
-}
 
 /** Strings quoted, masks bare, lists inline. */
 export function formatDiffValue(value: DiffValue | undefined | null): string {
@@ -32,27 +14,7 @@ export function formatDiffValue(value: DiffValue | undefined | null): string {
   return String(value);
 }
 
-function plural(n: number, one: string, many: string): string {
-  return `${n} ${n === 1 ? one : many}`;
-}
-
-const SANDBOX_MARK: Record<SandboxDiff['action'], string> = { create: '+', update: '~', replace: '-/+', delete: '-' };
-const SANDBOX_VERB: Record<SandboxDiff['action'], string> = {
-  create: 'will be created',
-  update: 'will be updated in place',
-  replace: 'must be replaced',
-  delete: 'will be deleted',
-};
 const FIELD_NOTE: Record<Impact, string> = { 'data-loss': 'forces replace', restart: 'restart', reload: 'reload', none: 'no restart' };
-
-function paintMark(mark: string, p: Palette): string {
-  if (mark === '+') return p.green(mark);
-  if (mark === '-') return p.red(mark);
-  if (mark === '~') return p.yellow(mark);
-  if (mark === '-/+') return `${p.red('-')}/${p.green('+')}`;
-  if (mark === '!') return p.red(mark);
-  return mark;
-}
 
 /** "(data-loss; needs --allow-destroy)" after a sandbox headline. */
 export function sandboxNote(s: SandboxDiff): string {
@@ -104,7 +66,7 @@ export function environmentText(e: EnvironmentDiff, p: Palette): string[] {
         : `${paintMark('~', p)} ${p.bold(`environment ${e.environment}`)} (${e.before_file !== e.after_file ? `${e.before_file} -> ${e.after_file}` : file})`;
   const lines = [head];
   for (const s of e.sandboxes) {
-    lines.push(`  ${paintMark(SANDBOX_MARK[s.action], p)} sandbox ${p.bold(s.name)} ${SANDBOX_VERB[s.action]}${sandboxNote(s)}`);
+    lines.push(`  ${paintMark(SYMBOLS[s.action], p)} sandbox ${p.bold(s.name)} ${VERBS[s.action]}${sandboxNote(s)}`);
     const width = Math.max(0, ...s.fields.map((f) => f.field.length));
     lines.push(...fieldLines(s, width, p));
   }

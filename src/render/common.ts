@@ -21,7 +21,8 @@ export const LEGEND: Record<Exclude<Action, 'no-op'>, string> = {
   start: 'start (exists but not running or not answering)',
 };
 
-const VERBS: Record<Action, string> = {
+/** What happens to a sandbox, after its name. */
+export const VERBS: Record<Action, string> = {
   create: 'will be created',
   update: 'will be updated in place',
   replace: 'must be replaced',
@@ -36,6 +37,11 @@ const CONFIG_VERBS: Record<ConfigChange['action'], string> = {
   delete: 'will be deleted',
   'no-op': 'is unchanged',
 };
+
+/** "3 sandboxes", "1 sandbox". */
+export function plural(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
 
 export function verbOf(change: ResourceChange, refreshOnly = false): string {
   if (refreshOnly)

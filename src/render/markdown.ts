@@ -1,7 +1,7 @@
 // Markdown plan for pull-request comments: summary first, a loud warning when data goes, a table,
 // the full text plan in <details>; split into several comments under GitHub's size limit. Pure.
 import type { Plan, ResourceChange } from '../plan/types.js';
-import { configChanges, configSummary, guardNote, impactNote, isShown, reasonsOf, summaryLine } from './common.js';
+import { configChanges, configSummary, guardNote, impactNote, isShown, plural, reasonsOf, summaryLine } from './common.js';
 import { splitComment, type Block } from './comments.js';
 import { renderPlanText } from './text.js';
 
@@ -27,10 +27,6 @@ function names(changes: ResourceChange[]): string {
 
 function sentence(text: string): string {
   return /[.!?]$/.test(text) ? text : `${text}.`;
-}
-
-function plural(n: number, one: string, many: string): string {
-  return `${n} ${n === 1 ? one : many}`;
 }
 
 function destructive(plan: Plan): { deleted: ResourceChange[]; lossy: ResourceChange[]; guarded: ResourceChange[] } {

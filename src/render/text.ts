@@ -18,55 +18,18 @@ import {
   summaryLine,
   verbOf,
 } from './common.js';
+import { type Palette, paintMark, palette } from './palette.js';
 
 export interface TextOptions {
   color: boolean;
 }
 
-type Paint = (text: string) => string;
-
-interface Palette {
-  green: Paint;
-  yellow: Paint;
-  red: Paint;
-  cyan: Paint;
-  bold: Paint;
-  dim: Paint;
-}
-
-const sgr =
-  (open: number, close: number): Paint =>
-  (t) =>
-    t === '' ? t : `\u001b[${open}m${t}\u001b[${close}m`;
-const plain: Paint = (t) => t;
-
-function palette(color: boolean): Palette {
-  if (!color) return { green: plain, yellow: plain, red: plain, cyan: plain, bold: plain, dim: plain };
-  return { green: sgr(32, 39), yellow: sgr(33, 39), red: sgr(31, 39), cyan: sgr(36, 39), bold: sgr(1, 22), dim: sgr(2, 22) };
-}
-
 /** Symbol for a field or attribute line: + added, - removed, ~ changed. */
 type Mark = '+' | '-' | '~' | ' ';
 
-function paintMark(mark: Mark | '-/+' | '>', p: Palette): string {
-  switch (mark) {
-    case '+':
-      return p.green(mark);
-    case '-':
-      return p.red(mark);
-    case '~':
-      return p.yellow(mark);
-    case '-/+':
-      return `${p.red('-')}/${p.green('+')}`;
-    case '>':
-      return p.cyan(mark);
-    default:
-      return mark;
-  }
-}
-
-function actionMark(action: Action): Mark | '-/+' | '>' {
-  return SYMBOLS[action] as Mark | '-/+' | '>';
+/** An action's symbol in its colour, right-aligned in three columns. */
+function actionMark(action: Action, p: Palette): string {
+  return `${' '.repeat(Math.max(0, 3 - SYMBOLS[action].length))}${paintMark(SYMBOLS[action], p)}`;
 }
 
 const indentOf = (depth: number): string => ' '.repeat(6 + 4 * depth);
@@ -76,6 +39,20 @@ const closeIndentOf = (depth: number): string => ' '.repeat(4 + 4 * depth);
 function attrLine(depth: number, mark: Mark, name: string, width: number, value: string, p: Palette, note = ''): string {
   const comment = note ? ` ${p.dim(`# ${note}`)}` : '';
   return `${indentOf(depth)}${paintMark(mark, p)} ${name.padEnd(width)} = ${value}${comment}`;
+}
+
+/**
+ * The display record with its dotted fields (engine.host, ssh.port) as nested records, as settings
+ * already are: each group renders as one block, new, gone or changed as a whole.
+ */
+function grouped(record: Record<string, DisplayValue>): Record<string, DisplayValue> {
+  const out: Record<string, DisplayValue> = {};
+  for (const [key, value] of Object.entries(record)) {
+    const dot = key.indexOf('.');
+    if (dot < 0) out[key] = value;
+    else ((out[key.slice(0, dot)] ??= {}) as Record<string, DisplayValue>)[key.slice(dot + 1)] = value;
+  }
+  return out;
 }
 
 /** Every attribute of a record with one mark (create: all +, delete: all -), nested objects as blocks. */
@@ -124,6 +101,8 @@ function fieldNote(f: FieldChange, action: Action): string {
 /** Field changes of an update or replace, by name; dotted fields (settings.x) grouped in nested blocks. */
 function fieldLines(change: ResourceChange, p: Palette): string[] {
   const { fields, action } = change;
+  const before = change.before && grouped(change.before);
+  const after = change.after && grouped(change.after);
   const top = fields.filter((f) => !f.field.includes('.'));
   const groups = new Map<string, FieldChange[]>();
   for (const f of fields) {
@@ -139,7 +118,7 @@ function fieldLines(change: ResourceChange, p: Palette): string[] {
   }
   for (const [group, members] of groups) {
     // A block is added or removed only when the whole object is new or gone, not just some keys.
-    const groupMark: Mark = change.before?.[group] === undefined ? '+' : change.after?.[group] === undefined ? '-' : '~';
+    const groupMark: Mark = before?.[group] === undefined ? '+' : after?.[group] === undefined ? '-' : '~';
     const inner = members.map((f) => ({ f, name: f.field.slice(group.length + 1) }));
     inner.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const innerWidth = Math.max(0, ...inner.map((i) => i.name.length));
@@ -159,7 +138,7 @@ function fieldLines(change: ResourceChange, p: Palette): string[] {
 function hiddenCount(change: ResourceChange): number {
   if (!change.after) return 0;
   const touched = new Set(change.fields.map((f) => f.field.split('.')[0]));
-  return Object.keys(change.after).filter((k) => !touched.has(k)).length;
+  return Object.keys(grouped(change.after)).filter((k) => !touched.has(k)).length;
 }
 
 function resourceLines(change: ResourceChange, environment: string, refreshOnly: boolean, p: Palette): string[] {
@@ -171,15 +150,14 @@ function resourceLines(change: ResourceChange, environment: string, refreshOnly:
   if (steps) lines.push(`  # ${steps}`);
   if (change.requiresAllowDestroy) lines.push(p.bold(`  #   ${guardNote(environment)}: apply refuses this without --allow-destroy`));
 
-  const mark = actionMark(change.action);
-  const prefix = `${' '.repeat(Math.max(0, 3 - SYMBOLS[change.action].length))}${paintMark(mark, p)} ${change.address}`;
+  const prefix = `${actionMark(change.action, p)} ${change.address}`;
   let body: string[] = [];
   switch (change.action) {
     case 'create':
-      body = change.after ? recordLines(change.after, '+', 0, p) : [];
+      body = change.after ? recordLines(grouped(change.after), '+', 0, p) : [];
       break;
     case 'delete':
-      body = change.before ? recordLines(change.before, '-', 0, p) : [];
+      body = change.before ? recordLines(grouped(change.before), '-', 0, p) : [];
       break;
     case 'update':
     case 'replace': {
@@ -188,7 +166,7 @@ function resourceLines(change: ResourceChange, environment: string, refreshOnly:
         const hidden = hiddenCount(change);
         if (hidden > 0) body.push(p.dim(`${' '.repeat(8)}# (${hidden} unchanged ${hidden === 1 ? 'field' : 'fields'} hidden)`));
       } else if (change.action === 'replace' && change.after) {
-        body = recordLines(change.after, '+', 0, p);
+        body = recordLines(grouped(change.after), '+', 0, p);
       }
       break;
     }
@@ -252,7 +230,7 @@ export function renderPlanText(plan: Plan, opts: TextOptions): string {
     const legend = (['create', 'update', 'replace', 'delete', 'start'] as const).filter((a) => used.has(a));
     if (legend.length > 0) {
       out.push('Actions are shown with these symbols:');
-      for (const a of legend) out.push(`${' '.repeat(3 - SYMBOLS[a].length)}${paintMark(actionMark(a), p)} ${LEGEND[a]}`);
+      for (const a of legend) out.push(`${actionMark(a, p)} ${LEGEND[a]}`);
       out.push('');
     }
     out.push(plan.refresh_only ? 'iact found these differences made outside of iact:' : 'iact will perform the following actions:');

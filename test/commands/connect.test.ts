@@ -4,6 +4,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { execa } from 'execa';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeNeeding, cliPath, freePorts, makeProject, type Project } from '../helpers/iact-project.js';
+import { devEnv, devManifest } from '../helpers/manifests.js';
 import { TEMPLATE_DIR } from '../helpers/services.js';
 
 const PASSWORDS = { pg: 'conn-Pg-Secret-83', my: 'conn-My-Secret-84', redis: 'conn-Rd-Secret-85' };
@@ -51,31 +52,8 @@ describeNeeding('postgres', 'mysql', 'redis')('iact connect (lightweight sandbox
   beforeAll(async () => {
     project = makeProject('iact-connect-');
     ports = await freePorts(3);
-    project.writeEnv(`PG_PW=${PASSWORDS.pg}\nMY_PW=${PASSWORDS.my}\nRD_PW=${PASSWORDS.redis}\n`);
-    project.writeManifest(
-      'development',
-      `apiVersion: iact/v1
-environment: development
-defaults: { driver: lightweight }
-sandboxes:
-  dev-postgres:
-    service: postgres
-    port: ${ports[0]}
-    database: app
-    user: app
-    password: \${PG_PW}
-  dev-mysql:
-    service: mysql
-    port: ${ports[1]}
-    database: shop
-    user: shop
-    password: \${MY_PW}
-  dev-redis:
-    service: redis
-    port: ${ports[2]}
-    password: \${RD_PW}
-`,
-    );
+    project.writeEnv(devEnv({ postgres: PASSWORDS.pg, mysql: PASSWORDS.my, redis: PASSWORDS.redis }));
+    project.writeManifest('development', devManifest(ports[0]!, { mysql: ports[1], redis: ports[2] }));
     const applied = await project.iact(['apply', '--auto-approve'], { env });
     expect(applied.exitCode, applied.stderr).toBe(0);
   });
@@ -94,7 +72,7 @@ sandboxes:
       client: 'mariadb',
       password: PASSWORDS.my,
       query: "select concat('who=', current_user(), '@', database());\n",
-      expected: 'who=shop@127.0.0.1@shop',
+      expected: 'who=app@127.0.0.1@app',
     },
     {
       sandbox: 'dev-redis',

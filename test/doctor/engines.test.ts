@@ -7,55 +7,34 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { probeEngines, probeSsh } from '../../src/doctor/engines.js';
-import { resolveManifest } from '../../src/manifest/resolve.js';
-
-function resolve(body: string) {
-  return resolveManifest({
-    text: `apiVersion: iact/v1\nenvironment: dev\n${body}`,
-    file: 'environments/dev.yaml',
-    environment: 'dev',
-    root: '/project',
-    variables: {},
-  });
-}
+import { resolveDev } from '../helpers/manifests.js';
 
 describe('doctor: engines', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'iact-engine-certs-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const f = (name: string) => path.join(dir, name);
   const ssl = (args: string[]) => execFileSync('openssl', args, { stdio: 'ignore' });
+  /** A self-signed certificate NAME.pem for CN=NAME, its key NAME-key.pem. */
+  const selfSigned = (name: string) =>
+    ssl([
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${name}`,
+      '-keyout',
+      f(`${name}-key.pem`),
+      '-out',
+      f(`${name}.pem`),
+    ]);
 
   it('says when the client certificate has expired, or was not issued by the CA, and names the engine', async () => {
-    ssl([
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '2',
-      '-subj',
-      '/CN=ca',
-      '-keyout',
-      f('ca-key.pem'),
-      '-out',
-      f('ca.pem'),
-    ]);
-    ssl([
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '2',
-      '-subj',
-      '/CN=other',
-      '-keyout',
-      f('other-key.pem'),
-      '-out',
-      f('other.pem'),
-    ]);
+    selfSigned('ca');
+    selfSigned('other');
     ssl(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=client', '-keyout', f('key.pem'), '-out', f('client.csr')]);
     ssl([
       'x509',
@@ -91,17 +70,17 @@ describe('doctor: engines', () => {
   }, 30_000);
 
   it('asks for the ssh client when a tunnel or an ssh:// engine is declared, and only then', async () => {
-    const tunnel = resolve(`sandboxes:
+    const tunnel = resolveDev(`sandboxes:
   vm:
     service: tunnel
     port: 15999
     ssh: { host: bastion, knownHosts: known_hosts }
     remote: { host: db.internal, port: 5432 }
 `).resolved!;
-    const engine = resolve(
+    const engine = resolveDev(
       'sandboxes:\n  db:\n    service: postgres\n    driver: docker\n    engine: { host: "ssh://deploy@build-1", publish: 10.0.0.5 }\n',
     ).resolved!;
-    const plain = resolve('sandboxes:\n  db: { service: postgres }\n').resolved!;
+    const plain = resolveDev('sandboxes:\n  db: { service: postgres }\n').resolved!;
     const noSsh = { PATH: dir };
     expect(await probeSsh([plain], noSsh)).toEqual([]);
     for (const env of [tunnel, engine]) {

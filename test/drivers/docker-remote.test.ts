@@ -10,6 +10,8 @@ import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ensureImages, query } from '../helpers/docker.js';
 import { describeNeeding, freePorts, makeProject, repoRoot, type Project } from '../helpers/iact-project.js';
+import { startSshd } from '../helpers/sshd.js';
+import { expectTlsOnly } from '../helpers/tls.js';
 
 const netnsEngine = path.join(repoRoot, 'scripts', 'netns-docker-engine.sh');
 const ENV = 'e2e';
@@ -88,8 +90,9 @@ async function loadImages(first: RemoteEngine, others: RemoteEngine[]): Promise<
   }
 }
 
-function manifest(opts: { dbSettings?: string; password?: string; withCut?: boolean } = {}): string {
-  const [e1, e2] = engines as [RemoteEngine, RemoteEngine];
+/** A manifest whose sandboxes run on the first engine unless they say otherwise; SANDBOXES as under `sandboxes:`. */
+function onFirstEngine(sandboxes: string): string {
+  const e1 = engines[0]!;
   return `apiVersion: iact/v1
 environment: ${ENV}
 defaults:
@@ -99,7 +102,12 @@ defaults:
     tls: { dir: certs/engine-1 }
     publish: ${e1.address}
 sandboxes:
-  db:
+${sandboxes}`;
+}
+
+function manifest(opts: { dbSettings?: string; password?: string; withCut?: boolean } = {}): string {
+  const e2 = engines[1]!;
+  return onFirstEngine(`  db:
     service: postgres
     port: ${dbPort}
     password: ${opts.password ?? PASSWORD}
@@ -120,7 +128,7 @@ ${
 }connections:
   database: { sandbox: db }
   cache: { backend: redis, sandbox: cache }
-`;
+`);
 }
 
 /** A sandbox's container: iact-ENV-NAME.PROJECT, the project's id in its sandbox root (docs/remote-engines.md). */
@@ -227,9 +235,11 @@ describeNeeding('root', 'docker')('docker driver on remote engines over TCP with
     expect(await dockerOn(e1, ['ps', '--format', '{{.Names}}'])).toBe(`${named('db')}`);
     expect(await dockerOn(e2, ['ps', '--format', '{{.Names}}'])).toBe(`${named('cache')}`);
     // A real login from here to the address each port is published on.
-    const login = await query('postgres', { port: dbPort, user: 'db', database: 'db', password: PASSWORD }, ['SHOW work_mem'], e1.address);
+    const login = await query('postgres', { port: dbPort, user: 'db', database: 'db', password: PASSWORD }, ['SHOW work_mem'], {
+      host: e1.address,
+    });
     expect(login.stdout, login.stderr).toBe('4MB');
-    const cache = await query('redis', { port: cachePort, user: '', database: '', password: PASSWORD }, ['PING'], e2.address);
+    const cache = await query('redis', { port: cachePort, user: '', database: '', password: PASSWORD }, ['PING'], { host: e2.address });
     expect(cache.stdout, cache.stderr).toBe('PONG');
     // The env file renders the hosts clients reach.
     const env = project.read(`.iact/env/${ENV}.env`);
@@ -278,9 +288,9 @@ describeNeeding('root', 'docker')('docker driver on remote engines over TCP with
   it('updates in place (reload, set-password) and recreates on a restart-only setting, data kept', async () => {
     const [e1] = engines as [RemoteEngine];
     const login = { port: dbPort, user: 'db', database: 'db', password: PASSWORD };
-    expect((await query('postgres', login, ["CREATE TABLE kept (v text); INSERT INTO kept VALUES ('remote')"], e1.address)).exitCode).toBe(
-      0,
-    );
+    expect(
+      (await query('postgres', login, ["CREATE TABLE kept (v text); INSERT INTO kept VALUES ('remote')"], { host: e1.address })).exitCode,
+    ).toBe(0);
     const id = await dockerOn(e1, ['inspect', '--format', '{{.Id}}', `${named('db')}`]);
 
     project.writeManifest(ENV, manifest({ dbSettings: 'work_mem: 8MB', password: NEW_PASSWORD }));
@@ -289,15 +299,15 @@ describeNeeding('root', 'docker')('docker driver on remote engines over TCP with
     let r = await project.iact(['apply', '--env', ENV, '--auto-approve']);
     expect(r.exitCode, r.stderr + r.stdout).toBe(0);
     const after = { ...login, password: NEW_PASSWORD };
-    expect((await query('postgres', after, ['SHOW work_mem'], e1.address)).stdout).toBe('8MB');
+    expect((await query('postgres', after, ['SHOW work_mem'], { host: e1.address })).stdout).toBe('8MB');
     expect(await dockerOn(e1, ['inspect', '--format', '{{.Id}}', `${named('db')}`])).toBe(id);
 
     project.writeManifest(ENV, manifest({ dbSettings: 'work_mem: 8MB, max_connections: 40', password: NEW_PASSWORD }));
     r = await project.iact(['apply', '--env', ENV, '--auto-approve']);
     expect(r.exitCode, r.stderr + r.stdout).toBe(0);
     expect(await dockerOn(e1, ['inspect', '--format', '{{.Id}}', `${named('db')}`])).not.toBe(id);
-    expect((await query('postgres', after, ['SHOW max_connections'], e1.address)).stdout).toBe('40');
-    expect((await query('postgres', after, ['SELECT v FROM kept'], e1.address)).stdout).toBe('remote');
+    expect((await query('postgres', after, ['SHOW max_connections'], { host: e1.address })).stdout).toBe('40');
+    expect((await query('postgres', after, ['SELECT v FROM kept'], { host: e1.address })).stdout).toBe('remote');
   }, 600_000);
 
   it('cut in the middle of an apply: an error naming the engine, and a rerun converges', async () => {
@@ -378,7 +388,9 @@ describeNeeding('root', 'docker')('docker driver on remote engines over TCP with
       `${named('cache')}`,
       `${named('cut')}`,
     ]);
-    const login = await query('mysql', { port: cutPort, user: 'cut', database: 'cut', password: PASSWORD }, ['SELECT 1'], e2.address);
+    const login = await query('mysql', { port: cutPort, user: 'cut', database: 'cut', password: PASSWORD }, ['SELECT 1'], {
+      host: e2.address,
+    });
     expect(login.stdout, login.stderr).toBe('1');
   }, 600_000);
 
@@ -404,16 +416,7 @@ describeNeeding('root', 'docker')('docker driver on remote engines over TCP with
     const [e1] = engines as [RemoteEngine];
     project.writeManifest(
       ENV,
-      `apiVersion: iact/v1
-environment: ${ENV}
-defaults:
-  driver: docker
-  engine:
-    host: ${e1.host}
-    tls: { dir: certs/engine-1 }
-    publish: ${e1.address}
-sandboxes:
-  sec:
+      onFirstEngine(`  sec:
     service: postgres
     port: ${dbPort}
     password: ${PASSWORD}
@@ -423,33 +426,16 @@ sandboxes:
     port: ${cachePort}
     password: ${PASSWORD}
     tls: true
-`,
+`),
     );
     const r = await project.iact(['apply', '--env', ENV, '--auto-approve']);
     expect(r.exitCode, r.stderr + r.stdout).toBe(0);
     const ca = (name: string) => project.file(`.iact/sandboxes/${ENV}/${name}/tls/ca.crt`);
-    const psql = (conninfo: string) =>
-      execa('psql', ['-X', '-w', '-tA', conninfo, '-c', 'SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()'], {
-        env: { PGPASSWORD: PASSWORD, PGCONNECT_TIMEOUT: '5' },
-        reject: false,
-        stdin: 'ignore',
-      });
-    const secure = await psql(`host=${e1.address} port=${dbPort} dbname=sec user=sec sslmode=verify-full sslrootcert=${ca('sec')}`);
-    expect(String(secure.stdout).trim(), String(secure.stderr)).toBe('t');
-    const plain = await psql(`host=${e1.address} port=${dbPort} dbname=sec user=sec sslmode=disable`);
-    expect(plain.exitCode).not.toBe(0);
-    expect(String(plain.stderr)).toMatch(/no encryption|pg_hba\.conf/);
-    const redis = (args: string[]) =>
-      execa('redis-cli', ['--no-auth-warning', '-h', e1.address, '-p', String(cachePort), ...args, 'PING'], {
-        env: { REDISCLI_AUTH: PASSWORD },
-        reject: false,
-        stdin: 'ignore',
-        timeout: 10_000,
-      });
-    const tls = await redis(['--tls', '--cacert', ca('rsec')]);
-    expect(String(tls.stdout).trim(), String(tls.stderr)).toBe('PONG');
-    const cleartext = await redis([]);
-    expect(String(cleartext.stdout).trim()).not.toBe('PONG');
+    // Its certificate is made for the address the engine publishes on.
+    await expectTlsOnly('postgres', { port: dbPort, database: 'sec', user: 'sec', password: PASSWORD }, ca('sec'), ca('rsec'), [
+      e1.address,
+    ]);
+    await expectTlsOnly('redis', { port: cachePort, database: '', user: '', password: PASSWORD }, ca('rsec'), ca('sec'), [e1.address]);
     // The certificates came by docker cp: the key is the image's service uid's, 0600; no bind mount.
     const listed = await execa('sh', ['-c', 'docker cp "$C:/run/iact-tls/server.key" - | tar -tvf - --numeric-owner'], {
       env: { DOCKER_HOST: `unix://${e1.socket}`, C: named('sec') },
@@ -472,26 +458,6 @@ sandboxes:
     const keys = path.join(work, 'ssh');
     mkdirSync(keys, { mode: 0o700 });
     const k = (f: string) => path.join(keys, f);
-    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', k('host_key')]);
-    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', k('id_ed25519')]);
-    writeFileSync(k('authorized_keys'), readFileSync(k('id_ed25519.pub')));
-    writeFileSync(k('known_hosts'), `${e2.address} ${readFileSync(k('host_key.pub'), 'utf8')}`);
-    writeFileSync(
-      k('sshd_config'),
-      [
-        `ListenAddress ${e2.address}`,
-        `HostKey ${k('host_key')}`,
-        `AuthorizedKeysFile ${k('authorized_keys')}`,
-        `PidFile ${k('sshd.pid')}`,
-        'PermitRootLogin prohibit-password',
-        'PasswordAuthentication no',
-        'KbdInteractiveAuthentication no',
-        'UsePAM no',
-        'StrictModes no',
-        `SetEnv DOCKER_HOST=unix://${e2.socket}`,
-        '',
-      ].join('\n'),
-    );
     // The client side as a user would write it in ~/.ssh/config; here a config file of the test's own
     // (ssh reads ~ from the passwd entry, not $HOME), given to ssh by a wrapper first on PATH.
     writeFileSync(
@@ -511,11 +477,7 @@ sandboxes:
     mkdirSync(bin);
     const realSsh = execFileSync('sh', ['-c', 'command -v ssh'], { encoding: 'utf8' }).trim();
     writeFileSync(path.join(bin, 'ssh'), `#!/bin/sh\nexec ${realSsh} -F ${k('ssh_config')} "$@"\n`, { mode: 0o755 });
-    mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
-    const sshd = execa('ip', ['netns', 'exec', `iact-engine-${e2.n}`, '/usr/sbin/sshd', '-D', '-e', '-f', k('sshd_config')], {
-      reject: false,
-      stdin: 'ignore',
-    });
+    const sshd = await startSshd(keys, `iact-engine-${e2.n}`, e2.address, [`SetEnv DOCKER_HOST=unix://${e2.socket}`]);
     const env = { PATH: `${bin}:${process.env.PATH}` };
     try {
       // sshd answers once the docker CLI gets through it.
@@ -547,7 +509,7 @@ sandboxes:
       const r = await project.iact(['apply', '--env', ENV, '--auto-approve'], { env });
       expect(r.exitCode, r.stderr + r.stdout).toBe(0);
       expect(await dockerOn(e2, ['ps', '--format', '{{.Names}}'])).toBe(named('viassh'));
-      const ping = await query('redis', { port: cachePort, user: '', database: '', password: PASSWORD }, ['PING'], e2.address);
+      const ping = await query('redis', { port: cachePort, user: '', database: '', password: PASSWORD }, ['PING'], { host: e2.address });
       expect(ping.stdout, ping.stderr).toBe('PONG');
       const plan = await project.iact(['plan', '--env', ENV, '--detailed-exitcode'], { env });
       expect(plan.exitCode, plan.stdout + plan.stderr).toBe(0);
@@ -569,8 +531,7 @@ sandboxes:
       expect(await dockerOn(e2, ['ps', '-aq'])).toBe('');
       expect(await dockerOn(e2, ['volume', 'ls', '-q'])).toBe('');
     } finally {
-      sshd.kill('SIGTERM');
-      await sshd;
+      await sshd.stop();
     }
   }, 600_000);
 });

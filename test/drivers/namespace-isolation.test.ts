@@ -38,6 +38,8 @@ const probe = {
   tcp: (port: number) => `timeout 3 bash -c 'exec 3<>/dev/tcp/127.0.0.1/${port}'`,
 };
 
+/** SNIPPET, its output dropped, then its exit code as rc=N, which rc() reads back. */
+const reporting = (snippet: string) => `(${snippet}) >/dev/null 2>&1; echo rc=$?`;
 const rc = (out: string): number => Number(/rc=(\d+)/.exec(out)?.[1] ?? 'NaN');
 
 /** Runs SNIPPET inside BOX's namespaces, as its uid, with no capabilities; its exit code. */
@@ -61,79 +63,53 @@ async function asSandboxUser(box: Box, snippet: string): Promise<number> {
       '--',
       '/bin/bash',
       '-c',
-      `(${snippet}) >/dev/null 2>&1; echo rc=$?`,
+      reporting(snippet),
     ],
     { reject: false },
   );
   return rc(r.stdout);
 }
 
+/** ARGV run on the host as UID (its group too, no other groups). */
+function asUid(uid: number, argv: string[]) {
+  return execa('setpriv', [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--', ...argv], { reject: false });
+}
+
 /** The same snippet on the host as the same uid: what the probe does without the sandbox. */
 async function onHostAs(uid: number, snippet: string): Promise<number> {
-  const r = await execa(
-    'setpriv',
-    [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--', '/bin/bash', '-c', `(${snippet}) >/dev/null 2>&1; echo rc=$?`],
-    { reject: false },
-  );
-  return rc(r.stdout);
+  return rc((await asUid(uid, ['/bin/bash', '-c', reporting(snippet)])).stdout);
 }
 
 /** The database superuser of a postgres box runs SNIPPET with COPY ... FROM PROGRAM; its exit code. */
 async function asPgSuperuser(box: Box, snippet: string): Promise<number> {
-  const b64 = Buffer.from(`(${snippet}) >/dev/null 2>&1; echo rc=$?`).toString('base64');
+  const b64 = Buffer.from(reporting(snippet)).toString('base64');
   const sql = `CREATE TEMP TABLE probe_out(line text); COPY probe_out FROM PROGRAM 'echo ${b64} | base64 -d | bash'; SELECT line FROM probe_out;`;
   const r = await superPsql(box, sql);
   return rc(r.stdout);
 }
 
 function superPsql(box: Box, sql: string) {
-  return execa(
-    'setpriv',
-    [
-      `--reuid=${box.uid}`,
-      `--regid=${box.uid}`,
-      '--clear-groups',
-      '--',
-      '/usr/lib/postgresql/15/bin/psql',
-      '-X',
-      '-q',
-      '-tA',
-      '-h',
-      path.join(box.dir, 'run'),
-      '-p',
-      String(box.spec.port),
-      '-U',
-      'postgres',
-      '-d',
-      'postgres',
-      '-c',
-      sql,
-    ],
-    { reject: false },
-  );
+  return asUid(box.uid, [
+    '/usr/lib/postgresql/15/bin/psql',
+    '-X',
+    '-q',
+    '-tA',
+    '-h',
+    path.join(box.dir, 'run'),
+    '-p',
+    String(box.spec.port),
+    '-U',
+    'postgres',
+    '-d',
+    'postgres',
+    '-c',
+    sql,
+  ]);
 }
 
 /** The MariaDB superuser (unix_socket auth as the sandbox's service user). */
 function superMaria(box: Box, sql: string) {
-  return execa(
-    'setpriv',
-    [
-      `--reuid=${box.uid}`,
-      `--regid=${box.uid}`,
-      '--clear-groups',
-      '--',
-      'mariadb',
-      '--no-defaults',
-      `--socket=${box.socket}`,
-      '-u',
-      'mysql',
-      '-N',
-      '-B',
-      '-e',
-      sql,
-    ],
-    { reject: false },
-  );
+  return asUid(box.uid, ['mariadb', '--no-defaults', `--socket=${box.socket}`, '-u', 'mysql', '-N', '-B', '-e', sql]);
 }
 
 function redisCli(box: Box, ...args: string[]) {

@@ -1,14 +1,16 @@
-// tls: true with every driver, for real: postgres, mariadb and redis serve TLS
-// only, verified against the sandbox's own CA from the host (verify-full to 127.0.0.1); plaintext is
-// refused; the drivers' own login checks speak TLS (plan right after apply: no changes); turning tls
-// off and on is planned as the restart (namespace) or recreate (docker) apply then takes.
+// tls: true with every driver, for real: postgres, mariadb and redis serve TLS only, verified against
+// the sandbox's own CA from the host (verify-full to 127.0.0.1 and localhost); plaintext is refused;
+// the drivers' own login checks speak TLS (plan right after apply: no changes); turning tls off and on
+// is planned as the restart (namespace) or recreate (docker) apply then takes.
 // test/bash/tls.test.ts adds the env file, parity, iact run --tls and a redis-server without TLS.
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ensureEngine, ensureImages } from '../helpers/docker.js';
-import { describeNeeding, freePorts, makeProject, repoRoot, type Project } from '../helpers/iact-project.js';
-import { TEMPLATE_DIR } from '../helpers/services.js';
+import { cliPath, describeNeeding, freePorts, makeProject, repoRoot, type Project } from '../helpers/iact-project.js';
+import { devEnv, devManifest } from '../helpers/manifests.js';
+import { type Credentials, TEMPLATE_DIR } from '../helpers/services.js';
+import { encryptedCheck, expectTlsOnly, plaintextAccepted, TLS_SERVICES, type TlsService } from '../helpers/tls.js';
 
 const PG_PW = 'tls-Pg-Secret-31';
 const MY_PW = 'tls-My-Secret-32';
@@ -34,7 +36,13 @@ for (const driver of ['lightweight', 'docker', 'namespace'] as const) {
     let pg: number;
     let my: number;
     let rd: number;
-    const ca = (name: string) => project.file(`.iact/sandboxes/${ENV}/${name}/tls/ca.crt`);
+    const ca = (service: TlsService) => project.file(`.iact/sandboxes/${ENV}/dev-${service}/tls/ca.crt`);
+    const login = (service: TlsService): Credentials => ({
+      port: { postgres: pg, mysql: my, redis: rd }[service],
+      database: 'app',
+      user: 'app',
+      password: { postgres: PG_PW, mysql: MY_PW, redis: RD_PW }[service],
+    });
 
     beforeAll(async () => {
       if (driver === 'docker') {
@@ -44,21 +52,8 @@ for (const driver of ['lightweight', 'docker', 'namespace'] as const) {
       }
       project = makeProject(`iact-tls-${driver}-`);
       [pg, my, rd] = (await freePorts(3)) as [number, number, number];
-      project.writeEnv(`PG_PW=${PG_PW}\nMY_PW=${MY_PW}\nRD_PW=${RD_PW}\n`);
-      project.writeManifest(
-        ENV,
-        `apiVersion: iact/v1
-environment: ${ENV}
-defaults: { driver: ${driver} }
-sandboxes:
-  t-postgres: { service: postgres, port: ${pg}, database: app, user: app, password: "\${PG_PW}", tls: true }
-  t-mysql: { service: mysql, port: ${my}, database: shop, user: shop, password: "\${MY_PW}", tls: true }
-  t-redis: { service: redis, port: ${rd}, password: "\${RD_PW}", tls: true }
-connections:
-  database: { sandbox: t-postgres }
-  cache: { backend: redis, sandbox: t-redis }
-`,
-      );
+      project.writeEnv(devEnv({ postgres: PG_PW, mysql: MY_PW, redis: RD_PW }));
+      project.writeManifest(ENV, devManifest(pg, { mysql: my, redis: rd, cache: true, tls: true, environment: ENV, driver }));
       const applied = await project.iact(['apply', '--auto-approve'], { env });
       expect(applied.exitCode, applied.stdout + applied.stderr).toBe(0);
     }, 900_000);
@@ -68,50 +63,8 @@ connections:
       await project.cleanup();
     }, 300_000);
 
-    it('postgres: verify-full from the host works; plaintext and another CA are refused', async () => {
-      const psql = (conninfo: string) =>
-        execa('psql', ['-X', '-w', '-tA', conninfo, '-c', 'select ssl from pg_stat_ssl where pid = pg_backend_pid()'], {
-          env: { PGPASSWORD: PG_PW, PGCONNECT_TIMEOUT: '5' },
-          reject: false,
-        });
-      for (const host of ['127.0.0.1', 'localhost']) {
-        const secure = await psql(`host=${host} port=${pg} dbname=app user=app sslmode=verify-full sslrootcert=${ca('t-postgres')}`);
-        expect(secure.exitCode, `${host}: ${secure.stderr}`).toBe(0);
-        expect(secure.stdout.trim()).toBe('t');
-      }
-      const plain = await psql(`host=127.0.0.1 port=${pg} dbname=app user=app sslmode=disable`);
-      expect(plain.exitCode).not.toBe(0);
-      expect(plain.stderr).toMatch(/no pg_hba\.conf entry .* no encryption/);
-      const wrongCa = await psql(`host=127.0.0.1 port=${pg} dbname=app user=app sslmode=verify-full sslrootcert=${ca('t-mysql')}`);
-      expect(wrongCa.exitCode).not.toBe(0);
-      expect(wrongCa.stderr).toMatch(/certificate verify failed/);
-    });
-
-    it('mariadb: a verified TLS login works; plaintext is refused', async () => {
-      const base = ['--no-defaults', '--protocol=TCP', '-h', '127.0.0.1', '-P', String(my), '-u', 'shop', '-N', '-B'];
-      const secure = await execa(
-        'mariadb',
-        [...base, '--ssl', `--ssl-ca=${ca('t-mysql')}`, '--ssl-verify-server-cert', '-e', "show status like 'Ssl_version'", 'shop'],
-        { env: { MYSQL_PWD: MY_PW }, reject: false },
-      );
-      expect(secure.exitCode, secure.stderr).toBe(0);
-      expect(secure.stdout).toMatch(/^Ssl_version\tTLSv1\.[23]$/);
-      const plain = await execa('mariadb', [...base, '--skip-ssl', '-e', 'select 1', 'shop'], { env: { MYSQL_PWD: MY_PW }, reject: false });
-      expect(plain.exitCode).not.toBe(0);
-      expect(plain.stderr).toMatch(/insecure transport are prohibited|Access denied for user 'shop'/);
-    });
-
-    it('redis: redis-cli --tls --cacert is accepted; plaintext is refused', async () => {
-      const cli = (args: string[]) =>
-        execa('redis-cli', ['--no-auth-warning', '-h', '127.0.0.1', '-p', String(rd), ...args], {
-          env: { REDISCLI_AUTH: RD_PW },
-          reject: false,
-        });
-      const secure = await cli(['--tls', '--cacert', ca('t-redis'), 'PING']);
-      expect(secure.exitCode, secure.stderr).toBe(0);
-      expect(secure.stdout.trim()).toBe('PONG');
-      expect((await cli(['PING'])).stdout.trim()).not.toBe('PONG');
-      expect((await cli(['--tls', '--cacert', ca('t-postgres'), 'PING'])).stdout.trim()).not.toBe('PONG');
+    it.each(TLS_SERVICES)('%s: verify-full from the host works; plaintext and another CA are refused', async (service) => {
+      await expectTlsOnly(service, login(service), ca(service), ca(service === 'postgres' ? 'mysql' : 'postgres'));
     });
 
     /** The driver's own status: health, the login check (over TLS) and the pid of each sandbox. */
@@ -130,9 +83,9 @@ connections:
     it('the driver logs in over TLS (login: true); a plan right after apply has no changes', async () => {
       const rows = await driverStatus();
       expect(rows.map((r) => [r.name, r.healthy, r.login]).sort()).toEqual([
-        ['t-mysql', true, true],
-        ['t-postgres', true, true],
-        ['t-redis', true, true],
+        ['dev-mysql', true, true],
+        ['dev-postgres', true, true],
+        ['dev-redis', true, true],
       ]);
       const plan = await project.iact(['plan', '--detailed-exitcode'], { env });
       expect(plan.exitCode, plan.stdout + plan.stderr).toBe(0);
@@ -141,96 +94,43 @@ connections:
 
     it('iact exec and iact connect reach every service over verified TLS', async () => {
       const cli = (args: string[], input?: string) =>
-        execa(process.execPath, [path.join(repoRoot, 'dist', 'cli.js'), ...args], {
+        execa(process.execPath, [cliPath, ...args], {
           cwd: project.dir,
           env: { NO_COLOR: '1', IACT_ENV: '', ENVIRONMENT: '', ...env },
           input,
           reject: false,
         });
-      const pgRun = await cli([
-        'exec',
-        't-postgres',
-        '--',
-        'psql',
-        '-X',
-        '-w',
-        '-tA',
-        '-c',
-        'select ssl from pg_stat_ssl where pid = pg_backend_pid()',
-      ]);
-      expect(pgRun.exitCode, String(pgRun.stderr)).toBe(0);
-      expect(String(pgRun.stdout).trim()).toBe('t');
-      const rdRun = await cli([
-        'exec',
-        't-redis',
-        '--',
-        'sh',
-        '-c',
-        'redis-cli --no-auth-warning -u "$REDIS_URL" --cacert "$REDIS_SSL_CA" ping',
-      ]);
-      expect(rdRun.exitCode, String(rdRun.stderr)).toBe(0);
-      expect(String(rdRun.stdout).trim()).toBe('PONG');
-      const myRun = await cli(['connect', 't-mysql'], "show status like 'Ssl_version';\n");
-      expect(myRun.exitCode, String(myRun.stderr)).toBe(0);
-      expect(String(myRun.stdout)).toMatch(/Ssl_version\tTLSv1\.[23]/);
-      const rdConnect = await cli(['connect', 't-redis'], 'PING\n');
-      expect(rdConnect.exitCode, String(rdConnect.stderr)).toBe(0);
-      expect(String(rdConnect.stdout).trim()).toBe('PONG');
+      for (const service of TLS_SERVICES) {
+        const { fromEnv, typed, answer } = encryptedCheck(service);
+        for (const r of [
+          await cli(['exec', `dev-${service}`, '--', 'sh', '-c', fromEnv]),
+          await cli(['connect', `dev-${service}`], typed),
+        ]) {
+          expect(r.exitCode, `${service}: ${r.stderr}`).toBe(0);
+          expect(String(r.stdout), service).toMatch(answer);
+        }
+      }
     });
 
     it(`turning tls off and on is planned as a ${STEP[driver]} and applied as one, for every service`, async () => {
       const manifest = project.read(`environments/${ENV}.yaml`);
       const plainWorks = async () => ({
-        postgres:
-          (
-            await execa('psql', ['-X', '-w', '-tA', `host=127.0.0.1 port=${pg} dbname=app user=app sslmode=disable`, '-c', 'select 1'], {
-              env: { PGPASSWORD: PG_PW, PGCONNECT_TIMEOUT: '5' },
-              reject: false,
-            })
-          ).exitCode === 0,
-        mysql:
-          (
-            await execa(
-              'mariadb',
-              [
-                '--no-defaults',
-                '--protocol=TCP',
-                '-h',
-                '127.0.0.1',
-                '-P',
-                String(my),
-                '-u',
-                'shop',
-                '--skip-ssl',
-                '-N',
-                '-B',
-                '-e',
-                'select 1',
-                'shop',
-              ],
-              { env: { MYSQL_PWD: MY_PW }, reject: false },
-            )
-          ).exitCode === 0,
-        redis:
-          (
-            await execa('redis-cli', ['--no-auth-warning', '-h', '127.0.0.1', '-p', String(rd), 'PING'], {
-              env: { REDISCLI_AUTH: RD_PW },
-              reject: false,
-            })
-          ).stdout.trim() === 'PONG',
+        postgres: await plaintextAccepted('postgres', login('postgres')),
+        mysql: await plaintextAccepted('mysql', login('mysql')),
+        redis: await plaintextAccepted('redis', login('redis')),
       });
       for (const tls of [false, true]) {
         project.writeManifest(ENV, manifest.replace(/tls: true/g, `tls: ${tls}`));
         const plan = await project.iact(['plan', '--format', 'json'], { env });
         expect(plan.exitCode, plan.stderr).toBe(0);
         const changes = (JSON.parse(plan.stdout) as { changes: { name: string; action: string; steps: string[] }[] }).changes
-          .filter((c) => c.name.startsWith('t-'))
+          .filter((c) => c.name.startsWith('dev-'))
           .map((c) => [c.name, c.action, c.steps])
           .sort();
         expect(changes).toEqual([
-          ['t-mysql', 'update', [STEP[driver]]],
-          ['t-postgres', 'update', [STEP[driver]]],
-          ['t-redis', 'update', [STEP[driver]]],
+          ['dev-mysql', 'update', [STEP[driver]]],
+          ['dev-postgres', 'update', [STEP[driver]]],
+          ['dev-redis', 'update', [STEP[driver]]],
         ]);
         const pidsBefore = (await driverStatus()).map((r) => r.pid);
         const applied = await project.iact(['apply', '--auto-approve'], { env });

@@ -1,17 +1,18 @@
 // Docker driver test support: a reachable engine (scripts/docker-engine.sh), the locally built images
-// (scripts/docker-images.sh), the driver script, and real host clients that read passwords from env.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+// (scripts/docker-images.sh) and the driver script; the host clients are query() of ./services.ts.
+import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { inject } from 'vitest';
 import { repoRoot } from './iact-project.js';
+import { query, type Credentials, type RunResult } from './services.js';
+
+export { query, type RunResult };
 
 export const virtualizeSh = path.join(repoRoot, 'bash', 'virtualize.sh');
 const engineSh = path.join(repoRoot, 'scripts', 'docker-engine.sh');
 const imagesSh = path.join(repoRoot, 'scripts', 'docker-images.sh');
-
-const PSQL = ['/usr/lib/postgresql/15/bin/psql', '/usr/bin/psql'].find((p) => existsSync(p)) ?? 'psql';
 
 export interface Engine {
   dockerHost: string;
@@ -60,12 +61,6 @@ export async function ensureImages(dockerHost: string, targets: string[] = [], e
   return String(r.stderr);
 }
 
-export interface RunResult {
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-}
-
 export type DriverRunner = (args: string[], opts?: { env?: Record<string, string>; timeout?: number }) => Promise<RunResult>;
 
 /** Runs bash/virtualize.sh ARGS --env ENV in `cwd` with its own sandbox root. */
@@ -87,81 +82,8 @@ export async function docker(dockerHost: string, args: string[]): Promise<RunRes
   return { exitCode: r.exitCode ?? 1, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
 
-export interface Login {
-  port: number;
-  user: string;
-  database: string;
-  password: string;
-}
-
-/** One statement through the real client of the service; passwords travel in the environment. */
-export async function query(
-  service: 'postgres' | 'mysql' | 'redis',
-  login: Login,
-  statement: string[],
-  host = '127.0.0.1',
-): Promise<RunResult> {
-  let r: Awaited<ReturnType<typeof execa>>;
-  if (service === 'postgres') {
-    r = await execa(
-      PSQL,
-      [
-        '-X',
-        '-w',
-        '-h',
-        host,
-        '-p',
-        String(login.port),
-        '-U',
-        login.user,
-        '-d',
-        login.database,
-        '-tA',
-        '-v',
-        'ON_ERROR_STOP=1',
-        '-c',
-        statement.join(' '),
-      ],
-      {
-        env: { PGPASSWORD: login.password, PGCONNECT_TIMEOUT: '5' },
-        reject: false,
-        stdin: 'ignore',
-      },
-    );
-  } else if (service === 'mysql') {
-    r = await execa(
-      'mariadb',
-      [
-        '--no-defaults',
-        '--connect-timeout=5',
-        '-h',
-        host,
-        '-P',
-        String(login.port),
-        '-u',
-        login.user,
-        '-N',
-        '-B',
-        '-e',
-        statement.join(' '),
-        login.database,
-      ],
-      {
-        env: { MYSQL_PWD: login.password },
-        reject: false,
-        stdin: 'ignore',
-      },
-    );
-  } else {
-    r = await execa('redis-cli', ['--no-auth-warning', '-h', host, '-p', String(login.port), ...statement], {
-      env: { REDISCLI_AUTH: login.password },
-      reject: false,
-      stdin: 'ignore',
-      timeout: 10_000,
-    });
-  }
-  return { exitCode: r.exitCode ?? 1, stdout: String(r.stdout).trim(), stderr: String(r.stderr) };
-}
+/** What query() logs in with. */
+export type Login = Credentials;
 
 /** The container a docker sandbox's directory records (docs/remote-engines.md "Projects on one engine"). */
 export function containerOf(sandboxDir: string): string {

@@ -1,5 +1,26 @@
-// The development manifest the end-to-end tests apply: postgres, optionally mysql and redis, on the
-// given ports, passwords from the project's .env (DB_VM_PASSWORD, MYSQL_VM_PASSWORD, REDIS_VM_PASSWORD).
+// The manifest the end-to-end tests apply (development, lightweight, unless told): postgres, optionally
+// mysql and redis, on the given ports, passwords from the project's .env (DB_VM_PASSWORD,
+// MYSQL_VM_PASSWORD, REDIS_VM_PASSWORD). Also: a short manifest resolved as the pure core sees it.
+import { resolveManifest } from '../../src/manifest/resolve.js';
+
+/** environments/dev.yaml of a project at /project: the header, then BODY; resolved, no variables. */
+export function resolveDev(body: string) {
+  return resolveManifest({
+    text: `apiVersion: iact/v1\nenvironment: dev\n${body}`,
+    file: 'environments/dev.yaml',
+    environment: 'dev',
+    root: '/project',
+    variables: {},
+  });
+}
+
+/** The .env line for each password devManifest() reads. */
+export function devEnv(passwords: { postgres: string; mysql?: string; redis?: string }): string {
+  const lines = [`DB_VM_PASSWORD=${passwords.postgres}`];
+  if (passwords.mysql !== undefined) lines.push(`MYSQL_VM_PASSWORD=${passwords.mysql}`);
+  if (passwords.redis !== undefined) lines.push(`REDIS_VM_PASSWORD=${passwords.redis}`);
+  return `${lines.join('\n')}\n`;
+}
 
 export interface DevManifestOptions {
   /** A mysql sandbox `dev-mysql` on this port. */
@@ -11,13 +32,18 @@ export interface DevManifestOptions {
   cache?: boolean;
   /** More sandbox entries, indented as under `sandboxes:`. */
   extra?: string;
+  /** tls: true on every sandbox. */
+  tls?: boolean;
+  /** The environment (default development) and the default driver (default lightweight). */
+  environment?: string;
+  driver?: string;
 }
 
 export function devManifest(postgresPort: number, opts: DevManifestOptions = {}): string {
   const lines = [
     'apiVersion: iact/v1',
-    'environment: development',
-    'defaults: { driver: lightweight }',
+    `environment: ${opts.environment ?? 'development'}`,
+    `defaults: { driver: ${opts.driver ?? 'lightweight'} }`,
     'sandboxes:',
     '  dev-postgres:',
     '    service: postgres',
@@ -26,6 +52,8 @@ export function devManifest(postgresPort: number, opts: DevManifestOptions = {})
     '    user: app',
     '    password: ${DB_VM_PASSWORD}',
   ];
+  const tls = opts.tls ? ['    tls: true'] : [];
+  lines.push(...tls);
   if (opts.mysql !== undefined) {
     lines.push(
       '  dev-mysql:',
@@ -34,10 +62,11 @@ export function devManifest(postgresPort: number, opts: DevManifestOptions = {})
       '    database: app',
       '    user: app',
       '    password: ${MYSQL_VM_PASSWORD}',
+      ...tls,
     );
   }
   if (opts.redis !== undefined) {
-    lines.push('  dev-redis:', '    service: redis', `    port: ${opts.redis}`, '    password: ${REDIS_VM_PASSWORD}');
+    lines.push('  dev-redis:', '    service: redis', `    port: ${opts.redis}`, '    password: ${REDIS_VM_PASSWORD}', ...tls);
     if (opts.protectRedis) lines.push('    protect: true');
   }
   const extra = opts.extra ?? '';

@@ -243,66 +243,92 @@ export interface Credentials {
   password: string;
 }
 
+export interface RunResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface QueryOptions {
+  /** Where the service listens; 127.0.0.1 unless given. */
+  host?: string;
+  /** TLS verified against this CA (verify-full), or 'off' for plaintext only; the client's default unless given. */
+  tls?: { ca: string } | 'off';
+}
+
+const PSQL = [path.join(PG_BIN, 'psql'), '/usr/bin/psql'].find((p) => existsSync(p)) ?? 'psql';
+
+/**
+ * One statement through the real client of the service over TCP (for redis, the command's words);
+ * passwords travel in the environment, never in argv. stdout comes back trimmed.
+ */
+export async function query(
+  service: 'postgres' | 'mysql' | 'redis',
+  c: Credentials,
+  statement: string[],
+  opts: QueryOptions = {},
+): Promise<RunResult> {
+  const { host = '127.0.0.1', tls } = opts;
+  const [port, sql] = [String(c.port), statement.join(' ')];
+  let r: Awaited<ReturnType<typeof execa>>;
+  if (service === 'postgres') {
+    const ssl = tls === undefined ? {} : tls === 'off' ? { PGSSLMODE: 'disable' } : { PGSSLMODE: 'verify-full', PGSSLROOTCERT: tls.ca };
+    r = await execa(PSQL, ['-X', '-w', '-tA', '-v', 'ON_ERROR_STOP=1', '-h', host, '-p', port, '-U', c.user, '-d', c.database, '-c', sql], {
+      env: { PGPASSWORD: c.password, PGCONNECT_TIMEOUT: '5', ...ssl },
+      reject: false,
+      stdin: 'ignore',
+    });
+  } else if (service === 'mysql') {
+    const ssl = tls === undefined ? [] : tls === 'off' ? ['--skip-ssl'] : ['--ssl', `--ssl-ca=${tls.ca}`, '--ssl-verify-server-cert'];
+    r = await execa(
+      'mariadb',
+      [
+        '--no-defaults',
+        '--protocol=TCP',
+        '--connect-timeout=5',
+        '-h',
+        host,
+        '-P',
+        port,
+        '-u',
+        c.user,
+        '-D',
+        c.database,
+        ...ssl,
+        '-N',
+        '-B',
+        '-e',
+        sql,
+      ],
+      { env: { MYSQL_PWD: c.password }, reject: false, stdin: 'ignore' },
+    );
+  } else {
+    const ssl = tls === undefined || tls === 'off' ? [] : ['--tls', '--cacert', tls.ca];
+    r = await execa('redis-cli', ['--no-auth-warning', '-h', host, '-p', port, ...ssl, ...statement], {
+      env: { REDISCLI_AUTH: c.password },
+      reject: false,
+      stdin: 'ignore',
+      timeout: 10_000,
+    });
+  }
+  return { exitCode: r.exitCode ?? 1, stdout: String(r.stdout).trim(), stderr: String(r.stderr) };
+}
+
 export interface ClientResult {
   ok: boolean;
   out: string;
   err: string;
 }
 
-/** Runs SQL or a Redis command with the real CLI clients over TCP 127.0.0.1 (password in the env, not argv). */
+/** query() for a statement written as one line (a Redis command split at spaces), its failure as ok: false. */
 export async function client(service: ServiceKind, c: Credentials, command: string): Promise<ClientResult> {
-  let r: Awaited<ReturnType<typeof execa>>;
-  if (service === 'postgres') {
-    r = await execa(
-      path.join(PG_BIN, 'psql'),
-      ['-X', '-w', '-tA', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', String(c.port), '-U', c.user, '-d', c.database, '-c', command],
-      {
-        env: { PGPASSWORD: c.password, PGCONNECT_TIMEOUT: '5' },
-        reject: false,
-        stdin: 'ignore',
-      },
-    );
-  } else if (service === 'mysql') {
-    r = await execa(
-      'mariadb',
-      [
-        '--no-defaults',
-        '--protocol=TCP',
-        '-h',
-        '127.0.0.1',
-        '-P',
-        String(c.port),
-        '-u',
-        c.user,
-        '-D',
-        c.database,
-        '--connect-timeout=5',
-        '-N',
-        '-B',
-        '-e',
-        command,
-      ],
-      {
-        env: { MYSQL_PWD: c.password },
-        reject: false,
-        stdin: 'ignore',
-      },
-    );
-  } else if (service === 'redis') {
-    r = await execa('redis-cli', ['--no-auth-warning', '-h', '127.0.0.1', '-p', String(c.port), ...command.split(' ')], {
-      env: { REDISCLI_AUTH: c.password },
-      reject: false,
-      stdin: 'ignore',
-    });
-    // redis-cli exits 0 even for server errors; an error reply is a failure here.
-    const out = String(r.stdout).trim();
-    const failed =
-      r.exitCode !== 0 || /^(ERR|NOAUTH|WRONGPASS|AUTH failed)/m.test(out) || /AUTH failed|NOAUTH|WRONGPASS/.test(String(r.stderr));
-    return { ok: !failed, out, err: String(r.stderr) };
-  } else {
-    throw new Error(`no client for ${service}`);
-  }
-  return { ok: r.exitCode === 0, out: String(r.stdout).trim(), err: String(r.stderr) };
+  if (service !== 'postgres' && service !== 'mysql' && service !== 'redis') throw new Error(`no client for ${service}`);
+  const r = await query(service, c, service === 'redis' ? command.split(' ') : [command]);
+  // redis-cli exits 0 even for server errors; an error reply is a failure here.
+  const failed =
+    r.exitCode !== 0 ||
+    (service === 'redis' && (/^(ERR|NOAUTH|WRONGPASS|AUTH failed)/m.test(r.stdout) || /AUTH failed|NOAUTH|WRONGPASS/.test(r.stderr)));
+  return { ok: !failed, out: r.stdout, err: r.stderr };
 }
 
 /** Writes a row (or key) that must survive a stop/start. */

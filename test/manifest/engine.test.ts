@@ -2,24 +2,14 @@
 // driver spec and the connections get; what a change costs in a plan.
 import { describe, expect, it } from 'vitest';
 import { toDriverSpec } from '../../src/drivers/spec.js';
-import { resolveManifest } from '../../src/manifest/resolve.js';
 import { effectOf } from '../../src/plan/impact.js';
+import { resolveDev } from '../helpers/manifests.js';
 
-function resolve(body: string) {
-  return resolveManifest({
-    text: `apiVersion: iact/v1\nenvironment: dev\n${body}`,
-    file: 'environments/dev.yaml',
-    environment: 'dev',
-    root: '/project',
-    variables: {},
-  });
-}
-
-const messages = (body: string) => resolve(body).diagnostics.map((d) => `${d.location?.line}: ${d.summary} | ${d.fix}`);
+const messages = (body: string) => resolveDev(body).diagnostics.map((d) => `${d.location?.line}: ${d.summary} | ${d.fix}`);
 
 describe('engine: block', () => {
   it('a remote engine with TLS files and a publish address: the spec carries it, the connection names its address', () => {
-    const r = resolve(`defaults:
+    const r = resolveDev(`defaults:
   driver: docker
   engine:
     host: tcp://10.0.0.5:2376
@@ -45,7 +35,7 @@ connections:
   });
 
   it('address: wins over publish for what clients are told', () => {
-    const r = resolve(`sandboxes:
+    const r = resolveDev(`sandboxes:
   db:
     service: postgres
     driver: docker

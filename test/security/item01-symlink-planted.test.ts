@@ -47,16 +47,24 @@ function oldLayout(dir: string, user: string): void {
   for (const d of ['', 'conf', 'logs', 'run', 'data']) chownSync(path.join(dir, d), uid, gid);
 }
 
+/** The driver's create (or repair) of NAME with the spec's password PASSWORD. */
+function create(name: string, service: 'redis' | 'postgres', port: number, password: string) {
+  return script(root, ['create', name, service, String(port), '--spec', '-'], { input: spec(name, service, port, password) });
+}
+
+/** NAME made on a free port with PASSWORD: its port and directory. */
+async function created(name: string, service: 'redis' | 'postgres', password: string): Promise<{ port: number; dir: string }> {
+  const port = await freePort();
+  const r = await create(name, service, port, password);
+  expect(r.exitCode, r.stderr).toBe(0);
+  return { port, dir: path.join(root.sandboxRoot, 'development', name) };
+}
+
 describe('item 1: links planted by the service user', () => {
   it('redis: conf/redis.conf, sandbox.json, logs/ and secrets/password linked to root files are not written through', async (ctx) => {
     needs(ctx, 'root', 'redis');
-    const port = await freePort();
     const name = 'links-redis';
-    const dir = path.join(root.sandboxRoot, 'development', name);
-    const created = await script(root, ['create', name, 'redis', String(port), '--spec', '-'], {
-      input: spec(name, 'redis', port, 'first-pass'),
-    });
-    expect(created.exitCode, created.stderr).toBe(0);
+    const { port, dir } = await created(name, 'redis', 'first-pass');
     oldLayout(dir, 'redis');
 
     const conf = victim('conf');
@@ -69,9 +77,7 @@ describe('item 1: links planted by the service user', () => {
     asUser('redis', `cd '${dir}' && rm -f logs/redis.log && ln -s '${log}' logs/redis.log`);
     asUser('redis', `cd '${dir}' && mv secrets secrets.old && mkdir secrets && ln -s '${password}' secrets/password`);
 
-    const again = await script(root, ['create', name, 'redis', String(port), '--spec', '-'], {
-      input: spec(name, 'redis', port, 'second-pass'),
-    });
+    const again = await create(name, 'redis', port, 'second-pass');
     expect(again.exitCode, again.stderr).toBe(0);
     const updated = await script(root, ['update', name, '--spec', '-', '--steps', 'set-password'], {
       input: spec(name, 'redis', port, 'third-pass'),
@@ -88,22 +94,15 @@ describe('item 1: links planted by the service user', () => {
 
   it('postgres: iact.conf, pg_hba.conf and pg_ident.conf linked from data/ (the postgres user keeps that directory) are replaced, not written through', async (ctx) => {
     needs(ctx, 'root', 'postgres');
-    const port = await freePort();
     const name = 'links-pg';
-    const dir = path.join(root.sandboxRoot, 'development', name);
-    const created = await script(root, ['create', name, 'postgres', String(port), '--spec', '-'], {
-      input: spec(name, 'postgres', port, 'pg-first'),
-    });
-    expect(created.exitCode, created.stderr).toBe(0);
+    const { port, dir } = await created(name, 'postgres', 'pg-first');
 
     const files = ['iact.conf', 'pg_hba.conf', 'pg_ident.conf'].map((f) => [f, victim(f)] as const);
     for (const [f, target] of files) {
       const planted = asUser('postgres', `cd '${dir}/data' && rm -f ${f} && ln -s '${target}' ${f}`);
       expect(planted.ok, planted.out).toBe(true); // data/ is the postgres user's: this attack always succeeds
     }
-    const again = await script(root, ['create', name, 'postgres', String(port), '--spec', '-'], {
-      input: spec(name, 'postgres', port, 'pg-first'),
-    });
+    const again = await create(name, 'postgres', port, 'pg-first');
     expect(again.exitCode, again.stderr).toBe(0);
     for (const [, target] of files) untouched(target);
     expect((await client('postgres', { port, database: 'links_pg', user: 'links_pg', password: 'pg-first' }, 'SELECT 1')).out).toBe('1');

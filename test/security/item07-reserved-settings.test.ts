@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { DriverSpec } from '../../src/drivers/types.js';
 import { specFor } from '../helpers/lifecycle.js';
 import { freePorts, makeProject, portOpen, describeNeeding, type Project } from '../helpers/iact-project.js';
 import { processesMentioning, repoRoot, TEMPLATE_DIR, tempRoot, type TempRoot } from '../helpers/services.js';
@@ -35,6 +36,23 @@ describeNeeding(
     await project?.cleanup();
     root?.cleanup();
   });
+  /** The lightweight driver's create of SPEC (given on stdin) in the driver's own root. */
+  const create = (spec: DriverSpec, env: Record<string, string> = {}) =>
+    execa(
+      'bash',
+      [
+        path.join(repoRoot, 'bash', 'lightweight_venv.sh'),
+        'create',
+        spec.name,
+        spec.service,
+        String(spec.port),
+        '--spec',
+        '-',
+        '--env',
+        'development',
+      ],
+      { cwd: root.dir, env: { ...root.env, IACT_TEMPLATE_DIR: TEMPLATE_DIR, ...env }, input: JSON.stringify(spec), reject: false },
+    );
 
   it('iact validate names each bypass with its line', async () => {
     const lines = ['apiVersion: iact/v1', 'environment: development', 'sandboxes:'];
@@ -56,26 +74,7 @@ describeNeeding(
   it('the driver refuses each one before anything is written or started', async () => {
     for (const [i, b] of BYPASSES.entries()) {
       const spec = specFor('lightweight', b.service, `bypass-${i}`, 31000 + i, { password: 'item07-pw', settings: { [b.key]: b.value } });
-      const r = await execa(
-        'bash',
-        [
-          path.join(repoRoot, 'bash', 'lightweight_venv.sh'),
-          'create',
-          spec.name,
-          spec.service,
-          String(spec.port),
-          '--spec',
-          '-',
-          '--env',
-          'development',
-        ],
-        {
-          cwd: root.dir,
-          env: { ...root.env, IACT_TEMPLATE_DIR: TEMPLATE_DIR },
-          input: JSON.stringify(spec),
-          reject: false,
-        },
-      );
+      const r = await create(spec);
       expect(r.exitCode, `${b.service} ${b.key}: ${r.stderr}`).toBe(2);
       expect(r.stderr).toContain(`setting '${b.key}' is not one a ${b.service} sandbox may set`);
       expect(existsSync(path.join(root.sandboxRoot, 'development', spec.name))).toBe(false);
@@ -89,26 +88,7 @@ describeNeeding(
       password: 'item07-pw',
       settings: { default_transaction_read_only: 'on' },
     });
-    const r = await execa(
-      'bash',
-      [
-        path.join(repoRoot, 'bash', 'lightweight_venv.sh'),
-        'create',
-        spec.name,
-        spec.service,
-        String(spec.port),
-        '--spec',
-        '-',
-        '--env',
-        'development',
-      ],
-      {
-        cwd: root.dir,
-        env: { ...root.env, IACT_TEMPLATE_DIR: TEMPLATE_DIR, IACT_DRIVER_ERRORS: 'json' },
-        input: JSON.stringify(spec),
-        reject: false,
-      },
-    );
+    const r = await create(spec, { IACT_DRIVER_ERRORS: 'json' });
     expect(r.exitCode, r.stderr).toBe(1);
     expect(r.stderr.trimEnd().split('\n').pop()).toMatch(/^iact-error: .*could not set the credentials/);
     expect(await portOpen(port)).toBe(false);

@@ -2,14 +2,14 @@
 // 10.x addresses that exist only between it and this machine), with a real PostgreSQL sandbox behind
 // it that only that namespace can reach. docs/tunnels.md.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { execa, type ResultPromise } from 'execa';
+import { execa } from 'execa';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { freePorts, makeProject, type Project } from '../helpers/iact-project.js';
 import { describeNeeding, PG_BIN, repoRoot, tempRoot, waitFor, type TempRoot } from '../helpers/services.js';
+import { type Sshd, startSshd } from '../helpers/sshd.js';
 
-const SSHD = '/usr/sbin/sshd';
 const PASSWORD = 'tunnel-db-pa55word-XYZ';
 // One namespace and one /30 per test run (pid-derived), so parallel runs do not meet.
 const tag = process.pid % 10_000;
@@ -25,7 +25,7 @@ const inNs = (args: string[]) => run('ip', ['netns', 'exec', NS, ...args]);
 
 let keys: TempRoot;
 let remote: TempRoot;
-let sshd: ResultPromise | undefined;
+let sshd: Sshd | undefined;
 let project: Project;
 let pgPort: number;
 let localPort: number;
@@ -44,33 +44,10 @@ suite('service: tunnel through a real sshd to a database only it can reach', () 
     inNs(['ip', 'link', 'set', VETH_NS, 'up']);
     inNs(['ip', 'link', 'set', 'lo', 'up']);
 
-    // The server's host key, the client's key, and sshd answering only on the namespace's address.
+    // sshd answering only on the namespace's address.
     keys = tempRoot('iact-ssh-', { private: true });
-    const k = (f: string) => path.join(keys.dir, f);
-    run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', k('host_key')]);
-    run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', k('id_ed25519')]);
-    writeFileSync(k('authorized_keys'), readFileSync(k('id_ed25519.pub')));
-    writeFileSync(k('known_hosts'), `${SSH_ADDR} ${readFileSync(k('host_key.pub'), 'utf8')}`);
-    writeFileSync(
-      k('sshd_config'),
-      [
-        `ListenAddress ${SSH_ADDR}`,
-        'Port 22',
-        `HostKey ${k('host_key')}`,
-        `AuthorizedKeysFile ${k('authorized_keys')}`,
-        `PidFile ${k('sshd.pid')}`,
-        'PermitRootLogin prohibit-password',
-        'PasswordAuthentication no',
-        'KbdInteractiveAuthentication no',
-        'UsePAM no',
-        'StrictModes no',
-        'AllowTcpForwarding yes',
-        '',
-      ].join('\n'),
-    );
-    mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
-    sshd = execa('ip', ['netns', 'exec', NS, SSHD, '-D', '-e', '-f', k('sshd_config')], { reject: false, stdin: 'ignore' });
-    expect(await waitFor(() => inNsPortOpen(22), 10_000)).toBe(true);
+    sshd = await startSshd(keys.dir, NS, SSH_ADDR, ['Port 22', 'AllowTcpForwarding yes']);
+    const k = sshd.file;
 
     // The database elsewhere: a real postgres sandbox inside the namespace, on its loopback only.
     remote = tempRoot('iact-remote-');
@@ -147,21 +124,11 @@ connections:
       );
       remote.cleanup();
     }
-    sshd?.kill('SIGTERM');
-    await sshd;
+    await sshd?.stop();
     keys?.cleanup();
     // Deleting the namespace deletes its end of the veth pair, and with it ours.
     execa('ip', ['netns', 'del', NS], { reject: false });
   }, 120_000);
-
-  function inNsPortOpen(port: number): boolean {
-    try {
-      inNs(['bash', '-c', `exec 3<>/dev/tcp/${SSH_ADDR}/${port}`]);
-      return true;
-    } catch {
-      return false;
-    }
-  }
 
   async function tunnelStatus(): Promise<{ running: boolean; healthy: boolean; pid: number | null }> {
     const status = await project.iact(['status', '--env', 'e2e', '--json']);
@@ -202,8 +169,9 @@ connections:
     // Not reachable from here without the tunnel: postgres listens on the namespace's loopback.
     expect(await psqlThroughTunnel()).toBe('');
     const created = await project.iact(['plan', '--env', 'e2e']);
-    expect(created.stdout.split('\n').find((l) => l.includes('+ ssh.host'))).toMatch(new RegExp(`= "${SSH_ADDR}"$`));
-    expect(created.stdout.split('\n').find((l) => l.includes('+ remote.port'))).toMatch(new RegExp(`= ${pgPort}$`));
+    // ssh: and remote: render as blocks, as settings: do.
+    expect(created.stdout).toMatch(new RegExp(`\\+ ssh \\{\\n[^}]*\\+ host += "${SSH_ADDR.replaceAll('.', '\\.')}"\\n`));
+    expect(created.stdout).toMatch(new RegExp(`\\+ remote \\{\\n[^}]*\\+ port += ${pgPort}\\n`));
     expect(created.stdout).not.toContain(PASSWORD);
     const apply = await project.iact(['apply', '--env', 'e2e', '--auto-approve']);
     expect(apply.stderr).not.toContain(PASSWORD);
