@@ -195,7 +195,7 @@ export function unmountUnder(dir: string): void {
   const points = readFileSync('/proc/self/mountinfo', 'utf8')
     .split('\n')
     .map((line) => line.split(' ')[4]?.replace(/\\040/g, ' '))
-    .filter((point): point is string => point !== undefined && point.startsWith(`${dir}/`))
+    .filter((point): point is string => point?.startsWith(`${dir}/`) === true)
     .sort((a, b) => b.length - a.length);
   for (const point of points) spawnSync('umount', ['-l', point]);
 }
