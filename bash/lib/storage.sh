@@ -248,12 +248,18 @@ store::gc() {
 # a create takes).
 store::lock() {
   local store="$1"
-  [[ -d "${store}" ]] || mkdir -p -- "${store}"
+  store::make_store "${store}"
   exec {STORE_LOCK_FD}>"${store}/.lock"
   flock -w 300 "${STORE_LOCK_FD}" || iact::die 1 "timed out waiting for the lock of ${store}" "remove ${store}/.lock if no other iact runs" locked
 }
 
 store::unlock() { exec {STORE_LOCK_FD}>&-; }
+
+# The layer store, root's alone: overlayfs reads lower layers with the mounter's rights, and a
+# service user that could reach a hard-linked template file would write into every sandbox made from it.
+store::make_store() {
+  [[ -d "$1" ]] || mkdir -p -m 0700 -- "$1"
+}
 
 # --- templates as layers (docs/data.md "Storage") ------------------------------------------------
 
@@ -388,6 +394,7 @@ store::freeze() {
   if [[ "${mode}" == overlay ]] && store::mountable_path "${SB_DIR}" && store::mountable_path "${SB_ROOT}"; then
     id="$(date -u +%Y%m%dT%H%M%S)-${SRANDOM}"
     layer="${SB_ROOT}/.layers/${id}/data"
+    store::make_store "${SB_ROOT}/.layers"
     mkdir -p -- "${layer%/data}"
     local lowers=()
     if store::is_layered "${SB_DIR}"; then

@@ -2,7 +2,7 @@
 // template it starts from, so deleting the template cache (~/.cache/iact/templates) loses nothing.
 // Real postgres through the built CLI and the lightweight driver, as root (overlay storage), with a
 // template directory of this file's own (IACT_TEMPLATE_DIR) that it deletes at will.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -108,6 +108,15 @@ describeNeeding('postgres', 'root')('a lasting overlay sandbox outlives its temp
     expect(lowers('db')).toEqual([layer]);
     // Hard links where the template and the sandbox root share a filesystem (they do here: both in the temp dir).
     expect(readFileSync(path.join(layer, 'PG_VERSION'), 'utf8')).toBe(readFileSync(path.join(templateData(), 'PG_VERSION'), 'utf8'));
+    // The store is root's alone: the postgres user cannot reach the hard-linked template files its server lies over.
+    expect(statSync(layers()).mode & 0o777).toBe(0o700);
+    const reach = await execa(
+      'setpriv',
+      ['--reuid=postgres', '--regid=postgres', '--init-groups', '--', 'cat', path.join(layer, 'PG_VERSION')],
+      { reject: false },
+    );
+    expect(reach.exitCode).not.toBe(0);
+    expect(reach.stderr).toContain('Permission denied');
     expect((await client('postgres', creds('db', ports[0]!), 'CREATE TABLE t (x int); INSERT INTO t VALUES (42)')).ok).toBe(true);
 
     rmSync(templates, { recursive: true, force: true });
