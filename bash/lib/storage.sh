@@ -258,7 +258,8 @@ store::unlock() { exec {STORE_LOCK_FD}>&-; }
 # The layer store, root's alone: overlayfs reads lower layers with the mounter's rights, and a
 # service user that could reach a hard-linked template file would write into every sandbox made from it.
 store::make_store() {
-  [[ -d "$1" ]] || mkdir -p -m 0700 -- "$1"
+  [[ -d "$1" ]] || mkdir -m 0700 -- "$1" 2>/dev/null || [[ -d "$1" ]] ||
+    iact::die 1 "could not make the layer store $1" "check that ${1%/*} exists and root can write it" io
 }
 
 # --- templates as layers (docs/data.md "Storage") ------------------------------------------------
