@@ -10,7 +10,7 @@
 IACT_SERVICES_SH=1
 
 # Bump when the template layout changes, so old cached templates are not reused.
-readonly IACT_TEMPLATE_FORMAT=v7
+readonly IACT_TEMPLATE_FORMAT=v8
 # Role and database every PostgreSQL template holds; a new sandbox renames them (instant).
 readonly SVC_PG_TEMPLATE_ROLE=iact_template_user
 readonly SVC_PG_TEMPLATE_DB=iact_template_db
@@ -293,8 +293,9 @@ CREATE ROLE ${SVC_PG_TEMPLATE_ROLE} LOGIN;
 CREATE DATABASE ${SVC_PG_TEMPLATE_DB} OWNER ${SVC_PG_TEMPLATE_ROLE};
 SQL
   # Sandbox-sized defaults (1 MB WAL segments above keep copies small); iact.conf, included last, wins.
+  # Dynamic shared memory as files in data/pg_dynshmem: a server killed outright leaves nothing in /dev/shm.
   # Appended as the postgres user: the file is in its directory.
-  printf "\nshared_buffers = 32MB\nmin_wal_size = 4MB\nmax_wal_size = 64MB\ninclude_if_exists = 'iact.conf'\n" |
+  printf "\nshared_buffers = 32MB\nmin_wal_size = 4MB\nmax_wal_size = 64MB\ndynamic_shared_memory_type = mmap\ninclude_if_exists = 'iact.conf'\n" |
     svc::as_user "${user}" tee -a -- "${build}/data/postgresql.conf" >/dev/null || return 1
   sync
 }
