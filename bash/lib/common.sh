@@ -231,9 +231,9 @@ iact::port_open() {
 iact::service_answers() {
   local port="$1" service="$2" fd
   # A TLS-only server (tls: true) logs every handshake begun and not finished, and bash cannot finish
-  # one: the service's own client does (iact::tls_answers_<service>).
-  if [[ "${SB_TLS:-false}" == true ]] && declare -F "iact::tls_answers_${service}" >/dev/null; then
-    "iact::tls_answers_${service}" "${port}"
+  # one: the service's own client does (svc::<service>_tls_answers, lib/services.sh).
+  if [[ "${SB_TLS:-false}" == true ]] && declare -F "svc::${service}_tls_answers" >/dev/null; then
+    "svc::${service}_tls_answers" "${port}"
     return
   fi
   { exec {fd}<>"/dev/tcp/${IACT_CONNECT_HOST}/${port}"; } 2>/dev/null || return 1
@@ -250,26 +250,6 @@ iact::service_answers() {
 
 iact::hello_postgres() { printf '\x00\x00\x00\x08\x04\xd2\x16\x2f'; } # SSLRequest: 'N' (a 'S' would need TLS next)
 iact::hello_redis() { printf 'PING\r\n'; } # -NOAUTH or +PONG
-
-# pg_isready: TLS (unverified: an answer is all this asks), then the startup packet; it hangs up at
-# the password request, which postgres does not log. 0 accepting, 1 rejecting (starting up): answered.
-iact::tls_answers_postgres() {
-  local bin rc=0
-  for bin in /usr/lib/postgresql/*/bin/pg_isready; do [[ -x "${bin}" ]] && break; done
-  [[ -x "${bin}" ]] || bin="$(command -v pg_isready)" || return 1
-  "${bin}" -q -h "${IACT_CONNECT_HOST}" -p "$1" -t 2 -d sslmode=require || rc=$?
-  ((rc <= 1))
-}
-
-# redis-cli over TLS without a password: NOAUTH (or PONG) once the handshake is done.
-iact::tls_answers_redis() {
-  local out
-  out="$(
-    unset REDISCLI_AUTH
-    timeout 2 redis-cli --tls --insecure -h "${IACT_CONNECT_HOST}" -p "$1" PING 2>/dev/null
-  )" || return 1
-  [[ -n "${out}" ]]
-}
 
 # Wait until CMD... succeeds, polling every 10 ms, at most TIMEOUT seconds.
 iact::wait_for() {

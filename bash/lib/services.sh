@@ -169,7 +169,7 @@ svc::_major() {
 svc::pg_client() {
   local tool="$1" dir
   REPLY=''
-  if [[ -x "${SVC_BIN}/${tool}" ]]; then
+  if [[ -n "${SVC_BIN:-}" && -x "${SVC_BIN}/${tool}" ]]; then
     REPLY="${SVC_BIN}/${tool}"
     return 0
   fi
@@ -658,6 +658,26 @@ svc::mysql_ready() {
 svc::redis_ready() {
   svc::path IACT_CAT_PIDFILE
   [[ -S "$1" && -f "${REPLY}" ]]
+}
+
+# Health probes of a tls: true server (iact::service_answers): a handshake finished, as bash cannot.
+# pg_isready: TLS (unverified: an answer is all this asks), then the startup packet; it hangs up at
+# the password request, which postgres does not log. 0 accepting, 1 rejecting (starting up): answered.
+svc::postgres_tls_answers() {
+  local rc=0
+  svc::pg_client pg_isready || return 1
+  "${REPLY}" -q -h "${IACT_CONNECT_HOST}" -p "$1" -t 2 -d sslmode=require || rc=$?
+  ((rc <= 1))
+}
+
+# redis-cli over TLS without a password: NOAUTH (or PONG) once the handshake is done.
+svc::redis_tls_answers() {
+  local out
+  out="$(
+    unset REDISCLI_AUTH
+    timeout 2 redis-cli --tls --insecure -h "${IACT_CONNECT_HOST}" -p "$1" PING 2>/dev/null
+  )" || return 1
+  [[ -n "${out}" ]]
 }
 
 # --- administration through the socket -----------------------------------------------------
